@@ -1,0 +1,63 @@
+# ATO Desktop: `make run` starts the app, `make test` runs every check. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEPS_STAMP := $(VENV)/.deps-stamp
+
+# Debian packages: Qt's runtime libraries, a virtual display, and a Secret Service for the
+# keyring tests. Installed when missing and we are root; otherwise the command is printed.
+QT_PACKAGES := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
+	libfreetype6 libdbus-1-3 libglib2.0-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 \
+	libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 \
+	libxcb-image0 libxcb-xkb1 libsm6 libice6 fonts-dejavu-core
+RUN_PACKAGES := python3-venv $(QT_PACKAGES)
+TEST_PACKAGES := $(RUN_PACKAGES) xvfb xauth dbus dbus-x11 gnome-keyring
+
+.PHONY: run test check lint typecheck importlint pytest bench system-packages-run \
+	system-packages-test venv clean
+
+run: system-packages-run $(DEPS_STAMP)
+	$(BIN)/ato-desktop
+
+test: system-packages-test $(DEPS_STAMP) check
+
+check: lint typecheck importlint pytest
+
+lint: $(DEPS_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(DEPS_STAMP)
+	$(BIN)/mypy
+
+importlint: $(DEPS_STAMP)
+	$(BIN)/lint-imports
+
+# The whole suite runs inside a throwaway D-Bus session with gnome-keyring, so the keyring tests
+# talk to a real Secret Service; every other test uses an in-memory keyring.
+pytest: $(DEPS_STAMP)
+	ATO_REQUIRE_SECRET_SERVICE=1 QT_QPA_PLATFORM=offscreen \
+		bash scripts/with-secret-service.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(DEPS_STAMP)
+	$(BIN)/python -m benchmarks.run_all
+
+venv: $(DEPS_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(DEPS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEPS_STAMP)
+
+system-packages-run:
+	@bash scripts/ensure-system-packages.sh $(RUN_PACKAGES)
+
+system-packages-test:
+	@bash scripts/ensure-system-packages.sh $(TEST_PACKAGES)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -1,0 +1,705 @@
+"""The command-line front end: a thin layer over the same services the desktop app uses.
+
+Exit codes: 0 success; 1 a dispatch that failed; 2 bad usage or input (unknown agent, malformed
+file, ...); 3 the execution log or data directory cannot be used; 130 a killed dispatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ato_desktop import __version__
+from ato_desktop.core.config_diff import ConfigChange, summarize_changes
+from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.ids import short_id
+from ato_desktop.core.models import AgentConfig, RunStatus, RuntimeName, Trigger
+from ato_desktop.core.records import RunFilter
+from ato_desktop.core.run_json import agent_to_json, run_to_json, version_to_json
+from ato_desktop.core.timefmt import (
+    TIME_WINDOWS,
+    DurationError,
+    human_duration,
+    parse_duration_ms,
+    rfc3339,
+    window_start_ms,
+)
+from ato_desktop.engine.agents import AgentConfigError, parse_assignments
+from ato_desktop.engine.credentials import PROVIDERS, CredentialError
+from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest
+from ato_desktop.engine.export import FORMATS, ExportCancelled, export_runs
+from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store.database import StoreError
+from ato_desktop.store.execution_log import NotFoundError, now_ms
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_KILLED = 0, 1, 2, 3, 130
+STATUSES = [s.value for s in RunStatus]
+RUNTIMES = [r.value for r in RuntimeName]
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as `error: ...`, exit 2."""
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ato-desktop",
+        description=(
+            "ATO Desktop: the local operations layer for LLM agents. With no command it opens "
+            "the desktop app; the commands below work on the same execution log."
+        ),
+        epilog="Data directory: $ATO_HOME, or the platform's user data directory.",
+    )
+    parser.add_argument("--version", action="version", version=f"ato-desktop {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    agents = commands.add_parser("agents", help="create, edit and list agents")
+    agent_cmds = agents.add_subparsers(dest="agents_command", metavar="SUBCOMMAND", required=True)
+    add = agent_cmds.add_parser("add", help="create an agent")
+    add.add_argument("name")
+    _agent_options(add, required=True)
+    edit = agent_cmds.add_parser("edit", help="change an agent (records a new config version)")
+    edit.add_argument("name")
+    _agent_options(edit, required=False)
+    lst = agent_cmds.add_parser("list", help="list agents")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    hist = agent_cmds.add_parser("history", help="an agent's config versions with their diffs")
+    hist.add_argument("name")
+    hist.add_argument("--json", action="store_true", help="machine-readable output")
+
+    dispatch = commands.add_parser(
+        "dispatch",
+        help="run a prompt and stream the answer",
+        description="Stream the answer to stdout; the run id goes to stderr. Exit 0 completed, "
+        "1 failed, 130 killed (Ctrl+C kills the dispatch and keeps its partial output).",
+    )
+    target = dispatch.add_mutually_exclusive_group(required=True)
+    target.add_argument("--agent", help="agent name")
+    target.add_argument("--runtime", choices=RUNTIMES, help="runtime, with --model")
+    dispatch.add_argument("--model", help="model (with --runtime)")
+    dispatch.add_argument("--thread", metavar="ID", help="continue a chat thread")
+    dispatch.add_argument("--system-prompt", help="system prompt (with --runtime)")
+    dispatch.add_argument("--base-url", help="API base URL (with --runtime)")
+    dispatch.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="parameter (with --runtime)"
+    )
+    dispatch.add_argument(
+        "--stall-timeout",
+        default="60s",
+        metavar="DURATION",
+        help="fail as stalled after this long without a chunk (default 60s)",
+    )
+    dispatch.add_argument("--json", action="store_true", help="print the run as JSON at the end")
+    dispatch.add_argument("prompt", help="the prompt; '-' reads it from stdin")
+
+    runs = commands.add_parser("runs", help="list, inspect and kill runs")
+    run_cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
+    rlist = run_cmds.add_parser("list", help="runs, newest first")
+    _filter_options(rlist)
+    rlist.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
+    rlist.add_argument("--json", action="store_true", help="machine-readable output")
+    show = run_cmds.add_parser("show", help="a run and its actions")
+    show.add_argument("run_id", metavar="RUN_ID", help="full id, or a unique prefix or suffix")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    kill = run_cmds.add_parser("kill", help="kill running dispatches (partial output is kept)")
+    kill.add_argument("run_ids", nargs="*", metavar="RUN_ID")
+    kill.add_argument("--all-stuck", action="store_true", help="every run with no recent event")
+    kill.add_argument(
+        "--older-than",
+        default="10m",
+        metavar="DURATION",
+        help="with --all-stuck: no event for this long (default 10m)",
+    )
+    kill.add_argument("--json", action="store_true", help="machine-readable output")
+
+    export = commands.add_parser("export", help="export runs with their actions")
+    export.add_argument("--format", required=True, choices=FORMATS)
+    _filter_options(export)
+    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+
+    keys = commands.add_parser("keys", help="API keys in the OS keyring")
+    key_cmds = keys.add_subparsers(dest="keys_command", metavar="SUBCOMMAND", required=True)
+    kset = key_cmds.add_parser("set", help="store a key (read from stdin, never from arguments)")
+    kset.add_argument("provider", choices=PROVIDERS)
+    kdel = key_cmds.add_parser("remove", help="delete a stored key")
+    kdel.add_argument("provider", choices=PROVIDERS)
+    kstat = key_cmds.add_parser("status", help="which keys are present (never the keys)")
+    kstat.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _agent_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--runtime", choices=RUNTIMES, required=required)
+    parser.add_argument("--model", required=required)
+    prompt = parser.add_mutually_exclusive_group()
+    prompt.add_argument("--system-prompt", metavar="TEXT")
+    prompt.add_argument("--system-prompt-file", metavar="FILE")
+    parser.add_argument("--base-url", metavar="URL", help="API base URL for this agent")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="generation parameter, e.g. temperature=0.2 (JSON values; K=null removes it)",
+    )
+    parser.add_argument(
+        "--role-model",
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        help="model for a role, e.g. planner=claude-opus-4-1 (ROLE= removes it)",
+    )
+    parser.add_argument("--budget-per-day", type=float, metavar="USD")
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        metavar="S",
+        help=f"one of {', '.join(STATUSES)} (repeat or comma-separate for several)",
+    )
+    parser.add_argument("--agent", metavar="NAME")
+    parser.add_argument(
+        "--since",
+        default="all",
+        metavar="WINDOW",
+        help=f"time window: {', '.join(TIME_WINDOWS)} or any duration like 12h (default all)",
+    )
+    parser.add_argument("--min-cost", type=float, metavar="USD")
+
+
+# -- entry ------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_OK
+    handler = _HANDLERS[args.command]
+    try:
+        return handler(args, out)
+    except (
+        UsageError,
+        AgentConfigError,
+        NotFoundError,
+        DispatchError,
+        CredentialError,
+        DurationError,
+    ) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except KeyboardInterrupt:
+        return EXIT_KILLED
+
+
+def _open_workspace() -> Workspace:
+    return Workspace.open()
+
+
+def _emit_json(out: TextIO, value: Any) -> None:
+    out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+
+def cmd_agents(args: argparse.Namespace, out: TextIO) -> int:
+    ws = _open_workspace()
+    try:
+        sub = args.agents_command
+        if sub == "add":
+            config = AgentConfig(
+                runtime=args.runtime,
+                model=args.model,
+                system_prompt=_system_prompt(args),
+                role_models={
+                    k: str(v) for k, v in parse_assignments(args.role_model, "role model").items()
+                },
+                params=parse_assignments(args.param, "parameter"),
+                base_url=args.base_url,
+                budget_per_day_usd=args.budget_per_day,
+            )
+            agent = ws.agents.create(args.name, config)
+            out.write(
+                f"created agent {agent.name} (version 1, {config.runtime} · {config.model})\n"
+            )
+        elif sub == "edit":
+            changes = _agent_changes(args)
+            if not changes:
+                raise UsageError("nothing to change: give at least one option, see --help")
+            agent, changed = ws.agents.edit(args.name, changes)
+            if changed:
+                latest = ws.store.agent_history(agent.id)[0]
+                summary = summarize_changes(
+                    [ConfigChange(c["path"], c["before"], c["after"]) for c in latest.diff]
+                )
+                out.write(f"{agent.name}: version {agent.current_version} ({summary})\n")
+            else:
+                out.write(f"{agent.name}: no change (still version {agent.current_version})\n")
+        elif sub == "list":
+            agents = ws.store.list_agents()
+            if args.json:
+                _emit_json(out, [agent_to_json(a) for a in agents])
+            elif not agents:
+                out.write(
+                    "No agents yet. Create one: ato-desktop agents add NAME --runtime "
+                    "claude --model claude-sonnet-4-5\n"
+                )
+            else:
+                _table(
+                    out,
+                    ["NAME", "RUNTIME", "MODEL", "VERSION", "UPDATED"],
+                    [
+                        [
+                            a.name,
+                            a.config.runtime,
+                            a.config.model,
+                            str(a.current_version),
+                            _when(a.updated_at),
+                        ]
+                        for a in agents
+                    ],
+                )
+        elif sub == "history":
+            agent = ws.store.get_agent(args.name)
+            versions = ws.store.agent_history(agent.id)
+            if args.json:
+                _emit_json(
+                    out,
+                    {
+                        "agent": agent.name,
+                        "agent_id": agent.id,
+                        "versions": [version_to_json(v) for v in versions],
+                    },
+                )
+            else:
+                for v in versions:
+                    out.write(
+                        f"version {v.version} · {_when(v.created_at)} · {v.change_source} · "
+                        f"{v.run_count} run(s)\n"
+                    )
+                    for change in v.diff:
+                        out.write(
+                            f"    {change['path']}: {_short(change['before'])} -> "
+                            f"{_short(change['after'])}\n"
+                        )
+        return EXIT_OK
+    finally:
+        ws.close()
+
+
+def _system_prompt(args: argparse.Namespace) -> str | None:
+    if getattr(args, "system_prompt_file", None):
+        path = Path(args.system_prompt_file)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+        if len(raw) > 1_000_000:
+            raise UsageError(f"{path} is {len(raw):,} bytes; a system prompt is at most 1 MB")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+    value = getattr(args, "system_prompt", None)
+    return str(value) if value is not None else None
+
+
+def _agent_changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.runtime:
+        changes["runtime"] = args.runtime
+    if args.model:
+        changes["model"] = args.model
+    if args.system_prompt is not None or args.system_prompt_file:
+        changes["system_prompt"] = _system_prompt(args) or None
+    if args.base_url is not None:
+        changes["base_url"] = args.base_url or None
+    if args.param:
+        changes["params"] = parse_assignments(args.param, "parameter")
+    if args.role_model:
+        changes["role_models"] = parse_assignments(args.role_model, "role model")
+    if args.budget_per_day is not None:
+        changes["budget_per_day_usd"] = args.budget_per_day
+    return changes
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+
+
+def cmd_dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():
+        raise UsageError("the prompt is empty")
+    if args.runtime and not args.model:
+        raise UsageError("--runtime needs --model")
+    if args.agent and (args.model or args.system_prompt or args.base_url or args.param):
+        raise UsageError(
+            "--model, --system-prompt, --base-url and --param go with --runtime; "
+            "to change an agent use `agents edit`"
+        )
+    stall_s = parse_duration_ms(args.stall_timeout) / 1000
+    request = DispatchRequest(
+        prompt=prompt,
+        agent=args.agent,
+        runtime=args.runtime,
+        model=args.model,
+        system_prompt=args.system_prompt,
+        params=parse_assignments(args.param, "parameter"),
+        base_url=args.base_url,
+        thread_id=args.thread,
+        new_thread=args.thread is None,
+        trigger=Trigger.CLI,
+        stall_timeout_s=stall_s,
+    )
+    return asyncio.run(_dispatch(request, out, as_json=args.json))
+
+
+async def _dispatch(request: DispatchRequest, out: TextIO, *, as_json: bool) -> int:
+    ws = _open_workspace()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, ws.live.kill_all)
+    try:
+
+        def started(run_id: str) -> None:
+            print(f"run {run_id}", file=sys.stderr, flush=True)
+
+        def text(chunk: str) -> None:
+            if not as_json:
+                out.write(chunk)
+                out.flush()
+
+        result = await ws.dispatcher.dispatch(request, on_text=text, on_started=started)
+        if not as_json and result.output and not result.output.endswith("\n"):
+            out.write("\n")
+        if as_json:
+            run = await ws.store.read_async(ws.store.get_run, result.run_id)
+            actions = await ws.store.read_async(ws.store.get_actions, result.run_id)
+            _emit_json(out, run_to_json(run, actions))
+        usage = result.usage
+        tokens = (
+            f"{usage.input_tokens} in / {usage.output_tokens} out tokens"
+            + (" (est.)" if result.tokens_estimated else "")
+            if usage
+            else "no tokens"
+        )
+        cost = format_cost(result.cost.usd, result.cost.source.value) if result.cost else "—"
+        ttft = human_duration(result.ttft_ns) if result.ttft_ns is not None else "—"
+        print(
+            f"{result.status.value} · {human_duration(result.duration_ns)} · ttft {ttft} · "
+            f"{tokens} · {cost} · thread {result.thread_id or '—'}",
+            file=sys.stderr,
+        )
+        if result.status is RunStatus.COMPLETED:
+            return EXIT_OK
+        if result.status is RunStatus.KILLED:
+            return EXIT_KILLED
+        print(f"error ({result.error_class}): {result.error_message}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await ws.aclose()
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+def _run_filter(ws: Workspace, args: argparse.Namespace) -> RunFilter:
+    statuses: list[str] = []
+    for item in args.status:
+        statuses.extend(s.strip() for s in item.split(",") if s.strip())
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise UsageError(f"unknown status {unknown[0]!r}; use {', '.join(STATUSES)}")
+    agent_id = ws.store.get_agent(args.agent).id if args.agent else None
+    if args.min_cost is not None and args.min_cost < 0:
+        raise UsageError("--min-cost cannot be negative")
+    return RunFilter(
+        statuses=tuple(statuses),
+        agent_id=agent_id,
+        since_ms=window_start_ms(args.since, now_ms()),
+        min_cost_usd=args.min_cost,
+    )
+
+
+def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
+    if args.runs_command == "kill":
+        return asyncio.run(_kill(args, out))
+    ws = _open_workspace()
+    try:
+        if args.runs_command == "list":
+            flt = _run_filter(ws, args)
+            if args.limit < 0:
+                raise UsageError("--limit cannot be negative")
+            runs = (
+                list(ws.store.iter_runs(flt))
+                if args.limit == 0
+                else ws.store.list_runs(flt, limit=args.limit)
+            )
+            if args.json:
+                _emit_json(out, [run_to_json(r) for r in runs])
+            elif not runs:
+                out.write(
+                    "No runs match. Widen the filters (e.g. --since all) or dispatch one: "
+                    'ato-desktop dispatch --agent NAME "hello"\n'
+                )
+            else:
+                _table(
+                    out,
+                    [
+                        "RUN",
+                        "STATUS",
+                        "AGENT",
+                        "MODEL",
+                        "STARTED",
+                        "DURATION",
+                        "ACTIONS",
+                        "COST",
+                        "OK",
+                    ],
+                    [
+                        [
+                            short_id(r.id),
+                            r.status,
+                            r.agent_name or "—",
+                            f"{r.runtime}·{r.model}",
+                            _when(r.started_at),
+                            human_duration(r.duration_ns),
+                            str(r.action_count),
+                            format_cost(r.cost_usd, r.cost_source),
+                            "—" if r.success_rate is None else f"{r.success_rate:.0%}",
+                        ]
+                        for r in runs
+                    ],
+                )
+        elif args.runs_command == "show":
+            run = ws.store.get_run(ws.store.resolve_run_id(args.run_id))
+            actions = ws.store.get_actions(run.id)
+            if args.json:
+                _emit_json(out, run_to_json(run, actions))
+            else:
+                _print_run(out, run_to_json(run, actions))
+        return EXIT_OK
+    finally:
+        ws.close()
+
+
+def _print_run(out: TextIO, data: dict[str, Any]) -> None:
+    tokens = data["tokens"]
+    lines = [
+        f"run        {data['id']}",
+        f"status     {data['status']}"
+        + (f" ({data['error_class']}: {data['error_message']})" if data["error_class"] else ""),
+        f"agent      {data['agent'] or '—'}"
+        + (f" v{data['agent_version']}" if data["agent_version"] else ""),
+        f"model      {data['runtime']} · {data['model']}",
+        f"trigger    {data['trigger']}",
+        f"started    {data['started_at']}",
+        f"ended      {data['ended_at'] or '—'}",
+        f"duration   {_ms(data['duration_ms'])}   ttft {_ms(data['ttft_ms'])}",
+        f"tokens     {tokens['input']} in ({tokens['cache_read']} cache read, "
+        f"{tokens['cache_write']} cache write) · {tokens['output']} out "
+        f"({tokens['reasoning']} reasoning)" + (" · estimated" if tokens["estimated"] else ""),
+        f"cost       {format_cost(data['cost_usd'], data['cost_source'])}"
+        + (f" [{data['cost_source']}]" if data["cost_source"] else ""),
+        f"actions    {data['action_count']}",
+    ]
+    if data.get("partial_output"):
+        lines.append(f"so far     {_short(data['partial_output'], 200)}")
+    out.write("\n".join(lines) + "\n")
+    for action in data.get("actions", []):
+        out.write(
+            f"\n#{action['seq']} {action['name']} · {action['outcome']} · "
+            f"{_ms(action['duration_ms'])} · ttft {_ms(action['ttft_ms'])} · "
+            f"{format_cost(action['cost_usd'], action['cost_source'])}\n"
+        )
+        if action["error_class"]:
+            out.write(f"  error: {action['error_class']}: {action['error_message']}\n")
+        out.write(
+            "  inputs:  " + _short(json.dumps(action["inputs"], ensure_ascii=False), 400) + "\n"
+        )
+        out.write(
+            "  outputs: " + _short(json.dumps(action["outputs"], ensure_ascii=False), 400) + "\n"
+        )
+
+
+async def _kill(args: argparse.Namespace, out: TextIO) -> int:
+    if not args.run_ids and not args.all_stuck:
+        raise UsageError("give run ids, or --all-stuck")
+    ws = _open_workspace()  # recovery on open turns runs of dead processes into `interrupted`
+    try:
+        store = ws.store
+        ids = [store.resolve_run_id(r) for r in args.run_ids]
+        if args.all_stuck:
+            cutoff = now_ms() - parse_duration_ms(args.older_than)
+            ids += [r.id for r in store.live_runs() if (r.last_event_at or r.started_at) <= cutoff]
+        report: dict[str, str] = {}
+        for run_id in ids:
+            status = store.get_run(run_id).status
+            if status != RunStatus.RUNNING.value:
+                report[run_id] = f"already {status}"
+        flagged = await asyncio.wrap_future(store.request_kill([i for i in ids if i not in report]))
+        deadline = time.monotonic() + 3.0
+        pending = set(flagged)
+        while pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            for run_id in list(pending):
+                status = store.get_run(run_id).status
+                if status != RunStatus.RUNNING.value:
+                    report[run_id] = status
+                    pending.discard(run_id)
+        for run_id in pending:
+            report[run_id] = "still running (its process did not answer within 3 s)"
+        if args.json:
+            _emit_json(out, [{"id": k, "result": v} for k, v in report.items()])
+        elif not report:
+            out.write("Nothing to kill.\n")
+        else:
+            for run_id, outcome in report.items():
+                out.write(f"{run_id}  {outcome}\n")
+        return EXIT_FAILED if pending else EXIT_OK
+    finally:
+        await ws.aclose()
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    ws = _open_workspace()
+    try:
+        flt = _run_filter(ws, args)
+        if args.output:
+            target = Path(args.output)
+            progress_out = sys.stderr if sys.stderr.isatty() else None
+
+            def progress(done: int, total: int) -> None:
+                if progress_out is not None and (done % 200 == 0 or done == total):
+                    progress_out.write(f"\rexporting {done}/{total} runs")
+                    progress_out.flush()
+
+            try:
+                count = export_runs(ws.store, flt, args.format, target, progress=progress)
+            except (ExportCancelled, KeyboardInterrupt):
+                print("\nexport cancelled; nothing was written", file=sys.stderr)
+                return EXIT_KILLED
+            except OSError as exc:
+                raise UsageError(f"cannot write {target}: {exc.strerror}") from exc
+            if progress_out is not None:
+                progress_out.write("\n")
+            print(f"exported {count} run(s) to {target}", file=sys.stderr)
+        else:
+            export_runs(ws.store, flt, args.format, out)
+        return EXIT_OK
+    finally:
+        ws.close()
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine.credentials import CredentialStore
+
+    store = CredentialStore()
+    sub = args.keys_command
+    if sub == "set":
+        if sys.stdin.isatty():
+            key = getpass.getpass(f"{args.provider} API key (input hidden): ")
+        else:
+            key = sys.stdin.read()
+        outcome = store.set_key(args.provider, key)
+        if outcome.persisted:
+            out.write(
+                f"saved the {args.provider} key in the OS keyring ({store.backend_description()})\n"
+            )
+            return EXIT_OK
+        print(outcome.notice or "the key was not saved", file=sys.stderr)
+        return EXIT_FAILED
+    if sub == "remove":
+        removed = store.delete_key(args.provider)
+        out.write(
+            f"removed the {args.provider} key from the keyring\n"
+            if removed
+            else f"no {args.provider} key was stored in the keyring\n"
+        )
+        return EXIT_OK
+    statuses = store.status()
+    if args.json:
+        _emit_json(
+            out,
+            {
+                "backend": store.backend_description(),
+                "secure": store.backend_is_secure(),
+                "keys": [
+                    {"provider": s.provider, "present": s.present, "source": s.source}
+                    for s in statuses
+                ],
+            },
+        )
+        return EXIT_OK
+    if not store.backend_is_secure():
+        out.write(
+            f"No secure keyring on this system ({store.backend_description()}). Keys can "
+            "only come from ANTHROPIC_API_KEY / OPENAI_API_KEY.\n"
+        )
+    else:
+        out.write(f"keyring: {store.backend_description()}\n")
+    for s in statuses:
+        out.write(f"{s.provider:<10} {'present' if s.present else 'missing':<8} {s.source or ''}\n")
+    return EXIT_OK
+
+
+# -- output helpers ---------------------------------------------------------------------------
+
+
+def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    widths = [min(w, 48) for w in widths]
+    for row in [header, *rows]:
+        cells = [_short(c, widths[i]).ljust(widths[i]) for i, c in enumerate(row)]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = "∅" if value is None else str(value).replace("\n", " ")
+    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
+
+
+def _when(epoch_ms: int | None) -> str:
+    text = rfc3339(epoch_ms)
+    return text[:19].replace("T", " ") if text else "—"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else human_duration(int(value * 1_000_000))
+
+
+_HANDLERS = {
+    "agents": cmd_agents,
+    "dispatch": cmd_dispatch,
+    "runs": cmd_runs,
+    "export": cmd_export,
+    "keys": cmd_keys,
+}

@@ -1,0 +1,61 @@
+"""Differences between two agent configurations, recorded with every new config version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """One changed field; path is dotted for nested dicts (params.temperature)."""
+
+    path: str
+    before: Any
+    after: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+def diff_configs(before: dict[str, Any] | None, after: dict[str, Any]) -> list[ConfigChange]:
+    """Field-level changes from before to after (before None: everything is new)."""
+    changes: list[ConfigChange] = []
+    _diff("", before or {}, after, changes, created=before is None)
+    return changes
+
+
+def _diff(
+    prefix: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    out: list[ConfigChange],
+    *,
+    created: bool,
+) -> None:
+    for key in sorted(set(before) | set(after)):
+        path = f"{prefix}{key}"
+        old, new = before.get(key), after.get(key)
+        # role_models and params are dicts: report their keys one by one, a clearer history.
+        if isinstance(old, dict) or isinstance(new, dict):
+            _diff(f"{path}.", old or {}, new or {}, out, created=created)
+        elif old != new and not (created and new is None):
+            out.append(ConfigChange(path, old, new))
+
+
+def summarize_changes(changes: list[ConfigChange], limit: int = 3) -> str:
+    """'model: a -> b; system_prompt changed; +1 more'."""
+    parts: list[str] = []
+    for change in changes[:limit]:
+        if change.path == "system_prompt":
+            parts.append("system_prompt changed")
+        else:
+            parts.append(f"{change.path}: {_short(change.before)} -> {_short(change.after)}")
+    if len(changes) > limit:
+        parts.append(f"+{len(changes) - limit} more")
+    return "; ".join(parts) if parts else "no changes"
+
+
+def _short(value: Any) -> str:
+    text = "∅" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,45 @@
+"""How action costs add up to a run's cost without hiding what is unknown."""
+
+from __future__ import annotations
+
+from ato_desktop.core.models import CostSource
+
+# A run is only as certain as its least certain action.
+_RANK = {None: 0, CostSource.PROVIDER.value: 1, CostSource.ESTIMATED.value: 2}
+_UNKNOWN_RANK = 3
+
+
+def rollup_source(current: str | None, new: str | None) -> str | None:
+    """The source of a sum: unknown beats estimated beats provider; None means 'no cost yet'."""
+    rank_current = _RANK.get(current, _UNKNOWN_RANK)
+    rank_new = _RANK.get(new, _UNKNOWN_RANK)
+    return current if rank_current >= rank_new else new
+
+
+def rollup_cost(current: float | None, new: float | None) -> float | None:
+    """Sum of the known parts; None while nothing is known."""
+    if new is None:
+        return current
+    return (current or 0.0) + new
+
+
+def format_cost(usd: float | None, source: str | None) -> str:
+    """'$0.0123 est.', '$0.0123', 'unknown', '≥ $0.0123 (part unknown)', or '—' for no cost."""
+    if source is None:
+        return "—"
+    if source == CostSource.UNKNOWN.value:
+        return "unknown" if not usd else f"≥ {_usd(usd)} (part unknown)"
+    text = _usd(usd or 0.0)
+    return f"{text} est." if source == CostSource.ESTIMATED.value else text
+
+
+def _usd(value: float) -> str:
+    if value == 0:
+        return "$0.00"
+    if abs(value) < 0.0001:
+        return f"${value:.6f}"
+    if abs(value) < 0.01:
+        return f"${value:.4f}"
+    if abs(value) < 1:
+        return f"${value:.3f}"
+    return f"${value:,.2f}"

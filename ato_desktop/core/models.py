@@ -1,0 +1,251 @@
+"""Domain vocabulary shared by every layer: enums, token usage, runtime events, requests."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RuntimeName(enum.StrEnum):
+    """The API runtimes a dispatch can target."""
+
+    CLAUDE = "claude"
+    CODEX = "codex"
+    OPENAI_COMPATIBLE = "openai-compatible"
+
+
+class Trigger(enum.StrEnum):
+    """What caused a dispatch."""
+
+    UI = "ui"
+    CLI = "cli"
+    CRON = "cron"
+    HOOK = "hook"
+    PIPELINE = "pipeline"
+    REPLAY = "replay"
+    EVAL = "eval"
+    EXTERNAL = "external"
+
+
+class RunStatus(enum.StrEnum):
+    """Lifecycle of a run; everything but RUNNING is final."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    KILLED = "killed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+class Outcome(enum.StrEnum):
+    """Outcome of one action."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+    BLOCKED = "blocked"
+    REPLAYED = "replayed"
+
+
+class ErrorClass(enum.StrEnum):
+    """Why a dispatch failed. Stable strings: they appear in JSON output and filters."""
+
+    AUTH = "auth"
+    RATE_LIMIT = "rate_limit"
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    STALLED = "stalled"
+    STREAM_INTERRUPTED = "stream_interrupted"
+    BAD_REQUEST = "bad_request"
+    SERVER_ERROR = "server_error"
+    KILLED = "killed"
+    INTERRUPTED = "interrupted"
+    CONFIG = "config"
+
+
+class CostSource(enum.StrEnum):
+    """Where a cost figure came from.
+
+    provider: the provider's response stated the cost.
+    estimated: token counts x the price table (the "est." badge).
+    unknown: the model is not priced; never shown as $0.
+    """
+
+    PROVIDER = "provider"
+    ESTIMATED = "estimated"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Token counts in one normalised form, whatever the provider reported.
+
+    input_tokens counts every prompt token, cached ones included (OpenAI's and OpenTelemetry's
+    semantics); cache_read_tokens and cache_write_tokens are the parts of it served from or written
+    to the prompt cache. output_tokens includes reasoning_tokens.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "input": self.input_tokens,
+            "output": self.output_tokens,
+            "cache_read": self.cache_read_tokens,
+            "cache_write": self.cache_write_tokens,
+            "reasoning": self.reasoning_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """A cost in USD with its source; usd is None exactly when the source is unknown."""
+
+    usd: float | None
+    source: CostSource
+
+    @staticmethod
+    def unknown() -> Cost:
+        return Cost(None, CostSource.UNKNOWN)
+
+
+class EventKind(enum.StrEnum):
+    TEXT = "text"
+    USAGE = "usage"
+    FINISH = "finish"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeEvent:
+    """The one small event type every runtime adapter yields.
+
+    text: a chunk of the answer (kind TEXT).
+    usage: normalised token usage (kind USAGE); provider_cost_usd when the provider stated a cost.
+    finish_reason / response_id / response_model: how the answer ended (kind FINISH).
+    error_class / message / status_code: a failure (kind ERROR); always the last event.
+    """
+
+    kind: EventKind
+    text: str = ""
+    usage: TokenUsage | None = None
+    provider_cost_usd: float | None = None
+    finish_reason: str | None = None
+    response_id: str | None = None
+    response_model: str | None = None
+    error_class: ErrorClass | None = None
+    message: str = ""
+    status_code: int | None = None
+
+    @staticmethod
+    def text_delta(text: str) -> RuntimeEvent:
+        return RuntimeEvent(EventKind.TEXT, text=text)
+
+    @staticmethod
+    def usage_report(usage: TokenUsage, provider_cost_usd: float | None = None) -> RuntimeEvent:
+        return RuntimeEvent(EventKind.USAGE, usage=usage, provider_cost_usd=provider_cost_usd)
+
+    @staticmethod
+    def finish(
+        reason: str | None, response_id: str | None = None, response_model: str | None = None
+    ) -> RuntimeEvent:
+        return RuntimeEvent(
+            EventKind.FINISH,
+            finish_reason=reason,
+            response_id=response_id,
+            response_model=response_model,
+        )
+
+    @staticmethod
+    def error(
+        error_class: ErrorClass, message: str, status_code: int | None = None
+    ) -> RuntimeEvent:
+        return RuntimeEvent(
+            EventKind.ERROR, error_class=error_class, message=message, status_code=status_code
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One turn of a conversation: role is user or assistant (system lives apart)."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeRequest:
+    """Everything an adapter needs to make one streaming call. Built by the dispatcher.
+
+    params holds generation parameters in ATO's neutral names (temperature, top_p, max_tokens,
+    stop, seed, ...); each adapter maps them onto its API and ignores what it cannot send.
+    api_key is never logged or stored; repr hides it.
+    """
+
+    model: str
+    messages: tuple[ChatMessage, ...]
+    system: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    connect_timeout_s: float = 10.0
+    request_timeout_s: float = 600.0
+    stall_timeout_s: float = 60.0
+    max_retries: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """The versioned part of an agent: any change here records a new config version."""
+
+    runtime: str
+    model: str
+    system_prompt: str | None = None
+    role_models: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    base_url: str | None = None
+    budget_per_day_usd: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "runtime": self.runtime,
+            "model": self.model,
+            "system_prompt": self.system_prompt,
+            "role_models": dict(self.role_models),
+            "params": dict(self.params),
+            "base_url": self.base_url,
+            "budget_per_day_usd": self.budget_per_day_usd,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> AgentConfig:
+        return AgentConfig(
+            runtime=str(data["runtime"]),
+            model=str(data["model"]),
+            system_prompt=data.get("system_prompt"),
+            role_models=dict(data.get("role_models") or {}),
+            params=dict(data.get("params") or {}),
+            base_url=data.get("base_url"),
+            budget_per_day_usd=data.get("budget_per_day_usd"),
+        )

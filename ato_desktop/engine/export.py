@@ -1,0 +1,223 @@
+"""Export of runs with their actions as CSV, JSON or JSONL.
+
+A file export is written to a temporary file beside the target and renamed into place at the end,
+so the target is complete or absent, never half-written. Progress is reported per run; a cancel
+callback stops it cleanly (the temporary file is removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from ato_desktop.core.records import RunFilter, RunRecord
+from ato_desktop.core.run_json import SCHEMA_VERSION, action_to_json, run_to_json
+from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.store.execution_log import ExecutionLog
+
+FORMATS = ("csv", "json", "jsonl")
+
+RUN_CSV_FIELDS = [
+    "run_id",
+    "status",
+    "agent",
+    "agent_version",
+    "runtime",
+    "model",
+    "trigger",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "tokens_estimated",
+    "cost_usd",
+    "cost_source",
+    "action_count",
+    "success_rate",
+    "error_class",
+    "error_message",
+    "replay_of",
+    "parent_run_id",
+]
+ACTION_CSV_FIELDS = [
+    "action_seq",
+    "action_name",
+    "action_kind",
+    "action_outcome",
+    "action_started_at",
+    "action_duration_ms",
+    "action_ttft_ms",
+    "action_input_tokens",
+    "action_output_tokens",
+    "action_cost_usd",
+    "action_cost_source",
+    "action_inputs",
+    "action_outputs",
+    "action_error_class",
+    "action_error_message",
+]
+
+
+class ExportCancelled(Exception):
+    pass
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def export_runs(
+    store: ExecutionLog,
+    flt: RunFilter,
+    fmt: str,
+    target: Path | IO[str],
+    *,
+    progress: ProgressCallback | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> int:
+    """Write the runs matching flt (newest first) with their actions; returns the run count."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    total = store.count_runs(flt)
+    if not isinstance(target, Path):
+        return _write(store, flt, fmt, target, total, progress, cancelled)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            count = _write(store, flt, fmt, handle, total, progress, cancelled)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return count
+
+
+def _runs_with_actions(
+    store: ExecutionLog,
+    flt: RunFilter,
+    total: int,
+    progress: ProgressCallback | None,
+    cancelled: Callable[[], bool] | None,
+) -> Iterator[tuple[RunRecord, list[Any]]]:
+    for done, run in enumerate(store.iter_runs(flt), 1):
+        if cancelled is not None and cancelled():
+            raise ExportCancelled("export cancelled")
+        yield run, store.get_actions(run.id)
+        if progress is not None:
+            progress(done, total)
+
+
+def _write(
+    store: ExecutionLog,
+    flt: RunFilter,
+    fmt: str,
+    out: IO[str],
+    total: int,
+    progress: ProgressCallback | None,
+    cancelled: Callable[[], bool] | None,
+) -> int:
+    rows = _runs_with_actions(store, flt, total, progress, cancelled)
+    count = 0
+    if fmt == "jsonl":
+        for run, actions in rows:
+            out.write(json.dumps(run_to_json(run, actions), ensure_ascii=False) + "\n")
+            count += 1
+    elif fmt == "json":
+        header = {
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": rfc3339(int(time.time() * 1000)),
+            "run_count": total,
+        }
+        # Streamed by hand so a million runs never sit in memory at once.
+        out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "runs": [\n')
+        for run, actions in rows:
+            out.write(
+                ("" if count == 0 else ",\n")
+                + json.dumps(run_to_json(run, actions), ensure_ascii=False)
+            )
+            count += 1
+        out.write("\n]}\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=RUN_CSV_FIELDS + ACTION_CSV_FIELDS)
+        writer.writeheader()
+        for run, actions in rows:
+            base = _run_csv(run)
+            if not actions:
+                writer.writerow(base)
+            for action in actions:
+                writer.writerow({**base, **_action_csv(action_to_json(action))})
+            count += 1
+    return count
+
+
+def _run_csv(run: RunRecord) -> dict[str, Any]:
+    data = run_to_json(run)
+    tokens = data["tokens"]
+    return {
+        "run_id": data["id"],
+        "status": data["status"],
+        "agent": data["agent"] or "",
+        "agent_version": data["agent_version"] or "",
+        "runtime": data["runtime"],
+        "model": data["model"],
+        "trigger": data["trigger"],
+        "started_at": data["started_at"],
+        "ended_at": data["ended_at"] or "",
+        "duration_ms": _blank(data["duration_ms"]),
+        "ttft_ms": _blank(data["ttft_ms"]),
+        "input_tokens": tokens["input"],
+        "output_tokens": tokens["output"],
+        "cache_read_tokens": tokens["cache_read"],
+        "cache_write_tokens": tokens["cache_write"],
+        "reasoning_tokens": tokens["reasoning"],
+        "tokens_estimated": int(tokens["estimated"]),
+        "cost_usd": _blank(data["cost_usd"]),
+        "cost_source": data["cost_source"] or "",
+        "action_count": data["action_count"],
+        "success_rate": _blank(data["success_rate"]),
+        "error_class": data["error_class"] or "",
+        "error_message": data["error_message"] or "",
+        "replay_of": data["replay_of"] or "",
+        "parent_run_id": data["parent_run_id"] or "",
+    }
+
+
+def _action_csv(action: dict[str, Any]) -> dict[str, Any]:
+    tokens = action["tokens"] or {}
+    return {
+        "action_seq": action["seq"],
+        "action_name": action["name"],
+        "action_kind": action["kind"],
+        "action_outcome": action["outcome"],
+        "action_started_at": action["started_at"],
+        "action_duration_ms": _blank(action["duration_ms"]),
+        "action_ttft_ms": _blank(action["ttft_ms"]),
+        "action_input_tokens": _blank(tokens.get("input")),
+        "action_output_tokens": _blank(tokens.get("output")),
+        "action_cost_usd": _blank(action["cost_usd"]),
+        "action_cost_source": action["cost_source"] or "",
+        "action_inputs": json.dumps(action["inputs"], ensure_ascii=False),
+        "action_outputs": json.dumps(action["outputs"], ensure_ascii=False),
+        "action_error_class": action["error_class"] or "",
+        "action_error_message": action["error_message"] or "",
+    }
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value

@@ -1,0 +1,121 @@
+"""The live-run registry: every in-flight dispatch of this process, and how to kill it.
+
+Kills come from this process (`kill(ids)`, the UI's bulk kill) or from another one (`ato-desktop
+runs kill` flags the run in the log; the owner's watcher picks the flag up within a quarter of a
+second). Either way the dispatch's streaming task is cancelled, which closes the HTTP stream, and
+the dispatcher records the run as killed with its partial output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ato_desktop.store.execution_log import ExecutionLog
+
+log = logging.getLogger(__name__)
+
+KILL_POLL_INTERVAL_S = 0.25
+
+
+@dataclass
+class LiveDispatch:
+    """What the registry knows of one in-flight dispatch."""
+
+    run_id: str
+    run_no: int
+    started_monotonic: float
+    task: asyncio.Task[object] | None = None
+    kill_requested: bool = False
+    output_chars: int = 0
+    output_tokens_so_far: int = 0
+    last_event_monotonic: float = field(default_factory=time.monotonic)
+
+    def note_event(self, chars: int = 0) -> None:
+        self.output_chars += chars
+        self.last_event_monotonic = time.monotonic()
+
+
+class LiveRunRegistry:
+    """In-flight dispatches of this process, keyed by run id."""
+
+    def __init__(self, store: ExecutionLog, owner: str) -> None:
+        self._store = store
+        self._owner = owner
+        self._live: dict[str, LiveDispatch] = {}
+        self._watcher: asyncio.Task[None] | None = None
+
+    def register(self, run_id: str, run_no: int) -> LiveDispatch:
+        entry = LiveDispatch(run_id, run_no, time.monotonic())
+        self._live[run_id] = entry
+        self._ensure_watcher()
+        return entry
+
+    def attach_task(self, run_id: str, task: asyncio.Task[object]) -> None:
+        entry = self._live.get(run_id)
+        if entry is not None:
+            entry.task = task
+            if entry.kill_requested:
+                task.cancel()
+
+    def unregister(self, run_id: str) -> None:
+        self._live.pop(run_id, None)
+
+    def get(self, run_id: str) -> LiveDispatch | None:
+        return self._live.get(run_id)
+
+    @property
+    def run_ids(self) -> list[str]:
+        return list(self._live)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def kill(self, run_ids: Iterable[str]) -> list[str]:
+        """Kill these dispatches of this process at once; returns the ids that were live here."""
+        killed: list[str] = []
+        for run_id in run_ids:
+            entry = self._live.get(run_id)
+            if entry is None:
+                continue
+            entry.kill_requested = True
+            if entry.task is not None and not entry.task.done():
+                entry.task.cancel()
+            killed.append(run_id)
+        return killed
+
+    def kill_all(self) -> list[str]:
+        return self.kill(list(self._live))
+
+    def stuck(self, older_than_s: float) -> list[str]:
+        """Ids with no stream event for older_than_s seconds."""
+        now = time.monotonic()
+        return [r for r, e in self._live.items() if now - e.last_event_monotonic >= older_than_s]
+
+    def _ensure_watcher(self) -> None:
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(
+                self._watch_kill_requests(), name="ato-kill-watcher"
+            )
+
+    async def _watch_kill_requests(self) -> None:
+        """Pick up kills requested by other processes while this one has live runs."""
+        while self._live:
+            try:
+                requested = await self._store.read_async(self._store.kill_requests_for, self._owner)
+            except Exception:  # a busy database must not kill the watcher
+                log.exception("could not read kill requests")
+                requested = []
+            if requested:
+                self.kill(requested)
+            await asyncio.sleep(KILL_POLL_INTERVAL_S)
+
+    async def aclose(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher

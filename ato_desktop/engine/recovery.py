@@ -1,0 +1,83 @@
+"""Start-up recovery: runs left `running` by a process that died become `interrupted`."""
+
+from __future__ import annotations
+
+import logging
+
+from ato_desktop.core.models import ErrorClass, Outcome, RunStatus
+from ato_desktop.core.pricing import PriceBook
+from ato_desktop.core.records import NewAction, RunEnd
+from ato_desktop.engine.token_estimator import TokenEstimator
+from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.process_lease import owner_is_alive
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED_MESSAGE = (
+    "The process running this dispatch ended before it finished (a crash, kill -9 or power "
+    "loss). The output streamed until its last checkpoint was kept."
+)
+
+
+def recover_orphaned_runs(
+    store: ExecutionLog, prices: PriceBook, estimator: TokenEstimator, own_token: str
+) -> list[str]:
+    """Mark the running runs of dead owners interrupted, keeping their partial output."""
+    recovered: list[str] = []
+    for owner, runs in store.running_owners().items():
+        if owner == own_token or owner_is_alive(store.paths.leases_dir, owner):
+            continue
+        for run_id, run_no in runs:
+            if store.complete_run(
+                run_id, run_no, *_orphan_ending(store, run_id, run_no, prices, estimator)
+            ).result():
+                recovered.append(run_id)
+    if recovered:
+        log.warning("marked %d orphaned run(s) interrupted", len(recovered))
+    return recovered
+
+
+def _orphan_ending(
+    store: ExecutionLog, run_id: str, run_no: int, prices: PriceBook, estimator: TokenEstimator
+) -> tuple[NewAction | None, RunEnd]:
+    run = store.get_run(run_id)
+    ended = run.last_event_at or run.started_at
+    duration_ns = max(0, ended - run.started_at) * 1_000_000
+    end = RunEnd(
+        status=RunStatus.INTERRUPTED.value,
+        ended_at=ended,
+        duration_ns=duration_ns,
+        error_class=ErrorClass.INTERRUPTED.value,
+        error_message=INTERRUPTED_MESSAGE,
+    )
+    pending = store.live_action(run_no)
+    if pending is None:
+        return None, end
+    inputs = pending.get("inputs")
+    partial = run.partial_output or ""
+    prompt_parts: list[str] = []
+    if isinstance(inputs, dict):
+        prompt_parts.append(str(inputs.get("system") or ""))
+        for message in inputs.get("messages") or []:
+            if isinstance(message, dict):
+                prompt_parts.append(str(message.get("content") or ""))
+    usage, _method = estimator.estimate_usage(prompt_parts, partial, run.model)
+    cost = prices.cost(run.runtime, run.model, usage)
+    started = int(pending.get("started_at") or run.started_at)
+    action = NewAction(
+        name=str(pending.get("name") or "call_llm"),
+        kind=str(pending.get("kind") or "llm"),
+        outcome=Outcome.ERROR.value,
+        started_at=started,
+        ended_at=ended,
+        inputs=inputs,
+        outputs={"text": partial, "partial": True},
+        usage=usage,
+        tokens_estimated=True,
+        duration_ns=max(0, ended - started) * 1_000_000,
+        cost_usd=cost.usd,
+        cost_source=cost.source,
+        error_class=ErrorClass.INTERRUPTED.value,
+        error_message=INTERRUPTED_MESSAGE,
+    )
+    return action, end

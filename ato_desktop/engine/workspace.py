@@ -1,0 +1,95 @@
+"""The composition root: one object that opens the log and wires the services on top of it.
+
+The CLI and the desktop app both start here, so they run the very same code paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ato_desktop.core.event_bus import EventBus
+from ato_desktop.core.pricing import PriceBook
+from ato_desktop.engine.agents import AgentService
+from ato_desktop.engine.credentials import CredentialStore
+from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
+from ato_desktop.engine.live_runs import LiveRunRegistry
+from ato_desktop.engine.prices import load_price_book
+from ato_desktop.engine.recovery import recover_orphaned_runs
+from ato_desktop.engine.token_estimator import TokenEstimator
+from ato_desktop.runtimes.registry import get_adapter
+from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.paths import DataPaths, data_paths, offline
+from ato_desktop.store.process_lease import ProcessLease
+
+log = logging.getLogger(__name__)
+
+
+class Workspace:
+    """Everything a front end needs, opened from one data directory."""
+
+    def __init__(
+        self,
+        paths: DataPaths,
+        store: ExecutionLog,
+        prices: PriceBook,
+        estimator: TokenEstimator,
+        credentials: CredentialStore,
+        lease: ProcessLease,
+        adapter_factory: AdapterFactory,
+    ) -> None:
+        self.paths = paths
+        self.store = store
+        self.bus: EventBus = store.bus
+        self.prices = prices
+        self.estimator = estimator
+        self.credentials = credentials
+        self.lease = lease
+        self.agents = AgentService(store)
+        self.live = LiveRunRegistry(store, lease.token)
+        self.dispatcher = Dispatcher(
+            store, self.live, credentials, prices, estimator, adapter_factory, lease.token
+        )
+        self.recovered_run_ids: list[str] = []
+
+    @classmethod
+    def open(
+        cls,
+        paths: DataPaths | None = None,
+        *,
+        adapter_factory: AdapterFactory = get_adapter,
+        recover: bool = True,
+    ) -> Workspace:
+        """Open the data directory; raises StoreError or PriceFileError with user messages."""
+        paths = (paths or data_paths()).ensure()
+        prices = load_price_book(paths)
+        store = ExecutionLog.open(paths)
+        try:
+            lease = ProcessLease(paths.leases_dir)
+            estimator = TokenEstimator(paths.tiktoken_cache, allow_download=not offline())
+            workspace = cls(
+                paths, store, prices, estimator, CredentialStore(), lease, adapter_factory
+            )
+            if recover:
+                workspace.recovered_run_ids = recover_orphaned_runs(
+                    store, prices, estimator, lease.token
+                )
+        except BaseException:
+            store.close()
+            raise
+        return workspace
+
+    def close(self) -> None:
+        self.store.close()
+        self.lease.release()
+
+    async def aclose(self) -> None:
+        """Kill what is still streaming (recorded as killed), then close."""
+        if len(self.live):
+            self.live.kill_all()
+            for _ in range(40):
+                if not len(self.live):
+                    break
+                await asyncio.sleep(0.05)
+        await self.live.aclose()
+        self.close()

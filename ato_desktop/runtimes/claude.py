@@ -1,0 +1,205 @@
+"""The claude runtime: Anthropic Messages API through ``anthropic.AsyncAnthropic``, streaming."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
+from ato_desktop.core.usage import usage_from_anthropic
+from ato_desktop.runtimes import errors
+from ato_desktop.runtimes.errors import Phase, Provider
+from ato_desktop.runtimes.streaming import (
+    EndOfStream,
+    ParamError,
+    StreamStalled,
+    float_param,
+    int_param,
+    is_http_url,
+    next_within,
+    resolve_api_key,
+    resolve_base_url,
+    stop_param,
+)
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+    from anthropic.types import MessageParam, RawMessageStreamEvent
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+BASE_URL_ENV = "ANTHROPIC_BASE_URL"
+DEFAULT_MAX_TOKENS = 4096
+
+
+def _messages(messages: tuple[ChatMessage, ...]) -> list[MessageParam]:
+    converted: list[MessageParam] = []
+    for message in messages:
+        if message.role == "user":
+            converted.append({"role": "user", "content": message.content})
+        elif message.role == "assistant":
+            converted.append({"role": "assistant", "content": message.content})
+        else:
+            raise ParamError(f"message role must be user or assistant, not {message.role!r}")
+    return converted
+
+
+def _sampling(request: RuntimeRequest) -> dict[str, Any]:
+    """temperature / top_p / top_k, only those the caller set.
+
+    anthropic>=1.0 dropped these keyword arguments (newer models reject sampling parameters), but
+    the API still accepts them for models that support them, so they travel in extra_body and a
+    model that refuses them answers with a 400 the user can read.
+    """
+    extra: dict[str, Any] = {}
+    for name in ("temperature", "top_p"):
+        value = float_param(request.params, name)
+        if value is not None:
+            extra[name] = value
+    top_k = int_param(request.params, "top_k")
+    if top_k is not None:
+        extra["top_k"] = top_k
+    return extra
+
+
+@dataclass
+class _MessageState:
+    """What one Messages stream has said so far."""
+
+    usage_reports: list[object] = field(default_factory=list)
+    stop_reason: str | None = None
+    message_id: str | None = None
+    model: str | None = None
+    finished: bool = False
+
+    def take(self, event: RawMessageStreamEvent) -> str:
+        """Note what ``event`` says; return its answer text ("" for none)."""
+        if event.type == "content_block_delta":
+            if event.delta.type == "text_delta":
+                return event.delta.text
+        elif event.type == "message_start":
+            self.message_id = event.message.id
+            self.model = event.message.model
+            self.usage_reports.append(event.message.usage)
+        elif event.type == "message_delta":
+            self.usage_reports.append(event.usage)
+            if event.delta.stop_reason is not None:
+                self.stop_reason = event.delta.stop_reason
+        elif event.type == "message_stop":
+            self.finished = True
+        return ""
+
+
+class ClaudeAdapter:
+    """Streams Anthropic Messages (``POST /v1/messages``, ``stream: true``) as RuntimeEvents.
+
+    Params: max_tokens (default 4096, the API requires it), stop -> stop_sequences, temperature,
+    top_p, top_k. seed and anything else is ignored: the Messages API has no such fields.
+    FINISH carries the stop_reason (end_turn, max_tokens, stop_sequence, ...), the message id and
+    the model the API answered with. When a stream fails after message_start, the USAGE the API
+    had reported so far (input and cache tokens exact, output tokens partial) precedes the ERROR.
+    """
+
+    name = "claude"
+    env_key_var = "ANTHROPIC_API_KEY"
+    key_name = "anthropic"
+    display_name = "Anthropic"
+
+    def provider(self, base_url: str) -> Provider:
+        """How messages name this runtime when it talks to ``base_url``."""
+        return Provider(self.display_name, self.key_name, self.env_key_var, base_url)
+
+    async def stream(self, request: RuntimeRequest) -> AsyncIterator[RuntimeEvent]:
+        """Stream one Messages call; see RuntimeAdapter for the event contract."""
+        base_url = resolve_base_url(request.base_url, BASE_URL_ENV, DEFAULT_BASE_URL)
+        provider = self.provider(base_url)
+        api_key = resolve_api_key(request.api_key, self.env_key_var)
+        if not api_key:
+            yield errors.missing_key(provider)
+            return
+        if not is_http_url(base_url):
+            yield errors.config_error(
+                f"The Anthropic base URL {errors.display_url(base_url)!r} is not an http(s) URL.",
+                api_key,
+            )
+            return
+        try:
+            messages = _messages(request.messages)
+            max_tokens = int_param(request.params, "max_tokens") or DEFAULT_MAX_TOKENS
+            stop = stop_param(request.params)
+            extra_body = _sampling(request)
+        except ParamError as exc:
+            yield errors.config_error(str(exc), api_key)
+            return
+
+        import anthropic
+        import httpx2
+
+        client: AsyncAnthropic = anthropic.AsyncAnthropic(
+            # An explicit key and base URL: the SDK then reads no credential profile, config
+            # directory or federation variables, and talks to nothing but base_url.
+            api_key=api_key,
+            base_url=base_url,
+            timeout=httpx2.Timeout(request.request_timeout_s, connect=request.connect_timeout_s),
+            max_retries=max(request.max_retries, 0),
+            # ATO exports its own traces from the execution log; SDK spans would duplicate them
+            # and propagation headers would leak trace context to the provider.
+            open_telemetry=False,
+        )
+        stream = None
+        try:
+            try:
+                stream = await client.messages.create(
+                    model=request.model,
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    system=request.system if request.system else anthropic.omit,
+                    stop_sequences=stop if stop is not None else anthropic.omit,
+                    extra_body=extra_body or None,
+                    stream=True,
+                )
+            except Exception as exc:
+                yield errors.exception_error(
+                    exc,
+                    provider,
+                    Phase.REQUEST,
+                    api_key=api_key,
+                    timeout_s=request.request_timeout_s,
+                )
+                return
+
+            state = _MessageState()
+            failure: RuntimeEvent | None = None
+            while not state.finished:
+                try:
+                    event = await next_within(stream, request.stall_timeout_s)
+                except StreamStalled:
+                    failure = errors.stalled(provider, request.stall_timeout_s)
+                    break
+                except Exception as exc:
+                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
+                    break
+                if isinstance(event, EndOfStream):
+                    break
+                try:
+                    text = state.take(event)
+                except Exception as exc:  # an event shaped unlike the API's: not ours to raise
+                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
+                    break
+                if text:
+                    yield RuntimeEvent.text_delta(text)
+
+            if state.usage_reports:
+                yield RuntimeEvent.usage_report(usage_from_anthropic(*state.usage_reports))
+            if failure is not None:
+                yield failure
+            elif not state.finished:
+                yield errors.stream_ended_early(provider, "message_stop")
+            else:
+                yield RuntimeEvent.finish(state.stop_reason, state.message_id, state.model)
+        finally:
+            # Runs on normal exit, on aclose() and on cancellation: the HTTP stream and the
+            # connection pool go away at once, so the server sees the disconnect.
+            if stream is not None:
+                await stream.close()
+            await client.close()

@@ -1,0 +1,195 @@
+"""The codex runtime: OpenAI Responses API through ``openai.AsyncOpenAI().responses``, streaming."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
+from ato_desktop.core.usage import usage_from_responses
+from ato_desktop.runtimes import errors
+from ato_desktop.runtimes.errors import Phase, Provider
+from ato_desktop.runtimes.openai_client import make_openai_client
+from ato_desktop.runtimes.streaming import (
+    EndOfStream,
+    ParamError,
+    StreamStalled,
+    float_param,
+    int_param,
+    is_http_url,
+    next_within,
+    resolve_api_key,
+    resolve_base_url,
+)
+
+if TYPE_CHECKING:
+    from openai.types.responses import Response, ResponseInputParam, ResponseStreamEvent
+    from openai.types.shared_params import Reasoning
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+BASE_URL_ENV = "OPENAI_BASE_URL"
+_REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+
+def _input(messages: tuple[ChatMessage, ...]) -> ResponseInputParam:
+    converted: ResponseInputParam = []
+    for message in messages:
+        if message.role == "user":
+            converted.append({"role": "user", "content": message.content, "type": "message"})
+        elif message.role == "assistant":
+            converted.append({"role": "assistant", "content": message.content, "type": "message"})
+        else:
+            raise ParamError(f"message role must be user or assistant, not {message.role!r}")
+    return converted
+
+
+def _reasoning(request: RuntimeRequest) -> Reasoning | None:
+    effort = request.params.get("reasoning_effort")
+    if effort is None:
+        return None
+    if effort not in _REASONING_EFFORTS:
+        raise ParamError(f"parameter reasoning_effort must be one of {_REASONING_EFFORTS}")
+    return {"effort": effort}
+
+
+def _finish_reason(response: Response) -> str | None:
+    if response.status == "incomplete" and response.incomplete_details is not None:
+        return response.incomplete_details.reason or "incomplete"
+    return response.status
+
+
+class _ResponseState:
+    """What one Responses stream has said so far."""
+
+    def __init__(self, provider: Provider, api_key: str) -> None:
+        self.provider = provider
+        self.api_key = api_key
+        self.final: Response | None = None
+        self.failure: RuntimeEvent | None = None
+
+    def take(self, event: ResponseStreamEvent) -> str:
+        """Note what ``event`` says; return its answer text ("" for none)."""
+        if event.type in ("response.output_text.delta", "response.refusal.delta"):
+            return event.delta
+        if event.type in ("response.completed", "response.incomplete"):
+            self.final = event.response
+        elif event.type == "response.failed":
+            # A failed response may still carry usage: keep it for the USAGE event.
+            self.final = event.response
+            error = event.response.error
+            body: dict[str, str | None] = (
+                {"code": error.code, "message": error.message} if error else {}
+            )
+            self.failure = errors.status_error(self.provider, None, body, api_key=self.api_key)
+        elif event.type == "error":
+            body = {"code": event.code, "message": event.message}
+            self.failure = errors.status_error(self.provider, None, body, api_key=self.api_key)
+        return ""
+
+
+class CodexAdapter:
+    """Streams OpenAI Responses (``POST /v1/responses``, ``stream: true``) as RuntimeEvents.
+
+    Params: temperature, top_p, max_tokens -> max_output_tokens, reasoning_effort -> reasoning.
+    stop and seed are ignored: the Responses API has neither. FINISH carries the response status
+    ("completed") or the incomplete reason ("max_output_tokens"), the response id and the model.
+    """
+
+    name = "codex"
+    env_key_var = "OPENAI_API_KEY"
+    key_name = "openai"
+    display_name = "OpenAI"
+
+    def provider(self, base_url: str) -> Provider:
+        """How messages name this runtime when it talks to ``base_url``."""
+        return Provider(self.display_name, self.key_name, self.env_key_var, base_url)
+
+    async def stream(self, request: RuntimeRequest) -> AsyncIterator[RuntimeEvent]:
+        """Stream one Responses call; see RuntimeAdapter for the event contract."""
+        base_url = resolve_base_url(request.base_url, BASE_URL_ENV, DEFAULT_BASE_URL)
+        provider = self.provider(base_url)
+        api_key = resolve_api_key(request.api_key, self.env_key_var)
+        if not api_key:
+            yield errors.missing_key(provider)
+            return
+        if not is_http_url(base_url):
+            yield errors.config_error(
+                f"The OpenAI base URL {errors.display_url(base_url)!r} is not an http(s) URL.",
+                api_key,
+            )
+            return
+        try:
+            items = _input(request.messages)
+            temperature = float_param(request.params, "temperature")
+            top_p = float_param(request.params, "top_p")
+            max_output_tokens = int_param(request.params, "max_tokens")
+            reasoning = _reasoning(request)
+        except ParamError as exc:
+            yield errors.config_error(str(exc), api_key)
+            return
+
+        import openai
+
+        client = make_openai_client(request, api_key=api_key, base_url=base_url)
+        stream = None
+        try:
+            try:
+                stream = await client.responses.create(
+                    model=request.model,
+                    input=items,
+                    instructions=request.system if request.system else openai.omit,
+                    temperature=temperature if temperature is not None else openai.omit,
+                    top_p=top_p if top_p is not None else openai.omit,
+                    max_output_tokens=(
+                        max_output_tokens if max_output_tokens is not None else openai.omit
+                    ),
+                    reasoning=reasoning if reasoning is not None else openai.omit,
+                    stream=True,
+                )
+            except Exception as exc:
+                yield errors.exception_error(
+                    exc,
+                    provider,
+                    Phase.REQUEST,
+                    api_key=api_key,
+                    timeout_s=request.request_timeout_s,
+                )
+                return
+
+            state = _ResponseState(provider, api_key)
+            failure: RuntimeEvent | None = None
+            while state.final is None and state.failure is None:
+                try:
+                    event = await next_within(stream, request.stall_timeout_s)
+                except StreamStalled:
+                    failure = errors.stalled(provider, request.stall_timeout_s)
+                    break
+                except Exception as exc:
+                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
+                    break
+                if isinstance(event, EndOfStream):
+                    break
+                try:
+                    text = state.take(event)
+                except Exception as exc:  # an event shaped unlike the API's: not ours to raise
+                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
+                    break
+                if text:
+                    yield RuntimeEvent.text_delta(text)
+
+            final = state.final
+            failure = failure or state.failure
+            if final is not None and final.usage is not None:
+                yield RuntimeEvent.usage_report(usage_from_responses(final.usage))
+            if failure is not None:
+                yield failure
+            elif final is None:
+                yield errors.stream_ended_early(provider, "response.completed")
+            else:
+                yield RuntimeEvent.finish(_finish_reason(final), final.id, str(final.model))
+        finally:
+            # Runs on normal exit, on aclose() and on cancellation: the HTTP stream and the
+            # connection pool go away at once, so the server sees the disconnect.
+            if stream is not None:
+                await stream.close()
+            await client.close()

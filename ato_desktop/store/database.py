@@ -1,0 +1,218 @@
+"""Opening the execution log safely: checks first, writes only once the file is known good."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from ato_desktop import __version__
+from ato_desktop.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+# quick_check reads every page; above this size it would hold up start-up for seconds, so only
+# the header and schema are verified on open.
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """A problem with the execution log, with a message written for the user."""
+
+
+class DatabaseCorruptError(StoreError):
+    pass
+
+
+class DatabaseTooNewError(StoreError):
+    pass
+
+
+class NotAnExecutionLogError(StoreError):
+    pass
+
+
+class DiskFullError(StoreError):
+    pass
+
+
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection with ATO's settings: WAL, foreign keys, a busy timeout, autocommit off."""
+    if read_only:
+        conn = sqlite3.connect(
+            f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not read_only:
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+def check_existing(path: Path) -> None:
+    """Verify an existing file before anything writes to it; raises a StoreError subclass."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise StoreError(f"Cannot read the execution log at {path}: {exc.strerror}.") from exc
+    if len(header) == 0:
+        return  # an empty file is what sqlite3 leaves after a failed first open: safe to init
+    if not header.startswith(SQLITE_HEADER) or len(header) < 100:
+        raise DatabaseCorruptError(_corrupt_message(path, "the file is not an SQLite database"))
+    try:
+        conn = connect(path, read_only=True)
+    except sqlite3.Error as exc:
+        raise DatabaseCorruptError(_corrupt_message(path, str(exc))) from exc
+    try:
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseCorruptError(_corrupt_message(path, str(exc))) from exc
+        if app_id != APPLICATION_ID:
+            if app_id == 0 and tables == 0:
+                return  # a blank SQLite file: we may initialise it
+            raise NotAnExecutionLogError(
+                f"{path} is an SQLite database but not an ATO execution log "
+                f"(application_id {app_id:#x}). ATO has not modified it; point ATO_HOME at "
+                "another directory or move the file aside."
+            )
+        if user_version > LATEST_VERSION:
+            raise DatabaseTooNewError(
+                f"The execution log at {path} was written by a newer ATO Desktop (schema "
+                f"version {user_version}; this app knows up to {LATEST_VERSION}). Upgrade ATO "
+                "Desktop to open it. The file was not changed."
+            )
+        if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+            try:
+                result = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            except sqlite3.DatabaseError as exc:
+                raise DatabaseCorruptError(_corrupt_message(path, str(exc))) from exc
+            if result != ["ok"]:
+                raise DatabaseCorruptError(_corrupt_message(path, "; ".join(result)))
+    finally:
+        conn.close()
+
+
+def _corrupt_message(path: Path, detail: str) -> str:
+    return (
+        f"The execution log at {path} is damaged ({detail}). ATO has not modified it. "
+        f"Move it aside to start a new log, or restore a backup; `sqlite3 {path.name} .recover` "
+        "can often salvage its rows."
+    )
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """Check, create or migrate the log at path, and return a write connection to it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        check_existing(path)
+    try:
+        conn = connect(path)
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("journal_mode is %s, not WAL (file system without shared memory?)", mode)
+        migrate(conn, path)
+    except sqlite3.OperationalError as exc:
+        raise translate_operational_error(exc, path) from exc
+    if os.name == "posix":
+        for suffix in ("", "-wal", "-shm"):
+            candidate = Path(f"{path}{suffix}")
+            if candidate.exists():
+                candidate.chmod(0o600)
+    return conn
+
+
+def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """Turn SQLite's terse errors into messages that say what to do."""
+    text = str(exc).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return DiskFullError(
+            f"The disk holding {path.parent} is full, so ATO could not write to its log. Free "
+            "some space; nothing already recorded was lost."
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"The execution log at {path} is read-only. Check the permissions of {path.parent}."
+        )
+    if "unable to open" in text:
+        return StoreError(
+            f"Cannot open the execution log at {path}. Check that {path.parent} exists and is "
+            "writable."
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"The execution log at {path} is locked by another process for too long. Try again."
+        )
+    return StoreError(f"The execution log at {path} could not be used: {exc}.")
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply pending migrations in order, each in its own transaction, with a backup first."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    pending = [m for m in MIGRATIONS if m.version > current]
+    if not pending:
+        return
+    if current > 0:
+        backup = path.with_name(f"{path.name}.backup-v{current}")
+        _backup(conn, backup)
+        log.info("backed up the log to %s before migrating from v%s", backup, current)
+    for migration in pending:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # A concurrent process may have migrated meanwhile: re-read inside the lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= migration.version:
+                conn.execute("COMMIT")
+                continue
+            for statement in _split_sql(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at, app_version) "
+                "VALUES (?, ?, ?, ?)",
+                (migration.version, migration.name, int(time.time() * 1000), __version__),
+            )
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {migration.version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (executescript would commit on its own)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+def _backup(conn: sqlite3.Connection, target: Path) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    dest = sqlite3.connect(str(tmp))
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    shutil.move(str(tmp), str(target))

@@ -1,0 +1,164 @@
+"""The execution log's schema as an ordered list of migrations, recorded in the database.
+
+Conventions: timestamps are epoch milliseconds (INTEGER), durations nanoseconds; ids of runs,
+agents, versions and threads are UUIDv7 hex (time-sortable). Runs carry an integer key (`run_no`)
+that actions reference: with 10M actions a 32-character text key in every action row and index
+would cost more than half a gigabyte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# "ATO1" as a big-endian int: tells our files apart from any other SQLite database.
+APPLICATION_ID = 0x41544F31
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "execution log: agents, versions, threads, messages, runs, actions",
+        """
+        CREATE TABLE schema_migrations (
+            version     INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL,
+            applied_at  INTEGER NOT NULL,
+            app_version TEXT NOT NULL
+        );
+
+        CREATE TABLE agents (
+            id              TEXT PRIMARY KEY,
+            name            TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at      INTEGER NOT NULL,
+            updated_at      INTEGER NOT NULL,
+            current_version INTEGER NOT NULL,
+            is_demo         INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- Every change of runtime, model, role-models, system prompt or parameters is a version.
+        CREATE TABLE agent_versions (
+            id            TEXT PRIMARY KEY,
+            agent_id      TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+            version       INTEGER NOT NULL,
+            created_at    INTEGER NOT NULL,
+            runtime       TEXT NOT NULL,
+            model         TEXT NOT NULL,
+            config_json   TEXT NOT NULL,
+            diff_json     TEXT NOT NULL,
+            change_source TEXT NOT NULL,
+            UNIQUE (agent_id, version)
+        );
+
+        CREATE TABLE threads (
+            id         TEXT PRIMARY KEY,
+            title      TEXT NOT NULL,
+            agent_id   TEXT REFERENCES agents(id) ON DELETE SET NULL,
+            runtime    TEXT,
+            model      TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            is_demo    INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX idx_threads_updated ON threads (updated_at);
+
+        CREATE TABLE messages (
+            id         INTEGER PRIMARY KEY,
+            thread_id  TEXT NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            seq        INTEGER NOT NULL,
+            role       TEXT NOT NULL,
+            content    TEXT NOT NULL,
+            run_id     TEXT,
+            created_at INTEGER NOT NULL,
+            UNIQUE (thread_id, seq)
+        );
+
+        CREATE TABLE runs (
+            run_no             INTEGER PRIMARY KEY,
+            id                 TEXT NOT NULL UNIQUE,
+            agent_id           TEXT REFERENCES agents(id) ON DELETE SET NULL,
+            agent_version_id   TEXT REFERENCES agent_versions(id) ON DELETE SET NULL,
+            thread_id          TEXT REFERENCES threads(id) ON DELETE SET NULL,
+            runtime            TEXT NOT NULL,
+            model              TEXT NOT NULL,
+            "trigger"          TEXT NOT NULL,
+            status             TEXT NOT NULL,
+            started_at         INTEGER NOT NULL,
+            ended_at           INTEGER,
+            duration_ns        INTEGER,
+            ttft_ns            INTEGER,
+            error_class        TEXT,
+            error_message      TEXT,
+            parent_run_id      TEXT,
+            pipeline_id        TEXT,
+            stage_index        INTEGER,
+            stage_name         TEXT,
+            replay_of          TEXT,
+            tags_json          TEXT NOT NULL DEFAULT '{}',
+            -- aggregates, maintained on every action write so lists never join actions
+            input_tokens       INTEGER NOT NULL DEFAULT 0,
+            output_tokens      INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens  INTEGER NOT NULL DEFAULT 0,
+            cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+            reasoning_tokens   INTEGER NOT NULL DEFAULT 0,
+            tokens_estimated   INTEGER NOT NULL DEFAULT 0,
+            cost_usd           REAL,
+            cost_source        TEXT,
+            action_count       INTEGER NOT NULL DEFAULT 0,
+            success_count      INTEGER NOT NULL DEFAULT 0,
+            -- live state of a running run
+            owner              TEXT,
+            last_event_at      INTEGER,
+            partial_output     TEXT,
+            live_action_json   TEXT,
+            kill_requested_at  INTEGER,
+            is_demo            INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX idx_runs_started ON runs (started_at, id);
+        CREATE INDEX idx_runs_status ON runs (status, started_at, id);
+        CREATE INDEX idx_runs_agent ON runs (agent_id, started_at, id);
+        CREATE INDEX idx_runs_agent_status ON runs (agent_id, status, started_at, id);
+        CREATE INDEX idx_runs_cost ON runs (cost_usd) WHERE cost_usd IS NOT NULL;
+        CREATE INDEX idx_runs_live ON runs (owner) WHERE status = 'running';
+        CREATE INDEX idx_runs_version ON runs (agent_version_id);
+        CREATE INDEX idx_runs_replay_of ON runs (replay_of) WHERE replay_of IS NOT NULL;
+        CREATE INDEX idx_runs_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
+        CREATE INDEX idx_runs_thread ON runs (thread_id) WHERE thread_id IS NOT NULL;
+
+        CREATE TABLE actions (
+            run_no             INTEGER NOT NULL REFERENCES runs(run_no) ON DELETE CASCADE,
+            seq                INTEGER NOT NULL,
+            parent_seq         INTEGER,
+            name               TEXT NOT NULL,
+            kind               TEXT NOT NULL,
+            inputs_json        TEXT,
+            outputs_json       TEXT,
+            input_tokens       INTEGER,
+            output_tokens      INTEGER,
+            cache_read_tokens  INTEGER,
+            cache_write_tokens INTEGER,
+            reasoning_tokens   INTEGER,
+            tokens_estimated   INTEGER NOT NULL DEFAULT 0,
+            ttft_ns            INTEGER,
+            duration_ns        INTEGER,
+            cost_usd           REAL,
+            cost_source        TEXT,
+            outcome            TEXT NOT NULL,
+            started_at         INTEGER NOT NULL,
+            ended_at           INTEGER,
+            error_class        TEXT,
+            error_message      TEXT,
+            meta_json          TEXT,
+            PRIMARY KEY (run_no, seq)
+        );
+        """,
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,106 @@
+"""What a fake server does with one request: the answer, its usage, or a failure to act out."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UsageSpec:
+    """Token usage in provider-neutral terms; each wire format reports it its own way.
+
+    Anthropic reports ``input_tokens = uncached_input_tokens`` with the cache parts apart; the
+    OpenAI formats report ``input_tokens = uncached + cache_read + cache_write`` with the cache
+    parts as details. ``output_tokens`` includes ``reasoning_tokens`` everywhere.
+    """
+
+    uncached_input_tokens: int = 12
+    cache_read_tokens: int = 100
+    cache_write_tokens: int = 30
+    output_tokens: int = 9
+    reasoning_tokens: int = 0
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.uncached_input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Behaviour for one request. Every field has a default that gives a short, happy answer.
+
+    Failures (pick one):
+      status: an HTTP error status (401, 403, 404, 429, 500, 529, ...) answered with the real
+        error body of the endpoint's provider instead of an answer.
+      cut_after: send this many text chunks, then close the socket mid-body.
+      stall_after: send this many text chunks, then send nothing until released (or the client
+        goes away); after a release the rest of the answer follows.
+      clean_end_after: send this many text chunks, then end the body cleanly without the
+        format's terminal event (message_stop, response.completed, finish_reason + [DONE]).
+      stream_error_after: send this many text chunks, then the provider's in-stream error event
+        (Anthropic ``event: error``, Responses ``response.failed`` or ``error``, Chat Completions
+        ``data: {"error": ...}``) and end the stream.
+    """
+
+    chunks: tuple[str, ...] = ("Hello", ", ", "world", "!")
+    usage: UsageSpec = field(default_factory=UsageSpec)
+    # Exact usage object to send instead of the one built from ``usage`` (e.g. string numbers).
+    raw_usage: dict[str, Any] | None = None
+    # Chat Completions only: an OpenRouter-style ``usage.cost``; a string is sent as a string.
+    provider_cost_usd: float | str | None = None
+    # The provider's own finish value: Anthropic stop_reason, Chat finish_reason, or for Responses
+    # an incomplete_details.reason ("max_output_tokens" turns the end into response.incomplete).
+    stop_reason: str | None = None
+    # The model named in the answer; None echoes the request's model.
+    response_model: str | None = None
+
+    status: int | None = None
+    error_message: str | None = None
+    retry_after: str | None = None
+    retry_after_ms: str | None = None
+    should_retry: bool | None = None
+    # Echo the key verbatim in a 401 message (a careless server) to test redaction.
+    echo_key_in_error: bool = False
+
+    cut_after: int | None = None
+    stall_after: int | None = None
+    clean_end_after: int | None = None
+    stream_error_after: int | None = None
+    # Anthropic error type, or OpenAI error code, of the in-stream error.
+    stream_error_type: str | None = None
+    # Responses only: "response.failed" or "error".
+    responses_error_event: str = "response.failed"
+
+    # Chat Completions only: a bare-bones server whose chunks carry just choices[].delta and
+    # finish_reason (no id, model, created or choice index).
+    bare_chunks: bool = False
+
+    # Seconds to wait before each text chunk (a slow stream) and before the response headers.
+    delay_s: float = 0.0
+    headers_delay_s: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; from_dict(to_dict()) gives the same Scenario."""
+        data = dataclasses.asdict(self)
+        data["chunks"] = list(self.chunks)
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Scenario:
+        """A Scenario from JSON; unknown keys are an error so typos do not pass silently."""
+        known = {f.name for f in dataclasses.fields(Scenario)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown scenario keys: {sorted(unknown)}")
+        values = dict(data)
+        if "chunks" in values:
+            values["chunks"] = tuple(values["chunks"])
+        if "usage" in values and isinstance(values["usage"], dict):
+            values["usage"] = UsageSpec(**values["usage"])
+        return Scenario(**values)
