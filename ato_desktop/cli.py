@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import getpass
 import json
+import logging
+import os
 import signal
 import sys
 import time
@@ -23,6 +25,7 @@ from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.ids import short_id
 from ato_desktop.core.models import AgentConfig, RunStatus, RuntimeName, Trigger
+from ato_desktop.core.pricing import PriceFileError
 from ato_desktop.core.records import RunFilter
 from ato_desktop.core.run_json import agent_to_json, run_to_json, version_to_json
 from ato_desktop.core.timefmt import (
@@ -37,6 +40,7 @@ from ato_desktop.engine.agents import AgentConfigError, parse_assignments
 from ato_desktop.engine.credentials import PROVIDERS, CredentialError
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest
 from ato_desktop.engine.export import FORMATS, ExportCancelled, export_runs
+from ato_desktop.engine.log_redaction import install_secret_redaction
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.database import StoreError
 from ato_desktop.store.execution_log import NotFoundError, now_ms
@@ -187,6 +191,7 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
+    _configure_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -202,6 +207,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         DispatchError,
         CredentialError,
         DurationError,
+        PriceFileError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -210,6 +216,18 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         return EXIT_STORE
     except KeyboardInterrupt:
         return EXIT_KILLED
+
+
+def _configure_logging() -> None:
+    """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        level = os.environ.get("ATO_LOG_LEVEL", "WARNING").upper()
+        root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+        install_secret_redaction(handler)
 
 
 def _open_workspace() -> Workspace:
@@ -263,7 +281,7 @@ def cmd_agents(args: argparse.Namespace, out: TextIO) -> int:
             elif not agents:
                 out.write(
                     "No agents yet. Create one: ato-desktop agents add NAME --runtime "
-                    "claude --model claude-sonnet-4-5\n"
+                    "claude --model claude-sonnet-5\n"
                 )
             else:
                 _table(

@@ -37,7 +37,7 @@ BATCH_RUNS = 2_000
 def _agents(log: ExecutionLog, n: int) -> list[tuple[str, str]]:
     out = []
     for i in range(n):
-        agent = log.create_agent(f"agent-{i:02d}", AgentConfig("claude", "claude-sonnet-4-5"))
+        agent = log.create_agent(f"agent-{i:02d}", AgentConfig("claude", "claude-sonnet-5"))
         record = agent.result()
         out.append((record.id, record.current_version_id))
     return out

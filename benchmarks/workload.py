@@ -65,7 +65,7 @@ def synthetic_runs(
         yield (
             NewRun(
                 "claude",
-                "claude-sonnet-4-5",
+                "claude-sonnet-5",
                 "cli",
                 started,
                 agent_id=agent_id,

@@ -9,10 +9,13 @@ is kept in every case.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import importlib
 import logging
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +27,7 @@ from ato_desktop.core.models import (
     EventKind,
     Outcome,
     RunStatus,
+    RuntimeEvent,
     RuntimeName,
     RuntimeRequest,
     TokenUsage,
@@ -32,7 +36,7 @@ from ato_desktop.core.models import (
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.core.redaction import redact_secrets
-from ato_desktop.engine.credentials import CredentialStore
+from ato_desktop.engine.credentials import CredentialStore, known_secrets
 from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.runtimes.base import RuntimeAdapter
@@ -104,6 +108,7 @@ class _Stream:
     error_message: str | None = None
     status_code: int | None = None
     first_token_ns: int | None = None
+    last_event_ms: int = 0
 
     @property
     def text(self) -> str:
@@ -268,8 +273,10 @@ class Dispatcher:
         inputs = _call_inputs(runtime_request, config.runtime)
         action_started = now_ms()
         self._store.begin_action(run_no, "call_llm", "llm", inputs, action_started)
-        secrets = [key.value] if key else []
+        secrets = [key.value, *known_secrets()] if key else list(known_secrets())
 
+        if adapter.sdk_module not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, adapter.sdk_module)
         stream = _Stream()
         t0 = time.perf_counter_ns()
         if key is None and config.runtime != RuntimeName.OPENAI_COMPATIBLE.value:
@@ -327,18 +334,43 @@ class Dispatcher:
         on_text: Callable[[str], None] | None,
         t0: int,
     ) -> None:
-        last_checkpoint = time.monotonic()
-        async for event in adapter.stream(request):
+        checkpoints = asyncio.create_task(self._checkpoint_loop(run_id, run_no, stream))
+        try:
+            # aclosing: a kill closes the generator, and so the HTTP stream, at once, not at GC.
+            async with contextlib.aclosing(adapter.stream(request)) as events:
+                await self._drain(events, stream, live, on_text, t0)
+        finally:
+            checkpoints.cancel()
+
+    async def _checkpoint_loop(self, run_id: str, run_no: int, stream: _Stream) -> None:
+        """Save the output streamed so far about once a second, so a crash loses at most that.
+
+        A timer rather than "on the next chunk": a stream that stalls sends no next chunk.
+        """
+        saved = 0
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            if len(stream.chunks) != saved:
+                saved = len(stream.chunks)
+                self._store.checkpoint_run(run_id, run_no, stream.text, stream.last_event_ms)
+
+    async def _drain(
+        self,
+        events: AsyncGenerator[RuntimeEvent, None],
+        stream: _Stream,
+        live: LiveDispatch,
+        on_text: Callable[[str], None] | None,
+        t0: int,
+    ) -> None:
+        async for event in events:
             if event.kind is EventKind.TEXT:
                 if stream.first_token_ns is None:
                     stream.first_token_ns = time.perf_counter_ns() - t0
                 stream.chunks.append(event.text)
+                stream.last_event_ms = now_ms()
                 live.note_event(len(event.text))
                 if on_text is not None:
                     on_text(event.text)
-                if time.monotonic() - last_checkpoint >= CHECKPOINT_INTERVAL_S:
-                    last_checkpoint = time.monotonic()
-                    self._store.checkpoint_run(run_id, run_no, stream.text, now_ms())
             elif event.kind is EventKind.USAGE:
                 stream.usage = event.usage
                 stream.provider_cost_usd = event.provider_cost_usd
@@ -393,8 +425,13 @@ class Dispatcher:
         # it is recorded with no cost at all rather than as "$0 estimated".
         cost: Cost | None = None
         if usage is not None:
-            cost = self._prices.cost(
-                config.runtime, config.model, usage, provider_cost_usd=stream.provider_cost_usd
+            # In a thread: the first price lookup imports the price table (~150 ms).
+            cost = await asyncio.to_thread(
+                self._prices.cost,
+                config.runtime,
+                config.model,
+                usage,
+                provider_cost_usd=stream.provider_cost_usd,
             )
 
         outputs: dict[str, Any] = {"text": text}

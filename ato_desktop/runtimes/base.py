@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from ato_desktop.core.models import RuntimeEvent, RuntimeRequest
@@ -12,16 +12,21 @@ class RuntimeAdapter(Protocol):
     """Streams one model call as RuntimeEvents.
 
     Contract:
-    - yields TEXT events as chunks arrive, then at most one USAGE (when the provider reports it),
-      then exactly one FINISH, or an ERROR as the last event instead of FINISH;
+    - yields TEXT events as chunks arrive and at most one USAGE, then exactly one FINISH, or an
+      ERROR as the last event instead of FINISH;
     - never raises for provider, network or stream failures: it yields an ERROR with an ErrorClass;
     - a stream with no chunk for request.stall_timeout_s ends with ERROR(stalled);
     - a connection that drops mid-stream ends with ERROR(stream_interrupted);
+    - USAGE, when reported, comes before the final FINISH or ERROR (a stream that fails after
+      the provider counted the input still reports what it counted);
     - cancellation (asyncio.CancelledError) propagates and closes the HTTP stream at once;
     - the API key never appears in an event message.
     """
 
     name: str
     env_key_var: str
+    # The SDK the adapter imports lazily; the dispatcher imports it off the event loop first, so
+    # the import never counts as time to first token.
+    sdk_module: str
 
-    def stream(self, request: RuntimeRequest) -> AsyncIterator[RuntimeEvent]: ...
+    def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]: ...

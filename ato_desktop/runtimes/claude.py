@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +101,7 @@ class ClaudeAdapter:
     """
 
     name = "claude"
+    sdk_module = "anthropic"
     env_key_var = "ANTHROPIC_API_KEY"
     key_name = "anthropic"
     display_name = "Anthropic"
@@ -109,7 +110,7 @@ class ClaudeAdapter:
         """How messages name this runtime when it talks to ``base_url``."""
         return Provider(self.display_name, self.key_name, self.env_key_var, base_url)
 
-    async def stream(self, request: RuntimeRequest) -> AsyncIterator[RuntimeEvent]:
+    async def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]:
         """Stream one Messages call; see RuntimeAdapter for the event contract."""
         base_url = resolve_base_url(request.base_url, BASE_URL_ENV, DEFAULT_BASE_URL)
         provider = self.provider(base_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
@@ -96,6 +96,7 @@ class CodexAdapter:
     """
 
     name = "codex"
+    sdk_module = "openai"
     env_key_var = "OPENAI_API_KEY"
     key_name = "openai"
     display_name = "OpenAI"
@@ -104,7 +105,7 @@ class CodexAdapter:
         """How messages name this runtime when it talks to ``base_url``."""
         return Provider(self.display_name, self.key_name, self.env_key_var, base_url)
 
-    async def stream(self, request: RuntimeRequest) -> AsyncIterator[RuntimeEvent]:
+    async def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]:
         """Stream one Responses call; see RuntimeAdapter for the event contract."""
         base_url = resolve_base_url(request.base_url, BASE_URL_ENV, DEFAULT_BASE_URL)
         provider = self.provider(base_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
@@ -96,6 +96,7 @@ class OpenAICompatibleAdapter:
     """
 
     name = "openai-compatible"
+    sdk_module = "openai"
     env_key_var = "OPENAI_COMPATIBLE_API_KEY"
     key_name = "openai-compatible"
     display_name = "OpenAI-compatible server"
@@ -109,7 +110,7 @@ class OpenAICompatibleAdapter:
             base_url,
         )
 
-    async def stream(self, request: RuntimeRequest) -> AsyncIterator[RuntimeEvent]:
+    async def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]:
         """Stream one Chat Completions call; see RuntimeAdapter for the event contract."""
         base_url = resolve_base_url(request.base_url, BASE_URL_ENV, DEFAULT_BASE_URL)
         provider = self.provider(base_url)

@@ -150,7 +150,7 @@ def test_store_read_replace_delete() -> None:
 
     store.set_key("openai", OPENAI_KEY)
     assert _items("openai") == [OPENAI_KEY.encode()]
-    assert [s.source for s in store.status()] == [KeySource.KEYRING, KeySource.KEYRING]
+    assert [s.source for s in store.status()] == [KeySource.KEYRING, KeySource.KEYRING, None]
 
     assert store.delete_key("anthropic") is True
     assert _items("anthropic") == []
@@ -198,7 +198,7 @@ def test_locked_keyring_gives_clear_messages_and_no_crash() -> None:
     try:
         # No window can open (the script unsets DISPLAY), so the unlock prompt is dismissed.
         assert store.get_key("anthropic") is None
-        (anthropic, _) = store.status()
+        (anthropic, _, _) = store.status()
         assert not anthropic.present
         assert anthropic.problem is not None and "keyring is locked" in anthropic.problem
 

@@ -49,12 +49,12 @@ def _action(
 def test_agent_versions_record_every_change_with_a_diff(
     store: ExecutionLog, events: list[DomainEvent]
 ) -> None:
-    agent = store.create_agent("writer", AgentConfig("claude", "claude-sonnet-4-5")).result()
+    agent = store.create_agent("writer", AgentConfig("claude", "claude-sonnet-5")).result()
     assert agent.current_version == 1
     same, changed = store.update_agent(agent.id, agent.config).result()
     assert not changed and same.current_version == 1
     new_config = AgentConfig(
-        "claude", "claude-sonnet-4-5", system_prompt="Be brief.", params={"temperature": 0.2}
+        "claude", "claude-sonnet-5", system_prompt="Be brief.", params={"temperature": 0.2}
     )
     updated, changed = store.update_agent(agent.id, new_config).result()
     assert changed and updated.current_version == 2

@@ -1,0 +1,113 @@
+"""Run every benchmark and rewrite docs/benchmarks.md with the figures and the machine.
+
+    make bench                # or: .venv/bin/python -m benchmarks.run_all [--runs N]
+
+Each benchmark is a module printing one JSON object per line; its figures are ratios against a
+baseline measured in the same run, plus the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "benchmarks.md"
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) // 1024 // 1024} GiB"
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def run(module: str, *args: str) -> list[dict[str, Any]]:
+    command = [sys.executable, "-m", module, *args]
+    print("$", " ".join(command), flush=True)
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    print(done.stdout, end="", flush=True)
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=100_000)
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    for item in run("benchmarks.bench_store", "--runs", str(args.runs)):
+        results.update(item)
+    write_doc(results, args.runs)
+
+
+def write_doc(results: dict[str, Any], runs: int) -> None:
+    info = machine()
+    ingest, listing = results["ingest"], results["runs_list"]
+    verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
+    lines = [
+        "# Benchmarks",
+        "",
+        "Figures are measured against a baseline in the same run, on the same machine. "
+        "Rewritten by `make bench` (`.venv/bin/python -m benchmarks.run_all"
+        + (f" --runs {runs}" if runs != 100_000 else "")
+        + "`).",
+        "",
+        f"Last run: {time.strftime('%Y-%m-%d %H:%M %Z')} on {info['cpu']}, {info['cores']} cores,"
+        f" {info['memory']}, {info['os']}, Python {info['python']}, SQLite {info['sqlite']}.",
+        "",
+        "## Execution log",
+        "",
+        "| Benchmark | Ours | Baseline (same run) | Ratio | Target | |",
+        "|---|---|---|---|---|---|",
+        f"| Ingest {ingest['runs']:,} runs / {ingest['actions']:,} actions through "
+        f"`ExecutionLog.ingest` | {ingest['ours_s']} s ({ingest['ours_actions_per_s']:,} "
+        f"actions/s) | raw sqlite3 `executemany` of the same pre-encoded rows into the same "
+        f"schema: {ingest['raw_s']} s ({ingest['raw_actions_per_s']:,} actions/s) | "
+        f"{ingest['ratio_vs_raw']}x of raw | >= {ingest['target_ratio']}x | "
+        f"{verdict(ingest['ratio_vs_raw'] >= ingest['target_ratio'])} |",
+        f"| Runs list, first page: status + agent + 7 d + min cost on {listing['runs_in_db']:,} "
+        f"runs (`ExecutionLog.list_runs`) | p50 {listing['p50_ms']} ms, p95 "
+        f"{listing['p95_ms']} ms | the bare SQL query without joins or records: p95 "
+        f"{listing['bare_sql_p95_ms']} ms | — | p95 <= {listing['target_p95_ms']} ms | "
+        f"{verdict(listing['p95_ms'] <= listing['target_p95_ms'])} |",
+        "",
+        "What bounds ingest: encoding each action's inputs and outputs as JSON and building the "
+        "row tuples in Python (the baseline is handed finished tuples); SQLite's own insert and "
+        "index maintenance is the same on both sides. The writer encodes on its own thread: "
+        "encoding on the caller's thread measured slower, because the two threads contend for "
+        "the GIL at every row.",
+        "",
+    ]
+    DOC.write_text("\n".join(lines))
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()
