@@ -542,3 +542,30 @@ def test_malformed_prices_file_is_a_clear_error(ato_home: Path) -> None:
     (ato_home / "prices.json").write_text('{"models": {"x": {"input_per_mtok": -1}}}')
     done = run_cli(ato_home, "runs", "list")
     assert done.returncode == 2 and "prices.json" in done.stderr
+
+
+def test_kill_all_stuck(ato_home: Path, fake: FakeLLMServer) -> None:
+    process, run_id = _start_dispatch(ato_home, fake)
+    try:
+        # Nothing is stuck for an hour yet...
+        done = run_cli(ato_home, "runs", "kill", "--all-stuck", "--older-than", "1h")
+        assert done.stdout == "Nothing to kill.\n"
+        # ...but the stream has been silent for over a second now.
+        _wait_for(lambda: time.time() * 1000 - _last_event_ms(ato_home, run_id) > 1500)
+        done = run_cli(ato_home, "runs", "kill", "--all-stuck", "--older-than", "1s", "--json")
+        assert json.loads(done.stdout) == [{"id": run_id, "result": "killed"}]
+        assert process.wait(timeout=10) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def _last_event_ms(ato_home: Path, run_id: str) -> int:
+    conn = sqlite3.connect(ato_home / "ato.sqlite3")
+    try:
+        return int(
+            conn.execute("SELECT last_event_at FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+        )
+    finally:
+        conn.close()

@@ -288,29 +288,16 @@ class Dispatcher:
                 self._consume(adapter, runtime_request, stream, live, run_id, run_no, on_text, t0)
             )
             self._registry.attach_task(run_id, task)
-        killed = False
+        killed = shutting_down = False
         if task is not None:
             try:
                 await task
             except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    # We are being cancelled from outside (shutdown): record, then propagate.
-                    await self._finish(
-                        run_id,
-                        run_no,
-                        config,
-                        runtime_request,
-                        inputs,
-                        stream,
-                        t0,
-                        action_started,
-                        secrets,
-                        killed=True,
-                    )
-                    raise
                 killed = True
-        return await self._finish(
+                current = asyncio.current_task()
+                # Cancelled from outside (shutdown) rather than killed: record, then propagate.
+                shutting_down = current is not None and current.cancelling() > 0
+        result = await self._finish(
             run_id,
             run_no,
             config,
@@ -322,6 +309,9 @@ class Dispatcher:
             secrets,
             killed=killed or live.kill_requested,
         )
+        if shutting_down:
+            raise asyncio.CancelledError
+        return result
 
     async def _consume(
         self,

@@ -192,6 +192,19 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
     )
 
 
+def _thread_from_row(row: sqlite3.Row) -> ThreadRecord:
+    return ThreadRecord(
+        id=row["id"],
+        title=row["title"],
+        agent_id=row["agent_id"],
+        runtime=row["runtime"],
+        model=row["model"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        is_demo=bool(row["is_demo"]),
+    )
+
+
 def _agent_from_row(row: sqlite3.Row) -> AgentRecord:
     return AgentRecord(
         id=row["id"],
@@ -532,34 +545,13 @@ class ExecutionLog:
         row = self.reader().execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No thread {thread_id!r}.")
-        return ThreadRecord(
-            row["id"],
-            row["title"],
-            row["agent_id"],
-            row["runtime"],
-            row["model"],
-            row["created_at"],
-            row["updated_at"],
-            bool(row["is_demo"]),
-        )
+        return _thread_from_row(row)
 
     def list_threads(self, limit: int = 200) -> list[ThreadRecord]:
         rows = self.reader().execute(
             "SELECT * FROM threads ORDER BY updated_at DESC LIMIT ?", (limit,)
         )
-        return [
-            ThreadRecord(
-                r["id"],
-                r["title"],
-                r["agent_id"],
-                r["runtime"],
-                r["model"],
-                r["created_at"],
-                r["updated_at"],
-                bool(r["is_demo"]),
-            )
-            for r in rows
-        ]
+        return [_thread_from_row(row) for row in rows]
 
     def thread_messages(self, thread_id: str) -> list[MessageRecord]:
         rows = self.reader().execute(
