@@ -187,6 +187,7 @@ class RunFilter:
     since_ms: int | None = None
     min_cost_usd: float | None = None
     trigger: str | None = None
+    agent_version_id: str | None = None
     include_demo: bool = True
 
 

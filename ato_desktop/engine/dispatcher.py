@@ -138,6 +138,10 @@ class Dispatcher:
         self._owner = owner
         self._stall_timeout_s = default_stall_timeout_s
 
+    def set_price_book(self, prices: PriceBook) -> None:
+        """Price from now on with this book (the user changed prices.json)."""
+        self._prices = prices
+
     async def dispatch(
         self,
         request: DispatchRequest,

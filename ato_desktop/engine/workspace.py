@@ -79,6 +79,13 @@ class Workspace:
             raise
         return workspace
 
+    def reload_prices(self) -> PriceBook:
+        """Re-read prices.json (after the user edited it); raises PriceFileError if malformed."""
+        prices = load_price_book(self.paths)
+        self.prices = prices
+        self.dispatcher.set_price_book(prices)
+        return prices
+
     def close(self) -> None:
         self.store.close()
         self.lease.release()

@@ -343,7 +343,13 @@ class ExecutionLog:
     # -- agents -------------------------------------------------------------------------------
 
     def create_agent(
-        self, name: str, config: AgentConfig, *, source: str = "cli", is_demo: bool = False
+        self,
+        name: str,
+        config: AgentConfig,
+        *,
+        source: str = "cli",
+        is_demo: bool = False,
+        at_ms: int | None = None,
     ) -> Future[AgentRecord]:
         name = name.strip()
         if not name:
@@ -354,7 +360,8 @@ class ExecutionLog:
                 raise AgentExistsError(
                     f"an agent named {name!r} already exists; use `agents edit {name}` to change it"
                 )
-            agent_id, version_id, ts = uuid7(), uuid7(), now_ms()
+            ts = at_ms if at_ms is not None else now_ms()
+            agent_id, version_id = uuid7(at_ms), uuid7(at_ms)
             conn.execute(
                 "INSERT INTO agents (id, name, created_at, updated_at, current_version, is_demo) "
                 "VALUES (?, ?, ?, ?, 1, ?)",
@@ -858,6 +865,9 @@ def _filter_sql(flt: RunFilter) -> tuple[list[str], list[Any]]:
     if flt.agent_id:
         where.append("r.agent_id = ?")
         params.append(flt.agent_id)
+    if flt.agent_version_id:
+        where.append("r.agent_version_id = ?")
+        params.append(flt.agent_version_id)
     if flt.since_ms is not None:
         where.append("r.started_at >= ?")
         params.append(flt.since_ms)

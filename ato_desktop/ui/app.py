@@ -1,0 +1,62 @@
+"""Start the desktop app: QApplication on qasync, the window painted first, then the log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from ato_desktop import APP_ID, APP_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the app until the window closes; returns the exit code."""
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ato_desktop.store.paths import data_paths
+    from ato_desktop.ui.commands import CommandRegistry
+    from ato_desktop.ui.context import AppContext
+    from ato_desktop.ui.main_window import MainWindow, app_icon
+    from ato_desktop.ui.single_instance import SingleInstance
+    from ato_desktop.ui.theme import ThemeManager
+
+    app = QApplication.instance() or QApplication(list(argv or sys.argv))
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationDomain("ato.dev")
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+
+    paths = data_paths()
+    instance = SingleInstance(str(paths.root))
+    if instance.notify_running_instance():
+        print(f"{APP_NAME} is already running for {paths.root}; brought it to the front.")
+        return 0
+    instance.listen()
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    # Plain threads for to_thread / run_in_executor (the default QThread pool warns at exit).
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="ato-worker"))
+
+    theme = ThemeManager(app)
+    ctx = AppContext(CommandRegistry(app), theme, paths)
+    window = MainWindow(ctx)
+    instance.sig_activate_requested.connect(window.bring_to_front)
+    window.show()
+    # The log opens once the window has painted (a zero timer runs after the first paint).
+    QTimer.singleShot(0, lambda: ctx.spawn(ctx.open_workspace(), what="open the log"))
+
+    quit_event = asyncio.Event()
+    app.aboutToQuit.connect(quit_event.set)
+    with loop:
+        loop.run_until_complete(quit_event.wait())
+    return 0

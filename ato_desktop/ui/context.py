@@ -1,0 +1,128 @@
+"""What every view shares: the workspace (opened off the UI thread), the event bridge, the
+command registry, settings, and helpers to run async work without blocking the UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from ato_desktop.store.paths import DataPaths, data_paths
+from ato_desktop.ui.commands import CommandRegistry
+from ato_desktop.ui.theme import ThemeManager
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AppContext(QObject):
+    """Shared state of the running app. Created on the UI thread; lives as long as the app."""
+
+    sig_workspace_ready = Signal(object)  # Workspace
+    sig_workspace_failed = Signal(str)  # a message for the user
+    sig_status_message = Signal(str)  # transient text for the status bar
+    sig_error = Signal(str, str)  # title, message: something the user must see
+    sig_navigate = Signal(str, object)  # page id, target (dict | None)
+
+    def __init__(
+        self,
+        commands: CommandRegistry,
+        theme: ThemeManager | None = None,
+        paths: DataPaths | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.commands = commands
+        self.theme = theme
+        self.paths = paths or data_paths()
+        self.workspace: Any = None  # ato_desktop.engine.workspace.Workspace once opened
+        self.bridge: Any = None  # EventBridge once the workspace is open
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._settings: QSettings | None = None
+
+    # -- settings: an ini file in the data directory (ATO_HOME moves everything) --------------
+
+    @property
+    def settings(self) -> QSettings:
+        if self._settings is None:
+            path = Path(self.paths.root) / "settings.ini"
+            self._settings = QSettings(str(path), QSettings.Format.IniFormat)
+        return self._settings
+
+    # -- the workspace ---------------------------------------------------------------------------
+
+    async def open_workspace(self) -> None:
+        """Open the log in a worker thread; emits ready or failed."""
+        from ato_desktop.engine.workspace import Workspace
+        from ato_desktop.ui.bridge import EventBridge
+
+        try:
+            workspace = await asyncio.to_thread(Workspace.open, self.paths)
+        except Exception as exc:  # StoreError, PriceFileError, OSError: all have user messages
+            log.warning("could not open the workspace: %s", exc)
+            self.sig_workspace_failed.emit(str(exc) or type(exc).__name__)
+            return
+        self.workspace = workspace
+        self.bridge = EventBridge(workspace.bus, self)
+        self.sig_workspace_ready.emit(workspace)
+        # Heavy imports after the window is up and the log is open, off the UI thread.
+        self.spawn(asyncio.to_thread(_warm_up, workspace), what="warm-up")
+
+    async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store read off the UI thread."""
+        result: T = await self.workspace.store.read_async(fn, *args, **kwargs)
+        return result
+
+    # -- tasks -----------------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, T], *, what: str = "task") -> asyncio.Task[T]:
+        """Run a coroutine on the app's loop; its failure is logged and shown, never lost."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[T]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                log.error("%s failed", what, exc_info=exc)
+                self.sig_error.emit(f"Could not finish: {what}", str(exc) or type(exc).__name__)
+
+        task.add_done_callback(done)
+        return task
+
+    async def shutdown(self) -> None:
+        """Kill what still streams (recorded as killed), stop tasks, close the log."""
+        if self.workspace is not None:
+            await self.workspace.aclose()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.bridge is not None:
+            self.bridge.close()
+
+    def navigate(self, page_id: str, target: dict[str, Any] | None = None) -> None:
+        """Show a page, optionally at a target (e.g. {"run_id": ...})."""
+        self.sig_navigate.emit(page_id, target)
+
+    def status(self, text: str) -> None:
+        self.sig_status_message.emit(text)
+
+
+def _warm_up(workspace: Any) -> None:
+    """Import the SDKs and the price table so the first dispatch does not pay for them."""
+    import importlib
+
+    for module in ("anthropic", "openai"):
+        try:
+            importlib.import_module(module)
+        except Exception:  # a broken SDK install shows up, with its message, at dispatch time
+            log.exception("could not import %s", module)
+    workspace.prices.warm_up()

@@ -1,0 +1,422 @@
+"""The main window: navigation, the page stack, menus built from the command registry, and a
+status bar with the live-run count. It is shown (and painted) before the log is opened.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop import APP_NAME
+from ato_desktop.core.records import RunFilter
+from ato_desktop.ui.commands import Command
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.pages.base import Page
+from ato_desktop.ui.pages.registry import PAGES, PageSpec, page_class
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """Navigation on the left, the current page on the right."""
+
+    sig_page_changed = Signal(str)
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setWindowTitle(APP_NAME)
+        self.resize(QSize(1280, 820))
+        self.setMinimumSize(QSize(900, 600))
+        self._pages: dict[str, Page] = {}
+        self._specs = {spec.id: spec for spec in PAGES}
+        self._current: str | None = None
+        self._quitting = False
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_sidebar())
+        self._stack = QStackedWidget()
+        layout.addWidget(self._stack, 1)
+        self.setCentralWidget(central)
+
+        self._loading = _LoadingView(str(ctx.paths.database))
+        self._stack.addWidget(self._loading)
+        self._stack.setCurrentWidget(self._loading)
+
+        self._live_label = QLabel("")
+        self._live_label.setObjectName("Muted")
+        self.statusBar().addPermanentWidget(self._live_label)
+        self._live_refresh = QTimer(self, singleShot=True, interval=150)
+        self._live_refresh.timeout.connect(self._refresh_live_count)
+
+        self._register_window_commands()
+        ctx.sig_workspace_ready.connect(self._on_workspace_ready)
+        ctx.sig_workspace_failed.connect(self._on_workspace_failed)
+        ctx.sig_navigate.connect(self.navigate)
+        ctx.sig_status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        ctx.sig_error.connect(self._show_error)
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def _build_sidebar(self) -> QWidget:
+        sidebar = QWidget()
+        sidebar.setObjectName("Sidebar")
+        sidebar.setFixedWidth(200)
+        layout = QVBoxLayout(sidebar)
+        layout.setContentsMargins(0, 0, 0, 8)
+        title = QLabel(APP_NAME)
+        title.setObjectName("AppTitle")
+        layout.addWidget(title)
+        self._nav = QListWidget()
+        self._nav.setObjectName("NavList")
+        self._nav.setIconSize(QSize(18, 18))
+        self._nav.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for spec in PAGES:
+            if not spec.in_nav:
+                continue
+            item = QListWidgetItem(spec.title)
+            if spec.icon:
+                pixmap = getattr(QStyle.StandardPixmap, spec.icon, None)
+                if pixmap is not None:
+                    item.setIcon(self.style().standardIcon(pixmap))
+            item.setData(Qt.ItemDataRole.UserRole, spec.id)
+            item.setToolTip(f"{spec.title} ({spec.shortcut})" if spec.shortcut else spec.title)
+            self._nav.addItem(item)
+        self._nav.setEnabled(False)  # until the log is open
+        self._nav.currentItemChanged.connect(self._on_nav_changed)
+        layout.addWidget(self._nav, 1)
+        self._data_dir = QLabel()
+        self._data_dir.setObjectName("Muted")
+        self._data_dir.setWordWrap(True)
+        self._data_dir.setContentsMargins(16, 0, 12, 0)
+        layout.addWidget(self._data_dir)
+        return sidebar
+
+    def _register_window_commands(self) -> None:
+        commands = self.ctx.commands
+        for spec in PAGES:
+            if spec.in_nav:
+                self.addAction(
+                    commands.register(
+                        Command(
+                            id=f"go.{spec.id}",
+                            title=f"Go to {spec.title}",
+                            callback=lambda pid=spec.id: self.navigate(pid),
+                            section="Navigate",
+                            shortcut=spec.shortcut,
+                        )
+                    )
+                )
+        self.addAction(
+            commands.register(
+                Command(
+                    "help.shortcuts",
+                    "Keyboard shortcuts",
+                    self.show_shortcuts,
+                    section="Help",
+                    shortcut="?",
+                    description="List every shortcut",
+                )
+            )
+        )
+        self.addAction(
+            commands.register(
+                Command("app.quit", "Quit", self.close, section="App", shortcut="Ctrl+Q")
+            )
+        )
+        self.addAction(
+            commands.register(
+                Command(
+                    "app.open_data_dir",
+                    "Open data folder",
+                    self.open_data_dir,
+                    section="App",
+                    description=str(self.ctx.paths.root),
+                )
+            )
+        )
+        self._build_menus()
+
+    def _build_menus(self) -> None:
+        menubar = self.menuBar()
+        menubar.clear()
+        app_menu = menubar.addMenu("&File")
+        view_menu = menubar.addMenu("&View")
+        help_menu = menubar.addMenu("&Help")
+        for command in self.ctx.commands:
+            action = self.ctx.commands.action(command.id)
+            if command.section == "Navigate":
+                view_menu.addAction(action)
+            elif command.section == "Help":
+                help_menu.addAction(action)
+            elif command.scope == "window":
+                app_menu.addAction(action)
+
+    # -- workspace lifecycle ---------------------------------------------------------------------
+
+    def _on_workspace_ready(self, workspace: Any) -> None:
+        self._data_dir.setText(f"Log: {self.ctx.paths.root}")
+        self._data_dir.setToolTip(str(self.ctx.paths.database))
+        self._nav.setEnabled(True)
+        bridge = self.ctx.bridge
+        bridge.sig_run_created.connect(self._live_refresh.start)
+        bridge.sig_run_ended.connect(self._live_refresh.start)
+        bridge.sig_runs_ingested.connect(self._live_refresh.start)
+        self._refresh_live_count()
+        if workspace.recovered_run_ids:
+            count = len(workspace.recovered_run_ids)
+            self.ctx.status(
+                f"{count} run(s) left running by a crash were marked interrupted; their partial "
+                "output was kept."
+            )
+        self.ctx.spawn(self._open_landing_page(), what="open the first page")
+
+    async def _open_landing_page(self) -> None:
+        store = self.ctx.workspace.store
+        empty = await self.ctx.read(_log_is_empty, store)
+        last = str(self.ctx.settings.value("window/page", "runs"))
+        if empty:
+            self.navigate("welcome")
+        else:
+            self.navigate(last if last in self._specs and self._specs[last].in_nav else "runs")
+
+    def _on_workspace_failed(self, message: str) -> None:
+        view = _FailureView(message, self.open_data_dir, self.close)
+        self._stack.addWidget(view)
+        self._stack.setCurrentWidget(view)
+
+    def _refresh_live_count(self) -> None:
+        if self.ctx.workspace is None:
+            return
+        self.ctx.spawn(self._update_live_count(), what="count live runs")
+
+    async def _update_live_count(self) -> None:
+        store = self.ctx.workspace.store
+        count = await self.ctx.read(store.count_runs, RunFilter(statuses=("running",)))
+        self._live_label.setText(f"● {count} running" if count else "No runs in flight")
+        self._live_label.setProperty("live_count", count)
+
+    # -- navigation ------------------------------------------------------------------------------
+
+    def page(self, page_id: str) -> Page:
+        """The page with this id, built on first use."""
+        page = self._pages.get(page_id)
+        if page is None:
+            spec = self._specs[page_id]
+            page = page_class(spec)(self.ctx)
+            self._pages[page_id] = page
+            self._stack.addWidget(page)
+            for command in page.commands():
+                action = self.ctx.commands.register(command)
+                (self if command.scope == "window" else page).addAction(action)
+            self._build_menus()
+        return page
+
+    def navigate(self, page_id: str, target: dict[str, Any] | None = None) -> None:
+        if self.ctx.workspace is None or page_id not in self._specs:
+            return
+        page = self.page(page_id)
+        self._stack.setCurrentWidget(page)
+        self._current = page_id
+        if self._specs[page_id].in_nav:
+            self.ctx.settings.setValue("window/page", page_id)
+        self._select_nav(page_id)
+        page.activate(target)
+        self.sig_page_changed.emit(page_id)
+
+    @property
+    def current_page_id(self) -> str | None:
+        return self._current
+
+    def _select_nav(self, page_id: str) -> None:
+        self._nav.blockSignals(True)
+        try:
+            for row in range(self._nav.count()):
+                item = self._nav.item(row)
+                if item.data(Qt.ItemDataRole.UserRole) == page_id:
+                    self._nav.setCurrentRow(row)
+                    break
+            else:
+                self._nav.clearSelection()
+        finally:
+            self._nav.blockSignals(False)
+
+    def _on_nav_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
+        if current is not None:
+            self.navigate(str(current.data(Qt.ItemDataRole.UserRole)))
+
+    # -- small window-level actions --------------------------------------------------------------
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self.ctx, self)
+        dialog.open()
+
+    def open_data_dir(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.paths.root)))
+
+    def _show_error(self, title: str, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def bring_to_front(self) -> None:
+        """A second launch asked us to show ourselves."""
+        self.setWindowState(
+            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
+        )
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._quitting:
+            event.accept()
+            return
+        event.ignore()
+        workspace = self.ctx.workspace
+        in_flight = len(workspace.live) if workspace is not None else 0
+        if in_flight:
+            answer = QMessageBox.question(
+                self,
+                "Runs in flight",
+                f"{in_flight} dispatch{'es are' if in_flight != 1 else ' is'} still running. "
+                "Quit and kill them? Their partial output is kept in the log.",
+                QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self._quitting = True
+        self.ctx.spawn(self._shutdown(), what="quit")
+
+    async def _shutdown(self) -> None:
+        try:
+            await self.ctx.shutdown()
+        finally:
+            self.close()
+            QApplication.instance().quit()
+
+
+def _log_is_empty(store: Any) -> bool:
+    conn = store.reader()
+    no_runs = conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None
+    no_agents = conn.execute("SELECT 1 FROM agents LIMIT 1").fetchone() is None
+    return bool(no_runs and no_agents)
+
+
+class _LoadingView(QWidget):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        label = QLabel("Opening the execution log…")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setObjectName("SectionTitle")
+        layout.addWidget(label)
+        bar = QProgressBar()
+        bar.setRange(0, 0)
+        bar.setMaximumWidth(280)
+        bar.setTextVisible(False)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(bar)
+        row.addStretch(1)
+        layout.addLayout(row)
+        where = QLabel(path)
+        where.setObjectName("Muted")
+        where.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(where)
+        layout.addStretch(2)
+
+
+class _FailureView(QWidget):
+    """The log could not be opened: say why and what to do; never touch the file."""
+
+    def __init__(self, message: str, open_folder: Any, quit_app: Any) -> None:
+        super().__init__()
+        self.setObjectName("FailureView")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(48, 48, 48, 48)
+        layout.addStretch(1)
+        title = QLabel("ATO could not open its execution log")
+        title.setObjectName("PageTitle")
+        layout.addWidget(title)
+        text = QLabel(message)
+        text.setWordWrap(True)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        text.setObjectName("FailureMessage")
+        layout.addWidget(text)
+        buttons = QHBoxLayout()
+        folder = QPushButton("Open data folder")
+        folder.clicked.connect(open_folder)
+        close = QPushButton("Quit")
+        close.clicked.connect(quit_app)
+        buttons.addWidget(folder)
+        buttons.addWidget(close)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+
+
+class ShortcutsDialog(QDialog):
+    """Every command with a shortcut, from the registry."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.resize(520, 460)
+        layout = QVBoxLayout(self)
+        commands = ctx.commands.with_shortcuts()
+        table = QTableWidget(len(commands), 3)
+        table.setObjectName("ShortcutTable")
+        table.setHorizontalHeaderLabels(["Shortcut", "Command", "Where"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        for row, command in enumerate(sorted(commands, key=lambda c: (c.section, c.title))):
+            from PySide6.QtGui import QKeySequence
+
+            shortcut = QKeySequence(command.shortcut or "").toString(
+                QKeySequence.SequenceFormat.NativeText
+            )
+            where = "anywhere" if command.scope == "window" else f"{command.page_id or ''} page"
+            for col, text in enumerate((shortcut, command.title, where)):
+                table.setItem(row, col, QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+def app_icon() -> QIcon:
+    from ato_desktop.ui.resources import icon_path
+
+    return QIcon(str(icon_path()))

@@ -1,0 +1,29 @@
+"""The page contract: what the main window needs from each page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+from ato_desktop.ui.commands import Command
+from ato_desktop.ui.context import AppContext
+
+
+class Page(QWidget):
+    """A top-level view. Built once the workspace is open (ctx.workspace is set)."""
+
+    page_id: str = ""
+    title: str = ""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName(f"Page_{self.page_id}")
+
+    def commands(self) -> list[Command]:
+        """Commands this page offers (registered once, after construction)."""
+        return []
+
+    def activate(self, target: dict[str, Any] | None = None) -> None:
+        """Called whenever the page is shown; target says what to show (e.g. a run id)."""
