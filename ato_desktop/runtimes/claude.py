@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -11,13 +12,12 @@ from ato_desktop.core.usage import usage_from_anthropic
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.streaming import (
-    EndOfStream,
     ParamError,
-    StreamStalled,
+    PumpResult,
     float_param,
     int_param,
     is_http_url,
-    next_within,
+    pump_text,
     resolve_api_key,
     resolve_base_url,
     stop_param,
@@ -170,25 +170,21 @@ class ClaudeAdapter:
                 return
 
             state = _MessageState()
-            failure: RuntimeEvent | None = None
-            while not state.finished:
-                try:
-                    event = await next_within(stream, request.stall_timeout_s)
-                except StreamStalled:
-                    failure = errors.stalled(provider, request.stall_timeout_s)
-                    break
-                except Exception as exc:
-                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
-                    break
-                if isinstance(event, EndOfStream):
-                    break
-                try:
-                    text = state.take(event)
-                except Exception as exc:  # an event shaped unlike the API's: not ours to raise
-                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
-                    break
-                if text:
-                    yield RuntimeEvent.text_delta(text)
+            pumped = PumpResult()
+            async with contextlib.aclosing(
+                pump_text(
+                    stream,
+                    state.take,
+                    lambda: state.finished,
+                    provider,
+                    stall_timeout_s=request.stall_timeout_s,
+                    secret=api_key,
+                    result=pumped,
+                )
+            ) as deltas:
+                async for delta in deltas:
+                    yield delta
+            failure = pumped.failure
 
             if state.usage_reports:
                 yield RuntimeEvent.usage_report(usage_from_anthropic(*state.usage_reports))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
@@ -11,13 +12,12 @@ from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.openai_client import make_openai_client
 from ato_desktop.runtimes.streaming import (
-    EndOfStream,
     ParamError,
-    StreamStalled,
+    PumpResult,
     float_param,
     int_param,
     is_http_url,
-    next_within,
+    pump_text,
     resolve_api_key,
     resolve_base_url,
 )
@@ -158,28 +158,23 @@ class CodexAdapter:
                 return
 
             state = _ResponseState(provider, api_key)
-            failure: RuntimeEvent | None = None
-            while state.final is None and state.failure is None:
-                try:
-                    event = await next_within(stream, request.stall_timeout_s)
-                except StreamStalled:
-                    failure = errors.stalled(provider, request.stall_timeout_s)
-                    break
-                except Exception as exc:
-                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
-                    break
-                if isinstance(event, EndOfStream):
-                    break
-                try:
-                    text = state.take(event)
-                except Exception as exc:  # an event shaped unlike the API's: not ours to raise
-                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=api_key)
-                    break
-                if text:
-                    yield RuntimeEvent.text_delta(text)
+            pumped = PumpResult()
+            async with contextlib.aclosing(
+                pump_text(
+                    stream,
+                    state.take,
+                    lambda: state.final is not None or state.failure is not None,
+                    provider,
+                    stall_timeout_s=request.stall_timeout_s,
+                    secret=api_key,
+                    result=pumped,
+                )
+            ) as deltas:
+                async for delta in deltas:
+                    yield delta
 
             final = state.final
-            failure = failure or state.failure
+            failure = pumped.failure or state.failure
             if final is not None and final.usage is not None:
                 yield RuntimeEvent.usage_report(usage_from_responses(final.usage))
             if failure is not None:

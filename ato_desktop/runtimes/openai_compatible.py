@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
@@ -11,13 +12,12 @@ from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.openai_client import make_openai_client
 from ato_desktop.runtimes.streaming import (
-    EndOfStream,
     ParamError,
-    StreamStalled,
+    PumpResult,
     float_param,
     int_param,
     is_http_url,
-    next_within,
+    pump_text,
     resolve_base_url,
     stop_param,
 )
@@ -177,26 +177,22 @@ class OpenAICompatibleAdapter:
                 return
 
             state = _CompletionState()
-            failure: RuntimeEvent | None = None
-            while True:
-                try:
-                    chunk = await next_within(stream, request.stall_timeout_s)
-                except StreamStalled:
-                    failure = errors.stalled(provider, request.stall_timeout_s)
-                    break
-                except Exception as exc:
-                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
-                    break
-                if isinstance(chunk, EndOfStream):
-                    # The SDK ends the iteration at "data: [DONE]" or when the body ends.
-                    break
-                try:
-                    text = state.take(chunk)
-                except Exception as exc:  # a chunk shaped unlike the API's: not ours to raise
-                    failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
-                    break
-                if text:
-                    yield RuntimeEvent.text_delta(text)
+            pumped = PumpResult()
+            # The SDK ends the iteration at "data: [DONE]" or when the body ends.
+            async with contextlib.aclosing(
+                pump_text(
+                    stream,
+                    state.take,
+                    lambda: False,
+                    provider,
+                    stall_timeout_s=request.stall_timeout_s,
+                    secret=secret,
+                    result=pumped,
+                )
+            ) as deltas:
+                async for delta in deltas:
+                    yield delta
+            failure = pumped.failure
 
             if state.usage is not None:
                 yield RuntimeEvent.usage_report(

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Final, TypeVar
+
+from ato_desktop.core.models import RuntimeEvent
+from ato_desktop.runtimes import errors
+from ato_desktop.runtimes.errors import Phase, Provider
 
 T = TypeVar("T")
 
@@ -102,3 +107,46 @@ def stop_param(params: Mapping[str, object]) -> list[str] | None:
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return [str(item) for item in value]
     raise ParamError(f"parameter stop must be a string or a list of strings, not {value!r}")
+
+
+@dataclass
+class PumpResult:
+    """How a pumped stream ended: failure is the ERROR to yield, None when it ended cleanly."""
+
+    failure: RuntimeEvent | None = None
+
+
+async def pump_text(
+    stream: AsyncIterator[T],
+    take: Callable[[T], str],
+    finished: Callable[[], bool],
+    provider: Provider,
+    *,
+    stall_timeout_s: float,
+    secret: str | None,
+    result: PumpResult,
+) -> AsyncGenerator[RuntimeEvent, None]:
+    """Read an SDK stream until `finished()` or its end, yielding each text delta `take` finds.
+
+    The loop every adapter shares: a stall (no item within stall_timeout_s), a transport
+    failure, or an item shaped unlike the API's ends it with result.failure set, which the
+    adapter yields after the usage it has gathered.
+    """
+    while not finished():
+        try:
+            item = await next_within(stream, stall_timeout_s)
+        except StreamStalled:
+            result.failure = errors.stalled(provider, stall_timeout_s)
+            return
+        except Exception as exc:
+            result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
+            return
+        if isinstance(item, EndOfStream):
+            return
+        try:
+            text = take(item)
+        except Exception as exc:  # an item shaped unlike the API's: not ours to raise
+            result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
+            return
+        if text:
+            yield RuntimeEvent.text_delta(text)
