@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -9,12 +10,28 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
+        if _no_display():
+            print(
+                "ATO Desktop needs a display (DISPLAY or WAYLAND_DISPLAY is not set). Run it in "
+                "a desktop session, or under `xvfb-run -a ato-desktop`; the command line works "
+                "without one: `ato-desktop --help`.",
+                file=sys.stderr,
+            )
+            return 2
         from ato_desktop.ui.app import main as run_app
 
         return run_app([sys.argv[0]])
     from ato_desktop import cli
 
     return cli.main(args)
+
+
+def _no_display() -> bool:
+    """True on Linux/BSD with no display server and no Qt platform chosen by the user."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd")):
+        return False
+    env = os.environ
+    return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
 
 
 if __name__ == "__main__":

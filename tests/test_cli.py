@@ -99,15 +99,31 @@ def test_every_subcommand_is_documented_in_the_readme() -> None:
         assert f"`ato-desktop {command}" in readme, f"README does not document {command!r}"
 
 
-def test_no_arguments_prints_help() -> None:
+def test_help_lists_the_commands() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ato_desktop", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_env(Path("/nonexistent-never-used")),
+        timeout=30,
+    )
+    assert done.returncode == 0 and "dispatch" in done.stdout and "agents" in done.stdout
+
+
+def test_no_display_says_so_instead_of_crashing() -> None:
+    env = _env(Path("/nonexistent-never-used"))
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(var, None)
     done = subprocess.run(
         [sys.executable, "-m", "ato_desktop"],
         capture_output=True,
         text=True,
         cwd=REPO,
-        env=_env(Path("/nonexistent-never-used")),
+        env=env,
+        timeout=30,
     )
-    assert done.returncode == 0 and "dispatch" in done.stdout and "agents" in done.stdout
+    assert done.returncode == 2 and "needs a display" in done.stderr
 
 
 # -- agents ---------------------------------------------------------------------------------

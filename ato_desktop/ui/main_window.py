@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,8 +32,10 @@ from ato_desktop import APP_NAME
 from ato_desktop.core.records import RunFilter
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.icons import nav_icon
 from ato_desktop.ui.pages.base import Page
-from ato_desktop.ui.pages.registry import PAGES, PageSpec, page_class
+from ato_desktop.ui.pages.registry import PAGES, page_class
+from ato_desktop.ui.theme import current_theme
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class MainWindow(QMainWindow):
         ctx.sig_navigate.connect(self.navigate)
         ctx.sig_status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         ctx.sig_error.connect(self._show_error)
+        if ctx.theme is not None:
+            ctx.theme.sig_theme_changed.connect(self._paint_nav_icons)
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -100,13 +103,10 @@ class MainWindow(QMainWindow):
             if not spec.in_nav:
                 continue
             item = QListWidgetItem(spec.title)
-            if spec.icon:
-                pixmap = getattr(QStyle.StandardPixmap, spec.icon, None)
-                if pixmap is not None:
-                    item.setIcon(self.style().standardIcon(pixmap))
             item.setData(Qt.ItemDataRole.UserRole, spec.id)
             item.setToolTip(f"{spec.title} ({spec.shortcut})" if spec.shortcut else spec.title)
             self._nav.addItem(item)
+        self._paint_nav_icons()
         self._nav.setEnabled(False)  # until the log is open
         self._nav.currentItemChanged.connect(self._on_nav_changed)
         layout.addWidget(self._nav, 1)
@@ -116,6 +116,14 @@ class MainWindow(QMainWindow):
         self._data_dir.setContentsMargins(16, 0, 12, 0)
         layout.addWidget(self._data_dir)
         return sidebar
+
+    def _paint_nav_icons(self, *_args: object) -> None:
+        theme = current_theme()
+        for row in range(self._nav.count()):
+            item = self._nav.item(row)
+            spec = self._specs[str(item.data(Qt.ItemDataRole.UserRole))]
+            if spec.icon:
+                item.setIcon(nav_icon(spec.icon, theme.text_muted, theme.accent_text))
 
     def _register_window_commands(self) -> None:
         commands = self.ctx.commands
@@ -293,7 +301,7 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self._quitting:
             event.accept()
             return

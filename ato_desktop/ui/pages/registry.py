@@ -16,21 +16,31 @@ class PageSpec:
     title: str
     factory: str  # "module:Class", imported when the page is first built
     shortcut: str | None = None
-    icon: str = ""  # a QStyle standard icon name, e.g. "SP_FileDialogDetailedView"
+    icon: str = ""  # resources/icons/<icon>.svg
     in_nav: bool = True
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("chat", "Chat", "ato_desktop.ui.pages.chat_page:ChatPage", "Ctrl+1",
-             "SP_MessageBoxInformation"),
-    PageSpec("agents", "Agents", "ato_desktop.ui.pages.agents_page:AgentsPage", "Ctrl+2",
-             "SP_ComputerIcon"),
-    PageSpec("runs", "Runs", "ato_desktop.ui.pages.runs_page:RunsPage", "Ctrl+3",
-             "SP_FileDialogDetailedView"),
-    PageSpec("settings", "Settings", "ato_desktop.ui.pages.settings_page:SettingsPage",
-             "Ctrl+,", "SP_FileDialogInfoView"),
-    PageSpec("welcome", "Welcome", "ato_desktop.ui.pages.welcome_page:WelcomePage", None, "",
-             in_nav=False),
+    PageSpec("chat", "Chat", "ato_desktop.ui.pages.chat_page:ChatPage", "Ctrl+1", "nav-chat"),
+    PageSpec(
+        "agents", "Agents", "ato_desktop.ui.pages.agents_page:AgentsPage", "Ctrl+2", "nav-agents"
+    ),
+    PageSpec("runs", "Runs", "ato_desktop.ui.pages.runs_page:RunsPage", "Ctrl+3", "nav-runs"),
+    PageSpec(
+        "settings",
+        "Settings",
+        "ato_desktop.ui.pages.settings_page:SettingsPage",
+        "Ctrl+,",
+        "nav-settings",
+    ),
+    PageSpec(
+        "welcome",
+        "Welcome",
+        "ato_desktop.ui.pages.welcome_page:WelcomePage",
+        None,
+        "",
+        in_nav=False,
+    ),
 )
 
 
