@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ato_desktop.core.coerce import as_money
+from ato_desktop.core.heavy_imports import import_heavy
 from ato_desktop.core.models import Cost, CostSource, RuntimeName, TokenUsage
 
 if TYPE_CHECKING:
@@ -579,13 +580,13 @@ def _model_candidates(model: str) -> list[str]:
 
 @functools.cache
 def _price_table() -> _PriceTable:
+    import_heavy("genai_prices")  # the whole package, under the import lock, before any use
     return _PriceTable()
 
 
 def price_table_version() -> str:
     """Which price table estimates come from, e.g. "genai-prices 0.2.3 (bundled data)"."""
-    import genai_prices
-
+    genai_prices = import_heavy("genai_prices")
     return f"genai-prices {genai_prices.__version__} (bundled data)"
 
 

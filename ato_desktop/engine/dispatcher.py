@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import logging
-import sys
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ato_desktop.core.heavy_imports import import_heavy
 from ato_desktop.core.models import (
     AgentConfig,
     ChatMessage,
@@ -45,6 +44,7 @@ from ato_desktop.store.execution_log import ExecutionLog, now_ms
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0
+_sdks_imported: set[str] = set()
 AdapterFactory = Callable[[str], RuntimeAdapter]
 
 
@@ -279,8 +279,9 @@ class Dispatcher:
         self._store.begin_action(run_no, "call_llm", "llm", inputs, action_started)
         secrets = [key.value, *known_secrets()] if key else list(known_secrets())
 
-        if adapter.sdk_module not in sys.modules:
-            await asyncio.to_thread(importlib.import_module, adapter.sdk_module)
+        if adapter.sdk_module not in _sdks_imported:
+            await asyncio.to_thread(import_heavy, adapter.sdk_module)
+            _sdks_imported.add(adapter.sdk_module)
         stream = _Stream()
         t0 = time.perf_counter_ns()
         if key is None and config.runtime != RuntimeName.OPENAI_COMPATIBLE.value:

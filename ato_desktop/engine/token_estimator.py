@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ato_desktop.core.heavy_imports import import_heavy
 from ato_desktop.core.models import TokenUsage
 
 if TYPE_CHECKING:
@@ -425,6 +426,7 @@ def _load_from_cache(spec: EncodingSpec, cache_dir: Path) -> tiktoken.Encoding |
 
 
 def _build_encoding(spec: EncodingSpec, data: bytes) -> tiktoken.Encoding:
+    import_heavy("tiktoken")  # under the import lock; the import below then finds it loaded
     import tiktoken
 
     # The .tiktoken format: one "base64(token) rank" pair per line (tiktoken.load's format).

@@ -45,8 +45,10 @@ from ato_desktop.core.records import (
     RunRecord,
     ThreadRecord,
 )
+from ato_desktop.store import run_listing
 from ato_desktop.store.database import StoreError, connect, open_database
 from ato_desktop.store.paths import DataPaths
+from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 from ato_desktop.store.writer import Emit, WriterThread
 
 P = ParamSpec("P")
@@ -96,67 +98,6 @@ def from_json(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return {"$unparsed": text[:10_000]}
-
-
-_RUN_COLUMNS = """
-    r.run_no, r.id, r.agent_id, a.name AS agent_name, r.agent_version_id,
-    v.version AS agent_version, r.thread_id, r.runtime, r.model, r."trigger", r.status,
-    r.started_at, r.ended_at,
-    r.duration_ns, r.ttft_ns, r.error_class, r.error_message, r.parent_run_id, r.pipeline_id,
-    r.stage_index, r.stage_name, r.replay_of, r.tags_json, r.input_tokens, r.output_tokens,
-    r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens, r.tokens_estimated, r.cost_usd,
-    r.cost_source, r.action_count, r.success_count, r.last_event_at, r.partial_output,
-    r.kill_requested_at, r.is_demo
-"""
-_RUN_FROM = """
-    FROM runs r
-    LEFT JOIN agents a ON a.id = r.agent_id
-    LEFT JOIN agent_versions v ON v.id = r.agent_version_id
-"""
-
-
-def _run_from_row(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        run_no=row["run_no"],
-        agent_id=row["agent_id"],
-        agent_name=row["agent_name"],
-        agent_version_id=row["agent_version_id"],
-        agent_version=row["agent_version"],
-        thread_id=row["thread_id"],
-        runtime=row["runtime"],
-        model=row["model"],
-        trigger=row["trigger"],
-        status=row["status"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        duration_ns=row["duration_ns"],
-        ttft_ns=row["ttft_ns"],
-        error_class=row["error_class"],
-        error_message=row["error_message"],
-        parent_run_id=row["parent_run_id"],
-        pipeline_id=row["pipeline_id"],
-        stage_index=row["stage_index"],
-        stage_name=row["stage_name"],
-        replay_of=row["replay_of"],
-        tags=from_json(row["tags_json"]) or {},
-        usage=TokenUsage(
-            row["input_tokens"],
-            row["output_tokens"],
-            row["cache_read_tokens"],
-            row["cache_write_tokens"],
-            row["reasoning_tokens"],
-        ),
-        tokens_estimated=bool(row["tokens_estimated"]),
-        cost_usd=row["cost_usd"],
-        cost_source=row["cost_source"],
-        action_count=row["action_count"],
-        success_count=row["success_count"],
-        last_event_at=row["last_event_at"],
-        partial_output=row["partial_output"],
-        kill_requested_at=row["kill_requested_at"],
-        is_demo=bool(row["is_demo"]),
-    )
 
 
 def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
@@ -295,6 +236,11 @@ class ExecutionLog:
         paths.ensure()
         conn = open_database(paths.database)
         return cls(paths, bus or EventBus(), conn)
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called: late readers (UI reloads at quit) can stop quietly."""
+        return self._closed
 
     def close(self) -> None:
         if self._closed:
@@ -781,23 +727,10 @@ class ExecutionLog:
         self, flt: RunFilter, *, after: RunCursor | None = None, limit: int = 50
     ) -> list[RunRecord]:
         """One page of runs, newest first, matching every filter (keyset pagination)."""
-        where, params = _filter_sql(flt)
-        if after is not None:
-            where.append("(r.started_at < ? OR (r.started_at = ? AND r.id < ?))")
-            params.extend([after.started_at, after.started_at, after.id])
-        sql = f"SELECT {_RUN_COLUMNS} {_RUN_FROM}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
-        params.append(limit)
-        return [_run_from_row(row) for row in self.reader().execute(sql, params)]
+        return run_listing.page(self.reader(), flt, after, limit)
 
     def count_runs(self, flt: RunFilter) -> int:
-        where, params = _filter_sql(flt)
-        sql = "SELECT count(*) FROM runs r"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return int(self.reader().execute(sql, params).fetchone()[0])
+        return run_listing.count(self.reader(), flt)
 
     def resolve_run_id(self, text: str) -> str:
         """A full run id, from the full id, a unique prefix or a unique suffix (>= 6 chars)."""
@@ -823,12 +756,12 @@ class ExecutionLog:
     def get_run(self, run_id: str) -> RunRecord:
         row = (
             self.reader()
-            .execute(f"SELECT {_RUN_COLUMNS} {_RUN_FROM} WHERE r.id = ?", (run_id,))
+            .execute(f"SELECT {RUN_COLUMNS} {RUN_FROM} WHERE r.id = ?", (run_id,))
             .fetchone()
         )
         if row is None:
             raise NotFoundError(f"No run {run_id!r}.")
-        return _run_from_row(row)
+        return run_from_row(row)
 
     def get_actions(self, run_id: str) -> list[ActionRecord]:
         rows = self.reader().execute(
@@ -850,36 +783,9 @@ class ExecutionLog:
 
     def live_runs(self) -> list[RunRecord]:
         rows = self.reader().execute(
-            f"SELECT {_RUN_COLUMNS} {_RUN_FROM} WHERE r.status = 'running' "
-            "ORDER BY r.started_at DESC"
+            f"SELECT {RUN_COLUMNS} {RUN_FROM} WHERE r.status = 'running' ORDER BY r.started_at DESC"
         )
-        return [_run_from_row(row) for row in rows]
-
-
-def _filter_sql(flt: RunFilter) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    if flt.statuses:
-        where.append(f"r.status IN ({','.join('?' * len(flt.statuses))})")
-        params.extend(flt.statuses)
-    if flt.agent_id:
-        where.append("r.agent_id = ?")
-        params.append(flt.agent_id)
-    if flt.agent_version_id:
-        where.append("r.agent_version_id = ?")
-        params.append(flt.agent_version_id)
-    if flt.since_ms is not None:
-        where.append("r.started_at >= ?")
-        params.append(flt.since_ms)
-    if flt.min_cost_usd is not None and flt.min_cost_usd > 0:
-        where.append("r.cost_usd >= ?")
-        params.append(flt.min_cost_usd)
-    if flt.trigger:
-        where.append('r."trigger" = ?')
-        params.append(flt.trigger)
-    if not flt.include_demo:
-        where.append("r.is_demo = 0")
-    return where, params
+        return [run_from_row(row) for row in rows]
 
 
 def _insert_action(conn: sqlite3.Connection, run_no: int, action: NewAction) -> int:

@@ -25,7 +25,7 @@ class Command:
     shortcut: str | None = None  # QKeySequence text, e.g. "Ctrl+E"; "Ctrl" is Cmd on macOS
     description: str = ""
     # Shortcut scope: "window" (anywhere in the main window) or "page" (only while the page
-    # that registered it is visible; e.g. single-letter keys on the Runs page).
+    # that registered it shows; e.g. single-letter keys on the Runs page).
     scope: str = "window"
     page_id: str | None = None
     keywords: tuple[str, ...] = field(default_factory=tuple)
@@ -55,11 +55,11 @@ class CommandRegistry(QObject):
         )
         if command.shortcut:
             action.setShortcut(QKeySequence(command.shortcut))
-            action.setShortcutContext(
-                Qt.ShortcutContext.WindowShortcut
-                if command.scope == "window"
-                else Qt.ShortcutContext.WidgetWithChildrenShortcut
-            )
+            # Window context for both scopes: the main window attaches a page's actions to the
+            # page widget, and an action on a hidden widget never matches, so a page's keys work
+            # wherever the focus is while the page shows, and never clash with another page's.
+            # Text fields still take printable keys first (they claim ShortcutOverride).
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.sig_commands_changed.emit()
         return action
 

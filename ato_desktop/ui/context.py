@@ -118,11 +118,11 @@ class AppContext(QObject):
 
 def _warm_up(workspace: Any) -> None:
     """Import the SDKs and the price table so the first dispatch does not pay for them."""
-    import importlib
+    from ato_desktop.core.heavy_imports import import_heavy
 
     for module in ("anthropic", "openai"):
         try:
-            importlib.import_module(module)
+            import_heavy(module)
         except Exception:  # a broken SDK install shows up, with its message, at dispatch time
             log.exception("could not import %s", module)
     workspace.prices.warm_up()

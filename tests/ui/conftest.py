@@ -36,6 +36,14 @@ def aloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
         qapp.processEvents()
         if all(t.done() for t in pending):
             break
+    # Finalise async generators (SDK streams) now, not at interpreter exit with no loop.
+    agen_done: list[bool] = []
+    shutdown = asyncio.ensure_future(loop.shutdown_asyncgens())
+    shutdown.add_done_callback(lambda _f: agen_done.append(True))
+    for _ in range(50):
+        if agen_done:
+            break
+        qapp.processEvents()
     asyncio.events._set_running_loop(None)
     executor.shutdown(wait=True)
     asyncio.set_event_loop(None)

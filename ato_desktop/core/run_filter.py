@@ -1,0 +1,43 @@
+"""The Runs filters as pure rules: a canonical form, and the match test live updates use.
+
+The SQL in store.run_listing applies the same rules; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ato_desktop.core.models import RunStatus
+from ato_desktop.core.records import RunFilter, RunRecord
+
+ALL_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
+
+
+def normalize_filter(flt: RunFilter) -> RunFilter:
+    """The same filter in canonical form: statuses deduplicated in a fixed order (all five is
+    no status filter), a min cost of zero or less is no min cost."""
+    statuses = tuple(s for s in ALL_STATUSES if s in set(flt.statuses))
+    unknown = tuple(sorted(set(flt.statuses) - set(ALL_STATUSES)))
+    statuses += unknown
+    if set(statuses) >= set(ALL_STATUSES):
+        statuses = ()
+    min_cost = flt.min_cost_usd if flt.min_cost_usd is not None and flt.min_cost_usd > 0 else None
+    return dataclasses.replace(flt, statuses=statuses, min_cost_usd=min_cost)
+
+
+def run_matches(flt: RunFilter, run: RunRecord) -> bool:
+    """Whether run passes flt (the same rules as the SQL), for live updates of a loaded list."""
+    flt = normalize_filter(flt)
+    if flt.statuses and run.status not in flt.statuses:
+        return False
+    if flt.agent_id and run.agent_id != flt.agent_id:
+        return False
+    if flt.agent_version_id and run.agent_version_id != flt.agent_version_id:
+        return False
+    if flt.since_ms is not None and run.started_at < flt.since_ms:
+        return False
+    if flt.min_cost_usd is not None and (run.cost_usd is None or run.cost_usd < flt.min_cost_usd):
+        return False
+    if flt.trigger and run.trigger != flt.trigger:
+        return False
+    return flt.include_demo or not run.is_demo

@@ -1,0 +1,456 @@
+"""Agents: the list on the left; the selected agent's settings and config history on the right.
+
+Every save goes through AgentService (the CLI's path), which records a config version with its
+diff; a save that changes nothing says so. The list and history follow the log's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.models import AgentConfig
+from ato_desktop.core.records import AgentRecord
+from ato_desktop.engine.agents import AgentConfigError
+from ato_desktop.store.database import StoreError
+from ato_desktop.ui.agents.agent_editor import AgentEditor, FormError, edit_changes, field_of_error
+from ato_desktop.ui.agents.agent_list import AgentDelegate, AgentIdRole, AgentListModel
+from ato_desktop.ui.agents.agents_style import agents_stylesheet
+from ato_desktop.ui.agents.history_view import HistoryView
+from ato_desktop.ui.agents.model_combo import ModelSuggestions
+from ato_desktop.ui.chat.log_tasks import Generations, spawn_log_task
+from ato_desktop.ui.commands import Command
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.pages.base import Page
+from ato_desktop.ui.theme import Theme, current_theme
+
+SETTINGS_TAB, HISTORY_TAB = 0, 1
+
+
+class AgentsPage(Page):
+    """Agents list, editor and history; see the module docstring."""
+
+    page_id = "agents"
+    title = "Agents"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self._agent: AgentRecord | None = None
+        self._pending_select: str | None = None
+        self._loaded_once = False
+        self._agents_loads = Generations()
+        self._history_loads = Generations()
+        self._suggestions = ModelSuggestions(ctx, self)
+        self._build()
+        self._connect()
+        self.apply_theme(current_theme())
+        self._reload_agents()
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._build_list_panel())
+        self.right = QStackedWidget()
+        self.right.addWidget(self._build_empty_state())
+        self.right.addWidget(self._build_detail())
+        splitter.addWidget(self.right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([280, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def _build_list_panel(self) -> QWidget:
+        panel = QFrame()
+        panel.setObjectName("AgentsPanel")
+        panel.setMinimumWidth(220)
+        panel.setMaximumWidth(420)
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(12, 14, 8, 12)
+        layout.setSpacing(8)
+        header = QHBoxLayout()
+        title = QLabel("Agents")
+        title.setObjectName("SectionTitle")
+        header.addWidget(title)
+        header.addStretch(1)
+        self.new_button = QPushButton("New agent")
+        self.new_button.setObjectName("NewAgentButton")
+        self.new_button.setToolTip("Create an agent (Ctrl+N)")
+        self.new_button.clicked.connect(self.start_create)
+        header.addWidget(self.new_button)
+        layout.addLayout(header)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("AgentFilter")
+        self.filter_edit.setPlaceholderText("Filter agents")
+        self.filter_edit.setClearButtonEnabled(True)
+        layout.addWidget(self.filter_edit)
+        self.agent_model = AgentListModel(self)
+        self.agent_proxy = QSortFilterProxyModel(self)
+        self.agent_proxy.setSourceModel(self.agent_model)
+        self.agent_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit.textChanged.connect(self.agent_proxy.setFilterFixedString)
+        self.agent_list = QListView()
+        self.agent_list.setObjectName("AgentList")
+        self.agent_list.setModel(self.agent_proxy)
+        self.agent_list.setItemDelegate(AgentDelegate(self.agent_list))
+        self.agent_list.setMouseTracking(True)
+        self.agent_list.setUniformItemSizes(True)
+        self.agent_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        layout.addWidget(self.agent_list, 1)
+        return panel
+
+    def _build_empty_state(self) -> QWidget:
+        page = QWidget()
+        page.setObjectName("AgentsEmpty")
+        column = QVBoxLayout(page)
+        column.addStretch(1)
+        title = QLabel("No agents yet")
+        title.setObjectName("EmptyTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            "An agent is a runtime and a model with a system prompt and parameters, kept under a "
+            "name. Every change is saved as a new version, so you can see what changed and which "
+            "runs each version made."
+        )
+        text.setObjectName("EmptyText")
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setMaximumWidth(520)
+        self.empty_create = QPushButton("Create an agent")
+        self.empty_create.setObjectName("EmptyCreateButton")
+        self.empty_create.setProperty("primary", True)
+        self.empty_create.clicked.connect(self.start_create)
+        for widget in (title, text, self.empty_create):
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(widget)
+            row.addStretch(1)
+            column.addLayout(row)
+        column.addStretch(2)
+        return page
+
+    def _build_detail(self) -> QWidget:
+        detail = QWidget()
+        detail.setObjectName("AgentDetail")
+        column = QVBoxLayout(detail)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        header = QFrame()
+        header.setObjectName("AgentHeader")
+        head = QHBoxLayout(header)
+        head.setContentsMargins(24, 12, 16, 12)
+        head.setSpacing(10)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        name_row = QHBoxLayout()
+        name_row.setSpacing(8)
+        self.name_label = QLabel()
+        self.name_label.setObjectName("AgentName")
+        self.demo_badge = QLabel("Demo")
+        self.demo_badge.setObjectName("DemoBadge")
+        self.demo_badge.setToolTip("Part of the demo workspace")
+        self.demo_badge.setVisible(False)
+        name_row.addWidget(self.name_label)
+        name_row.addWidget(self.demo_badge)
+        name_row.addStretch(1)
+        titles.addLayout(name_row)
+        self.subtitle_label = QLabel()
+        self.subtitle_label.setObjectName("AgentSubtitle")
+        titles.addWidget(self.subtitle_label)
+        head.addLayout(titles, 1)
+        self.chat_button = QPushButton("Chat with this agent")
+        self.chat_button.setObjectName("ChatWithAgentButton")
+        self.chat_button.setProperty("primary", True)
+        self.chat_button.clicked.connect(self.chat_with_agent)
+        head.addWidget(self.chat_button)
+        column.addWidget(header)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("AgentTabs")
+        self.tabs.setDocumentMode(True)
+        self.editor = AgentEditor()
+        self.history = HistoryView()
+        self.tabs.addTab(self.editor, "Settings")
+        self.tabs.addTab(self.history, "History")
+        column.addWidget(self.tabs, 1)
+        return detail
+
+    def _connect(self) -> None:
+        self.agent_list.selectionModel().currentChanged.connect(self._on_agent_selected)
+        self.editor.sig_save_requested.connect(self.save)
+        self.editor.sig_cancel_requested.connect(self._cancel)
+        self.editor.sig_runtime_changed.connect(self._suggestions.request)
+        self._suggestions.sig_models_loaded.connect(self._on_models_loaded)
+        self.history.sig_runs_requested.connect(self._open_version_runs)
+        self._agents_timer = QTimer(self, singleShot=True, interval=30)
+        self._agents_timer.timeout.connect(self._reload_agents)
+        self._history_timer = QTimer(self, singleShot=True, interval=60)
+        self._history_timer.timeout.connect(self._reload_history)
+        bridge = self.ctx.bridge
+        if bridge is not None:
+            bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
+            bridge.sig_run_ended.connect(self._on_run_ended)
+            bridge.sig_runs_ingested.connect(lambda _e: self._agents_timer.start())
+        if self.ctx.theme is not None:
+            self.ctx.theme.sig_theme_changed.connect(self.apply_theme)
+
+    # -- the page contract -----------------------------------------------------------------------
+
+    def commands(self) -> list[Command]:
+        def page_command(
+            cid: str, title: str, callback: Any, shortcut: str | None = None, description: str = ""
+        ) -> Command:
+            return Command(
+                cid, title, callback, section="Agents", shortcut=shortcut,
+                description=description, scope="page", page_id=self.page_id,
+            )  # fmt: skip
+
+        return [
+            page_command("agents.new", "New agent", self.start_create, "Ctrl+N"),
+            page_command(
+                "agents.save", "Save agent", self.save, "Ctrl+S", "Record a new config version"
+            ),
+            page_command("agents.chat", "Chat with this agent", self.chat_with_agent),
+            page_command(
+                "agents.history", "Show agent history", lambda: self.show_tab(HISTORY_TAB)
+            ),
+        ]
+
+    def activate(self, target: dict[str, Any] | None = None) -> None:
+        target = target or {}
+        if target.get("new"):
+            self.start_create()
+        elif target.get("agent_id"):
+            self.select_agent(str(target["agent_id"]))
+
+    # -- selection -------------------------------------------------------------------------------
+
+    @property
+    def agent(self) -> AgentRecord | None:
+        return self._agent
+
+    def select_agent(self, agent_id: str) -> None:
+        """Select by id (or name); remembered until the list has loaded."""
+        row = self.agent_model.row_of(agent_id)
+        if row < 0:
+            self._pending_select = agent_id
+            self._agents_timer.start()
+            return
+        self._pending_select = None
+        self._select_row(row)
+
+    def _select_row(self, row: int) -> None:
+        self.filter_edit.clear()
+        index = self.agent_proxy.mapFromSource(self.agent_model.index(row))
+        self.agent_list.setCurrentIndex(index)
+        self._show_agent(self.agent_model.agent(row))
+
+    def _on_agent_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        agent_id = str(current.data(AgentIdRole))
+        if self._agent is None or self._agent.id != agent_id or self.editor.creating:
+            row = self.agent_model.row_of(agent_id)
+            if row >= 0:
+                self._show_agent(self.agent_model.agent(row))
+
+    def _show_agent(self, agent: AgentRecord, *, keep_form: bool = False) -> None:
+        same = self._agent is not None and self._agent.id == agent.id
+        self._agent = agent
+        self.right.setCurrentIndex(1)
+        self.name_label.setText(agent.name)
+        self.demo_badge.setVisible(agent.is_demo)
+        self.subtitle_label.setText(
+            f"{agent.config.runtime} · {agent.config.model} · version {agent.current_version}"
+        )
+        self.chat_button.setVisible(True)
+        self.tabs.setTabEnabled(HISTORY_TAB, True)
+        if not (keep_form and same):
+            self.editor.load_agent(agent)
+            self.editor.status_label.clear()
+        self._reload_history()
+
+    def start_create(self) -> None:
+        """Open an empty form for a new agent."""
+        self._agent = None
+        self.agent_list.selectionModel().clearSelection()
+        self.right.setCurrentIndex(1)
+        self.name_label.setText("New agent")
+        self.demo_badge.setVisible(False)
+        self.subtitle_label.setText("Saved as version 1 when you create it")
+        self.chat_button.setVisible(False)
+        self.tabs.setCurrentIndex(SETTINGS_TAB)
+        self.tabs.setTabEnabled(HISTORY_TAB, False)
+        self.tabs.setTabText(HISTORY_TAB, "History")
+        runtime = self._default_runtime()
+        model = str(self.ctx.settings.value("defaults/model", "") or "")
+        same_runtime = self.ctx.settings.value("defaults/runtime", runtime) == runtime
+        self.editor.set_create_mode(AgentConfig(runtime, model if same_runtime else ""))
+        self.history.set_versions([])
+
+    def _default_runtime(self) -> str:
+        runtime = str(self.ctx.settings.value("defaults/runtime", "claude") or "claude")
+        return runtime if runtime in ("claude", "codex", "openai-compatible") else "claude"
+
+    def show_tab(self, index: int) -> None:
+        if self.tabs.isTabEnabled(index):
+            self.tabs.setCurrentIndex(index)
+
+    def chat_with_agent(self) -> None:
+        if self._agent is not None:
+            self.ctx.navigate("chat", {"agent_id": self._agent.id})
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _reload_agents(self) -> None:
+        if self.ctx.workspace is not None:
+            spawn_log_task(self.ctx, self._load_agents, what="load agents")
+
+    async def _load_agents(self) -> None:
+        generation = self._agents_loads.next()
+        store = self.ctx.workspace.store
+        agents = await self.ctx.read(store.list_agents)
+        if not self._agents_loads.is_latest(generation):
+            return
+        current = self._agent.id if self._agent else None
+        self.agent_model.set_agents(agents)
+        creating = self.editor.creating and self.right.currentIndex() == 1
+        if self._pending_select is not None and self.agent_model.row_of(self._pending_select) >= 0:
+            self.select_agent(self._pending_select)
+        elif current is not None and self.agent_model.row_of(current) >= 0:
+            row = self.agent_model.row_of(current)
+            self.agent_list.setCurrentIndex(
+                self.agent_proxy.mapFromSource(self.agent_model.index(row))
+            )
+            fresh = self.agent_model.agent(row)
+            if self._agent is not None and fresh.current_version != self._agent.current_version:
+                # Changed (here or elsewhere): follow it unless the user is mid-edit.
+                dirty = self.editor.is_dirty()
+                self._show_agent(fresh, keep_form=dirty)
+                if dirty:
+                    self.editor.set_status(
+                        f"Changed elsewhere: now version {fresh.current_version}. Saving records "
+                        "this form as the next version."
+                    )
+            else:
+                self._agent = fresh
+        elif not creating and agents:
+            # Something to show meanwhile; a pending target (not listed yet) still wins later.
+            self._select_row(0)
+        elif not creating:
+            self._agent = None
+            self.right.setCurrentIndex(0)
+        self._loaded_once = True
+
+    def _reload_history(self) -> None:
+        if self._agent is not None and self.ctx.workspace is not None:
+            agent_id = self._agent.id
+            spawn_log_task(
+                self.ctx, lambda: self._load_history(agent_id), what="load agent history"
+            )
+
+    async def _load_history(self, agent_id: str) -> None:
+        generation = self._history_loads.next()
+        store = self.ctx.workspace.store
+        versions = await self.ctx.read(store.agent_history, agent_id)
+        if not self._history_loads.is_latest(generation):
+            return
+        if self._agent is None or self._agent.id != agent_id:
+            return
+        self.history.set_versions(versions)
+        self.tabs.setTabText(HISTORY_TAB, f"History ({len(versions)})")
+
+    def _on_run_ended(self, event: Any) -> None:
+        if self._agent is not None and event.agent_id == self._agent.id:
+            self._history_timer.start()  # run counts per version
+
+    def _on_models_loaded(self, runtime: str, models: list[str]) -> None:
+        if runtime == self.editor.model_combo.runtime:
+            self.editor.model_combo.set_suggestions(models)
+
+    def _open_version_runs(self, version_id: str) -> None:
+        if self._agent is not None:
+            self.ctx.navigate("runs", {"agent_id": self._agent.id, "agent_version_id": version_id})
+
+    # -- saving ----------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Create the agent, or record the form as its next config version."""
+        if self.right.currentIndex() != 1 or (self._agent is None and not self.editor.creating):
+            return
+        try:
+            values = self.editor.values()
+        except FormError as exc:
+            self.editor.show_error(exc.field, str(exc))
+            return
+        self.editor.save_button.setEnabled(False)
+        self.ctx.spawn(self._save(values.name, values.config), what="save the agent")
+
+    async def _save(self, name: str, config: AgentConfig) -> None:
+        agents = self.ctx.workspace.agents
+        try:
+            if self.editor.creating:
+                agent = await asyncio.to_thread(agents.create, name, config, source="ui")
+                self._show_agent(agent)
+                self.editor.set_status(f"Created {agent.name} (version 1).")
+                self.ctx.status(f"Agent {agent.name} created.")
+            else:
+                assert self._agent is not None
+                before = self._agent.config
+                agent, changed = await agents.edit_async(
+                    self._agent.id, edit_changes(before, config), source="ui"
+                )
+                self._show_agent(agent)
+                self.editor.set_status(
+                    f"Saved as version {agent.current_version}."
+                    if changed
+                    else "No changes: nothing was saved."
+                )
+        except (AgentConfigError, StoreError) as exc:
+            message = str(exc)
+            self.editor.show_error(field_of_error(message), _sentence(message))
+        finally:
+            self.editor.save_button.setEnabled(True)
+
+    def _cancel(self) -> None:
+        if self.editor.creating:
+            if self._loaded_once and self.agent_model.rowCount() > 0:
+                self.select_agent(self.agent_model.agent(0).id)
+            else:
+                self.right.setCurrentIndex(0)
+        elif self._agent is not None:
+            self.editor.load_agent(self._agent)
+            self.editor.set_status("Reverted to the saved version.")
+
+    # -- looks -----------------------------------------------------------------------------------
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.setStyleSheet(agents_stylesheet(theme))
+        self.history.refresh_theme()
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."

@@ -1,0 +1,674 @@
+"""The Runs page: History (filters, critical intercepts, the run list) and Live (runs in flight),
+and the details of one run (a tab host: Telemetry; Simulation and Determinism come later).
+
+Thin: reads go through `store.run_queries` off the UI thread; the page learns about changes
+only from the event bridge's signals (no polling).
+
+Navigation targets (`activate(target)`):
+- {"run_id": str, "seq": int (optional)}: open that run's details (and that action);
+- {"agent_id": str, "agent_version_id": str | None, "statuses": [str, ...]}: set the filters;
+- {"tab": "live" | "history"}: show that view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.events import ActionCreated, RunProgressed
+from ato_desktop.store import run_queries
+from ato_desktop.ui.commands import Command
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.pages.base import Page
+from ato_desktop.ui.runs.export_dialog import ExportDialog
+from ato_desktop.ui.runs.filters_bar import RunsFilterState, filters_stylesheet
+from ato_desktop.ui.runs.formatting import now_ms, short_id
+from ato_desktop.ui.runs.history_view import (
+    EMPTY_ERROR,
+    EMPTY_NO_MATCH,
+    EMPTY_NO_RUNS,
+    HistoryView,
+)
+from ato_desktop.ui.runs.intercepts import intercepts_stylesheet
+from ato_desktop.ui.runs.live_view import LiveView
+from ato_desktop.ui.runs.run_details import TELEMETRY_TAB, RunDetailsView, end_notice
+from ato_desktop.ui.runs.runs_model import RunsTableModel
+from ato_desktop.ui.theme import current_theme
+
+log = logging.getLogger(__name__)
+
+HISTORY = "history"
+LIVE = "live"
+DETAILS = "details"
+_SETTINGS_VIEW = "runs/view"
+_SETTINGS_INTERCEPTS = "runs/intercepts_collapsed"
+
+
+class RunsPage(Page):
+    """Runs: History and Live, and run details."""
+
+    page_id = "runs"
+    title = "Runs"
+
+    sig_view_changed = Signal(str)  # "history" | "live" | "details"
+    sig_run_opened = Signal(str)  # run id (details shown)
+    sig_notice_shown = Signal(str)  # a run the user watched ended: what they were told
+    sig_count_changed = Signal(int)  # runs matching the filters
+    sig_export_opened = Signal(object)  # ExportDialog
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self._view = HISTORY
+        self._return_to = HISTORY
+        self._activated = False
+        self._state = RunsFilterState.load(ctx.settings)
+        self._count_generation = 0
+        self._total: int | None = None
+        self._pending_rows: set[str] = set()
+        self._after_first_page = False
+        self.export_dialog: ExportDialog | None = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.setSpacing(12)
+        layout.addLayout(self._build_header())
+
+        self.model = RunsTableModel(ctx, self)
+        self.history = HistoryView(ctx, self.model)
+        self.live = LiveView(ctx)
+        self.details = RunDetailsView(ctx)
+        self._stack = QStackedWidget()
+        for widget in (self.history, self.live, self.details):
+            self._stack.addWidget(widget)
+        layout.addWidget(self._stack, 1)
+
+        self.filters = self.history.filters
+        self.filters.set_state(self._state, emit=False)
+        self.filters.sig_filters_changed.connect(self._on_filters_changed)
+        self.history.table.sig_run_clicked.connect(self.open_run)
+        self.history.table.sig_agent_clicked.connect(self._open_agent)
+        self.history.sig_empty_action.connect(self._on_empty_action)
+        self.history.intercepts.sig_run_clicked.connect(self.open_run)
+        self.history.intercepts.set_collapsed(
+            str(ctx.settings.value(_SETTINGS_INTERCEPTS, "false")).lower() == "true"
+        )
+        self.history.intercepts.sig_collapsed_changed.connect(
+            lambda collapsed: ctx.settings.setValue(_SETTINGS_INTERCEPTS, collapsed)
+        )
+        self.model.sig_page_loaded.connect(self._on_page_loaded)
+        self.model.sig_load_failed.connect(self._on_load_failed)
+        self.model.sig_rows_changed.connect(self._count_timer_start)
+        self.live.sig_run_clicked.connect(self.open_run)
+        self.live.sig_count_changed.connect(self._show_live_count)
+        self.details.sig_back_requested.connect(self.go_back)
+        self.details.sig_agent_requested.connect(self._open_agent)
+        self.details.sig_run_ended.connect(self._on_watched_run_ended)
+        self.details.sig_load_failed.connect(self._on_run_load_failed)
+
+        self._count_timer = QTimer(self, singleShot=True, interval=400)
+        self._count_timer.timeout.connect(self.refresh_count)
+        self._rows_timer = QTimer(self, singleShot=True, interval=40)
+        self._rows_timer.timeout.connect(self._refresh_pending_rows)
+        self._followers_timer = QTimer(self, singleShot=True, interval=40)
+        self._followers_timer.timeout.connect(self.refresh_count)
+        self._followers_timer.timeout.connect(self._refresh_intercepts)
+        self._intercepts_timer = QTimer(self, singleShot=True, interval=500)
+        self._intercepts_timer.timeout.connect(self._refresh_intercepts)
+        self._details_clock = QTimer(self)  # display only: a running run's elapsed time
+        self._details_clock.setInterval(1000)
+        self._details_clock.timeout.connect(self.details.tick)
+
+        self._apply_styles()
+        if ctx.theme is not None:
+            ctx.theme.sig_theme_changed.connect(self._on_theme_changed)
+        self._connect_bridge()
+        self._load_agents()
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def _build_header(self) -> QHBoxLayout:
+        header = QHBoxLayout()
+        header.setSpacing(14)
+        title = QLabel("Runs")
+        title.setObjectName("PageTitle")
+        header.addWidget(title)
+        self._views = QButtonGroup(self)
+        segment = QWidget()
+        segment.setObjectName("ViewSegment")
+        row = QHBoxLayout(segment)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.history_button = QPushButton("History")
+        self.history_button.setObjectName("ViewHistory")
+        self.live_button = QPushButton("Live")
+        self.live_button.setObjectName("ViewLive")
+        for i, button in enumerate((self.history_button, self.live_button)):
+            button.setCheckable(True)
+            button.setProperty("segment", "first" if i == 0 else "last")
+            self._views.addButton(button)
+            row.addWidget(button)
+        self.history_button.setChecked(True)
+        self.history_button.setToolTip("Every run, filtered")
+        self.live_button.setToolTip("Runs in flight, from any process, with a Kill button")
+        self.history_button.clicked.connect(lambda: self.show_view(HISTORY))
+        self.live_button.clicked.connect(lambda: self.show_view(LIVE))
+        header.addWidget(segment)
+        header.addStretch(1)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("RunsCount")
+        header.addWidget(self.count_label)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setObjectName("ExportRuns")
+        self.export_button.setToolTip("Export the runs matching the filters (Ctrl+E)")
+        self.export_button.clicked.connect(self.open_export)
+        header.addWidget(self.export_button)
+        return header
+
+    def _apply_styles(self) -> None:
+        t = current_theme()
+        self.setStyleSheet(
+            filters_stylesheet()
+            + intercepts_stylesheet()
+            + f"""
+            QWidget#ViewSegment QPushButton {{ border-radius: 0px; padding: 5px 16px;
+                min-height: 18px; min-width: 52px; color: {t.text_muted}; margin-left: -1px; }}
+            QWidget#ViewSegment QPushButton[segment="first"] {{ border-top-left-radius: 7px;
+                border-bottom-left-radius: 7px; margin-left: 0px; }}
+            QWidget#ViewSegment QPushButton[segment="last"] {{ border-top-right-radius: 7px;
+                border-bottom-right-radius: 7px; }}
+            QWidget#ViewSegment QPushButton:checked {{ background: {t.surface_alt};
+                color: {t.text}; border-color: {t.accent}; }}
+            QLabel#RunsCount {{ color: {t.text_muted}; }}
+            QLabel#EmptyTitle {{ font-size: 17px; font-weight: 600; padding-bottom: 4px; }}
+            QLabel#EmptyText, QLabel#LiveEmpty, QLabel#ActionsEmpty {{ color: {t.text_muted}; }}
+            QLabel#RunTitle {{ font-size: 18px; font-weight: 600; }}
+            QToolButton#BackToRuns {{ color: {t.accent}; font-weight: 600; padding: 4px 6px; }}
+            QPushButton#RunAgentLink {{ border: none; color: {t.accent}; font-weight: 600;
+                padding: 2px 4px; }}
+            QPushButton#RunAgentLink:hover {{ text-decoration: underline; }}
+            QFrame#RunStats {{ background: {t.surface}; border: 1px solid {t.border};
+                border-radius: 8px; }}
+            QLabel#StatCaption {{ color: {t.text_muted}; font-size: 11px; }}
+            QLabel[stat="true"] {{ font-size: 14px; font-weight: 600; }}
+            QFrame#RunBanner {{ border-radius: 8px; border: 1px solid {t.border};
+                background: {t.surface_alt}; }}
+            QFrame#RunBanner[kind="completed"] {{ border-left: 3px solid {t.completed}; }}
+            QFrame#RunBanner[kind="failed"] {{ border-left: 3px solid {t.failed}; }}
+            QFrame#RunBanner[kind="neutral"] {{ border-left: 3px solid {t.neutral}; }}
+            QProgressBar#LiveProgress {{ border: none; background: {t.surface_alt}; }}
+            QProgressBar#LiveProgress::chunk {{ background: {t.running}; }}
+            QFrame#OperationInspector {{ background: {t.surface}; border: 1px solid {t.border};
+                border-radius: 8px; }}
+            QLabel#InspectorTitle {{ font-size: 14px; font-weight: 600; }}
+            QLabel#InspectorOutcome {{ border-radius: 8px; padding: 1px 8px; font-weight: 600;
+                background: {t.surface_alt}; color: {t.neutral}; }}
+            QLabel#InspectorOutcome[outcome="success"] {{ color: {t.completed}; }}
+            QLabel#InspectorOutcome[outcome="error"] {{ color: {t.failed}; }}
+            QLabel#InspectorOutcome[outcome="blocked"] {{ color: {t.warning}; }}
+            QFrame#InspectorError {{ background: {t.surface_alt}; border: 1px solid {t.border};
+                border-left: 3px solid {t.failed}; border-radius: 6px; }}
+            QLabel#InspectorErrorTitle {{ color: {t.failed}; font-weight: 600; }}
+            QLabel#JsonNotice {{ color: {t.text_muted}; }}
+            QTabBar#InspectorTabs::tab {{ padding: 4px 12px; }}
+            """
+        )
+
+    def _on_theme_changed(self, theme: Any) -> None:
+        self._apply_styles()
+        self.filters.apply_theme()
+        self.details.telemetry.inspector.json.set_theme(theme)
+        self.update()
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def commands(self) -> list[Command]:
+        return [
+            Command(
+                "runs.telemetry",
+                "Show telemetry",
+                self.show_telemetry,
+                section="Runs",
+                shortcut="T",
+                description="Open the Telemetry tab of the run (the selected run in the list)",
+                scope="page",
+                page_id=self.page_id,
+                keywords=("actions", "trace"),
+            ),
+            Command(
+                "runs.search",
+                "Focus search",
+                self.focus_search,
+                section="Runs",
+                shortcut="/",
+                description="Search actions (run details) or agents (run list)",
+                scope="page",
+                page_id=self.page_id,
+            ),
+            Command(
+                "runs.close_inspector",
+                "Close inspector",
+                self.escape,
+                section="Runs",
+                shortcut="Esc",
+                description="Close the operation inspector; again to go back to the list",
+                scope="page",
+                page_id=self.page_id,
+            ),
+            Command(
+                "runs.export",
+                "Export runs…",
+                self._export_from_anywhere,
+                section="Runs",
+                shortcut="Ctrl+E",
+                description="Export the runs matching the Runs filters as CSV, JSON or JSONL",
+                scope="window",
+                keywords=("csv", "json", "jsonl", "download"),
+            ),
+            Command(
+                "runs.live",
+                "Show live runs",
+                lambda: self._navigate_here({"tab": LIVE}),
+                section="Runs",
+                page_id=self.page_id,
+                scope="page",
+                keywords=("in flight", "kill", "running"),
+            ),
+        ]
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._update_clocks()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._update_clocks()
+
+    def _navigate_here(self, target: dict[str, Any]) -> None:
+        if self.ctx.workspace is not None:
+            self.ctx.navigate(self.page_id, target)
+
+    # -- activation ----------------------------------------------------------------------------
+
+    def activate(self, target: dict[str, Any] | None = None) -> None:
+        first = not self._activated
+        self._activated = True
+        target = dict(target or {})
+        filters_changed = self._apply_target_filters(target)
+        if first or filters_changed:
+            self._reload(self.filters.state())
+            self.live.reload()
+        if target.get("run_id"):
+            seq = target.get("seq")
+            self.open_run(str(target["run_id"]), seq=int(seq) if seq is not None else None)
+            return
+        tab = target.get("tab")
+        if tab in (HISTORY, LIVE):
+            self.show_view(str(tab))
+        elif filters_changed:
+            self.show_view(HISTORY)
+        elif first:
+            view = str(self.ctx.settings.value(_SETTINGS_VIEW, HISTORY))
+            self.show_view(view if view in (HISTORY, LIVE) else HISTORY)
+
+    def _apply_target_filters(self, target: dict[str, Any]) -> bool:
+        keys = ("agent_id", "agent_version_id", "statuses")
+        if not any(key in target for key in keys):
+            return False
+        state = self.filters.state()
+        if "agent_id" in target:
+            agent_id = target.get("agent_id") or None
+            state = dataclasses.replace(
+                state,
+                agent_id=agent_id,
+                agent_name=self.filters.agent_name(agent_id) if agent_id else None,
+                agent_version_id=None,
+                agent_version_label=None,
+            )
+        if "agent_version_id" in target:
+            state = dataclasses.replace(
+                state,
+                agent_version_id=target.get("agent_version_id") or None,
+                agent_version_label=None,
+            )
+        if "statuses" in target:
+            statuses = target.get("statuses") or ()
+            state = dataclasses.replace(state, statuses=tuple(str(s) for s in statuses))
+        self.filters.set_state(state, emit=False)
+        self._save_filters(state)
+        if state.agent_id and (not state.agent_name or state.agent_version_id):
+            self.ctx.spawn(self._resolve_agent_labels(state), what="read the agent")
+        return True
+
+    async def _resolve_agent_labels(self, state: RunsFilterState) -> None:
+        store = self.ctx.workspace.store
+        try:
+            agent = await self.ctx.read(store.get_agent, state.agent_id)
+            label = None
+            if state.agent_version_id:
+                versions = await self.ctx.read(store.agent_history, state.agent_id)
+                label = next(
+                    (f"v{v.version}" for v in versions if v.id == state.agent_version_id), None
+                )
+        except Exception:  # a deleted agent: keep showing its id
+            return
+        if not shiboken6.isValid(self):
+            return
+        current = self.filters.state()
+        if current.agent_id != state.agent_id:
+            return
+        updated = dataclasses.replace(
+            current,
+            agent_name=agent.name,
+            agent_version_label=(label or "version") if current.agent_version_id else None,
+        )
+        self.filters.set_state(updated, emit=False)
+        self._save_filters(updated)
+
+    # -- views ---------------------------------------------------------------------------------
+
+    @property
+    def view(self) -> str:
+        return self._view
+
+    def show_view(self, view: str) -> None:
+        widget = {HISTORY: self.history, LIVE: self.live, DETAILS: self.details}[view]
+        self._view = view
+        self._stack.setCurrentWidget(widget)
+        if view in (HISTORY, LIVE):
+            self._return_to = view
+            self.ctx.settings.setValue(_SETTINGS_VIEW, view)
+            self._views.setExclusive(True)
+            (self.history_button if view == HISTORY else self.live_button).setChecked(True)
+        else:
+            self._views.setExclusive(False)
+            self.history_button.setChecked(False)
+            self.live_button.setChecked(False)
+            self._views.setExclusive(True)
+        self.count_label.setVisible(view == HISTORY)
+        self._update_clocks()
+        self.sig_view_changed.emit(view)
+
+    def go_back(self) -> None:
+        self.show_view(self._return_to)
+        target = self.history.table if self._return_to == HISTORY else self.live.table
+        target.setFocus()
+
+    def open_run(self, run_id: str, *, seq: int | None = None) -> None:
+        """Show a run's details (Telemetry tab); seq opens that action in the inspector."""
+        if self._view in (HISTORY, LIVE):
+            self._return_to = self._view
+        self.details.open_run(run_id, seq=seq)
+        self.details.show_tab(TELEMETRY_TAB)
+        self.show_view(DETAILS)
+        self.sig_run_opened.emit(run_id)
+
+    # -- commands' callbacks ---------------------------------------------------------------------
+
+    def show_telemetry(self) -> None:
+        """`t`: the Telemetry tab of the open run, or open the run selected in the list."""
+        if self._view == DETAILS:
+            self.details.show_tab(TELEMETRY_TAB)
+            return
+        if self._view == HISTORY:
+            index = self.history.table.currentIndex()
+            run = self.model.run_at(index.row()) if index.isValid() else None
+            if run is not None:
+                self.open_run(run.id)
+                return
+        self.ctx.status("Select a run first: click it, or use the arrow keys, then press T.")
+
+    def focus_search(self) -> None:
+        """`/`: search actions in run details; the agent search in the run list."""
+        if self._view == DETAILS:
+            self.details.show_tab(TELEMETRY_TAB)
+            self.details.telemetry.focus_search()
+        else:
+            if self._view == LIVE:
+                self.show_view(HISTORY)
+            self.filters.focus_search()
+
+    def escape(self) -> None:
+        """Esc: close the inspector; with no inspector open, back to the list."""
+        if self._view != DETAILS:
+            return
+        if not self.details.telemetry.close_inspector():
+            self.go_back()
+
+    def _export_from_anywhere(self) -> None:
+        if not self.isVisible():
+            self._navigate_here({})
+        self.open_export()
+
+    def open_export(self) -> ExportDialog | None:
+        if self.ctx.workspace is None:
+            return None
+        if self.export_dialog is not None and self.export_dialog.isVisible():
+            self.export_dialog.raise_()
+            self.export_dialog.activateWindow()
+            return self.export_dialog
+        state = self.filters.state()
+        fmt = str(self.ctx.settings.value("runs/export_format", "csv"))
+        dialog = ExportDialog(
+            self.ctx,
+            state.to_run_filter(now_ms()),
+            state.describe(),
+            self,
+            fmt=fmt if fmt in ("csv", "json", "jsonl") else "csv",
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_export_finished.connect(self._on_export_finished)
+        dialog.destroyed.connect(lambda *_a: setattr(self, "export_dialog", None))
+        self.export_dialog = dialog
+        dialog.open()
+        self.sig_export_opened.emit(dialog)
+        return dialog
+
+    def _on_export_finished(self, path: str, count: int) -> None:
+        dialog = self.export_dialog
+        if dialog is not None:
+            self.ctx.settings.setValue("runs/export_format", dialog.fmt)
+        self.ctx.status(f"Exported {count:,} run{'s' if count != 1 else ''} to {path}")
+
+    # -- filters and loading -------------------------------------------------------------------
+
+    def _on_filters_changed(self, state: RunsFilterState) -> None:
+        self._save_filters(state)
+        self._reload(state)
+
+    def _save_filters(self, state: RunsFilterState) -> None:
+        self._state = state
+        state.save(self.ctx.settings)
+
+    def _reload(self, state: RunsFilterState) -> None:
+        flt = state.to_run_filter(now_ms())
+        self.history.show_table()
+        # The first page goes first, alone on the reader threads; the count and the
+        # intercepts follow once it is shown (see _on_page_loaded).
+        self._after_first_page = True
+        self.model.set_filter(flt)
+
+    def _refresh_intercepts(self) -> None:
+        state = self.filters.state()
+        flt = state.to_run_filter(now_ms())
+        self.history.intercepts.refresh(state.agent_id, flt.since_ms)
+
+    def refresh_count(self) -> None:
+        if self.ctx.workspace is None:
+            return
+        self._count_generation += 1
+        self.ctx.spawn(self._count(self._count_generation, self.model.filter), what="count runs")
+
+    def _count_timer_start(self) -> None:
+        self._count_timer.start()
+
+    async def _count(self, generation: int, flt: Any) -> None:
+        total = await self.ctx.read(self.ctx.workspace.store.count_runs, flt)
+        if not shiboken6.isValid(self) or generation != self._count_generation:
+            return
+        self._total = total
+        self.count_label.setText(f"{total:,} run{'s' if total != 1 else ''}")
+        self.sig_count_changed.emit(total)
+
+    @property
+    def total(self) -> int | None:
+        return self._total
+
+    def _on_page_loaded(self, rows: int, first: bool) -> None:
+        if first and self._after_first_page:
+            self._after_first_page = False
+            self._followers_timer.start()  # after the first rows are painted
+        if rows:
+            self.history.show_table()
+            self.history.table.update_clock()
+            return
+        if not first:
+            return
+        if not self.filters.state().is_narrowed:
+            self.history.show_empty(EMPTY_NO_RUNS)
+        else:
+            self.ctx.spawn(self._which_empty(self.model.generation), what="check the log")
+
+    def _on_load_failed(self, message: str) -> None:
+        self.history.show_empty(EMPTY_ERROR, message)
+        if self._after_first_page:
+            self._after_first_page = False
+            self._refresh_intercepts()
+
+    async def _which_empty(self, generation: int) -> None:
+        store = self.ctx.workspace.store
+        anything = await self.ctx.read(run_queries.any_runs, store)
+        if not shiboken6.isValid(self) or generation != self.model.generation:
+            return
+        if self.model.rowCount() == 0:
+            self.history.show_empty(EMPTY_NO_MATCH if anything else EMPTY_NO_RUNS)
+
+    def _on_empty_action(self, action: str) -> None:
+        if action == "reset":
+            self.filters.reset()
+        elif action == "retry":
+            self._reload(self.filters.state())
+        elif action in ("chat", "welcome"):
+            self.ctx.navigate(action)
+
+    def _load_agents(self) -> None:
+        if self.ctx.workspace is not None:
+            self.ctx.spawn(self._read_agents(), what="list agents")
+
+    async def _read_agents(self) -> None:
+        agents = await self.ctx.read(self.ctx.workspace.store.list_agents)
+        if shiboken6.isValid(self):
+            self.filters.set_agents([(a.id, a.name) for a in agents])
+
+    def _open_agent(self, agent_id: str) -> None:
+        self.ctx.navigate("agents", {"agent_id": agent_id})
+
+    # -- live: the event bridge ------------------------------------------------------------------
+
+    def _connect_bridge(self) -> None:
+        bridge = self.ctx.bridge
+        if bridge is None:
+            return
+        bridge.sig_run_created.connect(self._on_run_created)
+        bridge.sig_action_created.connect(self._on_action_created)
+        bridge.sig_run_progressed.connect(self._on_run_progressed)
+        bridge.sig_run_ended.connect(self._on_run_ended)
+        bridge.sig_runs_ingested.connect(self._on_runs_ingested)
+        bridge.sig_config_changed.connect(lambda _e: self._load_agents())
+
+    def _on_run_created(self, event: Any) -> None:
+        self._queue_row(event.run_id)
+        self.live.schedule_reload()
+
+    def _on_action_created(self, event: ActionCreated) -> None:
+        if self.model.contains(event.run_id):
+            self._queue_row(event.run_id)
+        self.details.on_action_created(event.run_id)
+        self.live.on_action_created(event.run_id, event.name)
+
+    def _on_run_progressed(self, event: RunProgressed) -> None:
+        self.details.on_run_progressed(event.run_id, event.output_chars)
+        self.live.on_run_progressed(event.run_id, event.output_chars, event.last_event_at_ms)
+
+    def _on_run_ended(self, event: Any) -> None:
+        self._queue_row(event.run_id)
+        watched_live = self.live.model.row_of(event.run_id) is not None
+        self.details.on_run_ended(event.run_id)
+        if watched_live and self.details.run_id != event.run_id:
+            self.ctx.spawn(self._tell_ended(event.run_id), what="read the run")
+        self.live.on_run_ended(event.run_id)
+        self._intercepts_timer.start()
+
+    async def _tell_ended(self, run_id: str) -> None:
+        run = await self.ctx.read(self.ctx.workspace.store.get_run, run_id)
+        if shiboken6.isValid(self):
+            self._tell(end_notice(run))
+
+    def _on_watched_run_ended(self, run: Any, notice: str) -> None:
+        self._tell(notice)
+
+    def _tell(self, notice: str) -> None:
+        self.ctx.status(notice)
+        self.sig_notice_shown.emit(notice)
+
+    def _on_runs_ingested(self, _event: Any) -> None:
+        self._reload(self.filters.state())
+        self.live.schedule_reload()
+
+    def _queue_row(self, run_id: str) -> None:
+        self._pending_rows.add(run_id)
+        self._rows_timer.start()
+
+    def _refresh_pending_rows(self) -> None:
+        ids = sorted(self._pending_rows)
+        self._pending_rows.clear()
+        if ids and self.ctx.workspace is not None:
+            self.ctx.spawn(self._read_rows(self.model.generation, ids), what="refresh runs")
+
+    async def _read_rows(self, generation: int, ids: list[str]) -> None:
+        store = self.ctx.workspace.store
+        runs = await self.ctx.read(_get_runs, store, ids)
+        if not shiboken6.isValid(self) or generation != self.model.generation:
+            return
+        for run in runs:
+            self.model.upsert(run)
+        if runs and self._view == HISTORY and self.model.rowCount():
+            self.history.show_table()
+
+    def _show_live_count(self, count: int) -> None:
+        self.live_button.setText(f"Live · {count}" if count else "Live")
+
+    def _on_run_load_failed(self, run_id: str, message: str) -> None:
+        self.ctx.status(f"Could not open run {short_id(run_id)}: {message}")
+        if self._view == DETAILS and self.details.run_id != run_id:
+            self.go_back()
+
+    def _update_clocks(self) -> None:
+        active = self.isVisible() and self._view == DETAILS
+        if active and not self._details_clock.isActive():
+            self._details_clock.start()
+        elif not active:
+            self._details_clock.stop()
+
+
+def _get_runs(store: Any, ids: list[str]) -> list[Any]:
+    """Fresh copies of these runs (those that still exist)."""
+    runs = []
+    for run_id in ids:
+        try:
+            runs.append(store.get_run(run_id))
+        except Exception:  # deleted meanwhile
+            continue
+    return runs

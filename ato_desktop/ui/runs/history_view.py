@@ -1,0 +1,256 @@
+"""The History view: filters, critical intercepts and the run list (or an empty state that says
+what to do next)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.ui.runs.filters_bar import FiltersBar
+from ato_desktop.ui.runs.intercepts import InterceptsPanel
+from ato_desktop.ui.runs.runs_model import (
+    AGENT_ID_ROLE,
+    COL_ACTIONS,
+    COL_AGENT,
+    COL_COST,
+    COL_DURATION,
+    COL_ENDED,
+    COL_RUN,
+    COL_STARTED,
+    COL_STATUS,
+    COL_SUCCESS,
+    RUN_ID_ROLE,
+    RunsTableModel,
+)
+from ato_desktop.ui.widgets.status_badge import (
+    CostDelegate,
+    NoFocusDelegate,
+    PulseClock,
+    StatusBadgeDelegate,
+)
+
+EMPTY_NO_RUNS = "no_runs"
+EMPTY_NO_MATCH = "no_match"
+EMPTY_ERROR = "error"
+
+
+class RunsTable(QTableView):
+    """The run list: click a run to open it, click its agent to open the agent."""
+
+    sig_run_clicked = Signal(str)
+    sig_agent_clicked = Signal(str)
+
+    def __init__(self, model: RunsTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunsTable")
+        self.setModel(model)
+        self.clock = PulseClock(self)
+        self.clock.sig_ticked.connect(self._on_tick)
+        self._ticks = 0
+        self.setItemDelegate(NoFocusDelegate(self))
+        self.setItemDelegateForColumn(COL_STATUS, StatusBadgeDelegate(self, self.clock))
+        self.setItemDelegateForColumn(COL_COST, CostDelegate(self))
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setMouseTracking(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(32)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_AGENT, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(56)
+        for col, width in (
+            (COL_RUN, 92),
+            (COL_STATUS, 124),
+            (COL_DURATION, 84),
+            (COL_ACTIONS, 70),
+            (COL_COST, 112),
+            (COL_SUCCESS, 72),
+            (COL_STARTED, 138),
+            (COL_ENDED, 138),
+        ):
+            header.resizeSection(col, width)
+        self.clicked.connect(self._on_clicked)
+        self.activated.connect(self._on_activated)
+        model.rowsInserted.connect(lambda *_a: self.update_clock())
+        model.modelReset.connect(self.update_clock)
+        model.dataChanged.connect(lambda *_a: self.update_clock())
+        self.viewport().installEventFilter(self)
+
+    def runs_model(self) -> RunsTableModel:
+        model = self.model()
+        assert isinstance(model, RunsTableModel)
+        return model
+
+    # -- clicks --------------------------------------------------------------------------------
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if index.column() == COL_AGENT and index.data(AGENT_ID_ROLE):
+            self.sig_agent_clicked.emit(str(index.data(AGENT_ID_ROLE)))
+            return
+        self._on_activated(index)
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        run_id = index.data(RUN_ID_ROLE)
+        if run_id:
+            self.sig_run_clicked.emit(str(run_id))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Every row opens its run on click: say so with the pointing hand.
+        if watched is self.viewport() and event.type() == QEvent.Type.MouseMove:
+            assert isinstance(event, QMouseEvent)
+            if self.indexAt(event.position().toPoint()).isValid():
+                self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+            else:
+                self.viewport().unsetCursor()
+        return super().eventFilter(watched, event)
+
+    # -- the running pulse ---------------------------------------------------------------------
+
+    def update_clock(self) -> None:
+        self.clock.set_active(self.isVisible() and self.runs_model().running_count() > 0)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.update_clock()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self.clock.set_active(False)
+
+    def _on_tick(self) -> None:
+        viewport = self.viewport()
+        x = self.columnViewportPosition(COL_STATUS)
+        viewport.update(x, 0, self.columnWidth(COL_STATUS), viewport.height())
+        self._ticks += 1
+        if self._ticks * PulseClock.TICK_MS >= 1000:  # once a second: the elapsed times
+            self._ticks = 0
+            x = self.columnViewportPosition(COL_DURATION)
+            viewport.update(x, 0, self.columnWidth(COL_DURATION), viewport.height())
+
+
+class EmptyState(QWidget):
+    """A title, a line of advice and up to two buttons."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunsEmpty")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        self.title = QLabel("")
+        self.title.setObjectName("EmptyTitle")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text = QLabel("")
+        self.text.setObjectName("EmptyText")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setFixedWidth(520)
+        layout.addWidget(self.title)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.text)
+        row.addStretch(1)
+        layout.addLayout(row)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.primary = QPushButton("")
+        self.primary.setObjectName("EmptyPrimary")
+        self.primary.setProperty("primary", True)
+        self.secondary = QPushButton("")
+        self.secondary.setObjectName("EmptySecondary")
+        buttons.addWidget(self.secondary)
+        buttons.addWidget(self.primary)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+        self.kind = ""
+
+
+class HistoryView(QWidget):
+    """Filters, intercepts, and the run list or its empty state."""
+
+    sig_empty_action = Signal(str)  # "reset" | "chat" | "welcome"
+
+    def __init__(self, ctx: Any, model: RunsTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("HistoryView")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        self.filters = FiltersBar()
+        layout.addWidget(self.filters)
+        self.intercepts = InterceptsPanel(ctx)
+        layout.addWidget(self.intercepts)
+        self._stack = QStackedWidget()
+        self.table = RunsTable(model)
+        self._stack.addWidget(self.table)
+        self.empty = EmptyState()
+        self.empty.primary.clicked.connect(lambda: self._empty_clicked(primary=True))
+        self.empty.secondary.clicked.connect(lambda: self._empty_clicked(primary=False))
+        self._stack.addWidget(self.empty)
+        layout.addWidget(self._stack, 1)
+
+    def show_table(self) -> None:
+        self._stack.setCurrentWidget(self.table)
+
+    @property
+    def showing_empty(self) -> str:
+        """The empty state's kind when it is shown, else ''."""
+        return self.empty.kind if self._stack.currentWidget() is self.empty else ""
+
+    def show_empty(self, kind: str, detail: str = "") -> None:
+        e = self.empty
+        e.kind = kind
+        if kind == EMPTY_NO_RUNS:
+            e.title.setText("No runs yet")
+            e.text.setText(
+                "Every dispatch lands here: from Chat, or from the command line with "
+                '<code>ato-desktop dispatch --agent NAME "…"</code>. To look around first, '
+                "load the demo workspace from the Welcome page."
+            )
+            e.primary.setText("Open Chat")
+            e.secondary.setText("Load the demo workspace…")
+            e.secondary.show()
+        elif kind == EMPTY_NO_MATCH:
+            e.title.setText("No runs match these filters")
+            e.text.setText(
+                "Widen the filters: choose <b>All time</b>, clear the agent or the status "
+                "chips, or lower the minimum cost."
+            )
+            e.primary.setText("Reset filters")
+            e.secondary.hide()
+        else:
+            e.title.setText("The runs could not be read")
+            e.text.setText(detail or "The execution log could not be read.")
+            e.primary.setText("Try again")
+            e.secondary.hide()
+        self._stack.setCurrentWidget(e)
+
+    def _empty_clicked(self, *, primary: bool) -> None:
+        kind = self.empty.kind
+        if kind == EMPTY_NO_RUNS:
+            self.sig_empty_action.emit("chat" if primary else "welcome")
+        elif kind == EMPTY_NO_MATCH:
+            self.sig_empty_action.emit("reset")
+        else:
+            self.sig_empty_action.emit("retry")

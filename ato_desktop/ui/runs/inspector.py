@@ -1,0 +1,239 @@
+"""The operation inspector: the sidebar beside the action list that shows one action in full.
+
+Metadata (run id, seq, span id, timestamps, tokens, cost, tags), the error if it failed, and the
+inputs, outputs and meta as highlighted JSON. Large or binary payloads are handled by JsonView
+(formatted off the UI thread, truncated view, Save to file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTabBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.records import ActionRecord, RunRecord
+from ato_desktop.core.run_json import span_id
+from ato_desktop.core.timefmt import human_duration
+from ato_desktop.ui.runs.formatting import DASH, full_time, precise_time, short_id
+from ato_desktop.ui.widgets.json_view import JsonView, monospace_font
+
+PARTS = ("inputs", "outputs", "meta")
+PART_TITLES = {"inputs": "Inputs", "outputs": "Outputs", "meta": "Meta"}
+
+
+class OperationInspector(QFrame):
+    """One action in full. Esc (the page's command) or the close button hides it."""
+
+    sig_closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("OperationInspector")
+        self.setMinimumWidth(320)
+        self._run: RunRecord | None = None
+        self._row: Any = None  # telemetry.ActionRow
+        self._part = "inputs"
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(8)
+
+        header = QHBoxLayout()
+        self.title = QLabel("")
+        self.title.setObjectName("InspectorTitle")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header.addWidget(self.title, 1)
+        self.outcome = QLabel("")
+        self.outcome.setObjectName("InspectorOutcome")
+        header.addWidget(self.outcome)
+        close = QToolButton()
+        close.setObjectName("InspectorClose")
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Close the inspector (Esc)")
+        close.clicked.connect(lambda: self.close_inspector())
+        header.addWidget(close)
+        layout.addLayout(header)
+
+        self._meta = QGridLayout()
+        self._meta.setHorizontalSpacing(10)
+        self._meta.setVerticalSpacing(3)
+        self._meta.setColumnStretch(1, 1)
+        self._meta.setColumnStretch(3, 1)
+        self._fields: dict[str, QLabel] = {}
+        fields = (
+            ("Run", "run"),
+            ("Seq", "seq"),
+            ("Span id", "span"),
+            ("Parent", "parent"),
+            ("Kind", "kind"),
+            ("Model", "model"),
+            ("Started", "started"),
+            ("Ended", "ended"),
+            ("Duration", "duration"),
+            ("TTFT", "ttft"),
+            ("Cost", "cost"),
+        )
+        for i, (label, key) in enumerate(fields):
+            row, col = divmod(i, 2)
+            self._add_field(label, key, row, col * 2, span=1)
+        row = (len(fields) + 1) // 2
+        self._add_field("Tokens", "tokens", row, 0, span=3)
+        self.tags = self._add_field("Tags", "tags", row + 1, 0, span=3)
+        self.tags.setWordWrap(True)
+        layout.addLayout(self._meta)
+
+        self.error_box = QFrame()
+        self.error_box.setObjectName("InspectorError")
+        error_layout = QVBoxLayout(self.error_box)
+        error_layout.setContentsMargins(10, 6, 10, 6)
+        error_layout.setSpacing(2)
+        self.error_title = QLabel("")
+        self.error_title.setObjectName("InspectorErrorTitle")
+        self.error_text = QLabel("")
+        self.error_text.setObjectName("InspectorErrorText")
+        self.error_text.setWordWrap(True)
+        self.error_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        error_layout.addWidget(self.error_title)
+        error_layout.addWidget(self.error_text)
+        layout.addWidget(self.error_box)
+        self.error_box.hide()
+
+        self.tabs = QTabBar()
+        self.tabs.setObjectName("InspectorTabs")
+        self.tabs.setDrawBase(False)
+        self.tabs.setExpanding(False)
+        for part in PARTS:
+            self.tabs.addTab(PART_TITLES[part])
+        self.tabs.currentChanged.connect(self._on_tab)
+        layout.addWidget(self.tabs)
+        self.json = JsonView()
+        layout.addWidget(self.json, 1)
+
+    def _add_field(self, label: str, key: str, row: int, col: int, *, span: int) -> QLabel:
+        caption = QLabel(label)
+        caption.setObjectName("Muted")
+        value = QLabel(DASH)
+        value.setObjectName(f"Inspector_{key}")
+        value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        if key in ("run", "span"):
+            value.setFont(monospace_font())
+        self._meta.addWidget(caption, row, col)
+        self._meta.addWidget(value, row, col + 1, 1, span)
+        self._fields[key] = value
+        return value
+
+    # -- public --------------------------------------------------------------------------------
+
+    @property
+    def action(self) -> ActionRecord | None:
+        return self._row.action if self._row is not None else None
+
+    @property
+    def part(self) -> str:
+        return self._part
+
+    def set_run(self, run: RunRecord | None) -> None:
+        self._run = run
+
+    def show_action(self, run: RunRecord | None, row: Any, part: str = "inputs") -> None:
+        """Show one action (a telemetry.ActionRow); part picks the JSON tab."""
+        self._run = run
+        self._row = row
+        action: ActionRecord = row.action
+        self.title.setText(f"#{action.seq}  {action.name}")
+        self.outcome.setText(action.outcome)
+        self.outcome.setProperty("outcome", action.outcome)
+        self.outcome.style().unpolish(self.outcome)
+        self.outcome.style().polish(self.outcome)
+        self._fill_metadata(action)
+        if action.error_class or action.error_message:
+            self.error_title.setText(f"Error · {action.error_class or 'error'}")
+            self.error_text.setText(action.error_message or "(no message recorded)")
+            self.error_box.show()
+        else:
+            self.error_box.hide()
+        self.show()
+        part = part if part in PARTS else "inputs"
+        index = PARTS.index(part)
+        if self.tabs.currentIndex() != index:
+            self.tabs.setCurrentIndex(index)  # shows the JSON through _on_tab
+        else:
+            self._show_part(part)
+
+    def show_part(self, part: str) -> None:
+        if part in PARTS:
+            self.tabs.setCurrentIndex(PARTS.index(part))
+
+    def close_inspector(self, *, emit: bool = True) -> None:
+        was_open = self.isVisible()
+        self._row = None
+        self.json.clear()
+        self.hide()
+        if emit and was_open:
+            self.sig_closed.emit()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _fill_metadata(self, action: ActionRecord) -> None:
+        f = self._fields
+        f["run"].setText(short_id(action.run_id))
+        f["run"].setToolTip(action.run_id)
+        f["seq"].setText(str(action.seq))
+        f["span"].setText(span_id(action.run_id, action.seq))
+        f["parent"].setText(str(action.parent_seq) if action.parent_seq is not None else DASH)
+        f["kind"].setText(action.kind)
+        meta = action.meta if isinstance(action.meta, dict) else {}
+        model = meta.get("response_model") or meta.get("model")
+        if not model and isinstance(action.inputs, dict):
+            model = action.inputs.get("model")
+        f["model"].setText(str(model) if model else DASH)
+        for key, moment in (("started", action.started_at), ("ended", action.ended_at)):
+            f[key].setText(precise_time(moment))
+            f[key].setToolTip(full_time(moment))
+        f["duration"].setText(
+            human_duration(action.duration_ns) if action.duration_ns is not None else DASH
+        )
+        f["ttft"].setText(human_duration(action.ttft_ns) if action.ttft_ns is not None else DASH)
+        usage = action.usage
+        if usage is not None:
+            tokens = f"{usage.input_tokens:,} in · {usage.output_tokens:,} out"
+            if usage.cache_read_tokens:
+                tokens += f" · {usage.cache_read_tokens:,} cached"
+            if action.tokens_estimated:
+                tokens += " (est.)"
+        else:
+            tokens = DASH
+        f["tokens"].setText(tokens)
+        f["tokens"].setToolTip(tokens)
+        f["cost"].setText(format_cost(action.cost_usd, action.cost_source))
+        tags = self._run.tags if self._run is not None else {}
+        self.tags.setText(", ".join(f"{k}={v}" for k, v in tags.items()) if tags else DASH)
+
+    def _on_tab(self, index: int) -> None:
+        if 0 <= index < len(PARTS):
+            self._show_part(PARTS[index])
+
+    def _show_part(self, part: str) -> None:
+        self._part = part
+        if self._row is None:
+            return
+        action: ActionRecord = self._row.action
+        value = {"inputs": action.inputs, "outputs": action.outputs, "meta": action.meta}[part]
+        size = self._row.sizes.get(part)
+        self.json.set_value(
+            value, size_hint=size, name=f"run-{short_id(action.run_id)}-{action.seq}-{part}"
+        )

@@ -1,0 +1,461 @@
+"""The Live view: every run in flight, from any process, with its elapsed time, last event,
+partial output size and a Kill button (with a confirmation).
+
+Data comes from the store's events: the list is read again when a run starts or ends, and a
+run's checkpoints (RunProgressed) update its output size in place. A one-second clock only
+repaints the elapsed times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRectF,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.records import RunRecord
+from ato_desktop.store.run_queries import LiveRunSummary, live_run_summaries
+from ato_desktop.ui.runs.formatting import DASH, ago, elapsed, now_ms, short_id, size_text
+from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.status_badge import (
+    STATUS_ROLE,
+    NoFocusDelegate,
+    PulseClock,
+    StatusBadgeDelegate,
+)
+
+_ROOT = QModelIndex()  # the default parent (one instance, never changed)
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("Run", "Agent", "Model", "Status", "Elapsed", "Last event", "Output", "Cost", "")
+(
+    COL_RUN,
+    COL_AGENT,
+    COL_MODEL,
+    COL_STATUS,
+    COL_ELAPSED,
+    COL_LAST,
+    COL_OUTPUT,
+    COL_COST,
+    COL_KILL,
+) = range(len(COLUMNS))
+RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
+KILL_ROLE = int(Qt.ItemDataRole.UserRole) + 5  # "kill" | "requested"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRow:
+    run: RunRecord
+    output_chars: int
+    last_event: str  # what happened last: "streaming", an action name, "started"
+    last_event_at: int
+    kill_requested: bool = False
+
+
+def _row(summary: LiveRunSummary) -> LiveRow:
+    run = summary.run
+    if summary.live_action:
+        last = f"running {summary.live_action}"
+    elif summary.output_chars:
+        last = "streaming"
+    else:
+        last = "started"
+    return LiveRow(
+        run,
+        summary.output_chars,
+        last,
+        run.last_event_at or run.started_at,
+        run.kill_requested_at is not None,
+    )
+
+
+class LiveRunsModel(QAbstractTableModel):
+    """Runs in flight, newest first."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[LiveRow] = []
+
+    def set_rows(self, rows: list[LiveRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def run_ids(self) -> list[str]:
+        return [row.run.id for row in self._rows]
+
+    def row_of(self, run_id: str) -> int | None:
+        for i, row in enumerate(self._rows):
+            if row.run.id == run_id:
+                return i
+        return None
+
+    def row_at(self, row: int) -> LiveRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def update_row(self, run_id: str, **changes: Any) -> None:
+        row = self.row_of(run_id)
+        if row is None:
+            return
+        self._rows[row] = replace(self._rows[row], **changes)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1), [])
+
+    def remove(self, run_id: str) -> None:
+        row = self.row_of(run_id)
+        if row is not None:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+
+    def tick(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, COL_ELAPSED),
+                self.index(len(self._rows) - 1, COL_LAST),
+                [int(Qt.ItemDataRole.DisplayRole)],
+            )
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            right = section in (COL_ELAPSED, COL_OUTPUT, COL_COST)
+            align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
+            return int(align | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid() or index.parent().isValid():
+            return None
+        if not 0 <= index.row() < len(self._rows):
+            return None
+        item = self._rows[index.row()]
+        run, col = item.run, index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            now = now_ms()
+            return {
+                COL_RUN: short_id(run.id),
+                COL_AGENT: run.agent_name or DASH,
+                COL_MODEL: f"{run.runtime} · {run.model}",
+                COL_STATUS: "Running",
+                COL_ELAPSED: elapsed(run.started_at, now),
+                COL_LAST: f"{item.last_event} · {ago(item.last_event_at, now)}",
+                COL_OUTPUT: size_text(item.output_chars, "chars") if item.output_chars else DASH,
+                COL_COST: format_cost(run.cost_usd, run.cost_source),
+                COL_KILL: "Kill requested…" if item.kill_requested else "Kill",
+            }.get(col)
+        if role == STATUS_ROLE and col == COL_STATUS:
+            return "running"
+        if role == KILL_ROLE and col == COL_KILL:
+            return "requested" if item.kill_requested else "kill"
+        if role == RUN_ID_ROLE:
+            return run.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_KILL:
+                return "Stop this run; its partial output is kept in the log"
+            return f"Run {run.id}\nClick to open its telemetry"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_ELAPSED, COL_OUTPUT, COL_COST):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and col in (COL_RUN, COL_LAST, COL_MODEL):
+            return QColor(current_theme().text_muted)
+        if role == Qt.ItemDataRole.FontRole and col == COL_RUN:
+            font = QFont("monospace")
+            font.setStyleHint(QFont.StyleHint.Monospace)
+            return font
+        return None
+
+
+class KillButtonDelegate(NoFocusDelegate):
+    """Paints the Kill column as a small danger button (clicks are handled by the view)."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        if opt.widget is not None:
+            opt.widget.style().drawControl(
+                QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget
+            )
+        theme = current_theme()
+        requested = index.data(KILL_ROLE) == "requested"
+        rect = QRectF(opt.rect).adjusted(8, 5, -8, -5)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = QColor(theme.neutral if requested else theme.failed)
+        painter.setPen(colour)
+        fill = QColor(colour)
+        fill.setAlphaF(0.10)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(rect, 5, 5)
+        font = QFont(opt.font)
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+        painter.restore()
+
+
+class ConfirmKillDialog(QDialog):
+    """ "Kill this run?" with Cancel as the default (Esc or Enter cancel)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("KillConfirmation")
+        self.setWindowTitle("Kill this run?")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setMinimumSize(440, 150)
+        layout = QVBoxLayout(self)
+        title = QLabel("Kill this run?")
+        title.setObjectName("SectionTitle")
+        layout.addWidget(title)
+        message = QLabel(text)
+        message.setWordWrap(True)
+        layout.addWidget(message, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("CancelKill")
+        self.cancel_button.setDefault(True)
+        self.cancel_button.clicked.connect(self.reject)
+        self.kill_button = QPushButton("Kill run")
+        self.kill_button.setObjectName("ConfirmKill")
+        self.kill_button.setProperty("danger", True)
+        self.kill_button.clicked.connect(self.accept)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.kill_button)
+        layout.addLayout(buttons)
+
+
+class LiveView(QWidget):
+    """The in-flight runs table, or an empty state."""
+
+    sig_run_clicked = Signal(str)  # run id
+    sig_count_changed = Signal(int)
+    sig_kill_requested = Signal(str)  # run id, after the user confirmed
+    sig_loaded = Signal(int)
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LiveView")
+        self._ctx = ctx
+        self._generation = 0
+        self._confirm: ConfirmKillDialog | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._stack = QStackedWidget()
+        self.table = QTableView()
+        self.table.setObjectName("LiveTable")
+        self.model = LiveRunsModel(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setItemDelegate(NoFocusDelegate(self.table))
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table.setMouseTracking(True)
+        self._clock = PulseClock(self)
+        self._clock.sig_ticked.connect(self._repaint_status)
+        self.table.setItemDelegateForColumn(
+            COL_STATUS, StatusBadgeDelegate(self.table, self._clock)
+        )
+        self.table.setItemDelegateForColumn(COL_KILL, KillButtonDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_AGENT, QHeaderView.ResizeMode.Stretch)
+        for col, width in (
+            (COL_RUN, 92),
+            (COL_LAST, 190),
+            (COL_MODEL, 170),
+            (COL_STATUS, 112),
+            (COL_ELAPSED, 84),
+            (COL_OUTPUT, 100),
+            (COL_COST, 96),
+            (COL_KILL, 96),
+        ):
+            header.resizeSection(col, width)
+        self.table.clicked.connect(self._on_clicked)
+        self._stack.addWidget(self.table)
+        self.empty = QLabel(
+            "<p style='font-size:15px; font-weight:600'>Nothing in flight</p>"
+            "<p>Runs appear here the moment they start, from any process: the app, the CLI, "
+            "cron or hooks. Dispatch a prompt from Chat or with <code>ato-desktop dispatch</code>."
+            "</p>"
+        )
+        self.empty.setObjectName("LiveEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self._stack.addWidget(self.empty)
+        layout.addWidget(self._stack)
+        self._stack.setCurrentWidget(self.empty)
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self.model.tick)
+        self._reload_timer = QTimer(self, singleShot=True, interval=60)
+        self._reload_timer.timeout.connect(self.reload)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def schedule_reload(self) -> None:
+        """A run started or ended somewhere: read the list again (bursts coalesce)."""
+        self._reload_timer.start()
+
+    def reload(self) -> None:
+        if self._ctx.workspace is None:
+            return
+        self._generation += 1
+        self._ctx.spawn(self._load(self._generation), what="list live runs")
+
+    async def _load(self, generation: int) -> None:
+        store = self._ctx.workspace.store
+        summaries = await self._ctx.read(live_run_summaries, store)
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return
+        self.model.set_rows([_row(s) for s in summaries])
+        self._after_change()
+        self.sig_loaded.emit(len(summaries))
+
+    def on_run_progressed(self, run_id: str, output_chars: int, at_ms: int) -> None:
+        self.model.update_row(
+            run_id, output_chars=output_chars, last_event="streaming", last_event_at=at_ms
+        )
+
+    def on_action_created(self, run_id: str, name: str) -> None:
+        self.model.update_row(run_id, last_event=f"{name} done", last_event_at=now_ms())
+
+    def on_run_ended(self, run_id: str) -> None:
+        self.model.remove(run_id)
+        self._after_change()
+        self.schedule_reload()
+
+    def _after_change(self) -> None:
+        count = self.model.rowCount()
+        self._stack.setCurrentWidget(self.table if count else self.empty)
+        self._update_clocks()
+        self.sig_count_changed.emit(count)
+
+    # -- clocks (display only) -------------------------------------------------------------------
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._update_clocks()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._update_clocks()
+
+    def _update_clocks(self) -> None:
+        active = self.isVisible() and self.model.rowCount() > 0
+        self._clock.set_active(active)
+        if active and not self._ticker.isActive():
+            self._ticker.start()
+        elif not active:
+            self._ticker.stop()
+
+    def _repaint_status(self) -> None:
+        x = self.table.columnViewportPosition(COL_STATUS)
+        width = self.table.columnWidth(COL_STATUS)
+        viewport = self.table.viewport()
+        viewport.update(x, 0, width, viewport.height())
+
+    # -- kill ----------------------------------------------------------------------------------
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        run_id = index.data(RUN_ID_ROLE)
+        if not run_id:
+            return
+        if index.column() == COL_KILL:
+            if index.data(KILL_ROLE) == "kill":
+                self.confirm_kill(str(run_id))
+            return
+        self.sig_run_clicked.emit(str(run_id))
+
+    def confirm_kill(self, run_id: str) -> ConfirmKillDialog:
+        """Ask before killing (a non-blocking dialog); "Kill run" kills."""
+        row = self.model.row_of(run_id)
+        item = self.model.row_at(row) if row is not None else None
+        who = f" of {item.run.agent_name}" if item is not None and item.run.agent_name else ""
+        box = ConfirmKillDialog(
+            f"Kill run {short_id(run_id)}{who}? It stops at once and ends as killed; the output "
+            "streamed so far is kept in the log.",
+            self,
+        )
+        box.accepted.connect(lambda: self.kill(run_id))
+        self._confirm = box
+        box.open()
+        return box
+
+    def kill(self, run_id: str) -> None:
+        """Kill a run: this process's dispatches at once, others through the log's flag."""
+        workspace = self._ctx.workspace
+        if workspace is None:
+            return
+        self.model.update_row(run_id, kill_requested=True)
+        if workspace.live.kill([run_id]):
+            self._ctx.status(f"Killing run {short_id(run_id)}…")
+        else:
+            self._ctx.spawn(self._request_kill(run_id), what="kill the run")
+        self.sig_kill_requested.emit(run_id)
+
+    async def _request_kill(self, run_id: str) -> None:
+        store = self._ctx.workspace.store
+        flagged = await asyncio.wrap_future(store.request_kill([run_id]))
+        if flagged:
+            self._ctx.status(
+                f"Asked the process running {short_id(run_id)} to kill it; it stops within a "
+                "second."
+            )
+        else:
+            self._ctx.status(f"Run {short_id(run_id)} had already ended.")
+            self.schedule_reload()

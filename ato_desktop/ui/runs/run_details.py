@@ -1,0 +1,402 @@
+"""Run details: a header with the run's status and figures, and a tab host (Telemetry now;
+Simulation and Determinism plug in with `add_tab`).
+
+A running run stays live: new actions are appended as the store reports them, its figures
+refresh, and when it ends a banner (and the status bar) says how.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.records import RunRecord
+from ato_desktop.core.timefmt import human_duration
+from ato_desktop.store import run_queries
+from ato_desktop.ui.runs.formatting import (
+    DASH,
+    elapsed,
+    full_time,
+    local_time,
+    percent,
+    short_id,
+    size_text,
+)
+from ato_desktop.ui.runs.telemetry import ActionRow, TelemetryView, build_action_rows
+from ato_desktop.ui.widgets.status_badge import StatusBadge, status_label
+
+log = logging.getLogger(__name__)
+
+TELEMETRY_TAB = "telemetry"
+
+
+@dataclass(frozen=True, slots=True)
+class RunBundle:
+    """A run and its action rows, read and formatted off the UI thread."""
+
+    run: RunRecord
+    actions: list[ActionRow]
+
+
+def load_bundle(store: Any, run_id: str) -> RunBundle:
+    """A run and its formatted actions (runs on a reader thread)."""
+    run = store.get_run(run_id)
+    texts = run_queries.payload_texts(store, run_id)
+    return RunBundle(run, build_action_rows(store.get_actions(run_id), texts))
+
+
+def load_new_actions(store: Any, run_id: str, after_seq: int) -> RunBundle:
+    """The run as it is now and its actions after after_seq (a live run's progress)."""
+    actions = run_queries.actions_after(store, run_id, after_seq)
+    texts = run_queries.payload_texts(store, run_id, after_seq=after_seq)
+    return RunBundle(store.get_run(run_id), build_action_rows(actions, texts))
+
+
+def end_notice(run: RunRecord) -> str:
+    """What the user is told when a run they watch ends."""
+    label = f"Run {short_id(run.id)}"
+    duration = human_duration(run.duration_ns) if run.duration_ns is not None else ""
+    if run.status == "completed":
+        return f"{label} completed in {duration}." if duration else f"{label} completed."
+    reason = run.error_class or run.status
+    message = (run.error_message or "").strip().splitlines()
+    text = f"{label} {status_label(run.status).lower()}: {reason}"
+    if message and message[0] != reason:
+        text += f" — {message[0][:200]}"
+    return text + "."
+
+
+class _Stat(QWidget):
+    """A caption over a value (the run header's figures)."""
+
+    def __init__(self, caption: str, key: str) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.caption = QLabel(caption)
+        self.caption.setObjectName("StatCaption")
+        self.value = QLabel(DASH)
+        self.value.setObjectName(f"Stat_{key}")
+        self.value.setProperty("stat", True)
+        self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+
+
+class RunDetailsView(QWidget):
+    """The header and tabs of one run."""
+
+    sig_back_requested = Signal()
+    sig_agent_requested = Signal(str)  # agent id
+    sig_run_loaded = Signal(object)  # RunBundle: tabs added later follow the open run here
+    sig_run_updated = Signal(object)  # RunRecord (live progress)
+    sig_run_ended = Signal(object, str)  # RunRecord, notice text
+    sig_load_failed = Signal(str, str)  # run id, message
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunDetails")
+        self._ctx = ctx
+        self._run: RunRecord | None = None
+        self._generation = 0
+        self._live_reading = False
+        self._live_again = False
+        self._output_chars = 0
+        self._pending_seq: int | None = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+
+        top = QHBoxLayout()
+        top.setSpacing(10)
+        self.back_button = QToolButton()
+        self.back_button.setObjectName("BackToRuns")
+        self.back_button.setText("←  Runs")
+        self.back_button.setAutoRaise(True)
+        self.back_button.setToolTip("Back to the run list (Esc)")
+        self.back_button.clicked.connect(self.sig_back_requested)
+        top.addWidget(self.back_button)
+        self.title = QLabel("")
+        self.title.setObjectName("RunTitle")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top.addWidget(self.title)
+        self.badge = StatusBadge()
+        top.addWidget(self.badge)
+        self.agent_link = QPushButton("")
+        self.agent_link.setObjectName("RunAgentLink")
+        self.agent_link.setFlat(True)
+        self.agent_link.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.agent_link.clicked.connect(self._open_agent)
+        top.addWidget(self.agent_link)
+        self.model_label = QLabel("")
+        self.model_label.setObjectName("Muted")
+        top.addWidget(self.model_label)
+        top.addStretch(1)
+        self.copy_id = QPushButton("Copy run ID")
+        self.copy_id.setObjectName("CopyRunId")
+        self.copy_id.clicked.connect(self._copy_id)
+        top.addWidget(self.copy_id)
+        layout.addLayout(top)
+
+        self.live_bar = QProgressBar()
+        self.live_bar.setObjectName("LiveProgress")
+        self.live_bar.setRange(0, 0)
+        self.live_bar.setTextVisible(False)
+        self.live_bar.setFixedHeight(3)
+        self.live_bar.hide()
+        layout.addWidget(self.live_bar)
+
+        stats = QFrame()
+        stats.setObjectName("RunStats")
+        grid = QGridLayout(stats)
+        grid.setContentsMargins(14, 8, 14, 8)
+        grid.setHorizontalSpacing(26)
+        self._stats: dict[str, _Stat] = {}
+        for col, (caption, key) in enumerate(
+            (
+                ("Duration", "duration"),
+                ("Actions", "actions"),
+                ("Cost", "cost"),
+                ("Success", "success"),
+                ("Tokens in / out", "tokens"),
+                ("Started", "started"),
+                ("Ended", "ended"),
+            )
+        ):
+            stat = _Stat(caption, key)
+            grid.addWidget(stat, 0, col)
+            self._stats[key] = stat
+        grid.setColumnStretch(len(self._stats), 1)
+        layout.addWidget(stats)
+
+        self.banner = QFrame()
+        self.banner.setObjectName("RunBanner")
+        banner_layout = QHBoxLayout(self.banner)
+        banner_layout.setContentsMargins(12, 6, 8, 6)
+        self.banner_text = QLabel("")
+        self.banner_text.setObjectName("RunBannerText")
+        self.banner_text.setWordWrap(True)
+        self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        banner_layout.addWidget(self.banner_text, 1)
+        dismiss = QToolButton()
+        dismiss.setText("✕")
+        dismiss.setAutoRaise(True)
+        dismiss.setToolTip("Dismiss")
+        dismiss.clicked.connect(self.banner.hide)
+        banner_layout.addWidget(dismiss)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("RunTabs")
+        self.tabs.setDocumentMode(True)
+        self._tab_keys: list[str] = []
+        self.telemetry = TelemetryView()
+        self.add_tab(TELEMETRY_TAB, self.telemetry, "Telemetry")
+        layout.addWidget(self.tabs, 1)
+
+    # -- tabs host -----------------------------------------------------------------------------
+
+    def add_tab(self, key: str, widget: QWidget, title: str) -> None:
+        """Host another view of the open run (Simulation, Determinism...). The widget can follow
+        the open run through sig_run_loaded / sig_run_updated / sig_run_ended."""
+        self._tab_keys.append(key)
+        self.tabs.addTab(widget, title)
+
+    def show_tab(self, key: str) -> bool:
+        if key not in self._tab_keys:
+            return False
+        self.tabs.setCurrentIndex(self._tab_keys.index(key))
+        return True
+
+    def current_tab(self) -> str:
+        index = self.tabs.currentIndex()
+        return self._tab_keys[index] if 0 <= index < len(self._tab_keys) else ""
+
+    # -- the open run ----------------------------------------------------------------------------
+
+    @property
+    def run(self) -> RunRecord | None:
+        return self._run
+
+    @property
+    def run_id(self) -> str | None:
+        return self._run.id if self._run is not None else None
+
+    def open_run(self, run_id: str, *, seq: int | None = None) -> None:
+        """Load a run (off the UI thread) and show it; seq opens that action in the inspector."""
+        self._generation += 1
+        self._pending_seq = seq
+        self.banner.hide()
+        if self._run is None or self._run.id != run_id:
+            self._run = None
+            self.title.setText(f"Run {short_id(run_id)}")
+            self.title.setToolTip(run_id)
+            self.telemetry.show_loading()
+        self._ctx.spawn(self._load(self._generation, run_id), what="open the run")
+
+    async def _load(self, generation: int, run_id: str) -> None:
+        store = self._ctx.workspace.store
+        try:
+            bundle = await self._ctx.read(load_bundle, store, run_id)
+        except Exception as exc:
+            if shiboken6.isValid(self) and generation == self._generation:
+                self.sig_load_failed.emit(run_id, str(exc) or type(exc).__name__)
+            return
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return
+        self._run = bundle.run
+        self._output_chars = len(bundle.run.partial_output or "")
+        self._show_header(bundle.run)
+        run = bundle.run
+        if run.status in ("failed", "killed", "interrupted"):
+            message = (run.error_message or "").strip()
+            self._show_banner(
+                f"{status_label(run.status)}: {run.error_class or run.status}"
+                + (f" — {message.splitlines()[0][:300]}" if message else ""),
+                "failed" if run.status == "failed" else "neutral",
+            )
+        self.telemetry.show_actions(bundle.run, bundle.actions)
+        if self._pending_seq is not None:
+            self.telemetry.inspect_seq(self._pending_seq)
+            self._pending_seq = None
+        self.sig_run_loaded.emit(bundle)
+
+    def _show_header(self, run: RunRecord) -> None:
+        self.title.setText(f"Run {short_id(run.id)}")
+        self.title.setToolTip(run.id)
+        self.badge.set_status(run.status)
+        if run.agent_id:
+            version = f"  v{run.agent_version}" if run.agent_version is not None else ""
+            self.agent_link.setText(f"{run.agent_name or run.agent_id[-8:]}{version}")
+            self.agent_link.setToolTip("Open this agent")
+            self.agent_link.show()
+        else:
+            self.agent_link.hide()
+        self.model_label.setText(f"{run.runtime} · {run.model} · {run.trigger}")
+        running = run.status == "running"
+        self.live_bar.setVisible(running)
+        s = self._stats
+        if running:
+            live = f"{elapsed(run.started_at)} so far"
+            if self._output_chars:
+                live += f" · {size_text(self._output_chars, 'chars')} streamed"
+            s["duration"].value.setText(live)
+        else:
+            s["duration"].value.setText(
+                human_duration(run.duration_ns) if run.duration_ns is not None else DASH
+            )
+        s["actions"].value.setText(f"{run.action_count:,}")
+        s["cost"].value.setText(format_cost(run.cost_usd, run.cost_source))
+        s["success"].value.setText(percent(run.success_rate))
+        usage = run.usage
+        tokens = f"{usage.input_tokens:,} / {usage.output_tokens:,}"
+        s["tokens"].value.setText(tokens + (" est." if run.tokens_estimated else ""))
+        s["started"].value.setText(local_time(run.started_at))
+        s["started"].value.setToolTip(full_time(run.started_at))
+        s["ended"].value.setText(local_time(run.ended_at) if run.ended_at else DASH)
+        s["ended"].value.setToolTip(full_time(run.ended_at) if run.ended_at else "Still running")
+        self.telemetry.set_run(run)
+
+    def _show_banner(self, text: str, kind: str) -> None:
+        self.banner_text.setText(text)
+        self.banner.setProperty("kind", kind)
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        self.banner.show()
+
+    # -- live ----------------------------------------------------------------------------------
+
+    def on_action_created(self, run_id: str) -> None:
+        if self._run is not None and run_id == self._run.id:
+            self._refresh_live()
+
+    def on_run_progressed(self, run_id: str, output_chars: int) -> None:
+        if self._run is None or run_id != self._run.id:
+            return
+        self._output_chars = output_chars
+        if self._run.status == "running":
+            self._show_header(self._run)
+
+    def on_run_ended(self, run_id: str) -> None:
+        if self._run is not None and run_id == self._run.id:
+            self._refresh_live()
+
+    def tick(self) -> None:
+        """A clock tick while the page is visible: a running run's elapsed time."""
+        if self._run is not None and self._run.status == "running" and self.isVisible():
+            self._show_header(self._run)
+
+    def _refresh_live(self) -> None:
+        # Coalesce bursts: one read in flight, at most one more queued behind it.
+        if self._live_reading:
+            self._live_again = True
+            return
+        self._live_reading = True
+        self._ctx.spawn(self._read_live(self._generation), what="refresh the run")
+
+    async def _read_live(self, generation: int) -> None:
+        run = self._run
+        if run is None:
+            self._live_reading = False
+            return
+        store = self._ctx.workspace.store
+        after = self.telemetry.model.last_seq()
+        try:
+            bundle: RunBundle | None = await self._ctx.read(load_new_actions, store, run.id, after)
+        except Exception:
+            log.exception("could not refresh run %s", run.id)
+            bundle = None
+        if not shiboken6.isValid(self):
+            return
+        self._live_reading = False
+        if bundle is not None and generation == self._generation:
+            previous = self._run
+            self._run = bundle.run
+            self._show_header(bundle.run)
+            if bundle.actions:
+                self.telemetry.append_actions(bundle.run, bundle.actions)
+            self.sig_run_updated.emit(bundle.run)
+            was_running = previous is not None and previous.status == "running"
+            if was_running and bundle.run.status != "running":
+                notice = end_notice(bundle.run)
+                kind = {"completed": "completed", "failed": "failed"}.get(
+                    bundle.run.status, "neutral"
+                )
+                self._show_banner(notice, kind)
+                self.sig_run_ended.emit(bundle.run, notice)
+        if self._live_again:
+            self._live_again = False
+            self._refresh_live()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _open_agent(self) -> None:
+        if self._run is not None and self._run.agent_id:
+            self.sig_agent_requested.emit(self._run.agent_id)
+
+    def _copy_id(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        if self._run is not None:
+            QGuiApplication.clipboard().setText(self._run.id)
+            self._ctx.status(f"Copied run id {self._run.id}")
