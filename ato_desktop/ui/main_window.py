@@ -104,6 +104,8 @@ class MainWindow(QMainWindow):
                 continue
             item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.id)
+            # Style-sheet padding is not part of the item's size hint: give rows their height.
+            item.setSizeHint(QSize(0, 40))
             item.setToolTip(f"{spec.title} ({spec.shortcut})" if spec.shortcut else spec.title)
             self._nav.addItem(item)
         self._paint_nav_icons()

@@ -8,7 +8,9 @@ forces one (screenshots, tests).
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -139,9 +141,28 @@ def build_palette(theme: Theme) -> QPalette:
     return p
 
 
+def _tinted_svg_file(name: str, color: str) -> str:
+    """A copy of resources/icons/<name>.svg in color, for style sheets (they take file paths)."""
+    from ato_desktop.ui.resources import RESOURCES
+
+    target = (
+        Path(tempfile.gettempdir()) / f"ato-desktop-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    )
+    target.mkdir(mode=0o700, exist_ok=True)
+    path = target / f"{name}-{color.lstrip('#')}.svg"
+    if not path.exists():
+        try:
+            svg = (RESOURCES / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+        except OSError:
+            return ""
+        path.write_text(svg.replace("currentColor", color), encoding="utf-8")
+    return path.as_posix()
+
+
 def stylesheet(theme: Theme) -> str:
     """The small amount of styling palettes cannot express."""
     t = theme
+    arrow = _tinted_svg_file("chevron-down", t.text_muted)
     return f"""
     QWidget#Sidebar {{ background: {t.sidebar}; border-right: 1px solid {t.border}; }}
     QListWidget#NavList {{ background: transparent; border: none; outline: none; }}
@@ -166,6 +187,10 @@ def stylesheet(theme: Theme) -> str:
     QLineEdit, QComboBox, QDoubleSpinBox, QSpinBox, QPlainTextEdit, QTextEdit {{
         border: 1px solid {t.border}; border-radius: 6px; padding: 4px 6px;
         background: {t.surface}; }}
+    QComboBox {{ padding-right: 24px; }}
+    QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right;
+        width: 22px; border: none; }}
+    QComboBox::down-arrow {{ image: url("{arrow}"); width: 10px; height: 10px; }}
     QLineEdit:focus, QComboBox:focus, QPlainTextEdit:focus, QTextEdit:focus,
     QDoubleSpinBox:focus, QSpinBox:focus {{ border-color: {t.accent}; }}
     QTableView, QTreeView, QListView {{ border: 1px solid {t.border}; border-radius: 8px;

@@ -42,7 +42,7 @@ class TargetPicker(QWidget):
         self.agent_combo = QComboBox()
         self.agent_combo.setObjectName("AgentPicker")
         self.agent_combo.setToolTip("The agent that answers: its model, system prompt, parameters")
-        self.agent_combo.setMinimumContentsLength(16)
+        self.agent_combo.setMinimumContentsLength(24)
         self.agent_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
