@@ -36,6 +36,7 @@ from ato_desktop.core.timefmt import (
     rfc3339,
     window_start_ms,
 )
+from ato_desktop.engine import demo as demo_workspace
 from ato_desktop.engine.agents import AgentConfigError, parse_assignments
 from ato_desktop.engine.credentials import PROVIDERS, CredentialError
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest
@@ -141,6 +142,29 @@ def build_parser() -> argparse.ArgumentParser:
     kdel.add_argument("provider", choices=PROVIDERS)
     kstat = key_cmds.add_parser("status", help="which keys are present (never the keys)")
     kstat.add_argument("--json", action="store_true", help="machine-readable output")
+
+    demo = commands.add_parser(
+        "demo",
+        help="load the demo workspace (or remove it with --remove)",
+        description="Load a realistic, deterministic month of demo runs (agents on claude, codex "
+        "and a local OpenAI-compatible model, failures, config changes, chat threads). Every "
+        "demo row is marked; --remove takes them all out and leaves your own data alone.",
+    )
+    demo.add_argument(
+        "--runs",
+        type=int,
+        metavar="N",
+        help=f"how many runs (default {demo_workspace.DEFAULT_RUNS:,}; 1000000 builds the "
+        "benchmark size)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="random seed; the same seed gives the same rows "
+        f"(default {demo_workspace.DEFAULT_SEED})",
+    )
+    demo.add_argument("--remove", action="store_true", help="remove every demo row")
     return parser
 
 
@@ -689,6 +713,84 @@ def cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+# -- demo -------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.remove and (args.runs is not None or args.seed is not None):
+        raise UsageError("--remove takes no --runs or --seed")
+    runs = demo_workspace.DEFAULT_RUNS if args.runs is None else args.runs
+    seed = demo_workspace.DEFAULT_SEED if args.seed is None else args.seed
+    if not args.remove and not demo_workspace.MIN_RUNS <= runs <= demo_workspace.MAX_RUNS:
+        raise UsageError(
+            f"--runs must be between {demo_workspace.MIN_RUNS:,} and {demo_workspace.MAX_RUNS:,}"
+        )
+    ws = _open_workspace()
+    progress = _Progress(
+        "removing the demo workspace" if args.remove else "loading the demo workspace"
+    )
+    try:
+        if args.remove:
+            removed = demo_workspace.remove_demo_workspace(ws.store, progress=progress)
+            progress.finish()
+            if removed.empty:
+                out.write("No demo data to remove.\n")
+            else:
+                out.write(
+                    f"Removed the demo workspace: {removed.runs:,} runs, {removed.agents} "
+                    f"agents, {removed.threads} chat threads. Your own data was not touched.\n"
+                )
+            return EXIT_OK
+        try:
+            summary = demo_workspace.build_demo_workspace(
+                ws.store, ws.prices, runs=runs, seed=seed, progress=progress
+            )
+        except demo_workspace.DemoExistsError as exc:
+            progress.finish()
+            raise UsageError(str(exc)) from None
+        except KeyboardInterrupt:
+            progress.finish()
+            print("cancelled; the partly loaded demo workspace was removed", file=sys.stderr)
+            return EXIT_KILLED
+        progress.finish()
+        out.write(
+            f"Loaded the demo workspace: {summary.runs:,} runs ({summary.actions:,} actions), "
+            f"{summary.agents} agents, {summary.threads} chat threads, over the 30 days to "
+            f"{_when(summary.end_ms)} UTC (seed {seed}, {summary.seconds:.1f} s).\n"
+            "Every demo row is marked; remove them all with `ato-desktop demo --remove`.\n"
+        )
+        return EXIT_OK
+    finally:
+        ws.close()
+
+
+class _Progress:
+    """`label: done/total runs (n%)` on stderr, redrawn in place; silent unless it is a TTY."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._out = sys.stderr if sys.stderr.isatty() else None
+        self._last = -1.0
+        self._drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._out is None or total <= 0:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        self._out.write(f"\r{self._label}: {done:,}/{total:,} runs ({done * 100 // total}%)")
+        self._out.flush()
+        self._drawn = True
+
+    def finish(self) -> None:
+        if self._out is not None and self._drawn:
+            self._out.write("\n")
+            self._out.flush()
+            self._drawn = False
+
+
 # -- output helpers ---------------------------------------------------------------------------
 
 
@@ -720,4 +822,5 @@ _HANDLERS = {
     "runs": cmd_runs,
     "export": cmd_export,
     "keys": cmd_keys,
+    "demo": cmd_demo,
 }

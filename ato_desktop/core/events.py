@@ -75,6 +75,13 @@ class RunsIngested:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class RunsRemoved:
+    """A bulk delete (demo removal, retention) took many runs out at once: views reload."""
+
+    count: int
+
+
 DomainEvent = (
     RunCreated
     | ActionCreated
@@ -85,4 +92,5 @@ DomainEvent = (
     | AgentDeleted
     | ThreadChanged
     | RunsIngested
+    | RunsRemoved
 )

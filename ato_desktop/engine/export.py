@@ -7,11 +7,8 @@ callback stops it cleanly (the temporary file is removed).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +17,7 @@ from typing import IO, Any
 from ato_desktop.core.records import RunFilter, RunRecord
 from ato_desktop.core.run_json import SCHEMA_VERSION, action_to_json, run_to_json
 from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.store.atomic_file import atomic_text_file
 from ato_desktop.store.execution_log import ExecutionLog
 
 FORMATS = ("csv", "json", "jsonl")
@@ -92,19 +90,8 @@ def export_runs(
     total = store.count_runs(flt)
     if not isinstance(target, Path):
         return _write(store, flt, fmt, target, total, progress, cancelled)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            count = _write(store, flt, fmt, handle, total, progress, cancelled)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with atomic_text_file(target, newline="") as handle:
+        count = _write(store, flt, fmt, handle, total, progress, cancelled)
     return count
 
 

@@ -9,12 +9,12 @@ import asyncio
 import logging
 
 from ato_desktop.core.event_bus import EventBus
-from ato_desktop.core.pricing import PriceBook
+from ato_desktop.core.pricing import PriceBook, PriceFileError
 from ato_desktop.engine.agents import AgentService
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
 from ato_desktop.engine.live_runs import LiveRunRegistry
-from ato_desktop.engine.prices import load_price_book
+from ato_desktop.engine.prices import load_price_book, save_price_file
 from ato_desktop.engine.recovery import recover_orphaned_runs
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.runtimes.registry import get_adapter
@@ -51,6 +51,7 @@ class Workspace:
             store, self.live, credentials, prices, estimator, adapter_factory, lease.token
         )
         self.recovered_run_ids: list[str] = []
+        self.price_file_error: str | None = None
 
     @classmethod
     def open(
@@ -59,10 +60,22 @@ class Workspace:
         *,
         adapter_factory: AdapterFactory = get_adapter,
         recover: bool = True,
+        strict_prices: bool = True,
     ) -> Workspace:
-        """Open the data directory; raises StoreError or PriceFileError with user messages."""
+        """Open the data directory; raises StoreError or PriceFileError with user messages.
+
+        strict_prices=False (the desktop app) opens despite a malformed prices.json, pricing
+        from the bundled table and keeping the parser's message in price_file_error, so the
+        user can fix the file in Settings instead of being locked out.
+        """
         paths = (paths or data_paths()).ensure()
-        prices = load_price_book(paths)
+        price_file_error: str | None = None
+        try:
+            prices = load_price_book(paths)
+        except PriceFileError as exc:
+            if strict_prices:
+                raise
+            prices, price_file_error = PriceBook(), str(exc)
         store = ExecutionLog.open(paths)
         try:
             lease = ProcessLease(paths.leases_dir)
@@ -70,6 +83,7 @@ class Workspace:
             workspace = cls(
                 paths, store, prices, estimator, CredentialStore(), lease, adapter_factory
             )
+            workspace.price_file_error = price_file_error
             if recover:
                 workspace.recovered_run_ids = recover_orphaned_runs(
                     store, prices, estimator, lease.token
@@ -79,11 +93,18 @@ class Workspace:
             raise
         return workspace
 
+    def save_prices(self, text: str) -> int:
+        """Validate and save prices.json, then price with it; returns the override count."""
+        count = save_price_file(self.paths, text)
+        self.reload_prices()
+        return count
+
     def reload_prices(self) -> PriceBook:
         """Re-read prices.json (after the user edited it); raises PriceFileError if malformed."""
         prices = load_price_book(self.paths)
         self.prices = prices
         self.dispatcher.set_price_book(prices)
+        self.price_file_error = None
         return prices
 
     def close(self) -> None:

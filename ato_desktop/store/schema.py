@@ -183,6 +183,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- error or intervention rate" intercept, newest first, without walking clean runs.
         CREATE INDEX idx_runs_unsuccessful ON runs (started_at, id)
             WHERE success_count < action_count;
+        -- Demo rows: "is there demo data" and removing it, without scanning a million runs.
+        CREATE INDEX idx_runs_demo ON runs (run_no) WHERE is_demo = 1;
         """,
     ),
 )

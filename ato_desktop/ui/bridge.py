@@ -19,6 +19,7 @@ from ato_desktop.core.events import (
     RunFailed,
     RunProgressed,
     RunsIngested,
+    RunsRemoved,
     ThreadChanged,
 )
 
@@ -33,7 +34,7 @@ class EventBridge(QObject):
     sig_run_ended = Signal(object)  # RunCompleted | RunFailed
     sig_config_changed = Signal(object)  # ConfigChanged | AgentDeleted
     sig_thread_changed = Signal(object)  # ThreadChanged
-    sig_runs_ingested = Signal(object)  # RunsIngested (bulk: reload)
+    sig_runs_bulk_changed = Signal(object)  # RunsIngested | RunsRemoved (bulk: reload)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,8 +61,8 @@ class EventBridge(QObject):
             self.sig_config_changed.emit(event)
         elif isinstance(event, ThreadChanged):
             self.sig_thread_changed.emit(event)
-        elif isinstance(event, RunsIngested):
-            self.sig_runs_ingested.emit(event)
+        elif isinstance(event, (RunsIngested, RunsRemoved)):
+            self.sig_runs_bulk_changed.emit(event)
 
     def close(self) -> None:
         self._unsubscribe()

@@ -64,7 +64,7 @@ class AppContext(QObject):
         from ato_desktop.ui.bridge import EventBridge
 
         try:
-            workspace = await asyncio.to_thread(Workspace.open, self.paths)
+            workspace = await asyncio.to_thread(Workspace.open, self.paths, strict_prices=False)
         except Exception as exc:  # StoreError, PriceFileError, OSError: all have user messages
             log.warning("could not open the workspace: %s", exc)
             self.sig_workspace_failed.emit(str(exc) or type(exc).__name__)
@@ -72,6 +72,12 @@ class AppContext(QObject):
         self.workspace = workspace
         self.bridge = EventBridge(workspace.bus, self)
         self.sig_workspace_ready.emit(workspace)
+        if workspace.price_file_error:
+            self.sig_error.emit(
+                "prices.json has a problem",
+                f"{workspace.price_file_error}\n\nATO prices from the bundled table until it is "
+                "fixed: Settings → Price overrides.",
+            )
         # Heavy imports after the window is up and the log is open, off the UI thread.
         self.spawn(asyncio.to_thread(_warm_up, workspace), what="warm-up")
 

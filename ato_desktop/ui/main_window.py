@@ -36,6 +36,7 @@ from ato_desktop.ui.icons import nav_icon
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.pages.registry import PAGES, page_class
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.demo_banner import DemoBanner
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,15 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self._build_sidebar())
+        content = QVBoxLayout()
+        content.setContentsMargins(0, 0, 0, 0)
+        content.setSpacing(0)
+        self._demo_banner = DemoBanner(ctx)
+        self._demo_banner.sig_demo_removed.connect(self._on_demo_removed)
+        content.addWidget(self._demo_banner)
         self._stack = QStackedWidget()
-        layout.addWidget(self._stack, 1)
+        content.addWidget(self._stack, 1)
+        layout.addLayout(content, 1)
         self.setCentralWidget(central)
 
         self._loading = _LoadingView(str(ctx.paths.database))
@@ -196,7 +204,7 @@ class MainWindow(QMainWindow):
         bridge = self.ctx.bridge
         bridge.sig_run_created.connect(self._live_refresh.start)
         bridge.sig_run_ended.connect(self._live_refresh.start)
-        bridge.sig_runs_ingested.connect(self._live_refresh.start)
+        bridge.sig_runs_bulk_changed.connect(self._live_refresh.start)
         self._refresh_live_count()
         if workspace.recovered_run_ids:
             count = len(workspace.recovered_run_ids)
@@ -204,6 +212,10 @@ class MainWindow(QMainWindow):
                 f"{count} run(s) left running by a crash were marked interrupted; their partial "
                 "output was kept."
             )
+        self.ctx.spawn(self._open_landing_page(), what="open the first page")
+
+    def _on_demo_removed(self, _counts: object) -> None:
+        self.ctx.status("The demo workspace was removed.")
         self.ctx.spawn(self._open_landing_page(), what="open the first page")
 
     async def _open_landing_page(self) -> None:

@@ -184,6 +184,9 @@ def stylesheet(theme: Theme) -> str:
     QPushButton[primary="true"] {{ background: {t.accent}; color: {t.accent_text};
         border-color: {t.accent}; }}
     QPushButton[danger="true"] {{ color: {t.failed}; }}
+    QPushButton[primary="true"]:disabled {{ background: {t.surface_alt}; color: {t.text_muted};
+        border-color: {t.border}; }}
+    QPushButton[danger="true"]:disabled {{ color: {t.text_muted}; }}
     QLineEdit, QComboBox, QDoubleSpinBox, QSpinBox, QPlainTextEdit, QTextEdit {{
         border: 1px solid {t.border}; border-radius: 6px; padding: 4px 6px;
         background: {t.surface}; }}

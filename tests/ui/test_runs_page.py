@@ -42,7 +42,7 @@ def seed(ctx: AppContext, qtbot: Any, count: int = 240, *, days: int = 40) -> li
     for i in range(3):
         agent = store.create_agent(f"agent-{i}", AgentConfig("claude", "claude-sonnet-5")).result()
         agents.append((agent.id, agent.current_version_id))
-    with qtbot.waitSignal(ctx.bridge.sig_runs_ingested, timeout=5000):
+    with qtbot.waitSignal(ctx.bridge.sig_runs_bulk_changed, timeout=5000):
         store.ingest(synthetic_runs(count, 2, agents, now_ms=NOW, days=days)).result()
     return agents
 
@@ -283,7 +283,7 @@ def _ingest_run(
     new = NewRun("claude", "claude-sonnet-5", "cli", NOW - 5000, id=run_id, tags={"team": "qa"})
     error = "server_error" if status == "failed" else None
     end = RunEnd(status, NOW, 5_000_000_000, error_class=error)
-    with qtbot.waitSignal(ctx.bridge.sig_runs_ingested, timeout=5000):
+    with qtbot.waitSignal(ctx.bridge.sig_runs_bulk_changed, timeout=5000):
         store.ingest([(new, end, actions)]).result()
     return run_id
 

@@ -209,7 +209,7 @@ class AgentsPage(Page):
         if bridge is not None:
             bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
             bridge.sig_run_ended.connect(self._on_run_ended)
-            bridge.sig_runs_ingested.connect(lambda _e: self._agents_timer.start())
+            bridge.sig_runs_bulk_changed.connect(lambda _e: self._agents_timer.start())
         if self.ctx.theme is not None:
             self.ctx.theme.sig_theme_changed.connect(self.apply_theme)
 

@@ -585,7 +585,7 @@ class RunsPage(Page):
         bridge.sig_action_created.connect(self._on_action_created)
         bridge.sig_run_progressed.connect(self._on_run_progressed)
         bridge.sig_run_ended.connect(self._on_run_ended)
-        bridge.sig_runs_ingested.connect(self._on_runs_ingested)
+        bridge.sig_runs_bulk_changed.connect(self._on_runs_ingested)
         bridge.sig_config_changed.connect(lambda _e: self._load_agents())
 
     def _on_run_created(self, event: Any) -> None:
