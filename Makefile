@@ -14,7 +14,7 @@ QT_PACKAGES := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfon
 RUN_PACKAGES := python3-venv $(QT_PACKAGES)
 TEST_PACKAGES := $(RUN_PACKAGES) xvfb xauth dbus dbus-x11 gnome-keyring
 
-.PHONY: run test check lint typecheck importlint pytest bench system-packages-run \
+.PHONY: run test check lint typecheck importlint pytest bench screenshots system-packages-run \
 	system-packages-test venv clean
 
 run: system-packages-run $(DEPS_STAMP)
@@ -42,6 +42,12 @@ pytest: $(DEPS_STAMP)
 
 bench: $(DEPS_STAMP)
 	$(BIN)/python -m benchmarks.run_all
+
+# Screenshots of every main view with the demo workspace, light and dark, on a virtual display
+# (with a throwaway keyring, so Settings shows keys as a user with a keyring sees them).
+screenshots: system-packages-test $(DEPS_STAMP)
+	bash scripts/with-secret-service.sh \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py
 
 venv: $(DEPS_STAMP)
 

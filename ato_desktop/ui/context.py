@@ -46,6 +46,7 @@ class AppContext(QObject):
         self.bridge: Any = None  # EventBridge once the workspace is open
         self._tasks: set[asyncio.Task[Any]] = set()
         self._settings: QSettings | None = None
+        self.closing = False  # set by shutdown(): late work ends quietly
 
     # -- settings: an ini file in the data directory (ATO_HOME moves everything) --------------
 
@@ -98,7 +99,9 @@ class AppContext(QObject):
             if t.cancelled():
                 return
             exc = t.exception()
-            if exc is not None:
+            if exc is not None and self.closing:
+                log.debug("%s ended during shutdown: %s", what, exc)
+            elif exc is not None:
                 log.error("%s failed", what, exc_info=exc)
                 self.sig_error.emit(f"Could not finish: {what}", str(exc) or type(exc).__name__)
 
@@ -107,6 +110,7 @@ class AppContext(QObject):
 
     async def shutdown(self) -> None:
         """Kill what still streams (recorded as killed), stop tasks, close the log."""
+        self.closing = True
         if self.workspace is not None:
             await self.workspace.aclose()
         for task in list(self._tasks):

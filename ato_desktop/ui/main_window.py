@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QIcon
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QFont, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         self._stack.setCurrentWidget(view)
 
     def _refresh_live_count(self) -> None:
-        if self.ctx.workspace is None:
+        if self.ctx.workspace is None or self.ctx.closing:
             return
         self.ctx.spawn(self._update_live_count(), what="count live runs")
 
@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._quitting:
+        if self._quitting or self.ctx.closing:
             event.accept()
             return
         event.ignore()
@@ -406,33 +406,50 @@ class _FailureView(QWidget):
 
 
 class ShortcutsDialog(QDialog):
-    """Every command with a shortcut, from the registry."""
+    """Every command with a shortcut, from the registry, grouped by where it works."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.resize(520, 460)
+        self.resize(520, 560)
         layout = QVBoxLayout(self)
-        commands = ctx.commands.with_shortcuts()
-        table = QTableWidget(len(commands), 3)
-        table.setObjectName("ShortcutTable")
-        table.setHorizontalHeaderLabels(["Shortcut", "Command", "Where"])
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-        for row, command in enumerate(sorted(commands, key=lambda c: (c.section, c.title))):
-            from PySide6.QtGui import QKeySequence
-
-            shortcut = QKeySequence(command.shortcut or "").toString(
-                QKeySequence.SequenceFormat.NativeText
+        title = QLabel("Keyboard shortcuts")
+        title.setObjectName("PageTitle")
+        layout.addWidget(title)
+        tree = QTreeWidget()
+        tree.setObjectName("ShortcutTree")
+        tree.setColumnCount(2)
+        tree.setHeaderLabels(["Shortcut", "Command"])
+        tree.setRootIsDecorated(False)
+        tree.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
+        tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        groups: dict[str, list[Command]] = {}
+        for command in ctx.commands.with_shortcuts():
+            where = (
+                "Anywhere"
+                if command.scope == "window"
+                else f"{(command.page_id or '').capitalize()} page"
             )
-            where = "anywhere" if command.scope == "window" else f"{command.page_id or ''} page"
-            for col, text in enumerate((shortcut, command.title, where)):
-                table.setItem(row, col, QTableWidgetItem(text))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(table)
+            groups.setdefault(where, []).append(command)
+        order = sorted(groups, key=lambda w: (w != "Anywhere", w))
+        bold = QFont()
+        bold.setBold(True)
+        for where in order:
+            header = QTreeWidgetItem([where, ""])
+            header.setFirstColumnSpanned(True)
+            header.setFont(0, bold)
+            tree.addTopLevelItem(header)
+            for command in sorted(groups[where], key=lambda c: c.title):
+                keys = QKeySequence(command.shortcut or "").toString(
+                    QKeySequence.SequenceFormat.NativeText
+                )
+                header.addChild(QTreeWidgetItem([keys, command.title]))
+            header.setExpanded(True)
+        tree.setItemsExpandable(False)
+        tree.resizeColumnToContents(0)
+        tree.setColumnWidth(0, max(tree.columnWidth(0) + 24, 120))
+        layout.addWidget(tree)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -313,11 +313,12 @@ class LiveView(QWidget):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(COL_AGENT, QHeaderView.ResizeMode.Stretch)
+        # The last event (what it is doing, how long ago) is what a Live view is read for.
+        header.setSectionResizeMode(COL_LAST, QHeaderView.ResizeMode.Stretch)
         for col, width in (
             (COL_RUN, 92),
-            (COL_LAST, 190),
-            (COL_MODEL, 170),
+            (COL_AGENT, 170),
+            (COL_MODEL, 260),
             (COL_STATUS, 112),
             (COL_ELAPSED, 84),
             (COL_OUTPUT, 100),

@@ -75,12 +75,13 @@ def end_notice(run: RunRecord) -> str:
     duration = human_duration(run.duration_ns) if run.duration_ns is not None else ""
     if run.status == "completed":
         return f"{label} completed in {duration}." if duration else f"{label} completed."
-    reason = run.error_class or run.status
+    text = f"{label} {status_label(run.status).lower()}"
+    if run.error_class and run.error_class != run.status:
+        text += f" ({run.error_class})"
     message = (run.error_message or "").strip().splitlines()
-    text = f"{label} {status_label(run.status).lower()}: {reason}"
-    if message and message[0] != reason:
-        text += f" — {message[0][:200]}"
-    return text + "."
+    if message:
+        text += f": {message[0][:200]}"
+    return text if text.endswith(".") else text + "."
 
 
 class _Stat(QWidget):

@@ -1,0 +1,164 @@
+"""Screenshots of every main view with the demo workspace, in light and dark (`make screenshots`).
+
+Runs under a virtual display (the Makefile wraps it in xvfb-run). The parent builds a demo
+workspace in a temporary data directory (fixed seed and clock, so the pictures are stable),
+then runs one child per theme that opens the real main window, walks the views and saves
+docs/screenshots/<theme>-<view>.png. One live run streams from a loopback fake server so the
+Live view has something in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "docs" / "screenshots"
+DEMO_NOW_MS = 1_795_300_000_000  # a fixed "now" (2026-11-21): the same pictures every time
+SIZE = (1440, 900)
+
+
+def build_workspace(home: Path) -> None:
+    from ato_desktop.engine.demo import build_demo_workspace
+    from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.store.paths import DataPaths
+
+    workspace = Workspace.open(DataPaths(home))
+    try:
+        build_demo_workspace(
+            workspace.store, workspace.prices, runs=2000, seed=7, now_ms=DEMO_NOW_MS
+        )
+    finally:
+        workspace.close()
+
+
+def child(home: Path, empty_home: Path, theme: str) -> None:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from ato_desktop.core.records import RunFilter
+    from ato_desktop.engine.dispatcher import DispatchRequest
+    from ato_desktop.store.paths import DataPaths
+    from ato_desktop.ui.commands import CommandRegistry
+    from ato_desktop.ui.context import AppContext
+    from ato_desktop.ui.main_window import MainWindow, app_icon
+    from ato_desktop.ui.theme import ThemeManager
+    from tests.fakes import FakeLLMServer, Scenario
+
+    app = QApplication([sys.argv[0]])
+    app.setWindowIcon(app_icon())
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
+    manager = ThemeManager(app)
+
+    async def shoot(window: MainWindow, name: str, settle: float = 1.2) -> None:
+        await asyncio.sleep(settle)
+        path = OUT / f"{theme}-{name}.png"
+        # The screen, not the widget: dialogs over the window belong in the picture.
+        geometry = window.frameGeometry()
+        screen = app.primaryScreen().grabWindow(
+            0, geometry.x(), geometry.y(), geometry.width(), geometry.height()
+        )
+        screen.save(str(path))
+        print(f"saved {path.relative_to(REPO)}", flush=True)
+
+    async def open_window(data_home: Path) -> tuple[AppContext, MainWindow]:
+        ctx = AppContext(CommandRegistry(app), manager, DataPaths(data_home))
+        window = MainWindow(ctx)
+        window.resize(*SIZE)
+        window.show()
+        await ctx.open_workspace()
+        return ctx, window
+
+    async def run() -> None:
+        # First run: the welcome page of an empty log.
+        ctx, window = await open_window(empty_home)
+        await shoot(window, "welcome")
+        await ctx.shutdown()
+        window.hide()  # close() would quit the app, as it does for the user
+        window.deleteLater()
+
+        ctx, window = await open_window(home)
+        store = ctx.workspace.store
+        ctx.navigate("runs", {"tab": "history"})
+        await shoot(window, "runs")
+
+        failed = store.list_runs(RunFilter(statuses=("failed",)), limit=20)
+        target = max(failed, key=lambda r: r.action_count)
+        ctx.navigate("runs", {"run_id": target.id, "seq": 1})
+        await shoot(window, "run-details")
+
+        threads = store.list_threads()
+        ctx.navigate("chat", {"thread_id": threads[0].id})
+        await shoot(window, "chat")
+
+        ctx.navigate("agents", {"agent_id": "support-triage"})
+        await shoot(window, "agents")
+        window.page("agents").show_tab(1)  # the config history with diffs
+        await shoot(window, "agent-history")
+
+        ctx.navigate("settings")
+        await shoot(window, "settings")
+
+        # Live: a dispatch streaming slowly from a loopback fake (no network, no key needed).
+        with FakeLLMServer() as fake:
+            fake.scenario = Scenario(chunks=tuple(f"word{i} " for i in range(400)), delay_s=0.05)
+            os.environ["OPENAI_COMPATIBLE_API_KEY"] = "screenshot-placeholder"
+            request = DispatchRequest(
+                "Summarise last week's incidents.",
+                runtime="openai-compatible",
+                model="llama3.1:8b",
+                base_url=fake.openai_base_url,
+            )
+            task = asyncio.ensure_future(ctx.workspace.dispatcher.dispatch(request))
+            ctx.navigate("runs", {"tab": "live"})
+            await shoot(window, "runs-live", settle=2.5)
+            ctx.workspace.live.kill_all()
+            await task
+
+        window.show_shortcuts()
+        await shoot(window, "shortcuts", settle=0.6)
+        await ctx.shutdown()
+        app.quit()
+
+    with loop:
+        loop.run_until_complete(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--child", nargs=3, metavar=("HOME", "EMPTY_HOME", "THEME"))
+    args = parser.parse_args()
+    if args.child:
+        home, empty, theme = args.child
+        child(Path(home), Path(empty), theme)
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ato-shots-") as tmp:
+        home, empty = Path(tmp) / "demo", Path(tmp) / "empty"
+        env = {**os.environ, "ATO_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+        os.environ.update(ATO_OFFLINE="1")
+        build_workspace(home)
+        if os.environ.get("ATO_THROWAWAY_SECRET_SERVICE") == "1":
+            # Only in the throwaway keyring of scripts/with-secret-service.sh: a placeholder key
+            # so Settings shows a stored key the way a user sees theirs (never its value).
+            from ato_desktop.engine.credentials import CredentialStore
+
+            CredentialStore().set_key("anthropic", "sk-ant-screenshot-placeholder-000000000000")
+        for theme in ("light", "dark"):
+            subprocess.run(
+                [sys.executable, __file__, "--child", str(home), str(empty), theme],
+                env={**env, "ATO_THEME": theme, "ATO_HOME": str(home)},
+                check=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
