@@ -60,15 +60,21 @@ def run(module: str, *args: str) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--ui-runs", type=int, default=1_000_000)
+    parser.add_argument("--skip-ui", action="store_true", help="only the execution-log ones")
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for item in run("benchmarks.bench_store", "--runs", str(args.runs)):
         results.update(item)
-    write_doc(results, args.runs)
+    if not args.skip_ui:
+        for item in run("benchmarks.bench_ui", "--runs", str(args.ui_runs)):
+            results.update(item)
+    write_doc(results, args)
 
 
-def write_doc(results: dict[str, Any], runs: int) -> None:
+def write_doc(results: dict[str, Any], args: argparse.Namespace) -> None:
     info = machine()
+    runs = args.runs
     ingest, listing = results["ingest"], results["runs_list"]
     verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
     lines = [
@@ -105,8 +111,46 @@ def write_doc(results: dict[str, Any], runs: int) -> None:
         "the GIL at every row.",
         "",
     ]
+    if "startup" in results:
+        lines += ui_section(results, verdict)
     DOC.write_text("\n".join(lines))
     print(f"wrote {DOC}")
+
+
+def ui_section(results: dict[str, Any], verdict: Any) -> list[str]:
+    start, page = results["startup"], results["runs_page"]
+    bare_rss = results["bare_window_rss_mb"]
+    return [
+        "## Desktop app",
+        "",
+        f"On the demo workspace at benchmark size ({page['runs_in_log']:,} runs, built with "
+        "`ato-desktop demo --runs 1000000`), Qt's offscreen platform on both sides "
+        "(`python -m benchmarks.bench_ui`).",
+        "",
+        "| Benchmark | Ours | Baseline (same run) | Ratio | Target | |",
+        "|---|---|---|---|---|---|",
+        f"| Start to first painted window (process spawn to first paint, median of 5) | "
+        f"{start['ato_ms']} ms | a bare PySide6 `QMainWindow`: {start['bare_ms']} ms | "
+        f"{start['ratio']}x | <= {start['target_ratio']}x | "
+        f"{verdict(start['ratio'] <= start['target_ratio'])} |",
+        f"| Runs page: filter change to first rows shown, {page['filter_changes']} changes "
+        f"(every status set x agent x time window x min cost) | p50 {page['filter_p50_ms']} ms,"
+        f" p95 {page['filter_p95_ms']} ms, max {page['filter_max_ms']} ms | the same filter as "
+        f"one bare SQL query: p50 {page['bare_sql_p50_ms']} ms, p95 {page['bare_sql_p95_ms']} "
+        f"ms, max {page['bare_sql_max_ms']} ms | — | p95 <= {page['filter_target_p95_ms']} ms | "
+        f"{verdict(page['filter_p95_ms'] <= page['filter_target_p95_ms'])} |",
+        f"| Resident memory, log open on the Runs page, {page['rows_loaded']:,} rows scrolled "
+        f"in | {page['rss_mb']} MB | a bare PySide6 window: {bare_rss} MB | "
+        f"{round(page['rss_mb'] / bare_rss, 1)}x | <= {page['rss_target_mb']} MB | "
+        f"{verdict(page['rss_mb'] <= page['rss_target_mb'])} |",
+        "",
+        "The window paints before the log opens and before any provider SDK or the price "
+        "table is imported (a test checks the imports at first paint), so start-up does not "
+        "grow with the log. The bare SQL baseline of a filter sorts every match when several "
+        "statuses are chosen; the page walks one index per status and merges, which is why it "
+        "can beat its baseline.",
+        "",
+    ]
 
 
 if __name__ == "__main__":

@@ -55,6 +55,12 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+# Each reader thread has its own connection and page cache; the writer's is larger (it walks
+# indexes on every write). Measured on a 1M-run log: the Runs page's reads stay within their
+# targets with 8 MB, while 32 MB each put the app over its memory budget.
+READER_CACHE_KIB = 8_000
+
+
 class NotFoundError(StoreError):
     """A name or id that matches nothing (or, for id prefixes, more than one thing)."""
 
@@ -268,7 +274,7 @@ class ExecutionLog:
         if conn is None:
             if self._closed:
                 raise StoreError("the execution log is closed")
-            conn = connect(self.paths.database)
+            conn = connect(self.paths.database, cache_kib=READER_CACHE_KIB)
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
             with self._readers_lock:

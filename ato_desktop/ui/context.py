@@ -47,6 +47,7 @@ class AppContext(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._settings: QSettings | None = None
         self.closing = False  # set by shutdown(): late work ends quietly
+        self._sdks_requested = False
 
     # -- settings: an ini file in the data directory (ATO_HOME moves everything) --------------
 
@@ -79,8 +80,10 @@ class AppContext(QObject):
                 f"{workspace.price_file_error}\n\nATO prices from the bundled table until it is "
                 "fixed: Settings → Price overrides.",
             )
-        # Heavy imports after the window is up and the log is open, off the UI thread.
-        self.spawn(asyncio.to_thread(_warm_up, workspace), what="warm-up")
+        # The price table (model suggestions, estimates) after the window is up, off the UI
+        # thread. The provider SDKs (about 90 MB) load when the user is about to dispatch:
+        # see prefetch_sdks.
+        self.spawn(asyncio.to_thread(workspace.prices.warm_up), what="load the price table")
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store read off the UI thread."""
@@ -118,6 +121,16 @@ class AppContext(QObject):
         if self.bridge is not None:
             self.bridge.close()
 
+    def prefetch_sdks(self) -> None:
+        """Load the provider SDKs in the background (the user is about to send a prompt).
+
+        Not at start-up: they cost about 90 MB, and a user who only reads the log never needs
+        them. The dispatcher imports them itself if a dispatch comes first.
+        """
+        if not self._sdks_requested:
+            self._sdks_requested = True
+            self.spawn(asyncio.to_thread(_import_sdks), what="load the provider SDKs")
+
     def navigate(self, page_id: str, target: dict[str, Any] | None = None) -> None:
         """Show a page, optionally at a target (e.g. {"run_id": ...})."""
         self.sig_navigate.emit(page_id, target)
@@ -126,8 +139,7 @@ class AppContext(QObject):
         self.sig_status_message.emit(text)
 
 
-def _warm_up(workspace: Any) -> None:
-    """Import the SDKs and the price table so the first dispatch does not pay for them."""
+def _import_sdks() -> None:
     from ato_desktop.core.heavy_imports import import_heavy
 
     for module in ("anthropic", "openai"):
@@ -135,4 +147,3 @@ def _warm_up(workspace: Any) -> None:
             import_heavy(module)
         except Exception:  # a broken SDK install shows up, with its message, at dispatch time
             log.exception("could not import %s", module)
-    workspace.prices.warm_up()

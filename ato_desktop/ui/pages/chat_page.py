@@ -312,6 +312,7 @@ class ChatPage(Page):
         ]
 
     def activate(self, target: dict[str, Any] | None = None) -> None:
+        self.ctx.prefetch_sdks()  # the user may send soon: load the SDKs in the background
         target = target or {}
         if target.get("thread_id"):
             self.open_thread(str(target["thread_id"]))
