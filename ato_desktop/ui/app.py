@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from ato_desktop import APP_ID, APP_NAME, __version__
 
@@ -15,7 +13,6 @@ log = logging.getLogger(__name__)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the app until the window closes; returns the exit code."""
-    import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -42,17 +39,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     instance.listen()
 
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    # Plain threads for to_thread / run_in_executor (the default QThread pool warns at exit).
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="ato-worker"))
-
     theme = ThemeManager(app)
     ctx = AppContext(CommandRegistry(app), theme, paths)
     window = MainWindow(ctx)
     instance.sig_activate_requested.connect(window.bring_to_front)
     window.show()
-    # The log opens once the window has painted (a zero timer runs after the first paint).
+    # Paint now: everything after this (the event loop machinery, the log, the engine) loads
+    # behind a window the user already sees.
+    app.processEvents()
+
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    # Plain threads for to_thread / run_in_executor (the default QThread pool warns at exit).
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="ato-worker"))
     QTimer.singleShot(0, lambda: ctx.spawn(ctx.open_workspace(), what="open the log"))
 
     quit_event = asyncio.Event()

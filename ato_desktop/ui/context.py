@@ -4,17 +4,21 @@ command registry, settings, and helpers to run async work without blocking the U
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from ato_desktop.store.paths import DataPaths, data_paths
 from ato_desktop.ui.commands import CommandRegistry
 from ato_desktop.ui.theme import ThemeManager
+
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio is imported inside the methods: the window paints before it (and qasync) load.
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +66,12 @@ class AppContext(QObject):
 
     async def open_workspace(self) -> None:
         """Open the log in a worker thread; emits ready or failed."""
-        from ato_desktop.engine.workspace import Workspace
+        import asyncio
+
         from ato_desktop.ui.bridge import EventBridge
 
         try:
-            workspace = await asyncio.to_thread(Workspace.open, self.paths, strict_prices=False)
+            workspace = await asyncio.to_thread(_open_workspace, self.paths)
         except Exception as exc:  # StoreError, PriceFileError, OSError: all have user messages
             log.warning("could not open the workspace: %s", exc)
             self.sig_workspace_failed.emit(str(exc) or type(exc).__name__)
@@ -94,6 +99,8 @@ class AppContext(QObject):
 
     def spawn(self, coro: Coroutine[Any, Any, T], *, what: str = "task") -> asyncio.Task[T]:
         """Run a coroutine on the app's loop; its failure is logged and shown, never lost."""
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
 
@@ -128,6 +135,8 @@ class AppContext(QObject):
         them. The dispatcher imports them itself if a dispatch comes first.
         """
         if not self._sdks_requested:
+            import asyncio
+
             self._sdks_requested = True
             self.spawn(asyncio.to_thread(_import_sdks), what="load the provider SDKs")
 
@@ -137,6 +146,13 @@ class AppContext(QObject):
 
     def status(self, text: str) -> None:
         self.sig_status_message.emit(text)
+
+
+def _open_workspace(paths: DataPaths) -> Any:
+    # The engine's import (about 80 ms) happens here too, on the worker thread.
+    from ato_desktop.engine.workspace import Workspace
+
+    return Workspace.open(paths, strict_prices=False)
 
 
 def _import_sdks() -> None:

@@ -8,7 +8,13 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QFont, QIcon, QKeySequence
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QFont,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -29,7 +35,6 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop import APP_NAME
-from ato_desktop.core.records import RunFilter
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
@@ -238,6 +243,8 @@ class MainWindow(QMainWindow):
         self.ctx.spawn(self._update_live_count(), what="count live runs")
 
     async def _update_live_count(self) -> None:
+        from ato_desktop.core.records import RunFilter
+
         store = self.ctx.workspace.store
         count = await self.ctx.read(store.count_runs, RunFilter(statuses=("running",)))
         self._live_label.setText(f"● {count} running" if count else "No runs in flight")

@@ -215,8 +215,10 @@ class HistoryView(QWidget):
         self._show(None)
 
     def set_versions(self, versions: list[AgentVersionRecord]) -> None:
-        """Show these versions; the selection stays on the same version id if it is there."""
-        keep = self._version.id if self._version else None
+        """Show these versions. A user reading the newest version follows to a newer one; one
+        reading an older version stays on it."""
+        was_newest = self._version is None or self.model.row_of(self._version.id) == 0
+        keep = None if was_newest or self._version is None else self._version.id
         self.model.set_versions(versions)
         row = self.model.row_of(keep) if keep else -1
         self.select_row(row if row >= 0 else 0)

@@ -13,7 +13,6 @@ itself (no dialog), shows progress there, and runs in a worker thread.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -203,6 +202,8 @@ class DemoBanner(QFrame):
 
     async def remove(self) -> Any:
         """Remove the demo data now, with progress in the banner; returns the DemoCounts."""
+        import asyncio
+
         from ato_desktop.engine.demo import remove_demo_workspace
 
         if self.removing or self.ctx.workspace is None:
