@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from ato_desktop.core.config_diff import diff_configs
 from ato_desktop.core.events import AgentDeleted, ConfigChanged, RunsRemoved, ThreadChanged
 from ato_desktop.core.models import AgentConfig
-from ato_desktop.store.execution_log import ExecutionLog, to_json
+from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.json_codec import to_json
 from ato_desktop.store.writer import Emit
 
 REMOVE_BATCH_RUNS = 20_000

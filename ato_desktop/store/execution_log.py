@@ -47,6 +47,8 @@ from ato_desktop.core.records import (
 )
 from ato_desktop.store import run_listing
 from ato_desktop.store.database import StoreError, connect, open_database
+from ato_desktop.store.json_codec import ENCODER
+from ato_desktop.store.json_codec import from_json, to_json
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 from ato_desktop.store.writer import Emit, WriterThread
@@ -71,39 +73,6 @@ class AgentExistsError(StoreError):
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def to_json(value: Any) -> str | None:
-    """JSON for the log. Bytes become a marked base64 object so binary data survives safely."""
-    if value is None:
-        return None
-    return _ENCODER.encode(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        import base64
-
-        raw = bytes(value)
-        return {"$binary": base64.b64encode(raw).decode("ascii"), "size": len(raw)}
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return str(value)
-
-
-# One encoder, built once: json.dumps with options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
-
-
-def from_json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return {"$unparsed": text[:10_000]}
 
 
 def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
@@ -139,7 +108,7 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
     )
 
 
-def _thread_from_row(row: sqlite3.Row) -> ThreadRecord:
+def thread_from_row(row: sqlite3.Row) -> ThreadRecord:
     return ThreadRecord(
         id=row["id"],
         title=row["title"],
@@ -175,7 +144,7 @@ def _action_row(run_no: int, seq: int, action: NewAction) -> tuple[Any, ...]:
     # Hot path of bulk ingest: plain attribute reads, enums bound as the str they are.
     usage = action.usage
     inputs, outputs, meta = action.inputs, action.outputs, action.meta
-    encode = _ENCODER.encode
+    encode = ENCODER.encode
     return (
         run_no,
         seq,
@@ -504,13 +473,13 @@ class ExecutionLog:
         row = self.reader().execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No thread {thread_id!r}.")
-        return _thread_from_row(row)
+        return thread_from_row(row)
 
     def list_threads(self, limit: int = 200) -> list[ThreadRecord]:
         rows = self.reader().execute(
             "SELECT * FROM threads ORDER BY updated_at DESC LIMIT ?", (limit,)
         )
-        return [_thread_from_row(row) for row in rows]
+        return [thread_from_row(row) for row in rows]
 
     def thread_messages(self, thread_id: str) -> list[MessageRecord]:
         rows = self.reader().execute(

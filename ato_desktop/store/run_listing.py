@@ -15,13 +15,13 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
-import json
 import sqlite3
 from typing import Any
 
 from ato_desktop.core.models import TokenUsage
 from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import normalize_filter
+from ato_desktop.store.json_codec import from_json
 
 # A min-cost filter matching fewer runs than this is served from the cost index (read them all,
 # sort, take a page); above it, matches are dense enough that walking newest-first meets a page
@@ -74,7 +74,7 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         stage_index=row["stage_index"],
         stage_name=row["stage_name"],
         replay_of=row["replay_of"],
-        tags=_from_json(row["tags_json"]) or {},
+        tags=from_json(row["tags_json"]) or {},
         usage=TokenUsage(
             row["input_tokens"],
             row["output_tokens"],
@@ -92,15 +92,6 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         kill_requested_at=row["kill_requested_at"],
         is_demo=bool(row["is_demo"]),
     )
-
-
-def _from_json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return {"$unparsed": text[:10_000]}
 
 
 def _where(flt: RunFilter, *, cost_via_index: bool) -> tuple[list[str], list[Any]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ato_desktop.core.events import ThreadChanged
 from ato_desktop.core.records import MessageRecord, RunRecord, ThreadRecord
-from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, now_ms
+from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, now_ms, thread_from_row
 from ato_desktop.store.writer import Emit
 
 TITLE_MAX_CHARS = 120
@@ -40,16 +40,7 @@ def rename_thread(log: ExecutionLog, thread_id: str, title: str) -> Future[Threa
             raise NotFoundError(f"No thread {thread_id!r}.")
         row = conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
         emit(ThreadChanged(thread_id))
-        return ThreadRecord(
-            id=row["id"],
-            title=row["title"],
-            agent_id=row["agent_id"],
-            runtime=row["runtime"],
-            model=row["model"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            is_demo=bool(row["is_demo"]),
-        )
+        return thread_from_row(row)
 
     return log.submit(job)
 
