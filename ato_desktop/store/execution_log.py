@@ -47,8 +47,7 @@ from ato_desktop.core.records import (
 )
 from ato_desktop.store import run_listing
 from ato_desktop.store.database import StoreError, connect, open_database
-from ato_desktop.store.json_codec import ENCODER
-from ato_desktop.store.json_codec import from_json, to_json
+from ato_desktop.store.json_codec import ENCODER, from_json, to_json
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 from ato_desktop.store.writer import Emit, WriterThread
