@@ -39,8 +39,16 @@ def _diff(
         # role_models and params are dicts: report their keys one by one, a clearer history.
         if isinstance(old, dict) or isinstance(new, dict):
             _diff(f"{path}.", old or {}, new or {}, out, created=created)
-        elif old != new and not (created and new is None):
+        elif old != new and not (created and new in (None, [], ())):
+            # An absent list and an empty one mean the same (configs saved before a field
+            # existed lack it): not a change.
+            if _empty(old) and _empty(new):
+                continue
             out.append(ConfigChange(path, old, new))
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == ()
 
 
 def summarize_changes(changes: list[ConfigChange], limit: int = 3) -> str:

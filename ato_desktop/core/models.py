@@ -8,11 +8,18 @@ from typing import Any
 
 
 class RuntimeName(enum.StrEnum):
-    """The API runtimes a dispatch can target."""
+    """The runtimes a dispatch can target: three HTTP APIs and two coding agents run as
+    subprocesses (Claude Code, Codex CLI)."""
 
     CLAUDE = "claude"
     CODEX = "codex"
     OPENAI_COMPATIBLE = "openai-compatible"
+    CLAUDE_CODE = "claude-code"
+    CODEX_CLI = "codex-cli"
+
+    @property
+    def is_subprocess(self) -> bool:
+        return self in (RuntimeName.CLAUDE_CODE, RuntimeName.CODEX_CLI)
 
 
 class Trigger(enum.StrEnum):
@@ -65,6 +72,8 @@ class ErrorClass(enum.StrEnum):
     KILLED = "killed"
     INTERRUPTED = "interrupted"
     CONFIG = "config"
+    CEILING = "ceiling"  # a guardrail stopped the run: too many tool calls, or too much spent
+    TOOL = "tool"  # a tool server could not be reached or failed to start
 
 
 class CostSource(enum.StrEnum):
@@ -135,6 +144,55 @@ class EventKind(enum.StrEnum):
     USAGE = "usage"
     FINISH = "finish"
     ERROR = "error"
+    TOOL_CALL = "tool_call"  # the model asks for a tool (API runtimes; complete, not deltas)
+    STEP = "step"  # a coding agent finished a step of its own (message, tool, command, file)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool as offered to a model: the name it sees, what it does, its JSON Schema input."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model's request to run a tool. arguments is the parsed JSON object; arguments the
+    model sent that are not a JSON object arrive as {"$raw": "<text>"} so nothing is lost."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FileTouch:
+    """A file a coding agent created, edited or deleted."""
+
+    path: str
+    change: str  # "created" | "edited" | "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStep:
+    """One completed step of a coding agent (Claude Code, Codex CLI), recorded as an action.
+
+    kind: "message" (text the agent wrote), "tool" (a tool it used), "command" (a shell
+    command it ran), "file" (a file change), "reasoning". name is what the Runs page shows
+    (e.g. "Bash", "Edit", "command", "file_change").
+    """
+
+    name: str
+    kind: str
+    inputs: Any = None
+    outputs: Any = None
+    outcome: str = "success"
+    duration_ns: int | None = None
+    files_touched: tuple[FileTouch, ...] = ()
+    usage: TokenUsage | None = None
+    provider_cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +215,8 @@ class RuntimeEvent:
     error_class: ErrorClass | None = None
     message: str = ""
     status_code: int | None = None
+    tool_call: ToolCall | None = None
+    step: AgentStep | None = None
 
     @staticmethod
     def text_delta(text: str) -> RuntimeEvent:
@@ -188,10 +248,21 @@ class RuntimeEvent:
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One turn of a conversation: role is user or assistant (system lives apart)."""
+    """One turn of a conversation (the system prompt lives apart).
+
+    role "user" or "assistant": content is text; an assistant turn that asked for tools
+    carries them in tool_calls (content may be empty). role "tool": the result of the call
+    tool_call_id, content its text, is_error when the tool failed or was blocked. Each adapter
+    maps this onto its API (Anthropic tool_use / tool_result blocks, Responses function_call /
+    function_call_output items, Chat Completions tool_calls / tool messages).
+    """
 
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    is_error: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +271,8 @@ class RuntimeRequest:
 
     params holds generation parameters in ATO's neutral names (temperature, top_p, max_tokens,
     stop, seed, ...); each adapter maps them onto its API and ignores what it cannot send.
+    tools are offered in each API's own format; the model answers with TOOL_CALL events.
+    cwd is the working directory of a coding-agent runtime (subprocess); API runtimes ignore it.
     api_key is never logged or stored; repr hides it.
     """
 
@@ -207,6 +280,8 @@ class RuntimeRequest:
     messages: tuple[ChatMessage, ...]
     system: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[ToolSpec, ...] = ()
+    cwd: str | None = None
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     connect_timeout_s: float = 10.0
@@ -215,9 +290,25 @@ class RuntimeRequest:
     max_retries: int = 2
 
 
+class ToolRule(enum.StrEnum):
+    """What an agent may do with one tool."""
+
+    ALLOW = "allow"  # the default
+    DENY = "deny"  # never offered to the model
+    APPROVE = "approve"  # offered; each call waits for the user's approval (denied = blocked)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
-    """The versioned part of an agent: any change here records a new config version."""
+    """The versioned part of an agent: any change here records a new config version.
+
+    mcp_servers: names of registered MCP servers whose tools the agent may use.
+    tool_rules: "<server>/<tool>" (or "<tool>") -> allow | deny | approve.
+    read_only_tools: "<server>/<tool>" marked read-only by the user (in addition to tools whose
+    server declares readOnlyHint); only read-only tools are re-executed by simulation replay.
+    max_tool_calls / max_cost_usd: per-run ceilings; a run that hits one fails with class
+    "ceiling". working_dir: where a coding-agent runtime (claude-code, codex-cli) works.
+    """
 
     runtime: str
     model: str
@@ -226,6 +317,12 @@ class AgentConfig:
     params: dict[str, Any] = field(default_factory=dict)
     base_url: str | None = None
     budget_per_day_usd: float | None = None
+    mcp_servers: tuple[str, ...] = ()
+    tool_rules: dict[str, str] = field(default_factory=dict)
+    read_only_tools: tuple[str, ...] = ()
+    max_tool_calls: int | None = None
+    max_cost_usd: float | None = None
+    working_dir: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -236,6 +333,12 @@ class AgentConfig:
             "params": dict(self.params),
             "base_url": self.base_url,
             "budget_per_day_usd": self.budget_per_day_usd,
+            "mcp_servers": list(self.mcp_servers),
+            "tool_rules": dict(self.tool_rules),
+            "read_only_tools": list(self.read_only_tools),
+            "max_tool_calls": self.max_tool_calls,
+            "max_cost_usd": self.max_cost_usd,
+            "working_dir": self.working_dir,
         }
 
     @staticmethod
@@ -248,4 +351,10 @@ class AgentConfig:
             params=dict(data.get("params") or {}),
             base_url=data.get("base_url"),
             budget_per_day_usd=data.get("budget_per_day_usd"),
+            mcp_servers=tuple(data.get("mcp_servers") or ()),
+            tool_rules=dict(data.get("tool_rules") or {}),
+            read_only_tools=tuple(data.get("read_only_tools") or ()),
+            max_tool_calls=data.get("max_tool_calls"),
+            max_cost_usd=data.get("max_cost_usd"),
+            working_dir=data.get("working_dir"),
         )
