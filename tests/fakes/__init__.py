@@ -4,12 +4,13 @@ See tests/fakes/README.md for scripting, the control API and the subprocess mode
 """
 
 from tests.fakes.control import FakeControl
-from tests.fakes.scenario import Scenario, UsageSpec
+from tests.fakes.scenario import FakeToolCall, Scenario, UsageSpec
 from tests.fakes.server import FakeLLMServer, RecordedRequest, running_fake
 
 __all__ = [
     "FakeControl",
     "FakeLLMServer",
+    "FakeToolCall",
     "RecordedRequest",
     "Scenario",
     "UsageSpec",

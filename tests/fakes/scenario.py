@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+DEFAULT_CHUNKS = ("Hello", ", ", "world", "!")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,45 @@ class UsageSpec:
 
 
 @dataclass(frozen=True)
+class FakeToolCall:
+    """A tool call the fake model makes.
+
+    arguments: a dict (sent as its JSON text) or a string sent verbatim, so a test can script
+    arguments that are not valid JSON. id: None gets a provider-shaped one (Anthropic
+    ``toolu_...``, OpenAI ``call_...``). The arguments text streams in pieces of
+    ``chunk_size`` characters, as the real APIs send them.
+    """
+
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+    id: str | None = None
+    chunk_size: int = 8
+
+    @property
+    def arguments_text(self) -> str:
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments, separators=(",", ":"))
+
+    @property
+    def arguments_object(self) -> dict[str, Any]:
+        """The arguments as an object, for formats that carry one (Anthropic's ``input``)."""
+        if isinstance(self.arguments, dict):
+            return self.arguments
+        try:
+            value = json.loads(self.arguments)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def argument_pieces(self) -> list[str]:
+        """The arguments text in streaming pieces; one empty piece for no arguments."""
+        text = self.arguments_text
+        size = max(self.chunk_size, 1)
+        return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """Behaviour for one request. Every field has a default that gives a short, happy answer.
 
@@ -42,9 +84,17 @@ class Scenario:
       stream_error_after: send this many text chunks, then the provider's in-stream error event
         (Anthropic ``event: error``, Responses ``response.failed`` or ``error``, Chat Completions
         ``data: {"error": ...}``) and end the stream.
+      The failure counts run over the text chunks, then over the argument pieces of the tool
+      calls, so ``cut_after`` can also cut a tool call mid-arguments.
+
+    Tool calls: ``tool_calls=(FakeToolCall("add", {"a": 1}),)`` makes the answer end in those
+    calls (after the text chunks, when given), in each format's wire shape, with the finish
+    value the provider uses (Anthropic ``tool_use``, Chat ``tool_calls``, Responses
+    ``completed``). Without explicit ``chunks`` such an answer has no text.
     """
 
-    chunks: tuple[str, ...] = ("Hello", ", ", "world", "!")
+    chunks: tuple[str, ...] = DEFAULT_CHUNKS
+    tool_calls: tuple[FakeToolCall, ...] = ()
     usage: UsageSpec = field(default_factory=UsageSpec)
     # Exact usage object to send instead of the one built from ``usage`` (e.g. string numbers).
     raw_usage: dict[str, Any] | None = None
@@ -81,6 +131,12 @@ class Scenario:
     delay_s: float = 0.0
     headers_delay_s: float = 0.0
 
+    def __post_init__(self) -> None:
+        # The default text is for plain answers; a scripted tool call comes alone unless the
+        # test gives text (an identity check: an explicit equal tuple is kept).
+        if self.tool_calls and self.chunks is DEFAULT_CHUNKS:
+            object.__setattr__(self, "chunks", ())
+
     @property
     def text(self) -> str:
         return "".join(self.chunks)
@@ -89,6 +145,7 @@ class Scenario:
         """A JSON-ready dict; from_dict(to_dict()) gives the same Scenario."""
         data = dataclasses.asdict(self)
         data["chunks"] = list(self.chunks)
+        data["tool_calls"] = [dataclasses.asdict(call) for call in self.tool_calls]
         return data
 
     @staticmethod
@@ -103,4 +160,9 @@ class Scenario:
             values["chunks"] = tuple(values["chunks"])
         if "usage" in values and isinstance(values["usage"], dict):
             values["usage"] = UsageSpec(**values["usage"])
+        if "tool_calls" in values:
+            values["tool_calls"] = tuple(
+                call if isinstance(call, FakeToolCall) else FakeToolCall(**call)
+                for call in values["tool_calls"]
+            )
         return Scenario(**values)

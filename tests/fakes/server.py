@@ -45,6 +45,9 @@ class RecordedRequest:
     stalled: threading.Event = field(default_factory=threading.Event)
     # Set when the handler is done with this request, however it ended.
     done: threading.Event = field(default_factory=threading.Event)
+    # The 400 message when the fake refused the request as the real API would (a tool result
+    # that answers no call, a call left unanswered, ...); None when it was accepted.
+    rejected: str | None = None
 
     @property
     def api_key(self) -> str | None:
@@ -63,6 +66,7 @@ class RecordedRequest:
             "disconnected": self.disconnected.is_set(),
             "stalled": self.stalled.is_set(),
             "done": self.done.is_set(),
+            "rejected": self.rejected,
         }
 
 
@@ -334,6 +338,12 @@ class _Handler(BaseHTTPRequestHandler):
         if expected is not None and record.api_key != expected:
             self._send_error(wire.error(401, record.api_key))
             return
+        invalid = wire.invalid_request()
+        if invalid is not None:
+            error = invalid.body["error"]
+            record.rejected = str(error["message"])
+            self._send_error(invalid)
+            return
         if scenario.status is not None and scenario.status >= 400:
             self._send_error(wire.error(scenario.status, record.api_key))
             return
@@ -355,7 +365,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("request-id", wire.request_id)
         self.end_headers()
         self._write_events(wire.preamble())
-        for sent, text in enumerate(scenario.chunks):
+        # The counted chunks: text deltas, then the tool calls' argument pieces (each with the
+        # events that open its call). The failure points count over them.
+        steps = wire.steps()
+        for sent, step in enumerate(steps):
             if sent == scenario.cut_after:
                 self._cut()
                 return
@@ -370,8 +383,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if scenario.delay_s:
                 self._pause(scenario.delay_s)
-            self._write_events([wire.text_delta(text)])
-        count = len(scenario.chunks)
+            self._write_events(step)
+        count = len(steps)
         if scenario.cut_after is not None and scenario.cut_after >= count:
             self._cut()
             return

@@ -3,8 +3,13 @@
 Field names and event order follow the real APIs: Anthropic Messages streaming
 (message_start, content_block_start, ping, content_block_delta..., content_block_stop,
 message_delta, message_stop), OpenAI Responses streaming (response.created ...
-response.completed) and Chat Completions chunks ending in ``data: [DONE]``. tests/fakes/
-test_wire_formats.py validates every payload against the SDKs' own pydantic types.
+response.completed) and Chat Completions chunks ending in ``data: [DONE]``, tool calls
+included (Anthropic tool_use blocks, Responses function_call items, Chat tool_calls deltas).
+tests/fakes/test_wire_formats.py validates every payload against the SDKs' own pydantic types.
+
+Each wire also checks a request's conversation the way its API does (``invalid_request``):
+tool results must answer the calls the model made, so a protocol error in an adapter fails a
+test with the provider's real 400 instead of passing silently.
 """
 
 from __future__ import annotations
@@ -53,6 +58,11 @@ def _model(request: dict[str, Any], scenario: Scenario, fallback: str) -> str:
     return str(model) if model else fallback
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The dict items of a JSON list (anything else: none), for reading request bodies."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _retry_headers(scenario: Scenario, status: int) -> dict[str, str]:
     headers: dict[str, str] = {}
     if scenario.retry_after is not None:
@@ -98,6 +108,11 @@ class AnthropicWire:
         self.message_id = new_id("msg_")
         self.request_id = new_id("req_")
         self.model = _model(request, scenario, "claude-fake")
+        self.calls = scenario.tool_calls
+        self.tool_ids = [call.id or new_id("toolu_") for call in self.calls]
+        # A text block (index 0) unless the answer is tool calls alone; tool blocks follow.
+        self.has_text = bool(scenario.chunks) or not self.calls
+        self.first_tool_index = 1 if self.has_text else 0
 
     def _start_usage(self) -> dict[str, Any]:
         if self.scenario.raw_usage is not None:
@@ -130,7 +145,7 @@ class AnthropicWire:
         return usage
 
     def _stop(self) -> tuple[str, str | None]:
-        reason = self.scenario.stop_reason or "end_turn"
+        reason = self.scenario.stop_reason or ("tool_use" if self.calls else "end_turn")
         sequence = None
         stops = self.request.get("stop_sequences")
         if reason == "stop_sequence" and isinstance(stops, list) and stops:
@@ -148,18 +163,20 @@ class AnthropicWire:
             "stop_sequence": None,
             "usage": self._start_usage(),
         }
-        return [
-            SSE("message_start", {"type": "message_start", "message": message}),
-            SSE(
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-            SSE("ping", {"type": "ping"}),
-        ]
+        events = [SSE("message_start", {"type": "message_start", "message": message})]
+        if self.has_text:
+            events.append(
+                SSE(
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                )
+            )
+        events.append(SSE("ping", {"type": "ping"}))
+        return events
 
     def text_delta(self, text: str) -> SSE:
         return SSE(
@@ -171,10 +188,49 @@ class AnthropicWire:
             },
         )
 
+    def _block_stop(self, index: int) -> SSE:
+        return SSE("content_block_stop", {"type": "content_block_stop", "index": index})
+
+    def tool_steps(self) -> list[list[SSE]]:
+        """One step per argument piece: a tool_use block opens (input {}), then its arguments
+        arrive as input_json_delta pieces; the block before it closes first."""
+        steps: list[list[SSE]] = []
+        for number, (call, call_id) in enumerate(zip(self.calls, self.tool_ids, strict=True)):
+            index = self.first_tool_index + number
+            for piece_number, piece in enumerate(call.argument_pieces()):
+                step: list[SSE] = []
+                if piece_number == 0:
+                    if index > 0:
+                        step.append(self._block_stop(index - 1))
+                    block = {"type": "tool_use", "id": call_id, "name": call.name, "input": {}}
+                    step.append(
+                        SSE(
+                            "content_block_start",
+                            {"type": "content_block_start", "index": index, "content_block": block},
+                        )
+                    )
+                step.append(
+                    SSE(
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
+                )
+                steps.append(step)
+        return steps
+
+    def steps(self) -> list[list[SSE]]:
+        """What streams between preamble and ending: the counted chunks (text, then tools)."""
+        return [[self.text_delta(text)] for text in self.scenario.chunks] + self.tool_steps()
+
     def ending(self) -> list[SSE]:
         reason, sequence = self._stop()
+        last_block = self.first_tool_index + len(self.calls) - 1 if self.calls else 0
         return [
-            SSE("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            self._block_stop(last_block),
             SSE(
                 "message_delta",
                 {
@@ -203,12 +259,19 @@ class AnthropicWire:
 
     def json_response(self) -> dict[str, Any]:
         reason, sequence = self._stop()
+        content: list[dict[str, Any]] = []
+        if self.has_text:
+            content.append({"type": "text", "text": self.scenario.text, "citations": None})
+        content += [
+            {"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments_object}
+            for call, call_id in zip(self.calls, self.tool_ids, strict=True)
+        ]
         return {
             "id": self.message_id,
             "type": "message",
             "role": "assistant",
             "model": self.model,
-            "content": [{"type": "text", "text": self.scenario.text, "citations": None}],
+            "content": content,
             "stop_reason": reason,
             "stop_sequence": sequence,
             "usage": {**self._start_usage(), **self.final_usage()},
@@ -231,6 +294,75 @@ class AnthropicWire:
             "request_id": self.request_id,
         }
         return ErrorReply(status, body, headers)
+
+    def _rejected(self, message: str) -> ErrorReply:
+        body = {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": message},
+            "request_id": self.request_id,
+        }
+        return ErrorReply(400, body, {"request-id": self.request_id})
+
+    def invalid_request(self) -> ErrorReply | None:
+        """The 400 the Messages API gives a malformed conversation, None when it is fine.
+
+        Roles alternate user / assistant; every tool_use is answered by a tool_result at the
+        start of the next message; every tool_result answers a tool_use of the message before.
+        (The real API now merges consecutive same-role turns; the fake refuses them, so an
+        adapter that splits one turn's tool results over several messages is caught.)
+        """
+        messages = _dicts(self.request.get("messages"))
+        blocks = [_dicts(message.get("content")) for message in messages]
+        previous_role = None
+        for number, message in enumerate(messages):
+            role = message.get("role")
+            if role not in ("user", "assistant"):
+                return self._rejected(
+                    f"messages.{number}.role: Input should be 'user' or 'assistant'"
+                )
+            if role == previous_role:
+                return self._rejected(
+                    'messages: roles must alternate between "user" and "assistant", '
+                    f'but found multiple "{role}" roles in a row'
+                )
+            previous_role = role
+            if role == "user":
+                asked = (
+                    {b.get("id") for b in blocks[number - 1] if b.get("type") == "tool_use"}
+                    if number > 0
+                    else set()
+                )
+                for block_number, block in enumerate(blocks[number]):
+                    if block.get("type") == "tool_result" and block.get("tool_use_id") not in asked:
+                        return self._rejected(
+                            f"messages.{number}.content.{block_number}: unexpected `tool_use_id` "
+                            f"found in `tool_result` blocks: {block.get('tool_use_id')}. Each "
+                            "`tool_result` block must have a corresponding `tool_use` block in "
+                            "the previous message."
+                        )
+                continue
+            uses = [b.get("id") for b in blocks[number] if b.get("type") == "tool_use"]
+            if not uses or number + 1 >= len(messages):
+                continue
+            following = blocks[number + 1]
+            answered = {b.get("tool_use_id") for b in following if b.get("type") == "tool_result"}
+            missing = [str(use) for use in uses if use not in answered]
+            if missing:
+                return self._rejected(
+                    f"messages.{number}: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
+                    "corresponding `tool_result` block in the next message."
+                )
+            leading = 0
+            while leading < len(following) and following[leading].get("type") == "tool_result":
+                leading += 1
+            if leading < len(uses):
+                return self._rejected(
+                    f"messages.{number + 1}: Did not find {len(uses)} `tool_result` block(s) at "
+                    "the beginning of this message. Messages following `tool_use` blocks must "
+                    "begin with a matching number of `tool_result` blocks."
+                )
+        return None
 
 
 # ------------------------------------------------------------------------------ OpenAI errors
@@ -281,6 +413,19 @@ def openai_error(
     return ErrorReply(status, body, headers)
 
 
+def openai_rejected(message: str, param: str | None) -> ErrorReply:
+    """OpenAI's 400 for a request it will not take (a malformed conversation)."""
+    body = {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": param,
+            "code": None,
+        }
+    }
+    return ErrorReply(400, body, {"x-request-id": new_id("req_")})
+
+
 # ---------------------------------------------------------------------------- OpenAI Responses
 
 
@@ -295,6 +440,13 @@ class ResponsesWire:
         self.model = _model(request, scenario, "gpt-fake")
         self.created_at = int(time.time())
         self._sequence = itertools.count()
+        self.calls = scenario.tool_calls
+        self.call_ids = [call.id or new_id("call_") for call in self.calls]
+        self.call_item_ids = [new_id("fc_") for _ in self.calls]
+        # A message item (output 0) unless the answer is tool calls alone; function_call
+        # items follow.
+        self.has_text = bool(scenario.chunks) or not self.calls
+        self.first_call_index = 1 if self.has_text else 0
 
     def usage(self) -> dict[str, Any]:
         if self.scenario.raw_usage is not None:
@@ -322,6 +474,26 @@ class ResponsesWire:
             "role": "assistant",
             "content": [] if text is None else [self._part(text)],
         }
+
+    def _call_item(self, number: int, status: str, arguments: str) -> dict[str, Any]:
+        call = self.calls[number]
+        return {
+            "id": self.call_item_ids[number],
+            "type": "function_call",
+            "status": status,
+            "arguments": arguments,
+            "call_id": self.call_ids[number],
+            "name": call.name,
+        }
+
+    def _output(self, status: str) -> list[dict[str, Any]]:
+        """The finished output items: the message (when there is text), then the calls."""
+        output = [self._item(status, self.scenario.text)] if self.has_text else []
+        output += [
+            self._call_item(number, status, call.arguments_text)
+            for number, call in enumerate(self.calls)
+        ]
+        return output
 
     def response(
         self,
@@ -358,7 +530,7 @@ class ResponsesWire:
             "temperature": r.get("temperature", 1.0),
             "text": {"format": {"type": "text"}, "verbosity": "medium"},
             "tool_choice": "auto",
-            "tools": [],
+            "tools": _dicts(r.get("tools")),
             "top_logprobs": 0,
             "top_p": r.get("top_p", 1.0),
             "truncation": "disabled",
@@ -371,20 +543,26 @@ class ResponsesWire:
         return SSE(kind, {"type": kind, "sequence_number": next(self._sequence), **fields})
 
     def preamble(self) -> list[SSE]:
-        return [
+        events = [
             self._event("response.created", response=self.response("in_progress")),
             self._event("response.in_progress", response=self.response("in_progress")),
-            self._event(
-                "response.output_item.added", output_index=0, item=self._item("in_progress", None)
-            ),
-            self._event(
-                "response.content_part.added",
-                item_id=self.item_id,
-                output_index=0,
-                content_index=0,
-                part=self._part(""),
-            ),
         ]
+        if self.has_text:
+            events += [
+                self._event(
+                    "response.output_item.added",
+                    output_index=0,
+                    item=self._item("in_progress", None),
+                ),
+                self._event(
+                    "response.content_part.added",
+                    item_id=self.item_id,
+                    output_index=0,
+                    content_index=0,
+                    part=self._part(""),
+                ),
+            ]
+        return events
 
     def text_delta(self, text: str) -> SSE:
         return self._event(
@@ -396,22 +574,8 @@ class ResponsesWire:
             logprobs=[],
         )
 
-    def _final_status(self) -> tuple[str, str | None]:
-        reason = self.scenario.stop_reason
-        if reason and reason not in ("completed", "stop", "end_turn"):
-            return "incomplete", reason
-        return "completed", None
-
-    def ending(self) -> list[SSE]:
+    def _close_text(self, status: str) -> list[SSE]:
         text = self.scenario.text
-        status, reason = self._final_status()
-        item_status = "completed" if status == "completed" else "incomplete"
-        final = self.response(
-            status,
-            output=[self._item(item_status, text)],
-            usage=self.usage(),
-            incomplete_reason=reason,
-        )
         return [
             self._event(
                 "response.output_text.done",
@@ -428,11 +592,82 @@ class ResponsesWire:
                 content_index=0,
                 part=self._part(text),
             ),
-            self._event(
-                "response.output_item.done", output_index=0, item=self._item(item_status, text)
-            ),
-            self._event(f"response.{status}", response=final),
+            self._event("response.output_item.done", output_index=0, item=self._item(status, text)),
         ]
+
+    def _close_call(self, number: int, status: str) -> list[SSE]:
+        arguments = self.calls[number].arguments_text
+        index = self.first_call_index + number
+        return [
+            self._event(
+                "response.function_call_arguments.done",
+                item_id=self.call_item_ids[number],
+                output_index=index,
+                arguments=arguments,
+            ),
+            self._event(
+                "response.output_item.done",
+                output_index=index,
+                item=self._call_item(number, status, arguments),
+            ),
+        ]
+
+    def tool_steps(self) -> list[list[SSE]]:
+        """One step per argument piece: a function_call item is added (arguments ""), then its
+        arguments arrive as function_call_arguments.delta; the item before it is done first."""
+        steps: list[list[SSE]] = []
+        for number, call in enumerate(self.calls):
+            index = self.first_call_index + number
+            for piece_number, piece in enumerate(call.argument_pieces()):
+                step: list[SSE] = []
+                if piece_number == 0:
+                    if number > 0:
+                        step += self._close_call(number - 1, "completed")
+                    elif self.has_text:
+                        step += self._close_text("completed")
+                    step.append(
+                        self._event(
+                            "response.output_item.added",
+                            output_index=index,
+                            item=self._call_item(number, "in_progress", ""),
+                        )
+                    )
+                step.append(
+                    self._event(
+                        "response.function_call_arguments.delta",
+                        item_id=self.call_item_ids[number],
+                        output_index=index,
+                        delta=piece,
+                    )
+                )
+                steps.append(step)
+        return steps
+
+    def steps(self) -> list[list[SSE]]:
+        """What streams between preamble and ending: the counted chunks (text, then tools)."""
+        return [[self.text_delta(text)] for text in self.scenario.chunks] + self.tool_steps()
+
+    def _final_status(self) -> tuple[str, str | None]:
+        reason = self.scenario.stop_reason
+        if reason and reason not in ("completed", "stop", "end_turn"):
+            return "incomplete", reason
+        return "completed", None
+
+    def ending(self) -> list[SSE]:
+        status, reason = self._final_status()
+        item_status = "completed" if status == "completed" else "incomplete"
+        closing = (
+            self._close_call(len(self.calls) - 1, item_status)
+            if self.calls
+            else self._close_text(item_status)
+        )
+        final = self.response(
+            status,
+            output=self._output(item_status),
+            usage=self.usage(),
+            incomplete_reason=reason,
+        )
+        return [*closing, self._event(f"response.{status}", response=final)]
 
     def stream_error(self) -> list[SSE]:
         code = self.scenario.stream_error_type or "server_error"
@@ -446,13 +681,40 @@ class ResponsesWire:
         status, reason = self._final_status()
         return self.response(
             status,
-            output=[self._item("completed", self.scenario.text)],
+            output=self._output("completed"),
             usage=self.usage(),
             incomplete_reason=reason,
         )
 
     def error(self, status: int, api_key: str | None) -> ErrorReply:
         return openai_error(status, self.scenario, self.request, api_key)
+
+    def invalid_request(self) -> ErrorReply | None:
+        """The 400 the Responses API gives a malformed input, None when it is fine: every
+        function_call_output answers an earlier function_call, and (without
+        previous_response_id, which holds earlier items server-side) every function_call in
+        the input has its output."""
+        if self.request.get("previous_response_id"):
+            return None
+        called: list[str] = []
+        answered: set[str] = set()
+        for item in _dicts(self.request.get("input")):
+            if item.get("type") == "function_call":
+                called.append(str(item.get("call_id")))
+            elif item.get("type") == "function_call_output":
+                call_id = str(item.get("call_id"))
+                if call_id not in called:
+                    return openai_rejected(
+                        f"No tool call found for function call output with call_id {call_id}.",
+                        "input",
+                    )
+                answered.add(call_id)
+        for call_id in called:
+            if call_id not in answered:
+                return openai_rejected(
+                    f"No tool output found for function call {call_id}.", "input"
+                )
+        return None
 
 
 # ------------------------------------------------------------------------ OpenAI Chat Completions
@@ -469,6 +731,8 @@ class ChatWire:
         self.created = int(time.time())
         options = request.get("stream_options")
         self.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        self.calls = scenario.tool_calls
+        self.call_ids = [call.id or new_id("call_") for call in self.calls]
 
     def usage(self) -> dict[str, Any]:
         if self.scenario.raw_usage is not None:
@@ -529,14 +793,43 @@ class ChatWire:
                 del choice["index"], choice["logprobs"]
         return SSE(None, data)
 
+    def _finish_reason(self) -> str:
+        return self.scenario.stop_reason or ("tool_calls" if self.calls else "stop")
+
     def preamble(self) -> list[SSE]:
-        return [self._chunk({"role": "assistant", "content": "", "refusal": None})]
+        # OpenAI opens a tools-only answer with content null.
+        content = None if self.calls and not self.scenario.chunks else ""
+        return [self._chunk({"role": "assistant", "content": content, "refusal": None})]
 
     def text_delta(self, text: str) -> SSE:
         return self._chunk({"content": text})
 
+    def tool_steps(self) -> list[list[SSE]]:
+        """One step per argument piece. A call's first chunk carries its index, id, type and
+        name with arguments ""; the pieces follow in chunks that carry only the index."""
+        steps: list[list[SSE]] = []
+        for number, (call, call_id) in enumerate(zip(self.calls, self.call_ids, strict=True)):
+            for piece_number, piece in enumerate(call.argument_pieces()):
+                step: list[SSE] = []
+                if piece_number == 0:
+                    opening = {
+                        "index": number,
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": ""},
+                    }
+                    step.append(self._chunk({"tool_calls": [opening]}))
+                fragment = {"index": number, "function": {"arguments": piece}}
+                step.append(self._chunk({"tool_calls": [fragment]}))
+                steps.append(step)
+        return steps
+
+    def steps(self) -> list[list[SSE]]:
+        """What streams between preamble and ending: the counted chunks (text, then tools)."""
+        return [[self.text_delta(text)] for text in self.scenario.chunks] + self.tool_steps()
+
     def ending(self) -> list[SSE]:
-        events = [self._chunk({}, finish_reason=self.scenario.stop_reason or "stop")]
+        events = [self._chunk({}, finish_reason=self._finish_reason())]
         if self.include_usage:
             events.append(self._chunk(None, usage=self.usage()))
         events.append(SSE(None, "[DONE]"))
@@ -548,6 +841,21 @@ class ChatWire:
         return [SSE(None, {"error": {"message": message, "type": code, "code": code}})]
 
     def json_response(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": self.scenario.text if self.scenario.chunks or not self.calls else None,
+            "refusal": None,
+            "annotations": [],
+        }
+        if self.calls:
+            message["tool_calls"] = [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments_text},
+                }
+                for call, call_id in zip(self.calls, self.call_ids, strict=True)
+            ]
         return {
             "id": self.completion_id,
             "object": "chat.completion",
@@ -557,14 +865,9 @@ class ChatWire:
             "choices": [
                 {
                     "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": self.scenario.text,
-                        "refusal": None,
-                        "annotations": [],
-                    },
+                    "message": message,
                     "logprobs": None,
-                    "finish_reason": self.scenario.stop_reason or "stop",
+                    "finish_reason": self._finish_reason(),
                 }
             ],
             "usage": self.usage(),
@@ -572,6 +875,51 @@ class ChatWire:
 
     def error(self, status: int, api_key: str | None) -> ErrorReply:
         return openai_error(status, self.scenario, self.request, api_key)
+
+    def invalid_request(self) -> ErrorReply | None:
+        """The 400 Chat Completions gives a malformed conversation, None when it is fine: a
+        "tool" message answers a tool_calls id of the assistant message right before its run
+        of tool messages, and every such id gets its tool message."""
+        messages = _dicts(self.request.get("messages"))
+        for number, message in enumerate(messages):
+            if message.get("role") == "tool":
+                before = number - 1
+                while before >= 0 and messages[before].get("role") == "tool":
+                    before -= 1
+                asker = messages[before] if before >= 0 else {}
+                if asker.get("role") != "assistant" or not asker.get("tool_calls"):
+                    return openai_rejected(  # "preceeding": OpenAI's own spelling
+                        "Invalid parameter: messages with role 'tool' must be a response to a "
+                        "preceeding message with 'tool_calls'.",
+                        f"messages.[{number}].role",
+                    )
+                asked = {call.get("id") for call in _dicts(asker.get("tool_calls"))}
+                if message.get("tool_call_id") not in asked:
+                    return openai_rejected(
+                        f"Invalid parameter: 'tool_call_id' of '{message.get('tool_call_id')}' "
+                        "not found in 'tool_calls' of previous message.",
+                        f"messages.[{number}].tool_call_id",
+                    )
+        for number, message in enumerate(messages):
+            if message.get("role") == "assistant" and message.get("tool_calls"):
+                answered = set()
+                for reply in messages[number + 1 :]:
+                    if reply.get("role") != "tool":
+                        break
+                    answered.add(reply.get("tool_call_id"))
+                missing = [
+                    str(call.get("id"))
+                    for call in _dicts(message.get("tool_calls"))
+                    if call.get("id") not in answered
+                ]
+                if missing:
+                    return openai_rejected(
+                        "An assistant message with 'tool_calls' must be followed by tool messages "
+                        "responding to each 'tool_call_id'. The following tool_call_ids did not "
+                        f"have response messages: {', '.join(missing)}",
+                        f"messages.[{number}].role",
+                    )
+        return None
 
 
 Wire = AnthropicWire | ResponsesWire | ChatWire
