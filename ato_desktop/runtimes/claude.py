@@ -5,43 +5,116 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
+from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, ToolCall
 from ato_desktop.core.usage import usage_from_anthropic
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.streaming import (
     ParamError,
+    PendingToolCall,
     PumpResult,
+    built_tool_calls,
     float_param,
     int_param,
     is_http_url,
     pump_text,
+    require_tool_call_id,
     resolve_api_key,
     resolve_base_url,
     stop_param,
+    tool_call_event,
 )
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
-    from anthropic.types import MessageParam, RawMessageStreamEvent
+    from anthropic.types import (
+        ContentBlockParam,
+        MessageParam,
+        RawMessageStreamEvent,
+        ToolParam,
+        ToolResultBlockParam,
+        ToolUseBlockParam,
+    )
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 DEFAULT_MAX_TOKENS = 4096
 
 
+def _as_blocks(content: str | list[ContentBlockParam]) -> list[ContentBlockParam]:
+    if isinstance(content, list):
+        return content
+    return [{"type": "text", "text": content}] if content else []
+
+
+def _turn(
+    message: ChatMessage,
+) -> tuple[Literal["user", "assistant"], str | list[ContentBlockParam]]:
+    """One ChatMessage as a Messages turn: its role and its content (text, or blocks)."""
+    if message.role == "user":
+        return "user", message.content
+    if message.role == "assistant":
+        if not message.tool_calls:
+            return "assistant", message.content
+        blocks = _as_blocks(message.content)
+        for call in message.tool_calls:
+            tool_use: ToolUseBlockParam = {
+                "type": "tool_use",
+                "id": call.id,
+                "name": call.name,
+                "input": call.arguments,
+            }
+            blocks.append(tool_use)
+        return "assistant", blocks
+    if message.role == "tool":
+        result: ToolResultBlockParam = {
+            "type": "tool_result",
+            "tool_use_id": require_tool_call_id(message),
+            "is_error": message.is_error,
+        }
+        if message.content:  # the API refuses an empty text block; no content is fine
+            result["content"] = message.content
+        return "user", [result]
+    raise ParamError(f"message role must be user, assistant or tool, not {message.role!r}")
+
+
 def _messages(messages: tuple[ChatMessage, ...]) -> list[MessageParam]:
-    converted: list[MessageParam] = []
+    """The conversation as Messages turns.
+
+    Tool results become tool_result blocks of a user turn. Consecutive turns of one role are
+    merged into one (the API would merge them anyway): so the results of parallel calls travel
+    in ONE user message, which the API requires, with the tool_result blocks first.
+    """
+    turns: list[tuple[Literal["user", "assistant"], str | list[ContentBlockParam]]] = []
     for message in messages:
-        if message.role == "user":
-            converted.append({"role": "user", "content": message.content})
-        elif message.role == "assistant":
-            converted.append({"role": "assistant", "content": message.content})
+        role, content = _turn(message)
+        if turns and turns[-1][0] == role:
+            merged = _as_blocks(turns[-1][1]) + _as_blocks(content)
+            if role == "user":  # stable: tool results lead, in their order
+                merged.sort(key=lambda block: block["type"] != "tool_result")
+            turns[-1] = (role, merged)
         else:
-            raise ParamError(f"message role must be user or assistant, not {message.role!r}")
+            turns.append((role, content))
+    converted: list[MessageParam] = []
+    for role, content in turns:
+        if role == "user":
+            converted.append({"role": "user", "content": content})
+        else:
+            converted.append({"role": "assistant", "content": content})
     return converted
+
+
+def _tools(request: RuntimeRequest) -> list[ToolParam]:
+    return [
+        {
+            "name": tool.name,
+            "description": tool.description,
+            "input_schema": tool.input_schema,
+        }
+        for tool in request.tools
+    ]
 
 
 def _sampling(request: RuntimeRequest) -> dict[str, Any]:
@@ -71,12 +144,23 @@ class _MessageState:
     message_id: str | None = None
     model: str | None = None
     finished: bool = False
+    # tool_use blocks by content-block index, in the order they began.
+    tool_blocks: dict[int, PendingToolCall] = field(default_factory=dict)
 
     def take(self, event: RawMessageStreamEvent) -> str:
         """Note what ``event`` says; return its answer text ("" for none)."""
         if event.type == "content_block_delta":
             if event.delta.type == "text_delta":
                 return event.delta.text
+            if event.delta.type == "input_json_delta":
+                pending = self.tool_blocks.get(event.index)
+                if pending is not None:
+                    pending.parts.append(event.delta.partial_json)
+        elif event.type == "content_block_start":
+            block = event.content_block
+            if block.type == "tool_use":
+                # input is {} here; the arguments follow as input_json_delta pieces.
+                self.tool_blocks[event.index] = PendingToolCall(block.id, block.name)
         elif event.type == "message_start":
             self.message_id = event.message.id
             self.model = event.message.model
@@ -89,13 +173,18 @@ class _MessageState:
             self.finished = True
         return ""
 
+    def tool_calls(self) -> list[ToolCall]:
+        return built_tool_calls(list(self.tool_blocks.values()))
+
 
 class ClaudeAdapter:
     """Streams Anthropic Messages (``POST /v1/messages``, ``stream: true``) as RuntimeEvents.
 
     Params: max_tokens (default 4096, the API requires it), stop -> stop_sequences, temperature,
     top_p, top_k. seed and anything else is ignored: the Messages API has no such fields.
-    FINISH carries the stop_reason (end_turn, max_tokens, stop_sequence, ...), the message id and
+    request.tools go out as ``tools`` (name, description, input_schema); each tool_use block the
+    model streams (input_json_delta pieces) becomes one TOOL_CALL after the text. FINISH carries
+    the stop_reason (end_turn, tool_use, max_tokens, stop_sequence, ...), the message id and
     the model the API answered with. When a stream fails after message_start, the USAGE the API
     had reported so far (input and cache tokens exact, output tokens partial) precedes the ERROR.
     """
@@ -126,6 +215,7 @@ class ClaudeAdapter:
             return
         try:
             messages = _messages(request.messages)
+            tools = _tools(request)
             max_tokens = int_param(request.params, "max_tokens") or DEFAULT_MAX_TOKENS
             stop = stop_param(request.params)
             extra_body = _sampling(request)
@@ -156,6 +246,7 @@ class ClaudeAdapter:
                     max_tokens=max_tokens,
                     system=request.system if request.system else anthropic.omit,
                     stop_sequences=stop if stop is not None else anthropic.omit,
+                    tools=tools if tools else anthropic.omit,
                     extra_body=extra_body or None,
                     stream=True,
                 )
@@ -185,13 +276,17 @@ class ClaudeAdapter:
                 async for delta in deltas:
                     yield delta
             failure = pumped.failure
+            if failure is None and not state.finished:
+                failure = errors.stream_ended_early(provider, "message_stop")
 
+            if failure is None:
+                # Only a complete answer's calls: a cut one may have truncated arguments.
+                for call in state.tool_calls():
+                    yield tool_call_event(call)
             if state.usage_reports:
                 yield RuntimeEvent.usage_report(usage_from_anthropic(*state.usage_reports))
             if failure is not None:
                 yield failure
-            elif not state.finished:
-                yield errors.stream_ended_early(provider, "message_stop")
             else:
                 yield RuntimeEvent.finish(state.stop_reason, state.message_id, state.model)
         finally:

@@ -6,24 +6,35 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
-from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
+from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, ToolCall
 from ato_desktop.core.usage import usage_from_responses
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.openai_client import make_openai_client
 from ato_desktop.runtimes.streaming import (
     ParamError,
+    PendingToolCall,
     PumpResult,
+    built_tool_calls,
     float_param,
     int_param,
     is_http_url,
     pump_text,
+    require_tool_call_id,
     resolve_api_key,
     resolve_base_url,
+    tool_arguments_text,
+    tool_call_event,
+    tool_result_text,
 )
 
 if TYPE_CHECKING:
-    from openai.types.responses import Response, ResponseInputParam, ResponseStreamEvent
+    from openai.types.responses import (
+        Response,
+        ResponseInputParam,
+        ResponseStreamEvent,
+        ToolParam,
+    )
     from openai.types.shared_params import Reasoning
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -32,15 +43,55 @@ _REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max"
 
 
 def _input(messages: tuple[ChatMessage, ...]) -> ResponseInputParam:
+    """The conversation as Responses input items.
+
+    An assistant turn is its text message (when it has text) and one function_call item per
+    call; a tool result is a function_call_output item answering its call_id.
+    """
     converted: ResponseInputParam = []
     for message in messages:
         if message.role == "user":
             converted.append({"role": "user", "content": message.content, "type": "message"})
         elif message.role == "assistant":
-            converted.append({"role": "assistant", "content": message.content, "type": "message"})
+            if message.content or not message.tool_calls:
+                converted.append(
+                    {"role": "assistant", "content": message.content, "type": "message"}
+                )
+            for call in message.tool_calls:
+                converted.append(
+                    {
+                        "type": "function_call",
+                        "call_id": call.id,
+                        "name": call.name,
+                        "arguments": tool_arguments_text(call.arguments),
+                    }
+                )
+        elif message.role == "tool":
+            converted.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": require_tool_call_id(message),
+                    "output": tool_result_text(message),
+                }
+            )
         else:
-            raise ParamError(f"message role must be user or assistant, not {message.role!r}")
+            raise ParamError(f"message role must be user, assistant or tool, not {message.role!r}")
     return converted
+
+
+def _tools(request: RuntimeRequest) -> list[ToolParam]:
+    # strict False: MCP schemas seldom meet strict mode's rules (every property required, no
+    # additionalProperties), and a strict tool with a lax schema is a 400.
+    return [
+        {
+            "type": "function",
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.input_schema,
+            "strict": False,
+        }
+        for tool in request.tools
+    ]
 
 
 def _reasoning(request: RuntimeRequest) -> Reasoning | None:
@@ -66,12 +117,31 @@ class _ResponseState:
         self.api_key = api_key
         self.final: Response | None = None
         self.failure: RuntimeEvent | None = None
+        # function_call items by output index.
+        self.calls: dict[int, PendingToolCall] = {}
 
     def take(self, event: ResponseStreamEvent) -> str:
         """Note what ``event`` says; return its answer text ("" for none)."""
         if event.type in ("response.output_text.delta", "response.refusal.delta"):
             return event.delta
-        if event.type in ("response.completed", "response.incomplete"):
+        if event.type == "response.function_call_arguments.delta":
+            pending = self.calls.get(event.output_index)
+            if pending is not None:
+                pending.parts.append(event.delta)
+        elif event.type == "response.function_call_arguments.done":
+            pending = self.calls.get(event.output_index)
+            if pending is not None:
+                pending.final_arguments = event.arguments
+        elif event.type in ("response.output_item.added", "response.output_item.done"):
+            item = event.item
+            if item.type == "function_call":
+                pending = self.calls.setdefault(event.output_index, PendingToolCall())
+                pending.id, pending.name = item.call_id, item.name
+                if event.type == "response.output_item.done":
+                    pending.final_arguments = item.arguments  # the whole arguments, stated
+                elif item.arguments:
+                    pending.parts.append(item.arguments)
+        elif event.type in ("response.completed", "response.incomplete"):
             self.final = event.response
         elif event.type == "response.failed":
             # A failed response may still carry usage: keep it for the USAGE event.
@@ -86,13 +156,28 @@ class _ResponseState:
             self.failure = errors.status_error(self.provider, None, body, api_key=self.api_key)
         return ""
 
+    def tool_calls(self) -> list[ToolCall]:
+        """The function calls in output order; from the final response when the stream named
+        none (a server that only states the result)."""
+        pending = [self.calls[index] for index in sorted(self.calls)]
+        if not pending and self.final is not None:
+            pending = [
+                PendingToolCall(item.call_id, item.name, final_arguments=item.arguments)
+                for item in self.final.output
+                if item.type == "function_call"
+            ]
+        return built_tool_calls(pending)
+
 
 class CodexAdapter:
     """Streams OpenAI Responses (``POST /v1/responses``, ``stream: true``) as RuntimeEvents.
 
     Params: temperature, top_p, max_tokens -> max_output_tokens, reasoning_effort -> reasoning.
-    stop and seed are ignored: the Responses API has neither. FINISH carries the response status
-    ("completed") or the incomplete reason ("max_output_tokens"), the response id and the model.
+    stop and seed are ignored: the Responses API has neither. request.tools go out as function
+    tools (strict off); each function_call output item (arguments streamed as deltas) becomes one
+    TOOL_CALL after the text. The API has no error flag on a function_call_output, so a failed
+    tool's output says "Error: ...". FINISH carries the response status ("completed", also after
+    tool calls) or the incomplete reason ("max_output_tokens"), the response id and the model.
     """
 
     name = "codex"
@@ -121,6 +206,7 @@ class CodexAdapter:
             return
         try:
             items = _input(request.messages)
+            tools = _tools(request)
             temperature = float_param(request.params, "temperature")
             top_p = float_param(request.params, "top_p")
             max_output_tokens = int_param(request.params, "max_tokens")
@@ -145,6 +231,7 @@ class CodexAdapter:
                         max_output_tokens if max_output_tokens is not None else openai.omit
                     ),
                     reasoning=reasoning if reasoning is not None else openai.omit,
+                    tools=tools if tools else openai.omit,
                     stream=True,
                 )
             except Exception as exc:
@@ -175,13 +262,18 @@ class CodexAdapter:
 
             final = state.final
             failure = pumped.failure or state.failure
+            if failure is None and final is None:
+                failure = errors.stream_ended_early(provider, "response.completed")
+
+            if failure is None:
+                # Only a complete answer's calls: a cut one may have truncated arguments.
+                for call in state.tool_calls():
+                    yield tool_call_event(call)
             if final is not None and final.usage is not None:
                 yield RuntimeEvent.usage_report(usage_from_responses(final.usage))
             if failure is not None:
                 yield failure
-            elif final is None:
-                yield errors.stream_ended_early(provider, "response.completed")
-            else:
+            elif final is not None:
                 yield RuntimeEvent.finish(_finish_reason(final), final.id, str(final.model))
         finally:
             # Runs on normal exit, on aclose() and on cancellation: the HTTP stream and the

@@ -6,24 +6,35 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
-from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
+from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, ToolCall
 from ato_desktop.core.usage import provider_cost_usd, usage_from_chat
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.openai_client import make_openai_client
 from ato_desktop.runtimes.streaming import (
     ParamError,
+    PendingToolCall,
     PumpResult,
+    built_tool_calls,
     float_param,
     int_param,
     is_http_url,
     pump_text,
+    require_tool_call_id,
     resolve_base_url,
     stop_param,
+    tool_arguments_text,
+    tool_call_event,
+    tool_result_text,
 )
 
 if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+    from openai.types.chat import (
+        ChatCompletionChunk,
+        ChatCompletionFunctionToolParam,
+        ChatCompletionMessageFunctionToolCallParam,
+        ChatCompletionMessageParam,
+    )
 
 # Ollama's OpenAI-compatible endpoint: the most common local server.
 DEFAULT_BASE_URL = "http://localhost:11434/v1"
@@ -35,6 +46,8 @@ PLACEHOLDER_API_KEY = "not-needed"
 def _messages(
     system: str | None, messages: tuple[ChatMessage, ...]
 ) -> list[ChatCompletionMessageParam]:
+    """The conversation as Chat messages: an assistant turn carries its tool_calls (content null
+    when it said nothing else), and each tool result is a "tool" message after it."""
     converted: list[ChatCompletionMessageParam] = []
     if system:
         converted.append({"role": "system", "content": system})
@@ -42,10 +55,48 @@ def _messages(
         if message.role == "user":
             converted.append({"role": "user", "content": message.content})
         elif message.role == "assistant":
-            converted.append({"role": "assistant", "content": message.content})
+            if not message.tool_calls:
+                converted.append({"role": "assistant", "content": message.content})
+                continue
+            calls: list[ChatCompletionMessageFunctionToolCallParam] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": tool_arguments_text(call.arguments),
+                    },
+                }
+                for call in message.tool_calls
+            ]
+            converted.append(
+                {"role": "assistant", "content": message.content or None, "tool_calls": calls}
+            )
+        elif message.role == "tool":
+            converted.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": require_tool_call_id(message),
+                    "content": tool_result_text(message),
+                }
+            )
         else:
-            raise ParamError(f"message role must be user or assistant, not {message.role!r}")
+            raise ParamError(f"message role must be user, assistant or tool, not {message.role!r}")
     return converted
+
+
+def _tools(request: RuntimeRequest) -> list[ChatCompletionFunctionToolParam]:
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.input_schema,
+            },
+        }
+        for tool in request.tools
+    ]
 
 
 class _CompletionState:
@@ -60,6 +111,40 @@ class _CompletionState:
         self.finish_reason: str | None = None
         self.completion_id: str | None = None
         self.model: str | None = None
+        self.calls: list[PendingToolCall] = []
+        self._calls_by_index: dict[int, PendingToolCall] = {}
+
+    def _take_tool_delta(self, fragment: object) -> None:
+        """One delta.tool_calls[] fragment: the first of a call names it, the rest carry
+        argument pieces. Servers that number every call 0 but give each its own id, or leave
+        the index out, still get one call per id."""
+        index = getattr(fragment, "index", None)
+        call_id = getattr(fragment, "id", None) or None
+        function = getattr(fragment, "function", None)
+        name = getattr(function, "name", None)
+        arguments = getattr(function, "arguments", None)
+        pending: PendingToolCall | None
+        if isinstance(index, int):
+            pending = self._calls_by_index.get(index)
+            if pending is not None and call_id and pending.id and call_id != pending.id:
+                pending = None  # the index reused for the next call
+        else:
+            last = self.calls[-1] if self.calls else None
+            pending = last if last is not None and call_id in (None, last.id) else None
+        if pending is None:
+            pending = PendingToolCall()
+            self.calls.append(pending)
+            if isinstance(index, int):
+                self._calls_by_index[index] = pending
+        if isinstance(call_id, str) and call_id:
+            pending.id = call_id
+        if isinstance(name, str) and name and not pending.name:
+            pending.name = name
+        if isinstance(arguments, str):
+            pending.parts.append(arguments)
+
+    def tool_calls(self) -> list[ToolCall]:
+        return built_tool_calls(self.calls)
 
     def take(self, chunk: ChatCompletionChunk) -> str:
         """Note what ``chunk`` says; return its answer text ("" for none)."""
@@ -76,6 +161,8 @@ class _CompletionState:
             piece = getattr(delta, "content", None) or getattr(delta, "refusal", None)
             if isinstance(piece, str):
                 text += piece
+            for fragment in getattr(delta, "tool_calls", None) or ():
+                self._take_tool_delta(fragment)
             reason = getattr(choice, "finish_reason", None)
             if reason:  # some servers send "" until the end
                 self.finish_reason = str(reason)
@@ -86,9 +173,12 @@ class OpenAICompatibleAdapter:
     """Streams Chat Completions (``POST {base_url}/chat/completions``) as RuntimeEvents.
 
     Asks for ``stream_options.include_usage`` so the server sends a final usage chunk. Params:
-    temperature, top_p, max_tokens, stop, seed, frequency_penalty, presence_penalty. FINISH
-    carries the choice's finish_reason ("stop", "length", ...), the completion id and the model;
-    USAGE carries the provider-stated cost when the server reports one (OpenRouter's usage.cost).
+    temperature, top_p, max_tokens, stop, seed, frequency_penalty, presence_penalty.
+    request.tools go out as function tools; the delta.tool_calls fragments of each call become
+    one TOOL_CALL after the text. The API has no error flag on a tool message, so a failed
+    tool's content says "Error: ...". FINISH carries the choice's finish_reason ("stop",
+    "tool_calls", "length", ...), the completion id and the model; USAGE carries the
+    provider-stated cost when the server reports one (OpenRouter's usage.cost).
 
     Its key is its own (``keys set openai-compatible`` or OPENAI_COMPATIBLE_API_KEY). With no key,
     the adapter sends a placeholder and never OPENAI_API_KEY: that key belongs to OpenAI and must
@@ -123,6 +213,7 @@ class OpenAICompatibleAdapter:
             return
         try:
             messages = _messages(request.system, request.messages)
+            tools = _tools(request)
             temperature = float_param(request.params, "temperature")
             top_p = float_param(request.params, "top_p")
             max_tokens = int_param(request.params, "max_tokens")
@@ -147,6 +238,7 @@ class OpenAICompatibleAdapter:
                     messages=messages,
                     stream=True,
                     stream_options={"include_usage": True},
+                    tools=tools if tools else openai.omit,
                     temperature=temperature if temperature is not None else openai.omit,
                     top_p=top_p if top_p is not None else openai.omit,
                     # max_tokens, not max_completion_tokens: local servers only know the former.
@@ -193,16 +285,20 @@ class OpenAICompatibleAdapter:
                 async for delta in deltas:
                     yield delta
             failure = pumped.failure
+            if failure is None and state.finish_reason is None:
+                # A clean end without a finish_reason means the server gave up mid-answer.
+                failure = errors.stream_ended_early(provider, "a finish_reason")
 
+            if failure is None:
+                # Only a complete answer's calls: a cut one may have truncated arguments.
+                for call in state.tool_calls():
+                    yield tool_call_event(call)
             if state.usage is not None:
                 yield RuntimeEvent.usage_report(
                     usage_from_chat(state.usage), provider_cost_usd(state.usage)
                 )
             if failure is not None:
                 yield failure
-            elif state.finish_reason is None:
-                # A clean end without a finish_reason means the server gave up mid-answer.
-                yield errors.stream_ended_early(provider, "a finish_reason")
             else:
                 yield RuntimeEvent.finish(state.finish_reason, state.completion_id, state.model)
         finally:

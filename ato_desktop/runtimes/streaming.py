@@ -1,15 +1,18 @@
-"""What the three adapters share: stall detection, key/base-URL resolution, parameter coercion."""
+"""What the three adapters share: stall detection, key/base-URL resolution, parameter coercion,
+and tool-call assembly."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from typing import Final, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
 
-from ato_desktop.core.models import RuntimeEvent
+from ato_desktop.core.models import ChatMessage, EventKind, RuntimeEvent, ToolCall
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 
@@ -150,3 +153,78 @@ async def pump_text(
             return
         if text:
             yield RuntimeEvent.text_delta(text)
+
+
+# ------------------------------------------------------------------------------- tool calls
+
+# The key under which arguments that are not a JSON object travel (ToolCall's convention).
+RAW_ARGUMENTS: Final = "$raw"
+
+
+def parse_tool_arguments(text: str) -> dict[str, Any]:
+    """The arguments a model streamed, as a dict: {} for none, {"$raw": text} when they are not a
+    JSON object (truncated, invalid, or a bare value). Never raises."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {RAW_ARGUMENTS: text}
+    return value if isinstance(value, dict) else {RAW_ARGUMENTS: text}
+
+
+def tool_arguments_text(arguments: dict[str, Any]) -> str:
+    """``arguments`` as the JSON text the OpenAI formats carry: {"$raw": text} goes back as the
+    model's own text. Compact, as the models write it, so the prompt a turn re-sends is the one
+    the provider cached."""
+    raw = arguments.get(RAW_ARGUMENTS)
+    if len(arguments) == 1 and isinstance(raw, str):
+        return raw
+    return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+
+
+def tool_result_text(message: ChatMessage) -> str:
+    """A tool message's content for an API with no error flag (Responses, Chat Completions): a
+    failed call says so, so the model can tell an error from a result."""
+    if message.is_error and not message.content.lstrip().lower().startswith("error"):
+        return f"Error: {message.content}"
+    return message.content
+
+
+def tool_call_event(call: ToolCall) -> RuntimeEvent:
+    """A TOOL_CALL event: one complete call the model asked for."""
+    return RuntimeEvent(EventKind.TOOL_CALL, tool_call=call)
+
+
+def require_tool_call_id(message: ChatMessage) -> str:
+    """The id a tool message answers; ParamError when it has none (no API accepts that)."""
+    if not message.tool_call_id:
+        raise ParamError("a tool message needs the tool_call_id of the call it answers")
+    return message.tool_call_id
+
+
+@dataclass
+class PendingToolCall:
+    """A tool call being assembled from stream deltas: id and name first, arguments in pieces."""
+
+    id: str = ""
+    name: str = ""
+    parts: list[str] = field(default_factory=list)
+    # Arguments the API stated whole at the end (Responses' ...arguments.done): they win.
+    final_arguments: str | None = None
+
+    @property
+    def arguments_text(self) -> str:
+        return self.final_arguments if self.final_arguments is not None else "".join(self.parts)
+
+    def build(self, fallback_id: str) -> ToolCall:
+        """The complete call; ``fallback_id`` when the server sent no id (some local servers)."""
+        return ToolCall(
+            self.id or fallback_id, self.name, parse_tool_arguments(self.arguments_text)
+        )
+
+
+def built_tool_calls(pending: list[PendingToolCall]) -> list[ToolCall]:
+    """Complete calls in order. A call the server sent without an id gets a fresh ``call_...``
+    one, unique across the conversation, so its result can still be matched to it."""
+    return [call.build(f"call_{uuid.uuid4().hex[:24]}") for call in pending]
