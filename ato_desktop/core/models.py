@@ -238,6 +238,14 @@ class RuntimeEvent:
         )
 
     @staticmethod
+    def tool(call: ToolCall) -> RuntimeEvent:
+        return RuntimeEvent(EventKind.TOOL_CALL, tool_call=call)
+
+    @staticmethod
+    def agent_step(step: AgentStep) -> RuntimeEvent:
+        return RuntimeEvent(EventKind.STEP, step=step)
+
+    @staticmethod
     def error(
         error_class: ErrorClass, message: str, status_code: int | None = None
     ) -> RuntimeEvent:

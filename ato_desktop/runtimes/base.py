@@ -14,6 +14,10 @@ class RuntimeAdapter(Protocol):
     Contract:
     - yields TEXT events as chunks arrive and at most one USAGE, then exactly one FINISH, or an
       ERROR as the last event instead of FINISH;
+    - API runtimes offered request.tools yield one complete TOOL_CALL per call the model makes,
+      in order, after the text and before USAGE / FINISH;
+    - coding-agent runtimes (subprocesses) yield a STEP for each step the agent finishes (a tool
+      use, a command, a file change), as it happens;
     - never raises for provider, network or stream failures: it yields an ERROR with an ErrorClass;
     - a stream with no chunk for request.stall_timeout_s ends with ERROR(stalled);
     - a connection that drops mid-stream ends with ERROR(stream_interrupted);
