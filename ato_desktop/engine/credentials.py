@@ -62,6 +62,9 @@ RUNTIME_PROVIDERS: Mapping[str, str] = MappingProxyType(
         RuntimeName.CLAUDE.value: "anthropic",
         RuntimeName.CODEX.value: "openai",
         RuntimeName.OPENAI_COMPATIBLE.value: "openai-compatible",
+        # The coding-agent CLIs get the key only when ATO has one; else they use their own login.
+        RuntimeName.CLAUDE_CODE.value: "anthropic",
+        RuntimeName.CODEX_CLI.value: "openai",
     }
 )
 """Whose key each runtime uses."""
@@ -200,8 +203,8 @@ def check_provider(provider: str) -> str:
 
 
 def provider_for_runtime(runtime: str) -> str:
-    """The provider whose key a runtime uses (claude -> anthropic; codex, openai-compatible ->
-    openai)."""
+    """The provider whose key a runtime uses (claude, claude-code -> anthropic; codex, codex-cli
+    -> openai; openai-compatible -> openai-compatible)."""
     try:
         return RUNTIME_PROVIDERS[str(runtime)]
     except KeyError:

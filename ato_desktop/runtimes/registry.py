@@ -1,9 +1,13 @@
-"""Runtime name -> adapter. Importing this module does not import any provider SDK."""
+"""Runtime name -> adapter. Importing this module does not import any provider SDK.
+
+The coding-agent runtimes (claude-code, codex-cli) run a CLI as a subprocess and talk to no base
+URL of ours: ``default_base_url`` and ``base_url_env_var`` answer "" for them.
+"""
 
 from __future__ import annotations
 
 from ato_desktop.core.models import RuntimeName
-from ato_desktop.runtimes import claude, codex, openai_compatible
+from ato_desktop.runtimes import claude, claude_code, codex, codex_cli, openai_compatible
 from ato_desktop.runtimes.base import RuntimeAdapter
 
 RUNTIME_NAMES: tuple[str, ...] = tuple(name.value for name in RuntimeName)
@@ -12,12 +16,16 @@ _DEFAULT_BASE_URLS: dict[str, str] = {
     RuntimeName.CLAUDE: claude.DEFAULT_BASE_URL,
     RuntimeName.CODEX: codex.DEFAULT_BASE_URL,
     RuntimeName.OPENAI_COMPATIBLE: openai_compatible.DEFAULT_BASE_URL,
+    RuntimeName.CLAUDE_CODE: "",
+    RuntimeName.CODEX_CLI: "",
 }
 
 _BASE_URL_ENV_VARS: dict[str, str] = {
     RuntimeName.CLAUDE: claude.BASE_URL_ENV,
     RuntimeName.CODEX: codex.BASE_URL_ENV,
     RuntimeName.OPENAI_COMPATIBLE: openai_compatible.BASE_URL_ENV,
+    RuntimeName.CLAUDE_CODE: "",
+    RuntimeName.CODEX_CLI: "",
 }
 
 
@@ -32,7 +40,8 @@ class UnknownRuntimeError(ValueError):
 
 
 def get_adapter(runtime_name: str) -> RuntimeAdapter:
-    """A fresh adapter for ``runtime_name`` (claude, codex, openai-compatible).
+    """A fresh adapter for ``runtime_name`` (claude, codex, openai-compatible, claude-code,
+    codex-cli).
 
     Adapters hold no state between calls, so a new one per call is as good as a shared one.
     """
@@ -42,11 +51,16 @@ def get_adapter(runtime_name: str) -> RuntimeAdapter:
         return codex.CodexAdapter()
     if runtime_name == RuntimeName.OPENAI_COMPATIBLE:
         return openai_compatible.OpenAICompatibleAdapter()
+    if runtime_name == RuntimeName.CLAUDE_CODE:
+        return claude_code.ClaudeCodeAdapter()
+    if runtime_name == RuntimeName.CODEX_CLI:
+        return codex_cli.CodexCliAdapter()
     raise UnknownRuntimeError(runtime_name)
 
 
 def default_base_url(runtime_name: str) -> str:
-    """Where ``runtime_name`` sends requests when neither the agent nor the environment says."""
+    """Where ``runtime_name`` sends requests when neither the agent nor the environment says
+    ("" for the subprocess runtimes, which take no base URL)."""
     try:
         return _DEFAULT_BASE_URLS[runtime_name]
     except KeyError:
@@ -54,7 +68,8 @@ def default_base_url(runtime_name: str) -> str:
 
 
 def base_url_env_var(runtime_name: str) -> str:
-    """The environment variable that overrides ``runtime_name``'s default base URL."""
+    """The environment variable that overrides ``runtime_name``'s default base URL ("" for the
+    subprocess runtimes)."""
     try:
         return _BASE_URL_ENV_VARS[runtime_name]
     except KeyError:
@@ -69,4 +84,8 @@ def key_name(runtime_name: str) -> str:
         return codex.CodexAdapter.key_name
     if runtime_name == RuntimeName.OPENAI_COMPATIBLE:
         return openai_compatible.OpenAICompatibleAdapter.key_name
+    if runtime_name == RuntimeName.CLAUDE_CODE:
+        return claude_code.ClaudeCodeAdapter.key_name
+    if runtime_name == RuntimeName.CODEX_CLI:
+        return codex_cli.CodexCliAdapter.key_name
     raise UnknownRuntimeError(runtime_name)

@@ -292,6 +292,9 @@ def test_key_for_runtime_maps_runtimes_to_providers() -> None:
     assert value("openai-compatible") is None
     store.set_key("openai-compatible", "local-server-key-123")
     assert value("openai-compatible") == "local-server-key-123"
+    # The coding-agent CLIs get the same provider's key (when ATO has one).
+    assert value("claude-code") == ANTHROPIC_KEY
+    assert value(RuntimeName.CODEX_CLI) == OPENAI_KEY
     assert set(credentials.RUNTIME_PROVIDERS) == {r.value for r in RuntimeName}
     module_level = key_for_runtime("codex")
     assert module_level is not None and module_level.value == OPENAI_KEY

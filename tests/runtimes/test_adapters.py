@@ -595,6 +595,7 @@ def test_registry_does_not_import_the_sdks() -> None:
         "import sys\n"
         "from ato_desktop.runtimes.registry import get_adapter, RUNTIME_NAMES\n"
         "adapters = [get_adapter(name) for name in RUNTIME_NAMES]\n"
+        "assert {a.name for a in adapters} >= {'claude-code', 'codex-cli'}\n"
         "heavy = [m for m in ('anthropic', 'openai', 'httpx2') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
