@@ -105,7 +105,6 @@ from ato_desktop.runtimes.subprocess_stream import (
     redact,
     relative_path,
     run_cli,
-    step_event,
     transcript_prompt,
     trim_json,
     trim_text,
@@ -333,7 +332,7 @@ class ClaudeStreamParser:
                     if text_event is not None:
                         yield text_event
                 if text:
-                    yield step_event(
+                    yield RuntimeEvent.agent_step(
                         AgentStep(
                             name="message" if parent is None else "message (subagent)",
                             kind="message",
@@ -344,7 +343,7 @@ class ClaudeStreamParser:
             elif kind == "thinking":
                 thinking = _text(block.get("thinking"))
                 if thinking:
-                    yield step_event(
+                    yield RuntimeEvent.agent_step(
                         AgentStep(
                             name="thinking",
                             kind="reasoning",
@@ -379,7 +378,7 @@ class ClaudeStreamParser:
         for block in results:
             tool_id = _text(block.get("tool_use_id"))
             pending = self._pending.pop(tool_id, None) or _PendingTool("tool", {}, now_ns)
-            yield step_event(self._tool_step(pending, block, structured, now_ns))
+            yield RuntimeEvent.agent_step(self._tool_step(pending, block, structured, now_ns))
 
     def _tool_step(
         self, pending: _PendingTool, block: dict[str, Any], structured: dict[str, Any], now_ns: int
@@ -424,7 +423,7 @@ class ClaudeStreamParser:
 
     def _unfinished_steps(self) -> Iterator[RuntimeEvent]:
         for pending in self._pending.values():
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name=pending.name,
                     kind="command" if pending.name == "Bash" else "tool",

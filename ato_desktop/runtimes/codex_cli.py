@@ -100,7 +100,6 @@ from ato_desktop.runtimes.subprocess_stream import (
     redact,
     relative_path,
     run_cli,
-    step_event,
     transcript_prompt,
     trim_json,
     trim_text,
@@ -269,7 +268,7 @@ class CodexStreamParser:
         elif kind == "error":
             message = _text(event.get("message")) or _text(_dict(event.get("error")).get("message"))
             self._last_error = message or "an error"
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name="error",
                     kind="message",
@@ -294,7 +293,7 @@ class CodexStreamParser:
             if text:
                 yield RuntimeEvent.text_delta("\n\n" + text if self._text_sent else text)
                 self._text_sent = True
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name="agent_message",
                     kind="message",
@@ -302,7 +301,7 @@ class CodexStreamParser:
                 )
             )
         elif kind in ("reasoning", "plan"):
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name=kind,
                     kind="reasoning",
@@ -313,9 +312,9 @@ class CodexStreamParser:
                 )
             )
         elif kind == "command_execution":
-            yield step_event(self._command_step(item, duration))
+            yield RuntimeEvent.agent_step(self._command_step(item, duration))
         elif kind == "file_change":
-            yield step_event(self._file_change_step(item, duration))
+            yield RuntimeEvent.agent_step(self._file_change_step(item, duration))
         elif kind == "mcp_tool_call":
             error = item.get("error")
             failed = item.get("status") == "failed" or bool(error)
@@ -325,7 +324,7 @@ class CodexStreamParser:
                 else {"result": trim_json(item.get("result"), secret=self._secret)}
             )
             server, tool = _text(item.get("server")), _text(item.get("tool"))
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name=f"{server}/{tool}" if server else tool or "mcp_tool_call",
                     kind="tool",
@@ -336,7 +335,7 @@ class CodexStreamParser:
                 )
             )
         elif kind == "error":
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name="error",
                     kind="message",
@@ -347,7 +346,7 @@ class CodexStreamParser:
         else:
             step_kind = "reasoning" if kind == "todo_list" else "tool"
             details = {k: v for k, v in item.items() if k not in ("id", "type", "item_type")}
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name=kind or "item",
                     kind=step_kind,
@@ -427,7 +426,7 @@ class CodexStreamParser:
             kind = _item_type(started.item)
             if kind not in _WORK_ITEMS:
                 continue
-            yield step_event(
+            yield RuntimeEvent.agent_step(
                 AgentStep(
                     name="command" if kind == "command_execution" else kind,
                     kind="command" if kind == "command_execution" else "tool",

@@ -41,14 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ato_desktop.core.models import (
-    AgentStep,
-    ChatMessage,
-    ErrorClass,
-    EventKind,
-    FileTouch,
-    RuntimeEvent,
-)
+from ato_desktop.core.models import ChatMessage, ErrorClass, FileTouch, RuntimeEvent
 from ato_desktop.core.redaction import redact_secrets
 
 log = logging.getLogger(__name__)
@@ -556,11 +549,6 @@ def model_option(model: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # Steps: trimming, paths, deletions
-
-
-def step_event(step: AgentStep) -> RuntimeEvent:
-    """The STEP event for one finished step of the agent."""
-    return RuntimeEvent(EventKind.STEP, step=step)
 
 
 def redact(text: str, secret: str | None) -> str:
