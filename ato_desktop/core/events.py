@@ -82,6 +82,14 @@ class RunsRemoved:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class McpServersChanged:
+    """An MCP server was added, changed or removed (name is the registered name)."""
+
+    name: str
+    change: str  # "added" | "updated" | "removed"
+
+
 DomainEvent = (
     RunCreated
     | ActionCreated
@@ -93,4 +101,5 @@ DomainEvent = (
     | ThreadChanged
     | RunsIngested
     | RunsRemoved
+    | McpServersChanged
 )
