@@ -187,6 +187,31 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX idx_runs_demo ON runs (run_no) WHERE is_demo = 1;
         """,
     ),
+    Migration(
+        3,
+        "MCP servers: the registry of tool servers agents may use",
+        """
+        -- Nothing secret lives here: env vars and HTTP headers whose values are secrets are
+        -- listed by name only; their values are in the OS keyring (service "ato-desktop",
+        -- user "mcp:<server>:env:<NAME>" / "mcp:<server>:header:<Name>").
+        CREATE TABLE mcp_servers (
+            id                       TEXT PRIMARY KEY,
+            name                     TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            transport                TEXT NOT NULL CHECK (transport IN ('stdio', 'http')),
+            command                  TEXT,
+            args_json                TEXT NOT NULL DEFAULT '[]',
+            env_json                 TEXT NOT NULL DEFAULT '{}',
+            secret_env_names_json    TEXT NOT NULL DEFAULT '[]',
+            url                      TEXT,
+            secret_header_names_json TEXT NOT NULL DEFAULT '[]',
+            timeout_s                REAL NOT NULL DEFAULT 30,
+            created_at               INTEGER NOT NULL,
+            updated_at               INTEGER NOT NULL,
+            CHECK ((transport = 'stdio') = (command IS NOT NULL)),
+            CHECK ((transport = 'http') = (url IS NOT NULL))
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

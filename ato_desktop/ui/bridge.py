@@ -14,6 +14,7 @@ from ato_desktop.core.events import (
     AgentDeleted,
     ConfigChanged,
     DomainEvent,
+    McpServersChanged,
     RunCompleted,
     RunCreated,
     RunFailed,
@@ -35,6 +36,7 @@ class EventBridge(QObject):
     sig_config_changed = Signal(object)  # ConfigChanged | AgentDeleted
     sig_thread_changed = Signal(object)  # ThreadChanged
     sig_runs_bulk_changed = Signal(object)  # RunsIngested | RunsRemoved (bulk: reload)
+    sig_mcp_changed = Signal(object)  # McpServersChanged
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +65,8 @@ class EventBridge(QObject):
             self.sig_thread_changed.emit(event)
         elif isinstance(event, (RunsIngested, RunsRemoved)):
             self.sig_runs_bulk_changed.emit(event)
+        elif isinstance(event, McpServersChanged):
+            self.sig_mcp_changed.emit(event)
 
     def close(self) -> None:
         self._unsubscribe()
