@@ -852,6 +852,7 @@ def _read_secret_values(names: list[str], what: str) -> list[str]:
 
 
 def _mcp_add(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine.credentials import KeyringUnavailableError
     from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
     from ato_desktop.store import mcp_servers
 
@@ -885,9 +886,12 @@ def _mcp_add(args: argparse.Namespace, out: TextIO) -> int:
                 secrets.set(config.name, kind, name, value)
                 saved.append((kind, name))
             record = mcp_servers.add_server(ws.store, config).result()
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(Exception):
                 secrets.delete(config.name, saved)
+            if isinstance(exc, KeyringUnavailableError):  # locked, D-Bus gone: not bad input
+                print(f"error: {exc} Nothing was saved.", file=sys.stderr)
+                return EXIT_FAILED
             raise
         kept = f"; {len(saved)} secret(s) in the OS keyring" if saved else ""
         out.write(

@@ -222,3 +222,18 @@ def test_a_server_without_secrets_needs_no_keyring(monkeypatch: pytest.MonkeyPat
     code, out = mcp(monkeypatch, "add", "files", "--command", "npx", "--arg=-y", "--arg=files")
     assert code == 0 and "(stdio: npx -y files)" in out
     assert mcp(monkeypatch, "remove", "files") == (0, "removed MCP server files\n")
+
+
+def test_a_keyring_that_refuses_the_write_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], memory_keyring: Any
+) -> None:
+    from keyring.errors import KeyringLocked
+
+    def locked(service: str, username: str, password: str) -> None:
+        raise KeyringLocked("locked")
+
+    monkeypatch.setattr(memory_keyring, "set_password", locked)
+    code, _ = mcp(monkeypatch, *ADD_WEB[1:], "--secret-header", "Authorization", stdin="Bearer t\n")
+    assert code == 1
+    assert "the keyring is locked" in capsys.readouterr().err
+    assert mcp(monkeypatch, "list", "--json")[1] == "[]\n"
