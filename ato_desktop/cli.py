@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,6 +38,7 @@ from ato_desktop.core.timefmt import (
 )
 from ato_desktop.engine import demo as demo_workspace
 from ato_desktop.engine.agents import AgentConfigError, parse_assignments
+from ato_desktop.engine.approvals import ApprovalRequest
 from ato_desktop.engine.credentials import PROVIDERS, CredentialError
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest
 from ato_desktop.engine.export import FORMATS, ExportCancelled, export_runs
@@ -105,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="60s",
         metavar="DURATION",
         help="fail as stalled after this long without a chunk (default 60s)",
+    )
+    approvals = dispatch.add_mutually_exclusive_group()
+    approvals.add_argument(
+        "--approve-tools",
+        action="store_true",
+        help="approve every tool call the agent's rules say to ask about",
+    )
+    approvals.add_argument(
+        "--deny-tools", action="store_true", help="deny them (each becomes a blocked action)"
     )
     dispatch.add_argument("--json", action="store_true", help="print the run as JSON at the end")
     dispatch.add_argument("prompt", help="the prompt; '-' reads it from stdin")
@@ -264,6 +274,33 @@ def _agent_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
         help="model for a role, e.g. planner=claude-opus-4-1 (ROLE= removes it)",
     )
     parser.add_argument("--budget-per-day", type=float, metavar="USD")
+    parser.add_argument(
+        "--working-dir", metavar="DIR", help="where a claude-code / codex-cli agent works"
+    )
+    parser.add_argument(
+        "--mcp-servers",
+        metavar="A,B",
+        help="registered MCP servers whose tools the agent may use (empty: none)",
+    )
+    parser.add_argument(
+        "--tool-rule",
+        action="append",
+        default=[],
+        metavar="SERVER/TOOL=RULE",
+        help="allow, deny or approve (ask before each call); SERVER/* for a whole server; "
+        "RULE empty removes the rule",
+    )
+    parser.add_argument(
+        "--read-only-tools",
+        metavar="SERVER/TOOL,...",
+        help="tools to treat as read-only (besides those their server marks read-only)",
+    )
+    parser.add_argument(
+        "--max-tool-calls", metavar="N", help="per-run ceiling on tool calls ('none' removes)"
+    )
+    parser.add_argument(
+        "--max-cost", metavar="USD", help="per-run ceiling on cost in USD ('none' removes)"
+    )
 
 
 def _filter_options(parser: argparse.ArgumentParser) -> None:
@@ -354,6 +391,7 @@ def cmd_agents(args: argparse.Namespace, out: TextIO) -> int:
                 params=parse_assignments(args.param, "parameter"),
                 base_url=args.base_url,
                 budget_per_day_usd=args.budget_per_day,
+                **_tool_settings(args),
             )
             agent = ws.agents.create(args.name, config)
             out.write(
@@ -457,7 +495,46 @@ def _agent_changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["role_models"] = parse_assignments(args.role_model, "role model")
     if args.budget_per_day is not None:
         changes["budget_per_day_usd"] = args.budget_per_day
+    # Tool rules merge into the agent's current ones (AgentService.edit); empty removes one.
+    changes.update(_tool_settings(args))
     return changes
+
+
+def _tool_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The tool-related agent options that were given, as AgentConfig fields."""
+    settings: dict[str, Any] = {}
+    if args.working_dir is not None:
+        settings["working_dir"] = args.working_dir or None
+    if args.mcp_servers is not None:
+        settings["mcp_servers"] = tuple(n.strip() for n in args.mcp_servers.split(",") if n.strip())
+    if args.tool_rule:
+        rules: dict[str, str] = {}
+        for item in args.tool_rule:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise UsageError(
+                    f"tool rule {item!r} must look like server/tool=allow|deny|approve"
+                )
+            rules[key.strip()] = value.strip().lower()
+        settings["tool_rules"] = rules
+    if args.read_only_tools is not None:
+        settings["read_only_tools"] = tuple(
+            t.strip() for t in args.read_only_tools.split(",") if t.strip()
+        )
+    if args.max_tool_calls is not None:
+        settings["max_tool_calls"] = _optional_number(args.max_tool_calls, "--max-tool-calls", int)
+    if args.max_cost is not None:
+        settings["max_cost_usd"] = _optional_number(args.max_cost, "--max-cost", float)
+    return settings
+
+
+def _optional_number(text: str, option: str, kind: type[int] | type[float]) -> Any:
+    if text.strip().lower() in ("none", ""):
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise UsageError(f"{option} takes a number or 'none', not {text!r}") from None
 
 
 # -- dispatch ---------------------------------------------------------------------------------
@@ -488,11 +565,16 @@ def cmd_dispatch(args: argparse.Namespace, out: TextIO) -> int:
         trigger=Trigger.CLI,
         stall_timeout_s=stall_s,
     )
-    return asyncio.run(_dispatch(request, out, as_json=args.json))
+    return asyncio.run(
+        _dispatch(request, out, as_json=args.json, approve=args.approve_tools, deny=args.deny_tools)
+    )
 
 
-async def _dispatch(request: DispatchRequest, out: TextIO, *, as_json: bool) -> int:
+async def _dispatch(
+    request: DispatchRequest, out: TextIO, *, as_json: bool, approve: bool, deny: bool
+) -> int:
     ws = _open_workspace()
+    ws.approvals.auto_answer = _approval_answerer(approve=approve, deny=deny)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -536,6 +618,38 @@ async def _dispatch(request: DispatchRequest, out: TextIO, *, as_json: bool) -> 
         return EXIT_FAILED
     finally:
         await ws.aclose()
+
+
+def _approval_answerer(
+    *, approve: bool, deny: bool
+) -> Callable[[ApprovalRequest], Awaitable[bool | None]]:
+    """Answer tool approvals from a flag, else by asking on the terminal, else deny."""
+
+    async def answer(request: ApprovalRequest) -> bool | None:
+        arguments = json.dumps(request.arguments, ensure_ascii=False)
+        if approve or deny:
+            verdict = "approved" if approve else "denied"
+            print(f"tool {request.tool} {arguments}: {verdict} (flag)", file=sys.stderr)
+            return approve
+        try:
+            terminal = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            print(
+                f"tool {request.tool} needs approval and no one can be asked here: denied "
+                "(pass --approve-tools to allow it)",
+                file=sys.stderr,
+            )
+            return False
+
+        def ask() -> bool:
+            with terminal:
+                terminal.write(f"\nAllow tool {request.tool} with {arguments}? [y/N] ")
+                terminal.flush()
+                return terminal.readline().strip().lower() in ("y", "yes")
+
+        return await asyncio.to_thread(ask)
+
+    return answer
 
 
 # -- runs -------------------------------------------------------------------------------------

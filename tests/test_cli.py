@@ -62,6 +62,8 @@ def run_cli(
         env=_env(ato_home, **env),
         timeout=60,
         cwd=REPO,
+        # No controlling terminal, as in CI: nothing can prompt on /dev/tty and hang a test.
+        start_new_session=True,
     )
 
 

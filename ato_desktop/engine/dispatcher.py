@@ -1,9 +1,13 @@
 """The one dispatch path: every prompt, from any trigger, runs through `Dispatcher.dispatch`.
 
 It resolves the target (an agent's current config version, or runtime + model), creates the run,
-streams the answer through the runtime adapter, records the call as an action with TTFT, duration,
-usage and cost, and ends the run completed, or failed with an error class, or killed. Partial output
-is kept in every case.
+and runs it turn by turn: each model call is a `call_llm` action with TTFT, duration, usage and
+cost; when the model asks for tools (an agent with MCP servers), each tool call is an action too
+(engine.tool_runner: rules, approvals, ceilings), its result goes back to the model, and the loop
+goes on until the model answers. A coding-agent runtime (claude-code, codex-cli) runs as one
+`call_agent` action whose own steps (tool uses, commands, files touched) are actions as they
+happen. The run ends completed, or failed with an error class, or killed; partial output is kept
+in every case.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from typing import Any
 from ato_desktop.core.heavy_imports import import_heavy
 from ato_desktop.core.models import (
     AgentConfig,
+    AgentStep,
     ChatMessage,
     Cost,
+    CostSource,
     ErrorClass,
     EventKind,
     Outcome,
@@ -30,20 +36,25 @@ from ato_desktop.core.models import (
     RuntimeName,
     RuntimeRequest,
     TokenUsage,
+    ToolCall,
     Trigger,
 )
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.core.redaction import redact_secrets
+from ato_desktop.engine.approvals import ApprovalBroker
 from ato_desktop.engine.credentials import CredentialStore, known_secrets
 from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
 from ato_desktop.engine.token_estimator import TokenEstimator
+from ato_desktop.engine.tool_runner import ToolboxError, ToolboxFactory, ToolRunner
 from ato_desktop.runtimes.base import RuntimeAdapter
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0
+# A model that keeps asking for tools without answering is stopped after this many turns.
+MAX_TURNS = 50
 _sdks_imported: set[str] = set()
 AdapterFactory = Callable[[str], RuntimeAdapter]
 
@@ -109,10 +120,42 @@ class _Stream:
     status_code: int | None = None
     first_token_ns: int | None = None
     last_event_ms: int = 0
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return "".join(self.chunks)
+
+
+@dataclass
+class _Turn:
+    """One model call of a run: what was sent, and what streamed back."""
+
+    request: RuntimeRequest
+    inputs: dict[str, Any]
+    name: str  # "call_llm", or "call_agent" for a coding-agent runtime
+    started_ms: int
+    t0: int
+    stream: _Stream = field(default_factory=_Stream)
+
+
+@dataclass
+class _RunState:
+    """Everything a run has done so far; shared by the turn loop and the ending."""
+
+    run_id: str
+    run_no: int
+    live: LiveDispatch
+    config: AgentConfig
+    t0: int
+    secrets: list[str]
+    current: _Turn | None = None  # the turn streaming now; recorded when the run ends
+    turns_recorded: int = 0
+    tool_calls: int = 0
+    cost_usd: float = 0.0  # the known part, for the cost ceiling
+    last_text: str = ""
+    first_token_ns: int | None = None
+    failure: tuple[ErrorClass, str] | None = None  # ceiling, tool servers, missing key
 
 
 class Dispatcher:
@@ -127,9 +170,13 @@ class Dispatcher:
         estimator: TokenEstimator,
         adapter_factory: AdapterFactory,
         owner: str,
+        toolbox_factory: ToolboxFactory,
+        approvals: ApprovalBroker,
         default_stall_timeout_s: float = 60.0,
     ) -> None:
         self._store = store
+        self._toolbox_factory = toolbox_factory
+        self._approvals = approvals
         self._registry = registry
         self._credentials = credentials
         self._prices = prices
@@ -250,7 +297,7 @@ class Dispatcher:
             return thread.id, ()
         return None, ()
 
-    # -- the call ------------------------------------------------------------------------------
+    # -- the run -------------------------------------------------------------------------------
 
     async def _run(
         self,
@@ -262,82 +309,152 @@ class Dispatcher:
         request: DispatchRequest,
         on_text: Callable[[str], None] | None,
     ) -> DispatchResult:
-        adapter = self._adapters(config.runtime)
         key = self._credentials.key_for_runtime(config.runtime)
-        runtime_request = RuntimeRequest(
-            model=config.model,
-            messages=messages,
-            system=config.system_prompt,
-            params=dict(config.params),
-            base_url=config.base_url,
-            api_key=key.value if key else None,
-            stall_timeout_s=request.stall_timeout_s or self._stall_timeout_s,
-            request_timeout_s=request.request_timeout_s or 600.0,
-        )
-        inputs = _call_inputs(runtime_request, config.runtime)
-        action_started = now_ms()
-        self._store.begin_action(run_no, "call_llm", "llm", inputs, action_started)
         secrets = [key.value, *known_secrets()] if key else list(known_secrets())
-
-        if adapter.sdk_module not in _sdks_imported:
-            await asyncio.to_thread(import_heavy, adapter.sdk_module)
-            _sdks_imported.add(adapter.sdk_module)
-        stream = _Stream()
-        t0 = time.perf_counter_ns()
-        if key is None and config.runtime != RuntimeName.OPENAI_COMPATIBLE.value:
-            stream.error_class = ErrorClass.AUTH
-            stream.error_message = _missing_key_message(config.runtime, self._credentials)
-            task: asyncio.Task[object] | None = None
-        else:
-            task = asyncio.create_task(
-                self._consume(adapter, runtime_request, stream, live, run_id, run_no, on_text, t0)
-            )
-            self._registry.attach_task(run_id, task)
-        killed = shutting_down = False
-        if task is not None:
-            try:
-                await task
-            except asyncio.CancelledError:
-                killed = True
-                current = asyncio.current_task()
-                # Cancelled from outside (shutdown) rather than killed: record, then propagate.
-                shutting_down = current is not None and current.cancelling() > 0
-        result = await self._finish(
-            run_id,
-            run_no,
-            config,
-            runtime_request,
-            inputs,
-            stream,
-            t0,
-            action_started,
-            secrets,
-            killed=killed or live.kill_requested,
+        state = _RunState(run_id, run_no, live, config, time.perf_counter_ns(), secrets)
+        runtime = RuntimeName(config.runtime)
+        if key is None and runtime in (RuntimeName.CLAUDE, RuntimeName.CODEX):
+            # Recorded as a call that never went out: the prompt is in the log, so the run can
+            # be replayed once a key is set.
+            turn = self._begin_turn(state, config, list(messages), request, None, None)
+            turn.stream.error_class = ErrorClass.AUTH
+            turn.stream.error_message = _missing_key_message(config.runtime)
+            return await self._end(state, killed=False)
+        # The whole run is one task, so a kill stops it wherever it is: streaming, waiting
+        # for an approval, or inside a tool call.
+        task = asyncio.create_task(
+            self._turns(state, key.value if key else None, messages, request, on_text)
         )
+        self._registry.attach_task(run_id, task)
+        killed = shutting_down = False
+        try:
+            await task
+        except asyncio.CancelledError:
+            killed = True
+            current = asyncio.current_task()
+            # Cancelled from outside (shutdown) rather than killed: record, then propagate.
+            shutting_down = current is not None and current.cancelling() > 0
+        result = await self._end(state, killed=killed or live.kill_requested)
         if shutting_down:
             raise asyncio.CancelledError
         return result
 
+    async def _turns(
+        self,
+        state: _RunState,
+        api_key: str | None,
+        messages: tuple[ChatMessage, ...],
+        request: DispatchRequest,
+        on_text: Callable[[str], None] | None,
+    ) -> None:
+        """Model calls until the model answers without asking for tools (or a guard stops)."""
+        config = state.config
+        adapter = self._adapters(config.runtime)
+        if adapter.sdk_module and adapter.sdk_module not in _sdks_imported:
+            await asyncio.to_thread(import_heavy, adapter.sdk_module)
+            _sdks_imported.add(adapter.sdk_module)
+        subprocess_runtime = RuntimeName(config.runtime).is_subprocess
+        tools: ToolRunner | None = None
+        try:
+            if config.mcp_servers and not subprocess_runtime:
+                try:
+                    toolbox = await self._toolbox_factory(config)
+                except ToolboxError as exc:
+                    state.failure = (ErrorClass.TOOL, str(exc))
+                    return
+                tools = ToolRunner(
+                    self._store, self._approvals, toolbox, config, state.run_id, state.run_no
+                )
+            conversation = list(messages)
+            while True:
+                turn = self._begin_turn(state, config, conversation, request, api_key, tools)
+                await self._consume(adapter, turn, state, on_text)
+                stream = turn.stream
+                if stream.error_class is not None or not stream.tool_calls or tools is None:
+                    return  # the run ends with this turn (recorded by _end)
+                await self._record_turn(state, turn)
+                conversation.append(
+                    ChatMessage("assistant", stream.text, tool_calls=tuple(stream.tool_calls))
+                )
+                for call in stream.tool_calls:
+                    if config.max_tool_calls is not None and state.tool_calls >= (
+                        config.max_tool_calls
+                    ):
+                        state.failure = (
+                            ErrorClass.CEILING,
+                            f"Stopped at the tool-call ceiling: {config.max_tool_calls} tool "
+                            "call(s) per run (the agent's max_tool_calls).",
+                        )
+                        return
+                    state.tool_calls += 1
+                    conversation.append(await tools.run(call))
+                if config.max_cost_usd is not None and state.cost_usd >= config.max_cost_usd:
+                    state.failure = (
+                        ErrorClass.CEILING,
+                        f"Stopped at the cost ceiling: ${state.cost_usd:.4f} spent of "
+                        f"${config.max_cost_usd:.4f} per run (the agent's max_cost_usd).",
+                    )
+                    return
+                if state.turns_recorded >= MAX_TURNS:
+                    state.failure = (
+                        ErrorClass.CEILING,
+                        f"Stopped after {MAX_TURNS} model turns without a final answer.",
+                    )
+                    return
+        finally:
+            if tools is not None:
+                await tools.aclose()
+
+    def _begin_turn(
+        self,
+        state: _RunState,
+        config: AgentConfig,
+        conversation: list[ChatMessage],
+        request: DispatchRequest,
+        api_key: str | None,
+        tools: ToolRunner | None,
+    ) -> _Turn:
+        runtime_request = RuntimeRequest(
+            model=config.model,
+            messages=tuple(conversation),
+            system=config.system_prompt,
+            params=dict(config.params),
+            base_url=config.base_url,
+            api_key=api_key,
+            stall_timeout_s=request.stall_timeout_s or self._stall_timeout_s,
+            request_timeout_s=request.request_timeout_s or 600.0,
+            tools=tuple(tools.specs) if tools is not None else (),
+            cwd=config.working_dir,
+        )
+        subprocess_runtime = RuntimeName(config.runtime).is_subprocess
+        turn = _Turn(
+            request=runtime_request,
+            inputs=_call_inputs(runtime_request, config.runtime),
+            name="call_agent" if subprocess_runtime else "call_llm",
+            started_ms=now_ms(),
+            t0=time.perf_counter_ns(),
+        )
+        kind = "agent" if subprocess_runtime else "llm"
+        self._store.begin_action(state.run_no, turn.name, kind, turn.inputs, turn.started_ms)
+        state.current = turn
+        return turn
+
     async def _consume(
         self,
         adapter: RuntimeAdapter,
-        request: RuntimeRequest,
-        stream: _Stream,
-        live: LiveDispatch,
-        run_id: str,
-        run_no: int,
+        turn: _Turn,
+        state: _RunState,
         on_text: Callable[[str], None] | None,
-        t0: int,
     ) -> None:
-        checkpoints = asyncio.create_task(self._checkpoint_loop(run_id, run_no, stream))
+        checkpoints = asyncio.create_task(self._checkpoint_loop(state, turn.stream))
         try:
             # aclosing: a kill closes the generator, and so the HTTP stream, at once, not at GC.
-            async with contextlib.aclosing(adapter.stream(request)) as events:
-                await self._drain(events, stream, live, on_text, t0)
+            async with contextlib.aclosing(adapter.stream(turn.request)) as events:
+                await self._drain(events, turn, state, on_text)
         finally:
             checkpoints.cancel()
 
-    async def _checkpoint_loop(self, run_id: str, run_no: int, stream: _Stream) -> None:
+    async def _checkpoint_loop(self, state: _RunState, stream: _Stream) -> None:
         """Save the output streamed so far about once a second, so a crash loses at most that.
 
         A timer rather than "on the next chunk": a stream that stalls sends no next chunk.
@@ -347,25 +464,37 @@ class Dispatcher:
             await asyncio.sleep(CHECKPOINT_INTERVAL_S)
             if len(stream.chunks) != saved:
                 saved = len(stream.chunks)
-                self._store.checkpoint_run(run_id, run_no, stream.text, stream.last_event_ms)
+                self._store.checkpoint_run(
+                    state.run_id, state.run_no, stream.text, stream.last_event_ms
+                )
 
     async def _drain(
         self,
         events: AsyncGenerator[RuntimeEvent, None],
-        stream: _Stream,
-        live: LiveDispatch,
+        turn: _Turn,
+        state: _RunState,
         on_text: Callable[[str], None] | None,
-        t0: int,
     ) -> None:
+        stream, live = turn.stream, state.live
         async for event in events:
             if event.kind is EventKind.TEXT:
                 if stream.first_token_ns is None:
-                    stream.first_token_ns = time.perf_counter_ns() - t0
+                    stream.first_token_ns = time.perf_counter_ns() - turn.t0
+                if state.first_token_ns is None:
+                    state.first_token_ns = time.perf_counter_ns() - state.t0
                 stream.chunks.append(event.text)
                 stream.last_event_ms = now_ms()
                 live.note_event(len(event.text))
                 if on_text is not None:
                     on_text(event.text)
+            elif event.kind is EventKind.TOOL_CALL and event.tool_call is not None:
+                stream.tool_calls.append(event.tool_call)
+                live.note_event()
+            elif event.kind is EventKind.STEP and event.step is not None:
+                # A coding agent finished a step: an action of its own, recorded now.
+                self._store.append_action(state.run_id, state.run_no, _step_action(event.step))
+                stream.last_event_ms = now_ms()
+                live.note_event()
             elif event.kind is EventKind.USAGE:
                 stream.usage = event.usage
                 stream.provider_cost_usd = event.provider_cost_usd
@@ -379,39 +508,23 @@ class Dispatcher:
                 stream.error_message = event.message
                 stream.status_code = event.status_code
 
-    async def _finish(
+    async def _turn_action(
         self,
-        run_id: str,
-        run_no: int,
-        config: AgentConfig,
-        runtime_request: RuntimeRequest,
-        inputs: dict[str, Any],
-        stream: _Stream,
-        t0: int,
-        action_started: int,
-        secrets: list[str],
+        state: _RunState,
+        turn: _Turn,
         *,
-        killed: bool,
-    ) -> DispatchResult:
-        duration_ns = time.perf_counter_ns() - t0
-        ended = now_ms()
+        outcome: str,
+        error: tuple[str, str] | None,
+        killed: bool = False,
+    ) -> NewAction:
+        """The turn as an action: usage (estimated when the provider sent none) and cost."""
+        config, stream = state.config, turn.stream
         text = stream.text
-        if killed:
-            status, error_class = RunStatus.KILLED, ErrorClass.KILLED
-            message = "Killed by the user; the output streamed so far was kept."
-        elif stream.error_class is not None:
-            status, error_class = RunStatus.FAILED, stream.error_class
-            message = redact_secrets(stream.error_message or error_class.value, secrets)
-        else:
-            status, error_class, message = RunStatus.COMPLETED, None, None
-
         usage, estimated = stream.usage, False
-        reached_model = bool(text) or stream.usage is not None or status is RunStatus.KILLED
+        reached_model = bool(text) or bool(stream.tool_calls) or killed
         if usage is None and reached_model:
             # No usage from the provider (killed or cut stream): estimate, and say so.
-            prompt_parts = [runtime_request.system or ""] + [
-                m.content for m in runtime_request.messages
-            ]
+            prompt_parts = [turn.request.system or ""] + [m.content for m in turn.request.messages]
             usage, _method = await asyncio.to_thread(
                 self._estimator.estimate_usage, prompt_parts, text, config.model
             )
@@ -419,20 +532,23 @@ class Dispatcher:
         # A call that never reached the model (rejected key, refused connection) spent nothing:
         # it is recorded with no cost at all rather than as "$0 estimated".
         cost: Cost | None = None
-        if usage is not None:
+        if usage is not None or stream.provider_cost_usd is not None:
             # In a thread: the first price lookup imports the price table (~150 ms).
             cost = await asyncio.to_thread(
                 self._prices.cost,
                 config.runtime,
                 config.model,
-                usage,
+                usage or TokenUsage(),
                 provider_cost_usd=stream.provider_cost_usd,
             )
-
+        if cost is not None and cost.usd is not None:
+            state.cost_usd += cost.usd
         outputs: dict[str, Any] = {"text": text}
+        if stream.tool_calls:
+            outputs["tool_calls"] = [_tool_call_json(c) for c in stream.tool_calls]
         if stream.finish_reason is not None:
             outputs["finish_reason"] = stream.finish_reason
-        if status is not RunStatus.COMPLETED and text:
+        if outcome != Outcome.SUCCESS.value and text:
             outputs["partial"] = True
         meta = {
             k: v
@@ -440,67 +556,154 @@ class Dispatcher:
                 "response_id": stream.response_id,
                 "response_model": stream.response_model,
                 "status_code": stream.status_code,
-                "base_url": runtime_request.base_url,
+                "base_url": turn.request.base_url,
+                "working_dir": turn.request.cwd,
             }.items()
             if v is not None
         }
-        action = NewAction(
-            name="call_llm",
-            kind="llm",
-            outcome=Outcome.SUCCESS.value if status is RunStatus.COMPLETED else Outcome.ERROR.value,
-            started_at=action_started,
-            ended_at=ended,
-            inputs=inputs,
+        return NewAction(
+            name=turn.name,
+            kind="agent" if turn.name == "call_agent" else "llm",
+            outcome=outcome,
+            started_at=turn.started_ms,
+            ended_at=now_ms(),
+            inputs=turn.inputs,
             outputs=outputs,
             usage=usage,
             tokens_estimated=estimated,
             ttft_ns=stream.first_token_ns,
-            duration_ns=duration_ns,
+            duration_ns=time.perf_counter_ns() - turn.t0,
             cost_usd=cost.usd if cost else None,
             cost_source=cost.source if cost else None,
-            error_class=error_class.value if error_class else None,
-            error_message=message,
+            error_class=error[0] if error else None,
+            error_message=error[1] if error else None,
             meta=meta or None,
         )
+
+    async def _record_turn(self, state: _RunState, turn: _Turn) -> None:
+        """Record a turn that asked for tools (the run goes on)."""
+        action = await self._turn_action(state, turn, outcome=Outcome.SUCCESS.value, error=None)
+        await asyncio.wrap_future(self._store.append_action(state.run_id, state.run_no, action))
+        state.turns_recorded += 1
+        state.last_text = turn.stream.text or state.last_text
+        state.current = None
+
+    async def _end(self, state: _RunState, *, killed: bool) -> DispatchResult:
+        """End the run: its last turn (if one is open) and its status, in one write."""
+        turn = state.current
+        stream = turn.stream if turn is not None else None
+        if killed:
+            status, error_class = RunStatus.KILLED, ErrorClass.KILLED
+            message = "Killed by the user; the output streamed so far was kept."
+        elif state.failure is not None:
+            status, error_class = RunStatus.FAILED, state.failure[0]
+            message = redact_secrets(state.failure[1], state.secrets)
+        elif stream is not None and stream.error_class is not None:
+            status, error_class = RunStatus.FAILED, stream.error_class
+            message = redact_secrets(stream.error_message or error_class.value, state.secrets)
+        else:
+            status, error_class, message = RunStatus.COMPLETED, None, None
+        action: NewAction | None = None
+        if turn is not None:
+            turn_failed = status is not RunStatus.COMPLETED
+            action = await self._turn_action(
+                state,
+                turn,
+                outcome=Outcome.ERROR.value if turn_failed else Outcome.SUCCESS.value,
+                error=(error_class.value, message or "") if turn_failed and error_class else None,
+                killed=killed,
+            )
+        duration_ns = time.perf_counter_ns() - state.t0
         end = RunEnd(
             status=status.value,
-            ended_at=ended,
+            ended_at=now_ms(),
             duration_ns=duration_ns,
-            ttft_ns=stream.first_token_ns,
+            ttft_ns=state.first_token_ns,
             error_class=error_class.value if error_class else None,
             error_message=message,
         )
-        await asyncio.wrap_future(self._store.complete_run(run_id, run_no, action, end))
+        await asyncio.wrap_future(self._store.complete_run(state.run_id, state.run_no, action, end))
+        run = await self._store.read_async(self._store.get_run, state.run_id)
+        output = stream.text if stream is not None and stream.text else state.last_text
+        source = run.cost_source
+        spent = source is not None
         return DispatchResult(
-            run_id=run_id,
+            run_id=state.run_id,
             status=status,
-            output=text,
-            usage=usage,
-            tokens_estimated=estimated,
-            cost=cost,
-            ttft_ns=stream.first_token_ns,
+            output=output,
+            usage=run.usage if run.action_count and (spent or run.usage.total_tokens) else None,
+            tokens_estimated=run.tokens_estimated,
+            cost=Cost(run.cost_usd, CostSource(source)) if source is not None else None,
+            ttft_ns=state.first_token_ns,
             duration_ns=duration_ns,
             error_class=error_class,
             error_message=message,
-            finish_reason=stream.finish_reason,
+            finish_reason=stream.finish_reason if stream is not None else None,
         )
 
 
 def _call_inputs(request: RuntimeRequest, runtime: str) -> dict[str, Any]:
-    """The call as recorded: enough to replay it faithfully, never the key."""
+    """The call as recorded: enough to replay it faithfully (messages with their tool turns,
+    the tools offered, parameters), never the key."""
     inputs: dict[str, Any] = {
         "runtime": runtime,
         "model": request.model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [message_json(m) for m in request.messages],
     }
     if request.system:
         inputs["system"] = request.system
     if request.params:
         inputs["params"] = dict(request.params)
+    if request.tools:
+        inputs["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+            for t in request.tools
+        ]
+    if request.cwd:
+        inputs["working_dir"] = request.cwd
     return inputs
 
 
-def _missing_key_message(runtime: str, credentials: CredentialStore) -> str:
+def message_json(message: ChatMessage) -> dict[str, Any]:
+    """A conversation turn as the log stores it (only the fields that apply)."""
+    data: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        data["tool_calls"] = [_tool_call_json(c) for c in message.tool_calls]
+    if message.tool_call_id is not None:
+        data["tool_call_id"] = message.tool_call_id
+    if message.tool_name is not None:
+        data["tool_name"] = message.tool_name
+    if message.is_error:
+        data["is_error"] = True
+    return data
+
+
+def _tool_call_json(call: ToolCall) -> dict[str, Any]:
+    return {"id": call.id, "name": call.name, "arguments": call.arguments}
+
+
+def _step_action(step: AgentStep) -> NewAction:
+    """A coding agent's step as an action (files touched in meta, where Pipelines read them)."""
+    ended = now_ms()
+    duration_ms = (step.duration_ns or 0) // 1_000_000
+    meta: dict[str, Any] = {"step_kind": step.kind}
+    if step.files_touched:
+        meta["files_touched"] = [{"path": f.path, "change": f.change} for f in step.files_touched]
+    return NewAction(
+        name=step.name,
+        kind=step.kind,
+        outcome=step.outcome,
+        started_at=ended - duration_ms,
+        ended_at=ended,
+        inputs=step.inputs,
+        outputs=step.outputs,
+        usage=step.usage,
+        duration_ns=step.duration_ns,
+        meta=meta,
+    )
+
+
+def _missing_key_message(runtime: str) -> str:
     provider = "anthropic" if runtime == RuntimeName.CLAUDE.value else "openai"
     env = "ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY"
     return (

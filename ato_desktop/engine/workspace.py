@@ -9,14 +9,18 @@ import asyncio
 import logging
 
 from ato_desktop.core.event_bus import EventBus
+from ato_desktop.core.heavy_imports import import_heavy
+from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.pricing import PriceBook, PriceFileError
 from ato_desktop.engine.agents import AgentService
+from ato_desktop.engine.approvals import ApprovalBroker
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
 from ato_desktop.engine.live_runs import LiveRunRegistry
 from ato_desktop.engine.prices import load_price_book, save_price_file
 from ato_desktop.engine.recovery import recover_orphaned_runs
 from ato_desktop.engine.token_estimator import TokenEstimator
+from ato_desktop.engine.tool_runner import Toolbox, ToolboxError
 from ato_desktop.runtimes.registry import get_adapter
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.paths import DataPaths, data_paths, offline
@@ -47,8 +51,17 @@ class Workspace:
         self.lease = lease
         self.agents = AgentService(store)
         self.live = LiveRunRegistry(store, lease.token)
+        self.approvals = ApprovalBroker()
         self.dispatcher = Dispatcher(
-            store, self.live, credentials, prices, estimator, adapter_factory, lease.token
+            store,
+            self.live,
+            credentials,
+            prices,
+            estimator,
+            adapter_factory,
+            lease.token,
+            toolbox_factory=self.open_toolbox,
+            approvals=self.approvals,
         )
         self.recovered_run_ids: list[str] = []
         self.price_file_error: str | None = None
@@ -92,6 +105,19 @@ class Workspace:
             store.close()
             raise
         return workspace
+
+    async def open_toolbox(self, config: AgentConfig) -> Toolbox:
+        """Connect to the agent's MCP servers for one run; ToolboxError says what failed."""
+        # The MCP SDK takes about a second to import: off the loop, under the import lock.
+        mcp_client = await asyncio.to_thread(import_heavy, "ato_desktop.engine.mcp_client")
+        from ato_desktop.engine.mcp_secrets import MissingSecretError
+        from ato_desktop.store.execution_log import NotFoundError
+
+        try:
+            toolbox: Toolbox = await mcp_client.open_toolbox(self.store, config)
+        except (mcp_client.McpConnectError, MissingSecretError, NotFoundError) as exc:
+            raise ToolboxError(str(exc)) from exc
+        return toolbox
 
     def save_prices(self, text: str) -> int:
         """Validate and save prices.json, then price with it; returns the override count."""

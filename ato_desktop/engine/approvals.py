@@ -1,0 +1,97 @@
+"""Tool calls that wait for the user: a run asks, the UI (or the CLI) answers.
+
+A tool marked "approve" pauses its run until someone approves or denies the call; a denial
+becomes a blocked action and the model is told the user said no. Kill still works while a run
+waits: the wait is cancelled with the rest of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """One tool call waiting for a yes or no."""
+
+    id: int
+    run_id: str
+    tool: str  # "<server>/<tool>"
+    arguments: dict[str, Any]
+    requested_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    request: ApprovalRequest
+    approved: bool
+    by: str  # "user" | "cli" | "policy"
+
+
+Listener = Callable[[ApprovalRequest | ApprovalDecision], None]
+
+
+class ApprovalBroker:
+    """Pending approvals of this process. Lives on the event loop's thread."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[ApprovalRequest, asyncio.Future[bool]]] = {}
+        self._listeners: list[Listener] = []
+        # The CLI answers by a flag or on its terminal; the app leaves this None and shows the
+        # request in the window. None from it means "ask the usual way".
+        self.auto_answer: (
+            Callable[[ApprovalRequest], bool | Awaitable[bool | None] | None] | None
+        ) = None
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Be told of new requests and of decisions; returns an unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def pending(self, run_id: str | None = None) -> list[ApprovalRequest]:
+        return [r for r, _ in self._pending.values() if run_id is None or r.run_id == run_id]
+
+    async def request(self, run_id: str, tool: str, arguments: dict[str, Any]) -> bool:
+        """Wait until the call is approved (True) or denied (False)."""
+        request = ApprovalRequest(next(self._ids), run_id, tool, arguments, int(time.time() * 1000))
+        if self.auto_answer is not None:
+            answer = self.auto_answer(request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            if answer is not None:
+                self._notify(ApprovalDecision(request, answer, "cli"))
+                return answer
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending[request.id] = (request, future)
+        self._notify(request)
+        try:
+            return await future
+        finally:
+            self._pending.pop(request.id, None)
+
+    def answer(self, request_id: int, approved: bool, *, by: str = "user") -> bool:
+        """Answer a pending request; False when it is no longer pending (run ended, killed)."""
+        entry = self._pending.get(request_id)
+        if entry is None or entry[1].done():
+            return False
+        request, future = entry
+        future.set_result(approved)
+        self._notify(ApprovalDecision(request, approved, by))
+        return True
+
+    def _notify(self, item: ApprovalRequest | ApprovalDecision) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(item)
+            except Exception:  # a broken view must not stop a run
+                log.exception("approval listener failed")

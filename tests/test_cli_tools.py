@@ -1,0 +1,135 @@
+"""The CLI with tools: agents that use MCP servers, approvals from flags, coding agents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
+from tests.fakes.mcp_server import stdio_command
+from tests.test_cli import fake, in_process, run_cli  # noqa: F401  (fixture)
+
+
+def _register_shop(ato_home: Path, notes: Path) -> None:
+    command, args, _env = stdio_command("--notes", str(notes))
+    done = run_cli(
+        ato_home, "mcp", "add", "shop", "--command", command, *[f"--arg={a}" for a in args]
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_agent_tool_options_are_validated(ato_home: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        in_process(
+            "agents", "add", "a", "--runtime", "claude", "--model", "m", "--mcp-servers", "nowhere"
+        )[0]
+        == 2
+    )
+    assert "no MCP server named 'nowhere'" in capsys.readouterr().err
+    assert in_process("agents", "add", "c", "--runtime", "claude-code", "--model", "m")[0] == 2
+    assert "needs a working directory" in capsys.readouterr().err
+    assert (
+        in_process(
+            "agents",
+            "add",
+            "c",
+            "--runtime",
+            "claude-code",
+            "--model",
+            "m",
+            "--working-dir",
+            str(tmp_path),
+        )[0]
+        == 0
+    )
+    assert (
+        in_process(
+            "agents",
+            "add",
+            "d",
+            "--runtime",
+            "claude",
+            "--model",
+            "m",
+            "--tool-rule",
+            "shop/write_note=maybe",
+        )[0]
+        == 2
+    )
+    assert "is not one of allow, deny, approve" in capsys.readouterr().err
+
+
+def test_dispatch_with_tools_and_approval_flags(
+    ato_home: Path,
+    tmp_path: Path,
+    fake: FakeLLMServer,  # noqa: F811
+) -> None:
+    notes = tmp_path / "notes.txt"
+    _register_shop(ato_home, notes)
+    done = run_cli(
+        ato_home,
+        "agents",
+        "add",
+        "clerk",
+        "--runtime",
+        "claude",
+        "--model",
+        "claude-sonnet-5",
+        "--base-url",
+        fake.anthropic_base_url,
+        "--mcp-servers",
+        "shop",
+        "--tool-rule",
+        "shop/write_note=approve",
+        "--max-tool-calls",
+        "5",
+    )
+    assert done.returncode == 0, done.stderr
+    history = json.loads(run_cli(ato_home, "agents", "history", "clerk", "--json").stdout)
+    config = history["versions"][0]["config"]
+    assert config["mcp_servers"] == ["shop"] and config["max_tool_calls"] == 5
+    assert config["tool_rules"] == {"shop/write_note": "approve"}
+
+    for flag, expected in (("--deny-tools", "blocked"), ("--approve-tools", "success")):
+        fake.enqueue(
+            Scenario(tool_calls=(FakeToolCall("shop__write_note", {"text": "hi"}),)),
+            Scenario(chunks=("Done.",)),
+        )
+        done = run_cli(ato_home, "dispatch", "--agent", "clerk", flag, "--json", "save a note")
+        assert done.returncode == 0, done.stderr
+        run = json.loads(done.stdout)
+        (write,) = [a for a in run["actions"] if a["name"] == "write_note"]
+        assert write["outcome"] == expected
+        assert "(flag)" in done.stderr
+    assert notes.read_text().count("hi") == 1  # only the approved call wrote
+
+
+def test_without_a_terminal_or_flag_approval_is_denied(
+    ato_home: Path,
+    tmp_path: Path,
+    fake: FakeLLMServer,  # noqa: F811
+) -> None:
+    _register_shop(ato_home, tmp_path / "notes.txt")
+    run_cli(
+        ato_home,
+        "agents",
+        "add",
+        "clerk",
+        "--runtime",
+        "claude",
+        "--model",
+        "claude-sonnet-5",
+        "--base-url",
+        fake.anthropic_base_url,
+        "--mcp-servers",
+        "shop",
+        "--tool-rule",
+        "shop/*=approve",
+    )
+    fake.enqueue(
+        Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 1, "b": 2}),)),
+        Scenario(chunks=("ok",)),
+    )
+    done = run_cli(ato_home, "dispatch", "--agent", "clerk", "add")
+    assert done.returncode == 0
+    assert "needs approval and no one can be asked here: denied" in done.stderr
