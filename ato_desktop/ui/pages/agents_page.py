@@ -216,14 +216,7 @@ class AgentsPage(Page):
     # -- the page contract -----------------------------------------------------------------------
 
     def commands(self) -> list[Command]:
-        def page_command(
-            cid: str, title: str, callback: Any, shortcut: str | None = None, description: str = ""
-        ) -> Command:
-            return Command(
-                cid, title, callback, section="Agents", shortcut=shortcut,
-                description=description, scope="page", page_id=self.page_id,
-            )  # fmt: skip
-
+        page_command = self.page_command
         return [
             page_command("agents.new", "New agent", self.start_create, "Ctrl+N"),
             page_command(

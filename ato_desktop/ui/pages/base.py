@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
@@ -24,6 +25,29 @@ class Page(QWidget):
     def commands(self) -> list[Command]:
         """Commands this page offers (registered once, after construction)."""
         return []
+
+    def page_command(
+        self,
+        cid: str,
+        title: str,
+        callback: Callable[[], object],
+        shortcut: str | None = None,
+        description: str = "",
+        *,
+        keywords: tuple[str, ...] = (),
+    ) -> Command:
+        """A command in this page's section whose shortcut works only while the page shows."""
+        return Command(
+            cid,
+            title,
+            callback,
+            section=self.title,
+            shortcut=shortcut,
+            description=description,
+            scope="page",
+            page_id=self.page_id,
+            keywords=keywords,
+        )
 
     def activate(self, target: dict[str, Any] | None = None) -> None:
         """Called whenever the page is shown; target says what to show (e.g. a run id)."""

@@ -271,20 +271,7 @@ class ChatPage(Page):
     # -- the page contract -----------------------------------------------------------------------
 
     def commands(self) -> list[Command]:
-        def page_command(
-            cid: str, title: str, callback: Any, shortcut: str | None = None, description: str = ""
-        ) -> Command:
-            return Command(
-                cid,
-                title,
-                callback,
-                section="Chat",
-                shortcut=shortcut,
-                description=description,
-                scope="page",
-                page_id=self.page_id,
-            )
-
+        page_command = self.page_command
         return [
             page_command(
                 "chat.new_thread",

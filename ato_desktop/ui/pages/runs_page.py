@@ -236,36 +236,27 @@ class RunsPage(Page):
 
     def commands(self) -> list[Command]:
         return [
-            Command(
+            self.page_command(
                 "runs.telemetry",
                 "Show telemetry",
                 self.show_telemetry,
-                section="Runs",
-                shortcut="T",
-                description="Open the Telemetry tab of the run (the selected run in the list)",
-                scope="page",
-                page_id=self.page_id,
+                "T",
+                "Open the Telemetry tab of the run (the selected run in the list)",
                 keywords=("actions", "trace"),
             ),
-            Command(
+            self.page_command(
                 "runs.search",
                 "Focus search",
                 self.focus_search,
-                section="Runs",
-                shortcut="/",
-                description="Search actions (run details) or agents (run list)",
-                scope="page",
-                page_id=self.page_id,
+                "/",
+                "Search actions (run details) or agents (run list)",
             ),
-            Command(
+            self.page_command(
                 "runs.close_inspector",
                 "Close inspector",
                 self.escape,
-                section="Runs",
-                shortcut="Esc",
-                description="Close the operation inspector; again to go back to the list",
-                scope="page",
-                page_id=self.page_id,
+                "Esc",
+                "Close the operation inspector; again to go back to the list",
             ),
             Command(
                 "runs.export",
@@ -277,13 +268,10 @@ class RunsPage(Page):
                 scope="window",
                 keywords=("csv", "json", "jsonl", "download"),
             ),
-            Command(
+            self.page_command(
                 "runs.live",
                 "Show live runs",
                 lambda: self._navigate_here({"tab": LIVE}),
-                section="Runs",
-                page_id=self.page_id,
-                scope="page",
                 keywords=("in flight", "kill", "running"),
             ),
         ]
