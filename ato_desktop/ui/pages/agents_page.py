@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListView,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -39,6 +36,7 @@ from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.list_panel import ListPanel
 
 SETTINGS_TAB, HISTORY_TAB = 0, 1
 
@@ -80,42 +78,21 @@ class AgentsPage(Page):
         layout.addWidget(splitter)
 
     def _build_list_panel(self) -> QWidget:
-        panel = QFrame()
-        panel.setObjectName("AgentsPanel")
-        panel.setMinimumWidth(220)
-        panel.setMaximumWidth(420)
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(12, 14, 8, 12)
-        layout.setSpacing(8)
-        header = QHBoxLayout()
-        title = QLabel("Agents")
-        title.setObjectName("SectionTitle")
-        header.addWidget(title)
-        header.addStretch(1)
-        self.new_button = QPushButton("New agent")
-        self.new_button.setObjectName("NewAgentButton")
-        self.new_button.setToolTip("Create an agent (Ctrl+N)")
-        self.new_button.clicked.connect(self.start_create)
-        header.addWidget(self.new_button)
-        layout.addLayout(header)
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setObjectName("AgentFilter")
-        self.filter_edit.setPlaceholderText("Filter agents")
-        self.filter_edit.setClearButtonEnabled(True)
-        layout.addWidget(self.filter_edit)
         self.agent_model = AgentListModel(self)
-        self.agent_proxy = QSortFilterProxyModel(self)
-        self.agent_proxy.setSourceModel(self.agent_model)
-        self.agent_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.filter_edit.textChanged.connect(self.agent_proxy.setFilterFixedString)
-        self.agent_list = QListView()
-        self.agent_list.setObjectName("AgentList")
-        self.agent_list.setModel(self.agent_proxy)
+        panel = ListPanel(
+            self.agent_model,
+            names="Agent",
+            title="Agents",
+            new_label="New agent",
+            new_tooltip="Create an agent (Ctrl+N)",
+            filter_placeholder="Filter agents",
+        )
+        self.new_button = panel.new_button
+        self.new_button.clicked.connect(self.start_create)
+        self.filter_edit = panel.filter_edit
+        self.agent_proxy = panel.proxy
+        self.agent_list = panel.list
         self.agent_list.setItemDelegate(AgentDelegate(self.agent_list))
-        self.agent_list.setMouseTracking(True)
-        self.agent_list.setUniformItemSizes(True)
-        self.agent_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        layout.addWidget(self.agent_list, 1)
         return panel
 
     def _build_empty_state(self) -> QWidget:

@@ -11,20 +11,16 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListView,
     QMenu,
     QMessageBox,
-    QPushButton,
     QSplitter,
-    QStackedLayout,
     QVBoxLayout,
     QWidget,
 )
@@ -59,6 +55,7 @@ from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.list_panel import ListPanel
 
 DEFAULT_MODELS = {"claude": "claude-sonnet-5", "codex": "gpt-5", "openai-compatible": ""}
 PENDING_USER, PENDING_ANSWER = "user:pending", "assistant:pending"
@@ -126,43 +123,29 @@ class ChatPage(Page):
         layout.addWidget(splitter)
 
     def _build_threads_panel(self) -> QWidget:
-        panel = QFrame()
-        panel.setObjectName("ThreadsPanel")
-        panel.setMinimumWidth(220)
-        panel.setMaximumWidth(420)
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(12, 14, 8, 12)
-        layout.setSpacing(8)
-        header = QHBoxLayout()
-        title = QLabel("Threads")
-        title.setObjectName("SectionTitle")
-        header.addWidget(title)
-        header.addStretch(1)
-        self.new_button = QPushButton("New thread")
-        self.new_button.setObjectName("NewThreadButton")
-        self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
-        self.new_button.clicked.connect(lambda: self.new_thread())
-        header.addWidget(self.new_button)
-        layout.addLayout(header)
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setObjectName("ThreadFilter")
-        self.filter_edit.setPlaceholderText("Filter threads")
-        self.filter_edit.setClearButtonEnabled(True)
-        layout.addWidget(self.filter_edit)
-
         self.thread_model = ThreadListModel(self)
-        self.thread_proxy = QSortFilterProxyModel(self)
-        self.thread_proxy.setSourceModel(self.thread_model)
-        self.thread_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.filter_edit.textChanged.connect(self.thread_proxy.setFilterFixedString)
-        self.thread_list = QListView()
-        self.thread_list.setObjectName("ThreadList")
-        self.thread_list.setModel(self.thread_proxy)
+        self.threads_empty = QLabel(
+            "No conversations yet.\nWrite a message on the right to start one."
+        )
+        self.threads_empty.setObjectName("ThreadsEmpty")
+        self.threads_empty.setWordWrap(True)
+        self.threads_empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.threads_panel = ListPanel(
+            self.thread_model,
+            names="Thread",
+            title="Threads",
+            new_label="New thread",
+            new_tooltip="Start a new conversation (Ctrl+N)",
+            filter_placeholder="Filter threads",
+            empty_state=self.threads_empty,
+        )
+        self.new_button = self.threads_panel.new_button
+        self.new_button.clicked.connect(lambda: self.new_thread())
+        self.filter_edit = self.threads_panel.filter_edit
+        self.thread_proxy = self.threads_panel.proxy
+        self.thread_list = self.threads_panel.list
         self.thread_delegate = ThreadDelegate(self.thread_list)
         self.thread_list.setItemDelegate(self.thread_delegate)
-        self.thread_list.setMouseTracking(True)
-        self.thread_list.setUniformItemSizes(True)
-        self.thread_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.thread_list.setEditTriggers(
             QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.DoubleClicked
@@ -174,19 +157,7 @@ class ChatPage(Page):
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(lambda: self.delete_thread())
         self.thread_list.addAction(delete)
-
-        self.threads_empty = QLabel(
-            "No conversations yet.\nWrite a message on the right to start one."
-        )
-        self.threads_empty.setObjectName("ThreadsEmpty")
-        self.threads_empty.setWordWrap(True)
-        self.threads_empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        holder = QWidget()
-        self._threads_stack = QStackedLayout(holder)
-        self._threads_stack.addWidget(self.thread_list)
-        self._threads_stack.addWidget(self.threads_empty)
-        layout.addWidget(holder, 1)
-        return panel
+        return self.threads_panel
 
     def _build_conversation_panel(self) -> QWidget:
         panel = QWidget()
@@ -405,7 +376,7 @@ class ChatPage(Page):
             self.thread_model.set_rows(thread_rows(threads, names))
         finally:
             self._selecting = False
-        self._threads_stack.setCurrentIndex(0 if threads else 1)
+        self.threads_panel.show_empty(not threads)
         self._select_in_list(self._thread_id)
         if self._thread_id is not None:
             row = self.thread_model.row_of(self._thread_id)
