@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ato_desktop.core.records import AgentRecord
-from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.record_list_model import RecordListModel
+from ato_desktop.ui.widgets.two_line_delegate import TwoLineDelegate, TwoLineRow
 
 AgentIdRole = Qt.ItemDataRole.UserRole + 1
 SubtitleRole = Qt.ItemDataRole.UserRole + 2
@@ -22,34 +22,19 @@ def agent_subtitle(agent: AgentRecord) -> str:
     return f"{agent.config.runtime} · {agent.config.model} · v{agent.current_version}"
 
 
-class AgentListModel(QAbstractListModel):
+class AgentListModel(RecordListModel[AgentRecord]):
     """Agents by name."""
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._agents: list[AgentRecord] = []
-
     def set_agents(self, agents: list[AgentRecord]) -> None:
-        self.beginResetModel()
-        self._agents = list(agents)
-        self.endResetModel()
+        self.set_records(agents)
 
     def agent(self, row: int) -> AgentRecord:
-        return self._agents[row]
+        return self.record(row)
 
-    def row_of(self, agent_id: str) -> int:
-        for number, agent in enumerate(self._agents):
-            if agent_id in (agent.id, agent.name):
-                return number
-        return -1
+    def is_named(self, record: AgentRecord, key: str) -> bool:
+        return key in (record.id, record.name)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._agents)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._agents):
-            return None
-        agent = self._agents[index.row()]
+    def record_data(self, agent: AgentRecord, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return agent.name
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -80,33 +65,11 @@ def paint_badge(painter: QPainter, rect: QRect, text: str, color: QColor) -> int
     return width
 
 
-class AgentDelegate(QStyledItemDelegate):
+class AgentDelegate(TwoLineDelegate):
     """Name and Demo badge on the first line; runtime, model and version on the second."""
 
-    PADDING = 10
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return QSize(200, option.fontMetrics.height() * 2 + self.PADDING * 2 + 4)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        theme = current_theme()
-        painter.save()
-        rect = option.rect.adjusted(6, 2, -6, -2)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        if selected or hovered:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(theme.accent if selected else theme.surface_alt))
-            painter.drawRoundedRect(rect, 8, 8)
-        text_color = QColor(theme.accent_text if selected else theme.text)
-        muted = QColor(theme.accent_text if selected else theme.text_muted)
-        inner = rect.adjusted(self.PADDING, self.PADDING - 2, -self.PADDING, -self.PADDING + 2)
-        line = option.fontMetrics.height()
-        title_font = QFont(option.font)
-        title_font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(title_font)
-        painter.setPen(text_color)
+    def paint_lines(self, row: TwoLineRow, index: Index) -> None:
+        painter, option = row.painter, row.option
         is_demo = bool(index.data(DemoRole))
         small = QFont(option.font)
         small.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.8))
@@ -116,31 +79,16 @@ class AgentDelegate(QStyledItemDelegate):
             painter.setFont(small)
             badge_room = painter.fontMetrics().horizontalAdvance("Demo") + 20
             painter.restore()
-        name_rect = QRect(inner.left(), inner.top(), inner.width() - badge_room, line)
-        name = painter.fontMetrics().elidedText(
-            str(index.data() or ""), Qt.TextElideMode.ElideRight, name_rect.width()
-        )
-        painter.drawText(
-            name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name
-        )
+        name = row.title(row.first_line(badge_room), str(index.data() or ""))
         if is_demo:
             name_width = painter.fontMetrics().horizontalAdvance(name)
             painter.setFont(small)
-            badge_rect = QRect(inner.left() + name_width + 8, inner.top(), badge_room, line)
+            left = row.inner.left() + name_width + 8
+            badge_rect = QRect(left, row.inner.top(), badge_room, row.line)
             paint_badge(
                 painter,
                 badge_rect,
                 "Demo",
-                QColor(theme.accent_text if selected else theme.warning),
+                QColor(row.theme.accent_text if row.selected else row.theme.warning),
             )
-        painter.setFont(option.font)
-        painter.setPen(muted)
-        sub_rect = QRect(inner.left(), inner.top() + line + 2, inner.width(), line)
-        painter.drawText(
-            sub_rect,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            option.fontMetrics.elidedText(
-                str(index.data(SubtitleRole) or ""), Qt.TextElideMode.ElideRight, sub_rect.width()
-            ),
-        )
-        painter.restore()
+        row.detail(row.second_line(), str(index.data(SubtitleRole) or ""))

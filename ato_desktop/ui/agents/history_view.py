@@ -4,19 +4,9 @@ the system prompt as a line diff) and a link to the runs it made on the right.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QRect,
-    QSize,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -25,9 +15,6 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QSplitter,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -37,6 +24,8 @@ from ato_desktop.core.records import AgentVersionRecord
 from ato_desktop.ui.agents.config_history import DiffColors, changes_html, version_summary
 from ato_desktop.ui.chat.turns import relative_time
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.record_list_model import RecordListModel
+from ato_desktop.ui.widgets.two_line_delegate import TwoLineDelegate, TwoLineRow
 
 VersionIdRole = Qt.ItemDataRole.UserRole + 1
 RunCountRole = Qt.ItemDataRole.UserRole + 2
@@ -50,34 +39,16 @@ def runs_text(count: int) -> str:
     return f"{count} run{'s' if count != 1 else ''}"
 
 
-class VersionListModel(QAbstractListModel):
+class VersionListModel(RecordListModel[AgentVersionRecord]):
     """Config versions, newest first."""
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._versions: list[AgentVersionRecord] = []
-
     def set_versions(self, versions: list[AgentVersionRecord]) -> None:
-        self.beginResetModel()
-        self._versions = list(versions)
-        self.endResetModel()
+        self.set_records(versions)
 
     def version(self, row: int) -> AgentVersionRecord:
-        return self._versions[row]
+        return self.record(row)
 
-    def row_of(self, version_id: str) -> int:
-        for number, version in enumerate(self._versions):
-            if version.id == version_id:
-                return number
-        return -1
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._versions)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._versions):
-            return None
-        version = self._versions[index.row()]
+    def record_data(self, version: AgentVersionRecord, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return f"Version {version.version}"
         if role in (SubtitleRole, Qt.ItemDataRole.ToolTipRole):
@@ -91,61 +62,19 @@ class VersionListModel(QAbstractListModel):
         return None
 
 
-class VersionDelegate(QStyledItemDelegate):
+class VersionDelegate(TwoLineDelegate):
     """'Version 3            2 h ago' over 'model, Parameter temperature · 12 runs'."""
 
     PADDING = 9
+    MARGIN = 4
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.now_ms: int | None = None
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return QSize(200, option.fontMetrics.height() * 2 + self.PADDING * 2 + 4)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        theme = current_theme()
-        painter.save()
-        rect = option.rect.adjusted(4, 2, -4, -2)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        if selected or option.state & QStyle.StateFlag.State_MouseOver:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(theme.accent if selected else theme.surface_alt))
-            painter.drawRoundedRect(rect, 8, 8)
-        text = QColor(theme.accent_text if selected else theme.text)
-        muted = QColor(theme.accent_text if selected else theme.text_muted)
-        inner = rect.adjusted(self.PADDING, self.PADDING - 2, -self.PADDING, -self.PADDING + 2)
-        metrics = option.fontMetrics
-        line = metrics.height()
-        now = self.now_ms if self.now_ms is not None else int(time.time() * 1000)
-        when = relative_time(int(index.data(CreatedRole) or 0), now)
-        when_width = metrics.horizontalAdvance(when) + 6
-        bold = QFont(option.font)
-        bold.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(bold)
-        painter.setPen(text)
-        painter.drawText(
-            QRect(inner.left(), inner.top(), inner.width() - when_width, line),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            str(index.data() or ""),
-        )
-        painter.setFont(option.font)
-        painter.setPen(muted)
-        painter.drawText(
-            QRect(inner.right() - when_width, inner.top(), when_width, line),
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-            when,
-        )
-        sub = QRect(inner.left(), inner.top() + line + 2, inner.width(), line)
-        painter.drawText(
-            sub,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            metrics.elidedText(
-                str(index.data(SubtitleRole) or ""), Qt.TextElideMode.ElideRight, sub.width()
-            ),
-        )
-        painter.restore()
+    def paint_lines(self, row: TwoLineRow, index: Index) -> None:
+        when = relative_time(int(index.data(CreatedRole) or 0), self.now())
+        when_width = row.text_width(when) + 6
+        title_line = row.first_line(when_width)
+        row.title(title_line, str(index.data() or ""))
+        row.detail(row.right_of(title_line, when_width), when, right=True)
+        row.detail(row.second_line(), str(index.data(SubtitleRole) or ""))
 
 
 def diff_colors(theme: Theme) -> DiffColors:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QRect,
-    QSize,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from ato_desktop.core.records import ThreadRecord
 from ato_desktop.store.thread_ops import clean_title
 from ato_desktop.ui.chat.turns import relative_time
-from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.record_list_model import RecordListModel
+from ato_desktop.ui.widgets.two_line_delegate import TwoLineDelegate, TwoLineRow
 
 ThreadIdRole = Qt.ItemDataRole.UserRole + 1
 SubtitleRole = Qt.ItemDataRole.UserRole + 2
@@ -53,36 +43,18 @@ def thread_rows(threads: list[ThreadRecord], agent_names: dict[str, str]) -> lis
     return rows
 
 
-class ThreadListModel(QAbstractListModel):
+class ThreadListModel(RecordListModel[ThreadRow]):
     """Threads, most recently active first. Editing a title asks for a rename."""
 
     sig_title_edited = Signal(str, str)  # thread id, new title
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[ThreadRow] = []
-
     def set_rows(self, rows: list[ThreadRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_of(self, thread_id: str) -> int:
-        for number, row in enumerate(self._rows):
-            if row.id == thread_id:
-                return number
-        return -1
+        self.set_records(rows)
 
     def thread(self, row: int) -> ThreadRow:
-        return self._rows[row]
+        return self.record(row)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
+    def record_data(self, row: ThreadRow, role: int) -> Any:
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return row.title
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -106,10 +78,10 @@ class ThreadListModel(QAbstractListModel):
         if role != Qt.ItemDataRole.EditRole or not index.isValid():
             return False
         title = clean_title(str(value or ""))
-        row = self._rows[index.row()]
+        row = self._records[index.row()]
         if not title or title == row.title:
             return False
-        self._rows[index.row()] = replace(row, title=title)
+        self._records[index.row()] = replace(row, title=title)
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
         self.sig_title_edited.emit(row.id, title)
         return True
@@ -123,64 +95,18 @@ class ThreadListModel(QAbstractListModel):
         return names
 
 
-class ThreadDelegate(QStyledItemDelegate):
+class ThreadDelegate(TwoLineDelegate):
     """Title on the first line; agent or model and how long ago on the second."""
 
-    PADDING = 10
+    SELECTED_MUTED_ALPHA = 0.8
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.now_ms: int | None = None  # fixed in tests and screenshots
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        metrics = option.fontMetrics
-        return QSize(200, metrics.height() * 2 + self.PADDING * 2 + 4)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        theme = current_theme()
-        painter.save()
-        rect = option.rect.adjusted(6, 2, -6, -2)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        if selected or hovered:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(theme.accent if selected else theme.surface_alt))
-            painter.drawRoundedRect(rect, 8, 8)
-        text_color = QColor(theme.accent_text if selected else theme.text)
-        muted = QColor(theme.accent_text if selected else theme.text_muted)
-        if selected:
-            muted.setAlphaF(0.8)
-        inner = rect.adjusted(self.PADDING, self.PADDING - 2, -self.PADDING, -self.PADDING + 2)
-        metrics = option.fontMetrics
-        line = metrics.height()
-        now = self.now_ms if self.now_ms is not None else int(time.time() * 1000)
-        when = relative_time(int(index.data(UpdatedRole) or 0), now)
-        when_width = metrics.horizontalAdvance(when) + 8
-        title_font = QFont(option.font)
-        title_font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(title_font)
-        painter.setPen(text_color)
-        title_rect = QRect(inner.left(), inner.top(), inner.width(), line)
-        title = painter.fontMetrics().elidedText(
-            str(index.data() or ""), Qt.TextElideMode.ElideRight, title_rect.width()
-        )
-        painter.drawText(
-            title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title
-        )
-        painter.setFont(option.font)
-        painter.setPen(muted)
-        sub_rect = QRect(inner.left(), inner.top() + line + 2, inner.width() - when_width, line)
+    def paint_lines(self, row: TwoLineRow, index: Index) -> None:
+        when = relative_time(int(index.data(UpdatedRole) or 0), self.now())
+        when_width = row.text_width(when) + 8
+        row.title(row.first_line(), str(index.data() or ""))
         subtitle = str(index.data(SubtitleRole) or "")
         if index.data(DemoRole):
             subtitle = f"{subtitle} · demo"
-        painter.drawText(
-            sub_rect,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            metrics.elidedText(subtitle, Qt.TextElideMode.ElideRight, sub_rect.width()),
-        )
-        when_rect = QRect(inner.right() - when_width, sub_rect.top(), when_width, line)
-        painter.drawText(
-            when_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when
-        )
-        painter.restore()
+        detail_line = row.second_line(when_width)
+        row.detail(detail_line, subtitle)
+        row.detail(row.right_of(detail_line, when_width), when, right=True)
