@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.timefmt import rfc3339
 
 DASH = "—"
@@ -78,6 +79,14 @@ def elapsed(start_ms: int, now: int | None = None) -> str:
         return f"{minutes} m {sec:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} m"
+
+
+def cost_cell(usd: float | None, source: str | None) -> tuple[str, bool]:
+    """A cost cell's text and whether it is estimated (the table draws "est." as a pill)."""
+    text = format_cost(usd, source)
+    if text.endswith(" est."):
+        return text[: -len(" est.")], True
+    return text, False
 
 
 def percent(rate: float | None) -> str:

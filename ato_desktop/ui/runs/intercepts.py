@@ -43,8 +43,10 @@ from ato_desktop.store.run_queries import (
     Intercept,
     critical_intercepts,
 )
+from ato_desktop.ui.runs.columns import id_font
 from ato_desktop.ui.runs.formatting import ago, short_id
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.status_badge import paint_pill, pill_width
 
 _ROOT = QModelIndex()  # the default parent (one instance, never changed)
@@ -129,12 +131,7 @@ class InterceptDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         item = index.data(INTERCEPT_ROLE)
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget = opt.widget
-        if widget is not None:
-            widget.style().drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt = paint_cell_background(self, painter, option, index)
         if not isinstance(item, Intercept):
             return
         theme = current_theme()
@@ -166,8 +163,7 @@ class InterceptDelegate(QStyledItemDelegate):
         text_colour = QColor(theme.accent_text if selected else theme.text)
         muted = QColor(theme.accent_text if selected else theme.text_muted)
         align = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
+        mono = id_font()
         painter.setFont(mono)
         painter.setPen(muted)
         run_width = QFontMetrics(mono).horizontalAdvance("0" * 8) + 14

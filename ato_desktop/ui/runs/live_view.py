@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
@@ -43,8 +42,10 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import RunRecord
 from ato_desktop.store.run_queries import LiveRunSummary, live_run_summaries
+from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.formatting import DASH, ago, elapsed, now_ms, short_id, size_text
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.status_badge import (
     STATUS_ROLE,
     NoFocusDelegate,
@@ -68,6 +69,7 @@ COLUMNS = ("Run", "Agent", "Model", "Status", "Elapsed", "Last event", "Output",
     COL_COST,
     COL_KILL,
 ) = range(len(COLUMNS))
+_RIGHT = {COL_ELAPSED, COL_OUTPUT, COL_COST}
 RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 KILL_ROLE = int(Qt.ItemDataRole.UserRole) + 5  # "kill" | "requested"
 
@@ -153,15 +155,7 @@ class LiveRunsModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            right = section in (COL_ELAPSED, COL_OUTPUT, COL_COST)
-            align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
-            return int(align | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return header_data(COLUMNS, _RIGHT, section, orientation, role)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -198,14 +192,12 @@ class LiveRunsModel(QAbstractTableModel):
             if col == COL_KILL:
                 return "Stop this run; its partial output is kept in the log"
             return f"Run {run.id}\nClick to open its telemetry"
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_ELAPSED, COL_OUTPUT, COL_COST):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in _RIGHT:
+            return alignment(right=True)
         if role == Qt.ItemDataRole.ForegroundRole and col in (COL_RUN, COL_LAST, COL_MODEL):
             return QColor(current_theme().text_muted)
         if role == Qt.ItemDataRole.FontRole and col == COL_RUN:
-            font = QFont("monospace")
-            font.setStyleHint(QFont.StyleHint.Monospace)
-            return font
+            return id_font()
         return None
 
 
@@ -218,14 +210,7 @@ class KillButtonDelegate(NoFocusDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        if opt.widget is not None:
-            opt.widget.style().drawControl(
-                QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget
-            )
+        opt = paint_cell_background(self, painter, option, index)
         theme = current_theme()
         requested = index.data(KILL_ROLE) == "requested"
         rect = QRectF(opt.rect).adjusted(8, 5, -8, -5)
@@ -240,7 +225,7 @@ class KillButtonDelegate(NoFocusDelegate):
         font = QFont(opt.font)
         font.setWeight(QFont.Weight.DemiBold)
         painter.setFont(font)
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), opt.text)
         painter.restore()
 
 

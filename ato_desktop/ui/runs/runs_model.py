@@ -21,14 +21,15 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 
-from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import run_matches
 from ato_desktop.core.timefmt import human_duration
+from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.formatting import (
     DASH,
+    cost_cell,
     elapsed,
     full_time,
     local_time,
@@ -81,10 +82,7 @@ class RunRow:
 
 def build_row(run: RunRecord, now: int) -> RunRow:
     """Pure Python (reader threads call it): every text a cell shows."""
-    cost_text = format_cost(run.cost_usd, run.cost_source)
-    estimated = cost_text.endswith(" est.")
-    if estimated:
-        cost_text = cost_text[: -len(" est.")]
+    cost_text, estimated = cost_cell(run.cost_usd, run.cost_source)
     # The no-agent path (runtime + model) shows what ran instead of a name.
     agent = run.agent_name or (f"{run.runtime} · {run.model}" if not run.agent_id else DASH)
     texts = (
@@ -129,8 +127,7 @@ class RunsTableModel(QAbstractTableModel):
         self._generation = 0
         self._loading = False
         self._exhausted = True  # nothing to fetch until a filter is set
-        self._mono = QFont("monospace")
-        self._mono.setStyleHint(QFont.StyleHint.Monospace)
+        self._mono = id_font()
 
     # -- filter and loading --------------------------------------------------------------------
 
@@ -290,14 +287,7 @@ class RunsTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = Qt.AlignmentFlag.AlignRight if section in _RIGHT else Qt.AlignmentFlag.AlignLeft
-            return int(align | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return header_data(COLUMNS, _RIGHT, section, orientation, role)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -337,8 +327,7 @@ class RunsTableModel(QAbstractTableModel):
                 return f"Cost source: {run.cost_source}"
             return item.tooltip
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = Qt.AlignmentFlag.AlignRight if col in _RIGHT else Qt.AlignmentFlag.AlignLeft
-            return int(align | Qt.AlignmentFlag.AlignVCenter)
+            return alignment(col in _RIGHT)
         if role == Qt.ItemDataRole.ForegroundRole:
             theme = current_theme()
             if col == COL_AGENT and run.agent_id:

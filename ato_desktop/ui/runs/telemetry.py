@@ -43,13 +43,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import ActionRecord
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.store.run_queries import PayloadText
-from ato_desktop.ui.runs.formatting import DASH, full_time, local_time, now_ms
+from ato_desktop.ui.runs.columns import alignment, header_data
+from ato_desktop.ui.runs.formatting import DASH, cost_cell, full_time, local_time, now_ms
 from ato_desktop.ui.runs.inspector import OperationInspector
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.json_view import (
     compact_json,
     display_value,
@@ -57,7 +58,12 @@ from ato_desktop.ui.widgets.json_view import (
     monospace_font,
     run_in_worker,
 )
-from ato_desktop.ui.widgets.status_badge import COST_ESTIMATED_ROLE, CostDelegate
+from ato_desktop.ui.widgets.status_badge import (
+    COST_ESTIMATED_ROLE,
+    CostDelegate,
+    paint_pill,
+    pill_width,
+)
 
 _ROOT = QModelIndex()  # the default parent (one instance, never changed)
 
@@ -130,10 +136,7 @@ def build_action_row(action: ActionRecord, now: int, text: PayloadText | None = 
     text (sizes and the first characters of the stored JSON, from SQL) spares re-encoding big
     payloads; without it they are encoded here.
     """
-    cost_text = format_cost(action.cost_usd, action.cost_source)
-    estimated = cost_text.endswith(" est.")
-    if estimated:
-        cost_text = cost_text[: -len(" est.")]
+    cost_text, estimated = cost_cell(action.cost_usd, action.cost_source)
     texts = (
         str(action.seq),
         action.name,
@@ -296,14 +299,7 @@ class ActionsModel(QAbstractItemModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = Qt.AlignmentFlag.AlignRight if section in _RIGHT else Qt.AlignmentFlag.AlignLeft
-            return int(align | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return header_data(COLUMNS, _RIGHT, section, orientation, role)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -339,8 +335,7 @@ class ActionsModel(QAbstractItemModel):
         if role == COST_ESTIMATED_ROLE:
             return row.cost_estimated if col == COL_COST else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = Qt.AlignmentFlag.AlignRight if col in _RIGHT else Qt.AlignmentFlag.AlignLeft
-            return int(align | Qt.AlignmentFlag.AlignVCenter)
+            return alignment(col in _RIGHT)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_STARTED:
                 return full_time(row.action.started_at)
@@ -385,15 +380,7 @@ class OutcomeDelegate(QStyledItemDelegate):
         if outcome is None or index.column() != COL_OUTCOME:
             super().paint(painter, option, index)
             return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        if opt.widget is not None:
-            opt.widget.style().drawControl(
-                QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget
-            )
-        from ato_desktop.ui.widgets.status_badge import paint_pill, pill_width
-
+        opt = paint_cell_background(self, painter, option, index)
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         colour = QColor(current_theme().accent_text) if selected else outcome_colour(outcome)
         text = str(outcome)
@@ -413,14 +400,7 @@ class OutcomeDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
         part: str,
     ) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        if opt.widget is not None:
-            opt.widget.style().drawControl(
-                QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget
-            )
+        opt = paint_cell_background(self, painter, option, index)
         theme = current_theme()
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         painter.save()
@@ -443,7 +423,9 @@ class OutcomeDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(QRectF(code).adjusted(-4, -2, 0, 2), 4, 4)
         painter.setFont(self._mono)
         painter.setPen(QColor(theme.accent_text if selected else theme.text))
-        painter.drawText(code, int(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft), text)
+        painter.drawText(
+            code, int(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft), opt.text
+        )
         painter.restore()
 
     def sizeHint(

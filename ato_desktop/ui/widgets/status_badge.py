@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 
 STATUS_LABELS = {
     "running": "Running",
@@ -212,13 +213,7 @@ class StatusBadgeDelegate(NoFocusDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt = paint_cell_background(self, painter, option, index)
         status = index.data(STATUS_ROLE)
         if not status:
             return
@@ -243,18 +238,10 @@ class CostDelegate(NoFocusDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        estimated = bool(index.data(COST_ESTIMATED_ROLE))
-        if not estimated:
+        if not index.data(COST_ESTIMATED_ROLE):
             super().paint(painter, option, index)
             return
-        text = opt.text
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt = paint_cell_background(self, painter, option, index)
         theme = current_theme()
         pill_w = pill_width("est.", opt.font)
         rect = QRectF(opt.rect).adjusted(6, 0, -8, 0)
@@ -264,7 +251,7 @@ class CostDelegate(NoFocusDelegate):
         painter.setPen(QColor(theme.accent_text if selected else theme.text))
         text_rect = rect.adjusted(0, 0, -(pill_w + 4), 0)
         painter.drawText(
-            text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight), text
+            text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight), opt.text
         )
         painter.restore()
         pill_rect = QRectF(rect.right() - pill_w, rect.top(), pill_w, rect.height())

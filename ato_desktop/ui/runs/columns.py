@@ -1,0 +1,40 @@
+"""What the run and action tables share about their columns: header titles, alignment (numbers
+to the right), and the monospace font of run ids."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+
+
+def alignment(right: bool) -> int:
+    """Right (numbers) or left (text), vertically centred: a TextAlignmentRole value."""
+    align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
+    return int(align | Qt.AlignmentFlag.AlignVCenter)
+
+
+def header_data(
+    columns: Sequence[str],
+    right: Collection[int],
+    section: int,
+    orientation: Qt.Orientation,
+    role: int,
+) -> Any:
+    """headerData of a table with these column titles; the columns in right are right-aligned."""
+    if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(columns):
+        return None
+    if role == Qt.ItemDataRole.DisplayRole:
+        return columns[section]
+    if role == Qt.ItemDataRole.TextAlignmentRole:
+        return alignment(section in right)
+    return None
+
+
+def id_font() -> QFont:
+    """The font run ids are shown in."""
+    font = QFont("monospace")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    return font
