@@ -70,6 +70,18 @@ class ModelSuggestions(QObject):
             self._book = None
 
 
+def offer_models(combo: QComboBox, models: list[str]) -> None:
+    """Make models the editable combo's list; what the user typed stays (and no signal fires)."""
+    text = combo.currentText()
+    combo.blockSignals(True)
+    try:
+        combo.clear()
+        combo.addItems(models)
+        combo.setEditText(text)
+    finally:
+        combo.blockSignals(False)
+
+
 class ModelCombo(QComboBox):
     """An editable model name; the list and the completer offer the runtime's priced models."""
 
@@ -98,14 +110,7 @@ class ModelCombo(QComboBox):
 
     def set_suggestions(self, models: list[str]) -> None:
         """Offer these names; what the user typed stays."""
-        text = self.currentText()
-        self.blockSignals(True)
-        try:
-            self.clear()
-            self.addItems(models)
-            self.setEditText(text)
-        finally:
-            self.blockSignals(False)
+        offer_models(self, models)
 
     def suggestions(self) -> list[str]:
         return [self.itemText(i) for i in range(self.count())]

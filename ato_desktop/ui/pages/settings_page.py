@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.pricing import PriceFileError, parse_price_overrides
 from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.credentials import PROVIDERS, CredentialError, CredentialStore
+from ato_desktop.ui.agents.model_combo import ModelSuggestions, offer_models
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.resources import RESOURCES
@@ -796,8 +797,8 @@ class DefaultsSection(_Card):
         self.saved.hide()
         self.body.addWidget(self.saved)
 
-        self._suggestions: dict[str, list[str]] = {}
-        self._book: Any = None
+        self._suggestions = ModelSuggestions(ctx, self)
+        self._suggestions.sig_models_loaded.connect(self._on_models_loaded)
         settings = ctx.settings
         runtime = str(settings.value("defaults/runtime", DEFAULT_RUNTIME) or DEFAULT_RUNTIME)
         model = str(settings.value("defaults/model", DEFAULT_MODEL) or "")
@@ -824,37 +825,22 @@ class DefaultsSection(_Card):
     def _on_runtime_changed(self) -> None:
         self._show_runtime()
         runtime = self.current_runtime()
-        models = self._suggestions.get(runtime) or []
+        models = self._suggestions.cached(runtime) or []
         current = self.model.currentText().strip()
         if current and models and current not in models:
             self.model.setEditText(models[0] if runtime != "openai-compatible" else "")
         elif not models:
             self.model.setEditText("" if runtime == "openai-compatible" else current)
-        self.ctx.spawn(self.load_suggestions(), what="look up model names")
+        self.load_suggestions()
         self.save()
 
-    async def load_suggestions(self) -> None:
-        """The runtime's priced model names (the first lookup imports the table: a thread)."""
-        workspace = self.ctx.workspace
-        if workspace is None:
-            return
-        book = workspace.prices
-        if book is not self._book:
-            self._suggestions.clear()
-            self._book = book
-        runtime = self.current_runtime()
-        if runtime not in self._suggestions:
-            self._suggestions[runtime] = await asyncio.to_thread(book.known_models, runtime)
-        if runtime != self.current_runtime():
-            return
-        text = self.model.currentText()
-        self.model.blockSignals(True)
-        try:
-            self.model.clear()
-            self.model.addItems(self._suggestions[runtime])
-            self.model.setEditText(text)
-        finally:
-            self.model.blockSignals(False)
+    def load_suggestions(self) -> None:
+        """Offer the runtime's priced model names (looked up off the UI thread, then cached)."""
+        self._suggestions.request(self.current_runtime())
+
+    def _on_models_loaded(self, runtime: str, models: list[str]) -> None:
+        if runtime == self.current_runtime():
+            offer_models(self.model, models)
 
     def save(self) -> None:
         settings = self.ctx.settings
@@ -959,7 +945,7 @@ class SettingsPage(Page):
         self.ctx.spawn(self.keys.refresh(), what="read the key status")
         self.ctx.spawn(self.prices.load(), what="read prices.json")
         self.ctx.spawn(self.data.refresh(), what="read the data statistics")
-        self.ctx.spawn(self.defaults.load_suggestions(), what="look up model names")
+        self.defaults.load_suggestions()
         section = (target or {}).get("section")
         if section in self.sections:
             # After layout: a page shown for the first time has no geometry yet.
