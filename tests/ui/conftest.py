@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtWidgets import QApplication
+import shiboken6
+from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget
 
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.ui.commands import CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.theme import ThemeManager
+from tests.support.qt_helpers import Show
 
 
 @pytest.fixture
@@ -66,3 +68,33 @@ def open_ctx(ui_ctx: AppContext, qtbot: Any) -> Iterator[AppContext]:
         task = ui_ctx.spawn(ui_ctx.shutdown())
         task.add_done_callback(lambda _t: done.append(True))
         qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+
+
+@pytest.fixture
+def show(open_ctx: AppContext, qtbot: Any) -> Iterator[Show]:
+    """Show widgets stacked in a window of a fixed size; the window is deleted when the test ends.
+
+    The host's layout sets no minimum size on the window: the offscreen platform warns about
+    every size-hint change of a shown window, and a page's content changes as data arrives.
+    Deleting (not just closing) the window at the end stops the widgets' timers, so nothing of
+    this test runs in the next one, after its event loop is gone.
+    """
+    hosts: list[QWidget] = []
+
+    def show_widgets(*widgets: QWidget, width: int = 1000, height: int = 700) -> QWidget:
+        host = QWidget()
+        layout = QVBoxLayout(host)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in widgets:
+            layout.addWidget(widget)
+        host.resize(width, height)
+        host.show()
+        hosts.append(host)
+        return host
+
+    yield show_widgets
+    for host in hosts:
+        if shiboken6.isValid(host):
+            host.close()
+            shiboken6.delete(host)

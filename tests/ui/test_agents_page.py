@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
@@ -18,25 +17,15 @@ from ato_desktop.ui.agents.history_view import VersionListModel
 from ato_desktop.ui.agents.key_value_table import KeyValueModel
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.agents_page import HISTORY_TAB, AgentsPage
+from tests.support.qt_helpers import run_to_end, show_page
 
-T = TypeVar("T")
 PROMPT_V1 = "You are a careful writer.\nAnswer in one paragraph.\nCite sources."
 PROMPT_V2 = "You are a careful writer.\nAnswer in two paragraphs.\nCite sources."
 
 
 @pytest.fixture
 def page(open_ctx: AppContext, qtbot: Any) -> AgentsPage:
-    widget = AgentsPage(open_ctx)
-    qtbot.addWidget(widget)
-    widget.setFixedSize(1100, 760)  # the offscreen platform warns when constraints change
-    widget.show()
-    return widget
-
-
-def _run(ctx: AppContext, qtbot: Any, coro: Coroutine[Any, Any, T]) -> T:
-    task = ctx.spawn(coro)
-    qtbot.waitUntil(task.done, timeout=15_000)
-    return task.result()
+    return show_page(qtbot, AgentsPage(open_ctx))
 
 
 def _create(ctx: AppContext, name: str = "writer", **config: Any) -> AgentRecord:
@@ -147,7 +136,7 @@ def test_history_shows_versions_with_diffs_and_links_to_their_runs(
     # No key: each dispatch fails fast with class auth, but it is a run of that version.
     agent = _create(ctx, system_prompt=PROMPT_V1, params={"temperature": 0.3})
     for prompt in ("one", "two"):
-        _run(ctx, qtbot, ctx.workspace.dispatcher.dispatch(
+        run_to_end(ctx, qtbot, ctx.workspace.dispatcher.dispatch(
             DispatchRequest(prompt, agent=agent.name, trigger=Trigger.UI)))  # fmt: skip
     ctx.workspace.agents.edit(
         agent.name,

@@ -4,8 +4,8 @@ loopback fake LLM servers. Waits are on signals and conditions, never on sleeps.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -22,10 +22,10 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.chat_page import ChatPage
 from ato_desktop.ui.widgets.markdown_view import MarkdownSplitter, MarkdownView, split_markdown
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.qt_helpers import run_to_end, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-CHATTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-CHATTESTKEY-zyxwvutsrqponmlkjihgfedcba9876543210"
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -45,18 +45,7 @@ def keys(memory_keyring: object) -> CredentialStore:
 
 @pytest.fixture
 def page(open_ctx: AppContext, qtbot: Any) -> ChatPage:
-    widget = ChatPage(open_ctx)
-    qtbot.addWidget(widget)
-    # A fixed size: the offscreen platform warns when a window's size constraints change.
-    widget.setFixedSize(1100, 760)
-    widget.show()
-    return widget
-
-
-def _run(ctx: AppContext, qtbot: Any, coro: Coroutine[Any, Any, T]) -> T:
-    task = ctx.spawn(coro)
-    qtbot.waitUntil(task.done, timeout=15_000)
-    return task.result()
+    return show_page(qtbot, ChatPage(open_ctx))
 
 
 def _agent(ctx: AppContext, fake: FakeLLMServer, name: str = "writer") -> AgentRecord:
@@ -230,7 +219,7 @@ def _seed(ctx: AppContext, qtbot: Any, fake: FakeLLMServer, prompt: str, answer:
         prompt, agent=agent, thread_id=thread_id, new_thread=thread_id is None,
         trigger=Trigger.UI,
     )  # fmt: skip
-    return _run(ctx, qtbot, ctx.workspace.dispatcher.dispatch(request))
+    return run_to_end(ctx, qtbot, ctx.workspace.dispatcher.dispatch(request))
 
 
 def test_switching_threads_shows_their_history_and_the_next_send_carries_it(

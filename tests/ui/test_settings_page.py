@@ -3,78 +3,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import keyring
 import pytest
-import shiboken6
 from keyring.backend import KeyringBackend
-from PySide6.QtWidgets import QLabel, QLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit
 
 from ato_desktop.engine import credentials
 from ato_desktop.engine.demo import build_demo_workspace
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.settings_page import SettingsPage
 from tests.support.memory_keyring import MemoryKeyring
+from tests.support.qt_helpers import Show
 
 KEY = "sk-ant-api03-SETTINGSKEY-abcdefghijklmnopqrstuvwxyz0123"
 KEY2 = "sk-ant-api03-REPLACEDKEY-zyxwvutsrqponmlkjihgfedcba9876"
 
 
-class LowPriorityKeyring(KeyringBackend):
+class LowPriorityKeyring(MemoryKeyring):
     """A backend keyring itself would not recommend (like the plaintext file one)."""
 
     priority = 0.5  # type: ignore[assignment]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
 
 KeyringBackend._classes.discard(LowPriorityKeyring)  # type: ignore[attr-defined]
-
-
-Show = Callable[..., QWidget]
-
-
-@pytest.fixture
-def show(open_ctx: AppContext, qtbot: Any) -> Iterator[Show]:
-    """Show a widget in a window of a fixed size; the window is deleted when the test ends.
-
-    The host's layout sets no minimum size on the window: the offscreen platform warns about
-    every size-hint change of a shown window, and a page's content changes as data arrives.
-    Deleting (not just closing) the window at the end stops the page's timers, so nothing of
-    this test runs in the next one, after its event loop is gone.
-    """
-    hosts: list[QWidget] = []
-
-    def show_widget(page: QWidget, width: int = 1000, height: int = 700) -> QWidget:
-        host = QWidget()
-        layout = QVBoxLayout(host)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(page)
-        host.resize(width, height)
-        host.show()
-        hosts.append(host)
-        return host
-
-    yield show_widget
-    for host in hosts:
-        if shiboken6.isValid(host):
-            host.close()
-            shiboken6.delete(host)
 
 
 @pytest.fixture
@@ -318,7 +273,7 @@ def test_navigation_targets_scroll_to_their_section(
     open_ctx: AppContext, qtbot: Any, show: Show, section: str
 ) -> None:
     page = SettingsPage(open_ctx)
-    show(page, 900, 420)
+    show(page, width=900, height=420)
     with qtbot.waitSignal(page.sig_section_shown, timeout=10_000) as shown:
         page.activate({"section": section})
     assert shown.args == [section] and page.current_section == section

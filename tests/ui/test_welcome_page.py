@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
 from typing import Any
 
 import pytest
-import shiboken6
-from PySide6.QtWidgets import QLayout, QVBoxLayout, QWidget
 
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import RunFilter
@@ -17,37 +15,13 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.welcome_page import WelcomePage
 from ato_desktop.ui.widgets.demo_banner import DemoBanner
 from tests.support.memory_keyring import MemoryKeyring
-
-Show = Callable[..., QWidget]
+from tests.support.qt_helpers import Show
 
 
 @pytest.fixture
-def show(open_ctx: AppContext) -> Iterator[Show]:
-    """Show widgets stacked in one window; the window is deleted when the test ends.
-
-    Its layout sets no minimum size (the offscreen platform warns about every size-hint change
-    of a shown window), and deleting it stops the widgets' timers, so nothing of this test runs
-    in the next one.
-    """
-    hosts: list[QWidget] = []
-
-    def show_widgets(*widgets: QWidget) -> QWidget:
-        host = QWidget()
-        layout = QVBoxLayout(host)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for widget in widgets:
-            layout.addWidget(widget)
-        host.resize(1080, 760)
-        host.show()
-        hosts.append(host)
-        return host
-
-    yield show_widgets
-    for host in hosts:
-        if shiboken6.isValid(host):
-            host.close()
-            shiboken6.delete(host)
+def show(show: Show) -> Show:
+    """The conftest's show, in a larger window."""
+    return functools.partial(show, width=1080, height=760)
 
 
 def _navigations(ctx: AppContext) -> list[tuple[str, Any]]:

@@ -1,0 +1,30 @@
+"""Helpers for the Qt tests: show a page, run a coroutine on the app's loop to its end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from PySide6.QtWidgets import QWidget
+
+T = TypeVar("T")
+W = TypeVar("W", bound=QWidget)
+
+# The `show` fixture of tests/ui: show(*widgets, width=..., height=...) -> the window.
+Show = Callable[..., QWidget]
+
+
+def show_page(qtbot: Any, page: W) -> W:
+    """Show page as a window of a fixed size (the offscreen platform warns when a window's size
+    constraints change); qtbot closes it after the test."""
+    qtbot.addWidget(page)
+    page.setFixedSize(1100, 760)
+    page.show()
+    return page
+
+
+def run_to_end(ctx: Any, qtbot: Any, coro: Coroutine[Any, Any, T]) -> T:
+    """Run coro as a task of the app's context and wait for its result."""
+    task = ctx.spawn(coro)
+    qtbot.waitUntil(task.done, timeout=15_000)
+    return task.result()
