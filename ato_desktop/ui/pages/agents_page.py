@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -36,7 +35,7 @@ from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
-from ato_desktop.ui.widgets.list_panel import ListPanel
+from ato_desktop.ui.widgets.list_panel import ListPanel, lay_out_list_page
 
 SETTINGS_TAB, HISTORY_TAB = 0, 1
 
@@ -63,21 +62,13 @@ class AgentsPage(Page):
     # -- layout ----------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._build_list_panel())
+        panel = self._build_list_panel()
         self.right = QStackedWidget()
         self.right.addWidget(self._build_empty_state())
         self.right.addWidget(self._build_detail())
-        splitter.addWidget(self.right)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([280, 900])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        lay_out_list_page(self, panel, self.right)
 
-    def _build_list_panel(self) -> QWidget:
+    def _build_list_panel(self) -> ListPanel:
         self.agent_model = AgentListModel(self)
         panel = ListPanel(
             self.agent_model,

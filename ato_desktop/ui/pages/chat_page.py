@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QMessageBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -55,7 +54,7 @@ from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
-from ato_desktop.ui.widgets.list_panel import ListPanel
+from ato_desktop.ui.widgets.list_panel import ListPanel, lay_out_list_page
 
 DEFAULT_MODELS = {"claude": "claude-sonnet-5", "codex": "gpt-5", "openai-compatible": ""}
 PENDING_USER, PENDING_ANSWER = "user:pending", "assistant:pending"
@@ -110,19 +109,11 @@ class ChatPage(Page):
     # -- layout ----------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        panel = self._build_threads_panel()
+        splitter = lay_out_list_page(self, panel, self._build_conversation_panel())
         splitter.setObjectName("ChatSplitter")
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._build_threads_panel())
-        splitter.addWidget(self._build_conversation_panel())
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([280, 900])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
 
-    def _build_threads_panel(self) -> QWidget:
+    def _build_threads_panel(self) -> ListPanel:
         self.thread_model = ThreadListModel(self)
         self.threads_empty = QLabel(
             "No conversations yet.\nWrite a message on the right to start one."

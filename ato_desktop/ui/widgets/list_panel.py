@@ -1,5 +1,5 @@
 """The left column of a list page (Agents, Chat): a title with a New button, a filter field, and
-the list it filters."""
+the list it filters; and the page's layout around it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QPushButton,
+    QSplitter,
     QStackedLayout,
     QVBoxLayout,
     QWidget,
@@ -85,3 +86,19 @@ class ListPanel(QFrame):
         """Show the empty state (when there is one) instead of the list."""
         if self._stack is not None:
             self._stack.setCurrentIndex(1 if empty else 0)
+
+
+def lay_out_list_page(page: QWidget, panel: ListPanel, content: QWidget) -> QSplitter:
+    """Fill page with the list panel at the left (280 px to begin with) and content beside it,
+    taking the rest; returns the splitter between them."""
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.setChildrenCollapsible(False)
+    splitter.addWidget(panel)
+    splitter.addWidget(content)
+    splitter.setStretchFactor(0, 0)
+    splitter.setStretchFactor(1, 1)
+    splitter.setSizes([280, 900])
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(splitter)
+    return splitter
