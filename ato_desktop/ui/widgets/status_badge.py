@@ -125,9 +125,7 @@ def _paint_error_mark(painter: QPainter, centre: QPointF, color: QColor) -> None
 
 def paint_pill(painter: QPainter, rect: QRectF, text: str, color: QColor, font: QFont) -> QRectF:
     """A small tinted pill with text (e.g. 'est.', 'Over budget'); returns the rect drawn."""
-    small = QFont(font)
-    small.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
-    small.setWeight(QFont.Weight.DemiBold)
+    small = _pill_font(font)
     metrics = QFontMetrics(small)
     width = metrics.horizontalAdvance(text) + 10
     height = metrics.height() + 2
@@ -147,10 +145,14 @@ def paint_pill(painter: QPainter, rect: QRectF, text: str, color: QColor, font: 
 
 
 def pill_width(text: str, font: QFont) -> float:
-    small = QFont(font)
-    small.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
-    small.setWeight(QFont.Weight.DemiBold)
-    return float(QFontMetrics(small).horizontalAdvance(text) + 10)
+    return float(QFontMetrics(_pill_font(font)).horizontalAdvance(text) + 10)
+
+
+def _pill_font(base: QFont) -> QFont:
+    font = QFont(base)
+    font.setPointSizeF(max(7.0, base.pointSizeF() * 0.8))
+    font.setWeight(QFont.Weight.DemiBold)
+    return font
 
 
 class PulseClock(QObject):
