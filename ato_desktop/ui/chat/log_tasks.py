@@ -51,3 +51,24 @@ class Generations:
 
     def is_latest(self, generation: int) -> bool:
         return generation == self._latest
+
+    def spawn_read(
+        self,
+        ctx: AppContext,
+        read: Callable[[Any], T],
+        apply: Callable[[T], object],
+        *,
+        what: str,
+    ) -> None:
+        """A load of this kind: read(store) on a reader thread, then apply(result) unless a newer
+        load started meanwhile. Nothing happens while no log is open."""
+        if ctx.workspace is None:
+            return
+
+        async def load() -> None:
+            generation = self.next()
+            value = await ctx.read(read, ctx.workspace.store)
+            if self.is_latest(generation):
+                apply(value)
+
+        spawn_log_task(ctx, load, what=what)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.models import AgentConfig
-from ato_desktop.core.records import AgentRecord
+from ato_desktop.core.records import AgentRecord, AgentVersionRecord
 from ato_desktop.engine.agents import AgentConfigError
 from ato_desktop.store.database import StoreError
 from ato_desktop.ui.agents.agent_editor import AgentEditor, FormError, edit_changes, field_of_error
@@ -30,7 +30,7 @@ from ato_desktop.ui.agents.agent_list import AgentDelegate, AgentIdRole, AgentLi
 from ato_desktop.ui.agents.agents_style import agents_stylesheet
 from ato_desktop.ui.agents.history_view import HistoryView
 from ato_desktop.ui.agents.model_combo import ModelSuggestions
-from ato_desktop.ui.chat.log_tasks import Generations, spawn_log_task
+from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
@@ -283,15 +283,11 @@ class AgentsPage(Page):
     # -- loading ---------------------------------------------------------------------------------
 
     def _reload_agents(self) -> None:
-        if self.ctx.workspace is not None:
-            spawn_log_task(self.ctx, self._load_agents, what="load agents")
+        self._agents_loads.spawn_read(
+            self.ctx, lambda store: store.list_agents(), self._show_agents, what="load agents"
+        )
 
-    async def _load_agents(self) -> None:
-        generation = self._agents_loads.next()
-        store = self.ctx.workspace.store
-        agents = await self.ctx.read(store.list_agents)
-        if not self._agents_loads.is_latest(generation):
-            return
+    def _show_agents(self, agents: list[AgentRecord]) -> None:
         current = self._agent.id if self._agent else None
         self.agent_model.set_agents(agents)
         creating = self.editor.creating and self.right.currentIndex() == 1
@@ -323,18 +319,16 @@ class AgentsPage(Page):
         self._loaded_once = True
 
     def _reload_history(self) -> None:
-        if self._agent is not None and self.ctx.workspace is not None:
+        if self._agent is not None:
             agent_id = self._agent.id
-            spawn_log_task(
-                self.ctx, lambda: self._load_history(agent_id), what="load agent history"
+            self._history_loads.spawn_read(
+                self.ctx,
+                lambda store: store.agent_history(agent_id),
+                lambda versions: self._show_history(agent_id, versions),
+                what="load agent history",
             )
 
-    async def _load_history(self, agent_id: str) -> None:
-        generation = self._history_loads.next()
-        store = self.ctx.workspace.store
-        versions = await self.ctx.read(store.agent_history, agent_id)
-        if not self._history_loads.is_latest(generation):
-            return
+    def _show_history(self, agent_id: str, versions: list[AgentVersionRecord]) -> None:
         if self._agent is None or self._agent.id != agent_id:
             return
         self.history.set_versions(versions)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.models import Trigger
-from ato_desktop.core.records import AgentRecord
+from ato_desktop.core.records import AgentRecord, ThreadRecord
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
 from ato_desktop.store import thread_ops
 from ato_desktop.store.execution_log import NotFoundError
@@ -352,15 +352,11 @@ class ChatPage(Page):
         self.ctx.status("Thread deleted; its runs are still in Runs.")
 
     def _reload_threads(self) -> None:
-        if self.ctx.workspace is not None:
-            spawn_log_task(self.ctx, self._load_threads, what="load threads")
+        self._threads_loads.spawn_read(
+            self.ctx, lambda store: store.list_threads(), self._show_threads, what="load threads"
+        )
 
-    async def _load_threads(self) -> None:
-        generation = self._threads_loads.next()
-        store = self.ctx.workspace.store
-        threads = await self.ctx.read(store.list_threads)
-        if not self._threads_loads.is_latest(generation):
-            return
+    def _show_threads(self, threads: list[ThreadRecord]) -> None:
         names = {agent.id: agent.name for agent in self._agents}
         self._selecting = True
         try:
@@ -639,15 +635,11 @@ class ChatPage(Page):
     # -- agents ----------------------------------------------------------------------------------
 
     def _reload_agents(self) -> None:
-        if self.ctx.workspace is not None:
-            spawn_log_task(self.ctx, self._load_agents, what="load agents")
+        self._agents_loads.spawn_read(
+            self.ctx, lambda store: store.list_agents(), self._show_agents, what="load agents"
+        )
 
-    async def _load_agents(self) -> None:
-        generation = self._agents_loads.next()
-        store = self.ctx.workspace.store
-        agents = await self.ctx.read(store.list_agents)
-        if not self._agents_loads.is_latest(generation):
-            return
+    def _show_agents(self, agents: list[AgentRecord]) -> None:
         self._agents = agents
         self.picker.set_agents(self._agents)
         pending = self._pending_agent
