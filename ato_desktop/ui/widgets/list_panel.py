@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 
 class ListPanel(QFrame):
-    """A titled, filterable list of model's rows (the filter is case-insensitive).
+    """A titled list of the model's rows with a filter field (the filter is case-insensitive).
 
     The object names follow `names` for stylesheets: e.g. "Agent" gives AgentsPanel,
     NewAgentButton, AgentFilter and AgentList. With an empty_state label, the list and the label
