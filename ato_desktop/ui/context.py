@@ -97,10 +97,22 @@ class AppContext(QObject):
 
     # -- tasks -----------------------------------------------------------------------------------
 
-    def spawn(self, coro: Coroutine[Any, Any, T], *, what: str = "task") -> asyncio.Task[T]:
-        """Run a coroutine on the app's loop; its failure is logged and shown, never lost."""
+    def spawn(
+        self, coro: Coroutine[Any, Any, T], *, what: str = "task"
+    ) -> asyncio.Task[T] | None:
+        """Run a coroutine on the app's loop; its failure is logged and shown, never lost.
+
+        Once the loop has stopped (the app is quitting), a late timer's work is dropped quietly
+        and None is returned.
+        """
         import asyncio
 
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            log.debug("%s dropped: the event loop has stopped", what)
+            return None
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
 

@@ -36,8 +36,9 @@ def test_claude_code_run_records_steps_files_and_cost(workspace: Workspace, cli:
     for name in ("existing.txt", "notes.md", "old.txt"):
         (cli.workdir / name).write_text("before\n")
     cli.scenario("files")
-    workspace.agents.create("coder", AgentConfig("claude-code", "claude-sonnet-5",
-                                                 working_dir=str(cli.workdir)))
+    workspace.agents.create(
+        "coder", AgentConfig("claude-code", "claude-sonnet-5", working_dir=str(cli.workdir))
+    )
     result = _dispatch(workspace, DispatchRequest("Tidy the repo", agent="coder"))
     assert result.status is RunStatus.COMPLETED, result.error_message
     actions = workspace.store.get_actions(result.run_id)
@@ -60,8 +61,9 @@ def test_claude_code_run_records_steps_files_and_cost(workspace: Workspace, cli:
 
 def test_codex_cli_run_is_killed_cleanly(workspace: Workspace, cli: FakeCli) -> None:
     cli.scenario("hang")
-    workspace.agents.create("builder", AgentConfig("codex-cli", "gpt-5",
-                                                   working_dir=str(cli.workdir)))
+    workspace.agents.create(
+        "builder", AgentConfig("codex-cli", "gpt-5", working_dir=str(cli.workdir))
+    )
 
     async def go() -> tuple[DispatchResult, float]:
         task = asyncio.create_task(
@@ -90,8 +92,9 @@ def test_a_missing_coding_agent_says_how_to_install_it(
     workspace: Workspace, cli: FakeCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    workspace.agents.create("coder", AgentConfig("claude-code", "claude-sonnet-5",
-                                                 working_dir=str(cli.workdir)))
+    workspace.agents.create(
+        "coder", AgentConfig("claude-code", "claude-sonnet-5", working_dir=str(cli.workdir))
+    )
     result = _dispatch(workspace, DispatchRequest("hi", agent="coder"))
     assert result.error_class is ErrorClass.CONFIG
     assert "npm install -g @anthropic-ai/claude-code" in (result.error_message or "")

@@ -43,8 +43,14 @@ def _agent(
     ws: Workspace, fake: FakeLLMServer, runtime: str = "claude", name: str = "clerk", **extra: Any
 ) -> str:
     base = fake.anthropic_base_url if runtime == "claude" else fake.openai_base_url
-    config = AgentConfig(runtime, MODELS[runtime], system_prompt="Use tools.", base_url=base,
-                         mcp_servers=("shop",), **extra)
+    config = AgentConfig(
+        runtime,
+        MODELS[runtime],
+        system_prompt="Use tools.",
+        base_url=base,
+        mcp_servers=("shop",),
+        **extra,
+    )
     ws.agents.create(name, config)
     return name
 
@@ -73,13 +79,18 @@ def test_agent_calls_two_tools_and_answers(
         ),
         Scenario(chunks=("3 + 4 = 7, and order A-1001 has shipped.",)),
     )
-    result = _dispatch(tool_ws, DispatchRequest("Add 3 and 4; where is A-1001?",
-                                                agent=_agent(tool_ws, fake, runtime)))
+    result = _dispatch(
+        tool_ws,
+        DispatchRequest("Add 3 and 4; where is A-1001?", agent=_agent(tool_ws, fake, runtime)),
+    )
     assert result.status is RunStatus.COMPLETED, result.error_message
     assert result.output == "3 + 4 = 7, and order A-1001 has shipped."
     first, second = fake.requests
     assert {t.get("name") or t.get("function", {}).get("name") for t in first.body["tools"]} >= {
-        "shop__add", "shop__lookup_order", "shop__write_note"}
+        "shop__add",
+        "shop__lookup_order",
+        "shop__write_note",
+    }
     assert second.rejected is None  # the tool results went back in the API's own shape
     actions = tool_ws.store.get_actions(result.run_id)
     assert [a.name for a in actions] == ["call_llm", "add", "lookup_order", "call_llm"]
@@ -97,15 +108,14 @@ def test_agent_calls_two_tools_and_answers(
     assert roles == ["user", "assistant", "tool", "tool"]
     assert llm2.inputs["tools"] and llm2.inputs["messages"][2]["tool_call_id"]
     run = tool_ws.store.get_run(result.run_id)
-    assert run.action_count == 4 and run.cost_usd == pytest.approx(
-        llm1.cost_usd + llm2.cost_usd
-    )
+    assert run.action_count == 4 and run.cost_usd == pytest.approx(llm1.cost_usd + llm2.cost_usd)
 
 
 def test_tool_call_ceiling_stops_a_looping_agent(tool_ws: Workspace, fake: FakeLLMServer) -> None:
     fake.scenario = Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 1, "b": 1}),))
-    result = _dispatch(tool_ws, DispatchRequest(
-        "loop", agent=_agent(tool_ws, fake, max_tool_calls=3)))
+    result = _dispatch(
+        tool_ws, DispatchRequest("loop", agent=_agent(tool_ws, fake, max_tool_calls=3))
+    )
     assert (result.status, result.error_class) == (RunStatus.FAILED, ErrorClass.CEILING)
     assert "tool-call ceiling: 3" in (result.error_message or "")
     names = [a.name for a in tool_ws.store.get_actions(result.run_id)]
@@ -114,8 +124,9 @@ def test_tool_call_ceiling_stops_a_looping_agent(tool_ws: Workspace, fake: FakeL
 
 def test_cost_ceiling_stops_the_run(tool_ws: Workspace, fake: FakeLLMServer) -> None:
     fake.scenario = Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 1, "b": 1}),))
-    result = _dispatch(tool_ws, DispatchRequest(
-        "loop", agent=_agent(tool_ws, fake, max_cost_usd=0.000001)))
+    result = _dispatch(
+        tool_ws, DispatchRequest("loop", agent=_agent(tool_ws, fake, max_cost_usd=0.000001))
+    )
     assert result.error_class is ErrorClass.CEILING
     assert "cost ceiling" in (result.error_message or "") and len(fake.requests) == 1
 
@@ -145,7 +156,7 @@ def test_approval_required_tool_waits_for_the_user(
     result, waited_requests, written_before = asyncio.run(go())
     assert waited_requests == 1 and not written_before
     assert result.status is RunStatus.COMPLETED and "remember me" in notes.read_text()
-    write = [a for a in tool_ws.store.get_actions(result.run_id) if a.name == "write_note"][0]
+    write = next(a for a in tool_ws.store.get_actions(result.run_id) if a.name == "write_note")
     assert write.outcome == "success" and write.meta["approval"] == "approved"
     assert write.meta["read_only"] is False
 
@@ -161,7 +172,7 @@ def test_denied_approval_is_blocked_and_the_model_is_told(
     tool_ws.approvals.auto_answer = lambda request: False
     result = _dispatch(tool_ws, DispatchRequest("note", agent=name))
     assert result.status is RunStatus.COMPLETED and not notes.exists()
-    write = [a for a in tool_ws.store.get_actions(result.run_id) if a.name == "write_note"][0]
+    write = next(a for a in tool_ws.store.get_actions(result.run_id) if a.name == "write_note")
     assert write.outcome == "blocked" and write.meta["approval"] == "denied"
     sent = json.dumps(fake.requests[1].body)
     assert "The user denied this tool call." in sent
@@ -182,7 +193,7 @@ def test_a_failing_tool_is_an_error_action_and_the_model_sees_it(
         Scenario(chunks=("The tool failed.",)),
     )
     result = _dispatch(tool_ws, DispatchRequest("x", agent=_agent(tool_ws, fake)))
-    fail = [a for a in tool_ws.store.get_actions(result.run_id) if a.name == "fail"][0]
+    fail = next(a for a in tool_ws.store.get_actions(result.run_id) if a.name == "fail")
     assert fail.outcome == "error" and "disk on fire" in fail.outputs["content"]
     assert result.status is RunStatus.COMPLETED
 
@@ -198,9 +209,11 @@ def test_kill_during_a_hanging_tool_ends_within_a_second(
         store = tool_ws.store
         while True:  # until the slow tool is running
             runs = await store.read_async(store.live_runs)
-            if runs and (await store.read_async(store.live_action, runs[0].run_no) or {}).get(
-                "name"
-            ) == "slow":
+            if (
+                runs
+                and (await store.read_async(store.live_action, runs[0].run_no) or {}).get("name")
+                == "slow"
+            ):
                 break
             await asyncio.sleep(0.02)
         started = time.monotonic()

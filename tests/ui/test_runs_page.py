@@ -610,7 +610,8 @@ def test_live_view_kills_a_run_of_another_process(open_ctx: AppContext, qtbot: A
     assert box.isVisible() and run_id[-8:] in box.findChildren(QLabel)[1].text()
     box.kill_button.click()
     qtbot.waitUntil(lambda: store.get_run(run_id).kill_requested_at is not None, timeout=5000)
-    assert live.model.index(0, 8).data() == "Kill requested…"
+    # The row learns of the request from the store, a moment later.
+    qtbot.waitUntil(lambda: live.model.index(0, 8).data() == "Kill requested…", timeout=5000)
 
 
 def test_live_view_empty_state_and_kill_click_asks_first(open_ctx: AppContext, qtbot: Any) -> None:
