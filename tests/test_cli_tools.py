@@ -133,3 +133,69 @@ def test_without_a_terminal_or_flag_approval_is_denied(
     done = run_cli(ato_home, "dispatch", "--agent", "clerk", "add")
     assert done.returncode == 0
     assert "needs approval and no one can be asked here: denied" in done.stderr
+
+
+def test_replay_cli_single_and_batch(ato_home: Path, fake: FakeLLMServer) -> None:  # noqa: F811
+    done = run_cli(
+        ato_home,
+        "agents",
+        "add",
+        "w",
+        "--runtime",
+        "claude",
+        "--model",
+        "claude-sonnet-5",
+        "--base-url",
+        fake.anthropic_base_url,
+        "--param",
+        "top_k=20",
+    )
+    assert done.returncode == 0
+    fake.scenario = Scenario(chunks=("Paris.",))
+    first = run_cli(ato_home, "dispatch", "--agent", "w", "--json", "Capital of France?")
+    source = json.loads(first.stdout)["id"]
+    fake.scenario = Scenario(chunks=("Paris, France.",))
+    done = run_cli(
+        ato_home,
+        "replay",
+        source[-8:],
+        "--runtime",
+        "codex",
+        "--model",
+        "gpt-5",
+        "--base-url",
+        fake.openai_base_url,
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "estimated $" in done.stderr and "top_k" in done.stderr
+    data = json.loads(done.stdout)
+    assert data["source"]["output"] == "Paris." and data["replay"]["output"] == "Paris, France."
+    assert data["deltas_pct"]["cost"] is not None
+    assert {"op": "insert", "text": ", France."} in data["diff"] or any(
+        p["op"] == "insert" for p in data["diff"]
+    )
+    human = run_cli(ato_home, "replay", source, "--agent", "w")
+    assert human.returncode == 0 and "word diff" in human.stdout
+
+    fake.scenario = Scenario(status=500)
+    for i in range(2):
+        run_cli(ato_home, "dispatch", "--agent", "w", f"q{i}")
+    fake.scenario = Scenario(chunks=("ok",))
+    done = run_cli(
+        ato_home,
+        "replay",
+        "--failures-of",
+        "w",
+        "--since",
+        "v1",
+        "--runtime",
+        "codex",
+        "--model",
+        "gpt-5",
+        "--base-url",
+        fake.openai_base_url,
+        "--json",
+    )
+    summary = json.loads(done.stdout)
+    assert (summary["total"], summary["recovered"]) == (2, 2)

@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ato_desktop.core.conversation import message_json, tool_call_json
 from ato_desktop.core.heavy_imports import import_heavy
 from ato_desktop.core.models import (
     AgentConfig,
@@ -37,6 +38,7 @@ from ato_desktop.core.models import (
     RuntimeRequest,
     TokenUsage,
     ToolCall,
+    ToolSpec,
     Trigger,
 )
 from ato_desktop.core.pricing import PriceBook
@@ -83,8 +85,15 @@ class DispatchRequest:
     stage_name: str | None = None
     replay_of: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    # Explicit history overrides the thread's (replay carries the original conversation).
+    # Explicit history overrides the thread's.
     history: tuple[ChatMessage, ...] | None = None
+    # Replay: the exact conversation to send (it may end with tool results; prompt is then
+    # only a label), and the config to run it with instead of the agent's or runtime + model's.
+    messages: tuple[ChatMessage, ...] | None = None
+    config: AgentConfig | None = None
+    # Tools to offer when the agent has no MCP servers to run them (replay of a conversation
+    # with tool turns: the APIs require the tools of the calls in it to be defined).
+    tools: tuple[ToolSpec, ...] = ()
     stall_timeout_s: float | None = None
     request_timeout_s: float | None = None
 
@@ -198,8 +207,11 @@ class Dispatcher:
     ) -> DispatchResult:
         """Run one prompt to the end. Raises DispatchError only when no run could be created."""
         agent, config = await self._resolve_target(request)
-        thread_id, history = await self._resolve_thread(request, agent, config)
-        messages = (*history, ChatMessage("user", request.prompt))
+        if request.messages is not None:
+            thread_id, messages = None, request.messages
+        else:
+            thread_id, history = await self._resolve_thread(request, agent, config)
+            messages = (*history, ChatMessage("user", request.prompt))
         started_at = now_ms()
         run_id, run_no = await asyncio.wrap_future(
             self._store.create_run(
@@ -225,7 +237,7 @@ class Dispatcher:
         try:
             if on_started is not None:
                 on_started(run_id)
-            if thread_id is not None and request.history is None:
+            if thread_id is not None and request.history is None and request.messages is None:
                 await asyncio.wrap_future(
                     self._store.add_message(thread_id, "user", request.prompt, run_id=run_id)
                 )
@@ -254,11 +266,11 @@ class Dispatcher:
         if request.agent:
             try:
                 agent = await self._store.read_async(self._store.get_agent, request.agent)
-            except LookupError as exc:
-                raise DispatchError(str(exc)) from exc
             except Exception as exc:
                 raise DispatchError(str(exc)) from exc
-            return agent, agent.config
+            return agent, request.config or agent.config
+        if request.config is not None:
+            return None, request.config
         if not request.runtime or not request.model:
             raise DispatchError("give an agent, or a runtime and a model")
         if request.runtime not in {r.value for r in RuntimeName}:
@@ -423,7 +435,7 @@ class Dispatcher:
             api_key=api_key,
             stall_timeout_s=request.stall_timeout_s or self._stall_timeout_s,
             request_timeout_s=request.request_timeout_s or 600.0,
-            tools=tuple(tools.specs) if tools is not None else (),
+            tools=tuple(tools.specs) if tools is not None else request.tools,
             cwd=config.working_dir,
         )
         subprocess_runtime = RuntimeName(config.runtime).is_subprocess
@@ -545,7 +557,7 @@ class Dispatcher:
             state.cost_usd += cost.usd
         outputs: dict[str, Any] = {"text": text}
         if stream.tool_calls:
-            outputs["tool_calls"] = [_tool_call_json(c) for c in stream.tool_calls]
+            outputs["tool_calls"] = [tool_call_json(c) for c in stream.tool_calls]
         if stream.finish_reason is not None:
             outputs["finish_reason"] = stream.finish_reason
         if outcome != Outcome.SUCCESS.value and text:
@@ -662,24 +674,6 @@ def _call_inputs(request: RuntimeRequest, runtime: str) -> dict[str, Any]:
     if request.cwd:
         inputs["working_dir"] = request.cwd
     return inputs
-
-
-def message_json(message: ChatMessage) -> dict[str, Any]:
-    """A conversation turn as the log stores it (only the fields that apply)."""
-    data: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        data["tool_calls"] = [_tool_call_json(c) for c in message.tool_calls]
-    if message.tool_call_id is not None:
-        data["tool_call_id"] = message.tool_call_id
-    if message.tool_name is not None:
-        data["tool_name"] = message.tool_name
-    if message.is_error:
-        data["is_error"] = True
-    return data
-
-
-def _tool_call_json(call: ToolCall) -> dict[str, Any]:
-    return {"id": call.id, "name": call.name, "arguments": call.arguments}
 
 
 def _step_action(step: AgentStep) -> NewAction:

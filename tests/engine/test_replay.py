@@ -1,0 +1,275 @@
+"""Replay across runtimes: the recorded request re-dispatched through the one path, compared."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ato_desktop.core.mcp_config import McpServerConfig
+from ato_desktop.core.models import AgentConfig, CostSource, RunStatus, TokenUsage, Trigger
+from ato_desktop.core.records import NewAction, NewRun, RunEnd
+from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
+from ato_desktop.engine.replay import (
+    ReplayTarget,
+    ReplayUnavailable,
+    failures_of,
+    load_source,
+    plan_replay,
+    replay,
+    replay_batch,
+)
+from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store.mcp_servers import add_server
+from tests.fakes import FakeLLMServer, FakeToolCall, Scenario, UsageSpec
+from tests.fakes.mcp_server import stdio_command
+
+
+def _run(ws: Workspace, coro):  # type: ignore[no-untyped-def]
+    async def go():  # type: ignore[no-untyped-def]
+        try:
+            return await coro
+        finally:
+            await ws.live.aclose()
+
+    return asyncio.run(go())
+
+
+def _dispatch(ws: Workspace, request: DispatchRequest) -> DispatchResult:
+    return _run(ws, ws.dispatcher.dispatch(request))
+
+
+@pytest.fixture
+def shop(workspace: Workspace, tmp_path: Path) -> Iterator[Path]:
+    notes = tmp_path / "notes.txt"
+    command, args, env = stdio_command("--notes", str(notes))
+    add_server(
+        workspace.store,
+        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=5),
+    ).result()
+    yield notes
+
+
+def test_claude_run_replayed_on_codex_sends_exactly_the_original_messages(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    workspace.agents.create(
+        "writer",
+        AgentConfig(
+            "claude",
+            "claude-sonnet-5",
+            system_prompt="Answer in one line.",
+            params={"temperature": 0.4, "top_k": 40, "max_tokens": 300},
+            base_url=fake.anthropic_base_url,
+        ),
+    )
+    fake.scenario = Scenario(
+        chunks=("Paris ", "is the capital."),
+        usage=UsageSpec(uncached_input_tokens=40, output_tokens=12),
+    )
+    first = _dispatch(
+        workspace, DispatchRequest("Capital of France?", agent="writer", new_thread=True)
+    )
+    fake.scenario = Scenario(
+        chunks=("The capital ", "is Paris."),
+        usage=UsageSpec(uncached_input_tokens=38, output_tokens=20),
+    )
+    _dispatch(
+        workspace, DispatchRequest("And of Italy?", agent="writer", thread_id=first.thread_id)
+    )
+    source_id = workspace.store.list_runs(
+        __import__("ato_desktop.core.records", fromlist=["RunFilter"]).RunFilter(), limit=1
+    )[0].id
+    source_body = fake.last_request.body
+
+    fake.scenario = Scenario(
+        chunks=("Rome.",), usage=UsageSpec(uncached_input_tokens=30, output_tokens=3)
+    )
+    target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
+    source = load_source(workspace, source_id)
+    plan = plan_replay(workspace, source, target)
+    assert plan.estimate.source is CostSource.ESTIMATED and (plan.estimate.usd or 0) > 0
+    assert any("top_k" in note and "dropped" in note for note in plan.notes)
+
+    result = _run(workspace, replay(workspace, source_id, target))
+    sent = fake.last_request
+    assert sent.path == "/v1/responses"
+    assert sent.body["instructions"] == "Answer in one line."
+    texts = [
+        (
+            item["role"],
+            item["content"]
+            if isinstance(item["content"], str)
+            else "".join(p["text"] for p in item["content"]),
+        )
+        for item in sent.body["input"]
+    ]
+    original = [
+        (
+            m["role"],
+            m["content"]
+            if isinstance(m["content"], str)
+            else "".join(p["text"] for p in m["content"]),
+        )
+        for m in source_body["messages"]
+    ]
+    assert (
+        texts
+        == original
+        == [
+            ("user", "Capital of France?"),
+            ("assistant", "Paris is the capital."),
+            ("user", "And of Italy?"),
+        ]
+    )
+    assert sent.body["temperature"] == 0.4 and sent.body["max_output_tokens"] == 300
+    assert "top_k" not in json.dumps(sent.body)
+
+    replay_run = workspace.store.get_run(result.dispatch.run_id)
+    assert (replay_run.trigger, replay_run.replay_of) == ("replay", source_id)
+    assert replay_run.tags["replay.target"] == "codex · gpt-5"
+    assert "top_k" in replay_run.tags["replay.notes"]
+    comparison = result.comparison
+    assert comparison.source.output == "The capital is Paris."
+    assert comparison.replay.output == "Rome."
+    assert {p.op for p in comparison.diff} >= {"delete", "insert"}
+    source_run = workspace.store.get_run(source_id)
+    assert comparison.cost_delta_pct == pytest.approx(
+        round((replay_run.cost_usd - source_run.cost_usd) / source_run.cost_usd * 100, 1)
+    )
+    assert comparison.duration_delta_pct is not None
+
+
+def test_a_conversation_with_tool_calls_replays_cleanly_on_codex(
+    workspace: Workspace, fake: FakeLLMServer, shop: Path
+) -> None:
+    workspace.agents.create(
+        "clerk",
+        AgentConfig(
+            "claude",
+            "claude-sonnet-5",
+            system_prompt="Use tools.",
+            base_url=fake.anthropic_base_url,
+            mcp_servers=("shop",),
+        ),
+    )
+    fake.enqueue(
+        Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 2, "b": 5}),)),
+        Scenario(chunks=("7",)),
+    )
+    source = _dispatch(workspace, DispatchRequest("2+5?", agent="clerk"))
+    assert source.status is RunStatus.COMPLETED
+
+    # Whole run on codex: the loop runs again against the same MCP server.
+    fake.enqueue(
+        Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 2, "b": 5}),)),
+        Scenario(chunks=("It is 7.",)),
+    )
+    target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
+    result = _run(workspace, replay(workspace, source.run_id, target))
+    assert result.dispatch.status is RunStatus.COMPLETED, result.dispatch.error_message
+    assert all(r.rejected is None for r in fake.requests)
+    names = [a.name for a in workspace.store.get_actions(result.dispatch.run_id)]
+    assert names == ["call_llm", "add", "call_llm"]
+
+    # The second model call alone (its conversation ends with the tool result), on an
+    # openai-compatible model with no MCP servers: the recorded tools are offered so the
+    # conversation is valid, and the API accepts it.
+    fake.enqueue(Scenario(chunks=("Seven.",)))
+    workspace.agents.create(
+        "plain", AgentConfig("openai-compatible", "gpt-4o-mini", base_url=fake.openai_base_url)
+    )
+    result = _run(workspace, replay(workspace, source.run_id, ReplayTarget(agent="plain"), seq=3))
+    body = fake.last_request.body
+    assert fake.last_request.rejected is None
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "tool"]
+    assert body["tools"][0]["function"]["name"] == "shop__add"
+    assert result.dispatch.output == "Seven."
+    assert result.comparison.source.output == "7"
+
+
+def test_batch_replay_reports_recoveries_and_deltas(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    workspace.agents.create(
+        "flaky", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    fake.scenario = Scenario(status=500)
+    failed = [
+        _dispatch(workspace, DispatchRequest(f"question {i}", agent="flaky")).run_id
+        for i in range(3)
+    ]
+    fake.scenario = Scenario(chunks=("fine",))
+    ok = _dispatch(workspace, DispatchRequest("question ok", agent="flaky")).run_id
+    assert failures_of(workspace, "flaky", None) == failed
+    seen: list[int] = []
+    target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
+    summary = _run(
+        workspace,
+        replay_batch(
+            workspace,
+            [*failed, ok],
+            target,
+            concurrency=2,
+            progress=lambda done, total, item: seen.append(done),
+        ),
+    )
+    assert seen == [1, 2, 3, 4]
+    assert (summary.total, summary.replayed, summary.recovered, summary.regressed) == (4, 4, 3, 0)
+    assert summary.replay_cost_usd > 0 and summary.latency_delta_pct is not None
+
+
+def test_replay_says_why_it_is_not_available(workspace: Workspace) -> None:
+    store = workspace.store
+    running, _ = store.create_run(
+        NewRun("claude", "m", "cli", 1_700_000_000_000), owner=workspace.lease.token
+    ).result()
+    with pytest.raises(ReplayUnavailable, match="still running"):
+        load_source(workspace, running)
+    store.ingest(
+        [
+            (
+                NewRun("claude", "m", "external", 1_700_000_000_000, id="e" * 32),
+                RunEnd("completed", 1_700_000_001_000, 1),
+                [NewAction("search_docs", "tool", "success", 1_700_000_000_000, inputs={"q": "x"})],
+            )
+        ]
+    ).result()
+    with pytest.raises(ReplayUnavailable, match="prompt is not in the local log"):
+        load_source(workspace, "e" * 32)
+    store.ingest(
+        [
+            (
+                NewRun("claude", "m", "cli", 1_700_000_000_000, id="f" * 32),
+                RunEnd("completed", 1_700_000_001_000, 1),
+                [
+                    NewAction(
+                        "call_llm",
+                        "llm",
+                        "success",
+                        1_700_000_000_000,
+                        inputs={"model": "m"},
+                        usage=TokenUsage(1, 1),
+                    )
+                ],
+            )
+        ]
+    ).result()
+    with pytest.raises(ReplayUnavailable, match="no messages"):
+        load_source(workspace, "f" * 32)
+    with pytest.raises(ReplayUnavailable, match="not a model call"):
+        load_source(workspace, "e" * 32, seq=1)
+
+
+def test_replay_runs_are_marked(workspace: Workspace, fake: FakeLLMServer) -> None:
+    workspace.agents.create(
+        "w", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    source = _dispatch(workspace, DispatchRequest("hi", agent="w"))
+    result = _run(workspace, replay(workspace, source.run_id, ReplayTarget(agent="w")))
+    run = workspace.store.get_run(result.dispatch.run_id)
+    assert run.trigger == Trigger.REPLAY.value and run.replay_of == source.run_id
+    assert run.thread_id is None  # a replay does not write into the source's chat
