@@ -48,6 +48,7 @@ class AppContext(QObject):
         self.paths = paths or data_paths()
         self.workspace: Any = None  # ato_desktop.engine.workspace.Workspace once opened
         self.bridge: Any = None  # EventBridge once the workspace is open
+        self.approvals: Any = None  # ui.approvals.Approvals once the workspace is open
         self._tasks: set[asyncio.Task[Any]] = set()
         self._settings: QSettings | None = None
         self.closing = False  # set by shutdown(): late work ends quietly
@@ -68,6 +69,7 @@ class AppContext(QObject):
         """Open the log in a worker thread; emits ready or failed."""
         import asyncio
 
+        from ato_desktop.ui.approvals import Approvals
         from ato_desktop.ui.bridge import EventBridge
 
         try:
@@ -78,6 +80,8 @@ class AppContext(QObject):
             return
         self.workspace = workspace
         self.bridge = EventBridge(workspace.bus, self)
+        self.approvals = Approvals(workspace.approvals, self)
+        self.bridge.sig_run_ended.connect(lambda event: self.approvals.run_ended(event.run_id))
         self.sig_workspace_ready.emit(workspace)
         if workspace.price_file_error:
             self.sig_error.emit(
@@ -97,9 +101,7 @@ class AppContext(QObject):
 
     # -- tasks -----------------------------------------------------------------------------------
 
-    def spawn(
-        self, coro: Coroutine[Any, Any, T], *, what: str = "task"
-    ) -> asyncio.Task[T] | None:
+    def spawn(self, coro: Coroutine[Any, Any, T], *, what: str = "task") -> asyncio.Task[T] | None:
         """Run a coroutine on the app's loop; its failure is logged and shown, never lost.
 
         Once the loop has stopped (the app is quitting), a late timer's work is dropped quietly
@@ -139,6 +141,8 @@ class AppContext(QObject):
             task.cancel()
         if self.bridge is not None:
             self.bridge.close()
+        if self.approvals is not None:
+            self.approvals.close()
 
     def prefetch_sdks(self) -> None:
         """Load the provider SDKs in the background (the user is about to send a prompt).
