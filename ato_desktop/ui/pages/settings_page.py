@@ -1,8 +1,8 @@
 """Settings: API keys in the OS keyring, price overrides, the data directory, chat defaults.
 
 Every keyring call, file read and write, and store read runs off the UI thread. Navigation
-targets: activate({"section": "keys" | "prices" | "data" | "defaults"}) scrolls to that section
-and focuses its first field.
+targets: activate({"section": "keys" | "mcp" | "prices" | "data" | "defaults"}) scrolls to that
+section and focuses its first field.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QFont, QFontDatabase
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -38,11 +38,13 @@ from ato_desktop.ui.agents.model_combo import ModelSuggestions, offer_models
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.resources import RESOURCES
-from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.settings.card import Card, mono_font, muted_label, tint
+from ato_desktop.ui.settings.mcp_section import McpSection
+from ato_desktop.ui.theme import current_theme
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("keys", "prices", "data", "defaults")
+SECTIONS = ("keys", "mcp", "prices", "data", "defaults")
 
 PROVIDER_LABELS = {
     "anthropic": ("Anthropic", "for the claude runtime"),
@@ -82,19 +84,6 @@ PRICES_EXAMPLE = """{
 PRICING_DOC = RESOURCES.parent / "docs" / "pricing.md"
 
 
-def _mono() -> QFont:
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    font.setPointSizeF(max(9.0, font.pointSizeF()))
-    return font
-
-
-def _muted(text: str = "", *, wrap: bool = True) -> QLabel:
-    label = QLabel(text)
-    label.setProperty("muted", True)  # a property, so the label can still have a name
-    label.setWordWrap(wrap)
-    return label
-
-
 def _human_size(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -102,27 +91,6 @@ def _human_size(size: int) -> str:
             return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
         value /= 1024
     return f"{value:,.1f} TB"  # unreachable
-
-
-class _Card(QFrame):
-    """A titled section of the page."""
-
-    def __init__(self, section: str, title: str, blurb: str) -> None:
-        super().__init__()
-        self.setObjectName("Card")
-        self.setProperty("section", section)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(22, 18, 22, 20)
-        outer.setSpacing(10)
-        heading = QLabel(title)
-        heading.setObjectName("SectionTitle")
-        heading.setStyleSheet("font-size: 15px;")
-        outer.addWidget(heading)
-        if blurb:
-            outer.addWidget(_muted(blurb))
-        self.body = QVBoxLayout()
-        self.body.setSpacing(10)
-        outer.addLayout(self.body)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,7 +118,7 @@ class _KeyRow(QObject):
         title = QLabel(name)
         title.setStyleSheet("font-weight: 600;")
         label_box.addWidget(title)
-        label_box.addWidget(_muted(what, wrap=False))
+        label_box.addWidget(muted_label(what, wrap=False))
         grid.addLayout(label_box, row * 2, 0)
 
         self.pill = QLabel("Checking…")
@@ -182,7 +150,7 @@ class _KeyRow(QObject):
 
         below = QVBoxLayout()
         below.setSpacing(4)
-        self.message = _muted()
+        self.message = muted_label()
         self.message.setObjectName(f"KeyMessage_{provider}")
         self.message.hide()
         below.addWidget(self.message)
@@ -321,7 +289,7 @@ class _KeyRow(QObject):
             await self.section.refresh()
 
 
-class KeysSection(_Card):
+class KeysSection(Card):
     """API keys per provider: status (never the key), set, replace, remove."""
 
     sig_refreshed = Signal()
@@ -348,7 +316,7 @@ class KeysSection(_Card):
         for i in range(len(PROVIDERS) - 1):
             grid.setRowMinimumHeight(i * 2 + 1, 10)
         self.body.addLayout(grid)
-        self.backend = _muted()
+        self.backend = muted_label()
         self.backend.setObjectName("KeyringBackend")
         self.backend.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.body.addWidget(self.backend)
@@ -383,7 +351,7 @@ class KeysSection(_Card):
                 "or set the environment variables above."
             )
             self.notice.setStyleSheet(
-                f"background: {_tint(theme.warning, theme, 0.14)}; color: {theme.text};"
+                f"background: {tint(theme.warning, theme, 0.14)}; color: {theme.text};"
                 f"border: 1px solid {theme.warning}; border-radius: 8px; padding: 10px 12px;"
             )
             self.notice.show()
@@ -406,7 +374,7 @@ def _read_price_file(path: Path) -> str | None:
         return None
 
 
-class PricesSection(_Card):
+class PricesSection(Card):
     """An editor for prices.json: validated before it is saved, then prices are reloaded."""
 
     sig_saved = Signal(int)  # number of overrides
@@ -425,10 +393,10 @@ class PricesSection(_Card):
         where.addWidget(QLabel("File"))
         self.path_label = QLabel(str(self.path))
         self.path_label.setObjectName("PricesPath")
-        self.path_label.setFont(_mono())
+        self.path_label.setFont(mono_font())
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         where.addWidget(self.path_label, 1)
-        self.state = _muted(wrap=False)
+        self.state = muted_label(wrap=False)
         self.state.setObjectName("PricesState")
         where.addWidget(self.state)
         self.body.addLayout(where)
@@ -437,7 +405,7 @@ class PricesSection(_Card):
         columns.setSpacing(14)
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("PricesEditor")
-        self.editor.setFont(_mono())
+        self.editor.setFont(mono_font())
         self.editor.setTabChangesFocus(False)
         self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.editor.setMinimumHeight(230)
@@ -456,7 +424,7 @@ class PricesSection(_Card):
         help_title.setStyleSheet("font-weight: 600;")
         help_layout.addWidget(help_title)
         help_layout.addWidget(
-            _muted(
+            muted_label(
                 'USD per million tokens. "models" apply on every runtime; '
                 '"runtimes" on one, and its "default" prices everything else there (0 '
                 "makes a local server free)."
@@ -464,7 +432,7 @@ class PricesSection(_Card):
         )
         example = QLabel(PRICES_EXAMPLE.strip())
         example.setObjectName("PricesExample")
-        example.setFont(_mono())
+        example.setFont(mono_font())
         example.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         help_layout.addWidget(example)
         self.doc_link = QLabel()
@@ -670,7 +638,7 @@ def _data_stats(store: Any) -> _DataStats:
     return _DataStats(size, runs, runs - own, agents)
 
 
-class DataSection(_Card):
+class DataSection(Card):
     """Where the data lives, how big the log is, how many runs it holds."""
 
     sig_refreshed = Signal()
@@ -686,7 +654,7 @@ class DataSection(_Card):
         where = QHBoxLayout()
         self.path_label = QLabel(str(ctx.paths.root))
         self.path_label.setObjectName("DataDir")
-        self.path_label.setFont(_mono())
+        self.path_label.setFont(mono_font())
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path_label.setWordWrap(True)
         where.addWidget(self.path_label, 1)
@@ -712,7 +680,7 @@ class DataSection(_Card):
         layout = QVBoxLayout(box)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(2)
-        layout.addWidget(_muted(caption, wrap=False))
+        layout.addWidget(muted_label(caption, wrap=False))
         value = QLabel("…")
         value.setObjectName(name)
         value.setStyleSheet("font-size: 18px; font-weight: 600;")
@@ -752,7 +720,7 @@ class DataSection(_Card):
 # Defaults for the chat without an agent
 
 
-class DefaultsSection(_Card):
+class DefaultsSection(Card):
     """The runtime and model a chat uses when no agent is chosen (ctx.settings defaults/*)."""
 
     sig_saved = Signal()
@@ -792,7 +760,7 @@ class DefaultsSection(_Card):
         self.base_url.setPlaceholderText("http://localhost:11434/v1")
         grid.addWidget(self.base_url, 2, 1)
         self.body.addLayout(grid)
-        self.saved = _muted()
+        self.saved = muted_label()
         self.saved.setObjectName("DefaultsSaved")
         self.saved.hide()
         self.body.addWidget(self.saved)
@@ -863,15 +831,6 @@ class DefaultsSection(_Card):
 # The page
 
 
-def _tint(color: str, theme: Theme, alpha: float) -> str:
-    """color blended over the theme's surface at alpha (a soft background for a notice)."""
-    top, base = QColor(color), QColor(theme.surface)
-    r = round(top.red() * alpha + base.red() * (1 - alpha))
-    g = round(top.green() * alpha + base.green() * (1 - alpha))
-    b = round(top.blue() * alpha + base.blue() * (1 - alpha))
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
 class SettingsPage(Page):
     """Keys, prices, data and chat defaults, one card each, in one scrolling column."""
 
@@ -908,14 +867,18 @@ class SettingsPage(Page):
         title.setObjectName("PageTitle")
         column.addWidget(title)
         column.addWidget(
-            _muted("Keys, prices and defaults for this machine. Nothing here leaves it.")
+            muted_label(
+                "Keys, tool servers, prices and defaults for this machine. Nothing here leaves it."
+            )
         )
         self.keys = KeysSection(ctx)
+        self.mcp = McpSection(ctx)
         self.prices = PricesSection(ctx)
         self.data = DataSection(ctx)
         self.defaults = DefaultsSection(ctx)
-        self.sections: dict[str, _Card] = {
+        self.sections: dict[str, Card] = {
             "keys": self.keys,
+            "mcp": self.mcp,
             "prices": self.prices,
             "data": self.data,
             "defaults": self.defaults,
@@ -938,11 +901,13 @@ class SettingsPage(Page):
             ctx.bridge.sig_runs_bulk_changed.connect(self._on_data_changed)
             ctx.bridge.sig_run_ended.connect(self._on_data_changed)
             ctx.bridge.sig_config_changed.connect(self._on_data_changed)
+            ctx.bridge.sig_mcp_changed.connect(lambda _e: self.mcp.schedule_refresh())
 
     # -- navigation --------------------------------------------------------------------------
 
     def activate(self, target: dict[str, Any] | None = None) -> None:
         self.ctx.spawn(self.keys.refresh(), what="read the key status")
+        self.ctx.spawn(self.mcp.refresh(), what="list the MCP servers")
         self.ctx.spawn(self.prices.load(), what="read prices.json")
         self.ctx.spawn(self.data.refresh(), what="read the data statistics")
         self.defaults.load_suggestions()
@@ -962,6 +927,7 @@ class SettingsPage(Page):
         bar.setValue(min(bar.maximum(), max(0, top)))
         focus: dict[str, QWidget] = {
             "keys": self.keys.first_field(),
+            "mcp": self.mcp.first_field(),
             "prices": self.prices.editor,
             "data": self.data.open_button,
             "defaults": self.defaults.runtime,
@@ -971,16 +937,21 @@ class SettingsPage(Page):
         self.sig_section_shown.emit(section)
 
     def _highlight(self, section: str) -> None:
-        theme = current_theme()
-        for other in self.sections.values():
-            other.setStyleSheet("")
-        card = self.sections[section]
-        card.setStyleSheet(f"QFrame#Card {{ border: 1px solid {theme.accent}; }}")
+        # A property, not a style sheet of the card's own: sections style their insides.
+        for name, card in self.sections.items():
+            self._mark(card, name == section)
         self._unhighlight.start()
 
     def _clear_highlight(self) -> None:
         for card in self.sections.values():
-            card.setStyleSheet("")
+            self._mark(card, False)
+
+    @staticmethod
+    def _mark(card: QWidget, highlighted: bool) -> None:
+        if bool(card.property("highlighted")) != highlighted:
+            card.setProperty("highlighted", highlighted)
+            card.style().unpolish(card)
+            card.style().polish(card)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -992,11 +963,13 @@ class SettingsPage(Page):
         theme = current_theme()
         self.setStyleSheet(
             f"QScrollArea#SettingsScroll, QWidget#SettingsBody {{ background: {theme.window}; }}"
-            f'QFrame[confirm="true"] {{ background: {_tint(theme.failed, theme, 0.07)};'
-            f" border: 1px solid {_tint(theme.failed, theme, 0.35)}; border-radius: 8px; }}"
+            f'QFrame[confirm="true"] {{ background: {tint(theme.failed, theme, 0.07)};'
+            f" border: 1px solid {tint(theme.failed, theme, 0.35)}; border-radius: 8px; }}"
+            f'QFrame#Card[highlighted="true"] {{ border: 1px solid {theme.accent}; }}'
         )
         self.prices.restyle()
         self.data.restyle()
+        self.mcp.restyle()
         for row in self.keys.rows.values():
             if row.status is not None:
                 row.show_status(row.status)
