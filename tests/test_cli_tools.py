@@ -199,3 +199,19 @@ def test_replay_cli_single_and_batch(ato_home: Path, fake: FakeLLMServer) -> Non
     )
     summary = json.loads(done.stdout)
     assert (summary["total"], summary["recovered"]) == (2, 2)
+
+
+def test_simulate_cli(ato_home: Path, fake: FakeLLMServer) -> None:  # noqa: F811
+    run_cli(ato_home, "agents", "add", "w", "--runtime", "claude", "--model", "claude-sonnet-5",
+            "--base-url", fake.anthropic_base_url, "--system-prompt", "Brief.")
+    source = json.loads(run_cli(ato_home, "dispatch", "--agent", "w", "--json", "hi").stdout)
+    run_cli(ato_home, "agents", "edit", "w", "--system-prompt", "Thorough.")
+    calls = len(fake.requests)
+    done = run_cli(ato_home, "simulate", source["id"], "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert len(fake.requests) == calls
+    assert data["divergences"] == 1 and data["replay_cost_usd"] == 0
+    assert any(r["divergence"] == "input mismatch" for r in data["rows"])
+    human = run_cli(ato_home, "simulate", source["id"])
+    assert "system prompt changed" in human.stdout and "ORIGINAL" in human.stdout

@@ -168,7 +168,7 @@ def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> Re
             f"Replay is not available: {exc}; the prompt was not stored with this run "
             "(outputs must be stored: check the retention policy)."
         ) from exc
-    config = _source_config(workspace, run, inputs)
+    config = source_config(workspace, run, inputs)
     answered_by = action if seq is not None else [a for a in actions if a.name in CALL_ACTIONS][-1]
     outputs = answered_by.outputs if isinstance(answered_by.outputs, dict) else {}
     return ReplaySource(
@@ -182,7 +182,7 @@ def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> Re
     )
 
 
-def _source_config(workspace: Workspace, run: RunRecord, inputs: dict[str, Any]) -> AgentConfig:
+def source_config(workspace: Workspace, run: RunRecord, inputs: dict[str, Any]) -> AgentConfig:
     """The config the source ran with: its agent's version when linked, else its inputs."""
     if run.agent_version_id:
         row = (
