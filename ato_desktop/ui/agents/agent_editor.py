@@ -1,6 +1,8 @@
 """The agent form: create or edit runtime, model, system prompt, role-models, parameters, base
-URL and budget. It validates what it can locally (numbers, JSON values), shows every error next
-to its field, and turns the form into an AgentConfig or the changes AgentService.edit expects.
+URL, budget, working directory (coding agents), and tools: the MCP servers the agent uses, a rule
+and a read-only mark per tool, and the per-run ceilings. It validates what it can locally
+(numbers, JSON values), shows every error next to its field, and turns the form into an
+AgentConfig or the changes AgentService.edit expects.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -24,11 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ato_desktop.core.models import AgentConfig
+from ato_desktop.core.models import AgentConfig, RuntimeName
 from ato_desktop.core.records import AgentRecord
 from ato_desktop.engine.agents import AgentConfigError, parse_assignments
 from ato_desktop.ui.agents.key_value_table import KeyValueEditor
-from ato_desktop.ui.agents.model_combo import RUNTIME_LABELS, RUNTIMES, ModelCombo
+from ato_desktop.ui.agents.model_combo import AGENT_RUNTIMES, RUNTIME_LABELS, ModelCombo
+from ato_desktop.ui.agents.tool_rules import ToolsEditor
 
 DEFAULT_BASE_URLS = {
     "claude": "https://api.anthropic.com (or ANTHROPIC_BASE_URL)",
@@ -37,7 +41,21 @@ DEFAULT_BASE_URLS = {
 }
 
 
-MAX_FORM_WIDTH = 860
+MAX_FORM_WIDTH = 920
+# Model suggestions for the coding agents come from their provider's price list.
+SUGGESTIONS_RUNTIME = {"claude-code": "claude", "codex-cli": "codex"}
+
+
+def suggestions_runtime(runtime: str) -> str:
+    """The runtime whose priced models are suggested for this one."""
+    return SUGGESTIONS_RUNTIME.get(runtime, runtime)
+
+
+def is_coding_agent(runtime: str) -> bool:
+    try:
+        return RuntimeName(runtime).is_subprocess
+    except ValueError:
+        return False
 
 
 class FormError(ValueError):
@@ -52,6 +70,11 @@ def field_of_error(message: str) -> str:
     """Which input a service error is about, from its wording ('' for the form as a whole)."""
     lowered = message.lower()
     for needle, field in (
+        ("working directory", "working_dir"),
+        ("mcp server", "mcp_servers"),
+        ("tool rule", "tools"),
+        ("max_tool_calls", "max_tool_calls"),
+        ("max_cost_usd", "max_cost"),
         ("already exists", "name"),
         ("parameter", "params"),
         ("runtime", "runtime"),
@@ -78,6 +101,8 @@ def edit_changes(before: AgentConfig, after: AgentConfig) -> dict[str, Any]:
     params.update({key: None for key in before.params if key not in after.params})
     roles: dict[str, str] = dict(after.role_models)
     roles.update({key: "" for key in before.role_models if key not in after.role_models})
+    rules: dict[str, str] = dict(after.tool_rules)
+    rules.update({key: "" for key in before.tool_rules if key not in after.tool_rules})
     return {
         "runtime": after.runtime,
         "model": after.model,
@@ -86,6 +111,12 @@ def edit_changes(before: AgentConfig, after: AgentConfig) -> dict[str, Any]:
         "budget_per_day_usd": after.budget_per_day_usd,
         "params": params,
         "role_models": roles,
+        "working_dir": after.working_dir,
+        "mcp_servers": tuple(after.mcp_servers),
+        "tool_rules": rules,
+        "read_only_tools": tuple(after.read_only_tools),
+        "max_tool_calls": after.max_tool_calls,
+        "max_cost_usd": after.max_cost_usd,
     }
 
 
@@ -99,12 +130,15 @@ class AgentEditor(QWidget):
     sig_save_requested = Signal()
     sig_cancel_requested = Signal()
     sig_runtime_changed = Signal(str)  # ask for this runtime's model suggestions
+    sig_load_tools_requested = Signal(list)  # connect to these MCP servers, list their tools
+    sig_mcp_settings_requested = Signal()  # open Settings -> MCP servers
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.creating = False
         self._loaded: AgentConfig | None = None
         self._errors: dict[str, QLabel] = {}
+        self._rows: dict[str, tuple[QWidget, ...]] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
@@ -132,7 +166,7 @@ class AgentEditor(QWidget):
         self.name_edit.setPlaceholderText("e.g. writer")
         self.runtime_combo = QComboBox()
         self.runtime_combo.setObjectName("RuntimeCombo")
-        for runtime in RUNTIMES:
+        for runtime in AGENT_RUNTIMES:
             self.runtime_combo.addItem(f"{runtime}  —  {RUNTIME_LABELS[runtime]}", runtime)
         self.model_combo = ModelCombo()
         self.model_combo.setObjectName("ModelCombo")
@@ -149,6 +183,31 @@ class AgentEditor(QWidget):
         self.budget_edit = QLineEdit()
         self.budget_edit.setObjectName("BudgetEdit")
         self.budget_edit.setPlaceholderText("No limit")
+        self.working_dir_edit = QLineEdit()
+        self.working_dir_edit.setObjectName("WorkingDirEdit")
+        self.working_dir_edit.setPlaceholderText("The folder the coding agent may read and change")
+        self.working_dir_button = QPushButton("Choose…")
+        self.working_dir_button.setObjectName("WorkingDirButton")
+        self.working_dir_button.clicked.connect(self.choose_working_dir)
+        working_dir = QWidget()
+        working_dir_row = QHBoxLayout(working_dir)
+        working_dir_row.setContentsMargins(0, 0, 0, 0)
+        working_dir_row.setSpacing(6)
+        working_dir_row.addWidget(self.working_dir_edit, 1)
+        working_dir_row.addWidget(self.working_dir_button)
+        self.tools = ToolsEditor(self)
+        self.tools.setObjectName("ToolsEditor")
+        self.tools.sig_load_requested.connect(self.sig_load_tools_requested)
+        self.tools.sig_settings_requested.connect(self.sig_mcp_settings_requested)
+        self.max_tool_calls_edit = QLineEdit()
+        self.max_tool_calls_edit.setObjectName("MaxToolCallsEdit")
+        self.max_tool_calls_edit.setPlaceholderText("No limit")
+        self.max_cost_edit = QLineEdit()
+        self.max_cost_edit.setObjectName("MaxCostEdit")
+        self.max_cost_edit.setPlaceholderText("No limit")
+        for edit in (self.budget_edit, self.max_tool_calls_edit, self.max_cost_edit):
+            edit.setMaximumWidth(220)
+        self._file_dialog: QFileDialog | None = None
 
         self._add_row("Name", "name", self.name_edit)
         self._add_row("Runtime", "runtime", self.runtime_combo)
@@ -166,9 +225,43 @@ class AgentEditor(QWidget):
             self.params,
             'Values are read as JSON when they parse (0.2, true, ["\\n"]), else kept as text.',
         )
+        self._add_row(
+            "Working directory",
+            "working_dir",
+            working_dir,
+            "Claude Code and Codex CLI run in this folder, with its files.",
+        )
         self._add_row("Base URL", "base_url", self.base_url_edit)
         self._add_row("Budget per day", "budget", self.budget_edit, "US dollars; empty: no limit.")
+        self._add_heading(
+            "tools_heading",
+            "Tools",
+            "MCP servers whose tools the agent may call while it answers, a rule for each tool, "
+            "and limits per run. Approve makes each call wait for you, in Chat or in Runs.",
+        )
+        self._add_row("MCP servers", "mcp_servers", self.tools.servers_box())
+        self._add_row("Tool rules", "tools", self.tools.rules_box())
+        self._add_row(
+            "Tool calls per run",
+            "max_tool_calls",
+            self.max_tool_calls_edit,
+            "At most this many tool calls in one run; empty: no limit.",
+        )
+        self._add_row(
+            "Cost per run",
+            "max_cost",
+            self.max_cost_edit,
+            "US dollars; a run stops when it has spent this much. Empty: no limit.",
+        )
+        self.coding_tools_note = QLabel(
+            "Coding agents use their own tools (files, shell) in the working directory; MCP "
+            "servers and tool rules apply to the API runtimes."
+        )
+        self.coding_tools_note.setObjectName("FieldHint")
+        self.coding_tools_note.setWordWrap(True)
+        self._form.addRow(self.coding_tools_note)
         scroll.setWidget(body)
+        self.scroll = scroll
         outer.addWidget(scroll, 1)
 
         footer = QFrame()
@@ -222,8 +315,29 @@ class AgentEditor(QWidget):
         title.setObjectName("FieldLabel")
         title.setContentsMargins(0, 5, 0, 0)
         self._form.addRow(title, holder)
+        self._rows[field] = (title, holder)
         if field == "name":
             self._name_row = (title, holder)
+
+    def _add_heading(self, key: str, title: str, blurb: str) -> None:
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 14, 0, 4)
+        column.setSpacing(2)
+        heading = QLabel(title)
+        heading.setObjectName("FormHeading")
+        column.addWidget(heading)
+        note = QLabel(blurb)
+        note.setObjectName("FieldHint")
+        note.setWordWrap(True)
+        column.addWidget(note)
+        self._form.addRow(holder)
+        self._rows[key] = (holder,)
+        self.tools_heading = holder
+
+    def _set_row_visible(self, field: str, visible: bool) -> None:
+        for widget in self._rows[field]:
+            widget.setVisible(visible)
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -269,6 +383,12 @@ class AgentEditor(QWidget):
         self.base_url_edit.setText(config.base_url or "")
         budget = config.budget_per_day_usd
         self.budget_edit.setText("" if budget is None else f"{budget:g}")
+        self.working_dir_edit.setText(config.working_dir or "")
+        self.tools.load(config.mcp_servers, config.tool_rules, config.read_only_tools)
+        calls = config.max_tool_calls
+        self.max_tool_calls_edit.setText("" if calls is None else str(calls))
+        cost = config.max_cost_usd
+        self.max_cost_edit.setText("" if cost is None else f"{cost:g}")
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -280,15 +400,32 @@ class AgentEditor(QWidget):
         model = self.model_combo.model_name()
         if not model:
             raise FormError("model", "Pick or type a model.")
-        budget_text = self.budget_edit.text().strip().lstrip("$")
-        budget: float | None = None
-        if budget_text:
+        budget = _dollars(self.budget_edit, "budget", "The budget per day")
+        runtime = str(self.runtime_combo.currentData())
+        working_dir: str | None
+        if is_coding_agent(runtime):
+            working_dir = self.working_dir_edit.text().strip() or None
+            if working_dir is None:
+                raise FormError(
+                    "working_dir",
+                    f"A {runtime} agent needs a working directory: the folder it may read and "
+                    "change.",
+                )
+        else:  # not used by the API runtimes: kept as it was
+            working_dir = self._loaded.working_dir if self._loaded is not None else None
+        calls_text = self.max_tool_calls_edit.text().strip()
+        max_tool_calls: int | None = None
+        if calls_text:
             try:
-                budget = float(budget_text)
+                max_tool_calls = int(calls_text)
             except ValueError:
-                raise FormError("budget", f"{budget_text!r} is not a number of dollars.") from None
-            if budget < 0:
-                raise FormError("budget", "The budget per day cannot be negative.")
+                raise FormError(
+                    "max_tool_calls", f"{calls_text!r} is not a whole number of tool calls."
+                ) from None
+            if max_tool_calls < 0:
+                raise FormError("max_tool_calls", "The tool-call limit cannot be negative.")
+        max_cost = _dollars(self.max_cost_edit, "max_cost", "The cost per run")
+        dropped = self.tools.dropped_servers()
         roles: dict[str, str] = {}
         for role, role_model in self.role_models.model.pairs():
             if not role or not role_model:
@@ -304,13 +441,19 @@ class AgentEditor(QWidget):
                 raise FormError("params", str(exc)) from None
         prompt = self.system_prompt_edit.toPlainText()
         config = AgentConfig(
-            runtime=str(self.runtime_combo.currentData()),
+            runtime=runtime,
             model=model,
             system_prompt=prompt if prompt.strip() else None,
             role_models=roles,
             params=params,
             base_url=self.base_url_edit.text().strip() or None,
             budget_per_day_usd=budget,
+            mcp_servers=self.tools.checked_servers(),
+            tool_rules=self.tools.model.tool_rules(dropped),
+            read_only_tools=self.tools.model.read_only_tools(dropped),
+            max_tool_calls=max_tool_calls,
+            max_cost_usd=max_cost,
+            working_dir=working_dir,
         )
         return FormValues(name, config)
 
@@ -356,6 +499,11 @@ class AgentEditor(QWidget):
             "params": self.params.table,
             "base_url": self.base_url_edit,
             "budget": self.budget_edit,
+            "working_dir": self.working_dir_edit,
+            "mcp_servers": self.tools.servers,
+            "tools": self.tools.table,
+            "max_tool_calls": self.max_tool_calls_edit,
+            "max_cost": self.max_cost_edit,
         }.get(field)
         if target is not None:
             target.setFocus()
@@ -374,4 +522,45 @@ class AgentEditor(QWidget):
         runtime = str(self.runtime_combo.currentData())
         self.model_combo.set_runtime(runtime)
         self.base_url_edit.setPlaceholderText(f"Default: {DEFAULT_BASE_URLS.get(runtime, '')}")
-        self.sig_runtime_changed.emit(runtime)
+        coding = is_coding_agent(runtime)
+        self._set_row_visible("working_dir", coding)
+        self._set_row_visible("base_url", not coding)
+        for field in ("mcp_servers", "tools", "max_tool_calls", "max_cost"):
+            self._set_row_visible(field, not coding)
+        self.coding_tools_note.setVisible(coding)
+        self.sig_runtime_changed.emit(suggestions_runtime(runtime))
+
+    # -- tools and folders -----------------------------------------------------------------------
+
+    def set_registered_servers(self, names: list[str]) -> None:
+        """The MCP servers registered in Settings, offered as checkboxes."""
+        self.tools.set_registered(names)
+
+    def show_tool_results(self, results: list[Any]) -> None:
+        """What Load tools found (mcp_probe.ProbeResult per server)."""
+        self.tools.show_results(results)
+
+    def choose_working_dir(self) -> QFileDialog:
+        """A folder picker (not modal to the app: the loop keeps running)."""
+        dialog = QFileDialog(self, "Working directory", self.working_dir_edit.text().strip())
+        dialog.setObjectName("WorkingDirDialog")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.working_dir_edit.setText)
+        self._file_dialog = dialog
+        dialog.open()
+        return dialog
+
+
+def _dollars(edit: QLineEdit, field: str, what: str) -> float | None:
+    text = edit.text().strip().lstrip("$").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise FormError(field, f"{text!r} is not a number of dollars.") from None
+    if value < 0:
+        raise FormError(field, f"{what} cannot be negative.")
+    return value

@@ -17,6 +17,7 @@ def agents_stylesheet(t: Theme) -> str:
     QLabel#DemoBadge {{ color: {t.warning}; border: 1px solid {t.warning}; border-radius: 8px;
         padding: 0px 7px; font-size: 10px; font-weight: 600; }}
     QLabel#FieldLabel {{ color: {t.text}; font-weight: 600; }}
+    QLabel#FormHeading {{ color: {t.text}; font-size: 15px; font-weight: 600; }}
     QLabel[fieldError="true"], QLabel#FormError {{ color: {t.failed}; }}
     QLabel#SaveStatus {{ color: {t.completed}; }}
     QFrame#EditorFooter {{ background: {t.surface}; border-top: 1px solid {t.border}; }}

@@ -19,8 +19,20 @@ FIELD_LABELS = {
     "system_prompt": "System prompt",
     "base_url": "Base URL",
     "budget_per_day_usd": "Budget per day (USD)",
+    "working_dir": "Working directory",
+    "mcp_servers": "MCP servers",
+    "tool_rules": "Tool rules",
+    "read_only_tools": "Read-only tools",
+    "max_tool_calls": "Tool calls per run (limit)",
+    "max_cost_usd": "Cost per run (limit, USD)",
 }
 NOT_SET = "not set"
+NONE = "none"
+RULE_TEXT = {
+    "allow": "allow",
+    "approve": "approve (asks first)",
+    "deny": "deny (never offered)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +58,19 @@ def field_label(path: str) -> str:
         return f"Parameter {key}"
     if group == "role_models":
         return f"Model for role {key}"
+    if group == "tool_rules":
+        return f"Tool rule {key}"
     return path
 
 
-def value_text(value: Any) -> str:
+def value_text(value: Any, path: str = "") -> str:
+    """A recorded value as a person reads it: lists as 'a, b', rules with what they do."""
     if value is None or value == "":
         return NOT_SET
+    if path.startswith("tool_rules.") and isinstance(value, str):
+        return RULE_TEXT.get(value.strip().lower(), value)
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) if value else NONE
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
@@ -69,15 +88,19 @@ def describe_changes(version: AgentVersionRecord) -> list[FieldChange]:
             FieldChange(
                 path=path,
                 label=field_label(path),
-                before=value_text(before),
-                after=value_text(after),
+                before=value_text(before, path),
+                after=value_text(after, path),
                 kind=kind,
                 is_prompt=path == "system_prompt",
                 before_raw=before,
                 after_raw=after,
             )
         )
-    return sorted(changes, key=lambda c: (order.get(c.path, len(order)), c.path))
+    # Grouped fields (tool_rules.shop/x) sort where their group does.
+    return sorted(
+        changes,
+        key=lambda c: (order.get(c.path, order.get(c.path.partition(".")[0], len(order))), c.path),
+    )
 
 
 def prompt_diff(before: str | None, after: str | None) -> list[tuple[str, str]]:

@@ -10,16 +10,24 @@ from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from ato_desktop.ui.context import AppContext
 
+# The HTTP runtimes: what a chat without an agent can use.
 RUNTIMES = ("claude", "codex", "openai-compatible")
+# An agent can also be a coding agent run as a subprocess in a working directory.
+CODING_AGENT_RUNTIMES = ("claude-code", "codex-cli")
+AGENT_RUNTIMES = RUNTIMES + CODING_AGENT_RUNTIMES
 RUNTIME_LABELS = {
     "claude": "Claude (Anthropic)",
     "codex": "Codex (OpenAI Responses)",
     "openai-compatible": "OpenAI-compatible",
+    "claude-code": "Claude Code (coding agent)",
+    "codex-cli": "Codex CLI (coding agent)",
 }
 MODEL_PLACEHOLDERS = {
     "claude": "e.g. claude-sonnet-5",
     "codex": "e.g. gpt-5",
     "openai-compatible": "e.g. llama3.1 (the server's model name)",
+    "claude-code": "e.g. claude-sonnet-5",
+    "codex-cli": "e.g. gpt-5-codex",
 }
 
 

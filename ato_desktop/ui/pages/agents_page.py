@@ -25,7 +25,13 @@ from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import AgentRecord, AgentVersionRecord
 from ato_desktop.engine.agents import AgentConfigError
 from ato_desktop.store.database import StoreError
-from ato_desktop.ui.agents.agent_editor import AgentEditor, FormError, edit_changes, field_of_error
+from ato_desktop.ui.agents.agent_editor import (
+    AgentEditor,
+    FormError,
+    edit_changes,
+    field_of_error,
+    suggestions_runtime,
+)
 from ato_desktop.ui.agents.agent_list import AgentDelegate, AgentIdRole, AgentListModel
 from ato_desktop.ui.agents.agents_style import agents_stylesheet
 from ato_desktop.ui.agents.history_view import HistoryView
@@ -33,6 +39,7 @@ from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.list_panel import ListPanel, lay_out_list_page
@@ -53,11 +60,13 @@ class AgentsPage(Page):
         self._loaded_once = False
         self._agents_loads = Generations()
         self._history_loads = Generations()
+        self._servers_loads = Generations()
         self._suggestions = ModelSuggestions(ctx, self)
         self._build()
         self._connect()
         self.apply_theme(current_theme())
         self._reload_agents()
+        self._reload_servers()
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -167,6 +176,10 @@ class AgentsPage(Page):
         self.editor.sig_save_requested.connect(self.save)
         self.editor.sig_cancel_requested.connect(self._cancel)
         self.editor.sig_runtime_changed.connect(self._suggestions.request)
+        self.editor.sig_load_tools_requested.connect(self.load_tools)
+        self.editor.sig_mcp_settings_requested.connect(
+            lambda: self.ctx.navigate("settings", {"section": "mcp"})
+        )
         self._suggestions.sig_models_loaded.connect(self._on_models_loaded)
         self.history.sig_runs_requested.connect(self._open_version_runs)
         self._agents_timer = QTimer(self, singleShot=True, interval=30)
@@ -178,6 +191,7 @@ class AgentsPage(Page):
             bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
             bridge.sig_run_ended.connect(self._on_run_ended)
             bridge.sig_runs_bulk_changed.connect(lambda _e: self._agents_timer.start())
+            bridge.sig_mcp_changed.connect(lambda _e: self._reload_servers())
         if self.ctx.theme is not None:
             self.ctx.theme.sig_theme_changed.connect(self.apply_theme)
 
@@ -339,8 +353,38 @@ class AgentsPage(Page):
             self._history_timer.start()  # run counts per version
 
     def _on_models_loaded(self, runtime: str, models: list[str]) -> None:
-        if runtime == self.editor.model_combo.runtime:
+        if runtime == suggestions_runtime(self.editor.model_combo.runtime):
             self.editor.model_combo.set_suggestions(models)
+
+    # -- MCP servers and their tools ---------------------------------------------------------------
+
+    def _reload_servers(self) -> None:
+        from ato_desktop.store.mcp_servers import list_servers
+
+        self._servers_loads.spawn_read(
+            self.ctx,
+            list_servers,
+            lambda records: self.editor.set_registered_servers([r.name for r in records]),
+            what="list the MCP servers",
+        )
+
+    def load_tools(self, names: list[str]) -> None:
+        """Connect to these servers (off the UI thread) and show their tools in the form."""
+        self.ctx.spawn(self._load_tools(names), what="load the tools of the MCP servers")
+
+    async def _load_tools(self, names: list[str]) -> None:
+        from ato_desktop.store.mcp_servers import list_servers
+
+        records = await self.ctx.read(list_servers, self.ctx.workspace.store)
+        by_name = {record.name.lower(): record.config for record in records}
+        configs = [by_name[name.lower()] for name in names if name.lower() in by_name]
+        found = await probe_servers(self.ctx.workspace.credentials, configs)
+        results = [
+            ProbeResult(name, False, error="not registered any more (Settings → MCP servers)")
+            for name in names
+            if name.lower() not in by_name
+        ]
+        self.editor.show_tool_results(found + results)
 
     def _open_version_runs(self, version_id: str) -> None:
         if self._agent is not None:
