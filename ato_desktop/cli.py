@@ -179,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("run_id", metavar="RUN_ID")
     sim.add_argument("--json", action="store_true", help="machine-readable output")
 
+    det = commands.add_parser(
+        "determinism",
+        help="how reproducible a run, or an agent's history, is: a 0-100 score and findings",
+        description="Scan recorded inputs and outputs for timestamps, random values and "
+        "UUIDs, floating-point noise, unordered collections and side effects without an "
+        "idempotency key, and compare with other recorded runs for identical inputs that got "
+        "different outputs. The score is 100 minus the deductions of the findings listed.",
+    )
+    det_target = det.add_mutually_exclusive_group(required=True)
+    det_target.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    det_target.add_argument("--agent", metavar="NAME", help="the agent's recent history")
+    det.add_argument("--json", action="store_true", help="machine-readable output")
+
     export = commands.add_parser("export", help="export runs with their actions")
     export.add_argument("--format", required=True, choices=FORMATS)
     _filter_options(export)
@@ -1151,6 +1164,43 @@ async def _simulate(args: argparse.Namespace, out: TextIO) -> int:
         await ws.aclose()
 
 
+# -- determinism --------------------------------------------------------------------------------
+
+
+def cmd_determinism(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine.determinism import analyse_agent, analyse_run
+
+    ws = _open_workspace()
+    try:
+        if args.agent:
+            report = analyse_agent(ws.store, args.agent)
+        else:
+            report = analyse_run(ws.store, ws.store.resolve_run_id(args.run_id))
+        if args.json:
+            _emit_json(out, report.as_dict())
+            return EXIT_OK
+        band = report.band
+        out.write(
+            f"determinism {report.score:.0f}/100 · {band.label} ({band.colour}) · "
+            f"{report.scope} {report.subject}\n"
+        )
+        if not report.findings:
+            out.write("No non-deterministic patterns found.\n")
+        for finding in report.findings:
+            where = f"#{finding.action_seq} {finding.action_name}"
+            line = f" line {finding.line}" if finding.line else ""
+            out.write(
+                f"\n[{finding.severity.value}] {finding.title} · {where}{line} · "
+                f"-{finding.deduction:g}\n  {finding.description}\n"
+                f"  fix: {finding.recommendation}\n"
+            )
+        if report.truncated:
+            out.write("\n(the analysis stopped at its bound: more history exists)\n")
+        return EXIT_OK
+    finally:
+        ws.close()
+
+
 # -- export -----------------------------------------------------------------------------------
 
 
@@ -1598,6 +1648,7 @@ def _ms(value: float | None) -> str:
 
 
 _HANDLERS = {
+    "determinism": cmd_determinism,
     "replay": cmd_replay,
     "simulate": cmd_simulate,
     "agents": cmd_agents,

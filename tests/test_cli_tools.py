@@ -215,3 +215,30 @@ def test_simulate_cli(ato_home: Path, fake: FakeLLMServer) -> None:  # noqa: F81
     assert any(r["divergence"] == "input mismatch" for r in data["rows"])
     human = run_cli(ato_home, "simulate", source["id"])
     assert "system prompt changed" in human.stdout and "ORIGINAL" in human.stdout
+
+
+def test_determinism_cli(ato_home: Path) -> None:
+    from ato_desktop.core.models import AgentConfig
+    from ato_desktop.core.records import NewRun, RunEnd
+    from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.store.paths import DataPaths
+    from tests.support.determinism_runs import clean_run, pattern_cases, with_extra
+
+    ws = Workspace.open(DataPaths(ato_home))
+    agent = ws.agents.create("reporter", AgentConfig("claude", "claude-sonnet-5"))
+    timestamp_action = pattern_cases()["timestamp"][0]  # the spec's example: a report's time
+    now = 1_790_000_000_000
+    for run_id, actions in (("a" * 32, clean_run()), ("b" * 32, with_extra(clean_run(),
+                                                                          timestamp_action))):
+        ws.store.ingest([(NewRun("claude", "claude-sonnet-5", "cli", now, agent_id=agent.id,
+                                 agent_version_id=agent.current_version_id, id=run_id),
+                          RunEnd("completed", now + 1000, 10**9), actions)]).result()
+    ws.close()
+    clean = json.loads(run_cli(ato_home, "determinism", "a" * 32, "--json").stdout)
+    assert clean["score"] >= 90 and clean["findings"] == []
+    done = run_cli(ato_home, "determinism", "b" * 32)
+    assert done.returncode == 0 and "generate_report" in done.stdout
+    assert "Pass timestamp as input parameter instead." in done.stdout
+    agent_report = json.loads(run_cli(ato_home, "determinism", "--agent", "reporter",
+                                      "--json").stdout)
+    assert agent_report["scope"] == "agent"
