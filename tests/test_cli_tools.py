@@ -202,8 +202,20 @@ def test_replay_cli_single_and_batch(ato_home: Path, fake: FakeLLMServer) -> Non
 
 
 def test_simulate_cli(ato_home: Path, fake: FakeLLMServer) -> None:  # noqa: F811
-    run_cli(ato_home, "agents", "add", "w", "--runtime", "claude", "--model", "claude-sonnet-5",
-            "--base-url", fake.anthropic_base_url, "--system-prompt", "Brief.")
+    run_cli(
+        ato_home,
+        "agents",
+        "add",
+        "w",
+        "--runtime",
+        "claude",
+        "--model",
+        "claude-sonnet-5",
+        "--base-url",
+        fake.anthropic_base_url,
+        "--system-prompt",
+        "Brief.",
+    )
     source = json.loads(run_cli(ato_home, "dispatch", "--agent", "w", "--json", "hi").stdout)
     run_cli(ato_home, "agents", "edit", "w", "--system-prompt", "Thorough.")
     calls = len(fake.requests)
@@ -228,17 +240,34 @@ def test_determinism_cli(ato_home: Path) -> None:
     agent = ws.agents.create("reporter", AgentConfig("claude", "claude-sonnet-5"))
     timestamp_action = pattern_cases()["timestamp"][0]  # the spec's example: a report's time
     now = 1_790_000_000_000
-    for run_id, actions in (("a" * 32, clean_run()), ("b" * 32, with_extra(clean_run(),
-                                                                          timestamp_action))):
-        ws.store.ingest([(NewRun("claude", "claude-sonnet-5", "cli", now, agent_id=agent.id,
-                                 agent_version_id=agent.current_version_id, id=run_id),
-                          RunEnd("completed", now + 1000, 10**9), actions)]).result()
+    for run_id, actions in (
+        ("a" * 32, clean_run()),
+        ("b" * 32, with_extra(clean_run(), timestamp_action)),
+    ):
+        ws.store.ingest(
+            [
+                (
+                    NewRun(
+                        "claude",
+                        "claude-sonnet-5",
+                        "cli",
+                        now,
+                        agent_id=agent.id,
+                        agent_version_id=agent.current_version_id,
+                        id=run_id,
+                    ),
+                    RunEnd("completed", now + 1000, 10**9),
+                    actions,
+                )
+            ]
+        ).result()
     ws.close()
     clean = json.loads(run_cli(ato_home, "determinism", "a" * 32, "--json").stdout)
     assert clean["score"] >= 90 and clean["findings"] == []
     done = run_cli(ato_home, "determinism", "b" * 32)
     assert done.returncode == 0 and "generate_report" in done.stdout
     assert "Pass timestamp as input parameter instead." in done.stdout
-    agent_report = json.loads(run_cli(ato_home, "determinism", "--agent", "reporter",
-                                      "--json").stdout)
+    agent_report = json.loads(
+        run_cli(ato_home, "determinism", "--agent", "reporter", "--json").stdout
+    )
     assert agent_report["scope"] == "agent"

@@ -37,16 +37,22 @@ def _simulate(ws: Workspace, run_id: str) -> SimulationResult:
 def shop(workspace: Workspace, tmp_path: Path) -> Iterator[Path]:
     notes = tmp_path / "notes.txt"
     command, args, env = stdio_command("--notes", str(notes))
-    add_server(workspace.store, McpServerConfig("shop", "stdio", command=command, args=args,
-                                                env=env, timeout_s=5)).result()
+    add_server(
+        workspace.store,
+        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=5),
+    ).result()
     yield notes
 
 
 def test_simulation_makes_no_network_call_and_costs_nothing(
     workspace: Workspace, fake: FakeLLMServer
 ) -> None:
-    workspace.agents.create("w", AgentConfig("claude", "claude-sonnet-5", system_prompt="Brief.",
-                                             base_url=fake.anthropic_base_url))
+    workspace.agents.create(
+        "w",
+        AgentConfig(
+            "claude", "claude-sonnet-5", system_prompt="Brief.", base_url=fake.anthropic_base_url
+        ),
+    )
     source = _dispatch(workspace, DispatchRequest("hi", agent="w"))
     calls_before = len(fake.requests)
     fake.scenario = Scenario(status=500)  # any model call now would fail loudly
@@ -60,7 +66,10 @@ def test_simulation_makes_no_network_call_and_costs_nothing(
     assert summary.savings_usd == pytest.approx(run.cost_usd)
     simulated = workspace.store.get_run(result.simulation_run_id or "")
     assert (simulated.trigger, simulated.replay_of, simulated.tags["simulation"]) == (
-        "replay", source.run_id, "true")
+        "replay",
+        source.run_id,
+        "true",
+    )
     assert simulated.cost_usd is None and simulated.status == RunStatus.COMPLETED.value
     assert {a.outcome for a in workspace.store.get_actions(simulated.id)} == {"replayed"}
 
@@ -68,8 +77,12 @@ def test_simulation_makes_no_network_call_and_costs_nothing(
 def test_an_edited_system_prompt_shows_up_as_a_divergence(
     workspace: Workspace, fake: FakeLLMServer
 ) -> None:
-    workspace.agents.create("w", AgentConfig("claude", "claude-sonnet-5", system_prompt="Brief.",
-                                             base_url=fake.anthropic_base_url))
+    workspace.agents.create(
+        "w",
+        AgentConfig(
+            "claude", "claude-sonnet-5", system_prompt="Brief.", base_url=fake.anthropic_base_url
+        ),
+    )
     source = _dispatch(workspace, DispatchRequest("hi", agent="w"))
     workspace.agents.edit("w", {"system_prompt": "Be thorough and cite sources."})
     requests = len(fake.requests)
@@ -86,13 +99,20 @@ def test_an_edited_system_prompt_shows_up_as_a_divergence(
 def test_tools_read_only_rerun_side_effects_from_the_recording(
     workspace: Workspace, fake: FakeLLMServer, shop: Path
 ) -> None:
-    workspace.agents.create("clerk", AgentConfig("claude", "claude-sonnet-5",
-                                                 base_url=fake.anthropic_base_url,
-                                                 mcp_servers=("shop",)))
+    workspace.agents.create(
+        "clerk",
+        AgentConfig(
+            "claude", "claude-sonnet-5", base_url=fake.anthropic_base_url, mcp_servers=("shop",)
+        ),
+    )
     fake.enqueue(
-        Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 1, "b": 2}),
-                             FakeToolCall("shop__write_note", {"text": "once"}),
-                             FakeToolCall("shop__server_pid", {}))),
+        Scenario(
+            tool_calls=(
+                FakeToolCall("shop__add", {"a": 1, "b": 2}),
+                FakeToolCall("shop__write_note", {"text": "once"}),
+                FakeToolCall("shop__server_pid", {}),
+            )
+        ),
         Scenario(chunks=("done",)),
     )
     source = _dispatch(workspace, DispatchRequest("go", agent="clerk"))
@@ -114,8 +134,9 @@ def test_tools_read_only_rerun_side_effects_from_the_recording(
 def test_identical_inputs_with_different_outputs_across_runs(
     workspace: Workspace, fake: FakeLLMServer
 ) -> None:
-    workspace.agents.create("w", AgentConfig("claude", "claude-sonnet-5",
-                                             base_url=fake.anthropic_base_url))
+    workspace.agents.create(
+        "w", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
     fake.scenario = Scenario(chunks=("heads",))
     first = _dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
     fake.scenario = Scenario(chunks=("tails",))
