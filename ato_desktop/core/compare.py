@@ -26,7 +26,7 @@ from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.models import CostSource, Outcome, RunStatus
 from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.timefmt import rfc3339
-from ato_desktop.core.word_diff import DiffPiece, similarity, word_diff
+from ato_desktop.core.word_diff import DiffPiece, word_diff
 
 RunLike = RunRecord | Mapping[str, Any]
 ActionLike = ActionRecord | Mapping[str, Any]
@@ -45,8 +45,12 @@ ROW_STATUSES: Final = (SAME, CHANGED, ONLY_LEFT, ONLY_RIGHT)
 # Payload text beyond this is cut before diffing (a line diff of two 100k-character texts takes
 # tens of milliseconds; tool-loop inputs carry the whole conversation and can be megabytes).
 MAX_DIFF_CHARS: Final = 100_000
-# The word diff is quadratic in the worst case: only texts up to this long get one.
-MAX_WORD_DIFF_CHARS: Final = 20_000
+# Text outputs up to this long get a word diff.
+MAX_WORD_DIFF_CHARS: Final = 100_000
+# A word diff is quadratic: two 4,000-word texts take seconds. So texts are first diffed line by
+# line, and only a changed block of lines up to this long on each side is diffed word by word
+# (a few tens of milliseconds at most); a longer block is shown as deleted and inserted whole.
+MAX_WORD_BLOCK_CHARS: Final = 3_000
 
 _KNOWN_SOURCES: Final = (CostSource.PROVIDER.value, CostSource.ESTIMATED.value)
 COST_MIX_KEYS: Final = (*_KNOWN_SOURCES, CostSource.UNKNOWN.value, "none")
@@ -573,6 +577,43 @@ def output_text(outputs: Any) -> str | None:
     return None
 
 
+def word_pieces(before: str, after: str) -> tuple[DiffPiece, ...]:
+    """A word diff in bounded time: lines first, then words inside each changed block of lines
+    (as `git diff --word-diff` does); blocks beyond MAX_WORD_BLOCK_CHARS stay whole."""
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    pieces: list[DiffPiece] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        old, new = "".join(a[a0:a1]), "".join(b[b0:b1])
+        if op == "equal":
+            pieces.append(DiffPiece("equal", old))
+        elif op == "replace" and max(len(old), len(new)) <= MAX_WORD_BLOCK_CHARS:
+            pieces.extend(word_diff(old, new))
+        else:
+            pieces.extend(
+                DiffPiece(kind, text) for kind, text in (("delete", old), ("insert", new))
+            )
+    merged: list[DiffPiece] = []
+    for piece in pieces:
+        if not piece.text:
+            continue
+        if merged and merged[-1].op == piece.op:
+            merged[-1] = DiffPiece(piece.op, merged[-1].text + piece.text)
+        else:
+            merged.append(piece)
+    return tuple(merged)
+
+
+def _similarity(pieces: Sequence[DiffPiece], before: str, after: str) -> float:
+    """0..1: twice the words the texts share, in order, over the words of both (the measure of
+    word_diff.similarity, read off the pieces instead of a second quadratic match)."""
+    total = len(before.split()) + len(after.split())
+    if total == 0:
+        return 1.0
+    common = sum(len(p.text.split()) for p in pieces if p.op == "equal")
+    return min(1.0, 2 * common / total)
+
+
 # -- comparing two runs ---------------------------------------------------------------------------
 
 
@@ -641,8 +682,8 @@ def compare_pair(pair: AlignedPair) -> ActionComparison:
             and right_text is not None
             and max(len(left_text), len(right_text)) <= MAX_WORD_DIFF_CHARS
         ):
-            words = tuple(word_diff(left_text, right_text))
-            ratio = similarity(left_text, right_text)
+            words = word_pieces(left_text, right_text)
+            ratio = _similarity(words, left_text, right_text)
     empty = TokenCounts()
     return ActionComparison(
         left=left,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from ato_desktop.core.compare import (
     CHANGED,
+    MAX_WORD_DIFF_CHARS,
     ONLY_LEFT,
     ONLY_RIGHT,
     SAME,
@@ -25,6 +27,7 @@ from ato_desktop.core.compare import (
     group_stats,
     payload_text,
     run_view,
+    word_pieces,
 )
 from ato_desktop.core.models import TokenUsage
 from ato_desktop.core.records import ActionRecord, RunRecord
@@ -466,12 +469,26 @@ def test_nan_payloads_on_both_sides_are_the_same() -> None:
     assert align_actions(left, right)[0].status == SAME
 
 
-def test_long_outputs_get_a_line_diff_but_no_word_diff() -> None:
-    long_text = "word " * 10_000
+def test_outputs_beyond_the_word_diff_limit_get_a_line_diff_only() -> None:
+    long_text = "word " * (MAX_WORD_DIFF_CHARS // 5 + 1)
     row = compare_pair(
         align_actions([{"name": "a", "outputs": long_text}], [{"name": "a", "outputs": "x"}])[0]
     )
     assert row.outputs is not None and row.outputs.changed and row.output_words is None
+
+
+def test_long_outputs_get_a_word_diff_in_bounded_time() -> None:
+    lines = [f"line {i} says the same thing as before" for i in range(2_000)]
+    changed = list(lines)
+    changed[700] = "line 700 says something different now"
+    changed[1500:1510] = ["a whole new paragraph " * 20] * 10  # a big block: kept whole
+    started = time.perf_counter()
+    pieces = word_pieces("\n".join(lines), "\n".join(changed))
+    assert time.perf_counter() - started < 2.0
+    assert "".join(p.text for p in pieces if p.op != "insert") == "\n".join(lines)
+    assert "".join(p.text for p in pieces if p.op != "delete") == "\n".join(changed)
+    inserted = {p.text.strip() for p in pieces if p.op == "insert"}
+    assert {"something", "different", "now"} <= inserted  # word by word inside the changed line
 
 
 # -- groups ---------------------------------------------------------------------------------------
