@@ -59,7 +59,11 @@ class ApprovalBroker:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def pending(self, run_id: str | None = None) -> list[ApprovalRequest]:
-        return [r for r, _ in self._pending.values() if run_id is None or r.run_id == run_id]
+        return [
+            r
+            for r, future in self._pending.values()
+            if not future.done() and (run_id is None or r.run_id == run_id)
+        ]
 
     async def request(self, run_id: str, tool: str, arguments: dict[str, Any]) -> bool:
         """Wait until the call is approved (True) or denied (False)."""
@@ -85,6 +89,7 @@ class ApprovalBroker:
         if entry is None or entry[1].done():
             return False
         request, future = entry
+        del self._pending[request_id]  # no longer pending, even before the run resumes
         future.set_result(approved)
         self._notify(ApprovalDecision(request, approved, by))
         return True

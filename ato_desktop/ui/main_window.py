@@ -82,6 +82,14 @@ class MainWindow(QMainWindow):
         self._stack.addWidget(self._loading)
         self._stack.setCurrentWidget(self._loading)
 
+        # A run waiting for the user to approve a tool call: said until it is answered.
+        self._waiting_button = QPushButton("")
+        self._waiting_button.setObjectName("WaitingApproval")
+        self._waiting_button.setFlat(True)
+        self._waiting_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._waiting_button.clicked.connect(self.open_waiting_run)
+        self._waiting_button.hide()
+        self.statusBar().addPermanentWidget(self._waiting_button)
         self._live_label = QLabel("")
         self._live_label.setObjectName("Muted")
         self.statusBar().addPermanentWidget(self._live_label)
@@ -210,6 +218,8 @@ class MainWindow(QMainWindow):
         bridge.sig_run_created.connect(self._live_refresh.start)
         bridge.sig_run_ended.connect(self._live_refresh.start)
         bridge.sig_runs_bulk_changed.connect(self._live_refresh.start)
+        if self.ctx.approvals is not None:
+            self.ctx.approvals.sig_pending_changed.connect(self._show_waiting)
         self._refresh_live_count()
         if workspace.recovered_run_ids:
             count = len(workspace.recovered_run_ids)
@@ -249,6 +259,39 @@ class MainWindow(QMainWindow):
         count = await self.ctx.read(store.count_runs, RunFilter(statuses=("running",)))
         self._live_label.setText(f"● {count} running" if count else "No runs in flight")
         self._live_label.setProperty("live_count", count)
+
+    def _show_waiting(self) -> None:
+        approvals = self.ctx.approvals
+        pending = approvals.pending() if approvals is not None else []
+        if not pending:
+            self._waiting_button.hide()
+            return
+        runs = approvals.waiting_runs()
+        if len(runs) == 1:
+            text = f"⏸  A run waits for your approval: {pending[0].tool}"
+        else:
+            text = f"⏸  {len(runs)} runs wait for your approval"
+        self._waiting_button.setText(text)
+        self._waiting_button.setToolTip("Open the run to approve or deny")
+        theme = current_theme()
+        self._waiting_button.setStyleSheet(
+            f"QPushButton#WaitingApproval {{ color: {theme.warning}; font-weight: 600;"
+            " border: none; background: transparent; padding: 0px 8px; }"
+            "QPushButton#WaitingApproval:hover { text-decoration: underline; }"
+        )
+        self._waiting_button.show()
+
+    @property
+    def waiting_text(self) -> str:
+        """What the status bar says about runs waiting for approval ('' when none)."""
+        return self._waiting_button.text() if not self._waiting_button.isHidden() else ""
+
+    def open_waiting_run(self) -> None:
+        """Open the run that has waited longest for an approval."""
+        approvals = self.ctx.approvals
+        runs = approvals.waiting_runs() if approvals is not None else []
+        if runs:
+            self.navigate("runs", {"run_id": runs[0]})
 
     # -- navigation ------------------------------------------------------------------------------
 

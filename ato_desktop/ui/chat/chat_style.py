@@ -21,6 +21,7 @@ def chat_stylesheet(t: Theme) -> str:
     """The chat page's own looks, from the theme's colours."""
     bubble = mix(t.surface, t.accent, 0.14 if t.is_dark else 0.09)
     error_bg = mix(t.surface, t.failed, 0.10 if t.is_dark else 0.06)
+    ask_bg = mix(t.surface, t.warning, 0.10 if t.is_dark else 0.07)
     return f"""
     QFrame#ThreadsPanel {{ background: {t.window}; border-right: 1px solid {t.border}; }}
     QListView#ThreadList {{ background: transparent; border: none; outline: none; }}
@@ -40,6 +41,16 @@ def chat_stylesheet(t: Theme) -> str:
         border: 1px solid {t.border}; border-left: 4px solid {t.neutral}; }}
     QLabel#ErrorTitle {{ font-weight: 600; color: {t.failed}; }}
     QFrame#ErrorCard[errorClass="killed"] QLabel#ErrorTitle {{ color: {t.text_muted}; }}
+    QFrame#ApprovalCard[state="pending"] {{ background: {ask_bg};
+        border: 1px solid {mix(t.border, t.warning, 0.55)}; border-left: 4px solid {t.warning};
+        border-radius: 10px; }}
+    QFrame#ApprovalCard {{ background: transparent; border: none; }}
+    QLabel#ApprovalArguments {{ background: {t.code_bg}; border: 1px solid {t.border};
+        border-radius: 6px; padding: 6px 8px; }}
+    QLabel#ApprovalHint {{ color: {t.text_muted}; font-size: 11px; }}
+    QLabel#ApprovalRecord {{ font-size: 12px; font-weight: 600; color: {t.text_muted}; }}
+    QFrame#ApprovalCard[state="approved"] QLabel#ApprovalRecord {{ color: {t.completed}; }}
+    QFrame#ApprovalCard[state="denied"] QLabel#ApprovalRecord {{ color: {t.failed}; }}
     QLabel#TurnLabel {{ color: {t.text_muted}; font-size: 11px; font-weight: 600; }}
     QLabel#StatsText {{ color: {t.text_muted}; font-size: 11px; }}
     QLabel#TurnStatus {{ color: {t.warning}; font-size: 11px; font-weight: 600; }}

@@ -7,6 +7,10 @@ removes what changed: the answer that just streamed stays where it is, text and 
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ato_desktop.ui.approvals import arguments_text
 from ato_desktop.ui.chat.turns import (
     AGENT_FIXABLE,
     RETRYABLE,
@@ -26,6 +31,7 @@ from ato_desktop.ui.chat.turns import (
     TurnStats,
     error_title,
 )
+from ato_desktop.ui.widgets.json_view import monospace_font
 from ato_desktop.ui.widgets.markdown_view import MarkdownView
 
 MAX_CONTENT_WIDTH = 880
@@ -36,6 +42,23 @@ OPEN_RUN = "open_run"  # value: run id
 SET_KEYS = "set_keys"  # value: ""
 EDIT_AGENT = "edit_agent"  # value: agent id
 RETRY = "retry"  # value: the prompt
+APPROVE = "approve"  # value: the approval request id
+DENY = "deny"  # value: the approval request id
+
+MAX_ARGUMENT_LINES = 24
+
+# What became of a tool call that asked for approval.
+PENDING, APPROVED, DENIED, UNANSWERED = "pending", "approved", "denied", "unanswered"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalEntry:
+    """A tool call of an answer that asked the user first, and what became of it."""
+
+    request_id: int
+    tool: str  # "server/tool"
+    arguments: Any
+    state: str = PENDING
 
 
 class TurnWidget(QFrame):
@@ -101,12 +124,37 @@ class AnswerTurn(TurnWidget):
         self.body = MarkdownView(fit_height=True)
         self.body.setObjectName("AnswerText")
         layout.addWidget(self.body)
+        self._approvals = QVBoxLayout()
+        self._approvals.setSpacing(6)
+        layout.addLayout(self._approvals)
+        self.approval_cards: dict[int, ApprovalCard] = {}
         self.stats = StatsBar()
         self.stats.sig_action_requested.connect(self.sig_action_requested)
         layout.addWidget(self.stats)
         if item.text:
             self.body.set_markdown(item.text)
         self._show_stats(item.stats)
+
+    def show_approvals(self, entries: list[ApprovalEntry], agent: str) -> ApprovalCard | None:
+        """The answer's tool calls that asked first: a card for a waiting one, a one-line record
+        for each answered one. Returns a card that was just added, if any."""
+        added = None
+        for entry in entries:
+            card = self.approval_cards.get(entry.request_id)
+            if card is None:
+                card = ApprovalCard(entry, agent)
+                card.sig_action_requested.connect(self.sig_action_requested)
+                self.approval_cards[entry.request_id] = card
+                self._approvals.addWidget(card)
+                if entry.state == PENDING:
+                    added = card
+            card.set_state(entry.state)
+        waiting = [e for e in entries if e.state == PENDING]
+        if waiting and self.body.is_streaming:
+            self.stats.set_waiting(waiting[0].tool)
+        elif self.body.is_streaming:
+            self.stats.set_streaming()
+        return added
 
     def begin_stream(self, initial: str = "") -> None:
         self.body.begin_stream(initial)
@@ -170,6 +218,17 @@ class StatsBar(QWidget):
 
     def set_streaming(self) -> None:
         self.status.setText("Answering…")
+        self.status.setProperty("waiting", False)
+        self._repolish(self.status)
+        self.status.setVisible(True)
+        self.text.setVisible(False)
+        self.badge.setVisible(False)
+        self.run_link.setVisible(bool(self._run_id))
+
+    def set_waiting(self, tool: str) -> None:
+        self.status.setText(f"Waiting for your approval to run {tool}…")
+        self.status.setProperty("waiting", True)
+        self._repolish(self.status)
         self.status.setVisible(True)
         self.text.setVisible(False)
         self.badge.setVisible(False)
@@ -181,6 +240,9 @@ class StatsBar(QWidget):
         self.run_link.setToolTip(f"Open run {run_id} in Runs")
 
     def set_stats(self, stats: TurnStats | None) -> None:
+        if self.status.property("waiting"):
+            self.status.setProperty("waiting", False)
+            self._repolish(self.status)
         if stats is None:
             self.status.setVisible(False)
             self.text.setVisible(False)
@@ -202,6 +264,111 @@ class StatsBar(QWidget):
     def _open_run(self) -> None:
         if self._run_id:
             self.sig_action_requested.emit(OPEN_RUN, self._run_id)
+
+    @staticmethod
+    def _repolish(widget: QWidget) -> None:
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+
+class ApprovalCard(QFrame):
+    """'<agent> wants to run shop/write_note', the arguments as JSON, Approve and Deny; once
+    answered, one line saying what was decided."""
+
+    sig_action_requested = Signal(str, str)  # APPROVE | DENY, the request id
+
+    def __init__(self, entry: ApprovalEntry, agent: str) -> None:
+        super().__init__()
+        self.entry = entry
+        self.setObjectName("ApprovalCard")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(8)
+        who = html.escape(agent or "The agent")
+        self.title = QLabel(f"<b>{who}</b> wants to run <b>{html.escape(entry.tool)}</b>")
+        self.title.setObjectName("ApprovalTitle")
+        self.title.setWordWrap(True)
+        layout.addWidget(self.title)
+        text = arguments_text(entry.arguments)
+        lines = text.splitlines()
+        if len(lines) > MAX_ARGUMENT_LINES:
+            more = len(lines) - MAX_ARGUMENT_LINES
+            text = "\n".join(lines[:MAX_ARGUMENT_LINES]) + f"\n… {more} more lines (see the run)"
+        self.arguments = QLabel(text)
+        self.arguments.setObjectName("ApprovalArguments")
+        self.arguments.setFont(monospace_font())
+        self.arguments.setWordWrap(True)
+        self.arguments.setTextFormat(Qt.TextFormat.PlainText)
+        self.arguments.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.arguments.setAccessibleName("Arguments of the tool call")
+        layout.addWidget(self.arguments)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(8)
+        self.hint = QLabel("Alt+A approves, Alt+D denies")
+        self.hint.setObjectName("ApprovalHint")
+        buttons.addWidget(self.hint)
+        buttons.addStretch(1)
+        self.deny_button = QPushButton("&Deny")
+        self.deny_button.setObjectName("DenyButton")
+        self.deny_button.setProperty("danger", True)
+        self.deny_button.setToolTip("The tool is not run; the model is told you said no")
+        self.deny_button.setAutoDefault(True)
+        self.deny_button.clicked.connect(lambda: self._answer(DENY))
+        self.approve_button = QPushButton("&Approve")
+        self.approve_button.setObjectName("ApproveButton")
+        self.approve_button.setProperty("primary", True)
+        self.approve_button.setToolTip("Run the tool with these arguments")
+        self.approve_button.setAutoDefault(True)
+        self.approve_button.clicked.connect(lambda: self._answer(APPROVE))
+        buttons.addWidget(self.deny_button)
+        buttons.addWidget(self.approve_button)
+        layout.addLayout(buttons)
+        self.record = QLabel()
+        self.record.setObjectName("ApprovalRecord")
+        self.record.hide()
+        layout.addWidget(self.record)
+        self.state = ""
+        self.set_state(entry.state)
+
+    def _answer(self, action: str) -> None:
+        self.approve_button.setEnabled(False)
+        self.deny_button.setEnabled(False)
+        self.sig_action_requested.emit(action, str(self.entry.request_id))
+
+    def set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        pending = state == PENDING
+        margins = (12, 10, 12, 10) if pending else (0, 0, 0, 0)
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(*margins)
+        for widget in (self.title, self.arguments, self.hint, self.approve_button):
+            widget.setVisible(pending)
+        self.deny_button.setVisible(pending)
+        self.approve_button.setEnabled(pending)
+        self.deny_button.setEnabled(pending)
+        self.record.setVisible(not pending)
+        tool = self.entry.tool
+        self.record.setText(
+            {
+                APPROVED: f"✓  Approved: {tool}",
+                DENIED: f"✕  Denied: {tool} was not run",
+                UNANSWERED: f"–  Not answered: the run ended before {tool} was approved",
+            }.get(state, "")
+        )
+        self.record.setToolTip(arguments_text(self.entry.arguments) if not pending else "")
+        self.setProperty("state", state)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        for child in (self.record, self.title):
+            child.style().unpolish(child)
+            child.style().polish(child)
+
+    def focus(self) -> None:
+        self.approve_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 class ErrorTurn(TurnWidget):

@@ -8,6 +8,7 @@ on a timer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,11 +34,18 @@ from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.chat.chat_style import chat_stylesheet
 from ato_desktop.ui.chat.composer import Composer
 from ato_desktop.ui.chat.conversation_view import (
+    APPROVE,
+    APPROVED,
+    DENIED,
+    DENY,
     EDIT_AGENT,
     OPEN_RUN,
+    PENDING,
     RETRY,
     SET_KEYS,
+    UNANSWERED,
     AnswerTurn,
+    ApprovalEntry,
     ConversationView,
 )
 from ato_desktop.ui.chat.elided_label import ElidedLabel
@@ -97,6 +105,10 @@ class ChatPage(Page):
         self._agents_loads = Generations()
         self._selecting = False
         self._pending_agent: str | None = None  # asked for before the agents were loaded
+        self._message_count: int | None = None  # of the open thread, once loaded
+        # Tool calls that asked for approval, per run (this session: the log keeps the rest).
+        self._approvals: dict[str, list[ApprovalEntry]] = {}
+        self._approval_agents: dict[str, str] = {}  # run id -> who asked
         self._suggestions = ModelSuggestions(ctx, self)
         self._build()
         self._connect()
@@ -219,6 +231,11 @@ class ChatPage(Page):
             bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
             bridge.sig_run_ended.connect(self._on_run_ended)
             bridge.sig_runs_bulk_changed.connect(lambda _e: self._threads_timer.start())
+        approvals = self.ctx.approvals
+        if approvals is not None:
+            approvals.sig_approval_requested.connect(self._on_approval_requested)
+            approvals.sig_approval_decided.connect(self._on_approval_decided)
+            approvals.sig_request_dropped.connect(self._on_approval_dropped)
         if self.ctx.theme is not None:
             self.ctx.theme.sig_theme_changed.connect(self.apply_theme)
 
@@ -292,10 +309,13 @@ class ChatPage(Page):
         self.conversation.clear()
         self._show_draft_state()
         self.title_label.setText("New conversation")
+        self._message_count = None
         self._update_subtitle()
         self.composer.focus()
 
     def open_thread(self, thread_id: str) -> None:
+        if thread_id != self._thread_id:
+            self._message_count = None
         self._thread_id = thread_id
         self._select_in_list(thread_id)
         self.conversation.clear()
@@ -440,13 +460,15 @@ class ChatPage(Page):
             assert isinstance(widget, AnswerTurn)
             widget.stats.set_run_id(session.run_id or "")
             widget.begin_stream(session.text)
+        self._show_approvals()
         self.conversation.set_empty_state(
             "This thread is empty", "Write a message below to continue it."
         )
         self.title_label.setText(view.thread.title)
         if opening and self._session is None:
             self._target_from_thread(view)
-        self._update_subtitle(len(view.messages))
+        self._message_count = len(view.messages)
+        self._update_subtitle()
         if opening:
             self.conversation.scroll_to_bottom()
 
@@ -478,9 +500,12 @@ class ChatPage(Page):
                 "Create an agent",
             )
 
-    def _update_subtitle(self, message_count: int | None = None) -> None:
+    def _update_subtitle(self) -> None:
+        """'<target>  ·  N messages': the count stays when the target changes (an agent edit
+        reloads the picker after the thread's messages were counted)."""
         target = self.picker.target()
         parts = [f"{target.runtime} · {target.model}" if not target.agent_id else target.label]
+        message_count = self._message_count if self._thread_id is not None else None
         if message_count:
             parts.append(f"{message_count} message{'s' if message_count != 1 else ''}")
         self.subtitle_label.setText("  ·  ".join(p for p in parts if p))
@@ -631,6 +656,60 @@ class ChatPage(Page):
             self.ctx.navigate("agents", {"agent_id": value})
         elif action == RETRY:
             self.send(value)
+        elif action in (APPROVE, DENY) and self.ctx.approvals is not None:
+            self.ctx.approvals.answer(int(value), action == APPROVE)
+
+    # -- approvals -------------------------------------------------------------------------------
+
+    def _on_approval_requested(self, request: Any) -> None:
+        session = self._session
+        if session is None or request.run_id != session.run_id:
+            return  # another page's run (the status bar tells)
+        entry = ApprovalEntry(request.id, request.tool, request.arguments, PENDING)
+        self._approvals.setdefault(request.run_id, []).append(entry)
+        self._approval_agents[request.run_id] = session.target.label
+        card = self._show_approvals()
+        if card is not None and self.isVisible() and not self.composer.text().strip():
+            self.conversation.scroll_to_bottom()
+            card.focus()
+
+    def _on_approval_decided(self, decision: Any) -> None:
+        state = APPROVED if decision.approved else DENIED
+        if self._set_approval_state(decision.request.run_id, decision.request.id, state):
+            self.composer.focus()
+
+    def _on_approval_dropped(self, request: Any) -> None:
+        self._set_approval_state(request.run_id, request.id, UNANSWERED)
+
+    def _set_approval_state(self, run_id: str, request_id: int, state: str) -> bool:
+        entries = self._approvals.get(run_id)
+        if not entries:
+            return False
+        for i, entry in enumerate(entries):
+            if entry.request_id == request_id and entry.state == PENDING:
+                entries[i] = dataclasses.replace(entry, state=state)
+        self._show_approvals()
+        return True
+
+    def _show_approvals(self) -> Any:
+        """Put the approval cards and records into the answers they belong to; returns a card
+        that was just added (to focus it)."""
+        added = None
+        for run_id, entries in self._approvals.items():
+            widget = self.conversation.turn(f"assistant:{run_id}")
+            if isinstance(widget, AnswerTurn):
+                card = widget.show_approvals(entries, self._approval_agents.get(run_id, ""))
+                added = added or card
+        return added
+
+    def pending_approval_cards(self) -> list[Any]:
+        """The cards of this conversation that wait for an answer (tests, keyboard)."""
+        cards = []
+        for key in self.conversation.keys:
+            widget = self.conversation.turn(key)
+            if isinstance(widget, AnswerTurn):
+                cards += [c for c in widget.approval_cards.values() if c.state == PENDING]
+        return cards
 
     # -- agents ----------------------------------------------------------------------------------
 

@@ -217,7 +217,16 @@ class RunsPage(Page):
                 background: {t.surface_alt}; color: {t.neutral}; }}
             QLabel#InspectorOutcome[outcome="success"] {{ color: {t.completed}; }}
             QLabel#InspectorOutcome[outcome="error"] {{ color: {t.failed}; }}
-            QLabel#InspectorOutcome[outcome="blocked"] {{ color: {t.warning}; }}
+            QLabel#InspectorOutcome[outcome="blocked"] {{ color: {t.warning};
+                background: transparent; border: 1px solid {t.warning}; }}
+            QFrame#InspectorTool, QFrame#InspectorFiles {{ background: {t.surface_alt};
+                border: 1px solid {t.border}; border-radius: 6px; }}
+            QLabel#InspectorFilesTitle {{ color: {t.text_muted}; font-weight: 600; }}
+            QLabel#Inspector_approval[approval="approved"] {{ color: {t.completed}; }}
+            QLabel#Inspector_approval[approval="denied"] {{ color: {t.failed}; }}
+            QLabel#Inspector_approval[approval="requested"] {{ color: {t.warning}; }}
+            QFrame#ApprovalBanner {{ border-radius: 8px; border: 1px solid {t.warning};
+                border-left: 4px solid {t.warning}; background: {t.surface}; }}
             QFrame#InspectorError {{ background: {t.surface_alt}; border: 1px solid {t.border};
                 border-left: 3px solid {t.failed}; border-radius: 6px; }}
             QLabel#InspectorErrorTitle {{ color: {t.failed}; font-weight: 600; }}

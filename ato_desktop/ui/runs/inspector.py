@@ -1,12 +1,14 @@
 """The operation inspector: the sidebar beside the action list that shows one action in full.
 
-Metadata (run id, seq, span id, timestamps, tokens, cost, tags), the error if it failed, and the
-inputs, outputs and meta as highlighted JSON. Large or binary payloads are handled by JsonView
-(formatted off the UI thread, truncated view, Save to file).
+Metadata (run id, seq, span id, timestamps, tokens, cost, tags), for a tool call its server,
+whether it is read-only and its approval, for a coding agent's step the files it touched, the
+error if it failed, and the inputs, outputs and meta as highlighted JSON. Large or binary
+payloads are handled by JsonView (formatted off the UI thread, truncated view, Save to file).
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -27,10 +29,58 @@ from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.run_json import span_id
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.ui.runs.formatting import DASH, full_time, precise_time, short_id
+from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.json_view import JsonView, monospace_font
 
 PARTS = ("inputs", "outputs", "meta")
 PART_TITLES = {"inputs": "Inputs", "outputs": "Outputs", "meta": "Meta"}
+MAX_FILES_SHOWN = 40
+APPROVAL_TEXT = {
+    "requested": "Waiting for approval",
+    "approved": "Approved before it ran",
+    "denied": "Denied: it was not run",
+}
+CHANGE_COLOURS = {"created": "completed", "edited": "accent", "deleted": "failed"}
+
+
+def action_meta(action: ActionRecord) -> dict[str, Any]:
+    return action.meta if isinstance(action.meta, dict) else {}
+
+
+def files_touched(action: ActionRecord) -> list[tuple[str, str]]:
+    """(path, change) of the files a coding-agent step created, edited or deleted."""
+    touched = action_meta(action).get("files_touched")
+    if not isinstance(touched, list):
+        return []
+    files = []
+    for entry in touched:
+        if isinstance(entry, dict) and entry.get("path"):
+            files.append((str(entry["path"]), str(entry.get("change") or "changed")))
+    return files
+
+
+def read_only_text(meta: dict[str, Any]) -> str:
+    value = meta.get("read_only")
+    if value is True:
+        return "Yes: it only reads (simulation may re-run it)"
+    if value is False:
+        return "No: it may change things"
+    return DASH
+
+
+def files_html(files: list[tuple[str, str]]) -> str:
+    """The files a step touched, one per line: the change (coloured), then the path."""
+    theme = current_theme()
+    rows = []
+    for path, change in files[:MAX_FILES_SHOWN]:
+        colour = getattr(theme, CHANGE_COLOURS.get(change, "neutral"))
+        rows.append(
+            f"<tr><td style='padding:1px 10px 1px 0; color:{colour}; font-weight:600'>"
+            f"{html.escape(change)}</td><td style='padding:1px 0'>{html.escape(path)}</td></tr>"
+        )
+    more = len(files) - MAX_FILES_SHOWN
+    tail = f"<p style='color:{theme.text_muted}'>… and {more} more</p>" if more > 0 else ""
+    return f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>{tail}"
 
 
 class OperationInspector(QFrame):
@@ -95,6 +145,49 @@ class OperationInspector(QFrame):
         self.tags.setWordWrap(True)
         layout.addLayout(self._meta)
 
+        # A tool call: where it ran, whether it only reads, what the user said.
+        self.tool_box = QFrame()
+        self.tool_box.setObjectName("InspectorTool")
+        self._tool_grid = QGridLayout(self.tool_box)
+        self._tool_grid.setContentsMargins(10, 6, 10, 6)
+        self._tool_grid.setHorizontalSpacing(10)
+        self._tool_grid.setVerticalSpacing(3)
+        self._tool_grid.setColumnStretch(1, 1)
+        self._tool_fields: dict[str, QLabel] = {}
+        for i, (label, key) in enumerate(
+            (("Server", "server"), ("Read-only", "read_only"), ("Approval", "approval"))
+        ):
+            caption = QLabel(label)
+            caption.setObjectName("Muted")
+            value = QLabel(DASH)
+            value.setObjectName(f"Inspector_{key}")
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self._tool_grid.addWidget(caption, i, 0, Qt.AlignmentFlag.AlignTop)
+            self._tool_grid.addWidget(value, i, 1)
+            self._tool_fields[key] = value
+        layout.addWidget(self.tool_box)
+        self.tool_box.hide()
+
+        # A coding agent's step: the files it created, edited or deleted.
+        self.files_box = QFrame()
+        self.files_box.setObjectName("InspectorFiles")
+        files_layout = QVBoxLayout(self.files_box)
+        files_layout.setContentsMargins(10, 6, 10, 6)
+        files_layout.setSpacing(3)
+        self.files_title = QLabel("Files touched")
+        self.files_title.setObjectName("InspectorFilesTitle")
+        files_layout.addWidget(self.files_title)
+        self.files = QLabel()
+        self.files.setObjectName("Inspector_files")
+        self.files.setTextFormat(Qt.TextFormat.RichText)
+        self.files.setWordWrap(True)
+        self.files.setFont(monospace_font())
+        self.files.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        files_layout.addWidget(self.files)
+        layout.addWidget(self.files_box)
+        self.files_box.hide()
+
         self.error_box = QFrame()
         self.error_box.setObjectName("InspectorError")
         error_layout = QVBoxLayout(self.error_box)
@@ -154,12 +247,16 @@ class OperationInspector(QFrame):
         self._run = run
         self._row = row
         action: ActionRecord = row.action
-        self.title.setText(f"#{action.seq}  {action.name}")
-        self.outcome.setText(action.outcome)
+        meta = action_meta(action)
+        server = meta.get("server") if action.kind == "tool" else None
+        name = f"{server}/{action.name}" if isinstance(server, str) and server else action.name
+        self.title.setText(f"#{action.seq}  {name}")
+        self.outcome.setText("⊘ blocked" if action.outcome == "blocked" else action.outcome)
         self.outcome.setProperty("outcome", action.outcome)
         self.outcome.style().unpolish(self.outcome)
         self.outcome.style().polish(self.outcome)
         self._fill_metadata(action)
+        self._fill_tool(action)
         if action.error_class or action.error_message:
             self.error_title.setText(f"Error · {action.error_class or 'error'}")
             self.error_text.setText(action.error_message or "(no message recorded)")
@@ -222,6 +319,28 @@ class OperationInspector(QFrame):
         f["cost"].setText(format_cost(action.cost_usd, action.cost_source))
         tags = self._run.tags if self._run is not None else {}
         self.tags.setText(", ".join(f"{k}={v}" for k, v in tags.items()) if tags else DASH)
+
+    def _fill_tool(self, action: ActionRecord) -> None:
+        meta = action_meta(action)
+        is_tool = action.kind == "tool" and ("server" in meta or "approval" in meta)
+        self.tool_box.setVisible(is_tool)
+        if is_tool:
+            f = self._tool_fields
+            f["server"].setText(str(meta.get("server") or DASH))
+            f["read_only"].setText(read_only_text(meta))
+            approval = meta.get("approval")
+            f["approval"].setText(
+                APPROVAL_TEXT.get(str(approval), str(approval)) if approval else "Not needed"
+            )
+            f["approval"].setProperty("approval", str(approval or ""))
+            f["approval"].style().unpolish(f["approval"])
+            f["approval"].style().polish(f["approval"])
+        files = files_touched(action)
+        self.files_box.setVisible(bool(files))
+        if files:
+            count = len(files)
+            self.files_title.setText(f"Files touched ({count})" if count > 1 else "File touched")
+            self.files.setText(files_html(files))
 
     def _on_tab(self, index: int) -> None:
         if 0 <= index < len(PARTS):

@@ -1,5 +1,6 @@
 """The Live view: every run in flight, from any process, with its elapsed time, last event,
-partial output size and a Kill button (with a confirmation).
+partial output size and a Kill button (with a confirmation). A run of this process that waits
+for the user to approve a tool call says so in its last event.
 
 Data comes from the store's events: the list is read again when a run starts or ends, and a
 run's checkpoints (RunProgressed) update its output size in place. A one-second clock only
@@ -81,6 +82,7 @@ class LiveRow:
     last_event: str  # what happened last: "streaming", an action name, "started"
     last_event_at: int
     kill_requested: bool = False
+    waiting: bool = False  # for the user to approve a tool call
 
 
 def _row(summary: LiveRunSummary) -> LiveRow:
@@ -98,6 +100,14 @@ def _row(summary: LiveRunSummary) -> LiveRow:
         run.last_event_at or run.started_at,
         run.kill_requested_at is not None,
     )
+
+
+def _waiting_changes(request: Any) -> dict[str, Any]:
+    return {
+        "last_event": f"Waiting for approval: {request.tool}",
+        "last_event_at": request.requested_at_ms,
+        "waiting": True,
+    }
 
 
 class LiveRunsModel(QAbstractTableModel):
@@ -194,6 +204,12 @@ class LiveRunsModel(QAbstractTableModel):
             return f"Run {run.id}\nClick to open its telemetry"
         if role == Qt.ItemDataRole.TextAlignmentRole and col in _RIGHT:
             return alignment(right=True)
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_LAST and item.waiting:
+            return QColor(current_theme().warning)
+        if role == Qt.ItemDataRole.FontRole and col == COL_LAST and item.waiting:
+            font = QFont()
+            font.setWeight(QFont.Weight.DemiBold)
+            return font
         if role == Qt.ItemDataRole.ForegroundRole and col in (COL_RUN, COL_LAST, COL_MODEL):
             return QColor(current_theme().text_muted)
         if role == Qt.ItemDataRole.FontRole and col == COL_RUN:
@@ -330,6 +346,11 @@ class LiveView(QWidget):
         self._ticker.timeout.connect(self.model.tick)
         self._reload_timer = QTimer(self, singleShot=True, interval=60)
         self._reload_timer.timeout.connect(self.reload)
+        approvals = getattr(ctx, "approvals", None)
+        if approvals is not None:
+            approvals.sig_approval_requested.connect(self._on_approval_requested)
+            approvals.sig_approval_decided.connect(self._on_approval_decided)
+            approvals.sig_request_dropped.connect(self._on_approval_dropped)
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -348,7 +369,17 @@ class LiveView(QWidget):
         summaries = await self._ctx.read(live_run_summaries, store)
         if not shiboken6.isValid(self) or generation != self._generation:
             return
-        self.model.set_rows([_row(s) for s in summaries])
+        rows = [_row(s) for s in summaries]
+        approvals = getattr(self._ctx, "approvals", None)
+        if approvals is not None:
+            waiting = {r.run_id: r for r in reversed(approvals.pending())}
+            rows = [
+                replace(row, **_waiting_changes(waiting[row.run.id]))
+                if row.run.id in waiting
+                else row
+                for row in rows
+            ]
+        self.model.set_rows(rows)
         self._after_change()
         self.sig_loaded.emit(len(summaries))
 
@@ -358,7 +389,28 @@ class LiveView(QWidget):
         )
 
     def on_action_created(self, run_id: str, name: str) -> None:
+        row = self.model.row_of(run_id)
+        item = self.model.row_at(row) if row is not None else None
+        if item is not None and item.waiting:
+            return  # the wait is what matters (an action of it was just recorded)
         self.model.update_row(run_id, last_event=f"{name} done", last_event_at=now_ms())
+
+    # -- approvals -------------------------------------------------------------------------------
+
+    def _on_approval_requested(self, request: Any) -> None:
+        self.model.update_row(request.run_id, **_waiting_changes(request))
+
+    def _on_approval_decided(self, decision: Any) -> None:
+        verb = "approved" if decision.approved else "denied"
+        self.model.update_row(
+            decision.request.run_id,
+            last_event=f"{verb} {decision.request.tool}",
+            last_event_at=now_ms(),
+            waiting=False,
+        )
+
+    def _on_approval_dropped(self, request: Any) -> None:
+        self.model.update_row(request.run_id, waiting=False)
 
     def on_run_ended(self, run_id: str) -> None:
         self.model.remove(run_id)

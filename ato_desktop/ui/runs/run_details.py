@@ -2,11 +2,13 @@
 Simulation and Determinism plug in with `add_tab`).
 
 A running run stays live: new actions are appended as the store reports them, its figures
-refresh, and when it ends a banner (and the status bar) says how.
+refresh, and when it ends a banner (and the status bar) says how. While it waits for the user to
+approve a tool call, a banner above the tabs says which, with Approve and Deny.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +32,7 @@ from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import RunRecord
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.store import run_queries
+from ato_desktop.ui.approvals import arguments_summary, arguments_text
 from ato_desktop.ui.runs.formatting import (
     DASH,
     elapsed,
@@ -207,6 +210,36 @@ class RunDetailsView(QWidget):
         self.banner.hide()
         layout.addWidget(self.banner)
 
+        self.approval_banner = QFrame()
+        self.approval_banner.setObjectName("ApprovalBanner")
+        approval_layout = QHBoxLayout(self.approval_banner)
+        approval_layout.setContentsMargins(12, 8, 8, 8)
+        approval_layout.setSpacing(8)
+        self.approval_text = QLabel("")
+        self.approval_text.setObjectName("ApprovalBannerText")
+        self.approval_text.setWordWrap(True)
+        self.approval_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        approval_layout.addWidget(self.approval_text, 1)
+        self.deny_button = QPushButton("&Deny")
+        self.deny_button.setObjectName("BannerDenyButton")
+        self.deny_button.setProperty("danger", True)
+        self.deny_button.setToolTip("The tool is not run; the model is told you said no")
+        self.deny_button.clicked.connect(lambda: self._answer(False))
+        approval_layout.addWidget(self.deny_button)
+        self.approve_button = QPushButton("&Approve")
+        self.approve_button.setObjectName("BannerApproveButton")
+        self.approve_button.setProperty("primary", True)
+        self.approve_button.setToolTip("Run the tool with these arguments")
+        self.approve_button.clicked.connect(lambda: self._answer(True))
+        approval_layout.addWidget(self.approve_button)
+        self.approval_banner.hide()
+        layout.addWidget(self.approval_banner)
+        self._approval_request: Any = None
+        self._approval_run_id: str | None = None
+        approvals = getattr(ctx, "approvals", None)
+        if approvals is not None:
+            approvals.sig_pending_changed.connect(self._show_approval)
+
         self.tabs = QTabWidget()
         self.tabs.setObjectName("RunTabs")
         self.tabs.setDocumentMode(True)
@@ -248,6 +281,8 @@ class RunDetailsView(QWidget):
         self._generation += 1
         self._pending_seq = seq
         self.banner.hide()
+        self._approval_run_id = run_id
+        self._show_approval()
         if self._run is None or self._run.id != run_id:
             self._run = None
             self.title.setText(f"Run {short_id(run_id)}")
@@ -388,6 +423,46 @@ class RunDetailsView(QWidget):
         if self._live_again:
             self._live_again = False
             self._refresh_live()
+
+    # -- approvals -----------------------------------------------------------------------------
+
+    @property
+    def approval_request(self) -> Any:
+        """The request the banner asks about (None when the run waits for nothing)."""
+        return self._approval_request
+
+    def _show_approval(self) -> None:
+        approvals = getattr(self._ctx, "approvals", None)
+        run_id = self._approval_run_id
+        pending = approvals.pending(run_id) if approvals is not None and run_id else []
+        if not pending:
+            self._approval_request = None
+            self.approval_banner.hide()
+            return
+        request = pending[0]
+        self._approval_request = request
+        more = f"  (+{len(pending) - 1} more waiting)" if len(pending) > 1 else ""
+        summary = html.escape(arguments_summary(request.arguments, 120))
+        self.approval_text.setText(
+            f"<b>Waiting for approval:</b> {html.escape(request.tool)} "
+            f"<span style='font-family: monospace'>{summary}</span>{more}"
+        )
+        self.approval_text.setToolTip(arguments_text(request.arguments))
+        self.approve_button.setEnabled(True)
+        self.deny_button.setEnabled(True)
+        self.approval_banner.show()
+
+    def _answer(self, approved: bool) -> None:
+        request = self._approval_request
+        approvals = getattr(self._ctx, "approvals", None)
+        if request is None or approvals is None:
+            return
+        self.approve_button.setEnabled(False)
+        self.deny_button.setEnabled(False)
+        if approvals.answer(request.id, approved):
+            verb = "Approved" if approved else "Denied"
+            self._ctx.status(f"{verb} {request.tool} for run {short_id(request.run_id)}")
+        self._show_approval()
 
     # -- actions -------------------------------------------------------------------------------
 

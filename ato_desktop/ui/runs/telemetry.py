@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -48,7 +48,7 @@ from ato_desktop.core.timefmt import human_duration
 from ato_desktop.store.run_queries import PayloadText
 from ato_desktop.ui.runs.columns import alignment, header_data
 from ato_desktop.ui.runs.formatting import DASH, cost_cell, full_time, local_time, now_ms
-from ato_desktop.ui.runs.inspector import OperationInspector
+from ato_desktop.ui.runs.inspector import OperationInspector, action_meta, files_touched
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.json_view import (
@@ -62,6 +62,7 @@ from ato_desktop.ui.widgets.status_badge import (
     COST_ESTIMATED_ROLE,
     CostDelegate,
     paint_pill,
+    pill_font,
     pill_width,
 )
 
@@ -86,6 +87,7 @@ _RIGHT = {COL_SEQ, COL_DURATION, COL_COST}
 ACTION_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # ActionRecord (action rows and their children)
 PART_ROLE = int(Qt.ItemDataRole.UserRole) + 2  # "inputs" | "outputs" | "error" on child rows
 OUTCOME_ROLE = int(Qt.ItemDataRole.UserRole) + 3
+TAGS_ROLE = int(Qt.ItemDataRole.UserRole) + 4  # ((text, colour name), ...) beside the name
 PART_LABELS = {"inputs": "Inputs", "outputs": "Outputs", "error": "Error"}
 
 
@@ -99,10 +101,41 @@ class ActionRow:
     previews: dict[str, str]  # part -> a few lines of pretty JSON
     sizes: dict[str, int]  # part -> compact JSON length
     search_text: str  # lower case: name, inputs, outputs, error
+    tags: tuple[tuple[str, str], ...] = ()  # small pills beside the name: (text, theme colour)
 
     @property
     def parts(self) -> tuple[str, ...]:
         return tuple(self.previews)
+
+
+APPROVAL_TAGS = {
+    "requested": ("waiting for approval", "warning"),
+    "approved": ("approved", "completed"),
+    "denied": ("denied", "failed"),
+}
+
+
+def display_name(action: ActionRecord) -> str:
+    """A tool call is shown as server/tool; everything else by its own name."""
+    server = action_meta(action).get("server")
+    if action.kind == "tool" and isinstance(server, str) and server:
+        return f"{server}/{action.name}"
+    return action.name
+
+
+def action_tags(action: ActionRecord) -> tuple[tuple[str, str], ...]:
+    """The pills beside an action's name: read-only, the approval, files touched."""
+    meta = action_meta(action)
+    tags: list[tuple[str, str]] = []
+    if action.kind == "tool" and meta.get("read_only") is True:
+        tags.append(("read-only", "accent"))
+    approval = meta.get("approval")
+    if isinstance(approval, str) and approval in APPROVAL_TAGS:
+        tags.append(APPROVAL_TAGS[approval])
+    files = files_touched(action)
+    if files:
+        tags.append((f"{len(files)} file{'s' if len(files) != 1 else ''}", "neutral"))
+    return tuple(tags)
 
 
 def _preview(value: Any) -> str:
@@ -139,7 +172,7 @@ def build_action_row(action: ActionRecord, now: int, text: PayloadText | None = 
     cost_text, estimated = cost_cell(action.cost_usd, action.cost_source)
     texts = (
         str(action.seq),
-        action.name,
+        display_name(action),
         action.outcome,
         human_duration(action.duration_ns) if action.duration_ns is not None else DASH,
         cost_text,
@@ -150,7 +183,15 @@ def build_action_row(action: ActionRecord, now: int, text: PayloadText | None = 
         text = PayloadText(len(inputs), len(outputs), inputs[:SEARCH_CHARS], outputs[:SEARCH_CHARS])
     previews: dict[str, str] = {}
     sizes = {"inputs": text.inputs_chars, "outputs": text.outputs_chars}
-    search = [action.name, action.kind, action.outcome, text.inputs_head, text.outputs_head]
+    search = [
+        display_name(action),
+        action.kind,
+        action.outcome,
+        text.inputs_head,
+        text.outputs_head,
+        *(tag for tag, _colour in action_tags(action)),
+        *(path for path, _change in files_touched(action)),
+    ]
     for part, value in (("inputs", action.inputs), ("outputs", action.outputs)):
         previews[part] = _preview(value) if value is not None else "null"
     if action.error_class or action.error_message:
@@ -158,7 +199,15 @@ def build_action_row(action: ActionRecord, now: int, text: PayloadText | None = 
         previews["error"] = error
         sizes["error"] = len(error)
         search.append(error)
-    return ActionRow(action, texts, estimated, previews, sizes, "\n".join(search).lower())
+    return ActionRow(
+        action,
+        texts,
+        estimated,
+        previews,
+        sizes,
+        "\n".join(search).lower(),
+        action_tags(action),
+    )
 
 
 # -- the model -----------------------------------------------------------------------------------
@@ -332,6 +381,8 @@ class ActionsModel(QAbstractItemModel):
             return row.action
         if role == OUTCOME_ROLE:
             return row.action.outcome
+        if role == TAGS_ROLE:
+            return row.tags if col == COL_NAME and row.tags else None
         if role == COST_ESTIMATED_ROLE:
             return row.cost_estimated if col == COL_COST else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -341,6 +392,8 @@ class ActionsModel(QAbstractItemModel):
                 return full_time(row.action.started_at)
             if row.action.error_message:
                 return f"{row.action.error_class or 'error'}: {row.action.error_message}"
+            if col == COL_NAME and row.tags:
+                return f"{row.texts[COL_NAME]} · " + " · ".join(tag for tag, _c in row.tags)
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             theme = current_theme()
@@ -351,6 +404,25 @@ class ActionsModel(QAbstractItemModel):
 
 
 # -- painting --------------------------------------------------------------------------------------
+
+
+def paint_outlined_pill(
+    painter: QPainter, rect: QRectF, text: str, colour: QColor, font: QFont
+) -> QRectF:
+    """A pill drawn as an outline (no fill): the blocked outcome's own look."""
+    width = pill_width(text, font)
+    metrics = QFontMetrics(pill_font(font))
+    height = metrics.height() + 2
+    pill = QRectF(rect.left(), rect.center().y() - height / 2, width, height)
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(colour, 1.2))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(pill.adjusted(0.5, 0.5, -0.5, -0.5), height / 2, height / 2)
+    painter.setFont(pill_font(font))
+    painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), text)
+    painter.restore()
+    return pill
 
 
 def outcome_colour(outcome: str) -> QColor:
@@ -376,6 +448,10 @@ class OutcomeDelegate(QStyledItemDelegate):
         if part is not None:
             self._paint_preview(painter, option, index, str(part))
             return
+        tags = index.data(TAGS_ROLE)
+        if tags and index.column() == COL_NAME:
+            self._paint_name_with_tags(painter, option, index, tags)
+            return
         outcome = index.data(OUTCOME_ROLE)
         if outcome is None or index.column() != COL_OUTCOME:
             super().paint(painter, option, index)
@@ -385,6 +461,10 @@ class OutcomeDelegate(QStyledItemDelegate):
         colour = QColor(current_theme().accent_text) if selected else outcome_colour(outcome)
         text = str(outcome)
         rect = QRectF(opt.rect).adjusted(4, 0, 0, 0)
+        if outcome == "blocked":
+            # Its own look: an outlined pill with a stop mark, never mistaken for an error.
+            paint_outlined_pill(painter, rect, f"⊘ {text}", colour, opt.font)
+            return
         paint_pill(
             painter,
             QRectF(rect.left(), rect.top(), pill_width(text, opt.font), rect.height()),
@@ -392,6 +472,38 @@ class OutcomeDelegate(QStyledItemDelegate):
             colour,
             opt.font,
         )
+
+    def _paint_name_with_tags(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+        tags: tuple[tuple[str, str], ...],
+    ) -> None:
+        """The name, then its pills (read-only, approval, files); the name is elided first."""
+        opt = paint_cell_background(self, painter, option, index)
+        theme = current_theme()
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        widths = [pill_width(text, opt.font) for text, _colour in tags]
+        pills = sum(widths) + 6 * len(tags)
+        rect = QRectF(opt.rect).adjusted(4, 0, -4, 0)
+        metrics = QFontMetrics(opt.font)
+        room = max(40.0, rect.width() - pills - 8)
+        name = metrics.elidedText(opt.text, Qt.TextElideMode.ElideRight, int(room))
+        painter.save()
+        painter.setFont(opt.font)
+        painter.setPen(QColor(theme.accent_text if selected else theme.text))
+        painter.drawText(
+            rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), name
+        )
+        painter.restore()
+        x = rect.left() + metrics.horizontalAdvance(name) + 8
+        for (text, colour), width in zip(tags, widths, strict=True):
+            if x + width > rect.right():
+                break
+            pen = QColor(theme.accent_text) if selected else theme.color(colour)
+            paint_pill(painter, QRectF(x, rect.top(), width, rect.height()), text, pen, opt.font)
+            x += width + 6
 
     def _paint_preview(
         self,

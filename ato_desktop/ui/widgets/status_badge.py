@@ -125,7 +125,7 @@ def _paint_error_mark(painter: QPainter, centre: QPointF, color: QColor) -> None
 
 def paint_pill(painter: QPainter, rect: QRectF, text: str, color: QColor, font: QFont) -> QRectF:
     """A small tinted pill with text (e.g. 'est.', 'Over budget'); returns the rect drawn."""
-    small = _pill_font(font)
+    small = pill_font(font)
     metrics = QFontMetrics(small)
     width = metrics.horizontalAdvance(text) + 10
     height = metrics.height() + 2
@@ -145,10 +145,11 @@ def paint_pill(painter: QPainter, rect: QRectF, text: str, color: QColor, font: 
 
 
 def pill_width(text: str, font: QFont) -> float:
-    return float(QFontMetrics(_pill_font(font)).horizontalAdvance(text) + 10)
+    return float(QFontMetrics(pill_font(font)).horizontalAdvance(text) + 10)
 
 
-def _pill_font(base: QFont) -> QFont:
+def pill_font(base: QFont) -> QFont:
+    """The small font of pills (est., outcomes, tags)."""
     font = QFont(base)
     font.setPointSizeF(max(7.0, base.pointSizeF() * 0.8))
     font.setWeight(QFont.Weight.DemiBold)
