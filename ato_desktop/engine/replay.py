@@ -34,8 +34,16 @@ from ato_desktop.core.models import (
 )
 from ato_desktop.core.param_mapping import map_params
 from ato_desktop.core.records import ActionRecord, RunFilter, RunRecord
+from ato_desktop.core.replay_link import (
+    LinkRun,
+    link_note,
+    link_window,
+    no_link_reason,
+    pick_prompt_link,
+)
 from ato_desktop.core.word_diff import DiffPiece, similarity, word_diff
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
+from ato_desktop.store import run_queries
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
@@ -79,6 +87,9 @@ class ReplaySource:
     config: AgentConfig  # what the source ran with (its config version, or its inputs)
     final_text: str  # what the source answered (its last model call, or the chosen call)
     whole_run: bool  # replaying the run (compared with the run) or one call (with that call)
+    # Set when the run is a pipeline stage without a prompt of its own, linked to the run
+    # holding it by time (core.replay_link): says which run, and how far apart they started.
+    link_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +164,8 @@ def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> Re
             )
     else:
         calls = [a for a in actions if a.name in CALL_ACTIONS]
+        if not calls and (run.pipeline_id is not None or run.stage_index is not None):
+            return _linked_stage_source(workspace, run)
         if not calls:
             raise ReplayUnavailable(
                 "Replay is not available: this run has no recorded model call, so its prompt "
@@ -182,6 +195,32 @@ def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> Re
     )
 
 
+def _linked_stage_source(workspace: Workspace, stage: RunRecord) -> ReplaySource:
+    """A pipeline stage without a model call of its own: the prompt of the run linked to it by
+    time ([-30 s, +5 min] around its start), replayed as the stage (replay_of = the stage)."""
+    me = _link_run(stage)
+    since, until = link_window(stage.started_at)
+    candidates = run_queries.prompt_link_candidates(
+        workspace.store,
+        since,
+        until,
+        agent_id=stage.agent_id,
+        runtime=stage.runtime,
+        model=stage.model,
+    )
+    linked = pick_prompt_link(me, candidates)
+    if linked is None:
+        raise ReplayUnavailable(no_link_reason(me))
+    source = load_source(workspace, linked.id)
+    return dataclasses.replace(source, run=stage, whole_run=True, link_note=link_note(me, linked))
+
+
+def _link_run(run: RunRecord) -> LinkRun:
+    return LinkRun(
+        run.id, run.started_at, run.agent_id, run.runtime, run.model, run.pipeline_id, run.trigger
+    )
+
+
 def source_config(workspace: Workspace, run: RunRecord, inputs: dict[str, Any]) -> AgentConfig:
     """The config the source ran with: its agent's version when linked, else its inputs."""
     if run.agent_version_id:
@@ -206,7 +245,7 @@ def source_config(workspace: Workspace, run: RunRecord, inputs: dict[str, Any]) 
 
 def plan_replay(workspace: Workspace, source: ReplaySource, target: ReplayTarget) -> ReplayPlan:
     """What will be sent, the notes on what had to change, and the estimated cost."""
-    notes: list[str] = []
+    notes: list[str] = [source.link_note] if source.link_note else []
     config: AgentConfig | None
     if target.agent:
         agent = workspace.store.get_agent(target.agent)

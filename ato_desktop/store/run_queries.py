@@ -17,6 +17,7 @@ from typing import Any
 from ato_desktop.core.coerce import as_money
 from ato_desktop.core.models import Outcome, RunStatus
 from ato_desktop.core.records import ActionRecord, RunFilter, RunRecord
+from ato_desktop.core.replay_link import LinkRun
 from ato_desktop.store import run_listing
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, _action_from_row
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, run_from_row
@@ -286,3 +287,39 @@ def _budget_crossing(
         if spent > budget:
             return int(run_no)
     return None
+
+
+# -- prompt links by time -------------------------------------------------------------------------
+
+LINK_CANDIDATE_CAP = 200
+_CALL_ACTIONS = ("call_llm", "call_agent")
+
+
+def prompt_link_candidates(
+    log: ExecutionLog,
+    since_ms: int,
+    until_ms: int,
+    *,
+    agent_id: str | None,
+    runtime: str,
+    model: str,
+) -> list[LinkRun]:
+    """Runs that started in [since_ms, until_ms] and hold a recorded model call: of agent_id,
+    or (without an agent) of runtime and model. One index range; at most LINK_CANDIDATE_CAP."""
+    if agent_id is not None:
+        where, args = "r.agent_id = ?", [agent_id]
+    else:
+        where, args = "r.runtime = ? AND r.model = ?", [runtime, model]
+    rows = (
+        log.reader()
+        .execute(
+            "SELECT r.id, r.started_at, r.agent_id, r.runtime, r.model, r.pipeline_id, "
+            'r."trigger" FROM runs r '
+            f"WHERE r.started_at BETWEEN ? AND ? AND {where} "
+            "AND EXISTS (SELECT 1 FROM actions a WHERE a.run_no = r.run_no "
+            "AND a.name IN (?, ?)) ORDER BY r.started_at LIMIT ?",
+            (since_ms, until_ms, *args, *_CALL_ACTIONS, LINK_CANDIDATE_CAP),
+        )
+        .fetchall()
+    )
+    return [LinkRun(*row) for row in rows]

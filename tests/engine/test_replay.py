@@ -273,3 +273,61 @@ def test_replay_runs_are_marked(workspace: Workspace, fake: FakeLLMServer) -> No
     run = workspace.store.get_run(result.dispatch.run_id)
     assert run.trigger == Trigger.REPLAY.value and run.replay_of == source.run_id
     assert run.thread_id is None  # a replay does not write into the source's chat
+
+
+def test_a_slow_pipeline_stage_is_linked_to_its_prompt_by_time(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    """A group stage traced without its prompt links to the agent's run that logged it, up to
+    5 minutes after the stage started (a 10 s window used to miss slow Codex stages)."""
+    agent = workspace.agents.create(
+        "stager", AgentConfig("codex", "gpt-5", base_url=fake.openai_base_url)
+    )
+    t0 = 1_790_000_000_000
+    messages = [{"role": "user", "content": "Refactor the billing module"}]
+    call = NewAction(
+        "call_llm",
+        "llm",
+        "success",
+        t0 + 130_000,
+        t0 + 140_000,
+        inputs={"model": "gpt-5", "messages": messages},
+        outputs={"text": "Done: three files changed."},
+        usage=TokenUsage(50, 10),
+    )
+    stage, prompt_run, other_agent, too_late = "5a" * 16, "9b" * 16, "7c" * 16, "6d" * 16
+
+    def run(run_id: str, start: int, actions: list[NewAction], **kw: object) -> tuple:  # type: ignore[type-arg]
+        new = NewRun("codex", "gpt-5", "cli", start, id=run_id, **kw)  # type: ignore[arg-type]
+        return new, RunEnd("completed", start + 150_000, 150_000_000_000), actions
+
+    workspace.store.ingest(
+        [
+            run(stage, t0, [], agent_id=agent.id, pipeline_id="p1", stage_index=1),
+            run(prompt_run, t0 + 130_000, [call], agent_id=agent.id),  # 2 m 10 s later
+            run(other_agent, t0 + 1_000, [call]),  # nearer, but not this agent's
+        ]
+    ).result()
+    source = load_source(workspace, stage)
+    assert source.run.id == stage and source.messages[0].content == messages[0]["content"]
+    assert source.link_note is not None and prompt_run[-8:] in source.link_note
+    assert "2 m 10 s after" in source.link_note
+    target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
+    assert source.link_note in plan_replay(workspace, source, target).notes
+
+    fake.scenario = Scenario(chunks=("Refactored.",))
+    result = _run(workspace, replay(workspace, stage, target))
+    assert result.dispatch.status is RunStatus.COMPLETED
+    assert workspace.store.get_run(result.dispatch.run_id).replay_of == stage
+    sent = fake.last_request.body["input"]
+    assert "Refactor the billing module" in json.dumps(sent)
+
+    # Outside the window (more than 5 minutes after): not linked, and it says why.
+    workspace.store.ingest(
+        [
+            run(too_late, t0 + 10_000_000 + 301_000, [call], agent_id=agent.id),
+            run("4e" * 16, t0 + 10_000_000, [], agent_id=agent.id, pipeline_id="p2"),
+        ]
+    ).result()
+    with pytest.raises(ReplayUnavailable, match="no run of the same agent"):
+        load_source(workspace, "4e" * 16)
