@@ -159,10 +159,22 @@ def _tinted_svg_file(name: str, color: str) -> str:
     return path.as_posix()
 
 
+def mix(a: str, b: str, share_of_b: float) -> str:
+    """a blended with b (share_of_b of b), as #rrggbb."""
+    ca, cb = QColor(a), QColor(b)
+    channels = [
+        round(x * (1 - share_of_b) + y * share_of_b)
+        for x, y in zip(ca.getRgb()[:3], cb.getRgb()[:3], strict=True)
+    ]
+    return "#{:02x}{:02x}{:02x}".format(*channels)
+
+
 def stylesheet(theme: Theme) -> str:
     """The small amount of styling palettes cannot express."""
     t = theme
     arrow = _tinted_svg_file("chevron-down", t.text_muted)
+    handle = mix(t.border, t.text_muted, 0.35)
+    handle_hover = mix(t.border, t.text_muted, 0.7)
     return f"""
     QWidget#Sidebar {{ background: {t.sidebar}; border-right: 1px solid {t.border}; }}
     QListWidget#NavList {{ background: transparent; border: none; outline: none; }}
@@ -205,6 +217,16 @@ def stylesheet(theme: Theme) -> str:
     QTabBar::tab:selected {{ color: {t.text}; border-bottom: 2px solid {t.accent}; }}
     QStatusBar {{ border-top: 1px solid {t.border}; }}
     QToolTip {{ border: 1px solid {t.border}; padding: 4px; }}
+    QScrollBar:vertical {{ background: transparent; width: 12px; margin: 0; border: none; }}
+    QScrollBar:horizontal {{ background: transparent; height: 12px; margin: 0; border: none; }}
+    QScrollBar::handle:vertical {{ background: {handle}; min-height: 32px; border-radius: 3px;
+        margin: 2px 3px; }}
+    QScrollBar::handle:horizontal {{ background: {handle}; min-width: 32px; border-radius: 3px;
+        margin: 3px 2px; }}
+    QScrollBar::handle:hover, QScrollBar::handle:pressed {{ background: {handle_hover}; }}
+    QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; border: none;
+        background: none; }}
+    QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
     """
 
 

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
-
-from ato_desktop.ui.theme import Theme
-
-
-def mix(a: str, b: str, share_of_b: float) -> str:
-    """a blended with b (share_of_b of b), as #rrggbb."""
-    ca, cb = QColor(a), QColor(b)
-    channels = [
-        round(x * (1 - share_of_b) + y * share_of_b)
-        for x, y in zip(ca.getRgb()[:3], cb.getRgb()[:3], strict=True)
-    ]
-    return "#{:02x}{:02x}{:02x}".format(*channels)
+from ato_desktop.ui.theme import Theme, mix
 
 
 def chat_stylesheet(t: Theme) -> str:

@@ -83,7 +83,7 @@ class RunsTable(QTableView):
             (COL_STATUS, 124),
             (COL_DURATION, 84),
             (COL_ACTIONS, 70),
-            (COL_COST, 112),
+            (COL_COST, 128),  # "$0.000039 est." fits
             (COL_SUCCESS, 72),
             (COL_STARTED, 138),
             (COL_ENDED, 138),
