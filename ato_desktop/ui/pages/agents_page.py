@@ -34,6 +34,7 @@ from ato_desktop.ui.agents.agent_editor import (
 )
 from ato_desktop.ui.agents.agent_list import AgentDelegate, AgentIdRole, AgentListModel
 from ato_desktop.ui.agents.agents_style import agents_stylesheet
+from ato_desktop.ui.agents.determinism_badge import AgentDeterminismBadge
 from ato_desktop.ui.agents.history_view import HistoryView
 from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.chat.log_tasks import Generations
@@ -153,6 +154,8 @@ class AgentsPage(Page):
         self.subtitle_label = QLabel()
         self.subtitle_label.setObjectName("AgentSubtitle")
         titles.addWidget(self.subtitle_label)
+        self.determinism = AgentDeterminismBadge(self.ctx)
+        titles.addWidget(self.determinism)
         head.addLayout(titles, 1)
         self.chat_button = QPushButton("Chat with this agent")
         self.chat_button.setObjectName("ChatWithAgentButton")
@@ -259,6 +262,8 @@ class AgentsPage(Page):
         )
         self.chat_button.setVisible(True)
         self.tabs.setTabEnabled(HISTORY_TAB, True)
+        if not same:
+            self.determinism.show_agent(agent.id)
         if not (keep_form and same):
             self.editor.load_agent(agent)
             self.editor.status_label.clear()
@@ -273,6 +278,7 @@ class AgentsPage(Page):
         self.demo_badge.setVisible(False)
         self.subtitle_label.setText("Saved as version 1 when you create it")
         self.chat_button.setVisible(False)
+        self.determinism.clear()
         self.tabs.setCurrentIndex(SETTINGS_TAB)
         self.tabs.setTabEnabled(HISTORY_TAB, False)
         self.tabs.setTabText(HISTORY_TAB, "History")

@@ -33,6 +33,7 @@ from ato_desktop.store import run_queries
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
+from ato_desktop.ui.runs.determinism_tab import DETERMINISM_TAB, DeterminismTab
 from ato_desktop.ui.runs.export_dialog import ExportDialog
 from ato_desktop.ui.runs.filters_bar import RunsFilterState, filters_stylesheet
 from ato_desktop.ui.runs.formatting import now_ms, short_id
@@ -46,6 +47,7 @@ from ato_desktop.ui.runs.intercepts import intercepts_stylesheet
 from ato_desktop.ui.runs.live_view import LiveView
 from ato_desktop.ui.runs.run_details import TELEMETRY_TAB, RunDetailsView, end_notice
 from ato_desktop.ui.runs.runs_model import RunsTableModel
+from ato_desktop.ui.runs.simulation_tab import SIMULATION_TAB, SimulationTab
 from ato_desktop.ui.theme import current_theme
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,8 @@ class RunsPage(Page):
         self.history = HistoryView(ctx, self.model)
         self.live = LiveView(ctx)
         self.details = RunDetailsView(ctx)
+        self.simulation = SimulationTab.attach(ctx, self.details)
+        self.determinism = DeterminismTab.attach(ctx, self.details)
         self._stack = QStackedWidget()
         for widget in (self.history, self.live, self.details):
             self._stack.addWidget(widget)
@@ -252,6 +256,30 @@ class RunsPage(Page):
                 "T",
                 "Open the Telemetry tab of the run (the selected run in the list)",
                 keywords=("actions", "trace"),
+            ),
+            self.page_command(
+                "runs.simulate",
+                "Simulate replay",
+                self.simulate_run,
+                "R",
+                "Replay the run for free against its agent's current config (no network, $0)",
+                keywords=("simulation", "zero cost", "divergence", "replay"),
+            ),
+            self.page_command(
+                "runs.simulation",
+                "Show simulation",
+                lambda: self.show_run_tab(SIMULATION_TAB),
+                "S",
+                "Open the Simulation tab of the run (the selected run in the list)",
+                keywords=("zero cost", "divergence"),
+            ),
+            self.page_command(
+                "runs.determinism",
+                "Show determinism",
+                lambda: self.show_run_tab(DETERMINISM_TAB),
+                "D",
+                "Open the Determinism tab: the run's score and findings",
+                keywords=("reproducible", "score", "non-deterministic"),
             ),
             self.page_command(
                 "runs.search",
@@ -426,6 +454,35 @@ class RunsPage(Page):
                 self.open_run(run.id)
                 return
         self.ctx.status("Select a run first: click it, or use the arrow keys, then press T.")
+
+    def show_run_tab(self, key: str) -> bool:
+        """`s` / `d`: that tab of the open run, or of the run selected in the list."""
+        if self._view == DETAILS:
+            return self.details.show_tab(key)
+        run_id = self._selected_run_id()
+        if run_id is None:
+            self.ctx.status("Select a run first: click it, or use the arrow keys.")
+            return False
+        self.open_run(run_id)
+        return self.details.show_tab(key)
+
+    def simulate_run(self) -> None:
+        """`r`: simulate the open run (or the one selected in the list) and show the result."""
+        run_id = self.details.run_id if self._view == DETAILS else self._selected_run_id()
+        if run_id is None:
+            self.ctx.status("Select a run first: click it, or use the arrow keys, then press R.")
+            return
+        if self._view != DETAILS:
+            self.open_run(run_id)
+        self.details.show_tab(SIMULATION_TAB)
+        self.simulation.simulate_run(run_id)
+
+    def _selected_run_id(self) -> str | None:
+        if self._view != HISTORY:
+            return None
+        index = self.history.table.currentIndex()
+        run = self.model.run_at(index.row()) if index.isValid() else None
+        return run.id if run is not None else None
 
     def focus_search(self) -> None:
         """`/`: search actions in run details; the agent search in the run list."""
