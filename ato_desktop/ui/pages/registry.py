@@ -27,6 +27,13 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("runs", "Runs", "ato_desktop.ui.pages.runs_page:RunsPage", "Ctrl+3", "nav-runs"),
     PageSpec(
+        "insights",
+        "Insights",
+        "ato_desktop.ui.pages.insights_page:InsightsPage",
+        "Ctrl+4",
+        "nav-insights",
+    ),
+    PageSpec(
         "settings",
         "Settings",
         "ato_desktop.ui.pages.settings_page:SettingsPage",

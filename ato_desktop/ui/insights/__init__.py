@@ -1,0 +1,1 @@
+"""Insights: Compare (and later Regressions, Cost, Evals) over the execution log."""
