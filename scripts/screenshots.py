@@ -24,23 +24,55 @@ DEMO_NOW_MS = 1_795_300_000_000  # a fixed "now" (2026-11-21): the same pictures
 SIZE = (1440, 900)
 
 
-def build_workspace(home: Path) -> None:
+def build_workspace(home: Path, fake_port: int) -> None:
+    from ato_desktop.core.mcp_config import McpServerConfig
+    from ato_desktop.core.models import AgentConfig
     from ato_desktop.engine.demo import build_demo_workspace
     from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.store.mcp_servers import add_server
     from ato_desktop.store.paths import DataPaths
+    from tests.fakes.mcp_server import stdio_command
 
     workspace = Workspace.open(DataPaths(home))
     try:
         build_demo_workspace(
             workspace.store, workspace.prices, runs=2000, seed=7, now_ms=DEMO_NOW_MS
         )
+        # Tools: a local MCP server, and an agent whose note writing waits for approval.
+        command, args, env = stdio_command("--notes", str(home / "notes.txt"))
+        add_server(
+            workspace.store,
+            McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=10),
+        ).result()
+        workspace.agents.create(
+            "note-taker",
+            AgentConfig(
+                "openai-compatible",
+                "llama3.1:8b",
+                system_prompt="Keep the user's notes. Look orders up before answering.",
+                base_url=f"http://127.0.0.1:{fake_port}/v1",
+                mcp_servers=("shop",),
+                tool_rules={"shop/write_note": "approve", "shop/lookup_order": "allow"},
+                max_tool_calls=8,
+            ),
+            source="screenshots",
+        )
     finally:
         workspace.close()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def child(home: Path, empty_home: Path, theme: str) -> None:
     import qasync
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QApplication, QScrollArea
 
     from ato_desktop.core.records import RunFilter
     from ato_desktop.engine.dispatcher import DispatchRequest
@@ -49,7 +81,7 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
     from ato_desktop.ui.context import AppContext
     from ato_desktop.ui.main_window import MainWindow, app_icon
     from ato_desktop.ui.theme import ThemeManager
-    from tests.fakes import FakeLLMServer, Scenario
+    from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
 
     app = QApplication([sys.argv[0]])
     app.setWindowIcon(app_icon())
@@ -106,6 +138,52 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
 
         ctx.navigate("settings")
         await shoot(window, "settings")
+        ctx.navigate("settings", {"section": "mcp"})
+        await shoot(window, "settings-mcp")
+
+        ctx.navigate("agents", {"agent_id": "note-taker"})
+        await asyncio.sleep(1.0)
+        agents = window.page("agents")
+        agents.show_tab(0)  # the form (the history tab was shown above)
+        await asyncio.sleep(0.3)
+        scroll = agents.findChild(QScrollArea, "EditorScroll")
+        if scroll is not None:  # bring the Tools part of the form to the top
+            heading = agents.editor.tools_heading
+            top = heading.mapTo(scroll.widget(), QPoint(0, 0)).y()
+            scroll.verticalScrollBar().setValue(max(0, top - 12))
+        await shoot(window, "agent-tools")
+
+        # A tool call waiting for approval in Chat: the loopback fake asks for write_note.
+        port = int(os.environ["ATO_SHOT_FAKE_PORT"])
+        with FakeLLMServer(port=port) as fake:
+            os.environ["OPENAI_COMPATIBLE_API_KEY"] = "screenshot-placeholder"
+            fake.enqueue(
+                Scenario(
+                    chunks=("Let me save that.",),
+                    tool_calls=(
+                        FakeToolCall(
+                            "shop__write_note", {"text": "Call Priya about INV-20931 on Monday"}
+                        ),
+                    ),
+                ),
+                Scenario(chunks=("Saved. I'll remind you on Monday.",)),
+            )
+            agent = ctx.workspace.store.get_agent("note-taker")
+            ctx.navigate("chat", {"agent_id": agent.id})
+            chat = window.page("chat")
+            await asyncio.sleep(0.8)
+            chat.send("Note: call Priya about INV-20931 on Monday.")
+            for _ in range(200):
+                if chat.pending_approval_cards():
+                    break
+                await asyncio.sleep(0.05)
+            await shoot(window, "chat-approval", settle=0.8)
+            for card in chat.pending_approval_cards():
+                card.approve_button.click()
+            for _ in range(200):
+                if not chat.streaming:
+                    break
+                await asyncio.sleep(0.05)
 
         # Live: a dispatch streaming slowly from a loopback fake (no network, no key needed).
         with FakeLLMServer() as fake:
@@ -141,11 +219,14 @@ def main() -> None:
         child(Path(home), Path(empty), theme)
         return
     OUT.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(REPO))  # the test fakes (MCP server, LLM server) live in tests/
     with tempfile.TemporaryDirectory(prefix="ato-shots-") as tmp:
         home, empty = Path(tmp) / "demo", Path(tmp) / "empty"
         env = {**os.environ, "ATO_OFFLINE": "1", "PYTHONPATH": str(REPO)}
         os.environ.update(ATO_OFFLINE="1")
-        build_workspace(home)
+        port = free_port()
+        env["ATO_SHOT_FAKE_PORT"] = str(port)
+        build_workspace(home, port)
         if os.environ.get("ATO_THROWAWAY_SECRET_SERVICE") == "1":
             # Only in the throwaway keyring of scripts/with-secret-service.sh: a placeholder key
             # so Settings shows a stored key the way a user sees theirs (never its value).

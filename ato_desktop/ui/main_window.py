@@ -268,9 +268,9 @@ class MainWindow(QMainWindow):
             return
         runs = approvals.waiting_runs()
         if len(runs) == 1:
-            text = f"⏸  A run waits for your approval: {pending[0].tool}"
+            text = f"⚠  A run waits for your approval: {pending[0].tool}"
         else:
-            text = f"⏸  {len(runs)} runs wait for your approval"
+            text = f"⚠  {len(runs)} runs wait for your approval"
         self._waiting_button.setText(text)
         self._waiting_button.setToolTip("Open the run to approve or deny")
         theme = current_theme()

@@ -182,7 +182,7 @@ def test_run_details_banner_live_view_and_status_bar(
         page.live.reload()  # a reload (a run started elsewhere) keeps saying so
     assert str(live.index(0, COL_LAST).data()).startswith("Waiting for approval")
 
-    assert window.waiting_text == "⏸  A run waits for your approval: shop/write_note"
+    assert window.waiting_text == "⚠  A run waits for your approval: shop/write_note"
     window.open_waiting_run()  # what clicking the status-bar notice does
     runs_page = window.page("runs")
     assert window.current_page_id == "runs" and isinstance(runs_page, RunsPage)
