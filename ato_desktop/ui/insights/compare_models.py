@@ -242,6 +242,4 @@ class GroupActionsModel(_TableModel):
                 return verdict_color(verdict(figure, row.mean_cost_usd))
             if figure == "error_rate":
                 return verdict_color(verdict(figure, row.error_rate))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (2, 4, 5):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

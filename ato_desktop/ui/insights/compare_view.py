@@ -366,7 +366,7 @@ class CompareView(QWidget):
     # -- controls ------------------------------------------------------------------------------
 
     def _build_controls(self) -> QWidget:
-        box = QFrame()
+        box = self.controls = QFrame()
         box.setObjectName("CompareControls")
         rows = QVBoxLayout(box)
         rows.setContentsMargins(12, 10, 12, 10)
@@ -469,7 +469,7 @@ class CompareView(QWidget):
         assert line is not None
         line.setPlaceholderText("Pick a run, or paste a run id")
         line.returnPressed.connect(self.compare)
-        combo.activated.connect(lambda _i: self.compare())
+        combo.activated.connect(lambda _i, c=combo: (_show_start(c), self.compare()))
         return combo
 
     def _build_version_picker(self) -> QWidget:
@@ -539,6 +539,7 @@ class CompareView(QWidget):
             STATE_GROUPS: self.groups_result,
         }[state]
         self._body.setCurrentWidget(widget)
+        self.controls.setVisible(state != STATE_EMPTY)
         self._state = state
         self.sig_state_changed.emit(state)
 
@@ -694,6 +695,7 @@ class CompareView(QWidget):
             else:
                 # Left: the run before the newest; right: the newest.
                 combo.setCurrentIndex(min(default, combo.count() - 1))
+            _show_start(combo)
             combo.blockSignals(False)
 
     @staticmethod
@@ -703,6 +705,7 @@ class CompareView(QWidget):
             combo.addItem(run_id, run_id)
             index = combo.count() - 1
         combo.setCurrentIndex(index)
+        _show_start(combo)
 
     @staticmethod
     def _run_text(combo: QComboBox) -> str:
@@ -964,6 +967,13 @@ class CompareView(QWidget):
             MODE_RUNTIME: self.target_a,
         }[self._mode]
         widget.setFocus()
+
+
+def _show_start(combo: QComboBox) -> None:
+    """An editable combo shows the end of a long text; its start (the run id) matters more."""
+    line = combo.lineEdit()
+    if line is not None:
+        line.setCursorPosition(0)
 
 
 def _default_targets(targets: list[Target]) -> tuple[int, int]:
