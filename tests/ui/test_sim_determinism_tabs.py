@@ -130,7 +130,7 @@ def test_simulation_shows_an_edited_prompt_as_a_divergence_without_network(
     assert model.index(row, 0).data().endswith("call_llm")
     # The divergence is selected first, and its details say what changed.
     assert tab.table.selectionModel().selectedRows()[0].row() == row
-    assert "System prompt changed" in tab.detail_text.text()
+    assert tab.detail_change.text() == "System prompt changed."
     assert "recomputed" in tab.detail_text.text()
     assert "changed since this run (v1 -> v2)" in html.unescape(tab.result_note.text())
 
@@ -330,7 +330,41 @@ def test_agents_page_shows_the_agents_determinism(open_ctx: AppContext, qtbot: A
     assert badge.isVisible() and badge.pill.text() == f"Determinism {report.score:.0f}"
     assert band_colour(band).lower() in badge.pill.styleSheet().lower()
     assert band.label in badge.summary.text() and "UUID in output" in badge.summary.text()
-    assert "2 runs" in badge.summary.text()
+    assert "2 runs" in badge.summary.text() and "UUID in output · call_llm" in badge.toolTip()
 
     page.start_create()
     assert not badge.isVisible()
+
+
+# -- texts (plain functions) -----------------------------------------------------------------------
+
+
+def test_figures_never_show_an_unknown_cost_as_zero() -> None:
+    from types import SimpleNamespace
+
+    from ato_desktop.core.simulation import summarize
+    from ato_desktop.ui.runs.simulation_tab import figures
+
+    result = SimpleNamespace(summary=summarize([], None, []))
+    unpriced = SimpleNamespace(cost_source="unknown")
+    assert figures(result, unpriced).original == "unknown"  # type: ignore[arg-type]
+    assert figures(result, unpriced).savings == "unknown"  # type: ignore[arg-type]
+    assert figures(result, None).original == "—" and figures(result, None).savings == "—"
+    priced = SimpleNamespace(summary=summarize([], 0.0142, []))
+    texts = figures(priced, SimpleNamespace(cost_source="estimated"))  # type: ignore[arg-type]
+    assert texts.original == "$0.014 est." and texts.savings == "$0.014 est."
+    assert texts.replay == "$0.00"
+    assert texts.match_rate == "100%"
+
+
+def test_the_explanation_names_what_was_deducted() -> None:
+    from ato_desktop.core.determinism import digest_run, run_report
+    from ato_desktop.ui.runs.determinism_tab import explain, points
+
+    clean = run_report(digest_run("r1", crafted.as_records("r1", crafted.clean_run())), [])
+    assert explain(clean).startswith("No findings: nothing to deduct. 5 actions scanned; no other")
+    case = crafted.pattern_cases()["uuid"][0]
+    actions = crafted.as_records("r2", crafted.with_extra(crafted.clean_run(), case))
+    report = run_report(digest_run("r2", actions), [])
+    assert explain(report).startswith("1 finding deducts 16 points from 100.")
+    assert points(16.0) == "−16" and points(2.5) == "−2.5"

@@ -9,7 +9,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from ato_desktop.core.determinism import DeterminismReport
 from ato_desktop.ui.theme import current_theme
@@ -25,6 +25,16 @@ def top_findings(report: DeterminismReport, limit: int = TOP_FINDINGS) -> list[s
     """'Timestamp in output · generate_report (−16)', the findings that deducted most."""
     ranked = sorted(report.findings, key=lambda f: -f.deduction)[:limit]
     return [f"{f.title} · {f.action_name} (−{f.deduction:.1f})".replace(".0)", ")") for f in ranked]
+
+
+def top_titles(report: DeterminismReport, limit: int = 2) -> str:
+    """'UUID in output, Timestamp in output +1': the kinds of finding that cost most."""
+    titles: list[str] = []
+    for finding in sorted(report.findings, key=lambda f: -f.deduction):
+        if finding.title not in titles:
+            titles.append(finding.title)
+    shown = ", ".join(titles[:limit])
+    return shown + (f" +{len(titles) - limit}" if len(titles) > limit else "")
 
 
 class AgentDeterminismBadge(QWidget):
@@ -48,6 +58,8 @@ class AgentDeterminismBadge(QWidget):
         self.summary = QLabel("")
         self.summary.setObjectName("AgentDeterminismSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        # Long agent histories must not widen the header: the text is cut, the tooltip has it all.
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row.addWidget(self.summary, 1)
         self.hide()
 
@@ -88,17 +100,18 @@ class AgentDeterminismBadge(QWidget):
             band = report.band
             colour = band_colour(band)
             runs = f"{report.runs_analysed} run{'s' if report.runs_analysed != 1 else ''}"
-            top = top_findings(report)
-            detail = "no findings" if not top else "; ".join(top)
+            detail = top_titles(report) or "no findings"
             self._set(
                 f"Determinism {report.score:.0f}",
                 colour,
                 f"<span style='color:{colour}'>{html.escape(band.label)}</span> · "
                 f"{runs} · {html.escape(detail)}",
             )
+            top = "\n".join(f"• {line}" for line in top_findings(report))
             self.setToolTip(
-                f"Mean score of the last {runs}, from the findings of each run (Runs → a run → "
-                "Determinism for the details)."
+                f"The mean score of the last {runs}: each run loses points for its findings."
+                + (f"\n\nTop findings:\n{top}" if top else "\n\nNo findings: nothing deducted.")
+                + "\n\nRuns → a run → Determinism (D) shows the details and how to fix them."
             )
         self.sig_report_shown.emit(report)
 

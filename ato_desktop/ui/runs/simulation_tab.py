@@ -126,15 +126,14 @@ def figures(result: Any, run: RunRecord | None) -> SimulationFigures:
     """Texts for a SimulationResult; an unknown original cost is never shown as $0."""
     summary = result.summary
     source = run.cost_source if run is not None else None
-    if summary.original_cost_usd is None and source is None:
-        original = savings = "unknown"
+    # As the run header: "—" when no cost was recorded, "unknown" (never $0) when unpriced.
+    original = format_cost(summary.original_cost_usd, source)
+    if source is None:
+        savings = "—"
+    elif source == "unknown" or summary.savings_usd is None:
+        savings = "unknown"
     else:
-        original = format_cost(summary.original_cost_usd, source or "provider")
-        savings = (
-            "unknown"
-            if summary.savings_usd is None or source == "unknown"
-            else format_cost(summary.savings_usd, source or "provider")
-        )
+        savings = format_cost(summary.savings_usd, source)
     return SimulationFigures(
         original=original,
         replay=format_cost(summary.replay_cost_usd, "provider"),
@@ -442,6 +441,11 @@ class SimulationTab(QWidget):
         self.detail_title.setObjectName("SimDetailTitle")
         self.detail_title.setTextFormat(Qt.TextFormat.RichText)
         detail.addWidget(self.detail_title)
+        self.detail_change = QLabel("")
+        self.detail_change.setObjectName("SimDetailChange")
+        self.detail_change.setWordWrap(True)
+        self.detail_change.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        detail.addWidget(self.detail_change)
         self.detail_text = QLabel("")
         self.detail_text.setObjectName("SimDetailText")
         self.detail_text.setWordWrap(True)
@@ -451,14 +455,15 @@ class SimulationTab(QWidget):
         sides.setSpacing(8)
         self.detail_original = self._side("Original (recorded)", sides)
         self.detail_replay = self._side("Replay (now)", sides)
-        detail.addLayout(sides, 1)
+        detail.addLayout(sides)
+        detail.addStretch(1)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
         column.addWidget(splitter, 1)
         return page
 
@@ -471,7 +476,8 @@ class SimulationTab(QWidget):
         text = QPlainTextEdit()
         text.setReadOnly(True)
         text.setObjectName("SimDetailSide")
-        text.setMinimumHeight(48)
+        text.setMinimumHeight(44)
+        text.setMaximumHeight(110)
         box.addWidget(text, 1)
         row.addLayout(box, 1)
         return text
@@ -695,6 +701,7 @@ class SimulationTab(QWidget):
                 else "Select a row to see how the replay compares with the recording."
             )
             self.detail_title.setText("")
+            self.detail_change.hide()
             self.detail_text.setText(empty)
             self.detail_original.setPlainText("")
             self.detail_replay.setPlainText("")
@@ -706,9 +713,9 @@ class SimulationTab(QWidget):
             f"<span style='color:{colour}; font-weight:600'>{html.escape(kind_label(kind))}"
             "</span>"
         )
+        self.detail_change.setText(_sentence(row.detail) if row.detail else "")
+        self.detail_change.setVisible(bool(row.detail))
         lines = [_KIND_HELP.get(kind, "")]
-        if row.detail:
-            lines.append(_sentence(row.detail))
         if row.how:
             lines.append(f"Replay: {row.how}.")
         self.detail_text.setText("  ".join(line for line in lines if line))
@@ -737,7 +744,8 @@ def simulation_stylesheet(theme: Theme | None = None) -> str:
     QFrame#SimMessage[kind="failed"] {{ border-left: 3px solid {t.failed}; }}
     QFrame#SimMessage[kind="neutral"] {{ border-left: 3px solid {t.neutral}; }}
     QLabel#SimMessageTitle {{ font-weight: 600; }}
-    QLabel#SimIntroText {{ color: {t.text_muted}; }}
+    QLabel#SimIntroText, QLabel#SimDetailText {{ color: {t.text_muted}; }}
+    QLabel#SimDetailChange {{ font-weight: 600; }}
     QFrame#SimDetail {{ background: {t.surface}; border: 1px solid {t.border};
         border-radius: 8px; }}
     QProgressBar#SimProgress {{ border: none; background: {t.surface_alt}; border-radius: 3px; }}

@@ -8,7 +8,13 @@ import keyword
 import re
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+from PySide6.QtGui import (
+    QColor,
+    QResizeEvent,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextDocument,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from ato_desktop.ui.theme import Theme, current_theme
@@ -78,17 +84,30 @@ class CodeView(QPlainTextEdit):
 
     def set_code(self, code: str) -> None:
         self.setPlainText(code.rstrip("\n"))
-        lines = min(max(1, self.document().blockCount()), self._max_lines)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """As tall as the text, plus the horizontal scroll bar when a line is wider than the
+        view (so the last line is never hidden behind it)."""
+        text = self.toPlainText()
+        lines = text.split("\n") if text else [""]
         metrics = self.fontMetrics()
-        margins = self.contentsMargins()
+        widest = max(metrics.horizontalAdvance(line) for line in lines)
+        margin = int(self.document().documentMargin() * 2)
         height = (
-            lines * metrics.lineSpacing()
-            + int(self.document().documentMargin() * 2)
-            + margins.top()
-            + margins.bottom()
-            + 6
+            min(len(lines), self._max_lines) * metrics.lineSpacing()
+            + margin
+            + self.frameWidth() * 2
+            + 4
         )
-        self.setFixedHeight(height)
+        if widest + margin > self.viewport().width():
+            height += self.horizontalScrollBar().sizeHint().height()
+        if height != self.height():
+            self.setFixedHeight(height)
 
     def set_theme(self, theme: Theme) -> None:
         self._highlighter.set_theme(theme)
