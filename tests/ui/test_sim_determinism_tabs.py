@@ -141,6 +141,12 @@ def test_simulation_shows_an_edited_prompt_as_a_divergence_without_network(
     tab.only_divergences.setChecked(True)
     assert model.rowCount() == 1 and model.index(0, COL_STATUS).data(KIND_ROLE) == INPUT_MISMATCH
 
+    # Editing the agent again makes this result out of date, and the tab says so.
+    selected = tab.table.selectionModel().selectedRows()[0].row()
+    ws.agents.edit("helper", {"system_prompt": "Brief."}, source="test")
+    qtbot.waitUntil(lambda: "Simulate again to test the change" in tab.result_note.text())
+    assert tab.table.selectionModel().selectedRows()[0].row() == selected
+
     # The simulation is a run of its own, linked from the tab.
     result = tab.result()
     simulated = ws.store.get_run(result.simulation_run_id)

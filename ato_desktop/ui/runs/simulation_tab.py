@@ -265,6 +265,7 @@ class SimulationTab(QWidget):
         self._errors: dict[str, str] = {}
         self._shown_result: Any = None
         self._pending: str | None = None  # simulate this run once it has loaded
+        self._outdated: set[str] = set()  # results simulated before an agent was edited
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -492,7 +493,17 @@ class SimulationTab(QWidget):
         details.sig_run_loaded.connect(lambda bundle: tab.set_run(bundle.run))
         details.sig_run_updated.connect(tab.set_run)
         details.sig_run_ended.connect(lambda run, _notice: tab.set_run(run))
+        bridge = getattr(ctx, "bridge", None)
+        if bridge is not None:
+            bridge.sig_config_changed.connect(lambda _event: tab.on_config_changed())
         return tab
+
+    def on_config_changed(self) -> None:
+        """An agent was edited: the results so far describe the configuration before it."""
+        self._outdated.update(self._results)
+        run = self._run
+        if run is not None and run.id in self._results:
+            self._refresh()  # the note says so; the table and its selection stay
 
     @property
     def run(self) -> RunRecord | None:
@@ -614,6 +625,7 @@ class SimulationTab(QWidget):
             return
         self._busy.discard(run_id)
         self._results[run_id] = result
+        self._outdated.discard(run_id)
         summary = result.summary
         self._ctx.status(
             f"Simulated run {short_id(run_id)}: {summary.divergences} divergence"
@@ -665,6 +677,8 @@ class SimulationTab(QWidget):
         parts.extend(html.escape(n if n.endswith(".") else n + ".") for n in summary.notes)
         if summary.divergences == 0:
             parts.append("Every step matched the recording.")
+        if result.source_run_id in self._outdated:
+            parts.append("<b>An agent was edited since: Simulate again to test the change.</b>")
         if result.simulation_run_id:
             parts.append(
                 f"<a href='run:{html.escape(result.simulation_run_id)}'>Open the simulation "
