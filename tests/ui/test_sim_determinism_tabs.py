@@ -273,12 +273,12 @@ def test_keys_r_s_d_and_not_while_typing(open_ctx: AppContext, qtbot: Any) -> No
     table.selectRow(0)
     qtbot.keyClick(table, Qt.Key.Key_D)  # d: the selected run's Determinism tab
     assert page.view == DETAILS and page.details.current_tab() == DETERMINISM_TAB
-    assert isinstance(page.determinism, DeterminismTab)
+    assert isinstance(page.determinism, DeterminismTab) and page.determinism.table.hasFocus()
     qtbot.waitUntil(lambda: page.determinism.report is not None, timeout=10_000)
 
     qtbot.keyClick(page.determinism.table, Qt.Key.Key_S)  # s: the Simulation tab
     assert page.details.current_tab() == SIMULATION_TAB
-    assert page.simulation.result() is None
+    assert page.simulation.result() is None and page.simulation.simulate_button.hasFocus()
 
     # Typing in the action search: the letters go to the field, nothing switches or runs.
     page.focus_search()

@@ -457,14 +457,17 @@ class RunsPage(Page):
 
     def show_run_tab(self, key: str) -> bool:
         """`s` / `d`: that tab of the open run, or of the run selected in the list."""
-        if self._view == DETAILS:
-            return self.details.show_tab(key)
-        run_id = self._selected_run_id()
-        if run_id is None:
-            self.ctx.status("Select a run first: click it, or use the arrow keys.")
-            return False
-        self.open_run(run_id)
-        return self.details.show_tab(key)
+        if self._view != DETAILS:
+            run_id = self._selected_run_id()
+            if run_id is None:
+                self.ctx.status("Select a run first: click it, or use the arrow keys.")
+                return False
+            self.open_run(run_id)
+        shown = self.details.show_tab(key)
+        tab = {SIMULATION_TAB: self.simulation, DETERMINISM_TAB: self.determinism}.get(key)
+        if shown and tab is not None:
+            tab.focus_content()
+        return shown
 
     def simulate_run(self) -> None:
         """`r`: simulate the open run (or the one selected in the list) and show the result."""

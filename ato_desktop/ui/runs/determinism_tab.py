@@ -517,6 +517,10 @@ class DeterminismTab(QWidget):
         rows = self.table.selectionModel().selectedRows()
         self.show_finding(self.model.finding(rows[0].row()) if rows else None)
 
+    def focus_content(self) -> None:
+        """Keyboard focus on the findings (arrow keys walk them, the advice follows)."""
+        self.table.setFocus()
+
     def show_finding(self, finding: Finding | None) -> None:
         if finding is None:
             for label in (self.detail_title, self.detail_where, self.detail_description):

@@ -634,6 +634,8 @@ class SimulationTab(QWidget):
         )
         if self._run is not None and self._run.id == run_id:
             self._refresh()
+            if self.isVisible():
+                self.focus_content()
         self.sig_simulation_finished.emit(run_id, result)
 
     def _failed(self, run_id: str, message: str) -> None:
@@ -739,6 +741,13 @@ class SimulationTab(QWidget):
     def _open_link(self, link: str) -> None:
         if link.startswith("run:"):
             self._ctx.navigate("runs", {"run_id": link[4:]})
+
+    def focus_content(self) -> None:
+        """Keyboard focus where the user goes next: the results, else Simulate replay."""
+        if self.current_page() == self.PAGE_RESULT and self.model.rowCount():
+            self.table.setFocus()
+        elif self.simulate_button.isEnabled():
+            self.simulate_button.setFocus()
 
     def open_simulation_run(self) -> bool:
         """Open the run the latest simulation of the open run was recorded as."""
