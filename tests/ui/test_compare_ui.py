@@ -389,3 +389,21 @@ def test_activate_opens_two_runs_and_agent_modes(
 def test_item_models_empty(qtmodeltester: Any) -> None:
     for model in (MetricsModel(), ActionRowsModel(), GroupActionsModel()):
         qtmodeltester.check(model)
+
+
+def test_runs_page_compare_with_opens_insights(
+    open_ctx: AppContext, qtbot: Any, writer: AgentRecord
+) -> None:
+    from ato_desktop.ui.pages.runs_page import RunsPage
+
+    ids = _ingest(open_ctx, qtbot, writer, [(1, [_action("a", "x")]), (2, [_action("a", "y")])])
+    page = show_page(qtbot, RunsPage(open_ctx))
+    command = next(c for c in page.commands() if c.id == "runs.compare_with")
+    assert command.title == "Compare with…"
+    with qtbot.waitSignal(open_ctx.sig_status_message):
+        command.callback()  # nothing open or selected yet
+    page.activate({"run_id": ids[1]})
+    qtbot.waitUntil(lambda: page.details.run_id == ids[1], timeout=5000)
+    with qtbot.waitSignal(open_ctx.sig_navigate) as nav:
+        command.callback()
+    assert nav.args == ["insights", {"tab": "compare", "run_a": ids[1]}]

@@ -374,7 +374,7 @@ class CompareView(QWidget):
 
         first = QHBoxLayout()
         first.setSpacing(8)
-        agent_label = QLabel("&Agent")
+        agent_label = QLabel("A&gent")
         self.agent_combo = QComboBox()
         self.agent_combo.setObjectName("CompareAgent")
         self.agent_combo.setMinimumWidth(200)

@@ -311,6 +311,19 @@ class RunsPage(Page):
                 lambda: self._navigate_here({"tab": LIVE}),
                 keywords=("in flight", "kill", "running"),
             ),
+            self.page_command(
+                "runs.compare_with",
+                "Compare with…",
+                lambda: (
+                    self.ctx.navigate("insights", {"tab": "compare", "run_a": run_id})
+                    if (run_id := self.details.run_id if self._view == DETAILS else None)
+                    or (run_id := self._selected_run_id())
+                    else self.ctx.status("Select a run first, then compare it with another.")
+                ),
+                None,
+                "Compare the run with another run of its agent (Insights → Compare)",
+                keywords=("diff", "compare"),
+            ),
         ]
 
     def showEvent(self, event: Any) -> None:
