@@ -211,6 +211,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--json", action="store_true", help="machine-readable output")
 
+    insights = commands.add_parser(
+        "insights", help="regressions after agent config changes; the thresholds they use"
+    )
+    insight_cmds = insights.add_subparsers(
+        dest="insights_command", metavar="SUBCOMMAND", required=True
+    )
+    reg = insight_cmds.add_parser(
+        "regressions",
+        help="config changes that made an agent worse, with failing examples",
+        description="Join every agent config change against its runs before and after. A "
+        "change is a regression when a metric crosses its threshold (success rate -10 pp, p95 "
+        "latency +50%%, cost per call +25%%, eval score -15 pp), the change is unlikely to be "
+        "chance (one-sided Fisher's exact test for success rate, Mann-Whitney U for the others, "
+        "p < alpha) and both sides have enough runs. Exits 1 when an agent's current version "
+        "regressed, so it can gate CI.",
+    )
+    reg.add_argument("--agent", metavar="NAME", help="one agent (default: all)")
+    reg.add_argument(
+        "--all", action="store_true", help="list every change checked, not only regressions"
+    )
+    reg.add_argument("--json", action="store_true", help="machine-readable output")
+    thr = insight_cmds.add_parser(
+        "thresholds",
+        help="show or set the regression thresholds (settings.json in the data directory)",
+    )
+    thr.add_argument(
+        "assignments",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="success_drop_pp, p95_latency_rise_pct, cost_rise_pct, eval_drop_pp, min_runs, alpha",
+    )
+    thr.add_argument("--reset", action="store_true", help="back to the defaults")
+    thr.add_argument("--json", action="store_true", help="machine-readable output")
+
     export = commands.add_parser("export", help="export runs with their actions")
     export.add_argument("--format", required=True, choices=FORMATS)
     _filter_options(export)
@@ -1418,6 +1452,129 @@ def _delta_text(delta: Any) -> str:
     return f"{delta.pct:+.1f}%"
 
 
+# -- insights -----------------------------------------------------------------------------------
+
+
+def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine.settings_file import (
+        SettingsFileError,
+        regression_thresholds,
+        save_regression_thresholds,
+    )
+    from ato_desktop.store.paths import data_paths
+
+    paths = data_paths()
+    try:
+        if args.insights_command == "thresholds":
+            return _thresholds(args, out, paths, regression_thresholds, save_regression_thresholds)
+        thresholds = regression_thresholds(paths)
+    except SettingsFileError as exc:
+        raise UsageError(str(exc)) from exc
+    from ato_desktop.engine.regressions import detect_regressions
+
+    ws = _open_workspace()
+    try:
+        report = detect_regressions(ws.store, thresholds, agent=args.agent)
+    finally:
+        ws.close()
+    active = [c for c in report.regressions if c.is_current]
+    if args.json:
+        data = report.as_dict()
+        if not args.all:
+            data["changes"] = [c.as_dict() for c in report.regressions]
+        _emit_json(out, data)
+        return EXIT_FAILED if active else EXIT_OK
+    shown = report.changes if args.all else report.regressions
+    if not report.changes:
+        out.write(
+            "No config change to judge yet: an agent needs runs on both sides of a change "
+            "(edit an agent with `agents edit`, then dispatch).\n"
+        )
+        return EXIT_OK
+    if not shown:
+        out.write(
+            f"No regressions in {len(report.changes)} config change"
+            f"{'s' if len(report.changes) != 1 else ''} checked (--all lists them).\n"
+        )
+        return EXIT_OK
+    for change in shown:
+        flag = "REGRESSION" if change.regression else "ok"
+        current = " (current version)" if change.is_current else ""
+        out.write(
+            f"\n{flag}  @{change.agent_name} v{change.previous_version} → v{change.version}"
+            f"{current} · {_when(change.changed_at)} · {change.summary}\n"
+        )
+        for check in change.checks:
+            mark = "✗" if check.regression else "·"
+            out.write(
+                f"  {mark} {check.label:<14} {_figure(check.metric, check.before)} → "
+                f"{_figure(check.metric, check.after)}  ({check.reason}; "
+                f"n = {check.n_before}/{check.n_after})\n"
+            )
+        for metric, examples in change.examples.items():
+            out.write(f"  examples ({metric.replace('_', ' ')}):\n")
+            for example in examples:
+                error = (
+                    f" · {example.error_class}: {_short(example.error_message, 80)}"
+                    if (example.error_class)
+                    else ""
+                )
+                prompt = f' · "{_short(example.prompt, 70)}"' if example.prompt else ""
+                out.write(f"    {example.run_id}  {example.why}{error}{prompt}\n")
+    out.write(
+        f"\n{len(report.regressions)} regression"
+        f"{'s' if len(report.regressions) != 1 else ''} in {len(report.changes)} change"
+        f"{'s' if len(report.changes) != 1 else ''}; tests: Fisher's exact (success rate), "
+        "Mann-Whitney U (latency, cost, eval score), one-sided.\n"
+    )
+    return EXIT_FAILED if active else EXIT_OK
+
+
+def _thresholds(
+    args: argparse.Namespace,
+    out: TextIO,
+    paths: Any,
+    load: Callable[[Any], Any],
+    save: Callable[[Any, Any], None],
+) -> int:
+    from ato_desktop.core.regressions import ThresholdError, Thresholds
+
+    current = Thresholds() if args.reset else load(paths)
+    if args.assignments or args.reset:
+        values = current.as_dict()
+        for item in args.assignments:
+            key, sep, raw = item.partition("=")
+            if not sep or key not in values:
+                raise UsageError(
+                    f"{item!r}: expected KEY=VALUE with KEY one of {', '.join(values)}."
+                )
+            try:
+                values[key] = int(raw) if key == "min_runs" else float(raw)
+            except ValueError as exc:
+                raise UsageError(f"{key}: {raw!r} is not a number.") from exc
+        try:
+            current = Thresholds.from_dict(values)
+        except ThresholdError as exc:
+            raise UsageError(str(exc)) from exc
+        save(paths, current)
+    if args.json:
+        _emit_json(out, current.as_dict())
+        return EXIT_OK
+    for key, value in current.as_dict().items():
+        out.write(f"{key:<22} {value:g}\n")
+    return EXIT_OK
+
+
+def _figure(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric in ("success_rate", "eval_score"):
+        return f"{value:.0%}"
+    if metric == "p95_latency":
+        return _ms(value)
+    return f"${value:.4f}"
+
+
 # -- export -----------------------------------------------------------------------------------
 
 
@@ -1867,6 +2024,7 @@ def _ms(value: float | None) -> str:
 _HANDLERS = {
     "determinism": cmd_determinism,
     "compare": cmd_compare,
+    "insights": cmd_insights,
     "replay": cmd_replay,
     "simulate": cmd_simulate,
     "agents": cmd_agents,

@@ -240,7 +240,7 @@ def _check(
     elif not significant:
         reason = f"could be chance (p = {p:.3f}, needs < {t.alpha:g})"
     else:
-        reason = f"{_signed(change, unit)}, p = {_p_text(p)}"
+        reason = f"{_signed(change, unit)}, {_p_text(p)}"
     return MetricCheck(
         metric,
         figures[0],
@@ -335,7 +335,7 @@ def _signed(value: float | None, unit: str) -> str:
 
 
 def _p_text(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:

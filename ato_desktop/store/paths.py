@@ -12,6 +12,7 @@ from ato_desktop import APP_NAME
 
 DB_FILENAME = "ato.sqlite3"
 PRICES_FILENAME = "prices.json"
+SETTINGS_FILENAME = "settings.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,11 @@ class DataPaths:
     @property
     def prices_file(self) -> Path:
         return self.root / PRICES_FILENAME
+
+    @property
+    def settings_file(self) -> Path:
+        """Settings shared by the app and the CLI (Insights thresholds...)."""
+        return self.root / SETTINGS_FILENAME
 
     @property
     def cache_dir(self) -> Path:

@@ -1,0 +1,327 @@
+"""Regressions over the log: every agent config change joined against its runs before and after.
+
+For each change (version v-1 -> v) the newest `per_side` finished runs of each version are read
+(one index range each, store.compare_queries.group_runs), replays and evals left out (they are
+not production traffic; eval scores come in separately), and core.regressions judges them. A
+change that regressed names its failing examples: the post-change runs that failed (for success
+rate), were slowest (p95 latency), cost most (cost per call) or scored lowest (eval score), each
+with its prompt and error, so the user can open them in one click.
+
+The thresholds are settings (InsightsSettings, a JSON file in the data directory).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ato_desktop.core.config_diff import ConfigChange, summarize_changes
+from ato_desktop.core.models import RunStatus, Trigger
+from ato_desktop.core.records import AgentRecord, AgentVersionRecord, RunRecord
+from ato_desktop.core.regressions import (
+    COST,
+    EVAL,
+    LATENCY,
+    SUCCESS,
+    MetricCheck,
+    Side,
+    Thresholds,
+    check_change,
+)
+from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.store.compare_queries import group_runs
+from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
+
+PER_SIDE: Final = 500  # runs read on each side of a change
+EXAMPLES: Final = 5  # failing examples per regressed metric
+PROMPT_CHARS: Final = 400
+_NOT_PRODUCTION: Final = (Trigger.REPLAY.value, Trigger.EVAL.value)
+
+# version id -> [(run id, score 0..1)], from the evals (None: no eval scores known)
+EvalScores = Callable[[str], Sequence[tuple[str, float]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A post-change run that shows the regression."""
+
+    run_id: str
+    started_at: int
+    status: str
+    why: str  # "failed", "slowest", "most expensive", "lowest eval score"
+    prompt: str | None  # the user's last message of its first model call, cut
+    error_class: str | None
+    error_message: str | None
+    duration_ms: float | None
+    cost_usd: float | None
+    score: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": rfc3339(self.started_at),
+            "status": self.status,
+            "why": self.why,
+            "prompt": self.prompt,
+            "error_class": self.error_class,
+            "error_message": self.error_message,
+            "duration_ms": self.duration_ms,
+            "cost_usd": self.cost_usd,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeReport:
+    """One config change with its metric checks."""
+
+    agent_id: str
+    agent_name: str
+    version: int  # the version after the change
+    version_id: str
+    previous_version: int
+    previous_version_id: str
+    changed_at: int
+    change_source: str
+    summary: str  # what changed, in one line
+    checks: tuple[MetricCheck, ...]
+    examples: dict[str, tuple[Example, ...]] = field(default_factory=dict)
+    is_current: bool = False  # the change made the agent's current version
+    capped: bool = False  # a side had more runs than were read (its newest were judged)
+
+    @property
+    def regression(self) -> bool:
+        return any(check.regression for check in self.checks)
+
+    @property
+    def regressed(self) -> tuple[MetricCheck, ...]:
+        return tuple(check for check in self.checks if check.regression)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent_name,
+            "agent_id": self.agent_id,
+            "version": self.version,
+            "previous_version": self.previous_version,
+            "changed_at": rfc3339(self.changed_at),
+            "change_source": self.change_source,
+            "summary": self.summary,
+            "regression": self.regression,
+            "current": self.is_current,
+            "capped": self.capped,
+            "checks": [check.as_dict() for check in self.checks],
+            "examples": {
+                metric: [example.as_dict() for example in examples]
+                for metric, examples in self.examples.items()
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionReport:
+    thresholds: Thresholds
+    changes: tuple[ChangeReport, ...]  # newest change first
+
+    @property
+    def regressions(self) -> tuple[ChangeReport, ...]:
+        return tuple(change for change in self.changes if change.regression)
+
+    def active(self, agent_id: str) -> ChangeReport | None:
+        """The regression the agent is living with: its current version's change regressed."""
+        for change in self.changes:
+            if change.agent_id == agent_id and change.is_current and change.regression:
+                return change
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "thresholds": self.thresholds.as_dict(),
+            "regressions": sum(1 for c in self.changes if c.regression),
+            "changes": [change.as_dict() for change in self.changes],
+        }
+
+
+def detect_regressions(
+    store: ExecutionLog,
+    thresholds: Thresholds | None = None,
+    *,
+    agent: str | None = None,
+    per_side: int = PER_SIDE,
+    eval_scores: EvalScores | None = None,
+    examples: int = EXAMPLES,
+) -> RegressionReport:
+    """Every config change of every agent (or of one agent, by name or id), newest first."""
+    thresholds = thresholds or Thresholds()
+    agents = [store.get_agent(agent)] if agent else store.list_agents()
+    changes: list[ChangeReport] = []
+    for record in agents:
+        changes.extend(_agent_changes(store, record, thresholds, per_side, eval_scores, examples))
+    changes.sort(key=lambda c: c.changed_at, reverse=True)
+    return RegressionReport(thresholds, tuple(changes))
+
+
+def _agent_changes(
+    store: ExecutionLog,
+    agent: AgentRecord,
+    thresholds: Thresholds,
+    per_side: int,
+    eval_scores: EvalScores | None,
+    examples: int,
+) -> list[ChangeReport]:
+    versions = sorted(store.agent_history(agent.id), key=lambda v: v.version)
+    reports: list[ChangeReport] = []
+    runs_of: dict[str, tuple[list[RunRecord], bool]] = {}
+
+    def runs(version: AgentVersionRecord) -> tuple[list[RunRecord], bool]:
+        if version.id not in runs_of:
+            if version.run_count == 0:
+                runs_of[version.id] = ([], False)
+            else:
+                group = group_runs(store, agent_id=agent.id, version_id=version.id, limit=per_side)
+                kept = [r for r in group.runs if r.trigger not in _NOT_PRODUCTION]
+                runs_of[version.id] = (kept, group.limited)
+        return runs_of[version.id]
+
+    for previous, current in itertools.pairwise(versions):
+        before_runs, before_capped = runs(previous)
+        after_runs, after_capped = runs(current)
+        before_scores = list(eval_scores(previous.id)) if eval_scores else []
+        after_scores = list(eval_scores(current.id)) if eval_scores else []
+        if not (before_runs or before_scores) or not (after_runs or after_scores):
+            continue  # nothing to compare on one side: no verdict at all
+        checks = check_change(
+            _side(before_runs, before_scores), _side(after_runs, after_scores), thresholds
+        )
+        change = ChangeReport(
+            agent_id=agent.id,
+            agent_name=agent.name,
+            version=current.version,
+            version_id=current.id,
+            previous_version=previous.version,
+            previous_version_id=previous.id,
+            changed_at=current.created_at,
+            change_source=current.change_source,
+            summary=summarize_changes(
+                [ConfigChange(c["path"], c.get("before"), c.get("after")) for c in current.diff]
+            ),
+            checks=checks,
+            is_current=current.id == agent.current_version_id,
+            capped=before_capped or after_capped,
+        )
+        if change.regression:
+            change = _with_examples(store, change, after_runs, after_scores, examples)
+        reports.append(change)
+    return reports
+
+
+def _side(runs: Sequence[RunRecord], scores: Sequence[tuple[str, float]]) -> Side:
+    ok = sum(1 for r in runs if r.status == RunStatus.COMPLETED.value)
+    failed = sum(1 for r in runs if r.status == RunStatus.FAILED.value)
+    durations = tuple(
+        r.duration_ns / 1e6 for r in runs if r.duration_ns is not None and _finished(r)
+    )
+    costs = tuple(
+        float(r.cost_usd)
+        for r in runs
+        if r.cost_usd is not None and r.cost_source != "unknown" and _finished(r)
+    )
+    return Side(ok, failed, durations, costs, tuple(float(s) for _run, s in scores))
+
+
+def _finished(run: RunRecord) -> bool:
+    return run.status in (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
+
+
+def _with_examples(
+    store: ExecutionLog,
+    change: ChangeReport,
+    after: Sequence[RunRecord],
+    scores: Sequence[tuple[str, float]],
+    limit: int,
+) -> ChangeReport:
+    picked: dict[str, tuple[Example, ...]] = {}
+    finished = [r for r in after if _finished(r)]
+    for check in change.regressed:
+        chosen: list[tuple[RunRecord, str, float | None]]
+        if check.metric == SUCCESS:
+            failed = [r for r in finished if r.status == RunStatus.FAILED.value]
+            chosen = [(r, "failed", None) for r in failed[:limit]]
+        elif check.metric == LATENCY:
+            slow = sorted(
+                (r for r in finished if r.duration_ns is not None),
+                key=lambda r: r.duration_ns or 0,
+                reverse=True,
+            )
+            chosen = [(r, "slowest", None) for r in slow[:limit]]
+        elif check.metric == COST:
+            dear = sorted(
+                (r for r in finished if r.cost_usd is not None),
+                key=lambda r: r.cost_usd or 0.0,
+                reverse=True,
+            )
+            chosen = [(r, "most expensive", None) for r in dear[:limit]]
+        elif check.metric == EVAL:
+            chosen = []
+            for run_id, score in sorted(scores, key=lambda s: s[1])[:limit]:
+                try:
+                    chosen.append((store.get_run(run_id), "lowest eval score", score))
+                except NotFoundError:
+                    continue  # the eval's run was removed
+        else:  # pragma: no cover - every metric is handled above
+            continue
+        picked[check.metric] = tuple(_example(store, r, why, s) for r, why, s in chosen)
+    return dataclasses.replace(change, examples=picked)
+
+
+def _example(store: ExecutionLog, run: RunRecord, why: str, score: float | None) -> Example:
+    return Example(
+        run_id=run.id,
+        started_at=run.started_at,
+        status=run.status,
+        why=why,
+        prompt=first_prompt(store, run.id),
+        error_class=run.error_class,
+        error_message=run.error_message,
+        duration_ms=run.duration_ns / 1e6 if run.duration_ns is not None else None,
+        cost_usd=run.cost_usd,
+        score=score,
+    )
+
+
+def first_prompt(store: ExecutionLog, run_id: str, limit: int = PROMPT_CHARS) -> str | None:
+    """The user's last message in the run's first model call (what the run was asked), cut."""
+    row = (
+        store.reader()
+        .execute(
+            "SELECT json_extract(ac.inputs_json, '$.messages') FROM actions ac "
+            "JOIN runs r ON r.run_no = ac.run_no WHERE r.id = ? "
+            "AND ac.name IN ('call_llm', 'call_agent') ORDER BY ac.seq LIMIT 1",
+            (run_id,),
+        )
+        .fetchone()
+    )
+    if row is None or not row[0]:
+        return None
+    try:
+        messages = json.loads(row[0])
+    except (TypeError, ValueError):
+        return None
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            text = _text(message.get("content"))
+            if text:
+                return text if len(text) <= limit else text[: limit - 1] + "…"
+    return None
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content.strip()
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict)]
+        return " ".join(p for p in parts if isinstance(p, str)).strip()
+    return ""
