@@ -104,7 +104,7 @@ class CodeView(QPlainTextEdit):
             + self.frameWidth() * 2
             + 4
         )
-        if widest + margin > self.viewport().width():
+        if widest + margin > self.contentsRect().width():
             height += self.horizontalScrollBar().sizeHint().height()
         if height != self.height():
             self.setFixedHeight(height)
