@@ -232,6 +232,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="list every change checked, not only regressions"
     )
     reg.add_argument("--json", action="store_true", help="machine-readable output")
+    cost = insight_cmds.add_parser(
+        "cost",
+        help="cheaper runtimes/models for your agents, only where runs prove it",
+        description="For each agent, compare its current runtime and model with every other "
+        "one it has runs on in the last 30 days (its own earlier runs, or replays of its "
+        "runs). A swap is recommended when it is at least 30%% cheaper per call, its ok-rate "
+        "is within 10 pp and its eval score within 5 pp, on at least 10 runs; sorted by the "
+        "projected monthly saving at the agent's current volume.",
+    )
+    cost.add_argument("--all", action="store_true", help="also list candidates that fail")
+    cost.add_argument("--json", action="store_true", help="machine-readable output")
+    evidence = insight_cmds.add_parser(
+        "evidence",
+        help="replay a sample of an agent's runs on a candidate to earn a cost recommendation",
+        description="Replays the agent's newest finished runs on the candidate runtime and "
+        "model through the one dispatch path (each replay is a run, trigger replay). The "
+        "estimated cost is shown first; without --yes it asks before sending (and refuses "
+        "when it cannot ask).",
+    )
+    evidence.add_argument("agent", metavar="AGENT")
+    evidence.add_argument("--runtime", required=True, choices=[r.value for r in RuntimeName])
+    evidence.add_argument("--model", required=True)
+    evidence.add_argument("--base-url", help="for a local OpenAI-compatible server")
+    evidence.add_argument("--sample", type=int, default=20, metavar="N", help="runs (20)")
+    evidence.add_argument("--concurrency", type=int, default=4, metavar="N")
+    evidence.add_argument("--yes", action="store_true", help="send without asking")
+    evidence.add_argument("--json", action="store_true", help="machine-readable output")
     thr = insight_cmds.add_parser(
         "thresholds",
         help="show or set the regression thresholds (settings.json in the data directory)",
@@ -1463,6 +1490,10 @@ def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
     )
     from ato_desktop.store.paths import data_paths
 
+    if args.insights_command == "cost":
+        return _insights_cost(args, out)
+    if args.insights_command == "evidence":
+        return asyncio.run(_insights_evidence(args, out))
     paths = data_paths()
     try:
         if args.insights_command == "thresholds":
@@ -1528,6 +1559,107 @@ def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
         "Mann-Whitney U (latency, cost, eval score), one-sided.\n"
     )
     return EXIT_FAILED if active else EXIT_OK
+
+
+def _insights_cost(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine.cost_recs import cost_recommendations
+
+    ws = _open_workspace()
+    try:
+        report = cost_recommendations(ws.store)
+    finally:
+        ws.close()
+    if args.json:
+        _emit_json(out, report.as_dict())
+        return EXIT_OK
+    for rec in report.recommendations:
+        current, candidate = rec.current, rec.candidate.stats
+        out.write(f"{rec.headline}\n")
+        out.write(
+            f"  evidence: {current.label} ${current.cost_per_call or 0:.4f}/call, ok "
+            f"{_rate(current.ok_rate)} on {current.runs:,} runs · {candidate.label} "
+            f"${candidate.cost_per_call or 0:.4f}/call, ok {_rate(candidate.ok_rate)} on "
+            f"{candidate.runs:,} runs ({candidate.replays:,} replays)"
+            f"{_eval_text(current, candidate)}\n"
+        )
+        for note in rec.candidate.notes:
+            out.write(f"  note: {note}\n")
+    if report.explanation:
+        out.write(report.explanation + "\n")
+    if args.all:
+        for agent in report.agents:
+            for candidate_row in agent.candidates:
+                if candidate_row.qualifies:
+                    continue
+                out.write(
+                    f"  @{agent.agent_name} → {candidate_row.stats.label}: "
+                    f"{'; '.join(candidate_row.reasons)}\n"
+                )
+    return EXIT_OK
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _eval_text(current: Any, candidate: Any) -> str:
+    if current.eval_score is None and candidate.eval_score is None:
+        return ""
+    return f" · eval {_rate(current.eval_score)} → {_rate(candidate.eval_score)}"
+
+
+async def _insights_evidence(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine.cost_recs import estimate_evidence, gather_evidence
+    from ato_desktop.engine.replay import ReplayTarget
+
+    if args.sample < 1 or args.concurrency < 1:
+        raise UsageError("--sample and --concurrency must be at least 1")
+    target = ReplayTarget(runtime=args.runtime, model=args.model, base_url=args.base_url)
+    ws = _open_workspace()
+    try:
+        plan = await ws.store.read_async(estimate_evidence, ws, args.agent, target, args.sample)
+        if not plan.run_ids:
+            out.write(
+                f"Nothing to replay: @{args.agent} has no finished runs with a recorded prompt"
+                f"{f' ({plan.skipped} without one)' if plan.skipped else ''}.\n"
+            )
+            return EXIT_OK
+        print(
+            f"gathering evidence for @{args.agent} on {target.label}: {len(plan.run_ids)} "
+            f"run(s), estimated {format_cost(plan.estimate.usd, plan.estimate.source.value)}"
+            + (f" ({plan.skipped} skipped: no recorded prompt)" if plan.skipped else ""),
+            file=sys.stderr,
+        )
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError("this sends real requests: add --yes to go ahead")
+            if input("Send? [y/N] ").strip().lower() not in ("y", "yes"):
+                out.write("Nothing sent.\n")
+                return EXIT_OK
+        summary = await gather_evidence(ws, plan, concurrency=args.concurrency)
+    finally:
+        await ws.aclose()
+    if args.json:
+        _emit_json(
+            out,
+            {
+                "agent": args.agent,
+                "target": target.label,
+                "replayed": summary.replayed,
+                "skipped": summary.skipped,
+                "replay_cost_usd": summary.replay_cost_usd,
+                "source_cost_usd": summary.source_cost_usd,
+                "cost_delta_pct": summary.cost_delta_pct,
+            },
+        )
+    else:
+        delta = summary.cost_delta_pct
+        out.write(
+            f"replayed {summary.replayed} run(s) on {target.label}; cost "
+            f"{'—' if delta is None else f'{delta:+.0f}%'} vs the originals. "
+            "`ato-desktop insights cost` now counts them as evidence.\n"
+        )
+    return EXIT_OK
 
 
 def _thresholds(

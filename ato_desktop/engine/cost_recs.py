@@ -1,0 +1,186 @@
+"""Cost recommendations over the log, and gathering the evidence they need.
+
+`cost_recommendations` reads, for every agent, its runs of the last 30 days per runtime and model
+(plus replays of them on other targets) and lets core.cost_recs judge each candidate against the
+agent's current runtime and model. `gather_evidence` earns a recommendation instead of guessing
+one: it replays a sample of the agent's recent runs on a candidate through the one dispatch path
+(each replay is a run, trigger replay), after `estimate_evidence` has said what that will cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from ato_desktop.core.cost_recs import (
+    WINDOW_DAYS,
+    AgentEvidence,
+    PairStats,
+    Recommendation,
+    RecThresholds,
+    explain_none,
+    recommend,
+)
+from ato_desktop.core.models import Cost, CostSource, RunStatus
+from ato_desktop.core.records import RunFilter
+from ato_desktop.engine.replay import (
+    BatchSummary,
+    Progress,
+    ReplayTarget,
+    ReplayUnavailable,
+    load_source,
+    plan_replay,
+    replay_batch,
+)
+from ato_desktop.store.execution_log import ExecutionLog, now_ms
+from ato_desktop.store.insights_queries import agent_pair_rows, production_runs_since
+
+if TYPE_CHECKING:
+    from ato_desktop.engine.workspace import Workspace
+
+DAY_MS: Final = 86_400_000
+DEFAULT_SAMPLE: Final = 20
+
+# (agent id, runtime, model) -> eval case scores of the agent's work on that runtime and model
+EvalScores = Callable[[str, str, str], Sequence[float]]
+
+
+@dataclass(frozen=True, slots=True)
+class CostReport:
+    recommendations: tuple[Recommendation, ...]  # largest monthly saving first
+    agents: tuple[AgentEvidence, ...]  # every agent with its judged candidates
+    explanation: str | None  # one line when there is no recommendation
+    thresholds: RecThresholds
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "recommendations": [r.as_dict() for r in self.recommendations],
+            "explanation": self.explanation,
+            "agents": [
+                {
+                    "agent": a.agent_name,
+                    "current": {"runtime": a.current[0], "model": a.current[1]},
+                    "monthly_runs": a.monthly_runs,
+                    "candidates": [c.as_dict() for c in a.candidates],
+                }
+                for a in self.agents
+            ],
+        }
+
+
+def cost_recommendations(
+    store: ExecutionLog,
+    thresholds: RecThresholds | None = None,
+    *,
+    now: int | None = None,
+    eval_scores: EvalScores | None = None,
+) -> CostReport:
+    thresholds = thresholds or RecThresholds()
+    since = (now if now is not None else now_ms()) - WINDOW_DAYS * DAY_MS
+    evidence = []
+    for agent in store.list_agents():
+        pairs: dict[tuple[str, str], PairStats] = {}
+        for row in agent_pair_rows(store, agent.id, since):
+            key = (row.runtime, row.model)
+            stats = PairStats(
+                row.runtime,
+                row.model,
+                row.runs,
+                row.ok,
+                row.failed,
+                row.cost_total_usd,
+                row.costed_runs,
+                row.runs if row.replay else 0,
+            )
+            pairs[key] = pairs[key].merged(stats) if key in pairs else stats
+        if eval_scores is not None:
+            for key, stats in list(pairs.items()):
+                scores = tuple(eval_scores(agent.id, *key))
+                if scores:
+                    pairs[key] = dataclasses.replace(stats, eval_scores=scores)
+        evidence.append(
+            AgentEvidence(
+                agent.id,
+                agent.name,
+                (agent.config.runtime, agent.config.model),
+                pairs,
+                production_runs_since(store, agent.id, since),
+            )
+        )
+    recs, judged = recommend(evidence, thresholds)
+    return CostReport(
+        tuple(recs),
+        tuple(judged),
+        None if recs else explain_none(judged, thresholds),
+        thresholds,
+    )
+
+
+# -- gathering evidence ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvidencePlan:
+    agent: str
+    target: ReplayTarget
+    run_ids: tuple[str, ...]  # the sample that can be replayed
+    skipped: int  # sampled runs whose prompt is not in the log
+    estimate: Cost  # what replaying the sample will cost, estimated
+
+
+def sample_runs(store: ExecutionLog, agent: str, size: int = DEFAULT_SAMPLE) -> list[str]:
+    """The agent's newest finished production runs (completed and failed alike: a candidate
+    must be judged on the hard cases too), at most size of them."""
+    record = store.get_agent(agent)
+    picked: list[str] = []
+    flt = RunFilter(
+        agent_id=record.id,
+        statuses=(RunStatus.COMPLETED.value, RunStatus.FAILED.value),
+    )
+    for run in store.iter_runs(flt):
+        if run.trigger in ("replay", "eval"):
+            continue
+        picked.append(run.id)
+        if len(picked) >= size:
+            break
+    return picked
+
+
+def estimate_evidence(
+    workspace: Workspace, agent: str, target: ReplayTarget, size: int = DEFAULT_SAMPLE
+) -> EvidencePlan:
+    """What gathering evidence on target would replay, and its estimated cost (nothing sent)."""
+    run_ids: list[str] = []
+    skipped = 0
+    total = 0.0
+    for run_id in sample_runs(workspace.store, agent, size):
+        try:
+            plan = plan_replay(workspace, load_source(workspace, run_id), target)
+        except ReplayUnavailable:
+            skipped += 1
+            continue
+        run_ids.append(run_id)
+        total += plan.estimate.usd or 0.0
+    return EvidencePlan(agent, target, tuple(run_ids), skipped, Cost(total, CostSource.ESTIMATED))
+
+
+async def gather_evidence(
+    workspace: Workspace,
+    plan: EvidencePlan,
+    *,
+    concurrency: int = 4,
+    progress: Progress | None = None,
+    cancel: asyncio.Event | None = None,
+) -> BatchSummary:
+    """Replay the plan's sample on its target (each replay is a run: the evidence)."""
+    return await replay_batch(
+        workspace,
+        plan.run_ids,
+        plan.target,
+        concurrency=concurrency,
+        progress=progress,
+        cancel=cancel,
+    )

@@ -1,0 +1,122 @@
+"""Cost recommendations over a real log: from the agent's own history, and from evidence
+gathered by replaying a sample of its runs on a candidate (through the fake servers)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ato_desktop.core.cost_recs import RecThresholds
+from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
+from ato_desktop.core.records import NewAction, NewRun, RunEnd, RunFilter
+from ato_desktop.engine.cost_recs import (
+    cost_recommendations,
+    estimate_evidence,
+    gather_evidence,
+)
+from ato_desktop.engine.dispatcher import DispatchRequest
+from ato_desktop.engine.replay import ReplayTarget
+from ato_desktop.engine.simulation import simulate
+from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store.execution_log import now_ms
+from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.test_cli import in_process
+
+DAY = 86_400_000
+
+
+def _ingest(ws: Workspace, agent_name: str, tag: str, count: int, cost: float, ok: int) -> None:
+    agent = ws.store.get_agent(agent_name)
+    start = now_ms() - 5 * DAY
+    batch = []
+    for i in range(count):
+        began = start + i * 60_000
+        new = NewRun(
+            agent.config.runtime,
+            agent.config.model,
+            "cli",
+            began,
+            agent_id=agent.id,
+            agent_version_id=agent.current_version_id,
+            id=f"{tag}{i:04x}".ljust(32, "0"),
+        )
+        status = "completed" if i < ok else "failed"
+        call = NewAction(
+            "call_llm",
+            "llm",
+            "success",
+            began,
+            began + 1000,
+            usage=TokenUsage(100, 10),
+            cost_usd=cost,
+            cost_source=CostSource.ESTIMATED,
+        )
+        batch.append((new, RunEnd(status, began + 1000, 10**9), [call]))
+    ws.store.ingest(batch).result()
+
+
+def test_a_swap_is_recommended_from_the_agents_own_history(workspace: Workspace) -> None:
+    workspace.agents.create("triage", AgentConfig("codex", "gpt-5-mini"))
+    _ingest(workspace, "triage", "a1", 20, 0.004, ok=19)  # its earlier configuration
+    workspace.agents.edit("triage", {"runtime": "claude", "model": "claude-sonnet-5"})
+    _ingest(workspace, "triage", "b2", 50, 0.020, ok=48)  # what it runs on now
+    workspace.agents.create("solo", AgentConfig("claude", "claude-sonnet-5"))
+    _ingest(workspace, "solo", "c3", 30, 0.010, ok=30)
+
+    report = cost_recommendations(workspace.store)
+    (rec,) = report.recommendations
+    assert rec.agent_name == "triage" and rec.monthly_runs == 70
+    assert rec.candidate.stats.runtime == "codex" and rec.candidate.saving_pct == 80.0
+    assert rec.headline.startswith("@triage · claude → codex · -80% per call")
+    assert report.explanation is None
+
+    code, out = in_process("insights", "cost")
+    assert code == 0 and "@triage · claude → codex · -80% per call" in out
+    assert "evidence: claude · claude-sonnet-5 $0.0200/call, ok 96% on 50 runs" in out
+
+    # Stricter: 85 % cheaper needed. Nothing qualifies, and the panel says why in one line.
+    strict = cost_recommendations(workspace.store, RecThresholds(min_saving_pct=85))
+    assert strict.recommendations == ()
+    assert strict.explanation is not None and strict.explanation.startswith("Nothing qualifies")
+
+
+def test_gathering_evidence_replays_a_sample_and_earns_the_recommendation(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    workspace.agents.create(
+        "writer", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    fake.scenario = Scenario(
+        chunks=("A long careful answer.",),
+        usage=UsageSpec(uncached_input_tokens=2000, output_tokens=800),
+    )
+
+    async def go() -> None:
+        try:
+            for i in range(3):
+                await workspace.dispatcher.dispatch(
+                    DispatchRequest(f"Question {i}", agent="writer")
+                )
+            first = workspace.store.list_runs(RunFilter(), limit=1)[0].id
+            await simulate(workspace, first)  # a simulation costs nothing: never evidence
+            target = ReplayTarget(
+                runtime="codex", model="gpt-5-mini", base_url=fake.openai_base_url
+            )
+            plan = await workspace.store.read_async(estimate_evidence, workspace, "writer", target)
+            assert len(plan.run_ids) == 3 and (plan.estimate.usd or 0) > 0
+            assert plan.estimate.source is CostSource.ESTIMATED
+            fake.scenario = Scenario(
+                chunks=("Short.",), usage=UsageSpec(uncached_input_tokens=2000, output_tokens=50)
+            )
+            summary = await gather_evidence(workspace, plan, concurrency=2)
+            assert summary.replayed == 3
+        finally:
+            await workspace.live.aclose()
+
+    asyncio.run(go())
+    report = cost_recommendations(workspace.store, RecThresholds(min_evidence_runs=3))
+    (agent,) = report.agents
+    (candidate,) = agent.candidates
+    assert candidate.stats.runtime == "codex" and candidate.stats.replays == 3
+    assert candidate.stats.runs == 3  # the simulation is not counted
+    (rec,) = report.recommendations
+    assert rec.candidate.stats.model == "gpt-5-mini" and (rec.candidate.saving_pct or 0) >= 30
