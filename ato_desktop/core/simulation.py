@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,12 @@ OUTPUT_MISMATCH = "output mismatch"
 
 # The request fields a config change can move (the conversation is compared separately).
 _CONFIG_FIELDS = ("runtime", "model", "system", "params", "tools")
+
+
+def is_simulation(tags: Mapping[str, Any] | None) -> bool:
+    """A run recorded by a simulation replay (answered from a recording, costing nothing): not
+    the agent's own behaviour, so history-based analyses leave it out."""
+    return tags is not None and str(tags.get("simulation", "")).lower() == "true"
 
 
 def canonical_hash(value: Any) -> str:

@@ -19,6 +19,7 @@ from ato_desktop.core.determinism import (
     run_report,
 )
 from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
+from ato_desktop.core.simulation import is_simulation
 from ato_desktop.store.execution_log import ExecutionLog
 
 SCAN_FACTOR = 4
@@ -71,7 +72,9 @@ def analyse_agent(store: ExecutionLog, agent: str, *, runs: int = 200) -> Determ
     digests: list[RunDigest] = []
     budget_actions = MAX_ACTIONS
     truncated = False
-    for run in _pages(store, RunFilter(agent_id=record.id), after=None, limit=limit + 1):
+    for run in _pages(store, RunFilter(agent_id=record.id), after=None, limit=None):
+        if is_simulation(run.tags):
+            continue  # a recording answered again: not the agent's own behaviour
         if len(digests) >= limit or run.action_count > budget_actions:
             truncated = True
             break
@@ -88,12 +91,12 @@ def _neighbours(store: ExecutionLog, run: RunRecord, history_runs: int) -> Itera
     )
     seen = {run.id}
     for other in newer:
-        if other.id not in seen:
+        if other.id not in seen and not is_simulation(other.tags):
             seen.add(other.id)
             yield other
     cursor = RunCursor(run.started_at, run.id)
     for other in _pages(store, RunFilter(agent_id=run.agent_id), after=cursor, limit=None):
-        if other.id not in seen:
+        if other.id not in seen and not is_simulation(other.tags):
             seen.add(other.id)
             yield other
 

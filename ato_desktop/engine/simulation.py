@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ato_desktop.core.determinism_scan import strip_call_ids
 from ato_desktop.core.models import AgentConfig, Outcome, RunStatus, ToolCall, Trigger
 from ato_desktop.core.records import ActionRecord, NewAction, NewRun, RunEnd, RunFilter
 from ato_desktop.core.simulation import (
@@ -34,6 +35,7 @@ from ato_desktop.core.simulation import (
     describe_outputs,
     expected_call_inputs,
     input_differences,
+    is_simulation,
     summarize,
     tool_still_offered,
 )
@@ -303,22 +305,27 @@ def _cross_run_mismatches(
     if not agent_id:
         return []
     store = workspace.store
+
+    def digest(value: Any) -> str:
+        # Tool call ids are minted per call: equal answers differ in them, so they are left out.
+        return canonical_hash(strip_call_ids(value))
+
     mine = {
-        (a.name, canonical_hash(a.inputs)): (a, canonical_hash(a.outputs))
+        (a.name, digest(a.inputs)): (a, digest(a.outputs))
         for a in actions
         if a.kind in ("llm", "tool") and a.inputs
     }
     rows: list[SimRow] = []
     seen: set[tuple[str, str]] = set()
     for other in store.list_runs(RunFilter(agent_id=agent_id), limit=HISTORY_RUNS + 1):
-        if other.id == run_id:
+        if other.id == run_id or is_simulation(other.tags):
             continue
         for theirs in store.get_actions(other.id):
-            key = (theirs.name, canonical_hash(theirs.inputs))
+            key = (theirs.name, digest(theirs.inputs))
             if key not in mine or key in seen:
                 continue
             action, output_hash = mine[key]
-            if canonical_hash(theirs.outputs) != output_hash:
+            if digest(theirs.outputs) != output_hash:
                 seen.add(key)
                 rows.append(
                     SimRow(

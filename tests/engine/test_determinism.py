@@ -221,3 +221,31 @@ def test_an_agents_analysis_reads_only_its_recent_runs(store: ExecutionLog, agen
 def test_an_unknown_agent_is_an_error(store: ExecutionLog) -> None:
     with pytest.raises(NotFoundError):
         analyse_agent(store, "nobody")
+
+
+def test_simulation_runs_are_not_the_agents_history(store: ExecutionLog, agent_id: str) -> None:
+    """A simulation answers a recording again: counting it would double the run it copies."""
+    ids = _ingest(store, [(NOW, clean_run(at=NOW)), (NOW - DAY, clean_run(at=NOW - DAY))], agent_id)
+    copy = uuid7(NOW + 1000)
+    store.ingest(
+        [
+            (
+                NewRun(
+                    "claude",
+                    "claude-sonnet-4-5",
+                    "replay",
+                    NOW + 1000,
+                    agent_id=agent_id,
+                    replay_of=ids[0],
+                    tags={"simulation": "true"},
+                    id=copy,
+                ),
+                RunEnd("completed", NOW + 2000, 1_000_000_000),
+                with_extra(clean_run(at=NOW), pattern_cases()["side_effect"][0]),
+            )
+        ]
+    ).result()
+    report = analyse_agent(store, "support")
+    assert report.runs_analysed == 2 and copy not in [r.run_id for r in report.runs]
+    assert all(f.pattern != "side_effect" for f in report.findings)
+    assert copy not in {r.run_id for r in analyse_run(store, ids[1]).runs}

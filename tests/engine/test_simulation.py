@@ -145,3 +145,28 @@ def test_identical_inputs_with_different_outputs_across_runs(
     (row,) = [r for r in result.summary.rows if r.divergence == OUTPUT_MISMATCH]
     assert row.original == "heads" and row.replay == "tails"
     assert "identical inputs got a different output" in row.detail
+
+
+def test_tool_call_ids_minted_per_call_are_no_output_mismatch(
+    workspace: Workspace, fake: FakeLLMServer, shop: Path
+) -> None:
+    """Two runs that asked for the same tool call with the same arguments answered alike, even
+    though the provider minted a new call id for each."""
+    workspace.agents.create(
+        "clerk",
+        AgentConfig(
+            "claude", "claude-sonnet-5", base_url=fake.anthropic_base_url, mcp_servers=("shop",)
+        ),
+    )
+    for _ in range(2):
+        fake.enqueue(
+            Scenario(
+                chunks=("Let me look.",),
+                tool_calls=(FakeToolCall("shop__lookup_order", {"order_id": "A-1"}),),
+            ),
+            Scenario(chunks=("Shipped.",)),
+        )
+    first = _dispatch(workspace, DispatchRequest("Where is A-1?", agent="clerk"))
+    _dispatch(workspace, DispatchRequest("Where is A-1?", agent="clerk"))
+    result = _simulate(workspace, first.run_id)
+    assert [r for r in result.summary.rows if r.divergence == OUTPUT_MISMATCH] == []
