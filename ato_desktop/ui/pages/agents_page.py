@@ -40,6 +40,7 @@ from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.insights.regression_banner import RegressionBanner
 from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
@@ -163,6 +164,8 @@ class AgentsPage(Page):
         self.chat_button.clicked.connect(self.chat_with_agent)
         head.addWidget(self.chat_button)
         column.addWidget(header)
+        self.regression_banner = RegressionBanner(self.ctx)
+        column.addWidget(self.regression_banner)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("AgentTabs")
@@ -264,6 +267,7 @@ class AgentsPage(Page):
         self.tabs.setTabEnabled(HISTORY_TAB, True)
         if not same:
             self.determinism.show_agent(agent.id)
+        self.regression_banner.show_agent(agent.id)
         if not (keep_form and same):
             self.editor.load_agent(agent)
             self.editor.status_label.clear()
@@ -279,6 +283,7 @@ class AgentsPage(Page):
         self.subtitle_label.setText("Saved as version 1 when you create it")
         self.chat_button.setVisible(False)
         self.determinism.clear()
+        self.regression_banner.clear()
         self.tabs.setCurrentIndex(SETTINGS_TAB)
         self.tabs.setTabEnabled(HISTORY_TAB, False)
         self.tabs.setTabText(HISTORY_TAB, "History")

@@ -1,7 +1,9 @@
-"""The Insights page: sub-tabs over the execution log. Compare for now; Regressions, Cost and
-Evals join it as tabs of the same bar.
+"""The Insights page: sub-tabs over the execution log. Regressions (first: what needs attention)
+and Compare; Cost and Evals join them as tabs of the same bar.
 
 Navigation targets (`activate(target)`):
+- {"tab": "regressions", "agent_id": id, "version": n}: that config change (the agent's newest
+  regression without a version); {"tab": "regressions", "thresholds": True}: edit thresholds;
 - {"tab": "compare", "run_a": id, "run_b": id}: compare two runs (ids, prefixes or suffixes);
   with run_a alone, that run against the agent's run before it, focus on the right picker;
 - {"tab": "compare", "agent_id": id, "mode": "runs" | "version" | "runtime", "version": n}:
@@ -17,10 +19,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWid
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.compare_view import MODE_RUNS, MODE_VERSION, CompareView
+from ato_desktop.ui.insights.regressions_view import RegressionsView
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import current_theme
 
 COMPARE_TAB = "compare"
+REGRESSIONS_TAB = "regressions"
 _SETTINGS_TAB = "insights/tab"
 
 
@@ -46,7 +50,14 @@ class InsightsPage(Page):
         self.tabs.setObjectName("InsightsTabs")
         self.tabs.setDocumentMode(True)
         self.compare = CompareView(ctx)
+        self.regressions = RegressionsView(ctx)
         self._tab_ids: list[str] = []
+        self._add_tab(
+            REGRESSIONS_TAB,
+            self.regressions,
+            "Regressions",
+            "Config changes that made an agent worse, with their failing runs",
+        )
         self._add_tab(COMPARE_TAB, self.compare, "Compare", "Two runs, or two groups of runs")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         layout.addWidget(self.tabs, 1)
@@ -90,6 +101,7 @@ class InsightsPage(Page):
 
     def commands(self) -> list[Command]:
         return [
+            *self._regression_commands(),
             Command(
                 "insights.compare_runs",
                 "Compare two runs…",
@@ -106,6 +118,27 @@ class InsightsPage(Page):
                 description="Insights → Compare: the runs of a config version against the "
                 "version before it",
                 keywords=("regression", "version", "config", "compare"),
+            ),
+        ]
+
+    def _regression_commands(self) -> list[Command]:
+        return [
+            Command(
+                "insights.regressions",
+                "Show regressions",
+                lambda: self._navigate_here({"tab": REGRESSIONS_TAB}),
+                section="Insights",
+                description="Insights → Regressions: config changes that made an agent worse",
+                keywords=("regression", "config", "change", "worse", "alert"),
+            ),
+            Command(
+                "insights.regression_thresholds",
+                "Regression thresholds…",
+                lambda: self._navigate_here({"tab": REGRESSIONS_TAB, "thresholds": True}),
+                section="Insights",
+                description="What counts as a regression: success rate, p95 latency, cost, "
+                "eval score, minimum runs, significance",
+                keywords=("threshold", "settings", "regression", "alpha"),
             ),
         ]
 
@@ -128,8 +161,10 @@ class InsightsPage(Page):
 
     def activate(self, target: dict[str, Any] | None = None) -> None:
         target = dict(target or {})
-        tab = str(target.get("tab") or self.ctx.settings.value(_SETTINGS_TAB, COMPARE_TAB))
-        self.show_tab(tab if tab in self._tab_ids else COMPARE_TAB)
+        tab = str(target.get("tab") or self.ctx.settings.value(_SETTINGS_TAB, REGRESSIONS_TAB))
+        self.show_tab(tab if tab in self._tab_ids else REGRESSIONS_TAB)
+        if self.current_tab == REGRESSIONS_TAB:
+            self.regressions.open_target({k: v for k, v in target.items() if k != "tab"})
         if self.current_tab == COMPARE_TAB:
             wanted = {k: v for k, v in target.items() if k != "tab"}
             if wanted.keys() & {"run_a", "run_b", "agent_id"}:
