@@ -1,0 +1,302 @@
+"""Insights -> Regressions over a real log: a harmful config change is a row with its metrics,
+sample sizes and test names; its failing examples open their runs; empty states; thresholds
+edited (re-running detection) and a broken settings.json (shown, never overwritten); the
+Agents page's banner."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
+from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
+from ato_desktop.engine.settings_file import regression_thresholds
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.insights.regressions_models import (
+    COL_AGENT,
+    COL_LATENCY,
+    COL_SAMPLES,
+    COL_SUCCESS,
+    COL_VERDICT,
+    EX_OUTCOME,
+    EX_PROMPT,
+    EX_RUN,
+    REGRESSED_ROLE,
+    RUN_ID_ROLE,
+    ChangesModel,
+    ExamplesModel,
+)
+from ato_desktop.ui.insights.regressions_view import (
+    STATE_CHANGES,
+    STATE_EMPTY,
+    STATE_NONE,
+    RegressionsView,
+)
+from ato_desktop.ui.pages.insights_page import InsightsPage
+from tests.support.qt_helpers import show_page
+
+T0 = 1_790_000_000_000
+HOUR = 3_600_000
+TOOLTIP = Qt.ItemDataRole.ToolTipRole
+
+
+def _runs(
+    ctx: AppContext, agent: AgentRecord, start: int, count: int, *, failed: int, tag: str
+) -> list[str]:
+    """count runs of the agent's current version, the first `failed` of them failed."""
+    store = ctx.workspace.store
+    rng = random.Random(tag)
+    version_id = store.get_agent(agent.id).current_version_id
+    batch, ids = [], []
+    for i in range(count):
+        run_id = f"{tag}{i:04x}".ljust(32, "0")
+        began = start + i * 60_000
+        ms = int(2000 * rng.uniform(0.8, 1.2))
+        bad = i < failed
+        call = NewAction(
+            "call_llm",
+            "llm",
+            "error" if bad else "success",
+            began,
+            began + ms,
+            inputs={"messages": [{"role": "user", "content": f"Ticket {tag}-{i}: refund please"}]},
+            outputs=None if bad else {"text": "Refunded."},
+            usage=TokenUsage(100, 20),
+            cost_usd=0.01 * rng.uniform(0.9, 1.1),
+            cost_source=CostSource.ESTIMATED,
+            duration_ns=ms * 1_000_000,
+        )
+        end = (
+            RunEnd("failed", began + ms, ms * 1_000_000, None, "bad_request", "prompt too long")
+            if bad
+            else RunEnd("completed", began + ms, ms * 1_000_000)
+        )
+        new = NewRun(
+            "claude",
+            "claude-sonnet-5",
+            "cli",
+            began,
+            agent_id=agent.id,
+            agent_version_id=version_id,
+            id=run_id,
+        )
+        batch.append((new, end, [call]))
+        ids.append(run_id)
+    store.ingest(batch).result()
+    return ids
+
+
+@pytest.fixture
+def triage(open_ctx: AppContext) -> AgentRecord:
+    return open_ctx.workspace.agents.create(
+        "triage", AgentConfig("claude", "claude-sonnet-5"), source="test"
+    )
+
+
+@pytest.fixture
+def harmful(open_ctx: AppContext, triage: AgentRecord) -> list[str]:
+    """triage v1 -> v2 made 16 of 40 runs fail (1 of 40 before): the failing run ids."""
+    _runs(open_ctx, triage, T0, 40, failed=1, tag="a1")
+    open_ctx.workspace.agents.edit("triage", {"system_prompt": "Be terse."})
+    return _runs(open_ctx, triage, T0 + 10 * HOUR, 40, failed=16, tag="b2")
+
+
+def _view(ctx: AppContext, qtbot: Any) -> RegressionsView:
+    view = show_page(qtbot, RegressionsView(ctx))
+    view.ensure_loaded()
+    return view
+
+
+def _wait(qtbot: Any, view: RegressionsView, state: str) -> None:
+    qtbot.waitUntil(lambda: view.state == state and not view.busy, timeout=10_000)
+
+
+def test_a_regression_row_with_metrics_samples_and_tests(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_CHANGES)
+    model = view.changes_model
+    assert model.rowCount() == 1
+    assert view.headline.text() == "1 regression in 1 config change · 1 active"
+
+    def cell(col: int, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        return model.index(0, col).data(role)
+
+    assert cell(COL_VERDICT) == "Regression\ncurrent version"
+    assert cell(COL_AGENT) == "triage\nv1 → v2"
+    assert cell(COL_SAMPLES) == "40 / 40"
+    assert cell(COL_SUCCESS) == "✗ 98% → 60%\n−37.5 pp" and cell(COL_SUCCESS, REGRESSED_ROLE)
+    tip = cell(COL_SUCCESS, TOOLTIP)
+    assert "Fisher's exact test (one-sided)" in tip and "p < 0.001" in tip
+    assert "drops by 10 pp or more" in tip and "40 before, 40 after" in tip
+    # Latency did not move: shown, not flagged, its test named too.
+    assert not cell(COL_LATENCY, REGRESSED_ROLE) and not cell(COL_LATENCY).startswith("✗")
+    latency_tip = cell(COL_LATENCY, TOOLTIP)
+    assert "Mann-Whitney U" in latency_tip and "Not a regression" in latency_tip
+    # The detail: what changed, each metric with n, its tooltip naming the test.
+    detail = view.detail
+    assert "system_prompt changed" in detail.summary.text()
+    success = detail.check_labels[0]
+    assert success.text().startswith("✗ Success rate") and "n 40 / 40" in success.text()
+    assert "Fisher's exact test" in success.toolTip()
+
+
+def test_failing_examples_open_their_runs(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_CHANGES)
+    examples = view.detail.examples
+    model = examples.model()
+    assert model.rowCount() == 5 and examples.isVisible()
+    ids = [model.index(r, EX_RUN).data(RUN_ID_ROLE) for r in range(5)]
+    assert set(ids) <= set(harmful[:16])
+    assert model.index(0, EX_PROMPT).data().startswith("Ticket b2-")
+    assert model.index(0, EX_OUTCOME).data() == "bad_request: prompt too long"
+    # One click opens the run.
+    rect = examples.visualRect(model.index(1, EX_PROMPT))
+    with qtbot.waitSignal(open_ctx.sig_navigate) as nav:
+        QTest.mouseClick(examples.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert nav.args == ["runs", {"run_id": ids[1]}]
+    # Enter opens the current one.
+    examples.setFocus()
+    examples.setCurrentIndex(model.index(2, EX_RUN))
+    with qtbot.waitSignal(open_ctx.sig_navigate) as nav:
+        QTest.keyClick(examples, Qt.Key.Key_Return)
+    assert nav.args == ["runs", {"run_id": ids[2]}]
+    # Compare before/after jumps to Insights -> Compare on that version.
+    with qtbot.waitSignal(open_ctx.sig_navigate) as nav:
+        view.detail.compare_button.click()
+    assert nav.args == [
+        "insights",
+        {"tab": "compare", "agent_id": triage.id, "mode": "version", "version": 2},
+    ]
+
+
+def test_empty_states_say_what_to_do(open_ctx: AppContext, qtbot: Any, triage: AgentRecord) -> None:
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_EMPTY)
+    assert view.empty.title.text() == "No config changes to judge yet"
+    assert "Edit an agent" in view.empty.text.text() and "20" in view.empty.text.text()
+    with qtbot.waitSignal(open_ctx.sig_navigate) as nav:
+        view.empty.primary.click()
+    assert nav.args == ["agents", None]
+
+    # A harmless change: checked, not a regression; the page says how many and by what rules.
+    _runs(open_ctx, triage, T0, 30, failed=1, tag="c1")
+    open_ctx.workspace.agents.edit("triage", {"system_prompt": "Be kind."})
+    view._refresh_timer.setInterval(20)
+    _runs(open_ctx, triage, T0 + 10 * HOUR, 30, failed=1, tag="d2")  # the bridge re-runs it
+    _wait(qtbot, view, STATE_NONE)
+    text = view.empty.text.text()
+    assert view.empty.title.text() == "No regressions"
+    assert "1 config change checked" in text and "success rate −10 pp" in text
+    assert "≥ 20 runs a side" in text and "p &lt; 0.05" in text
+    view.empty.primary.click()  # "Show all changes"
+    _wait(qtbot, view, STATE_CHANGES)
+    assert view.show_all.isChecked()
+    assert view.changes_model.index(0, COL_VERDICT).data() == "No regression"
+    assert "did not make the agent worse" in view.detail.no_examples.text()
+
+
+def test_editing_thresholds_saves_them_and_checks_again(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_CHANGES)
+    view.thresholds_button.click()
+    form = view.form
+    assert form.isVisible() and form.success.value() == 10.0
+    form.success.setValue(50.0)  # the 37.5 pp drop no longer counts
+    form.min_runs.setValue(25)
+    form.save_button.click()
+    _wait(qtbot, view, STATE_NONE)
+    assert not form.isVisible()
+    saved = regression_thresholds(open_ctx.paths)
+    assert saved.success_drop_pp == 50.0 and saved.min_runs == 25
+    assert view.detection is not None and view.detection.settings.thresholds == saved
+    assert "success rate −50 pp" in view.thresholds_line.text()
+    # Restore defaults: the regression is back.
+    view.thresholds_button.click()
+    form.defaults_button.click()
+    form.save_button.click()
+    _wait(qtbot, view, STATE_CHANGES)
+    assert regression_thresholds(open_ctx.paths).success_drop_pp == 10.0
+
+
+def test_a_broken_settings_file_is_shown_and_never_overwritten(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    target = open_ctx.paths.settings_file
+    target.write_text('{"regressions": {"min_runs": 5,', encoding="utf-8")
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_CHANGES)  # judged with the defaults meanwhile
+    assert view.settings_error.isVisible()
+    assert "not valid JSON" in view.settings_error_text.text()
+    assert not view.form.save_button.isEnabled()
+    view.thresholds_button.click()
+    view.form.save()  # Enter in a field: refused, the file untouched
+    qtbot.waitUntil(lambda: view.form.error.isVisible() and not view.busy, timeout=5000)
+    assert view.form.error.text().startswith("Not saved:")
+    assert target.read_text(encoding="utf-8") == '{"regressions": {"min_runs": 5,'
+    # Fixed on disk, read again: the error goes, the file's thresholds apply.
+    target.write_text(json.dumps({"regressions": {"min_runs": 50}}), encoding="utf-8")
+    view.reload_button.click()
+    _wait(qtbot, view, STATE_NONE)  # 40 runs a side are too few now
+    assert not view.settings_error.isVisible()
+
+
+def test_agent_page_banner_links_to_the_regression(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    from ato_desktop.ui.pages.agents_page import AgentsPage
+
+    other = open_ctx.workspace.agents.create(
+        "helper", AgentConfig("claude", "claude-sonnet-5"), source="test"
+    )
+    page = show_page(qtbot, AgentsPage(open_ctx))
+    banner = page.regression_banner
+    page.select_agent(triage.id)
+    qtbot.waitUntil(lambda: banner.isVisible(), timeout=10_000)
+    assert "Regression since v2" in banner.text.text()
+    assert "success rate 98% → 60% (−37.5 pp)" in banner.text.text()
+    assert "Fisher's exact test" in banner.toolTip()
+    with qtbot.waitSignal(open_ctx.sig_navigate) as nav:
+        banner.link.click()
+    assert nav.args == ["insights", {"tab": "regressions", "agent_id": triage.id, "version": 2}]
+    with qtbot.waitSignal(banner.sig_change_shown, timeout=10_000):
+        page.select_agent(other.id)
+    assert not banner.isVisible()
+
+
+def test_insights_page_opens_regressions_first_and_at_a_change(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    page = show_page(qtbot, InsightsPage(open_ctx))
+    assert page.tabs.tabText(0) == "Regressions" and page.tabs.tabText(1) == "Compare"
+    commands = {c.id for c in page.commands()}
+    assert {"insights.regressions", "insights.regression_thresholds"} <= commands
+    page.activate({"tab": "regressions", "agent_id": triage.id, "version": 2})
+    view = page.regressions
+    _wait(qtbot, view, STATE_CHANGES)
+    assert page.current_tab == "regressions"
+    assert view.selected_change is not None and view.selected_change.version == 2
+    page.activate({"tab": "regressions", "thresholds": True})
+    assert view.form.isVisible()
+
+
+def test_item_models(
+    open_ctx: AppContext, qtbot: Any, qtmodeltester: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    for model in (ChangesModel(), ExamplesModel()):
+        qtmodeltester.check(model)
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_CHANGES)
+    qtmodeltester.check(view.changes_model)
+    qtmodeltester.check(view.detail.examples_model)
