@@ -90,6 +90,25 @@ class McpServersChanged:
     change: str  # "added" | "updated" | "removed"
 
 
+@dataclass(frozen=True, slots=True)
+class EvalSuiteRunChanged:
+    """A run of an eval suite started, progressed or finished (status says which)."""
+
+    suite_run_id: str
+    suite_name: str
+    agent_id: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunScored:
+    """A run got a score outside a suite: a person's thumbs (manual) or the online judge's."""
+
+    run_id: str
+    source: str  # "manual" | "judge"
+    agent_id: str | None
+
+
 DomainEvent = (
     RunCreated
     | ActionCreated
@@ -102,4 +121,6 @@ DomainEvent = (
     | RunsIngested
     | RunsRemoved
     | McpServersChanged
+    | EvalSuiteRunChanged
+    | RunScored
 )

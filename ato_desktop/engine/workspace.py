@@ -17,6 +17,7 @@ from ato_desktop.engine.approvals import ApprovalBroker
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
 from ato_desktop.engine.live_runs import LiveRunRegistry
+from ato_desktop.engine.online_judge import OnlineJudge
 from ato_desktop.engine.prices import load_price_book, save_price_file
 from ato_desktop.engine.recovery import recover_orphaned_runs
 from ato_desktop.engine.token_estimator import TokenEstimator
@@ -63,6 +64,8 @@ class Workspace:
             toolbox_factory=self.open_toolbox,
             approvals=self.approvals,
         )
+        # Judges sampled production runs once started on a running loop (start()).
+        self.online_judge = OnlineJudge(self)
         self.recovered_run_ids: list[str] = []
         self.price_file_error: str | None = None
 
@@ -138,7 +141,8 @@ class Workspace:
         self.lease.release()
 
     async def aclose(self) -> None:
-        """Kill what is still streaming (recorded as killed), then close."""
+        """Stop online judging, kill what is still streaming (recorded as killed), then close."""
+        await self.online_judge.aclose()
         if len(self.live):
             self.live.kill_all()
             for _ in range(40):

@@ -212,6 +212,118 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "evals: suites, suite runs, case results, run scores (manual and judge), online judges",
+        """
+        -- A suite is known by its name (the header's, else the file's stem): edits keep its
+        -- history and its diffs. The text is kept so a suite can be run again without its
+        -- file (Insights, "gather evidence").
+        CREATE TABLE eval_suites (
+            id            TEXT PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            path          TEXT,
+            content_hash  TEXT NOT NULL,
+            source_text   TEXT NOT NULL,
+            case_count    INTEGER NOT NULL,
+            created_at    INTEGER NOT NULL,
+            updated_at    INTEGER NOT NULL
+        );
+
+        -- One row per run of a suite against a target; figures kept on the row so lists and
+        -- "latest score per agent" never read case rows.
+        CREATE TABLE eval_suite_runs (
+            id                TEXT PRIMARY KEY,
+            suite_id          TEXT NOT NULL REFERENCES eval_suites(id) ON DELETE CASCADE,
+            content_hash      TEXT NOT NULL,
+            agent_id          TEXT REFERENCES agents(id) ON DELETE SET NULL,
+            agent_version_id  TEXT REFERENCES agent_versions(id) ON DELETE SET NULL,
+            runtime           TEXT NOT NULL,
+            model             TEXT NOT NULL,
+            target            TEXT NOT NULL,
+            -- 1: the agent's config ran on another runtime/model (a candidate), so the run
+            -- speaks for that model, not for the agent's config version
+            swapped           INTEGER NOT NULL DEFAULT 0,
+            status            TEXT NOT NULL,
+            started_at        INTEGER NOT NULL,
+            ended_at          INTEGER,
+            case_count        INTEGER NOT NULL,
+            ran_count         INTEGER NOT NULL DEFAULT 0,
+            passed_count      INTEGER NOT NULL DEFAULT 0,
+            error_count       INTEGER NOT NULL DEFAULT 0,
+            bad_line_count    INTEGER NOT NULL DEFAULT 0,
+            pass_rate         REAL,
+            mean_score        REAL,
+            cost_usd          REAL,
+            cost_source       TEXT,
+            judge_cost_usd    REAL,
+            judge_cost_source TEXT,
+            p50_ms            REAL,
+            p95_ms            REAL,
+            details_json      TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX idx_suite_runs_suite ON eval_suite_runs (suite_id, target, started_at);
+        CREATE INDEX idx_suite_runs_agent ON eval_suite_runs (agent_id, started_at)
+            WHERE agent_id IS NOT NULL;
+        CREATE INDEX idx_suite_runs_version ON eval_suite_runs (agent_version_id, started_at)
+            WHERE agent_version_id IS NOT NULL;
+        CREATE INDEX idx_suite_runs_model ON eval_suite_runs (runtime, model, started_at);
+        CREATE INDEX idx_suite_runs_started ON eval_suite_runs (started_at);
+
+        CREATE TABLE eval_case_results (
+            suite_run_id  TEXT NOT NULL REFERENCES eval_suite_runs(id) ON DELETE CASCADE,
+            case_id       TEXT NOT NULL,
+            line_no       INTEGER NOT NULL,
+            run_id        TEXT REFERENCES runs(id) ON DELETE SET NULL,
+            status        TEXT NOT NULL,
+            score         REAL NOT NULL,
+            passed        INTEGER NOT NULL,
+            scores_json   TEXT NOT NULL,
+            output        TEXT,
+            error         TEXT,
+            cost_usd      REAL,
+            cost_source   TEXT,
+            judge_cost_usd REAL,
+            duration_ms   REAL,
+            PRIMARY KEY (suite_run_id, case_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_case_results_run ON eval_case_results (run_id) WHERE run_id IS NOT NULL;
+
+        -- Scores on runs outside suites: a person's thumbs up/down (source manual) and the
+        -- online judge's (source judge); one of each per run, the latest kept.
+        CREATE TABLE run_scores (
+            run_id           TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            source           TEXT NOT NULL CHECK (source IN ('manual', 'judge')),
+            score            REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
+            passed           INTEGER NOT NULL,
+            note             TEXT NOT NULL DEFAULT '',
+            judge_run_id     TEXT,
+            agent_id         TEXT,
+            agent_version_id TEXT,
+            created_at       INTEGER NOT NULL,
+            PRIMARY KEY (run_id, source)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_run_scores_agent ON run_scores (agent_id, source, created_at)
+            WHERE agent_id IS NOT NULL;
+
+        -- Online judging per agent (see core.eval_scoring.OnlineJudgeSettings for why this is
+        -- not part of the versioned agent config).
+        CREATE TABLE online_judges (
+            agent_id        TEXT PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,
+            enabled         INTEGER NOT NULL,
+            sample_percent  REAL NOT NULL CHECK (sample_percent BETWEEN 0 AND 100),
+            rubric          TEXT NOT NULL,
+            judge_agent     TEXT,
+            judge_runtime   TEXT,
+            judge_model     TEXT,
+            judge_base_url  TEXT,
+            max_score       INTEGER NOT NULL,
+            pass_score      REAL NOT NULL,
+            seed            TEXT NOT NULL,
+            updated_at      INTEGER NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

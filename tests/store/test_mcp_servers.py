@@ -14,7 +14,7 @@ from ato_desktop.store import database, mcp_servers
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.mcp_servers import McpServerExistsError
 from ato_desktop.store.paths import DataPaths
-from ato_desktop.store.schema import MIGRATIONS
+from ato_desktop.store.schema import LATEST_VERSION, MIGRATIONS
 
 FILES = McpServerConfig(
     "files",
@@ -132,7 +132,7 @@ def test_a_version_2_log_migrates_with_a_backup(
         conn.close()
     log = ExecutionLog.open(paths)
     try:
-        assert log.reader().execute("PRAGMA user_version").fetchone()[0] == 3
+        assert log.reader().execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
         assert mcp_servers.list_servers(log) == []
         mcp_servers.add_server(log, WEB).result()
     finally:
