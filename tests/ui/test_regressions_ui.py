@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from ato_desktop.ui.insights.regressions_view import (
     STATE_EMPTY,
     STATE_NONE,
     RegressionsView,
+    failing_run_ids,
 )
 from ato_desktop.ui.pages.insights_page import InsightsPage
 from tests.support.qt_helpers import show_page
@@ -46,7 +48,14 @@ TOOLTIP = Qt.ItemDataRole.ToolTipRole
 
 
 def _runs(
-    ctx: AppContext, agent: AgentRecord, start: int, count: int, *, failed: int, tag: str
+    ctx: AppContext,
+    agent: AgentRecord,
+    start: int,
+    count: int,
+    *,
+    failed: int,
+    tag: str,
+    step: int = 60_000,
 ) -> list[str]:
     """count runs of the agent's current version, the first `failed` of them failed."""
     store = ctx.workspace.store
@@ -55,7 +64,7 @@ def _runs(
     batch, ids = [], []
     for i in range(count):
         run_id = f"{tag}{i:04x}".ljust(32, "0")
-        began = start + i * 60_000
+        began = start + i * step
         ms = int(2000 * rng.uniform(0.8, 1.2))
         bad = i < failed
         call = NewAction(
@@ -100,10 +109,12 @@ def triage(open_ctx: AppContext) -> AgentRecord:
 
 @pytest.fixture
 def harmful(open_ctx: AppContext, triage: AgentRecord) -> list[str]:
-    """triage v1 -> v2 made 16 of 40 runs fail (1 of 40 before): the failing run ids."""
+    """triage v1 -> v2 made 16 of 40 runs fail (1 of 40 before): the failing run ids. The runs
+    after the change start after it (the replay of failures since the change looks by time)."""
     _runs(open_ctx, triage, T0, 40, failed=1, tag="a1")
     open_ctx.workspace.agents.edit("triage", {"system_prompt": "Be terse."})
-    return _runs(open_ctx, triage, T0 + 10 * HOUR, 40, failed=16, tag="b2")
+    after = int(time.time() * 1000) + 1000
+    return _runs(open_ctx, triage, after, 40, failed=16, tag="b2", step=1000)
 
 
 def _view(ctx: AppContext, qtbot: Any) -> RegressionsView:
@@ -300,3 +311,27 @@ def test_item_models(
     _wait(qtbot, view, STATE_CHANGES)
     qtmodeltester.check(view.changes_model)
     qtmodeltester.check(view.detail.examples_model)
+
+
+def test_replay_failures_opens_the_batch_replay(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord, harmful: list[str]
+) -> None:
+    pytest.importorskip("ato_desktop.ui.replay.batch_dialog")
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_CHANGES)
+    button = view.detail.replay_button
+    assert (
+        button is not None and button.isVisible() and "since this change (v2)" in button.toolTip()
+    )
+    button.click()
+    dialog = view.replay_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.failures_mode
+    # The agent's failed runs since the change (its current version): all 16 of them.
+    qtbot.waitUntil(lambda: len(dialog.run_ids) == 16, timeout=10_000)
+    assert set(dialog.run_ids) == set(harmful[:16])
+    dialog.close()
+    # An older change (no longer current) replays its failing examples, failed first.
+    change = view.selected_change
+    assert change is not None
+    ids = failing_run_ids(change)
+    assert len(ids) == 5 and set(ids) <= set(harmful[:16])

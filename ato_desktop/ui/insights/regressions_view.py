@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import importlib.util
 import logging
 from typing import Any
 
@@ -101,6 +102,17 @@ def _table(name: str, model: Any) -> QTableView:
     table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     return table
+
+
+def _batch_replay_available() -> bool:
+    return importlib.util.find_spec("ato_desktop.ui.replay.batch_dialog") is not None
+
+
+def failing_run_ids(change: ChangeReport) -> list[str]:
+    """The change's example runs, failed ones first, each once."""
+    examples = [e for group in change.examples.values() for e in group]
+    examples.sort(key=lambda e: e.status != "failed")
+    return list(dict.fromkeys(e.run_id for e in examples))
 
 
 class ExamplesTable(QTableView):
@@ -294,6 +306,13 @@ class ChangeDetail(QFrame):
             button.setEnabled(True)
         if self.replay_button is not None:
             self.replay_button.setVisible(change.regression)
+            self.replay_button.setToolTip(
+                f"Replay the failed runs of @{change.agent_name} since this change (v"
+                f"{change.version}) on another runtime, model or agent: how many recover?"
+                if change.is_current
+                else f"Replay this change's {plural(len(failing_run_ids(change)), 'failing run')} "
+                "on another runtime, model or agent"
+            )
 
     def _on_example_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -451,6 +470,12 @@ class RegressionsView(QWidget):
         self.detail.sig_agent_requested.connect(
             lambda agent_id: self.ctx.navigate("agents", {"agent_id": agent_id})
         )
+        if _batch_replay_available():
+            button = QPushButton("&Replay failures on…")
+            button.setObjectName("RegressionReplay")
+            self.detail.set_replay_action(button)
+            self.detail.sig_replay_requested.connect(self.replay_failures)
+        self.replay_dialog: Any = None
         self.content.addWidget(self.detail)
         self.content.setStretchFactor(0, 2)
         self.content.setStretchFactor(1, 3)
@@ -782,6 +807,28 @@ class RegressionsView(QWidget):
     def open_run(self, run_id: str) -> None:
         if run_id:
             self.ctx.navigate("runs", {"run_id": run_id})
+
+    def replay_failures(self, change: ChangeReport) -> Any:
+        """Batch replay of the change's failures on another target: for the agent's current
+        version every failed run since the change, else the change's failing examples."""
+        from ato_desktop.ui.replay.batch_dialog import BatchReplayDialog
+
+        current = self.replay_dialog
+        if current is not None and shiboken6.isValid(current) and current.isVisible():
+            if current.state == "running":
+                current.raise_()
+                current.activateWindow()
+                return current
+            current.close()
+        window = self.window()
+        if change.is_current:
+            dialog = BatchReplayDialog(self.ctx, None, agent=change.agent_name, parent=window)
+        else:
+            dialog = BatchReplayDialog(self.ctx, failing_run_ids(change), parent=window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.replay_dialog = dialog
+        return dialog
 
     def compare_change(self, change: ChangeReport) -> None:
         self.ctx.navigate(
