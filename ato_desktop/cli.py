@@ -48,6 +48,7 @@ from ato_desktop.store.database import StoreError
 from ato_desktop.store.execution_log import NotFoundError, now_ms
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_KILLED = 0, 1, 2, 3, 130
+JUDGE_WAIT_S = 120.0  # how long `dispatch` waits for its run's online judge before leaving
 STATUSES = [s.value for s in RunStatus]
 RUNTIMES = [r.value for r in RuntimeName]
 
@@ -715,6 +716,7 @@ async def _dispatch(
 ) -> int:
     ws = _open_workspace()
     ws.approvals.auto_answer = _approval_answerer(approve=approve, deny=deny)
+    ws.online_judge.start()  # the agent's online judge, if it has one and the run is sampled
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -757,7 +759,16 @@ async def _dispatch(
         print(f"error ({result.error_class}): {result.error_message}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        await _finish_judging(ws)
         await ws.aclose()
+
+
+async def _finish_judging(ws: Workspace) -> None:
+    """Let a sampled run's online judgement finish (the result is already printed)."""
+    await ws.online_judge.drain(0.5)  # not sampled, or no judge: decided at once
+    if ws.online_judge.judging:
+        print("online judge: scoring this run…", file=sys.stderr)
+        await ws.online_judge.drain(JUDGE_WAIT_S)
 
 
 def _approval_answerer(

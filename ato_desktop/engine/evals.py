@@ -81,8 +81,8 @@ def read_suite_text(path: Path) -> str:
     size = path.stat().st_size
     if size > MAX_SUITE_BYTES:
         raise EvalError(
-            f"{path}: {size / 1024 / 1024:.1f} MB is more than an eval suite may be "
-            f"({MAX_SUITE_BYTES // 1024 // 1024} MB); split it into several suites"
+            f"{path}: {_size(size)} is more than an eval suite may be ({_size(MAX_SUITE_BYTES)}); "
+            "split it into several suites"
         )
     try:
         data = path.read_bytes()
@@ -97,6 +97,10 @@ def read_suite_text(path: Path) -> str:
         raise EvalError(
             f"{path}: line {line} is not UTF-8 text (byte {exc.start}); save the suite as UTF-8"
         ) from exc
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def load_suite(path: Path, extra_scorers: Sequence[ScorerSpec] = ()) -> tuple[EvalSuite, str]:

@@ -49,6 +49,7 @@ class OnlineJudge:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[RunScore | None]] = set()
+        self._judging = 0
 
     @property
     def running(self) -> bool:
@@ -56,7 +57,13 @@ class OnlineJudge:
 
     @property
     def pending(self) -> int:
+        """Completed runs being considered or judged."""
         return len(self._tasks)
+
+    @property
+    def judging(self) -> int:
+        """Runs that were sampled and are with their judge now."""
+        return self._judging
 
     def start(self) -> None:
         """Listen for completed runs; judgements run as tasks of the current event loop."""
@@ -88,7 +95,11 @@ class OnlineJudge:
             run = await store.read_async(store.get_run, run_id)
             if run.trigger in NOT_JUDGED_TRIGGERS or run.status != RunStatus.COMPLETED.value:
                 return None
-            return await self.judge_run(run_id, settings)
+            self._judging += 1
+            try:
+                return await self.judge_run(run_id, settings)
+            finally:
+                self._judging -= 1
         except asyncio.CancelledError:
             raise
         except Exception:
