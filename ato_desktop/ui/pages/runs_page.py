@@ -33,6 +33,7 @@ from ato_desktop.store import run_queries
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
+from ato_desktop.ui.replay.launcher import ReplayLauncher
 from ato_desktop.ui.runs.determinism_tab import DETERMINISM_TAB, DeterminismTab
 from ato_desktop.ui.runs.export_dialog import ExportDialog
 from ato_desktop.ui.runs.filters_bar import RunsFilterState, filters_stylesheet
@@ -94,6 +95,7 @@ class RunsPage(Page):
         self.details = RunDetailsView(ctx)
         self.simulation = SimulationTab.attach(ctx, self.details)
         self.determinism = DeterminismTab.attach(ctx, self.details)
+        self.replay = ReplayLauncher(self)
         self._stack = QStackedWidget()
         for widget in (self.history, self.live, self.details):
             self._stack.addWidget(widget)
@@ -311,6 +313,7 @@ class RunsPage(Page):
                 lambda: self._navigate_here({"tab": LIVE}),
                 keywords=("in flight", "kill", "running"),
             ),
+            *self.replay.commands(),
             self.page_command(
                 "runs.compare_with",
                 "Compare with…",

@@ -6,11 +6,12 @@ histories, recent runs), then from the price table.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -47,6 +48,19 @@ def load_choices(store: Any) -> TargetChoices:
             used.append((version.config.runtime, version.config.model))
     used.extend((run.runtime, run.model) for run in store.list_runs(RunFilter(), limit=RECENT_RUNS))
     return TargetChoices(agents, used)
+
+
+_SUGGESTIONS: weakref.WeakKeyDictionary[Any, ModelSuggestions] = weakref.WeakKeyDictionary()
+
+
+def shared_suggestions(ctx: Any) -> ModelSuggestions:
+    """One cache of priced model names per app context: it outlives the dialogs (a lookup
+    still running when a dialog closes has somewhere to land), and the next dialog is instant."""
+    suggestions = _SUGGESTIONS.get(ctx)
+    if suggestions is None:
+        suggestions = ModelSuggestions(ctx, ctx if isinstance(ctx, QObject) else None)
+        _SUGGESTIONS[ctx] = suggestions
+    return suggestions
 
 
 class ReplayTargetForm(QWidget):
@@ -117,7 +131,7 @@ class ReplayTargetForm(QWidget):
         grid.setColumnMinimumWidth(0, 14)
         grid.setColumnStretch(2, 1)
 
-        self.suggestions = ModelSuggestions(ctx, self)
+        self.suggestions = shared_suggestions(ctx)
         self.suggestions.sig_models_loaded.connect(self._on_priced_models)
         self.runtime_combo.currentIndexChanged.connect(self._on_runtime_changed)
         self.model_combo.currentTextChanged.connect(self._on_model_edited)

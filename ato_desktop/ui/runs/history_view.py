@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -64,7 +64,8 @@ class RunsTable(QTableView):
         self.setItemDelegateForColumn(COL_STATUS, StatusBadgeDelegate(self, self.clock))
         self.setItemDelegateForColumn(COL_COST, CostDelegate(self))
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several runs can be selected (Ctrl/Shift+click, Shift+arrows) for batch replay.
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.setMouseTracking(True)
@@ -104,6 +105,9 @@ class RunsTable(QTableView):
     # -- clicks --------------------------------------------------------------------------------
 
     def _on_clicked(self, index: QModelIndex) -> None:
+        modifiers = QGuiApplication.keyboardModifiers()
+        if modifiers & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+            return  # extending the selection, not opening the run
         if index.column() == COL_AGENT and index.data(AGENT_ID_ROLE):
             self.sig_agent_clicked.emit(str(index.data(AGENT_ID_ROLE)))
             return

@@ -114,6 +114,7 @@ class RunDetailsView(QWidget):
     sig_run_updated = Signal(object)  # RunRecord (live progress)
     sig_run_ended = Signal(object, str)  # RunRecord, notice text
     sig_load_failed = Signal(str, str)  # run id, message
+    sig_replay_requested = Signal(str)  # run id: the header's Replay… button
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,6 +156,13 @@ class RunDetailsView(QWidget):
         self.model_label.setObjectName("Muted")
         top.addWidget(self.model_label)
         top.addStretch(1)
+        self.replay_button = QPushButton("Replay…")
+        self.replay_button.setObjectName("ReplayRun")
+        self.replay_button.setToolTip(
+            "Send this run's request again on another runtime or agent, and compare (Shift+R)"
+        )
+        self.replay_button.clicked.connect(self._request_replay)
+        top.addWidget(self.replay_button)
         self.copy_id = QPushButton("Copy run ID")
         self.copy_id.setObjectName("CopyRunId")
         self.copy_id.clicked.connect(self._copy_id)
@@ -469,6 +477,10 @@ class RunDetailsView(QWidget):
     def _open_agent(self) -> None:
         if self._run is not None and self._run.agent_id:
             self.sig_agent_requested.emit(self._run.agent_id)
+
+    def _request_replay(self) -> None:
+        if self._run is not None:
+            self.sig_replay_requested.emit(self._run.id)
 
     def _copy_id(self) -> None:
         from PySide6.QtGui import QGuiApplication

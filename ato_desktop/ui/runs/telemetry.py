@@ -561,6 +561,7 @@ class TelemetryView(QWidget):
 
     sig_action_selected = Signal(object)  # ActionRecord | None
     sig_copied = Signal(str, int)  # part, characters
+    sig_replay_requested = Signal(str, int)  # run id, seq: "Replay this call…" on a model call
     _sig_copy_ready = Signal(str, str)  # part, text (from a worker thread)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -799,6 +800,11 @@ class TelemetryView(QWidget):
         menu.addAction("Copy outputs JSON", lambda: self.copy_part(row.action, "outputs"))
         menu.addSeparator()
         menu.addAction("Open in inspector", lambda: self.tree.setCurrentIndex(index))
+        run = self._run
+        if run is not None and row.action.name in ("call_llm", "call_agent"):
+            seq = row.action.seq
+            menu.addSeparator()
+            menu.addAction("Replay this call…", lambda: self.sig_replay_requested.emit(run.id, seq))
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
 

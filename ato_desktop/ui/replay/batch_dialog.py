@@ -1,0 +1,781 @@
+"""Batch replay: many runs (a selection, or an agent's failures since a config change) on one
+target, a few at a time, with the estimated total first, a progress bar with Cancel, and a
+summary of what recovered (failed before, completed now) and what it cost."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.config_diff import ConfigChange, summarize_changes
+from ato_desktop.core.cost_rollup import format_cost, rollup_source
+from ato_desktop.core.models import Cost
+from ato_desktop.core.records import AgentRecord, AgentVersionRecord
+from ato_desktop.core.replay_figures import (
+    RECOVERED,
+    REGRESSED,
+    CostTotal,
+    batch_outcome,
+    delta_text,
+    delta_tone,
+    total_cost,
+)
+from ato_desktop.engine.replay import (
+    BatchItem,
+    BatchSummary,
+    ReplayTarget,
+    ReplayUnavailable,
+    failures_of,
+    load_source,
+    plan_replay,
+    replay_batch,
+)
+from ato_desktop.ui.replay.comparison_view import duration_text
+from ato_desktop.ui.replay.replay_style import replay_stylesheet, tone_colour
+from ato_desktop.ui.replay.target_form import ReplayTargetForm
+from ato_desktop.ui.runs.formatting import DASH, local_time, plural, short_id
+from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, NoFocusDelegate, StatusBadgeDelegate
+
+SETUP, RUNNING, DONE = "setup", "running", "done"
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+
+RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # the replay run's id ("" when skipped)
+OUTCOME_ROLE = int(Qt.ItemDataRole.UserRole) + 2
+COLUMNS = ("Source run", "Before", "After", "Outcome", "Cost Δ", "Latency Δ")
+COL_SOURCE, COL_BEFORE, COL_AFTER, COL_OUTCOME, COL_COST, COL_LATENCY = range(len(COLUMNS))
+
+
+# -- reads (reader threads) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """What a batch will cost and what it cannot replay."""
+
+    run_ids: tuple[str, ...]
+    total: CostTotal
+    replayable: int
+    unavailable: tuple[tuple[str, str], ...]  # (run id, reason)
+    notes: tuple[str, ...]  # each distinct note once
+
+
+def plan_batch(workspace: Any, run_ids: tuple[str, ...], target: ReplayTarget) -> BatchPlan:
+    """Plan every run (reads only): the estimated total, and the runs that cannot be replayed."""
+    costs: list[Cost] = []
+    unavailable: list[tuple[str, str]] = []
+    notes: dict[str, None] = {}
+    for run_id in run_ids:
+        try:
+            plan = plan_replay(workspace, load_source(workspace, run_id), target)
+        except (ReplayUnavailable, LookupError) as exc:
+            unavailable.append((run_id, str(exc)))
+            continue
+        costs.append(plan.estimate)
+        notes.update(dict.fromkeys(plan.notes))
+    return BatchPlan(run_ids, total_cost(costs), len(costs), tuple(unavailable), tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanges:
+    agents: list[AgentRecord]
+    versions: dict[str, list[AgentVersionRecord]]  # agent name -> versions, newest first
+
+
+def load_agent_changes(store: Any) -> AgentChanges:
+    agents = sorted(store.list_agents(), key=lambda a: a.name.lower())
+    versions = {a.name: sorted(store.agent_history(a.id), key=lambda v: -v.version) for a in agents}
+    return AgentChanges(agents, versions)
+
+
+def version_label(version: AgentVersionRecord) -> str:
+    """'v3 · Nov 21 14:03:12 · model: a -> b' (what changed)."""
+    text = f"v{version.version} · {local_time(version.created_at)}"
+    if version.version == 1:
+        return text + " · created"
+    changes = [
+        ConfigChange(str(d.get("path", "")), d.get("before"), d.get("after"))
+        for d in version.diff
+        if isinstance(d, dict)
+    ]
+    return f"{text} · {summarize_changes(changes, limit=2)}" if changes else text
+
+
+# -- the items -----------------------------------------------------------------------------------
+
+
+class BatchItemsModel(QAbstractTableModel):
+    """The replayed runs, in the order they finished."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: list[BatchItem] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        item = self._items[index.row()]
+        result = item.result
+        col = index.column()
+        before = result.comparison.source.status if result else None
+        after = result.comparison.replay.status if result else None
+        if role == RUN_ID_ROLE:
+            return result.dispatch.run_id if result else ""
+        if role == OUTCOME_ROLE:
+            return batch_outcome(before, after)
+        if role == STATUS_ROLE:
+            return {COL_BEFORE: before, COL_AFTER: after}.get(col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if result is None:
+                return item.skipped or item.error or None
+            if col == COL_SOURCE:
+                return f"Open the replay run {short_id(result.dispatch.run_id)}"
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and result is not None:
+            from PySide6.QtGui import QColor
+
+            if col == COL_COST:
+                return QColor(tone_colour(delta_tone(result.comparison.cost_delta_pct)))
+            if col == COL_LATENCY:
+                return QColor(tone_colour(delta_tone(result.comparison.duration_delta_pct)))
+            if col == COL_OUTCOME:
+                outcome = batch_outcome(before, after)
+                tone = {RECOVERED: "better", REGRESSED: "worse"}.get(outcome, "same")
+                return QColor(tone_colour(tone))
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_COST, COL_LATENCY):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if col == COL_SOURCE:
+            return short_id(item.source_run_id)
+        if col in (COL_BEFORE, COL_AFTER):
+            return None  # painted as a badge
+        if col == COL_OUTCOME:
+            if result is None:
+                return "skipped" if item.skipped else "could not start"
+            return batch_outcome(before, after)
+        if result is None:
+            return DASH
+        if col == COL_COST:
+            return delta_text(result.comparison.cost_delta_pct)
+        return delta_text(result.comparison.duration_delta_pct)
+
+    def append(self, item: BatchItem) -> None:
+        row = len(self._items)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._items.append(item)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._items = []
+        self.endResetModel()
+
+    def item_at(self, row: int) -> BatchItem | None:
+        return self._items[row] if 0 <= row < len(self._items) else None
+
+
+# -- the dialog ----------------------------------------------------------------------------------
+
+
+class BatchReplayDialog(QDialog):
+    """Replay run_ids, or (run_ids None) the failures of an agent since a config version."""
+
+    sig_state_changed = Signal(str)
+    sig_plan_ready = Signal(object)  # BatchPlan
+    sig_item_done = Signal(int, int)  # done, total
+    sig_batch_finished = Signal(object)  # BatchSummary
+
+    def __init__(
+        self,
+        ctx: Any,
+        run_ids: list[str] | None = None,
+        *,
+        agent: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("BatchReplayDialog")
+        self.setWindowModality(Qt.WindowModality.NonModal)
+        self.ctx = ctx
+        self.failures_mode = run_ids is None
+        self._run_ids: tuple[str, ...] = tuple(run_ids or ())
+        self._preferred_agent = agent
+        self._changes: AgentChanges | None = None
+        self.plan: BatchPlan | None = None
+        self.summary: BatchSummary | None = None
+        self._state = SETUP
+        self._generation = 0  # estimates
+        self._failures_generation = 0
+        self._cancel: asyncio.Event | None = None
+        self._done = 0
+        self.setWindowTitle(
+            "Replay failures of an agent" if self.failures_mode else "Replay selected runs"
+        )
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 14)
+        layout.setSpacing(10)
+        self.title = QLabel(self.windowTitle())
+        self.title.setObjectName("ReplayTitle")
+        layout.addWidget(self.title)
+        self.subtitle = QLabel("")
+        self.subtitle.setObjectName("ReplaySubtitle")
+        self.subtitle.setWordWrap(True)
+        layout.addWidget(self.subtitle)
+
+        self._stack = QStackedWidget()
+        self._setup_page = self._build_setup()
+        self._run_page = self._build_run()
+        self._stack.addWidget(self._setup_page)
+        self._stack.addWidget(self._run_page)
+        layout.addWidget(self._stack, 1)
+
+        buttons = QHBoxLayout()
+        self.again_button = QPushButton("Replay &again…")
+        self.again_button.setObjectName("BatchAgain")
+        self.again_button.clicked.connect(lambda: self._show(SETUP))
+        buttons.addWidget(self.again_button)
+        buttons.addStretch(1)
+        self.close_button = QPushButton("Close")
+        self.close_button.setObjectName("BatchClose")
+        self.close_button.clicked.connect(self.reject)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("BatchCancel")
+        self.cancel_button.setProperty("danger", True)
+        self.cancel_button.setToolTip("Start no new replay; those under way finish")
+        self.cancel_button.clicked.connect(self.cancel_batch)
+        self.start_button = QPushButton("&Replay")
+        self.start_button.setObjectName("BatchStart")
+        self.start_button.setProperty("primary", True)
+        self.start_button.clicked.connect(self.start)
+        for button in (self.close_button, self.cancel_button, self.start_button):
+            button.setAutoDefault(False)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+
+        self._plan_timer = QTimer(self, singleShot=True, interval=250)
+        self._plan_timer.timeout.connect(self._replan)
+        self.target_form.sig_target_changed.connect(self._plan_timer.start)
+        self.setStyleSheet(replay_stylesheet())
+        if getattr(ctx, "theme", None) is not None:
+            ctx.theme.sig_theme_changed.connect(self._on_theme_changed)
+        self.resize(860, 640)
+        self._show(SETUP)
+        self.target_form.load()
+        if self.failures_mode:
+            self.subtitle.setText("Reading the agents and their changes…")
+            ctx.spawn(self._load_agents(), what="read the agents")
+        else:
+            self._runs_known()
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def _build_setup(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(12)
+
+        self.failures_box = QWidget()
+        grid = QGridLayout(self.failures_box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(10)
+        self.agent_combo = QComboBox()
+        self.agent_combo.setObjectName("FailuresAgent")
+        self.agent_combo.setMinimumContentsLength(22)
+        self.since_combo = QComboBox()
+        self.since_combo.setObjectName("FailuresSince")
+        self.since_combo.setMinimumContentsLength(34)
+        self.since_combo.setToolTip("Failures since this configuration change of the agent")
+        agent_label = QLabel("A&gent")
+        agent_label.setBuddy(self.agent_combo)
+        since_label = QLabel("Failed &since")
+        since_label.setBuddy(self.since_combo)
+        grid.addWidget(agent_label, 0, 0)
+        grid.addWidget(self.agent_combo, 0, 1)
+        grid.addWidget(since_label, 1, 0)
+        grid.addWidget(self.since_combo, 1, 1)
+        grid.setColumnStretch(1, 1)
+        self.agent_combo.currentIndexChanged.connect(self._on_agent_changed)
+        self.since_combo.currentIndexChanged.connect(lambda _i: self._find_failures())
+        self.failures_box.setVisible(self.failures_mode)
+        layout.addWidget(self.failures_box)
+
+        caption = QLabel("REPLAY ON")
+        caption.setObjectName("SectionCaption")
+        layout.addWidget(caption)
+        self.target_form = ReplayTargetForm(self.ctx)
+        layout.addWidget(self.target_form)
+
+        card = QFrame()
+        card.setObjectName("EstimateCard")
+        inner = QVBoxLayout(card)
+        inner.setContentsMargins(14, 10, 14, 12)
+        inner.setSpacing(4)
+        caption = QLabel("ESTIMATED TOTAL COST")
+        caption.setObjectName("SectionCaption")
+        inner.addWidget(caption)
+        row = QHBoxLayout()
+        self.estimate_value = QLabel("…")
+        self.estimate_value.setObjectName("EstimateValue")
+        self.estimate_badge = QLabel("est.")
+        self.estimate_badge.setObjectName("EstBadge")
+        self.estimate_badge.setToolTip("Estimated: token counts × the price table")
+        self.estimate_badge.hide()
+        row.addWidget(self.estimate_value)
+        row.addWidget(self.estimate_badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addStretch(1)
+        inner.addLayout(row)
+        self.estimate_detail = QLabel("")
+        self.estimate_detail.setObjectName("ReplayHint")
+        self.estimate_detail.setWordWrap(True)
+        self.estimate_detail.setTextFormat(Qt.TextFormat.RichText)
+        inner.addWidget(self.estimate_detail)
+        layout.addWidget(card)
+
+        concurrency = QHBoxLayout()
+        self.concurrency = QSpinBox()
+        self.concurrency.setObjectName("BatchConcurrency")
+        self.concurrency.setRange(1, MAX_CONCURRENCY)
+        self.concurrency.setValue(DEFAULT_CONCURRENCY)
+        self.concurrency.setToolTip("How many replays run at the same time")
+        label = QLabel("At &most")
+        label.setBuddy(self.concurrency)
+        concurrency.addWidget(label)
+        concurrency.addWidget(self.concurrency)
+        concurrency.addWidget(QLabel("at a time"))
+        concurrency.addStretch(1)
+        layout.addLayout(concurrency)
+        layout.addStretch(1)
+        return page
+
+    def _build_run(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(10)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("ReplayProgress")
+        self.progress.setFormat("%v / %m replayed")
+        layout.addWidget(self.progress)
+        self.progress_label = QLabel("")
+        self.progress_label.setObjectName("ReplayHint")
+        self.progress_label.setWordWrap(True)
+        layout.addWidget(self.progress_label)
+
+        self.summary_card = QFrame()
+        self.summary_card.setObjectName("BatchSummaryCard")
+        inner = QVBoxLayout(self.summary_card)
+        inner.setContentsMargins(14, 10, 14, 12)
+        inner.setSpacing(6)
+        self.headline = QLabel("")
+        self.headline.setObjectName("BatchHeadline")
+        inner.addWidget(self.headline)
+        counts = QHBoxLayout()
+        counts.setSpacing(18)
+        self.count_labels: dict[str, QLabel] = {}
+        for key, kind in (
+            ("recovered", "recovered"),
+            ("still_failing", "failing"),
+            ("regressed", "regressed"),
+            ("skipped", ""),
+        ):
+            label = QLabel("")
+            label.setObjectName(f"Count_{key}")
+            if kind:
+                label.setProperty("count", kind)
+            counts.addWidget(label)
+            self.count_labels[key] = label
+        counts.addStretch(1)
+        inner.addLayout(counts)
+        self.cost_line = QLabel("")
+        self.cost_line.setObjectName("BatchCost")
+        self.cost_line.setTextFormat(Qt.TextFormat.RichText)
+        self.latency_line = QLabel("")
+        self.latency_line.setObjectName("BatchLatency")
+        self.latency_line.setTextFormat(Qt.TextFormat.RichText)
+        inner.addWidget(self.cost_line)
+        inner.addWidget(self.latency_line)
+        self.summary_card.hide()
+        layout.addWidget(self.summary_card)
+
+        self.items = BatchItemsModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("BatchItems")
+        self.table.setModel(self.items)
+        self.table.setItemDelegate(NoFocusDelegate(self.table))
+        badge = StatusBadgeDelegate(self.table)
+        self.table.setItemDelegateForColumn(COL_BEFORE, badge)
+        self.table.setItemDelegateForColumn(COL_AFTER, badge)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(COL_OUTCOME, QHeaderView.ResizeMode.Stretch)
+        for col, width in (
+            (COL_SOURCE, 100),
+            (COL_BEFORE, 124),
+            (COL_AFTER, 124),
+            (COL_COST, 90),
+            (COL_LATENCY, 90),
+        ):
+            header.resizeSection(col, width)
+        self.table.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.table.setToolTip("Click a replayed run (or press Enter) to open it")
+        self.table.clicked.connect(self._open_item)
+        self.table.activated.connect(self._open_item)
+        layout.addWidget(self.table, 1)
+        return page
+
+    # -- state -----------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def _show(self, state: str) -> None:
+        self._state = state
+        self._stack.setCurrentWidget(self._setup_page if state == SETUP else self._run_page)
+        self.start_button.setVisible(state == SETUP)
+        self.cancel_button.setVisible(state == RUNNING)
+        self.close_button.setVisible(state != RUNNING)
+        self.close_button.setText("Cancel" if state == SETUP else "Close")
+        self.again_button.setVisible(state == DONE)
+        if state == SETUP:
+            self._update_start()
+            self._plan_timer.start()
+        self.sig_state_changed.emit(state)
+
+    # -- which runs ------------------------------------------------------------------------------
+
+    def _runs_known(self) -> None:
+        count = len(self._run_ids)
+        if self.failures_mode:
+            agent = self.agent_combo.currentData()
+            since = self.since_combo.currentText()
+            self.subtitle.setText(
+                f"{plural(count, 'failed run')} of {agent} since {since}."
+                if count
+                else f"No failed run of {agent} since {since}: nothing to replay. "
+                "Choose an earlier change (or All time)."
+            )
+        else:
+            self.subtitle.setText(
+                f"{plural(count, 'run')} selected in the run list, replayed on one target."
+            )
+        self._plan_timer.start()
+
+    async def _load_agents(self) -> None:
+        changes = await self.ctx.read(load_agent_changes, self.ctx.workspace.store)
+        if not shiboken6.isValid(self):
+            return
+        self._changes = changes
+        self.agent_combo.blockSignals(True)
+        for agent in changes.agents:
+            self.agent_combo.addItem(agent.name, agent.name)
+        self.agent_combo.blockSignals(False)
+        if not changes.agents:
+            self.subtitle.setText("No agents yet: create one on the Agents page, then come back.")
+            self._update_start()
+            return
+        index = self.agent_combo.findData(self._preferred_agent) if self._preferred_agent else 0
+        self.agent_combo.setCurrentIndex(max(0, index))
+        self._on_agent_changed()
+
+    def _on_agent_changed(self, _index: int = 0) -> None:
+        name = self.agent_combo.currentData()
+        if self._changes is None or not name:
+            return
+        self.since_combo.blockSignals(True)
+        self.since_combo.clear()
+        for version in self._changes.versions.get(name, []):
+            self.since_combo.addItem(version_label(version), version.created_at)
+        self.since_combo.addItem("All time", None)
+        self.since_combo.blockSignals(False)
+        self.since_combo.setCurrentIndex(0)  # since the latest change: the usual question
+        self._find_failures()
+
+    def _find_failures(self) -> None:
+        name = self.agent_combo.currentData()
+        if not name or self.since_combo.count() == 0:
+            return
+        since = self.since_combo.currentData()
+        self._failures_generation += 1
+        self.plan = None
+        self._update_start()
+        self.ctx.spawn(
+            self._read_failures(self._failures_generation, name, since), what="find failures"
+        )
+
+    async def _read_failures(self, generation: int, agent: str, since: int | None) -> None:
+        run_ids = await self.ctx.read(failures_of, self.ctx.workspace, agent, since)
+        if not shiboken6.isValid(self) or generation != self._failures_generation:
+            return
+        self._run_ids = tuple(run_ids)
+        self._runs_known()
+
+    @property
+    def run_ids(self) -> tuple[str, ...]:
+        return self._run_ids
+
+    # -- the estimate ----------------------------------------------------------------------------
+
+    def _replan(self) -> None:
+        if self._state != SETUP:
+            return
+        self.plan = None
+        self._update_start()
+        target = self.target_form.target()
+        if not self._run_ids:
+            self._show_estimate_problem("No runs to replay.")
+            return
+        if target is None:
+            self._show_estimate_problem(self.target_form.problem())
+            return
+        self._generation += 1
+        self.estimate_value.setText("…")
+        self.estimate_badge.hide()
+        self.estimate_detail.setText(f"Estimating {plural(len(self._run_ids), 'replay')}…")
+        self.ctx.spawn(
+            self._plan(self._generation, self._run_ids, target), what="estimate the batch"
+        )
+
+    async def _plan(self, generation: int, run_ids: tuple[str, ...], target: ReplayTarget) -> None:
+        try:
+            plan = await self.ctx.read(plan_batch, self.ctx.workspace, run_ids, target)
+        except (LookupError, ValueError) as exc:
+            if shiboken6.isValid(self) and generation == self._generation:
+                self._show_estimate_problem(str(exc) or type(exc).__name__)
+            return
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return
+        if run_ids != self._run_ids:
+            return
+        self.plan = plan
+        total = plan.total
+        if total.parts and total.unknown_parts == total.parts:
+            self.estimate_value.setText("unknown")
+            self.estimate_badge.hide()
+        else:
+            text = format_cost(total.usd, total.source)
+            self.estimate_badge.setVisible(text.endswith(" est."))
+            self.estimate_value.setText(text.removesuffix(" est."))
+        lines = [f"for {plural(plan.replayable, 'replay')} on {target.label}"]
+        if total.partly_unknown:
+            lines[0] += f" ({plural(total.unknown_parts, 'model')} without a price: more)"
+        if plan.unavailable:
+            reasons = "; ".join(
+                f"{short_id(rid)}: {reason}" for rid, reason in plan.unavailable[:3]
+            )
+            lines.append(
+                f"{plural(len(plan.unavailable), 'run')} cannot be replayed and will be "
+                f"skipped ({html.escape(reasons)}"
+                + ("; …" if len(plan.unavailable) > 3 else "")
+                + ")"
+            )
+        lines.extend(html.escape(note) for note in plan.notes[:4])
+        self.estimate_detail.setText("<br/>".join(lines))
+        self._update_start()
+        self.sig_plan_ready.emit(plan)
+
+    def _show_estimate_problem(self, text: str) -> None:
+        self.estimate_value.setText("—")
+        self.estimate_badge.hide()
+        self.estimate_detail.setText(html.escape(text))
+
+    def _update_start(self) -> None:
+        plan = self.plan
+        ready = plan is not None and plan.replayable > 0 and self._state == SETUP
+        self.start_button.setEnabled(ready)
+        self.start_button.setDefault(ready)
+        count = plan.replayable if plan is not None else len(self._run_ids)
+        self.start_button.setText(f"&Replay {plural(count, 'run')}" if count else "&Replay")
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        plan = self.plan
+        target = self.target_form.target()
+        if plan is None or target is None or self._state != SETUP:
+            return
+        self.summary = None
+        self._done = 0
+        self.items.clear()
+        self.summary_card.hide()
+        self.progress.setRange(0, len(plan.run_ids))
+        self.progress.setValue(0)
+        self.progress.show()
+        self.progress_label.setText(
+            f"Replaying {plural(len(plan.run_ids), 'run')} on {target.label}, "
+            f"{self.concurrency.value()} at a time…"
+        )
+        self._cancel = asyncio.Event()
+        self._show(RUNNING)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setFocus()
+        self.ctx.prefetch_sdks()
+        self.ctx.spawn(
+            self._run(plan.run_ids, target, self.concurrency.value(), self._cancel),
+            what="replay the runs",
+        )
+
+    async def _run(
+        self, run_ids: tuple[str, ...], target: ReplayTarget, concurrency: int, cancel: Any
+    ) -> None:
+        summary = await replay_batch(
+            self.ctx.workspace,
+            list(run_ids),
+            target,
+            concurrency=concurrency,
+            progress=self._on_progress,
+            cancel=cancel,
+        )
+        if shiboken6.isValid(self):
+            self._finished(summary)
+
+    def _on_progress(self, done: int, total: int, item: BatchItem) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._done = done
+        self.progress.setValue(done)
+        self.items.append(item)
+        self.sig_item_done.emit(done, total)
+
+    def cancel_batch(self) -> None:
+        if self._state != RUNNING or self._cancel is None:
+            return
+        self._cancel.set()
+        self.cancel_button.setEnabled(False)
+        self.progress_label.setText(
+            "Cancelling: no new replay starts; the ones under way finish first…"
+        )
+
+    def _finished(self, summary: BatchSummary) -> None:
+        self.summary = summary
+        self.progress.setValue(self._done)
+        failed_before = summary.recovered + summary.still_failing
+        if summary.cancelled:
+            self.progress_label.setText(
+                f"Cancelled after {summary.replayed} of {summary.total}: "
+                "the rest were not replayed."
+            )
+        else:
+            self.progress_label.setText(f"Done: {summary.replayed} of {summary.total} replayed.")
+        if failed_before:
+            self.headline.setText(f"{summary.recovered} of {failed_before} failures recovered")
+        else:
+            self.headline.setText(f"{plural(summary.replayed, 'run')} replayed")
+        self.count_labels["recovered"].setText(f"{summary.recovered} recovered")
+        self.count_labels["still_failing"].setText(f"{summary.still_failing} still failing")
+        self.count_labels["regressed"].setText(f"{summary.regressed} regressed")
+        self.count_labels["regressed"].setVisible(summary.regressed > 0)
+        self.count_labels["skipped"].setText(f"{summary.skipped} skipped")
+        self.count_labels["skipped"].setVisible(summary.skipped > 0)
+        source_kind, replay_kind = _cost_sources(summary)
+        self.cost_line.setText(
+            "Cost: "
+            + format_cost(summary.source_cost_usd, source_kind)
+            + " → "
+            + format_cost(summary.replay_cost_usd, replay_kind)
+            + _delta_html(summary.cost_delta_pct)
+        )
+        self.latency_line.setText(
+            "Median latency: "
+            + duration_text(summary.source_median_ms)
+            + " → "
+            + duration_text(summary.replay_median_ms)
+            + _delta_html(summary.latency_delta_pct)
+        )
+        self.summary_card.show()
+        self._show(DONE)
+        self.close_button.setDefault(True)
+        self.sig_batch_finished.emit(summary)
+
+    # -- items -----------------------------------------------------------------------------------
+
+    def _open_item(self, index: QModelIndex) -> None:
+        run_id = index.data(RUN_ID_ROLE)
+        if run_id:
+            self.ctx.navigate("runs", {"run_id": str(run_id)})
+        else:
+            item = self.items.item_at(index.row())
+            if item is not None:
+                self.ctx.status(item.skipped or item.error or "This run was not replayed.")
+
+    def reject(self) -> None:
+        if self._state == RUNNING:
+            self.cancel_batch()
+            return
+        super().reject()
+
+    def _on_theme_changed(self, _theme: Any) -> None:
+        if shiboken6.isValid(self):
+            self.setStyleSheet(replay_stylesheet())
+
+
+def _cost_sources(summary: BatchSummary) -> tuple[str, str]:
+    """How certain each side's total is (an estimated part makes the sum estimated)."""
+    source: str | None = None
+    replayed: str | None = None
+    for item in summary.items:
+        if item.result is not None:
+            comparison = item.result.comparison
+            source = rollup_source(source, comparison.source.cost_source)
+            replayed = rollup_source(replayed, comparison.replay.cost_source)
+    return source or "provider", replayed or "provider"
+
+
+def _delta_html(pct: float | None) -> str:
+    if pct is None:
+        return ""
+    colour = tone_colour(delta_tone(pct))
+    return f' <span style="color:{colour}; font-weight:600">({delta_text(pct)})</span>'
