@@ -591,6 +591,58 @@ async def _check_judges(
     return notes
 
 
+def load_report(store: ExecutionLog, suite_run_id: str) -> SuiteReport:
+    """A recorded run of a suite as a report (the Insights -> Evals page opening a past run):
+    its figures, cases, skipped lines, notes, and the diff against the run before it."""
+    record = eval_store.get_suite_run(store, suite_run_id)
+    outcomes = eval_store.case_results(store, suite_run_id)
+    figs = SuiteFigures(
+        cases=record.case_count,
+        ran=record.ran_count,
+        passed=record.passed_count,
+        errors=record.error_count,
+        pass_rate=record.pass_rate,
+        mean_score=record.mean_score,
+        cost_usd=record.cost_usd,
+        cost_source=record.cost_source,
+        judge_cost_usd=record.judge_cost_usd,
+        judge_cost_source=record.judge_cost_source,
+        p50_ms=record.p50_ms,
+        p95_ms=record.p95_ms,
+    )
+    previous = eval_store.previous_suite_run(
+        store, record.suite_id, record.target, record.started_at, record.id
+    )
+    diff: SuiteDiff | None = None
+    if previous is not None:
+        before = eval_store.case_results(store, previous.id)
+        diff = diff_runs(
+            previous.id,
+            [CaseVerdict(o.case_id, o.score, o.passed) for o in before],
+            [CaseVerdict(o.case_id, o.score, o.passed) for o in outcomes],
+            suite_changed=previous.content_hash != record.content_hash,
+        )
+    bad = tuple(
+        BadLine(int(b.get("line", 0)), str(b.get("reason", "")))
+        for b in record.details.get("bad_lines", [])
+        if isinstance(b, dict)
+    )
+    notes = tuple(str(n) for n in record.details.get("notes", []))
+    return SuiteReport(
+        record.id,
+        record.suite_name,
+        record.target,
+        record.status,
+        figs,
+        tuple(outcomes),
+        bad,
+        diff,
+        record.content_hash,
+        notes,
+        record,
+    )
+
+
 async def rerun_suite(
     workspace: Workspace, suite_name: str, target: EvalTarget, **options: Any
 ) -> SuiteReport:

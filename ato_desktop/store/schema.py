@@ -262,13 +262,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             p95_ms            REAL,
             details_json      TEXT NOT NULL DEFAULT '{}'
         );
-        CREATE INDEX idx_suite_runs_suite ON eval_suite_runs (suite_id, target, started_at);
-        CREATE INDEX idx_suite_runs_agent ON eval_suite_runs (agent_id, started_at)
+        CREATE INDEX idx_suite_runs_suite ON eval_suite_runs (suite_id, target, started_at, id);
+        CREATE INDEX idx_suite_runs_agent ON eval_suite_runs (agent_id, started_at, id)
             WHERE agent_id IS NOT NULL;
-        CREATE INDEX idx_suite_runs_version ON eval_suite_runs (agent_version_id, started_at)
+        CREATE INDEX idx_suite_runs_version ON eval_suite_runs (agent_version_id, started_at, id)
             WHERE agent_version_id IS NOT NULL;
-        CREATE INDEX idx_suite_runs_model ON eval_suite_runs (runtime, model, started_at);
-        CREATE INDEX idx_suite_runs_started ON eval_suite_runs (started_at);
+        CREATE INDEX idx_suite_runs_model ON eval_suite_runs (runtime, model, started_at, id);
+        CREATE INDEX idx_suite_runs_started ON eval_suite_runs (started_at, id);
 
         CREATE TABLE eval_case_results (
             suite_run_id  TEXT NOT NULL REFERENCES eval_suite_runs(id) ON DELETE CASCADE,

@@ -22,6 +22,7 @@ from ato_desktop.engine.evals import (
     SuiteReport,
     clear_rating,
     eval_scores,
+    load_report,
     load_suite,
     model_case_scores,
     rate_run,
@@ -243,6 +244,10 @@ def test_the_report_diffs_against_the_previous_run_of_the_same_suite_and_target(
     assert [c.case_id for c in diff.newly_passing] == ["b"]
     assert [(c.case_id, round(c.delta or 0, 2)) for c in diff.score_changed] == [("c", 0.33)]
     assert not diff.suite_changed
+    # A recorded run opens as the same report (the Evals page showing a past run).
+    stored = load_report(workspace.store, second.suite_run_id)
+    assert stored.diff == diff and stored.figures == second.figures
+    assert [o.case_id for o in stored.outcomes] == ["a", "b", "c"]
     # The same suite on another target is compared only with runs on that target.
     fake.scenario = _answer("alpha beta x y z")
     other = _suite(
