@@ -409,7 +409,18 @@ def _agent_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
         metavar="ROLE=MODEL",
         help="model for a role, e.g. planner=claude-opus-4-1 (ROLE= removes it)",
     )
-    parser.add_argument("--budget-per-day", type=float, metavar="USD")
+    parser.add_argument(
+        "--budget-per-day", type=float, metavar="USD", help="spend limit a UTC day (0 removes it)"
+    )
+    parser.add_argument(
+        "--budget-per-month", type=float, metavar="USD", help="spend limit a UTC month (0: none)"
+    )
+    parser.add_argument(
+        "--hard-ceiling",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="refuse the agent's dispatches once a budget is spent (until the period ends)",
+    )
     parser.add_argument(
         "--working-dir", metavar="DIR", help="where a claude-code / codex-cli agent works"
     )
@@ -532,6 +543,8 @@ def cmd_agents(args: argparse.Namespace, out: TextIO) -> int:
                 params=parse_assignments(args.param, "parameter"),
                 base_url=args.base_url,
                 budget_per_day_usd=args.budget_per_day,
+                budget_per_month_usd=args.budget_per_month,
+                budget_hard_ceiling=bool(args.hard_ceiling),
                 **_tool_settings(args),
             )
             agent = ws.agents.create(args.name, config)
@@ -635,7 +648,11 @@ def _agent_changes(args: argparse.Namespace) -> dict[str, Any]:
     if args.role_model:
         changes["role_models"] = parse_assignments(args.role_model, "role model")
     if args.budget_per_day is not None:
-        changes["budget_per_day_usd"] = args.budget_per_day
+        changes["budget_per_day_usd"] = args.budget_per_day or None
+    if args.budget_per_month is not None:
+        changes["budget_per_month_usd"] = args.budget_per_month or None
+    if args.hard_ceiling is not None:
+        changes["budget_hard_ceiling"] = args.hard_ceiling
     # Tool rules merge into the agent's current ones (AgentService.edit); empty removes one.
     changes.update(_tool_settings(args))
     return changes

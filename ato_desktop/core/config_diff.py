@@ -39,16 +39,17 @@ def _diff(
         # role_models and params are dicts: report their keys one by one, a clearer history.
         if isinstance(old, dict) or isinstance(new, dict):
             _diff(f"{path}.", old or {}, new or {}, out, created=created)
-        elif old != new and not (created and new in (None, [], ())):
-            # An absent list and an empty one mean the same (configs saved before a field
-            # existed lack it): not a change.
+        elif old != new and not (created and _empty(new)):
+            # An absent list and an empty one mean the same, as do an absent switch and one
+            # that is off (configs saved before a field existed lack it): not a change.
             if _empty(old) and _empty(new):
                 continue
             out.append(ConfigChange(path, old, new))
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == [] or value == ()
+    """None, an empty list and a switch that is off (False, not 0) mean "not set"."""
+    return value is None or value is False or value == [] or value == ()
 
 
 def summarize_changes(changes: list[ConfigChange], limit: int = 3) -> str:

@@ -316,6 +316,9 @@ class AgentConfig:
     server declares readOnlyHint); only read-only tools are re-executed by simulation replay.
     max_tool_calls / max_cost_usd: per-run ceilings; a run that hits one fails with class
     "ceiling". working_dir: where a coding-agent runtime (claude-code, codex-cli) works.
+    budget_per_day_usd / budget_per_month_usd: spend limits per UTC day and month; over one, the
+    run is a critical intercept, and with budget_hard_ceiling the agent's dispatches are refused
+    until the period ends (core.budgets).
     """
 
     runtime: str
@@ -325,6 +328,8 @@ class AgentConfig:
     params: dict[str, Any] = field(default_factory=dict)
     base_url: str | None = None
     budget_per_day_usd: float | None = None
+    budget_per_month_usd: float | None = None
+    budget_hard_ceiling: bool = False
     mcp_servers: tuple[str, ...] = ()
     tool_rules: dict[str, str] = field(default_factory=dict)
     read_only_tools: tuple[str, ...] = ()
@@ -341,6 +346,8 @@ class AgentConfig:
             "params": dict(self.params),
             "base_url": self.base_url,
             "budget_per_day_usd": self.budget_per_day_usd,
+            "budget_per_month_usd": self.budget_per_month_usd,
+            "budget_hard_ceiling": self.budget_hard_ceiling,
             "mcp_servers": list(self.mcp_servers),
             "tool_rules": dict(self.tool_rules),
             "read_only_tools": list(self.read_only_tools),
@@ -359,6 +366,8 @@ class AgentConfig:
             params=dict(data.get("params") or {}),
             base_url=data.get("base_url"),
             budget_per_day_usd=data.get("budget_per_day_usd"),
+            budget_per_month_usd=data.get("budget_per_month_usd"),
+            budget_hard_ceiling=bool(data.get("budget_hard_ceiling") or False),
             mcp_servers=tuple(data.get("mcp_servers") or ()),
             tool_rules=dict(data.get("tool_rules") or {}),
             read_only_tools=tuple(data.get("read_only_tools") or ()),

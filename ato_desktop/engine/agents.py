@@ -53,6 +53,12 @@ def validate_config(config: AgentConfig) -> AgentConfig:
             )
     if config.budget_per_day_usd is not None and config.budget_per_day_usd < 0:
         raise AgentConfigError("the budget per day cannot be negative")
+    if config.budget_per_month_usd is not None and config.budget_per_month_usd < 0:
+        raise AgentConfigError("the budget per month cannot be negative")
+    if config.budget_hard_ceiling and (
+        config.budget_per_day_usd is None and config.budget_per_month_usd is None
+    ):
+        raise AgentConfigError("a hard ceiling needs a budget per day or per month to enforce")
     for key in config.params:
         if not isinstance(key, str) or not key:
             raise AgentConfigError("parameter names must be non-empty text")

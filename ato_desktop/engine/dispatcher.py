@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ato_desktop.core.budgets import refusal_message
 from ato_desktop.core.conversation import message_json, tool_call_json
 from ato_desktop.core.heavy_imports import import_heavy
 from ato_desktop.core.models import (
@@ -50,6 +51,7 @@ from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import ToolboxError, ToolboxFactory, ToolRunner
 from ato_desktop.runtimes.base import RuntimeAdapter
+from ato_desktop.store import run_queries
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 log = logging.getLogger(__name__)
@@ -207,6 +209,8 @@ class Dispatcher:
     ) -> DispatchResult:
         """Run one prompt to the end. Raises DispatchError only when no run could be created."""
         agent, config = await self._resolve_target(request)
+        if agent is not None:
+            await self._check_budget(agent)
         if request.messages is not None:
             thread_id, messages = None, request.messages
         else:
@@ -259,6 +263,20 @@ class Dispatcher:
         return dataclasses.replace(result, thread_id=thread_id)
 
     # -- target and conversation ----------------------------------------------------------------
+
+    async def _check_budget(self, agent: AgentRecord) -> None:
+        """An agent with a hard ceiling whose daily or monthly budget is spent is refused."""
+        config = agent.config
+        if not config.budget_hard_ceiling or (
+            config.budget_per_day_usd is None and config.budget_per_month_usd is None
+        ):
+            return
+        now = now_ms()
+        state = await self._store.read_async(
+            run_queries.budget_state, self._store, agent.id, config, now
+        )
+        if state.refuses:
+            raise DispatchError(refusal_message(agent.name, state, now))
 
     async def _resolve_target(
         self, request: DispatchRequest

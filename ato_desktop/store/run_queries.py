@@ -14,12 +14,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ato_desktop.core.budgets import (
+    BASELINE_HOURS,
+    HOUR_MS,
+    BudgetState,
+    BurnAnomaly,
+    burn_anomaly,
+    day_start_ms,
+    month_start_ms,
+)
 from ato_desktop.core.coerce import as_money
-from ato_desktop.core.models import Outcome, RunStatus
+from ato_desktop.core.models import AgentConfig, Outcome, RunStatus
 from ato_desktop.core.records import ActionRecord, RunFilter, RunRecord
 from ato_desktop.core.replay_link import LinkRun
 from ato_desktop.store import run_listing
-from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, _action_from_row
+from ato_desktop.store.execution_log import (
+    ExecutionLog,
+    NotFoundError,
+    _action_from_row,
+    now_ms,
+)
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, run_from_row
 
 DAY_MS = 86_400_000
@@ -117,6 +131,8 @@ def live_run_summaries(log: ExecutionLog) -> list[LiveRunSummary]:
 FAILED = "failed"
 OVER_BUDGET = "over_budget"
 ERROR_RATE = "error_rate"
+BURN_RATE = "burn_rate"
+BURN_LOOKBACK_HOURS = 24  # hours checked for a budget-burn anomaly
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +140,11 @@ class Intercept:
     """A run that needs attention, and why (one entry per run, reasons merged)."""
 
     run: RunRecord
-    reasons: tuple[str, ...]  # FAILED, OVER_BUDGET, ERROR_RATE
+    reasons: tuple[str, ...]  # FAILED, OVER_BUDGET, ERROR_RATE, BURN_RATE
     bad_actions: int | None = None  # actions that ended in error or were blocked
     day_spend_usd: float | None = None  # the agent's spend that UTC day (over budget)
     budget_usd: float | None = None  # the agent's budget per day (over budget)
+    burn: BurnAnomaly | None = None  # the hour's spend against the agent's baseline (burn rate)
 
 
 def critical_intercepts(
@@ -137,10 +154,12 @@ def critical_intercepts(
     since_ms: int | None = None,
     limit: int = INTERCEPT_LIMIT,
     error_rate: float = HIGH_ERROR_RATE,
+    now: int | None = None,
 ) -> list[Intercept]:
     """Runs that need attention, most recent first: failed runs, the run that took its agent
-    over its daily budget (per agent and UTC day), and runs with a high share of actions that
-    ended in error or were blocked.
+    over its daily budget (per agent and UTC day), runs with a high share of actions that
+    ended in error or were blocked, and the newest run of an hour in which an agent burnt
+    through money far faster than its baseline (core.budgets.burn_anomaly).
     """
     conn = log.reader()
     found: dict[int, Intercept] = {}
@@ -161,6 +180,9 @@ def critical_intercepts(
         add(run, ERROR_RATE, bad_actions=bad)
     for run, spend, budget in _over_budget_runs(conn, agent_id, since_ms, limit):
         add(run, OVER_BUDGET, day_spend_usd=spend, budget_usd=budget)
+    for run, anomaly in burn_anomalies(log, agent_id=agent_id, now=now):
+        if since_ms is None or run.started_at >= since_ms:
+            add(run, BURN_RATE, burn=anomaly)
     ordered = sorted(found.values(), key=lambda i: (i.run.started_at, i.run.id), reverse=True)
     return ordered[:limit]
 
@@ -287,6 +309,91 @@ def _budget_crossing(
         if spent > budget:
             return int(run_no)
     return None
+
+
+# -- spend -----------------------------------------------------------------------------------------
+
+
+def agent_spend(
+    log: ExecutionLog, agent_id: str, since_ms: int, until_ms: int | None = None
+) -> float:
+    """What the agent's runs that started in [since_ms, until_ms) cost (known costs), index-only
+    on (agent_id, started_at, id, cost_usd)."""
+    sql = (
+        "SELECT total(r.cost_usd) FROM runs r INDEXED BY idx_runs_agent "
+        "WHERE r.agent_id = ? AND r.started_at >= ?"
+    )
+    params: list[Any] = [agent_id, since_ms]
+    if until_ms is not None:
+        sql += " AND r.started_at < ?"
+        params.append(until_ms)
+    return float(log.reader().execute(sql, params).fetchone()[0])
+
+
+def budget_state(log: ExecutionLog, agent_id: str, config: AgentConfig, now: int) -> BudgetState:
+    """The agent's spend this UTC day and month against the budgets of config."""
+    month = agent_spend(log, agent_id, month_start_ms(now))
+    day = agent_spend(log, agent_id, day_start_ms(now))
+    return BudgetState(
+        day,
+        month,
+        config.budget_per_day_usd,
+        config.budget_per_month_usd,
+        config.budget_hard_ceiling,
+    )
+
+
+def burn_anomalies(
+    log: ExecutionLog, *, agent_id: str | None = None, now: int | None = None
+) -> list[tuple[RunRecord, BurnAnomaly]]:
+    """Hours of the last BURN_LOOKBACK_HOURS in which an agent spent far above its trailing
+    7-day hourly baseline; for each, the newest run of that hour. Per agent: one index-only
+    range over 8 days of its runs, summed by hour."""
+    now = now if now is not None else now_ms()
+    conn = log.reader()
+    first_hour = (now - BURN_LOOKBACK_HOURS * HOUR_MS) // HOUR_MS
+    floor = (first_hour - BASELINE_HOURS) * HOUR_MS
+    if agent_id is not None:
+        agents = [agent_id]
+    else:
+        agents = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT DISTINCT r.agent_id FROM runs r INDEXED BY idx_runs_started "
+                "WHERE r.started_at >= ? AND r.cost_usd > 0 AND r.agent_id IS NOT NULL",
+                (first_hour * HOUR_MS,),
+            )
+        ]
+    found: list[tuple[str, int, BurnAnomaly]] = []
+    for agent in agents:
+        hourly = {
+            int(hour): float(spend)
+            for hour, spend in conn.execute(
+                "SELECT r.started_at / ? AS hour, total(r.cost_usd) FROM runs r "
+                "INDEXED BY idx_runs_agent WHERE r.agent_id = ? AND r.started_at >= ? "
+                "GROUP BY hour",
+                (HOUR_MS, agent, floor),
+            )
+        }
+        for hour in range(first_hour, now // HOUR_MS + 1):
+            spend = hourly.get(hour, 0.0)
+            if spend <= 0:
+                continue
+            week = sum(hourly.get(h, 0.0) for h in range(hour - BASELINE_HOURS, hour))
+            anomaly = burn_anomaly(spend, week)
+            if anomaly is not None:
+                found.append((agent, hour, anomaly))
+    result = []
+    for agent, hour, anomaly in found:
+        row = conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs r {RUN_JOINS} WHERE r.agent_id = ? "
+            "AND r.started_at >= ? AND r.started_at < ? ORDER BY r.started_at DESC, r.id DESC "
+            "LIMIT 1",
+            (agent, hour * HOUR_MS, (hour + 1) * HOUR_MS),
+        ).fetchone()
+        if row is not None:
+            result.append((run_from_row(row), anomaly))
+    return result
 
 
 # -- prompt links by time -------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.store.run_queries import (
+    BURN_RATE,
     ERROR_RATE,
     FAILED,
     HIGH_ERROR_RATE,
@@ -55,8 +56,18 @@ log = logging.getLogger(__name__)
 
 INTERCEPT_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # Intercept
 RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
-REASON_LABELS = {FAILED: "Failed", OVER_BUDGET: "Over budget", ERROR_RATE: "High error rate"}
-_REASON_COLOURS = {FAILED: "failed", OVER_BUDGET: "warning", ERROR_RATE: "warning"}
+REASON_LABELS = {
+    FAILED: "Failed",
+    OVER_BUDGET: "Over budget",
+    ERROR_RATE: "High error rate",
+    BURN_RATE: "Spend spike",
+}
+_REASON_COLOURS = {
+    FAILED: "failed",
+    OVER_BUDGET: "warning",
+    ERROR_RATE: "warning",
+    BURN_RATE: "failed",
+}
 VISIBLE_ROWS = 4
 ROW_HEIGHT = 28
 
@@ -78,6 +89,8 @@ def intercept_detail(item: Intercept) -> str:
         spend = format_cost(item.day_spend_usd, "provider")
         budget = format_cost(item.budget_usd, "provider")
         parts.append(f"agent spent {spend} that day, budget {budget}/day")
+    if BURN_RATE in item.reasons and item.burn is not None:
+        parts.append(f"agent {item.burn.describe()}")
     return " · ".join(parts)
 
 
@@ -241,8 +254,8 @@ class InterceptsPanel(QFrame):
         self.count_label.setObjectName("InterceptsCount")
         header.addWidget(self.count_label)
         self.hint = QLabel(
-            f"failed · over daily budget · ≥ {HIGH_ERROR_RATE:.0%} of actions failed or "
-            "blocked · most recent first"
+            f"failed · over daily budget · spend spikes · ≥ {HIGH_ERROR_RATE:.0%} of actions "
+            "failed or blocked · most recent first"
         )
         self.hint.setObjectName("Muted")
         header.addWidget(self.hint, 1)
