@@ -334,7 +334,7 @@ class ReplayDialog(QDialog):
         self.again_button.setVisible(state == RESULT)
         if state == SETUP:
             self._update_send()
-            self.target_form.setFocus()
+            self.target_form.model_combo.setFocus()
         elif state == RESULT:
             self.close_button.setDefault(True)
         self.sig_state_changed.emit(state)
