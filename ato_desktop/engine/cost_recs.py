@@ -79,6 +79,12 @@ def cost_recommendations(
     eval_scores: EvalScores | None = None,
 ) -> CostReport:
     thresholds = thresholds or RecThresholds()
+    if eval_scores is None:  # default: the evals recorded for the agent per runtime and model
+        from ato_desktop.engine.evals import model_case_scores
+
+        def eval_scores(agent_id: str, runtime: str, model: str) -> Sequence[float]:
+            return model_case_scores(store, agent_id, runtime, model)
+
     since = (now if now is not None else now_ms()) - WINDOW_DAYS * DAY_MS
     evidence = []
     for agent in store.list_agents():
@@ -96,11 +102,10 @@ def cost_recommendations(
                 row.runs if row.replay else 0,
             )
             pairs[key] = pairs[key].merged(stats) if key in pairs else stats
-        if eval_scores is not None:
-            for key, stats in list(pairs.items()):
-                scores = tuple(eval_scores(agent.id, *key))
-                if scores:
-                    pairs[key] = dataclasses.replace(stats, eval_scores=scores)
+        for key, stats in list(pairs.items()):
+            scores = tuple(eval_scores(agent.id, *key))
+            if scores:
+                pairs[key] = dataclasses.replace(stats, eval_scores=scores)
         evidence.append(
             AgentEvidence(
                 agent.id,

@@ -154,8 +154,15 @@ def detect_regressions(
     eval_scores: EvalScores | None = None,
     examples: int = EXAMPLES,
 ) -> RegressionReport:
-    """Every config change of every agent (or of one agent, by name or id), newest first."""
+    """Every config change of every agent (or of one agent, by name or id), newest first.
+    Eval scores default to the evals recorded per config version (engine.evals)."""
     thresholds = thresholds or Thresholds()
+    if eval_scores is None:
+        from ato_desktop.engine.evals import version_case_scores
+
+        def eval_scores(version_id: str) -> Sequence[tuple[str, float]]:
+            return version_case_scores(store, version_id)
+
     agents = [store.get_agent(agent)] if agent else store.list_agents()
     changes: list[ChangeReport] = []
     for record in agents:
