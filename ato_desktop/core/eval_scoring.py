@@ -305,6 +305,8 @@ def judge_result(
         if score is None:
             reason = f"the judge's answer had no score: {_clip(answer, 120)!r}"
     value = score if score is not None else 0.0
+    if score is not None and value < pass_score:
+        reason = f"{value:.2f} < {pass_score:.2f}: {reason}" if reason else f"{value:.2f}"
     return ScoreResult(
         spec.name,
         spec.kind,
