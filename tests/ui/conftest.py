@@ -7,6 +7,7 @@ waitSignal process asyncio callbacks and async slots run as they do in the app.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +31,14 @@ def aloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="test-worker")
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
+    # Let the loop track and close async generators (the SDKs' HTTP streams), as run_forever
+    # does in the app: an already-running qasync loop never installs these hooks, and a stream
+    # collected after the test would otherwise be closed with no loop at all.
+    previous_hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
+        finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
+    )
     yield loop
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in pending:
@@ -46,6 +55,7 @@ def aloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
         if agen_done:
             break
         qapp.processEvents()
+    sys.set_asyncgen_hooks(*previous_hooks)
     asyncio.events._set_running_loop(None)
     executor.shutdown(wait=True)
     asyncio.set_event_loop(None)

@@ -6,8 +6,6 @@ batch replay with progress, cancel and the recovered count."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -33,20 +31,6 @@ from tests.support.qt_helpers import run_to_end, show_page
 ANTHROPIC_KEY = "sk-ant-api03-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 NOW = int(time.time() * 1000)
-
-
-@pytest.fixture(autouse=True)
-def asyncgen_hooks(aloop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """Let the loop track and close async generators (the SDKs' HTTP streams), as
-    run_forever would: qasync's already-running loop never installs these hooks, and a stream
-    collected after the test would be closed with no loop at all."""
-    previous = sys.get_asyncgen_hooks()
-    sys.set_asyncgen_hooks(
-        firstiter=aloop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
-        finalizer=aloop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
-    )
-    yield
-    sys.set_asyncgen_hooks(*previous)
 
 
 @pytest.fixture
