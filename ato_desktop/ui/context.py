@@ -81,6 +81,8 @@ class AppContext(QObject):
         self.workspace = workspace
         self.bridge = EventBridge(workspace.bus, self)
         self.approvals = Approvals(workspace.approvals, self)
+        # Agents with an online judge get a sampled share of their completed runs scored.
+        workspace.online_judge.start()
         self.bridge.sig_run_ended.connect(lambda event: self.approvals.run_ended(event.run_id))
         self.sig_workspace_ready.emit(workspace)
         if workspace.price_file_error:
