@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     _agent_options(edit, required=False)
     lst = agent_cmds.add_parser("list", help="list agents")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
+    agent_cmds.add_parser(
+        "sync",
+        help="record edits of linked system prompt files as new versions",
+        description="For every agent whose system prompt lives in a file "
+        "(--link-system-prompt-file), record the file's text as a new config version when it "
+        "was edited outside the app. Dispatch does this on its own before each run; exit 1 "
+        "when a file cannot be read.",
+    )
     hist = agent_cmds.add_parser("history", help="an agent's config versions with their diffs")
     hist.add_argument("name")
     hist.add_argument("--json", action="store_true", help="machine-readable output")
@@ -393,7 +401,13 @@ def _agent_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--model", required=required)
     prompt = parser.add_mutually_exclusive_group()
     prompt.add_argument("--system-prompt", metavar="TEXT")
-    prompt.add_argument("--system-prompt-file", metavar="FILE")
+    prompt.add_argument("--system-prompt-file", metavar="FILE", help="copy the prompt from FILE")
+    prompt.add_argument(
+        "--link-system-prompt-file",
+        metavar="FILE",
+        help="keep the prompt in FILE: an edit of the file is recorded as a new version "
+        "(before the next dispatch, or by `agents sync`); an empty FILE unlinks",
+    )
     parser.add_argument("--base-url", metavar="URL", help="API base URL for this agent")
     parser.add_argument(
         "--param",
@@ -537,6 +551,7 @@ def cmd_agents(args: argparse.Namespace, out: TextIO) -> int:
                 runtime=args.runtime,
                 model=args.model,
                 system_prompt=_system_prompt(args),
+                system_prompt_file=args.link_system_prompt_file or None,
                 role_models={
                     k: str(v) for k, v in parse_assignments(args.role_model, "role model").items()
                 },
@@ -588,6 +603,19 @@ def cmd_agents(args: argparse.Namespace, out: TextIO) -> int:
                         for a in agents
                     ],
                 )
+        elif sub == "sync":
+            results = ws.agents.sync_prompt_files()
+            if not results:
+                out.write("No change: every linked system prompt file matches its version.\n")
+            for name, error in results:
+                if error:
+                    print(f"error: {name}: {error}", file=sys.stderr)
+                else:
+                    agent = ws.store.get_agent(name)
+                    out.write(
+                        f"{name}: version {agent.current_version} (system prompt file edited)\n"
+                    )
+            return EXIT_FAILED if any(error for _name, error in results) else EXIT_OK
         elif sub == "history":
             agent = ws.store.get_agent(args.name)
             versions = ws.store.agent_history(agent.id)
@@ -641,6 +669,8 @@ def _agent_changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["model"] = args.model
     if args.system_prompt is not None or args.system_prompt_file:
         changes["system_prompt"] = _system_prompt(args) or None
+    if args.link_system_prompt_file is not None:
+        changes["system_prompt_file"] = args.link_system_prompt_file or None
     if args.base_url is not None:
         changes["base_url"] = args.base_url or None
     if args.param:

@@ -319,11 +319,15 @@ class AgentConfig:
     budget_per_day_usd / budget_per_month_usd: spend limits per UTC day and month; over one, the
     run is a critical intercept, and with budget_hard_ceiling the agent's dispatches are refused
     until the period ends (core.budgets).
+    system_prompt_file: a file on disk holding the system prompt (kept with the agent's
+    instructions in a repository, say). Its content is what system_prompt records; an edit of
+    the file outside the app is detected and recorded as a new version (engine.agents).
     """
 
     runtime: str
     model: str
     system_prompt: str | None = None
+    system_prompt_file: str | None = None
     role_models: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     base_url: str | None = None
@@ -342,6 +346,7 @@ class AgentConfig:
             "runtime": self.runtime,
             "model": self.model,
             "system_prompt": self.system_prompt,
+            "system_prompt_file": self.system_prompt_file,
             "role_models": dict(self.role_models),
             "params": dict(self.params),
             "base_url": self.base_url,
@@ -362,6 +367,7 @@ class AgentConfig:
             runtime=str(data["runtime"]),
             model=str(data["model"]),
             system_prompt=data.get("system_prompt"),
+            system_prompt_file=data.get("system_prompt_file"),
             role_models=dict(data.get("role_models") or {}),
             params=dict(data.get("params") or {}),
             base_url=data.get("base_url"),

@@ -19,6 +19,36 @@ class AgentConfigError(ValueError):
     """An agent setting that cannot be used, with a message for the user."""
 
 
+MAX_PROMPT_FILE_BYTES = 1_000_000
+FILE_SOURCE = "file"  # the change source of a version recorded from the prompt file
+
+
+def read_prompt_file(path: str) -> str:
+    """The system prompt held in path; AgentConfigError says why it cannot be used."""
+    target = Path(path).expanduser()
+    try:
+        size = target.stat().st_size
+        if size > MAX_PROMPT_FILE_BYTES:
+            raise AgentConfigError(
+                f"the system prompt file {target} is {size:,} bytes; at most 1 MB is read"
+            )
+        raw = target.read_bytes()
+    except FileNotFoundError as exc:
+        raise AgentConfigError(f"the system prompt file {target} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise AgentConfigError(f"the system prompt file {target} is a folder") from exc
+    except OSError as exc:
+        raise AgentConfigError(
+            f"cannot read the system prompt file {target}: {exc.strerror or exc}"
+        ) from exc
+    if b"\x00" in raw:
+        raise AgentConfigError(f"the system prompt file {target} is binary, not text")
+    try:
+        return raw.decode("utf-8").replace("\r\n", "\n").strip()
+    except UnicodeDecodeError as exc:
+        raise AgentConfigError(f"the system prompt file {target} is not UTF-8 text") from exc
+
+
 def parse_assignments(items: list[str], what: str) -> dict[str, Any]:
     """['temperature=0.2', 'stop=["\\n"]'] -> {'temperature': 0.2, 'stop': ['\\n']}.
 
@@ -35,6 +65,14 @@ def parse_assignments(items: list[str], what: str) -> dict[str, Any]:
         except ValueError:
             result[key] = raw
     return result
+
+
+def _with_file_prompt(config: AgentConfig) -> AgentConfig:
+    if not config.system_prompt_file:
+        return config
+    path = str(Path(config.system_prompt_file).expanduser().resolve())
+    text = read_prompt_file(path)
+    return replace(config, system_prompt_file=path, system_prompt=text or None)
 
 
 def validate_config(config: AgentConfig) -> AgentConfig:
@@ -92,7 +130,7 @@ class AgentService:
         self._store = store
 
     def create(self, name: str, config: AgentConfig, *, source: str = "cli") -> AgentRecord:
-        clean = validate_config(config)
+        clean = validate_config(_with_file_prompt(config))
         self._check_servers(clean)
         return self._store.create_agent(name, clean, source=source).result()
 
@@ -118,6 +156,12 @@ class AgentService:
         agent = self._store.get_agent(name)
         config = agent.config
         updates = dict(changes)
+        linked = updates.get("system_prompt_file", config.system_prompt_file)
+        if "system_prompt" in updates and linked:
+            raise AgentConfigError(
+                f"{agent.name}'s system prompt lives in {linked}: edit that file (the change is "
+                "recorded as a new version), or unlink it first"
+            )
         if "params" in updates:
             params = {**config.params, **updates.pop("params")}
             updates["params"] = {k: v for k, v in params.items() if v is not None}
@@ -127,9 +171,43 @@ class AgentService:
         if "tool_rules" in updates:
             rules = {**config.tool_rules, **updates.pop("tool_rules")}
             updates["tool_rules"] = {k: v for k, v in rules.items() if v}
-        new_config = validate_config(replace(config, **updates))
+        new_config = replace(config, **updates)
+        if "system_prompt_file" in updates:  # linked (or relinked): the file's text is the prompt
+            new_config = _with_file_prompt(new_config)
+        new_config = validate_config(new_config)
         self._check_servers(new_config)
         return self._store.update_agent(agent.id, new_config, source=source).result()
+
+    def sync_prompt_file(self, name: str) -> AgentRecord | None:
+        """An agent whose system prompt lives in a file: when the file's text differs from the
+        recorded prompt (edited outside the app), record it as a new version (change source
+        "file") and return the agent; None when nothing changed or no file is linked. Raises
+        AgentConfigError when the file cannot be read."""
+        agent = self._store.get_agent(name)
+        path = agent.config.system_prompt_file
+        if not path:
+            return None
+        text = read_prompt_file(path)
+        if text == (agent.config.system_prompt or ""):
+            return None
+        record, _changed = self._store.update_agent(
+            agent.id, replace(agent.config, system_prompt=text or None), source=FILE_SOURCE
+        ).result()
+        return record
+
+    def sync_prompt_files(self) -> list[tuple[str, str | None]]:
+        """Every agent with a prompt file: (name, error or None) for those that changed or
+        could not be read."""
+        results: list[tuple[str, str | None]] = []
+        for agent in self._store.list_agents():
+            if not agent.config.system_prompt_file:
+                continue
+            try:
+                if self.sync_prompt_file(agent.id) is not None:
+                    results.append((agent.name, None))
+            except AgentConfigError as exc:
+                results.append((agent.name, str(exc)))
+        return results
 
     async def edit_async(
         self, name: str, changes: dict[str, Any], *, source: str = "ui"

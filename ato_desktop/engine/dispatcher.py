@@ -264,6 +264,19 @@ class Dispatcher:
 
     # -- target and conversation ----------------------------------------------------------------
 
+    async def _sync_prompt_file(self, agent: AgentRecord) -> AgentRecord:
+        """The agent's system prompt file was edited outside the app: record the new text as a
+        version first, so the run points at the prompt it really ran with."""
+        from ato_desktop.engine.agents import AgentConfigError, AgentService
+
+        try:
+            synced = await asyncio.to_thread(AgentService(self._store).sync_prompt_file, agent.id)
+        except AgentConfigError as exc:
+            raise DispatchError(
+                f"{exc}; fix the file, or unlink it in the agent's settings"
+            ) from exc
+        return synced or agent
+
     async def _check_budget(self, agent: AgentRecord) -> None:
         """An agent with a hard ceiling whose daily or monthly budget is spent is refused."""
         config = agent.config
@@ -286,6 +299,8 @@ class Dispatcher:
                 agent = await self._store.read_async(self._store.get_agent, request.agent)
             except Exception as exc:
                 raise DispatchError(str(exc)) from exc
+            if agent.config.system_prompt_file:
+                agent = await self._sync_prompt_file(agent)
             return agent, request.config or agent.config
         if request.config is not None:
             return None, request.config

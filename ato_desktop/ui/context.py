@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from ato_desktop.store.paths import DataPaths, data_paths
 from ato_desktop.ui.commands import CommandRegistry
@@ -17,6 +17,8 @@ from ato_desktop.ui.theme import ThemeManager
 
 if TYPE_CHECKING:
     import asyncio
+
+PROMPT_FILE_POLL_MS = 3000
 
 # asyncio is imported inside the methods: the window paints before it (and qasync) load.
 
@@ -53,6 +55,11 @@ class AppContext(QObject):
         self._settings: QSettings | None = None
         self.closing = False  # set by shutdown(): late work ends quietly
         self._sdks_requested = False
+        # System prompt files edited outside the app are recorded as versions (engine.agents).
+        self._prompt_file_timer = QTimer(self, interval=PROMPT_FILE_POLL_MS)
+        self._prompt_file_timer.timeout.connect(self.check_prompt_files)
+        self._checking_prompt_files = False
+        self._prompt_file_errors: set[tuple[str, str]] = set()
 
     # -- settings: an ini file in the data directory (ATO_HOME moves everything) --------------
 
@@ -83,6 +90,7 @@ class AppContext(QObject):
         self.approvals = Approvals(workspace.approvals, self)
         # Agents with an online judge get a sampled share of their completed runs scored.
         workspace.online_judge.start()
+        self._prompt_file_timer.start()
         self.bridge.sig_run_ended.connect(lambda event: self.approvals.run_ended(event.run_id))
         self.sig_workspace_ready.emit(workspace)
         if workspace.price_file_error:
@@ -164,6 +172,29 @@ class AppContext(QObject):
 
     def status(self, text: str) -> None:
         self.sig_status_message.emit(text)
+
+    def check_prompt_files(self) -> asyncio.Task[None] | None:
+        """Record edits of agents' linked system prompt files (polled; a read error is said
+        once until it changes)."""
+        if self.workspace is None or self.closing or self._checking_prompt_files:
+            return None
+        self._checking_prompt_files = True
+        return self.spawn(self._check_prompt_files(), what="check system prompt files")
+
+    async def _check_prompt_files(self) -> None:
+        import asyncio
+
+        workspace = self.workspace
+        try:
+            results = await asyncio.to_thread(workspace.agents.sync_prompt_files)
+        finally:
+            self._checking_prompt_files = False
+        for name, error in results:
+            if error is None:
+                self.status(f"@{name}: its system prompt file was edited; recorded a new version")
+            elif (name, error) not in self._prompt_file_errors:
+                self._prompt_file_errors.add((name, error))
+                self.status(f"@{name}: {error}")
 
 
 def _open_workspace(paths: DataPaths) -> Any:
