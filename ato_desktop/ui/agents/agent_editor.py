@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -79,6 +80,8 @@ def field_of_error(message: str) -> str:
         ("parameter", "params"),
         ("runtime", "runtime"),
         ("base url", "base_url"),
+        ("hard ceiling", "budget_ceiling"),
+        ("per month", "budget_month"),
         ("budget", "budget"),
         ("model", "model"),
         ("name", "name"),
@@ -109,6 +112,8 @@ def edit_changes(before: AgentConfig, after: AgentConfig) -> dict[str, Any]:
         "system_prompt": after.system_prompt,
         "base_url": after.base_url,
         "budget_per_day_usd": after.budget_per_day_usd,
+        "budget_per_month_usd": after.budget_per_month_usd,
+        "budget_hard_ceiling": after.budget_hard_ceiling,
         "params": params,
         "role_models": roles,
         "working_dir": after.working_dir,
@@ -183,6 +188,13 @@ class AgentEditor(QWidget):
         self.budget_edit = QLineEdit()
         self.budget_edit.setObjectName("BudgetEdit")
         self.budget_edit.setPlaceholderText("No limit")
+        self.budget_month_edit = QLineEdit()
+        self.budget_month_edit.setObjectName("BudgetMonthEdit")
+        self.budget_month_edit.setPlaceholderText("No limit")
+        self.budget_ceiling_check = QCheckBox(
+            "Hard &ceiling: refuse dispatches once a budget is spent"
+        )
+        self.budget_ceiling_check.setObjectName("BudgetCeilingCheck")
         self.working_dir_edit = QLineEdit()
         self.working_dir_edit.setObjectName("WorkingDirEdit")
         self.working_dir_edit.setPlaceholderText("The folder the coding agent may read and change")
@@ -205,7 +217,12 @@ class AgentEditor(QWidget):
         self.max_cost_edit = QLineEdit()
         self.max_cost_edit.setObjectName("MaxCostEdit")
         self.max_cost_edit.setPlaceholderText("No limit")
-        for edit in (self.budget_edit, self.max_tool_calls_edit, self.max_cost_edit):
+        for edit in (
+            self.budget_edit,
+            self.budget_month_edit,
+            self.max_tool_calls_edit,
+            self.max_cost_edit,
+        ):
             edit.setMaximumWidth(220)
         self._file_dialog: QFileDialog | None = None
 
@@ -232,7 +249,22 @@ class AgentEditor(QWidget):
             "Claude Code and Codex CLI run in this folder, with its files.",
         )
         self._add_row("Base URL", "base_url", self.base_url_edit)
-        self._add_row("Budget per day", "budget", self.budget_edit, "US dollars; empty: no limit.")
+        self._add_row(
+            "Budget per day", "budget", self.budget_edit, "US dollars per UTC day; empty: no limit."
+        )
+        self._add_row(
+            "Budget per month",
+            "budget_month",
+            self.budget_month_edit,
+            "US dollars per UTC calendar month; empty: no limit.",
+        )
+        self._add_row(
+            "",
+            "budget_ceiling",
+            self.budget_ceiling_check,
+            "Off: a spent budget raises a critical intercept and the runs go on. On: the "
+            "agent's dispatches are refused, with a clear message, until the period ends.",
+        )
         self._add_heading(
             "tools_heading",
             "Tools",
@@ -383,6 +415,9 @@ class AgentEditor(QWidget):
         self.base_url_edit.setText(config.base_url or "")
         budget = config.budget_per_day_usd
         self.budget_edit.setText("" if budget is None else f"{budget:g}")
+        month = config.budget_per_month_usd
+        self.budget_month_edit.setText("" if month is None else f"{month:g}")
+        self.budget_ceiling_check.setChecked(config.budget_hard_ceiling)
         self.working_dir_edit.setText(config.working_dir or "")
         self.tools.load(config.mcp_servers, config.tool_rules, config.read_only_tools)
         calls = config.max_tool_calls
@@ -401,6 +436,13 @@ class AgentEditor(QWidget):
         if not model:
             raise FormError("model", "Pick or type a model.")
         budget = _dollars(self.budget_edit, "budget", "The budget per day")
+        budget_month = _dollars(self.budget_month_edit, "budget_month", "The budget per month")
+        ceiling = self.budget_ceiling_check.isChecked()
+        if ceiling and budget is None and budget_month is None:
+            raise FormError(
+                "budget_ceiling",
+                "A hard ceiling needs a budget per day or per month to enforce.",
+            )
         runtime = str(self.runtime_combo.currentData())
         working_dir: str | None
         if is_coding_agent(runtime):
@@ -448,6 +490,8 @@ class AgentEditor(QWidget):
             params=params,
             base_url=self.base_url_edit.text().strip() or None,
             budget_per_day_usd=budget,
+            budget_per_month_usd=budget_month,
+            budget_hard_ceiling=ceiling,
             mcp_servers=self.tools.checked_servers(),
             tool_rules=self.tools.model.tool_rules(dropped),
             read_only_tools=self.tools.model.read_only_tools(dropped),
@@ -499,6 +543,8 @@ class AgentEditor(QWidget):
             "params": self.params.table,
             "base_url": self.base_url_edit,
             "budget": self.budget_edit,
+            "budget_month": self.budget_month_edit,
+            "budget_ceiling": self.budget_ceiling_check,
             "working_dir": self.working_dir_edit,
             "mcp_servers": self.tools.servers,
             "tools": self.tools.table,

@@ -34,6 +34,7 @@ from ato_desktop.ui.agents.agent_editor import (
 )
 from ato_desktop.ui.agents.agent_list import AgentDelegate, AgentIdRole, AgentListModel
 from ato_desktop.ui.agents.agents_style import agents_stylesheet
+from ato_desktop.ui.agents.budget_line import BudgetLine
 from ato_desktop.ui.agents.determinism_badge import AgentDeterminismBadge
 from ato_desktop.ui.agents.history_view import HistoryView
 from ato_desktop.ui.agents.model_combo import ModelSuggestions
@@ -157,6 +158,8 @@ class AgentsPage(Page):
         titles.addWidget(self.subtitle_label)
         self.determinism = AgentDeterminismBadge(self.ctx)
         titles.addWidget(self.determinism)
+        self.budget_line = BudgetLine(self.ctx)
+        titles.addWidget(self.budget_line)
         head.addLayout(titles, 1)
         self.chat_button = QPushButton("Chat with this agent")
         self.chat_button.setObjectName("ChatWithAgentButton")
@@ -268,6 +271,7 @@ class AgentsPage(Page):
         if not same:
             self.determinism.show_agent(agent.id)
         self.regression_banner.show_agent(agent.id)
+        self.budget_line.show_agent(agent)
         if not (keep_form and same):
             self.editor.load_agent(agent)
             self.editor.status_label.clear()
@@ -284,6 +288,7 @@ class AgentsPage(Page):
         self.chat_button.setVisible(False)
         self.determinism.clear()
         self.regression_banner.clear()
+        self.budget_line.clear()
         self.tabs.setCurrentIndex(SETTINGS_TAB)
         self.tabs.setTabEnabled(HISTORY_TAB, False)
         self.tabs.setTabText(HISTORY_TAB, "History")

@@ -623,7 +623,8 @@ class ChatPage(Page):
         self.conversation.remove_turn(session.answer_key)
         self.conversation.remove_turn(PENDING_USER)
         self.composer.set_text(session.prompt)
-        self._notice(f"Not sent: {message}")
+        # A budget's hard ceiling words its own refusal ("Refused: @x has spent …").
+        self._notice(message if message.startswith("Refused:") else f"Not sent: {message}")
         self._agents_timer.start()
 
     def _end_streaming(self) -> None:

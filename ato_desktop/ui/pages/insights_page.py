@@ -7,7 +7,9 @@ Navigation targets (`activate(target)`):
 - {"tab": "compare", "run_a": id, "run_b": id}: compare two runs (ids, prefixes or suffixes);
   with run_a alone, that run against the agent's run before it, focus on the right picker;
 - {"tab": "compare", "agent_id": id, "mode": "runs" | "version" | "runtime", "version": n}:
-  that agent, that kind of comparison.
+  that agent, that kind of comparison;
+- {"tab": "cost", "agent_id": id}: that agent's recommendation; "why_not": True: every
+  candidate's reasons; "gather": agent name ("" for none): open Gather evidence.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWid
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.compare_view import MODE_RUNS, MODE_VERSION, CompareView
+from ato_desktop.ui.insights.cost_view import CostView
+from ato_desktop.ui.insights.evals_view import EvalsView
 from ato_desktop.ui.insights.regressions_view import RegressionsView
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import current_theme
 
 COMPARE_TAB = "compare"
+COST_TAB = "cost"
 REGRESSIONS_TAB = "regressions"
+EVALS_TAB = "evals"
 _SETTINGS_TAB = "insights/tab"
 
 
@@ -59,6 +65,15 @@ class InsightsPage(Page):
             "Config changes that made an agent worse, with their failing runs",
         )
         self._add_tab(COMPARE_TAB, self.compare, "Compare", "Two runs, or two groups of runs")
+        self.evals = EvalsView(ctx)
+        self._add_tab(EVALS_TAB, self.evals, "Evals", "Eval suites, their runs and reports")
+        self.cost = CostView(ctx)
+        self._add_tab(
+            COST_TAB,
+            self.cost,
+            "Cost",
+            "Cheaper runtimes or models for an agent, recommended only from its own evidence",
+        )
         self.tabs.currentChanged.connect(self._on_tab_changed)
         layout.addWidget(self.tabs, 1)
         self._apply_styles()
@@ -102,6 +117,7 @@ class InsightsPage(Page):
     def commands(self) -> list[Command]:
         return [
             *self._regression_commands(),
+            *self._cost_commands(),
             Command(
                 "insights.compare_runs",
                 "Compare two runs…",
@@ -124,6 +140,14 @@ class InsightsPage(Page):
     def _regression_commands(self) -> list[Command]:
         return [
             Command(
+                "insights.run_eval_suite",
+                "Run an eval suite…",
+                lambda: self._navigate_here({"tab": EVALS_TAB, "run_suite": True}),
+                section="Insights",
+                description="Insights → Evals: run a JSONL eval suite against an agent or model",
+                keywords=("eval", "suite", "test", "score", "judge"),
+            ),
+            Command(
                 "insights.regressions",
                 "Show regressions",
                 lambda: self._navigate_here({"tab": REGRESSIONS_TAB}),
@@ -139,6 +163,27 @@ class InsightsPage(Page):
                 description="What counts as a regression: success rate, p95 latency, cost, "
                 "eval score, minimum runs, significance",
                 keywords=("threshold", "settings", "regression", "alpha"),
+            ),
+        ]
+
+    def _cost_commands(self) -> list[Command]:
+        return [
+            Command(
+                "insights.cost",
+                "Show cost recommendations",
+                lambda: self._navigate_here({"tab": COST_TAB}),
+                section="Insights",
+                description="Insights → Cost: cheaper runtimes/models that the evidence supports",
+                keywords=("cost", "cheaper", "savings", "recommendation", "model", "budget"),
+            ),
+            Command(
+                "insights.gather_evidence",
+                "Gather cost evidence…",
+                lambda: self._navigate_here({"tab": COST_TAB, "gather": ""}),
+                section="Insights",
+                description="Replay a sample of an agent's runs on a candidate runtime and model, "
+                "estimated cost first",
+                keywords=("cost", "evidence", "replay", "candidate", "cheaper"),
             ),
         ]
 
@@ -165,6 +210,10 @@ class InsightsPage(Page):
         self.show_tab(tab if tab in self._tab_ids else REGRESSIONS_TAB)
         if self.current_tab == REGRESSIONS_TAB:
             self.regressions.open_target({k: v for k, v in target.items() if k != "tab"})
+        if self.current_tab == COST_TAB:
+            self.cost.open_target({k: v for k, v in target.items() if k != "tab"})
+        if self.current_tab == EVALS_TAB:
+            self.evals.open_target({k: v for k, v in target.items() if k != "tab"})
         if self.current_tab == COMPARE_TAB:
             wanted = {k: v for k, v in target.items() if k != "tab"}
             if wanted.keys() & {"run_a", "run_b", "agent_id"}:

@@ -1,0 +1,599 @@
+"""Insights -> Cost: swaps of an agent's runtime/model that its own evidence says are cheaper
+without being worse (engine.cost_recs), largest monthly saving first; each recommendation's
+evidence (current vs candidate); "Why not?" for every candidate that did not qualify; and
+"Gather evidence…" to earn a recommendation by replaying a sample of an agent's runs.
+
+The report is read on a reader thread (ctx.read); the newest request wins. New runs and config
+changes read it again, coalesced by a timer, and only while the view shows (else on next show).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.cost_recs import AgentEvidence, Recommendation
+from ato_desktop.engine.cost_recs import CostReport
+from ato_desktop.ui.chat.log_tasks import Generations, log_closed
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.insights import cost_reads
+from ato_desktop.ui.insights.cost_models import COL_HEADLINE, COL_SAVING, RecommendationsModel
+from ato_desktop.ui.insights.cost_reads import (
+    current_stats,
+    evidence_rows,
+    headline_text,
+    money,
+    per_call,
+    rate,
+    runs_text,
+)
+from ato_desktop.ui.runs.history_view import EmptyState
+from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
+
+log = logging.getLogger(__name__)
+
+STATE_LOADING = "loading"
+STATE_NONE = "none"  # nothing qualifies: the one-line explanation
+STATE_RECS = "recommendations"
+STATE_ERROR = "error"
+
+REFRESH_MS = 1500  # events arriving closer than this are read once
+_SETTINGS_WHY_NOT = "insights/cost_why_not"
+
+# Why-not tree columns
+WHY_COLUMNS = ("Agent · candidate", "Runs", "Cost per call", "Ok-rate", "Verdict")
+W_LABEL, W_RUNS, W_COST, W_OK, W_VERDICT = range(len(WHY_COLUMNS))
+AGENT_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # agent name
+PAIR_ROLE = int(Qt.ItemDataRole.UserRole) + 2  # (runtime, model) of a candidate row
+
+
+class EvidencePanel(QFrame):
+    """The selected recommendation: current vs candidate, notes, and what to do next."""
+
+    sig_gather_requested = Signal(str, str, str)  # agent name, runtime, model
+    sig_agent_requested = Signal(str)  # agent id
+    sig_compare_requested = Signal(str)  # agent id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CostEvidence")
+        self.rec: Recommendation | None = None
+        column = QVBoxLayout(self)
+        column.setContentsMargins(14, 12, 14, 12)
+        column.setSpacing(8)
+        self.title = QLabel("")
+        self.title.setObjectName("CostEvidenceTitle")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)
+        column.addWidget(self.title)
+        grid_box = QWidget()
+        self.grid = QGridLayout(grid_box)
+        self.grid.setContentsMargins(0, 4, 0, 4)
+        self.grid.setHorizontalSpacing(24)
+        self.grid.setVerticalSpacing(6)
+        for col, text in ((1, "NOW"), (2, "CANDIDATE")):
+            caption = QLabel(text)
+            caption.setObjectName("SectionCaption")
+            self.grid.addWidget(caption, 0, col)
+        self.grid.setColumnStretch(3, 1)
+        self.cells: dict[tuple[int, int], QLabel] = {}
+        for row in range(1, 6):
+            for col in range(3):
+                label = QLabel("")
+                label.setObjectName("CostEvidenceLabel" if col == 0 else "CostEvidenceValue")
+                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                if col == 0:
+                    label.setProperty("muted", True)
+                self.grid.addWidget(label, row, col)
+                self.cells[(row, col)] = label
+        column.addWidget(grid_box)
+        self.notes = QLabel("")
+        self.notes.setObjectName("CostEvidenceNotes")
+        self.notes.setProperty("muted", True)
+        self.notes.setWordWrap(True)
+        column.addWidget(self.notes)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(8)
+        self.gather_button = QPushButton("Gather &more evidence…")
+        self.gather_button.setObjectName("CostGatherMore")
+        self.gather_button.setToolTip(
+            "Replay more of the agent's recent runs on the candidate: more runs, firmer figures"
+        )
+        self.gather_button.clicked.connect(self._gather_clicked)
+        self.compare_button = QPushButton("Compare &runtimes")
+        self.compare_button.setObjectName("CostCompare")
+        self.compare_button.setToolTip("Insights → Compare: the agent's runs on each runtime")
+        self.compare_button.clicked.connect(self._compare_clicked)
+        self.agent_button = QPushButton("Open &agent")
+        self.agent_button.setObjectName("CostOpenAgent")
+        self.agent_button.setToolTip("The agent's settings: switch its runtime and model there")
+        self.agent_button.clicked.connect(self._agent_clicked)
+        for button in (self.gather_button, self.compare_button, self.agent_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        column.addLayout(buttons)
+        column.addStretch(1)
+
+    def show_recommendation(self, rec: Recommendation | None) -> None:
+        self.rec = rec
+        if rec is None:
+            self.title.setText("")
+            for label in self.cells.values():
+                label.setText("")
+            self.notes.setText("")
+            return
+        candidate = rec.candidate
+        self.title.setText(
+            f"<b>@{html.escape(rec.agent_name)}</b> · {html.escape(rec.current.label)} → "
+            f"{html.escape(candidate.stats.label)}<br>"
+            f"<span>{candidate.saving_pct or 0:.0f}% cheaper per call · projected "
+            f"-{money(rec.monthly_saving_usd)}/mo at {rec.monthly_runs:,} runs/mo "
+            "(the last 30 days' volume)</span>"
+        )
+        for row, ev in enumerate(evidence_rows(rec.current, candidate.stats), start=1):
+            self.cells[(row, 0)].setText(ev.label)
+            self.cells[(row, 1)].setText(ev.current)
+            self.cells[(row, 2)].setText(ev.candidate)
+        notes = [f"Note: {note}." for note in candidate.notes]
+        if candidate.stats.replays:
+            notes.append(
+                f"{candidate.stats.replays:,} of the candidate's runs are replays of this "
+                "agent's runs (gathered evidence)."
+            )
+        self.notes.setText(" ".join(notes))
+        self.notes.setVisible(bool(notes))
+
+    def _gather_clicked(self) -> None:
+        rec = self.rec
+        if rec is not None:
+            stats = rec.candidate.stats
+            self.sig_gather_requested.emit(rec.agent_name, stats.runtime, stats.model)
+
+    def _agent_clicked(self) -> None:
+        if self.rec is not None:
+            self.sig_agent_requested.emit(self.rec.agent_id)
+
+    def _compare_clicked(self) -> None:
+        if self.rec is not None:
+            self.sig_compare_requested.emit(self.rec.agent_id)
+
+
+class CostView(QWidget):
+    """Recommendations with their evidence; the explanation when none; Why not?; Gather evidence."""
+
+    sig_state_changed = Signal(str)  # one of the STATE_* values
+    sig_report_shown = Signal(object)  # CostReport
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CostView")
+        self.ctx = ctx
+        self.report: CostReport | None = None
+        self._state = ""
+        self._loads = Generations()
+        self._reading = 0
+        self._loaded = False
+        self._stale = False
+        self._pending_agent: str | None = None
+        self.last_error = ""
+        self.dialog: Any = None  # the open EvidenceDialog
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        layout.addWidget(self._build_controls())
+        self._body = QStackedWidget()
+        self.loading = QLabel("Reading the agents' runs…")
+        self.loading.setObjectName("CostLoading")
+        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading.setProperty("muted", True)
+        self.error_state = EmptyState()
+        self.error_state.setObjectName("CostError")
+        self.error_state.title.setText("Could not read cost recommendations")
+        self.error_state.primary.setText("Try again")
+        self.error_state.primary.clicked.connect(self.refresh)
+        self.error_state.secondary.hide()
+        self.explanation = QLabel("")
+        self.explanation.setObjectName("CostExplanation")
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.explanation.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._body.addWidget(self.loading)
+        self._body.addWidget(self.error_state)
+        self._body.addWidget(self._build_recommendations())
+        self._body.addWidget(self.explanation)
+        layout.addWidget(self._body, 3)
+        layout.addWidget(self._build_why_not(), 2)
+        self._set_state(STATE_LOADING)
+        self._apply_styles()
+        if ctx.theme is not None:
+            ctx.theme.sig_theme_changed.connect(lambda _t: self._apply_styles())
+
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._refresh_if_visible)
+        bridge = ctx.bridge
+        if bridge is not None:
+            bridge.sig_run_ended.connect(self._schedule_refresh)
+            bridge.sig_runs_bulk_changed.connect(self._schedule_refresh)
+            bridge.sig_config_changed.connect(self._schedule_refresh)
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def _build_controls(self) -> QWidget:
+        box = QFrame()
+        box.setObjectName("CostControls")
+        row = QHBoxLayout(box)
+        row.setContentsMargins(12, 10, 12, 10)
+        row.setSpacing(10)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        self.headline = QLabel("")
+        self.headline.setObjectName("CostHeadline")
+        titles.addWidget(self.headline)
+        self.rules = QLabel(
+            "A swap is recommended only from evidence: the agent's own runs on the candidate "
+            "(or replays of them), ≥ 30% cheaper per call, ok-rate within 10 pp, eval score "
+            "within 5 pp, on ≥ 10 runs."
+        )
+        self.rules.setObjectName("CostRules")
+        self.rules.setProperty("muted", True)
+        self.rules.setWordWrap(True)
+        titles.addWidget(self.rules)
+        row.addLayout(titles, 1)
+        self.busy_label = QLabel("")
+        self.busy_label.setObjectName("CostBusy")
+        self.busy_label.setProperty("muted", True)
+        row.addWidget(self.busy_label)
+        self.why_not_button = QPushButton("&Why not?")
+        self.why_not_button.setObjectName("CostWhyNot")
+        self.why_not_button.setCheckable(True)
+        self.why_not_button.setToolTip(
+            "Every candidate of every agent, and why it does not qualify"
+        )
+        self.why_not_button.setChecked(
+            str(self.ctx.settings.value(_SETTINGS_WHY_NOT, "false")).lower() == "true"
+        )
+        self.why_not_button.toggled.connect(self._on_why_not)
+        row.addWidget(self.why_not_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.gather_button = QPushButton("&Gather evidence…")
+        self.gather_button.setObjectName("CostGather")
+        self.gather_button.setToolTip(
+            "Replay a sample of an agent's recent runs on a candidate runtime and model, with "
+            "the estimated cost shown first: the replays become evidence"
+        )
+        self.gather_button.clicked.connect(lambda: self.gather_evidence())
+        row.addWidget(self.gather_button, 0, Qt.AlignmentFlag.AlignTop)
+        return box
+
+    def _build_recommendations(self) -> QWidget:
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(10)
+        self.recs_model = RecommendationsModel(self)
+        table = self.recs = QTableView()
+        table.setObjectName("CostRecommendations")
+        table.setModel(self.recs_model)
+        table.setItemDelegate(NoFocusDelegate(table))
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(32)
+        table.horizontalHeader().setHighlightSections(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(COL_HEADLINE, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_SAVING, QHeaderView.ResizeMode.ResizeToContents)
+        table.setMaximumHeight(32 * 6 + 30)
+        table.selectionModel().currentRowChanged.connect(self._on_row_changed)
+        column.addWidget(table)
+        self.evidence = EvidencePanel()
+        self.evidence.sig_gather_requested.connect(self.gather_evidence)
+        self.evidence.sig_agent_requested.connect(
+            lambda agent_id: self.ctx.navigate("agents", {"agent_id": agent_id})
+        )
+        self.evidence.sig_compare_requested.connect(
+            lambda agent_id: self.ctx.navigate(
+                "insights", {"tab": "compare", "agent_id": agent_id, "mode": "runtime"}
+            )
+        )
+        column.addWidget(self.evidence, 1)
+        return page
+
+    def _build_why_not(self) -> QWidget:
+        box = self.why_not_box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        caption = QLabel("EVERY CANDIDATE · double-click or Enter gathers more evidence on it")
+        caption.setObjectName("SectionCaption")
+        column.addWidget(caption)
+        tree = self.why_not = QTreeWidget()
+        tree.setObjectName("CostWhyNotTree")
+        tree.setColumnCount(len(WHY_COLUMNS))
+        tree.setHeaderLabels(list(WHY_COLUMNS))
+        tree.setRootIsDecorated(True)
+        tree.setUniformRowHeights(True)
+        tree.setAlternatingRowColors(False)
+        tree.setWordWrap(False)
+        tree.setItemDelegate(NoFocusDelegate(tree))
+        header = tree.header()
+        header.setStretchLastSection(True)
+        for col, width in ((W_LABEL, 300), (W_RUNS, 110), (W_COST, 100), (W_OK, 70)):
+            header.resizeSection(col, width)
+        tree.itemActivated.connect(self._on_why_not_activated)
+        column.addWidget(tree, 1)
+        box.setVisible(self.why_not_button.isChecked())
+        return box
+
+    def _apply_styles(self) -> None:
+        t = current_theme()
+        self.setStyleSheet(
+            f"""
+            QFrame#CostControls, QFrame#CostEvidence {{ background: {t.surface};
+                border: 1px solid {t.border}; border-radius: 8px; }}
+            QLabel#CostHeadline {{ font-size: 15px; font-weight: 600; }}
+            QLabel#CostHeadline[good="true"] {{ color: {t.completed}; }}
+            QLabel#CostEvidenceTitle {{ font-size: 14px; }}
+            QLabel#CostEvidenceValue {{ font-weight: 600; }}
+            QLabel#CostExplanation {{ font-size: 14px; padding: 14px 16px;
+                background: {mix(t.surface, t.accent, 0.06)}; border: 1px solid {t.border};
+                border-radius: 8px; }}
+            QLabel#SectionCaption {{ color: {t.text_muted}; font-size: 11px;
+                font-weight: 600; letter-spacing: 0.5px; }}
+            """
+        )
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        widget = {
+            STATE_LOADING: self.loading,
+            STATE_ERROR: self.error_state,
+            STATE_NONE: self.explanation,
+        }.get(state)
+        self._body.setCurrentIndex(
+            self._body.indexOf(widget) if widget is not None else 2  # the recommendations
+        )
+        self.sig_state_changed.emit(state)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def ensure_loaded(self) -> None:
+        if not self._loaded and self._reading == 0:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the report again (off the UI thread; the newest request wins)."""
+        if self.ctx.workspace is None or log_closed(self.ctx):
+            return
+        self.ctx.spawn(self._read(), what="read cost recommendations")
+
+    async def _read(self) -> None:
+        generation = self._loads.next()
+        self._reading += 1
+        self._show_busy()
+        try:
+            report = await self.ctx.read(cost_reads.load_report, self.ctx.workspace.store)
+        except Exception as exc:  # a read error: say so, keep the app usable
+            if log_closed(self.ctx) or not shiboken6.isValid(self):
+                return
+            if self._loads.is_latest(generation):
+                log.warning("cost recommendations failed: %s", exc)
+                self.last_error = str(exc) or type(exc).__name__
+                self.error_state.text.setText(html.escape(self.last_error))
+                self._set_state(STATE_ERROR)
+            return
+        finally:
+            self._reading -= 1
+            if shiboken6.isValid(self):
+                self._show_busy()
+        if not shiboken6.isValid(self) or not self._loads.is_latest(generation):
+            return
+        self._loaded = True
+        self.last_error = ""
+        self.show_report(report)
+
+    def show_report(self, report: CostReport) -> None:
+        self.report = report
+        recs = list(report.recommendations)
+        self.headline.setText(headline_text(report))
+        self.headline.setProperty("good", bool(recs))
+        self.headline.style().unpolish(self.headline)
+        self.headline.style().polish(self.headline)
+        self._fill_why_not(report.agents)
+        if not recs:
+            self.recs_model.set_recommendations([])
+            self.evidence.show_recommendation(None)
+            self.explanation.setText(report.explanation or "Nothing qualifies.")
+            self._set_state(STATE_NONE)
+        else:
+            selected = self.selected_recommendation
+            wanted = self._pending_agent or (selected.agent_id if selected else None)
+            self._pending_agent = None
+            self.recs_model.set_recommendations(recs)
+            row = self.recs_model.row_of(wanted) if wanted else -1
+            self._set_state(STATE_RECS)
+            self.recs.selectRow(max(row, 0))
+            self._on_row_changed(self.recs.currentIndex(), QModelIndex())
+        self.sig_report_shown.emit(report)
+
+    def _fill_why_not(self, agents: tuple[AgentEvidence, ...]) -> None:
+        tree = self.why_not
+        collapsed = {
+            str(tree.topLevelItem(i).data(W_LABEL, AGENT_ROLE))
+            for i in range(tree.topLevelItemCount())
+            if not tree.topLevelItem(i).isExpanded()
+        }
+        tree.clear()
+        t = current_theme()
+        for agent in agents:
+            current = current_stats(agent)
+            top = QTreeWidgetItem(
+                [
+                    f"@{agent.agent_name} · now {current.label}",
+                    runs_text(current),
+                    per_call(current.cost_per_call),
+                    rate(current.ok_rate),
+                    f"{agent.monthly_runs:,} runs in the last 30 days",
+                ]
+            )
+            top.setData(W_LABEL, AGENT_ROLE, agent.agent_name)
+            tree.addTopLevelItem(top)
+            if not agent.candidates:
+                child = QTreeWidgetItem(
+                    ["No runs on another runtime or model yet", "", "", "", "Gather evidence…"]
+                )
+                child.setData(W_LABEL, AGENT_ROLE, agent.agent_name)
+                child.setToolTip(W_VERDICT, "Double-click or Enter: gather evidence")
+                top.addChild(child)
+            for candidate in agent.candidates:
+                verdict = "qualifies" if candidate.qualifies else "; ".join(candidate.reasons)
+                child = QTreeWidgetItem(
+                    [
+                        candidate.stats.label,
+                        runs_text(candidate.stats),
+                        per_call(candidate.stats.cost_per_call),
+                        rate(candidate.stats.ok_rate),
+                        ("✓ " if candidate.qualifies else "✗ ") + verdict,
+                    ]
+                )
+                child.setData(W_LABEL, AGENT_ROLE, agent.agent_name)
+                child.setData(W_LABEL, PAIR_ROLE, (candidate.stats.runtime, candidate.stats.model))
+                child.setToolTip(W_VERDICT, verdict)
+                child.setForeground(
+                    W_VERDICT, QColor(t.completed if candidate.qualifies else t.text_muted)
+                )
+                top.addChild(child)
+            top.setExpanded(agent.agent_name not in collapsed)
+
+    def _on_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        rec = self.recs_model.recommendation(current.row()) if current.isValid() else None
+        self.evidence.show_recommendation(rec)
+
+    @property
+    def selected_recommendation(self) -> Recommendation | None:
+        index = self.recs.currentIndex()
+        return self.recs_model.recommendation(index.row()) if index.isValid() else None
+
+    def _show_busy(self) -> None:
+        self.busy_label.setText("Reading…" if self._reading else "")
+
+    def _on_why_not(self, checked: bool) -> None:
+        self.ctx.settings.setValue(_SETTINGS_WHY_NOT, "true" if checked else "false")
+        self.why_not_box.setVisible(checked)
+        if checked:
+            self.why_not.setFocus()
+
+    def _on_why_not_activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        agent = item.data(W_LABEL, AGENT_ROLE)
+        pair = item.data(W_LABEL, PAIR_ROLE)
+        if agent is None or item.parent() is None:
+            return
+        if pair:
+            self.gather_evidence(str(agent), str(pair[0]), str(pair[1]))
+        else:
+            self.gather_evidence(str(agent))
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def open_target(self, target: dict[str, Any]) -> None:
+        """{"agent_id": id}: select that agent's recommendation; {"why_not": True}; {"gather":
+        agent name}: open Gather evidence for it."""
+        if target.get("why_not"):
+            self.why_not_button.setChecked(True)
+        if target.get("agent_id"):
+            agent = str(target["agent_id"])
+            row = self.recs_model.row_of(agent)
+            if row >= 0:
+                self.recs.selectRow(row)
+            else:
+                self._pending_agent = agent
+        if target.get("gather") is not None:
+            self.gather_evidence(str(target["gather"]) or None)
+        self.ensure_loaded()
+
+    def focus_list(self) -> None:
+        if self._state == STATE_RECS:
+            self.recs.setFocus()
+        else:
+            self.gather_button.setFocus()
+
+    # -- gather evidence -----------------------------------------------------------------------
+
+    def gather_evidence(
+        self, agent: str | None = None, runtime: str | None = None, model: str | None = None
+    ) -> Any:
+        """Open Gather evidence (for agent, on runtime + model when given)."""
+        if self.ctx.workspace is None:
+            return None
+        from ato_desktop.ui.insights.evidence_dialog import EvidenceDialog
+
+        if agent is None:
+            selected = self.selected_recommendation
+            agent = selected.agent_name if selected is not None else None
+        current = self.dialog
+        if current is not None and shiboken6.isValid(current) and current.isVisible():
+            if not current.busy:
+                current.choose(agent, runtime, model)
+            current.raise_()
+            current.activateWindow()
+            return current
+        evidence = {a.agent_name: a for a in (self.report.agents if self.report else ())}
+        dialog = EvidenceDialog(
+            self.ctx, agent=agent, runtime=runtime, model=model, evidence=evidence, parent=self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_evidence_gathered.connect(lambda _s: self.refresh())
+        self.dialog = dialog
+        dialog.show()
+        return dialog
+
+    # -- refresh on events ---------------------------------------------------------------------
+
+    def _schedule_refresh(self, *_args: object) -> None:
+        if not self._refresh_timer.isActive():  # coalesce: at most one read per interval
+            self._refresh_timer.start()
+
+    def _refresh_if_visible(self) -> None:
+        if log_closed(self.ctx):
+            return
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._refresh_timer.start(0)
+        else:
+            self.ensure_loaded()

@@ -1,0 +1,582 @@
+"""Gather evidence: replay a sample of an agent's newest runs on a candidate runtime and model
+(engine.cost_recs), so a cost recommendation is earned instead of guessed.
+
+The estimated cost comes first (estimate_evidence on a reader thread), with how many sampled runs
+cannot be replayed; Send replays the rest a few at a time with a progress bar and Cancel; the
+summary says what the candidate did, and Insights -> Cost reads the replays as evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ato_desktop.core.cost_recs import AgentEvidence
+from ato_desktop.core.records import AgentRecord
+from ato_desktop.engine.cost_recs import DEFAULT_SAMPLE, EvidencePlan, gather_evidence
+from ato_desktop.engine.replay import BatchItem, BatchSummary, ReplayTarget
+from ato_desktop.ui.insights import cost_reads
+from ato_desktop.ui.insights.cost_reads import errors_of, plan_text, summary_lines
+from ato_desktop.ui.replay.batch_dialog import (
+    COL_AFTER,
+    COL_BEFORE,
+    COL_COST,
+    COL_LATENCY,
+    COL_OUTCOME,
+    COL_SOURCE,
+    RUN_ID_ROLE,
+    BatchItemsModel,
+)
+from ato_desktop.ui.replay.replay_dialog import error_hint
+from ato_desktop.ui.replay.replay_style import replay_stylesheet
+from ato_desktop.ui.replay.target_form import ReplayTargetForm
+from ato_desktop.ui.runs.formatting import plural
+from ato_desktop.ui.widgets.status_badge import NoFocusDelegate, StatusBadgeDelegate
+
+SETUP, RUNNING, DONE = "setup", "running", "done"
+DEFAULT_CONCURRENCY = 4
+MAX_SAMPLE = 200
+
+
+class EvidenceDialog(QDialog):
+    """Per agent: a candidate runtime + model and a sample size; the estimate, then Send."""
+
+    sig_state_changed = Signal(str)
+    sig_plan_ready = Signal(object)  # EvidencePlan
+    sig_item_done = Signal(int, int)  # done, total
+    sig_evidence_gathered = Signal(object)  # BatchSummary
+
+    def __init__(
+        self,
+        ctx: Any,
+        *,
+        agent: str | None = None,
+        runtime: str | None = None,
+        model: str | None = None,
+        evidence: Mapping[str, AgentEvidence] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("EvidenceDialog")
+        self.setWindowTitle("Gather evidence")
+        self.setWindowModality(Qt.WindowModality.NonModal)
+        self.ctx = ctx
+        self._evidence = dict(evidence or {})
+        self._wanted = (agent, runtime, model)
+        self._agents: list[AgentRecord] = []
+        self.plan: EvidencePlan | None = None
+        self.summary: BatchSummary | None = None
+        self.estimate_error = ""
+        self._state = SETUP
+        self._generation = 0
+        self._cancel: asyncio.Event | None = None
+        self._done = 0
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 14)
+        layout.setSpacing(10)
+        self.title = QLabel("Gather evidence")
+        self.title.setObjectName("ReplayTitle")
+        layout.addWidget(self.title)
+        self.subtitle = QLabel(
+            "Replays a sample of the agent's newest runs on a candidate runtime and model. "
+            "Each replay is a run: Insights → Cost judges the candidate on them."
+        )
+        self.subtitle.setObjectName("ReplaySubtitle")
+        self.subtitle.setWordWrap(True)
+        layout.addWidget(self.subtitle)
+
+        self._stack = QStackedWidget()
+        self._setup_page = self._build_setup()
+        self._run_page = self._build_run()
+        self._stack.addWidget(self._setup_page)
+        self._stack.addWidget(self._run_page)
+        layout.addWidget(self._stack, 1)
+
+        buttons = QHBoxLayout()
+        self.keys_button = QPushButton("API &keys…")
+        self.keys_button.setObjectName("EvidenceKeys")
+        self.keys_button.setToolTip("Settings → API keys")
+        self.keys_button.clicked.connect(self._open_keys)
+        self.keys_button.hide()
+        buttons.addWidget(self.keys_button)
+        self.again_button = QPushButton("Gather &again…")
+        self.again_button.setObjectName("EvidenceAgain")
+        self.again_button.clicked.connect(lambda: self._show(SETUP))
+        buttons.addWidget(self.again_button)
+        buttons.addStretch(1)
+        self.close_button = QPushButton("Close")
+        self.close_button.setObjectName("EvidenceClose")
+        self.close_button.clicked.connect(self.reject)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("EvidenceCancel")
+        self.cancel_button.setProperty("danger", True)
+        self.cancel_button.setToolTip("Start no new replay; those under way finish")
+        self.cancel_button.clicked.connect(self.cancel_gathering)
+        self.send_button = QPushButton("&Send")
+        self.send_button.setObjectName("EvidenceSend")
+        self.send_button.setProperty("primary", True)
+        self.send_button.clicked.connect(self.send)
+        for button in (self.close_button, self.cancel_button, self.send_button):
+            button.setAutoDefault(False)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+
+        self._plan_timer = QTimer(self, singleShot=True, interval=250)
+        self._plan_timer.timeout.connect(self._replan)
+        self.target_form.sig_target_changed.connect(self._plan_timer.start)
+        self.sample.valueChanged.connect(lambda _v: self._plan_timer.start())
+        self.agent_combo.currentIndexChanged.connect(self._on_agent_changed)
+        self.setStyleSheet(replay_stylesheet())
+        if getattr(ctx, "theme", None) is not None:
+            ctx.theme.sig_theme_changed.connect(self._on_theme_changed)
+        self.resize(820, 600)
+        self._show(SETUP)
+        self.target_form.load()
+        ctx.spawn(self._load_agents(), what="read the agents")
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def _build_setup(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(12)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(10)
+        self.agent_combo = QComboBox()
+        self.agent_combo.setObjectName("EvidenceAgent")
+        self.agent_combo.setMinimumContentsLength(28)
+        agent_label = QLabel("A&gent")
+        agent_label.setBuddy(self.agent_combo)
+        self.sample = QSpinBox()
+        self.sample.setObjectName("EvidenceSample")
+        self.sample.setRange(1, MAX_SAMPLE)
+        self.sample.setValue(DEFAULT_SAMPLE)
+        self.sample.setSuffix(" runs")
+        self.sample.setToolTip(
+            "How many of the agent's newest finished runs to replay (completed and failed "
+            "alike); a recommendation needs at least 10 with a known cost"
+        )
+        sample_label = QLabel("Sample &size")
+        sample_label.setBuddy(self.sample)
+        self.concurrency = QSpinBox()
+        self.concurrency.setObjectName("EvidenceConcurrency")
+        self.concurrency.setRange(1, 16)
+        self.concurrency.setValue(DEFAULT_CONCURRENCY)
+        self.concurrency.setSuffix(" at a time")
+        concurrency_label = QLabel("At &most")
+        concurrency_label.setBuddy(self.concurrency)
+        grid.addWidget(agent_label, 0, 0)
+        grid.addWidget(self.agent_combo, 0, 1)
+        grid.addWidget(sample_label, 1, 0)
+        grid.addWidget(self.sample, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        grid.addWidget(concurrency_label, 2, 0)
+        grid.addWidget(self.concurrency, 2, 1, Qt.AlignmentFlag.AlignLeft)
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+
+        caption = QLabel("CANDIDATE")
+        caption.setObjectName("SectionCaption")
+        layout.addWidget(caption)
+        self.target_form = ReplayTargetForm(self.ctx)
+        # Evidence is the agent's own work on another runtime/model: never another agent.
+        for widget in (
+            self.target_form.runtime_radio,
+            self.target_form.agent_radio,
+            self.target_form.agent_combo,
+        ):
+            widget.hide()
+        layout.addWidget(self.target_form)
+
+        card = QFrame()
+        card.setObjectName("EstimateCard")
+        inner = QVBoxLayout(card)
+        inner.setContentsMargins(14, 10, 14, 12)
+        inner.setSpacing(4)
+        caption = QLabel("ESTIMATED COST")
+        caption.setObjectName("SectionCaption")
+        inner.addWidget(caption)
+        row = QHBoxLayout()
+        self.estimate_value = QLabel("…")
+        self.estimate_value.setObjectName("EstimateValue")
+        self.estimate_badge = QLabel("est.")
+        self.estimate_badge.setObjectName("EstBadge")
+        self.estimate_badge.setToolTip("Estimated: the runs' token counts × the price table")
+        self.estimate_badge.hide()
+        row.addWidget(self.estimate_value)
+        row.addWidget(self.estimate_badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addStretch(1)
+        inner.addLayout(row)
+        self.estimate_detail = QLabel("")
+        self.estimate_detail.setObjectName("ReplayHint")
+        self.estimate_detail.setWordWrap(True)
+        inner.addWidget(self.estimate_detail)
+        layout.addWidget(card)
+        self.current_line = QLabel("")
+        self.current_line.setObjectName("ReplayHint")
+        self.current_line.setWordWrap(True)
+        layout.addWidget(self.current_line)
+        layout.addStretch(1)
+        return page
+
+    def _build_run(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(10)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("ReplayProgress")
+        self.progress.setFormat("%v / %m replayed")
+        layout.addWidget(self.progress)
+        self.progress_label = QLabel("")
+        self.progress_label.setObjectName("ReplayHint")
+        self.progress_label.setWordWrap(True)
+        layout.addWidget(self.progress_label)
+
+        self.summary_card = QFrame()
+        self.summary_card.setObjectName("BatchSummaryCard")
+        inner = QVBoxLayout(self.summary_card)
+        inner.setContentsMargins(14, 10, 14, 12)
+        inner.setSpacing(6)
+        self.headline = QLabel("")
+        self.headline.setObjectName("BatchHeadline")
+        self.headline.setWordWrap(True)
+        inner.addWidget(self.headline)
+        self.detail = QLabel("")
+        self.detail.setObjectName("EvidenceDetail")
+        self.detail.setWordWrap(True)
+        inner.addWidget(self.detail)
+        self.problem = QLabel("")
+        self.problem.setObjectName("EvidenceProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setTextFormat(Qt.TextFormat.RichText)
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        inner.addWidget(self.problem)
+        self.next_line = QLabel("")
+        self.next_line.setObjectName("ReplayHint")
+        self.next_line.setWordWrap(True)
+        inner.addWidget(self.next_line)
+        self.summary_card.hide()
+        layout.addWidget(self.summary_card)
+
+        self.items = BatchItemsModel(self)
+        table = self.table = QTableView()
+        table.setObjectName("EvidenceItems")
+        table.setModel(self.items)
+        table.setItemDelegate(NoFocusDelegate(table))
+        badge = StatusBadgeDelegate(table)
+        table.setItemDelegateForColumn(COL_BEFORE, badge)
+        table.setItemDelegateForColumn(COL_AFTER, badge)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setShowGrid(False)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(30)
+        header = table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(COL_OUTCOME, QHeaderView.ResizeMode.Stretch)
+        for col, width in (
+            (COL_SOURCE, 100),
+            (COL_BEFORE, 124),
+            (COL_AFTER, 124),
+            (COL_COST, 90),
+            (COL_LATENCY, 90),
+        ):
+            header.resizeSection(col, width)
+        table.setToolTip("Click a replay (or press Enter) to open its run")
+        table.clicked.connect(self._open_item)
+        table.activated.connect(self._open_item)
+        layout.addWidget(table, 1)
+        return page
+
+    # -- state -----------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def busy(self) -> bool:
+        return self._state == RUNNING
+
+    def _show(self, state: str) -> None:
+        self._state = state
+        self._stack.setCurrentWidget(self._setup_page if state == SETUP else self._run_page)
+        self.send_button.setVisible(state == SETUP)
+        self.cancel_button.setVisible(state == RUNNING)
+        self.close_button.setVisible(state != RUNNING)
+        self.close_button.setText("Cancel" if state == SETUP else "Close")
+        self.again_button.setVisible(state == DONE)
+        if state != DONE:
+            self.keys_button.hide()
+        if state == SETUP:
+            self._update_send()
+            self._plan_timer.start()
+        self.sig_state_changed.emit(state)
+
+    # -- the agent and the candidate -------------------------------------------------------------
+
+    async def _load_agents(self) -> None:
+        agents = await self.ctx.read(self.ctx.workspace.store.list_agents)
+        if not shiboken6.isValid(self):
+            return
+        self._agents = sorted(agents, key=lambda a: a.name.lower())
+        self.agent_combo.blockSignals(True)
+        self.agent_combo.clear()
+        for record in self._agents:
+            config = record.config
+            self.agent_combo.addItem(
+                f"{record.name}  ·  now {config.runtime} · {config.model}", record.name
+            )
+        self.agent_combo.blockSignals(False)
+        if not self._agents:
+            self.subtitle.setText("No agents yet: create one on the Agents page, then come back.")
+            self._show_estimate_problem("No agent to gather evidence for.")
+            return
+        self.choose(*self._wanted)
+
+    def choose(self, agent: str | None, runtime: str | None, model: str | None) -> None:
+        """Select the agent and preset the candidate (the other provider unless given)."""
+        self._wanted = (agent, runtime, model)
+        if not self._agents:
+            return
+        index = max(0, self.agent_combo.findData(agent)) if agent else 0
+        self.agent_combo.blockSignals(True)
+        self.agent_combo.setCurrentIndex(index)
+        self.agent_combo.blockSignals(False)
+        self._preset_target(runtime, model)
+
+    def _on_agent_changed(self, _index: int = 0) -> None:
+        self._preset_target(None, None)
+
+    def _preset_target(self, runtime: str | None, model: str | None) -> None:
+        record = self.agent_record()
+        if record is None:
+            return
+        self.title.setText(f"Gather evidence for @{record.name}")
+        config = record.config
+        self.current_line.setText(
+            f"@{record.name} runs on {config.runtime} · {config.model} now. The candidate is "
+            "judged against it on cost per call, ok-rate and eval score."
+        )
+        if runtime:
+            self.target_form.set_runtime(runtime)
+            if model:
+                self.target_form.set_model(model)
+        else:
+            self.target_form.preset(config.runtime)
+        self._plan_timer.start()
+
+    def agent_record(self) -> AgentRecord | None:
+        name = self.agent_combo.currentData()
+        return next((a for a in self._agents if a.name == name), None)
+
+    # -- the estimate ----------------------------------------------------------------------------
+
+    def _replan(self) -> None:
+        if self._state != SETUP:
+            return
+        self.plan = None
+        self._update_send()
+        record = self.agent_record()
+        target = self.target_form.target()
+        if record is None:
+            return
+        if target is None:
+            self._show_estimate_problem(self.target_form.problem())
+            return
+        if (target.runtime, target.model) == (record.config.runtime, record.config.model) and not (
+            target.base_url
+        ):
+            self._show_estimate_problem(
+                f"That is what @{record.name} runs on now: choose another runtime or model."
+            )
+            return
+        self._generation += 1
+        self.estimate_value.setText("…")
+        self.estimate_badge.hide()
+        self.estimate_detail.setText(f"Estimating {plural(self.sample.value(), 'replay')}…")
+        self.ctx.spawn(
+            self._estimate(self._generation, record.name, target, self.sample.value()),
+            what="estimate the evidence",
+        )
+
+    async def _estimate(self, generation: int, agent: str, target: ReplayTarget, size: int) -> None:
+        try:
+            plan = await self.ctx.read(cost_reads.estimate, self.ctx.workspace, agent, target, size)
+        except Exception as exc:  # an agent removed meanwhile, a bad target: say so
+            if shiboken6.isValid(self) and generation == self._generation:
+                self._show_estimate_problem(str(exc) or type(exc).__name__)
+            return
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return
+        self.estimate_error = ""
+        if not plan.run_ids:
+            self._show_estimate_problem(
+                f"Nothing to replay: @{agent} has no finished runs with a recorded prompt"
+                + (f" ({plan.skipped} without one)." if plan.skipped else ".")
+                + " Run the agent first (Chat, CLI or a schedule)."
+            )
+            return
+        self.plan = plan
+        usd = plan.estimate.usd or 0.0
+        self.estimate_value.setText(cost_reads.money(usd))
+        self.estimate_badge.show()
+        self.estimate_detail.setText(plan_text(plan))
+        self._update_send()
+        self.sig_plan_ready.emit(plan)
+
+    def _show_estimate_problem(self, text: str) -> None:
+        self.estimate_error = text
+        self.plan = None
+        self.estimate_value.setText("—")
+        self.estimate_badge.hide()
+        self.estimate_detail.setText(text)
+        self._update_send()
+
+    def _update_send(self) -> None:
+        plan = self.plan
+        ready = plan is not None and bool(plan.run_ids) and self._state == SETUP
+        self.send_button.setEnabled(ready)
+        self.send_button.setDefault(ready)
+        count = len(plan.run_ids) if plan is not None else 0
+        self.send_button.setText(f"&Send {plural(count, 'replay')}" if count else "&Send")
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def send(self) -> None:
+        plan = self.plan
+        if plan is None or not plan.run_ids or self._state != SETUP:
+            return
+        self.summary = None
+        self._done = 0
+        self.items.clear()
+        self.summary_card.hide()
+        self.progress.setRange(0, len(plan.run_ids))
+        self.progress.setValue(0)
+        self.progress_label.setText(
+            f"Replaying {plural(len(plan.run_ids), 'run')} of @{plan.agent} on "
+            f"{plan.target.label}, {self.concurrency.value()} at a time…"
+        )
+        self._cancel = asyncio.Event()
+        self._show(RUNNING)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setFocus()
+        self.ctx.prefetch_sdks()
+        self.ctx.spawn(
+            self._gather(plan, self.concurrency.value(), self._cancel), what="gather evidence"
+        )
+
+    async def _gather(self, plan: EvidencePlan, concurrency: int, cancel: asyncio.Event) -> None:
+        summary = await gather_evidence(
+            self.ctx.workspace,
+            plan,
+            concurrency=concurrency,
+            progress=self._on_progress,
+            cancel=cancel,
+        )
+        if shiboken6.isValid(self):
+            self._finished(plan, summary)
+
+    def _on_progress(self, done: int, total: int, item: BatchItem) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._done = done
+        self.progress.setValue(done)
+        self.items.append(item)
+        self.sig_item_done.emit(done, total)
+
+    def cancel_gathering(self) -> None:
+        if self._state != RUNNING or self._cancel is None:
+            return
+        self._cancel.set()
+        self.cancel_button.setEnabled(False)
+        self.progress_label.setText(
+            "Cancelling: no new replay starts; the ones under way finish first…"
+        )
+
+    def _finished(self, plan: EvidencePlan, summary: BatchSummary) -> None:
+        self.summary = summary
+        self.progress.setValue(self._done)
+        head, detail = summary_lines(summary, plan.target)
+        self.progress_label.setText(
+            f"Cancelled after {summary.replayed} of {summary.total}: the rest were not replayed."
+            if summary.cancelled
+            else f"Done: {summary.replayed} of {summary.total} replayed."
+        )
+        self.headline.setText(head)
+        self.detail.setText(detail)
+        errors = errors_of(summary)
+        auth = any(
+            item.result is not None
+            and item.result.dispatch.error_class is not None
+            and item.result.dispatch.error_class.value == "auth"
+            for item in summary.items
+        ) or any("api key" in e.lower() for e in errors)
+        if errors:
+            first = errors[0]
+            more = f" (and {plural(len(errors) - 1, 'other error')})" if len(errors) > 1 else ""
+            hint = error_hint("auth") if auth else ""
+            self.problem.setText(
+                f"<b>Some replays failed:</b> {html.escape(first)}{html.escape(more)}"
+                + (f"<br>{html.escape(hint)}" if hint else "")
+            )
+        self.problem.setVisible(bool(errors))
+        self.keys_button.setVisible(auth)
+        self.next_line.setText(
+            "Insights → Cost now counts these replays as evidence for "
+            f"@{plan.agent} on {plan.target.label}."
+            if summary.replayed
+            else "Nothing was replayed: no evidence was added."
+        )
+        self.summary_card.show()
+        self._show(DONE)
+        self.close_button.setDefault(True)
+        self.sig_evidence_gathered.emit(summary)
+
+    # -- items -----------------------------------------------------------------------------------
+
+    def _open_item(self, index: QModelIndex) -> None:
+        run_id = index.data(RUN_ID_ROLE)
+        if run_id:
+            self.ctx.navigate("runs", {"run_id": str(run_id)})
+        else:
+            item = self.items.item_at(index.row())
+            if item is not None:
+                self.ctx.status(item.skipped or item.error or "This run was not replayed.")
+
+    def _open_keys(self) -> None:
+        self.ctx.navigate("settings", {"section": "keys"})
+
+    def reject(self) -> None:
+        if self._state == RUNNING:
+            self.cancel_gathering()
+            return
+        super().reject()
+
+    def _on_theme_changed(self, _theme: Any) -> None:
+        if shiboken6.isValid(self):
+            self.setStyleSheet(replay_stylesheet())
