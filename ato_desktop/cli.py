@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     approvals.add_argument(
         "--deny-tools", action="store_true", help="deny them (each becomes a blocked action)"
     )
+    dispatch.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="metadata on the run, searchable in filters (user=alice, tenant=acme, ...)",
+    )
     dispatch.add_argument("--json", action="store_true", help="print the run as JSON at the end")
     dispatch.add_argument("prompt", help="the prompt; '-' reads it from stdin")
 
@@ -480,6 +487,25 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
         help=f"time window: {', '.join(TIME_WINDOWS)} or any duration like 12h (default all)",
     )
     parser.add_argument("--min-cost", type=float, metavar="USD")
+    parser.add_argument("--user", metavar="NAME", help="runs tagged user=NAME")
+    parser.add_argument("--tenant", metavar="NAME", help="runs tagged tenant=NAME")
+    parser.add_argument(
+        "--tag", action="append", default=[], metavar="K=V", help="runs with this tag (repeat)"
+    )
+    parser.add_argument("--error-class", metavar="CLASS", help="e.g. timeout, rate_limit")
+    parser.add_argument(
+        "--min-duration", metavar="DURATION", help="runs that took at least this long, e.g. 30s"
+    )
+
+
+def _tags(items: list[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"tag {item!r} must look like key=value")
+        tags[key.strip()] = value
+    return tags
 
 
 # -- entry ------------------------------------------------------------------------------------
@@ -752,6 +778,7 @@ def cmd_dispatch(args: argparse.Namespace, out: TextIO) -> int:
         new_thread=args.thread is None,
         trigger=Trigger.CLI,
         stall_timeout_s=stall_s,
+        tags=_tags(args.tag),
     )
     return asyncio.run(
         _dispatch(request, out, as_json=args.json, approve=args.approve_tools, deny=args.deny_tools)
@@ -863,11 +890,18 @@ def _run_filter(ws: Workspace, args: argparse.Namespace) -> RunFilter:
     agent_id = ws.store.get_agent(args.agent).id if args.agent else None
     if args.min_cost is not None and args.min_cost < 0:
         raise UsageError("--min-cost cannot be negative")
+    tags = _tags(args.tag)
+    for key in ("user", "tenant"):
+        if getattr(args, key):
+            tags[key] = getattr(args, key)
     return RunFilter(
         statuses=tuple(statuses),
         agent_id=agent_id,
         since_ms=window_start_ms(args.since, now_ms()),
         min_cost_usd=args.min_cost,
+        tags=tuple(tags.items()),
+        error_class=args.error_class,
+        min_duration_ms=parse_duration_ms(args.min_duration) if args.min_duration else None,
     )
 
 

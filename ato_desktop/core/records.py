@@ -189,6 +189,11 @@ class RunFilter:
     trigger: str | None = None
     agent_version_id: str | None = None
     include_demo: bool = True
+    # Searchable metadata: tags (user, tenant or any key -> value; all must match), the error
+    # class of failed runs, and latency (the run's duration).
+    tags: tuple[tuple[str, str], ...] = ()
+    error_class: str | None = None
+    min_duration_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,25 @@ ALL_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
 
 def normalize_filter(flt: RunFilter) -> RunFilter:
     """The same filter in canonical form: statuses deduplicated in a fixed order (all five is
-    no status filter), a min cost of zero or less is no min cost."""
+    no status filter), a min cost or duration of zero or less is none, tags sorted."""
     statuses = tuple(s for s in ALL_STATUSES if s in set(flt.statuses))
     unknown = tuple(sorted(set(flt.statuses) - set(ALL_STATUSES)))
     statuses += unknown
     if set(statuses) >= set(ALL_STATUSES):
         statuses = ()
     min_cost = flt.min_cost_usd if flt.min_cost_usd is not None and flt.min_cost_usd > 0 else None
-    return dataclasses.replace(flt, statuses=statuses, min_cost_usd=min_cost)
+    min_duration = (
+        flt.min_duration_ms if flt.min_duration_ms is not None and flt.min_duration_ms > 0 else None
+    )
+    tags = tuple(sorted({(str(k), str(v)) for k, v in flt.tags if str(k)}))
+    return dataclasses.replace(
+        flt,
+        statuses=statuses,
+        min_cost_usd=min_cost,
+        min_duration_ms=min_duration,
+        tags=tags,
+        error_class=flt.error_class or None,
+    )
 
 
 def run_matches(flt: RunFilter, run: RunRecord) -> bool:
@@ -39,5 +50,13 @@ def run_matches(flt: RunFilter, run: RunRecord) -> bool:
     if flt.min_cost_usd is not None and (run.cost_usd is None or run.cost_usd < flt.min_cost_usd):
         return False
     if flt.trigger and run.trigger != flt.trigger:
+        return False
+    if flt.error_class and run.error_class != flt.error_class:
+        return False
+    if flt.min_duration_ms is not None and (
+        run.duration_ns is None or run.duration_ns < flt.min_duration_ms * 1_000_000
+    ):
+        return False
+    if any(str(run.tags.get(key)) != value or key not in run.tags for key, value in flt.tags):
         return False
     return flt.include_demo or not run.is_demo

@@ -120,9 +120,40 @@ def _where(flt: RunFilter, *, cost_via_index: bool) -> tuple[list[str], list[Any
     if flt.trigger:
         where.append('r."trigger" = ?')
         params.append(flt.trigger)
+    if flt.error_class:
+        where.append("r.error_class = ?")
+        params.append(flt.error_class)
+    if flt.min_duration_ms is not None:
+        where.append("r.duration_ns >= ?")
+        params.append(int(flt.min_duration_ms * 1_000_000))
+    for key, value in flt.tags:
+        if key in _TAG_INDEXES:
+            # The same expression as the indexes of migration 5 (a literal path), so they apply.
+            where.append(f"json_extract(r.tags_json, '$.{key}') = ?")
+        else:
+            where.append("json_extract(r.tags_json, ?) = ?")
+            params.append(_tag_path(key))
+        params.append(value)
     if not flt.include_demo:
         where.append("r.is_demo = 0")
     return where, params
+
+
+def _tag_path(key: str) -> str:
+    """A JSON path for any tag key, quoted ($."a.b"), bound as a parameter."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_TAG_INDEXES = {"user": "idx_runs_user", "tenant": "idx_runs_tenant"}
+
+
+def _metadata_index(flt: RunFilter) -> str | None:
+    """The index of a metadata filter, when one names a user, tenant or error class: the walk
+    is then one value's runs, newest first."""
+    for key, _value in flt.tags:
+        if key in _TAG_INDEXES:
+            return _TAG_INDEXES[key]
+    return "idx_runs_error_class" if flt.error_class else None
 
 
 def _select_page(
@@ -201,8 +232,8 @@ def _page(
         ]
         merged = heapq.merge(*pages, key=_sort_key, reverse=True)
         return list(itertools.islice(merged, limit))
-    index = None
-    if flt.agent_version_id:
+    index = _metadata_index(flt)
+    if flt.agent_version_id and index is None:
         planned = _plan_version(conn, flt)
         if planned is None:
             return []
@@ -213,8 +244,10 @@ def _page(
 def count(conn: sqlite3.Connection, flt: RunFilter) -> int:
     """How many runs match flt (through an index on every filter combination of the page)."""
     flt = normalize_filter(flt)
-    index = None
-    if flt.min_cost_usd is not None and _cost_is_selective(conn, flt.min_cost_usd):
+    index = _metadata_index(flt)
+    if index is not None:
+        pass
+    elif flt.min_cost_usd is not None and _cost_is_selective(conn, flt.min_cost_usd):
         index = "idx_runs_cost"
     elif flt.agent_version_id:
         planned = _plan_version(conn, flt)
