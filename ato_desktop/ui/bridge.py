@@ -14,11 +14,13 @@ from ato_desktop.core.events import (
     AgentDeleted,
     ConfigChanged,
     DomainEvent,
+    EvalSuiteRunChanged,
     McpServersChanged,
     RunCompleted,
     RunCreated,
     RunFailed,
     RunProgressed,
+    RunScored,
     RunsIngested,
     RunsRemoved,
     ThreadChanged,
@@ -37,6 +39,8 @@ class EventBridge(QObject):
     sig_thread_changed = Signal(object)  # ThreadChanged
     sig_runs_bulk_changed = Signal(object)  # RunsIngested | RunsRemoved (bulk: reload)
     sig_mcp_changed = Signal(object)  # McpServersChanged
+    sig_eval_run_changed = Signal(object)  # EvalSuiteRunChanged
+    sig_run_scored = Signal(object)  # RunScored
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +71,10 @@ class EventBridge(QObject):
             self.sig_runs_bulk_changed.emit(event)
         elif isinstance(event, McpServersChanged):
             self.sig_mcp_changed.emit(event)
+        elif isinstance(event, EvalSuiteRunChanged):
+            self.sig_eval_run_changed.emit(event)
+        elif isinstance(event, RunScored):
+            self.sig_run_scored.emit(event)
 
     def close(self) -> None:
         self._unsubscribe()

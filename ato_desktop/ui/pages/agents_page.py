@@ -38,6 +38,7 @@ from ato_desktop.ui.agents.budget_line import BudgetLine
 from ato_desktop.ui.agents.determinism_badge import AgentDeterminismBadge
 from ato_desktop.ui.agents.history_view import HistoryView
 from ato_desktop.ui.agents.model_combo import ModelSuggestions
+from ato_desktop.ui.agents.online_judge import OnlineJudgeButton
 from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
@@ -165,6 +166,8 @@ class AgentsPage(Page):
         self.chat_button.setObjectName("ChatWithAgentButton")
         self.chat_button.setProperty("primary", True)
         self.chat_button.clicked.connect(self.chat_with_agent)
+        self.judge_button = OnlineJudgeButton(self.ctx)  # sampled runs scored by a judge
+        head.addWidget(self.judge_button)
         head.addWidget(self.chat_button)
         column.addWidget(header)
         self.regression_banner = RegressionBanner(self.ctx)
@@ -267,6 +270,7 @@ class AgentsPage(Page):
             f"{agent.config.runtime} · {agent.config.model} · version {agent.current_version}"
         )
         self.chat_button.setVisible(True)
+        self.judge_button.show_agent(agent.id)
         self.tabs.setTabEnabled(HISTORY_TAB, True)
         if not same:
             self.determinism.show_agent(agent.id)
@@ -286,6 +290,7 @@ class AgentsPage(Page):
         self.demo_badge.setVisible(False)
         self.subtitle_label.setText("Saved as version 1 when you create it")
         self.chat_button.setVisible(False)
+        self.judge_button.show_agent(None)
         self.determinism.clear()
         self.regression_banner.clear()
         self.budget_line.clear()

@@ -42,6 +42,7 @@ from ato_desktop.ui.runs.formatting import (
     short_id,
     size_text,
 )
+from ato_desktop.ui.runs.rating_widget import RatingWidget
 from ato_desktop.ui.runs.telemetry import ActionRow, TelemetryView, build_action_rows
 from ato_desktop.ui.widgets.status_badge import StatusBadge, status_label
 
@@ -156,6 +157,9 @@ class RunDetailsView(QWidget):
         self.model_label.setObjectName("Muted")
         top.addWidget(self.model_label)
         top.addStretch(1)
+        self.rating = RatingWidget(ctx)  # thumbs up/down with a note, and the judge's score
+        top.addWidget(self.rating)
+        self.sig_run_loaded.connect(lambda bundle: self.rating.show_run(bundle.run.id))
         self.replay_button = QPushButton("Replay…")
         self.replay_button.setObjectName("ReplayRun")
         self.replay_button.setToolTip(
