@@ -6,9 +6,11 @@ The SQL in store.run_listing applies the same rules; a test checks they agree.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 from ato_desktop.core.models import RunStatus
 from ato_desktop.core.records import RunFilter, RunRecord
+from ato_desktop.core.timefmt import DurationError, parse_duration_ms
 
 ALL_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
 
@@ -60,3 +62,79 @@ def run_matches(flt: RunFilter, run: RunRecord) -> bool:
     if any(str(run.tags.get(key)) != value or key not in run.tags for key, value in flt.tags):
         return False
     return flt.include_demo or not run.is_demo
+
+
+# -- metadata search ---------------------------------------------------------------------------
+
+METADATA_HELP = (
+    "user:alice  tenant:acme  error:timeout  >30s  or any tag as key:value "
+    '(quote values with spaces: region:"eu west")'
+)
+
+
+class MetadataQueryError(ValueError):
+    """The metadata search text cannot be read; the message says which part and why."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetadataQuery:
+    tags: tuple[tuple[str, str], ...] = ()
+    error_class: str | None = None
+    min_duration_ms: float | None = None
+
+
+def parse_metadata(text: str) -> MetadataQuery:
+    """'user:alice tenant:acme error:timeout >30s' -> the filter's metadata terms.
+
+    key:value (or key=value) is a tag; error:CLASS is the error class of failed runs; >DURATION
+    (or >=, or duration>DURATION) is a minimum duration (30s, 2m, 1.5h).
+    """
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise MetadataQueryError(f"unbalanced quote in {text!r}") from exc
+    tags: dict[str, str] = {}
+    error_class: str | None = None
+    min_duration: float | None = None
+    for token in tokens:
+        lowered = token.lower()
+        for prefix in ("duration>=", "duration>", ">=", ">"):
+            if lowered.startswith(prefix):
+                raw = token[len(prefix) :]
+                try:
+                    min_duration = float(parse_duration_ms(raw))
+                except DurationError as exc:
+                    raise MetadataQueryError(
+                        f"{token!r}: {raw!r} is not a duration (30s, 2m, 1h)"
+                    ) from exc
+                break
+        else:
+            key, sep, value = _split_term(token)
+            if not sep or not key or not value:
+                raise MetadataQueryError(
+                    f"{token!r}: write key:value, error:CLASS or >30s ({METADATA_HELP})"
+                )
+            if key.lower() == "error":
+                error_class = value
+            else:
+                tags[key] = value
+    return MetadataQuery(tuple(sorted(tags.items())), error_class, min_duration)
+
+
+def _split_term(token: str) -> tuple[str, str, str]:
+    colon, equals = token.find(":"), token.find("=")
+    marks = [i for i in (colon, equals) if i > 0]
+    if not marks:
+        return token, "", ""
+    at = min(marks)
+    return token[:at], token[at], token[at + 1 :]
+
+
+def format_metadata(query: MetadataQuery) -> str:
+    """The text parse_metadata reads back as query."""
+    parts = [f"{key}:{shlex.quote(value)}" for key, value in query.tags]
+    if query.error_class:
+        parts.append(f"error:{shlex.quote(query.error_class)}")
+    if query.min_duration_ms is not None:
+        parts.append(f">{query.min_duration_ms / 1000:g}s")
+    return " ".join(parts)

@@ -34,6 +34,12 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.coerce import as_money
 from ato_desktop.core.records import RunFilter
+from ato_desktop.core.run_filter import (
+    METADATA_HELP,
+    MetadataQuery,
+    MetadataQueryError,
+    parse_metadata,
+)
 from ato_desktop.core.timefmt import TIME_WINDOWS, window_start_ms
 from ato_desktop.ui.theme import current_theme
 
@@ -60,14 +66,22 @@ class RunsFilterState:
     agent_version_label: str | None = None  # e.g. "v3", shown on the version chip
     min_cost_usd: float | None = None
     window: str = DEFAULT_WINDOW
+    metadata: str = ""  # "user:alice tenant:acme error:timeout >30s" (core.run_filter)
 
     def to_run_filter(self, now_ms: int) -> RunFilter:
+        try:
+            meta = parse_metadata(self.metadata)
+        except MetadataQueryError:  # the bar never keeps text it cannot read; belt and braces
+            meta = MetadataQuery()
         return RunFilter(
             statuses=self.statuses,
             agent_id=self.agent_id,
             agent_version_id=self.agent_version_id,
             since_ms=window_start_ms(self.window, now_ms),
             min_cost_usd=self.min_cost_usd if self.min_cost_usd else None,
+            tags=meta.tags,
+            error_class=meta.error_class,
+            min_duration_ms=meta.min_duration_ms,
         )
 
     @property
@@ -78,6 +92,7 @@ class RunsFilterState:
             or self.agent_id
             or self.agent_version_id
             or self.min_cost_usd
+            or self.metadata
             or self.window != "all"
         )
 
@@ -92,6 +107,8 @@ class RunsFilterState:
         parts.append(WINDOW_LABELS.get(self.window, self.window))
         if self.min_cost_usd:
             parts.append(f"≥ ${self.min_cost_usd:,.2f}")
+        if self.metadata:
+            parts.append(self.metadata)
         return " · ".join(parts)
 
     def save(self, settings: QSettings) -> None:
@@ -103,6 +120,7 @@ class RunsFilterState:
             "agent_version_label": self.agent_version_label or "",
             "min_cost_usd": "" if not self.min_cost_usd else repr(self.min_cost_usd),
             "window": self.window,
+            "metadata": self.metadata,
         }
         for key, value in values.items():
             settings.setValue(_SETTINGS_PREFIX + key, value)
@@ -119,6 +137,11 @@ class RunsFilterState:
         statuses = tuple(s for s in text("statuses").split(",") if s in known)
         window = text("window") or DEFAULT_WINDOW
         cost = as_money(text("min_cost_usd"))
+        metadata = text("metadata")
+        try:
+            parse_metadata(metadata)
+        except MetadataQueryError:
+            metadata = ""
         return cls(
             statuses=statuses,
             agent_id=text("agent_id") or None,
@@ -127,6 +150,7 @@ class RunsFilterState:
             agent_version_label=text("agent_version_label") or None,
             min_cost_usd=cost if cost and cost > 0 else None,
             window=window if window in TIME_WINDOWS else DEFAULT_WINDOW,
+            metadata=metadata,
         )
 
 
@@ -218,6 +242,21 @@ class FiltersBar(QFrame):
         self._cost_timer = QTimer(self, singleShot=True, interval=350)
         self._cost_timer.timeout.connect(self._emit)
 
+        self.meta_edit = QLineEdit()
+        self.meta_edit.setObjectName("MetadataFilter")
+        self.meta_edit.setPlaceholderText("user:… tenant:… error:… >30s")
+        self.meta_edit.setClearButtonEnabled(True)
+        self.meta_edit.setToolTip(f"Search run metadata: {METADATA_HELP}")
+        self.meta_edit.setMinimumWidth(150)
+        self.meta_edit.setMaximumWidth(240)
+        self.meta_edit.textEdited.connect(lambda _t: self._meta_timer.start())
+        self.meta_edit.textChanged.connect(lambda t: not t and self._meta_timer.start())
+        self.meta_edit.returnPressed.connect(self._emit)
+        layout.addWidget(self.meta_edit)
+        self._meta_timer = QTimer(self, singleShot=True, interval=450)
+        self._meta_timer.timeout.connect(self._emit)
+        self.meta_error = ""  # why the text typed cannot be read ("" when it can)
+
         layout.addSpacing(6)
         self._windows = QButtonGroup(self)
         self._windows.setExclusive(True)
@@ -308,6 +347,9 @@ class FiltersBar(QFrame):
             cost = f"{state.min_cost_usd:g}" if state.min_cost_usd else ""
             if as_money(self.cost_edit.text()) != state.min_cost_usd:
                 self.cost_edit.setText(cost)
+            if self.meta_edit.text().strip() != state.metadata:
+                self.meta_edit.setText(state.metadata)
+                self._set_meta_error("")
             self._window_buttons.get(state.window, self._window_buttons["all"]).setChecked(True)
             self.reset_button.setVisible(state.is_narrowed)
         finally:
@@ -320,12 +362,29 @@ class FiltersBar(QFrame):
                 statuses.extend(chip_statuses)
         window = next((w for w, b in self._window_buttons.items() if b.isChecked()), "all")
         cost = as_money(self.cost_edit.text()) or 0.0
+        metadata = self._state.metadata
+        text = self.meta_edit.text().strip()
+        try:
+            parse_metadata(text)
+        except MetadataQueryError as exc:
+            self._set_meta_error(str(exc))  # keep the last readable search until fixed
+        else:
+            self._set_meta_error("")
+            metadata = text
         return dataclasses.replace(
             self._state,
             statuses=tuple(statuses),
             min_cost_usd=cost if cost > 0 else None,
             window=window,
+            metadata=metadata,
         )
+
+    def _set_meta_error(self, error: str) -> None:
+        self.meta_error = error
+        self.meta_edit.setProperty("invalid", bool(error))
+        self.meta_edit.setToolTip(error or f"Search run metadata: {METADATA_HELP}")
+        self.meta_edit.style().unpolish(self.meta_edit)
+        self.meta_edit.style().polish(self.meta_edit)
 
     def _emit(self) -> None:
         if self._updating:
@@ -402,4 +461,5 @@ def filters_stylesheet() -> str:
         color: {t.accent_text}; border-color: {t.accent}; }}
     QPushButton#ResetFilters {{ border: none; color: {t.accent}; padding: 4px 6px; }}
     QPushButton#ResetFilters:hover {{ text-decoration: underline; }}
+    QLineEdit#MetadataFilter[invalid="true"] {{ border: 1px solid {t.failed}; }}
     """
