@@ -437,12 +437,20 @@ async def replay_batch(
     progress: Progress | None = None,
     cancel: asyncio.Event | None = None,
 ) -> BatchSummary:
-    """Replay many runs on target, at most `concurrency` at a time; cancel stops starting new
-    ones (those under way finish)."""
+    """Replay many runs on target, at most `concurrency` at a time. Cancel stops starting new
+    ones and kills those under way (each recorded as killed, with what it had streamed)."""
     semaphore = asyncio.Semaphore(max(1, concurrency))
     items: list[BatchItem] = []
     done = 0
     cancelled = False
+    in_flight: set[str] = set()
+
+    async def kill_on_cancel() -> None:
+        nonlocal cancelled
+        assert cancel is not None
+        await cancel.wait()
+        cancelled = True
+        workspace.live.kill(list(in_flight))
 
     async def one(run_id: str) -> None:
         nonlocal done, cancelled
@@ -450,18 +458,36 @@ async def replay_batch(
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 return
+            started: list[str] = []
+
+            def on_started(replay_run_id: str) -> None:
+                started.append(replay_run_id)
+                in_flight.add(replay_run_id)
+                if cancel is not None and cancel.is_set():  # cancelled while it was starting
+                    workspace.live.kill([replay_run_id])
+
             try:
-                item = BatchItem(run_id, result=await replay(workspace, run_id, target))
+                item = BatchItem(
+                    run_id,
+                    result=await replay(workspace, run_id, target, on_started=on_started),
+                )
             except ReplayUnavailable as exc:
                 item = BatchItem(run_id, skipped=str(exc))
             except (DispatchError, LookupError, ValueError) as exc:
                 item = BatchItem(run_id, error=str(exc))
+            finally:
+                in_flight.difference_update(started)
             items.append(item)
             done += 1
             if progress is not None:
                 progress(done, len(run_ids), item)
 
-    await asyncio.gather(*(one(run_id) for run_id in run_ids))
+    watcher = asyncio.ensure_future(kill_on_cancel()) if cancel is not None else None
+    try:
+        await asyncio.gather(*(one(run_id) for run_id in run_ids))
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     order = {run_id: i for i, run_id in enumerate(run_ids)}
     items.sort(key=lambda item: order[item.source_run_id])
     return summarize(items, len(run_ids), cancelled)

@@ -331,3 +331,35 @@ def test_a_slow_pipeline_stage_is_linked_to_its_prompt_by_time(
     ).result()
     with pytest.raises(ReplayUnavailable, match="no run of the same agent"):
         load_source(workspace, "4e" * 16)
+
+
+def test_cancelling_a_batch_kills_the_replays_under_way(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    workspace.agents.create(
+        "slow", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    fake.scenario = Scenario(chunks=("quick",))
+    sources = [
+        _dispatch(workspace, DispatchRequest(f"q{i}", agent="slow")).run_id for i in range(3)
+    ]
+    fake.scenario = Scenario(chunks=tuple(f"w{i} " for i in range(200)), delay_s=0.05)
+    target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
+
+    async def go():  # type: ignore[no-untyped-def]
+        cancel = asyncio.Event()
+        batch = asyncio.ensure_future(
+            replay_batch(workspace, sources, target, concurrency=1, cancel=cancel)
+        )
+        for _ in range(200):  # until the first replay streams
+            if workspace.live.run_ids:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        cancel.set()
+        return await asyncio.wait_for(batch, timeout=10)
+
+    summary = _run(workspace, go())
+    assert summary.cancelled and summary.replayed == 1  # the other two never started
+    (item,) = [i for i in summary.items if i.result is not None]
+    assert item.result is not None and item.result.dispatch.status is RunStatus.KILLED

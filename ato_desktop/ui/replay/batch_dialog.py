@@ -288,7 +288,9 @@ class BatchReplayDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("BatchCancel")
         self.cancel_button.setProperty("danger", True)
-        self.cancel_button.setToolTip("Start no new replay; those under way finish")
+        self.cancel_button.setToolTip(
+            "Start no new replay and stop those under way (kept as killed runs)"
+        )
         self.cancel_button.clicked.connect(self.cancel_batch)
         self.start_button = QPushButton("&Replay")
         self.start_button.setObjectName("BatchStart")
@@ -696,7 +698,7 @@ class BatchReplayDialog(QDialog):
         self._cancel.set()
         self.cancel_button.setEnabled(False)
         self.progress_label.setText(
-            "Cancelling: no new replay starts; the ones under way finish first…"
+            "Cancelling: no new replay starts; the ones under way are stopped…"
         )
 
     def _finished(self, summary: BatchSummary) -> None:
