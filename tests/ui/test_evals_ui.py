@@ -103,7 +103,11 @@ def _run_dialog(qtbot: Any, dialog: RunSuiteDialog, view: EvalsView) -> str:
     assert dialog.report is not None
     run_id = dialog.report.suite_run_id
     qtbot.waitUntil(
-        lambda: view.report_view is not None and view.report_view.report.suite_run_id == run_id,
+        lambda: (
+            view.report_view is not None
+            and view.report_view.report.suite_run_id == run_id
+            and view.report_view.report.status == "completed"
+        ),
         timeout=5_000,
     )
     return run_id
@@ -172,7 +176,9 @@ def test_a_suite_runs_from_a_file_through_the_dialog_then_diffs_on_a_second_run(
     assert isinstance(again, RunSuiteDialog) and again.rerun_name == "support-ui"
     qtbot.waitUntil(lambda: again.prepared is not None, timeout=5_000)
     assert not again.file_row.isVisible()
-    qtbot.waitUntil(lambda: again.target_form.target() is not None, timeout=5_000)
+    # The suite's last target is chosen again once the agents are listed.
+    qtbot.waitUntil(lambda: again.target_form.agent_radio.isChecked(), timeout=5_000)
+    assert again.target_form.agent_combo.currentData() == "support"
     again.concurrency.setValue(1)
     fake.enqueue(_answer("Lyon, I think."), _answer("30 days from delivery."))
     second_id = _run_dialog(qtbot, again, view)
@@ -180,6 +186,7 @@ def test_a_suite_runs_from_a_file_through_the_dialog_then_diffs_on_a_second_run(
 
     view_report = view.report_view
     assert view_report is not None and view_report.report.diff is not None
+    assert view_report.report.target == "@support"
     changes = {row.case_id: row.change for row in view_report.rows}
     assert changes == {"capital": PASS_TO_FAIL, "refund": FAIL_TO_PASS}
     assert "1 pass→fail" in view.diff_line.text() and "1 fail→pass" in view.diff_line.text()

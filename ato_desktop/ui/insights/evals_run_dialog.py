@@ -329,6 +329,8 @@ class RunSuiteDialog(QDialog):
         self.sig_state_changed.emit(state)
 
     def _update_start(self) -> None:
+        if self.prepared is not None and self._preset_target is not None:
+            self._apply_pending_preset()
         target = self.target_form.target()
         self.start_button.setEnabled(self.prepared is not None and target is not None)
         if self.prepared is None:
@@ -408,11 +410,16 @@ class RunSuiteDialog(QDialog):
                 f"{plural(len(suite.cases), 'case')} still run:"
             )
             self.bad_lines.setPlainText("\n".join(f"line {b.line_no}: {b.reason}" for b in bad))
-        if self._preset_target is not None:
-            self._apply_preset(self._preset_target)
-            self._preset_target = None
-        elif self.target_form.loaded and prepared.recent:
-            self._apply_preset(_target_of(prepared.recent[0]))
+            self.bad_lines.setFixedHeight(min(110, 20 * len(bad) + 14))
+        if self._preset_target is None and prepared.recent:
+            self._preset_target = _target_of(prepared.recent[0])
+        self._apply_pending_preset()
+
+    def _apply_pending_preset(self) -> None:
+        """The suite's last target (or the one given), once the agents have been listed."""
+        if self._preset_target is not None and self.target_form.loaded:
+            target, self._preset_target = self._preset_target, None
+            self._apply_preset(target)
 
     def _apply_preset(self, target: EvalTarget | None) -> None:
         if target is None:

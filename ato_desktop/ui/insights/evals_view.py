@@ -112,6 +112,8 @@ class EvalsView(QWidget):
         self._report_gen = Generations()
         self._pending_run: str | None = None
         self._pending_suite: str | None = None
+        self._report_run_id: str | None = None  # the run whose report shows (or is read)
+        self._selecting = False
         self._min_pass_rate: float | None = None
         self.report_view: ReportView | None = None
         self.dialog: Any = None
@@ -174,18 +176,19 @@ class EvalsView(QWidget):
         return box
 
     def _build_content(self) -> QWidget:
-        self.content = QSplitter(Qt.Orientation.Horizontal)
+        # Suites and their runs side by side above; the report, at full width, below.
+        self.content = QSplitter(Qt.Orientation.Vertical)
         self.content.setObjectName("EvalsContent")
         self.content.setChildrenCollapsible(False)
 
-        left = QSplitter(Qt.Orientation.Vertical)
+        left = QSplitter(Qt.Orientation.Horizontal)
         left.setChildrenCollapsible(False)
         self.suites_model = SuitesModel(self)
         self.suites = _table("EvalSuites", self.suites_model)
         header = self.suites.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(SuitesModel.COL_TARGET, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 140), (2, 70), (3, 80), (4, 130), (5, 110)):
+        for col, width in ((0, 120), (2, 64), (3, 76), (4, 96), (5, 100)):
             header.resizeSection(col, width)
         self.suites.selectionModel().currentRowChanged.connect(self._on_suite_changed)
         left.addWidget(self._titled("Suites", self.suites))
@@ -200,10 +203,12 @@ class EvalsView(QWidget):
         self.runs.selectionModel().currentRowChanged.connect(self._on_run_changed)
         self.runs_title = QLabel("Runs")
         left.addWidget(self._titled(self.runs_title, self.runs))
+        left.setSizes([420, 580])
         self.content.addWidget(left)
         self.content.addWidget(self._build_report())
-        self.content.setStretchFactor(0, 2)
+        self.content.setStretchFactor(0, 1)
         self.content.setStretchFactor(1, 3)
+        self.content.setSizes([200, 600])
         return self.content
 
     def _titled(self, title: str | QLabel, widget: QWidget) -> QWidget:
@@ -294,7 +299,7 @@ class EvalsView(QWidget):
         header = self.cases.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(CasesModel.COL_OUTPUT, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 28), (1, 130), (2, 170), (3, 100), (5, 50), (6, 150), (7, 220)):
+        for col, width in ((0, 28), (1, 130), (2, 200), (3, 110), (5, 50), (6, 150), (7, 260)):
             header.resizeSection(col, width)
         self.cases.setMouseTracking(True)
         self.cases.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
@@ -474,23 +479,38 @@ class EvalsView(QWidget):
     def _show_runs(self, runs: list[SuiteRunRecord]) -> None:
         if not shiboken6.isValid(self):
             return
-        selected = self.selected_run
-        self.runs_model.set_runs(runs)
-        wanted = self._pending_run or (selected.id if selected else None)
-        row = self.runs_model.row_of(wanted) if wanted else -1
-        if row >= 0:
-            self._pending_run = None
-        self.runs.selectRow(max(row, 0))
-        if not runs:
+        wanted = self._pending_run or self._report_run_id
+        self._selecting = True  # the report is loaded below, once, whatever the selection did
+        try:
+            self.runs_model.set_runs(runs)
+            row = self.runs_model.row_of(wanted) if wanted else -1
+            if row >= 0:
+                self._pending_run = None
+            row = max(row, 0)
+            if runs:
+                self.runs.selectRow(row)
+                self.runs.setCurrentIndex(self.runs_model.index(row, 0))
+        finally:
+            self._selecting = False
+        run = self.runs_model.run(row)
+        if run is None:
+            self._report_run_id = None
             self._show_report(None)
+        else:
+            self._load_report(run.id)
 
     def _on_run_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         run = self.runs_model.run(current.row()) if current.isValid() else None
-        if run is None:
+        if run is None or self._selecting:
             return
+        self._load_report(run.id)
+
+    def _load_report(self, suite_run_id: str) -> None:
+        """Read the run's report (again: a running run's figures move) and show it."""
+        self._report_run_id = suite_run_id
         self._report_gen.spawn_read(
             self.ctx,
-            lambda store: evals_reads.load_report_view(store, run.id),
+            lambda store: evals_reads.load_report_view(store, suite_run_id),
             self._show_report,
             what="read the eval report",
         )
