@@ -18,11 +18,11 @@ from ato_desktop.ui.theme import current_theme
 
 log = logging.getLogger(__name__)
 
-UP, DOWN = "👍", "👎"
+UP, DOWN = "✓ Good", "✗ Bad"  # plain glyphs: emoji fonts are not everywhere
 
 
 class RatingWidget(QWidget):
-    """Thumbs up/down, a note, Clear; and the judge's score (read-only)."""
+    """Thumbs up (Good) / down (Bad), a note, Clear; and the judge's score (read-only)."""
 
     sig_scores_shown = Signal(object)  # list[RunScore]
 
@@ -41,6 +41,9 @@ class RatingWidget(QWidget):
         self.judge_label.setObjectName("RunJudgeScore")
         self.judge_label.hide()
         row.addWidget(self.judge_label)
+        caption = QLabel("Rate")
+        caption.setObjectName("StatCaption")
+        row.addWidget(caption)
         self.up = QToolButton()
         self.up.setObjectName("RateUp")
         self.down = QToolButton()
@@ -159,7 +162,7 @@ class RatingWidget(QWidget):
         if self.manual is not None:
             self.rate(self.manual.thumbs_up)
         elif self.note.text().strip():
-            self._ctx.status("Choose 👍 or 👎 to save the rating with its note")
+            self._ctx.status("Choose Good or Bad to save the rating with its note")
 
     def clear(self) -> None:
         if self._run_id is None:
