@@ -252,7 +252,7 @@ def _writer_with_runs(ctx: AppContext, qtbot: Any, fake: FakeLLMServer, count: i
 def _open_dialog(view: CostView, qtbot: Any, fake: FakeLLMServer) -> EvidenceDialog:
     dialog = view.gather_evidence("writer", "codex", "gpt-5-mini")
     assert isinstance(dialog, EvidenceDialog)
-    qtbot.waitUntil(lambda: dialog.agent_combo.count() == 1, timeout=5_000)
+    qtbot.waitUntil(lambda: dialog.agent_record() is not None, timeout=5_000)
     with qtbot.waitSignal(dialog.sig_plan_ready, timeout=10_000):
         dialog.target_form.base_url.setText(fake.openai_base_url)
     return dialog
@@ -425,7 +425,7 @@ def test_the_agent_page_shows_spend_against_budget(
     open_ctx.workspace.agents.edit(
         "writer", {"budget_per_day_usd": 1.0, "budget_hard_ceiling": True}
     )
-    qtbot.waitUntil(lambda: "refused" in line.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "refusing dispatches" in line.text(), timeout=5_000)
     assert line.text().startswith("Today $1.20 of $1.00 · ")
 
 
@@ -457,8 +457,14 @@ def test_a_refused_dispatch_shows_the_refusal_in_chat(
     qtbot.waitUntil(lambda: page.picker.select_agent(agent.id), timeout=5_000)
     requests_before = len(fake.requests)
     page.composer.set_text("Write the summary")
+    # After a refusal the picker reloads its agents (the same target again): the notice stays.
+    reloads_after: list[bool] = []
+    page.picker.sig_target_changed.connect(
+        lambda: reloads_after.append(page.notice.text().startswith("Refused"))
+    )
     qtbot.keyClick(page.composer.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(page.notice.isVisible, timeout=10_000)
+    qtbot.waitUntil(lambda: any(reloads_after), timeout=10_000)
+    assert page.notice.isVisible()
     text = page.notice.text()
     assert text.startswith("Refused: @writer has spent $1.20 of its $1.00 daily budget")
     assert "raise the budget or turn the hard ceiling off" in text

@@ -41,7 +41,7 @@ def budget_text(state: BudgetState) -> str:
         month += f" of {_usd(state.per_month_usd)}"
     parts = [day, month]
     if state.refuses:
-        parts.append("hard ceiling: dispatches refused until the period ends")
+        parts.append("hard ceiling: refusing dispatches")
     elif state.hard_ceiling:
         parts.append("hard ceiling on")
     elif state.day_exhausted or state.month_exhausted:
@@ -52,7 +52,10 @@ def budget_text(state: BudgetState) -> str:
 def budget_tooltip(state: BudgetState) -> str:
     lines = ["Spend of every run of the agent (replays and evals too), UTC day and month."]
     if state.hard_ceiling:
-        lines.append("Hard ceiling: once a budget is spent, the agent's dispatches are refused.")
+        lines.append(
+            "Hard ceiling: once a budget is spent, the agent's dispatches are refused until "
+            "the period ends (00:00 UTC; a new month for the monthly budget)."
+        )
     elif state.per_day_usd is not None or state.per_month_usd is not None:
         lines.append(
             "Over a budget, runs are flagged as critical intercepts; they are not stopped."
@@ -72,6 +75,7 @@ class BudgetLine(QLabel):
         self._agent: AgentRecord | None = None
         self._loads = Generations()
         self.state: BudgetState | None = None
+        self.setWordWrap(True)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._timer.timeout.connect(self._reload)
         bridge = getattr(ctx, "bridge", None)

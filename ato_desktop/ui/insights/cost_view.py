@@ -306,7 +306,6 @@ class CostView(QWidget):
         header = table.horizontalHeader()
         header.setSectionResizeMode(COL_HEADLINE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(COL_SAVING, QHeaderView.ResizeMode.ResizeToContents)
-        table.setMaximumHeight(32 * 6 + 30)
         table.selectionModel().currentRowChanged.connect(self._on_row_changed)
         column.addWidget(table)
         self.evidence = EvidencePanel()
@@ -361,6 +360,8 @@ class CostView(QWidget):
             QLabel#CostExplanation {{ font-size: 14px; padding: 14px 16px;
                 background: {mix(t.surface, t.accent, 0.06)}; border: 1px solid {t.border};
                 border-radius: 8px; }}
+            QPushButton#CostWhyNot:checked {{ background: {t.surface_alt};
+                border-color: {t.accent}; color: {t.text}; }}
             QLabel#SectionCaption {{ color: {t.text_muted}; font-size: 11px;
                 font-weight: 600; letter-spacing: 0.5px; }}
             """
@@ -439,11 +440,20 @@ class CostView(QWidget):
             wanted = self._pending_agent or (selected.agent_id if selected else None)
             self._pending_agent = None
             self.recs_model.set_recommendations(recs)
+            self._fit_table()
             row = self.recs_model.row_of(wanted) if wanted else -1
             self._set_state(STATE_RECS)
             self.recs.selectRow(max(row, 0))
             self._on_row_changed(self.recs.currentIndex(), QModelIndex())
         self.sig_report_shown.emit(report)
+
+    def _fit_table(self) -> None:
+        """As tall as its rows (up to six), so the evidence gets the room."""
+        rows = min(max(self.recs_model.rowCount(), 1), 6)
+        header = self.recs.horizontalHeader().sizeHint().height()
+        self.recs.setFixedHeight(
+            header + rows * self.recs.verticalHeader().defaultSectionSize() + 4
+        )
 
     def _fill_why_not(self, agents: tuple[AgentEvidence, ...]) -> None:
         tree = self.why_not

@@ -200,6 +200,7 @@ class ChatPage(Page):
         self.notice.setObjectName("ChatNotice")
         self.notice.setWordWrap(True)
         self.notice.setVisible(False)
+        self._notice_target: Target | None = None  # the target the notice is about
         bottom_layout.addWidget(self.notice)
         self.composer = Composer()
         bottom_layout.addWidget(self.composer)
@@ -511,7 +512,10 @@ class ChatPage(Page):
         self.subtitle_label.setText("  ·  ".join(p for p in parts if p))
 
     def _on_target_changed(self) -> None:
-        self.notice.setVisible(False)
+        # A reload of the picker (an agent list refresh) re-emits the same target: a notice
+        # about that target (a refused dispatch) stays until the user picks another.
+        if self.picker.target() != self._notice_target:
+            self.notice.setVisible(False)
         self._update_subtitle()
 
     # -- sending ---------------------------------------------------------------------------------
@@ -645,6 +649,7 @@ class ChatPage(Page):
         return session is not None and session.thread_id == self._thread_id
 
     def _notice(self, text: str) -> None:
+        self._notice_target = self.picker.target()
         self.notice.setText(text)
         self.notice.setVisible(True)
 
