@@ -424,6 +424,13 @@ class CostView(QWidget):
 
     def show_report(self, report: CostReport) -> None:
         self.report = report
+        t = report.thresholds
+        self.rules.setText(
+            "A swap is recommended only from evidence: the agent's own runs on the candidate "
+            f"(or replays of them), ≥ {t.min_saving_pct:g}% cheaper per call, ok-rate within "
+            f"{t.ok_rate_within_pp:g} pp, eval score within {t.eval_within_pp:g} pp, on ≥ "
+            f"{t.min_evidence_runs} runs."
+        )
         recs = list(report.recommendations)
         self.headline.setText(headline_text(report))
         self.headline.setProperty("good", bool(recs))
