@@ -109,6 +109,17 @@ class RunScored:
     agent_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class AutomationChanged:
+    """A group, schedule, hook or skill flow was added, changed (a new version), enabled,
+    disabled or removed."""
+
+    automation_id: str
+    kind: str  # "group" | "schedule" | "hook" | "skill"
+    name: str
+    change: str  # "added" | "updated" | "enabled" | "disabled" | "removed"
+
+
 DomainEvent = (
     RunCreated
     | ActionCreated
@@ -123,4 +134,5 @@ DomainEvent = (
     | McpServersChanged
     | EvalSuiteRunChanged
     | RunScored
+    | AutomationChanged
 )

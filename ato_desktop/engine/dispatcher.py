@@ -98,6 +98,9 @@ class DispatchRequest:
     tools: tuple[ToolSpec, ...] = ()
     stall_timeout_s: float | None = None
     request_timeout_s: float | None = None
+    # The whole run's time limit (a pipeline stage's timeout): the run fails with class
+    # timeout, its output so far kept.
+    run_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,18 +374,41 @@ class Dispatcher:
             self._turns(state, key.value if key else None, messages, request, on_text)
         )
         self._registry.attach_task(run_id, task)
+        timer = self._run_timer(state, task, request.run_timeout_s)
         killed = shutting_down = False
         try:
             await task
         except asyncio.CancelledError:
-            killed = True
+            killed = state.failure is None or state.failure[0] is not ErrorClass.TIMEOUT
             current = asyncio.current_task()
             # Cancelled from outside (shutdown) rather than killed: record, then propagate.
             shutting_down = current is not None and current.cancelling() > 0
+        finally:
+            if timer is not None:
+                timer.cancel()
         result = await self._end(state, killed=killed or live.kill_requested)
         if shutting_down:
             raise asyncio.CancelledError
         return result
+
+    @staticmethod
+    def _run_timer(
+        state: _RunState, task: asyncio.Task[None], timeout_s: float | None
+    ) -> asyncio.TimerHandle | None:
+        """Stop the run at its time limit: a failure of class timeout, not a kill."""
+        if timeout_s is None:
+            return None
+
+        def time_out() -> None:
+            if not task.done():
+                state.failure = (
+                    ErrorClass.TIMEOUT,
+                    f"Stopped at the time limit of {timeout_s:g}s; the output streamed so far "
+                    "was kept.",
+                )
+                task.cancel()
+
+        return asyncio.get_running_loop().call_later(timeout_s, time_out)
 
     async def _turns(
         self,

@@ -14,6 +14,7 @@ from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.pricing import PriceBook, PriceFileError
 from ato_desktop.engine.agents import AgentService
 from ato_desktop.engine.approvals import ApprovalBroker
+from ato_desktop.engine.automations import AutomationEngine
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
 from ato_desktop.engine.live_runs import LiveRunRegistry
@@ -66,6 +67,8 @@ class Workspace:
         )
         # Judges sampled production runs once started on a running loop (start()).
         self.online_judge = OnlineJudge(self)
+        # Groups, skill flows, hooks and schedules (hooks and the scheduler once started).
+        self.automations = AutomationEngine(self)
         self.recovered_run_ids: list[str] = []
         self.price_file_error: str | None = None
 
@@ -143,6 +146,7 @@ class Workspace:
     async def aclose(self) -> None:
         """Stop online judging, kill what is still streaming (recorded as killed), then close."""
         await self.online_judge.aclose()
+        await self.automations.aclose()
         if len(self.live):
             self.live.kill_all()
             for _ in range(40):

@@ -340,6 +340,49 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE error_class IS NOT NULL;
         """,
     ),
+    Migration(
+        6,
+        "automations: groups, schedules, hooks and skill flows with versions; pipeline indexes",
+        """
+        -- One row per definition; every change of its spec is a version (like agents).
+        CREATE TABLE automations (
+            id              TEXT PRIMARY KEY,
+            kind            TEXT NOT NULL CHECK (kind IN ('group', 'schedule', 'hook', 'skill')),
+            name            TEXT NOT NULL COLLATE NOCASE,
+            enabled         INTEGER NOT NULL DEFAULT 1,
+            current_version INTEGER NOT NULL,
+            created_at      INTEGER NOT NULL,
+            updated_at      INTEGER NOT NULL,
+            UNIQUE (kind, name)
+        );
+        CREATE TABLE automation_versions (
+            id            TEXT PRIMARY KEY,
+            automation_id TEXT NOT NULL REFERENCES automations(id) ON DELETE CASCADE,
+            version       INTEGER NOT NULL,
+            created_at    INTEGER NOT NULL,
+            spec_json     TEXT NOT NULL,
+            diff_json     TEXT NOT NULL,
+            change_source TEXT NOT NULL,
+            UNIQUE (automation_id, version)
+        );
+        -- A schedule's progress: the newest fire time handled (fired, skipped or missed), so
+        -- fires missed while the app was closed are found on the next start.
+        CREATE TABLE schedule_state (
+            automation_id TEXT PRIMARY KEY REFERENCES automations(id) ON DELETE CASCADE,
+            last_fire_at  INTEGER NOT NULL,
+            last_run_id   TEXT,
+            last_note     TEXT NOT NULL DEFAULT '',
+            updated_at    INTEGER NOT NULL
+        );
+        -- Pipelines: the parent run of each multi-stage dispatch (pipeline_id set, no stage),
+        -- newest first; and the runs of one definition (parents and stages), newest first.
+        -- Stages of a parent come through idx_runs_parent.
+        CREATE INDEX idx_runs_pipeline_parents ON runs (started_at, id)
+            WHERE pipeline_id IS NOT NULL AND stage_index IS NULL;
+        CREATE INDEX idx_runs_pipeline ON runs (pipeline_id, started_at, id)
+            WHERE pipeline_id IS NOT NULL;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

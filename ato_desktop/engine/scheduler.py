@@ -1,0 +1,298 @@
+"""The scheduler: fires cron schedules while the app (or `schedules daemon`) runs.
+
+Each look (`tick`) takes every enabled schedule, finds its fires since the newest one handled
+(kept in the log, so fires missed while nothing ran are found on the next start: core.cron
+plan_due), and starts the due one as a task through the pipeline runner (an agent dispatch, a
+group or a skill flow, trigger cron, tagged with the schedule). A fire while the previous one
+of the same schedule still runs is skipped when its overlap policy says so. Every handled fire
+moves the schedule's progress on with a note the UI shows ("on time", "missed 3 fires while not
+running: skipped", "skipped: still running").
+
+The clock is injected: the app uses the system clock, tests a fake one they move by hand and
+call `tick()` on, so nothing waits in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from ato_desktop.core import cron
+from ato_desktop.core.automations import AutomationKind, Overlap, ScheduleSpec
+from ato_desktop.core.events import AutomationChanged, DomainEvent
+from ato_desktop.core.models import RunStatus, Trigger
+from ato_desktop.store import automations as automation_store
+from ato_desktop.store.automations import AutomationRecord
+from ato_desktop.store.execution_log import NotFoundError
+
+if TYPE_CHECKING:
+    from ato_desktop.engine.pipelines import PipelineRunner
+    from ato_desktop.engine.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP_S = 30.0  # look again at least this often (edits, clock jumps, the machine waking)
+MIN_SLEEP_S = 0.05
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class FireReport:
+    """What one look did for one schedule."""
+
+    schedule: str
+    fire_at: int | None  # the fire time acted on (None: missed fires skipped)
+    action: str  # "started" | "skipped_overlap" | "skipped_missed"
+    note: str
+    missed: int = 0
+
+
+class Scheduler:
+    """Fires enabled schedules; `start()` runs the loop on the running event loop."""
+
+    def __init__(
+        self, workspace: Workspace, pipelines: PipelineRunner, clock: Clock | None = None
+    ) -> None:
+        self._ws = workspace
+        self._pipelines = pipelines
+        self.clock: Clock = clock or SystemClock()
+        self._running: dict[str, asyncio.Task[tuple[str, RunStatus] | None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.last_run_ids: dict[str, str] = {}
+
+    @property
+    def running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    def running_fires(self) -> list[str]:
+        """Schedules (ids) whose fire is still running in this process."""
+        return [sid for sid, task in self._running.items() if not task.done()]
+
+    # -- one look ---------------------------------------------------------------------------------
+
+    async def tick(self) -> list[FireReport]:
+        """Handle every enabled schedule's due fires at the clock's now."""
+        store = self._ws.store
+        now = self.clock.now_ms()
+        records = await store.read_async(
+            automation_store.list_definitions, store, AutomationKind.SCHEDULE, enabled_only=True
+        )
+        reports: list[FireReport] = []
+        for record in records:
+            try:
+                report = await self._consider(record, now)
+            except Exception:
+                log.exception("schedule %s could not be handled", record.name)
+                continue
+            if report is not None:
+                reports.append(report)
+        return reports
+
+    async def _consider(self, record: AutomationRecord, now: int) -> FireReport | None:
+        spec = record.spec
+        assert isinstance(spec, ScheduleSpec)
+        store = self._ws.store
+        state = await store.read_async(automation_store.get_schedule_state, store, record.id)
+        last = state.last_fire_at if state is not None else record.created_at
+        plan = cron.plan_due(spec.cron, spec.timezone, last, now, spec.missed)
+        if plan is None:
+            return None
+        if plan.fire_at is None:
+            await self._note(record.id, plan.last_considered, plan.note)
+            return FireReport(record.name, None, "skipped_missed", plan.note, plan.missed)
+        if spec.overlap is Overlap.SKIP:
+            busy = await self._still_running(record.id, state.last_run_id if state else None)
+            if busy is not None:
+                note = f"skipped: the previous fire (run {busy[:8]}) is still running"
+                if plan.missed:
+                    note += f"; {plan.note}"
+                await self._note(record.id, plan.last_considered, note)
+                return FireReport(record.name, plan.fire_at, "skipped_overlap", note, plan.missed)
+        note = plan.note
+        await self._note(record.id, plan.last_considered, note, run_id=None)
+        started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.ensure_future(self._fire(record, spec, plan.fire_at, note, started))
+        self._running[record.id] = task
+        schedule_id = record.id
+        task.add_done_callback(lambda done: self._forget(schedule_id, done))
+        # Wait until the run exists (or the fire failed), so an overlap check that follows
+        # sees it.
+        waiters: set[asyncio.Future[object]] = {started, task}  # type: ignore[arg-type]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        return FireReport(record.name, plan.fire_at, "started", note, plan.missed)
+
+    def _forget(self, schedule_id: str, task: asyncio.Task[tuple[str, RunStatus] | None]) -> None:
+        if self._running.get(schedule_id) is task:
+            del self._running[schedule_id]
+
+    async def _still_running(self, schedule_id: str, last_run_id: str | None) -> str | None:
+        """The run id of this schedule's previous fire if it still runs (here or elsewhere)."""
+        task = self._running.get(schedule_id)
+        if task is not None and not task.done():
+            return self.last_run_ids.get(schedule_id, "in progress")
+        if last_run_id:
+            store = self._ws.store
+            with contextlib.suppress(NotFoundError):
+                run = await store.read_async(store.get_run, last_run_id)
+                if run.status == RunStatus.RUNNING.value:
+                    return run.id
+        return None
+
+    async def _note(
+        self, schedule_id: str, fire_at: int, note: str, *, run_id: str | None = None
+    ) -> None:
+        await asyncio.wrap_future(
+            automation_store.set_schedule_state(
+                self._ws.store,
+                schedule_id,
+                fire_at,
+                last_run_id=run_id,
+                note=note,
+                keep_run=run_id is None,
+            )
+        )
+
+    async def _fire(
+        self,
+        record: AutomationRecord,
+        spec: ScheduleSpec,
+        fire_at: int,
+        note: str,
+        started: asyncio.Future[str] | None = None,
+    ) -> tuple[str, RunStatus] | None:
+        when = datetime.fromtimestamp(fire_at / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def on_started(run_id: str) -> None:
+            self.last_run_ids[record.id] = run_id
+            automation_store.set_schedule_state(
+                self._ws.store, record.id, fire_at, last_run_id=run_id, note=note
+            )
+            if started is not None and not started.done():
+                started.set_result(run_id)
+
+        try:
+            return await self._pipelines.run_target(
+                spec.target_kind,
+                spec.target,
+                spec.prompt,
+                trigger=Trigger.CRON,
+                tags={"schedule": record.name, "schedule.fire_at": when},
+                on_started=on_started,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the target was removed, a budget refused it: say so
+            log.warning("schedule %s could not fire: %s", record.name, exc)
+            await self._note(record.id, fire_at, f"could not fire: {exc}")
+            return None
+        finally:
+            if started is not None and not started.done():
+                started.cancel()
+
+    async def run_now(self, name: str) -> tuple[str, RunStatus] | None:
+        """Fire a schedule at once, whatever its next time (`schedules run`)."""
+        store = self._ws.store
+        record = await store.read_async(
+            automation_store.get_definition, store, AutomationKind.SCHEDULE, name
+        )
+        assert isinstance(record.spec, ScheduleSpec)
+        now = self.clock.now_ms()
+        return await self._fire(record, record.spec, now, "run by hand")
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Look now and at every next fire time, on the running loop, until aclose()."""
+        if self.running:
+            return
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        wake = self._wake
+
+        def on_event(event: DomainEvent) -> None:
+            if isinstance(event, AutomationChanged) and event.kind == "schedule":
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(wake.set)
+
+        self._unsubscribe = self._ws.bus.subscribe(on_event)
+        self._loop_task = loop.create_task(self._loop(), name="ato-scheduler")
+
+    async def _loop(self) -> None:
+        assert self._wake is not None
+        while True:
+            try:
+                await self.tick()
+                delay = await self._until_next()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the scheduler's look failed")
+                delay = MAX_SLEEP_S
+            self._wake.clear()
+            sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
+
+    async def _until_next(self) -> float:
+        store = self._ws.store
+        now = self.clock.now_ms()
+        records = await store.read_async(
+            automation_store.list_definitions, store, AutomationKind.SCHEDULE, enabled_only=True
+        )
+        soonest: int | None = None
+        for record in records:
+            spec = record.spec
+            assert isinstance(spec, ScheduleSpec)
+            with contextlib.suppress(cron.CronError, ValueError):
+                fire = cron.next_fire(spec.cron, spec.timezone, now)
+                if fire is not None and (soonest is None or fire < soonest):
+                    soonest = fire
+        if soonest is None:
+            return MAX_SLEEP_S
+        return max(MIN_SLEEP_S, min(MAX_SLEEP_S, (soonest - now) / 1000))
+
+    async def drain(self, timeout_s: float | None = None) -> None:
+        """Wait for fires under way."""
+        tasks = [t for t in self._running.values() if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        tasks = [t for t in self._running.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
