@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ato_desktop import __version__
+from ato_desktop import __version__, cli_automations
+from ato_desktop.core.automations import DefinitionError
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.ids import short_id
@@ -43,6 +44,7 @@ from ato_desktop.engine.credentials import PROVIDERS, CredentialError
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest
 from ato_desktop.engine.export import FORMATS, ExportCancelled, export_runs
 from ato_desktop.engine.log_redaction import install_secret_redaction
+from ato_desktop.engine.pipelines import PipelineError
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.database import StoreError
 from ato_desktop.store.execution_log import NotFoundError, now_ms
@@ -305,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     kstat.add_argument("--json", action="store_true", help="machine-readable output")
 
     _mcp_parser(commands)
+    cli_automations.add_parsers(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -530,6 +533,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         CredentialError,
         DurationError,
         PriceFileError,
+        DefinitionError,  # automations: bad definitions, skill files, cron expressions
+        PipelineError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -2466,4 +2471,5 @@ _HANDLERS = {
     "keys": cmd_keys,
     "mcp": cmd_mcp,
     "demo": cmd_demo,
+    **cli_automations.HANDLERS,
 }

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from ato_desktop.core.automations import MissedFires
+from ato_desktop.core.automations import DefinitionError, MissedFires
 
 # A fire the scheduler reaches within this long of its time is on time; an older one was
 # missed (the app was closed, the machine asleep).
@@ -21,7 +21,7 @@ ON_TIME_GRACE_MS = 60_000
 MAX_SCAN = 10_000  # fires looked at between two times, at most (a minutely schedule: 7 days)
 
 
-class CronError(ValueError):
+class CronError(DefinitionError):
     """A cron expression or time zone that cannot be used."""
 
 

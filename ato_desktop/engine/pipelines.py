@@ -167,6 +167,12 @@ class PipelineRunner:
     ) -> tuple[str, RunStatus]:
         """Dispatch an agent, or run a group or skill flow: (run id, status). Used by
         schedules and hooks, whose target may be any of the three."""
+        if kind in (TargetKind.GROUP, TargetKind.SKILL):
+            definition = await self._definition(
+                AutomationKind.GROUP if kind is TargetKind.GROUP else AutomationKind.SKILL, target
+            )
+            if not definition.enabled:
+                raise PipelineError(f"{definition.kind.value} {definition.name} is disabled")
         if kind is TargetKind.GROUP:
             result = await self.run_group(
                 target,
