@@ -215,16 +215,21 @@ class HookRunner:
         """Wait until hooked runs under way (and the hooks they fire) are done."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
-        for _ in range(3):
-            await asyncio.sleep(0)
-        while self._tasks:
+        while True:
+            await self._barrier()
+            if not self._tasks:
+                return
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 return
             await asyncio.wait(set(self._tasks), timeout=remaining)
-            # A completion event may still be on its way from the writer thread.
-            for _ in range(3):
-                await asyncio.sleep(0.01)
+
+    async def _barrier(self) -> None:
+        """Let every event of the writes made so far reach the loop: the writer publishes a
+        batch's events before it takes the next job, so once a no-op job is done they have
+        been handed over (and call_soon_threadsafe keeps their order)."""
+        await asyncio.wrap_future(self._ws.store.submit(lambda _conn, _emit: None))
+        await asyncio.sleep(0)
 
     async def aclose(self) -> None:
         if self._unsubscribe is not None:
