@@ -41,7 +41,10 @@ def messages_from_json(items: Any) -> tuple[ChatMessage, ...]:
         if not isinstance(item, dict) or "role" not in item:
             raise ConversationError(f"recorded message {index + 1} is not a message")
         calls: list[ToolCall] = []
-        for call in item.get("tool_calls") or []:
+        raw_calls = item.get("tool_calls") or []
+        if not isinstance(raw_calls, list):
+            raise ConversationError(f"recorded message {index + 1} has malformed tool calls")
+        for call in raw_calls:
             if not isinstance(call, dict) or "name" not in call:
                 raise ConversationError(f"recorded message {index + 1} has a malformed tool call")
             arguments = call.get("arguments")

@@ -180,8 +180,16 @@ def describe_inputs(inputs: Any) -> str:
 
 def describe_outputs(outputs: Any) -> str:
     if isinstance(outputs, dict):
-        if outputs.get("tool_calls"):
-            names = ", ".join(str(c.get("name")) for c in outputs["tool_calls"])
+        calls = outputs.get("tool_calls")
+        if calls:
+            # A list of calls as the dispatcher records them; other recorders (imports, the
+            # demo) may keep only a count.
+            if isinstance(calls, list):
+                names = ", ".join(
+                    str(c.get("name")) if isinstance(c, dict) else str(c) for c in calls
+                )
+            else:
+                names = f"{calls} tool call(s)"
             text = str(outputs.get("text") or "")
             return _clip(f"{text} → {names}".strip(" →"))
         if "text" in outputs:

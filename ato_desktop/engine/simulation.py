@@ -182,7 +182,10 @@ class _Walker:
             )
         )
         self.outcomes[action.seq] = (Outcome.REPLAYED.value, outputs)
-        calls = [c for c in outputs.get("tool_calls") or [] if isinstance(c, dict)]
+        listed = outputs.get("tool_calls")  # a list; some recorders keep only a count
+        calls: list[dict[str, Any]] = (
+            [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+        )
         for call in calls:
             if not tool_still_offered(self._config, str(call.get("name", ""))):
                 rows.append(

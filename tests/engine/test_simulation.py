@@ -170,3 +170,25 @@ def test_tool_call_ids_minted_per_call_are_no_output_mismatch(
     _dispatch(workspace, DispatchRequest("Where is A-1?", agent="clerk"))
     result = _simulate(workspace, first.run_id)
     assert [r for r in result.summary.rows if r.divergence == OUTPUT_MISMATCH] == []
+
+
+def test_a_run_recorded_with_a_count_of_tool_calls_simulates(workspace: Workspace) -> None:
+    """Recorders other than the dispatcher (imports, the demo) may keep only how many tool
+    calls a model asked for; simulation reads that instead of failing."""
+    from ato_desktop.core.records import NewAction, NewRun, RunEnd
+
+    t0 = 1_790_000_000_000
+    call = NewAction(
+        "call_llm",
+        "llm",
+        "success",
+        t0,
+        t0 + 10,
+        inputs={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        outputs={"text": "Calling search", "tool_calls": 1},
+    )
+    workspace.store.ingest(
+        [(NewRun("claude", "m", "cli", t0, id="c" * 32), RunEnd("completed", t0 + 20, 1), [call])]
+    ).result()
+    result = _simulate(workspace, "c" * 32)
+    assert any(row.original == "Calling search → 1 tool call(s)" for row in result.summary.rows)
