@@ -40,15 +40,18 @@ HOUR_MS = 3_600_000
 class FakeClock:
     """The scheduler's clock, moved by the test."""
 
-    def __init__(self, now: int) -> None:
+    def __init__(self, now: int, until: int | None = None) -> None:
         self.now = now
+        self.until = until  # sleeping never moves it past this
 
     def now_ms(self) -> int:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         self.now += int(seconds * 1000)
-        await asyncio.sleep(0)
+        if self.until is not None:
+            self.now = min(self.now, self.until)
+        await asyncio.sleep(0.001)
 
 
 def run(ws: Workspace, coro: Coroutine[Any, Any, T]) -> T:
@@ -195,7 +198,8 @@ def test_scheduler_loop_fires_a_group_with_the_fake_clock(
     first = cron.next_fire("*/5 * * * *", "Europe/Paris", now_ms())
     assert first is not None
     scheduler = workspace.automations.scheduler
-    scheduler.clock = FakeClock(first - 1_000)  # the loop's sleep moves it to the fire
+    # The loop's sleep moves the clock to the fire, and no further.
+    scheduler.clock = FakeClock(first - 1_000, until=first + 1_000)
     fake.scenario = Scenario(chunks=("ok",))
 
     async def go() -> list[Any]:
