@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -100,6 +101,53 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
         )
         screen.save(str(path))
         print(f"saved {path.relative_to(REPO)}", flush=True)
+
+    async def eval_runs(ctx: AppContext) -> str:
+        """A small suite run twice on a local model (the fake), answers changing in between,
+        so the report has a diff; the second run's id."""
+        from ato_desktop.engine.evals import EvalTarget, run_suite
+        from ato_desktop.engine.evals import load_suite as read_suite
+
+        cases = [
+            ("refund-window", "How long is the refund window?", "30 days"),
+            ("capital", "Capital of France? One word.", "Paris"),
+            ("plan-limit", "How many seats does the Team plan include?", "10 seats"),
+            ("sso", "Which plans include SSO?", "Enterprise"),
+            ("export", "Can I export my data as CSV?", "CSV"),
+            ("status-page", "Where is the status page?", "status.example.com"),
+        ]
+        first = ("30 days", "Paris", "Up to 5 seats", "Enterprise plans", "Yes, CSV", "N/A")
+        second = (
+            "30 days",
+            "Lyon",
+            "10 seats",
+            "Enterprise plans",
+            "Yes, CSV",
+            "status.example.com",
+        )
+        header = {
+            "suite": {
+                "name": "support-basics",
+                "scorers": [{"type": "contains", "ignore_case": True}],
+            }
+        }
+        lines = [header] + [{"id": i, "input": q, "expected": e} for i, q, e in cases]
+        path = Path(tempfile.mkdtemp(prefix="ato-shots-evals-")) / "support-basics.jsonl"
+        path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+        suite, text = read_suite(path)
+        report_id = ""
+        with FakeLLMServer() as fake:
+            os.environ["OPENAI_COMPATIBLE_API_KEY"] = "screenshot-placeholder"
+            target = EvalTarget(
+                runtime="openai-compatible", model="llama3.1:8b", base_url=fake.openai_base_url
+            )
+            for answers in (first, second):
+                fake.enqueue(*(Scenario(chunks=(answer,)) for answer in answers))
+                report = await run_suite(
+                    ctx.workspace, suite, target, source_text=text, concurrency=1
+                )
+                report_id = report.suite_run_id
+        return report_id
 
     async def open_window(data_home: Path) -> tuple[AppContext, MainWindow]:
         ctx = AppContext(CommandRegistry(app), manager, DataPaths(data_home))
@@ -200,6 +248,44 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
             await shoot(window, "runs-live", settle=2.5)
             ctx.workspace.live.kill_all()
             await task
+
+        # Run details: simulation (r) of the note-taker's run above (recorded by the dispatcher,
+        # with its tool call), and determinism (d) of the failed demo run.
+        runs_page = window.page("runs")
+        noted = store.list_runs(
+            RunFilter(agent_id=store.get_agent("note-taker").id, statuses=("completed",)), limit=1
+        )
+        if noted:
+            ctx.navigate("runs", {"run_id": noted[0].id})
+            await asyncio.sleep(1.0)
+            runs_page.simulate_run()
+            await shoot(window, "run-simulation", settle=3.0)
+        ctx.navigate("runs", {"run_id": target.id})
+        await asyncio.sleep(1.0)
+        runs_page.show_run_tab("determinism")
+        await shoot(window, "run-determinism", settle=2.5)
+        runs_page.show_run_tab("telemetry")
+
+        # Replay: the plan of this Claude run on Codex, its estimate first.
+        dialog = runs_page.replay.open_replay(target.id)
+        await shoot(window, "replay", settle=2.5)
+        if dialog is not None:
+            dialog.reject()
+
+        # Insights: the planted regression, a compare of two of its runs, cost, evals.
+        triage = store.get_agent("support-triage")
+        ctx.navigate("insights", {"tab": "regressions", "agent_id": triage.id, "version": 3})
+        await shoot(window, "insights-regressions", settle=2.5)
+        pair = store.list_runs(RunFilter(agent_id=triage.id, statuses=("failed",)), limit=1)
+        done = store.list_runs(RunFilter(agent_id=triage.id, statuses=("completed",)), limit=1)
+        if pair and done:
+            ctx.navigate("insights", {"tab": "compare", "run_a": done[0].id, "run_b": pair[0].id})
+            await shoot(window, "insights-compare", settle=2.5)
+        ctx.navigate("insights", {"tab": "cost"})
+        await shoot(window, "insights-cost", settle=2.0)
+        report_id = await eval_runs(ctx)
+        ctx.navigate("insights", {"tab": "evals", "suite_run_id": report_id})
+        await shoot(window, "insights-evals", settle=2.5)
 
         window.show_shortcuts()
         await shoot(window, "shortcuts", settle=0.6)

@@ -188,7 +188,7 @@ class EvalsView(QWidget):
         header = self.suites.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(SuitesModel.COL_TARGET, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 120), (2, 64), (3, 76), (4, 96), (5, 100)):
+        for col, width in ((0, 120), (2, 84), (3, 100), (4, 110), (5, 120)):
             header.resizeSection(col, width)
         self.suites.selectionModel().currentRowChanged.connect(self._on_suite_changed)
         left.addWidget(self._titled("Suites", self.suites))
@@ -198,12 +198,12 @@ class EvalsView(QWidget):
         header = self.runs.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(RunsModel.COL_TARGET, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 130), (2, 70), (3, 80), (4, 60), (5, 130), (6, 120)):
+        for col, width in ((0, 130), (2, 84), (3, 100), (4, 64), (5, 130), (6, 120)):
             header.resizeSection(col, width)
         self.runs.selectionModel().currentRowChanged.connect(self._on_run_changed)
         self.runs_title = QLabel("Runs")
         left.addWidget(self._titled(self.runs_title, self.runs))
-        left.setSizes([420, 580])
+        left.setSizes([600, 600])
         self.content.addWidget(left)
         self.content.addWidget(self._build_report())
         self.content.setStretchFactor(0, 1)
