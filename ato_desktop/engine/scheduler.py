@@ -1,4 +1,5 @@
-"""The scheduler: fires cron schedules while the app (or `schedules daemon`) runs.
+"""The scheduler: fires cron schedules while the app (or `schedules daemon`) runs, and on each
+look re-reads edited skill files (a new version each), so a running app watches them.
 
 Each look (`tick`) takes every enabled schedule, finds its fires since the newest one handled
 (kept in the log, so fires missed while nothing ran are found on the next start: core.cron
@@ -242,6 +243,7 @@ class Scheduler:
         assert self._wake is not None
         while True:
             try:
+                await self._sync_skills()
                 await self.tick()
                 delay = await self._until_next()
             except asyncio.CancelledError:
@@ -257,6 +259,15 @@ class Scheduler:
             finally:
                 sleeper.cancel()
                 waker.cancel()
+
+    async def _sync_skills(self) -> None:
+        """Skill files edited since the last look become new versions (the file watch)."""
+        from ato_desktop.engine.automations import AutomationService
+
+        results = await asyncio.to_thread(AutomationService(self._ws.store).sync_skills)
+        for name, error in results:
+            if error:
+                log.warning("skill flow %s: %s", name, error)
 
     async def _until_next(self) -> float:
         store = self._ws.store
