@@ -1726,7 +1726,13 @@ async def _insights_evidence(args: argparse.Namespace, out: TextIO) -> int:
         print(
             f"gathering evidence for @{args.agent} on {target.label}: {len(plan.run_ids)} "
             f"run(s), estimated {format_cost(plan.estimate.usd, plan.estimate.source.value)}"
-            + (f" ({plan.skipped} skipped: no recorded prompt)" if plan.skipped else ""),
+            + (f" ({plan.skipped} skipped: no recorded prompt)" if plan.skipped else "")
+            + (
+                f"; then its eval suite(s) {', '.join(plan.suites)} on it (their cost shows "
+                "as they run)"
+                if plan.suites
+                else ""
+            ),
             file=sys.stderr,
         )
         if not args.yes:
@@ -1749,6 +1755,7 @@ async def _insights_evidence(args: argparse.Namespace, out: TextIO) -> int:
                 "replay_cost_usd": summary.replay_cost_usd,
                 "source_cost_usd": summary.source_cost_usd,
                 "cost_delta_pct": summary.cost_delta_pct,
+                "notes": list(summary.notes),
             },
         )
     else:
@@ -1758,6 +1765,8 @@ async def _insights_evidence(args: argparse.Namespace, out: TextIO) -> int:
             f"{'—' if delta is None else f'{delta:+.0f}%'} vs the originals. "
             "`ato-desktop insights cost` now counts them as evidence.\n"
         )
+        for note in summary.notes:
+            out.write(f"  {note}\n")
     return EXIT_OK
 
 

@@ -134,6 +134,9 @@ class EvidencePlan:
     run_ids: tuple[str, ...]  # the sample that can be replayed
     skipped: int  # sampled runs whose prompt is not in the log
     estimate: Cost  # what replaying the sample will cost, estimated
+    # The agent's eval suites, run on the candidate too (their cost is not in the estimate: it
+    # depends on each case's answer and any judge; it shows as they run).
+    suites: tuple[str, ...] = ()
 
 
 def sample_runs(store: ExecutionLog, agent: str, size: int = DEFAULT_SAMPLE) -> list[str]:
@@ -169,7 +172,16 @@ def estimate_evidence(
             continue
         run_ids.append(run_id)
         total += plan.estimate.usd or 0.0
-    return EvidencePlan(agent, target, tuple(run_ids), skipped, Cost(total, CostSource.ESTIMATED))
+    from ato_desktop.engine.evals import agent_suites
+
+    return EvidencePlan(
+        agent,
+        target,
+        tuple(run_ids),
+        skipped,
+        Cost(total, CostSource.ESTIMATED),
+        tuple(agent_suites(workspace.store, agent)),
+    )
 
 
 async def gather_evidence(
@@ -180,8 +192,9 @@ async def gather_evidence(
     progress: Progress | None = None,
     cancel: asyncio.Event | None = None,
 ) -> BatchSummary:
-    """Replay the plan's sample on its target (each replay is a run: the evidence)."""
-    return await replay_batch(
+    """Replay the plan's sample on its target (each replay is a run: the evidence), then run
+    the agent's eval suites on the candidate (per-model eval scores for the recommendation)."""
+    summary = await replay_batch(
         workspace,
         plan.run_ids,
         plan.target,
@@ -189,3 +202,30 @@ async def gather_evidence(
         progress=progress,
         cancel=cancel,
     )
+    if plan.suites and plan.target.runtime and plan.target.model:
+        from ato_desktop.engine.evals import EvalError, EvalTarget, rerun_suite
+
+        target = EvalTarget(
+            agent=plan.agent,
+            runtime=plan.target.runtime,
+            model=plan.target.model,
+            base_url=plan.target.base_url,
+        )
+        notes = list(summary.notes)
+        for suite in plan.suites:
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                report = await rerun_suite(
+                    workspace, suite, target, concurrency=concurrency, cancel=cancel
+                )
+            except EvalError as exc:
+                notes.append(f"eval suite {suite} could not run: {exc}")
+                continue
+            rate = report.figures.pass_rate
+            notes.append(
+                f"eval suite {suite} on {target.runtime} · {target.model}: "
+                + ("no case ran" if rate is None else f"{rate:.0%} passed")
+            )
+        summary = dataclasses.replace(summary, notes=tuple(notes))
+    return summary

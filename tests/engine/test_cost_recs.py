@@ -4,6 +4,7 @@ gathered by replaying a sample of its runs on a candidate (through the fake serv
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from ato_desktop.core.cost_recs import RecThresholds
 from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
@@ -120,3 +121,39 @@ def test_gathering_evidence_replays_a_sample_and_earns_the_recommendation(
     assert candidate.stats.runs == 3  # the simulation is not counted
     (rec,) = report.recommendations
     assert rec.candidate.stats.model == "gpt-5-mini" and (rec.candidate.saving_pct or 0) >= 30
+
+
+def test_gathering_evidence_also_runs_the_agents_eval_suites_on_the_candidate(
+    workspace: Workspace, fake: FakeLLMServer, tmp_path: Path
+) -> None:
+    from ato_desktop.engine.evals import EvalTarget, load_suite, model_case_scores, run_suite
+
+    workspace.agents.create(
+        "helper", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    suite_file = tmp_path / "basics.jsonl"
+    suite_file.write_text(
+        '{"suite": {"name": "basics", "scorers": [{"type": "contains"}]}}\n'
+        '{"id": "a", "input": "Say yes", "expected": "yes"}\n',
+        encoding="utf-8",
+    )
+    suite, text = load_suite(suite_file)
+    fake.scenario = Scenario(chunks=("yes",))
+
+    async def go() -> None:
+        try:
+            await workspace.dispatcher.dispatch(DispatchRequest("hello", agent="helper"))
+            await run_suite(workspace, suite, EvalTarget(agent="helper"), source_text=text)
+            target = ReplayTarget(
+                runtime="codex", model="gpt-5-mini", base_url=fake.openai_base_url
+            )
+            plan = await workspace.store.read_async(estimate_evidence, workspace, "helper", target)
+            assert plan.suites == ("basics",) and len(plan.run_ids) == 1
+            summary = await gather_evidence(workspace, plan)
+            assert "eval suite basics on codex · gpt-5-mini: 100% passed" in summary.notes
+        finally:
+            await workspace.live.aclose()
+
+    asyncio.run(go())
+    agent = workspace.store.get_agent("helper")
+    assert model_case_scores(workspace.store, agent.id, "codex", "gpt-5-mini") == [1.0]
