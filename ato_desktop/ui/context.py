@@ -90,6 +90,8 @@ class AppContext(QObject):
         self.approvals = Approvals(workspace.approvals, self)
         # Agents with an online judge get a sampled share of their completed runs scored.
         workspace.online_judge.start()
+        # Hooks react to runs ending; schedules fire while the app runs.
+        workspace.automations.start(scheduler=True)
         self._prompt_file_timer.start()
         self.bridge.sig_run_ended.connect(lambda event: self.approvals.run_ended(event.run_id))
         self.sig_workspace_ready.emit(workspace)

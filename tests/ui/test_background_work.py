@@ -1,5 +1,5 @@
-"""The app notices a linked system prompt file edited outside it: a new version, and a word in
-the status bar (a read error is said once)."""
+"""Work the app does in the background: a linked system prompt file edited outside it (a new
+version, a word in the status bar, a read error said once), hooks and schedules."""
 
 from __future__ import annotations
 
@@ -35,3 +35,9 @@ def test_the_app_records_an_edited_prompt_file(
         assert task is not None
         qtbot.waitUntil(task.done, timeout=5_000)
     assert messages == [f"@poller: the system prompt file {prompt} does not exist"]
+
+
+def test_the_app_runs_hooks_and_schedules(open_ctx: AppContext) -> None:
+    """Automations (hooks on run events, cron schedules) run while the app does."""
+    scheduler = open_ctx.workspace.automations.scheduler
+    assert scheduler.running
