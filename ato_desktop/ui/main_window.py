@@ -218,6 +218,11 @@ class MainWindow(QMainWindow):
         bridge.sig_run_created.connect(self._live_refresh.start)
         bridge.sig_run_ended.connect(self._live_refresh.start)
         bridge.sig_runs_bulk_changed.connect(self._live_refresh.start)
+        # An agent burning money far faster than usual is announced (and is an intercept).
+        from ato_desktop.ui.spend_watch import SpendWatch
+
+        self.spend_watch = SpendWatch(self.ctx, self)
+        bridge.sig_run_ended.connect(self.spend_watch.on_run_ended)
         if self.ctx.approvals is not None:
             self.ctx.approvals.sig_pending_changed.connect(self._show_waiting)
         self._refresh_live_count()
