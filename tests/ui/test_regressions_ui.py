@@ -202,7 +202,7 @@ def test_empty_states_say_what_to_do(open_ctx: AppContext, qtbot: Any, triage: A
     # A harmless change: checked, not a regression; the page says how many and by what rules.
     _runs(open_ctx, triage, T0, 30, failed=1, tag="c1")
     open_ctx.workspace.agents.edit("triage", {"system_prompt": "Be kind."})
-    view._refresh_timer.setInterval(20)
+    view._refresh.timer.setInterval(20)
     _runs(open_ctx, triage, T0 + 10 * HOUR, 30, failed=1, tag="d2")  # the bridge re-runs it
     _wait(qtbot, view, STATE_NONE)
     text = view.empty.text.text()

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -40,7 +40,7 @@ from ato_desktop.core.compare import (
 )
 from ato_desktop.core.records import AgentRecord, RunRecord
 from ato_desktop.ui.agents.config_history import version_summary
-from ato_desktop.ui.chat.log_tasks import Generations, log_closed
+from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import compare_reads
 from ato_desktop.ui.insights.action_diff import ActionDiffView
@@ -68,7 +68,8 @@ from ato_desktop.ui.insights.compare_rows import (
 )
 from ato_desktop.ui.runs.formatting import local_time, plural, short_id
 from ato_desktop.ui.runs.history_view import EmptyState
-from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
+from ato_desktop.ui.widgets.record_table import record_table
+from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
 log = logging.getLogger(__name__)
 
@@ -95,21 +96,7 @@ _SETTINGS_MODE = "insights/compare_mode"
 
 
 def _table(name: str, model: Any) -> QTableView:
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(model)
-    table.setItemDelegate(NoFocusDelegate(table))
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.setAlternatingRowColors(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(28)
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    table.horizontalHeader().setHighlightSections(False)
-    table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    return table
+    return record_table(name, model, pixel_scroll_sideways=False)
 
 
 def _muted(text: str = "", name: str = "") -> QLabel:
@@ -354,14 +341,18 @@ class CompareView(QWidget):
         layout.addWidget(self._body, 1)
         self._set_state(STATE_LOADING)
 
-        self._reload_timer = QTimer(self, singleShot=True, interval=500)
-        self._reload_timer.timeout.connect(self._reload_if_visible)
-        self._stale = False
+        self._refresh = VisibleRefresh(
+            self,
+            ctx,
+            500,
+            lambda: self.ctx.spawn(self._refresh_lists(), what="refresh Compare"),
+            debounce=True,
+        )
         bridge = ctx.bridge
         if bridge is not None:
-            bridge.sig_run_ended.connect(self._schedule_reload)
-            bridge.sig_runs_bulk_changed.connect(self._schedule_reload)
-            bridge.sig_config_changed.connect(self._schedule_reload)
+            bridge.sig_run_ended.connect(self._refresh.schedule)
+            bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
+            bridge.sig_config_changed.connect(self._refresh.schedule)
 
     # -- controls ------------------------------------------------------------------------------
 
@@ -575,17 +566,6 @@ class CompareView(QWidget):
         if agent_id is not None and await self._load_choices(agent_id, keep_selection=True):
             await self._compare()
 
-    def _schedule_reload(self, *_args: object) -> None:
-        self._reload_timer.start()
-
-    def _reload_if_visible(self) -> None:
-        if log_closed(self.ctx):
-            return
-        if self.isVisible():
-            self.ctx.spawn(self._refresh_lists(), what="refresh Compare")
-        else:
-            self._stale = True
-
     async def _refresh_lists(self) -> None:
         """After new runs or config changes: fresh pickers; the comparison shown stays."""
         if not await self._load_agents():
@@ -595,9 +575,7 @@ class CompareView(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self._reload_timer.start(0)
+        self._refresh.on_show()
 
     async def _load_agents(self) -> bool:
         """Fill the agent picker; shows the empty state (and returns False) when none."""

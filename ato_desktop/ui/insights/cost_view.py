@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,6 +50,7 @@ from ato_desktop.ui.insights.cost_reads import (
 from ato_desktop.ui.runs.history_view import EmptyState
 from ato_desktop.ui.theme import current_theme, mix
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
+from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,6 @@ class CostView(QWidget):
         self._loads = Generations()
         self._reading = 0
         self._loaded = False
-        self._stale = False
         self._pending_agent: str | None = None
         self.last_error = ""
         self.dialog: Any = None  # the open EvidenceDialog
@@ -230,13 +230,12 @@ class CostView(QWidget):
         if ctx.theme is not None:
             ctx.theme.sig_theme_changed.connect(lambda _t: self._apply_styles())
 
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._refresh_if_visible)
+        self._refresh = VisibleRefresh(self, ctx, REFRESH_MS, self.refresh)
         bridge = ctx.bridge
         if bridge is not None:
-            bridge.sig_run_ended.connect(self._schedule_refresh)
-            bridge.sig_runs_bulk_changed.connect(self._schedule_refresh)
-            bridge.sig_config_changed.connect(self._schedule_refresh)
+            bridge.sig_run_ended.connect(self._refresh.schedule)
+            bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
+            bridge.sig_config_changed.connect(self._refresh.schedule)
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -595,22 +594,7 @@ class CostView(QWidget):
 
     # -- refresh on events ---------------------------------------------------------------------
 
-    def _schedule_refresh(self, *_args: object) -> None:
-        if not self._refresh_timer.isActive():  # coalesce: at most one read per interval
-            self._refresh_timer.start()
-
-    def _refresh_if_visible(self) -> None:
-        if log_closed(self.ctx):
-            return
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
-
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self._refresh_timer.start(0)
-        else:
+        if not self._refresh.on_show():
             self.ensure_loaded()

@@ -14,10 +14,9 @@ import logging
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QFrame,
     QHBoxLayout,
@@ -49,7 +48,8 @@ from ato_desktop.ui.insights.evals_reads import CaseRow, ReportView, SuiteRow, s
 from ato_desktop.ui.runs.formatting import local_time, percent, plural
 from ato_desktop.ui.runs.history_view import EmptyState
 from ato_desktop.ui.theme import current_theme, mix
-from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
+from ato_desktop.ui.widgets.record_table import record_table
+from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +59,6 @@ STATE_SUITES = "suites"
 STATE_ERROR = "error"
 REFRESH_MS = 300
 _SETTINGS_CHANGES_ONLY = "insights/evals_changes_only"
-
-
-def _table(name: str, model: Any) -> QTableView:
-    table = CaseTable() if name == "EvalCases" else QTableView()
-    table.setObjectName(name)
-    table.setModel(model)
-    table.setItemDelegate(NoFocusDelegate(table))
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(28)
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    table.horizontalHeader().setHighlightSections(False)
-    table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    return table
 
 
 class CaseTable(QTableView):
@@ -106,7 +88,6 @@ class EvalsView(QWidget):
         self.ctx = ctx
         self._state = ""
         self._loaded = False
-        self._stale = False
         self._suites_gen = Generations()
         self._runs_gen = Generations()
         self._report_gen = Generations()
@@ -138,12 +119,11 @@ class EvalsView(QWidget):
         self._apply_styles()
         if ctx.theme is not None:
             ctx.theme.sig_theme_changed.connect(lambda _t: self._apply_styles())
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._refresh_if_visible)
+        self._refresh = VisibleRefresh(self, ctx, REFRESH_MS, self.refresh)
         bridge = ctx.bridge
         if bridge is not None:
-            bridge.sig_eval_run_changed.connect(self._schedule_refresh)
-            bridge.sig_runs_bulk_changed.connect(self._schedule_refresh)
+            bridge.sig_eval_run_changed.connect(self._refresh.schedule)
+            bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
         self._set_state(STATE_LOADING)
 
     # -- layout --------------------------------------------------------------------------------
@@ -184,7 +164,7 @@ class EvalsView(QWidget):
         left = QSplitter(Qt.Orientation.Horizontal)
         left.setChildrenCollapsible(False)
         self.suites_model = SuitesModel(self)
-        self.suites = _table("EvalSuites", self.suites_model)
+        self.suites = record_table("EvalSuites", self.suites_model)
         header = self.suites.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(SuitesModel.COL_TARGET, QHeaderView.ResizeMode.Stretch)
@@ -194,7 +174,7 @@ class EvalsView(QWidget):
         left.addWidget(self._titled("Suites", self.suites))
 
         self.runs_model = RunsModel(self)
-        self.runs = _table("EvalRuns", self.runs_model)
+        self.runs = record_table("EvalRuns", self.runs_model)
         header = self.runs.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(RunsModel.COL_TARGET, QHeaderView.ResizeMode.Stretch)
@@ -294,7 +274,7 @@ class EvalsView(QWidget):
         split.setChildrenCollapsible(False)
         self.cases_model = CasesModel(self)
         self.cases_model.changes_only = self.changes_only.isChecked()
-        self.cases = _table("EvalCases", self.cases_model)
+        self.cases = record_table("EvalCases", self.cases_model, table=CaseTable())
         assert isinstance(self.cases, CaseTable)
         header = self.cases.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -699,23 +679,9 @@ class EvalsView(QWidget):
 
     # -- refresh on events ---------------------------------------------------------------------
 
-    def _schedule_refresh(self, *_args: object) -> None:
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
-
-    def _refresh_if_visible(self) -> None:
-        if log_closed(self.ctx):
-            return
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
-
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self._refresh_timer.start(0)
+        self._refresh.on_show()
 
 
 def case_html(row: CaseRow) -> str:

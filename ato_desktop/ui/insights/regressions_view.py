@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -72,7 +72,9 @@ from ato_desktop.ui.insights.thresholds_form import ThresholdsForm, notifier
 from ato_desktop.ui.runs.formatting import local_time, plural
 from ato_desktop.ui.runs.history_view import EmptyState
 from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
+from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
 log = logging.getLogger(__name__)
 
@@ -84,24 +86,6 @@ STATE_ERROR = "error"
 
 REFRESH_MS = 1500  # events arriving closer than this are judged once
 _SETTINGS_SHOW_ALL = "insights/regressions_show_all"
-
-
-def _table(name: str, model: Any) -> QTableView:
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(model)
-    table.setItemDelegate(NoFocusDelegate(table))
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(30)
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    table.horizontalHeader().setHighlightSections(False)
-    table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    return table
 
 
 def _batch_replay_available() -> bool:
@@ -334,7 +318,6 @@ class RegressionsView(QWidget):
         self._generation = Generations()
         self._detecting = 0
         self._loaded = False
-        self._stale = False
         self._saving = False
         self._pending_select: tuple[str, int | None] | None = None
         self.last_error = ""
@@ -361,13 +344,12 @@ class RegressionsView(QWidget):
         if ctx.theme is not None:
             ctx.theme.sig_theme_changed.connect(lambda _t: self._apply_styles())
 
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._refresh_if_visible)
+        self._refresh = VisibleRefresh(self, ctx, REFRESH_MS, self.refresh)
         bridge = ctx.bridge
         if bridge is not None:
-            bridge.sig_run_ended.connect(self._schedule_refresh)
-            bridge.sig_runs_bulk_changed.connect(self._schedule_refresh)
-            bridge.sig_config_changed.connect(self._schedule_refresh)
+            bridge.sig_run_ended.connect(self._refresh.schedule)
+            bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
+            bridge.sig_config_changed.connect(self._refresh.schedule)
         notifier().sig_thresholds_saved.connect(self._on_thresholds_saved_elsewhere)
 
     # -- layout --------------------------------------------------------------------------------
@@ -444,7 +426,7 @@ class RegressionsView(QWidget):
         self.content.setObjectName("RegressionsContent")
         self.content.setChildrenCollapsible(False)
         self.changes_model = ChangesModel(self)
-        self.changes = _table("RegressionChanges", self.changes_model)
+        self.changes = record_table("RegressionChanges", self.changes_model, row_height=30)
         header = self.changes.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_SUMMARY, QHeaderView.ResizeMode.Stretch)
@@ -706,23 +688,9 @@ class RegressionsView(QWidget):
 
     # -- refresh on events ---------------------------------------------------------------------
 
-    def _schedule_refresh(self, *_args: object) -> None:
-        if not self._refresh_timer.isActive():  # coalesce: at most one check per interval
-            self._refresh_timer.start()
-
-    def _refresh_if_visible(self) -> None:
-        if log_closed(self.ctx):
-            return
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
-
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self._refresh_timer.start(0)
+        self._refresh.on_show()
 
     # -- thresholds ----------------------------------------------------------------------------
 
@@ -771,7 +739,7 @@ class RegressionsView(QWidget):
 
     def _on_thresholds_saved_elsewhere(self, _thresholds: Thresholds) -> None:
         if self._loaded and not self._saving:
-            self._schedule_refresh()
+            self._refresh.schedule()
 
     # -- navigation ----------------------------------------------------------------------------
 
