@@ -49,6 +49,7 @@ from ato_desktop.ui.replay.batch_dialog import (
     RUN_ID_ROLE,
     BatchItemsModel,
 )
+from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_dialog import error_hint
 from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
@@ -211,29 +212,9 @@ class EvidenceDialog(QDialog):
             widget.hide()
         layout.addWidget(self.target_form)
 
-        card = QFrame()
-        card.setObjectName("EstimateCard")
-        inner = QVBoxLayout(card)
-        inner.setContentsMargins(14, 10, 14, 12)
-        inner.setSpacing(4)
-        caption = QLabel("ESTIMATED COST")
-        caption.setObjectName("SectionCaption")
-        inner.addWidget(caption)
-        row = QHBoxLayout()
-        self.estimate_value = QLabel("…")
-        self.estimate_value.setObjectName("EstimateValue")
-        self.estimate_badge = QLabel("est.")
-        self.estimate_badge.setObjectName("EstBadge")
-        self.estimate_badge.setToolTip("Estimated: the runs' token counts × the price table")
-        self.estimate_badge.hide()
-        row.addWidget(self.estimate_value)
-        row.addWidget(self.estimate_badge, 0, Qt.AlignmentFlag.AlignVCenter)
-        row.addStretch(1)
-        inner.addLayout(row)
-        self.estimate_detail = QLabel("")
-        self.estimate_detail.setObjectName("ReplayHint")
-        self.estimate_detail.setWordWrap(True)
-        inner.addWidget(self.estimate_detail)
+        card = EstimateCard("ESTIMATED COST", "Estimated: the runs' token counts × the price table")
+        self.estimate_value, self.estimate_badge = card.value, card.badge
+        self.estimate_detail = card.detail
         layout.addWidget(card)
         self.current_line = QLabel("")
         self.current_line.setObjectName("ReplayHint")

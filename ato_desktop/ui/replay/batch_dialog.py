@@ -60,6 +60,7 @@ from ato_desktop.engine.replay import (
     replay_batch,
 )
 from ato_desktop.ui.replay.comparison_view import duration_text
+from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_style import replay_stylesheet, tone_colour
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import DASH, local_time, plural, short_id
@@ -355,30 +356,11 @@ class BatchReplayDialog(QDialog):
         self.target_form = ReplayTargetForm(self.ctx)
         layout.addWidget(self.target_form)
 
-        card = QFrame()
-        card.setObjectName("EstimateCard")
-        inner = QVBoxLayout(card)
-        inner.setContentsMargins(14, 10, 14, 12)
-        inner.setSpacing(4)
-        caption = QLabel("ESTIMATED TOTAL COST")
-        caption.setObjectName("SectionCaption")
-        inner.addWidget(caption)
-        row = QHBoxLayout()
-        self.estimate_value = QLabel("…")
-        self.estimate_value.setObjectName("EstimateValue")
-        self.estimate_badge = QLabel("est.")
-        self.estimate_badge.setObjectName("EstBadge")
-        self.estimate_badge.setToolTip("Estimated: token counts × the price table")
-        self.estimate_badge.hide()
-        row.addWidget(self.estimate_value)
-        row.addWidget(self.estimate_badge, 0, Qt.AlignmentFlag.AlignVCenter)
-        row.addStretch(1)
-        inner.addLayout(row)
-        self.estimate_detail = QLabel("")
-        self.estimate_detail.setObjectName("ReplayHint")
-        self.estimate_detail.setWordWrap(True)
-        self.estimate_detail.setTextFormat(Qt.TextFormat.RichText)
-        inner.addWidget(self.estimate_detail)
+        card = EstimateCard(
+            "ESTIMATED TOTAL COST", "Estimated: token counts × the price table", rich_detail=True
+        )
+        self.estimate_value, self.estimate_badge = card.value, card.badge
+        self.estimate_detail = card.detail
         layout.addWidget(card)
 
         concurrency = QHBoxLayout()
