@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -47,10 +48,12 @@ def ensure_workspace(runs: int) -> Path:
             count = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
         finally:
             conn.close()
-        if version == LATEST_VERSION and count >= runs:
+        if count >= runs:
+            if version != LATEST_VERSION:  # an older schema: migrate it, as a user's log is
+                print(f"migrating {BENCH_HOME} to schema {LATEST_VERSION}...", flush=True)
+                Workspace.open(DataPaths(BENCH_HOME)).close()
             return BENCH_HOME
-        for path in BENCH_HOME.iterdir():
-            path.unlink()
+        shutil.rmtree(BENCH_HOME)
     BENCH_HOME.mkdir(parents=True, exist_ok=True)
     print(f"building a {runs:,}-run demo workspace in {BENCH_HOME} (once)...", flush=True)
     workspace = Workspace.open(DataPaths(BENCH_HOME))
