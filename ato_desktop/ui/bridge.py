@@ -12,6 +12,7 @@ from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.events import (
     ActionCreated,
     AgentDeleted,
+    AutomationChanged,
     ConfigChanged,
     DomainEvent,
     EvalSuiteRunChanged,
@@ -41,6 +42,7 @@ class EventBridge(QObject):
     sig_mcp_changed = Signal(object)  # McpServersChanged
     sig_eval_run_changed = Signal(object)  # EvalSuiteRunChanged
     sig_run_scored = Signal(object)  # RunScored
+    sig_automation_changed = Signal(object)  # AutomationChanged
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +77,8 @@ class EventBridge(QObject):
             self.sig_eval_run_changed.emit(event)
         elif isinstance(event, RunScored):
             self.sig_run_scored.emit(event)
+        elif isinstance(event, AutomationChanged):
+            self.sig_automation_changed.emit(event)
 
     def close(self) -> None:
         self._unsubscribe()

@@ -9,7 +9,8 @@ Navigation targets (`activate(target)`):
 - {"tab": "compare", "agent_id": id, "mode": "runs" | "version" | "runtime", "version": n}:
   that agent, that kind of comparison;
 - {"tab": "cost", "agent_id": id}: that agent's recommendation; "why_not": True: every
-  candidate's reasons; "gather": agent name ("" for none): open Gather evidence.
+  candidate's reasons; "gather": agent name ("" for none): open Gather evidence;
+- {"tab": "pipelines", "run_id": id}: that pipeline run's stage flow (a stage's id works too).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.compare_view import MODE_RUNS, MODE_VERSION, CompareView
 from ato_desktop.ui.insights.cost_view import CostView
 from ato_desktop.ui.insights.evals_view import EvalsView
+from ato_desktop.ui.insights.pipelines_view import PipelinesView
 from ato_desktop.ui.insights.regressions_view import RegressionsView
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import current_theme
@@ -31,6 +33,7 @@ COMPARE_TAB = "compare"
 COST_TAB = "cost"
 REGRESSIONS_TAB = "regressions"
 EVALS_TAB = "evals"
+PIPELINES_TAB = "pipelines"
 _SETTINGS_TAB = "insights/tab"
 
 
@@ -73,6 +76,13 @@ class InsightsPage(Page):
             self.cost,
             "Cost",
             "Cheaper runtimes or models for an agent, recommended only from its own evidence",
+        )
+        self.pipelines = PipelinesView(ctx)
+        self._add_tab(
+            PIPELINES_TAB,
+            self.pipelines,
+            "Pipelines",
+            "Multi-stage dispatches: groups, routed groups and skill flows, stage by stage",
         )
         self.tabs.currentChanged.connect(self._on_tab_changed)
         layout.addWidget(self.tabs, 1)
@@ -214,6 +224,8 @@ class InsightsPage(Page):
             self.cost.open_target({k: v for k, v in target.items() if k != "tab"})
         if self.current_tab == EVALS_TAB:
             self.evals.open_target({k: v for k, v in target.items() if k != "tab"})
+        if self.current_tab == PIPELINES_TAB:
+            self.pipelines.open_target({k: v for k, v in target.items() if k != "tab"})
         if self.current_tab == COMPARE_TAB:
             wanted = {k: v for k, v in target.items() if k != "tab"}
             if wanted.keys() & {"run_a", "run_b", "agent_id"}:
@@ -228,3 +240,5 @@ class InsightsPage(Page):
     def _on_tab_changed(self, index: int) -> None:
         if 0 <= index < len(self._tab_ids):
             self.ctx.settings.setValue(_SETTINGS_TAB, self._tab_ids[index])
+            if self._tab_ids[index] == PIPELINES_TAB:
+                self.pipelines.ensure_loaded()

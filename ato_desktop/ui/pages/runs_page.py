@@ -6,7 +6,8 @@ only from the event bridge's signals (no polling).
 
 Navigation targets (`activate(target)`):
 - {"run_id": str, "seq": int (optional)}: open that run's details (and that action);
-- {"agent_id": str, "agent_version_id": str | None, "statuses": [str, ...]}: set the filters;
+- {"agent_id": str, "agent_version_id": str | None, "statuses": [str, ...],
+  "metadata": 'pipeline:"name"'}: set the filters (metadata: the metadata search text);
 - {"tab": "live" | "history"}: show that view.
 """
 
@@ -365,7 +366,7 @@ class RunsPage(Page):
             self.show_view(view if view in (HISTORY, LIVE) else HISTORY)
 
     def _apply_target_filters(self, target: dict[str, Any]) -> bool:
-        keys = ("agent_id", "agent_version_id", "statuses")
+        keys = ("agent_id", "agent_version_id", "statuses", "metadata")
         if not any(key in target for key in keys):
             return False
         state = self.filters.state()
@@ -387,6 +388,8 @@ class RunsPage(Page):
         if "statuses" in target:
             statuses = target.get("statuses") or ()
             state = dataclasses.replace(state, statuses=tuple(str(s) for s in statuses))
+        if "metadata" in target:
+            state = dataclasses.replace(state, metadata=str(target.get("metadata") or ""))
         self.filters.set_state(state, emit=False)
         self._save_filters(state)
         if state.agent_id and (not state.agent_name or state.agent_version_id):
