@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -48,6 +47,7 @@ from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import local_time, percent, plural
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 
 SETUP, RUNNING, DONE = "setup", "running", "done"
 DEFAULT_CONCURRENCY = 4
@@ -297,18 +297,9 @@ class RunSuiteDialog(QDialog):
         return page
 
     def _build_run(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.setSpacing(10)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("ReplayProgress")
-        self.progress.setFormat("%v / %m cases")
-        layout.addWidget(self.progress)
-        self.progress_label = QLabel("")
-        self.progress_label.setObjectName("EvalProgressLabel")
-        self.progress_label.setWordWrap(True)
-        layout.addWidget(self.progress_label)
+        page = ProgressPanel("%v / %m cases", label_name="EvalProgressLabel")
+        self.progress, self.progress_label = page.bar, page.label
+        layout = page.column
         layout.addStretch(1)
         return page
 

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -54,6 +53,7 @@ from ato_desktop.ui.replay.replay_dialog import error_hint
 from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import plural
+from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate, StatusBadgeDelegate
 
 SETUP, RUNNING, DONE = "setup", "running", "done"
@@ -224,18 +224,9 @@ class EvidenceDialog(QDialog):
         return page
 
     def _build_run(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.setSpacing(10)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("ReplayProgress")
-        self.progress.setFormat("%v / %m replayed")
-        layout.addWidget(self.progress)
-        self.progress_label = QLabel("")
-        self.progress_label.setObjectName("ReplayHint")
-        self.progress_label.setWordWrap(True)
-        layout.addWidget(self.progress_label)
+        page = ProgressPanel("%v / %m replayed")
+        self.progress, self.progress_label = page.bar, page.label
+        layout = page.column
 
         self.summary_card = QFrame()
         self.summary_card.setObjectName("BatchSummaryCard")

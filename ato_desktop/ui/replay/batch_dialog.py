@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -64,6 +63,7 @@ from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_style import replay_stylesheet, tone_colour
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import DASH, local_time, plural, short_id
+from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, NoFocusDelegate, StatusBadgeDelegate
 
 SETUP, RUNNING, DONE = "setup", "running", "done"
@@ -380,18 +380,9 @@ class BatchReplayDialog(QDialog):
         return page
 
     def _build_run(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.setSpacing(10)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("ReplayProgress")
-        self.progress.setFormat("%v / %m replayed")
-        layout.addWidget(self.progress)
-        self.progress_label = QLabel("")
-        self.progress_label.setObjectName("ReplayHint")
-        self.progress_label.setWordWrap(True)
-        layout.addWidget(self.progress_label)
+        page = ProgressPanel("%v / %m replayed")
+        self.progress, self.progress_label = page.bar, page.label
+        layout = page.column
 
         self.summary_card = QFrame()
         self.summary_card.setObjectName("BatchSummaryCard")
