@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
-
 from ato_desktop.core.replay_figures import BETTER, WORSE
-from ato_desktop.ui.theme import Theme, current_theme
-
-
-def mix(base: str, tint: str, amount: float) -> str:
-    """base blended towards tint by amount (0..1), as #rrggbb (rich text has no alpha)."""
-    a, b = QColor(base), QColor(tint)
-    r = round(a.red() + (b.red() - a.red()) * amount)
-    g = round(a.green() + (b.green() - a.green()) * amount)
-    bl = round(a.blue() + (b.blue() - a.blue()) * amount)
-    return QColor(r, g, bl).name()
+from ato_desktop.ui.theme import Theme, current_theme, mix
 
 
 def diff_colours(theme: Theme | None = None) -> dict[str, tuple[str, str]]:

@@ -27,17 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.theme import current_theme
-
-
-def _blend(color: str, over: str, alpha: float) -> str:
-    from PySide6.QtGui import QColor
-
-    top, base = QColor(color), QColor(over)
-    r = round(top.red() * alpha + base.red() * (1 - alpha))
-    g = round(top.green() * alpha + base.green() * (1 - alpha))
-    b = round(top.blue() * alpha + base.blue() * (1 - alpha))
-    return f"#{r:02x}{g:02x}{b:02x}"
+from ato_desktop.ui.theme import current_theme, mix
 
 
 class DemoBanner(QFrame):
@@ -248,16 +238,16 @@ class DemoBanner(QFrame):
 
     def _restyle(self, _theme: object = None) -> None:
         t = current_theme()
-        background = _blend(t.warning, t.window, 0.16 if t.is_dark else 0.12)
+        background = mix(t.window, t.warning, 0.16 if t.is_dark else 0.12)
         self.setStyleSheet(
             f"QFrame#DemoBanner {{ background: {background}; border: none;"
-            f" border-bottom: 1px solid {_blend(t.warning, t.window, 0.45)}; }}"
+            f" border-bottom: 1px solid {mix(t.window, t.warning, 0.45)}; }}"
             f"QLabel#DemoChip {{ background: {t.warning}; color: {t.window}; font-weight: 700;"
             f" font-size: 10px; border-radius: 4px; padding: 1px 6px; }}"
             f"QLabel#DemoBannerText {{ color: {t.text}; font-weight: 600; }}"
             f"QLabel#DemoBannerDetail {{ color: {t.text_muted}; }}"
             f"QPushButton#DemoBannerRemove {{ background: transparent; border: 1px solid "
-            f"{_blend(t.warning, t.window, 0.6)}; color: {t.text}; padding: 3px 10px; }}"
+            f"{mix(t.window, t.warning, 0.6)}; color: {t.text}; padding: 3px 10px; }}"
             f"QPushButton#DemoBannerRemove:hover {{ border-color: {t.failed}; color: {t.failed}; }}"
             f'QPushButton#DemoBannerRemove[confirming="true"] {{ background: {t.failed};'
             f" border-color: {t.failed}; color: #FFFFFF; }}"
