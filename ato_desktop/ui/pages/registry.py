@@ -34,6 +34,13 @@ PAGES: tuple[PageSpec, ...] = (
         "nav-insights",
     ),
     PageSpec(
+        "automations",
+        "Automations",
+        "ato_desktop.ui.pages.automations_page:AutomationsPage",
+        "Ctrl+5",
+        "nav-automations",
+    ),
+    PageSpec(
         "settings",
         "Settings",
         "ato_desktop.ui.pages.settings_page:SettingsPage",

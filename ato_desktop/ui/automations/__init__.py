@@ -1,0 +1,1 @@
+"""The Automations page: the canvas of everything that runs without the user."""

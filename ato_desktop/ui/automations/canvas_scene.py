@@ -1,0 +1,383 @@
+"""The Automations canvas scene: a node item per definition or agent (coloured by source, with
+its live status: the last run's outcome, a pulse while one runs, the success rate) and an edge
+item per hand-off, placed by core.canvas_layout.
+
+Items paint themselves (no child text items) and edges hide their labels when zoomed out, so
+500 nodes stay smooth; the pulse repaints only the running nodes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsObject,
+    QGraphicsScene,
+    QGraphicsSceneMouseEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from ato_desktop.core.automation_graph import (
+    AutomationGraph,
+    EdgeKind,
+    GraphEdge,
+    GraphNode,
+    NodeKind,
+    NodeStatus,
+)
+from ato_desktop.core.canvas_layout import Layout, LayoutNode, layered_layout
+from ato_desktop.ui.theme import current_theme
+
+NODE_WIDTH = 200.0
+NODE_HEIGHT = 58.0
+LAYER_GAP = 150.0
+NODE_GAP = 22.0
+LABEL_MIN_ZOOM = 0.55  # edge labels and detail lines below this zoom are not drawn
+
+# Source colours: distinct hues that read on the light and the dark theme alike.
+KIND_COLORS: dict[NodeKind, str] = {
+    NodeKind.SCHEDULE: "#8b5cf6",
+    NodeKind.HOOK: "#f59e0b",
+    NodeKind.PIPELINE: "#0ea5e9",
+    NodeKind.ROUTER: "#14b8a6",
+    NodeKind.SKILL: "#ec4899",
+    NodeKind.AGENT: "#64748b",
+}
+
+
+def status_color(status: str | None) -> QColor:
+    t = current_theme()
+    return QColor(
+        {
+            "running": t.running,
+            "completed": t.completed,
+            "failed": t.failed,
+        }.get(status or "", t.neutral)
+    )
+
+
+class NodeItem(QGraphicsObject):
+    """One node: a card with a source stripe, its name, a detail line and its status."""
+
+    def __init__(self, node: GraphNode, scene: AutomationScene) -> None:
+        super().__init__()
+        self.node = node
+        self._canvas = scene
+        self.status = NodeStatus()
+        self.highlight = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(self._tooltip())
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._hover = False
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-3, -3, NODE_WIDTH + 6, NODE_HEIGHT + 6)
+
+    def set_status(self, status: NodeStatus) -> None:
+        if status != self.status:
+            self.status = status
+            self.setToolTip(self._tooltip())
+            self.update()
+
+    def _tooltip(self) -> str:
+        from ato_desktop.core.automation_graph import KIND_LABELS
+
+        parts = [f"{KIND_LABELS[self.node.kind]} {self.node.title}"]
+        if self.node.detail:
+            parts.append(self.node.detail)
+        if not self.node.enabled:
+            parts.append("disabled")
+        s = self.status
+        if s.last_status:
+            parts.append(f"last run {s.last_status}")
+        if s.success_rate is not None:
+            parts.append(f"{s.success_rate * 100:.0f}% of the last {s.runs} runs succeeded")
+        return "\n".join(parts)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        t = current_theme()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        kind_color = QColor(KIND_COLORS[self.node.kind])
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        selected = self.isSelected()
+        border = QColor(t.accent) if selected or self.highlight else QColor(t.border)
+        painter.setPen(QPen(border, 2.2 if selected or self.highlight else 1.0))
+        background = QColor(t.surface)
+        if self._hover:
+            background = QColor(t.surface_alt)
+        painter.setBrush(background)
+        if not self.node.enabled:
+            painter.setOpacity(0.55)
+        painter.drawRoundedRect(rect, 8, 8)
+        stripe = QPainterPath()
+        stripe.addRoundedRect(QRectF(0, 0, 10, NODE_HEIGHT), 8, 8)
+        clip = QPainterPath()
+        clip.addRect(QRectF(0, 0, 5, NODE_HEIGHT))
+        painter.fillPath(stripe.intersected(clip), kind_color)
+        if lod < 0.3:
+            return
+        painter.setPen(QColor(t.text))
+        font = QFont(self._canvas.canvas_font)
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        metrics = QFontMetricsF(font)
+        title = metrics.elidedText(self.node.title, Qt.TextElideMode.ElideRight, NODE_WIDTH - 44)
+        painter.drawText(QPointF(14, 22), title)
+        if lod >= LABEL_MIN_ZOOM:
+            small = QFont(self._canvas.canvas_font)
+            small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+            painter.setFont(small)
+            painter.setPen(QColor(t.text_muted))
+            detail = self.node.detail or _KIND_WORDS[self.node.kind]
+            if not self.node.enabled:
+                detail = f"disabled · {detail}"
+            small_metrics = QFontMetricsF(small)
+            rate = self.status.success_rate
+            rate_text = f"{rate * 100:.0f}%" if rate is not None else ""
+            room = NODE_WIDTH - 24 - (small_metrics.horizontalAdvance(rate_text) + 8)
+            painter.drawText(
+                QPointF(14, 43), small_metrics.elidedText(detail, Qt.TextElideMode.ElideRight, room)
+            )
+            if rate_text:
+                painter.setPen(status_color("completed" if rate and rate >= 0.8 else "failed"))
+                painter.drawText(
+                    QPointF(NODE_WIDTH - 10 - small_metrics.horizontalAdvance(rate_text), 43),
+                    rate_text,
+                )
+        self._paint_status(painter)
+
+    def _paint_status(self, painter: QPainter) -> None:
+        s = self.status
+        if s.last_status is None and not s.running:
+            return
+        centre = QPointF(NODE_WIDTH - 16, 17)
+        color = status_color("running" if s.running else s.last_status)
+        if s.running:
+            phase = self._canvas.pulse_phase
+            ring = QColor(color)
+            ring.setAlphaF(max(0.0, 0.55 * (1 - phase)))
+            painter.setPen(QPen(ring, 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(centre, 5 + 6 * phase, 5 + 6 * phase)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawEllipse(centre, 5, 5)
+
+    def hoverEnterEvent(self, event: object) -> None:
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: object) -> None:
+        self._hover = False
+        self.update()
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        self._canvas.sig_node_activated.emit(self.node.id)
+        event.accept()
+
+
+_KIND_WORDS = {
+    NodeKind.SCHEDULE: "schedule",
+    NodeKind.HOOK: "hook",
+    NodeKind.PIPELINE: "pipeline",
+    NodeKind.ROUTER: "routed group",
+    NodeKind.SKILL: "skill flow",
+    NodeKind.AGENT: "agent",
+}
+
+
+class EdgeItem(QGraphicsItem):
+    """A hand-off: a curve from the right side of one node to the left side of the next, with
+    an arrowhead; "triggers" edges (a run of an agent firing a hook) are dashed."""
+
+    def __init__(self, edge: GraphEdge, src: QRectF, dst: QRectF, scene: AutomationScene) -> None:
+        super().__init__()
+        self.edge = edge
+        self._canvas = scene
+        self.setZValue(-1)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        if edge.kind is EdgeKind.TRIGGERS:
+            # Back from an agent (right column) to its hook (left): under the cards, bowed.
+            start = QPointF(src.left(), src.center().y())
+            end = QPointF(dst.right(), dst.center().y())
+        else:
+            start = QPointF(src.right(), src.center().y())
+            end = QPointF(dst.left(), dst.center().y())
+        self.start, self.end = start, end
+        path = QPainterPath(start)
+        if edge.kind is EdgeKind.TRIGGERS:
+            bow = 40.0 + abs(start.x() - end.x()) * 0.08
+            low = max(start.y(), end.y()) + bow
+            path.cubicTo(QPointF(start.x() - 60, low), QPointF(end.x() + 60, low), end)
+        else:
+            dx = max(40.0, (end.x() - start.x()) / 2)
+            path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+        self.path = path
+        self._bounds = path.boundingRect().adjusted(-10, -10, 10, 10)
+        if edge.label:
+            metrics = QFontMetricsF(scene.label_font)
+            mid = path.pointAtPercent(0.5)
+            w = metrics.horizontalAdvance(edge.label) + 10
+            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
+            self._bounds = self._bounds.united(self._label_rect)
+        else:
+            self._label_rect = QRectF()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return QPainterPathStroker().createStroke(self.path)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        t = current_theme()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > 0.35)
+        color = QColor(t.text_muted)
+        if self.edge.kind is EdgeKind.TRIGGERS:
+            color = QColor(KIND_COLORS[NodeKind.HOOK])
+        color.setAlphaF(0.75)
+        pen = QPen(color, 1.4)
+        if self.edge.kind is EdgeKind.TRIGGERS:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path)
+        # Arrowhead along the curve's last direction.
+        tip = self.end
+        before = self.path.pointAtPercent(0.97)
+        angle = math.atan2(tip.y() - before.y(), tip.x() - before.x())
+        head = QPainterPath(tip)
+        for offset in (2.6, -2.6):
+            head.lineTo(
+                QPointF(
+                    tip.x() - 9 * math.cos(angle + offset / 6),
+                    tip.y() - 9 * math.sin(angle + offset / 6),
+                )
+            )
+        head.closeSubpath()
+        painter.fillPath(head, color)
+        if self.edge.label and lod >= LABEL_MIN_ZOOM:
+            painter.setFont(self._canvas.label_font)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(t.window))
+            painter.drawRoundedRect(self._label_rect, 5, 5)
+            painter.setPen(QColor(t.text_muted))
+            painter.drawText(self._label_rect, int(Qt.AlignmentFlag.AlignCenter), self.edge.label)
+
+
+class AutomationScene(QGraphicsScene):
+    """The graph laid out; node items by id; a pulse clock for running nodes."""
+
+    sig_node_activated = Signal(str)  # double-clicked: edit it
+
+    PULSE_MS = 70
+    PULSE_PERIOD_MS = 1400
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.graph = AutomationGraph()
+        self.layout: Layout | None = None
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: list[EdgeItem] = []
+        self.canvas_font = QFont()
+        self.label_font = QFont()
+        self.label_font.setPointSizeF(max(7.0, self.canvas_font.pointSizeF() * 0.8))
+        self.pulse_phase = 0.0
+        self._pulse_ms = 0
+        self._pulse = QTimer(self, interval=self.PULSE_MS)
+        self._pulse.timeout.connect(self._tick)
+
+    def set_graph(self, graph: AutomationGraph) -> None:
+        """Replace every item with the new graph's, laid out afresh."""
+        self._pulse.stop()
+        self.clear()
+        self.nodes = {}
+        self.edges = []
+        self.graph = graph
+        layout = layered_layout(
+            [LayoutNode(n.id, n.layer, NODE_WIDTH, NODE_HEIGHT) for n in graph.nodes],
+            [(e.src, e.dst) for e in graph.edges if e.kind is not EdgeKind.TRIGGERS],
+            layer_gap=LAYER_GAP,
+            node_gap=NODE_GAP,
+        )
+        self.layout = layout
+        for node in graph.nodes:
+            item = NodeItem(node, self)
+            r = layout.rects[node.id]
+            item.setPos(r.x, r.y)
+            self.addItem(item)
+            self.nodes[node.id] = item
+        for edge in graph.edges:
+            src, dst = layout.rects.get(edge.src), layout.rects.get(edge.dst)
+            if src is None or dst is None:
+                continue
+            item_edge = EdgeItem(
+                edge,
+                QRectF(src.x, src.y, src.width, src.height),
+                QRectF(dst.x, dst.y, dst.width, dst.height),
+                self,
+            )
+            self.addItem(item_edge)
+            self.edges.append(item_edge)
+        margin = 60.0
+        self.setSceneRect(
+            QRectF(-margin, -margin, layout.width + 2 * margin, layout.height + 2 * margin + 60)
+        )
+
+    def set_statuses(self, statuses: dict[str, NodeStatus]) -> None:
+        for node_id, item in self.nodes.items():
+            item.set_status(statuses.get(node_id, NodeStatus()))
+        self.update_pulse()
+
+    def running_items(self) -> list[NodeItem]:
+        return [item for item in self.nodes.values() if item.status.running]
+
+    def update_pulse(self, visible: bool = True) -> None:
+        active = visible and bool(self.running_items())
+        if active and not self._pulse.isActive():
+            self._pulse.start()
+        elif not active:
+            self._pulse.stop()
+
+    @property
+    def pulsing(self) -> bool:
+        return self._pulse.isActive()
+
+    def _tick(self) -> None:
+        self._pulse_ms = (self._pulse_ms + self.PULSE_MS) % self.PULSE_PERIOD_MS
+        self.pulse_phase = self._pulse_ms / self.PULSE_PERIOD_MS
+        for item in self.running_items():
+            item.update()
+
+    def repaint_theme(self) -> None:
+        for item in self.items():
+            item.update()
+        self.setBackgroundBrush(QBrush(QColor(current_theme().window)))

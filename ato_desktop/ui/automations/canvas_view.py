@@ -1,0 +1,269 @@
+"""The canvas's view: pan by dragging, zoom with the wheel or +/-, F fits everything, 0 is
+100%; an overview (minimap) in the corner shows where the view is on a large graph and moves
+it on click or drag; a legend of the source colours and status marks."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+
+from ato_desktop.core.automation_graph import KIND_LABELS, NodeKind
+from ato_desktop.ui.automations.canvas_scene import KIND_COLORS, AutomationScene, status_color
+from ato_desktop.ui.theme import current_theme
+
+MIN_ZOOM = 0.08
+MAX_ZOOM = 3.0
+ZOOM_STEP = 1.2
+MINIMAP_WIDTH = 200
+MINIMAP_HEIGHT = 130
+
+
+class CanvasView(QGraphicsView):
+    """The main view over the scene."""
+
+    sig_zoom_changed = Signal(float)
+    sig_viewport_moved = Signal()
+
+    def __init__(self, scene: AutomationScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.setObjectName("AutomationCanvas")
+        self.setAccessibleName("Automations canvas")
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.minimap = Minimap(self)
+        self.legend = Legend(self)
+        self.horizontalScrollBar().valueChanged.connect(lambda _v: self._moved())
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self._moved())
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float) -> None:
+        factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
+        current = self.zoom
+        if current > 0 and abs(factor - current) > 1e-6:
+            self.scale(factor / current, factor / current)
+            self.sig_zoom_changed.emit(self.zoom)
+            self._moved()
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom / ZOOM_STEP)
+
+    def fit(self) -> None:
+        """Everything in view (never larger than 100%)."""
+        scene = self.scene()
+        if scene is None:
+            return
+        rect = scene.itemsBoundingRect().adjusted(-30, -30, 30, 30)
+        if rect.isEmpty():
+            return
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom > 1.0:
+            self.set_zoom(1.0)
+            self.centerOn(rect.center())
+        self.sig_zoom_changed.emit(self.zoom)
+        self._moved()
+
+    def focus_rect(self, rect: QRectF) -> None:
+        """Centre on rect at a readable zoom."""
+        if self.zoom < 0.8:
+            self.set_zoom(1.0)
+        self.centerOn(rect.center())
+        self._moved()
+
+    def visible_scene_rect(self) -> QRectF:
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            super().wheelEvent(event)  # Shift+wheel scrolls sideways
+            return
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.set_zoom(self.zoom * (ZOOM_STEP**steps))
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.zoom_out()
+        elif key == Qt.Key.Key_F and not event.modifiers():
+            self.fit()
+        elif key == Qt.Key.Key_0 and not event.modifiers():
+            self.set_zoom(1.0)
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_overlays()
+
+    def _place_overlays(self) -> None:
+        vp = self.viewport().geometry()
+        self.minimap.setGeometry(
+            vp.right() - MINIMAP_WIDTH - 12,
+            vp.bottom() - MINIMAP_HEIGHT - 12,
+            MINIMAP_WIDTH,
+            MINIMAP_HEIGHT,
+        )
+        hint = self.legend.sizeHint()
+        self.legend.setGeometry(
+            vp.left() + 12, vp.bottom() - hint.height() - 12, hint.width(), hint.height()
+        )
+
+    def _moved(self) -> None:
+        self.minimap.update()
+        self.sig_viewport_moved.emit()
+
+
+class Minimap(QWidget):
+    """The whole graph in small (nodes as coloured blocks), the view's rectangle on it."""
+
+    def __init__(self, view: CanvasView) -> None:
+        super().__init__(view)
+        self.view = view
+        self.setObjectName("CanvasMinimap")
+        self.setToolTip("Overview: click or drag to move the view")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def _mapping(self) -> tuple[QRectF, float, QPointF]:
+        scene = self.view.scene()
+        bounds = scene.sceneRect() if scene is not None else QRectF()
+        if bounds.isEmpty():
+            return bounds, 1.0, QPointF()
+        inner = QRectF(self.rect()).adjusted(6, 6, -6, -6)
+        scale = min(inner.width() / bounds.width(), inner.height() / bounds.height())
+        offset = QPointF(
+            inner.left() + (inner.width() - bounds.width() * scale) / 2,
+            inner.top() + (inner.height() - bounds.height() * scale) / 2,
+        )
+        return bounds, scale, offset
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        t = current_theme()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        background = QColor(t.surface)
+        background.setAlphaF(0.94)
+        painter.setPen(QPen(QColor(t.border), 1))
+        painter.setBrush(background)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        scene = self.view.scene()
+        if not isinstance(scene, AutomationScene):
+            return
+        bounds, scale, offset = self._mapping()
+        if bounds.isEmpty():
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        for item in scene.nodes.values():
+            r = item.sceneBoundingRect()
+            color = QColor(KIND_COLORS[item.node.kind])
+            painter.setBrush(color)
+            painter.drawRect(
+                QRectF(
+                    offset.x() + (r.x() - bounds.x()) * scale,
+                    offset.y() + (r.y() - bounds.y()) * scale,
+                    max(2.0, r.width() * scale),
+                    max(1.5, r.height() * scale),
+                )
+            )
+        seen = self.view.visible_scene_rect()
+        frame = QRectF(
+            offset.x() + (seen.x() - bounds.x()) * scale,
+            offset.y() + (seen.y() - bounds.y()) * scale,
+            seen.width() * scale,
+            seen.height() * scale,
+        ).intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1))
+        accent = QColor(t.accent)
+        painter.setPen(QPen(accent, 1.5))
+        accent.setAlphaF(0.12)
+        painter.setBrush(accent)
+        painter.drawRect(frame)
+
+    def _move_to(self, pos: QPointF) -> None:
+        bounds, scale, offset = self._mapping()
+        if bounds.isEmpty() or scale <= 0:
+            return
+        target = QPointF(
+            bounds.x() + (pos.x() - offset.x()) / scale, bounds.y() + (pos.y() - offset.y()) / scale
+        )
+        self.view.centerOn(target)
+        self.update()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._move_to(event.position())
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._move_to(event.position())
+        event.accept()
+
+
+class Legend(QWidget):
+    """The source colours, and what a node's status dot means."""
+
+    ROW = 17
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CanvasLegend")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self._entries = [(KIND_LABELS[k], QColor(KIND_COLORS[k]), "box") for k in NodeKind]
+        self._entries += [
+            ("Last run completed", None, "completed"),
+            ("Last run failed", None, "failed"),
+            ("Running now", None, "running"),
+        ]
+
+    def sizeHint(self):  # type: ignore[no-untyped-def]
+        from PySide6.QtCore import QSize
+
+        width = max(self.fontMetrics().horizontalAdvance(label) for label, _c, _k in self._entries)
+        return QSize(width + 40, self.ROW * len(self._entries) + 14)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        t = current_theme()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        background = QColor(t.surface)
+        background.setAlphaF(0.94)
+        painter.setPen(QPen(QColor(t.border), 1))
+        painter.setBrush(background)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        y = 7
+        for label, color, kind in self._entries:
+            centre = QPointF(16, y + self.ROW / 2)
+            painter.setPen(Qt.PenStyle.NoPen)
+            if kind == "box":
+                painter.setBrush(color)
+                painter.drawRoundedRect(QRectF(centre.x() - 6, centre.y() - 5, 12, 10), 2, 2)
+            else:
+                painter.setBrush(status_color(kind))
+                painter.drawEllipse(centre, 4.5, 4.5)
+            painter.setPen(QColor(t.text))
+            painter.drawText(QPointF(30, centre.y() + self.fontMetrics().ascent() / 2 - 1), label)
+            y += self.ROW
