@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +32,6 @@ from tests.support.qt_helpers import show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-APPROVALKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 NOW = int(time.time() * 1000)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ loopback fake LLM servers. Waits are on signals and conditions, never on sleeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,13 +25,6 @@ from tests.support.qt_helpers import run_to_end, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-CHATTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-CHATTESTKEY-zyxwvutsrqponmlkjihgfedcba9876543210"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture

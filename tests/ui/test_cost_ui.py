@@ -5,7 +5,6 @@ missing API key); and budgets: the Agents editor's fields, the spend line, the r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,13 +35,6 @@ from tests.support.qt_helpers import Show, run_to_end, show_page
 ANTHROPIC_KEY = "sk-ant-api03-COSTTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-COSTTESTKEY-zyxwvutsrqponmlkjihgfedcba9876543210"
 DAY = 86_400_000
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture

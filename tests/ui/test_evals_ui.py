@@ -7,7 +7,6 @@ the agent page and a dispatch in the app judged at 100%."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,6 @@ from tests.support.qt_helpers import Show, run_to_end
 
 ANTHROPIC_KEY = "sk-ant-api03-EVALSKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-EVALSKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ batch replay with progress, cancel and the recovered count."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,13 +30,6 @@ from tests.support.qt_helpers import run_to_end, show_page
 ANTHROPIC_KEY = "sk-ant-api03-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 NOW = int(time.time() * 1000)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture

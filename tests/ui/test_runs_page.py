@@ -525,13 +525,6 @@ def test_export_cancel_leaves_no_file(open_ctx: AppContext, qtbot: Any, tmp_path
 # -- live ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
-
-
 def _dispatch(ctx: AppContext, fake: FakeLLMServer, scenario: Scenario) -> list[Any]:
     workspace = ctx.workspace
     assert workspace.credentials.set_key("anthropic", ANTHROPIC_KEY).persisted

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 
 from ato_desktop.core.determinism import band_for
@@ -35,13 +33,6 @@ from tests.support.qt_helpers import run_to_end, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-SIMKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 NOW = int(time.time() * 1000)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 def _page(ctx: AppContext, qtbot: Any, run_id: str) -> RunsPage:
