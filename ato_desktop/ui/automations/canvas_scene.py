@@ -46,6 +46,7 @@ NODE_HEIGHT = 58.0
 LAYER_GAP = 150.0
 NODE_GAP = 22.0
 LABEL_MIN_ZOOM = 0.55  # edge labels and detail lines below this zoom are not drawn
+SMOOTH_EDGES_MAX = 200  # more edges than this are drawn without antialiasing
 
 # Source colours: distinct hues that read on the light and the dark theme alike.
 KIND_COLORS: dict[NodeKind, str] = {
@@ -234,6 +235,18 @@ class EdgeItem(QGraphicsItem):
             dx = max(40.0, (end.x() - start.x()) / 2)
             path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
         self.path = path
+        # The arrowhead along the curve's last direction, made once (painting is hot).
+        before = path.pointAtPercent(0.97)
+        angle = math.atan2(end.y() - before.y(), end.x() - before.x())
+        head = QPainterPath(end)
+        for offset in (0.43, -0.43):
+            head.lineTo(
+                QPointF(
+                    end.x() - 9 * math.cos(angle + offset), end.y() - 9 * math.sin(angle + offset)
+                )
+            )
+        head.closeSubpath()
+        self.head = head
         self._bounds = path.boundingRect().adjusted(-10, -10, 10, 10)
         if edge.label:
             metrics = QFontMetricsF(scene.label_font)
@@ -258,7 +271,8 @@ class EdgeItem(QGraphicsItem):
     ) -> None:
         t = current_theme()
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > 0.35)
+        # Antialiased long curves cost most of a frame on a big graph: only on small ones.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, self._canvas.smooth_edges)
         color = QColor(t.text_muted)
         if self.edge.kind is EdgeKind.TRIGGERS:
             color = QColor(KIND_COLORS[NodeKind.HOOK])
@@ -269,20 +283,7 @@ class EdgeItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path)
-        # Arrowhead along the curve's last direction.
-        tip = self.end
-        before = self.path.pointAtPercent(0.97)
-        angle = math.atan2(tip.y() - before.y(), tip.x() - before.x())
-        head = QPainterPath(tip)
-        for offset in (2.6, -2.6):
-            head.lineTo(
-                QPointF(
-                    tip.x() - 9 * math.cos(angle + offset / 6),
-                    tip.y() - 9 * math.sin(angle + offset / 6),
-                )
-            )
-        head.closeSubpath()
-        painter.fillPath(head, color)
+        painter.fillPath(self.head, color)
         if self.edge.label and lod >= LABEL_MIN_ZOOM:
             painter.setFont(self._canvas.label_font)
             painter.setPen(Qt.PenStyle.NoPen)
@@ -311,6 +312,7 @@ class AutomationScene(QGraphicsScene):
         self.label_font = QFont()
         self.label_font.setPointSizeF(max(7.0, self.canvas_font.pointSizeF() * 0.8))
         self.pulse_phase = 0.0
+        self.smooth_edges = True
         self._pulse_ms = 0
         self._pulse = QTimer(self, interval=self.PULSE_MS)
         self._pulse.timeout.connect(self._tick)
@@ -329,6 +331,7 @@ class AutomationScene(QGraphicsScene):
             node_gap=NODE_GAP,
         )
         self.layout = layout
+        self.smooth_edges = len(graph.edges) <= SMOOTH_EDGES_MAX
         for node in graph.nodes:
             item = NodeItem(node, self)
             r = layout.rects[node.id]

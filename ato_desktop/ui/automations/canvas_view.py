@@ -12,6 +12,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QPixmap,
     QResizeEvent,
     QWheelEvent,
 )
@@ -45,6 +46,7 @@ class CanvasView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.minimap = Minimap(self)
@@ -148,6 +150,8 @@ class Minimap(QWidget):
         self.setObjectName("CanvasMinimap")
         self.setToolTip("Overview: click or drag to move the view")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._cache = QPixmap()
+        self._cache_key: tuple[int, int, int] | None = None
 
     def _mapping(self) -> tuple[QRectF, float, QPointF]:
         scene = self.view.scene()
@@ -177,19 +181,26 @@ class Minimap(QWidget):
         bounds, scale, offset = self._mapping()
         if bounds.isEmpty():
             return
-        painter.setPen(Qt.PenStyle.NoPen)
-        for item in scene.nodes.values():
-            r = item.sceneBoundingRect()
-            color = QColor(KIND_COLORS[item.node.kind])
-            painter.setBrush(color)
-            painter.drawRect(
-                QRectF(
-                    offset.x() + (r.x() - bounds.x()) * scale,
-                    offset.y() + (r.y() - bounds.y()) * scale,
-                    max(2.0, r.width() * scale),
-                    max(1.5, r.height() * scale),
+        key = (id(scene.graph), self.width(), self.height())
+        if key != self._cache_key:  # the nodes in small change only with the graph or size
+            self._cache = QPixmap(self.size())
+            self._cache.fill(Qt.GlobalColor.transparent)
+            blocks = QPainter(self._cache)
+            blocks.setPen(Qt.PenStyle.NoPen)
+            for item in scene.nodes.values():
+                r = item.sceneBoundingRect()
+                blocks.setBrush(QColor(KIND_COLORS[item.node.kind]))
+                blocks.drawRect(
+                    QRectF(
+                        offset.x() + (r.x() - bounds.x()) * scale,
+                        offset.y() + (r.y() - bounds.y()) * scale,
+                        max(2.0, r.width() * scale),
+                        max(1.5, r.height() * scale),
+                    )
                 )
-            )
+            blocks.end()
+            self._cache_key = key
+        painter.drawPixmap(0, 0, self._cache)
         seen = self.view.visible_scene_rect()
         frame = QRectF(
             offset.x() + (seen.x() - bounds.x()) * scale,
