@@ -16,18 +16,15 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSpinBox,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -39,14 +36,9 @@ from ato_desktop.engine.replay import BatchItem, BatchSummary, ReplayTarget
 from ato_desktop.ui.insights import cost_reads
 from ato_desktop.ui.insights.cost_reads import errors_of, plan_text, summary_lines
 from ato_desktop.ui.replay.batch_dialog import (
-    COL_AFTER,
-    COL_BEFORE,
-    COL_COST,
-    COL_LATENCY,
-    COL_OUTCOME,
-    COL_SOURCE,
     RUN_ID_ROLE,
     BatchItemsModel,
+    batch_items_table,
 )
 from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_dialog import error_hint
@@ -54,7 +46,6 @@ from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import plural
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
-from ato_desktop.ui.widgets.status_badge import NoFocusDelegate, StatusBadgeDelegate
 
 SETUP, RUNNING, DONE = "setup", "running", "done"
 DEFAULT_CONCURRENCY = 4
@@ -255,29 +246,7 @@ class EvidenceDialog(QDialog):
         layout.addWidget(self.summary_card)
 
         self.items = BatchItemsModel(self)
-        table = self.table = QTableView()
-        table.setObjectName("EvidenceItems")
-        table.setModel(self.items)
-        table.setItemDelegate(NoFocusDelegate(table))
-        badge = StatusBadgeDelegate(table)
-        table.setItemDelegateForColumn(COL_BEFORE, badge)
-        table.setItemDelegateForColumn(COL_AFTER, badge)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setShowGrid(False)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(30)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(COL_OUTCOME, QHeaderView.ResizeMode.Stretch)
-        for col, width in (
-            (COL_SOURCE, 100),
-            (COL_BEFORE, 124),
-            (COL_AFTER, 124),
-            (COL_COST, 90),
-            (COL_LATENCY, 90),
-        ):
-            header.resizeSection(col, width)
+        table = self.table = batch_items_table("EvidenceItems", self.items)
         table.setToolTip("Click a replay (or press Enter) to open its run")
         table.clicked.connect(self._open_item)
         table.activated.connect(self._open_item)

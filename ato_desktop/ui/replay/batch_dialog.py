@@ -224,6 +224,34 @@ class BatchItemsModel(QAbstractTableModel):
 # -- the dialog ----------------------------------------------------------------------------------
 
 
+def batch_items_table(name: str, model: BatchItemsModel) -> QTableView:
+    """The table of a batch's replays: one row each, the outcomes before and after as badges."""
+    table = QTableView()
+    table.setObjectName(name)
+    table.setModel(model)
+    table.setItemDelegate(NoFocusDelegate(table))
+    badge = StatusBadgeDelegate(table)
+    table.setItemDelegateForColumn(COL_BEFORE, badge)
+    table.setItemDelegateForColumn(COL_AFTER, badge)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setShowGrid(False)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(30)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(COL_OUTCOME, QHeaderView.ResizeMode.Stretch)
+    for col, width in (
+        (COL_SOURCE, 100),
+        (COL_BEFORE, 124),
+        (COL_AFTER, 124),
+        (COL_COST, 90),
+        (COL_LATENCY, 90),
+    ):
+        header.resizeSection(col, width)
+    return table
+
+
 class BatchReplayDialog(QDialog):
     """Replay run_ids, or (run_ids None) the failures of an agent since a config version."""
 
@@ -421,29 +449,7 @@ class BatchReplayDialog(QDialog):
         layout.addWidget(self.summary_card)
 
         self.items = BatchItemsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("BatchItems")
-        self.table.setModel(self.items)
-        self.table.setItemDelegate(NoFocusDelegate(self.table))
-        badge = StatusBadgeDelegate(self.table)
-        self.table.setItemDelegateForColumn(COL_BEFORE, badge)
-        self.table.setItemDelegateForColumn(COL_AFTER, badge)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setShowGrid(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(30)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(COL_OUTCOME, QHeaderView.ResizeMode.Stretch)
-        for col, width in (
-            (COL_SOURCE, 100),
-            (COL_BEFORE, 124),
-            (COL_AFTER, 124),
-            (COL_COST, 90),
-            (COL_LATENCY, 90),
-        ):
-            header.resizeSection(col, width)
+        self.table = batch_items_table("BatchItems", self.items)
         self.table.setCursor(Qt.CursorShape.PointingHandCursor)
         self.table.setToolTip("Click a replayed run (or press Enter) to open it")
         self.table.clicked.connect(self._open_item)
