@@ -14,7 +14,6 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QModelIndex,
     QPersistentModelIndex,
@@ -44,6 +43,7 @@ from ato_desktop.ui.runs.formatting import short_id
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.code_view import CodeView
 from ato_desktop.ui.widgets.json_view import monospace_font
+from ato_desktop.ui.widgets.record_model import RecordTableModel
 from ato_desktop.ui.widgets.score_bar import ScoreBar, band_colour
 
 log = logging.getLogger(__name__)
@@ -114,40 +114,18 @@ def where(finding: Finding) -> str:
 
 # -- the findings table ----------------------------------------------------------------------------
 
-_ROOT = QModelIndex()
 
-
-class FindingsModel(QAbstractTableModel):
+class FindingsModel(RecordTableModel):
     """Severity | Issue | Action | Description | Points, most severe first."""
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._findings: list[Finding] = []
+    HEADERS = _HEADERS
 
     def set_findings(self, findings: Any) -> None:
-        self.beginResetModel()
-        self._findings = list(findings)
-        self.endResetModel()
+        self.set_records(findings)
 
     def finding(self, row: int) -> Finding | None:
-        return self._findings[row] if 0 <= row < len(self._findings) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._findings)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(_HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(_HEADERS)
-        ):
-            return _HEADERS[section]
-        return None
+        found: Finding | None = self.record(row)
+        return found
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():

@@ -17,7 +17,6 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QModelIndex,
     QPersistentModelIndex,
@@ -54,6 +53,7 @@ from ato_desktop.core.simulation import (
 )
 from ato_desktop.ui.runs.formatting import DASH, short_id
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.record_model import RecordTableModel
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +145,15 @@ def figures(result: Any, run: RunRecord | None) -> SimulationFigures:
 
 # -- the comparison table ------------------------------------------------------------------------
 
-_ROOT = QModelIndex()
 
-
-class SimRowsModel(QAbstractTableModel):
+class SimRowsModel(RecordTableModel):
     """Action | Original | Replay | Status, one line per compared input or output."""
+
+    HEADERS = _HEADERS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._all: list[SimRow] = []
-        self._rows: list[SimRow] = []
         self._only_divergences = False
 
     def set_rows(self, rows: Any) -> None:
@@ -171,32 +170,16 @@ class SimRowsModel(QAbstractTableModel):
 
     def _apply_filter(self) -> None:
         if self._only_divergences:
-            self._rows = [r for r in self._all if r.status != MATCH]
+            self._records = [r for r in self._all if r.status != MATCH]
         else:
-            self._rows = list(self._all)
+            self._records = list(self._all)
 
     def row(self, index: int) -> SimRow | None:
-        return self._rows[index] if 0 <= index < len(self._rows) else None
+        found: SimRow | None = self.record(index)
+        return found
 
     def rows(self) -> list[SimRow]:
-        return list(self._rows)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(_HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(_HEADERS)
-        ):
-            return _HEADERS[section]
-        return None
+        return self.records()
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():
