@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from ato_desktop.core.regressions import COST, EVAL, LATENCY, METRIC_LABELS, SUCCESS, Thresholds
@@ -23,6 +23,7 @@ from ato_desktop.ui.insights.regressions_format import (
 )
 from ato_desktop.ui.runs.formatting import local_time, short_id
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.record_model import RecordTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 CHANGE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's ChangeReport
@@ -43,7 +44,7 @@ REGRESSED_ROLE = Qt.ItemDataRole.UserRole + 3  # a metric cell: the metric regre
 METRIC_COLUMNS = {COL_SUCCESS: SUCCESS, COL_LATENCY: LATENCY, COL_COST: COST, COL_EVAL: EVAL}
 
 
-class ChangesModel(QAbstractTableModel):
+class ChangesModel(RecordTableModel):
     """Config changes (regressions first), each with its four metric checks."""
 
     HEADERS = (
@@ -60,21 +61,19 @@ class ChangesModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[ChangeReport] = []
         self.thresholds = Thresholds()
 
     def set_changes(self, changes: Sequence[ChangeReport], thresholds: Thresholds) -> None:
-        self.beginResetModel()
-        self._rows = list(changes)
         self.thresholds = thresholds
-        self.endResetModel()
+        self.set_records(changes)
 
     def change(self, row: int) -> ChangeReport | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        found: ChangeReport | None = self.record(row)
+        return found
 
     def row_of(self, agent_id: str, version: int | None = None) -> int:
         """The row of the agent's change to `version` (its newest regression when None)."""
-        for row, change in enumerate(self._rows):
+        for row, change in enumerate(self._records):
             if change.agent_id == agent_id and (
                 change.version == version if version is not None else change.regression
             ):
@@ -83,13 +82,7 @@ class ChangesModel(QAbstractTableModel):
 
     @property
     def has_eval(self) -> bool:
-        return any(c.metric == EVAL for change in self._rows for c in change.checks)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
+        return any(c.metric == EVAL for change in self._records for c in change.checks)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -189,48 +182,26 @@ class ChangesModel(QAbstractTableModel):
 ) = range(7)
 
 
-class ExamplesModel(QAbstractTableModel):
+class ExamplesModel(RecordTableModel):
     """A change's failing examples: post-change runs, grouped by the metric they show."""
 
     HEADERS = ("Shows", "Run", "Started", "Outcome", "Prompt", "Duration", "Cost")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[str, Example]] = []
-
     def set_change(self, change: ChangeReport | None) -> None:
-        self.beginResetModel()
-        self._rows = (
+        self.set_records(
             [(metric, ex) for metric, examples in change.examples.items() for ex in examples]
             if change is not None
             else []
         )
-        self.endResetModel()
 
     def example(self, row: int) -> Example | None:
-        return self._rows[row][1] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
+        found = self.record(row)
+        return found[1] if found is not None else None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self._records):
             return None
-        metric, ex = self._rows[index.row()]
+        metric, ex = self._records[index.row()]
         col = index.column()
         if role == RUN_ID_ROLE:
             return ex.run_id
