@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +43,7 @@ from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.code_view import CodeView
 from ato_desktop.ui.widgets.json_view import monospace_font
 from ato_desktop.ui.widgets.record_model import RecordTableModel
+from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.score_bar import ScoreBar, band_colour
 
 log = logging.getLogger(__name__)
@@ -268,15 +268,8 @@ class DeterminismTab(QWidget):
         column.addWidget(card)
 
         self.model = FindingsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("DetFindings")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table = record_table("DetFindings", self.model)
         self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         for col, mode in (

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +53,7 @@ from ato_desktop.core.simulation import (
 from ato_desktop.ui.runs.formatting import DASH, short_id
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.record_model import RecordTableModel
+from ato_desktop.ui.widgets.record_table import record_table
 
 log = logging.getLogger(__name__)
 
@@ -398,15 +398,8 @@ class SimulationTab(QWidget):
         column.addLayout(info)
 
         self.model = SimRowsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("SimTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table = record_table("SimTable", self.model)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setShowGrid(False)
-        self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_ACTION, QHeaderView.ResizeMode.Interactive)
