@@ -41,6 +41,12 @@ class PairStats:
     costed_runs: int = 0  # runs with a known cost
     replays: int = 0  # of runs, how many are replays of the agent's runs
     eval_scores: tuple[float, ...] = ()
+    estimated_runs: int = 0  # of costed runs, how many costs are estimates (not the provider's)
+
+    @property
+    def cost_estimated(self) -> bool:
+        """Part of the cost per call is an estimate: shown with "est."."""
+        return self.estimated_runs > 0
 
     @property
     def label(self) -> str:
@@ -70,6 +76,7 @@ class PairStats:
             self.costed_runs + other.costed_runs,
             self.replays + other.replays,
             self.eval_scores + other.eval_scores,
+            self.estimated_runs + other.estimated_runs,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,6 +88,7 @@ class PairStats:
             "ok_rate": _round(self.ok_rate, 4),
             "cost_per_call_usd": _round(self.cost_per_call, 8),
             "costed_runs": self.costed_runs,
+            "cost_source": "estimated" if self.cost_estimated else "provider",
             "eval_score": _round(self.eval_score, 4),
             "eval_cases": len(self.eval_scores),
         }

@@ -100,6 +100,7 @@ def cost_recommendations(
                 row.cost_total_usd,
                 row.costed_runs,
                 row.runs if row.replay else 0,
+                estimated_runs=row.estimated_runs,
             )
             pairs[key] = pairs[key].merged(stats) if key in pairs else stats
         for key, stats in list(pairs.items()):

@@ -19,7 +19,8 @@ _KNOWN_COST: Final = "r.cost_usd IS NOT NULL AND coalesce(r.cost_source, '') != 
 _AGGREGATES: Final = (
     "r.runtime, r.model, count(*), "
     "sum(r.status = 'completed'), sum(r.status = 'failed'), "
-    f"total(CASE WHEN {_KNOWN_COST} THEN r.cost_usd END), sum({_KNOWN_COST})"
+    f"total(CASE WHEN {_KNOWN_COST} THEN r.cost_usd END), sum({_KNOWN_COST}), "
+    "sum(r.cost_source = 'estimated')"
 )
 
 
@@ -33,6 +34,7 @@ class PairRow:
     cost_total_usd: float
     costed_runs: int
     replay: bool  # rows of replays of the agent's runs (else its own runs)
+    estimated_runs: int = 0  # runs whose cost is an estimate
 
 
 def agent_pair_rows(log: ExecutionLog, agent_id: str, since_ms: int) -> list[PairRow]:
@@ -64,9 +66,10 @@ def agent_pair_rows(log: ExecutionLog, agent_id: str, since_ms: int) -> list[Pai
             float(cost or 0.0),
             int(costed or 0),
             replay,
+            int(estimated or 0),
         )
         for rows, replay in ((own, False), (replays, True))
-        for rt, model, n, ok, bad, cost, costed in rows
+        for rt, model, n, ok, bad, cost, costed, estimated in rows
     ]
 
 

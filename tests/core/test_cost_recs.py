@@ -107,3 +107,14 @@ def test_one_line_explanations_when_nothing_qualifies() -> None:
     dear = AgentEvidence("a4", "d", CLAUDE, {CLAUDE: CURRENT, CODEX: _pair(CODEX, 20, 20, 0.05)}, 9)
     recs, judged = recommend([dear])
     assert recs == [] and explain_none(judged).startswith("Nothing qualifies: 1 candidate checked")
+
+
+def test_estimated_costs_are_marked() -> None:
+    provider = _pair(CODEX, 20, 19, 0.008)
+    estimated = PairStats(
+        *CODEX, runs=5, ok=5, cost_total_usd=0.05, costed_runs=5, estimated_runs=5
+    )
+    assert not provider.cost_estimated and provider.as_dict()["cost_source"] == "provider"
+    merged = provider.merged(estimated)
+    assert merged.cost_estimated and merged.estimated_runs == 5
+    assert merged.as_dict()["cost_source"] == "estimated"

@@ -43,11 +43,13 @@ def money(usd: float | None) -> str:
     return f"${usd:,.2f}"
 
 
-def per_call(usd: float | None) -> str:
-    """A cost per call: four decimals under a dollar ($0.0042), so candidates compare."""
+def per_call(usd: float | None, estimated: bool = False) -> str:
+    """A cost per call: four decimals under a dollar ($0.0042), so candidates compare; "est."
+    when part of it is estimated from token counts."""
     if usd is None:
         return DASH
-    return f"${usd:.4f}" if abs(usd) < 1 else f"${usd:,.2f}"
+    text = f"${usd:.4f}" if abs(usd) < 1 else f"${usd:,.2f}"
+    return f"{text} est." if estimated else text
 
 
 def rate(value: float | None) -> str:
@@ -74,7 +76,9 @@ def evidence_rows(current: PairStats, candidate: PairStats) -> list[EvidenceRow]
         EvidenceRow("Runs (30 days)", runs_text(current), runs_text(candidate)),
         EvidenceRow("Ok-rate", rate(current.ok_rate), rate(candidate.ok_rate)),
         EvidenceRow(
-            "Cost per call", per_call(current.cost_per_call), per_call(candidate.cost_per_call)
+            "Cost per call",
+            per_call(current.cost_per_call, current.cost_estimated),
+            per_call(candidate.cost_per_call, candidate.cost_estimated),
         ),
         EvidenceRow("Eval score", eval_text(current), eval_text(candidate)),
     ]

@@ -476,7 +476,7 @@ class CostView(QWidget):
                 [
                     f"@{agent.agent_name} · now {current.label}",
                     runs_text(current),
-                    per_call(current.cost_per_call),
+                    per_call(current.cost_per_call, current.cost_estimated),
                     rate(current.ok_rate),
                     f"{agent.monthly_runs:,} runs in the last 30 days",
                 ]
@@ -496,7 +496,9 @@ class CostView(QWidget):
                     [
                         candidate.stats.label,
                         runs_text(candidate.stats),
-                        per_call(candidate.stats.cost_per_call),
+                        per_call(
+                            candidate.stats.cost_per_call, candidate.stats.cost_estimated
+                        ),
                         rate(candidate.stats.ok_rate),
                         ("✓ " if candidate.qualifies else "✗ ") + verdict,
                     ]
