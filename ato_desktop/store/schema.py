@@ -383,6 +383,145 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE pipeline_id IS NOT NULL;
         """,
     ),
+    Migration(
+        7,
+        "full-text search for the palette: chat messages and named things, trigram FTS5",
+        """
+        -- Message bodies: an external-content trigram index (bodies are not stored twice; the
+        -- rowid is messages.id, an INTEGER PRIMARY KEY, so VACUUM keeps them aligned). Trigrams
+        -- find substrings anywhere in a word, in any script; queries under three characters
+        -- take store.search's fallback. Triggers keep it in step with every write path.
+        CREATE VIRTUAL TABLE search_messages USING fts5(
+            content, content='messages', content_rowid='id', tokenize='trigram'
+        );
+        CREATE TRIGGER search_messages_ai AFTER INSERT ON messages BEGIN
+            INSERT INTO search_messages (rowid, content) VALUES (new.id, new.content);
+        END;
+        CREATE TRIGGER search_messages_ad AFTER DELETE ON messages BEGIN
+            INSERT INTO search_messages (search_messages, rowid, content)
+                VALUES ('delete', old.id, old.content);
+        END;
+        CREATE TRIGGER search_messages_au AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO search_messages (search_messages, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO search_messages (rowid, content) VALUES (new.id, new.content);
+        END;
+        INSERT INTO search_messages (search_messages) VALUES ('rebuild');
+
+        -- Named things, one row each: agents, automations (group, schedule, hook, skill), MCP
+        -- servers, secrets (an MCP server's secret env var / header NAMES; values live in the
+        -- OS keyring and never come here) and chat thread titles. ref is the thing's id (for a
+        -- secret, its server's id). Kept by triggers on the source tables.
+        CREATE TABLE search_entities (
+            id         INTEGER PRIMARY KEY,
+            kind       TEXT NOT NULL,
+            ref        TEXT NOT NULL,
+            name       TEXT NOT NULL COLLATE NOCASE,
+            detail     TEXT NOT NULL DEFAULT '',
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_search_entities_ref ON search_entities (ref, kind);
+        CREATE VIRTUAL TABLE search_entities_fts USING fts5(
+            name, content='search_entities', content_rowid='id', tokenize='trigram'
+        );
+        CREATE TRIGGER search_entities_ai AFTER INSERT ON search_entities BEGIN
+            INSERT INTO search_entities_fts (rowid, name) VALUES (new.id, new.name);
+        END;
+        CREATE TRIGGER search_entities_ad AFTER DELETE ON search_entities BEGIN
+            INSERT INTO search_entities_fts (search_entities_fts, rowid, name)
+                VALUES ('delete', old.id, old.name);
+        END;
+        CREATE TRIGGER search_entities_au AFTER UPDATE OF name ON search_entities BEGIN
+            INSERT INTO search_entities_fts (search_entities_fts, rowid, name)
+                VALUES ('delete', old.id, old.name);
+            INSERT INTO search_entities_fts (rowid, name) VALUES (new.id, new.name);
+        END;
+
+        CREATE TRIGGER search_agents_ai AFTER INSERT ON agents BEGIN
+            INSERT INTO search_entities (kind, ref, name, updated_at)
+                VALUES ('agent', new.id, new.name, new.updated_at);
+        END;
+        CREATE TRIGGER search_agents_au AFTER UPDATE OF name, updated_at ON agents BEGIN
+            UPDATE search_entities SET name = new.name, updated_at = new.updated_at
+                WHERE ref = new.id AND kind = 'agent';
+        END;
+        CREATE TRIGGER search_agents_ad AFTER DELETE ON agents BEGIN
+            DELETE FROM search_entities WHERE ref = old.id AND kind = 'agent';
+        END;
+
+        CREATE TRIGGER search_automations_ai AFTER INSERT ON automations BEGIN
+            INSERT INTO search_entities (kind, ref, name, updated_at)
+                VALUES (new.kind, new.id, new.name, new.updated_at);
+        END;
+        CREATE TRIGGER search_automations_au AFTER UPDATE OF name, updated_at ON automations
+        BEGIN
+            UPDATE search_entities SET name = new.name, updated_at = new.updated_at
+                WHERE ref = new.id AND kind = new.kind;
+        END;
+        CREATE TRIGGER search_automations_ad AFTER DELETE ON automations BEGIN
+            DELETE FROM search_entities WHERE ref = old.id AND kind = old.kind;
+        END;
+
+        CREATE TRIGGER search_threads_ai AFTER INSERT ON threads BEGIN
+            INSERT INTO search_entities (kind, ref, name, updated_at)
+                VALUES ('thread', new.id, new.title, new.updated_at);
+        END;
+        CREATE TRIGGER search_threads_au AFTER UPDATE OF title, updated_at ON threads BEGIN
+            UPDATE search_entities SET name = new.title, updated_at = new.updated_at
+                WHERE ref = new.id AND kind = 'thread';
+        END;
+        CREATE TRIGGER search_threads_ad AFTER DELETE ON threads BEGIN
+            DELETE FROM search_entities WHERE ref = old.id AND kind = 'thread';
+        END;
+
+        CREATE TRIGGER search_mcp_ai AFTER INSERT ON mcp_servers BEGIN
+            INSERT INTO search_entities (kind, ref, name, detail, updated_at)
+                VALUES ('mcp_server', new.id, new.name, new.transport, new.updated_at);
+            INSERT INTO search_entities (kind, ref, name, detail, updated_at)
+                SELECT 'secret', new.id, value, 'env:' || new.name, new.updated_at
+                FROM json_each(new.secret_env_names_json)
+                UNION ALL
+                SELECT 'secret', new.id, value, 'header:' || new.name, new.updated_at
+                FROM json_each(new.secret_header_names_json);
+        END;
+        CREATE TRIGGER search_mcp_au AFTER UPDATE ON mcp_servers BEGIN
+            DELETE FROM search_entities
+                WHERE ref = old.id AND kind IN ('mcp_server', 'secret');
+            INSERT INTO search_entities (kind, ref, name, detail, updated_at)
+                VALUES ('mcp_server', new.id, new.name, new.transport, new.updated_at);
+            INSERT INTO search_entities (kind, ref, name, detail, updated_at)
+                SELECT 'secret', new.id, value, 'env:' || new.name, new.updated_at
+                FROM json_each(new.secret_env_names_json)
+                UNION ALL
+                SELECT 'secret', new.id, value, 'header:' || new.name, new.updated_at
+                FROM json_each(new.secret_header_names_json);
+        END;
+        CREATE TRIGGER search_mcp_ad AFTER DELETE ON mcp_servers BEGIN
+            DELETE FROM search_entities
+                WHERE ref = old.id AND kind IN ('mcp_server', 'secret');
+        END;
+
+        -- Backfill what is already in the log (the triggers above fill the FTS table).
+        INSERT INTO search_entities (kind, ref, name, updated_at)
+            SELECT 'agent', id, name, updated_at FROM agents;
+        INSERT INTO search_entities (kind, ref, name, updated_at)
+            SELECT kind, id, name, updated_at FROM automations;
+        INSERT INTO search_entities (kind, ref, name, updated_at)
+            SELECT 'thread', id, title, updated_at FROM threads;
+        INSERT INTO search_entities (kind, ref, name, detail, updated_at)
+            SELECT 'mcp_server', id, name, transport, updated_at FROM mcp_servers;
+        INSERT INTO search_entities (kind, ref, name, detail, updated_at)
+            SELECT 'secret', s.id, e.value, 'env:' || s.name, s.updated_at
+            FROM mcp_servers s, json_each(s.secret_env_names_json) e;
+        INSERT INTO search_entities (kind, ref, name, detail, updated_at)
+            SELECT 'secret', s.id, h.value, 'header:' || s.name, s.updated_at
+            FROM mcp_servers s, json_each(s.secret_header_names_json) h;
+        -- Exact and prefix matches through an index range (they rank first); recent first for
+        -- 1-2 character substrings (a LIKE over a bounded window of the newest rows).
+        CREATE INDEX idx_search_entities_name ON search_entities (name);
+        CREATE INDEX idx_search_entities_recent ON search_entities (updated_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
