@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.core.live_status import is_stuck
+from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,19 @@ class LiveDispatch:
     def note_event(self, chars: int = 0) -> None:
         self.output_chars += chars
         self.last_event_monotonic = time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
+class KillOutcome:
+    """What a kill did: cancelled here, flagged for another process, or already over."""
+
+    local: list[str]
+    requested: list[str]
+    ended: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.local) + len(self.requested)
 
 
 class LiveRunRegistry:
@@ -90,6 +104,24 @@ class LiveRunRegistry:
 
     def kill_all(self) -> list[str]:
         return self.kill(list(self._live))
+
+    async def kill_anywhere(self, run_ids: Sequence[str]) -> KillOutcome:
+        """Kill runs of any process: this one's at once, others' through the log's flag (their
+        owner's watcher cancels them within a second); runs that already ended are reported."""
+        ids = list(dict.fromkeys(run_ids))
+        local = self.kill(ids)
+        others = [r for r in ids if r not in set(local)]
+        requested: list[str] = []
+        if others:
+            requested = await asyncio.wrap_future(self._store.request_kill(others))
+        ended = [r for r in others if r not in set(requested)]
+        return KillOutcome(local, requested, ended)
+
+    async def stuck_anywhere(self, older_than_s: float) -> list[str]:
+        """Ids of running runs of any process with no event for older_than_s seconds."""
+        runs = await self._store.read_async(self._store.live_runs)
+        now = now_ms()
+        return [r.id for r in runs if is_stuck(r.last_event_at or r.started_at, now, older_than_s)]
 
     def stuck(self, older_than_s: float) -> list[str]:
         """Ids with no stream event for older_than_s seconds."""

@@ -81,6 +81,21 @@ class Scheduler:
         self._wake: asyncio.Event | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.last_run_ids: dict[str, str] = {}
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        """Paused: looks fire nothing (fires due meanwhile follow each schedule's missed policy
+        on resume); `run_now` still fires by hand."""
+        return self._paused
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        if self._wake is not None:
+            self._wake.set()  # look now, not at the next planned fire
 
     @property
     def running(self) -> bool:
@@ -93,7 +108,9 @@ class Scheduler:
     # -- one look ---------------------------------------------------------------------------------
 
     async def tick(self) -> list[FireReport]:
-        """Handle every enabled schedule's due fires at the clock's now."""
+        """Handle every enabled schedule's due fires at the clock's now (none while paused)."""
+        if self._paused:
+            return []
         store = self._ws.store
         now = self.clock.now_ms()
         records = await store.read_async(

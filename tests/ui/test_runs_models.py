@@ -11,7 +11,7 @@ from ato_desktop.core.records import NewRun, RunEnd, RunFilter
 from ato_desktop.store import run_queries
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.runs.intercepts import InterceptsModel
-from ato_desktop.ui.runs.live_view import LiveRunsModel, _row
+from ato_desktop.ui.runs.live_view import COL_OUTPUT, COL_TOKENS, LiveRunsModel, _row
 from ato_desktop.ui.runs.runs_model import FIRST_PAGE_SIZE, PAGE_SIZE, RunsTableModel
 from ato_desktop.ui.runs.telemetry import ActionsModel, build_action_rows
 from ato_desktop.ui.widgets.json_view import DISPLAY_MAX_CHARS, display_value, prepare_json
@@ -120,7 +120,8 @@ def test_live_runs_model(open_ctx: AppContext, qtbot: Any, qtmodeltester: Any) -
     model.set_rows([_row(s) for s in run_queries.live_run_summaries(store)])
     assert model.run_ids() == ids
     model.update_row(ids[1], output_chars=1234, last_event="streaming", last_event_at=now)
-    assert model.index(1, 6).data() == "1.2 K chars"
+    assert model.index(1, COL_OUTPUT).data() == "1.2 K chars"
+    assert model.index(1, COL_TOKENS).data() == "~309"  # estimated while it streams
     model.tick()
     model.remove(ids[0])
     assert model.run_ids() == ids[1:]

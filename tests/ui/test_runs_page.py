@@ -23,6 +23,7 @@ from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.runs_page import DETAILS, HISTORY, LIVE, RunsPage
 from ato_desktop.ui.runs.filters_bar import RunsFilterState
 from ato_desktop.ui.runs.history_view import EMPTY_NO_MATCH, EMPTY_NO_RUNS
+from ato_desktop.ui.runs.live_view import COL_KILL
 from ato_desktop.ui.runs.runs_model import COL_AGENT
 from ato_desktop.ui.widgets.json_view import DISPLAY_MAX_CHARS
 from benchmarks.workload import DAY_MS, synthetic_runs
@@ -604,7 +605,8 @@ def test_live_view_kills_a_run_of_another_process(open_ctx: AppContext, qtbot: A
     box.kill_button.click()
     qtbot.waitUntil(lambda: store.get_run(run_id).kill_requested_at is not None, timeout=5000)
     # The row learns of the request from the store, a moment later.
-    qtbot.waitUntil(lambda: live.model.index(0, 8).data() == "Kill requested…", timeout=5000)
+    requested = "Kill requested…"
+    qtbot.waitUntil(lambda: live.model.index(0, COL_KILL).data() == requested, timeout=5000)
 
 
 def test_live_view_empty_state_and_kill_click_asks_first(open_ctx: AppContext, qtbot: Any) -> None:
@@ -618,7 +620,7 @@ def test_live_view_empty_state_and_kill_click_asks_first(open_ctx: AppContext, q
         ).result()
     qtbot.waitUntil(lambda: page.live.model.rowCount() == 1, timeout=5000)
     table = page.live.table
-    rect = table.visualRect(page.live.model.index(0, 8))
+    rect = table.visualRect(page.live.model.index(0, COL_KILL))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     box = page.live._confirm
     assert box is not None and box.isVisible()

@@ -1,6 +1,9 @@
-"""The Live view: every run in flight, from any process, with its elapsed time, last event,
-partial output size and a Kill button (with a confirmation). A run of this process that waits
-for the user to approve a tool call says so in its last event.
+"""The Live view: every run in flight, from any process, with its elapsed time, tokens so far,
+last event and how long since it, partial output size and a Kill button (with a confirmation).
+Runs with no event for the stuck threshold (Settings) are highlighted; many can be selected
+("Select all stuck", Ctrl/Shift-click, Ctrl+A) and killed in one action (Kill selected or
+Delete, after a confirmation that says how many). A run of this process that waits for the user
+to approve a tool call says so in its last event.
 
 Data comes from the store's events: the list is read again when a run starts or ends, and a
 run's checkpoints (RunProgressed) update its output size in place. A one-second clock only
@@ -25,9 +28,10 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QHBoxLayout,
     QHeaderView,
@@ -41,10 +45,24 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.live_status import (
+    STUCK_AFTER_S_DEFAULT,
+    is_stuck,
+    stuck_after_s,
+    tokens_so_far,
+)
 from ato_desktop.core.records import RunRecord
 from ato_desktop.store.run_queries import LiveRunSummary, live_run_summaries
 from ato_desktop.ui.runs.columns import alignment, header_data, id_font
-from ato_desktop.ui.runs.formatting import DASH, ago, elapsed, now_ms, short_id, size_text
+from ato_desktop.ui.runs.formatting import (
+    DASH,
+    ago,
+    elapsed,
+    now_ms,
+    plural,
+    short_id,
+    size_text,
+)
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.status_badge import (
@@ -58,21 +76,36 @@ _ROOT = QModelIndex()  # the default parent (one instance, never changed)
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Run", "Agent", "Model", "Status", "Elapsed", "Last event", "Output", "Cost", "")
+COLUMNS = (
+    "Run",
+    "Agent",
+    "Model",
+    "Status",
+    "Elapsed",
+    "Tokens",
+    "Last event",
+    "Since event",
+    "Output",
+    "Cost",
+    "",
+)
 (
     COL_RUN,
     COL_AGENT,
     COL_MODEL,
     COL_STATUS,
     COL_ELAPSED,
+    COL_TOKENS,
     COL_LAST,
+    COL_SINCE,
     COL_OUTPUT,
     COL_COST,
     COL_KILL,
 ) = range(len(COLUMNS))
-_RIGHT = {COL_ELAPSED, COL_OUTPUT, COL_COST}
+_RIGHT = {COL_ELAPSED, COL_TOKENS, COL_SINCE, COL_OUTPUT, COL_COST}
 RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 KILL_ROLE = int(Qt.ItemDataRole.UserRole) + 5  # "kill" | "requested"
+STUCK_SETTING = "live/stuck_after_s"  # seconds with no event before a run counts as stuck
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +116,7 @@ class LiveRow:
     last_event_at: int
     kill_requested: bool = False
     waiting: bool = False  # for the user to approve a tool call
+    recorded_tokens: int = 0  # output tokens of the run's finished turns
 
 
 def _row(summary: LiveRunSummary) -> LiveRow:
@@ -99,6 +133,7 @@ def _row(summary: LiveRunSummary) -> LiveRow:
         last,
         run.last_event_at or run.started_at,
         run.kill_requested_at is not None,
+        recorded_tokens=run.usage.output_tokens,
     )
 
 
@@ -116,6 +151,17 @@ class LiveRunsModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[LiveRow] = []
+        self.stuck_after_s: float = STUCK_AFTER_S_DEFAULT
+
+    def is_stuck(self, item: LiveRow, now: int | None = None) -> bool:
+        """No event for the threshold (a run waiting for an approval is waiting, not stuck)."""
+        if item.waiting or item.kill_requested:
+            return False
+        return is_stuck(item.last_event_at, now_ms() if now is None else now, self.stuck_after_s)
+
+    def stuck_run_ids(self) -> list[str]:
+        now = now_ms()
+        return [row.run.id for row in self._rows if self.is_stuck(row, now)]
 
     def set_rows(self, rows: list[LiveRow]) -> None:
         self.beginResetModel()
@@ -149,11 +195,10 @@ class LiveRunsModel(QAbstractTableModel):
             self.endRemoveRows()
 
     def tick(self) -> None:
+        # Whole rows: a run turning stuck changes its background too.
         if self._rows:
             self.dataChanged.emit(
-                self.index(0, COL_ELAPSED),
-                self.index(len(self._rows) - 1, COL_LAST),
-                [int(Qt.ItemDataRole.DisplayRole)],
+                self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1), []
             )
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
@@ -187,7 +232,9 @@ class LiveRunsModel(QAbstractTableModel):
                 COL_MODEL: f"{run.runtime} · {run.model}",
                 COL_STATUS: "Running",
                 COL_ELAPSED: elapsed(run.started_at, now),
-                COL_LAST: f"{item.last_event} · {ago(item.last_event_at, now)}",
+                COL_TOKENS: tokens_so_far(item.recorded_tokens, item.output_chars).text(),
+                COL_LAST: item.last_event,
+                COL_SINCE: elapsed(item.last_event_at, now),
                 COL_OUTPUT: size_text(item.output_chars, "chars") if item.output_chars else DASH,
                 COL_COST: format_cost(run.cost_usd, run.cost_source),
                 COL_KILL: "Kill requested…" if item.kill_requested else "Kill",
@@ -198,12 +245,35 @@ class LiveRunsModel(QAbstractTableModel):
             return "requested" if item.kill_requested else "kill"
         if role == RUN_ID_ROLE:
             return run.id
+        stuck = role in (
+            Qt.ItemDataRole.BackgroundRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.ForegroundRole,
+            Qt.ItemDataRole.FontRole,
+        ) and self.is_stuck(item)
+        if role == Qt.ItemDataRole.BackgroundRole and stuck:
+            tint = QColor(current_theme().warning)
+            tint.setAlphaF(0.14)
+            return tint
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_KILL:
                 return "Stop this run; its partial output is kept in the log"
+            if col == COL_TOKENS:
+                return "Output tokens so far (~: partly estimated from the text streamed)"
+            if stuck:
+                return (
+                    f"Run {run.id}\nStuck: no event for {ago(item.last_event_at)} (the "
+                    f"threshold is {int(self.stuck_after_s)} s, in Settings)"
+                )
             return f"Run {run.id}\nClick to open its telemetry"
         if role == Qt.ItemDataRole.TextAlignmentRole and col in _RIGHT:
             return alignment(right=True)
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_SINCE and stuck:
+            return QColor(current_theme().warning)
+        if role == Qt.ItemDataRole.FontRole and col == COL_SINCE and stuck:
+            font = QFont()
+            font.setWeight(QFont.Weight.DemiBold)
+            return font
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_LAST and item.waiting:
             return QColor(current_theme().warning)
         if role == Qt.ItemDataRole.FontRole and col == COL_LAST and item.waiting:
@@ -248,16 +318,23 @@ class KillButtonDelegate(NoFocusDelegate):
 class ConfirmKillDialog(QDialog):
     """ "Kill this run?" with Cancel as the default (Esc or Enter cancel)."""
 
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        parent: QWidget | None = None,
+        *,
+        title: str = "Kill this run?",
+        button: str = "Kill run",
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("KillConfirmation")
-        self.setWindowTitle("Kill this run?")
+        self.setWindowTitle(title)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setMinimumSize(440, 150)
         layout = QVBoxLayout(self)
-        title = QLabel("Kill this run?")
-        title.setObjectName("SectionTitle")
-        layout.addWidget(title)
+        heading = QLabel(title)
+        heading.setObjectName("SectionTitle")
+        layout.addWidget(heading)
         message = QLabel(text)
         message.setWordWrap(True)
         layout.addWidget(message, 1)
@@ -267,7 +344,7 @@ class ConfirmKillDialog(QDialog):
         self.cancel_button.setObjectName("CancelKill")
         self.cancel_button.setDefault(True)
         self.cancel_button.clicked.connect(self.reject)
-        self.kill_button = QPushButton("Kill run")
+        self.kill_button = QPushButton(button)
         self.kill_button.setObjectName("ConfirmKill")
         self.kill_button.setProperty("danger", True)
         self.kill_button.clicked.connect(self.accept)
@@ -282,6 +359,7 @@ class LiveView(QWidget):
     sig_run_clicked = Signal(str)  # run id
     sig_count_changed = Signal(int)
     sig_kill_requested = Signal(str)  # run id, after the user confirmed
+    sig_kill_done = Signal(object)  # engine.live_runs.KillOutcome of a bulk kill
     sig_loaded = Signal(int)
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
@@ -298,7 +376,7 @@ class LiveView(QWidget):
         self.model = LiveRunsModel(self)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.setItemDelegate(NoFocusDelegate(self.table))
@@ -322,13 +400,15 @@ class LiveView(QWidget):
             (COL_MODEL, 260),
             (COL_STATUS, 112),
             (COL_ELAPSED, 84),
+            (COL_TOKENS, 84),
+            (COL_SINCE, 96),
             (COL_OUTPUT, 100),
             (COL_COST, 96),
             (COL_KILL, 96),
         ):
             header.resizeSection(col, width)
         self.table.clicked.connect(self._on_clicked)
-        self._stack.addWidget(self.table)
+        self._stack.addWidget(self._build_bulk_bar())
         self.empty = QLabel(
             "<p style='font-size:15px; font-weight:600'>Nothing in flight</p>"
             "<p>Runs appear here the moment they start, from any process: the app, the CLI, "
@@ -351,6 +431,127 @@ class LiveView(QWidget):
             approvals.sig_approval_requested.connect(self._on_approval_requested)
             approvals.sig_approval_decided.connect(self._on_approval_decided)
             approvals.sig_request_dropped.connect(self._on_approval_dropped)
+        settings = getattr(ctx, "settings", None)
+        if settings is not None:
+            self.model.stuck_after_s = stuck_after_s(
+                settings.value(STUCK_SETTING, STUCK_AFTER_S_DEFAULT)
+            )
+
+    def _build_bulk_bar(self) -> QWidget:
+        """The table under a bar: "Select all stuck", "Kill selected" (Delete) and a count."""
+        page = QWidget()
+        page.setObjectName("LiveTablePage")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        self.selection_label = QLabel("")
+        self.selection_label.setObjectName("Muted")
+        bar.addWidget(self.selection_label, 1)
+        self.select_stuck_button = QPushButton("Select all stuck")
+        self.select_stuck_button.setObjectName("SelectStuck")
+        self.select_stuck_button.setToolTip("Select every run with no event for the threshold")
+        self.select_stuck_button.clicked.connect(self.select_all_stuck)
+        bar.addWidget(self.select_stuck_button)
+        self.kill_selected_button = QPushButton("Kill selected")
+        self.kill_selected_button.setObjectName("KillSelected")
+        self.kill_selected_button.setProperty("danger", True)
+        self.kill_selected_button.setToolTip("Kill the selected runs (Delete), after confirming")
+        self.kill_selected_button.clicked.connect(self.confirm_kill_selected)
+        bar.addWidget(self.kill_selected_button)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        self.kill_selected_action = QAction("Kill selected runs", self.table)
+        self.kill_selected_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.kill_selected_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.kill_selected_action.triggered.connect(self.confirm_kill_selected)
+        self.table.addAction(self.kill_selected_action)
+        self.table.selectionModel().selectionChanged.connect(self._update_bulk_bar)
+        self._table_page = page
+        self._update_bulk_bar()
+        return page
+
+    def set_stuck_after_s(self, seconds: float) -> None:
+        """The stuck threshold changed (Settings)."""
+        self.model.stuck_after_s = seconds
+        self.model.tick()
+        self._update_bulk_bar()
+
+    def _update_bulk_bar(self, *_args: object) -> None:
+        selected = len(self.selected_run_ids())
+        stuck = len(self.model.stuck_run_ids())
+        parts = [f"{plural(stuck, 'stuck run')}" if stuck else "none stuck"]
+        if selected:
+            parts.insert(0, f"{selected} selected")
+        self.selection_label.setText(" · ".join(parts))
+        self.kill_selected_button.setEnabled(selected > 0)
+        self.select_stuck_button.setEnabled(stuck > 0)
+
+    # -- bulk kill -------------------------------------------------------------------------------
+
+    def selected_run_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        items = [self.model.row_at(r) for r in rows]
+        return [i.run.id for i in items if i is not None and not i.kill_requested]
+
+    def select_all_stuck(self) -> list[str]:
+        """Select every stuck run (and only those); returns their ids."""
+        ids = self.model.stuck_run_ids()
+        selection = self.table.selectionModel()
+        selection.clearSelection()
+        flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+        for run_id in ids:
+            row = self.model.row_of(run_id)
+            if row is not None:
+                selection.select(self.model.index(row, 0), flags)
+        self._update_bulk_bar()
+        if not ids:
+            self._ctx.status("No run is stuck.")
+        return ids
+
+    def confirm_kill_selected(self) -> ConfirmKillDialog | None:
+        """Ask once for the whole selection ("Kill 10 runs?"); one run asks as a row's Kill."""
+        ids = self.selected_run_ids()
+        if not ids:
+            return None
+        if len(ids) == 1:
+            return self.confirm_kill(ids[0])
+        stuck = set(self.model.stuck_run_ids())
+        stuck_note = f" ({len(stuck & set(ids))} of them stuck)" if stuck & set(ids) else ""
+        box = ConfirmKillDialog(
+            f"Kill {len(ids)} runs{stuck_note}? Each stops within a second and ends as killed; "
+            "the output streamed so far is kept in the log.",
+            self,
+            title=f"Kill {len(ids)} runs?",
+            button=f"Kill {len(ids)} runs",
+        )
+        box.accepted.connect(lambda: self.kill_many(ids))
+        self._confirm = box
+        box.open()
+        return box
+
+    def kill_many(self, run_ids: list[str]) -> None:
+        """Kill these runs in one action: this process's at once, others' through the log."""
+        workspace = self._ctx.workspace
+        if workspace is None or not run_ids:
+            return
+        for run_id in run_ids:
+            self.model.update_row(run_id, kill_requested=True)
+        self.table.clearSelection()
+        self._ctx.spawn(self._kill_many(list(run_ids)), what="kill the runs")
+
+    async def _kill_many(self, run_ids: list[str]) -> None:
+        outcome = await self._ctx.workspace.live.kill_anywhere(run_ids)
+        for run_id in run_ids:
+            self.sig_kill_requested.emit(run_id)
+        text = f"Killing {plural(outcome.count, 'run')}…"
+        if outcome.ended:
+            text += f" ({len(outcome.ended)} had already ended)"
+        self._ctx.status(text)
+        self.sig_kill_done.emit(outcome)
+        if outcome.ended and shiboken6.isValid(self):
+            self.schedule_reload()
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -419,7 +620,8 @@ class LiveView(QWidget):
 
     def _after_change(self) -> None:
         count = self.model.rowCount()
-        self._stack.setCurrentWidget(self.table if count else self.empty)
+        self._stack.setCurrentWidget(self._table_page if count else self.empty)
+        self._update_bulk_bar()
         self._update_clocks()
         self.sig_count_changed.emit(count)
 
@@ -457,6 +659,9 @@ class LiveView(QWidget):
             if index.data(KILL_ROLE) == "kill":
                 self.confirm_kill(str(run_id))
             return
+        selecting = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        if QApplication.keyboardModifiers() & selecting:
+            return  # extending the selection (for a bulk kill), not opening the run
         self.sig_run_clicked.emit(str(run_id))
 
     def confirm_kill(self, run_id: str) -> ConfirmKillDialog:
