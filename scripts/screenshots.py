@@ -287,6 +287,132 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
         ctx.navigate("insights", {"tab": "evals", "suite_run_id": report_id})
         await shoot(window, "insights-evals", settle=2.5)
 
+        # --- Automations (added by the automations helper; one block) -------------------------
+        async def plant_automations(ctx: AppContext) -> None:
+            """A 3-stage pipeline over demo agents, a routed group, a schedule, a hook and a
+            skill flow, and a few runs of the pipeline (ingested: no live runtime here)."""
+
+            from ato_desktop.core.automations import (
+                AutomationKind,
+                GroupMode,
+                GroupSpec,
+                HookEvent,
+                HookSpec,
+                RouteRule,
+                ScheduleSpec,
+                Stage,
+                TargetKind,
+            )
+            from ato_desktop.core.records import NewAction, NewRun, RunEnd
+            from ato_desktop.store import automations as automation_store
+            from ato_desktop.store.execution_log import now_ms
+
+            def plant() -> None:
+                service = ctx.workspace.automations.definitions
+                # save: the light and the dark run share the workspace (the second re-saves).
+                pipeline, _changed = service.save(
+                    AutomationKind.GROUP,
+                    "release-review",
+                    GroupSpec(
+                        GroupMode.SEQUENTIAL,
+                        stages=(
+                            Stage("analyse", "data-analyst", "Summarise the changes: {input}"),
+                            Stage("review", "code-reviewer", "Review: {previous}"),
+                            Stage("notes", "release-notes", "Release notes from: {previous}"),
+                        ),
+                    ),
+                )
+                service.save(
+                    AutomationKind.GROUP,
+                    "inbox-router",
+                    GroupSpec(
+                        GroupMode.ROUTED,
+                        members=("support-triage", "code-reviewer"),
+                        rules=(RouteRule("code-reviewer", "pull request"),),
+                        default_member="support-triage",
+                    ),
+                )
+                service.save(
+                    AutomationKind.SCHEDULE,
+                    "nightly-release",
+                    ScheduleSpec(
+                        "0 2 * * 1-5", "UTC", TargetKind.GROUP, "release-review", "Tonight"
+                    ),
+                )
+                service.save(
+                    AutomationKind.HOOK,
+                    "triage-escalation",
+                    HookSpec(HookEvent.FAILED, "support-triage", TargetKind.AGENT, "data-analyst"),
+                )
+                skill = Path(tempfile.mkdtemp()) / "weekly-digest.md"
+                skill.write_text(
+                    "# Weekly digest\n\n## Step: gather\nCollect the week's runs.\n\n"
+                    "## Step: summarise\nAgent: local-summarizer\nSummarise them.\n",
+                    encoding="utf-8",
+                )
+                if not any(r.record.name == "weekly-digest" for r in service.rows()):
+                    service.add_skill("weekly-digest", str(skill), "data-analyst")
+                store = ctx.workspace.store
+                if automation_store.list_pipeline_runs(store, pipeline_id=pipeline.id, limit=1):
+                    return
+                items = []
+                base = now_ms() - 3_600_000
+                agents = {name: store.get_agent(name) for name in ("data-analyst", "code-reviewer",
+                                                                     "release-notes")}
+                for i, failed_at in enumerate((None, None, 2, None)):
+                    start = base + i * 600_000
+                    parent = f"{start:012x}" + "a1" * 10
+                    stages = []
+                    t = start + 50
+                    for index, (stage, agent) in enumerate(
+                        (("analyse", "data-analyst"), ("review", "code-reviewer"),
+                         ("notes", "release-notes"))
+                    ):
+                        if failed_at is not None and index > failed_at:
+                            break
+                        took = 2_000 + 900 * index + 300 * i
+                        bad = failed_at == index
+                        files = (
+                            [{"path": "CHANGELOG.md", "change": "edited"}]
+                            if stage == "notes"
+                            else []
+                        )
+                        action = NewAction(
+                            "call_llm", "llm", "error" if bad else "success", t, t + took,
+                            meta={"files_touched": files} if files else None,
+                        )
+                        stages.append((
+                            NewRun("claude", agents[agent].config.model, "pipeline", t,
+                                   agent_id=agents[agent].id, parent_run_id=parent,
+                                   pipeline_id=pipeline.id, stage_index=index, stage_name=stage,
+                                   id=f"{t:012x}" + f"{index:02d}" * 10,
+                                   tags={"pipeline": "release-review"}, is_demo=True),
+                            RunEnd("failed" if bad else "completed", t + took, took * 1_000_000,
+                                   error_class="timeout" if bad else None,
+                                   error_message="took longer than 90 s" if bad else None),
+                            [action],
+                        ))
+                        t += took + 40
+                    status = "failed" if failed_at is not None else "completed"
+                    items.append((
+                        NewRun("pipeline", "release-review", "cron" if i % 2 else "cli", start,
+                               pipeline_id=pipeline.id, id=parent,
+                               tags={"pipeline.kind": "group"}, is_demo=True),
+                        RunEnd(status, t, (t - start) * 1_000_000),
+                        [],
+                    ))
+                    items.extend(stages)
+                store.ingest(items).result()
+
+            await asyncio.to_thread(plant)
+
+        await plant_automations(ctx)
+        ctx.navigate("automations", {"node": "release-review"})
+        await shoot(window, "automations", settle=2.0)
+        ctx.navigate("insights", {"tab": "pipelines"})
+        await shoot(window, "insights-pipelines", settle=2.0)
+        # --- end of the automations block ------------------------------------------------------
+
         window.show_shortcuts()
         await shoot(window, "shortcuts", settle=0.6)
         await ctx.shutdown()
@@ -294,6 +420,7 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
 
     with loop:
         loop.run_until_complete(run())
+
 
 
 def main() -> None:
