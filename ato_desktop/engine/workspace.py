@@ -19,6 +19,7 @@ from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
 from ato_desktop.engine.live_runs import LiveRunRegistry
 from ato_desktop.engine.online_judge import OnlineJudge
+from ato_desktop.engine.otlp_sync import OtlpSync
 from ato_desktop.engine.prices import load_price_book, save_price_file
 from ato_desktop.engine.recovery import recover_orphaned_runs
 from ato_desktop.engine.token_estimator import TokenEstimator
@@ -69,6 +70,8 @@ class Workspace:
         self.online_judge = OnlineJudge(self)
         # Groups, skill flows, hooks and schedules (hooks and the scheduler once started).
         self.automations = AutomationEngine(self)
+        # Cloud sync of ended runs to an OTLP endpoint (sending once started).
+        self.sync = OtlpSync(self)
         self.recovered_run_ids: list[str] = []
         self.price_file_error: str | None = None
 
@@ -147,6 +150,7 @@ class Workspace:
         """Stop online judging, kill what is still streaming (recorded as killed), then close."""
         await self.online_judge.aclose()
         await self.automations.aclose()
+        await self.sync.aclose()
         if len(self.live):
             self.live.kill_all()
             for _ in range(40):

@@ -522,6 +522,74 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX idx_search_entities_recent ON search_entities (updated_at);
         """,
     ),
+    Migration(
+        8,
+        "cloud sync over OTLP: settings, a durable outbox of ended runs, sync status",
+        """
+        -- One row of settings. Nothing secret lives here: tokens, basic-auth passwords and
+        -- custom header values are in the OS keyring (service "ato-desktop", user
+        -- "sync:bearer" / "sync:basic" / "sync:header:<name>"); only header NAMES are here.
+        CREATE TABLE sync_config (
+            id                INTEGER PRIMARY KEY CHECK (id = 1),
+            enabled           INTEGER NOT NULL DEFAULT 0,
+            endpoint          TEXT,
+            auth_kind         TEXT NOT NULL DEFAULT 'none'
+                CHECK (auth_kind IN ('none', 'bearer', 'basic', 'headers')),
+            basic_user        TEXT,
+            header_names_json TEXT NOT NULL DEFAULT '[]',
+            -- empty: every run; else only runs of these agent ids
+            agent_ids_json    TEXT NOT NULL DEFAULT '[]',
+            include_content   INTEGER NOT NULL DEFAULT 0,
+            redaction_json    TEXT NOT NULL DEFAULT '{}',
+            batch_size        INTEGER NOT NULL DEFAULT 50,
+            updated_at        INTEGER NOT NULL
+        );
+        INSERT INTO sync_config (id, updated_at) VALUES (1, 0);
+
+        -- Runs waiting to be sent; a row goes only after the endpoint answered 2xx.
+        CREATE TABLE sync_outbox (
+            run_id          TEXT PRIMARY KEY,
+            queued_at       INTEGER NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_sync_outbox_due ON sync_outbox (next_attempt_at, queued_at);
+
+        -- What the status line shows; auth_paused survives a restart (sign in again first).
+        CREATE TABLE sync_status (
+            id                  INTEGER PRIMARY KEY CHECK (id = 1),
+            paused              INTEGER NOT NULL DEFAULT 0,
+            auth_paused         INTEGER NOT NULL DEFAULT 0,
+            last_success_at     INTEGER,
+            last_sent_count     INTEGER NOT NULL DEFAULT 0,
+            total_sent          INTEGER NOT NULL DEFAULT 0,
+            last_error          TEXT,
+            last_error_at       INTEGER,
+            skipped_count       INTEGER NOT NULL DEFAULT 0,
+            last_skipped_run_id TEXT,
+            last_skipped_reason TEXT,
+            updated_at          INTEGER NOT NULL
+        );
+        INSERT INTO sync_status (id, updated_at) VALUES (1, 0);
+
+        -- A run is queued in the transaction that ends it, whatever ends it (the dispatcher,
+        -- a pipeline, crash recovery), so no ended run can miss the outbox. Only while sync
+        -- is enabled, for the agents chosen; demo runs never leave.
+        CREATE TRIGGER sync_outbox_run_ended AFTER UPDATE OF status ON runs
+        WHEN old.status = 'running' AND new.status <> 'running' AND new.is_demo = 0
+            AND EXISTS (
+                SELECT 1 FROM sync_config c WHERE c.id = 1 AND c.enabled = 1
+                AND (c.agent_ids_json = '[]'
+                     OR new.agent_id IN (SELECT value FROM json_each(c.agent_ids_json)))
+            )
+        BEGIN
+            INSERT INTO sync_outbox (run_id, queued_at)
+                VALUES (new.id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+                ON CONFLICT (run_id) DO NOTHING;
+        END;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
