@@ -51,6 +51,7 @@ class AppContext(QObject):
         self.workspace: Any = None  # ato_desktop.engine.workspace.Workspace once opened
         self.bridge: Any = None  # EventBridge once the workspace is open
         self.approvals: Any = None  # ui.approvals.Approvals once the workspace is open
+        self.notifications: Any = None  # ui.notifications.NotificationService (main window)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._settings: QSettings | None = None
         self.closing = False  # set by shutdown(): late work ends quietly

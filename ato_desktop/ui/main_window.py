@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
         self._specs = {spec.id: spec for spec in PAGES}
         self._current: str | None = None
         self._quitting = False
+        self.notifications: Any = None  # ui.notifications.NotificationService, once open
+        self.tray: Any = None  # ui.tray.Tray, once open
 
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -177,7 +179,7 @@ class MainWindow(QMainWindow):
         )
         self.addAction(
             commands.register(
-                Command("app.quit", "Quit", self.close, section="App", shortcut="Ctrl+Q")
+                Command("app.quit", "Quit", self.quit_app, section="App", shortcut="Ctrl+Q")
             )
         )
         self.addAction(
@@ -223,6 +225,7 @@ class MainWindow(QMainWindow):
 
         self.spend_watch = SpendWatch(self.ctx, self)
         bridge.sig_run_ended.connect(self.spend_watch.on_run_ended)
+        self._install_tray()
         if self.ctx.approvals is not None:
             self.ctx.approvals.sig_pending_changed.connect(self._show_waiting)
         self._refresh_live_count()
@@ -233,6 +236,19 @@ class MainWindow(QMainWindow):
                 "output was kept."
             )
         self.ctx.spawn(self._open_landing_page(), what="open the first page")
+
+    def _install_tray(self) -> None:
+        """Notifications about run endings, and the tray (where the desktop has one)."""
+        from ato_desktop.ui.notifications import NotificationService
+        from ato_desktop.ui.tray import Tray
+
+        self.notifications = NotificationService(self.ctx, self)
+        self.notifications.set_window(self)
+        self.ctx.notifications = self.notifications
+        self.ctx.bridge.sig_run_ended.connect(self.notifications.on_run_ended)
+        self.tray = Tray(self.ctx, self, icon=app_icon(), parent=self)
+        self.notifications.set_tray_icon(self.tray.icon)
+        self.tray.refresh()
 
     def _on_demo_removed(self, _counts: object) -> None:
         self.ctx.status("The demo workspace was removed.")
@@ -375,6 +391,36 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         event.ignore()
+        if self._hides_to_tray():
+            self.hide_to_tray()
+            return
+        self.quit_app()
+
+    def _hides_to_tray(self) -> bool:
+        from ato_desktop.ui.tray import keep_running_in_tray
+
+        tray = self.tray
+        return bool(tray is not None and tray.available and keep_running_in_tray(self.ctx.settings))
+
+    def hide_to_tray(self) -> None:
+        """Close the window, not the app: schedules keep firing (said the first time)."""
+        from ato_desktop.ui.tray import HIDDEN_SAID_SETTING
+
+        self.hide()
+        settings = self.ctx.settings
+        if str(settings.value(HIDDEN_SAID_SETTING, "")).lower() not in ("1", "true"):
+            settings.setValue(HIDDEN_SAID_SETTING, True)
+            if self.notifications is not None:
+                self.notifications.announce(
+                    f"{APP_NAME} is still running",
+                    "It stays in the tray so schedules fire. Quit from the tray menu or with "
+                    "Ctrl+Q; Settings turns this off.",
+                )
+
+    def quit_app(self) -> None:
+        """Really quit (Quit in the menu or the tray, Ctrl+Q), asking if runs are in flight."""
+        if self._quitting or self.ctx.closing:
+            return
         workspace = self.ctx.workspace
         in_flight = len(workspace.live) if workspace is not None else 0
         if in_flight:
@@ -392,6 +438,8 @@ class MainWindow(QMainWindow):
         self.ctx.spawn(self._shutdown(), what="quit")
 
     async def _shutdown(self) -> None:
+        if self.tray is not None:
+            self.tray.close()
         try:
             await self.ctx.shutdown()
         finally:

@@ -59,6 +59,10 @@ class SpendWatch(QObject):
     def _announce(self, name: str, text: str) -> None:
         self.sig_spike.emit(name, text)
         self._ctx.status(f"Spend spike: {text}")
+        notifications = getattr(self._ctx, "notifications", None)
+        if notifications is not None:  # the app's one notification service (tray or window)
+            notifications.announce("Spend spike", text, warning=True)
+            return
         if QSystemTrayIcon.isSystemTrayAvailable():
             if self._tray is None:
                 app = QApplication.instance()

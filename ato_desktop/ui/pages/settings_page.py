@@ -38,6 +38,7 @@ from ato_desktop.ui.agents.model_combo import ModelSuggestions, offer_models
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.resources import RESOURCES
+from ato_desktop.ui.settings.background_section import BackgroundSection
 from ato_desktop.ui.settings.card import Card, mono_font, muted_label, tint
 from ato_desktop.ui.settings.mcp_section import McpSection
 from ato_desktop.ui.theme import current_theme
@@ -876,12 +877,14 @@ class SettingsPage(Page):
         self.prices = PricesSection(ctx)
         self.data = DataSection(ctx)
         self.defaults = DefaultsSection(ctx)
+        self.background = BackgroundSection(ctx)
         self.sections: dict[str, Card] = {
             "keys": self.keys,
             "mcp": self.mcp,
             "prices": self.prices,
             "data": self.data,
             "defaults": self.defaults,
+            "background": self.background,
         }
         for card in self.sections.values():
             column.addWidget(card)

@@ -431,7 +431,10 @@ class LiveView(QWidget):
             approvals.sig_approval_requested.connect(self._on_approval_requested)
             approvals.sig_approval_decided.connect(self._on_approval_decided)
             approvals.sig_request_dropped.connect(self._on_approval_dropped)
-        settings = getattr(ctx, "settings", None)
+        self._read_stuck_setting()
+
+    def _read_stuck_setting(self) -> None:
+        settings = getattr(self._ctx, "settings", None)
         if settings is not None:
             self.model.stuck_after_s = stuck_after_s(
                 settings.value(STUCK_SETTING, STUCK_AFTER_S_DEFAULT)
@@ -629,6 +632,7 @@ class LiveView(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self._read_stuck_setting()  # it may have changed in Settings meanwhile
         self._update_clocks()
 
     def hideEvent(self, event: Any) -> None:

@@ -167,6 +167,14 @@ class RunDetailsView(QWidget):
         )
         self.replay_button.clicked.connect(self._request_replay)
         top.addWidget(self.replay_button)
+        # Watch: a notification when this run completes, however short (ui.notifications).
+        self.watch_button = QPushButton("Watch this run")
+        self.watch_button.setObjectName("WatchRun")
+        self.watch_button.setCheckable(True)
+        self.watch_button.setToolTip("Notify me when this run completes or fails")
+        self.watch_button.toggled.connect(self._toggle_watch)
+        self.watch_button.hide()
+        top.addWidget(self.watch_button)
         self.copy_id = QPushButton("Copy run ID")
         self.copy_id.setObjectName("CopyRunId")
         self.copy_id.clicked.connect(self._copy_id)
@@ -343,6 +351,12 @@ class RunDetailsView(QWidget):
         self.model_label.setText(f"{run.runtime} · {run.model} · {run.trigger}")
         running = run.status == "running"
         self.live_bar.setVisible(running)
+        notifications = getattr(self._ctx, "notifications", None)
+        self.watch_button.setVisible(running and notifications is not None)
+        self.watch_button.blockSignals(True)
+        watched = notifications is not None and notifications.is_watched(run.id)
+        self.watch_button.setChecked(watched)
+        self.watch_button.blockSignals(False)
         s = self._stats
         if running:
             live = f"{elapsed(run.started_at)} so far"
@@ -364,6 +378,18 @@ class RunDetailsView(QWidget):
         s["ended"].value.setText(local_time(run.ended_at) if run.ended_at else DASH)
         s["ended"].value.setToolTip(full_time(run.ended_at) if run.ended_at else "Still running")
         self.telemetry.set_run(run)
+
+    def _toggle_watch(self, watched: bool) -> None:
+        notifications = getattr(self._ctx, "notifications", None)
+        run = self.run
+        if notifications is None or run is None:
+            return
+        notifications.watch(run.id, watched)
+        self._ctx.status(
+            f"You will be notified when run {short_id(run.id)} ends."
+            if watched
+            else f"No longer watching run {short_id(run.id)}."
+        )
 
     def _show_banner(self, text: str, kind: str) -> None:
         self.banner_text.setText(text)
