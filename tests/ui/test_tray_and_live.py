@@ -283,3 +283,21 @@ def test_quit_from_the_tray_quits_even_when_hidden(
     window.tray.quit_action.trigger()
     qtbot.waitUntil(lambda: bool(quits), timeout=10_000)
     assert ui_ctx.closing
+
+
+def test_watch_this_run_in_run_details(open_ctx: AppContext, qtbot: Any, show: Any) -> None:
+    service = NotificationService(open_ctx, tray_available=False)
+    open_ctx.notifications = service
+    store = open_ctx.workspace.store
+    run_id, _ = store.create_run(
+        NewRun("claude", "m", "cli", int(time.time() * 1000)), owner="x"
+    ).result()
+    page = _page(open_ctx, qtbot, show)
+    page.open_run(run_id)
+    details = page.details
+    qtbot.waitUntil(lambda: details.run is not None and details.watch_button.isVisible())
+    with qtbot.waitSignal(service.sig_watch_changed) as changed:
+        details.watch_button.click()
+    assert changed.args == [run_id, True] and service.is_watched(run_id)
+    details.watch_button.click()
+    assert not service.is_watched(run_id)
