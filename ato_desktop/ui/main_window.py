@@ -40,6 +40,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.pages.registry import PAGES, page_class
+from ato_desktop.ui.palette.palette_commands import register_palette_commands
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.demo_banner import DemoBanner
 
@@ -193,6 +194,9 @@ class MainWindow(QMainWindow):
                 )
             )
         )
+        # Ctrl+K (Cmd+K on macOS): the palette over every command and the whole workspace.
+        self.palette_host, palette_actions = register_palette_commands(self.ctx, self)
+        self.addActions(palette_actions)
         self._build_menus()
 
     def _build_menus(self) -> None:

@@ -1,0 +1,197 @@
+"""The Ctrl+K palette in the real main window over a real log: opening, two-character search
+with snippets, Quick Actions to each Insights sub-tab, Enter to open things, Esc, recent queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from ato_desktop.core.models import AgentConfig
+from ato_desktop.core.records import NewRun
+from ato_desktop.core.search_text import MARK_END, MARK_START
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.main_window import MainWindow
+from ato_desktop.ui.palette.palette_commands import INSIGHTS_TABS
+from ato_desktop.ui.palette.palette_dialog import RECENT_KEY, CommandPalette
+from ato_desktop.ui.palette.palette_model import PaletteItem
+
+NOW = 1_760_000_000_000
+
+
+@pytest.fixture
+def window(ui_ctx: AppContext, qtbot: Any) -> Iterator[MainWindow]:
+    window = MainWindow(ui_ctx)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
+        ui_ctx.spawn(ui_ctx.open_workspace())
+    qtbot.waitUntil(lambda: window.current_page_id is not None, timeout=5000)
+    yield window
+    if window.palette_host.palette is not None:
+        window.palette_host.palette.hide()
+    done: list[bool] = []
+    ui_ctx.spawn(ui_ctx.shutdown()).add_done_callback(lambda _t: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+
+
+@pytest.fixture
+def seeded(window: MainWindow) -> dict[str, str]:
+    store = window.ctx.workspace.store
+    agent = store.create_agent("triage-bot", AgentConfig("claude", "claude-x")).result()
+    thread = store.create_thread("Incident review", agent_id=agent.id).result()
+    store.add_message(thread.id, "user", "what broke last night?").result()
+    store.add_message(thread.id, "assistant", "The qz cache <b>flag</b> was off").result()
+    run_id, _ = store.create_run(
+        NewRun("claude", "claude-x", "cli", NOW, agent_id=agent.id), owner=None
+    ).result()
+    return {"agent": agent.id, "thread": thread.id, "run": run_id}
+
+
+def _open(window: MainWindow, qtbot: Any) -> CommandPalette:
+    # Closing the palette hands activation back to the window (asynchronously).
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    QTest.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(
+        lambda: window.palette_host.palette is not None and window.palette_host.palette.isVisible(),
+        timeout=2000,
+    )
+    palette = window.palette_host.palette
+    assert palette is not None
+    return palette
+
+
+def _type(palette: CommandPalette, qtbot: Any, text: str) -> None:
+    with qtbot.waitSignal(
+        palette.sig_results_shown, timeout=5000, check_params_cb=lambda q: q == text
+    ):
+        palette.field.clear()
+        QTest.keyClicks(palette.field, text)
+
+
+def _select(palette: CommandPalette, qtbot: Any, key: str) -> PaletteItem:
+    """Arrow down to the item with this key (from the top), as a user would."""
+    for _ in range(palette.model.rowCount()):
+        item = palette.current_item()
+        if item is not None and item.key == key:
+            return item
+        QTest.keyClick(palette.field, Qt.Key.Key_Down)
+    raise AssertionError(f"no item {key!r} in {[i.key for i in palette.model.items()]}")
+
+
+def test_ctrl_k_opens_from_anywhere_and_esc_closes(window: MainWindow, qtbot: Any) -> None:
+    window.navigate("runs")
+    palette = _open(window, qtbot)
+    assert "actions" in palette.model.groups()
+    assert palette.field.hasFocus() or palette.field.isVisible()
+    QTest.keyClick(palette.field, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not palette.isVisible(), timeout=2000)
+    window.navigate("settings")
+    assert _open(window, qtbot) is palette  # one palette, reused
+
+
+def test_two_characters_find_a_message_body_with_its_snippet(
+    window: MainWindow, qtbot: Any, seeded: dict[str, str]
+) -> None:
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "qz")
+    messages = [i for i in palette.model.items() if i.group == "messages"]
+    assert len(messages) == 1
+    assert f"{MARK_START}qz{MARK_END}" in messages[0].title
+    assert "Incident review" in messages[0].detail
+    # Markup in a message is shown as text, never rendered.
+    from ato_desktop.ui.palette.palette_model import marked_html
+
+    assert "&lt;b&gt;flag&lt;/b&gt;" in marked_html(messages[0].title, "")
+    QTest.keyClick(palette.field, Qt.Key.Key_Escape)
+
+
+def test_a_quick_action_opens_each_insights_sub_tab(window: MainWindow, qtbot: Any) -> None:
+    for tab_id, title, _keywords in INSIGHTS_TABS:
+        palette = _open(window, qtbot)
+        _type(palette, qtbot, f"insights {title.lower()}")
+        _select(palette, qtbot, f"go.insights.{tab_id}")
+        QTest.keyClick(palette.field, Qt.Key.Key_Return)
+        assert not palette.isVisible()
+        assert window.current_page_id == "insights"
+        page: Any = window.page("insights")
+        assert page.current_tab == tab_id
+
+
+def test_quick_actions_come_from_the_command_registry(window: MainWindow, qtbot: Any) -> None:
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "shortcuts")
+    assert [i.key for i in palette.model.items() if i.group == "actions"] == ["help.shortcuts"]
+    window.page("insights")  # a page's own commands join the registry when it is built
+    _type(palette, qtbot, "regression thresholds")
+    assert "insights.regression_thresholds" in [i.key for i in palette.model.items()]
+
+
+def test_enter_opens_an_agent_a_run_and_a_thread(
+    window: MainWindow, qtbot: Any, seeded: dict[str, str]
+) -> None:
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "triage")
+    _select(palette, qtbot, seeded["agent"])
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.current_page_id == "agents"
+    agents: Any = window.page("agents")
+    qtbot.waitUntil(
+        lambda: agents.agent is not None and agents.agent.id == seeded["agent"], timeout=5000
+    )
+
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, seeded["run"][:10])
+    _select(palette, qtbot, seeded["run"])
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.current_page_id == "runs"
+
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "broke")
+    _select(palette, qtbot, f"{seeded['thread']}#1")
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.current_page_id == "chat"
+    chat: Any = window.page("chat")
+    assert chat.thread_id == seeded["thread"]
+
+
+def test_last_queries_are_remembered(
+    window: MainWindow, qtbot: Any, seeded: dict[str, str]
+) -> None:
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "incident")
+    _select(palette, qtbot, seeded["thread"])
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.ctx.settings.value(RECENT_KEY) == ["incident"]
+
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "")
+    recent = [i for i in palette.model.items() if i.group == "recent"]
+    assert [i.title for i in recent] == ["incident"]
+    # Enter on a recent search runs it again.
+    with qtbot.waitSignal(
+        palette.sig_results_shown, timeout=5000, check_params_cb=lambda q: q == "incident"
+    ):
+        QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert palette.isVisible()
+    assert any(i.key == seeded["thread"] for i in palette.model.items())
+
+
+def test_newest_query_wins_while_typing_fast(
+    window: MainWindow, qtbot: Any, seeded: dict[str, str]
+) -> None:
+    palette = _open(window, qtbot)
+    shown: list[str] = []
+    palette.sig_results_shown.connect(shown.append)
+    palette.field.clear()
+    with qtbot.waitSignal(
+        palette.sig_results_shown, timeout=5000, check_params_cb=lambda q: q == "triage-bot"
+    ):
+        QTest.keyClicks(palette.field, "triage-bot")
+    # Intermediate texts were skipped, never shown after a newer one.
+    assert shown[-1] == "triage-bot" and len(shown) < len("triage-bot")
+    assert [i.key for i in palette.model.items() if i.group == "agents"] == [seeded["agent"]]
