@@ -93,6 +93,7 @@ class AppContext(QObject):
         workspace.online_judge.start()
         # Hooks react to runs ending; schedules fire while the app runs.
         workspace.automations.start(scheduler=True)
+        workspace.sync.start()  # cloud sync of ended runs, when configured
         self._prompt_file_timer.start()
         self.bridge.sig_run_ended.connect(lambda event: self.approvals.run_ended(event.run_id))
         self.sig_workspace_ready.emit(workspace)
