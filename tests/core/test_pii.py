@@ -11,7 +11,8 @@ def test_builtin_rules() -> None:
     rules = PiiRules()
     text = (
         "Mail ann.lee+x@example.co.uk or call +1 (555) 123-4567 / 020 7946 0958; "
-        "card 4111 1111 1111 1111, order 1234567812345678, key sk-proj-abcdefghijklmnop1234 slack xoxb-1234567890-abcdefghij "
+        "card 4111 1111 1111 1111, order 1234567812345678, "
+        "key sk-proj-abcdefghijklmnop1234 slack xoxb-1234567890-abcdefghij "
         "on 2025-01-15"
     )
     out = rules.redact(text)

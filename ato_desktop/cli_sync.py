@@ -1,0 +1,214 @@
+"""The CLI's cloud sync and OTLP receiver commands: `sync ...` and `receiver run`.
+
+A thin layer over engine.otlp_sync and engine.otlp_receiver, the same APIs the Settings page
+uses. Secrets (token, password, header values) are read from stdin, never from arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import sys
+from typing import Any, TextIO
+
+from ato_desktop.core.pii import BUILTIN_RULES, PiiRules
+from ato_desktop.engine.otlp_receiver import DEFAULT_HOST, DEFAULT_PORT, OtlpReceiver
+from ato_desktop.engine.otlp_sync import SyncConfigError, SyncState, is_loopback_host
+from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store import sync_outbox
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parsers(commands: Any) -> None:
+    sync = commands.add_parser("sync", help="send runs to an OTLP backend (cloud sync)")
+    cmds = sync.add_subparsers(dest="sync_command", metavar="SUBCOMMAND", required=True)
+    conf = cmds.add_parser("configure", help="endpoint, auth, scope, content and redaction")
+    conf.add_argument(
+        "--endpoint", metavar="URL", help="OTLP/HTTP endpoint (https unless loopback)"
+    )
+    conf.add_argument("--auth", choices=("none", "bearer", "basic", "headers"))
+    conf.add_argument("--user", metavar="NAME", help="basic-auth user name")
+    conf.add_argument(
+        "--header", action="append", default=None, metavar="NAME", help="a custom auth header"
+    )
+    conf.add_argument(
+        "--secrets-from-stdin",
+        action="store_true",
+        help="read the token / password / header values from stdin, one line each",
+    )
+    conf.add_argument("--agent", action="append", default=None, metavar="NAME", help="only these")
+    conf.add_argument("--all-agents", action="store_true", help="send every run (the default)")
+    conf.add_argument("--content", action=argparse.BooleanOptionalAction, default=None)
+    conf.add_argument(
+        "--redact",
+        metavar="RULES",
+        help=f"built-in redaction rules, comma separated ({','.join(BUILTIN_RULES)}; none)",
+    )
+    conf.add_argument("--redact-pattern", action="append", default=None, metavar="REGEX")
+    conf.add_argument("--batch-size", type=int)
+    conf.add_argument("--enable", dest="enabled", action="store_true", default=None)
+    conf.add_argument("--disable", dest="enabled", action="store_false")
+    conf.add_argument("--backfill-days", type=float, metavar="N", help="queue runs of N days")
+    conf.add_argument("--json", action="store_true")
+    status = cmds.add_parser("status", help="queued, last success, last error, sign-in state")
+    status.add_argument("--json", action="store_true")
+    now = cmds.add_parser("now", help="send everything queued now (exit 1 if it fails)")
+    now.add_argument("--json", action="store_true")
+    cmds.add_parser("pause", help="stop sending (runs are still queued)")
+    cmds.add_parser("resume", help="send again")
+
+    rx = commands.add_parser("receiver", help="the local OTLP/HTTP receiver")
+    rx_cmds = rx.add_subparsers(dest="receiver_command", metavar="SUBCOMMAND", required=True)
+    run = rx_cmds.add_parser("run", help="accept OTLP traces as runs until Ctrl+C")
+    run.add_argument("--port", type=int, default=DEFAULT_PORT)
+    run.add_argument("--host", default=DEFAULT_HOST, help="listen address (default 127.0.0.1)")
+
+
+def _read_secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    ws = Workspace.open()
+    try:
+        return _sync(ws, args, out)
+    except SyncConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        ws.close()
+
+
+def _sync(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    sync = ws.sync
+    command = args.sync_command
+    if command == "configure":
+        redaction = None
+        if args.redact is not None or args.redact_pattern is not None:
+            current = sync.config().redaction
+            builtin = current.builtin
+            if args.redact is not None:
+                names = [n.strip() for n in args.redact.split(",") if n.strip()]
+                builtin = () if names == ["none"] else tuple(names)
+            custom = (
+                tuple(args.redact_pattern) if args.redact_pattern is not None else current.custom
+            )
+            try:
+                redaction = PiiRules(builtin=builtin, custom=custom)
+            except ValueError as exc:
+                raise SyncConfigError(str(exc)) from None
+        agents = [] if args.all_agents else args.agent
+        config = sync.configure(
+            endpoint=args.endpoint,
+            enabled=args.enabled,
+            auth_kind=args.auth,
+            basic_user=args.user,
+            header_names=args.header,
+            agents=agents,
+            include_content=args.content,
+            redaction=redaction,
+            batch_size=args.batch_size,
+        )
+        if args.secrets_from_stdin:
+            if config.auth_kind == "bearer":
+                sync.set_credentials(token=_read_secret("Token: "))
+            elif config.auth_kind == "basic":
+                sync.set_credentials(password=_read_secret("Password: "))
+            elif config.auth_kind == "headers":
+                sync.set_credentials(
+                    headers={n: _read_secret(f"{n}: ") for n in config.header_names}
+                )
+        if args.backfill_days:
+            since = sync_outbox.now_ms() - int(args.backfill_days * 86_400_000)
+            queued = sync_outbox.enqueue_ended_since(ws.store, since).result()
+            print(f"queued {queued} earlier runs", file=sys.stderr)
+        if args.json:
+            out.write(json.dumps(config.as_dict(), indent=2) + "\n")
+        else:
+            out.write(_config_text(config.as_dict()))
+        return EXIT_OK
+    if command == "status":
+        status = sync.status()
+        if args.json:
+            out.write(json.dumps(status.as_dict(), indent=2) + "\n")
+        else:
+            out.write(status.line + "\n")
+            if status.needs_sign_in:
+                out.write("Save new credentials: ato-desktop sync configure --secrets-from-stdin\n")
+        return EXIT_OK
+    if command == "now":
+        results = asyncio.run(sync.sync_now())
+        sent = sum(r.sent for r in results)
+        skipped = sum(r.skipped for r in results)
+        last = results[-1] if results else None
+        failed = last is not None and last.outcome in ("retry", "auth")
+        if args.json:
+            out.write(
+                json.dumps(
+                    {
+                        "sent": sent,
+                        "skipped": skipped,
+                        "failed": failed,
+                        "error": last.error if last else None,
+                        "status": sync.status().as_dict(),
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
+        else:
+            out.write(f"sent {sent} runs" + (f", skipped {skipped}" if skipped else "") + "\n")
+            out.write(sync.status().line + "\n")
+        if sync.status().state is SyncState.DISABLED:
+            print(
+                "cloud sync is off: ato-desktop sync configure --endpoint URL --enable",
+                file=sys.stderr,
+            )
+        return EXIT_FAILED if failed else EXIT_OK
+    if command == "pause":
+        sync.pause()
+        out.write(sync.status().line + "\n")
+        return EXIT_OK
+    if command == "resume":
+        sync.resume()
+        out.write(sync.status().line + "\n")
+        return EXIT_OK
+    raise AssertionError(command)
+
+
+def _config_text(config: dict[str, Any]) -> str:
+    lines = [f"{key}: {value}" for key, value in config.items()]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_receiver(args: argparse.Namespace, out: TextIO) -> int:
+    if not is_loopback_host(args.host):
+        print(
+            f"warning: listening on {args.host}: other machines can send runs to this log",
+            file=sys.stderr,
+        )
+    ws = Workspace.open()
+    receiver = OtlpReceiver(ws, host=args.host, port=args.port)
+    try:
+        try:
+            receiver.start()
+        except OSError as exc:
+            print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        out.write(f"receiving OTLP traces at {receiver.url}/v1/traces (Ctrl+C stops)\n")
+        out.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(asyncio.Event().wait())
+        return EXIT_OK
+    finally:
+        receiver.close()
+        ws.close()
+
+
+HANDLERS = {"sync": cmd_sync, "receiver": cmd_receiver}
