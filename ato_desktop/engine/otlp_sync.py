@@ -542,8 +542,14 @@ class OtlpSync:
             except Exception:
                 log.exception("cloud sync failed; trying again later")
                 wait_s = self._poll_s
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait_s, 0.01))
+            # asyncio.wait, not wait_for: a cancel (aclose) then ends this task at once instead
+            # of waiting for the inner waiter to finish cancelling (which can stall under an
+            # embedding loop such as qasync's).
+            waiter = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=max(wait_s, 0.01))
+            finally:
+                waiter.cancel()
 
     async def _pass(self) -> float:
         """Send what is due; returns how long to wait before the next look."""
@@ -716,7 +722,6 @@ class OtlpSync:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=5)
         self._loop = None
         self._wake = None
