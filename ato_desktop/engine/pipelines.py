@@ -228,6 +228,8 @@ class PipelineRunner:
         store = self._ws.store
         run_tags = {
             **(tags or {}),
+            # The same tag as its stages: "pipeline:NAME" in Runs finds the whole pipeline run.
+            "pipeline": record.name,
             "pipeline.kind": record.kind.value,
             "pipeline.version": str(record.version),
         }

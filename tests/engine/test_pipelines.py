@@ -18,6 +18,7 @@ from ato_desktop.core.automations import (
     Stage,
 )
 from ato_desktop.core.models import AgentConfig, RunStatus, Trigger
+from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store.execution_log import NotFoundError
@@ -95,6 +96,9 @@ def test_three_stage_pipeline_hands_off_and_records_each_stage(
     assert detail.run_id == parent.id and len(detail.stages) == 3
     by_definition = automation_store.list_pipeline_runs(store, pipeline_id=parent.pipeline_id)
     assert [p.run_id for p in by_definition] == [parent.id]
+    # "pipeline:article" in the Runs filters finds the parent run and its stages alike.
+    tagged = store.list_runs(RunFilter(tags=(("pipeline", "article"),)), limit=10)
+    assert {r.id for r in tagged} == {parent.id, *(s.run_id for s in summary.stages)}
 
 
 def test_stop_policy_fails_the_pipeline_at_the_failing_stage(
