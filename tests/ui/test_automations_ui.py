@@ -182,7 +182,7 @@ def test_every_kind_is_a_node_with_edges_colours_status_search_and_view_runs(
     assert page.scene.nodes["agent:editor"].status.last_status == "completed"
     assert not page.scene.pulsing
 
-    # View runs: the Runs page filtered to the pipeline's stage runs.
+    # View runs: the Runs page filtered to the pipeline run and its stage runs.
     page.focus_node("article")
     assert "1 of the last" not in page.details.body.text()
     assert "100% of the last 1 runs completed" in page.details.body.text()
@@ -193,9 +193,9 @@ def test_every_kind_is_a_node_with_edges_colours_status_search_and_view_runs(
     assert targets[-1] == ("runs", {"agent_id": "", "metadata": "pipeline:article"})
     runs = show_page(qtbot, RunsPage(open_ctx))
     runs.activate(targets[-1][1])
-    qtbot.waitUntil(lambda: runs.model.rowCount() == 3, timeout=8000)
-    stages = {runs.model.run_at(r).stage_name for r in range(3)}  # type: ignore[union-attr]
-    assert stages == {"research", "draft", "edit"}
+    qtbot.waitUntil(lambda: runs.model.rowCount() == 4, timeout=8000)
+    stages = {runs.model.run_at(r).stage_name for r in range(4)}  # type: ignore[union-attr]
+    assert stages == {None, "research", "draft", "edit"}  # None: the parent pipeline run
     # An agent's "View runs" filters by the agent.
     page.focus_node("editor")
     page.details.view_runs.click()
