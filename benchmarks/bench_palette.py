@@ -30,12 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / ".bench" / "palette"
 LAYOUT_VERSION = "1"  # bump when the generated data changes shape
 
-WORDS = tuple(
+_WORD_TEXT = (
     "deploy failed retry queue worker latency budget invoice customer summary report "
     "migration schema index cache token stream timeout refund payment search palette agent "
     "tenant region cluster canary rollback review draft email ticket incident postmortem "
     "Привет сборка деплой ошибка 日本語 テキスト 検索 Grüße Straße café naïve 🚀 🔥 ✅"
-).split()
+)
+WORDS = tuple(_WORD_TEXT.split())
 TYPED = (
     "deployment",
     "rollback",
