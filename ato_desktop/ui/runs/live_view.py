@@ -395,16 +395,17 @@ class LiveView(QWidget):
         # The last event (what it is doing, how long ago) is what a Live view is read for.
         header.setSectionResizeMode(COL_LAST, QHeaderView.ResizeMode.Stretch)
         for col, width in (
-            (COL_RUN, 92),
-            (COL_AGENT, 170),
-            (COL_MODEL, 260),
-            (COL_STATUS, 112),
-            (COL_ELAPSED, 84),
-            (COL_TOKENS, 84),
+            # Fixed columns leave the last event (it says what a run waits for) room to read.
+            (COL_RUN, 88),
+            (COL_AGENT, 130),
+            (COL_MODEL, 180),
+            (COL_STATUS, 108),
+            (COL_ELAPSED, 76),
+            (COL_TOKENS, 72),
             (COL_SINCE, 96),
-            (COL_OUTPUT, 100),
-            (COL_COST, 96),
-            (COL_KILL, 96),
+            (COL_OUTPUT, 90),
+            (COL_COST, 80),
+            (COL_KILL, 84),
         ):
             header.resizeSection(col, width)
         self.table.clicked.connect(self._on_clicked)
