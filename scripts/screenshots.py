@@ -357,16 +357,21 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                     return
                 items = []
                 base = now_ms() - 3_600_000
-                agents = {name: store.get_agent(name) for name in ("data-analyst", "code-reviewer",
-                                                                     "release-notes")}
+                agents = {
+                    name: store.get_agent(name)
+                    for name in ("data-analyst", "code-reviewer", "release-notes")
+                }
                 for i, failed_at in enumerate((None, None, 2, None)):
                     start = base + i * 600_000
                     parent = f"{start:012x}" + "a1" * 10
                     stages = []
                     t = start + 50
                     for index, (stage, agent) in enumerate(
-                        (("analyse", "data-analyst"), ("review", "code-reviewer"),
-                         ("notes", "release-notes"))
+                        (
+                            ("analyse", "data-analyst"),
+                            ("review", "code-reviewer"),
+                            ("notes", "release-notes"),
+                        )
                     ):
                         if failed_at is not None and index > failed_at:
                             break
@@ -378,29 +383,57 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                             else []
                         )
                         action = NewAction(
-                            "call_llm", "llm", "error" if bad else "success", t, t + took,
+                            "call_llm",
+                            "llm",
+                            "error" if bad else "success",
+                            t,
+                            t + took,
                             meta={"files_touched": files} if files else None,
                         )
-                        stages.append((
-                            NewRun("claude", agents[agent].config.model, "pipeline", t,
-                                   agent_id=agents[agent].id, parent_run_id=parent,
-                                   pipeline_id=pipeline.id, stage_index=index, stage_name=stage,
-                                   id=f"{t:012x}" + f"{index:02d}" * 10,
-                                   tags={"pipeline": "release-review"}, is_demo=True),
-                            RunEnd("failed" if bad else "completed", t + took, took * 1_000_000,
-                                   error_class="timeout" if bad else None,
-                                   error_message="took longer than 90 s" if bad else None),
-                            [action],
-                        ))
+                        stages.append(
+                            (
+                                NewRun(
+                                    "claude",
+                                    agents[agent].config.model,
+                                    "pipeline",
+                                    t,
+                                    agent_id=agents[agent].id,
+                                    parent_run_id=parent,
+                                    pipeline_id=pipeline.id,
+                                    stage_index=index,
+                                    stage_name=stage,
+                                    id=f"{t:012x}" + f"{index:02d}" * 10,
+                                    tags={"pipeline": "release-review"},
+                                    is_demo=True,
+                                ),
+                                RunEnd(
+                                    "failed" if bad else "completed",
+                                    t + took,
+                                    took * 1_000_000,
+                                    error_class="timeout" if bad else None,
+                                    error_message="took longer than 90 s" if bad else None,
+                                ),
+                                [action],
+                            )
+                        )
                         t += took + 40
                     status = "failed" if failed_at is not None else "completed"
-                    items.append((
-                        NewRun("pipeline", "release-review", "cron" if i % 2 else "cli", start,
-                               pipeline_id=pipeline.id, id=parent,
-                               tags={"pipeline.kind": "group"}, is_demo=True),
-                        RunEnd(status, t, (t - start) * 1_000_000),
-                        [],
-                    ))
+                    items.append(
+                        (
+                            NewRun(
+                                "pipeline",
+                                "release-review",
+                                "cron" if i % 2 else "cli",
+                                start,
+                                pipeline_id=pipeline.id,
+                                id=parent,
+                                tags={"pipeline.kind": "group"},
+                                is_demo=True,
+                            ),
+                            RunEnd(status, t, (t - start) * 1_000_000),
+                            [],
+                        )
+                    )
                     items.extend(stages)
                 store.ingest(items).result()
 
@@ -420,7 +453,6 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
 
     with loop:
         loop.run_until_complete(run())
-
 
 
 def main() -> None:

@@ -496,9 +496,7 @@ class CostView(QWidget):
                     [
                         candidate.stats.label,
                         runs_text(candidate.stats),
-                        per_call(
-                            candidate.stats.cost_per_call, candidate.stats.cost_estimated
-                        ),
+                        per_call(candidate.stats.cost_per_call, candidate.stats.cost_estimated),
                         rate(candidate.stats.ok_rate),
                         ("✓ " if candidate.qualifies else "✗ ") + verdict,
                     ]
