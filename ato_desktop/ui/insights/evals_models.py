@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from ato_desktop.core.cost_rollup import format_cost
@@ -23,6 +23,7 @@ from ato_desktop.ui.insights.evals_reads import (
 )
 from ato_desktop.ui.runs.formatting import local_time, percent
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.record_model import RecordTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 1  # suite id, suite run id, or a case's run id
@@ -54,47 +55,29 @@ def status_suffix(run: SuiteRunRecord) -> str:
     return ""
 
 
-class SuitesModel(QAbstractTableModel):
+class SuitesModel(RecordTableModel):
     """One row per suite: its newest run's target and figures."""
 
     HEADERS = ("Suite", "Last target", "Pass rate", "Mean score", "Cost", "When")
     COL_NAME, COL_TARGET, COL_PASS, COL_SCORE, COL_COST, COL_WHEN = range(6)
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[SuiteRow] = []
-
     def set_rows(self, rows: Sequence[SuiteRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self.set_records(rows)
 
     def suite_row(self, row: int) -> SuiteRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        found: SuiteRow | None = self.record(row)
+        return found
 
     def row_of(self, suite_id: str) -> int:
-        for row, item in enumerate(self._rows):
+        for row, item in enumerate(self._records):
             if item.suite.id == suite_id or item.suite.name == suite_id:
                 return row
         return -1
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self._records):
             return None
-        item = self._rows[index.row()]
+        item = self._records[index.row()]
         col = index.column()
         last = item.last
         if role == ID_ROLE:
@@ -119,47 +102,28 @@ class SuitesModel(QAbstractTableModel):
         return None
 
 
-class RunsModel(QAbstractTableModel):
+class RunsModel(RecordTableModel):
     """A suite's runs, newest first."""
 
     HEADERS = ("When", "Target", "Pass rate", "Mean score", "Cases", "Cost", "p50 / p95")
     COL_WHEN, COL_TARGET, COL_PASS, COL_SCORE, COL_CASES, COL_COST, COL_LATENCY = range(7)
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[SuiteRunRecord] = []
-
     def set_runs(self, runs: Sequence[SuiteRunRecord]) -> None:
-        self.beginResetModel()
-        self._rows = list(runs)
-        self.endResetModel()
+        self.set_records(runs)
 
     def run(self, row: int) -> SuiteRunRecord | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self._records[row] if 0 <= row < len(self._records) else None
 
     def row_of(self, suite_run_id: str) -> int:
-        for row, run in enumerate(self._rows):
+        for row, run in enumerate(self._records):
             if run.id == suite_run_id:
                 return row
         return -1
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self._records):
             return None
-        run = self._rows[index.row()]
+        run = self._records[index.row()]
         col = index.column()
         if role == ID_ROLE:
             return run.id
@@ -178,7 +142,7 @@ class RunsModel(QAbstractTableModel):
         return None
 
 
-class CasesModel(QAbstractTableModel):
+class CasesModel(RecordTableModel):
     """A run's cases with the change against the previous run; `changes_only` hides the rest."""
 
     HEADERS = ("", "Case", "Input", "Expected", "Output", "Score", "Change", "Scorers")
@@ -196,7 +160,6 @@ class CasesModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._all: list[CaseRow] = []
-        self._rows: list[CaseRow] = []
         self.changes_only = False
 
     def set_cases(self, rows: Sequence[CaseRow]) -> None:
@@ -212,32 +175,20 @@ class CasesModel(QAbstractTableModel):
         self.endResetModel()
 
     def _filter(self) -> None:
-        self._rows = [r for r in self._all if r.changed] if self.changes_only else list(self._all)
+        rows = self._all
+        self._records = [r for r in rows if r.changed] if self.changes_only else list(rows)
 
     @property
     def total(self) -> int:
         return len(self._all)
 
     def case(self, row: int) -> CaseRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+        return self._records[row] if 0 <= row < len(self._records) else None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self._records):
             return None
-        row = self._rows[index.row()]
+        row = self._records[index.row()]
         outcome = row.outcome
         col = index.column()
         if role == ID_ROLE:
