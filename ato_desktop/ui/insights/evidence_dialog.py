@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -36,7 +36,6 @@ from ato_desktop.engine.replay import BatchItem, BatchSummary, ReplayTarget
 from ato_desktop.ui.insights import cost_reads
 from ato_desktop.ui.insights.cost_reads import errors_of, plan_text, summary_lines
 from ato_desktop.ui.replay.batch_dialog import (
-    RUN_ID_ROLE,
     BatchItemsModel,
     batch_items_table,
 )
@@ -246,10 +245,8 @@ class EvidenceDialog(QDialog):
         layout.addWidget(self.summary_card)
 
         self.items = BatchItemsModel(self)
-        table = self.table = batch_items_table("EvidenceItems", self.items)
+        table = self.table = batch_items_table("EvidenceItems", self.items, self.ctx)
         table.setToolTip("Click a replay (or press Enter) to open its run")
-        table.clicked.connect(self._open_item)
-        table.activated.connect(self._open_item)
         layout.addWidget(table, 1)
         return page
 
@@ -499,15 +496,6 @@ class EvidenceDialog(QDialog):
         self.sig_evidence_gathered.emit(summary)
 
     # -- items -----------------------------------------------------------------------------------
-
-    def _open_item(self, index: QModelIndex) -> None:
-        run_id = index.data(RUN_ID_ROLE)
-        if run_id:
-            self.ctx.navigate("runs", {"run_id": str(run_id)})
-        else:
-            item = self.items.item_at(index.row())
-            if item is not None:
-                self.ctx.status(item.skipped or item.error or "This run was not replayed.")
 
     def _open_keys(self) -> None:
         self.ctx.navigate("settings", {"section": "keys"})

@@ -224,8 +224,9 @@ class BatchItemsModel(QAbstractTableModel):
 # -- the dialog ----------------------------------------------------------------------------------
 
 
-def batch_items_table(name: str, model: BatchItemsModel) -> QTableView:
-    """The table of a batch's replays: one row each, the outcomes before and after as badges."""
+def batch_items_table(name: str, model: BatchItemsModel, ctx: Any) -> QTableView:
+    """The table of a batch's replays: one row each, the outcomes before and after as badges;
+    a click (or Enter) on a row opens its replay run, or says why it has none."""
     table = QTableView()
     table.setObjectName(name)
     table.setModel(model)
@@ -249,6 +250,19 @@ def batch_items_table(name: str, model: BatchItemsModel) -> QTableView:
         (COL_LATENCY, 90),
     ):
         header.resizeSection(col, width)
+    table.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def open_item(index: QModelIndex) -> None:
+        run_id = index.data(RUN_ID_ROLE)
+        if run_id:
+            ctx.navigate("runs", {"run_id": str(run_id)})
+            return
+        item = model.item_at(index.row())
+        if item is not None:
+            ctx.status(item.skipped or item.error or "This run was not replayed.")
+
+    table.clicked.connect(open_item)
+    table.activated.connect(open_item)
     return table
 
 
@@ -449,11 +463,8 @@ class BatchReplayDialog(QDialog):
         layout.addWidget(self.summary_card)
 
         self.items = BatchItemsModel(self)
-        self.table = batch_items_table("BatchItems", self.items)
-        self.table.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.table = batch_items_table("BatchItems", self.items, self.ctx)
         self.table.setToolTip("Click a replayed run (or press Enter) to open it")
-        self.table.clicked.connect(self._open_item)
-        self.table.activated.connect(self._open_item)
         layout.addWidget(self.table, 1)
         return page
 
@@ -722,15 +733,6 @@ class BatchReplayDialog(QDialog):
         self.sig_batch_finished.emit(summary)
 
     # -- items -----------------------------------------------------------------------------------
-
-    def _open_item(self, index: QModelIndex) -> None:
-        run_id = index.data(RUN_ID_ROLE)
-        if run_id:
-            self.ctx.navigate("runs", {"run_id": str(run_id)})
-        else:
-            item = self.items.item_at(index.row())
-            if item is not None:
-                self.ctx.status(item.skipped or item.error or "This run was not replayed.")
 
     def reject(self) -> None:
         if self._state == RUNNING:
