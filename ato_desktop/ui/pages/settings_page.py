@@ -1,8 +1,8 @@
 """Settings: API keys in the OS keyring, price overrides, the data directory, chat defaults.
 
 Every keyring call, file read and write, and store read runs off the UI thread. Navigation
-targets: activate({"section": "keys" | "mcp" | "prices" | "data" | "defaults"}) scrolls to that
-section and focuses its first field.
+targets: activate({"section": "keys" | "mcp" | "sync" | "prices" | "data" | "defaults"})
+scrolls to that section and focuses its first field.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ from ato_desktop.ui.resources import RESOURCES
 from ato_desktop.ui.settings.background_section import BackgroundSection
 from ato_desktop.ui.settings.card import Card, mono_font, muted_label, tint
 from ato_desktop.ui.settings.mcp_section import McpSection
+from ato_desktop.ui.settings.sync_section import SyncSection
 from ato_desktop.ui.theme import current_theme
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("keys", "mcp", "prices", "data", "defaults")
+SECTIONS = ("keys", "mcp", "sync", "prices", "data", "defaults")
 
 PROVIDER_LABELS = {
     "anthropic": ("Anthropic", "for the claude runtime"),
@@ -869,11 +870,13 @@ class SettingsPage(Page):
         column.addWidget(title)
         column.addWidget(
             muted_label(
-                "Keys, tool servers, prices and defaults for this machine. Nothing here leaves it."
+                "Keys, tool servers, prices and defaults for this machine. Nothing leaves it "
+                "unless you turn on cloud sync."
             )
         )
         self.keys = KeysSection(ctx)
         self.mcp = McpSection(ctx)
+        self.sync = SyncSection(ctx)
         self.prices = PricesSection(ctx)
         self.data = DataSection(ctx)
         self.defaults = DefaultsSection(ctx)
@@ -881,6 +884,7 @@ class SettingsPage(Page):
         self.sections: dict[str, Card] = {
             "keys": self.keys,
             "mcp": self.mcp,
+            "sync": self.sync,
             "prices": self.prices,
             "data": self.data,
             "defaults": self.defaults,
@@ -911,6 +915,7 @@ class SettingsPage(Page):
     def activate(self, target: dict[str, Any] | None = None) -> None:
         self.ctx.spawn(self.keys.refresh(), what="read the key status")
         self.ctx.spawn(self.mcp.refresh(), what="list the MCP servers")
+        self.ctx.spawn(self.sync.load(), what="read the cloud sync settings")
         self.ctx.spawn(self.prices.load(), what="read prices.json")
         self.ctx.spawn(self.data.refresh(), what="read the data statistics")
         self.defaults.load_suggestions()
@@ -931,6 +936,7 @@ class SettingsPage(Page):
         focus: dict[str, QWidget] = {
             "keys": self.keys.first_field(),
             "mcp": self.mcp.first_field(),
+            "sync": self.sync.first_field(),
             "prices": self.prices.editor,
             "data": self.data.open_button,
             "defaults": self.defaults.runtime,
@@ -973,6 +979,7 @@ class SettingsPage(Page):
         self.prices.restyle()
         self.data.restyle()
         self.mcp.restyle()
+        self.sync.restyle()
         for row in self.keys.rows.values():
             if row.status is not None:
                 row.show_status(row.status)
