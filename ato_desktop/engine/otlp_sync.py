@@ -528,8 +528,19 @@ class OtlpSync:
                     loop.call_soon_threadsafe(self._nudge)
 
     def _nudge(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        """Wake the worker; safe from any thread (configure() may run in a worker thread)."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
+            wake.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
 
     async def _run(self) -> None:
         assert self._wake is not None

@@ -406,3 +406,31 @@ def test_secrets_stay_in_the_keyring(
     data = workspace.paths.database.read_bytes()
     assert b"hdr-secret-PLANTED" not in data
     assert TOKEN.encode() not in data
+
+
+def test_resume_from_another_thread_wakes_the_worker(
+    workspace: Workspace, collector: FakeOtlpServer
+) -> None:
+    """The Settings page saves in a worker thread: the wake-up is handed to the worker's loop
+    (polling every 30 s here, so only the wake-up can send within the test)."""
+    sync = OtlpSync(workspace, poll_s=30)
+    workspace.sync = sync
+    configure(sync, collector.url)
+    sync.pause()
+
+    async def go() -> None:
+        sync.start()
+        try:
+            run_id = await asyncio.to_thread(finished_run, workspace)
+            await asyncio.sleep(0.1)
+            assert run_id not in collector.accepted_run_ids()  # paused
+            await asyncio.to_thread(sync.resume)
+            for _ in range(150):
+                if run_id in collector.accepted_run_ids():
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError("resume() from a worker thread did not wake the worker")
+        finally:
+            await sync.aclose()
+
+    run(go())
