@@ -545,9 +545,8 @@ class SyncSection(Card):
             return
         self._set_busy(True)
         try:
-            # configure / set_credentials / resume wake the sync worker with an asyncio.Event,
-            # which is only safe on the loop's thread: they run here (each one small write),
-            # while the keyring (D-Bus, maybe a prompt) is written from a worker thread.
+            # Every call below writes (SQLite, the keyring over D-Bus): all in a worker thread;
+            # the engine hands its wake-up to the loop.
             def store_secrets() -> None:
                 for kind, value in secrets.items():
                     if kind == "headers":
@@ -557,10 +556,10 @@ class SyncSection(Card):
                         sync.secrets.set("bearer" if kind == "token" else "basic", value)
 
             try:
-                config = sync.configure(**settings)
+                config = await asyncio.to_thread(lambda: sync.configure(**settings))
                 if secrets:
                     await asyncio.to_thread(store_secrets)
-                    sync.set_credentials()  # resumes a sync paused for sign-in
+                    await asyncio.to_thread(sync.set_credentials)  # resumes after sign-in
                 self._saved = await asyncio.to_thread(_read_saved, sync, config)
             except (SyncConfigError, CredentialError) as exc:
                 self._say(str(exc), error=True)
@@ -670,7 +669,7 @@ class SyncSection(Card):
             if pause:
                 await asyncio.to_thread(sync.pause)
             else:
-                sync.resume()  # wakes the worker: on the loop's thread
+                await asyncio.to_thread(sync.resume)
         finally:
             self._set_busy(False)
         await self.refresh_status()
