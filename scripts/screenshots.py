@@ -188,6 +188,8 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
         await shoot(window, "settings")
         ctx.navigate("settings", {"section": "mcp"})
         await shoot(window, "settings-mcp")
+        ctx.navigate("settings", {"section": "sync"})
+        await shoot(window, "settings-sync")
 
         ctx.navigate("agents", {"agent_id": "note-taker"})
         await asyncio.sleep(1.0)
