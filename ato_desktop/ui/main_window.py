@@ -39,6 +39,7 @@ from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
 from ato_desktop.ui.pages.base import Page
+from ato_desktop.ui.pages.declared_commands import PAGE_COMMANDS
 from ato_desktop.ui.pages.registry import PAGES, page_class
 from ato_desktop.ui.palette.palette_commands import register_palette_commands
 from ato_desktop.ui.theme import current_theme
@@ -197,7 +198,34 @@ class MainWindow(QMainWindow):
         # Ctrl+K (Cmd+K on macOS): the palette over every command and the whole workspace.
         self.palette_host, palette_actions = register_palette_commands(self.ctx, self)
         self.addActions(palette_actions)
+        self._declare_page_commands()
         self._build_menus()
+
+    def _declare_page_commands(self) -> None:
+        """Every page's commands from start-up, as stand-ins until the page is built.
+
+        A page-scope stand-in's action is on no widget, so its shortcut waits for the page (as
+        before); a window-scope one's works at once, opening the page first.
+        """
+        for page_id, decls in PAGE_COMMANDS.items():
+            if page_id not in self._specs or page_id in self._pages:
+                continue
+            for decl in decls:
+                if decl.id in self.ctx.commands:
+                    continue
+                action = self.ctx.commands.register(
+                    decl.command(lambda pid=page_id, cid=decl.id: self._run_page_command(pid, cid))
+                )
+                if decl.scope == "window":
+                    self.addAction(action)
+
+    def _run_page_command(self, page_id: str, command_id: str) -> None:
+        """A command of a page not built yet: open the page (building it registers the real
+        command under the same id), then run the real one."""
+        stand_in = self.ctx.commands.get(command_id)
+        self.navigate(page_id)
+        if self.ctx.commands.get(command_id) is not stand_in:
+            self.ctx.commands.run(command_id)
 
     def _build_menus(self) -> None:
         menubar = self.menuBar()

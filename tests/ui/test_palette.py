@@ -195,3 +195,102 @@ def test_newest_query_wins_while_typing_fast(
     # Intermediate texts were skipped, never shown after a newer one.
     assert shown[-1] == "triage-bot" and len(shown) < len("triage-bot")
     assert [i.key for i in palette.model.items() if i.group == "agents"] == [seeded["agent"]]
+
+
+# -- every page's commands from start-up -----------------------------------------------------
+
+
+def test_declared_page_commands_equal_what_the_pages_register(window: MainWindow) -> None:
+    """The start-up table is the pages' own commands(): building each page proves it."""
+    import os
+    from pathlib import Path
+
+    from ato_desktop.ui.pages import declared_commands
+    from ato_desktop.ui.pages.declared_commands import TABLE_MARKER, CommandDecl, render
+    from ato_desktop.ui.pages.registry import PAGES
+
+    real = {
+        spec.id: tuple(CommandDecl.of(c) for c in window.page(spec.id).commands()) for spec in PAGES
+    }
+    real = {page_id: decls for page_id, decls in real.items() if decls}
+    if os.environ.get("ATO_WRITE_DECLARED_COMMANDS"):
+        path = Path(declared_commands.__file__)
+        head = path.read_text(encoding="utf-8").rpartition(TABLE_MARKER)[0]
+        path.write_text(f"{head}{TABLE_MARKER}\n{render(real)}", encoding="utf-8")
+        return
+    assert real == declared_commands.PAGE_COMMANDS, (
+        "a page's commands changed: run ATO_WRITE_DECLARED_COMMANDS=1 pytest "
+        "tests/ui/test_palette.py -k declared, then ruff format the table"
+    )
+
+
+def test_every_page_command_is_listed_before_its_page_is_built(window: MainWindow) -> None:
+    from ato_desktop.ui.pages.declared_commands import PAGE_COMMANDS
+
+    built = set(window._pages)
+    for page_id, decls in PAGE_COMMANDS.items():
+        if page_id in built:
+            continue
+        for decl in decls:
+            assert decl.id in window.ctx.commands
+            assert window.ctx.commands.get(decl.id).title == decl.title
+
+
+def test_a_page_command_runs_from_the_palette_before_its_page_was_built(
+    window: MainWindow, qtbot: Any
+) -> None:
+    assert "insights" not in window._pages and "agents" not in window._pages
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "cost recommendations")
+    _select(palette, qtbot, "insights.cost")
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.current_page_id == "insights"
+    insights: Any = window.page("insights")
+    assert insights.current_tab == "cost"
+
+    # A page-scope command: the page opens and the real command runs (a new agent's form).
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "new agent")
+    _select(palette, qtbot, "agents.new")
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.current_page_id == "agents"
+    agents: Any = window.page("agents")
+    assert agents.editor.creating
+    # The stand-in was replaced by the page's command, whose shortcut works on its page.
+    action = window.ctx.commands.action("agents.new")
+    assert action in agents.actions()
+
+
+def test_a_message_opened_from_the_palette_is_scrolled_into_view_and_highlighted(
+    window: MainWindow, qtbot: Any
+) -> None:
+    store = window.ctx.workspace.store
+    thread = store.create_thread("Long talk").result()
+    for n in range(40):
+        role = "user" if n % 2 == 0 else "assistant"
+        text = "the zyxwv needle is here" if n == 5 else f"line {n} " + "filler text " * 30
+        store.add_message(thread.id, role, text).result()
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "zyxwv")
+    (hit,) = [i for i in palette.model.items() if i.group == "messages"]
+    _select(palette, qtbot, hit.key)
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.current_page_id == "chat"
+    chat: Any = window.page("chat")
+    view = chat.conversation
+    key = "assistant:m" + hit.key.partition("#")[2]
+    qtbot.waitUntil(lambda: view.highlighted_key == key, timeout=5000)
+    turn = view.turn(key)
+    assert turn.property("highlighted") is True
+    assert "zyxwv" in turn.item.text
+
+    def in_view() -> bool:
+        top = turn.mapTo(view.viewport(), turn.rect().topLeft()).y()
+        return 0 <= top < view.viewport().height()
+
+    # Not left at the bottom (the newest message), where an opened thread goes otherwise.
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: in_view() and bar.value() < bar.maximum(), timeout=5000)
+    # The highlight is brief.
+    qtbot.waitUntil(lambda: view.highlighted_key is None, timeout=5000)
+    assert turn.property("highlighted") is False

@@ -19,6 +19,8 @@ def chat_stylesheet(t: Theme) -> str:
     QLabel#ChatSubtitle, QLabel#AgentInfo {{ color: {t.text_muted}; }}
     QScrollArea#Conversation, QWidget#ConversationCanvas {{ background: {t.window}; border: none; }}
     QWidget#ComposerArea {{ background: {t.window}; }}
+    QFrame[highlighted="true"] {{ background: {mix(t.window, t.accent, 0.18)};
+        border-radius: 14px; }}
     QFrame#UserBubble {{ background: {bubble}; border: 1px solid {mix(bubble, t.accent, 0.25)};
         border-radius: 12px; }}
     QFrame#AnswerCard {{ background: {t.surface}; border: 1px solid {t.border};

@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -36,6 +36,8 @@ from ato_desktop.ui.widgets.markdown_view import MarkdownView
 
 MAX_CONTENT_WIDTH = 880
 STICK_TO_BOTTOM_PX = 48
+HIGHLIGHT_MS = 2000  # how long a turn opened from the palette stays highlighted
+REVEAL_MARGIN_PX = 24
 
 # Actions a turn can ask the page for (sig_action_requested(action, value)).
 OPEN_RUN = "open_run"  # value: run id
@@ -496,6 +498,9 @@ class ConversationView(QScrollArea):
         self._turns: dict[str, TurnWidget] = {}
         self._order: list[str] = []
         self._stick = True
+        self._revealed: str | None = None  # the highlighted turn, kept in view while it settles
+        self._highlight_timer = QTimer(self, singleShot=True, interval=HIGHLIGHT_MS)
+        self._highlight_timer.timeout.connect(self._end_highlight)
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range_changed)
         bar.valueChanged.connect(self._on_scrolled)
@@ -568,9 +573,48 @@ class ConversationView(QScrollArea):
         self.empty_action.setVisible(bool(action))
 
     def scroll_to_bottom(self) -> None:
+        self._end_highlight()
         self._stick = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    @property
+    def highlighted_key(self) -> str | None:
+        """The turn briefly highlighted by reveal(), while it is."""
+        return self._revealed
+
+    def reveal(self, key: str) -> bool:
+        """Scroll this turn into view and highlight it briefly; False if there is no such turn."""
+        widget = self._turns.get(key)
+        if widget is None:
+            return False
+        self._end_highlight()
+        self._stick = False
+        self._revealed = key
+        widget.setProperty("highlighted", True)
+        _repolish(widget)
+        self._scroll_to_revealed()
+        self._highlight_timer.start()
+        return True
+
+    def _scroll_to_revealed(self) -> None:
+        widget = self._turns.get(self._revealed or "")
+        if widget is None:
+            return
+        # The layout may not have placed a turn that was just added: place it now.
+        for layout in (self._layout, self.widget().layout()):
+            if layout is not None:
+                layout.activate()
+        top = widget.mapTo(self.widget(), widget.rect().topLeft()).y()
+        self.verticalScrollBar().setValue(max(0, top - REVEAL_MARGIN_PX))
+
+    def _end_highlight(self) -> None:
+        self._highlight_timer.stop()
+        widget = self._turns.get(self._revealed or "")
+        self._revealed = None
+        if widget is not None:
+            widget.setProperty("highlighted", False)
+            _repolish(widget)
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -587,17 +631,28 @@ class ConversationView(QScrollArea):
 
     def _remove(self, key: str) -> None:
         widget = self._turns.pop(key)
+        if key == self._revealed:
+            self._end_highlight()
         self._order = [k for k in self._order if k != key]
         self._layout.removeWidget(widget)
         widget.hide()
         widget.deleteLater()
 
     def _on_range_changed(self, _low: int, high: int) -> None:
-        if self._stick:
+        if self._revealed is not None:
+            self._scroll_to_revealed()  # answers above it are still growing to their height
+        elif self._stick:
             self.verticalScrollBar().setValue(high)
 
     def _on_scrolled(self, value: int) -> None:
         self._stick = value >= self.verticalScrollBar().maximum() - STICK_TO_BOTTOM_PX
+
+
+def _repolish(widget: QWidget) -> None:
+    style = widget.style()
+    style.unpolish(widget)
+    style.polish(widget)
+    widget.update()
 
 
 def _kind(widget: TurnWidget) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.models import CostSource
-from ato_desktop.core.records import RunRecord
+from ato_desktop.core.records import MessageRecord, RunRecord
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.engine.dispatcher import DispatchResult
 from ato_desktop.store.thread_ops import ThreadView
@@ -109,6 +109,12 @@ class TurnItem:
     prompt: str = ""  # error turns: the prompt to send again
 
 
+def message_turn_key(message: MessageRecord) -> str:
+    """The key of the turn that shows this message (a prompt's or an answer's bubble)."""
+    ident = message.run_id or f"m{message.id}"
+    return f"{'user' if message.role == 'user' else 'assistant'}:{ident}"
+
+
 def build_turns(view: ThreadView) -> list[TurnItem]:
     """The turns of a thread: each prompt, then its answer, or what went wrong."""
     answered = {m.run_id for m in view.messages if m.role == "assistant" and m.run_id}
@@ -116,16 +122,16 @@ def build_turns(view: ThreadView) -> list[TurnItem]:
     for message in view.messages:
         run = view.runs.get(message.run_id) if message.run_id else None
         stats = TurnStats.from_run(run) if run is not None else None
-        ident = message.run_id or f"m{message.id}"
+        key = message_turn_key(message)
         if message.role == "user":
-            turns.append(TurnItem(f"user:{ident}", "user", message.content))
+            turns.append(TurnItem(key, "user", message.content))
             if run is not None and run.id not in answered and run.status != "running":
                 partial = view.partial_outputs.get(run.id, "")
                 turns.append(
                     TurnItem(f"error:{run.id}", "error", partial, stats, prompt=message.content)
                 )
         else:
-            turns.append(TurnItem(f"assistant:{ident}", "assistant", message.content, stats))
+            turns.append(TurnItem(key, "assistant", message.content, stats))
     return turns
 
 

@@ -57,7 +57,7 @@ from ato_desktop.ui.chat.thread_list import (
     ThreadListModel,
     thread_rows,
 )
-from ato_desktop.ui.chat.turns import TurnItem, TurnStats, build_turns
+from ato_desktop.ui.chat.turns import TurnItem, TurnStats, build_turns, message_turn_key
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
@@ -106,6 +106,7 @@ class ChatPage(Page):
         self._selecting = False
         self._pending_agent: str | None = None  # asked for before the agents were loaded
         self._message_count: int | None = None  # of the open thread, once loaded
+        self._reveal_message: int | None = None  # id of a message to scroll to once loaded
         # Tool calls that asked for approval, per run (this session: the log keeps the rest).
         self._approvals: dict[str, list[ApprovalEntry]] = {}
         self._approval_agents: dict[str, str] = {}  # run id -> who asked
@@ -282,6 +283,9 @@ class ChatPage(Page):
         self.ctx.prefetch_sdks()  # the user may send soon: load the SDKs in the background
         target = target or {}
         if target.get("thread_id"):
+            # A message found by the palette: scrolled to (and highlighted) once it has loaded.
+            message_id = target.get("message_id")
+            self._reveal_message = int(message_id) if message_id is not None else None
             self.open_thread(str(target["thread_id"]))
         elif target.get("agent_id"):
             self.new_thread(agent_id=str(target["agent_id"]))
@@ -470,8 +474,14 @@ class ChatPage(Page):
             self._target_from_thread(view)
         self._message_count = len(view.messages)
         self._update_subtitle()
-        if opening:
+        if opening and not self._reveal(view):
             self.conversation.scroll_to_bottom()
+
+    def _reveal(self, view: thread_ops.ThreadView) -> bool:
+        """Scroll to the message asked for when the thread was opened; False if none."""
+        message_id, self._reveal_message = self._reveal_message, None
+        message = next((m for m in view.messages if m.id == message_id), None)
+        return message is not None and self.conversation.reveal(message_turn_key(message))
 
     def _target_from_thread(self, view: thread_ops.ThreadView) -> None:
         """Opening a thread picks who answered it last (else who it was started with)."""
