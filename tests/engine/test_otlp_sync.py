@@ -434,3 +434,52 @@ def test_resume_from_another_thread_wakes_the_worker(
             await sync.aclose()
 
     run(go())
+
+
+def test_a_process_killed_mid_batch_loses_nothing(
+    ato_home: Path, collector: FakeOtlpServer
+) -> None:
+    """A real process sends a batch, is SIGKILLed while the endpoint holds the request, and
+    the next process sends every queued run (at least once, none lost)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    ws = Workspace.open(DataPaths(ato_home))
+    try:
+        ws.sync.configure(endpoint=collector.url, enabled=True, auth_kind="none")
+        ids = [finished_run(ws) for _ in range(3)]
+        assert ws.sync.status().queued == 3
+    finally:
+        ws.close()
+    collector.script(["hang"])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio\n"
+            "from ato_desktop.engine.workspace import Workspace\n"
+            "ws = Workspace.open()\n"
+            "asyncio.run(ws.sync.sync_now())\n",
+        ],
+        env={**os.environ, "ATO_HOME": str(ato_home), "NO_PROXY": "127.0.0.1,localhost"},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert collector.hanging.wait(30), "the child never sent its batch"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(10) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+        collector.release()
+
+    ws = Workspace.open(DataPaths(ato_home))  # the log is intact after the kill
+    try:
+        assert ws.sync.status().queued == 3
+        run(ws.sync.sync_now())
+        assert sorted(set(collector.accepted_run_ids())) == sorted(ids)
+        assert ws.sync.status().queued == 0
+    finally:
+        ws.close()
