@@ -16,7 +16,7 @@ from ato_desktop.store.database import (
 )
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.paths import DataPaths, data_paths
-from ato_desktop.store.schema import APPLICATION_ID, LATEST_VERSION
+from ato_desktop.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 
 def _digest(path: Path) -> str:
@@ -99,3 +99,49 @@ def test_foreign_sqlite_database_is_refused(paths: DataPaths) -> None:
     with pytest.raises(NotAnExecutionLogError, match="not an ATO execution log"):
         ExecutionLog.open(paths)
     assert _digest(paths.database) == before
+
+
+@pytest.mark.parametrize("old", range(1, LATEST_VERSION))
+def test_a_log_of_every_earlier_schema_migrates_with_a_backup_first(
+    paths: DataPaths, old: int
+) -> None:
+    """A log written by an older app (schema `old`, with a run in it) opens in this one: every
+    later migration applies, the run is intact, and a copy of the old file was taken first."""
+    from ato_desktop.store.database import _split_sql, connect
+
+    paths.ensure()
+    conn = connect(paths.database)
+    for migration in MIGRATIONS:
+        if migration.version > old:
+            break
+        for statement in _split_sql(migration.sql):
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at, app_version) "
+            "VALUES (?, ?, 0, 'old')",
+            (migration.version, migration.name),
+        )
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(f"PRAGMA user_version = {old}")
+    conn.execute(
+        'INSERT INTO runs (id, runtime, model, "trigger", status, started_at) '
+        "VALUES ('a1b2c3d4e5f60718293a4b5c6d7e8f90', 'claude', 'm', 'cli', 'completed', 1)"
+    )
+    conn.commit()
+    conn.close()
+
+    log = ExecutionLog.open(paths)
+    try:
+        version = log.reader().execute("PRAGMA user_version").fetchone()[0]
+        assert version == LATEST_VERSION
+        assert log.get_run("a1b2c3d4e5f60718293a4b5c6d7e8f90").status == "completed"
+    finally:
+        log.close()
+    backup = paths.database.with_name(f"{paths.database.name}.backup-v{old}")
+    assert backup.exists()
+    check = sqlite3.connect(backup)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == old
+        assert check.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+    finally:
+        check.close()
