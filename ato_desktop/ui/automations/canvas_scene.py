@@ -216,6 +216,8 @@ class EdgeItem(QGraphicsItem):
         super().__init__()
         self.edge = edge
         self._canvas = scene
+        self._style_theme = ""  # the theme its pens were made for
+        self._style: tuple[QPen, QColor, QColor, QColor] | None = None
         self.setZValue(-1)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         if edge.kind is EdgeKind.TRIGGERS:
@@ -270,26 +272,34 @@ class EdgeItem(QGraphicsItem):
         widget: QWidget | None = None,
     ) -> None:
         t = current_theme()
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if self._style_theme != t.name:
+            # Pens and colours once per theme, not per frame: panning repaints hundreds of edges.
+            color = QColor(t.text_muted)
+            if self.edge.kind is EdgeKind.TRIGGERS:
+                color = QColor(KIND_COLORS[NodeKind.HOOK])
+            color.setAlphaF(0.75)
+            pen = QPen(color, 1.4)
+            if self.edge.kind is EdgeKind.TRIGGERS:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            self._style = (pen, color, QColor(t.window), QColor(t.text_muted))
+            self._style_theme = t.name
+        assert self._style is not None
+        pen, color, label_bg, label_fg = self._style
         # Antialiased long curves cost most of a frame on a big graph: only on small ones.
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, self._canvas.smooth_edges)
-        color = QColor(t.text_muted)
-        if self.edge.kind is EdgeKind.TRIGGERS:
-            color = QColor(KIND_COLORS[NodeKind.HOOK])
-        color.setAlphaF(0.75)
-        pen = QPen(color, 1.4)
-        if self.edge.kind is EdgeKind.TRIGGERS:
-            pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path)
         painter.fillPath(self.head, color)
-        if self.edge.label and lod >= LABEL_MIN_ZOOM:
+        if (
+            self.edge.label
+            and option.levelOfDetailFromTransform(painter.worldTransform()) >= LABEL_MIN_ZOOM
+        ):
             painter.setFont(self._canvas.label_font)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(t.window))
+            painter.setBrush(label_bg)
             painter.drawRoundedRect(self._label_rect, 5, 5)
-            painter.setPen(QColor(t.text_muted))
+            painter.setPen(label_fg)
             painter.drawText(self._label_rect, int(Qt.AlignmentFlag.AlignCenter), self.edge.label)
 
 
