@@ -235,3 +235,24 @@ def test_editor_disables_and_edits_a_schedule(
     assert editor.error.text()
     assert service.get(AutomationKind.SCHEDULE, "nightly").version == 2
     editor.reject()
+
+
+def test_run_now_fires_a_schedule_from_its_node(
+    open_ctx: AppContext, qtbot: Any, fake: FakeLLMServer, keys: None, tmp_path: Path
+) -> None:
+    define_everything(open_ctx, fake, tmp_path)
+    page = open_page(open_ctx, qtbot)
+    page.focus_node("article")
+    assert not page.details.run_now.isVisibleTo(page)  # only schedules fire by hand
+    page.focus_node("nightly")
+    assert page.details.run_now.isVisibleTo(page)
+    fake.enqueue(
+        Scenario(chunks=("facts",)), Scenario(chunks=("draft",)), Scenario(chunks=("done",))
+    )
+    said: list[str] = []
+    open_ctx.sig_status_message.connect(said.append)
+    task = page.run_selected_now()
+    assert task is not None
+    qtbot.waitUntil(task.done, timeout=15_000)
+    assert any(text.startswith("Schedule nightly fired: run ") for text in said), said
+    assert "Find facts about Tonight's topic" in str(fake.requests[0].body)

@@ -69,6 +69,7 @@ class DetailsPanel(QFrame):
 
     sig_view_runs = Signal()
     sig_edit = Signal()
+    sig_run_now = Signal()
     sig_open_run = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -102,8 +103,13 @@ class DetailsPanel(QFrame):
         self.edit.setObjectName("CanvasEdit")
         self.edit.setToolTip("Enable, disable or edit the definition (double-click a node)")
         self.edit.clicked.connect(self.sig_edit)
+        self.run_now = QPushButton("&Run now")
+        self.run_now.setObjectName("CanvasRunNow")
+        self.run_now.setToolTip("Fire this schedule now, whatever its next time")
+        self.run_now.clicked.connect(self.sig_run_now)
         buttons.addWidget(self.view_runs)
         buttons.addWidget(self.edit)
+        buttons.addWidget(self.run_now)
         buttons.addStretch(1)
         column.addLayout(buttons)
         caption = QLabel("LAST RUNS")
@@ -129,6 +135,7 @@ class DetailsPanel(QFrame):
             )
             self.view_runs.setEnabled(False)
             self.edit.setEnabled(False)
+            self.run_now.hide()
             return
         self.kind.setText(KIND_LABELS[node.kind].upper())
         self.title.setText(node.title)
@@ -162,6 +169,7 @@ class DetailsPanel(QFrame):
             self.runs.addItem(item)
         self.view_runs.setEnabled(node.kind is not NodeKind.AGENT or bool(node.agent_id))
         self.edit.setEnabled(node.definition_id is not None)
+        self.run_now.setVisible(node.kind is NodeKind.SCHEDULE and node.definition_id is not None)
 
 
 class AutomationsPage(Page):
@@ -243,6 +251,7 @@ class AutomationsPage(Page):
         self.details = DetailsPanel()
         self.details.sig_view_runs.connect(self.view_runs)
         self.details.sig_edit.connect(self.edit_selected)
+        self.details.sig_run_now.connect(self.run_selected_now)
         self.details.sig_open_run.connect(lambda run_id: ctx.navigate("runs", {"run_id": run_id}))
         self.content = QSplitter(Qt.Orientation.Horizontal)
         self.content.setChildrenCollapsible(False)
@@ -513,6 +522,28 @@ class AutomationsPage(Page):
         if item is not None:
             item.setSelected(True)
         self.edit_selected()
+
+    def run_selected_now(self) -> Any:
+        """Fire the selected schedule at once (its runs show up as they happen)."""
+        node = self.selected_node()
+        if node is None or node.kind is not NodeKind.SCHEDULE or node.definition_id is None:
+            return None
+        scheduler = self.ctx.workspace.automations.scheduler
+        name = node.name
+
+        async def fire() -> None:
+            self.details.run_now.setEnabled(False)
+            try:
+                fired = await scheduler.run_now(name)
+            finally:
+                self.details.run_now.setEnabled(True)
+            if fired is None:
+                self.ctx.status(f"Schedule {name} did not fire (see its last note).")
+            else:
+                run_id, status = fired
+                self.ctx.status(f"Schedule {name} fired: run {run_id[-8:]} {status.value}.")
+
+        return self.ctx.spawn(fire(), what=f"run schedule {name}")
 
     def edit_selected(self) -> None:
         """Open the editor of the selected definition (an agent opens on the Agents page)."""
