@@ -86,7 +86,6 @@ from ato_desktop.runtimes.subprocess_stream import (
     TEXT_LIMIT,
     CliCall,
     CliInfo,
-    ExecutableNotFound,
     OptionError,
     ProcessExit,
     PromptError,
@@ -96,19 +95,18 @@ from ato_desktop.runtimes.subprocess_stream import (
     exists,
     exit_failure,
     failure_event,
-    find_executable,
     float_option,
     int_option,
     list_option,
     model_option,
     output_fields,
+    preflight,
     redact,
     relative_path,
     run_cli,
     transcript_prompt,
     trim_json,
     trim_text,
-    working_dir_problem,
 )
 
 log = logging.getLogger(__name__)
@@ -194,15 +192,11 @@ class ClaudeCodeAdapter:
     async def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]:
         """Run one prompt through Claude Code; see RuntimeAdapter for the event contract."""
         secret = request.api_key
-        try:
-            executable = find_executable(CLAUDE_CODE)
-        except ExecutableNotFound as exc:
-            yield RuntimeEvent.error(ErrorClass.CONFIG, str(exc))
+        ready = preflight(CLAUDE_CODE, request.cwd)
+        if isinstance(ready, str):
+            yield RuntimeEvent.error(ErrorClass.CONFIG, ready)
             return
-        problem = working_dir_problem(request.cwd, CLAUDE_CODE)
-        if problem or request.cwd is None:
-            yield RuntimeEvent.error(ErrorClass.CONFIG, problem or "No working directory.")
-            return
+        executable, cwd = ready
         try:
             prompt = transcript_prompt(request.messages)
             argv = claude_command(executable, request)
@@ -212,14 +206,14 @@ class ClaudeCodeAdapter:
         call = CliCall(
             info=CLAUDE_CODE,
             argv=argv,
-            cwd=request.cwd,
+            cwd=cwd,
             env=child_environment({self.env_key_var: secret} if secret else {}),
             stdin_text=prompt,
             stall_timeout_s=request.stall_timeout_s,
             busy_timeout_s=max(request.stall_timeout_s, request.request_timeout_s),
             secret=secret,
         )
-        parser = ClaudeStreamParser(request.cwd, secret)
+        parser = ClaudeStreamParser(cwd, secret)
         async with contextlib.aclosing(run_cli(call, parser)) as events:
             async for event in events:
                 yield event

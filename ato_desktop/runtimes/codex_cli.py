@@ -85,7 +85,6 @@ from ato_desktop.runtimes.subprocess_stream import (
     TEXT_LIMIT,
     CliCall,
     CliInfo,
-    ExecutableNotFound,
     OptionError,
     ProcessExit,
     PromptError,
@@ -94,16 +93,15 @@ from ato_desktop.runtimes.subprocess_stream import (
     deleted_files,
     exit_failure,
     failure_event,
-    find_executable,
     model_option,
     output_fields,
+    preflight,
     redact,
     relative_path,
     run_cli,
     transcript_prompt,
     trim_json,
     trim_text,
-    working_dir_problem,
 )
 
 log = logging.getLogger(__name__)
@@ -179,18 +177,14 @@ class CodexCliAdapter:
     async def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]:
         """Run one prompt through Codex; see RuntimeAdapter for the event contract."""
         secret = request.api_key
-        try:
-            executable = find_executable(CODEX_CLI)
-        except ExecutableNotFound as exc:
-            yield RuntimeEvent.error(ErrorClass.CONFIG, str(exc))
+        ready = preflight(CODEX_CLI, request.cwd)
+        if isinstance(ready, str):
+            yield RuntimeEvent.error(ErrorClass.CONFIG, ready)
             return
-        problem = working_dir_problem(request.cwd, CODEX_CLI)
-        if problem or request.cwd is None:
-            yield RuntimeEvent.error(ErrorClass.CONFIG, problem or "No working directory.")
-            return
+        executable, cwd = ready
         try:
             prompt = transcript_prompt(request.messages)
-            argv = codex_command(executable, request, request.cwd)
+            argv = codex_command(executable, request, cwd)
         except (PromptError, OptionError) as exc:
             yield RuntimeEvent.error(ErrorClass.CONFIG, redact(f"Codex CLI: {exc}", secret))
             return
@@ -198,14 +192,14 @@ class CodexCliAdapter:
         call = CliCall(
             info=CODEX_CLI,
             argv=argv,
-            cwd=request.cwd,
+            cwd=cwd,
             env=child_environment(keys),
             stdin_text=prompt,
             stall_timeout_s=request.stall_timeout_s,
             busy_timeout_s=max(request.stall_timeout_s, request.request_timeout_s),
             secret=secret,
         )
-        parser = CodexStreamParser(request.cwd, secret, model_option(request.model))
+        parser = CodexStreamParser(cwd, secret, model_option(request.model))
         async with contextlib.aclosing(run_cli(call, parser)) as events:
             async for event in events:
                 yield event

@@ -127,6 +127,19 @@ def working_dir_problem(cwd: str | None, info: CliInfo) -> str | None:
     return None
 
 
+def preflight(info: CliInfo, cwd: str | None) -> tuple[str, str] | str:
+    """(executable, working directory) to run the CLI with, or why it cannot run: the same
+    checks for every coding-agent runtime, before anything is started."""
+    try:
+        executable = find_executable(info)
+    except ExecutableNotFound as exc:
+        return str(exc)
+    problem = working_dir_problem(cwd, info)
+    if problem or cwd is None:
+        return problem or "No working directory."
+    return executable, cwd
+
+
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
     """This process's environment plus ``extra`` (the API key variables, when ATO has a key)."""
     env = dict(os.environ)
