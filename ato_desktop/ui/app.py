@@ -47,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Paint now: everything after this (the event loop machinery, the log, the engine) loads
     # behind a window the user already sees.
     app.processEvents()
+    from ato_desktop.ui.crash_notice import install_crash_reports
+
+    # Unhandled exceptions become redacted reports in logs/ with a notice (after the first
+    # paint: the redaction pulls in keyring, ~0.1 s of imports).
+    install_crash_reports(window, paths.log_dir)
 
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
