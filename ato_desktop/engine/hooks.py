@@ -8,6 +8,15 @@ a run caused by a hooked run is one deeper, and a hook does not fire from a run 
 limit, so hooks that feed each other stop (cycles are also refused when a hook is added).
 "Failed" means status failed: a run a person killed does not fire hooks. "Over budget" fires
 once per agent, hook and budget period (UTC day or month) in this process.
+
+A hook that dispatches an agent opens a hook chain: a parent run (runtime "pipeline", model =
+the hook's name, pipeline_id = the hook's id, tag pipeline.kind = "hook", parent_run_id = the
+run that fired it) whose stages are the hooked runs, in order, including those that hooks on
+the hooked runs fire in turn (stage_index 0, 1, ...; each stage's parent_run_id is the chain and
+its tag hook.source_run the run it followed). The chain ends when no hook fires from its last
+stage, so it shows in Insights -> Pipelines like a sequential group, and killing it kills the
+stage under way. A hook that runs a group or skill flow starts that pipeline run instead (its
+parent_run_id is the run that fired it): it has a Pipelines row of its own.
 """
 
 from __future__ import annotations
@@ -15,17 +24,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ato_desktop.core.automations import AutomationKind, HookEvent, HookSpec
+from ato_desktop.core.automations import AutomationKind, HookEvent, HookSpec, TargetKind
 from ato_desktop.core.budgets import day_start_ms, month_start_ms
 from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
-from ato_desktop.core.models import RunStatus, Trigger
+from ato_desktop.core.models import ErrorClass, RunStatus, Trigger
 from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.templates import render
+from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.online_judge import run_exchange
+from ato_desktop.engine.pipelines import close_parent_run, open_parent_run
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store import run_queries
 from ato_desktop.store.automations import AutomationRecord
@@ -38,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEPTH_TAG = "hook.depth"
+CHAIN_TAG = "hook.chain"  # on a chain's stages: the chain's parent run
+SOURCE_TAG = "hook.source_run"  # the run a hooked run followed
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +65,7 @@ class HookFire:
     run_id: str | None = None
     status: str | None = None
     skipped: str | None = None
+    refused: bool = False  # could not dispatch (unknown target, budget): skipped says why
 
 
 def hook_depth(run: RunRecord) -> int:
@@ -106,13 +122,27 @@ class HookRunner:
 
     async def _handle(self, run_id: str) -> list[HookFire]:
         store = self._ws.store
+        run = await store.read_async(store.get_run, run_id)
+        if run.tags.get(CHAIN_TAG):
+            return []  # a stage of a hook chain: the chain fires the hooks that follow it
+        fires: list[HookFire] = []
+        for hook, spec in await self._due(run):
+            if spec.target_kind is TargetKind.AGENT:
+                fires.extend(await self._chain(hook, spec, run))
+            else:
+                fires.append(await self._fire(hook, spec, run))
+        self.fired = [*self.fired, *fires][-200:]
+        return fires
+
+    async def _due(self, run: RunRecord) -> list[tuple[AutomationRecord, HookSpec]]:
+        """The enabled hooks this finished run fires, in the order they were defined."""
+        store = self._ws.store
+        if run.agent_id is None or run.status == RunStatus.RUNNING.value:
+            return []
         hooks = await store.read_async(
             automation_store.list_definitions, store, AutomationKind.HOOK, enabled_only=True
         )
         if not hooks:
-            return []
-        run = await store.read_async(store.get_run, run_id)
-        if run.agent_id is None or run.status == RunStatus.RUNNING.value:
             return []
         events: list[HookEvent] = []
         if run.status == RunStatus.COMPLETED.value:
@@ -130,7 +160,7 @@ class HookRunner:
                 events.append(HookEvent.OVER_BUDGET)
         else:
             period = None
-        fires: list[HookFire] = []
+        due: list[tuple[AutomationRecord, HookSpec]] = []
         for hook in mine:
             spec = hook.spec
             assert isinstance(spec, HookSpec)
@@ -141,9 +171,8 @@ class HookRunner:
                 if key in self._budget_fired:
                     continue
                 self._budget_fired.add(key)
-            fires.append(await self._fire(hook, spec, run))
-        self.fired = [*self.fired, *fires][-200:]
-        return fires
+            due.append((hook, spec))
+        return due
 
     async def _is_source(self, hook: AutomationRecord, agent_id: str) -> bool:
         spec = hook.spec
@@ -170,16 +199,21 @@ class HookRunner:
             return f"day:{day_start_ms(now)}"
         return None
 
-    async def _fire(self, hook: AutomationRecord, spec: HookSpec, run: RunRecord) -> HookFire:
+    def _held_back(self, hook: AutomationRecord, spec: HookSpec, run: RunRecord) -> HookFire | None:
         depth = hook_depth(run)
-        if depth >= spec.max_depth:
-            log.info("hook %s held back: run %s is at depth %d", hook.name, run.id, depth)
-            return HookFire(
-                hook.name,
-                run.id,
-                spec.event,
-                skipped=f"depth limit {spec.max_depth} reached (run {run.id} is at depth {depth})",
-            )
+        if depth < spec.max_depth:
+            return None
+        log.info("hook %s held back: run %s is at depth %d", hook.name, run.id, depth)
+        return HookFire(
+            hook.name,
+            run.id,
+            spec.event,
+            skipped=f"depth limit {spec.max_depth} reached (run {run.id} is at depth {depth})",
+        )
+
+    async def _prompt_and_tags(
+        self, hook: AutomationRecord, spec: HookSpec, run: RunRecord
+    ) -> tuple[str, dict[str, str]]:
         store = self._ws.store
         actions = await store.read_async(store.get_actions, run.id)
         _transcript, output = run_exchange(actions)
@@ -191,12 +225,15 @@ class HookRunner:
             "run.status": run.status,
             "input": _first_prompt(actions),
         }
-        prompt = render(spec.template, values)
-        tags = {
-            "hook": hook.name,
-            DEPTH_TAG: str(depth + 1),
-            "hook.source_run": run.id,
-        }
+        tags = {"hook": hook.name, DEPTH_TAG: str(hook_depth(run) + 1), SOURCE_TAG: run.id}
+        return render(spec.template, values), tags
+
+    async def _fire(self, hook: AutomationRecord, spec: HookSpec, run: RunRecord) -> HookFire:
+        """Run the hook's group or skill flow (its own pipeline run) after this run."""
+        held = self._held_back(hook, spec, run)
+        if held is not None:
+            return held
+        prompt, tags = await self._prompt_and_tags(hook, spec, run)
         try:
             run_id, status = await self._pipelines.run_target(
                 spec.target_kind,
@@ -208,8 +245,146 @@ class HookRunner:
             )
         except Exception as exc:  # unknown target, refused by budget: say so, go on
             log.warning("hook %s could not dispatch %s: %s", hook.name, spec.target, exc)
-            return HookFire(hook.name, run.id, spec.event, skipped=str(exc))
+            return HookFire(hook.name, run.id, spec.event, skipped=str(exc), refused=True)
         return HookFire(hook.name, run.id, spec.event, run_id=run_id, status=status.value)
+
+    async def _chain(
+        self, hook: AutomationRecord, spec: HookSpec, source: RunRecord
+    ) -> list[HookFire]:
+        """A hook chain from this run: its parent run, then a stage per hooked agent run."""
+        held = self._held_back(hook, spec, source)
+        if held is not None:
+            return [held]
+        tags = {
+            "hook": hook.name,
+            "pipeline": hook.name,
+            "pipeline.kind": "hook",
+            "pipeline.version": str(hook.version),
+            SOURCE_TAG: source.id,
+        }
+        chain_id, chain_no = await open_parent_run(self._ws, hook, Trigger.HOOK, tags, source.id)
+        live = self._ws.live.register(chain_id, chain_no)
+        fires: list[HookFire] = []  # everything that fired or was held back, in order
+        stages: list[HookFire] = []  # the chain's own stages (dispatches of agents)
+        t0 = time.perf_counter_ns()
+        task = asyncio.create_task(self._chain_stages(hook, spec, source, chain_id, fires, stages))
+        self._ws.live.attach_task(chain_id, task)  # a kill of the chain kills the stage under way
+        killed = shutting_down = False
+        try:
+            await task
+        except asyncio.CancelledError:
+            killed = True
+            current = asyncio.current_task()
+            shutting_down = current is not None and current.cancelling() > 0
+        finally:
+            self._ws.live.unregister(chain_id)
+        failed = next((f for f in stages if f.status != RunStatus.COMPLETED.value), None)
+        refused = next((f for f in fires if f.refused), None)
+        error_class: str | None = None
+        message: str | None = None
+        if killed or live.kill_requested or any(f.status == RunStatus.KILLED.value for f in fires):
+            status = RunStatus.KILLED
+            error_class, message = (
+                ErrorClass.KILLED.value,
+                "Killed; the stages run so far are kept.",
+            )
+        elif failed is not None or refused is not None:
+            status = RunStatus.FAILED
+            if failed is not None:
+                position = stages.index(failed) + 1
+                message = f"stage {position} ({failed.hook}) {failed.status}"
+                stage_run = await self._ws.store.read_async(
+                    self._ws.store.get_run, failed.run_id or ""
+                )
+                error_class = stage_run.error_class
+                if stage_run.error_message:
+                    message += f": {stage_run.error_message}"
+            else:
+                assert refused is not None
+                error_class = ErrorClass.CONFIG.value
+                message = f"hook {refused.hook} could not dispatch: {refused.skipped}"
+        else:
+            status = RunStatus.COMPLETED
+        await close_parent_run(
+            self._ws,
+            chain_id,
+            chain_no,
+            status,
+            error_class,
+            message,
+            time.perf_counter_ns() - t0,
+            inputs={"source_run": source.id, "version": hook.version},
+            outputs={
+                "stages": [
+                    {
+                        "stage_index": i,
+                        "stage_name": f.hook,
+                        "run_id": f.run_id,
+                        "status": f.status,
+                        "source_run": f.source_run_id,
+                    }
+                    for i, f in enumerate(stages)
+                ],
+                "held_back": [f.skipped for f in fires if f.run_id is None],
+            },
+        )
+        if shutting_down:
+            raise asyncio.CancelledError
+        return fires
+
+    async def _chain_stages(
+        self,
+        first: AutomationRecord,
+        first_spec: HookSpec,
+        source: RunRecord,
+        chain_id: str,
+        fires: list[HookFire],
+        stages: list[HookFire],
+    ) -> None:
+        """Dispatch the chain's stages breadth first: each hooked run's own due hooks follow it
+        (a hook to a group or skill flow starts that pipeline run, outside the chain)."""
+        store = self._ws.store
+        queue = deque([(first, first_spec, source)])
+        while queue:
+            hook, spec, after = queue.popleft()
+            held = self._held_back(hook, spec, after)
+            if held is not None:
+                fires.append(held)
+                continue
+            prompt, tags = await self._prompt_and_tags(hook, spec, after)
+            tags.update({CHAIN_TAG: chain_id, "pipeline": first.name})
+            try:
+                done = await self._ws.dispatcher.dispatch(
+                    DispatchRequest(
+                        prompt,
+                        agent=spec.target,
+                        trigger=Trigger.HOOK,
+                        parent_run_id=chain_id,
+                        pipeline_id=first.id,
+                        stage_index=len(stages),
+                        stage_name=hook.name,
+                        tags=tags,
+                    )
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # unknown agent, refused by budget: no run was made
+                log.warning("hook %s could not dispatch %s: %s", hook.name, spec.target, exc)
+                fires.append(
+                    HookFire(hook.name, after.id, spec.event, skipped=str(exc), refused=True)
+                )
+                continue
+            fire = HookFire(
+                hook.name, after.id, spec.event, run_id=done.run_id, status=done.status.value
+            )
+            fires.append(fire)
+            stages.append(fire)
+            stage = await store.read_async(store.get_run, done.run_id)
+            for next_hook, next_spec in await self._due(stage):
+                if next_spec.target_kind is TargetKind.AGENT:
+                    queue.append((next_hook, next_spec, stage))
+                else:
+                    fires.append(await self._fire(next_hook, next_spec, stage))
 
     async def drain(self, timeout_s: float | None = None) -> None:
         """Wait until hooked runs under way (and the hooks they fire) are done."""

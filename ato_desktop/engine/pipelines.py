@@ -225,7 +225,6 @@ class PipelineRunner:
         parent_run_id: str | None,
         on_started: Callable[[str], None] | None,
     ) -> PipelineResult:
-        store = self._ws.store
         run_tags = {
             **(tags or {}),
             # The same tag as its stages: "pipeline:NAME" in Runs finds the whole pipeline run.
@@ -234,20 +233,7 @@ class PipelineRunner:
             "pipeline.version": str(record.version),
         }
         t0 = time.perf_counter_ns()
-        run_id, run_no = await asyncio.wrap_future(
-            store.create_run(
-                NewRun(
-                    runtime=PIPELINE_RUNTIME,
-                    model=record.name,
-                    trigger=trigger.value,
-                    started_at=now_ms(),
-                    parent_run_id=parent_run_id,
-                    pipeline_id=record.id,
-                    tags=run_tags,
-                ),
-                owner=self._ws.lease.token,
-            )
-        )
+        run_id, run_no = await open_parent_run(self._ws, record, trigger, run_tags, parent_run_id)
         if on_started is not None:
             on_started(run_id)
         live = self._ws.live.register(run_id, run_no)
@@ -291,12 +277,14 @@ class PipelineRunner:
         else:
             status, error_class, message = RunStatus.COMPLETED, None, None
         duration_ns = time.perf_counter_ns() - t0
-        summary = NewAction(
-            name="pipeline",
-            kind="pipeline",
-            outcome=Outcome.SUCCESS.value if status is RunStatus.COMPLETED else Outcome.ERROR.value,
-            started_at=now_ms(),
-            ended_at=now_ms(),
+        await close_parent_run(
+            self._ws,
+            run_id,
+            run_no,
+            status,
+            error_class,
+            message,
+            duration_ns,
             inputs={"input": input_text[:MAX_RECORDED_CHARS], "version": record.version},
             outputs={
                 "text": progress.output[:MAX_RECORDED_CHARS]
@@ -314,18 +302,7 @@ class PipelineRunner:
                     for s in progress.stages
                 ],
             },
-            duration_ns=duration_ns,
-            error_class=error_class,
-            error_message=message,
         )
-        end = RunEnd(
-            status=status.value,
-            ended_at=now_ms(),
-            duration_ns=duration_ns,
-            error_class=error_class,
-            error_message=message,
-        )
-        await asyncio.wrap_future(store.complete_run(run_id, run_no, summary, end))
         if shutting_down:
             raise asyncio.CancelledError
         return PipelineResult(
@@ -593,6 +570,65 @@ def _skipped(outcome: StageOutcome) -> StageOutcome:
         skipped=True,
         error_class=outcome.error_class,
     )
+
+
+async def open_parent_run(
+    ws: Workspace,
+    record: AutomationRecord,
+    trigger: Trigger,
+    tags: Mapping[str, str],
+    parent_run_id: str | None,
+) -> tuple[str, int]:
+    """Create the parent run of a multi-stage dispatch of this definition: (run id, run_no)."""
+    return await asyncio.wrap_future(
+        ws.store.create_run(
+            NewRun(
+                runtime=PIPELINE_RUNTIME,
+                model=record.name,
+                trigger=trigger.value,
+                started_at=now_ms(),
+                parent_run_id=parent_run_id,
+                pipeline_id=record.id,
+                tags=dict(tags),
+            ),
+            owner=ws.lease.token,
+        )
+    )
+
+
+async def close_parent_run(
+    ws: Workspace,
+    run_id: str,
+    run_no: int,
+    status: RunStatus,
+    error_class: str | None,
+    message: str | None,
+    duration_ns: int,
+    *,
+    inputs: dict[str, object],
+    outputs: dict[str, object],
+) -> None:
+    """End a parent run with its one `pipeline` action (the stages and how it ended)."""
+    summary = NewAction(
+        name="pipeline",
+        kind="pipeline",
+        outcome=Outcome.SUCCESS.value if status is RunStatus.COMPLETED else Outcome.ERROR.value,
+        started_at=now_ms(),
+        ended_at=now_ms(),
+        inputs=inputs,
+        outputs=outputs,
+        duration_ns=duration_ns,
+        error_class=error_class,
+        error_message=message,
+    )
+    end = RunEnd(
+        status=status.value,
+        ended_at=now_ms(),
+        duration_ns=duration_ns,
+        error_class=error_class,
+        error_message=message,
+    )
+    await asyncio.wrap_future(ws.store.complete_run(run_id, run_no, summary, end))
 
 
 def _failure_class(progress: _Progress) -> str:

@@ -8,11 +8,13 @@ definition's id, no stage_index) whose stages are child runs (parent_run_id, sta
 stage_name). Lists walk idx_runs_pipeline_parents / idx_runs_pipeline newest first with a
 LIMIT, and read the stages of the page's parents through idx_runs_parent: bounded on a
 million runs. Files touched are read from the stages' actions (meta "files_touched") for one
-pipeline at a time.
+pipeline at a time. A hook chain (engine.hooks) is such a parent run too, with pipeline_id = the
+hook's id; its detail starts with the run that fired it ("source run").
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -21,7 +23,17 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from ato_desktop.core.automations import AutomationKind, Spec, spec_from_dict
+from ato_desktop.core.automations import (
+    AutomationKind,
+    GroupMode,
+    GroupSpec,
+    HookSpec,
+    SkillSpec,
+    Spec,
+    Stage,
+    TargetKind,
+    spec_from_dict,
+)
 from ato_desktop.core.config_diff import diff_configs
 from ato_desktop.core.events import AutomationChanged
 from ato_desktop.core.ids import uuid7
@@ -34,6 +46,8 @@ from ato_desktop.store.writer import Emit
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+NOT_RUN = "not_run"  # the status of a planned stage that never started (an earlier one stopped it)
+SOURCE_STAGE = "source run"  # the stage name of the run that fired a hook chain
 
 
 class AutomationExistsError(StoreError):
@@ -566,7 +580,107 @@ def pipeline_run(log: ExecutionLog, run_id: str) -> PipelineSummary:
                     path = str(item["path"])
                     files[path] = FileTouched(path, str(item.get("change") or "modified"))
         stages.append(_stage(child, stage.attempt, tuple(files.values())))
+    stages.extend(_not_run(conn, run, stages))
+    source = run.tags.get("hook.source_run")
+    if summary.kind == "hook" and source:
+        # Archived or deleted: the chain's own stages still tell the story.
+        with contextlib.suppress(NotFoundError):
+            first = _stage(log.get_run(source), 1)
+            stages.insert(0, dataclasses.replace(first, stage_name=SOURCE_STAGE))
     return dataclasses.replace(summary, stages=tuple(stages))
+
+
+def _version_spec(conn: sqlite3.Connection, automation_id: str, version: int) -> Spec | None:
+    row = conn.execute(
+        "SELECT a.kind, v.spec_json FROM automation_versions v "
+        "JOIN automations a ON a.id = v.automation_id "
+        "WHERE v.automation_id = ? AND v.version = ?",
+        (automation_id, version),
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        return spec_from_dict(AutomationKind(row[0]), json.loads(row[1]))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _not_run(
+    conn: sqlite3.Connection, parent: RunRecord, ran: Sequence[StageSummary]
+) -> list[StageSummary]:
+    """The planned stages of a finished sequential pipeline that never started (an earlier
+    stage failed and stopped it, or it was killed), from the definition's version it ran."""
+    if parent.status == "running" or parent.pipeline_id is None:
+        return []
+    try:
+        version = int(str(parent.tags.get("pipeline.version") or ""))
+    except ValueError:
+        return []
+    spec = _version_spec(conn, parent.pipeline_id, version)
+    planned: tuple[Stage, ...] = ()
+    if isinstance(spec, GroupSpec) and spec.mode is GroupMode.SEQUENTIAL:
+        planned = spec.stages
+    elif isinstance(spec, SkillSpec):
+        planned = spec.steps
+    started = {s.stage_index for s in ran}
+    return [
+        StageSummary(
+            run_id="",
+            stage_index=index,
+            stage_name=stage.name,
+            agent_name=stage.agent,
+            status=NOT_RUN,
+            started_at=0,
+            ended_at=None,
+            duration_ns=None,
+            cost_usd=None,
+            cost_source=None,
+            error_class=None,
+            error_message=None,
+            attempt=1,
+        )
+        for index, stage in enumerate(planned)
+        if index not in started
+    ]
+
+
+def hook_recent_runs(
+    log: ExecutionLog, hook: AutomationRecord, limit: int = DEFAULT_LIMIT
+) -> list[RunRecord]:
+    """What a hook started lately, newest first: its chains (through idx_runs_pipeline) and the
+    pipeline runs of the group or skill flow it targets that it started (their tag "hook"),
+    a bounded walk of that definition's newest runs."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    conn = log.reader()
+    rows = list(
+        conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs r INDEXED BY idx_runs_pipeline {RUN_JOINS}"
+            " WHERE r.pipeline_id = ? AND r.stage_index IS NULL"
+            " ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+            (hook.id, limit),
+        )
+    )
+    runs = [run_from_row(row) for row in rows]
+    spec = hook.spec
+    if isinstance(spec, HookSpec) and spec.target_kind is not TargetKind.AGENT:
+        kind = (
+            AutomationKind.GROUP if spec.target_kind is TargetKind.GROUP else AutomationKind.SKILL
+        )
+        target = conn.execute(
+            "SELECT id FROM automations WHERE kind = ? AND name = ?", (kind.value, spec.target)
+        ).fetchone()
+        if target is not None:
+            walked = conn.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs r INDEXED BY idx_runs_pipeline {RUN_JOINS}"
+                " WHERE r.pipeline_id = ? AND r.stage_index IS NULL AND r.trigger = 'hook'"
+                " ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+                (target[0], limit * 5),
+            )
+            runs.extend(
+                run for run in map(run_from_row, walked) if run.tags.get("hook") == hook.name
+            )
+    runs.sort(key=lambda r: (r.started_at, r.id), reverse=True)
+    return runs[:limit]
 
 
 def running_pipeline_runs(log: ExecutionLog, pipeline_id: str) -> list[str]:

@@ -249,10 +249,23 @@ def test_hook_chain_stops_at_its_depth_limit(workspace: Workspace, fake: FakeLLM
     ]
     assert "depth limit 2" in (fires[-1].skipped or "")
     b_run = workspace.store.get_run(fires[0].run_id or "")
-    assert b_run.trigger == "hook" and b_run.parent_run_id == source
+    assert b_run.trigger == "hook" and b_run.tags["hook.source_run"] == source
     assert b_run.tags["hook.depth"] == "1" and b_run.tags["hook"] == "a-to-b"
     c_run = workspace.store.get_run(fires[1].run_id or "")
-    assert c_run.parent_run_id == b_run.id and c_run.tags["hook.depth"] == "2"
+    assert c_run.tags["hook.source_run"] == b_run.id and c_run.tags["hook.depth"] == "2"
+    # The chain is one pipeline run: a parent after the source run, the hooked runs its stages.
+    chain = workspace.store.get_run(b_run.parent_run_id or "")
+    assert c_run.parent_run_id == chain.id and chain.parent_run_id == source
+    assert chain.trigger == "hook" and chain.status == "completed"
+    [row] = automation_store.list_pipeline_runs(workspace.store)
+    assert (row.run_id, row.kind, row.name, row.stage_count) == (chain.id, "hook", "a-to-b", 2)
+    detail = automation_store.pipeline_run(workspace.store, chain.id)
+    assert [(s.stage_name, s.agent_name, s.status) for s in detail.stages] == [
+        ("source run", "a", "completed"),
+        ("a-to-b", "b", "completed"),
+        ("b-to-c", "c", "completed"),
+    ]
+    assert detail.cost_usd is not None and detail.duration_ns is not None
 
 
 def test_failed_and_over_budget_hooks(workspace: Workspace, fake: FakeLLMServer) -> None:

@@ -112,6 +112,14 @@ def test_stop_policy_fails_the_pipeline_at_the_failing_stage(
     assert "stage 2 (draft) failed" in (result.error or "")
     parent = workspace.store.get_run(result.run_id)
     assert parent.status == "failed" and parent.error_class == "bad_request"
+    # The flow shows the stage that never ran after the failure, from the version that ran.
+    detail = automation_store.pipeline_run(workspace.store, result.run_id)
+    assert [(s.stage_name, s.status, bool(s.run_id)) for s in detail.stages] == [
+        ("research", "completed", True),
+        ("draft", "failed", True),
+        ("edit", automation_store.NOT_RUN, False),
+    ]
+    assert detail.stage_count == 2  # stages that ran
 
 
 def test_skip_policy_hands_the_last_good_output_on(
