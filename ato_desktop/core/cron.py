@@ -28,7 +28,8 @@ class CronError(DefinitionError):
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # A directory of the zone database ("America") or an unreadable file is an OSError.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise CronError(f"unknown time zone {name!r}; use an IANA name like Europe/Paris") from exc
 
 

@@ -388,7 +388,7 @@ def parse_suite(
 def _try_object(line: str) -> dict[str, Any] | None:
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -459,6 +459,8 @@ def _parse_case(raw: str, line_no: int, suite_scorers: tuple[ScorerSpec, ...]) -
         value = json.loads(raw)
     except ValueError as exc:
         raise ValueError(f"not valid JSON ({exc.args[0] if exc.args else exc})") from exc
+    except RecursionError:  # [[[[... deeper than the decoder recurses
+        raise ValueError("not valid JSON (nested too deeply)") from None
     if not isinstance(value, dict):
         raise ValueError(f"a case is a JSON object, not {_type_name(value)}")
     if "suite" in value:

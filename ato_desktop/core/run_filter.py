@@ -132,9 +132,17 @@ def _split_term(token: str) -> tuple[str, str, str]:
 
 def format_metadata(query: MetadataQuery) -> str:
     """The text parse_metadata reads back as query."""
-    parts = [f"{key}:{shlex.quote(value)}" for key, value in query.tags]
+    parts = [f"{shlex.quote(key)}:{shlex.quote(value)}" for key, value in query.tags]
     if query.error_class:
         parts.append(f"error:{shlex.quote(query.error_class)}")
     if query.min_duration_ms is not None:
-        parts.append(f">{query.min_duration_ms / 1000:g}s")
+        parts.append(">" + _duration_text(query.min_duration_ms))
     return " ".join(parts)
+
+
+def _duration_text(ms: float) -> str:
+    """A duration parse_metadata reads back: never an exponent (2w is 1209600s, not 1.2e+06s)."""
+    if not ms.is_integer():
+        return f"{ms:.3f}ms"
+    whole = int(ms)
+    return f"{whole // 1000}s" if whole % 1000 == 0 else f"{whole}ms"

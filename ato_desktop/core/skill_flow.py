@@ -22,6 +22,7 @@ file and records a new version when its text changes.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 
 from ato_desktop.core.automations import (
@@ -80,10 +81,16 @@ def parse_skill(text: str, *, path: str, agent: str) -> SkillSpec:
         for i, (line, header, body) in enumerate(sections, 1)
     ]
     names = [s.name.lower() for s in stages]
+    taken = set(names)
     for i, stage in enumerate(stages):
         if names.count(stage.name.lower()) > 1:
+            # "(N)" after the step number; a step already named so ("a (2)") pushes it on.
+            n = i + 1
+            while f"{stage.name} ({n})".lower() in taken:
+                n += 1
+            taken.add(f"{stage.name} ({n})".lower())
             stages[i] = Stage(
-                f"{stage.name} ({i + 1})",
+                f"{stage.name} ({n})",
                 stage.agent,
                 stage.template,
                 stage.timeout_s,
@@ -137,6 +144,8 @@ def _seconds(value: str, where: str) -> float:
     unit = match.group(2) or "s"
     factor = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
     seconds = amount * factor
+    if not math.isfinite(seconds):  # 400 nines overflow a float
+        raise SkillParseError(f"{where}: timeout {value[:40]!r} is too long")
     if seconds <= 0:
         raise SkillParseError(f"{where}: the timeout must be more than 0")
     return seconds

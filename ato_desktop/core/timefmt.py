@@ -9,6 +9,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$", re.IGNORECAS
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 TIME_WINDOWS = ("24h", "7d", "30d", "all")
+# The longest duration read: 100 years (in nanoseconds it still fits SQLite's 64-bit integers).
+MAX_DURATION_MS = 100 * 365 * 86_400_000
 
 
 class DurationError(ValueError):
@@ -22,7 +24,10 @@ def parse_duration_ms(text: str) -> int:
         raise DurationError(
             f"cannot read duration {text!r}: use a number and a unit, e.g. 30s, 10m, 24h, 7d"
         )
-    return int(float(match.group(1)) * _UNIT_MS[match.group(2).lower()])
+    value = float(match.group(1)) * _UNIT_MS[match.group(2).lower()]
+    if not value <= MAX_DURATION_MS:  # also inf: 400 nines overflow a float
+        raise DurationError(f"duration {text.strip()[:40]!r} is longer than 100 years")
+    return int(value)
 
 
 def window_start_ms(window: str, now_ms: int) -> int | None:
