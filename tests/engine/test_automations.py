@@ -316,6 +316,38 @@ def test_hooks_that_would_loop_are_refused(workspace: Workspace, fake: FakeLLMSe
         hook(workspace, "a-to-b", "a", "b")
 
 
+def test_a_hooks_recent_runs_are_its_chains_and_the_pipelines_it_started(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    agents(workspace, fake, "a", "b", "c")
+    workspace.automations.definitions.add(
+        AutomationKind.GROUP, "pair", GroupSpec(GroupMode.SEQUENTIAL, stages=(Stage("s", "c"),))
+    )
+    hook(workspace, "a-to-b", "a", "b")
+    hook(workspace, "a-to-pair", "a", "pair", target_kind=TargetKind.GROUP)
+    fake.scenario = Scenario(chunks=("ok",))
+
+    async def go() -> None:
+        workspace.automations.start()
+        await workspace.dispatcher.dispatch(DispatchRequest("start", agent="a"))
+        await workspace.automations.drain(30)
+
+    run(workspace, go())
+    # The group run outside the hook, which must not count as the hook's.
+    run(workspace, workspace.automations.pipelines.run_group("pair", "by hand"))
+    defs = workspace.automations.definitions
+    store = workspace.store
+    [chain] = automation_store.hook_recent_runs(store, defs.get(AutomationKind.HOOK, "a-to-b"))
+    assert chain.trigger == "hook" and chain.status == "completed"
+    assert automation_store.pipeline_run(store, chain.id).kind == "hook"
+    [group_run] = automation_store.hook_recent_runs(
+        store, defs.get(AutomationKind.HOOK, "a-to-pair")
+    )
+    assert group_run.tags["hook"] == "a-to-pair" and group_run.model == "pair"
+    pipelines = automation_store.list_pipeline_runs(store)
+    assert sorted(p.kind for p in pipelines) == ["group", "group", "hook"]
+
+
 # -- skill flows ------------------------------------------------------------------------------
 
 SKILL = """# Trip planner

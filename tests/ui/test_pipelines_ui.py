@@ -11,10 +11,19 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from ato_desktop.core.automations import AutomationKind, GroupMode, GroupSpec, Stage
+from ato_desktop.core.automations import (
+    AutomationKind,
+    GroupMode,
+    GroupSpec,
+    HookEvent,
+    HookSpec,
+    Stage,
+    TargetKind,
+)
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
 from ato_desktop.engine.credentials import CredentialStore
+from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.store.execution_log import now_ms
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import pipelines_view
@@ -157,9 +166,54 @@ def test_row_and_stage_flow_with_timing_files_and_a_click_to_the_stage_run(
         view.table.selectRow(0)
     assert shown.args[0].run_id == failed.run_id
     cards = view.flow.cards
-    assert len(cards) == 2
+    assert len(cards) == 3
     assert not cards[1].error.isHidden() and cards[1].error.text()
     assert not view.flow.error.isHidden()
+    # The stage the failure stopped is shown as never run, and opens nothing.
+    assert cards[2].stage.status == "not_run" and cards[2].timing.text() == "never ran"
+    assert cards[2].accessibleName() == "Stage 3 · edit, Not run"
+    before = len(targets)
+    qtbot.mouseClick(cards[2], Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    assert len(targets) == before
+
+
+def test_a_hook_chain_is_a_row_with_its_source_run_first(
+    open_ctx: AppContext, qtbot: Any, show: Show, fake: FakeLLMServer, keys: None
+) -> None:
+    ws = open_ctx.workspace
+    for name in ("writer", "critic"):
+        ws.agents.create(
+            name, AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+        )
+    spec = HookSpec(
+        HookEvent.COMPLETED, "writer", TargetKind.AGENT, "critic", "Check: {run.output}"
+    )
+    ws.automations.definitions.add(AutomationKind.HOOK, "review", spec)
+    fake.enqueue(Scenario(chunks=("a draft",)), Scenario(chunks=("looks fine",)))
+
+    async def go() -> str:
+        ws.automations.start()
+        done = await ws.dispatcher.dispatch(DispatchRequest("write", agent="writer"))
+        await ws.automations.drain(30)
+        return done.run_id
+
+    source = run_to_end(open_ctx, qtbot, go())
+    view = PipelinesView(open_ctx)
+    show(view, width=1200, height=760)
+    with qtbot.waitSignal(view.sig_flow_shown, timeout=5000) as shown:
+        view.ensure_loaded()
+    assert view.model.index(0, COL_NAME).data() == "review"
+    assert view.model.index(0, COL_STAGES).data() == "1 · review"
+    assert view.model.index(0, COL_TRIGGER).data() == "hook"
+    assert shown.args[0].kind == "hook"
+    cards = view.flow.cards
+    assert [c.title.text() for c in cards] == ["1 · source run", "2 · review"]
+    assert [c.agent.text() for c in cards] == ["@writer", "@critic"]
+    assert "Hook chain" in view.flow.title.text()
+    targets: list[tuple[str, Any]] = []
+    open_ctx.sig_navigate.connect(lambda page, target: targets.append((page, target)))
+    qtbot.mouseClick(cards[0], Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    assert targets == [("runs", {"run_id": source})]
 
 
 def test_rows_are_paged_as_the_list_scrolls(

@@ -17,10 +17,9 @@ from ato_desktop.core.automations import AutomationKind
 from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.automations import AutomationService, DefinitionRow
 from ato_desktop.store import automations as automation_store
-from ato_desktop.store.execution_log import NotFoundError, now_ms
+from ato_desktop.store.execution_log import NotFoundError
 
 RECENT_RUNS = 20  # the runs a node's status and success rate are read over
-HOOK_WINDOW_MS = 7 * 24 * 3600 * 1000  # hook runs are found by tag: a bounded walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +39,9 @@ def read_canvas(store: Any) -> CanvasData:
 
 def read_statuses(store: Any, graph: AutomationGraph) -> dict[str, NodeStatus]:
     """Each node's status from its recent runs (groups and skill flows: their pipeline runs;
-    schedules: the run of their last fire; hooks: the runs they started lately; agents: theirs)."""
+    schedules: the run of their last fire; hooks: their chains and the pipeline runs they started;
+    agents: theirs)."""
     statuses: dict[str, NodeStatus] = {}
-    now = now_ms()
     for node in graph.nodes:
         runs: list[tuple[str, str, int]] = []
         if node.kind in (NodeKind.PIPELINE, NodeKind.ROUTER, NodeKind.SKILL):
@@ -62,11 +61,14 @@ def read_statuses(store: Any, graph: AutomationGraph) -> dict[str, NodeStatus]:
                 except NotFoundError:
                     continue
                 runs = [(run.id, run.status, run.started_at)]
-        elif node.kind is NodeKind.HOOK:
-            flt = RunFilter(
-                trigger="hook", tags=(("hook", node.name),), since_ms=now - HOOK_WINDOW_MS
-            )
-            runs = [(r.id, r.status, r.started_at) for r in store.list_runs(flt, limit=RECENT_RUNS)]
+        elif node.kind is NodeKind.HOOK and node.definition_id:
+            hook = automation_store.get_definition_by_id(store, node.definition_id)
+            if hook is None:
+                continue
+            runs = [
+                (r.id, r.status, r.started_at)
+                for r in automation_store.hook_recent_runs(store, hook, RECENT_RUNS)
+            ]
         elif node.kind is NodeKind.AGENT and node.agent_id:
             flt = RunFilter(agent_id=node.agent_id)
             runs = [(r.id, r.status, r.started_at) for r in store.list_runs(flt, limit=RECENT_RUNS)]

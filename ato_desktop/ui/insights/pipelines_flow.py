@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ato_desktop.store.automations import PipelineSummary, StageSummary
+from ato_desktop.store.automations import SOURCE_STAGE, PipelineSummary, StageSummary
 from ato_desktop.ui.insights.pipelines_models import (
     KIND_LABELS,
     duration_text,
@@ -29,7 +29,7 @@ from ato_desktop.ui.insights.pipelines_models import (
 )
 from ato_desktop.ui.runs.formatting import full_time, local_time
 from ato_desktop.ui.theme import current_theme
-from ato_desktop.ui.widgets.status_badge import StatusBadge
+from ato_desktop.ui.widgets.status_badge import StatusBadge, status_label
 
 MAX_FILES_SHOWN = 6
 CARD_WIDTH = 230
@@ -77,9 +77,18 @@ class StageCard(QFrame):
         self.setProperty("status", stage.status)
         self.setFixedWidth(CARD_WIDTH)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Open this stage's run (click or Enter)")
-        self.setAccessibleName(f"Stage {stage_title(stage, position)}, {stage.status}")
+        if stage.run_id:
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.setToolTip(
+                "Open the run that fired this hook chain (click or Enter)"
+                if stage.stage_name == SOURCE_STAGE
+                else "Open this stage's run (click or Enter)"
+            )
+        else:
+            self.setToolTip("This stage never ran: an earlier stage stopped the pipeline.")
+        self.setAccessibleName(
+            f"Stage {stage_title(stage, position)}, {status_label(stage.status)}"
+        )
         column = QVBoxLayout(self)
         column.setContentsMargins(12, 10, 12, 10)
         column.setSpacing(5)
@@ -97,6 +106,8 @@ class StageCard(QFrame):
         column.addWidget(self.agent)
         self.timing = QLabel(
             f"{duration_text(stage.duration_ns, stage.status)} · {stage_cost_text(stage)}"
+            if stage.run_id
+            else "never ran"
         )
         self.timing.setObjectName("StageTiming")
         self.timing.setToolTip(
@@ -105,6 +116,7 @@ class StageCard(QFrame):
         column.addWidget(self.timing)
         self.started = QLabel(f"started {local_time(stage.started_at)}")
         self.started.setProperty("muted", True)
+        self.started.setVisible(bool(stage.run_id))
         column.addWidget(self.started)
         self.error = QLabel("")
         self.error.setObjectName("StageError")
@@ -136,13 +148,15 @@ class StageCard(QFrame):
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
             event.position().toPoint()
         ):
-            self.sig_open_run.emit(self.stage.run_id)
+            if self.stage.run_id:
+                self.sig_open_run.emit(self.stage.run_id)
             return
         super().mouseReleaseEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
-            self.sig_open_run.emit(self.stage.run_id)
+            if self.stage.run_id:
+                self.sig_open_run.emit(self.stage.run_id)
             return
         super().keyPressEvent(event)
 

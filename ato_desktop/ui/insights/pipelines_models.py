@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.timefmt import human_duration
-from ato_desktop.store.automations import PipelineSummary, StageSummary
+from ato_desktop.store.automations import SOURCE_STAGE, PipelineSummary, StageSummary
 from ato_desktop.ui.runs.formatting import full_time, local_time
 from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, status_label
 
@@ -20,7 +20,7 @@ COL_STATUS, COL_NAME, COL_STAGES, COL_TRIGGER, COL_DURATION, COL_COST, COL_START
 )
 RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
-KIND_LABELS = {"group": "Group", "skill": "Skill flow"}
+KIND_LABELS = {"group": "Group", "skill": "Skill flow", "hook": "Hook chain"}
 _ROOT = QModelIndex()
 
 
@@ -43,7 +43,13 @@ def duration_text(duration_ns: int | None, status: str) -> str:
 
 
 def stage_names(summary: PipelineSummary) -> str:
-    names = list(dict.fromkeys(s.stage_name or f"stage {s.stage_index}" for s in summary.stages))
+    names = list(
+        dict.fromkeys(
+            s.stage_name or f"stage {s.stage_index}"
+            for s in summary.stages
+            if s.stage_name != SOURCE_STAGE
+        )
+    )
     return " → ".join(names)
 
 

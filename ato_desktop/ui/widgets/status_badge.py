@@ -31,11 +31,13 @@ STATUS_LABELS = {
     "failed": "Failed",
     "killed": "Killed",
     "interrupted": "Interrupted",
+    "not_run": "Not run",
 }
 # Item-data roles the delegates read (models put them on the badge's column).
 STATUS_ROLE = int(Qt.ItemDataRole.UserRole) + 40  # "running", "completed", ...
 COST_ESTIMATED_ROLE = int(Qt.ItemDataRole.UserRole) + 41  # bool: draw the "est." pill
 
+_HOLLOW = ("killed", "interrupted", "not_run")  # an open ring: the run did not get to an end
 _PAD_X = 8
 _DOT = 7
 _GAP = 6
@@ -86,7 +88,7 @@ def paint_status_badge(
         painter.drawEllipse(centre, radius, radius)
         painter.setBrush(color)
         painter.drawEllipse(centre, _DOT / 2, _DOT / 2)
-    elif status in ("killed", "interrupted"):
+    elif status in _HOLLOW:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(color, 1.6))
         painter.drawEllipse(centre, _DOT / 2 - 0.5, _DOT / 2 - 0.5)
@@ -95,7 +97,7 @@ def paint_status_badge(
         painter.drawEllipse(centre, _DOT / 2, _DOT / 2)
 
     text_color = QColor(color)
-    if not theme.is_dark and status not in ("killed", "interrupted"):
+    if not theme.is_dark and status not in _HOLLOW:
         text_color = text_color.darker(115)
     painter.setPen(text_color)
     painter.setFont(badge_font(font))
