@@ -63,3 +63,11 @@ def save_regression_thresholds(paths: DataPaths, thresholds: Thresholds) -> None
     data[REGRESSIONS] = thresholds.as_dict()
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
+    """Write one section (e.g. "retention"), keeping everything else in the file."""
+    data = load_settings(paths)  # raises on a broken file: it is not overwritten
+    data[name] = section
+    with atomic_text_file(paths.settings_file) as handle:
+        handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
