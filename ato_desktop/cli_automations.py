@@ -220,6 +220,7 @@ def _pipelines_parser(commands: Any) -> None:
     which = lst.add_mutually_exclusive_group()
     which.add_argument("--group", metavar="NAME")
     which.add_argument("--skill", metavar="NAME")
+    which.add_argument("--hook", metavar="NAME", help="the hook chains of this hook")
     lst.add_argument("--limit", type=int, default=20, metavar="N")
     _json_flag(lst)
     show = cmds.add_parser("show", help="one pipeline run: its stages, timing, cost, files")
@@ -650,9 +651,15 @@ def cmd_pipelines(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
     store = ws.store
     if args.pipelines_command == "list":
         pipeline_id = None
-        if args.group or args.skill:
-            kind = AutomationKind.GROUP if args.group else AutomationKind.SKILL
-            pipeline_id = ws.automations.definitions.get(kind, args.group or args.skill).id
+        if args.group or args.skill or args.hook:
+            kind, name = (
+                (AutomationKind.GROUP, args.group)
+                if args.group
+                else (AutomationKind.SKILL, args.skill)
+                if args.skill
+                else (AutomationKind.HOOK, args.hook)
+            )
+            pipeline_id = ws.automations.definitions.get(kind, name).id
         rows = automation_store.list_pipeline_runs(
             store, pipeline_id=pipeline_id, limit=args.limit, with_stages=args.json
         )
@@ -695,9 +702,17 @@ def cmd_pipelines(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
     for i, stage in enumerate(summary.stages):
         arrow = "  ↓\n" if i else ""
         attempt = f" (try {stage.attempt})" if stage.attempt > 1 else ""
+        number = (
+            "source"
+            if stage.stage_name == automation_store.SOURCE_STAGE
+            else str((stage.stage_index or 0) + 1)
+        )
+        head = f"{arrow}  [{number}] {stage.stage_name}{attempt} @{stage.agent_name or '—'}"
+        if not stage.run_id:
+            out.write(f"{head} · never ran\n")
+            continue
         out.write(
-            f"{arrow}  [{(stage.stage_index or 0) + 1}] {stage.stage_name}{attempt} "
-            f"@{stage.agent_name or '—'} · {stage.status} · "
+            f"{head} · {stage.status} · "
             f"{human_duration(stage.duration_ns) if stage.duration_ns else '—'} · "
             f"{format_cost(stage.cost_usd, stage.cost_source)} · run {stage.run_id[-12:]}\n"
         )
