@@ -1446,7 +1446,7 @@ def _run_file(text: str) -> dict[str, Any] | None:
         raise UsageError(f"Cannot read {text}: {exc.strerror or exc}.") from exc
     try:
         data: Any = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # also a 5,000-digit number, [[[[... too deep
         lines = [line for line in raw.splitlines() if line.strip()]
         try:
             data = [json.loads(line) for line in lines]
@@ -1454,6 +1454,9 @@ def _run_file(text: str) -> dict[str, Any] | None:
             raise UsageError(
                 f"{text} is neither JSON nor JSONL (line {exc.lineno}: {exc.msg})."
             ) from exc
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise UsageError(f"{text} is neither JSON nor JSONL ({reason}).") from None
     if isinstance(data, dict) and isinstance(data.get("runs"), list):
         data = data["runs"]
     if isinstance(data, list):

@@ -317,7 +317,7 @@ def run_view(run: RunLike | RunView, actions: Iterable[ActionLike] | None = None
             model=_text(data.get("model")),
             trigger=_text(data.get("trigger")),
             status=_text(data.get("status")),
-            started_at=rfc3339(as_int(started)) if as_int(started) is not None else _text(started),
+            started_at=_started_text(started),
             duration_ms=_ms_field(data, "duration"),
             ttft_ms=_ms_field(data, "ttft"),
             cost_usd=as_money(data.get("cost_usd")),
@@ -1199,6 +1199,18 @@ def _fraction(value: float | None) -> float | None:
 def _mean(values: Iterable[float | int | None]) -> float | None:
     known = [float(v) for v in values if v is not None and math.isfinite(v)]
     return statistics.fmean(known) if known else None
+
+
+def _started_text(value: object) -> str | None:
+    """A run_json started_at as RFC 3339: epoch ms are formatted (None when out of datetime's
+    range, e.g. 2**70), text is kept as written."""
+    epoch_ms = as_int(value)
+    if epoch_ms is None:
+        return _text(value)
+    try:
+        return rfc3339(epoch_ms)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _run_id(run: object) -> str | None:

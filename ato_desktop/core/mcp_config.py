@@ -84,8 +84,25 @@ def _names(names: Sequence[str], pattern: re.Pattern[str], what: str) -> tuple[s
     return tuple(seen.values())
 
 
+def _check_types(config: McpServerConfig) -> None:
+    """Text where text belongs (a definition read back from JSON may hold anything)."""
+    fields: tuple[tuple[str, object, bool], ...] = (
+        ("the name", config.name, False),
+        ("the transport", config.transport, False),
+        ("the command", config.command, True),
+        ("the URL", config.url, True),
+    )
+    for what, value, optional in fields:
+        if not isinstance(value, str) and not (optional and value is None):
+            raise McpConfigError(f"{what} must be text, not {type(value).__name__}")
+    named = (*config.env, *config.secret_env_names, *config.secret_header_names)
+    if not all(isinstance(name, str) for name in named):
+        raise McpConfigError("environment variable and header names must be text")
+
+
 def validate_config(config: McpServerConfig) -> McpServerConfig:
     """The config, cleaned (names trimmed, tuples), or McpConfigError saying what is wrong."""
+    _check_types(config)
     try:
         name = validate_server_name(config.name)
     except ServerNameError as exc:
@@ -132,8 +149,12 @@ def validate_config(config: McpServerConfig) -> McpServerConfig:
         raise McpConfigError("an HTTP server needs a URL")
     if config.command or config.args or config.env or config.secret_env_names:
         raise McpConfigError("an HTTP server has no command, arguments or environment")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # "http://[::1": Invalid IPv6 URL
+        raise McpConfigError(f"the URL {url[:200]!r} cannot be read: {exc}") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise McpConfigError(f"the URL must be http(s)://host/..., not {url[:200]!r}")
     if parts.username or parts.password:
         # The URL is stored in plain text: a password in it would end up in the database.

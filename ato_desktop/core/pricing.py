@@ -172,6 +172,9 @@ def parse_price_overrides(
         ) from None
     except _DocumentError as exc:
         raise PriceFileError(f"{source}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; [[[[... too deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise PriceFileError(f"{source}: not valid JSON: {reason}") from None
 
     overrides: dict[OverrideKey, PriceOverride] = {}
 

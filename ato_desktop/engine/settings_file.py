@@ -42,6 +42,9 @@ def load_settings(paths: DataPaths) -> dict[str, Any]:
         raise SettingsFileError(
             f"{target} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from exc
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; [[[[... too deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise SettingsFileError(f"{target} is not valid JSON ({reason}).") from None
     if not isinstance(data, dict):
         raise SettingsFileError(f"{target} must hold a JSON object.")
     return data
