@@ -67,7 +67,8 @@ from ato_desktop.ui.insights.compare_rows import (
     sample_text,
 )
 from ato_desktop.ui.runs.formatting import local_time, plural, short_id
-from ato_desktop.ui.runs.history_view import EmptyState
+from ato_desktop.ui.widgets.async_view import STATE_ERROR as STATE_ERROR  # re-exported
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
@@ -83,11 +84,9 @@ MODE_TITLES = {
     MODE_RUNTIME: "Runtime A vs B",
 }
 
-# What the body shows.
-STATE_LOADING = "loading"
+# What the body shows (besides STATE_LOADING and STATE_ERROR).
 STATE_EMPTY = "empty"  # no agent has two runs
 STATE_UNAVAILABLE = "unavailable"  # this mode cannot compare this agent (one version, ...)
-STATE_ERROR = "error"
 STATE_RUNS = "runs"
 STATE_GROUPS = "groups"
 
@@ -300,46 +299,33 @@ class CompareView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self._state = ""
         self._mode = str(ctx.settings.value(_SETTINGS_MODE, MODE_RUNS))
         if self._mode not in MODES:
             self._mode = MODE_RUNS
         self._agents: list[AgentRecord] = []
         self._agents_loaded = False
         self._choices: AgentChoices | None = None
-        self._compare_generation = Generations()
-        self._choice_generation = Generations()
+        self._compare_reads = NewestRead(self, ctx, on_busy=self._show_busy, log_level=logging.INFO)
+        self._choice_reads = NewestRead(self, ctx)
         self._target_generation = Generations()
-        self._comparing = 0
         self.last_error = ""
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         layout.addWidget(self._build_controls())
-        self._body = QStackedWidget()
-        self.empty = EmptyState()
-        self.empty.primary.clicked.connect(lambda: ctx.navigate("chat"))
-        self.empty.secondary.clicked.connect(lambda: ctx.navigate("agents"))
-        self.unavailable = EmptyState()
-        self.unavailable.primary.hide()
-        self.unavailable.secondary.clicked.connect(self._unavailable_clicked)
-        self.loading = QLabel("Loading…")
-        self.loading.setObjectName("CompareLoading")
-        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.loading.setProperty("muted", True)
+        self._body = StateStack("Loading…", name="Compare")
+        self.empty = self.unavailable = self._body.message  # empty, unavailable and error
         self.runs_result = RunResultView(ctx)
         self.groups_result = GroupResultView()
-        for widget in (
-            self.loading,
-            self.empty,
-            self.unavailable,
-            self.runs_result,
-            self.groups_result,
-        ):
-            self._body.addWidget(widget)
+        self._body.add_page(self.runs_result, STATE_RUNS)
+        self._body.add_page(self.groups_result, STATE_GROUPS)
+        self._body.sig_state_changed.connect(
+            lambda state: self.controls.setVisible(state != STATE_EMPTY)
+        )
+        self._body.sig_state_changed.connect(self.sig_state_changed)
         layout.addWidget(self._body, 1)
-        self._set_state(STATE_LOADING)
+        self._body.show_state(STATE_LOADING)
 
         self._refresh = VisibleRefresh(
             self,
@@ -505,7 +491,7 @@ class CompareView(QWidget):
 
     @property
     def state(self) -> str:
-        return self._state
+        return self._body.state
 
     @property
     def mode(self) -> str:
@@ -518,21 +504,7 @@ class CompareView(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._comparing > 0
-
-    def _set_state(self, state: str) -> None:
-        widget = {
-            STATE_LOADING: self.loading,
-            STATE_EMPTY: self.empty,
-            STATE_UNAVAILABLE: self.unavailable,
-            STATE_ERROR: self.unavailable,
-            STATE_RUNS: self.runs_result,
-            STATE_GROUPS: self.groups_result,
-        }[state]
-        self._body.setCurrentWidget(widget)
-        self.controls.setVisible(state != STATE_EMPTY)
-        self._state = state
-        self.sig_state_changed.emit(state)
+        return self._compare_reads.pending > 0
 
     def set_mode(self, mode: str, *, compare: bool = False) -> None:
         if mode not in MODES:
@@ -598,19 +570,16 @@ class CompareView(QWidget):
         return True
 
     def _show_empty(self) -> None:
-        e = self.empty
-        e.kind = STATE_EMPTY
-        e.title.setText("Nothing to compare yet")
-        e.text.setText(
+        self._set_controls_enabled(False)
+        self._body.show_message(
+            STATE_EMPTY,
+            "Nothing to compare yet",
             "Compare needs an agent with at least two runs. Send a prompt to one of your agents "
             "twice (Chat, Ctrl+1), or create an agent first (Agents, Ctrl+2); runs from the CLI, "
-            "schedules and replays count too."
+            "schedules and replays count too.",
+            primary=("Open Chat", lambda: self.ctx.navigate("chat")),
+            secondary=("Open Agents", lambda: self.ctx.navigate("agents")),
         )
-        e.primary.setText("Open Chat")
-        e.secondary.setText("Open Agents")
-        e.secondary.show()
-        self._set_controls_enabled(False)
-        self._set_state(STATE_EMPTY)
 
     def _set_controls_enabled(self, enabled: bool) -> None:
         for widget in (
@@ -633,17 +602,15 @@ class CompareView(QWidget):
             await self._compare()
 
     async def _load_choices(self, agent_id: str, *, keep_selection: bool) -> bool:
-        generation = self._choice_generation.next()
-        try:
-            choices = await self.ctx.read(
-                compare_reads.load_choices, self.ctx.workspace.store, agent_id
-            )
-        except Exception as exc:  # a deleted agent
-            if shiboken6.isValid(self) and self._choice_generation.is_latest(generation):
-                self._show_error("Could not read the agent", str(exc) or type(exc).__name__)
-            return False
-        if not shiboken6.isValid(self) or not self._choice_generation.is_latest(generation):
-            return False
+        return await self._choice_reads.read(
+            compare_reads.load_choices,
+            self.ctx.workspace.store,
+            agent_id,
+            apply=lambda choices: self._show_choices(choices, keep_selection),
+            fail=lambda error: self._show_error("Could not read the agent", error),  # deleted
+        )
+
+    def _show_choices(self, choices: AgentChoices, keep_selection: bool) -> None:
         self._choices = choices
         self._set_controls_enabled(True)
         index = self.agent_combo.findData(choices.agent.id)
@@ -654,7 +621,6 @@ class CompareView(QWidget):
         self._fill_runs(choices.runs, keep_selection)
         self._fill_versions(choices, keep_selection)
         self._fill_targets(choices.targets, keep_selection)
-        return True
 
     def _fill_runs(self, runs: list[RunRecord], keep: bool) -> None:
         for combo, default in ((self.left_combo, 1), (self.right_combo, 0)):
@@ -795,60 +761,46 @@ class CompareView(QWidget):
             await self._run(compare_reads.runtime_vs_runtime, store, agent_id, a_target, b_target)
 
     async def _run(self, fn: Any, *args: Any) -> None:
-        generation = self._compare_generation.next()
-        self._comparing += 1
-        self._show_busy()
-        try:
-            result = await self.ctx.read(fn, *args)
-        except Exception as exc:  # not found, ambiguous prefix, CompareUnavailable, a read error
-            if shiboken6.isValid(self) and self._compare_generation.is_latest(generation):
-                log.info("compare failed: %s", exc)
-                self._show_error("Could not compare", str(exc) or type(exc).__name__)
-            return
-        finally:
-            self._comparing -= 1
-            if shiboken6.isValid(self):
-                self._show_busy()
-        if not shiboken6.isValid(self) or not self._compare_generation.is_latest(generation):
-            return
+        # Errors: not found, an ambiguous prefix, CompareUnavailable, a read error.
+        await self._compare_reads.read(
+            fn,
+            *args,
+            apply=self._show_result,
+            fail=lambda error: self._show_error("Could not compare", error),
+            what="compare",
+        )
+
+    def _show_result(self, result: RunComparison | GroupComparison) -> None:
         self.last_error = ""
         if isinstance(result, RunComparison):
             self.runs_result.show_comparison(result)
-            self._set_state(STATE_RUNS)
+            self._body.show_state(STATE_RUNS)
         else:
             self.groups_result.show_comparison(result)
-            self._set_state(STATE_GROUPS)
+            self._body.show_state(STATE_GROUPS)
         self.sig_compared.emit(result)
 
     def _show_busy(self) -> None:
-        self.busy_label.setText("Comparing…" if self._comparing else "")
-        self.compare_button.setEnabled(not self._comparing and self._state != STATE_EMPTY)
+        comparing = self._compare_reads.pending
+        self.busy_label.setText("Comparing…" if comparing else "")
+        self.compare_button.setEnabled(not comparing and self.state != STATE_EMPTY)
 
     def _show_unavailable(
         self, title: str, text: str, *, action: tuple[str, str] | None = None
     ) -> None:
-        self._compare_generation.next()  # a comparison still running must not replace this
-        u = self.unavailable
-        u.kind = STATE_UNAVAILABLE
-        u.title.setText(title)
-        u.text.setText(text)
-        u.secondary.setVisible(action is not None)
-        if action is not None:
-            u.secondary.setText(action[0])
-            u.secondary.setProperty("target", action[1])
-        self._set_state(STATE_UNAVAILABLE)
+        self._compare_reads.drop_pending()  # a comparison still running must not replace this
+        self._body.show_message(
+            STATE_UNAVAILABLE,
+            title,
+            text,
+            secondary=(action[0], lambda: self._open(action[1])) if action is not None else None,
+        )
 
     def _show_error(self, title: str, message: str) -> None:
         self.last_error = message
-        u = self.unavailable
-        u.kind = STATE_ERROR
-        u.title.setText(title)
-        u.text.setText(_escape(message))
-        u.secondary.hide()
-        self._set_state(STATE_ERROR)
+        self._body.show_error(title, message, retry=None)
 
-    def _unavailable_clicked(self) -> None:
-        target = self.unavailable.secondary.property("target")
+    def _open(self, target: str) -> None:
         if target == "agents" and self.agent_id:
             self.ctx.navigate("agents", {"agent_id": self.agent_id})
         elif target:
@@ -966,9 +918,3 @@ def _default_targets(targets: list[Target]) -> tuple[int, int]:
         if t.runtime != first.runtime and (t.model is None) == (first.model is None):
             return 0, i
     return 0, min(1, len(targets) - 1)
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)

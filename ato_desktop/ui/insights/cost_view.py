@@ -10,7 +10,6 @@ changes read it again, coalesced by a timer, and only while the view shows (else
 from __future__ import annotations
 
 import html
-import logging
 from typing import Any
 
 import shiboken6
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QStackedWidget,
     QTableView,
     QTreeWidget,
     QTreeWidgetItem,
@@ -34,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.cost_recs import AgentEvidence, Recommendation
 from ato_desktop.engine.cost_recs import CostReport
-from ato_desktop.ui.chat.log_tasks import Generations, log_closed
+from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import cost_reads
 from ato_desktop.ui.insights.cost_models import COL_HEADLINE, COL_SAVING, RecommendationsModel
@@ -47,17 +45,13 @@ from ato_desktop.ui.insights.cost_reads import (
     rate,
     runs_text,
 )
-from ato_desktop.ui.runs.history_view import EmptyState
 from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
-log = logging.getLogger(__name__)
-
-STATE_LOADING = "loading"
 STATE_NONE = "none"  # nothing qualifies: the one-line explanation
 STATE_RECS = "recommendations"
-STATE_ERROR = "error"
 
 REFRESH_MS = 1500  # events arriving closer than this are read once
 _SETTINGS_WHY_NOT = "insights/cost_why_not"
@@ -191,9 +185,7 @@ class CostView(QWidget):
         self.setObjectName("CostView")
         self.ctx = ctx
         self.report: CostReport | None = None
-        self._state = ""
-        self._loads = Generations()
-        self._reading = 0
+        self._reads = NewestRead(self, ctx, on_busy=self._show_busy)
         self._loaded = False
         self._pending_agent: str | None = None
         self.last_error = ""
@@ -203,29 +195,18 @@ class CostView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         layout.addWidget(self._build_controls())
-        self._body = QStackedWidget()
-        self.loading = QLabel("Reading the agents' runs…")
-        self.loading.setObjectName("CostLoading")
-        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.loading.setProperty("muted", True)
-        self.error_state = EmptyState()
-        self.error_state.setObjectName("CostError")
-        self.error_state.title.setText("Could not read cost recommendations")
-        self.error_state.primary.setText("Try again")
-        self.error_state.primary.clicked.connect(self.refresh)
-        self.error_state.secondary.hide()
+        self._body = StateStack("Reading the agents' runs…", name="Cost")
+        self._body.sig_state_changed.connect(self.sig_state_changed)
         self.explanation = QLabel("")
         self.explanation.setObjectName("CostExplanation")
         self.explanation.setWordWrap(True)
         self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.explanation.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self._body.addWidget(self.loading)
-        self._body.addWidget(self.error_state)
-        self._body.addWidget(self._build_recommendations())
-        self._body.addWidget(self.explanation)
+        self._body.add_page(self._build_recommendations(), STATE_RECS)
+        self._body.add_page(self.explanation, STATE_NONE)
         layout.addWidget(self._body, 3)
         layout.addWidget(self._build_why_not(), 2)
-        self._set_state(STATE_LOADING)
+        self._body.show_state(STATE_LOADING)
         self._apply_styles()
         if ctx.theme is not None:
             ctx.theme.sig_theme_changed.connect(lambda _t: self._apply_styles())
@@ -370,24 +351,12 @@ class CostView(QWidget):
 
     @property
     def state(self) -> str:
-        return self._state
-
-    def _set_state(self, state: str) -> None:
-        self._state = state
-        widget = {
-            STATE_LOADING: self.loading,
-            STATE_ERROR: self.error_state,
-            STATE_NONE: self.explanation,
-        }.get(state)
-        self._body.setCurrentIndex(
-            self._body.indexOf(widget) if widget is not None else 2  # the recommendations
-        )
-        self.sig_state_changed.emit(state)
+        return self._body.state
 
     # -- reading -------------------------------------------------------------------------------
 
     def ensure_loaded(self) -> None:
-        if not self._loaded and self._reading == 0:
+        if not self._loaded and self._reads.pending == 0:
             self.refresh()
 
     def refresh(self) -> None:
@@ -397,26 +366,19 @@ class CostView(QWidget):
         self.ctx.spawn(self._read(), what="read cost recommendations")
 
     async def _read(self) -> None:
-        generation = self._loads.next()
-        self._reading += 1
-        self._show_busy()
-        try:
-            report = await self.ctx.read(cost_reads.load_report, self.ctx.workspace.store)
-        except Exception as exc:  # a read error: say so, keep the app usable
-            if log_closed(self.ctx) or not shiboken6.isValid(self):
-                return
-            if self._loads.is_latest(generation):
-                log.warning("cost recommendations failed: %s", exc)
-                self.last_error = str(exc) or type(exc).__name__
-                self.error_state.text.setText(html.escape(self.last_error))
-                self._set_state(STATE_ERROR)
-            return
-        finally:
-            self._reading -= 1
-            if shiboken6.isValid(self):
-                self._show_busy()
-        if not shiboken6.isValid(self) or not self._loads.is_latest(generation):
-            return
+        await self._reads.read(
+            cost_reads.load_report,
+            self.ctx.workspace.store,
+            apply=self._report_read,
+            fail=self._show_error,
+            what="cost recommendations",
+        )
+
+    def _show_error(self, message: str) -> None:
+        self.last_error = message
+        self._body.show_error("Could not read cost recommendations", message, retry=self.refresh)
+
+    def _report_read(self, report: CostReport) -> None:
         self._loaded = True
         self.last_error = ""
         self.show_report(report)
@@ -440,7 +402,7 @@ class CostView(QWidget):
             self.recs_model.set_recommendations([])
             self.evidence.show_recommendation(None)
             self.explanation.setText(report.explanation or "Nothing qualifies.")
-            self._set_state(STATE_NONE)
+            self._body.show_state(STATE_NONE)
         else:
             selected = self.selected_recommendation
             wanted = self._pending_agent or (selected.agent_id if selected else None)
@@ -448,7 +410,7 @@ class CostView(QWidget):
             self.recs_model.set_recommendations(recs)
             self._fit_table()
             row = self.recs_model.row_of(wanted) if wanted else -1
-            self._set_state(STATE_RECS)
+            self._body.show_state(STATE_RECS)
             self.recs.selectRow(max(row, 0))
             self._on_row_changed(self.recs.currentIndex(), QModelIndex())
         self.sig_report_shown.emit(report)
@@ -520,7 +482,7 @@ class CostView(QWidget):
         return self.recs_model.recommendation(index.row()) if index.isValid() else None
 
     def _show_busy(self) -> None:
-        self.busy_label.setText("Reading…" if self._reading else "")
+        self.busy_label.setText("Reading…" if self._reads.pending else "")
 
     def _on_why_not(self, checked: bool) -> None:
         self.ctx.settings.setValue(_SETTINGS_WHY_NOT, "true" if checked else "false")
@@ -557,7 +519,7 @@ class CostView(QWidget):
         self.ensure_loaded()
 
     def focus_list(self) -> None:
-        if self._state == STATE_RECS:
+        if self.state == STATE_RECS:
             self.recs.setFocus()
         else:
             self.gather_button.setFocus()

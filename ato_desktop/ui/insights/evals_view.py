@@ -10,7 +10,6 @@ coalesced by a timer, and only while the view shows (else on its next show).
 from __future__ import annotations
 
 import html
-import logging
 from typing import Any
 
 import shiboken6
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QTextBrowser,
     QVBoxLayout,
@@ -46,17 +44,13 @@ from ato_desktop.ui.insights.evals_models import (
 )
 from ato_desktop.ui.insights.evals_reads import CaseRow, ReportView, SuiteRow, scorer_lines
 from ato_desktop.ui.runs.formatting import local_time, percent, plural
-from ato_desktop.ui.runs.history_view import EmptyState
 from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
-log = logging.getLogger(__name__)
-
-STATE_LOADING = "loading"
 STATE_EMPTY = "empty"
 STATE_SUITES = "suites"
-STATE_ERROR = "error"
 REFRESH_MS = 300
 _SETTINGS_CHANGES_ONLY = "insights/evals_changes_only"
 
@@ -86,9 +80,8 @@ class EvalsView(QWidget):
         super().__init__(parent)
         self.setObjectName("EvalsView")
         self.ctx = ctx
-        self._state = ""
         self._loaded = False
-        self._suites_gen = Generations()
+        self._suites_reads = NewestRead(self, ctx)
         self._runs_gen = Generations()
         self._report_gen = Generations()
         self._pending_run: str | None = None
@@ -104,17 +97,11 @@ class EvalsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         layout.addWidget(self._build_controls())
-        self._body = QStackedWidget()
-        self.loading = QLabel("Reading eval suites…")
-        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.loading.setProperty("muted", True)
-        self.empty = EmptyState()
-        self.empty.setObjectName("EvalsEmpty")
-        self.empty.primary.clicked.connect(self._empty_primary)
-        self.empty.secondary.clicked.connect(self._empty_secondary)
-        self._body.addWidget(self.loading)
-        self._body.addWidget(self.empty)
-        self._body.addWidget(self._build_content())
+        self._body = StateStack("Reading eval suites…", name="Evals")
+        self.empty = self._body.message
+        self._body.add_page(self._build_content(), STATE_SUITES)
+        self._body.sig_state_changed.connect(self._on_state_changed)
+        self._body.sig_state_changed.connect(self.sig_state_changed)
         layout.addWidget(self._body, 1)
         self._apply_styles()
         if ctx.theme is not None:
@@ -124,7 +111,7 @@ class EvalsView(QWidget):
         if bridge is not None:
             bridge.sig_eval_run_changed.connect(self._refresh.schedule)
             bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
-        self._set_state(STATE_LOADING)
+        self._body.show_state(STATE_LOADING)
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -326,54 +313,27 @@ class EvalsView(QWidget):
 
     @property
     def state(self) -> str:
-        return self._state
+        return self._body.state
 
-    def _set_state(self, state: str) -> None:
-        widget = {
-            STATE_LOADING: self.loading,
-            STATE_EMPTY: self.empty,
-            STATE_ERROR: self.empty,
-            STATE_SUITES: self.content,
-        }[state]
-        self._body.setCurrentWidget(widget)
+    def _on_state_changed(self, state: str) -> None:
         self.again_button.setVisible(state == STATE_SUITES)
-        self._state = state
-        self.sig_state_changed.emit(state)
 
     def _show_empty(self) -> None:
-        e = self.empty
-        e.kind = STATE_EMPTY
-        e.title.setText("No eval suites yet")
-        e.text.setText(
+        self._body.show_message(
+            STATE_EMPTY,
+            "No eval suites yet",
             "An eval suite is a JSONL file, one test case a line, scored by exact, contains, "
             "regex, JSON Schema, numeric, an LLM judge or your own Python. Run one against an "
             "agent or a model and every case becomes a run you can open.<br><br>"
             "Start from <b>examples/evals/support_bot.jsonl</b> (every scorer kind); the "
             "format is in <b>docs/evals.md</b>. From a terminal: "
-            "<code>ato-desktop eval SUITE.jsonl --agent NAME</code>."
+            "<code>ato-desktop eval SUITE.jsonl --agent NAME</code>.",
+            primary=("Run a suite…", lambda: self.open_run_dialog()),
         )
-        e.primary.setText("Run a suite…")
-        e.secondary.hide()
-        self._set_state(STATE_EMPTY)
 
     def _show_error(self, message: str) -> None:
         self.last_error = message
-        e = self.empty
-        e.kind = STATE_ERROR
-        e.title.setText("Could not read the eval suites")
-        e.text.setText(html.escape(message))
-        e.primary.setText("Try again")
-        e.secondary.hide()
-        self._set_state(STATE_ERROR)
-
-    def _empty_primary(self) -> None:
-        if self._state == STATE_ERROR:
-            self.refresh()
-        else:
-            self.open_run_dialog()
-
-    def _empty_secondary(self) -> None:
-        pass
+        self._body.show_error("Could not read the eval suites", message, retry=self.refresh)
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -387,18 +347,15 @@ class EvalsView(QWidget):
         self.ctx.spawn(self._load_suites(), what="read the eval suites")
 
     async def _load_suites(self) -> None:
-        generation = self._suites_gen.next()
-        try:
-            rows = await self.ctx.read(evals_reads.load_suites, self.ctx.workspace.store)
-        except Exception as exc:
-            if log_closed(self.ctx) or not shiboken6.isValid(self):
-                return
-            if self._suites_gen.is_latest(generation):
-                log.warning("reading eval suites failed: %s", exc)
-                self._show_error(str(exc) or type(exc).__name__)
-            return
-        if not shiboken6.isValid(self) or not self._suites_gen.is_latest(generation):
-            return
+        await self._suites_reads.read(
+            evals_reads.load_suites,
+            self.ctx.workspace.store,
+            apply=self._suites_read,
+            fail=self._show_error,
+            what="reading eval suites",
+        )
+
+    def _suites_read(self, rows: list[SuiteRow]) -> None:
         self._loaded = True
         self.show_suites(rows)
 
@@ -411,7 +368,7 @@ class EvalsView(QWidget):
         selected = self.selected_suite
         self.suites_model.set_rows(rows)
         self.headline.setText(f"Eval suites · {len(rows)}")
-        self._set_state(STATE_SUITES)
+        self._body.show_state(STATE_SUITES)
         wanted = self._pending_suite_id() or (selected.suite.id if selected else None)
         row = self.suites_model.row_of(wanted) if wanted else -1
         self._pending_suite = None

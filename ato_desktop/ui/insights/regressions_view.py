@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import html
 import importlib.util
-import logging
 from typing import Any
 
 import shiboken6
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -37,7 +35,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.regressions import Thresholds
 from ato_desktop.engine.regressions import ChangeReport
 from ato_desktop.engine.settings_file import SettingsFileError
-from ato_desktop.ui.chat.log_tasks import Generations, log_closed
+from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import regressions_reads
 from ato_desktop.ui.insights.regressions_format import (
@@ -70,19 +68,15 @@ from ato_desktop.ui.insights.regressions_models import (
 from ato_desktop.ui.insights.regressions_reads import Detection
 from ato_desktop.ui.insights.thresholds_form import ThresholdsForm, notifier
 from ato_desktop.ui.runs.formatting import local_time, plural
-from ato_desktop.ui.runs.history_view import EmptyState
 from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
-log = logging.getLogger(__name__)
-
-STATE_LOADING = "loading"
 STATE_EMPTY = "empty"  # no config change with runs on both sides
 STATE_NONE = "none"  # changes, none of them a regression (and "Show all changes" is off)
 STATE_CHANGES = "changes"
-STATE_ERROR = "error"
 
 REFRESH_MS = 1500  # events arriving closer than this are judged once
 _SETTINGS_SHOW_ALL = "insights/regressions_show_all"
@@ -313,10 +307,8 @@ class RegressionsView(QWidget):
         super().__init__(parent)
         self.setObjectName("RegressionsView")
         self.ctx = ctx
-        self._state = ""
         self.detection: Detection | None = None
-        self._generation = Generations()
-        self._detecting = 0
+        self._reads = NewestRead(self, ctx, on_busy=self._show_busy)
         self._loaded = False
         self._saving = False
         self._pending_select: tuple[str, int | None] | None = None
@@ -326,20 +318,13 @@ class RegressionsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         layout.addWidget(self._build_controls())
-        self._body = QStackedWidget()
-        self.loading = QLabel("Checking config changes…")
-        self.loading.setObjectName("RegressionsLoading")
-        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.loading.setProperty("muted", True)
-        self.empty = EmptyState()
-        self.empty.setObjectName("RegressionsEmpty")
-        self.empty.primary.clicked.connect(self._empty_primary)
-        self.empty.secondary.clicked.connect(self._empty_secondary)
-        self._body.addWidget(self.loading)
-        self._body.addWidget(self.empty)
-        self._body.addWidget(self._build_content())
+        self._body = StateStack("Checking config changes…", name="Regressions")
+        self.empty = self._body.message
+        self._body.add_page(self._build_content(), STATE_CHANGES)
+        self._body.sig_state_changed.connect(self._on_state_changed)
+        self._body.sig_state_changed.connect(self.sig_state_changed)
         layout.addWidget(self._body, 1)
-        self._set_state(STATE_LOADING)
+        self._body.show_state(STATE_LOADING)
         self._apply_styles()
         if ctx.theme is not None:
             ctx.theme.sig_theme_changed.connect(lambda _t: self._apply_styles())
@@ -491,29 +476,19 @@ class RegressionsView(QWidget):
 
     @property
     def state(self) -> str:
-        return self._state
+        return self._body.state
 
     @property
     def busy(self) -> bool:
-        return self._detecting > 0 or self._saving
+        return self._reads.pending > 0 or self._saving
 
-    def _set_state(self, state: str) -> None:
-        widget = {
-            STATE_LOADING: self.loading,
-            STATE_EMPTY: self.empty,
-            STATE_NONE: self.empty,
-            STATE_ERROR: self.empty,
-            STATE_CHANGES: self.content,
-        }[state]
-        self._body.setCurrentWidget(widget)
+    def _on_state_changed(self, state: str) -> None:
         self.show_all.setVisible(state in (STATE_NONE, STATE_CHANGES))
-        self._state = state
-        self.sig_state_changed.emit(state)
 
     # -- detection -----------------------------------------------------------------------------
 
     def ensure_loaded(self) -> None:
-        if not self._loaded and self._detecting == 0:
+        if not self._loaded and self._reads.pending == 0:
             self.refresh()
 
     def refresh(self) -> None:
@@ -523,26 +498,16 @@ class RegressionsView(QWidget):
         self.ctx.spawn(self._detect(), what="check for regressions")
 
     async def _detect(self) -> None:
-        generation = self._generation.next()
-        self._detecting += 1
-        self._show_busy()
-        try:
-            detection = await self.ctx.read(
-                regressions_reads.detect, self.ctx.workspace.store, self.ctx.paths
-            )
-        except Exception as exc:  # a read error: say so, keep the app usable
-            if log_closed(self.ctx) or not shiboken6.isValid(self):
-                return
-            if self._generation.is_latest(generation):
-                log.warning("regression detection failed: %s", exc)
-                self._show_error(str(exc) or type(exc).__name__)
-            return
-        finally:
-            self._detecting -= 1
-            if shiboken6.isValid(self):
-                self._show_busy()
-        if not shiboken6.isValid(self) or not self._generation.is_latest(generation):
-            return
+        await self._reads.read(
+            regressions_reads.detect,
+            self.ctx.workspace.store,
+            self.ctx.paths,
+            apply=self._detected,
+            fail=self._show_error,
+            what="regression detection",
+        )
+
+    def _detected(self, detection: Detection) -> None:
         self._loaded = True
         self.last_error = ""
         self.show_detection(detection)
@@ -589,7 +554,7 @@ class RegressionsView(QWidget):
         selected = self._selected_key()
         self.changes_model.set_changes(rows, thresholds)
         self.changes.setColumnHidden(COL_EVAL, not self.changes_model.has_eval)
-        self._set_state(STATE_CHANGES)
+        self._body.show_state(STATE_CHANGES)
         wanted = self._pending_select or selected
         row = self.changes_model.row_of(*wanted) if wanted else -1
         if row < 0 and self._pending_select is not None:
@@ -629,54 +594,33 @@ class RegressionsView(QWidget):
             self.form.set_thresholds(thresholds)
 
     def _show_empty(self, thresholds: Thresholds) -> None:
-        e = self.empty
-        e.kind = STATE_EMPTY
-        e.title.setText("No config changes to judge yet")
-        e.text.setText(
+        self._body.show_message(
+            STATE_EMPTY,
+            "No config changes to judge yet",
             "Regressions compares an agent's runs before and after each change to its "
             "configuration. Edit an agent (Agents, Ctrl+2: a new system prompt, model or "
             f"parameter), then run it on the new version — with at least {thresholds.min_runs} "
-            "finished runs on each side a change gets a verdict."
+            "finished runs on each side a change gets a verdict.",
+            primary=("Open Agents", lambda: self.ctx.navigate("agents")),
         )
-        e.primary.setText("Open Agents")
-        e.secondary.hide()
-        self._set_state(STATE_EMPTY)
 
     def _show_none(self, count: int, thresholds: Thresholds) -> None:
-        e = self.empty
-        e.kind = STATE_NONE
-        e.title.setText("No regressions")
-        e.text.setText(html.escape(no_regressions_text(count, thresholds)))
-        e.primary.setText("Show all changes")
-        e.secondary.setText("Edit thresholds")
-        e.secondary.show()
-        self._set_state(STATE_NONE)
+        self._body.show_message(
+            STATE_NONE,
+            "No regressions",
+            html.escape(no_regressions_text(count, thresholds)),
+            primary=("Show all changes", lambda: self.show_all.setChecked(True)),
+            secondary=("Edit thresholds", self.edit_thresholds),
+        )
 
     def _show_error(self, message: str) -> None:
         self.last_error = message
-        e = self.empty
-        e.kind = STATE_ERROR
-        e.title.setText("Could not check for regressions")
-        e.text.setText(html.escape(message))
-        e.primary.setText("Try again")
-        e.secondary.hide()
-        self._set_state(STATE_ERROR)
-
-    def _empty_primary(self) -> None:
-        if self._state == STATE_EMPTY:
-            self.ctx.navigate("agents")
-        elif self._state == STATE_NONE:
-            self.show_all.setChecked(True)
-        else:
-            self.refresh()
-
-    def _empty_secondary(self) -> None:
-        self.edit_thresholds()
+        self._body.show_error("Could not check for regressions", message, retry=self.refresh)
 
     def _show_busy(self) -> None:
         if self._saving:
             text = "Saving thresholds…"
-        elif self._detecting:
+        elif self._reads.pending:
             text = "Checking…"
         else:
             text = ""
@@ -759,7 +703,7 @@ class RegressionsView(QWidget):
             self.edit_thresholds()
         if not self._loaded:
             self.ensure_loaded()
-        if self._state == STATE_CHANGES:
+        if self.state == STATE_CHANGES:
             self.changes.setFocus()
 
     def _find(self, agent_id: str, version: int | None) -> ChangeReport | None:
