@@ -32,6 +32,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ato_desktop.core.otlp_ingest import MalformedTraceError, traces_from_request
+from ato_desktop.core.redaction import redact_secrets
+from ato_desktop.engine.credentials import known_secrets
 from ato_desktop.store.external_runs import IngestResult, ingest_traces
 
 if TYPE_CHECKING:
@@ -65,12 +67,14 @@ def decode_request(body: bytes, content_type: str, encoding: str = "") -> Export
             data = json.loads(body or b"{}")
         except ValueError as exc:
             raise BadPayload(f"the JSON body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise BadPayload("the JSON body is not valid JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise BadPayload("the JSON body must be an object with resourceSpans")
         _hex_ids_to_base64(data)
         try:
             json_format.ParseDict(data, request, ignore_unknown_fields=True)
-        except json_format.ParseError as exc:
+        except (json_format.ParseError, TypeError, ValueError, RecursionError) as exc:
             raise BadPayload(f"the JSON body is not an OTLP trace export: {exc}") from None
         return request
     if kind in ("application/x-protobuf", "application/protobuf", ""):
@@ -82,11 +86,48 @@ def decode_request(body: bytes, content_type: str, encoding: str = "") -> Export
     raise BadPayload(f"unsupported Content-Type {content_type!r}; send protobuf or JSON")
 
 
+def redact_export_request(request: ExportTraceServiceRequest, secrets: tuple[str, ...]) -> None:
+    """Redact, in place, every text an export can carry (span names, status messages, string
+    attributes of resources, scopes, spans, events and links, nested ones too): instrumented
+    HTTP clients record headers, and a provider's error may quote the key. Secrets never enter
+    the log, whoever sent them."""
+
+    def value(any_value: Any) -> None:
+        which = any_value.WhichOneof("value")
+        if which == "string_value":
+            any_value.string_value = redact_secrets(any_value.string_value, secrets)
+        elif which == "array_value":
+            for item in any_value.array_value.values:
+                value(item)
+        elif which == "kvlist_value":
+            attributes(any_value.kvlist_value.values)
+
+    def attributes(items: Any) -> None:
+        for kv in items:
+            value(kv.value)
+
+    for rs in request.resource_spans:
+        attributes(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            attributes(ss.scope.attributes)
+            for span in ss.spans:
+                span.name = redact_secrets(span.name, secrets)
+                span.status.message = redact_secrets(span.status.message, secrets)
+                attributes(span.attributes)
+                for event in span.events:
+                    event.name = redact_secrets(event.name, secrets)
+                    attributes(event.attributes)
+                for link in span.links:
+                    attributes(link.attributes)
+
+
 def _hex_ids_to_base64(data: Any) -> None:
-    """OTLP JSON carries ids as hex; protobuf's JSON mapping expects base64 for bytes."""
-    for rs in data.get("resourceSpans") or []:
-        for ss in (rs or {}).get("scopeSpans") or []:
-            for span in (ss or {}).get("spans") or []:
+    """OTLP JSON carries ids as hex; protobuf's JSON mapping expects base64 for bytes.
+
+    Parts of the wrong type are skipped here: ParseDict then says what is wrong with them."""
+    for rs in _items(data, "resourceSpans"):
+        for ss in _items(rs, "scopeSpans"):
+            for span in _items(ss, "spans"):
                 if not isinstance(span, dict):
                     raise BadPayload("a span in the JSON body is not an object")
                 for key in _ID_FIELDS:
@@ -97,6 +138,12 @@ def _hex_ids_to_base64(data: Any) -> None:
                         except (binascii.Error, ValueError):
                             raise BadPayload(f"{key} {value!r} is not hex") from None
                         span[key] = base64.b64encode(raw).decode()
+
+
+def _items(parent: Any, key: str) -> list[Any]:
+    """parent[key] when parent is an object and that is a list; [] otherwise."""
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, list) else []
 
 
 class OtlpReceiver:
@@ -111,6 +158,7 @@ class OtlpReceiver:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.received = 0  # requests written
+        self._keys_loaded = False
 
     @property
     def address(self) -> tuple[str, int]:
@@ -127,6 +175,12 @@ class OtlpReceiver:
     def ingest(self, body: bytes, content_type: str, encoding: str = "") -> IngestResult:
         """Decode, map and write one export; BadPayload (nothing written) when malformed."""
         request = decode_request(body, content_type, encoding)
+        if not self._keys_loaded:
+            # Load every provider key once (registering it for redaction), so a key another
+            # agent's span carries is redacted even before ATO itself has used that key.
+            self._workspace.credentials.status()
+            self._keys_loaded = True
+        redact_export_request(request, known_secrets())
         try:
             traces = traces_from_request(request, self._workspace.prices)
         except MalformedTraceError as exc:
