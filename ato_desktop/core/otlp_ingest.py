@@ -20,6 +20,7 @@ unknown.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,12 @@ _FIRST = (
 MAPPED = frozenset(_FIRST)
 
 
+# The largest token count taken (a trillion); anything above is an exporter's garbage.
+MAX_COUNT = 10**12
+# Times are kept as signed 64-bit nanoseconds (durations) and milliseconds: up to 2262.
+MAX_TIME_NS = 2**63 - 1
+
+
 class MalformedTraceError(ValueError):
     """A payload that cannot become runs; the message is the 400's reason."""
 
@@ -122,12 +129,16 @@ def value_of(value: AnyValue) -> Any:
 
 
 def _int(attrs: Mapping[str, Any], *keys: str) -> int:
+    """The first count among keys (0 when none); MalformedTraceError for NaN, infinity or a
+    count no model ever reported (it would overflow the log's 64-bit sums)."""
     for key in keys:
         value = attrs.get(key)
+        if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 30:
+            value = int(value.strip())
         if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value) or value > MAX_COUNT:
+                raise MalformedTraceError(f"{key} = {value!r} is not a token count")
             return max(0, int(value))
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
     return 0
 
 
@@ -151,9 +162,9 @@ def _json_or_text(value: Any) -> Any:
 def _float(value: Any) -> float | None:
     try:
         result = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return result if result >= 0 else None
+    return result if math.isfinite(result) and result >= 0 else None
 
 
 def _operation(attrs: Mapping[str, Any]) -> str:
@@ -182,6 +193,10 @@ def _check_ids(span: Span, index: int) -> None:
         raise MalformedTraceError(f"span {index} has a parent span id that is not 8 bytes")
     if span.start_time_unix_nano == 0:
         raise MalformedTraceError(f"span {index} ({span.name!r}) has no start time")
+    if max(span.start_time_unix_nano, span.end_time_unix_nano) > MAX_TIME_NS:
+        raise MalformedTraceError(
+            f"span {index} ({span.name!r}) has a time past 2262 (beyond 64-bit nanoseconds)"
+        )
 
 
 def traces_from_request(
