@@ -52,6 +52,7 @@ from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import ToolboxError, ToolboxFactory, ToolRunner
 from ato_desktop.runtimes.base import RuntimeAdapter
 from ato_desktop.store import run_queries
+from ato_desktop.store.database import StoreError
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,8 @@ class Dispatcher:
         self._adapters = adapter_factory
         self._owner = owner
         self._stall_timeout_s = default_stall_timeout_s
+        # Run endings the log refused (a full disk), written before the next dispatch.
+        self._held_endings: dict[str, tuple[int, NewAction | None, RunEnd]] = {}
 
     def set_price_book(self, prices: PriceBook) -> None:
         """Price from now on with this book (the user changed prices.json)."""
@@ -210,7 +213,9 @@ class Dispatcher:
         on_text: Callable[[str], None] | None = None,
         on_started: Callable[[str], None] | None = None,
     ) -> DispatchResult:
-        """Run one prompt to the end. Raises DispatchError only when no run could be created."""
+        """Run one prompt to the end. Raises DispatchError only when no run could be created,
+        StoreError (DiskFullError...) when the log refuses a write."""
+        await self._write_held_endings()
         agent, config = await self._resolve_target(request)
         if agent is not None:
             await self._check_budget(agent)
@@ -264,6 +269,13 @@ class Dispatcher:
                 self._store.add_message(thread_id, "assistant", result.output, run_id=run_id)
             )
         return dataclasses.replace(result, thread_id=thread_id)
+
+    async def _write_held_endings(self) -> None:
+        """Write the endings a full disk refused; raises StoreError while it still does."""
+        for run_id, (run_no, action, end) in list(self._held_endings.items()):
+            await asyncio.wrap_future(self._store.complete_run(run_id, run_no, action, end))
+            del self._held_endings[run_id]
+            log.info("wrote the held ending of run %s", run_id)
 
     # -- target and conversation ----------------------------------------------------------------
 
@@ -693,7 +705,16 @@ class Dispatcher:
             error_class=error_class.value if error_class else None,
             error_message=message,
         )
-        await asyncio.wrap_future(self._store.complete_run(state.run_id, state.run_no, action, end))
+        try:
+            await asyncio.wrap_future(
+                self._store.complete_run(state.run_id, state.run_no, action, end)
+            )
+        except StoreError:
+            # Not written (a full disk): held, and written as it was before the next dispatch
+            # once there is space again. Should the process end first, start-up recovery marks
+            # the run interrupted with its last checkpoint.
+            self._held_endings[state.run_id] = (state.run_no, action, end)
+            raise
         run = await self._store.read_async(self._store.get_run, state.run_id)
         output = stream.text if stream is not None and stream.text else state.last_text
         source = run.cost_source

@@ -19,6 +19,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # the header and schema are verified on open.
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
 BUSY_TIMEOUT_MS = 10_000
+# Below this much free space, an I/O error from SQLite is taken for a full disk.
+LOW_SPACE_BYTES = 1024 * 1024
 
 
 class StoreError(Exception):
@@ -77,14 +79,14 @@ def check_existing(path: Path) -> None:
     try:
         conn = connect(path, read_only=True)
     except sqlite3.Error as exc:
-        raise DatabaseCorruptError(_corrupt_message(path, str(exc))) from exc
+        raise _check_failure(exc, path) from exc
     try:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             user_version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise DatabaseCorruptError(_corrupt_message(path, str(exc))) from exc
+            raise _check_failure(exc, path) from exc
         if app_id != APPLICATION_ID:
             if app_id == 0 and tables == 0:
                 return  # a blank SQLite file: we may initialise it
@@ -103,11 +105,19 @@ def check_existing(path: Path) -> None:
             try:
                 result = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
             except sqlite3.DatabaseError as exc:
-                raise DatabaseCorruptError(_corrupt_message(path, str(exc))) from exc
+                raise _check_failure(exc, path) from exc
             if result != ["ok"]:
                 raise DatabaseCorruptError(_corrupt_message(path, "; ".join(result)))
     finally:
         conn.close()
+
+
+def _check_failure(exc: sqlite3.Error, path: Path) -> StoreError:
+    """Damage is said to be damage; a full disk, a read-only directory or an I/O error on the
+    way to the file (opening a WAL log writes its -shm index) are not damage."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return translate_operational_error(exc, path)
+    return DatabaseCorruptError(_corrupt_message(path, str(exc)))
 
 
 def _corrupt_message(path: Path, detail: str) -> str:
@@ -144,8 +154,22 @@ def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
     text = str(exc).lower()
     if "disk is full" in text or "database or disk is full" in text:
         return DiskFullError(
-            f"The disk holding {path.parent} is full, so ATO could not write to its log. Free "
-            "some space; nothing already recorded was lost."
+            f"The disk holding ATO's data directory {path.parent} is full "
+            f"({_free_space(path.parent)} free), so ATO could not write to its log. Free some "
+            "space and try again; nothing already recorded was lost."
+        )
+    if "disk i/o error" in text:
+        # A write the disk refused often surfaces as an I/O error (a full disk while SQLite
+        # extends its -shm index, for one): say which when the disk is (nearly) full.
+        if _free_bytes(path.parent) < LOW_SPACE_BYTES:
+            return DiskFullError(
+                f"The disk holding ATO's data directory {path.parent} is full "
+                f"({_free_space(path.parent)} free), so ATO could not use its log. Free some "
+                "space and try again; nothing already recorded was lost."
+            )
+        return StoreError(
+            f"A disk error stopped ATO from using its log at {path} (disk I/O error). Check "
+            "the disk and the file system; ATO has not modified the file."
         )
     if "readonly" in text or "read-only" in text:
         return StoreError(
@@ -161,6 +185,27 @@ def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
             f"The execution log at {path} is locked by another process for too long. Try again."
         )
     return StoreError(f"The execution log at {path} could not be used: {exc}.")
+
+
+def _free_bytes(directory: Path) -> int:
+    """Free bytes on directory's file system; a large number when it cannot be read."""
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return 2**62
+
+
+def _free_space(directory: Path) -> str:
+    """The free space on directory's file system, for messages ("unknown" if it cannot be read)."""
+    try:
+        free = float(shutil.disk_usage(directory).free)
+    except OSError:
+        return "unknown"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if free < 1024 or unit == "GB":
+            return f"{free:.0f} {unit}" if unit == "bytes" else f"{free:.1f} {unit}"
+        free /= 1024
+    return "unknown"  # pragma: no cover - the loop always returns
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 from ato_desktop import APP_NAME
+from ato_desktop.store.database import StoreError
 
 DB_FILENAME = "ato.sqlite3"
 PRICES_FILENAME = "prices.json"
@@ -51,12 +54,51 @@ class DataPaths:
         return self.root / "logs"
 
     def ensure(self) -> DataPaths:
-        """Create the directories (0700 on POSIX: the log holds prompts)."""
-        for path in (self.root, self.cache_dir, self.leases_dir, self.log_dir):
-            path.mkdir(parents=True, exist_ok=True)
-            if os.name == "posix":
-                path.chmod(0o700)
+        """Create the directories (0700 on POSIX: the log holds prompts) and check that ATO can
+        write there; DataDirError says what is wrong and what to do, before anything opens."""
+        if self.root.exists() and not self.root.is_dir():
+            raise DataDirError(
+                f"ATO can't use {self.root} as its data folder: it is a file, not a folder. "
+                f"{_CHOOSE_ANOTHER}"
+            )
+        try:
+            for path in (self.root, self.cache_dir, self.leases_dir, self.log_dir):
+                path.mkdir(parents=True, exist_ok=True)
+                if os.name == "posix":
+                    path.chmod(0o700)
+            _probe_writable(self.root)
+        except OSError as exc:
+            raise DataDirError(_cannot_write(self.root, exc)) from exc
         return self
+
+
+class DataDirError(StoreError):
+    """The data directory cannot be created or written (read-only, permissions, a file)."""
+
+
+_CHOOSE_ANOTHER = (
+    "Choose another folder with ATO_HOME=/path/to/folder, or fix the folder's permissions."
+)
+
+
+def _cannot_write(root: Path, exc: OSError) -> str:
+    reason = {
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOSPC: "the disk is full",
+        errno.ENOTDIR: "part of the path is a file, not a folder",
+        errno.EEXIST: "part of the path is a file, not a folder",
+    }.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(root) else ""
+    return f"ATO can't write to {root}: {reason}{where}. {_CHOOSE_ANOTHER}"
+
+
+def _probe_writable(root: Path) -> None:
+    """Create and remove a file in root: directories that exist may still be read-only."""
+    fd, name = tempfile.mkstemp(prefix=".ato-write-check-", dir=root)
+    os.close(fd)
+    os.unlink(name)
 
 
 def data_paths() -> DataPaths:

@@ -3,7 +3,8 @@
 Jobs are functions of (connection, emit). The thread takes every job waiting in the queue, runs
 each inside its own savepoint of one transaction (a group commit: a burst of small writes costs one
 fsync, not one each), commits, then resolves the futures and publishes the events the jobs emitted.
-A failing job rolls back its own savepoint only; the others in the batch still commit.
+A failing job rolls back its own savepoint only; the others in the batch still commit. When
+SQLite rolls back the whole transaction instead (a full disk), the others run again in a new one.
 """
 
 from __future__ import annotations
@@ -86,43 +87,67 @@ class WriterThread:
                 return
 
     def _run_batch(self, batch: list[tuple[Job, Future[Any]]]) -> None:
+        pending = batch
+        while pending:
+            pending = self._run_transaction(pending)
+
+    def _run_transaction(
+        self, batch: list[tuple[Job, Future[Any]]]
+    ) -> list[tuple[Job, Future[Any]]]:
+        """Run the jobs in one transaction; returns the jobs to run again in a fresh one.
+
+        Some errors (SQLITE_FULL above all) make SQLite roll back the whole transaction, not
+        just the failing statement: the jobs before it were undone through no fault of their
+        own, so they are run again in a new transaction, and the jobs after it never run in
+        autocommit (they would be written while their futures reported a failure).
+        """
         conn = self._conn
-        outcomes: list[tuple[Future[Any], bool, Any, list[DomainEvent]]] = []
+        outcomes: list[tuple[Job, Future[Any], bool, Any, list[DomainEvent]]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             error = translate_operational_error(exc, self._path)
             for _, future in batch:
-                future.set_exception(error)
-            return
-        for job, future in batch:
-            if not future.set_running_or_notify_cancel():
+                if future.running() or future.set_running_or_notify_cancel():
+                    future.set_exception(error)
+            return []
+        for index, (job, future) in enumerate(batch):
+            if not future.running() and not future.set_running_or_notify_cancel():
                 continue
             events: list[DomainEvent] = []
             conn.execute("SAVEPOINT job")
             try:
                 result = job(conn, events.append)
                 conn.execute("RELEASE job")
-                outcomes.append((future, True, result, events))
+                outcomes.append((job, future, True, result, events))
             except BaseException as exc:
+                failure: BaseException = exc
+                if isinstance(exc, sqlite3.OperationalError):
+                    failure = translate_operational_error(exc, self._path)
+                if not conn.in_transaction:
+                    log.warning("a write failed and SQLite rolled back its batch: %s", exc)
+                    future.set_exception(failure)
+                    redo = [(j, f) for j, f, ok, _value, _events in outcomes if ok]
+                    for _job, f, ok, value, _events in outcomes:
+                        if not ok:
+                            f.set_exception(value)
+                    return redo + batch[index + 1 :]
                 try:
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                 except sqlite3.Error:
                     log.exception("rollback of a failed write failed")
-                if isinstance(exc, sqlite3.OperationalError):
-                    exc = translate_operational_error(exc, self._path)
-                outcomes.append((future, False, exc, []))
+                outcomes.append((job, future, False, failure, []))
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             error = translate_operational_error(exc, self._path)
-            for future, _ok, _value, _events in outcomes:
+            for _job, future, _ok, _value, _events in outcomes:
                 future.set_exception(error)
-            return
-        for future, ok, value, events in outcomes:
+            return []
+        for _job, future, ok, value, events in outcomes:
             if ok:
                 # Publish first: whoever awaits the write finds the bus already told.
                 for event in events:
@@ -130,3 +155,4 @@ class WriterThread:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+        return []

@@ -1,5 +1,35 @@
-"""The resilience suites reuse the engine's loopback fake provider."""
+"""The resilience suites reuse the engine's fixtures (fake provider, keys, workspace) and the
+UI's qasync loop."""
 
-from tests.engine.conftest import fake
+from __future__ import annotations
 
-__all__ = ["fake"]
+import contextlib
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import fake, keys, workspace
+from tests.ui.conftest import aloop
+
+__all__ = ["aloop", "fake", "keys", "mounted_tmpfs", "workspace"]
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(where: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted at where with options (e.g. "size=4m", "ro"); skips the test where this
+    machine cannot mount one (not root, or a container without the capability)."""
+    where.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or 'not permitted'}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
