@@ -289,7 +289,7 @@ def _write_archive(
     cancel: threading.Event | None,
 ) -> tuple[int | None, int]:
     conn = store.reader()
-    runs = actions = 0
+    runs = actions = reported = 0
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as raw:
         with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
@@ -302,8 +302,11 @@ def _write_archive(
                     gz.write(encode_line(item.as_dict()))
                     runs += 1
                     actions += len(item.actions)
-                report("archive", runs, max(total, runs))
+                if runs - reported >= batch:  # not per run: a million signals would flood a UI
+                    reported = runs
+                    report("archive", runs, max(total, runs))
             gz.write(encode_line(footer(runs, actions)))
+            report("archive", runs, max(total, runs))
         raw.flush()
         os.fsync(raw.fileno())
     return runs, actions
@@ -351,6 +354,7 @@ class ImportResult:
     runs: int  # added to the log
     actions: int
     skipped: int  # already in the log
+    cancelled: bool = False
 
 
 def verify_archive(path: Path) -> tuple[ArchiveHeader, int, int]:
@@ -368,6 +372,7 @@ def import_archive(
     path: Path,
     *,
     progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     batch: int = BATCH_RUNS,
 ) -> ImportResult:
     """Put an archive's runs back into the log. Blocking.
@@ -388,6 +393,9 @@ def import_archive(
         pending: list[ArchivedRun] = []
         report("import", 0, total)
         for item in _iter_runs(path)[1]:
+            if cancel is not None and cancel.is_set():
+                # Between whole batches: importing the file again finishes the job.
+                return ImportResult(path, counts.runs, counts.actions, counts.skipped, True)
             pending.append(item)
             if len(pending) >= batch:
                 store.submit(sql.import_runs(pending, counts)).result()

@@ -94,6 +94,10 @@ class AppContext(QObject):
         # Hooks react to runs ending; schedules fire while the app runs.
         workspace.automations.start(scheduler=True)
         workspace.sync.start()  # cloud sync of ended runs, when configured
+        # Old runs to archives once a day, in a worker thread (docs/retention.md).
+        from ato_desktop.engine.retention import run_daily
+
+        self.spawn(run_daily(workspace.store, workspace.paths), what="archive old runs")
         self._prompt_file_timer.start()
         self.bridge.sig_run_ended.connect(lambda event: self.approvals.run_ended(event.run_id))
         self.sig_workspace_ready.emit(workspace)

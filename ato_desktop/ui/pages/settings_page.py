@@ -41,6 +41,7 @@ from ato_desktop.ui.resources import RESOURCES
 from ato_desktop.ui.settings.background_section import BackgroundSection
 from ato_desktop.ui.settings.card import Card, mono_font, muted_label, tint
 from ato_desktop.ui.settings.mcp_section import McpSection
+from ato_desktop.ui.settings.retention_section import RetentionSection
 from ato_desktop.ui.settings.sync_section import SyncSection
 from ato_desktop.ui.theme import current_theme
 
@@ -881,6 +882,7 @@ class SettingsPage(Page):
         self.data = DataSection(ctx)
         self.defaults = DefaultsSection(ctx)
         self.background = BackgroundSection(ctx)
+        self.retention = RetentionSection(ctx)
         self.sections: dict[str, Card] = {
             "keys": self.keys,
             "mcp": self.mcp,
@@ -889,6 +891,7 @@ class SettingsPage(Page):
             "data": self.data,
             "defaults": self.defaults,
             "background": self.background,
+            "retention": self.retention,
         }
         for card in self.sections.values():
             column.addWidget(card)
@@ -918,6 +921,7 @@ class SettingsPage(Page):
         self.ctx.spawn(self.sync.load(), what="read the cloud sync settings")
         self.ctx.spawn(self.prices.load(), what="read prices.json")
         self.ctx.spawn(self.data.refresh(), what="read the data statistics")
+        self.ctx.spawn(self.retention.refresh(), what="read the retention state")
         self.defaults.load_suggestions()
         section = (target or {}).get("section")
         if section in self.sections:
