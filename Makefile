@@ -12,10 +12,13 @@ QT_PACKAGES := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfon
 	libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 \
 	libxcb-image0 libxcb-xkb1 libsm6 libice6 fonts-dejavu-core
 RUN_PACKAGES := python3-venv $(QT_PACKAGES)
-TEST_PACKAGES := $(RUN_PACKAGES) xvfb xauth dbus dbus-x11 gnome-keyring
+TEST_PACKAGES := $(RUN_PACKAGES) xvfb xauth dbus dbus-x11 gnome-keyring desktop-file-utils
+# `make package`: PyInstaller's binary analysis (objdump) and the AppStream validator.
+PACKAGE_PACKAGES := $(TEST_PACKAGES) binutils appstream
+PACKAGE_STAMP := $(VENV)/.package-stamp
 
 .PHONY: run test check lint typecheck importlint pytest bench screenshots system-packages-run \
-	system-packages-test venv clean
+	system-packages-test venv clean package
 
 run: system-packages-run $(DEPS_STAMP)
 	$(BIN)/ato-desktop
@@ -48,6 +51,16 @@ bench: $(DEPS_STAMP)
 screenshots: system-packages-test $(DEPS_STAMP)
 	bash scripts/with-secret-service.sh \
 		xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py
+
+# The PyInstaller one-dir bundle dist/ato-desktop/, an install tree and its tar.gz, each
+# smoke-tested (packaging/README.md).
+package: $(DEPS_STAMP) $(PACKAGE_STAMP)
+	@bash scripts/ensure-system-packages.sh $(PACKAGE_PACKAGES)
+	bash packaging/build.sh
+
+$(PACKAGE_STAMP): pyproject.toml $(DEPS_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,package]'
+	touch $(PACKAGE_STAMP)
 
 venv: $(DEPS_STAMP)
 

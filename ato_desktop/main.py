@@ -21,6 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ato_desktop.ui.app import main as run_app
 
         return run_app([sys.argv[0]])
+    if args[0] in ("self-test", "--self-test"):
+        # The packaged build's smoke test: the app started offscreen on a throwaway data dir.
+        from ato_desktop.self_test import main as self_test
+
+        return self_test(args[1:])
     from ato_desktop import cli
 
     return cli.main(args)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Build the one-dir bundle and the install tree, then smoke-test them (`make package` runs this
+# after installing PyInstaller and the validators). From the repository root:
+#   bash packaging/build.sh
+# Outputs (none committed):
+#   dist/ato-desktop/                        the PyInstaller bundle (run dist/ato-desktop/ato-desktop)
+#   dist/install/usr/...                     bin/, lib/ato-desktop/, share/{applications,metainfo,icons}
+#   dist/ato-desktop-VERSION-linux-ARCH.tar.gz  that tree, to unpack under /usr or ~/.local
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=.venv/bin/python
+APP_ID=dev.ato.Desktop
+SMOKE_TIMEOUT=${SMOKE_TIMEOUT:-180}
+VERSION=$($PY -c 'import ato_desktop; print(ato_desktop.__version__)')
+ARCH=$(uname -m)
+BUNDLE=dist/ato-desktop
+INSTALL=dist/install/usr
+TARBALL=dist/ato-desktop-$VERSION-linux-$ARCH.tar.gz
+SMOKE_HOME=dist/smoke-home
+started=$(date +%s)
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "desktop entry, AppStream metainfo and icons"
+desktop-file-validate "packaging/linux/$APP_ID.desktop"
+appstreamcli validate --no-net "packaging/linux/$APP_ID.metainfo.xml"
+QT_QPA_PLATFORM=offscreen $PY packaging/linux/render_icons.py --check
+echo "icons match resources/icons/ato-desktop.svg"
+
+step "PyInstaller one-dir bundle -> $BUNDLE/"
+$PY -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+  packaging/ato-desktop.spec
+echo "bundle: $(du -sh "$BUNDLE" | cut -f1) ($(find "$BUNDLE" -type f | wc -l) files)"
+
+step "smoke test: $BUNDLE/ato-desktop self-test (offscreen)"
+rm -rf "$SMOKE_HOME"
+QT_QPA_PLATFORM=offscreen timeout "$SMOKE_TIMEOUT" "$BUNDLE/ato-desktop" self-test \
+  --data-dir "$SMOKE_HOME"
+
+if command -v xvfb-run >/dev/null 2>&1; then
+  step "smoke test on a virtual X display (xcb)"
+  QT_QPA_PLATFORM=xcb timeout "$SMOKE_TIMEOUT" xvfb-run -a "$BUNDLE/ato-desktop" self-test
+else
+  step "no xvfb-run: skipped the xcb smoke test"
+fi
+
+step "install tree -> $INSTALL/"
+rm -rf dist/install
+mkdir -p "$INSTALL/bin" "$INSTALL/lib" "$INSTALL/share/applications" "$INSTALL/share/metainfo" \
+  "$INSTALL/share/icons"
+cp -a "$BUNDLE" "$INSTALL/lib/ato-desktop"
+ln -s ../lib/ato-desktop/ato-desktop "$INSTALL/bin/ato-desktop"
+install -m 0644 "packaging/linux/$APP_ID.desktop" "$INSTALL/share/applications/"
+install -m 0644 "packaging/linux/$APP_ID.metainfo.xml" "$INSTALL/share/metainfo/"
+cp -r packaging/linux/icons/hicolor "$INSTALL/share/icons/"
+tar -czf "$TARBALL" -C "$INSTALL" --owner=0 --group=0 bin lib share
+echo "$TARBALL: $(du -h "$TARBALL" | cut -f1)"
+
+step "the CLI through the installed symlink: ato-desktop runs list"
+ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$INSTALL/bin/ato-desktop" demo --runs 20
+ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$INSTALL/bin/ato-desktop" runs list --limit 5
+
+step "done in $(($(date +%s) - started)) s"
+echo "bundle $BUNDLE/ $(du -sh "$BUNDLE" | cut -f1), archive $TARBALL $(du -h "$TARBALL" | cut -f1)"
+echo "run it: $BUNDLE/ato-desktop   install it: tar -xzf $TARBALL -C ~/.local (or sudo ... -C /usr)"
