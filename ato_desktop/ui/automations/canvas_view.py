@@ -49,8 +49,12 @@ class CanvasView(QGraphicsView):
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.minimap = Minimap(self)
-        self.legend = Legend(self)
+        # The overlays are children of the viewport, not of the view: a widget of the view
+        # laid over the viewport makes every scroll step repaint the whole viewport (Qt cannot
+        # move the pixels that are already there), and with hundreds of edges in sight that
+        # costs a frame. The viewport's children scroll with it and are put back at once.
+        self.minimap = Minimap(self, self.viewport())
+        self.legend = Legend(self.viewport())
         self.horizontalScrollBar().valueChanged.connect(lambda _v: self._moved())
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._moved())
 
@@ -123,8 +127,12 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(event)
         self._place_overlays()
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)  # moves the viewport's pixels, overlays included
+        self._place_overlays()
+
     def _place_overlays(self) -> None:
-        vp = self.viewport().geometry()
+        vp = self.viewport().rect()
         self.minimap.setGeometry(
             vp.right() - MINIMAP_WIDTH - 12,
             vp.bottom() - MINIMAP_HEIGHT - 12,
@@ -144,8 +152,8 @@ class CanvasView(QGraphicsView):
 class Minimap(QWidget):
     """The whole graph in small (nodes as coloured blocks), the view's rectangle on it."""
 
-    def __init__(self, view: CanvasView) -> None:
-        super().__init__(view)
+    def __init__(self, view: CanvasView, parent: QWidget | None = None) -> None:
+        super().__init__(parent if parent is not None else view)
         self.view = view
         self.setObjectName("CanvasMinimap")
         self.setToolTip("Overview: click or drag to move the view")
