@@ -39,12 +39,17 @@ def get_field(source: object, name: str) -> object:
     return value
 
 
+# No response reports more tokens than this (a trillion); a bigger figure (1e308, 2**64) is a
+# broken server's, and as a count it would overflow the log's 64-bit integers.
+MAX_TOKEN_COUNT = 10**12
+
+
 def to_count(value: object) -> int:
     """A token count from anything a provider may send: 12, 12.0, "12", None, "n/a" -> 0."""
     if value is None or isinstance(value, bool):
         return 0
     if isinstance(value, int):
-        return max(value, 0)
+        return value if 0 < value <= MAX_TOKEN_COUNT else 0
     number: float
     if isinstance(value, float):
         number = value
@@ -61,7 +66,7 @@ def to_count(value: object) -> int:
             return 0
     else:
         return 0
-    if not math.isfinite(number) or number <= 0:
+    if not math.isfinite(number) or number <= 0 or number > MAX_TOKEN_COUNT:
         return 0
     return int(number)
 

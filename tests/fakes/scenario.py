@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -130,6 +131,28 @@ class Scenario:
     # Seconds to wait before each text chunk (a slow stream) and before the response headers.
     delay_s: float = 0.0
     headers_delay_s: float = 0.0
+
+    # Garbage on the wire (fuzzing): after ``inject_after`` chunks, these bytes (base64, so the
+    # scenario stays JSON) are written verbatim into the body: malformed SSE lines, invalid
+    # UTF-8, binary, a 10 MB line. Then the body ends cleanly, or with ``inject_continue`` the
+    # rest of the answer follows as if nothing happened.
+    inject_b64: str | None = None
+    inject_after: int = 0
+    inject_continue: bool = False
+
+    @property
+    def inject(self) -> bytes:
+        """The bytes to inject (empty when none)."""
+        return base64.b64decode(self.inject_b64) if self.inject_b64 else b""
+
+    @staticmethod
+    def injecting(data: bytes, after: int = 0, *, then_continue: bool = False) -> dict[str, Any]:
+        """Scenario keyword arguments that inject data: ``Scenario(**Scenario.injecting(b"x"))``."""
+        return {
+            "inject_b64": base64.b64encode(data).decode(),
+            "inject_after": after,
+            "inject_continue": then_continue,
+        }
 
     def __post_init__(self) -> None:
         # The default text is for plain answers; a scripted tool call comes alone unless the

@@ -369,6 +369,11 @@ class _Handler(BaseHTTPRequestHandler):
         # events that open its call). The failure points count over them.
         steps = wire.steps()
         for sent, step in enumerate(steps):
+            if scenario.inject_b64 and sent == scenario.inject_after:
+                self._write_chunk(scenario.inject)
+                if not scenario.inject_continue:
+                    self._write_chunk(b"")
+                    return
             if sent == scenario.cut_after:
                 self._cut()
                 return
@@ -385,6 +390,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._pause(scenario.delay_s)
             self._write_events(step)
         count = len(steps)
+        if scenario.inject_b64 and scenario.inject_after >= count:
+            self._write_chunk(scenario.inject)
+            if not scenario.inject_continue:
+                self._write_chunk(b"")
+                return
         if scenario.cut_after is not None and scenario.cut_after >= count:
             self._cut()
             return

@@ -17,6 +17,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from tests.fuzz.strategies import deep_profile
+
 _COMMON = {
     "database": None,
     "suppress_health_check": (HealthCheck.too_slow, HealthCheck.function_scoped_fixture),
@@ -24,7 +26,4 @@ _COMMON = {
 }
 settings.register_profile("ci", max_examples=40, deadline=2000, **_COMMON)  # type: ignore[arg-type]
 settings.register_profile("deep", max_examples=3000, deadline=5000, **_COMMON)  # type: ignore[arg-type]
-settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE")
-    or ("deep" if os.environ.get("ATO_FUZZ", "").lower() == "deep" else "ci")
-)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("deep" if deep_profile() else "ci"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hypothesis import strategies as st
@@ -53,3 +54,16 @@ BINARY = st.one_of(
         [b"\xff\xfe\x00\x00", b"\x00" * 64, b"\xc3\x28", b"\xed\xa0\x80", b"PK\x03\x04"]
     ),
 )
+
+
+def deep_profile() -> bool:
+    """Whether the heavy fuzzing profile is on (ATO_FUZZ=deep or HYPOTHESIS_PROFILE=deep)."""
+    return (
+        os.environ.get("HYPOTHESIS_PROFILE") == "deep"
+        or os.environ.get("ATO_FUZZ", "").lower() == "deep"
+    )
+
+
+def examples(ci: int, deep: int) -> int:
+    """max_examples for a slow property (a real dispatch each): ci in `make test`, deep else."""
+    return deep if deep_profile() else ci
