@@ -326,6 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
         "benchmark size)",
     )
     demo.add_argument(
+        "--actions",
+        type=int,
+        metavar="N",
+        help="about how many actions in all: longer agent tool loops (default: their usual "
+        "length, about 3.4 a run; --runs 1000000 --actions 10000000 builds the benchmark size)",
+    )
+    demo.add_argument(
         "--seed",
         type=int,
         metavar="S",
@@ -2372,14 +2379,19 @@ def _mcp_remove(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    if args.remove and (args.runs is not None or args.seed is not None):
-        raise UsageError("--remove takes no --runs or --seed")
+    if args.remove and (args.runs is not None or args.seed is not None or args.actions is not None):
+        raise UsageError("--remove takes no --runs, --actions or --seed")
     runs = demo_workspace.DEFAULT_RUNS if args.runs is None else args.runs
     seed = demo_workspace.DEFAULT_SEED if args.seed is None else args.seed
     if not args.remove and not demo_workspace.MIN_RUNS <= runs <= demo_workspace.MAX_RUNS:
         raise UsageError(
             f"--runs must be between {demo_workspace.MIN_RUNS:,} and {demo_workspace.MAX_RUNS:,}"
         )
+    if not args.remove:
+        try:
+            demo_workspace.check_actions(runs, args.actions)
+        except ValueError as exc:
+            raise UsageError(f"--actions: {exc}") from None
     ws = _open_workspace()
     progress = _Progress(
         "removing the demo workspace" if args.remove else "loading the demo workspace"
@@ -2398,7 +2410,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_OK
         try:
             summary = demo_workspace.build_demo_workspace(
-                ws.store, ws.prices, runs=runs, seed=seed, progress=progress
+                ws.store, ws.prices, runs=runs, actions=args.actions, seed=seed, progress=progress
             )
         except demo_workspace.DemoExistsError as exc:
             progress.finish()

@@ -23,6 +23,10 @@ What is in it:
   (estimated; unknown for the unpriced local model), a 90-minute burst of auth failures on the
   codex runtime (a rotated key), weekday cron runs, git-hook runs, evals and replays;
 * chat threads with messages, linked to their runs (run.thread_id, message.run_id).
+
+With `actions` given (the benchmark workspace: 1,000,000 runs and 10,000,000 actions), agent
+runs make longer tool loops so the whole log holds about that many actions; each version keeps
+its own habits (the regressed version still calls more tools than the others).
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ from ato_desktop.store.execution_log import ExecutionLog
 __all__ = [
     "DEFAULT_RUNS",
     "DEFAULT_SEED",
+    "GENERATOR_VERSION",
+    "MAX_ACTIONS_PER_RUN",
     "MAX_RUNS",
     "MIN_RUNS",
     "REGRESSED_AGENT",
@@ -78,6 +84,7 @@ __all__ = [
     "DemoGenerator",
     "DemoSummary",
     "build_demo_workspace",
+    "check_actions",
     "demo_now_ms",
     "remove_demo_workspace",
 ]
@@ -86,6 +93,10 @@ DEFAULT_RUNS = 2_000
 DEFAULT_SEED = 7
 MIN_RUNS = 100
 MAX_RUNS = 10_000_000
+MAX_ACTIONS_PER_RUN = 40
+"""The most actions per run `actions` may ask for on average (a tool loop that long is rare)."""
+GENERATOR_VERSION = 2
+"""Bumped whenever the same seed and sizes would give different rows (caches key on it)."""
 DAYS = 30
 BATCH_RUNS = 2_000
 """Runs per ingest job; at most two jobs are in flight, so memory stays bounded at any size."""
@@ -140,6 +151,7 @@ def build_demo_workspace(
     prices: PriceBook,
     *,
     runs: int = DEFAULT_RUNS,
+    actions: int | None = None,
     seed: int = DEFAULT_SEED,
     now_ms: int | None = None,
     batch_runs: int = BATCH_RUNS,
@@ -149,13 +161,16 @@ def build_demo_workspace(
     """Write the demo workspace; blocks, so call it from a worker thread (or the CLI).
 
     runs: how many runs (MIN_RUNS..MAX_RUNS), ending at demo_now_ms(now_ms) and starting 30 days
-    before. They stream through `store.ingest` in batches of batch_runs with at most two batches
-    in flight, so a million runs need no more memory than two thousand. progress(done, total)
+    before. actions: about how many actions in all (runs..runs * MAX_ACTIONS_PER_RUN; default:
+    what the agents' usual loops give, about 3.4 a run). They stream through `store.ingest` in
+    batches of batch_runs with at most two batches in flight, so a million runs need no more
+    memory than two thousand. progress(done, total)
     is called from this thread after each batch commits. Raises DemoExistsError when demo data
     is already there, and DemoCancelledError when cancel is set (the partial demo is removed).
     """
     if not MIN_RUNS <= runs <= MAX_RUNS:
         raise ValueError(f"the demo workspace has {MIN_RUNS:,} to {MAX_RUNS:,} runs, not {runs:,}")
+    check_actions(runs, actions)
     if has_demo_data(store):
         raise DemoExistsError(
             "The demo workspace is already loaded. Remove it first "
@@ -163,7 +178,12 @@ def build_demo_workspace(
         )
     started = time.perf_counter()
     generator = DemoGenerator(
-        prices, runs=runs, seed=seed, now_ms=now_ms, taken_names=agent_names(store)
+        prices,
+        runs=runs,
+        actions=actions,
+        seed=seed,
+        now_ms=now_ms,
+        taken_names=agent_names(store),
     )
     catalog = generator.catalog()
     write_catalog(store, catalog).result()
@@ -200,6 +220,15 @@ def build_demo_workspace(
         end_ms=generator.end_ms,
         seconds=time.perf_counter() - started,
     )
+
+
+def check_actions(runs: int, actions: int | None) -> None:
+    """Raise ValueError unless actions is None or within runs..runs * MAX_ACTIONS_PER_RUN."""
+    if actions is not None and not runs <= actions <= runs * MAX_ACTIONS_PER_RUN:
+        raise ValueError(
+            f"{runs:,} demo runs hold {runs:,} to {runs * MAX_ACTIONS_PER_RUN:,} actions, "
+            f"not {actions:,}"
+        )
 
 
 def _settle(
@@ -1077,12 +1106,14 @@ class DemoGenerator:
         prices: PriceBook,
         *,
         runs: int = DEFAULT_RUNS,
+        actions: int | None = None,
         seed: int = DEFAULT_SEED,
         now_ms: int | None = None,
         taken_names: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         self.prices = prices
         self.total = runs
+        self.target_actions = actions
         self.seed = seed
         self.end_ms = demo_now_ms(now_ms)
         self.start_ms = self.end_ms - DAYS * DAY_MS
@@ -1273,6 +1304,13 @@ class DemoGenerator:
         for each in self._agents:
             each.recent.clear()
         last = self.start_ms
+        # With a target number of actions, the stream makes up what the planned runs (chat
+        # turns, cron) and tool-less runs do not: each agent run's tool loop is sized from the
+        # shortfall so far, so the total lands on the target whatever the failures cut short.
+        per_run = made = 0.0
+        if self.target_actions is not None and count:
+            planned_actions = sum(len(turn.item[2]) for turn in self._planned)
+            per_run = max(1.0, (self.target_actions - planned_actions) / count)
         for i in range(count):
             # Stratified: run i falls in the i-th slice of the month's traffic, so times ascend.
             target = (i + rng.random()) / count * total_weight
@@ -1316,6 +1354,15 @@ class DemoGenerator:
                     "repo": "acme/monorepo",
                 }
             run_id = self._id(started, rng)
+            tool_calls = None
+            if per_run and agent is not None and agent.spec.tools:
+                low, high = behaviour.tool_calls
+                usual = _between(rng, low, high + 1)
+                # 2 actions per tool call (the call, then the model reading its result) + 1.
+                wanted = ((i + 1) * per_run - made - 1) / 2
+                # Beyond the steady agents' usual loop: a version with longer loops keeps them.
+                extra = wanted * rng.uniform(0.5, 1.5) - sum(_STEADY.tool_calls) / 2
+                tool_calls = usual + min(max(0, round(extra)), int(2 * per_run))
             item, _ = self._make_run(
                 rng,
                 run_id,
@@ -1327,7 +1374,9 @@ class DemoGenerator:
                 outcome,
                 replay_of=replay_of,
                 tags=tags,
+                tool_calls=tool_calls,
             )
+            made += len(item[2])
             if agent is not None:
                 agent.recent.append(run_id)
                 if len(agent.recent) > 32:
