@@ -5,7 +5,6 @@ the report opens in Insights -> Evals."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,6 @@ import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -24,7 +22,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -47,9 +44,9 @@ from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import local_time, percent, plural
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.job_dialog import RUNNING, SETUP, JobDialog
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 
-SETUP, RUNNING, DONE = "setup", "running", "done"
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 SETTINGS_LAST_DIR = "evals/last_dir"
@@ -105,10 +102,9 @@ def to_eval_target(replay_target: Any) -> EvalTarget | None:
     )
 
 
-class RunSuiteDialog(QDialog):
+class RunSuiteDialog(JobDialog):
     """Choose a suite file (or run a recorded suite again) and a target; run it with progress."""
 
-    sig_state_changed = Signal(str)
     sig_prepared = Signal(object)  # PreparedSuite | None (unusable file)
     sig_progress = Signal(int, int)  # done, total
     sig_finished = Signal(object)  # SuiteReport
@@ -129,8 +125,6 @@ class RunSuiteDialog(QDialog):
         self.report: SuiteReport | None = None
         self.error = ""
         self._preset_target = target
-        self._state = SETUP
-        self._cancel: asyncio.Event | None = None
         self._cost: float | None = None
         self._cost_source: str | None = None
         self._passed = 0
@@ -138,48 +132,21 @@ class RunSuiteDialog(QDialog):
         self._generation = 0
         title = f"Run {suite_name} again" if suite_name else "Run an eval suite"
         self.setWindowTitle(title)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
-        layout.setSpacing(10)
-        heading = QLabel(title)
-        heading.setObjectName("ReplayTitle")
-        layout.addWidget(heading)
-        self.subtitle = QLabel(
-            "Each case becomes a run (trigger eval) through the usual dispatch path, scored "
-            "by the suite's scorers. Format: docs/evals.md."
+        self._build_job(
+            name="Eval",
+            title=title,
+            subtitle="Each case becomes a run (trigger eval) through the usual dispatch path, "
+            "scored by the suite's scorers. Format: docs/evals.md.",
+            setup=self._build_setup(),
+            run=self._build_run(),
+            start_text="&Run suite",
+            cancel_text="Cancel run",
+            cancel_tip="Start no new case and stop those under way; the finished cases are "
+            "reported",
+            cancelling="Cancelling: no new case starts, those under way stop…",
         )
-        self.subtitle.setObjectName("ReplaySubtitle")
-        self.subtitle.setWordWrap(True)
-        layout.addWidget(self.subtitle)
-
-        self._stack = QStackedWidget()
-        self._setup_page = self._build_setup()
-        self._run_page = self._build_run()
-        self._stack.addWidget(self._setup_page)
-        self._stack.addWidget(self._run_page)
-        layout.addWidget(self._stack, 1)
-
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.close_button = QPushButton("Cancel")
-        self.close_button.setObjectName("EvalClose")
-        self.close_button.clicked.connect(self.reject)
-        self.cancel_button = QPushButton("Cancel run")
-        self.cancel_button.setObjectName("EvalCancel")
-        self.cancel_button.setProperty("danger", True)
-        self.cancel_button.setToolTip(
-            "Start no new case and stop those under way; the finished cases are reported"
-        )
-        self.cancel_button.clicked.connect(self.cancel_run)
-        self.start_button = QPushButton("&Run suite")
-        self.start_button.setObjectName("EvalStart")
-        self.start_button.setProperty("primary", True)
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
-        for button in (self.close_button, self.cancel_button, self.start_button):
-            buttons.addWidget(button)
-        layout.addLayout(buttons)
 
         t = current_theme()
         self.setStyleSheet(
@@ -298,26 +265,13 @@ class RunSuiteDialog(QDialog):
 
     def _build_run(self) -> QWidget:
         page = ProgressPanel("%v / %m cases", label_name="EvalProgressLabel")
-        self.progress, self.progress_label = page.bar, page.label
-        layout = page.column
-        layout.addStretch(1)
+        page.column.addStretch(1)
         return page
 
     # -- state -----------------------------------------------------------------------------------
 
-    @property
-    def state(self) -> str:
-        return self._state
-
-    def _show(self, state: str) -> None:
-        self._state = state
-        self._stack.setCurrentWidget(self._setup_page if state == SETUP else self._run_page)
-        self.start_button.setVisible(state == SETUP)
-        self.cancel_button.setVisible(state == RUNNING)
-        self.close_button.setVisible(state != RUNNING)
-        self.close_button.setText("Cancel" if state == SETUP else "Close")
+    def _state_shown(self, _state: str) -> None:
         self._update_start()
-        self.sig_state_changed.emit(state)
 
     def _update_start(self) -> None:
         if self.prepared is not None and self._preset_target is not None:
@@ -457,14 +411,12 @@ class RunSuiteDialog(QDialog):
         target = to_eval_target(self.target_form.target())
         if prepared is None or target is None or self._state == RUNNING:
             return
-        self._cancel = asyncio.Event()
         self._done = self._passed = 0
         self._cost = None
         self._cost_source = None
-        self.progress.setRange(0, max(1, len(prepared.suite.cases)))
-        self.progress.setValue(0)
-        self.progress_label.setText(f"Running {prepared.suite.name} on {target.label}…")
-        self._show(RUNNING)
+        self._begin_job(
+            max(1, len(prepared.suite.cases)), f"Running {prepared.suite.name} on {target.label}…"
+        )
         self.ctx.spawn(self._run(prepared, target), what="run the eval suite")
 
     async def _run(self, prepared: PreparedSuite, target: EvalTarget) -> None:
@@ -489,8 +441,7 @@ class RunSuiteDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self.report = report
-        self._show(DONE)
-        self.progress_label.setText(self._summary(report))
+        self._end_job(self._summary(report))
         self.sig_finished.emit(report)
         target_info: dict[str, Any] = {"tab": "evals", "suite_run_id": report.suite_run_id}
         if self.gate_check.isChecked():
@@ -531,18 +482,6 @@ class RunSuiteDialog(QDialog):
         if self.report is None or not self.gate_check.isChecked():
             return None
         return self.report.passes(self.gate.value() / 100)
-
-    def cancel_run(self) -> None:
-        if self._cancel is not None and self._state == RUNNING:
-            self._cancel.set()
-            self.cancel_button.setEnabled(False)
-            self.progress_label.setText("Cancelling: no new case starts, those under way stop…")
-
-    def reject(self) -> None:
-        if self._state == RUNNING:
-            self.cancel_run()  # the report of the finished cases still opens
-            return
-        super().reject()
 
 
 def _target_of(run: SuiteRunRecord) -> EvalTarget | None:

@@ -17,14 +17,11 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFrame,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,17 +41,17 @@ from ato_desktop.ui.replay.replay_dialog import error_hint
 from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import plural
+from ato_desktop.ui.widgets.job_dialog import DONE, SETUP, JobDialog, batch_done_text
+from ato_desktop.ui.widgets.job_dialog import RUNNING as RUNNING  # re-exported
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 
-SETUP, RUNNING, DONE = "setup", "running", "done"
 DEFAULT_CONCURRENCY = 4
 MAX_SAMPLE = 200
 
 
-class EvidenceDialog(QDialog):
+class EvidenceDialog(JobDialog):
     """Per agent: a candidate runtime + model and a sample size; the estimate, then Send."""
 
-    sig_state_changed = Signal(str)
     sig_plan_ready = Signal(object)  # EvidencePlan
     sig_item_done = Signal(int, int)  # done, total
     sig_evidence_gathered = Signal(object)  # BatchSummary
@@ -80,60 +77,30 @@ class EvidenceDialog(QDialog):
         self.plan: EvidencePlan | None = None
         self.summary: BatchSummary | None = None
         self.estimate_error = ""
-        self._state = SETUP
         self._generation = 0
-        self._cancel: asyncio.Event | None = None
         self._done = 0
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
-        layout.setSpacing(10)
-        self.title = QLabel("Gather evidence")
-        self.title.setObjectName("ReplayTitle")
-        layout.addWidget(self.title)
-        self.subtitle = QLabel(
-            "Replays a sample of the agent's newest runs on a candidate runtime and model. "
-            "Each replay is a run: Insights → Cost judges the candidate on them."
+        buttons = self._build_job(
+            name="Evidence",
+            title="Gather evidence",
+            subtitle="Replays a sample of the agent's newest runs on a candidate runtime and "
+            "model. Each replay is a run: Insights → Cost judges the candidate on them.",
+            setup=self._build_setup(),
+            run=self._build_run(),
+            start_text="&Send",
+            start_name="Send",
+            cancel_tip="Start no new replay; those under way finish",
+            cancelling="Cancelling: no new replay starts; the ones under way finish first…",
+            again_text="Gather &again…",
         )
-        self.subtitle.setObjectName("ReplaySubtitle")
-        self.subtitle.setWordWrap(True)
-        layout.addWidget(self.subtitle)
-
-        self._stack = QStackedWidget()
-        self._setup_page = self._build_setup()
-        self._run_page = self._build_run()
-        self._stack.addWidget(self._setup_page)
-        self._stack.addWidget(self._run_page)
-        layout.addWidget(self._stack, 1)
-
-        buttons = QHBoxLayout()
+        self.send_button = self.start_button
+        self.send_button.clicked.connect(self.send)
         self.keys_button = QPushButton("API &keys…")
         self.keys_button.setObjectName("EvidenceKeys")
         self.keys_button.setToolTip("Settings → API keys")
         self.keys_button.clicked.connect(self._open_keys)
         self.keys_button.hide()
-        buttons.addWidget(self.keys_button)
-        self.again_button = QPushButton("Gather &again…")
-        self.again_button.setObjectName("EvidenceAgain")
-        self.again_button.clicked.connect(lambda: self._show(SETUP))
-        buttons.addWidget(self.again_button)
-        buttons.addStretch(1)
-        self.close_button = QPushButton("Close")
-        self.close_button.setObjectName("EvidenceClose")
-        self.close_button.clicked.connect(self.reject)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("EvidenceCancel")
-        self.cancel_button.setProperty("danger", True)
-        self.cancel_button.setToolTip("Start no new replay; those under way finish")
-        self.cancel_button.clicked.connect(self.cancel_gathering)
-        self.send_button = QPushButton("&Send")
-        self.send_button.setObjectName("EvidenceSend")
-        self.send_button.setProperty("primary", True)
-        self.send_button.clicked.connect(self.send)
-        for button in (self.close_button, self.cancel_button, self.send_button):
-            button.setAutoDefault(False)
-            buttons.addWidget(button)
-        layout.addLayout(buttons)
+        buttons.insertWidget(0, self.keys_button)
 
         self._plan_timer = QTimer(self, singleShot=True, interval=250)
         self._plan_timer.timeout.connect(self._replan)
@@ -215,7 +182,6 @@ class EvidenceDialog(QDialog):
 
     def _build_run(self) -> QWidget:
         page = ProgressPanel("%v / %m replayed")
-        self.progress, self.progress_label = page.bar, page.label
         layout = page.column
 
         self.summary_card = QFrame()
@@ -252,28 +218,12 @@ class EvidenceDialog(QDialog):
 
     # -- state -----------------------------------------------------------------------------------
 
-    @property
-    def state(self) -> str:
-        return self._state
-
-    @property
-    def busy(self) -> bool:
-        return self._state == RUNNING
-
-    def _show(self, state: str) -> None:
-        self._state = state
-        self._stack.setCurrentWidget(self._setup_page if state == SETUP else self._run_page)
-        self.send_button.setVisible(state == SETUP)
-        self.cancel_button.setVisible(state == RUNNING)
-        self.close_button.setVisible(state != RUNNING)
-        self.close_button.setText("Cancel" if state == SETUP else "Close")
-        self.again_button.setVisible(state == DONE)
+    def _state_shown(self, state: str) -> None:
         if state != DONE:
             self.keys_button.hide()
         if state == SETUP:
             self._update_send()
             self._plan_timer.start()
-        self.sig_state_changed.emit(state)
 
     # -- the agent and the candidate -------------------------------------------------------------
 
@@ -413,20 +363,13 @@ class EvidenceDialog(QDialog):
         self._done = 0
         self.items.clear()
         self.summary_card.hide()
-        self.progress.setRange(0, len(plan.run_ids))
-        self.progress.setValue(0)
-        self.progress_label.setText(
+        cancel = self._begin_job(
+            len(plan.run_ids),
             f"Replaying {plural(len(plan.run_ids), 'run')} of @{plan.agent} on "
-            f"{plan.target.label}, {self.concurrency.value()} at a time…"
+            f"{plan.target.label}, {self.concurrency.value()} at a time…",
         )
-        self._cancel = asyncio.Event()
-        self._show(RUNNING)
-        self.cancel_button.setEnabled(True)
-        self.cancel_button.setFocus()
         self.ctx.prefetch_sdks()
-        self.ctx.spawn(
-            self._gather(plan, self.concurrency.value(), self._cancel), what="gather evidence"
-        )
+        self.ctx.spawn(self._gather(plan, self.concurrency.value(), cancel), what="gather evidence")
 
     async def _gather(self, plan: EvidencePlan, concurrency: int, cancel: asyncio.Event) -> None:
         summary = await gather_evidence(
@@ -447,24 +390,10 @@ class EvidenceDialog(QDialog):
         self.items.append(item)
         self.sig_item_done.emit(done, total)
 
-    def cancel_gathering(self) -> None:
-        if self._state != RUNNING or self._cancel is None:
-            return
-        self._cancel.set()
-        self.cancel_button.setEnabled(False)
-        self.progress_label.setText(
-            "Cancelling: no new replay starts; the ones under way finish first…"
-        )
-
     def _finished(self, plan: EvidencePlan, summary: BatchSummary) -> None:
         self.summary = summary
         self.progress.setValue(self._done)
         head, detail = summary_lines(summary, plan.target)
-        self.progress_label.setText(
-            f"Cancelled after {summary.replayed} of {summary.total}: the rest were not replayed."
-            if summary.cancelled
-            else f"Done: {summary.replayed} of {summary.total} replayed."
-        )
         self.headline.setText(head)
         self.detail.setText(detail)
         errors = errors_of(summary)
@@ -491,20 +420,13 @@ class EvidenceDialog(QDialog):
             else "Nothing was replayed: no evidence was added."
         )
         self.summary_card.show()
-        self._show(DONE)
-        self.close_button.setDefault(True)
+        self._end_job(batch_done_text(summary.replayed, summary.total, summary.cancelled))
         self.sig_evidence_gathered.emit(summary)
 
     # -- items -----------------------------------------------------------------------------------
 
     def _open_keys(self) -> None:
         self.ctx.navigate("settings", {"section": "keys"})
-
-    def reject(self) -> None:
-        if self._state == RUNNING:
-            self.cancel_gathering()
-            return
-        super().reject()
 
     def _on_theme_changed(self, _theme: Any) -> None:
         if shiboken6.isValid(self):

@@ -4,7 +4,6 @@ summary of what recovered (failed before, completed now) and what it cost."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -21,15 +20,12 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QSpinBox,
-    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -63,10 +59,10 @@ from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_style import replay_stylesheet, tone_colour
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import DASH, local_time, plural, short_id
+from ato_desktop.ui.widgets.job_dialog import SETUP, JobDialog, batch_done_text
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, NoFocusDelegate, StatusBadgeDelegate
 
-SETUP, RUNNING, DONE = "setup", "running", "done"
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 
@@ -266,10 +262,9 @@ def batch_items_table(name: str, model: BatchItemsModel, ctx: Any) -> QTableView
     return table
 
 
-class BatchReplayDialog(QDialog):
+class BatchReplayDialog(JobDialog):
     """Replay run_ids, or (run_ids None) the failures of an agent since a config version."""
 
-    sig_state_changed = Signal(str)
     sig_plan_ready = Signal(object)  # BatchPlan
     sig_item_done = Signal(int, int)  # done, total
     sig_batch_finished = Signal(object)  # BatchSummary
@@ -292,57 +287,24 @@ class BatchReplayDialog(QDialog):
         self._changes: AgentChanges | None = None
         self.plan: BatchPlan | None = None
         self.summary: BatchSummary | None = None
-        self._state = SETUP
         self._generation = 0  # estimates
         self._failures_generation = 0
-        self._cancel: asyncio.Event | None = None
         self._done = 0
         self.setWindowTitle(
             "Replay failures of an agent" if self.failures_mode else "Replay selected runs"
         )
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
-        layout.setSpacing(10)
-        self.title = QLabel(self.windowTitle())
-        self.title.setObjectName("ReplayTitle")
-        layout.addWidget(self.title)
-        self.subtitle = QLabel("")
-        self.subtitle.setObjectName("ReplaySubtitle")
-        self.subtitle.setWordWrap(True)
-        layout.addWidget(self.subtitle)
-
-        self._stack = QStackedWidget()
-        self._setup_page = self._build_setup()
-        self._run_page = self._build_run()
-        self._stack.addWidget(self._setup_page)
-        self._stack.addWidget(self._run_page)
-        layout.addWidget(self._stack, 1)
-
-        buttons = QHBoxLayout()
-        self.again_button = QPushButton("Replay &again…")
-        self.again_button.setObjectName("BatchAgain")
-        self.again_button.clicked.connect(lambda: self._show(SETUP))
-        buttons.addWidget(self.again_button)
-        buttons.addStretch(1)
-        self.close_button = QPushButton("Close")
-        self.close_button.setObjectName("BatchClose")
-        self.close_button.clicked.connect(self.reject)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("BatchCancel")
-        self.cancel_button.setProperty("danger", True)
-        self.cancel_button.setToolTip(
-            "Start no new replay and stop those under way (kept as killed runs)"
+        self._build_job(
+            name="Batch",
+            title=self.windowTitle(),
+            subtitle="",
+            setup=self._build_setup(),
+            run=self._build_run(),
+            start_text="&Replay",
+            cancel_tip="Start no new replay and stop those under way (kept as killed runs)",
+            cancelling="Cancelling: no new replay starts; the ones under way are stopped…",
+            again_text="Replay &again…",
         )
-        self.cancel_button.clicked.connect(self.cancel_batch)
-        self.start_button = QPushButton("&Replay")
-        self.start_button.setObjectName("BatchStart")
-        self.start_button.setProperty("primary", True)
         self.start_button.clicked.connect(self.start)
-        for button in (self.close_button, self.cancel_button, self.start_button):
-            button.setAutoDefault(False)
-            buttons.addWidget(button)
-        layout.addLayout(buttons)
 
         self._plan_timer = QTimer(self, singleShot=True, interval=250)
         self._plan_timer.timeout.connect(self._replan)
@@ -423,7 +385,6 @@ class BatchReplayDialog(QDialog):
 
     def _build_run(self) -> QWidget:
         page = ProgressPanel("%v / %m replayed")
-        self.progress, self.progress_label = page.bar, page.label
         layout = page.column
 
         self.summary_card = QFrame()
@@ -470,22 +431,10 @@ class BatchReplayDialog(QDialog):
 
     # -- state -----------------------------------------------------------------------------------
 
-    @property
-    def state(self) -> str:
-        return self._state
-
-    def _show(self, state: str) -> None:
-        self._state = state
-        self._stack.setCurrentWidget(self._setup_page if state == SETUP else self._run_page)
-        self.start_button.setVisible(state == SETUP)
-        self.cancel_button.setVisible(state == RUNNING)
-        self.close_button.setVisible(state != RUNNING)
-        self.close_button.setText("Cancel" if state == SETUP else "Close")
-        self.again_button.setVisible(state == DONE)
+    def _state_shown(self, state: str) -> None:
         if state == SETUP:
             self._update_start()
             self._plan_timer.start()
-        self.sig_state_changed.emit(state)
 
     # -- which runs ------------------------------------------------------------------------------
 
@@ -643,20 +592,14 @@ class BatchReplayDialog(QDialog):
         self._done = 0
         self.items.clear()
         self.summary_card.hide()
-        self.progress.setRange(0, len(plan.run_ids))
-        self.progress.setValue(0)
-        self.progress.show()
-        self.progress_label.setText(
+        cancel = self._begin_job(
+            len(plan.run_ids),
             f"Replaying {plural(len(plan.run_ids), 'run')} on {target.label}, "
-            f"{self.concurrency.value()} at a time…"
+            f"{self.concurrency.value()} at a time…",
         )
-        self._cancel = asyncio.Event()
-        self._show(RUNNING)
-        self.cancel_button.setEnabled(True)
-        self.cancel_button.setFocus()
         self.ctx.prefetch_sdks()
         self.ctx.spawn(
-            self._run(plan.run_ids, target, self.concurrency.value(), self._cancel),
+            self._run(plan.run_ids, target, self.concurrency.value(), cancel),
             what="replay the runs",
         )
 
@@ -682,26 +625,10 @@ class BatchReplayDialog(QDialog):
         self.items.append(item)
         self.sig_item_done.emit(done, total)
 
-    def cancel_batch(self) -> None:
-        if self._state != RUNNING or self._cancel is None:
-            return
-        self._cancel.set()
-        self.cancel_button.setEnabled(False)
-        self.progress_label.setText(
-            "Cancelling: no new replay starts; the ones under way are stopped…"
-        )
-
     def _finished(self, summary: BatchSummary) -> None:
         self.summary = summary
         self.progress.setValue(self._done)
         failed_before = summary.recovered + summary.still_failing
-        if summary.cancelled:
-            self.progress_label.setText(
-                f"Cancelled after {summary.replayed} of {summary.total}: "
-                "the rest were not replayed."
-            )
-        else:
-            self.progress_label.setText(f"Done: {summary.replayed} of {summary.total} replayed.")
         if failed_before:
             self.headline.setText(f"{summary.recovered} of {failed_before} failures recovered")
         else:
@@ -728,17 +655,8 @@ class BatchReplayDialog(QDialog):
             + _delta_html(summary.latency_delta_pct)
         )
         self.summary_card.show()
-        self._show(DONE)
-        self.close_button.setDefault(True)
+        self._end_job(batch_done_text(summary.replayed, summary.total, summary.cancelled))
         self.sig_batch_finished.emit(summary)
-
-    # -- items -----------------------------------------------------------------------------------
-
-    def reject(self) -> None:
-        if self._state == RUNNING:
-            self.cancel_batch()
-            return
-        super().reject()
 
     def _on_theme_changed(self, _theme: Any) -> None:
         if shiboken6.isValid(self):
