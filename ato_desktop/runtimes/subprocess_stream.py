@@ -325,7 +325,7 @@ async def _wait_exit(process: asyncio.subprocess.Process, timeout_s: float) -> i
 def _parse_line(line: str) -> dict[str, Any] | None:
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # also [[[[... deeper than the decoder recurses
         return None
     return value if isinstance(value, dict) else None
 
