@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest
 from ato_desktop.runtimes.base import RuntimeAdapter
 from ato_desktop.runtimes.registry import get_adapter
 from tests.fakes import FakeLLMServer
+from tests.runtimes.subprocess_fakes import FakeCli
 
 API_KEY = "sk-test-key-0123456789abcdef"
 
@@ -60,6 +62,12 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     with FakeLLMServer() as server:
         yield server
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCli:
+    """The fake `claude` and `codex` on PATH, a working directory, what they received."""
+    return FakeCli.install(monkeypatch, tmp_path)
 
 
 def make_request(target: Target, fake: FakeLLMServer | None, **overrides: Any) -> RuntimeRequest:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,13 @@ class FakeCli:
         }
         values.update(overrides)
         return RuntimeRequest(**values)
+
+    def run(
+        self, adapter: Callable[[], RuntimeAdapter], scenario: str, **overrides: Any
+    ) -> list[RuntimeEvent]:
+        """Every event of one run of adapter() on the fake playing scenario."""
+        self.scenario(scenario)
+        return collect(adapter(), self.request(**overrides))
 
     def recorded(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.record_path.read_text(encoding="utf-8"))
