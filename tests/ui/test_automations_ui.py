@@ -6,7 +6,6 @@ editor; the empty state."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,6 @@ from tests.fakes import FakeLLMServer, Scenario
 from tests.support.qt_helpers import run_to_end, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-CANVASKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture
