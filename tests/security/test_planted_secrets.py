@@ -29,14 +29,40 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractListModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    Qt,
+)
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QComboBox,
+    QGraphicsSimpleTextItem,
+    QGraphicsTextItem,
+    QGraphicsView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTabBar,
+    QTextEdit,
+    QWidget,
+)
 
 from ato_desktop import cli
+from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.crash_reports import CrashReporter, crash_reports
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.log_redaction import install_secret_redaction
 from ato_desktop.engine.otlp_receiver import OtlpReceiver
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.paths import DataPaths
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.main_window import MainWindow
+from ato_desktop.ui.pages.registry import PAGES
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
 from tests.fakes.mcp_server import spawn_http_server, stdio_command
 from tests.fakes.otlp_server import FakeOtlpServer
@@ -354,3 +380,184 @@ def test_no_planted_secret_is_written_anywhere(
     names = {Path(p).name for p in scan.scanned}
     assert {"ato.sqlite3", "ato.sqlite3-wal", "ato.sqlite3-shm", "settings.json"} <= names
     assert {"runs.csv", "runs.json", "runs.jsonl", "debug.log", report.name} <= names
+
+
+# -- what the desktop app shows -----------------------------------------------------------
+
+
+def widget_texts(root: QWidget) -> list[tuple[str, str]]:
+    """Every text a widget tree shows or carries: labels, fields (their real text too, not only
+    what a password field displays), buttons, combo items, tabs, tooltips, item models'
+    display and tooltip data and headers, and canvas text items."""
+    found: list[tuple[str, str]] = []
+
+    def add(widget: QObject, what: str, value: object) -> None:
+        if isinstance(value, str) and value:
+            found.append((f"{type(widget).__name__}#{widget.objectName()} {what}", value))
+
+    for widget in [root, *root.findChildren(QWidget)]:
+        for what in ("toolTip", "statusTip", "whatsThis", "windowTitle", "accessibleName"):
+            add(widget, what, getattr(widget, what)())
+        if isinstance(widget, QLabel):
+            add(widget, "text", widget.text())
+        elif isinstance(widget, QLineEdit):
+            for what in ("text", "displayText", "placeholderText"):
+                add(widget, what, getattr(widget, what)())
+        elif isinstance(widget, QTextEdit | QPlainTextEdit):
+            add(widget, "text", widget.toPlainText())
+        elif isinstance(widget, QAbstractButton):
+            add(widget, "text", widget.text())
+        elif isinstance(widget, QComboBox):
+            for i in range(widget.count()):
+                add(widget, f"item {i}", widget.itemText(i))
+        elif isinstance(widget, QTabBar):
+            for i in range(widget.count()):
+                add(widget, f"tab {i}", widget.tabText(i) + " " + widget.tabToolTip(i))
+        elif isinstance(widget, QAbstractItemView) and widget.model() is not None:
+            found.extend(_model_texts(widget.model(), type(widget).__name__))
+        elif isinstance(widget, QGraphicsView) and widget.scene() is not None:
+            for item in widget.scene().items():
+                texts = [item.toolTip()]
+                if isinstance(item, QGraphicsTextItem):
+                    texts.append(item.toPlainText())
+                elif isinstance(item, QGraphicsSimpleTextItem):
+                    texts.append(item.text())
+                found += [(f"canvas item {type(item).__name__}", t) for t in texts if t]
+    return found
+
+
+def _columns(model: QAbstractItemModel, parent: QModelIndex) -> int:
+    if isinstance(model, QAbstractListModel):
+        return 1  # its columnCount is private in PySide6
+    return int(model.columnCount(parent))
+
+
+def _has_children(model: QAbstractItemModel, index: QModelIndex) -> bool:
+    if isinstance(model, QAbstractListModel | QAbstractTableModel):
+        return False  # flat; hasChildren is private in PySide6
+    return bool(model.hasChildren(index))
+
+
+def _model_texts(model: QAbstractItemModel, view: str, limit: int = 5000) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    roles = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole)
+    for section in range(_columns(model, QModelIndex())):
+        for role in roles:
+            value = model.headerData(section, Qt.Orientation.Horizontal, role)
+            if isinstance(value, str):
+                found.append((f"{view} header {section}", value))
+    pending = [QModelIndex()]
+    while pending and len(found) < limit:
+        parent = pending.pop()
+        for row in range(min(model.rowCount(parent), 500)):
+            for column in range(_columns(model, parent)):
+                index = model.index(row, column, parent)
+                for role in roles:
+                    value = model.data(index, role)
+                    if isinstance(value, str) and value:
+                        found.append((f"{view} row {row} col {column}", value))
+            first = model.index(row, 0, parent)
+            if _has_children(model, first):
+                pending.append(first)
+    return found
+
+
+@pytest.fixture
+def populated(
+    ato_home: Path,
+    tmp_path: Path,
+    private_tmp: Path,
+    planted: CredentialStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[tuple[Cli, FakeOtlpServer]]:
+    """A log with what the pages show, written before the app's loop exists (the CLI runs its
+    own): agents, good and failed runs (401s that quoted the keys), an external run that carried
+    them, an eval, a pipeline and a hook, an MCP server with a secret header, sync with a bearer
+    token, and settings."""
+    run = Cli(monkeypatch, capsys)
+    with FakeLLMServer() as fake, FakeOtlpServer() as collector:
+        _add_agents(run, fake)
+        _dispatch_everywhere(run, fake)
+        run("mcp", "add", "web", "--url", "http://127.0.0.1:9/mcp",
+            "--secret-header", "Authorization",
+            stdin=f"Bearer {SECRETS['mcp header token']}\n")  # fmt: skip
+        run("groups", "add", "pipe", "--stage", "draft=claude-agent", "--stage", "b=codex-agent")
+        run("hooks", "add", "on-failure", "--on", "failed", "--agent", "claude-agent",
+            "--dispatch-agent", "codex-agent", "--template", "failed: {run.error}")  # fmt: skip
+        scan = scanner()
+        fail_on(_receiver(ato_home, scan))
+        suite = tmp_path / "suite.jsonl"
+        suite.write_text(json.dumps({"input": "Say fine", "expected": "fine"}) + "\n")
+        fake.enqueue(Scenario(chunks=("fine",)))
+        run("eval", str(suite), "--agent", "compat-agent")
+        run("sync", "configure", "--endpoint", collector.url, "--auth", "bearer",
+            "--secrets-from-stdin", "--content", "--enable",
+            stdin=SECRETS["sync bearer token"] + "\n")  # fmt: skip
+        run("insights", "thresholds", "min_runs=5")
+        yield run, collector
+
+
+def test_no_planted_secret_on_any_screen(
+    populated: tuple[Cli, FakeOtlpServer],
+    ui_ctx: AppContext,
+    qtbot: Any,
+    ato_home: Path,
+    tmp_path: Path,
+) -> None:
+    window = MainWindow(ui_ctx)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=15_000):
+        ui_ctx.spawn(ui_ctx.open_workspace())
+    screens = tmp_path / "screens"
+    screens.mkdir()
+    texts: list[tuple[str, str]] = []
+
+    # Long-lived tasks (sync, hooks, the live watcher) are running by now; a page's loads are
+    # the tasks started after this.
+    qtbot.waitUntil(lambda: bool(ui_ctx._tasks), timeout=15_000)
+    background = set(ui_ctx._tasks)
+
+    def capture(name: str) -> None:
+        qtbot.waitUntil(lambda: not (ui_ctx._tasks - background), timeout=15_000)
+        assert window.grab().save(str(screens / f"{name}.png"))
+        texts.extend((f"{name}: {where}", text) for where, text in widget_texts(window))
+
+    failed = [r for r in ui_ctx.workspace.store.list_runs(RunFilter()) if r.error_message]
+    assert failed
+    for spec in PAGES:
+        window.navigate(spec.id)
+        capture(spec.id)
+    for listed in failed:  # every failed run opened: its error, actions and details
+        window.navigate("runs", {"run_id": listed.id})
+        capture(f"run-{listed.id[-6:]}")
+
+    settings = window.page("settings")
+    window.navigate("settings")
+    qtbot.waitUntil(lambda: all(r.status is not None for r in settings.keys.rows.values()))
+    capture("settings-loaded")
+    for provider, key in (("anthropic", ANTHROPIC_KEY), ("openai", OPENAI_KEY),
+                          ("openai-compatible", COMPAT_KEY)):  # fmt: skip
+        row = settings.keys.rows[provider]
+        assert row.field.text() == "" and row.field.echoMode() == QLineEdit.EchoMode.Password
+        # The key shows as its state only; the field that takes a new one is empty and masked.
+        assert row.pill.text() == "● Saved in the keyring" and key[:8] not in row.pill.toolTip()
+    secret_fields = [f for f in window.findChildren(QLineEdit) if f.echoMode() != f.EchoMode.Normal]
+    assert secret_fields and all(f.text() == "" for f in secret_fields)
+
+    scan = scanner()
+    hits = scan.scan_texts(texts)
+    done: list[bool] = []
+    ui_ctx.spawn(ui_ctx.shutdown()).add_done_callback(lambda _t: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=15_000)
+    run, collector = populated
+    hits += scan.scan_tree(ato_home) + scan.scan_tree(tmp_path) + scan.scan_texts(run.printed)
+    for number, export in enumerate(collector.requests):
+        hits += scan.scan_bytes(export.request.SerializeToString(), f"sync request {number}")
+    fail_on(hits)
+    assert len(list(screens.glob("*.png"))) >= len(PAGES)
+    # The screens did show the failures whose provider errors quoted the keys, redacted.
+    assert sum("redacted" in text.lower() for _, text in texts) >= len(failed)
+    assert (ato_home / "settings.ini").exists()  # what Qt wrote is scanned too
