@@ -171,3 +171,29 @@ def test_the_app_shows_where_the_report_went(
         box.close()
     finally:
         installed.uninstall()
+
+
+def test_an_unexpected_cli_error_leaves_a_report_and_no_raw_traceback(ato_home: Path) -> None:
+    code = (
+        "import os, sys\n"
+        "from ato_desktop import cli, main\n"
+        "def broken(args, stdout=None):\n"
+        "    raise RuntimeError('unexpected with ' + os.environ['ANTHROPIC_API_KEY'])\n"
+        "cli.main = broken\n"
+        "sys.exit(main.main(['runs', 'list']))\n"
+    )
+    env = {
+        **os.environ,
+        "ATO_HOME": str(ato_home),
+        "PYTHONPATH": str(REPO),
+        "ANTHROPIC_API_KEY": KEY,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 1
+    (report,) = crash_reports(DataPaths(ato_home).log_dir)
+    assert f"A crash report was written to {report}" in done.stderr
+    assert "RuntimeError: unexpected with [REDACTED]" in report.read_text(encoding="utf-8")
+    assert "CRASHPLANTED" not in done.stderr + done.stdout + report.read_text(encoding="utf-8")

@@ -163,7 +163,7 @@ def debug_log(ato_home: Path) -> Iterator[Path]:
 
 
 def _add_agents(run: Cli, fake: FakeLLMServer) -> None:
-    run("agents", "add", "claude-agent", "--runtime", "claude", "--model", "claude-sonnet-4-5",
+    run("agents", "add", "claude-agent", "--runtime", "claude", "--model", "claude-sonnet-5",
         "--base-url", fake.anthropic_base_url)  # fmt: skip
     run("agents", "add", "codex-agent", "--runtime", "codex", "--model", "gpt-5",
         "--base-url", fake.openai_base_url)  # fmt: skip
@@ -193,7 +193,7 @@ def _mcp_servers_and_a_tool_call(run: Cli, fake: FakeLLMServer, http_url: str) -
     run("mcp", "test", "tools")
     run("mcp", "test", "web")
     run("mcp", "list", "--json")
-    run("agents", "add", "tool-agent", "--runtime", "claude", "--model", "claude-sonnet-4-5",
+    run("agents", "add", "tool-agent", "--runtime", "claude", "--model", "claude-sonnet-5",
         "--base-url", fake.anthropic_base_url, "--mcp-servers", "tools,web")  # fmt: skip
     fake.enqueue(
         Scenario(tool_calls=(FakeToolCall("add", {"a": 3, "b": 4}),)),
