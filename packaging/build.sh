@@ -6,6 +6,7 @@
 #   dist/ato-desktop/                        the PyInstaller bundle (run dist/ato-desktop/ato-desktop)
 #   dist/install/usr/...                     bin/, lib/ato-desktop/, share/{applications,metainfo,icons}
 #   dist/ato-desktop-VERSION-linux-ARCH.tar.gz  that tree, to unpack under /usr or ~/.local
+#   dist/smoke-home/                         the data directory the smoke test left (a real log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,9 +58,13 @@ cp -r packaging/linux/icons/hicolor "$INSTALL/share/icons/"
 tar -czf "$TARBALL" -C "$INSTALL" --owner=0 --group=0 bin lib share
 echo "$TARBALL: $(du -h "$TARBALL" | cut -f1)"
 
-step "the CLI through the installed symlink: ato-desktop runs list"
-ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$INSTALL/bin/ato-desktop" demo --runs 20
-ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$INSTALL/bin/ato-desktop" runs list --limit 5
+step "the archive unpacked elsewhere: its bin/ato-desktop runs the CLI on the smoke-test log"
+rm -rf dist/unpacked && mkdir -p dist/unpacked && tar -xzf "$TARBALL" -C dist/unpacked
+CLI=dist/unpacked/bin/ato-desktop
+timeout 60 "$CLI" --version
+ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$CLI" demo --runs 100
+ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$CLI" runs list --limit 5
+rm -rf dist/unpacked
 
 step "done in $(($(date +%s) - started)) s"
 echo "bundle $BUNDLE/ $(du -sh "$BUNDLE" | cut -f1), archive $TARBALL $(du -h "$TARBALL" | cut -f1)"
