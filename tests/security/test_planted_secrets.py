@@ -298,6 +298,14 @@ def _exports(run: Cli, export_dir: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def _retention(run: Cli, ato_home: Path) -> Path:
+    """Archive the old runs (the external one that carried keys is from 2023) and re-import."""
+    run("retention", "run", "--days", "30", "--json")
+    (archive,) = (ato_home / "archives").glob("runs-*.jsonl.gz")
+    run("retention", "import", str(archive))
+    return archive
+
+
 def _crash_report(ato_home: Path) -> Path:
     reporter = CrashReporter(DataPaths(ato_home).log_dir, stderr=io.StringIO())
     try:
@@ -356,6 +364,7 @@ def test_no_planted_secret_is_written_anywhere(
         _eval_and_replay(run, fake, tmp_path, failed)
         sync_bodies = _sync(run, collector)
         runs = _exports(run, export_dir)
+        archive = _retention(run, ato_home)
         report = _crash_report(ato_home)
         debug_output = _cli_process_at_debug(ato_home, fake, private_tmp)
         keys_seen = {r.api_key for r in fake.requests}
@@ -380,6 +389,7 @@ def test_no_planted_secret_is_written_anywhere(
     names = {Path(p).name for p in scan.scanned}
     assert {"ato.sqlite3", "ato.sqlite3-wal", "ato.sqlite3-shm", "settings.json"} <= names
     assert {"runs.csv", "runs.json", "runs.jsonl", "debug.log", report.name} <= names
+    assert f"{archive}!gunzip" in scan.scanned  # the archive, decompressed
 
 
 # -- what the desktop app shows -----------------------------------------------------------
