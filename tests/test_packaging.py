@@ -50,6 +50,8 @@ def test_desktop_entry_names_the_app_its_icon_and_its_command() -> None:
     assert entry["Icon"] == APP_ID  # the hicolor icons are named after the app id
     assert entry["Exec"].split()[0] in scripts  # the command installed in bin/
     assert entry["Type"] == "Application" and entry["Terminal"] == "false"
+    # On X11 Qt names the window's class after the application (ui.app sets it to APP_NAME).
+    assert entry["StartupWMClass"] == APP_NAME
 
 
 def test_metainfo_has_the_app_id_launchable_and_current_version() -> None:
