@@ -4,42 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from ato_desktop.core.cost_recs import Recommendation
 from ato_desktop.ui.insights.cost_reads import money
+from ato_desktop.ui.widgets.record_model import RecordTableModel
 
 COLUMNS = ("Recommendation", "Projected saving")
 COL_HEADLINE, COL_SAVING = range(len(COLUMNS))
 AGENT_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 
-class RecommendationsModel(QAbstractTableModel):
+class RecommendationsModel(RecordTableModel):
     """One row per recommendation (the best swap of an agent), in the report's order."""
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._recs: list[Recommendation] = []
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._recs)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
+    HEADERS = COLUMNS
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._recs):
+        rec = self.recommendation(index.row()) if index.isValid() else None
+        if rec is None:
             return None
-        rec = self._recs[index.row()]
         col = index.column()
         if role == AGENT_ID_ROLE:
             return rec.agent_id
@@ -56,15 +42,14 @@ class RecommendationsModel(QAbstractTableModel):
         return None
 
     def set_recommendations(self, recs: list[Recommendation]) -> None:
-        self.beginResetModel()
-        self._recs = list(recs)
-        self.endResetModel()
+        self.set_records(recs)
 
     def recommendation(self, row: int) -> Recommendation | None:
-        return self._recs[row] if 0 <= row < len(self._recs) else None
+        rec: Recommendation | None = self.record(row)
+        return rec
 
     def row_of(self, agent_id: str) -> int:
-        for row, rec in enumerate(self._recs):
+        for row, rec in enumerate(self._records):
             if rec.agent_id == agent_id or rec.agent_name == agent_id:
                 return row
         return -1

@@ -17,7 +17,6 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFrame,
     QGridLayout,
     QLabel,
     QPushButton,
@@ -29,19 +28,15 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.cost_recs import AgentEvidence
 from ato_desktop.core.records import AgentRecord
 from ato_desktop.engine.cost_recs import DEFAULT_SAMPLE, EvidencePlan, gather_evidence
-from ato_desktop.engine.replay import BatchItem, BatchSummary, ReplayTarget
+from ato_desktop.engine.replay import BatchSummary, ReplayTarget
 from ato_desktop.ui.insights import cost_reads
 from ato_desktop.ui.insights.cost_reads import errors_of, plan_text, summary_lines
-from ato_desktop.ui.replay.batch_dialog import (
-    BatchItemsModel,
-    batch_items_table,
-)
+from ato_desktop.ui.replay.batch_dialog import BatchJobDialog
 from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_dialog import error_hint
-from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import plural
-from ato_desktop.ui.widgets.job_dialog import DONE, SETUP, JobDialog, batch_done_text
+from ato_desktop.ui.widgets.job_dialog import DONE, SETUP
 from ato_desktop.ui.widgets.job_dialog import RUNNING as RUNNING  # re-exported
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 
@@ -49,11 +44,9 @@ DEFAULT_CONCURRENCY = 4
 MAX_SAMPLE = 200
 
 
-class EvidenceDialog(JobDialog):
+class EvidenceDialog(BatchJobDialog):
     """Per agent: a candidate runtime + model and a sample size; the estimate, then Send."""
 
-    sig_plan_ready = Signal(object)  # EvidencePlan
-    sig_item_done = Signal(int, int)  # done, total
     sig_evidence_gathered = Signal(object)  # BatchSummary
 
     def __init__(
@@ -75,10 +68,8 @@ class EvidenceDialog(JobDialog):
         self._wanted = (agent, runtime, model)
         self._agents: list[AgentRecord] = []
         self.plan: EvidencePlan | None = None
-        self.summary: BatchSummary | None = None
         self.estimate_error = ""
         self._generation = 0
-        self._done = 0
 
         buttons = self._build_job(
             name="Evidence",
@@ -107,9 +98,7 @@ class EvidenceDialog(JobDialog):
         self.target_form.sig_target_changed.connect(self._plan_timer.start)
         self.sample.valueChanged.connect(lambda _v: self._plan_timer.start())
         self.agent_combo.currentIndexChanged.connect(self._on_agent_changed)
-        self.setStyleSheet(replay_stylesheet())
-        if getattr(ctx, "theme", None) is not None:
-            ctx.theme.sig_theme_changed.connect(self._on_theme_changed)
+        self._follow_theme()
         self.resize(820, 600)
         self._show(SETUP)
         self.target_form.load()
@@ -180,19 +169,11 @@ class EvidenceDialog(JobDialog):
         layout.addStretch(1)
         return page
 
-    def _build_run(self) -> QWidget:
-        page = ProgressPanel("%v / %m replayed")
-        layout = page.column
-
-        self.summary_card = QFrame()
-        self.summary_card.setObjectName("BatchSummaryCard")
-        inner = QVBoxLayout(self.summary_card)
-        inner.setContentsMargins(14, 10, 14, 12)
-        inner.setSpacing(6)
-        self.headline = QLabel("")
-        self.headline.setObjectName("BatchHeadline")
+    def _build_run(self) -> ProgressPanel:
+        page, inner = self._build_batch_page(
+            "EvidenceItems", "Click a replay (or press Enter) to open its run"
+        )
         self.headline.setWordWrap(True)
-        inner.addWidget(self.headline)
         self.detail = QLabel("")
         self.detail.setObjectName("EvidenceDetail")
         self.detail.setWordWrap(True)
@@ -207,13 +188,6 @@ class EvidenceDialog(JobDialog):
         self.next_line.setObjectName("ReplayHint")
         self.next_line.setWordWrap(True)
         inner.addWidget(self.next_line)
-        self.summary_card.hide()
-        layout.addWidget(self.summary_card)
-
-        self.items = BatchItemsModel(self)
-        table = self.table = batch_items_table("EvidenceItems", self.items, self.ctx)
-        table.setToolTip("Click a replay (or press Enter) to open its run")
-        layout.addWidget(table, 1)
         return page
 
     # -- state -----------------------------------------------------------------------------------
@@ -359,16 +333,11 @@ class EvidenceDialog(JobDialog):
         plan = self.plan
         if plan is None or not plan.run_ids or self._state != SETUP:
             return
-        self.summary = None
-        self._done = 0
-        self.items.clear()
-        self.summary_card.hide()
-        cancel = self._begin_job(
+        cancel = self._begin_batch(
             len(plan.run_ids),
             f"Replaying {plural(len(plan.run_ids), 'run')} of @{plan.agent} on "
             f"{plan.target.label}, {self.concurrency.value()} at a time…",
         )
-        self.ctx.prefetch_sdks()
         self.ctx.spawn(self._gather(plan, self.concurrency.value(), cancel), what="gather evidence")
 
     async def _gather(self, plan: EvidencePlan, concurrency: int, cancel: asyncio.Event) -> None:
@@ -382,17 +351,7 @@ class EvidenceDialog(JobDialog):
         if shiboken6.isValid(self):
             self._finished(plan, summary)
 
-    def _on_progress(self, done: int, total: int, item: BatchItem) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self._done = done
-        self.progress.setValue(done)
-        self.items.append(item)
-        self.sig_item_done.emit(done, total)
-
     def _finished(self, plan: EvidencePlan, summary: BatchSummary) -> None:
-        self.summary = summary
-        self.progress.setValue(self._done)
         head, detail = summary_lines(summary, plan.target)
         self.headline.setText(head)
         self.detail.setText(detail)
@@ -419,15 +378,10 @@ class EvidenceDialog(JobDialog):
             if summary.replayed
             else "Nothing was replayed: no evidence was added."
         )
-        self.summary_card.show()
-        self._end_job(batch_done_text(summary.replayed, summary.total, summary.cancelled))
+        self._end_batch(summary)
         self.sig_evidence_gathered.emit(summary)
 
     # -- items -----------------------------------------------------------------------------------
 
     def _open_keys(self) -> None:
         self.ctx.navigate("settings", {"section": "keys"})
-
-    def _on_theme_changed(self, _theme: Any) -> None:
-        if shiboken6.isValid(self):
-            self.setStyleSheet(replay_stylesheet())

@@ -4,13 +4,13 @@ summary of what recovered (failed before, completed now) and what it cost."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -61,6 +61,7 @@ from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import DASH, local_time, plural, short_id
 from ato_desktop.ui.widgets.job_dialog import SETUP, JobDialog, batch_done_text
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
+from ato_desktop.ui.widgets.record_model import RecordTableModel
 from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, NoFocusDelegate, StatusBadgeDelegate
 
 DEFAULT_CONCURRENCY = 4
@@ -130,32 +131,17 @@ def version_label(version: AgentVersionRecord) -> str:
 # -- the items -----------------------------------------------------------------------------------
 
 
-class BatchItemsModel(QAbstractTableModel):
+class BatchItemsModel(RecordTableModel):
     """The replayed runs, in the order they finished."""
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._items: list[BatchItem] = []
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
+    HEADERS = COLUMNS
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        item = self.item_at(index.row()) if index.isValid() else None
+        if item is None:
             return None
-        item = self._items[index.row()]
         result = item.result
         col = index.column()
         before = result.comparison.source.status if result else None
@@ -203,18 +189,17 @@ class BatchItemsModel(QAbstractTableModel):
         return delta_text(result.comparison.duration_delta_pct)
 
     def append(self, item: BatchItem) -> None:
-        row = len(self._items)
+        row = len(self._records)
         self.beginInsertRows(QModelIndex(), row, row)
-        self._items.append(item)
+        self._records.append(item)
         self.endInsertRows()
 
     def clear(self) -> None:
-        self.beginResetModel()
-        self._items = []
-        self.endResetModel()
+        self.set_records([])
 
     def item_at(self, row: int) -> BatchItem | None:
-        return self._items[row] if 0 <= row < len(self._items) else None
+        item: BatchItem | None = self.record(row)
+        return item
 
 
 # -- the dialog ----------------------------------------------------------------------------------
@@ -262,11 +247,76 @@ def batch_items_table(name: str, model: BatchItemsModel, ctx: Any) -> QTableView
     return table
 
 
-class BatchReplayDialog(JobDialog):
+class BatchJobDialog(JobDialog):
+    """A job that replays a batch of runs (Replay selected runs / failures, Gather evidence):
+    the replays' table under the progress bar, a summary card above it once done, the replay
+    style following the theme."""
+
+    sig_plan_ready = Signal(object)  # the dialog's plan of the batch
+    sig_item_done = Signal(int, int)  # done, total
+
+    ctx: Any
+    summary: BatchSummary | None = None
+    _done = 0
+
+    def _build_batch_page(self, table: str, tooltip: str) -> tuple[ProgressPanel, QVBoxLayout]:
+        """The progress page: the bar, a hidden summary card (its `headline`; the card's layout
+        is returned for the rest of it) and the replays' table."""
+        page = ProgressPanel("%v / %m replayed")
+        self.summary_card = QFrame()
+        self.summary_card.setObjectName("BatchSummaryCard")
+        card = QVBoxLayout(self.summary_card)
+        card.setContentsMargins(14, 10, 14, 12)
+        card.setSpacing(6)
+        self.headline = QLabel("")
+        self.headline.setObjectName("BatchHeadline")
+        card.addWidget(self.headline)
+        self.summary_card.hide()
+        page.column.addWidget(self.summary_card)
+        self.items = BatchItemsModel(self)
+        self.table = batch_items_table(table, self.items, self.ctx)
+        self.table.setToolTip(tooltip)
+        page.column.addWidget(self.table, 1)
+        return page, card
+
+    def _follow_theme(self) -> None:
+        self.setStyleSheet(replay_stylesheet())
+        if getattr(self.ctx, "theme", None) is not None:
+            self.ctx.theme.sig_theme_changed.connect(self._on_theme_changed)
+
+    def _begin_batch(self, total: int, text: str) -> asyncio.Event:
+        """A new batch of total replays: the table emptied, the progress page, saying text."""
+        self.summary = None
+        self._done = 0
+        self.items.clear()
+        self.summary_card.hide()
+        cancel = self._begin_job(total, text)
+        self.ctx.prefetch_sdks()
+        return cancel
+
+    def _on_progress(self, done: int, total: int, item: BatchItem) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._done = done
+        self.progress.setValue(done)
+        self.items.append(item)
+        self.sig_item_done.emit(done, total)
+
+    def _end_batch(self, summary: BatchSummary) -> None:
+        """The batch is over (its summary card filled): show the card, then DONE."""
+        self.summary = summary
+        self.progress.setValue(self._done)
+        self.summary_card.show()
+        self._end_job(batch_done_text(summary.replayed, summary.total, summary.cancelled))
+
+    def _on_theme_changed(self, _theme: Any) -> None:
+        if shiboken6.isValid(self):
+            self.setStyleSheet(replay_stylesheet())
+
+
+class BatchReplayDialog(BatchJobDialog):
     """Replay run_ids, or (run_ids None) the failures of an agent since a config version."""
 
-    sig_plan_ready = Signal(object)  # BatchPlan
-    sig_item_done = Signal(int, int)  # done, total
     sig_batch_finished = Signal(object)  # BatchSummary
 
     def __init__(
@@ -286,10 +336,8 @@ class BatchReplayDialog(JobDialog):
         self._preferred_agent = agent
         self._changes: AgentChanges | None = None
         self.plan: BatchPlan | None = None
-        self.summary: BatchSummary | None = None
         self._generation = 0  # estimates
         self._failures_generation = 0
-        self._done = 0
         self.setWindowTitle(
             "Replay failures of an agent" if self.failures_mode else "Replay selected runs"
         )
@@ -309,9 +357,7 @@ class BatchReplayDialog(JobDialog):
         self._plan_timer = QTimer(self, singleShot=True, interval=250)
         self._plan_timer.timeout.connect(self._replan)
         self.target_form.sig_target_changed.connect(self._plan_timer.start)
-        self.setStyleSheet(replay_stylesheet())
-        if getattr(ctx, "theme", None) is not None:
-            ctx.theme.sig_theme_changed.connect(self._on_theme_changed)
+        self._follow_theme()
         self.resize(860, 640)
         self._show(SETUP)
         self.target_form.load()
@@ -383,18 +429,10 @@ class BatchReplayDialog(JobDialog):
         layout.addStretch(1)
         return page
 
-    def _build_run(self) -> QWidget:
-        page = ProgressPanel("%v / %m replayed")
-        layout = page.column
-
-        self.summary_card = QFrame()
-        self.summary_card.setObjectName("BatchSummaryCard")
-        inner = QVBoxLayout(self.summary_card)
-        inner.setContentsMargins(14, 10, 14, 12)
-        inner.setSpacing(6)
-        self.headline = QLabel("")
-        self.headline.setObjectName("BatchHeadline")
-        inner.addWidget(self.headline)
+    def _build_run(self) -> ProgressPanel:
+        page, inner = self._build_batch_page(
+            "BatchItems", "Click a replayed run (or press Enter) to open it"
+        )
         counts = QHBoxLayout()
         counts.setSpacing(18)
         self.count_labels: dict[str, QLabel] = {}
@@ -420,13 +458,6 @@ class BatchReplayDialog(JobDialog):
         self.latency_line.setTextFormat(Qt.TextFormat.RichText)
         inner.addWidget(self.cost_line)
         inner.addWidget(self.latency_line)
-        self.summary_card.hide()
-        layout.addWidget(self.summary_card)
-
-        self.items = BatchItemsModel(self)
-        self.table = batch_items_table("BatchItems", self.items, self.ctx)
-        self.table.setToolTip("Click a replayed run (or press Enter) to open it")
-        layout.addWidget(self.table, 1)
         return page
 
     # -- state -----------------------------------------------------------------------------------
@@ -588,16 +619,11 @@ class BatchReplayDialog(JobDialog):
         target = self.target_form.target()
         if plan is None or target is None or self._state != SETUP:
             return
-        self.summary = None
-        self._done = 0
-        self.items.clear()
-        self.summary_card.hide()
-        cancel = self._begin_job(
+        cancel = self._begin_batch(
             len(plan.run_ids),
             f"Replaying {plural(len(plan.run_ids), 'run')} on {target.label}, "
             f"{self.concurrency.value()} at a time…",
         )
-        self.ctx.prefetch_sdks()
         self.ctx.spawn(
             self._run(plan.run_ids, target, self.concurrency.value(), cancel),
             what="replay the runs",
@@ -617,17 +643,7 @@ class BatchReplayDialog(JobDialog):
         if shiboken6.isValid(self):
             self._finished(summary)
 
-    def _on_progress(self, done: int, total: int, item: BatchItem) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self._done = done
-        self.progress.setValue(done)
-        self.items.append(item)
-        self.sig_item_done.emit(done, total)
-
     def _finished(self, summary: BatchSummary) -> None:
-        self.summary = summary
-        self.progress.setValue(self._done)
         failed_before = summary.recovered + summary.still_failing
         if failed_before:
             self.headline.setText(f"{summary.recovered} of {failed_before} failures recovered")
@@ -654,13 +670,8 @@ class BatchReplayDialog(JobDialog):
             + duration_text(summary.replay_median_ms)
             + _delta_html(summary.latency_delta_pct)
         )
-        self.summary_card.show()
-        self._end_job(batch_done_text(summary.replayed, summary.total, summary.cancelled))
+        self._end_batch(summary)
         self.sig_batch_finished.emit(summary)
-
-    def _on_theme_changed(self, _theme: Any) -> None:
-        if shiboken6.isValid(self):
-            self.setStyleSheet(replay_stylesheet())
 
 
 def _cost_sources(summary: BatchSummary) -> tuple[str, str]:
