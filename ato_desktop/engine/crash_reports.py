@@ -14,6 +14,10 @@ names, line numbers and function names, never values, so that file needs no reda
 
 Nothing here creates the data directory until there is something to write, and nothing here ever
 raises: a crash reporter that crashes would hide the original error.
+
+`configure_app_logging()` gives the desktop app the CLI's stderr log (warnings and errors,
+ATO_LOG_LEVEL=DEBUG for more) through the redacting filter: without it Python's last-resort
+handler prints warnings unredacted, and a desktop session keeps stderr in its journal.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import IO, Any
 from ato_desktop import APP_NAME, __version__
 from ato_desktop.core.redaction import redact_secrets
 from ato_desktop.engine.credentials import known_secrets
+from ato_desktop.engine.log_redaction import install_secret_redaction
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,22 @@ def base_versions() -> dict[str, str]:
         "Platform": platform.platform(),
         "Python": f"{platform.python_version()} ({platform.python_implementation()})",
     }
+
+
+def configure_app_logging(stream: IO[str] | None = None) -> logging.Handler | None:
+    """Log to stderr (or stream) at $ATO_LOG_LEVEL (default WARNING), secrets redacted; returns
+    the handler, or None when logging was configured already (its handlers get the filter)."""
+    root = logging.getLogger()
+    if root.handlers:
+        install_secret_redaction()
+        return None
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level = os.environ.get("ATO_LOG_LEVEL", "WARNING").upper()
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+    root.addHandler(handler)
+    install_secret_redaction(handler)
+    return handler
 
 
 def crash_report_text(

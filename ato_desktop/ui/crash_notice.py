@@ -26,7 +26,9 @@ from PySide6.QtCore import qVersion as qt_version
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from ato_desktop import APP_NAME
-from ato_desktop.engine.crash_reports import CrashReporter
+from ato_desktop.core.redaction import redact_secrets
+from ato_desktop.engine.crash_reports import CrashReporter, configure_app_logging
+from ato_desktop.engine.credentials import known_secrets
 
 MessageHandler = Callable[[QtMsgType, QMessageLogContext, str], Any]
 
@@ -93,10 +95,12 @@ class AppCrashReports:
             self.reporter.report_message(message, context="Qt fatal message")
         if self._previous_handler is not None:
             self._previous_handler(mode, context, message)
-        elif sys.stderr is not None:
-            sys.stderr.write(message + "\n")
+        elif sys.stderr is not None:  # what Qt's own handler would print, redacted
+            sys.stderr.write(redact_secrets(message, known_secrets()) + "\n")
 
 
 def install_crash_reports(window: QMainWindow, log_dir: Path) -> AppCrashReports:
-    """Report unhandled exceptions and Qt fatal messages to log_dir and show a notice in window."""
+    """Report unhandled exceptions and Qt fatal messages to log_dir and show a notice in window;
+    log to stderr through the redacting filter."""
+    configure_app_logging()
     return AppCrashReports(window, log_dir).install()

@@ -4,6 +4,7 @@ notice in the app; hard crashes dump stacks to logs/fatal.log."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import stat
 import subprocess
@@ -14,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QMessageLogContext, QtMsgType
 from PySide6.QtWidgets import QMainWindow
 
 from ato_desktop import __version__
 from ato_desktop.core.redaction import REDACTED
-from ato_desktop.engine.crash_reports import CrashReporter, crash_reports
+from ato_desktop.engine.crash_reports import CrashReporter, configure_app_logging, crash_reports
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.ui.crash_notice import install_crash_reports
@@ -197,3 +199,40 @@ def test_an_unexpected_cli_error_leaves_a_report_and_no_raw_traceback(ato_home: 
     assert f"A crash report was written to {report}" in done.stderr
     assert "RuntimeError: unexpected with [REDACTED]" in report.read_text(encoding="utf-8")
     assert "CRASHPLANTED" not in done.stderr + done.stdout + report.read_text(encoding="utf-8")
+
+
+def test_the_app_log_on_stderr_is_redacted(
+    planted: CredentialStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as in the app: nothing configured yet
+    monkeypatch.setattr(root, "level", logging.WARNING)
+    monkeypatch.setenv("ATO_LOG_LEVEL", "debug")
+    stream = io.StringIO()
+    handler = configure_app_logging(stream)
+    assert handler is not None and root.level == logging.DEBUG
+    logging.getLogger("ato_desktop.test").debug("sending with %s and %s", KEY, LOCAL_KEY)
+    assert configure_app_logging(io.StringIO()) is None  # configured once
+    text = stream.getvalue()
+    assert text.startswith("DEBUG ato_desktop.test: sending with [REDACTED]")
+    assert KEY not in text and LOCAL_KEY not in text
+
+
+@pytest.mark.no_qt_log  # the fatal message goes on to the previous handler: not pytest-qt's
+def test_a_qt_fatal_message_leaves_a_report_first(
+    qtbot: Any, ato_home: Path, planted: CredentialStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    log_dir = DataPaths(ato_home).log_dir
+    installed = install_crash_reports(window, log_dir)
+    try:
+        # What Qt calls before it aborts (calling it directly: the real one would end pytest).
+        installed._qt_message(QtMsgType.QtFatalMsg, QMessageLogContext(), f"no GL with {KEY}")
+    finally:
+        installed.uninstall()
+    (report,) = crash_reports(log_dir)
+    text = report.read_text(encoding="utf-8")
+    assert "Context: Qt fatal message" in text and "no GL with [REDACTED]" in text
+    assert KEY not in text
+    assert "no GL with [REDACTED]" in capsys.readouterr().err  # Qt's own line, redacted too
