@@ -18,7 +18,7 @@ PACKAGE_PACKAGES := $(TEST_PACKAGES) binutils appstream
 PACKAGE_STAMP := $(VENV)/.package-stamp
 
 .PHONY: run test check lint typecheck importlint pytest bench screenshots system-packages-run \
-	system-packages-test venv clean package
+	system-packages-test venv clean package fuzz
 
 run: system-packages-run $(DEPS_STAMP)
 	$(BIN)/ato-desktop
@@ -45,6 +45,14 @@ pytest: $(DEPS_STAMP)
 
 bench: $(DEPS_STAMP)
 	$(BIN)/python -m benchmarks.run_all
+
+# Coverage-guided fuzzing (atheris, the `fuzz` extra) of the byte-level parsers: each harness in
+# fuzz/ for FUZZ_SECONDS (default 60), printing its runs and crashes (docs/fuzzing.md). The
+# hypothesis properties run in `make test`; thousands of examples each with ATO_FUZZ=deep.
+FUZZ_SECONDS ?= 60
+fuzz: $(DEPS_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
+	$(BIN)/python fuzz/run_all.py --seconds $(FUZZ_SECONDS)
 
 # Screenshots of every main view with the demo workspace, light and dark, on a virtual display
 # (with a throwaway keyring, so Settings shows keys as a user with a keyring sees them).

@@ -122,9 +122,8 @@ def parse_metadata(text: str) -> MetadataQuery:
 
 
 def _split_term(token: str) -> tuple[str, str, str]:
-    colon, equals = token.find(":"), token.find("=")
-    marks = [i for i in (colon, equals) if i > 0]
-    if not marks:
+    marks = [i for i in (token.find(":"), token.find("=")) if i >= 0]
+    if not marks or min(marks) == 0:  # no mark, or no key before the first (":=x" is no tag)
         return token, "", ""
     at = min(marks)
     return token[:at], token[at], token[at + 1 :]

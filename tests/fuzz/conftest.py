@@ -25,5 +25,5 @@ _COMMON = {
     "print_blob": True,
 }
 settings.register_profile("ci", max_examples=40, deadline=2000, **_COMMON)  # type: ignore[arg-type]
-settings.register_profile("deep", max_examples=3000, deadline=5000, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("deep", max_examples=2000, deadline=5000, **_COMMON)  # type: ignore[arg-type]
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("deep" if deep_profile() else "ci"))

@@ -28,6 +28,7 @@ TERMS = st.lists(
 @example(">" + "9" * 400 + "s")  # a duration past float range
 @example(">1e5s")
 @example('region:"eu west')
+@example(":=:=k2k2")  # was the tag ":" = ":=k2k2", written back as ":::=k2k2"
 def test_any_search_text_parses_or_says_why(text: str) -> None:
     try:
         query = parse_metadata(text)
