@@ -133,10 +133,16 @@ def write_crash_report(log_dir: Path, text: str, when: datetime) -> Path:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             continue
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            # A full disk: no empty or cut report left behind to mislead whoever reads logs/.
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
         return path
     raise FileExistsError(f"too many crash reports stamped {stamp} in {log_dir}")
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
+from ato_desktop.store.database import DiskFullError
 from ato_desktop.store.paths import DataPaths, data_paths
 from ato_desktop.ui.commands import CommandRegistry
 from ato_desktop.ui.theme import ThemeManager
@@ -35,6 +36,7 @@ class AppContext(QObject):
     sig_workspace_failed = Signal(str)  # a message for the user
     sig_status_message = Signal(str)  # transient text for the status bar
     sig_error = Signal(str, str)  # title, message: something the user must see
+    sig_store_full = Signal(str)  # the log refused a write (a full disk): a banner, not a dialog
     sig_navigate = Signal(str, object)  # page id, target (dict | None)
 
     def __init__(
@@ -143,6 +145,10 @@ class AppContext(QObject):
             exc = t.exception()
             if exc is not None and self.closing:
                 log.debug("%s ended during shutdown: %s", what, exc)
+            elif isinstance(exc, DiskFullError):
+                # Not a dialog per refused write: one banner until writes work again.
+                log.error("%s failed: %s", what, exc)
+                self.sig_store_full.emit(str(exc))
             elif exc is not None:
                 log.error("%s failed", what, exc_info=exc)
                 self.sig_error.emit(f"Could not finish: {what}", str(exc) or type(exc).__name__)

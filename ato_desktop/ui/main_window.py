@@ -77,6 +77,13 @@ class MainWindow(QMainWindow):
         self._demo_banner = DemoBanner(ctx)
         self._demo_banner.sig_demo_removed.connect(self._on_demo_removed)
         content.addWidget(self._demo_banner)
+        # The log refused a write (a full disk): said until a run ends, i.e. writes work again.
+        self._store_banner = QLabel("")
+        self._store_banner.setObjectName("StoreFullBanner")
+        self._store_banner.setWordWrap(True)
+        self._store_banner.setContentsMargins(12, 8, 12, 8)
+        self._store_banner.hide()
+        content.addWidget(self._store_banner)
         self._stack = QStackedWidget()
         content.addWidget(self._stack, 1)
         layout.addLayout(content, 1)
@@ -106,6 +113,7 @@ class MainWindow(QMainWindow):
         ctx.sig_navigate.connect(self.navigate)
         ctx.sig_status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         ctx.sig_error.connect(self._show_error)
+        ctx.sig_store_full.connect(self._show_store_full)
         if ctx.theme is not None:
             ctx.theme.sig_theme_changed.connect(self._paint_nav_icons)
 
@@ -251,6 +259,7 @@ class MainWindow(QMainWindow):
         bridge = self.ctx.bridge
         bridge.sig_run_created.connect(self._live_refresh.start)
         bridge.sig_run_ended.connect(self._live_refresh.start)
+        bridge.sig_run_ended.connect(self._store_banner.hide)
         bridge.sig_runs_bulk_changed.connect(self._live_refresh.start)
         # An agent burning money far faster than usual is announced (and is an intercept).
         from ato_desktop.ui.spend_watch import SpendWatch
@@ -403,6 +412,11 @@ class MainWindow(QMainWindow):
 
     def open_data_dir(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.paths.root)))
+
+    def _show_store_full(self, message: str) -> None:
+        self._store_banner.setText(message)
+        self._store_banner.show()
+        self.statusBar().showMessage(message, 10_000)
 
     def _show_error(self, title: str, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.engine.conftest import fake, keys, workspace
-from tests.ui.conftest import aloop
+from tests.ui.conftest import aloop, open_ctx, ui_ctx
 
-__all__ = ["aloop", "fake", "keys", "mounted_tmpfs", "workspace"]
+__all__ = ["aloop", "fake", "keys", "mounted_tmpfs", "open_ctx", "ui_ctx", "workspace"]
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ from typing import Any
 CONCURRENCY = 50
 SYNCED_AGENT = "synced"
 LOCAL_AGENT = "local"
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5"
 # A child that was never killed stops by itself after this long (the test then fails loudly).
 CHILD_LIFETIME_S = 60.0
 

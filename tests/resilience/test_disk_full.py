@@ -27,7 +27,7 @@ from tests.fakes import FakeLLMServer, Scenario
 from tests.resilience.conftest import mounted_tmpfs
 from tests.test_cli import run_cli
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5"
 # 100 KB of answer: recording it needs pages the capped log does not have.
 BIG_CHUNKS = tuple(f"{i:03d}" + "x" * 3997 for i in range(25))
 BIG_ANSWER = "".join(BIG_CHUNKS)
@@ -236,3 +236,24 @@ def _fill(path: Path) -> None:
                 pass
     finally:
         os.close(fd)
+
+
+def test_a_crash_report_on_a_full_disk_goes_to_stderr_and_leaves_no_empty_file(
+    small_disk: Path,
+) -> None:
+    import io
+
+    from ato_desktop.engine.crash_reports import CrashReporter, crash_reports
+
+    logs = small_disk / "ato" / "logs"
+    logs.mkdir(parents=True)
+    _fill(small_disk / "filler")
+    stderr = io.StringIO()
+    reporter = CrashReporter(logs, secrets=lambda: (), stderr=stderr)
+    try:
+        raise RuntimeError("boom while the disk is full")
+    except RuntimeError as exc:
+        assert reporter.report(type(exc), exc, exc.__traceback__) is None
+    assert "could not write a crash report" in stderr.getvalue()
+    assert "boom while the disk is full" in stderr.getvalue()
+    assert crash_reports(logs) == []
