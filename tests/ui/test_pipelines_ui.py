@@ -5,7 +5,6 @@ files a stage touched; a stage one click from its run; paging; a failed stage's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,13 +32,6 @@ from tests.fakes import FakeLLMServer, Scenario, UsageSpec
 from tests.support.qt_helpers import Show, run_to_end
 
 ANTHROPIC_KEY = "sk-ant-api03-PIPEKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture
