@@ -62,8 +62,27 @@ step "the archive unpacked elsewhere: its bin/ato-desktop runs the CLI on the sm
 rm -rf dist/unpacked && mkdir -p dist/unpacked && tar -xzf "$TARBALL" -C dist/unpacked
 CLI=dist/unpacked/bin/ato-desktop
 timeout 60 "$CLI" --version
-ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$CLI" demo --runs 100
-ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 timeout 60 "$CLI" runs list --limit 5
+export ATO_HOME="$SMOKE_HOME" ATO_OFFLINE=1 NO_PROXY=127.0.0.1,localhost
+# Never the builder's own keyring: keys come from the environment here.
+export PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring
+timeout 60 "$CLI" demo --runs 100
+
+step "the bundle streams from providers and talks to an MCP server (loopback fakes, tests/fakes)"
+# The fakes speak the real Anthropic and OpenAI wire formats (SSE) and MCP over stdio; they run
+# on the build venv's Python, the app under test is the unpacked bundle.
+coproc FAKE { exec "$PY" -m tests.fakes.serve --port 0; }
+FAKE_SERVER=$FAKE_PID
+trap 'kill "$FAKE_SERVER" 2>/dev/null || true' EXIT
+read -r FAKE_URL <&"${FAKE[0]}"
+ANTHROPIC_API_KEY=sk-ant-package-smoke ANTHROPIC_BASE_URL="$FAKE_URL" timeout 60 "$CLI" \
+  dispatch --runtime claude --model claude-sonnet-4-5 "Say hello"
+OPENAI_API_KEY=sk-package-smoke timeout 60 "$CLI" \
+  dispatch --runtime codex --model gpt-5 --base-url "$FAKE_URL/v1" "Say hello"
+kill "$FAKE_SERVER"
+timeout 60 "$CLI" mcp add smoke-tools --command "$PWD/$PY" --arg=-m --arg tests.fakes.mcp_server \
+  --arg=--stdio --env "PYTHONPATH=$PWD"
+timeout 60 "$CLI" mcp test smoke-tools
+timeout 60 "$CLI" runs list --limit 4
 rm -rf dist/unpacked
 
 step "done in $(($(date +%s) - started)) s"
