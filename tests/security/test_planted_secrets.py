@@ -368,6 +368,17 @@ def test_no_planted_secret_is_written_anywhere(
         report = _crash_report(ato_home)
         debug_output = _cli_process_at_debug(ato_home, fake, private_tmp)
         keys_seen = {r.api_key for r in fake.requests}
+        # What went to the providers: a key only in its auth header, no secret in any body.
+        provider_bodies = [
+            (f"provider request {i} {r.path}", json.dumps(r.body))
+            for i, r in enumerate(fake.requests)
+        ]
+        sync_headers = [
+            (f"sync request {i} header {name}", value)
+            for i, export in enumerate(collector.requests)
+            for name, value in export.headers.items()
+            if name.lower() != "authorization"
+        ]
     # The keys did reach the provider (so each path really ran with them)...
     assert {ANTHROPIC_KEY, OPENAI_KEY, COMPAT_KEY} <= keys_seen
     # ...and the failures really quoted them back.
@@ -382,7 +393,7 @@ def test_no_planted_secret_is_written_anywhere(
 
     # tmp_path holds the export directory and the test's temp directory.
     hits += scan.scan_tree(ato_home) + scan.scan_tree(tmp_path)
-    hits += scan.scan_texts(run.printed + debug_output)
+    hits += scan.scan_texts(run.printed + debug_output + provider_bodies + sync_headers)
     for number, body in enumerate(sync_bodies):  # the auth header is in headers, never here
         hits += scan.scan_bytes(body, f"sync request body {number}")
     fail_on(hits)
