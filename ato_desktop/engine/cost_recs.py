@@ -36,7 +36,7 @@ from ato_desktop.engine.replay import (
     replay_batch,
 )
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
-from ato_desktop.store.insights_queries import agent_pair_rows, production_runs_since
+from ato_desktop.store.insights_queries import pair_rows_by_agent, production_runs_since
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
@@ -87,9 +87,11 @@ def cost_recommendations(
 
     since = (now if now is not None else now_ms()) - WINDOW_DAYS * DAY_MS
     evidence = []
-    for agent in store.list_agents():
+    agents = store.list_agents()
+    rows_by_agent = pair_rows_by_agent(store, [agent.id for agent in agents], since)
+    for agent in agents:
         pairs: dict[tuple[str, str], PairStats] = {}
-        for row in agent_pair_rows(store, agent.id, since):
+        for row in rows_by_agent[agent.id]:
             key = (row.runtime, row.model)
             stats = PairStats(
                 row.runtime,

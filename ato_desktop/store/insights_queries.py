@@ -1,19 +1,25 @@
 """Reads behind Insights -> Cost: an agent's runs per runtime and model, aggregated in SQL.
 
-Production runs come from one index range (idx_runs_agent: the agent's runs since a time);
-replays of them are found through idx_runs_replay_of for the newest REPLAY_SOURCE_CAP of those
-runs. Simulations (trigger replay, tag simulation) cost nothing by design and are never
-evidence of what a runtime costs.
+Production runs (not replays, not evals) are counted from run_rollups (migration 9: per UTC day,
+runtime, model and status, kept by triggers) for the whole days of the window, and from the runs
+themselves (one index range of idx_runs_agent) for the part of its first day, so a month of a
+million runs costs a few hundred rollup rows plus one day's runs, and the figures are exactly
+those of the runs. Replays of them are found through idx_runs_replay_of for the newest
+REPLAY_SOURCE_CAP of those runs. Simulations (trigger replay, tag simulation) cost nothing by
+design and are never evidence of what a runtime costs.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from ato_desktop.store.execution_log import ExecutionLog
 
 REPLAY_SOURCE_CAP: Final = 50_000
+DAY_MS: Final = 86_400_000  # run_rollups.day = started_at / DAY_MS
 
 _KNOWN_COST: Final = "r.cost_usd IS NOT NULL AND coalesce(r.cost_source, '') != 'unknown'"
 _AGGREGATES: Final = (
@@ -40,48 +46,189 @@ class PairRow:
 def agent_pair_rows(log: ExecutionLog, agent_id: str, since_ms: int) -> list[PairRow]:
     """The agent's finished production runs since since_ms, and the finished replays of them,
     counted per runtime and model."""
+    return pair_rows_by_agent(log, [agent_id], since_ms)[agent_id]
+
+
+def pair_rows_by_agent(
+    log: ExecutionLog, agent_ids: Sequence[str], since_ms: int
+) -> dict[str, list[PairRow]]:
+    """agent_pair_rows for several agents at once (the replays are read in one pass)."""
     conn = log.reader()
-    own = conn.execute(
+    own = {agent_id: _own_rows(conn, agent_id, since_ms) for agent_id in agent_ids}
+    replays = _replay_rows(conn, agent_ids, since_ms)
+    return {
+        agent_id: [
+            PairRow(
+                str(rt),
+                str(model),
+                int(n),
+                int(ok or 0),
+                int(bad or 0),
+                float(cost or 0.0),
+                int(costed or 0),
+                replay,
+                int(estimated or 0),
+            )
+            for rows, replay in ((own[agent_id], False), (replays.get(agent_id, []), True))
+            for rt, model, n, ok, bad, cost, costed, estimated in rows
+        ]
+        for agent_id in agent_ids
+    }
+
+
+def _own_rows(conn: sqlite3.Connection, agent_id: str, since_ms: int) -> list[Any]:
+    whole_days, until_ms = _whole_days(since_ms)
+    own: list[Any] = conn.execute(
         f"SELECT {_AGGREGATES} FROM runs r INDEXED BY idx_runs_agent "
-        "WHERE r.agent_id = ? AND r.started_at >= ? AND r.status != 'running' "
-        "AND r.\"trigger\" NOT IN ('replay', 'eval') GROUP BY r.runtime, r.model",
-        (agent_id, since_ms),
-    ).fetchall()
-    replays = conn.execute(
-        f"SELECT {_AGGREGATES} FROM runs r WHERE r.replay_of IN ("
-        "  SELECT s.id FROM runs s INDEXED BY idx_runs_agent "
-        "  WHERE s.agent_id = ? AND s.started_at >= ? AND s.\"trigger\" NOT IN ('replay', 'eval') "
-        "  ORDER BY s.started_at DESC LIMIT ?) "
-        "AND r.status != 'running' AND json_extract(r.tags_json, '$.simulation') IS NULL "
+        "WHERE r.agent_id = ? AND r.started_at >= ? AND r.started_at < ? "
+        "AND r.status != 'running' AND r.\"trigger\" NOT IN ('replay', 'eval') "
         "GROUP BY r.runtime, r.model",
-        (agent_id, since_ms, REPLAY_SOURCE_CAP),
+        (agent_id, since_ms, until_ms),
     ).fetchall()
-    return [
-        PairRow(
-            str(rt),
-            str(model),
-            int(n),
-            int(ok or 0),
-            int(bad or 0),
-            float(cost or 0.0),
-            int(costed or 0),
-            replay,
-            int(estimated or 0),
-        )
-        for rows, replay in ((own, False), (replays, True))
-        for rt, model, n, ok, bad, cost, costed, estimated in rows
-    ]
+    if whole_days is None:
+        return own
+    return _merged(
+        own,
+        conn.execute(
+            "SELECT runtime, model, sum(runs), total(CASE WHEN status = 'completed' THEN "
+            "runs END), total(CASE WHEN status = 'failed' THEN runs END), total(cost_usd), "
+            "sum(costed), sum(estimated) FROM run_rollups WHERE agent_id = ? AND day >= ? "
+            "AND status != 'running' GROUP BY runtime, model",
+            (agent_id, whole_days),
+        ).fetchall(),
+    )
 
 
 def production_runs_since(log: ExecutionLog, agent_id: str, since_ms: int) -> int:
     """How many production runs (not replays, not evals) the agent made since since_ms."""
-    row = (
-        log.reader()
-        .execute(
-            "SELECT count(*) FROM runs r INDEXED BY idx_runs_agent WHERE r.agent_id = ? "
-            "AND r.started_at >= ? AND r.\"trigger\" NOT IN ('replay', 'eval')",
-            (agent_id, since_ms),
-        )
-        .fetchone()
+    return production_runs_since_conn(log.reader(), agent_id, since_ms)
+
+
+def production_runs_since_conn(conn: sqlite3.Connection, agent_id: str, since_ms: int) -> int:
+    """production_runs_since on a given reader connection."""
+    whole_days, until_ms = _whole_days(since_ms)
+    row = conn.execute(
+        "SELECT count(*) FROM runs r INDEXED BY idx_runs_agent WHERE r.agent_id = ? "
+        "AND r.started_at >= ? AND r.started_at < ? AND r.\"trigger\" NOT IN ('replay', 'eval')",
+        (agent_id, since_ms, until_ms),
+    ).fetchone()
+    count = int(row[0])
+    if whole_days is not None:
+        (rolled,) = conn.execute(
+            "SELECT total(runs) FROM run_rollups WHERE agent_id = ? AND day >= ?",
+            (agent_id, whole_days),
+        ).fetchone()
+        count += int(rolled)
+    return count
+
+
+def _replay_rows(
+    conn: sqlite3.Connection, agent_ids: Sequence[str], since_ms: int
+) -> dict[str, list[Any]]:
+    """Per agent: finished replays (not simulations) of its newest REPLAY_SOURCE_CAP production
+    runs since since_ms, aggregated per runtime and model.
+
+    Two plans with the same answer: from the sources (walk each agent's runs, newest first,
+    and look up replays of each), or from the replays (every replay in the log, kept when its
+    source is one of those runs: the agent's, in the window, at or after its cap's floor). The
+    second is taken when the log holds fewer replays than there are sources to walk, as it
+    usually does: replays are a small share of a log.
+    """
+    finished = "r.status != 'running' AND json_extract(r.tags_json, '$.simulation') IS NULL"
+    sources = {
+        agent_id: min(production_runs_since_conn(conn, agent_id, since_ms), REPLAY_SOURCE_CAP)
+        for agent_id in agent_ids
+    }
+    walk = [agent_id for agent_id, count in sources.items() if count > 0]
+    out: dict[str, list[Any]] = {}
+    if since_ms >= 0 and walk:
+        (replays,) = conn.execute(
+            "SELECT count(*) FROM runs INDEXED BY idx_runs_replay_of WHERE replay_of IS NOT NULL"
+        ).fetchone()
+        if replays < sum(sources[agent_id] for agent_id in walk):
+            floors: list[Any] = []
+            for agent_id in walk:
+                floor = _cap_floor(conn, agent_id, since_ms, REPLAY_SOURCE_CAP)
+                floors.extend((agent_id, *(floor or (since_ms, ""))))
+            values = ",".join("(?, ?, ?)" for _ in walk)
+            rows = conn.execute(
+                f"WITH floors (agent_id, at, id) AS (VALUES {values}) "
+                f"SELECT f.agent_id, {_AGGREGATES} FROM runs r INDEXED BY idx_runs_replay_of "
+                "CROSS JOIN runs s ON s.id = r.replay_of CROSS JOIN floors f "
+                "ON f.agent_id = s.agent_id WHERE r.replay_of IS NOT NULL AND s.started_at >= ? "
+                "AND s.\"trigger\" NOT IN ('replay', 'eval') "
+                "AND (s.started_at, s.id) >= (f.at, f.id) "
+                f"AND {finished} GROUP BY f.agent_id, r.runtime, r.model",
+                (*floors, since_ms),
+            ).fetchall()
+            for agent_id, *figures in rows:
+                out.setdefault(str(agent_id), []).append(tuple(figures))
+            return out
+    for agent_id in walk:
+        out[agent_id] = conn.execute(
+            f"SELECT {_AGGREGATES} FROM runs r WHERE r.replay_of IN ("
+            "  SELECT s.id FROM runs s INDEXED BY idx_runs_agent WHERE s.agent_id = ? "
+            "  AND s.started_at >= ? AND s.\"trigger\" NOT IN ('replay', 'eval') "
+            "  ORDER BY s.started_at DESC, s.id DESC LIMIT ?) "
+            f"AND {finished} GROUP BY r.runtime, r.model",
+            (agent_id, since_ms, REPLAY_SOURCE_CAP),
+        ).fetchall()
+    return out
+
+
+def _cap_floor(
+    conn: sqlite3.Connection, agent_id: str, since_ms: int, cap: int
+) -> tuple[int, str] | None:
+    """(started_at, id) of the agent's cap-th newest production run since since_ms (since_ms
+    >= 0), or None when it has fewer: the rollup's day counts find its day, and only that
+    day's runs are read."""
+    whole_days, until_ms = _whole_days(since_ms)
+    remaining = cap
+    nth = (
+        "SELECT started_at, id FROM runs INDEXED BY idx_runs_agent WHERE agent_id = ? "
+        "AND started_at >= ? AND started_at < ? AND \"trigger\" NOT IN ('replay', 'eval') "
+        "ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?"
     )
-    return int(row[0])
+    for day, runs in conn.execute(
+        "SELECT day, sum(runs) FROM run_rollups WHERE agent_id = ? AND day >= ? "
+        "GROUP BY day ORDER BY day DESC",
+        (agent_id, whole_days),
+    ):
+        if runs >= remaining:
+            row = conn.execute(
+                nth, (agent_id, day * DAY_MS, (day + 1) * DAY_MS, remaining - 1)
+            ).fetchone()
+            return (int(row[0]), str(row[1])) if row else None
+        remaining -= int(runs)
+    row = conn.execute(nth, (agent_id, since_ms, until_ms, remaining - 1)).fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+_NO_END: Final = 2**63 - 1
+
+
+def _whole_days(since_ms: int) -> tuple[int | None, int]:
+    """(first whole UTC day of the window, where the runs read from the log stop).
+
+    The runs from since_ms to the end of its day are read from the log, every later day from
+    run_rollups. Before the epoch (SQLite's integer division rounds towards zero there) the
+    whole window is read from the log.
+    """
+    if since_ms < 0:
+        return None, _NO_END
+    first = -(-since_ms // DAY_MS)  # the day since_ms falls in, or that day if it starts it
+    return first, first * DAY_MS
+
+
+def _merged(rows: list[Any], more: list[Any]) -> list[tuple[Any, ...]]:
+    """Two sets of aggregate rows (runtime, model, runs, ok, failed, cost, costed, estimated)
+    added up per runtime and model, in runtime and model order (as GROUP BY gives them)."""
+    totals: dict[tuple[str, str], list[Any]] = {}
+    for runtime, model, *figures in [*rows, *more]:
+        key = (str(runtime), str(model))
+        if key not in totals:
+            totals[key] = [float(f or 0) if i == 3 else int(f or 0) for i, f in enumerate(figures)]
+        else:
+            for i, f in enumerate(figures):
+                totals[key][i] += float(f or 0) if i == 3 else int(f or 0)
+    return [(runtime, model, *figures) for (runtime, model), figures in sorted(totals.items())]

@@ -590,6 +590,96 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        9,
+        "run rollups: an agent's production runs per day, runtime, model and status",
+        # Cost recommendations read every agent's 30 days of runs per runtime and model: a
+        # million runs are a million rows to visit, several seconds. The rollup keeps those
+        # counts and sums per UTC day, maintained by triggers in the transaction of every write
+        # (insert, update of a counted column, delete, and the SET NULL of a deleted agent), so
+        # the read is a few hundred rows plus the runs of the first, partial day. Production:
+        # an agent's runs that are not replays or evals. Costs count only when known.
+        """
+        CREATE TABLE run_rollups (
+            agent_id   TEXT NOT NULL,
+            day        INTEGER NOT NULL,  -- started_at / 86400000 (UTC days since the epoch)
+            runtime    TEXT NOT NULL,
+            model      TEXT NOT NULL,
+            status     TEXT NOT NULL,
+            runs       INTEGER NOT NULL,
+            cost_usd   REAL NOT NULL,     -- the known costs' total
+            costed     INTEGER NOT NULL,  -- runs with a known cost
+            estimated  INTEGER NOT NULL,  -- runs whose cost is an estimate
+            PRIMARY KEY (agent_id, day, runtime, model, status)
+        ) WITHOUT ROWID;
+
+        INSERT INTO run_rollups
+            SELECT agent_id, started_at / 86400000, runtime, model, status, count(*),
+                   total(CASE WHEN cost_usd IS NOT NULL AND coalesce(cost_source, '') != 'unknown'
+                         THEN cost_usd END),
+                   sum(cost_usd IS NOT NULL AND coalesce(cost_source, '') != 'unknown'),
+                   sum(coalesce(cost_source = 'estimated', 0))
+            FROM runs WHERE agent_id IS NOT NULL AND "trigger" NOT IN ('replay', 'eval')
+            GROUP BY 1, 2, 3, 4, 5;
+
+        CREATE TRIGGER run_rollups_insert AFTER INSERT ON runs
+        WHEN new.agent_id IS NOT NULL AND new."trigger" NOT IN ('replay', 'eval')
+        BEGIN
+            INSERT INTO run_rollups VALUES (
+                new.agent_id, new.started_at / 86400000, new.runtime, new.model, new.status, 1,
+                CASE WHEN new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown'
+                     THEN new.cost_usd ELSE 0.0 END,
+                new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown',
+                coalesce(new.cost_source = 'estimated', 0)
+            ) ON CONFLICT DO UPDATE SET runs = runs + 1, cost_usd = cost_usd + excluded.cost_usd,
+                costed = costed + excluded.costed, estimated = estimated + excluded.estimated;
+        END;
+
+        CREATE TRIGGER run_rollups_delete AFTER DELETE ON runs
+        WHEN old.agent_id IS NOT NULL AND old."trigger" NOT IN ('replay', 'eval')
+        BEGIN
+            UPDATE run_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - CASE WHEN old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown' THEN old.cost_usd ELSE 0.0 END,
+                costed = costed - (old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown'),
+                estimated = estimated - coalesce(old.cost_source = 'estimated', 0)
+            WHERE agent_id = old.agent_id AND day = old.started_at / 86400000
+                AND runtime = old.runtime AND model = old.model AND status = old.status;
+            DELETE FROM run_rollups WHERE agent_id = old.agent_id
+                AND day = old.started_at / 86400000 AND runtime = old.runtime
+                AND model = old.model AND status = old.status AND runs <= 0;
+        END;
+
+        CREATE TRIGGER run_rollups_update AFTER UPDATE OF
+            agent_id, started_at, "trigger", status, runtime, model, cost_usd, cost_source ON runs
+        WHEN (old.agent_id IS NOT NULL AND old."trigger" NOT IN ('replay', 'eval'))
+            OR (new.agent_id IS NOT NULL AND new."trigger" NOT IN ('replay', 'eval'))
+        BEGIN
+            UPDATE run_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - CASE WHEN old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown' THEN old.cost_usd ELSE 0.0 END,
+                costed = costed - (old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown'),
+                estimated = estimated - coalesce(old.cost_source = 'estimated', 0)
+            WHERE old.agent_id IS NOT NULL AND old."trigger" NOT IN ('replay', 'eval')
+                AND agent_id = old.agent_id AND day = old.started_at / 86400000
+                AND runtime = old.runtime AND model = old.model AND status = old.status;
+            DELETE FROM run_rollups WHERE agent_id = old.agent_id
+                AND day = old.started_at / 86400000 AND runtime = old.runtime
+                AND model = old.model AND status = old.status AND runs <= 0;
+            INSERT INTO run_rollups SELECT
+                new.agent_id, new.started_at / 86400000, new.runtime, new.model, new.status, 1,
+                CASE WHEN new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown'
+                     THEN new.cost_usd ELSE 0.0 END,
+                new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown',
+                coalesce(new.cost_source = 'estimated', 0)
+            WHERE new.agent_id IS NOT NULL AND new."trigger" NOT IN ('replay', 'eval')
+            ON CONFLICT DO UPDATE SET runs = runs + 1, cost_usd = cost_usd + excluded.cost_usd,
+                costed = costed + excluded.costed, estimated = estimated + excluded.estimated;
+        END;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
