@@ -8,6 +8,7 @@ from ato_desktop.core.models import ErrorClass, Outcome, RunStatus
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import NewAction, RunEnd
 from ato_desktop.engine.token_estimator import TokenEstimator
+from ato_desktop.store.database import StoreError
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.process_lease import owner_is_alive
 
@@ -28,9 +29,16 @@ def recover_orphaned_runs(
         if owner == own_token or owner_is_alive(store.paths.leases_dir, owner):
             continue
         for run_id, run_no in runs:
-            if store.complete_run(
-                run_id, run_no, *_orphan_ending(store, run_id, run_no, prices, estimator)
-            ).result():
+            try:
+                ended = store.complete_run(
+                    run_id, run_no, *_orphan_ending(store, run_id, run_no, prices, estimator)
+                ).result()
+            except StoreError as exc:
+                # A full disk must not keep the user out of the log: the runs stay `running`
+                # (their partial output kept) and the next start ends them.
+                log.warning("left %s running for the next start: %s", run_id, exc)
+                return recovered
+            if ended:
                 recovered.append(run_id)
     if recovered:
         log.warning("marked %d orphaned run(s) interrupted", len(recovered))

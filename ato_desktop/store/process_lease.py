@@ -48,8 +48,10 @@ class ProcessLease:
         self._handle: IO[bytes] | None = open(self._path, "wb")  # noqa: SIM115 - held for life
         if not _try_lock(self._handle):  # pragma: no cover - a fresh uuid cannot be held
             raise RuntimeError(f"could not lock {self._path}")
-        self._handle.write(f"{os.getpid()}\n".encode())
-        self._handle.flush()
+        # The pid is for people reading the directory; the lock is what counts, so a full disk
+        # must not stop the process from starting. Unbuffered: closing has nothing to flush.
+        with contextlib.suppress(OSError):
+            os.write(self._handle.fileno(), f"{os.getpid()}\n".encode())
 
     def release(self) -> None:
         if self._handle is not None:

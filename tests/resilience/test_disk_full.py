@@ -257,3 +257,50 @@ def test_a_crash_report_on_a_full_disk_goes_to_stderr_and_leaves_no_empty_file(
     assert "could not write a crash report" in stderr.getvalue()
     assert "boom while the disk is full" in stderr.getvalue()
     assert crash_reports(logs) == []
+
+
+def test_start_up_recovery_on_a_full_disk_leaves_orphans_for_the_next_start(
+    workspace: Workspace,
+) -> None:
+    """The log still opens (to read it) when the disk is full: runs of a dead process stay
+    running, their partial output kept, and are interrupted once a write succeeds again."""
+    from ato_desktop.core.records import NewRun
+    from ato_desktop.engine.recovery import recover_orphaned_runs
+    from ato_desktop.store.execution_log import now_ms
+
+    store = workspace.store
+    run_id, run_no = store.create_run(
+        NewRun(runtime="claude", model=MODEL, trigger="cli", started_at=now_ms()),
+        owner="a-process-that-died",
+    ).result()
+    store.begin_action(run_no, "call_llm", "llm", {"messages": []}, now_ms())
+    store.checkpoint_run(run_id, run_no, BIG_ANSWER, now_ms())
+    store.submit(cap_job()).result()
+
+    def recover() -> list[str]:
+        return recover_orphaned_runs(
+            store, workspace.prices, workspace.estimator, workspace.lease.token
+        )
+
+    assert recover() == []
+    run = store.get_run(run_id)
+    assert run.status == RunStatus.RUNNING.value and run.partial_output == BIG_ANSWER
+    uncap(workspace)
+    assert recover() == [run_id]
+    run = store.get_run(run_id)
+    assert run.status == RunStatus.INTERRUPTED.value
+    assert [a.outputs["text"] for a in store.get_actions(run_id)] == [BIG_ANSWER]
+
+
+def test_a_process_lease_is_taken_on_a_full_disk(small_disk: Path) -> None:
+    from ato_desktop.store.process_lease import ProcessLease, owner_is_alive
+
+    leases = small_disk / "leases"
+    leases.mkdir()
+    _fill(small_disk / "filler")
+    lease = ProcessLease(leases)
+    try:
+        assert owner_is_alive(leases, lease.token)
+    finally:
+        lease.release()
+    assert not owner_is_alive(leases, lease.token)
