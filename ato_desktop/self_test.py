@@ -190,8 +190,11 @@ class SelfTest:
             if not ok:
                 raise CheckFailed(f"execution log: could not open it: {value}")
             workspace = value
+            errors: list[str] = []
+            ctx.sig_error.connect(lambda title, message: errors.append(f"{title}: {message}"))
             try:
                 await self._check_workspace(workspace, window)
+                await self._check_pages(window, errors)
                 await asyncio.to_thread(self._check_libraries)
                 self._check_qt_plugins()
             finally:
@@ -261,6 +264,24 @@ class SelfTest:
         if count.n <= 0:
             raise CheckFailed(f"tokens: the estimator counted {count.n} for {len(text)} chars")
         self.say("tokens", f"{count.n} tokens for {len(text)} characters ({count.method})")
+
+    async def _check_pages(self, window: Any, errors: list[str]) -> None:
+        """Open every page (each is built on first visit, with its own imports and queries)."""
+        import asyncio
+
+        from ato_desktop.ui.pages.registry import PAGES
+
+        first = window.current_page_id
+        for spec in PAGES:
+            window.navigate(spec.id)
+            await asyncio.sleep(0.05)  # the page's first load runs on the loop
+            if window.current_page_id != spec.id:
+                raise CheckFailed(f"pages: could not open the {spec.title} page")
+        window.navigate(first)
+        await asyncio.sleep(0.3)
+        if errors:
+            raise CheckFailed(f"pages: {errors[0]}")
+        self.say("pages", f"{len(PAGES)} pages opened: {', '.join(s.id for s in PAGES)}")
 
     def _check_libraries(self) -> None:
         """What loads later in a session: check each imports and works in this build."""

@@ -18,7 +18,19 @@ from ato_desktop import self_test
 from ato_desktop.store.schema import LATEST_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
-CHECKS = ("qt", "window", "execution log", "prices", "tokens", "tiktoken", "sdks", "keyring")
+CHECKS = (
+    "qt",
+    "window",
+    "execution log",
+    "prices",
+    "tokens",
+    "pages",
+    "tiktoken",
+    "sdks",
+    "keyring",
+    "tls",
+    "resources",
+)
 
 
 def run_self_test(*args: str) -> subprocess.CompletedProcess[str]:
