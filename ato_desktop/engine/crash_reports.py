@@ -10,7 +10,8 @@ file's path; they may be called from any thread.
 
 `enable_faulthandler()` points faulthandler at ``logs/fatal.log`` for hard crashes (a segfault in
 a native library, an abort from Qt) where no Python hook runs. faulthandler writes only file
-names, line numbers and function names, never values, so that file needs no redaction.
+names, line numbers and function names, never values, so that file needs no redaction. The next
+start turns such a dump into a crash report (`report_previous_hard_crash()`), so it is seen.
 
 Nothing here creates the data directory until there is something to write, and nothing here ever
 raises: a crash reporter that crashes would hide the original error.
@@ -304,6 +305,24 @@ class CrashReporter:
             with contextlib.suppress(OSError):
                 self._fatal_log.close()
             self._fatal_log = None
+
+    def report_previous_hard_crash(self) -> Path | None:
+        """Turn a dump an earlier process left in logs/fatal.log into a crash report (telling
+        the listeners) and empty the file; the report's path, or None when there was none."""
+        path = self.log_dir / FATAL_LOG_NAME
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if not text.strip():
+            return None
+        report = self.report_message(
+            text, context="a hard crash of an earlier session (faulthandler's stack dump)"
+        )
+        if report is not None:
+            with contextlib.suppress(OSError):
+                os.truncate(path, 0)
+        return report
 
     def enable_faulthandler(self) -> Path | None:
         """Dump every thread's stack to logs/fatal.log on a hard crash; None if the file could

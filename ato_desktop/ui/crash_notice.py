@@ -78,6 +78,7 @@ class AppCrashReports:
 
     def install(self) -> AppCrashReports:
         self.reporter.install()
+        self.reporter.report_previous_hard_crash()  # the notice says where it went
         self.reporter.enable_faulthandler()
         self._previous_handler = qInstallMessageHandler(self._qt_message)
         self._handler_installed = True

@@ -147,6 +147,16 @@ def test_the_cli_crash_report_and_faulthandler_in_a_real_process(ato_home: Path)
     assert crashed.returncode != 0
     fatal = (log_dir / "fatal.log").read_text(encoding="utf-8")
     assert "Fatal Python error: Segmentation fault" in fatal and "<string>" in fatal
+    # The next start turns the dump into a report, once.
+    reporter = CrashReporter(log_dir, stderr=io.StringIO())
+    seen: list[Path] = []
+    reporter.add_listener(seen.append)
+    previous = reporter.report_previous_hard_crash()
+    assert previous is not None and seen == [previous]
+    text = previous.read_text(encoding="utf-8")
+    assert "Context: a hard crash of an earlier session" in text and "Segmentation fault" in text
+    assert (log_dir / "fatal.log").stat().st_size == 0
+    assert reporter.report_previous_hard_crash() is None
 
 
 def test_the_app_shows_where_the_report_went(
