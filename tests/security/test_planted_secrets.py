@@ -190,8 +190,7 @@ def _mcp_servers_and_a_tool_call(run: Cli, fake: FakeLLMServer, http_url: str) -
         "--secret-env", "ATO_PLANTED_SECRET", stdin=SECRETS["mcp env secret"] + "\n")  # fmt: skip
     run("mcp", "add", "web", "--url", http_url, "--secret-header", "Authorization",
         stdin=f"Bearer {SECRETS['mcp header token']}\n")  # fmt: skip
-    run("mcp", "test", "tools")
-    run("mcp", "test", "web")
+    run("mcp", "test", "web")  # the stdio one starts below, for the tool call
     run("mcp", "list", "--json")
     run("agents", "add", "tool-agent", "--runtime", "claude", "--model", "claude-sonnet-5",
         "--base-url", fake.anthropic_base_url, "--mcp-servers", "tools,web")  # fmt: skip
