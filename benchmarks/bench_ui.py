@@ -1,4 +1,4 @@
-"""Desktop benchmarks on a 1,000,000-run workspace (the demo generator at benchmark size).
+"""Desktop benchmarks on the benchmark workspace (1,000,000 runs / 10,000,000 actions).
 
 1. Start to first painted window, ATO against a bare PySide6 QMainWindow, both spawned as fresh
    processes in this run (median of 5 each). Target: <= 2.5x bare.
@@ -8,8 +8,8 @@
 3. Resident memory with that workspace open on the Runs page (after scrolling 10,000 rows),
    against a bare PySide6 window's. Target: <= 300 MB.
 
-Offscreen Qt platform on both sides. The workspace is built once into .bench/ (about 3 minutes
-and 4 GB) and reused while its schema version matches.
+Offscreen Qt platform on both sides. The workspace is built once into .bench/ (see
+benchmarks/workspace.py) and reused while the generator's version is the same.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -29,46 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks.workspace import ACTIONS, RUNS, ensure_workspace
+
 REPO = Path(__file__).resolve().parents[1]
-BENCH_HOME = REPO / ".bench" / "ui-1m"
 ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ATO_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-
-
-def ensure_workspace(runs: int) -> Path:
-    from ato_desktop.engine.demo import build_demo_workspace
-    from ato_desktop.engine.workspace import Workspace
-    from ato_desktop.store.paths import DataPaths
-    from ato_desktop.store.schema import LATEST_VERSION
-
-    db = BENCH_HOME / "ato.sqlite3"
-    if db.exists():
-        conn = sqlite3.connect(db)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            count = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
-        finally:
-            conn.close()
-        if count >= runs:
-            if version != LATEST_VERSION:  # an older schema: migrate it, as a user's log is
-                print(f"migrating {BENCH_HOME} to schema {LATEST_VERSION}...", flush=True)
-                Workspace.open(DataPaths(BENCH_HOME)).close()
-            return BENCH_HOME
-        shutil.rmtree(BENCH_HOME)
-    BENCH_HOME.mkdir(parents=True, exist_ok=True)
-    print(f"building a {runs:,}-run demo workspace in {BENCH_HOME} (once)...", flush=True)
-    workspace = Workspace.open(DataPaths(BENCH_HOME))
-    started = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        if done % 100_000 < 2_000 or done == total:
-            print(f"  {done:,}/{total:,} runs", flush=True)
-
-    try:
-        build_demo_workspace(workspace.store, workspace.prices, runs=runs, progress=progress)
-    finally:
-        workspace.close()
-    print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
-    return BENCH_HOME
 
 
 def time_to_paint(mode: str, home: Path) -> float:
@@ -256,17 +218,27 @@ def bench_runs_page(home: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--actions", type=int, default=ACTIONS)
     parser.add_argument("--page-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    home = ensure_workspace(args.runs)
+    home = ensure_workspace(args.runs, args.actions, quiet=args.page_only)
     if args.page_only:  # the Runs page part, in a process of its own (clean memory figures)
         print(json.dumps({"runs_page": bench_runs_page(home)}), flush=True)
         return
     print(json.dumps({"startup": bench_startup(home)}), flush=True)
     print(json.dumps({"bare_window_rss_mb": round(bare_window_rss_mb(), 1)}), flush=True)
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_ui", "--runs", str(args.runs), "--page-only"],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_ui",
+            "--runs",
+            str(args.runs),
+            "--actions",
+            str(args.actions),
+            "--page-only",
+        ],
         cwd=REPO,
         env=ENV,
         capture_output=True,
