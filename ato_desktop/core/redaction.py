@@ -58,11 +58,14 @@ _AUTHORIZATION = re.compile(
 )
 # A bare "Bearer xyz": the token must be long so that prose ("bearer instruments") survives.
 _BEARER = re.compile(rf"(?i)(\bbearer\s+)[{_TOKEN_CHARS}]{{16,}}")
-# api_key=xyz, "x-api-key": "xyz", access_token: xyz, client_secret='xyz', ...
+# api_key=xyz, "x-api-key": "xyz", access_token: xyz, client_secret='xyz', ... The value must
+# look like a secret (a digit in it, or 20+ characters): "invalid_api_key: Incorrect API key
+# provided", OpenAI's own 401 text, keeps its words.
+_VALUE = r"[^\s\"',;&(){}\[\]<>]"
 _ASSIGNMENT = re.compile(
     r"(?i)((?<![A-Za-z0-9])(?:x-api-key|api[-_]?key|access[-_]?token|auth[-_]?token|"
     r"refresh[-_]?token|client[-_]?secret|secret[-_]?key)[\"']?\s*[:=]\s*[\"']?)"
-    r"[^\s\"',;&(){}\[\]<>]{8,}"
+    rf"(?:(?={_VALUE}*\d){_VALUE}{{8,}}|{_VALUE}{{20,}})"
 )
 
 

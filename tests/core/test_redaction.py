@@ -122,6 +122,7 @@ def test_headers_and_assignments_keep_their_names(text: str, expected: str) -> N
     "text",
     [
         "the bearer instrument is payable on demand",
+        "invalid_api_key: Incorrect API key provided: sk-pro**********",
         "task-management-dashboard-for-agents is a project name",
         "api_key=None, max_tokens=1024, temperature=0.2",
         "Incorrect API key provided: sk-proj-****************************abcd.",
