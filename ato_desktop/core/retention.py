@@ -145,9 +145,14 @@ def _encode_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def _decode_row(row: object, where: str) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise ArchiveFormatError(f"{where}: a row must be a JSON object")
+    if set(map(type, row.values())) <= _SCALARS:
+        return row  # the usual case: every column a scalar (checked in C, no copy)
     out: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, dict):

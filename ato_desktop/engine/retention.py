@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import json
 import logging
 import os
 import threading
@@ -313,9 +314,13 @@ def _write_archive(
 
 
 def _archived_ids(archive: Path, batch: int) -> Iterator[list[str]]:
+    """The run ids of an archive verified a moment ago, in batches (a light parse: the ids)."""
     ids: list[str] = []
-    for item in _iter_runs(archive)[1]:
-        ids.append(item.run_id)
+    for raw in _lines(archive):
+        obj = json.loads(raw)
+        if obj.get("type") != "run":
+            continue
+        ids.append(str(obj["run"]["id"]))
         if len(ids) >= batch:
             yield ids
             ids = []

@@ -190,6 +190,15 @@ def import_runs(
 
     def job(conn: sqlite3.Connection, emit: Emit) -> int:
         added = actions = skipped = 0
+        known: dict[tuple[str, object], bool] = {}  # (table, id) -> exists, for this batch
+
+        def exists(table: str, value: object) -> bool:
+            key = (table, value)
+            if key not in known:
+                row = conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (value,)).fetchone()
+                known[key] = row is not None
+            return known[key]
+
         for item in runs:
             if _exists(conn, item.run_id):
                 skipped += 1
@@ -199,15 +208,24 @@ def import_runs(
                 run["run_no"] = None
             for column, table in _PARENT_REFS:
                 value = run.get(column)
-                if (
-                    value is not None
-                    and not conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (value,)).fetchone()
-                ):
+                if value is not None and not exists(table, value):
                     run[column] = None
             cursor = _insert(conn, "runs", run)
             run_no = cursor.lastrowid
-            for action in item.actions:
-                _insert(conn, "actions", {**action, "run_no": run_no})
+            if item.actions:
+                # One statement for the run's actions (every action row has the same columns).
+                columns = list(item.actions[0])
+                if "run_no" not in columns:
+                    columns.append("run_no")
+                names = ", ".join(f'"{c}"' for c in columns)
+                marks = ", ".join("?" * len(columns))
+                conn.executemany(
+                    f"INSERT INTO actions ({names}) VALUES ({marks})",
+                    [
+                        tuple(run_no if c == "run_no" else action.get(c) for c in columns)
+                        for action in item.actions
+                    ],
+                )
             for score in item.scores:
                 _insert(conn, "run_scores", {**score, "run_id": item.run_id}, ignore=True)
             for suite_run_id, case_id in item.case_links:

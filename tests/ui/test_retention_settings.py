@@ -120,3 +120,25 @@ def test_cancel_while_archiving_removes_nothing_it_has_not_archived(
         in_archive = retention.verify_archive(archives[0].path)[1]
         assert in_archive == len(ws.old) and _runs(open_ctx) >= before - in_archive
     assert text.endswith(".") and len(text) > 20  # a sentence for the user
+
+
+def test_the_runs_page_reloads_when_runs_are_archived_and_imported(
+    section: RetentionSection, open_ctx: AppContext, qtbot: Any
+) -> None:
+    from tests.ui.test_runs_page import make_page, set_filters
+
+    ws = build_workspace(open_ctx.workspace.store, old_runs=9, actions=1)
+    page = make_page(open_ctx, qtbot)
+    set_filters(qtbot, page, window="all")
+    qtbot.waitUntil(lambda: page.total == _runs(open_ctx), timeout=5000)
+    before = page.total
+    _load(section, qtbot)
+    with qtbot.waitSignal(section.sig_finished, timeout=30_000):
+        section.archive_button.click()
+    qtbot.waitUntil(lambda: page.total == _runs(open_ctx), timeout=5000)
+    assert page.total is not None and before is not None and page.total < before - len(ws.old) + 1
+    section.archives.setCurrentRow(0)
+    section.import_button.click()
+    with qtbot.waitSignal(section.sig_finished, timeout=30_000):
+        section.confirm_button.click()
+    qtbot.waitUntil(lambda: page.total == before, timeout=5000)
