@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
 
 from ato_desktop.engine.workspace import Workspace
@@ -41,9 +42,10 @@ from tests.resilience.crash_worker import (
     prepare,
     run_digest,
 )
+from tests.support.memory_keyring import MemoryKeyring
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ITERATIONS = int(os.environ.get("ATO_CRASH_ITERATIONS", "5"))
+ITERATIONS = int(os.environ.get("ATO_CRASH_ITERATIONS", "4"))
 # Kills land anywhere from the fork (the workspace opening, recovering the last iteration's
 # runs) to a couple of seconds of 50 dispatches streaming, completing and starting.
 KILL_AFTER_S = (0.05, 2.0)
@@ -65,47 +67,60 @@ class CrashStats:
     # Kills that landed after a completion committed and before the worker reported it.
     kills_after_commit_before_report: int = 0
     kill_points: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[str] = field(default_factory=Counter)
 
 
-@pytest.fixture
-def zygote(ato_home: Path, fake: FakeLLMServer, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    fake.scenario = Scenario(chunks=CHUNKS, delay_s=0.03)
-    prepare(ato_home, fake.anthropic_base_url)
-    env = {
-        **_one_ca_certificate(tmp_path),
-        "ATO_HOME": str(ato_home),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "ANTHROPIC_API_KEY": "sk-ant-crash-suite-not-a-real-key",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.resilience.crash_worker",
-            str(ato_home),
-            fake.anthropic_base_url,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-    )
+@dataclass
+class CrashEnv:
+    """One worker and one workspace for the module: both tests add kills to the same log, and
+    every run reported by either is checked again after every later kill."""
+
+    zygote: subprocess.Popen[str]
+    home: Path
+    reported: dict[str, dict[str, Any]] = field(default_factory=dict)
+    completed_unreported: set[str] = field(default_factory=set)
+    interrupted: set[str] = field(default_factory=set)
+
+
+@pytest.fixture(scope="module")
+def crash_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashEnv]:
+    home = tmp_path_factory.mktemp("crash-home")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())  # the module fixture runs outside the per-test one
     try:
-        assert process.stdout is not None
-        first = process.stdout.readline().strip()
-        assert first == "ready", f"the crash worker did not start: {first!r}"
-        yield process
+        with FakeLLMServer() as fake:
+            fake.scenario = Scenario(chunks=CHUNKS, delay_s=0.03)
+            prepare(home, fake.anthropic_base_url)
+            env = {
+                **_one_ca_certificate(tmp_path_factory.mktemp("crash-ca")),
+                "ATO_HOME": str(home),
+                "NO_PROXY": "127.0.0.1,localhost",
+                "ANTHROPIC_API_KEY": "sk-ant-crash-suite-not-a-real-key",
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            }
+            command = [sys.executable, "-m", "tests.resilience.crash_worker", str(home)]
+            process = subprocess.Popen(
+                [*command, fake.anthropic_base_url],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=REPO_ROOT,
+            )
+            try:
+                assert process.stdout is not None
+                first = process.stdout.readline().strip()
+                assert first == "ready", f"the crash worker did not start: {first!r}"
+                yield CrashEnv(process, home)
+            finally:
+                if process.stdin is not None:
+                    process.stdin.close()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
     finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        keyring.set_keyring(previous)
 
 
 def _one_ca_certificate(tmp_path: Path) -> dict[str, str]:
@@ -127,27 +142,25 @@ def _one_ca_certificate(tmp_path: Path) -> dict[str, str]:
     return dict(os.environ)
 
 
-def test_kill_9_at_random_moments_loses_nothing(
-    zygote: subprocess.Popen[str], ato_home: Path, tmp_path: Path
-) -> None:
+def test_kill_9_at_random_moments_loses_nothing(crash_env: CrashEnv, tmp_path: Path) -> None:
     seed = int(os.environ.get("ATO_CRASH_SEED") or random.SystemRandom().randrange(2**32))
     print(f"\ncrash suite: seed {seed} (ATO_CRASH_SEED={seed} replays it), {ITERATIONS} kills")
     rng = random.Random(seed)
-    reported: dict[str, dict[str, Any]] = {}
+    reported = crash_env.reported
     stats = CrashStats()
     for iteration in range(ITERATIONS):
         context = f"seed {seed}, iteration {iteration}"
-        lines = run_child(zygote, tmp_path / f"{iteration}.jsonl", rng.uniform(*KILL_AFTER_S))
+        lines = run_child(
+            crash_env.zygote, tmp_path / f"{iteration}.jsonl", rng.uniform(*KILL_AFTER_S)
+        )
         record(lines, reported, stats, context)
-        check_workspace(ato_home, reported, stats, context)
+        check_workspace(crash_env, stats, context)
     print(f"crash suite: {stats}")
     assert stats.lost == 0
     assert stats.kills == ITERATIONS
 
 
-def test_kill_9_inside_the_transaction_that_ends_a_run(
-    zygote: subprocess.Popen[str], ato_home: Path, tmp_path: Path
-) -> None:
+def test_kill_9_inside_the_transaction_that_ends_a_run(crash_env: CrashEnv, tmp_path: Path) -> None:
     """The worker kills itself before the UPDATE ending its Nth run, inside it (the outbox
     trigger starting), before its COMMIT and just after it: the run is either ended and queued,
     or interrupted (and queued by the recovery that ends it), never ended without its entry."""
@@ -155,16 +168,16 @@ def test_kill_9_inside_the_transaction_that_ends_a_run(
     iterations = max(len(KILL_POINTS), ITERATIONS // 2)
     print(f"\ncrash suite (in the transaction): seed {seed}, {iterations} kills")
     rng = random.Random(seed)
-    reported: dict[str, dict[str, Any]] = {}
+    reported = crash_env.reported
     stats = CrashStats()
     for iteration in range(iterations):
         point = KILL_POINTS[iteration % len(KILL_POINTS)]
         nth = rng.randint(1, 40)
         context = f"seed {seed}, iteration {iteration}, kill at {point} of run {nth}"
-        lines = run_child(zygote, tmp_path / f"{iteration}.jsonl", None, f"{point} {nth}")
+        lines = run_child(crash_env.zygote, tmp_path / f"{iteration}.jsonl", None, f"{point} {nth}")
         assert [line["at"] for line in lines if line["event"] == "self-kill"] == [point], context
         record(lines, reported, stats, context)
-        check_workspace(ato_home, reported, stats, context)
+        check_workspace(crash_env, stats, context)
         stats.kill_points[point] += 1
     print(f"crash suite (in the transaction): {stats}")
     assert stats.lost == 0
@@ -208,14 +221,13 @@ def record(
         if line["event"] == "ended":
             assert line["run_id"] not in reported, context
             reported[line["run_id"]] = line
-    stats.reported = len(reported)
+            stats.reported += 1
 
 
-def check_workspace(
-    home: Path, reported: dict[str, dict[str, Any]], stats: CrashStats, context: str
-) -> None:
+def check_workspace(env: CrashEnv, stats: CrashStats, context: str) -> None:
     """Reopen as the app does (recovery included) and check everything the brief promises."""
-    ws = Workspace.open(DataPaths(home))
+    reported = env.reported
+    ws = Workspace.open(DataPaths(env.home))
     try:
         check = sqlite3.connect(str(ws.paths.database))
         try:
@@ -235,7 +247,8 @@ def check_workspace(
             if run_digest(ws.store, run_id) != line["digest"]:
                 stats.lost += 1
                 pytest.fail(f"{context}: reported run {run_id} changed after the kill")
-        completed_unreported = interrupted = 0
+        completed_unreported: set[str] = set()
+        interrupted: set[str] = set()
         for run_id, (status, _agent) in by_id.items():
             actions = ws.store.get_actions(run_id)
             run = ws.store.get_run(run_id)
@@ -244,10 +257,11 @@ def check_workspace(
                 # Whole output, one priced call: what the fake streamed, nothing half-written.
                 assert [a.outputs["text"] for a in actions] == [ANSWER], f"{context}: {run_id}"
                 assert run.cost_usd is not None, f"{context}: {run_id} lost its cost"
-                completed_unreported += run_id not in reported
+                if run_id not in reported:
+                    completed_unreported.add(run_id)
             else:
                 assert status == "interrupted", f"{context}: {run_id} is {status}"
-                interrupted += 1
+                interrupted.add(run_id)
                 partial = run.partial_output or ""
                 assert ANSWER.startswith(partial), f"{context}: {run_id} partial output"
         synced_ended = {
@@ -259,10 +273,13 @@ def check_workspace(
         missing = synced_ended - outbox
         assert not missing, f"{context}: ended runs of the synced agent not queued: {missing}"
         assert not (outbox & local_ended), f"{context}: runs of an unsynced agent queued"
-        if completed_unreported > stats.completed_unreported:
+        # This iteration's kill is the only one that can have added runs to either set.
+        new_unreported = completed_unreported - env.completed_unreported
+        if new_unreported:
             stats.kills_after_commit_before_report += 1
-        stats.completed_unreported = completed_unreported
-        stats.interrupted = interrupted
-        stats.statuses = Counter(status for status, _agent in by_id.values())
+        stats.completed_unreported += len(new_unreported)
+        stats.interrupted += len(interrupted - env.interrupted)
+        env.completed_unreported |= new_unreported
+        env.interrupted |= interrupted
     finally:
         ws.close()

@@ -196,14 +196,16 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_cli_on_a_full_file_system_says_so_and_works_again_once_space_returns(
-    small_disk: Path, fake: FakeLLMServer
+    small_disk: Path, fake: FakeLLMServer, keys: object
 ) -> None:
     home = small_disk / "ato"
-    added = run_cli(
-        home, "agents", "add", "writer", "--runtime", "claude", "--model", MODEL,
-        "--base-url", fake.anthropic_base_url,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    ws = Workspace.open(DataPaths(home))
+    try:
+        ws.agents.create(
+            "writer", AgentConfig(runtime="claude", model=MODEL, base_url=fake.anthropic_base_url)
+        )
+    finally:
+        ws.close()
     fake.scenario = Scenario(chunks=BIG_CHUNKS)
     filler = small_disk / "filler"
     _fill(filler)
