@@ -43,6 +43,8 @@ pytest: $(DEPS_STAMP)
 	ATO_REQUIRE_SECRET_SERVICE=1 QT_QPA_PLATFORM=offscreen \
 		bash scripts/with-secret-service.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every benchmark, figures against same-run baselines, into docs/benchmarks.md. The first run
+# builds the 1,000,000-run / 10,000,000-action workspace in .bench/ (about half an hour, 15 GB).
 bench: $(DEPS_STAMP)
 	$(BIN)/python -m benchmarks.run_all
 

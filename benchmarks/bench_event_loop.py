@@ -11,6 +11,10 @@ same run. Target: p99 lag <= 50 ms.
 
     .venv/bin/python -m benchmarks.bench_event_loop [--home DIR] [--dispatches 50]
 
+--shared-tls measures what a proposed fix would give (not the app as it ships): the TLS context
+the SDK clients make for each dispatch (the CA bundle parsed, tens of milliseconds on the UI
+thread) made once per process instead, as runtimes/ could do by handing each client one.
+
 One warm-up dispatch runs first (unmeasured): it loads the provider SDK, which the app does in
 the background after start-up anyway (AppContext.prefetch_sdks). The dispatches' runs stay in
 the workspace (plain runs, no agent; 51 per invocation), like any user's would.
@@ -100,6 +104,22 @@ def _scenario_file(directory: Path, chunks: int, chunk_delay_s: float) -> Path:
     return path
 
 
+def _share_tls_context() -> None:
+    """The experiment of --shared-tls: one default TLS context per process (see the module doc)."""
+    import httpcore2
+
+    made: dict[tuple[Any, ...], Any] = {}
+    default = httpcore2.default_ssl_context
+
+    def shared(*args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted(kwargs.items())))
+        if key not in made:
+            made[key] = default(*args, **kwargs)
+        return made[key]
+
+    httpcore2.default_ssl_context = shared
+
+
 def bench_event_loop(
     home: Path,
     *,
@@ -107,8 +127,11 @@ def bench_event_loop(
     chunks: int = 400,
     chunk_delay_s: float = 0.005,
     baseline_s: float = 3.0,
+    shared_tls: bool = False,
 ) -> dict[str, Any]:
     """Run the measurement in this process (it creates the QApplication)."""
+    if shared_tls:
+        _share_tls_context()
     os.environ.update(QT_QPA_PLATFORM="offscreen", ATO_OFFLINE="1")
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     import keyring
@@ -200,6 +223,7 @@ def bench_event_loop(
                         "baseline": _summary(baseline),
                         "loaded": _summary(loaded),
                         "target_p99_ms": TARGET_P99_MS,
+                        "shared_tls": shared_tls,
                     }
                 )
                 await ctx.shutdown()
@@ -217,12 +241,18 @@ def main() -> None:
     parser.add_argument("--dispatches", type=int, default=50)
     parser.add_argument("--chunks", type=int, default=400, help="text deltas per dispatch")
     parser.add_argument("--baseline-s", type=float, default=3.0)
+    parser.add_argument("--shared-tls", action="store_true", help="the proposed fix's figures")
     args = parser.parse_args()
     home = args.home or ensure_workspace(args.runs, args.actions)
     figures = bench_event_loop(
-        home, dispatches=args.dispatches, chunks=args.chunks, baseline_s=args.baseline_s
+        home,
+        dispatches=args.dispatches,
+        chunks=args.chunks,
+        baseline_s=args.baseline_s,
+        shared_tls=args.shared_tls,
     )
-    print(json.dumps({"event_loop": figures}), flush=True)
+    key = "event_loop_shared_tls" if args.shared_tls else "event_loop"
+    print(json.dumps({key: figures}), flush=True)
 
 
 if __name__ == "__main__":
