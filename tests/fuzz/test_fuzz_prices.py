@@ -88,3 +88,33 @@ def test_a_bad_file_is_refused_and_the_previous_one_kept(
         load_price_book(paths)
     except PriceFileError as exc:
         assert str(paths.prices_file) in str(exc)
+
+
+def test_the_workspace_keeps_pricing_with_the_previous_table(tmp_path: Path) -> None:
+    from ato_desktop.engine.workspace import Workspace
+
+    ws = Workspace.open(DataPaths(tmp_path))
+    try:
+        ws.save_prices(GOOD)
+        table = ws.prices
+        for bad in (
+            '{"models": {"m": {"input_per_mtok": NaN, "output_per_mtok": 1}}}',
+            deep_json(50_000),
+            '{"models": {"m": {"input_per_mtok": ' + "9" * 5000 + "}}}",
+        ):
+            try:
+                ws.save_prices(bad)
+            except PriceFileError:
+                pass
+            else:
+                raise AssertionError(f"accepted {bad[:60]!r}")
+            assert ws.prices is table
+            paths = DataPaths(tmp_path)
+            paths.prices_file.write_text(bad)  # edited by hand, then reloaded
+            try:
+                ws.reload_prices()
+            except PriceFileError as exc:
+                assert str(paths.prices_file) in str(exc)
+            assert ws.prices is table  # still pricing with the last good table
+    finally:
+        ws.close()
