@@ -139,6 +139,9 @@ class Scenario:
     inject_b64: str | None = None
     inject_after: int = 0
     inject_continue: bool = False
+    # With ``status``: this body (base64) instead of the provider's JSON error body, sent as
+    # application/json all the same (binary, invalid UTF-8, cut JSON, 10 MB).
+    error_body_b64: str | None = None
 
     @property
     def inject(self) -> bytes:

@@ -12,6 +12,7 @@ final zero-length chunk) reaches the client as an incomplete body, not as a clea
 
 from __future__ import annotations
 
+import base64
 import json
 import select
 import socket
@@ -251,6 +252,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _send_raw(self, status: int, payload: bytes) -> None:
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def _client_gone(self) -> bool:
         """True when the peer has closed its end (readable with nothing to read)."""
         try:
@@ -345,6 +353,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(invalid)
             return
         if scenario.status is not None and scenario.status >= 400:
+            if scenario.error_body_b64 is not None:
+                self._send_raw(scenario.status, base64.b64decode(scenario.error_body_b64))
+                return
             self._send_error(wire.error(scenario.status, record.api_key))
             return
         if not request.get("stream"):

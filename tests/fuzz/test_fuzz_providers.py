@@ -6,13 +6,14 @@ failed with an error class and a message; token counts and costs are never inven
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import time
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ato_desktop.core.models import AgentConfig, RunStatus
@@ -108,7 +109,7 @@ def scenarios(draw: st.DrawFn, runtime: str) -> Scenario:
     return Scenario(**Scenario.injecting(data, after, then_continue=draw(st.booleans())))
 
 
-def _dispatch(ws: Workspace, server: FakeLLMServer, runtime: str) -> DispatchResult:
+def _dispatch(ws: Workspace, server: FakeLLMServer, runtime: str, **options: Any) -> DispatchResult:
     name = f"fuzz-{runtime}"
     try:
         ws.store.get_agent(name)
@@ -119,7 +120,10 @@ def _dispatch(ws: Workspace, server: FakeLLMServer, runtime: str) -> DispatchRes
     async def go() -> DispatchResult:
         try:
             return await asyncio.wait_for(
-                ws.dispatcher.dispatch(DispatchRequest("hi", agent=name, stall_timeout_s=5)), 30
+                ws.dispatcher.dispatch(
+                    DispatchRequest("hi", agent=name, stall_timeout_s=5, **options)
+                ),
+                30,
             )
         finally:
             await ws.live.aclose()
@@ -191,3 +195,39 @@ def test_a_10_mb_body_is_refused_or_read_in_bounded_time(
     result = _dispatch(workspace, fake, runtime)
     assert time.monotonic() - started < 20
     _check_run(workspace, result)
+
+
+ERROR_BODIES = st.one_of(
+    BINARY,
+    st.sampled_from(
+        [
+            b"",
+            b"{",
+            b'{"error": 5}',
+            b'{"error": {"message": ["x"], "type": 7}}',
+            b"null",
+            b'{"error": {"message": "\xff\xfe broken"}}',
+            b"<html>502 Bad Gateway</html>",
+        ]
+    ),
+)
+
+
+@pytest.mark.parametrize("runtime", list(RUNTIMES))
+@settings(max_examples=examples(ci=2, deep=200), deadline=None)
+@example(body=b'{"error": {"message": "' + b"x" * 2_000_000 + b'"}}', status=400)
+@example(body=b"\x00\xff" * 1000, status=422)
+@given(body=ERROR_BODIES, status=st.sampled_from([400, 401, 403, 404, 413, 422]))  # not retried
+def test_an_error_body_of_any_bytes_fails_the_run_clearly(
+    workspace: Workspace,  # noqa: F811
+    fake: FakeLLMServer,  # noqa: F811
+    runtime: str,
+    body: bytes,
+    status: int,
+) -> None:
+    fake.scenario = Scenario(status=status, error_body_b64=base64.b64encode(body).decode())
+    result = _dispatch(workspace, fake, runtime)
+    _check_run(workspace, result)
+    run = workspace.store.get_run(result.run_id)
+    assert result.status is RunStatus.FAILED
+    assert len(run.error_message or "") < 5_000  # a message to read, not the body
