@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def parse_assignments(items: list[str], what: str) -> dict[str, Any]:
             raise AgentConfigError(f"{what} {item!r} must look like key=value")
         try:
             result[key] = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or [[[[... too deep to read as JSON
             result[key] = raw
     return result
 
@@ -84,11 +85,21 @@ def validate_config(config: AgentConfig) -> AgentConfig:
     if not config.model.strip():
         raise AgentConfigError("a model is required")
     if config.base_url:
-        parsed = urlparse(config.base_url)
+        try:
+            parsed = urlparse(config.base_url)
+        except ValueError:  # "http://[::1": Invalid IPv6 URL
+            parsed = urlparse("")
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise AgentConfigError(
                 f"base URL {config.base_url!r} must be an http(s) URL, e.g. http://localhost:11434/v1"
             )
+    for name, amount in (
+        ("budget per day", config.budget_per_day_usd),
+        ("budget per month", config.budget_per_month_usd),
+        ("max_cost_usd", config.max_cost_usd),
+    ):
+        if amount is not None and not math.isfinite(amount):
+            raise AgentConfigError(f"the {name} must be a finite number of USD, not {amount}")
     if config.budget_per_day_usd is not None and config.budget_per_day_usd < 0:
         raise AgentConfigError("the budget per day cannot be negative")
     if config.budget_per_month_usd is not None and config.budget_per_month_usd < 0:
