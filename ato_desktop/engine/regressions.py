@@ -35,6 +35,7 @@ from ato_desktop.core.regressions import (
 from ato_desktop.core.timefmt import rfc3339
 from ato_desktop.store.compare_queries import group_runs
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
+from ato_desktop.store.insights_queries import agent_versions
 
 PER_SIDE: Final = 500  # runs read on each side of a change
 EXAMPLES: Final = 5  # failing examples per regressed metric
@@ -179,18 +180,16 @@ def _agent_changes(
     eval_scores: EvalScores | None,
     examples: int,
 ) -> list[ChangeReport]:
-    versions = sorted(store.agent_history(agent.id), key=lambda v: v.version)
+    versions = agent_versions(store, agent.id)  # oldest first
     reports: list[ChangeReport] = []
     runs_of: dict[str, tuple[list[RunRecord], bool]] = {}
 
     def runs(version: AgentVersionRecord) -> tuple[list[RunRecord], bool]:
         if version.id not in runs_of:
-            if version.run_count == 0:
-                runs_of[version.id] = ([], False)
-            else:
-                group = group_runs(store, agent_id=agent.id, version_id=version.id, limit=per_side)
-                kept = [r for r in group.runs if r.trigger not in _NOT_PRODUCTION]
-                runs_of[version.id] = (kept, group.limited)
+            # A version without runs costs one index probe here (no count of every run first).
+            group = group_runs(store, agent_id=agent.id, version_id=version.id, limit=per_side)
+            kept = [r for r in group.runs if r.trigger not in _NOT_PRODUCTION]
+            runs_of[version.id] = (kept, group.limited)
         return runs_of[version.id]
 
     for previous, current in itertools.pairwise(versions):

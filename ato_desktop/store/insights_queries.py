@@ -11,12 +11,16 @@ design and are never evidence of what a runtime costs.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ato_desktop.core.models import AgentConfig
+from ato_desktop.core.records import AgentVersionRecord
 from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.json_codec import from_json
 
 REPLAY_SOURCE_CAP: Final = 50_000
 DAY_MS: Final = 86_400_000  # run_rollups.day = started_at / DAY_MS
@@ -97,6 +101,26 @@ def _own_rows(conn: sqlite3.Connection, agent_id: str, since_ms: int) -> list[An
             (agent_id, whole_days),
         ).fetchall(),
     )
+
+
+def agent_versions(log: ExecutionLog, agent_id: str) -> list[AgentVersionRecord]:
+    """The agent's config versions, oldest first, without their run counts (run_count 0):
+    counting them reads every run's index entry, and regressions only need the versions."""
+    rows = log.reader().execute(
+        "SELECT * FROM agent_versions WHERE agent_id = ? ORDER BY version", (agent_id,)
+    )
+    return [
+        AgentVersionRecord(
+            id=row["id"],
+            agent_id=row["agent_id"],
+            version=row["version"],
+            created_at=row["created_at"],
+            config=AgentConfig.from_dict(json.loads(row["config_json"])),
+            diff=from_json(row["diff_json"]) or [],
+            change_source=row["change_source"],
+        )
+        for row in rows
+    ]
 
 
 def production_runs_since(log: ExecutionLog, agent_id: str, since_ms: int) -> int:
