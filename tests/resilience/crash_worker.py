@@ -76,9 +76,10 @@ KILL_POINTS = ("update", "trigger", "commit", "after-commit")
 
 def _kill_inside_completion(point: str, nth: int, fd: int) -> Any:
     """A writer job installing a trace hook that SIGKILLs this process at `point` of the
-    transaction ending the nth run: before the UPDATE that ends it runs, inside it (when the
-    sync trigger's statement starts), just before its COMMIT, or just after it (before the
-    dispatch could return and report)."""
+    transaction ending the nth run: before the UPDATE that ends it runs, inside it (SQLite
+    traces the statement again as its first AFTER trigger starts: the row is changed, the
+    outbox insert not yet made), just before its COMMIT, or just after it (before the dispatch
+    could return and report)."""
     state = {"seen": 0, "calls": 0, "armed": False}
 
     def die(where: str) -> None:
