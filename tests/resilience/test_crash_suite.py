@@ -44,6 +44,11 @@ from tests.resilience.crash_worker import (
 )
 from tests.support.memory_keyring import MemoryKeyring
 
+# The worker forks (a warmed-up zygote) and is killed with SIGKILL: POSIX, and macOS's
+# frameworks do not survive fork after import, so Linux.
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="forks a worker and SIGKILLs it (Linux)"
+)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ITERATIONS = int(os.environ.get("ATO_CRASH_ITERATIONS", "4"))
 # Kills land anywhere from the fork (the workspace opening, recovering the last iteration's
