@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """Text UTF-8 can hold: a lone surrogate (JSON's "\\ud800" decodes to one) becomes U+FFFD.
+    Free for ASCII text (isascii() reads a flag)."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub("\ufffd", text)
 
 
 class RuntimeName(enum.StrEnum):
@@ -74,6 +85,7 @@ class ErrorClass(enum.StrEnum):
     CONFIG = "config"
     CEILING = "ceiling"  # a guardrail stopped the run: too many tool calls, or too much spent
     TOOL = "tool"  # a tool server could not be reached or failed to start
+    RECORDING = "recording"  # the log refused the run's last step (a bug of ours, not the run's)
 
 
 class CostSource(enum.StrEnum):
@@ -220,7 +232,7 @@ class RuntimeEvent:
 
     @staticmethod
     def text_delta(text: str) -> RuntimeEvent:
-        return RuntimeEvent(EventKind.TEXT, text=text)
+        return RuntimeEvent(EventKind.TEXT, text=storable_text(text))
 
     @staticmethod
     def usage_report(usage: TokenUsage, provider_cost_usd: float | None = None) -> RuntimeEvent:

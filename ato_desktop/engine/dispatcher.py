@@ -715,6 +715,23 @@ class Dispatcher:
             # the run interrupted with its last checkpoint.
             self._held_endings[state.run_id] = (state.run_no, action, end)
             raise
+        except Exception as exc:
+            # The log refused the last step itself (a value it cannot hold): end the run failed
+            # without that step rather than leave it "running" until the next start.
+            log.exception("run %s: the end of the run could not be recorded", state.run_id)
+            status = RunStatus.FAILED
+            end = dataclasses.replace(
+                end,
+                status=status.value,
+                error_class=ErrorClass.RECORDING.value,
+                error_message=redact_secrets(
+                    f"The run's last step could not be recorded ({type(exc).__name__}: {exc}).",
+                    state.secrets,
+                ),
+            )
+            await asyncio.wrap_future(
+                self._store.complete_run(state.run_id, state.run_no, None, end)
+            )
         run = await self._store.read_async(self._store.get_run, state.run_id)
         output = stream.text if stream is not None and stream.text else state.last_text
         source = run.cost_source

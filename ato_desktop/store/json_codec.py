@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+from ato_desktop.core.models import storable_text
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -26,7 +28,7 @@ def to_json(value: Any) -> str | None:
     """JSON for the log. Bytes become a marked base64 object so binary data survives safely."""
     if value is None:
         return None
-    return ENCODER.encode(value)
+    return storable_text(ENCODER.encode(value))
 
 
 def from_json(text: str | None) -> Any:

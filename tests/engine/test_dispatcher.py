@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -336,3 +337,36 @@ def test_no_key_anywhere_in_what_ato_writes(
     for key in (ANTHROPIC_KEY, OPENAI_KEY, COMPATIBLE_KEY):
         assert key.encode() not in written
         assert key[-16:].encode() not in written
+
+
+@pytest.mark.parametrize("runtime", list(RUNTIMES))
+def test_a_lone_surrogate_in_the_answer_is_kept_as_a_replacement_character(
+    workspace: Workspace, fake: FakeLLMServer, runtime: str
+) -> None:
+    # JSON's "\ud800" escape decodes to a lone surrogate, which UTF-8 (and SQLite) cannot hold.
+    name = _agent(workspace, fake, runtime)
+    fake.scenario = Scenario(chunks=("half \ud800 of a pair",))
+    result = _dispatch(workspace, DispatchRequest("hi", agent=name))
+    assert result.status is RunStatus.COMPLETED
+    assert result.output == "half \ufffd of a pair"
+    (action,) = workspace.store.get_actions(result.run_id)
+    assert "half \ufffd of a pair" in str(action.outputs)
+
+
+def test_a_last_step_the_log_refuses_ends_the_run_failed_not_running(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    name = _agent(workspace, fake, "claude")
+    conn = sqlite3.connect(workspace.paths.database)
+    conn.execute(
+        "CREATE TRIGGER refuse_llm_calls BEFORE INSERT ON actions WHEN new.name = 'call_llm' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END"
+    )
+    conn.commit()
+    conn.close()
+    result = _dispatch(workspace, DispatchRequest("hi", agent=name))
+    assert result.status is RunStatus.FAILED
+    run = workspace.store.get_run(result.run_id)
+    assert run.status == "failed" and run.error_class == ErrorClass.RECORDING.value
+    assert "could not be recorded" in (run.error_message or "")
+    assert "refused by a test trigger" in (run.error_message or "")
