@@ -147,6 +147,9 @@ ERROR_TITLES = {
     "killed": "Stopped before any answer",
     "interrupted": "Interrupted: the app closed while answering",
     "config": "The agent's settings cannot be used",
+    "ceiling": "A guardrail stopped the run",
+    "tool": "A tool server could not be used",
+    "recording": "The answer could not be saved to the log",
 }
 
 RETRYABLE = frozenset(
