@@ -36,7 +36,13 @@ from ato_desktop.engine.replay import (
     replay_batch,
 )
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
-from ato_desktop.store.insights_queries import pair_rows_by_agent, production_runs_since
+from ato_desktop.store.insights_queries import (
+    FOLD_AT,
+    fold_run_rollups,
+    pair_rows_by_agent,
+    production_runs_since,
+    unfolded_runs,
+)
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
@@ -86,6 +92,8 @@ def cost_recommendations(
             return model_case_scores(store, agent_id, runtime, model)
 
     since = (now if now is not None else now_ms()) - WINDOW_DAYS * DAY_MS
+    if unfolded_runs(store) > FOLD_AT:  # many runs since the last fold: roll them up first
+        fold_run_rollups(store)
     evidence = []
     agents = store.list_agents()
     rows_by_agent = pair_rows_by_agent(store, [agent.id for agent in agents], since)

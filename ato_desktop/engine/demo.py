@@ -70,6 +70,7 @@ from ato_desktop.store.demo_data import (
     write_catalog,
 )
 from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.insights_queries import fold_run_rollups
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -209,6 +210,7 @@ def build_demo_workspace(
                 future.exception()  # wait: removal must see every committed batch
         remove_demo_data(store)
         raise
+    fold_run_rollups(store)  # the month's runs into the rollups Insights reads
     return DemoSummary(
         runs=done,
         actions=actions,

@@ -1,10 +1,13 @@
 """Reads behind Insights -> Cost: an agent's runs per runtime and model, aggregated in SQL.
 
-Production runs (not replays, not evals) are counted from run_rollups (migration 9: per UTC day,
-runtime, model and status, kept by triggers) for the whole days of the window, and from the runs
-themselves (one index range of idx_runs_agent) for the part of its first day, so a month of a
-million runs costs a few hundred rollup rows plus one day's runs, and the figures are exactly
-those of the runs. Replays of them are found through idx_runs_replay_of for the newest
+Production runs (not replays, not evals) are counted from run_rollups (migrations 9 and 10:
+per UTC day, runtime, model and status) for the whole days of the window, and from the runs
+themselves for the part of its first day (one index range of idx_runs_agent) and for the runs
+written since the rollup was last folded (the rowid range above run_rollup_mark), so a month of
+a million runs costs a few hundred rollup rows plus one day's runs, and the figures are exactly
+those of the runs. Rolled-up runs that change or go keep the rollup right by trigger; new runs
+are folded in by fold_run_rollups (after a demo build, and by the cost recommendations when
+more than FOLD_AT runs wait). Replays of them are found through idx_runs_replay_of for the newest
 REPLAY_SOURCE_CAP of those runs. Simulations (trigger replay, tag simulation) cost nothing by
 design and are never evidence of what a runtime costs.
 """
@@ -21,9 +24,13 @@ from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import AgentVersionRecord
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.json_codec import from_json
+from ato_desktop.store.writer import Emit
 
 REPLAY_SOURCE_CAP: Final = 50_000
 DAY_MS: Final = 86_400_000  # run_rollups.day = started_at / DAY_MS
+FOLD_AT: Final = 20_000  # runs above the mark that make a reader fold them in first
+FOLD_BATCH: Final = 200_000  # runs folded per write job (the writer stays responsive)
+_PRODUCTION: Final = "r.agent_id IS NOT NULL AND r.\"trigger\" NOT IN ('replay', 'eval')"
 
 _KNOWN_COST: Final = "r.cost_usd IS NOT NULL AND coalesce(r.cost_source, '') != 'unknown'"
 _AGGREGATES: Final = (
@@ -91,16 +98,20 @@ def _own_rows(conn: sqlite3.Connection, agent_id: str, since_ms: int) -> list[An
     ).fetchall()
     if whole_days is None:
         return own
-    return _merged(
-        own,
-        conn.execute(
-            "SELECT runtime, model, sum(runs), total(CASE WHEN status = 'completed' THEN "
-            "runs END), total(CASE WHEN status = 'failed' THEN runs END), total(cost_usd), "
-            "sum(costed), sum(estimated) FROM run_rollups WHERE agent_id = ? AND day >= ? "
-            "AND status != 'running' GROUP BY runtime, model",
-            (agent_id, whole_days),
-        ).fetchall(),
-    )
+    rolled = conn.execute(
+        "SELECT runtime, model, sum(runs), total(CASE WHEN status = 'completed' THEN "
+        "runs END), total(CASE WHEN status = 'failed' THEN runs END), total(cost_usd), "
+        "sum(costed), sum(estimated) FROM run_rollups WHERE agent_id = ? AND day >= ? "
+        "AND status != 'running' GROUP BY runtime, model",
+        (agent_id, whole_days),
+    ).fetchall()
+    fresh = conn.execute(
+        f"SELECT {_AGGREGATES} FROM runs r NOT INDEXED WHERE r.run_no > ? AND r.agent_id = ? "
+        "AND r.started_at >= ? AND r.status != 'running' "
+        "AND r.\"trigger\" NOT IN ('replay', 'eval') GROUP BY r.runtime, r.model",
+        (rollup_mark(conn), agent_id, until_ms),
+    ).fetchall()
+    return _merged(_merged(own, rolled), fresh)
 
 
 def agent_versions(log: ExecutionLog, agent_id: str) -> list[AgentVersionRecord]:
@@ -142,8 +153,55 @@ def production_runs_since_conn(conn: sqlite3.Connection, agent_id: str, since_ms
             "SELECT total(runs) FROM run_rollups WHERE agent_id = ? AND day >= ?",
             (agent_id, whole_days),
         ).fetchone()
-        count += int(rolled)
+        (fresh,) = conn.execute(
+            "SELECT count(*) FROM runs r NOT INDEXED WHERE r.run_no > ? AND r.agent_id = ? "
+            "AND r.started_at >= ? AND r.\"trigger\" NOT IN ('replay', 'eval')",
+            (rollup_mark(conn), agent_id, until_ms),
+        ).fetchone()
+        count += int(rolled) + int(fresh)
     return count
+
+
+def rollup_mark(conn: sqlite3.Connection) -> int:
+    """The highest run_no in run_rollups (runs above it are not rolled up yet)."""
+    row = conn.execute("SELECT run_no FROM run_rollup_mark WHERE id = 1").fetchone()
+    return int(row[0]) if row else 0
+
+
+def unfolded_runs(log: ExecutionLog) -> int:
+    """How many runs (at most) wait above the rollup's mark."""
+    conn = log.reader()
+    (top,) = conn.execute("SELECT coalesce(max(run_no), 0) FROM runs").fetchone()
+    return max(0, int(top) - rollup_mark(conn))
+
+
+def fold_run_rollups(log: ExecutionLog, batch: int = FOLD_BATCH) -> int:
+    """Roll up the runs written since the last fold, in write jobs of `batch` runs; returns how
+    many run numbers it moved the mark over. Blocks: call it off the UI thread."""
+
+    def job(conn: sqlite3.Connection, _emit: Emit) -> int:
+        mark = rollup_mark(conn)
+        (top,) = conn.execute("SELECT coalesce(max(run_no), 0) FROM runs").fetchone()
+        upto = min(int(top), mark + batch)
+        if upto <= mark:
+            return 0
+        conn.execute(
+            "INSERT INTO run_rollups SELECT r.agent_id, r.started_at / 86400000, r.runtime, "
+            f"r.model, r.status, count(*), total(CASE WHEN {_KNOWN_COST} THEN r.cost_usd END), "
+            f"sum({_KNOWN_COST}), sum(coalesce(r.cost_source = 'estimated', 0)) "
+            f"FROM runs r WHERE r.run_no > ? AND r.run_no <= ? AND {_PRODUCTION} "
+            "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, "
+            "cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed, "
+            "estimated = estimated + excluded.estimated",
+            (mark, upto),
+        )
+        conn.execute("UPDATE run_rollup_mark SET run_no = ? WHERE id = 1", (upto,))
+        return upto - mark
+
+    moved = 0
+    while step := log.submit(job).result():
+        moved += step
+    return moved
 
 
 def _replay_rows(
@@ -213,11 +271,21 @@ def _cap_floor(
         "AND started_at >= ? AND started_at < ? AND \"trigger\" NOT IN ('replay', 'eval') "
         "ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?"
     )
-    for day, runs in conn.execute(
-        "SELECT day, sum(runs) FROM run_rollups WHERE agent_id = ? AND day >= ? "
-        "GROUP BY day ORDER BY day DESC",
-        (agent_id, whole_days),
+    per_day: dict[int, int] = {}
+    for day, runs in (
+        conn.execute(
+            "SELECT day, sum(runs) FROM run_rollups WHERE agent_id = ? AND day >= ? GROUP BY day",
+            (agent_id, whole_days),
+        ).fetchall()
+        + conn.execute(
+            "SELECT r.started_at / 86400000, count(*) FROM runs r NOT INDEXED WHERE r.run_no > ? "
+            "AND r.agent_id = ? AND r.started_at >= ? AND r.\"trigger\" NOT IN ('replay', 'eval') "
+            "GROUP BY 1",
+            (rollup_mark(conn), agent_id, until_ms),
+        ).fetchall()
     ):
+        per_day[int(day)] = per_day.get(int(day), 0) + int(runs)
+    for day, runs in sorted(per_day.items(), reverse=True):
         if runs >= remaining:
             row = conn.execute(
                 nth, (agent_id, day * DAY_MS, (day + 1) * DAY_MS, remaining - 1)

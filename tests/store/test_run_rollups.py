@@ -1,9 +1,10 @@
-"""run_rollups (migration 9) gives exactly what the runs say, whatever wrote or removed them.
+"""run_rollups (migrations 9, 10) gives exactly what the runs say, whatever wrote or removed them.
 
-Insights -> Cost reads whole days from the rollup and the first, partial day from the runs;
-these tests compare that with the one aggregate over the runs themselves after every kind of
-write: dispatches (a running run that gets actions and ends), ingest, an agent deleted (its runs
-unlinked), runs removed, and a run migrated in before the rollup existed.
+Insights -> Cost reads whole days from the rollup, and from the runs the first, partial day and
+the runs not folded in yet; these tests compare that with the one aggregate over the runs
+themselves after every kind of write, folded or not: ingest, dispatches (a running run that gets
+actions and ends, folded while it runs or not), an agent deleted (its runs unlinked), runs
+removed, corrections in place.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.insights_queries import (
     DAY_MS,
     agent_pair_rows,
+    fold_run_rollups,
     production_runs_since,
+    unfolded_runs,
 )
 from ato_desktop.store.writer import Emit
 
@@ -128,16 +131,25 @@ def test_the_rollup_matches_the_runs_after_every_kind_of_write(
     items = [_run(rng, agents, BASE + rng.randrange(0, 4 * DAY_MS)) for _ in range(300)]
     items.append(_run(rng, agents, BASE + DAY_MS))  # exactly midnight
     assert store.ingest(items).result() == len(items)
-    assert _check(store, ids) > 0
-    # Dispatches: a running run (counted as running), its actions, then its end.
-    for _ in range(10):
+    assert unfolded_runs(store) == len(items)
+    assert _check(store, ids) > 0  # nothing rolled up yet: all read from the runs
+    assert fold_run_rollups(store, batch=70) == len(items)  # in several write jobs
+    assert unfolded_runs(store) == 0
+    assert _check(store, ids) > 0  # all from the rollup (and the partial first day)
+    # Dispatches: a running run (counted as running), its actions, then its end; every other
+    # one is folded in while it runs, so its ending moves it between rollup rows.
+    for i in range(10):
         new, end, actions = _run(rng, agents, BASE + rng.randrange(0, 3 * DAY_MS))
         run_id, run_no = store.create_run(new, owner="test").result()
+        if i % 2:
+            fold_run_rollups(store)
         _check(store, ids)
         for action in actions:
             store.append_action(run_id, run_no, action).result()
         assert store.finish_run(run_id, run_no, end).result()
     _check(store, ids)
+    more = [_run(rng, agents, BASE + rng.randrange(0, 4 * DAY_MS)) for _ in range(50)]
+    store.ingest(more).result()  # not folded: the removals below meet both kinds
 
     # Runs removed (as retention and demo removal do), and one agent deleted: unlinked runs.
     def remove(conn: sqlite3.Connection, emit: Emit) -> None:
@@ -162,6 +174,8 @@ def test_costs_and_status_corrected_in_place_move_between_rollup_rows(
     agents = _agents(store, 1)
     items = [_run(rng, agents, BASE + rng.randrange(0, 2 * DAY_MS)) for _ in range(60)]
     store.ingest(items).result()
+    fold_run_rollups(store)
+    store.ingest(items[:5]).result()  # and a few not folded yet
 
     def correct(conn: sqlite3.Connection, emit: Emit) -> None:
         # A re-priced run, a run re-labelled as an eval, one moved a day on, one failed.
@@ -169,14 +183,18 @@ def test_costs_and_status_corrected_in_place_move_between_rollup_rows(
         conn.execute("UPDATE runs SET \"trigger\" = 'eval' WHERE run_no = 4")
         conn.execute("UPDATE runs SET started_at = started_at + 86400000 WHERE run_no = 5")
         conn.execute("UPDATE runs SET status = 'failed' WHERE run_no = 6")
+        conn.execute("UPDATE runs SET cost_usd = 0.25 WHERE run_no = 62")  # above the mark
 
     store.submit(correct).result()
     assert _check(store, [agents[0][0]]) > 0
 
 
-@pytest.mark.parametrize(("cap", "replayed"), [(5, 60), (40, 8), (10_000, 8), (10_000, 150)])
+@pytest.mark.parametrize(
+    ("cap", "replayed", "fold"),
+    [(5, 60, False), (40, 30, False), (40, 30, True), (10_000, 8, True), (10_000, 150, False)],
+)
 def test_replays_are_counted_alike_from_their_sources_and_from_the_replays(
-    store: ExecutionLog, monkeypatch: pytest.MonkeyPatch, cap: int, replayed: int
+    store: ExecutionLog, monkeypatch: pytest.MonkeyPatch, cap: int, replayed: int, fold: bool
 ) -> None:
     """Both plans (walk the sources, or walk the replays) give the sources' query's answer,
     the newest `cap` sources only."""
@@ -192,6 +210,8 @@ def test_replays_are_counted_alike_from_their_sources_and_from_the_replays(
         tags = {"simulation": "1"} if rng.random() < 0.2 else {}
         replays.append((replace(new, trigger="replay", replay_of=source, tags=tags), end, actions))
     store.ingest(replays).result()
+    if fold:
+        fold_run_rollups(store)
     conn = store.reader()
     known = "r.cost_usd IS NOT NULL AND coalesce(r.cost_source, '') != 'unknown'"
     for agent_id, _version in agents:
