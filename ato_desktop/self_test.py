@@ -115,31 +115,16 @@ class SelfTest:
 
     def _run(self) -> None:
         from PySide6.QtCore import QEvent, QObject
-        from PySide6.QtWidgets import QApplication
 
-        from ato_desktop import APP_ID, APP_NAME, __version__
         from ato_desktop.store.paths import data_paths
-        from ato_desktop.ui.commands import CommandRegistry
-        from ato_desktop.ui.context import AppContext
-        from ato_desktop.ui.main_window import MainWindow, app_icon
-        from ato_desktop.ui.theme import ThemeManager
+        from ato_desktop.ui.app import create_application, create_window, install_event_loop
 
-        # The start-up sequence of ui.app.main, with a deadline and checks instead of a user.
-        app = QApplication.instance() or QApplication([sys.argv[0]])
-        assert isinstance(app, QApplication)
-        app.setApplicationName(APP_NAME)
-        app.setApplicationVersion(__version__)
-        app.setDesktopFileName(APP_ID)
-        icon = app_icon()
-        if icon.isNull():
+        # The start-up of ui.app.main, with a deadline and checks instead of a user.
+        app = create_application([sys.argv[0]])
+        if app.windowIcon().isNull():
             raise CheckFailed("icon: the app icon (resources/icons/ato-desktop.svg) did not load")
-        app.setWindowIcon(icon)
         self.say("qt", f"PySide6 on the {app.platformName()} platform, icon loaded")
-
-        paths = data_paths()
-        theme = ThemeManager(app)
-        ctx = AppContext(CommandRegistry(app), theme, paths)
-        window = MainWindow(ctx)
+        ctx, window = create_window(app, data_paths())
 
         painted: list[float] = []
 
@@ -160,14 +145,8 @@ class SelfTest:
         app.processEvents()
 
         import asyncio
-        from concurrent.futures import ThreadPoolExecutor
 
-        import qasync
-
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="self-test")
-        loop.set_default_executor(executor)
+        loop, executor = install_event_loop(app, workers=4, prefix="self-test")
 
         async def wait_for(what: str, done: Callable[[], bool], timeout_s: float) -> None:
             deadline = time.perf_counter() + timeout_s
