@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,11 @@ def test_the_event_loop_benchmark_runs_and_the_page_is_written(tmp_path: Path) -
     assert loop["statuses"] == {"completed": 3} and loop["warmup_status"] == "completed"
     assert loop["loaded"]["ticks"] > 0 and loop["baseline"]["ticks"] > 0
     assert loop["runs_in_log"] == RUNS + 4  # the warm-up and the three dispatches were logged
+    conn = sqlite3.connect(home / "ato.sqlite3")
+    try:  # ... and removed at the end: the workspace is the generated one again
+        assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == RUNS
+    finally:
+        conn.close()
     # The page, from what the benchmarks printed.
     results["workspace"] = facts(home)
     results.update(bench_insights(home, repeats=1))
