@@ -305,6 +305,7 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                 Stage,
                 TargetKind,
             )
+            from ato_desktop.core.models import CostSource, TokenUsage
             from ato_desktop.core.records import NewAction, NewRun, RunEnd
             from ato_desktop.store import automations as automation_store
             from ato_desktop.store.execution_log import now_ms
@@ -363,7 +364,7 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                     name: store.get_agent(name)
                     for name in ("data-analyst", "code-reviewer", "release-notes")
                 }
-                for i, failed_at in enumerate((None, None, 2, None)):
+                for i, failed_at in enumerate((None, 2, None, 1)):  # newest: stage 3 never ran
                     start = base + i * 600_000
                     parent = f"{start:012x}" + "a1" * 10
                     stages = []
@@ -390,6 +391,10 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                             "error" if bad else "success",
                             t,
                             t + took,
+                            usage=TokenUsage(1_400 + 350 * index, 0 if bad else 420 + 60 * i),
+                            duration_ns=took * 1_000_000,
+                            cost_usd=None if bad else 0.0042 + 0.0031 * index + 0.0004 * i,
+                            cost_source=None if bad else CostSource.ESTIMATED,
                             meta={"files_touched": files} if files else None,
                         )
                         stages.append(
@@ -429,7 +434,10 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                                 start,
                                 pipeline_id=pipeline.id,
                                 id=parent,
-                                tags={"pipeline.kind": "group"},
+                                tags={
+                                    "pipeline.kind": "group",
+                                    "pipeline.version": str(pipeline.version),
+                                },
                                 is_demo=True,
                             ),
                             RunEnd(status, t, (t - start) * 1_000_000),
@@ -437,6 +445,49 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                         )
                     )
                     items.extend(stages)
+                # A hook chain: a failed triage run, then the hook's chain asking the analyst.
+                hook = service.get(AutomationKind.HOOK, "triage-escalation")
+                triage, analyst = store.get_agent("support-triage"), agents["data-analyst"]
+                t = base - 1_200_000
+                source, chain, stage = (f"{t:012x}" + c * 20 for c in "bcd")
+                items += [
+                    (
+                        NewRun(
+                            "claude", triage.config.model, "ui", t, agent_id=triage.id,
+                            id=source, is_demo=True,
+                        ),
+                        RunEnd("failed", t + 1_800, 1_800_000_000, error_class="rate_limit",
+                               error_message="429 from the provider after 3 retries"),
+                        [NewAction("call_llm", "llm", "error", t, t + 1_800)],
+                    ),
+                    (
+                        NewRun(
+                            "pipeline", hook.name, "hook", t + 1_900, parent_run_id=source,
+                            pipeline_id=hook.id, id=chain, is_demo=True,
+                            tags={"pipeline.kind": "hook", "hook": hook.name,
+                                  "hook.source_run": source},
+                        ),
+                        RunEnd("completed", t + 5_200, 3_300_000_000),
+                        [],
+                    ),
+                    (
+                        NewRun(
+                            "claude", analyst.config.model, "hook", t + 1_950,
+                            agent_id=analyst.id, parent_run_id=chain, pipeline_id=hook.id,
+                            stage_index=0, stage_name=hook.name, id=stage, is_demo=True,
+                            tags={"hook": hook.name, "hook.depth": "1", "hook.source_run": source,
+                                  "hook.chain": chain},
+                        ),
+                        RunEnd("completed", t + 5_100, 3_150_000_000),
+                        [
+                            NewAction(
+                                "call_llm", "llm", "success", t + 1_950, t + 5_100,
+                                usage=TokenUsage(2_100, 380),
+                                cost_usd=0.0119, cost_source=CostSource.ESTIMATED,
+                            )
+                        ],
+                    ),
+                ]  # fmt: skip
                 store.ingest(items).result()
 
             await asyncio.to_thread(plant)

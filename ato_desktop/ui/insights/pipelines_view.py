@@ -164,6 +164,8 @@ class PipelinesView(QWidget):
             QFrame#StageCard {{ background: {t.window}; border: 1px solid {t.border};
                 border-radius: 8px; }}
             QFrame#StageCard:hover {{ border-color: {t.accent}; }}
+            QFrame#StageCard[status="not_run"] {{ background: transparent;
+                border: 1px dashed {t.border}; }}
             QFrame#StageCard:focus {{ border: 2px solid {t.accent}; }}
             QFrame#StageCard[status="failed"] {{ border-left: 3px solid {t.failed}; }}
             QFrame#StageCard[status="completed"] {{ border-left: 3px solid {t.completed}; }}
