@@ -50,6 +50,7 @@ from ato_desktop.engine.credentials import CredentialStore, known_secrets
 from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import ToolboxError, ToolboxFactory, ToolRunner
+from ato_desktop.runtimes import tls
 from ato_desktop.runtimes.base import RuntimeAdapter
 from ato_desktop.store import run_queries
 from ato_desktop.store.database import StoreError
@@ -435,6 +436,7 @@ class Dispatcher:
         adapter = self._adapters(config.runtime)
         if adapter.sdk_module and adapter.sdk_module not in _sdks_imported:
             await asyncio.to_thread(import_heavy, adapter.sdk_module)
+            await asyncio.to_thread(tls.warm_up)  # the one TLS context, off the event loop
             _sdks_imported.add(adapter.sdk_module)
         subprocess_runtime = RuntimeName(config.runtime).is_subprocess
         tools: ToolRunner | None = None

@@ -226,6 +226,8 @@ class ClaudeAdapter:
         import anthropic
         import httpx2
 
+        from ato_desktop.runtimes.tls import shared_ssl_context
+
         client: AsyncAnthropic = anthropic.AsyncAnthropic(
             # An explicit key and base URL: the SDK then reads no credential profile, config
             # directory or federation variables, and talks to nothing but base_url.
@@ -233,6 +235,9 @@ class ClaudeAdapter:
             base_url=base_url,
             timeout=httpx2.Timeout(request.request_timeout_s, connect=request.connect_timeout_s),
             max_retries=max(request.max_retries, 0),
+            # One TLS context per process, not one per client (parsing the CA bundle each time
+            # stalled the UI thread); the SDK's own defaults otherwise.
+            http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
             # ATO exports its own traces from the execution log; SDK spans would duplicate them
             # and propagation headers would leak trace context to the provider.
             open_telemetry=False,

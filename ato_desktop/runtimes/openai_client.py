@@ -20,9 +20,13 @@ def make_openai_client(request: RuntimeRequest, *, api_key: str, base_url: str) 
     import httpx2
     import openai
 
+    from ato_desktop.runtimes.tls import shared_ssl_context
+
     return openai.AsyncOpenAI(
         api_key=api_key,
         base_url=base_url,
         timeout=httpx2.Timeout(request.request_timeout_s, connect=request.connect_timeout_s),
         max_retries=max(request.max_retries, 0),
+        # One TLS context per process, not one per client (runtimes.tls).
+        http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
     )

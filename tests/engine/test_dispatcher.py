@@ -15,6 +15,7 @@ from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
 from ato_desktop.engine.export import export_runs
 from ato_desktop.engine.workspace import Workspace
+from ato_desktop.runtimes import tls
 from tests.engine.conftest import ANTHROPIC_KEY, COMPATIBLE_KEY, OPENAI_KEY
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
 
@@ -370,3 +371,26 @@ def test_a_last_step_the_log_refuses_ends_the_run_failed_not_running(
     assert run.status == "failed" and run.error_class == ErrorClass.RECORDING.value
     assert "could not be recorded" in (run.error_message or "")
     assert "refused by a test trigger" in (run.error_message or "")
+
+
+def test_dispatches_share_one_tls_context_per_process(
+    workspace: Workspace, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each SDK client used to build its own (the CA bundle parsed on the UI thread, per dispatch).
+    import httpcore2
+
+    made: list[object] = []
+    real = httpcore2.default_ssl_context
+
+    def counted(*args: object, **kwargs: object) -> object:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(httpcore2, "default_ssl_context", counted)
+    monkeypatch.setattr(tls, "_context", None)
+    for runtime in RUNTIMES:
+        name = _agent(workspace, fake, runtime, name=f"agent-{runtime}")
+        for _ in range(2):
+            result = _dispatch(workspace, DispatchRequest("hi", agent=name))
+            assert result.status is RunStatus.COMPLETED
+    assert len(made) == 1 and tls.shared_ssl_context() is made[0]
