@@ -38,7 +38,7 @@ from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.templates import render
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.online_judge import run_exchange
-from ato_desktop.engine.pipelines import close_parent_run, open_parent_run
+from ato_desktop.engine.pipelines import close_parent_run, open_parent_run, run_killable
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store import run_queries
 from ato_desktop.store.automations import AutomationRecord
@@ -263,26 +263,20 @@ class HookRunner:
             SOURCE_TAG: source.id,
         }
         chain_id, chain_no = await open_parent_run(self._ws, hook, Trigger.HOOK, tags, source.id)
-        live = self._ws.live.register(chain_id, chain_no)
         fires: list[HookFire] = []  # everything that fired or was held back, in order
         stages: list[HookFire] = []  # the chain's own stages (dispatches of agents)
         t0 = time.perf_counter_ns()
-        task = asyncio.create_task(self._chain_stages(hook, spec, source, chain_id, fires, stages))
-        self._ws.live.attach_task(chain_id, task)  # a kill of the chain kills the stage under way
-        killed = shutting_down = False
-        try:
-            await task
-        except asyncio.CancelledError:
-            killed = True
-            current = asyncio.current_task()
-            shutting_down = current is not None and current.cancelling() > 0
-        finally:
-            self._ws.live.unregister(chain_id)
+        killed, shutting_down = await run_killable(
+            self._ws,
+            chain_id,
+            chain_no,
+            self._chain_stages(hook, spec, source, chain_id, fires, stages),
+        )
         failed = next((f for f in stages if f.status != RunStatus.COMPLETED.value), None)
         refused = next((f for f in fires if f.refused), None)
         error_class: str | None = None
         message: str | None = None
-        if killed or live.kill_requested or any(f.status == RunStatus.KILLED.value for f in fires):
+        if killed or any(f.status == RunStatus.KILLED.value for f in fires):
             status = RunStatus.KILLED
             error_class, message = (
                 ErrorClass.KILLED.value,

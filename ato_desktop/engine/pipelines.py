@@ -20,9 +20,9 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ato_desktop.core.automations import (
     AutomationKind,
@@ -236,7 +236,6 @@ class PipelineRunner:
         run_id, run_no = await open_parent_run(self._ws, record, trigger, run_tags, parent_run_id)
         if on_started is not None:
             on_started(run_id)
-        live = self._ws.live.register(run_id, run_no)
         progress = _Progress(output=input_text)
         stage_tags = {k: v for k, v in (tags or {}).items()}
         stage_tags["pipeline"] = record.name
@@ -245,26 +244,12 @@ class PipelineRunner:
             if spec.mode is GroupMode.SEQUENTIAL
             else self._routed(record, spec, input_text, run_id, run_no, stage_tags, progress)
         )
-        task: asyncio.Task[None] = asyncio.create_task(body)
-        self._ws.live.attach_task(run_id, task)  # a kill of the parent cancels the stage
-        killed = shutting_down = False
-        try:
-            await task
-        except asyncio.CancelledError:
-            killed = True
-            current = asyncio.current_task()
-            shutting_down = current is not None and current.cancelling() > 0
-            if progress.current is not None:
-                progress.stages.append(progress.current)
-        finally:
-            self._ws.live.unregister(run_id)
+        killed, shutting_down = await run_killable(self._ws, run_id, run_no, body)
+        if killed and progress.current is not None:
+            progress.stages.append(progress.current)
         error_class: str | None
         message: str | None
-        killed = (
-            killed
-            or live.kill_requested
-            or any(s.status == RunStatus.KILLED.value for s in progress.stages)
-        )
+        killed = killed or any(s.status == RunStatus.KILLED.value for s in progress.stages)
         if killed:
             status = RunStatus.KILLED
             error_class, message = (
@@ -594,6 +579,27 @@ async def open_parent_run(
             owner=ws.lease.token,
         )
     )
+
+
+async def run_killable(
+    ws: Workspace, run_id: str, run_no: int, body: Coroutine[Any, Any, None]
+) -> tuple[bool, bool]:
+    """Run a parent run's body as a live run whose kill cancels it (and the stage under way):
+    (killed, shutting down: this task itself was cancelled, so the caller re-raises after
+    recording the end)."""
+    live = ws.live.register(run_id, run_no)
+    task = asyncio.create_task(body)
+    ws.live.attach_task(run_id, task)
+    killed = shutting_down = False
+    try:
+        await task
+    except asyncio.CancelledError:
+        killed = True
+        current = asyncio.current_task()
+        shutting_down = current is not None and current.cancelling() > 0
+    finally:
+        ws.live.unregister(run_id)
+    return killed or live.kill_requested, shutting_down
 
 
 async def close_parent_run(
