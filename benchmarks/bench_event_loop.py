@@ -13,9 +13,8 @@ same run. Target: p99 lag <= 50 ms.
 
     .venv/bin/python -m benchmarks.bench_event_loop [--home DIR] [--dispatches 50]
 
---shared-tls measures what a proposed fix would give (not the app as it ships): the TLS context
-the SDK clients make for each dispatch (the CA bundle parsed, tens of milliseconds on the UI
-thread) made once per process instead, as runtimes/ could do by handing each client one.
+--shared-tls patches the SDKs' default TLS context to one per process (an experiment from
+before runtimes/tls.py did that in the app; it changes nothing now).
 
 One warm-up dispatch runs first (unmeasured): it loads the provider SDK, which the app does in
 the background after start-up anyway (AppContext.prefetch_sdks). The dispatches' runs (tagged
