@@ -49,6 +49,73 @@ async def next_within(iterator: AsyncIterator[T], stall_timeout_s: float) -> T |
         raise
 
 
+class StallWatch:
+    """next_within for every read of one stream, with one timer instead of one per item.
+
+    A stream yields hundreds of deltas a second; arming and cancelling a timeout around each
+    read costs a timer (a Qt timer under qasync) per delta on the UI thread. Here a read only
+    notes when it started; the one timer, when it fires, cancels the read if it has waited
+    stall_timeout_s, and otherwise sleeps until it could have. As with asyncio.timeout, the
+    cancellation runs in the reading task, so the SDK's HTTP response is closed.
+    """
+
+    def __init__(self, stall_timeout_s: float) -> None:
+        self.timeout_s = stall_timeout_s if stall_timeout_s > 0 else None
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._read_started: float | None = None  # None: not reading now
+        self._fired = False
+
+    async def next(self, iterator: AsyncIterator[T]) -> T | EndOfStream:
+        """The next item, END_OF_STREAM at the end, StreamStalled if none arrives in time."""
+        if self.timeout_s is None:
+            return await next_within(iterator, 0)
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - always read from a task
+            return await next_within(iterator, self.timeout_s)
+        if self._task is not task:  # first read, or read from another task: start over
+            self.close()
+            self._task = task
+        self._read_started = loop.time()
+        if self._handle is None:
+            self._handle = loop.call_at(self._read_started + self.timeout_s, self._check)
+        cancelling = task.cancelling()
+        try:
+            return await anext(iterator)
+        except StopAsyncIteration:
+            return END_OF_STREAM
+        except asyncio.CancelledError:
+            if self._fired and task.uncancel() <= cancelling:
+                self._fired = False
+                raise StreamStalled from None
+            raise
+        finally:
+            self._read_started = None
+
+    def _check(self) -> None:
+        self._handle = None
+        task, started, timeout = self._task, self._read_started, self.timeout_s
+        if task is None or timeout is None or task.done():
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if started is not None and now - started >= timeout:
+            self._fired = True
+            task.cancel()
+            return
+        # Not reading (the consumer is busy), or reading for less than the timeout.
+        self._handle = loop.call_at(
+            (started if started is not None else now) + timeout, self._check
+        )
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._task = None
+
+
 def resolve_api_key(explicit: str | None, env_var: str) -> str | None:
     """The request's key, else the environment variable's, else None (empty counts as absent)."""
     if explicit:
@@ -135,24 +202,28 @@ async def pump_text(
     failure, or an item shaped unlike the API's ends it with result.failure set, which the
     adapter yields after the usage it has gathered.
     """
-    while not finished():
-        try:
-            item = await next_within(stream, stall_timeout_s)
-        except StreamStalled:
-            result.failure = errors.stalled(provider, stall_timeout_s)
-            return
-        except Exception as exc:
-            result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
-            return
-        if isinstance(item, EndOfStream):
-            return
-        try:
-            text = take(item)
-        except Exception as exc:  # an item shaped unlike the API's: not ours to raise
-            result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
-            return
-        if text:
-            yield RuntimeEvent.text_delta(text)
+    watch = StallWatch(stall_timeout_s)
+    try:
+        while not finished():
+            try:
+                item = await watch.next(stream)
+            except StreamStalled:
+                result.failure = errors.stalled(provider, stall_timeout_s)
+                return
+            except Exception as exc:
+                result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
+                return
+            if isinstance(item, EndOfStream):
+                return
+            try:
+                text = take(item)
+            except Exception as exc:  # an item shaped unlike the API's: not ours to raise
+                result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
+                return
+            if text:
+                yield RuntimeEvent.text_delta(text)
+    finally:
+        watch.close()
 
 
 # ------------------------------------------------------------------------------- tool calls
