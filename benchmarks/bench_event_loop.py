@@ -13,9 +13,6 @@ same run. Target: p99 lag <= 50 ms.
 
     .venv/bin/python -m benchmarks.bench_event_loop [--home DIR] [--dispatches 50]
 
---shared-tls patches the SDKs' default TLS context to one per process (an experiment from
-before runtimes/tls.py did that in the app; it changes nothing now).
-
 One warm-up dispatch runs first (unmeasured): it loads the provider SDK, which the app does in
 the background after start-up anyway (AppContext.prefetch_sdks). The dispatches' runs (tagged
 benchmark=event-loop) are removed at the end, so the workspace stays the generated one.
@@ -105,22 +102,6 @@ def _scenario_file(directory: Path, chunks: int, chunk_delay_s: float) -> Path:
     return path
 
 
-def _share_tls_context() -> None:
-    """The experiment of --shared-tls: one default TLS context per process (see the module doc)."""
-    import httpcore2
-
-    made: dict[tuple[Any, ...], Any] = {}
-    default = httpcore2.default_ssl_context
-
-    def shared(*args: Any, **kwargs: Any) -> Any:
-        key = (args, tuple(sorted(kwargs.items())))
-        if key not in made:
-            made[key] = default(*args, **kwargs)
-        return made[key]
-
-    httpcore2.default_ssl_context = shared
-
-
 def _forget_benchmark_runs(conn: Any, _emit: Any) -> int:
     """Remove this benchmark's runs (of this and earlier invocations), so the workspace stays
     the generated one: they are the runs after the demo's, tagged benchmark=event-loop."""
@@ -139,11 +120,8 @@ def bench_event_loop(
     chunks: int = 400,
     chunk_delay_s: float = 0.020,
     baseline_s: float = 3.0,
-    shared_tls: bool = False,
 ) -> dict[str, Any]:
     """Run the measurement in this process (it creates the QApplication)."""
-    if shared_tls:
-        _share_tls_context()
     os.environ.update(QT_QPA_PLATFORM="offscreen", ATO_OFFLINE="1")
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     import keyring
@@ -235,7 +213,6 @@ def bench_event_loop(
                         "baseline": _summary(baseline),
                         "loaded": _summary(loaded),
                         "target_p99_ms": TARGET_P99_MS,
-                        "shared_tls": shared_tls,
                     }
                 )
                 await asyncio.wrap_future(workspace.store.submit(_forget_benchmark_runs))
@@ -258,7 +235,6 @@ def main() -> None:
     )
     parser.add_argument("--key", default="event_loop", help="the printed JSON object's key")
     parser.add_argument("--baseline-s", type=float, default=3.0)
-    parser.add_argument("--shared-tls", action="store_true", help="the proposed fix's figures")
     args = parser.parse_args()
     home = args.home or ensure_workspace(args.runs, args.actions)
     figures = bench_event_loop(
@@ -267,7 +243,6 @@ def main() -> None:
         chunks=args.chunks,
         chunk_delay_s=args.delta_ms / 1000,
         baseline_s=args.baseline_s,
-        shared_tls=args.shared_tls,
     )
     print(json.dumps({args.key: figures}), flush=True)
 

@@ -415,25 +415,29 @@ def event_loop_section(ev: dict[str, Any], stress: dict[str, Any] | None = None)
             else []
         ),
         "",
-        "What bounds it (profiled with py-spy and a main-thread stack sampler; none of it is in "
-        "the files this benchmark's work owns). The p99 sits close to the target and moves "
-        "with the machine: 39 to 60 ms over four runs today (the stress case: 48 to 83 ms).",
+        "What bounds it (profiled with py-spy and a main-thread stack sampler). Two fixes "
+        "came out of the profiles: before them the p99 was 39 to 60 ms over four runs (the "
+        "stress case 48 to 83 ms, the worst stall 1.3 to 1.7 s under load); after them, 27, "
+        "39 and 52 ms in three runs (the last is the run above, the module run right after the "
+        "other benchmarks; the first two ran alone), the stress case 43 and 61 ms, the worst "
+        "stall 71 to 124 ms. The target is met alone and missed by 2 ms after the rest of "
+        "`make bench`: the p99 sits at the edge, bounded by what follows.",
         "",
-        "- Every delta of every stream is read on the UI thread (asyncio runs on the Qt loop by "
-        "design): the SDK's SSE parsing and model building, and an asyncio timeout re-armed per "
-        "delta for the stall check (`runtimes/streaming.next_within`; under qasync each re-arm is "
-        "a Qt timer), 100-200 us a delta. At 2,500 deltas a second that is a third to a half of "
-        "the UI thread, and the ticks that land behind a run of them are the late ones. The way "
-        "past it is reading provider streams on a worker event loop and posting coalesced text "
-        "to the UI (engine/runtimes), or re-arming the stall timer per batch of deltas.",
-        "- Each dispatch used to make its SDK client a TLS context of its own (the CA bundle "
-        "parsed on the UI thread), 50 of them when 50 dispatches start at once: under load "
-        "that was the worst stall, 1.3 to 1.7 s in three runs today. `runtimes/tls.py` now "
-        "makes one per process, off the event loop (landed during this work, before the run "
-        "above): the worst stall is the max in the table.",
-        "- Run starts and ends reload the Runs page's intercepts (`store/run_queries."
-        "critical_intercepts`) on reader threads for every event; their Python work holds the "
-        "GIL the UI thread needs.",
+        "- Each dispatch made its SDK client a TLS context of its own (the CA bundle parsed on "
+        "the UI thread), 50 of them when 50 dispatches start at once: the worst stall. "
+        "`runtimes/tls.py` makes one per process, off the event loop, shared by every "
+        "provider client.",
+        "- The stall check armed and cancelled a timeout around every read of every stream "
+        "(under qasync, a Qt timer per delta). `runtimes/streaming.StallWatch` keeps one timer "
+        "per stream that a read only notes the start of.",
+        "- What remains: every delta of every stream is read on the UI thread (asyncio runs on "
+        "the Qt loop by design): the SDK's SSE parsing and model building, about 100 us a "
+        "delta, so 2,500 deltas a second take a quarter of the UI thread and the ticks that "
+        "land behind a run of them are the late ones. Run starts and ends also reload the "
+        "Runs page's intercepts (`store/run_queries.critical_intercepts`, debounced to one "
+        "read per 500 ms) on a reader thread whose Python work holds the GIL. The way past it "
+        "is reading provider streams on a worker event loop and posting coalesced text to "
+        "the UI.",
         "",
     ]
 
