@@ -588,8 +588,12 @@ def test_a_failing_dispatch_is_reported(
     qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     qtbot.waitUntil(lambda: bool(notices), timeout=5000)
     assert "failed" in notices[0]
+    # The intercepts are read for History, when it shows (not for every run end on Live).
     panel = page.history.intercepts
+    assert page._intercepts_stale
+    page.show_view(HISTORY)
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=5000)
+    assert not page._intercepts_stale
 
 
 def test_live_view_kills_a_run_of_another_process(open_ctx: AppContext, qtbot: Any) -> None:

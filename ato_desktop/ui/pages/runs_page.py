@@ -132,6 +132,7 @@ class RunsPage(Page):
         self._followers_timer = QTimer(self, singleShot=True, interval=40)
         self._followers_timer.timeout.connect(self.refresh_count)
         self._followers_timer.timeout.connect(self._refresh_intercepts)
+        self._intercepts_stale = False
         self._intercepts_timer = QTimer(self, singleShot=True, interval=500)
         self._intercepts_timer.timeout.connect(self._refresh_intercepts)
         self._details_clock = QTimer(self)  # display only: a running run's elapsed time
@@ -333,6 +334,11 @@ class RunsPage(Page):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self._update_clocks()
+        self._refresh_stale_intercepts()
+
+    def _refresh_stale_intercepts(self) -> None:
+        if self._intercepts_stale and self.history.isVisible():
+            self._intercepts_timer.start(0)
 
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
@@ -431,6 +437,7 @@ class RunsPage(Page):
         widget = {HISTORY: self.history, LIVE: self.live, DETAILS: self.details}[view]
         self._view = view
         self._stack.setCurrentWidget(widget)
+        self._refresh_stale_intercepts()
         if view in (HISTORY, LIVE):
             self._return_to = view
             self.ctx.settings.setValue(_SETTINGS_VIEW, view)
@@ -577,6 +584,12 @@ class RunsPage(Page):
         self.model.set_filter(flt)
 
     def _refresh_intercepts(self) -> None:
+        if not self.history.isVisible():
+            # Hidden (Live or a run shown, or another page): read on its next show instead of
+            # running a query over the log for every burst of run ends nobody sees.
+            self._intercepts_stale = True
+            return
+        self._intercepts_stale = False
         state = self.filters.state()
         flt = state.to_run_filter(now_ms())
         self.history.intercepts.refresh(state.agent_id, flt.since_ms)
