@@ -417,11 +417,11 @@ def event_loop_section(ev: dict[str, Any], stress: dict[str, Any] | None = None)
         "",
         "What bounds it (profiled with py-spy and a main-thread stack sampler). Two fixes "
         "came out of the profiles: before them the p99 was 39 to 60 ms over four runs (the "
-        "stress case 48 to 83 ms, the worst stall 1.3 to 1.7 s under load); after them, 27, "
-        "39 and 52 ms in three runs (the last is the run above, the module run right after the "
-        "other benchmarks; the first two ran alone), the stress case 43 and 61 ms, the worst "
-        "stall 71 to 124 ms. The target is met alone and missed by 2 ms after the rest of "
-        "`make bench`: the p99 sits at the edge, bounded by what follows.",
+        "stress case 48 to 83 ms, the worst stall 1.3 to 1.7 s under load); after them, "
+        "six runs gave p99 27, 29, 34, 39, 52 (the run above, right after the other "
+        "benchmarks) and 61 ms: median 37 ms, the target met in four of six; the stress case "
+        "43 and 61 ms; the worst stall 71 to 197 ms. The p99 sits at the edge of the target, "
+        "bounded by what follows.",
         "",
         "- Each dispatch made its SDK client a TLS context of its own (the CA bundle parsed on "
         "the UI thread), 50 of them when 50 dispatches start at once: the worst stall. "
