@@ -492,6 +492,8 @@ class ChatPage(Page):
             agent_id, runtime, model = last.agent_id, last.runtime, last.model
         if agent_id and self.picker.select_agent(agent_id):
             return
+        # Not in the picker (yet: the agents may still be loading): picked when they arrive.
+        self._pending_agent = agent_id
         self.picker.select_agent(None)
         if runtime and model:
             self.picker.set_direct(runtime, model)

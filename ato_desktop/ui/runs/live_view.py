@@ -164,8 +164,16 @@ class LiveRunsModel(QAbstractTableModel):
         return [row.run.id for row in self._rows if self.is_stuck(row, now)]
 
     def set_rows(self, rows: list[LiveRow]) -> None:
+        # A kill asked for here cannot be taken back: a reload read before the request reached
+        # the log keeps it (else the row flips back to "Kill" until the next reload).
+        requested = {row.run.id for row in self._rows if row.kill_requested}
         self.beginResetModel()
-        self._rows = list(rows)
+        self._rows = [
+            replace(row, kill_requested=True)
+            if row.run.id in requested and not row.kill_requested
+            else row
+            for row in rows
+        ]
         self.endResetModel()
 
     def run_ids(self) -> list[str]:
