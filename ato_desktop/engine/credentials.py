@@ -295,6 +295,21 @@ def secure_target(backend: KeyringBackend) -> KeyringBackend | None:
     return backend if _insecurity(backend) is None else None
 
 
+def read_keyring_secret(target: Any, service: str, user: str, what: str) -> str | None:
+    """A stored secret (stripped; None when absent or blank), registered for redaction.
+    Raises KeyringUnavailableError naming `what` when the keyring cannot be read."""
+    try:
+        value = target.get_password(service, user)
+    except Exception as exc:
+        raise KeyringUnavailableError(
+            f"{what} could not be read from the keyring: {describe_keyring_error(exc)}."
+        ) from None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    register_secret(value.strip())
+    return value.strip()
+
+
 def describe_keyring_error(exc: BaseException) -> str:
     """A plain explanation of a keyring failure, never containing a known secret."""
     module = type(exc).__module__

@@ -26,6 +26,7 @@ from ato_desktop.engine.credentials import (
     InvalidKeyError,
     KeyringUnavailableError,
     describe_keyring_error,
+    read_keyring_secret,
     register_secret,
     secure_target,
 )
@@ -121,17 +122,9 @@ class McpSecrets:
         target = self._target()
         if target is None:
             return None
-        try:
-            value = target.get_password(SERVICE_NAME, keyring_user(server, kind, name))
-        except Exception as exc:
-            raise KeyringUnavailableError(
-                f"{name} (MCP server {server}) could not be read from the keyring: "
-                f"{describe_keyring_error(exc)}."
-            ) from None
-        if not isinstance(value, str) or not value.strip():
-            return None
-        register_secret(value.strip())
-        return value.strip()
+        return read_keyring_secret(
+            target, SERVICE_NAME, keyring_user(server, kind, name), f"{name} (MCP server {server})"
+        )
 
     def load(self, config: McpServerConfig) -> tuple[dict[str, str], dict[str, str]]:
         """(secret env, secret headers) of a server; MissingSecretError naming what is

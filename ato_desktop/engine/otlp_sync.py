@@ -51,6 +51,7 @@ from ato_desktop.engine.credentials import (
     KeyringUnavailableError,
     describe_keyring_error,
     known_secrets,
+    read_keyring_secret,
     register_secret,
     secure_target,
 )
@@ -273,17 +274,7 @@ class SyncSecrets:
         target = self._target()
         if target is None:
             return None
-        try:
-            value = target.get_password(SERVICE_NAME, self.user(kind, name))
-        except Exception as exc:
-            raise KeyringUnavailableError(
-                f"The sync {kind} could not be read from the keyring: "
-                f"{describe_keyring_error(exc)}."
-            ) from None
-        if not isinstance(value, str) or not value.strip():
-            return None
-        register_secret(value.strip())
-        return value.strip()
+        return read_keyring_secret(target, SERVICE_NAME, self.user(kind, name), f"The sync {kind}")
 
     def delete(self, kind: str, name: str = "") -> bool:
         target = self._target()
