@@ -39,7 +39,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.resources import RESOURCES
 from ato_desktop.ui.settings.background_section import BackgroundSection
-from ato_desktop.ui.settings.card import Card, mono_font, muted_label, tint
+from ato_desktop.ui.settings.card import Card, mono_font, muted_label, say, tint
 from ato_desktop.ui.settings.mcp_section import McpSection
 from ato_desktop.ui.settings.retention_section import RetentionSection
 from ato_desktop.ui.settings.sync_section import SyncSection
@@ -223,10 +223,7 @@ class _KeyRow(QObject):
         self.field.setEnabled(not self.busy)
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        theme = current_theme()
-        self.message.setText(text)
-        self.message.setStyleSheet(f"color: {theme.failed if error else theme.text_muted};")
-        self.message.setVisible(bool(text))
+        say(self.message, text, error=error)
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy

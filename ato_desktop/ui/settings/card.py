@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout
 
-from ato_desktop.ui.theme import Theme
+from ato_desktop.ui.theme import Theme, current_theme
 
 
 def mono_font() -> QFont:
@@ -20,6 +20,14 @@ def muted_label(text: str = "", *, wrap: bool = True) -> QLabel:
     label.setProperty("muted", True)  # a property, so the label can still have a name
     label.setWordWrap(wrap)
     return label
+
+
+def say(label: QLabel, text: str, *, error: bool = False) -> None:
+    """A card's message line: muted, or in the failure colour; hidden when empty."""
+    theme = current_theme()
+    label.setText(text)
+    label.setStyleSheet(f"color: {theme.failed if error else theme.text_muted};")
+    label.setVisible(bool(text))
 
 
 def tint(color: str, theme: Theme, alpha: float) -> str:

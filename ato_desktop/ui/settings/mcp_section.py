@@ -39,7 +39,7 @@ from ato_desktop.core.timefmt import human_duration
 from ato_desktop.core.tools import McpTool
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
-from ato_desktop.ui.settings.card import Card, mono_font, muted_label, tint
+from ato_desktop.ui.settings.card import Card, mono_font, muted_label, say, tint
 from ato_desktop.ui.settings.mcp_form import McpFormValues, McpServerForm
 from ato_desktop.ui.theme import current_theme
 
@@ -605,10 +605,7 @@ class McpSection(Card):
         self.sig_removed.emit(name)
 
     def _say(self, text: str, error: bool = False) -> None:
-        theme = current_theme()
-        self.message.setText(text)
-        self.message.setStyleSheet(f"color: {theme.failed if error else theme.text_muted};")
-        self.message.setVisible(bool(text))
+        say(self.message, text, error=error)
 
     # -- looks ---------------------------------------------------------------------------------
 

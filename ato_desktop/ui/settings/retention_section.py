@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.retention import DEFAULT_DAYS, MAX_DAYS, ArchiveFormatError
 from ato_desktop.engine import retention
 from ato_desktop.engine.settings_file import SettingsFileError
-from ato_desktop.ui.settings.card import Card, muted_label
+from ato_desktop.ui.settings.card import Card, muted_label, say
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +162,7 @@ class RetentionSection(Card):
         self.import_button.setEnabled(not self.busy and self.archives.currentRow() >= 0)
 
     def _show_error(self, text: str) -> None:
-        self.error.setText(text)
-        self.error.setVisible(bool(text))
-        self.error.setStyleSheet("color: #c0392b;" if text else "")
+        say(self.error, text, error=True)  # the theme's failure colour, hidden when empty
 
     async def refresh(self, *, controls: bool = True) -> None:
         """Read the setting, the due count and the archives (off the UI thread).

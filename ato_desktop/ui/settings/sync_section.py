@@ -36,7 +36,7 @@ from ato_desktop.core.pii import BUILTIN_RULES, PiiRuleError, PiiRules
 from ato_desktop.engine.credentials import CredentialError
 from ato_desktop.engine.otlp_receiver import OtlpReceiver
 from ato_desktop.engine.otlp_sync import SIGN_IN_LABEL, SyncConfigError, validate_endpoint
-from ato_desktop.ui.settings.card import Card, muted_label, tint
+from ato_desktop.ui.settings.card import Card, muted_label, say, tint
 from ato_desktop.ui.theme import current_theme
 
 log = logging.getLogger(__name__)
@@ -351,10 +351,7 @@ class SyncSection(Card):
         field.selectAll()
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        theme = current_theme()
-        self.message.setText(text)
-        self.message.setStyleSheet(f"color: {theme.failed if error else theme.text_muted};")
-        self.message.setVisible(bool(text))
+        say(self.message, text, error=error)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
