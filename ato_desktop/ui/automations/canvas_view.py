@@ -29,6 +29,20 @@ MINIMAP_WIDTH = 200
 MINIMAP_HEIGHT = 130
 
 
+def overlay_painter(widget: QWidget) -> QPainter:
+    """A painter on an overlay of the canvas (minimap, legend) with its panel already drawn:
+    the surface colour, nearly opaque, in a rounded border."""
+    t = current_theme()
+    painter = QPainter(widget)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    background = QColor(t.surface)
+    background.setAlphaF(0.94)
+    painter.setPen(QPen(QColor(t.border), 1))
+    painter.setBrush(background)
+    painter.drawRoundedRect(QRectF(widget.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+    return painter
+
+
 class CanvasView(QGraphicsView):
     """The main view over the scene."""
 
@@ -176,13 +190,7 @@ class Minimap(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         t = current_theme()
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        background = QColor(t.surface)
-        background.setAlphaF(0.94)
-        painter.setPen(QPen(QColor(t.border), 1))
-        painter.setBrush(background)
-        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        painter = overlay_painter(self)
         scene = self.view.scene()
         if not isinstance(scene, AutomationScene):
             return
@@ -266,13 +274,7 @@ class Legend(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         t = current_theme()
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        background = QColor(t.surface)
-        background.setAlphaF(0.94)
-        painter.setPen(QPen(QColor(t.border), 1))
-        painter.setBrush(background)
-        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        painter = overlay_painter(self)
         y = 7
         for label, color, kind in self._entries:
             centre = QPointF(16, y + self.ROW / 2)
