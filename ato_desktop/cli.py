@@ -848,6 +848,7 @@ async def _dispatch(
         return EXIT_FAILED
     finally:
         await _finish_judging(ws)
+        await cli_sync.send_before_exit(ws)  # cloud sync, within a bound
         await ws.aclose()
 
 

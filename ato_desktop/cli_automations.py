@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO, TypeVar
 
+from ato_desktop.cli_sync import send_before_exit
 from ato_desktop.core.automations import (
     AutomationKind,
     DefinitionError,
@@ -257,6 +258,8 @@ def _run_async(ws: Workspace, make: Callable[[], Awaitable[T]], *, hooks: bool =
         finally:
             await ws.automations.aclose()
             await ws.live.aclose()
+            await send_before_exit(ws)  # cloud sync of the runs made here, within a bound
+            await ws.sync.aclose()
 
     return asyncio.run(go())
 
@@ -578,6 +581,7 @@ def _daemon(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
     async def forever() -> int:
         ws.automations.start(scheduler=True)
+        ws.sync.start(label="schedules daemon")  # a long-lived process sends, like the app
         out.write("firing schedules (Ctrl+C stops)\n")
         out.flush()
         while True:

@@ -16,7 +16,12 @@ from typing import Any, TextIO
 
 from ato_desktop.core.pii import BUILTIN_RULES, PiiRules
 from ato_desktop.engine.otlp_receiver import DEFAULT_HOST, DEFAULT_PORT, OtlpReceiver
-from ato_desktop.engine.otlp_sync import SyncConfigError, SyncState, is_loopback_host
+from ato_desktop.engine.otlp_sync import (
+    FLUSH_TIMEOUT_S,
+    SyncConfigError,
+    SyncState,
+    is_loopback_host,
+)
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store import sync_outbox
 
@@ -50,6 +55,18 @@ def add_parsers(commands: Any) -> None:
     )
     conf.add_argument("--redact-pattern", action="append", default=None, metavar="REGEX")
     conf.add_argument("--batch-size", type=int)
+    conf.add_argument(
+        "--project",
+        metavar="NAME",
+        help="the project the traces land in (service.name, openinference.project.name); "
+        '"" for the default, ato-desktop',
+    )
+    conf.add_argument(
+        "--ingested",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also send runs received from other tools by `receiver run` (off by default)",
+    )
     conf.add_argument("--enable", dest="enabled", action="store_true", default=None)
     conf.add_argument("--disable", dest="enabled", action="store_false")
     conf.add_argument("--backfill-days", type=float, metavar="N", help="queue runs of N days")
@@ -114,6 +131,8 @@ def _sync(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
             include_content=args.content,
             redaction=redaction,
             batch_size=args.batch_size,
+            project_name=args.project,
+            include_ingested=args.ingested,
         )
         if args.secrets_from_stdin:
             if config.auth_kind == "bearer":
@@ -147,7 +166,7 @@ def _sync(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
         sent = sum(r.sent for r in results)
         skipped = sum(r.skipped for r in results)
         last = results[-1] if results else None
-        failed = last is not None and last.outcome in ("retry", "auth")
+        failed = last is not None and last.outcome in ("retry", "auth", "busy")
         if args.json:
             out.write(
                 json.dumps(
@@ -164,6 +183,8 @@ def _sync(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
             )
         else:
             out.write(f"sent {sent} runs" + (f", skipped {skipped}" if skipped else "") + "\n")
+            if last is not None and last.outcome == "busy":
+                out.write(f"{last.error}; it sends the queued runs\n")
             out.write(sync.status().line + "\n")
         if sync.status().state is SyncState.DISABLED:
             print(
@@ -204,11 +225,42 @@ def cmd_receiver(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"receiving OTLP traces at {receiver.url}/v1/traces (Ctrl+C stops)\n")
         out.flush()
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(asyncio.Event().wait())
+            asyncio.run(_receive_and_sync(ws))
         return EXIT_OK
     finally:
         receiver.close()
         ws.close()
+
+
+async def send_before_exit(ws: Workspace) -> None:
+    """A CLI run's last step: send what cloud sync has queued (this run included), for at most
+    FLUSH_TIMEOUT_S; what is left stays queued for the next process that sends, and stderr
+    says so. Silent when sync is off or everything went."""
+    try:
+        results = await ws.sync.flush(FLUSH_TIMEOUT_S)
+    except Exception as exc:  # the run itself is recorded: sync must never fail the command
+        print(f"cloud sync: not sent now ({exc}); the runs stay queued", file=sys.stderr)
+        return
+    last = results[-1] if results else None
+    if last is None or last.outcome in ("nothing", "sent", "skipped"):
+        return
+    if last.outcome == "busy":
+        return  # another process (the app, a daemon) sends it
+    print(
+        f"cloud sync: not sent now ({last.error or last.outcome}); the runs stay queued and "
+        "the next process that sends delivers them (`ato-desktop sync status`)",
+        file=sys.stderr,
+    )
+
+
+async def _receive_and_sync(ws: Workspace) -> None:
+    """Until Ctrl+C: the receiver serves in its thread; this process also sends to the cloud
+    sync endpoint, like every long-lived process (engine.otlp_sync)."""
+    ws.sync.start(label="the OTLP receiver")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await ws.sync.aclose()
 
 
 HANDLERS = {"sync": cmd_sync, "receiver": cmd_receiver}

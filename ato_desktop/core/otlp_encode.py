@@ -1,10 +1,29 @@
 """Runs as OpenTelemetry traces: the OTLP protobuf that cloud sync sends to /v1/traces.
 
 Pure (no I/O): a run becomes a trace with one root span, and each of its actions a span under
-it (under its parent action's span when it has one). Attributes follow the OpenTelemetry GenAI
-semantic conventions (gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model,
-gen_ai.usage.*, gen_ai.response.finish_reasons, ...); what they do not cover is under ``ato.``
-(run id, trigger, status, cost with its source, pipeline stage).
+it (under its parent action's span when it has one). Attributes follow two conventions, so that
+a backend of either family fills its own columns:
+
+- the OpenTelemetry GenAI semantic conventions (gen_ai.operation.name, gen_ai.provider.name,
+  gen_ai.request.model, gen_ai.usage.*, gen_ai.response.finish_reasons, ...);
+- OpenInference (Arize Phoenix and other OpenInference backends): every span says its
+  ``openinference.span.kind`` (a run is an AGENT, or a CHAIN when no agent ran it or it is a
+  pipeline; a model call is an LLM; a tool or command step a TOOL; anything else a CHAIN), LLM
+  spans carry ``llm.model_name``, ``llm.provider``, ``llm.token_count.*`` and ``llm.cost.total``,
+  and, when content is sent, ``input.value`` / ``output.value`` with their mime types (the
+  Input and Output columns: a run's prompt and final answer, a call's last user message and
+  answer, a tool's arguments and result) and ``llm.input_messages.*`` /
+  ``llm.output_messages.*``. Phoenix derives what a span lacks from its gen_ai.* attributes (an
+  LLM span's output would be ``{"id": ..., "model": ...}`` from the response id and model), so
+  these are set explicitly. Only an LLM span counts tokens in Phoenix: a run's root span is
+  never one, so a trace's tokens are not counted twice.
+
+What neither covers is under ``ato.`` (run id, trigger, status, cost with its source, pipeline
+stage). A pipeline's own run calls no model: it carries its name (``ato.pipeline.name``), never
+a provider or model, and a cost only when the log has one.
+
+The resource names the project: ``service.name`` and ``openinference.project.name`` (the
+project a Phoenix trace lands in) are the configured project name, "ato-desktop" by default.
 
 Ids are derived, never random, so a batch sent again after a timeout is the very same data and
 a backend that deduplicates by (trace id, span id) keeps one copy:
@@ -55,6 +74,12 @@ RUNTIME_PROVIDERS: Mapping[str, str] = {
 }
 
 LLM_ACTIONS = frozenset({"call_llm", "call_agent"})
+PIPELINE_RUNTIME = "pipeline"  # a pipeline's own run (engine.pipelines): it calls no model
+TOOL_KINDS = frozenset({"tool", "command", "file"})  # steps that act (OpenInference TOOL spans)
+
+# OpenInference span kinds (openinference.semconv.trace.OpenInferenceSpanKindValues).
+KIND_AGENT, KIND_CHAIN, KIND_LLM, KIND_TOOL = "AGENT", "CHAIN", "LLM", "TOOL"
+TEXT_MIME, JSON_MIME = "text/plain", "application/json"
 MAX_ATTRIBUTE_CHARS = 64_000  # content longer than this is cut (backends reject huge attributes)
 
 
@@ -70,6 +95,7 @@ class EncodeOptions:
     pii: PiiRules = field(default_factory=PiiRules)
     secrets: tuple[str, ...] = ()  # known secrets, scrubbed from every string
     service_version: str = ""
+    project_name: str = ""  # service.name and openinference.project.name ("": SERVICE_NAME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +257,134 @@ def _usage_attrs(attrs: _Attrs, usage: Any) -> None:
 
 
 def _cost_attrs(attrs: _Attrs, cost_usd: float | None, source: str | None) -> None:
-    # Unknown is never $0: without a figure only the source goes out.
+    # Unknown is never $0: without a figure only the source goes out; and a source goes out
+    # only when the log has one (a run that was never priced says nothing about cost).
     if cost_usd is not None:
         attrs.add("ato.cost.usd", float(cost_usd))
-    attrs.add("ato.cost.source", source or ("unknown" if cost_usd is None else None))
+        if source != "unknown":
+            attrs.add("llm.cost.total", float(cost_usd))
+    attrs.add("ato.cost.source", source)
+
+
+def _oi_usage_attrs(attrs: _Attrs, usage: Any) -> None:
+    """OpenInference token counts (prompt tokens include the cached ones, as in TokenUsage)."""
+    if usage is None:
+        return
+    attrs.add("llm.token_count.prompt", int(usage.input_tokens))
+    attrs.add("llm.token_count.completion", int(usage.output_tokens))
+    attrs.add("llm.token_count.total", int(usage.input_tokens) + int(usage.output_tokens))
+    if usage.cache_read_tokens:
+        attrs.add("llm.token_count.prompt_details.cache_read", int(usage.cache_read_tokens))
+    if usage.cache_write_tokens:
+        attrs.add("llm.token_count.prompt_details.cache_write", int(usage.cache_write_tokens))
+    if usage.reasoning_tokens:
+        attrs.add("llm.token_count.completion_details.reasoning", int(usage.reasoning_tokens))
+
+
+def _io_attrs(attrs: _Attrs, key: str, value: Any, options: EncodeOptions) -> None:
+    """input.value / output.value (key: "input" or "output") with its mime type: text as is,
+    anything else as JSON; PII-redacted and cut like all content."""
+    if value is None or value == "" or value == {} or value == []:
+        return
+    if isinstance(value, str):
+        attrs.add(f"{key}.value", _content(value, options))
+        attrs.add(f"{key}.mime_type", TEXT_MIME)
+        return
+    redacted = options.pii.redact_value(value, options.secrets)
+    attrs.add(f"{key}.value", json.dumps(redacted, ensure_ascii=False)[:MAX_ATTRIBUTE_CHARS])
+    attrs.add(f"{key}.mime_type", JSON_MIME)
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's content: a string, or the text parts of a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [
+            str(part.get("text") or part.get("content") or "")
+            for part in content
+            if isinstance(part, Mapping) and part.get("type", "text") == "text"
+        ]
+        return "\n".join(t for t in texts if t)
+    return ""
+
+
+def last_user_text(inputs: Any) -> str:
+    """The last user message of a model call's inputs (what it was asked), or ""."""
+    if not isinstance(inputs, Mapping):
+        return ""
+    for message in reversed(inputs.get("messages") or []):
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            text = message_text(message.get("content"))
+            if text:
+                return text
+    prompt = inputs.get("prompt")
+    return prompt if isinstance(prompt, str) else ""
+
+
+def _answer_text(outputs: Any) -> str:
+    if isinstance(outputs, Mapping) and isinstance(outputs.get("text"), str):
+        return str(outputs["text"])
+    return ""
+
+
+def _run_io(run: RunRecord, actions: Sequence[ActionRecord]) -> tuple[str, str]:
+    """(prompt, final answer) of a run: a pipeline's input and output, else what its first
+    model call was asked and what its last one answered."""
+    if is_pipeline_run(run):
+        summary = next((a for a in actions if a.kind == "pipeline"), None)
+        if summary is not None:
+            given = summary.inputs.get("input") if isinstance(summary.inputs, Mapping) else None
+            return (given if isinstance(given, str) else ""), _answer_text(summary.outputs)
+    calls = [a for a in actions if a.name in LLM_ACTIONS or a.kind in ("llm", "agent")]
+    if not calls:
+        return "", ""
+    answer = next((_answer_text(a.outputs) for a in reversed(calls) if _answer_text(a.outputs)), "")
+    return last_user_text(calls[0].inputs), answer
+
+
+def _oi_message_attrs(attrs: _Attrs, action: ActionRecord, options: EncodeOptions) -> None:
+    """llm.input_messages.* and llm.output_messages.* (flattened, as OpenInference has them)."""
+    inputs = action.inputs if isinstance(action.inputs, Mapping) else {}
+    index = 0
+    system = inputs.get("system")
+    if system:
+        attrs.add(f"llm.input_messages.{index}.message.role", "system")
+        attrs.add(f"llm.input_messages.{index}.message.content", _content(str(system), options))
+        index += 1
+    for message in inputs.get("messages") or []:
+        if not isinstance(message, Mapping):
+            continue
+        content = message.get("content")
+        text = message_text(content) if not isinstance(content, Mapping) else ""
+        if not text and content not in (None, ""):
+            text = json.dumps(content, ensure_ascii=False, default=str)
+        prefix = f"llm.input_messages.{index}.message"
+        attrs.add(f"{prefix}.role", str(message.get("role") or "user"))
+        attrs.add(f"{prefix}.content", _content(text, options))
+        index += 1
+    outputs = action.outputs if isinstance(action.outputs, Mapping) else {}
+    answer = _answer_text(outputs)
+    calls = [c for c in outputs.get("tool_calls") or [] if isinstance(c, Mapping)]
+    if not answer and not calls:
+        return
+    prefix = "llm.output_messages.0.message"
+    attrs.add(f"{prefix}.role", "assistant")
+    attrs.add(f"{prefix}.content", _content(answer, options) if answer else None)
+    for n, call in enumerate(calls):
+        arguments = options.pii.redact_value(call.get("arguments"), options.secrets)
+        call_prefix = f"{prefix}.tool_calls.{n}.tool_call"
+        attrs.add(f"{call_prefix}.id", str(call.get("id") or ""))
+        attrs.add(f"{call_prefix}.function.name", str(call.get("name") or ""))
+        attrs.add(
+            f"{call_prefix}.function.arguments",
+            json.dumps(arguments, ensure_ascii=False, default=str)[:MAX_ATTRIBUTE_CHARS],
+        )
+
+
+def is_pipeline_run(run: RunRecord) -> bool:
+    """A pipeline's own run (its stages are runs of their own): it calls no model itself."""
+    return run.runtime == PIPELINE_RUNTIME or bool(run.pipeline_id and run.stage_index is None)
 
 
 # -- spans ----------------------------------------------------------------------------------------
@@ -248,18 +398,31 @@ def run_spans(item: TraceItem, options: EncodeOptions) -> list[Span]:
     tid = trace_id(item.root_run_id or run.id)
     root_id = run_span_id(run.id)
     provider = RUNTIME_PROVIDERS.get(run.runtime, run.runtime)
+    pipeline = is_pipeline_run(run)
     operation = "invoke_agent" if run.agent_name else "chat"
     name = f"{operation} {run.agent_name or run.model}".strip()
-    if run.pipeline_id and run.stage_index is None:
-        operation, name = "invoke_workflow", f"pipeline {run.agent_name or run.pipeline_id}"
+    kind = KIND_AGENT if run.agent_name else KIND_CHAIN
+    if pipeline:
+        operation, name, kind = "invoke_workflow", f"pipeline {run.model}", KIND_CHAIN
 
     attrs = _Attrs(options)
+    attrs.add("openinference.span.kind", kind)
     attrs.add("gen_ai.operation.name", operation)
-    attrs.add("gen_ai.provider.name", provider)
-    attrs.add("gen_ai.request.model", run.model)
+    if pipeline:
+        # Its "model" column is the pipeline's name: no provider, no model was called.
+        attrs.add("ato.pipeline.name", run.model)
+    else:
+        attrs.add("gen_ai.provider.name", provider)
+        attrs.add("gen_ai.request.model", run.model)
     attrs.add("gen_ai.agent.name", run.agent_name)
+    attrs.add("agent.name", run.agent_name)
     attrs.add("gen_ai.agent.id", run.agent_id)
     attrs.add("gen_ai.conversation.id", run.thread_id)
+    attrs.add("session.id", run.thread_id)
+    if options.include_content:
+        prompt, answer = _run_io(run, item.actions)
+        _io_attrs(attrs, "input", prompt, options)
+        _io_attrs(attrs, "output", answer, options)
     attrs.add("ato.run.id", run.id)
     attrs.add("ato.run.trigger", run.trigger)
     attrs.add("ato.run.status", run.status)
@@ -272,10 +435,12 @@ def run_spans(item: TraceItem, options: EncodeOptions) -> list[Span]:
     attrs.add("ato.replay_of", run.replay_of)
     if run.ttft_ns is not None:
         attrs.add("ato.ttft_ms", run.ttft_ns / 1e6)
-    if run.action_count:
+    if run.action_count and not pipeline:
         _usage_attrs(attrs, run.usage)
     attrs.add("ato.usage.tokens_estimated", run.tokens_estimated or None)
-    _cost_attrs(attrs, run.cost_usd, run.cost_source)
+    if run.cost_usd is not None:
+        attrs.add("ato.cost.usd", float(run.cost_usd))
+    attrs.add("ato.cost.source", run.cost_source)
     for key, value in sorted((run.tags or {}).items()):
         if isinstance(value, str | int | float | bool):
             attrs.add(f"ato.tag.{key}", value)
@@ -319,6 +484,7 @@ def _action_span(
     if action.name in LLM_ACTIONS or action.kind in ("llm", "agent"):
         operation = "chat"
         name = f"chat {run.model}"
+        attrs.add("openinference.span.kind", KIND_LLM)
         attrs.add("gen_ai.operation.name", operation)
         attrs.add("gen_ai.provider.name", provider)
         attrs.add("gen_ai.request.model", run.model)
@@ -331,6 +497,14 @@ def _action_span(
                 value = params.get(key)
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     attrs.add(f"gen_ai.request.{key}", value)
+            attrs.add(
+                "llm.invocation_parameters",
+                json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
+            )
+        attrs.add("llm.model_name", meta.get("response_model") or run.model)
+        attrs.add("llm.provider", provider)
+        attrs.add("llm.system", provider)
+        _oi_usage_attrs(attrs, action.usage)
         if options.include_content:
             messages, system = _messages_json(action.inputs, options)
             attrs.add("gen_ai.input.messages", messages)
@@ -338,10 +512,15 @@ def _action_span(
             attrs.add(
                 "gen_ai.output.messages", _output_json(action.outputs, finish_reason, options)
             )
-    elif action.kind == "tool":
+            _oi_message_attrs(attrs, action, options)
+            _io_attrs(attrs, "input", last_user_text(action.inputs), options)
+            _io_attrs(attrs, "output", _answer_text(action.outputs), options)
+    elif action.kind in TOOL_KINDS:
         name = f"execute_tool {action.name}"
+        attrs.add("openinference.span.kind", KIND_TOOL)
         attrs.add("gen_ai.operation.name", "execute_tool")
         attrs.add("gen_ai.tool.name", action.name)
+        attrs.add("tool.name", action.name)
         if options.include_content:
             for key, value in (
                 ("gen_ai.tool.call.arguments", action.inputs),
@@ -350,8 +529,14 @@ def _action_span(
                 if value is not None:
                     redacted = options.pii.redact_value(value, options.secrets)
                     attrs.add(key, json.dumps(redacted, ensure_ascii=False)[:MAX_ATTRIBUTE_CHARS])
+            _io_attrs(attrs, "input", action.inputs, options)
+            _io_attrs(attrs, "output", _tool_result(action.outputs), options)
     else:
         name = action.name
+        attrs.add("openinference.span.kind", KIND_CHAIN)
+        if options.include_content:
+            _io_attrs(attrs, "input", action.inputs, options)
+            _io_attrs(attrs, "output", action.outputs, options)
     attrs.add("ato.action.name", action.name)
     attrs.add("ato.action.kind", action.kind)
     attrs.add("ato.action.seq", action.seq)
@@ -380,9 +565,22 @@ def _action_span(
     )
 
 
+def _tool_result(outputs: Any) -> Any:
+    """What a tool answered: its text content alone when that is all there is."""
+    if isinstance(outputs, Mapping):
+        content = outputs.get("content")
+        if isinstance(content, str) and set(outputs) <= {"content", "is_error"}:
+            return content
+    return outputs
+
+
 def export_request(spans: Iterable[Span], options: EncodeOptions) -> ExportTraceServiceRequest:
     """One ExportTraceServiceRequest carrying the given spans under ATO's resource and scope."""
-    resource_attrs = [KeyValue(key="service.name", value=AnyValue(string_value=SERVICE_NAME))]
+    project = options.project_name.strip() or SERVICE_NAME
+    resource_attrs = [
+        KeyValue(key="service.name", value=AnyValue(string_value=project)),
+        KeyValue(key="openinference.project.name", value=AnyValue(string_value=project)),
+    ]
     if options.service_version:
         resource_attrs.append(
             KeyValue(key="service.version", value=AnyValue(string_value=options.service_version))

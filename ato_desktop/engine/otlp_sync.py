@@ -5,6 +5,13 @@ so nothing is lost to a crash or days offline. The worker takes due entries in b
 them (core.otlp_encode: stable ids, so a batch sent twice is the same data) and POSTs protobuf
 to ``<endpoint>/v1/traces``. A row leaves the outbox only after a 2xx: delivery is at least once.
 
+Every process is a peer. Each long-lived one (the desktop app, `schedules daemon`, `receiver
+run`) runs the worker (`start`); a CLI run sends what is due before it exits, for at most
+FLUSH_TIMEOUT_S (`flush`), and leaves the rest queued. One process sends at a time: it claims
+the outbox in the log under its lease token while it sends (store.sync_outbox.claim_sender) and
+gives it back when nothing more is due; another process finding the claim taken leaves the
+outbox alone and looks again, and takes the claim over when the holder's lease says it died.
+
 - 429, 5xx, timeouts and connection errors: exponential backoff with jitter, at least as long as
   the server's Retry-After;
 - 401/403: sending pauses at once and stays paused (across restarts) with the "Sign in to sync"
@@ -30,6 +37,7 @@ import email.utils
 import enum
 import ipaddress
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +66,7 @@ from ato_desktop.engine.credentials import (
 from ato_desktop.engine.mcp_secrets import NoSecureKeyringError, validate_secret
 from ato_desktop.store import sync_outbox as outbox
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
+from ato_desktop.store.process_lease import owner_is_alive
 from ato_desktop.store.sync_outbox import AUTH_KINDS, SyncConfig, SyncCounters
 
 if TYPE_CHECKING:
@@ -68,6 +77,9 @@ log = logging.getLogger(__name__)
 TRACES_PATH = "/v1/traces"
 SIGN_IN_LABEL = "Sign in to sync"
 MAX_BATCH = 500
+MAX_PROJECT_NAME = 200
+FLUSH_TIMEOUT_S = 10.0  # how long a CLI run waits, at most, to send before it exits
+TAKEOVER_POLL_S = 5.0  # how often a process that found the claim taken looks again
 
 
 class SyncConfigError(ValueError):
@@ -100,6 +112,7 @@ class SyncStatus:
     skipped_count: int
     last_skipped_run_id: str | None
     last_skipped_reason: str | None
+    sender: str | None = None  # which process sends now, when it is another one
 
     @property
     def needs_sign_in(self) -> bool:
@@ -116,7 +129,9 @@ class SyncStatus:
         elif self.state is SyncState.PAUSED:
             parts = ["Sync paused"]
         elif self.state is SyncState.SENDING:
-            parts = [f"Sending {self.sending}"]
+            parts = [f"Sending {self.sending}" if self.sending else "Sending"]
+            if self.sender:
+                parts[0] += f" ({self.sender})"
         else:
             parts = ["Synced" if self.queued == 0 else "Waiting to sync"]
         parts.append(f"{self.queued} queued")
@@ -146,6 +161,7 @@ class SyncStatus:
             "skipped_count": self.skipped_count,
             "last_skipped_run_id": self.last_skipped_run_id,
             "last_skipped_reason": self.last_skipped_reason,
+            "sender": self.sender,
         }
 
 
@@ -155,7 +171,8 @@ def _clock_text(ms: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """What one attempt did. outcome: sent | retry | auth | nothing | skipped."""
+    """What one attempt did. outcome: sent | retry | auth | nothing | skipped | busy (another
+    process is sending)."""
 
     outcome: str
     sent: int = 0
@@ -234,6 +251,30 @@ def parse_retry_after(value: str | None, now_s: float) -> float | None:
             return None
         seconds = when.timestamp() - now_s
     return float(min(max(seconds, 0.0), 86_400.0))
+
+
+_TRANSPORT_ERRORS = {
+    "ConnectError": "could not connect",
+    "ReadError": "the connection was closed before the endpoint answered",
+    "WriteError": "the connection was closed while sending",
+    "RemoteProtocolError": "the endpoint closed the connection without an HTTP answer",
+    "ProxyError": "the proxy refused the connection",
+    "UnsupportedProtocol": "the URL's scheme is not supported",
+}
+
+
+def describe_transport_error(exc: BaseException, endpoint: str) -> str:
+    """Why a POST to endpoint failed, naming the server and never ending in an empty reason
+    (an httpx error's text can be empty, as a connection reset's is: then its kind says what
+    happened)."""
+    host = urlsplit(endpoint).netloc or endpoint
+    detail = str(exc).strip()
+    if not detail and exc.__cause__ is not None:
+        detail = str(exc.__cause__).strip()
+    if not detail:
+        name = type(exc).__name__
+        detail = _TRANSPORT_ERRORS.get(name) or f"the connection failed ({name})"
+    return f"cannot reach the endpoint {host}: {detail}"
 
 
 # -- secrets --------------------------------------------------------------------------------------
@@ -359,6 +400,8 @@ class OtlpSync:
         self._unsubscribe: Callable[[], None] | None = None
         self._sending = 0
         self._lock: asyncio.Lock | None = None
+        self._label = f"process {os.getpid()}"
+        self._claimed = False
 
     @property
     def store(self) -> ExecutionLog:
@@ -384,9 +427,13 @@ class OtlpSync:
         include_content: bool | None = None,
         redaction: PiiRules | None = None,
         batch_size: int | None = None,
+        project_name: str | None = None,
+        include_ingested: bool | None = None,
     ) -> SyncConfig:
         """Change the settings (None keeps a setting); SyncConfigError says what is wrong.
-        agents are names or ids ([] = every run). Secrets go through set_credentials."""
+        agents are names or ids ([] = every run). project_name "" is the default
+        ("ato-desktop"). include_ingested: also send runs the OTLP receiver wrote. Secrets go
+        through set_credentials."""
         current = self.config()
         new = current
         if endpoint is not None:
@@ -421,6 +468,15 @@ class OtlpSync:
             if not 1 <= batch_size <= MAX_BATCH:
                 raise SyncConfigError(f"The batch size must be 1 to {MAX_BATCH}.")
             new = replace(new, batch_size=batch_size)
+        if project_name is not None:
+            name = " ".join(project_name.split())
+            if len(name) > MAX_PROJECT_NAME:
+                raise SyncConfigError(
+                    f"The project name is {len(name)} characters; at most {MAX_PROJECT_NAME}."
+                )
+            new = replace(new, project_name=name or None)
+        if include_ingested is not None:
+            new = replace(new, include_ingested=include_ingested)
         if enabled is not None:
             new = replace(new, enabled=enabled)
         if new.enabled and not new.endpoint:
@@ -467,13 +523,14 @@ class OtlpSync:
         return self._status(config, outbox.counters(self.store))
 
     def _status(self, config: SyncConfig, c: SyncCounters) -> SyncStatus:
+        other = self._other_sender(c)
         if c.auth_paused and config.enabled:
             state = SyncState.SIGN_IN
         elif not config.enabled or not config.endpoint:
             state = SyncState.DISABLED
         elif c.paused:
             state = SyncState.PAUSED
-        elif self._sending:
+        elif self._sending or (other is not None and c.queued):
             state = SyncState.SENDING
         elif c.queued:
             state = SyncState.QUEUED
@@ -493,7 +550,39 @@ class OtlpSync:
             skipped_count=c.skipped_count,
             last_skipped_run_id=c.last_skipped_run_id,
             last_skipped_reason=c.last_skipped_reason,
+            sender=other,
         )
+
+    def _other_sender(self, c: SyncCounters) -> str | None:
+        """The label of another live process that holds the claim to send, else None."""
+        token = c.sender_token
+        if not token or token == self._workspace.lease.token:
+            return None
+        if not owner_is_alive(self._workspace.paths.leases_dir, token):
+            return None
+        return c.sender_label or "another process"
+
+    # -- the claim: one sender per log ------------------------------------------------------------
+
+    def _holder_alive(self, token: str) -> bool:
+        return owner_is_alive(self._workspace.paths.leases_dir, token)
+
+    async def _claim(self) -> bool:
+        """Claim sending for this process (True), or find another live process sending."""
+        if self._claimed:
+            return True
+        self._claimed = await asyncio.wrap_future(
+            outbox.claim_sender(
+                self.store, self._workspace.lease.token, self._label, self._holder_alive
+            )
+        )
+        return self._claimed
+
+    async def _release(self) -> None:
+        if self._claimed:
+            self._claimed = False
+            token = self._workspace.lease.token
+            await asyncio.wrap_future(outbox.release_sender(self.store, token))
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -501,8 +590,11 @@ class OtlpSync:
     def running(self) -> bool:
         return self._task is not None
 
-    def start(self) -> None:
-        """Send in the background on the current loop; woken by ended runs."""
+    def start(self, label: str | None = None) -> None:
+        """Send in the background on the current loop; woken by ended runs. label names this
+        process in the status line of the others ("the desktop app")."""
+        if label:
+            self._label = f"{label} (pid {os.getpid()})"
         if self._task is not None:
             return
         self._loop = asyncio.get_running_loop()
@@ -554,29 +646,77 @@ class OtlpSync:
                 waiter.cancel()
 
     async def _pass(self) -> float:
-        """Send what is due; returns how long to wait before the next look."""
-        while True:
-            result = await self.send_batch()
-            if result.outcome in ("sent", "skipped"):
-                continue
-            if result.outcome == "retry" and result.retry_at_ms is not None:
-                return min(self._poll_s, max(0.0, (result.retry_at_ms - self._now_ms()) / 1000))
-            if result.outcome == "nothing":
-                c = await self.store.read_async(outbox.counters, self.store)
-                if c.queued and c.next_attempt_at is not None:
-                    due_in = (c.next_attempt_at - self._now_ms()) / 1000
+        """Send what is due (holding the claim meanwhile); returns how long to wait before the
+        next look."""
+        try:
+            while True:
+                result = await self.send_batch()
+                if result.outcome in ("sent", "skipped"):
+                    continue
+                if result.outcome == "busy":
+                    return min(self._poll_s, TAKEOVER_POLL_S)
+                if result.outcome == "retry" and result.retry_at_ms is not None:
+                    due_in = (result.retry_at_ms - self._now_ms()) / 1000
                     return min(self._poll_s, max(0.0, due_in))
-            return self._poll_s
+                if result.outcome == "nothing":
+                    c = await self.store.read_async(outbox.counters, self.store)
+                    if c.queued and c.next_attempt_at is not None:
+                        due_in = (c.next_attempt_at - self._now_ms()) / 1000
+                        return min(self._poll_s, max(0.0, due_in))
+                return self._poll_s
+        finally:
+            # Nothing more due now: another process may send the next run that ends.
+            await self._release()
 
-    async def sync_now(self, *, max_batches: int = 1_000) -> list[BatchResult]:
-        """Make every queued run due and send until the outbox is empty or an attempt fails."""
+    async def sync_now(
+        self, *, max_batches: int = 1_000, claim_wait_s: float = 30.0
+    ) -> list[BatchResult]:
+        """Make every queued run due and send until the outbox is empty or an attempt fails.
+        While another process sends, wait up to claim_wait_s for its turn (it gives the claim
+        back once nothing is due); still busy then: one "busy" result naming that process."""
         await asyncio.wrap_future(outbox.retry_now(self.store))
         results: list[BatchResult] = []
-        for _ in range(max_batches):
-            result = await self.send_batch()
-            results.append(result)
-            if result.outcome not in ("sent", "skipped"):
-                break
+        deadline = time.monotonic() + claim_wait_s
+        try:
+            for _ in range(max_batches):
+                result = await self.send_batch()
+                if result.outcome == "busy" and time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+                    continue
+                results.append(result)
+                if result.outcome not in ("sent", "skipped"):
+                    break
+        finally:
+            await self._release()
+        return results
+
+    async def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> list[BatchResult]:
+        """Send what is due now, for at most timeout_s (a CLI run, before it exits). What is
+        not sent by then stays queued for the next sender; another process holding the claim
+        sends it (one "busy" result)."""
+        config = await self.store.read_async(outbox.get_config, self.store)
+        if not config.enabled or not config.endpoint:
+            return []
+        results: list[BatchResult] = []
+
+        async def send() -> None:
+            for _ in range(1_000):
+                result = await self.send_batch()
+                results.append(result)
+                if result.outcome not in ("sent", "skipped"):
+                    return
+
+        try:
+            await asyncio.wait_for(send(), timeout_s)
+        except TimeoutError:
+            results.append(
+                BatchResult(
+                    "retry",
+                    error=f"not sent within {timeout_s:g} s; queued for the next sender",
+                )
+            )
+        finally:
+            await self._release()
         return results
 
     async def send_batch(self) -> BatchResult:
@@ -595,6 +735,14 @@ class OtlpSync:
         if counters.auth_paused:
             return BatchResult("auth", error=SIGN_IN_LABEL)
         now = self._now_ms()
+        entries = await store.read_async(outbox.due_entries, store, now, config.batch_size)
+        if not entries:
+            return BatchResult("nothing")
+        if not await self._claim():
+            c = await store.read_async(outbox.counters, store)
+            who = self._other_sender(c) or "another process"
+            return BatchResult("busy", error=f"{who} is sending for this log")
+        # Claimed: read again, another sender may have sent some of these meanwhile.
         entries = await store.read_async(outbox.due_entries, store, now, config.batch_size)
         if not entries:
             return BatchResult("nothing")
@@ -633,6 +781,7 @@ class OtlpSync:
             pii=config.redaction,
             secrets=known_secrets(),
             service_version=__version__,
+            project_name=config.project_name or "",
         )
         spans: list[Any] = []
         sent: list[str] = []
@@ -691,9 +840,11 @@ class OtlpSync:
                 return BatchResult("auth", status_code=status_code, error=error)
             retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
         except httpx2.TimeoutException:
-            error = f"the endpoint did not answer within {self._timeout_s:g} s"
+            host = urlsplit(config.endpoint).netloc
+            error = f"the endpoint {host} did not answer within {self._timeout_s:g} s"
         except httpx2.HTTPError as exc:
-            error = redact_secrets(f"cannot reach the endpoint: {exc}", known_secrets())[:300]
+            error = describe_transport_error(exc, config.endpoint)
+            error = redact_secrets(error, known_secrets())[:300]
         delay = backoff_delay_s(
             attempts,
             self._rand(),
@@ -725,5 +876,6 @@ class OtlpSync:
         if task is not None:
             task.cancel()
             await asyncio.wait({task}, timeout=5)
+        await self._release()
         self._loop = None
         self._wake = None

@@ -24,6 +24,7 @@ from ato_desktop.store.execution_log import (
     _insert_action,
 )
 from ato_desktop.store.json_codec import to_json
+from ato_desktop.store.sync_outbox import enqueue_ingested_in
 from ato_desktop.store.writer import Emit
 
 
@@ -92,6 +93,8 @@ def ingest_traces(log: ExecutionLog, traces: Sequence[IngestedTrace]) -> Future[
             actions += len(trace.actions)
         if created:
             emit(RunsIngested(created))
+        # Sent on to the cloud sync endpoint only when the user chose to (store.sync_outbox).
+        enqueue_ingested_in(conn, [t.run_id for t in batch])
         return IngestResult(created, extended, actions, tuple(t.run_id for t in batch))
 
     return log.submit(job)

@@ -749,6 +749,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        16,
+        "cloud sync: a project name, sending received runs, one sender per log",
+        # Self-contained (no reference to another numbered migration), so it can be renumbered.
+        """
+        -- The project the traces land in (service.name / openinference.project.name); NULL:
+        -- "ato-desktop".
+        ALTER TABLE sync_config ADD COLUMN project_name TEXT;
+        -- Runs received by the OTLP receiver (inserted already finished) are queued only when
+        -- the user chooses to send them on.
+        ALTER TABLE sync_config ADD COLUMN include_ingested INTEGER NOT NULL DEFAULT 0;
+        -- The one process that sends, by its lease token (store/process_lease.py): others
+        -- leave the outbox to it, and take over when its lease is free (it died).
+        ALTER TABLE sync_status ADD COLUMN sender_token TEXT;
+        ALTER TABLE sync_status ADD COLUMN sender_label TEXT;
+        ALTER TABLE sync_status ADD COLUMN sender_since INTEGER;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,16 +1,22 @@
 """Cloud sync in the log: its settings (no secrets), the outbox of runs to send, its status.
 
 Functions over an ExecutionLog, like store.evals. Runs enter the outbox through a trigger in
-the transaction that ends them (schema migration 8) while sync is enabled; `enqueue_runs`
+the transaction that ends them (schema migration 8) while sync is enabled; runs the OTLP
+receiver writes (already finished, so no trigger sees them end) are queued by the receiver's
+write itself (`enqueue_ingested_in`) when the user chose to send those too; `enqueue_runs`
 queues older runs on demand. A row leaves only through `ack` (the endpoint answered 2xx) or
 `skip` (the run cannot be encoded: recorded in the status). Every read is bounded.
+
+One process sends at a time: the sender claims the outbox in sync_status (its lease token,
+`claim_sender`) for as long as it sends, and gives it back (`release_sender`); a claim whose
+process died (its lease lock is free) is taken over.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +43,8 @@ class SyncConfig:
     redaction: PiiRules = field(default_factory=PiiRules)
     batch_size: int = 50
     updated_at: int = 0
+    project_name: str | None = None  # service.name / openinference.project.name
+    include_ingested: bool = False  # also send runs received from other tools (OTLP receiver)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +57,8 @@ class SyncConfig:
             "include_content": self.include_content,
             "redaction": self.redaction.as_dict(),
             "batch_size": self.batch_size,
+            "project_name": self.project_name,
+            "include_ingested": self.include_ingested,
         }
 
 
@@ -78,6 +88,9 @@ class SyncCounters:
     skipped_count: int
     last_skipped_run_id: str | None
     last_skipped_reason: str | None
+    sender_token: str | None = None  # the process that has claimed sending (its lease token)
+    sender_label: str | None = None  # which process that is ("the desktop app (pid 41)")
+    sender_since: int | None = None
 
 
 def _json_list(text: str | None) -> tuple[str, ...]:
@@ -108,6 +121,8 @@ def _config_from_row(row: sqlite3.Row) -> SyncConfig:
         redaction=redaction,
         batch_size=int(row["batch_size"]),
         updated_at=int(row["updated_at"]),
+        project_name=row["project_name"],
+        include_ingested=bool(row["include_ingested"]),
     )
 
 
@@ -123,7 +138,8 @@ def save_config(log: ExecutionLog, config: SyncConfig) -> Future[SyncConfig]:
         conn.execute(
             "UPDATE sync_config SET enabled = ?, endpoint = ?, auth_kind = ?, basic_user = ?,"
             " header_names_json = ?, agent_ids_json = ?, include_content = ?,"
-            " redaction_json = ?, batch_size = ?, updated_at = ? WHERE id = 1",
+            " redaction_json = ?, batch_size = ?, updated_at = ?, project_name = ?,"
+            " include_ingested = ? WHERE id = 1",
             (
                 int(config.enabled),
                 config.endpoint,
@@ -135,6 +151,8 @@ def save_config(log: ExecutionLog, config: SyncConfig) -> Future[SyncConfig]:
                 json.dumps(config.redaction.as_dict()),
                 config.batch_size,
                 now_ms(),
+                config.project_name,
+                int(config.include_ingested),
             ),
         )
         return _config_from_row(conn.execute("SELECT * FROM sync_config WHERE id = 1").fetchone())
@@ -169,20 +187,54 @@ def enqueue_in(conn: sqlite3.Connection, run_ids: Sequence[str]) -> int:
     return added
 
 
+# The runs sync covers, by the settings in sync_config c (the same rule as migration 8's
+# trigger, plus received runs only when chosen): r is the run.
+_COVERED = (
+    "c.id = 1 AND c.enabled = 1 AND r.is_demo = 0 AND r.status <> 'running'"
+    " AND (c.agent_ids_json = '[]'"
+    "      OR r.agent_id IN (SELECT value FROM json_each(c.agent_ids_json)))"
+    " AND (r.\"trigger\" <> 'external' OR c.include_ingested = 1)"
+)
+
+
 def enqueue_ended_since(log: ExecutionLog, since_ms: int, limit: int = 100_000) -> Future[int]:
-    """Queue every ended, non-demo run that started at or after since_ms (a backfill)."""
+    """Queue every ended, non-demo run that started at or after since_ms (a backfill), of the
+    agents sync covers; runs received from other tools only when the settings send them."""
 
     def job(conn: sqlite3.Connection, emit: Emit) -> int:
         cursor = conn.execute(
             "INSERT INTO sync_outbox (run_id, queued_at)"
-            " SELECT id, ? FROM runs WHERE started_at >= ? AND status <> 'running'"
-            " AND is_demo = 0 ORDER BY started_at LIMIT ?"
+            " SELECT r.id, ? FROM runs r, sync_config c WHERE r.started_at >= ?"
+            f" AND {_COVERED} ORDER BY r.started_at LIMIT ?"
             " ON CONFLICT (run_id) DO NOTHING",
             (now_ms(), since_ms, limit),
         )
         return cursor.rowcount
 
     return log.submit(job)
+
+
+def enqueue_ingested_in(conn: sqlite3.Connection, run_ids: Sequence[str]) -> int:
+    """Inside the receiver's write: queue the runs it wrote or extended, when sync is on and
+    the user chose to send received runs (an extended run is sent again: its spans have the
+    same ids, and the new ones join them). Returns how many were queued."""
+    if not run_ids:
+        return 0
+    wanted = conn.execute(
+        "SELECT 1 FROM sync_config WHERE id = 1 AND enabled = 1 AND include_ingested = 1"
+    ).fetchone()
+    if wanted is None:
+        return 0
+    ts = now_ms()
+    added = 0
+    for run_id in run_ids:
+        added += conn.execute(
+            "INSERT INTO sync_outbox (run_id, queued_at)"
+            f" SELECT r.id, ? FROM runs r, sync_config c WHERE r.id = ? AND {_COVERED}"
+            " ON CONFLICT (run_id) DO NOTHING",
+            (ts, run_id),
+        ).rowcount
+    return added
 
 
 def due_entries(log: ExecutionLog, at_ms: int, limit: int) -> list[OutboxEntry]:
@@ -317,7 +369,49 @@ def counters(log: ExecutionLog) -> SyncCounters:
         skipped_count=int(row["skipped_count"]),
         last_skipped_run_id=row["last_skipped_run_id"],
         last_skipped_reason=row["last_skipped_reason"],
+        sender_token=row["sender_token"],
+        sender_label=row["sender_label"],
+        sender_since=row["sender_since"],
     )
+
+
+# -- the one sender -------------------------------------------------------------------------------
+
+
+def claim_sender(
+    log: ExecutionLog, token: str, label: str, holder_alive: Callable[[str], bool]
+) -> Future[bool]:
+    """Claim sending for the process with lease token `token`: True when it is (or already
+    was) the sender. A claim held by another process stands while holder_alive(its token)
+    says that process lives; a dead holder's claim is taken over."""
+
+    def job(conn: sqlite3.Connection, emit: Emit) -> bool:
+        row = conn.execute("SELECT sender_token FROM sync_status WHERE id = 1").fetchone()
+        holder = row["sender_token"] if row is not None else None
+        if holder not in (None, token) and holder_alive(holder):
+            return False
+        if holder != token:
+            conn.execute(
+                "UPDATE sync_status SET sender_token = ?, sender_label = ?, sender_since = ?"
+                " WHERE id = 1",
+                (token, label, now_ms()),
+            )
+        return True
+
+    return log.submit(job)
+
+
+def release_sender(log: ExecutionLog, token: str) -> Future[None]:
+    """Give the claim back (only this process's own claim)."""
+
+    def job(conn: sqlite3.Connection, emit: Emit) -> None:
+        conn.execute(
+            "UPDATE sync_status SET sender_token = NULL, sender_label = NULL,"
+            " sender_since = NULL WHERE id = 1 AND sender_token = ?",
+            (token,),
+        )
+
+    return log.submit(job)
 
 
 def run_root_id(log: ExecutionLog, run_id: str, max_depth: int = 16) -> str | None:

@@ -95,7 +95,7 @@ class AppContext(QObject):
         workspace.online_judge.start()
         # Hooks react to runs ending; schedules fire while the app runs.
         workspace.automations.start(scheduler=True)
-        workspace.sync.start()  # cloud sync of ended runs, when configured
+        workspace.sync.start(label="the desktop app")  # cloud sync of ended runs, when on
         # Old runs to archives once a day, in a worker thread (docs/retention.md).
         from ato_desktop.engine.retention import run_daily
 

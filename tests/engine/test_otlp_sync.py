@@ -483,3 +483,172 @@ def test_a_process_killed_mid_batch_loses_nothing(
         assert ws.sync.status().queued == 0
     finally:
         ws.close()
+
+
+# -- what an OpenInference backend (Arize Phoenix) reads -------------------------------------------
+#
+# Phoenix 20.26 (phoenix/trace/otel.py, decode_otlp_span) derives OpenInference attributes from
+# gen_ai.* ones only where a span has none of its own (setdefault), takes the span kind from
+# `openinference.span.kind`, fills the Input / Output columns from `input.value` /
+# `output.value`, counts tokens and prices only LLM spans (db/insertion/span.py,
+# db/insertion/helpers.py: should_calculate_span_cost) and files a trace under the resource's
+# `openinference.project.name` (utilities/project.py). Without an output.value of its own, an
+# LLM span's output is {"id": <response id>, "model": <response model>}
+# (trace/gen_ai/conversion.py: get_openinference_response_attributes).
+
+
+def _resource(req: object) -> dict[str, str]:
+    resource = req.request.resource_spans[0].resource  # type: ignore[attr-defined]
+    return {kv.key: kv.value.string_value for kv in resource.attributes}
+
+
+def test_phoenix_columns_fill_from_openinference_attributes(
+    workspace: Workspace, collector: FakeOtlpServer, clock: FakeClock
+) -> None:
+    sync = make_sync(workspace, clock)
+    configure(sync, collector.url, include_content=True, project_name="support bots")
+    run_id = finished_run(workspace, text="Where is my order 4821?")
+    run(sync.sync_now())
+    (req,) = collector.accepted()
+    assert _resource(req)["openinference.project.name"] == "support bots"
+    assert _resource(req)["service.name"] == "support bots"
+    spans = {s.span_id: s for s in req.spans()}
+
+    root = attrs(spans[run_span_id(run_id)])
+    assert root["openinference.span.kind"] == "AGENT"  # never LLM: tokens count once
+    assert root["input.value"] == "Where is my order 4821?"
+    assert root["input.mime_type"] == "text/plain"
+    assert root["output.value"] == "Call [PHONE]"  # the answer, redacted like all content
+    assert root["agent.name"] == "writer"
+
+    llm = attrs(spans[action_span_id(run_id, 1)])
+    assert llm["openinference.span.kind"] == "LLM"
+    # The answer, not {"id": ..., "model": ...}: Phoenix keeps a span's own output.value.
+    assert llm["output.value"] == "Call [PHONE]" and llm["output.mime_type"] == "text/plain"
+    assert llm["input.value"] == "Where is my order 4821?"
+    assert llm["llm.model_name"] == "claude-sonnet-4-5-20250929"
+    assert llm["llm.provider"] == "anthropic"
+    assert (llm["llm.token_count.prompt"], llm["llm.token_count.completion"]) == (120, 30)
+    assert llm["llm.token_count.total"] == 150
+    assert llm["llm.token_count.prompt_details.cache_read"] == 100
+    assert llm["llm.input_messages.0.message.role"] == "system"
+    assert llm["llm.input_messages.0.message.content"] == "Be brief."
+    assert llm["llm.input_messages.1.message.content"] == "Where is my order 4821?"
+    assert llm["llm.output_messages.0.message.role"] == "assistant"
+    assert llm["llm.cost.total"] == pytest.approx(0.0012)
+
+
+def test_project_name_defaults_and_content_stays_home_when_off(
+    workspace: Workspace, collector: FakeOtlpServer, clock: FakeClock
+) -> None:
+    sync = make_sync(workspace, clock)
+    configure(sync, collector.url)
+    assert sync.config().project_name is None
+    finished_run(workspace)
+    run(sync.sync_now())
+    (req,) = collector.accepted()
+    assert _resource(req)["openinference.project.name"] == "ato-desktop"
+    for span in req.spans():
+        a = attrs(span)
+        assert a["openinference.span.kind"] in ("AGENT", "LLM")
+        content_keys = ("input.", "output.", "llm.input_m", "llm.output_m")
+        assert not any(k.startswith(content_keys) for k in a)
+    with pytest.raises(SyncConfigError):
+        sync.configure(project_name="x" * 201)
+
+
+def _pipeline_run(ws: Workspace) -> tuple[str, str]:
+    """A pipeline's own run (runtime "pipeline", model = the pipeline's name, no cost) with
+    its summary action, and one stage run under it, as engine.pipelines records them."""
+    started = now_ms()
+    parent, parent_no = ws.store.create_run(
+        NewRun(
+            runtime="pipeline",
+            model="triage",
+            trigger="cli",
+            started_at=started,
+            pipeline_id="0190aaaa00007000800000000000abcd",
+        ),
+        owner=None,
+    ).result()
+    stage = finished_run(ws, parent=parent)
+    ws.store.complete_run(
+        parent,
+        parent_no,
+        NewAction(
+            name="pipeline",
+            kind="pipeline",
+            outcome="success",
+            started_at=started,
+            ended_at=started + 30,
+            inputs={"input": "Sort these tickets", "version": 1},
+            outputs={"text": "3 tickets sorted", "stages": []},
+        ),
+        RunEnd(status="completed", ended_at=started + 30, duration_ns=30_000_000),
+    ).result()
+    return parent, stage
+
+
+def test_a_pipeline_span_is_a_chain_not_a_provider_call(
+    workspace: Workspace, collector: FakeOtlpServer, clock: FakeClock
+) -> None:
+    sync = make_sync(workspace, clock)
+    configure(sync, collector.url, include_content=True)
+    parent, stage = _pipeline_run(workspace)
+    run(sync.sync_now())
+    spans = {s.span_id: s for r in collector.accepted() for s in r.spans()}
+    root = spans[run_span_id(parent)]
+    a = attrs(root)
+    assert a["openinference.span.kind"] == "CHAIN"
+    assert a["gen_ai.operation.name"] == "invoke_workflow"
+    assert a["ato.pipeline.name"] == "triage"
+    assert root.name == "pipeline triage"
+    # No provider "pipeline" with the pipeline's name as a model, and no cost source the log
+    # does not have.
+    assert "gen_ai.provider.name" not in a and "gen_ai.request.model" not in a
+    assert "ato.cost.source" not in a and "ato.cost.usd" not in a
+    assert (a["input.value"], a["output.value"]) == ("Sort these tickets", "3 tickets sorted")
+    summary = attrs(spans[action_span_id(parent, 1)])
+    assert summary["openinference.span.kind"] == "CHAIN"
+    assert attrs(spans[run_span_id(stage)])["openinference.span.kind"] == "AGENT"
+
+
+def test_the_status_line_never_ends_in_an_empty_reason(
+    workspace: Workspace, clock: FakeClock
+) -> None:
+    """A connection reset makes httpx raise ReadError('') (its cause is empty too): the status
+    says what happened and to which server."""
+    import socket
+    import struct
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+
+    def reset_every_connection() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    threading.Thread(target=reset_every_connection, daemon=True).start()
+    try:
+        sync = make_sync(workspace, clock)
+        sync.configure(endpoint=f"http://127.0.0.1:{port}", enabled=True)
+        finished_run(workspace)
+        result = run(sync.send_batch())
+    finally:
+        server.close()
+    assert result.outcome == "retry"
+    error = result.error or ""
+    assert error.startswith(f"cannot reach the endpoint 127.0.0.1:{port}: ")
+    assert error.split(": ", 1)[1].strip()
+    line = sync.status().line
+    assert "last error: cannot reach the endpoint" in line
+    assert not line.rstrip().endswith(":")

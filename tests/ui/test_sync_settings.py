@@ -163,3 +163,25 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_project_name_and_received_runs_are_settings_of_the_form(
+    section: SyncSection, open_ctx: AppContext, qtbot: Any, collector: FakeOtlpServer
+) -> None:
+    assert section.project_name.placeholderText() == "ato-desktop"
+    assert not section.include_ingested.isChecked()
+    section.project_name.setText("  support   bots ")
+    section.include_ingested.setChecked(True)
+    _configure(section, qtbot, collector.url, TOKEN)
+    assert open_ctx.workspace is not None
+    config = open_ctx.workspace.sync.config()
+    assert config.project_name == "support bots" and config.include_ingested
+
+    section.project_name.setText("")
+    section.include_ingested.setChecked(False)
+    section.project_name.setText("elsewhere")
+    with qtbot.waitSignal(section.sig_loaded, timeout=10_000):
+        open_ctx.spawn(section.load())
+    # Loading shows what is stored, not what was typed.
+    assert section.project_name.text() == "support bots"
+    assert section.include_ingested.isChecked()

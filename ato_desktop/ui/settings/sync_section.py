@@ -237,6 +237,27 @@ class SyncSection(Card):
         self.chosen_agents.toggled.connect(self.agents.setVisible)
         self.body.addWidget(self.agents)
 
+        self.include_ingested = QCheckBox(
+            "Also send runs received from other tools (the local OTLP receiver)"
+        )
+        self.include_ingested.setObjectName("SyncIncludeIngested")
+        self.include_ingested.setToolTip(
+            "Runs the receiver writes are kept here only, unless this is on: then they are "
+            "queued as they arrive, like the runs ATO makes."
+        )
+        self.body.addWidget(self.include_ingested)
+        project_row = QHBoxLayout()
+        project_row.addWidget(QLabel("Project"))
+        self.project_name = QLineEdit()
+        self.project_name.setObjectName("SyncProjectName")
+        self.project_name.setPlaceholderText("ato-desktop")
+        self.project_name.setToolTip(
+            "Where the traces land: the project in Phoenix (openinference.project.name) and "
+            "the service name (service.name) elsewhere."
+        )
+        project_row.addWidget(self.project_name, 1)
+        self.body.addLayout(project_row)
+
         self.include_content = QCheckBox("Include prompts and responses (content)")
         self.include_content.setObjectName("SyncIncludeContent")
         self.body.addWidget(self.include_content)
@@ -471,6 +492,8 @@ class SyncSection(Card):
             self.agents.addItem(item)
         (self.chosen_agents if chosen else self.all_agents).setChecked(True)
         self.include_content.setChecked(config.include_content)
+        self.include_ingested.setChecked(config.include_ingested)
+        self.project_name.setText(config.project_name or "")
         for rule, box in self.rules.items():
             box.setChecked(rule in config.redaction.builtin)
         self.custom_patterns.setText("  ".join(config.redaction.custom))
@@ -520,6 +543,8 @@ class SyncSection(Card):
             "agents": agents,
             "include_content": self.include_content.isChecked(),
             "redaction": redaction,
+            "include_ingested": self.include_ingested.isChecked(),
+            "project_name": self.project_name.text(),
         }
         secrets: dict[str, Any] = {}
         if kind == "bearer" and self.token.text().strip():
