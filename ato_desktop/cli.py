@@ -1373,6 +1373,10 @@ def cmd_determinism(args: argparse.Namespace, out: TextIO) -> int:
         if args.json:
             _emit_json(out, report.as_dict())
             return EXIT_OK
+        if report.nothing_to_judge:
+            out.write(f"determinism: nothing to judge · {report.scope} {report.subject}\n")
+            out.write(report.unjudged_reason + "\n")
+            return EXIT_OK
         band = report.band
         out.write(
             f"determinism {report.score:.0f}/100 · {band.label} ({band.colour}) · "
@@ -1382,11 +1386,15 @@ def cmd_determinism(args: argparse.Namespace, out: TextIO) -> int:
             out.write("No non-deterministic patterns found.\n")
         for finding in report.findings:
             where = f"#{finding.action_seq} {finding.action_name}"
+            if finding.path:
+                where += f" {finding.path}"
             line = f" line {finding.line}" if finding.line else ""
+            if finding.json_line:
+                line += f" (line {finding.json_line} of the JSON)"
             out.write(
                 f"\n[{finding.severity.value}] {finding.title} · {where}{line} · "
                 f"-{finding.deduction:g}\n  {finding.description}\n"
-                f"  fix: {finding.recommendation}\n"
+                f"  fix: {finding.recommendation}\n  docs: {finding.doc}\n"
             )
         if report.truncated:
             out.write("\n(the analysis stopped at its bound: more history exists)\n")

@@ -51,6 +51,11 @@ Patterns (pattern id: title, issue type, severity):
 
 Findings are merged per run, action name and pattern (``occurrences`` counts them).
 
+Nothing to judge: a run none of whose actions produced any output (it failed before a model or
+tool answered, say for want of an API key) has no evidence either way. Its report says so
+(`nothing_to_judge`, with the reason in `unjudged_reason`) instead of scoring it 100, and an
+agent's score leaves such runs out.
+
 Scoring (`score_findings`): a run starts at 100. Each finding deducts its severity's weight
 (`SEVERITY_WEIGHTS`: Critical 32, High 16, Medium 8, Low 4), halved for each earlier finding of
 the same issue type in the report (`REPEAT_FACTOR`, most severe first), never less than
@@ -64,6 +69,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -72,9 +78,11 @@ from typing import Any
 from ato_desktop.core.determinism_catalogue import (
     PATTERNS,
     SEVERITY_ORDER,
+    VARIATION_ADVICE,
     IssueType,
     Pattern,
     Severity,
+    doc_path,
 )
 from ato_desktop.core.determinism_scan import (
     MODEL_KINDS,
@@ -84,6 +92,10 @@ from ato_desktop.core.determinism_scan import (
     dumps,
     excerpt,
     excerpt_value,
+    json_line,
+    json_text,
+    looks_like_id,
+    looks_like_time,
     side_effect_without_key,
     strip_call_ids,
 )
@@ -113,6 +125,9 @@ __all__ = [
     "digest_run",
     "run_report",
     "score_findings",
+    "unjudged_text",
+    "variation_kind",
+    "with_json_lines",
 ]
 
 
@@ -176,7 +191,10 @@ class Finding:
 
     path is where in the action the evidence is ("outputs.text",
     "outputs.tool_calls[0].arguments.due"); line is the 1-based line within that text value
-    (None for numbers and whole-action findings). deduction is set by `score_findings`.
+    (None for numbers and whole-action findings); json_line is the line where path's value
+    starts in the action's outputs (or inputs) as the inspector shows them, JSON indented by 2
+    (set by `with_json_lines`). deduction is set by `score_findings`. doc is the page that
+    explains the pattern (docs/determinism/<pattern>.md).
     """
 
     action_name: str
@@ -197,6 +215,11 @@ class Finding:
     occurrences: int = 1
     runs_affected: int = 1
     related_run_id: str | None = None
+    json_line: int | None = None
+
+    @property
+    def doc(self) -> str:
+        return doc_path(self.pattern)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -211,6 +234,8 @@ class Finding:
             "evidence": self.evidence,
             "path": self.path,
             "line": self.line,
+            "json_line": self.json_line,
+            "doc": self.doc,
             "recommendation": self.recommendation,
             "before": self.before_snippet,
             "after": self.after_snippet,
@@ -266,13 +291,15 @@ class RunScore:
     started_at: int
     score: float
     findings: int
+    judged: bool = True  # False: the run produced no output, so it has no score
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "started_at": self.started_at,
-            "score": round(self.score, 2),
+            "score": round(self.score, 2) if self.judged else None,
             "findings": self.findings,
+            "judged": self.judged,
         }
 
 
@@ -297,6 +324,14 @@ class DeterminismReport:
     action_stats: tuple[ActionStats, ...]
     runs: tuple[RunScore, ...] = ()
     truncated: bool = False
+    runs_judged: int | None = None  # runs that produced output to judge (None: all analysed)
+    unjudged_reason: str = ""  # why there is nothing to judge, when there is not
+
+    @property
+    def nothing_to_judge(self) -> bool:
+        """No analysed run produced any output: the score would be 100 for want of evidence."""
+        judged = self.runs_analysed if self.runs_judged is None else self.runs_judged
+        return judged == 0
 
     @property
     def band(self) -> Band:
@@ -308,12 +343,16 @@ class DeterminismReport:
 
     def as_dict(self) -> dict[str, Any]:
         counts = Counter(f.severity for f in self.findings)
+        unjudged = self.nothing_to_judge
         return {
             "scope": self.scope,
             "subject": self.subject,
             "agent_id": self.agent_id,
-            "score": round(self.score, 2),
-            "band": self.band.as_dict(),
+            "score": None if unjudged else round(self.score, 2),
+            "band": None if unjudged else self.band.as_dict(),
+            "nothing_to_judge": unjudged,
+            "unjudged_reason": self.unjudged_reason or None,
+            "runs_judged": self.runs_analysed if self.runs_judged is None else self.runs_judged,
             "deductions_total": round(self.deductions_total, 2),
             "findings_by_severity": {s.value: counts.get(s, 0) for s in Severity},
             "findings": [f.as_dict() for f in self.findings],
@@ -385,6 +424,12 @@ class RunDigest:
     findings: tuple[Finding, ...]
     comparable: tuple[ActionDigest, ...]
     actions: tuple[tuple[str, str], ...] = ()  # (name, kind) of every action
+    produced: int = 0  # actions that produced output (what the scan can judge)
+
+    @property
+    def judged(self) -> bool:
+        """Whether any action produced output: else there is nothing to judge."""
+        return self.produced > 0
 
     @property
     def input_keys(self) -> frozenset[str]:
@@ -397,7 +442,9 @@ def digest_run(run_id: str, actions: Sequence[ActionRecord], started_at: int = 0
     findings: list[Finding] = []
     comparable: list[ActionDigest] = []
     for action in actions:
-        findings.extend(_hit_finding(run_id, hit) for hit in scanner.scan(action))
+        findings.extend(
+            with_json_lines([_hit_finding(run_id, hit) for hit in scanner.scan(action)], [action])
+        )
         digest = _action_digest(run_id, started_at, action)
         if digest is not None:
             comparable.append(digest)
@@ -407,6 +454,62 @@ def digest_run(run_id: str, actions: Sequence[ActionRecord], started_at: int = 0
         findings=tuple(_merge_findings(findings)),
         comparable=tuple(comparable),
         actions=tuple((a.name, a.kind) for a in actions),
+        produced=sum(1 for a in actions if _has_output(a)),
+    )
+
+
+def _has_output(action: ActionRecord) -> bool:
+    """Whether an action produced anything (a failure before any answer did not)."""
+    outputs = action.outputs
+    if isinstance(outputs, dict):
+        return any(v not in (None, "", [], {}) for k, v in outputs.items() if k != "partial")
+    return outputs not in (None, "", [])
+
+
+def with_json_lines(findings: Sequence[Finding], actions: Sequence[ActionRecord]) -> list[Finding]:
+    """The findings with json_line set where the actions (of the findings' runs) hold their
+    path: the line of the evidence in the action's outputs or inputs as the inspector shows
+    them."""
+    by_key = {(a.run_id, a.seq): a for a in actions}
+    out: list[Finding] = []
+    for finding in findings:
+        action = by_key.get((finding.run_id, finding.action_seq))
+        path = finding.path or ""
+        if action is None or finding.json_line is not None or not path:
+            out.append(finding)
+            continue
+        if path == "outputs" or path.startswith(("outputs.", "outputs[")):
+            root: Any = action.outputs
+        elif path == "inputs" or path.startswith(("inputs.", "inputs[")):
+            root = action.inputs
+        else:
+            out.append(finding)
+            continue
+        out.append(replace(finding, json_line=json_line(root, path)))
+    return out
+
+
+def unjudged_text(digests: Sequence[RunDigest], *, scope: str = "run") -> str:
+    """Why runs without output cannot be judged, in one sentence (scope: "run" or "agent")."""
+    if scope == "run" and len(digests) == 1:
+        digest = digests[0]
+        if not digest.actions:
+            return "This run recorded no actions: there is nothing to judge."
+        count = len(digest.actions)
+        which = (
+            "its one action produced no output"
+            if count == 1
+            else f"none of its {count} actions produced output"
+        )
+        return f"Nothing to judge: {which} (the run ended before any model or tool answered)."
+    if len(digests) == 1:
+        return (
+            "Nothing to judge: the one run analysed produced no output (it ended before any "
+            "model or tool answered)."
+        )
+    return (
+        f"Nothing to judge: none of the {len(digests)} runs analysed produced output (they "
+        "ended before any model or tool answered)."
     )
 
 
@@ -474,6 +577,7 @@ def _variation_finding(
 ) -> Finding:
     truly = [o for o in differing if o.order_free_key != action.order_free_key]
     variants = len({o.output_key for o in group})
+    variant: str | None = None
     runs = len({o.run_id for o in group})
     if truly:
         calls_differ = action.calls_key is not None and any(
@@ -495,7 +599,10 @@ def _variation_finding(
         else:
             pattern = "output_varies"
             other = max(truly, key=lambda o: (o.run_started_at, o.run_id))
-            path, mine, theirs, line = _first_difference(action.outputs, other.outputs, "outputs")
+            found = _first_difference(action.outputs, other.outputs, "outputs")
+            path, mine, theirs, line = found.path, found.mine, found.theirs, found.line
+            if action.kind not in MODEL_KINDS:
+                variant = variation_kind(action.name, path, found.mine_value, found.theirs_value)
             description = (
                 f"Identical inputs gave {_count(variants, 'different output')} across "
                 f"{_count(runs, 'recorded run')}; this run's output differs from run "
@@ -521,6 +628,7 @@ def _variation_finding(
         path=path,
         line=line,
         related_run_id=other.run_id,
+        variant=variant,
     )
 
 
@@ -561,6 +669,7 @@ def run_report(
     cross = cross_run_findings([target], [target, *history])
     score, findings = score_findings((*target.findings, *cross.findings.get(target.run_id, ())))
     stats = _action_stats([target], findings, cross, runs_analysed=1)
+    judged = target.judged
     return DeterminismReport(
         scope="run",
         subject=target.run_id,
@@ -572,8 +681,10 @@ def run_report(
         actions_analysed=len(target.actions),
         comparisons=sum(1 for a in target.comparable if (a.run_id, a.seq) in cross.compared),
         action_stats=stats,
-        runs=(RunScore(target.run_id, target.started_at, score, len(findings)),),
+        runs=(RunScore(target.run_id, target.started_at, score, len(findings), judged),),
         truncated=truncated,
+        runs_judged=1 if judged else 0,
+        unjudged_reason="" if judged else unjudged_text([target]),
     )
 
 
@@ -594,7 +705,9 @@ def agent_report(
     count = len(digests)
     for digest in digests:
         score, findings = score_findings((*digest.findings, *cross.findings.get(digest.run_id, ())))
-        run_scores.append(RunScore(digest.run_id, digest.started_at, score, len(findings)))
+        run_scores.append(
+            RunScore(digest.run_id, digest.started_at, score, len(findings), digest.judged)
+        )
         for finding in findings:
             key = (finding.action_name, finding.pattern)
             share = finding.deduction / count
@@ -614,7 +727,8 @@ def agent_report(
             key=lambda f: (-f.deduction, SEVERITY_ORDER[f.severity], f.action_name, f.pattern),
         )
     )
-    score = sum(r.score for r in run_scores) / count if count else 100.0
+    judged_scores = [r.score for r in run_scores if r.judged]
+    score = sum(judged_scores) / len(judged_scores) if judged_scores else 100.0
     return DeterminismReport(
         scope="agent",
         subject=agent,
@@ -628,6 +742,10 @@ def agent_report(
         action_stats=_action_stats(digests, findings_out, cross, runs_analysed=count),
         runs=tuple(run_scores),
         truncated=truncated,
+        runs_judged=len(judged_scores),
+        unjudged_reason=(
+            "" if judged_scores or not digests else unjudged_text(digests, scope="agent")
+        ),
     )
 
 
@@ -741,35 +859,117 @@ def _action_digest(run_id: str, started_at: int, action: ActionRecord) -> Action
     )
 
 
-def _first_difference(a: Any, b: Any, path: str) -> tuple[str, str, str, int | None]:
-    """Where two values first differ: (path, excerpt of a, excerpt of b, line in a's text)."""
+@dataclass(frozen=True, slots=True)
+class _Difference:
+    """Where two outputs first differ: the path, an excerpt of each side, the line of this
+    side's text (None for numbers and whole values), and the two values there."""
+
+    path: str
+    mine: str
+    theirs: str
+    line: int | None
+    mine_value: Any = None
+    theirs_value: Any = None
+
+
+def _first_difference(a: Any, b: Any, path: str) -> _Difference:
+    """Where two values first differ. JSON carried in strings (an MCP tool's text content) is
+    compared as the JSON it is, so the path names the field that differs."""
+    if isinstance(a, str) and isinstance(b, str):
+        parsed_a, parsed_b = json_text(a), json_text(b)
+        if parsed_a is not None and parsed_b is not None:
+            return _first_difference(parsed_a, parsed_b, path)
     if isinstance(a, dict) and isinstance(b, dict):
         for key, value in a.items():
             if key not in b:
-                return f"{path}.{key}", excerpt_value(value), "(missing)", None
+                return _Difference(f"{path}.{key}", excerpt_value(value), "(missing)", None, value)
             if dumps(value, sort_keys=True) != dumps(b[key], sort_keys=True):
                 return _first_difference(value, b[key], f"{path}.{key}")
         for key, value in b.items():
             if key not in a:
-                return f"{path}.{key}", "(missing)", excerpt_value(value), None
+                return _Difference(
+                    f"{path}.{key}", "(missing)", excerpt_value(value), None, None, value
+                )
     elif isinstance(a, list) and isinstance(b, list):
         for index, (x, y) in enumerate(zip(a, b, strict=False)):
             if dumps(x, sort_keys=True) != dumps(y, sort_keys=True):
                 return _first_difference(x, y, f"{path}[{index}]")
         if len(a) != len(b):
-            return path, f"{len(a)} items", f"{len(b)} items", None
+            return _Difference(path, f"{len(a)} items", f"{len(b)} items", None, a, b)
     elif isinstance(a, str) and isinstance(b, str):
         index = next(
             (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
             min(len(a), len(b)),
         )
-        return (
+        return _Difference(
             path,
             excerpt(a, index, index),
             excerpt(b, index, index),
             a.count("\n", 0, index) + 1,
+            a,
+            b,
         )
-    return path, excerpt_value(a), excerpt_value(b), None
+    return _Difference(path, excerpt_value(a), excerpt_value(b), None, a, b)
+
+
+_MEASURE_WORDS = frozenset(
+    {
+        "elapsed",
+        "duration",
+        "latency",
+        "took",
+        "timing",
+        "timings",
+        "runtime",
+        "ms",
+        "millis",
+        "milliseconds",
+        "seconds",
+        "secs",
+        "sec",
+        "ns",
+        "us",
+    }
+)
+_QUERY_WORDS = frozenset(
+    {
+        "query",
+        "sql",
+        "select",
+        "search",
+        "find",
+        "list",
+        "lookup",
+        "fetch",
+        "db",
+        "database",
+        "rows",
+        "records",
+        "results",
+    }
+)
+
+
+def _words(text: str) -> set[str]:
+    """The words of an identifier: snake_case, kebab-case, camelCase, dotted paths."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return {w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w}
+
+
+def variation_kind(action_name: str, difference_path: str, mine: Any, theirs: Any) -> str:
+    """What differed in an output that varies for identical inputs, to pick advice that fits
+    (a key in `VARIATION_ADVICE`): a measured duration, a clock reading, a minted id, a
+    query's rows, or something else the tool reads from outside."""
+    last = re.split(r"[.\[]", difference_path)[-1].rstrip("]")
+    if _words(last) & _MEASURE_WORDS:
+        return "measurement"
+    if looks_like_time(mine) and looks_like_time(theirs):
+        return "clock"
+    if looks_like_id(mine) and looks_like_id(theirs):
+        return "identifier"
+    if (_words(action_name) | _words(difference_path)) & _QUERY_WORDS:
+        return "query"
+    return "external"
 
 
 def _first_order_difference(a: Any, b: Any, path: str = "outputs") -> tuple[str, str, str, None]:
@@ -813,9 +1013,13 @@ def _make_finding(
     path: str | None,
     line: int | None,
     related_run_id: str | None = None,
+    variant: str | None = None,
 ) -> Finding:
     spec = PATTERNS[pattern]
     recommendation, before, after = spec.advice(model=model)
+    if variant is not None and variant in VARIATION_ADVICE:
+        fitting = VARIATION_ADVICE[variant]
+        recommendation, before, after = fitting.recommendation, fitting.before, fitting.after
     return Finding(
         action_name=action_name,
         action_seq=seq,

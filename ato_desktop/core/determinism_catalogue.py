@@ -1,5 +1,10 @@
 """The determinism findings' vocabulary: severities, issue types, and the catalogue of patterns
-with their titles and advice (a recommendation and a before/after Python snippet each).
+with their titles and advice (a recommendation and a before/after Python snippet each), and the
+documentation page of each pattern (``docs/determinism/<pattern>.md``, opened from a finding).
+
+An output that differs for identical inputs (``output_varies``) gets the advice that fits what
+differed (`VARIATION_ADVICE`, chosen by `core.determinism`): a measured duration, a clock
+reading, a minted id, a query's rows, or any other value a tool reads from outside.
 
 The analysis is in `core.determinism`; the scanner that finds patterns in `core.determinism_scan`.
 """
@@ -9,6 +14,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+DOCS_DIR = "docs/determinism"
+"""Where the pages explaining each pattern live, relative to the project's root."""
+
+
+def doc_path(pattern: str) -> str:
+    """The documentation page of a pattern ("docs/determinism/timestamp_current.md")."""
+    return f"{DOCS_DIR}/{pattern}.md"
 
 
 class Severity(enum.StrEnum):
@@ -82,10 +95,15 @@ messages = [{"role": "user", "content": "Write today's status report."}]
 """
 _PROMPT_DATE_AFTER = """\
 # The date is an input: recorded with the run, the same on replay.
-messages = [{"role": "user", "content": (
-    f"Write the status report for {report_date:%Y-%m-%d}. "
-    "Use only this date; do not state the current time."
-)}]
+messages = [
+    {
+        "role": "user",
+        "content": (
+            f"Write the status report for {report_date:%Y-%m-%d}. "
+            "Use only this date; do not state the current time."
+        ),
+    }
+]
 """
 
 PATTERNS: Mapping[str, Pattern] = {
@@ -308,7 +326,9 @@ client.messages.create(model=model, messages=messages, max_tokens=1024)
 """,
         """\
 client.messages.create(
-    model=model, messages=messages, max_tokens=1024,
+    model=model,
+    messages=messages,
+    max_tokens=1024,
     temperature=0,  # greedy decoding: the same prompt gives (nearly) the same answer
 )
 """,
@@ -324,10 +344,73 @@ client.messages.create(model=model, messages=messages, tools=tools, max_tokens=1
 """,
         """\
 client.messages.create(
-    model=model, messages=messages, tools=tools, max_tokens=1024,
+    model=model,
+    messages=messages,
+    tools=tools,
+    max_tokens=1024,
     temperature=0,
     tool_choice={"type": "tool", "name": "lookup_order"},  # when the next step is known
 )
 """,
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """How to fix one kind of varying output: a recommendation and a before/after snippet."""
+
+    recommendation: str
+    before: str
+    after: str
+
+
+VARIATION_ADVICE: Mapping[str, Advice] = {
+    "measurement": Advice(
+        "A measured duration differs on every run. Keep timings out of what the tool returns "
+        "(log them, or record them beside the result as metadata), so that identical inputs "
+        "give identical outputs; compare the rest.",
+        """\
+def run_query(sql):
+    t0 = time.perf_counter()
+    rows = db.execute(sql).fetchall()
+    return {"rows": rows, "elapsed_ms": (time.perf_counter() - t0) * 1000}
+""",
+        """\
+def run_query(sql):
+    t0 = time.perf_counter()
+    rows = db.execute(sql).fetchall()
+    # How long it took is about this call, not its answer: log it.
+    log.info("query took %.1f ms", (time.perf_counter() - t0) * 1000)
+    return {"rows": rows}
+""",
+    ),
+    "clock": Advice(
+        PATTERNS["timestamp_current"].recommendation,
+        PATTERNS["timestamp_current"].before,
+        PATTERNS["timestamp_current"].after,
+    ),
+    "identifier": Advice(
+        PATTERNS["uuid"].recommendation, PATTERNS["uuid"].before, PATTERNS["uuid"].after
+    ),
+    "query": Advice(
+        PATTERNS["output_varies"].recommendation,
+        PATTERNS["output_varies"].before,
+        PATTERNS["output_varies"].after,
+    ),
+    "external": Advice(
+        "Make the tool a function of its inputs: pass in what it reads from outside (the "
+        "time, a snapshot or version of the data, a seed) and return its results in a stable "
+        "order.",
+        """\
+def stock_level(sku):
+    return {"sku": sku, "in_stock": inventory.current(sku)}
+""",
+        """\
+def stock_level(sku, *, as_of):
+    # The data as of a time the caller passes in (recorded with the run's inputs).
+    return {"sku": sku, "in_stock": inventory.at(sku, as_of)}
+""",
+    ),
+}
+"""Advice for an output that differs for identical inputs, by what differed."""

@@ -88,6 +88,9 @@ _MODEL_NEAR_MS = 2 * 86_400_000
 _CLOCK_SLACK_MS = 2 * 60_000
 _HALF_HOUR_MS = 30 * 60_000
 _DATE_NEAR_MS = 36 * 3_600_000
+# A tool's or command's date alone is the day it ran when that day holds the call in some time
+# zone (UTC-12 to UTC+14): noon of the date within 26 hours of the call.
+_CLOCK_DATE_NEAR_MS = 26 * 3_600_000
 _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01
 _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 _SCAN_LIMIT = 200_000  # characters scanned per string: bounded work on huge outputs
@@ -104,7 +107,9 @@ _TIME = (
 _ISO = re.compile(
     rf"(?<![\w.:/-])(?P<y>{_YEAR})(?P<sep>[-/])(?P<m>[01]\d)(?P=sep)(?P<d>[0-3]\d)"
     r"(?:[T ](?P<H>[0-2]\d):(?P<M>[0-5]\d)(?::(?P<S>[0-6]\d)(?:[.,]\d{1,9})?)?"
-    r"(?:\s?(?P<tz>Z|[+-][0-2]\d(?::?[0-5]\d)?))?)?(?![\w:])"
+    # Not followed by a letter or digit, nor by ":<digit>" (more of a time); a log line's
+    # "2026-12-07T00:50:43Z: job started" ends at the Z.
+    r"(?:\s?(?P<tz>Z|[+-][0-2]\d(?::?[0-5]\d)?))?)?(?!\w|:\d)"
 )
 _MONTH_FIRST = re.compile(
     rf"\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>{_YEAR})\b{_TIME}",
@@ -586,8 +591,17 @@ class RunScanner:
                 )
             else:
                 clock_key = key is not None and _norm_key(key) in _CLOCK_KEYS
+                # Free text: a whole output, or its text / content / stdout, not a field of a
+                # record (where a date is data).
+                prose = not in_list and (key is None or _norm_key(key) in _BARE_KEYS)
                 yield from self._text(
-                    value, path, key, model, window, clock_key and (model or not in_list)
+                    value,
+                    path,
+                    key,
+                    model,
+                    window,
+                    clock_key and (model or not in_list),
+                    prose=prose,
                 )
         elif isinstance(value, int | float):
             clock_key = key is not None and _norm_key(key) in _CLOCK_KEYS
@@ -626,6 +640,8 @@ class RunScanner:
         model: bool,
         window: tuple[int, int] | None,
         clock_key: bool,
+        *,
+        prose: bool = False,
     ) -> Iterator[_Match]:
         text = text[:_SCAN_LIMIT]
         norm_key = _norm_key(key) if key is not None else ""
@@ -642,7 +658,7 @@ class RunScanner:
                 continue
             context = text[max(0, moment.start - 40) : moment.start]
             clock = clock_key or bool(_CLOCK_CONTEXT.search(context))
-            pattern = _timestamp_pattern(moment, clock, clock_key, model, window)
+            pattern = _timestamp_pattern(moment, clock, clock_key, model, window, prose=prose)
             if pattern is not None:
                 yield hit(pattern, moment.start, moment.end)
         for match in _EPOCH_TEXT.finditer(text):
@@ -759,9 +775,18 @@ def _has_idempotency_key(value: Any, depth: int) -> bool:
 
 
 def _timestamp_pattern(
-    moment: _Moment, clock: bool, clock_key: bool, model: bool, window: tuple[int, int] | None
+    moment: _Moment,
+    clock: bool,
+    clock_key: bool,
+    model: bool,
+    window: tuple[int, int] | None,
+    *,
+    prose: bool = False,
 ) -> str | None:
-    """Which pattern a date or date-time is, or None when it is data (see the module doc)."""
+    """Which pattern a date or date-time is, or None when it is data (see the module doc).
+    prose: the date sits in free text (a whole output, its text or stdout), where a tool's or
+    command's mention of the day it ran ("Report for 2026-12-07") is the clock's, not a
+    record's field."""
     instant = moment.instant_ms
     if moment.has_time:
         if clock or (
@@ -771,11 +796,16 @@ def _timestamp_pattern(
         if model and moment.has_seconds:
             return "timestamp_generated"
         return None
-    # A date alone: the run's own date written by the model, or a value under a clock key.
+    # A date alone: the run's own date written by the model or in a tool's prose (or said to
+    # be the clock's by its context), or a value under a clock key.
     if clock_key:
         return "current_date"
     noon = None if instant is None else instant + 12 * 3_600_000
-    if model and noon is not None and _near(noon, window, _DATE_NEAR_MS):
+    if noon is None:
+        return None
+    if model and _near(noon, window, _DATE_NEAR_MS):
+        return "current_date"
+    if (prose or clock) and _near(noon, window, _CLOCK_DATE_NEAR_MS):
         return "current_date"
     return None
 
@@ -825,6 +855,80 @@ class _Spans:
             end = max(end, self._ends[high - 1])
         self._starts[low:high] = [start]
         self._ends[low:high] = [end]
+
+
+def json_text(text: str) -> Any:
+    """JSON carried in a string (an MCP tool's text content), parsed; None when it is not."""
+    return _json_text(text)
+
+
+def looks_like_time(value: Any) -> bool:
+    """A date or date-time written in any common form, or Unix seconds or milliseconds."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return _epoch_ms(value) is not None
+    if isinstance(value, str):
+        text = value.strip()[:_SCAN_LIMIT]
+        if _EPOCH_TEXT.fullmatch(text):
+            return _epoch_ms(int(text.split(".")[0])) is not None
+        return next(_moments(text), None) is not None
+    return False
+
+
+def looks_like_id(value: Any) -> bool:
+    """A minted identifier: a UUID, a long hex token or a random-looking token."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if _UUID.search(text):
+        return True
+    if _HEX.fullmatch(text):
+        return _is_hex_token(text)
+    return bool(_TOKEN.fullmatch(text)) and _looks_random(text)
+
+
+_PATH_PART = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+
+
+def json_line(root: Any, path: str) -> int | None:
+    """The 1-based line where path's value starts in root as the inspector shows it (JSON
+    indented by 2). path is "outputs.content.rows[3].id" (its first part names root); JSON
+    inside a string is one line there, so the line is that string's. None: no such path."""
+    first, _sep, rest = path.partition(".")
+    rest = ("." + rest) if _sep else path[len(first) :]
+    parts: list[str | int] = []
+    for match in _PATH_PART.finditer(rest):
+        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+    offset = 0
+    value = root
+    for part in parts:
+        if isinstance(value, dict) and isinstance(part, str) and part in value:
+            offset += 1  # the "{" line
+            for key, item in value.items():
+                if key == part:
+                    break
+                offset += _json_height(item)
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            offset += 1 + sum(_json_height(item) for item in value[:part])
+            value = value[part]
+        elif isinstance(value, str):
+            break  # JSON text inside a string: shown on the string's one line
+        else:
+            return None
+    return offset + 1
+
+
+def _json_height(value: Any, depth: int = 0) -> int:
+    """Lines a value takes in JSON indented by 2 (an empty container is one line)."""
+    if depth > 64:
+        return 1
+    if isinstance(value, dict) and value:
+        return 2 + sum(_json_height(v, depth + 1) for v in value.values())
+    if isinstance(value, list) and value:
+        return 2 + sum(_json_height(v, depth + 1) for v in value)
+    return 1
 
 
 def _json_text(text: str) -> Any:

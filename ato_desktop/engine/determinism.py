@@ -10,6 +10,7 @@ from async code run them with `ExecutionLog.read_async`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ato_desktop.core.determinism import (
     DeterminismReport,
@@ -17,6 +18,7 @@ from ato_desktop.core.determinism import (
     agent_report,
     digest_run,
     run_report,
+    with_json_lines,
 )
 from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.simulation import is_simulation
@@ -42,7 +44,8 @@ def analyse_run(store: ExecutionLog, run_id: str, *, history_runs: int = 50) -> 
     a model call's inputs include its runtime, model and whole conversation.
     """
     run = store.get_run(store.resolve_run_id(run_id))
-    target = digest_run(run.id, store.get_actions(run.id), run.started_at)
+    actions = store.get_actions(run.id)
+    target = digest_run(run.id, actions, run.started_at)
     wanted = target.input_keys
     history: list[RunDigest] = []
     truncated = False
@@ -60,7 +63,8 @@ def analyse_run(store: ExecutionLog, run_id: str, *, history_runs: int = 50) -> 
             digest = digest_run(other.id, store.get_actions(other.id), other.started_at)
             if digest.input_keys & wanted:
                 history.append(digest)
-    return run_report(target, history, agent_id=run.agent_id, truncated=truncated)
+    report = run_report(target, history, agent_id=run.agent_id, truncated=truncated)
+    return replace(report, findings=tuple(with_json_lines(report.findings, actions)))
 
 
 def analyse_agent(store: ExecutionLog, agent: str, *, runs: int = 200) -> DeterminismReport:
@@ -80,7 +84,12 @@ def analyse_agent(store: ExecutionLog, agent: str, *, runs: int = 200) -> Determ
             break
         budget_actions -= run.action_count
         digests.append(digest_run(run.id, store.get_actions(run.id), run.started_at))
-    return agent_report(record.name, digests, agent_id=record.id, truncated=truncated)
+    report = agent_report(record.name, digests, agent_id=record.id, truncated=truncated)
+    # Where each finding's evidence sits: the actions of the runs it names (a few reads).
+    located = list(report.findings)
+    for run_id in dict.fromkeys(f.run_id for f in report.findings if f.json_line is None):
+        located = with_json_lines(located, store.get_actions(run_id))
+    return replace(report, findings=tuple(located))
 
 
 def _neighbours(store: ExecutionLog, run: RunRecord, history_runs: int) -> Iterator[RunRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -258,7 +259,8 @@ def test_identical_inputs_with_different_outputs_across_runs_are_found() -> None
     (finding,) = report.findings
     assert finding.action_seq == 2 and finding.related_run_id == "run-before"
     assert "delivered" in finding.evidence and "shipped" in finding.evidence
-    assert finding.path == "outputs.content" and finding.line == 1
+    # The tool's JSON text is compared as JSON: the path names the field that differs.
+    assert finding.path == "outputs.content.status" and finding.line == 1
     assert "2 different outputs across 2 recorded runs" in finding.description
     assert report.score == 100 - SEVERITY_WEIGHTS[Severity.HIGH]
     stats = {s.name: s for s in report.action_stats}
@@ -499,3 +501,125 @@ def test_the_user_prompt_constant_is_what_the_runs_send() -> None:
     # Guards the fixtures: the clean run's first call carries the user's prompt unchanged.
     first = as_records("r", clean_run())[0]
     assert first.inputs["messages"] == [{"role": "user", "content": USER}]
+
+
+# -- issue 16.13 / 17.10: forms of the clock, nothing to judge, advice that fits, where ---------
+
+
+def _command(stdout: str, *, at: int = NOW) -> NewAction:
+    """A coding agent's shell step: what it printed is its output."""
+    return NewAction(
+        name="Bash",
+        kind="command",
+        outcome="success",
+        started_at=at,
+        ended_at=at + 800,
+        inputs={"command": "./report.sh"},
+        outputs={"stdout": stdout, "exit_code": 0},
+    )
+
+
+def test_a_log_lines_timestamp_followed_by_a_colon_is_the_clock() -> None:
+    line = f"{NOW_ISO}: job started\nall rows loaded"
+    (finding,) = _single([_command(line)])
+    assert (finding.pattern, finding.path, finding.line) == (
+        "timestamp_current",
+        "outputs.stdout",
+        1,
+    )
+    assert NOW_ISO in finding.description
+    # The colon rule does not turn a time with more digits into a match of its first part.
+    assert _single([_command("2026-09-21T14:13:20:99 build id")]) == ()
+
+
+def test_a_date_in_a_tools_prose_is_the_day_it_ran_but_a_records_date_is_data() -> None:
+    (finding,) = _single([_command("Report for 2026-09-21\n3 jobs done")])
+    assert (finding.pattern, finding.line) == ("current_date", 1)
+    (finding,) = _single(
+        [tool("make_report", {"kind": "daily"}, None, content="Report for 2026-09-21")]
+    )
+    assert finding.pattern == "current_date"
+    # A record's field (and a list of records) holding that date is data, not the clock.
+    record = tool("get_invoice", {"id": "7"}, {"id": "7", "due": "2026-09-21"})
+    listing = tool("list_events", {"day": "x"}, [{"day": "2026-09-21", "n": 3}])
+    assert _single([record, listing]) == ()
+    # Another day in prose is a fact the tool reports, not its clock.
+    assert _single([_command("Report for 2026-09-14")]) == ()
+
+
+def test_a_run_that_never_reached_a_model_has_nothing_to_judge() -> None:
+    failed = NewAction(
+        name="call_llm",
+        kind="llm",
+        outcome="error",
+        started_at=NOW,
+        ended_at=NOW + 5,
+        inputs={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": USER}]},
+        outputs=None,
+        error_class="auth",
+        error_message="No API key for anthropic.",
+    )
+    report = run_report(_digest("run-nokey", [failed]), [])
+    assert report.nothing_to_judge and report.runs_judged == 0
+    assert "Nothing to judge" in report.unjudged_reason
+    data = report.as_dict()
+    assert data["score"] is None and data["band"] is None and data["nothing_to_judge"] is True
+    # An agent's score is the mean of the runs that produced something: the failure is left out.
+    clean = _digest("run-ok", clean_run())
+    noisy = _digest("run-noisy", with_extra(clean_run(), _command(f"Generated at {NOW_ISO}.")))
+    agent = agent_report("support", [_digest("run-nokey", [failed]), clean, noisy])
+    assert agent.runs_judged == 2 and not agent.nothing_to_judge
+    judged = [r.score for r in agent.runs if r.judged]
+    assert agent.score == pytest.approx(sum(judged) / 2)
+    assert [r.judged for r in agent.runs] == [False, True, True]
+    nothing = agent_report("support", [_digest("run-nokey", [failed])])
+    assert nothing.nothing_to_judge and "the one run analysed" in nothing.unjudged_reason
+
+
+def _timed_query(elapsed_ms: float, at: int) -> list[NewAction]:
+    rows = {"rows": [{"id": 1, "total": 12}, {"id": 2, "total": 7}], "elapsed_ms": elapsed_ms}
+    return [tool("run_query", {"sql": "SELECT id, total FROM orders"}, rows, at=at)]
+
+
+def test_advice_fits_what_differed_and_the_line_is_where_it_sits() -> None:
+    from ato_desktop.core.determinism import with_json_lines
+    from ato_desktop.core.determinism_catalogue import VARIATION_ADVICE
+    from tests.support.determinism_runs import as_records as records
+
+    before = _digest("run-before", _timed_query(12.4, NOW - DAY), NOW - DAY)
+    now_actions = records("run-now", _timed_query(9.8, NOW))
+    report = run_report(digest_run("run-now", now_actions, NOW), [before])
+    (finding,) = report.findings
+    assert finding.pattern == "output_varies"
+    assert finding.path == "outputs.content.elapsed_ms"
+    # A measured duration: not the SQL "ORDER BY" snippet meant for a query's rows.
+    assert finding.recommendation == VARIATION_ADVICE["measurement"].recommendation
+    assert "ORDER BY" not in finding.after_snippet
+    # Where it sits in the output as the inspector shows it: the "content" line (the tool's
+    # JSON text is one string there).
+    (located,) = with_json_lines(report.findings, now_actions)
+    shown = json.dumps(now_actions[0].outputs, indent=2).splitlines()
+    assert located.json_line is not None
+    assert shown[located.json_line - 1].lstrip().startswith('"content"')
+    assert located.doc == "docs/determinism/output_varies.md"
+
+    # Rows that differ for the same query do get the query advice.
+    changed = tool("run_query", {"sql": "SELECT id, total FROM orders"}, {"rows": [{"id": 3}]})
+    same = tool("run_query", {"sql": "SELECT id, total FROM orders"}, {"rows": [{"id": 4}]})
+    (rows_finding,) = run_report(_digest("a", [changed]), [_digest("b", [same])]).findings
+    assert rows_finding.recommendation == VARIATION_ADVICE["query"].recommendation
+
+
+def test_a_structured_findings_line_is_the_line_of_its_value() -> None:
+    from ato_desktop.core.determinism import with_json_lines
+
+    epoch = NOW // 1000
+    action = dataclasses.replace(
+        tool("record_event", {"event": "paid"}, None),
+        outputs={"event": "paid", "ts": epoch, "ok": True},
+    )
+    actions = as_records("run-x", [action])
+    (finding,) = with_json_lines(digest_run("run-x", actions, NOW).findings, actions)
+    assert finding.pattern == "epoch_current" and finding.line is None
+    shown = json.dumps(actions[0].outputs, indent=2).splitlines()
+    assert finding.json_line is not None and shown[finding.json_line - 1].strip().startswith('"ts"')

@@ -365,3 +365,69 @@ def test_the_explanation_names_what_was_deducted() -> None:
     report = run_report(digest_run("r2", actions), [])
     assert explain(report).startswith("1 finding deducts 16 points from 100.")
     assert points(16.0) == "−16" and points(2.5) == "−2.5"
+
+
+def test_a_run_that_never_reached_a_model_says_there_is_nothing_to_judge(
+    open_ctx: AppContext, qtbot: Any
+) -> None:
+    """A dispatch refused for want of an API key recorded one call that never went out: the
+    tab says there is nothing to judge and why, never "100 Highly deterministic"."""
+    failed = NewAction(
+        "call_llm",
+        "llm",
+        "error",
+        NOW - 10,
+        NOW - 5,
+        inputs={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]},
+        error_class="auth",
+        error_message="No API key for anthropic.",
+    )
+    run_id = f"{NOW:012x}" + "f0" * 10
+    new = NewRun("claude", "claude-sonnet-4-5", Trigger.CLI.value, NOW - 20, id=run_id)
+    end = RunEnd("failed", NOW, 20_000_000, error_class="auth", error_message="No API key.")
+    with qtbot.waitSignal(open_ctx.bridge.sig_runs_bulk_changed, timeout=5_000):
+        open_ctx.workspace.store.ingest([(new, end, [failed])]).result()
+    page = _page(open_ctx, qtbot, run_id)
+    tab = page.determinism
+    with qtbot.waitSignal(tab.sig_report_shown, timeout=10_000) as shown:
+        page.show_run_tab(DETERMINISM_TAB)
+    assert shown.args[0].nothing_to_judge
+    assert tab.band_label.text() == "Nothing to judge"
+    assert "100" not in tab.score_label.text() and "Highly" not in tab.band_label.text()
+    assert tab.score_bar.score is None
+    assert "Nothing to judge" in tab.explanation.text()
+    assert "auth: No API key." in tab.explanation.text()
+    assert tab.findings_stack.currentWidget() is tab.no_findings
+
+
+def test_a_finding_links_to_its_documentation_and_says_which_line(
+    open_ctx: AppContext, qtbot: Any
+) -> None:
+    from ato_desktop.core.determinism_catalogue import PATTERNS
+    from ato_desktop.ui.runs.determinism_tab import FindingDocDialog
+
+    cases = crafted.pattern_cases()
+    actions = crafted.with_extra(crafted.clean_run(), cases["timestamp"][0])
+    run_id = _ingest(open_ctx, qtbot, actions, suffix="d7")
+    page = _page(open_ctx, qtbot, run_id)
+    tab = page.determinism
+    with qtbot.waitSignal(tab.sig_report_shown, timeout=10_000) as shown:
+        page.show_run_tab(DETERMINISM_TAB)
+    finding = next(f for f in shown.args[0].findings if f.pattern == "timestamp_current")
+    rows = {tab.model.index(r, COL_ISSUE).data(): r for r in range(tab.model.rowCount())}
+    tab.table.selectRow(rows[finding.title])
+    # The line in the text, and the line of the output as Telemetry's inspector shows it.
+    assert f"line {finding.line}" in tab.detail_where.text()
+    assert finding.json_line is not None
+    assert f"line {finding.json_line} of the output (Telemetry)" in tab.detail_where.text()
+    assert "doc:timestamp_current" in tab.doc_link.text()
+
+    # Clicking "Read more" opens the pattern's page, read off the UI thread.
+    tab.doc_link.linkActivated.emit("doc:timestamp_current")
+    dialog = tab.doc_dialog
+    assert isinstance(dialog, FindingDocDialog)
+    title = PATTERNS["timestamp_current"].title
+    qtbot.waitUntil(lambda: dialog.view.markdown_source().startswith(f"# {title}"), timeout=10_000)
+    assert dialog.windowTitle() == title
+    assert PATTERNS["timestamp_current"].recommendation in dialog.view.toPlainText()
+    dialog.close()

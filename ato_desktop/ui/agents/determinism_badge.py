@@ -96,10 +96,14 @@ class AgentDeterminismBadge(QWidget):
         self.report = report
         if report.runs_analysed == 0:
             self._set("Determinism —", "", "scored from the agent's runs: none yet")
+        elif report.nothing_to_judge:
+            self._set("Determinism —", "", html.escape(report.unjudged_reason))
+            self.setToolTip(report.unjudged_reason)
         else:
             band = report.band
             colour = band_colour(band)
-            runs = f"{report.runs_analysed} run{'s' if report.runs_analysed != 1 else ''}"
+            judged = report.runs_judged if report.runs_judged is not None else report.runs_analysed
+            runs = f"{judged} run{'s' if judged != 1 else ''}"
             detail = top_titles(report) or "no findings"
             self._set(
                 f"Determinism {report.score:.0f}",

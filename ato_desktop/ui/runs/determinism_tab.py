@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -23,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -37,11 +39,14 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.determinism import DeterminismReport, Finding, Severity
+from ato_desktop.core.determinism_catalogue import DOCS_DIR as DOCS_RELATIVE
 from ato_desktop.core.records import RunRecord
+from ato_desktop.ui.resources import RESOURCES
 from ato_desktop.ui.runs.formatting import short_id
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.code_view import CodeView
 from ato_desktop.ui.widgets.json_view import monospace_font
+from ato_desktop.ui.widgets.markdown_view import MarkdownView
 from ato_desktop.ui.widgets.record_model import RecordTableModel
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.score_bar import ScoreBar, band_colour
@@ -49,6 +54,13 @@ from ato_desktop.ui.widgets.score_bar import ScoreBar, band_colour
 log = logging.getLogger(__name__)
 
 DETERMINISM_TAB = "determinism"
+NO_FINDINGS_TEXT = (
+    "Nothing in this run's outputs will differ on replay as far as the scan can tell: no "
+    "timestamps, random values, float noise, unordered collections or side effects without an "
+    "idempotency key, and no identical inputs that got other outputs."
+)
+# The project's root, where docs/ sits beside resources/ (the packaged app bundles both).
+DOCS_ROOT = RESOURCES.parent
 
 COL_SEVERITY, COL_ISSUE, COL_ACTION, COL_DESCRIPTION, COL_POINTS = range(5)
 _HEADERS = ("Severity", "Issue", "Action", "Description", "Points")
@@ -101,15 +113,74 @@ def explain(report: DeterminismReport) -> str:
 
 
 def where(finding: Finding) -> str:
-    """'#3 generate_report · outputs.content, line 3'."""
+    """'#3 generate_report · outputs.content, line 3 · line 2 of the output (Telemetry)':
+    the line within the text, and the line of the action's output as the inspector shows it."""
     text = f"#{finding.action_seq} {finding.action_name}"
     if finding.path:
         text += f" · {finding.path}"
     if finding.line:
         text += f", line {finding.line}"
+    if finding.json_line:
+        side = "inputs" if (finding.path or "").startswith("inputs") else "output"
+        text += f" · line {finding.json_line} of the {side} (Telemetry)"
     if finding.occurrences > 1:
         text += f" · {finding.occurrences} times"
     return text
+
+
+def doc_file(finding: Finding) -> Path:
+    """The page that explains a finding's pattern (docs/determinism/<pattern>.md)."""
+    return DOCS_ROOT / finding.doc
+
+
+def doc_title(text: str, fallback: str) -> str:
+    """A Markdown page's first heading."""
+    for line in text.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return fallback
+
+
+class FindingDocDialog(QDialog):
+    """A finding's documentation page, read off the UI thread and shown as Markdown."""
+
+    sig_shown = Signal(str)  # the page's path
+
+    def __init__(self, ctx: Any, finding: Finding, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("DetDocDialog")
+        self.setWindowTitle(f"{finding.title} — determinism")
+        self.resize(720, 640)
+        self.path = doc_file(finding)
+        layout = QVBoxLayout(self)
+        self.view = MarkdownView()
+        self.view.setObjectName("DetDocView")
+        self.view.set_plain_text("Reading the page…")
+        layout.addWidget(self.view, 1)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
+        ctx.spawn(self._load(), what="read the determinism documentation")
+
+    async def _load(self) -> None:
+        import asyncio
+
+        try:
+            text = await asyncio.to_thread(self.path.read_text, encoding="utf-8")
+        except OSError as exc:
+            text = (
+                f"The page {self.path.name} could not be read ({exc.strerror or exc}). It is "
+                f"{DOCS_RELATIVE}/{self.path.name} in the ATO Desktop sources."
+            )
+            if shiboken6.isValid(self):
+                self.view.set_plain_text(text)
+                self.sig_shown.emit(str(self.path))
+            return
+        if not shiboken6.isValid(self):
+            return
+        self.setWindowTitle(doc_title(text, self.windowTitle()))
+        self.view.set_markdown(text)
+        self.sig_shown.emit(str(self.path))
 
 
 # -- the findings table ----------------------------------------------------------------------------
@@ -177,6 +248,7 @@ class DeterminismTab(QWidget):
         self._stale = True
         self._generation = 0
         self._loading_for: str | None = None
+        self.doc_dialog: FindingDocDialog | None = None  # the page a finding opened last
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -284,11 +356,7 @@ class DeterminismTab(QWidget):
         header.resizeSection(COL_ACTION, 160)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 
-        self.no_findings = QLabel(
-            "Nothing in this run's outputs will differ on replay as far as the scan can tell: "
-            "no timestamps, random values, float noise, unordered collections or side effects "
-            "without an idempotency key, and no identical inputs that got other outputs."
-        )
+        self.no_findings = QLabel(NO_FINDINGS_TEXT)
         self.no_findings.setObjectName("DetNoFindings")
         self.no_findings.setWordWrap(True)
         self.no_findings.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -341,6 +409,11 @@ class DeterminismTab(QWidget):
         self.recommendation.setWordWrap(True)
         self.recommendation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         detail.addWidget(self.recommendation)
+        self.doc_link = QLabel("")
+        self.doc_link.setObjectName("DetDocLink")
+        self.doc_link.setTextFormat(Qt.TextFormat.RichText)
+        self.doc_link.linkActivated.connect(self._open_link)
+        detail.addWidget(self.doc_link)
         snippets = QVBoxLayout()
         snippets.setSpacing(6)
         self.before = CodeView()
@@ -463,6 +536,9 @@ class DeterminismTab(QWidget):
     def _show_report(self, report: DeterminismReport) -> None:
         previous = self.table.currentIndex().row() if self._report is report else -1
         self._report = report
+        if report.nothing_to_judge:
+            self._show_nothing_to_judge(report)
+            return
         band = report.band
         colour = band_colour(band)
         self.score_label.setText(
@@ -478,10 +554,34 @@ class DeterminismTab(QWidget):
             text += " The run is still going: this covers the actions so far."
         self.explanation.setText(text)
         self.model.set_findings(report.findings)
+        self.no_findings.setText(NO_FINDINGS_TEXT)
         self.findings_stack.setCurrentIndex(0 if report.findings else 1)
         self.pages.setCurrentIndex(self.PAGE_REPORT)
         if report.findings:
             self.table.selectRow(max(0, min(previous, self.model.rowCount() - 1)))
+        self.sig_report_shown.emit(report)
+
+    def _show_nothing_to_judge(self, report: DeterminismReport) -> None:
+        """No score (it would be 100 for want of evidence): say why there is nothing to judge."""
+        muted = current_theme().text_muted
+        self.score_label.setText(
+            f"<span style='font-size:30px; font-weight:700; color:{muted}'>—</span>"
+        )
+        self.band_label.setText("Nothing to judge")
+        self.band_label.setStyleSheet(f"color: {muted}; font-weight: 600; padding-bottom: 6px;")
+        self.score_bar.set_score(None)
+        text = report.unjudged_reason
+        run = self._run
+        if run is not None and run.status != "completed" and (run.error_class or run.error_message):
+            cause = ": ".join(p for p in (run.error_class, run.error_message) if p)
+            text += f" It {run.status}: {cause}"
+        self.explanation.setText(text)
+        self.model.set_findings(())
+        self.no_findings.setText(
+            "A score needs output to scan. Run it again once the cause is fixed (Replay, R)."
+        )
+        self.findings_stack.setCurrentIndex(1)
+        self.pages.setCurrentIndex(self.PAGE_REPORT)
         self.sig_report_shown.emit(report)
 
     def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
@@ -521,12 +621,30 @@ class DeterminismTab(QWidget):
             )
         self.detail_related.setVisible(bool(related))
         self.recommendation.setText(finding.recommendation)
+        self.doc_link.setText(
+            f"<a href='doc:{html.escape(finding.pattern)}' style='color:{current_theme().accent}'>"
+            f"Read more: {html.escape(finding.title)} and how to fix it ›</a>"
+        )
+        self.doc_link.setToolTip(finding.doc)
         self.before.set_code(finding.before_snippet)
         self.after.set_code(finding.after_snippet)
 
     def _open_link(self, link: str) -> None:
         if link.startswith("run:"):
             self._ctx.navigate("runs", {"run_id": link[4:]})
+        elif link.startswith("doc:"):
+            self.open_doc()
+
+    def open_doc(self) -> FindingDocDialog | None:
+        """Open the selected finding's documentation page."""
+        rows = self.table.selectionModel().selectedRows()
+        finding = self.model.finding(rows[0].row()) if rows else None
+        if finding is None:
+            return None
+        dialog = FindingDocDialog(self._ctx, finding, self)
+        self.doc_dialog = dialog
+        dialog.show()
+        return dialog
 
     def apply_theme(self, theme: Theme) -> None:
         self.setStyleSheet(determinism_stylesheet(theme))
