@@ -1642,14 +1642,28 @@ def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
             "(edit an agent with `agents edit`, then dispatch).\n"
         )
         return EXIT_OK
+    unjudged = len(report.without_enough_data)
+    judged = len(report.changes) - unjudged
+    waiting = f"; {unjudged} without enough data yet" if unjudged else ""
     if not shown:
+        if judged == 0:
+            out.write(
+                f"Not enough data yet to judge {len(report.changes)} config change"
+                f"{'s' if len(report.changes) != 1 else ''}: each needs "
+                f"{report.thresholds.min_runs} finished runs on both sides (--all lists them).\n"
+            )
+            return EXIT_OK
         out.write(
-            f"No regressions in {len(report.changes)} config change"
-            f"{'s' if len(report.changes) != 1 else ''} checked (--all lists them).\n"
+            f"No regressions in {judged} config change{'s' if judged != 1 else ''} checked"
+            f"{waiting} (--all lists them).\n"
         )
         return EXIT_OK
     for change in shown:
-        flag = "REGRESSION" if change.regression else "ok"
+        flag = {
+            "regression": "REGRESSION",
+            "ok": "ok",
+            "not_enough_data": change.not_enough_text,
+        }[change.verdict]
         current = " (current version)" if change.is_current else ""
         out.write(
             f"\n{flag}  @{change.agent_name} v{change.previous_version} → v{change.version}"
@@ -1675,8 +1689,8 @@ def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
     out.write(
         f"\n{len(report.regressions)} regression"
         f"{'s' if len(report.regressions) != 1 else ''} in {len(report.changes)} change"
-        f"{'s' if len(report.changes) != 1 else ''}; tests: Fisher's exact (success rate), "
-        "Mann-Whitney U (latency, cost, eval score), one-sided.\n"
+        f"{'s' if len(report.changes) != 1 else ''}{waiting}; tests: Fisher's exact (success "
+        "rate), Mann-Whitney U (latency, cost, eval score), one-sided.\n"
     )
     return EXIT_FAILED if active else EXIT_OK
 

@@ -23,8 +23,9 @@ from typing import Any, Final
 
 from ato_desktop.core.coerce import as_int, as_money
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
-from ato_desktop.core.models import CostSource, Outcome, RunStatus
+from ato_desktop.core.models import CostSource, Outcome
 from ato_desktop.core.records import ActionRecord, RunRecord
+from ato_desktop.core.regressions import success_rate_of
 from ato_desktop.core.timefmt import rfc3339
 from ato_desktop.core.word_diff import DiffPiece, word_diff
 
@@ -853,7 +854,9 @@ class ActionNameStats:
 class GroupStats:
     """One group of runs summed up.
 
-    success_rate: completed runs / runs. Cost figures cover the runs whose cost is known
+    success_rate: completed / (completed + failed) runs, as everywhere (core.regressions:
+    killed and interrupted runs are not the agent's failures). Cost figures cover the runs
+    whose cost is known
     (provider or estimated); cost_sources counts every run by source, "none" for runs that
     recorded no cost at all. Action figures cover the action_runs runs whose actions were read.
     """
@@ -913,7 +916,7 @@ def group_stats(
         label=label,
         runs=len(views),
         statuses=statuses,
-        success_rate=(statuses.get(RunStatus.COMPLETED.value, 0) / len(views) if views else None),
+        success_rate=success_rate_of(statuses),
         duration_ms=Summary.of(v.duration_ms for v in views),
         cost_usd=Summary.of(known_costs),
         cost_total_usd=math.fsum(known_costs) if known_costs else None,

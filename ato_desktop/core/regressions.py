@@ -10,6 +10,12 @@ and a significance test, and a minimum number of runs on each side:
 | cost per call | mean rises by >= 25 %                 | Mann-Whitney U on run costs           |
 | eval score    | mean drops by >= 15 percentage points | Mann-Whitney U on case scores         |
 
+The runs of each side of a change have one definition, shared with Compare's "before vs
+after a change" (`CHANGE_SIDE_*`): the version's newest CHANGE_SIDE_RUNS production runs that
+completed or failed. Replays and eval runs are not production traffic, and a run the user
+killed or a crash interrupted is not the agent's failure, so all of those are left out. The
+success rate is completed / (completed + failed) (`success_rate_of`), everywhere.
+
 A metric flags a regression only when all three hold: the effect crosses its threshold, the test
 says it is unlikely to be chance (p < alpha, 0.05 by default), and both sides have at least
 min_runs samples (20 by default). So a handful of unlucky runs never raise an alarm. Thresholds,
@@ -46,6 +52,31 @@ TESTS: Final = {
     COST: "Mann-Whitney U test (one-sided) on run costs",
     EVAL: "Mann-Whitney U test (one-sided) on eval case scores",
 }
+
+
+CHANGE_SIDE_RUNS: Final = 500
+"""Runs read on each side of a config change (the newest)."""
+CHANGE_SIDE_LEFT_OUT_TRIGGERS: Final = ("replay", "eval")
+"""Triggers whose runs are not production traffic."""
+CHANGE_SIDE_STATUSES: Final = ("completed", "failed")
+"""Statuses of the runs a side counts (killed and interrupted ones are not the agent's doing)."""
+CHANGE_SIDE_TEXT: Final = (
+    "each version's newest {limit} production runs that completed or failed (replays, evals, "
+    "and killed or interrupted runs left out)"
+)
+
+
+def change_side_text(limit: int = CHANGE_SIDE_RUNS) -> str:
+    """What the runs of each side of a change are, in words, for the views that show them."""
+    return CHANGE_SIDE_TEXT.format(limit=f"{limit:,}")
+
+
+def success_rate_of(statuses: Mapping[str, int]) -> float | None:
+    """Completed / (completed + failed): killed and interrupted runs are not judged. None when
+    no run completed or failed."""
+    completed = statuses.get("completed", 0)
+    judged = completed + statuses.get("failed", 0)
+    return completed / judged if judged else None
 
 
 class ThresholdError(ValueError):

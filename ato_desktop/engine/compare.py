@@ -25,6 +25,7 @@ from ato_desktop.core.compare import (
     group_stats,
 )
 from ato_desktop.core.records import ActionRecord, AgentRecord, RunFilter, RunRecord
+from ato_desktop.core.regressions import CHANGE_SIDE_RUNS, change_side_text
 from ato_desktop.core.timefmt import rfc3339
 from ato_desktop.store.compare_queries import GroupRuns, action_facts, group_runs
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
@@ -52,6 +53,9 @@ class GroupSpec:
     runtime: str | None = None
     model: str | None = None
     label: str | None = None  # shown as the group's name; made from the filters when None
+    # One side of a config change, counted as Regressions counts it (core.regressions): the
+    # newest CHANGE_SIDE_RUNS production runs that completed or failed.
+    change_side: bool = False
 
     def describe(self, agent_name: str | None = None) -> str:
         if self.label:
@@ -89,7 +93,8 @@ def compare_runs(
 
 
 def select_runs(store: ExecutionLog, spec: GroupSpec, *, limit: int = 500) -> GroupRuns:
-    """The newest finished runs matching spec, at most limit of them."""
+    """The newest finished runs matching spec, at most limit of them (a side of a change:
+    exactly the runs Regressions judges, CHANGE_SIDE_RUNS of them)."""
     agent = store.get_agent(spec.agent)
     return group_runs(
         store,
@@ -99,8 +104,9 @@ def select_runs(store: ExecutionLog, spec: GroupSpec, *, limit: int = 500) -> Gr
         until_ms=spec.until_ms,
         runtime=spec.runtime,
         model=spec.model,
-        limit=limit,
+        limit=CHANGE_SIDE_RUNS if spec.change_side else limit,
         scan_cap=SCAN_CAP,
+        change_side=spec.change_side,
     )
 
 
@@ -114,12 +120,17 @@ def compare_groups(
 ) -> GroupComparison:
     """Two groups of runs: each one's stats (the newest `limit` matching runs) and the deltas."""
     notes: list[str] = []
+    if left.change_side and right.change_side:
+        notes.append(
+            f"Runs before and after the change are {change_side_text()}, as Regressions "
+            "counts them; success rate is completed / (completed + failed)."
+        )
     stats = []
     for spec in (left, right):
         agent = store.get_agent(spec.agent)
         label = spec.describe(None if _same_agent(store, left, right) else agent.name)
         selection = select_runs(store, spec, limit=limit)
-        if selection.limited:
+        if selection.limited and not spec.change_side:
             notes.append(f"{label}: the newest {limit} runs (older ones are left out).")
         if selection.capped:
             notes.append(f"{label}: only the agent's newest {SCAN_CAP} runs were looked at.")
@@ -132,7 +143,8 @@ def around_version(
     store: ExecutionLog, agent: str, version: int | None = None
 ) -> tuple[GroupSpec, GroupSpec]:
     """Before vs after a config change: the runs of the version before `version` (default: the
-    current one) and the runs of `version`."""
+    current one) and the runs of `version`, each side as Regressions counts it (the same n and
+    rates for the same change)."""
     record = store.get_agent(agent)
     target = record.current_version if version is None else version
     numbers = sorted(v.version for v in store.agent_history(record.id))
@@ -146,8 +158,8 @@ def around_version(
             f"v{target} is {record.name}'s first version: there is nothing before it to compare."
         )
     return (
-        GroupSpec(record.id, version=earlier[-1], label=f"v{earlier[-1]}"),
-        GroupSpec(record.id, version=target, label=f"v{target}"),
+        GroupSpec(record.id, version=earlier[-1], label=f"v{earlier[-1]}", change_side=True),
+        GroupSpec(record.id, version=target, label=f"v{target}", change_side=True),
     )
 
 

@@ -1,8 +1,10 @@
 """Regressions over the log: every agent config change joined against its runs before and after.
 
-For each change (version v-1 -> v) the newest `per_side` finished runs of each version are read
-(one index range each, store.compare_queries.group_runs), replays and evals left out (they are
-not production traffic; eval scores come in separately), and core.regressions judges them. A
+For each change (version v-1 -> v) the runs of each side are read as core.regressions defines
+them, the same for Compare's "before vs after a change": each version's newest `per_side`
+production runs that completed or failed (one index range each,
+store.compare_queries.group_runs; replays and evals are not production traffic, and eval
+scores come in separately), and core.regressions judges them. A
 change that regressed names its failing examples: the post-change runs that failed (for success
 rate), were slowest (p95 latency), cost most (cost per call) or scored lowest (eval score), each
 with its prompt and error, so the user can open them in one click.
@@ -20,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
-from ato_desktop.core.models import RunStatus, Trigger
+from ato_desktop.core.models import RunStatus
 from ato_desktop.core.records import AgentRecord, AgentVersionRecord, RunRecord
 from ato_desktop.core.regressions import (
+    CHANGE_SIDE_RUNS,
     COST,
     EVAL,
     LATENCY,
@@ -37,10 +40,9 @@ from ato_desktop.store.compare_queries import group_runs
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
 
-PER_SIDE: Final = 500  # runs read on each side of a change
+PER_SIDE: Final = CHANGE_SIDE_RUNS  # runs read on each side of a change
 EXAMPLES: Final = 5  # failing examples per regressed metric
 PROMPT_CHARS: Final = 400
-_NOT_PRODUCTION: Final = (Trigger.REPLAY.value, Trigger.EVAL.value)
 
 # version id -> [(run id, score 0..1)], from the evals (None: no eval scores known)
 EvalScores = Callable[[str], Sequence[tuple[str, float]]]
@@ -93,10 +95,40 @@ class ChangeReport:
     examples: dict[str, tuple[Example, ...]] = field(default_factory=dict)
     is_current: bool = False  # the change made the agent's current version
     capped: bool = False  # a side had more runs than were read (its newest were judged)
+    min_runs: int = 20  # samples each side needs (the thresholds in force)
 
     @property
     def regression(self) -> bool:
         return any(check.regression for check in self.checks)
+
+    @property
+    def enough_data(self) -> bool:
+        """Some metric has min_runs samples on both sides: the change has a verdict."""
+        return any(check.enough for check in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        """regression | ok | not_enough_data (every metric has too few runs to tell)."""
+        if self.regression:
+            return "regression"
+        return "ok" if self.enough_data else "not_enough_data"
+
+    @property
+    def samples(self) -> tuple[int, int]:
+        """(before, after): the runs judged on each side (the success-rate sample, else the
+        largest sample of a metric)."""
+        if not self.checks:
+            return 0, 0
+        check = next((c for c in self.checks if c.metric == SUCCESS), None)
+        if check is None:
+            check = max(self.checks, key=lambda c: c.n_before + c.n_after)
+        return check.n_before, check.n_after
+
+    @property
+    def not_enough_text(self) -> str:
+        """'not enough data yet (6 before, 6 after; 20 needed)'."""
+        before, after = self.samples
+        return f"not enough data yet ({before:,} before, {after:,} after; {self.min_runs:,} needed)"
 
     @property
     def regressed(self) -> tuple[MetricCheck, ...]:
@@ -112,6 +144,8 @@ class ChangeReport:
             "change_source": self.change_source,
             "summary": self.summary,
             "regression": self.regression,
+            "verdict": self.verdict,
+            "verdict_text": self.not_enough_text if self.verdict == "not_enough_data" else None,
             "current": self.is_current,
             "capped": self.capped,
             "checks": [check.as_dict() for check in self.checks],
@@ -131,6 +165,11 @@ class RegressionReport:
     def regressions(self) -> tuple[ChangeReport, ...]:
         return tuple(change for change in self.changes if change.regression)
 
+    @property
+    def without_enough_data(self) -> tuple[ChangeReport, ...]:
+        """Changes no metric could judge yet (too few runs on a side)."""
+        return tuple(c for c in self.changes if c.verdict == "not_enough_data")
+
     def active(self, agent_id: str) -> ChangeReport | None:
         """The regression the agent is living with: its current version's change regressed."""
         for change in self.changes:
@@ -142,6 +181,7 @@ class RegressionReport:
         return {
             "thresholds": self.thresholds.as_dict(),
             "regressions": sum(1 for c in self.changes if c.regression),
+            "not_enough_data": len(self.without_enough_data),
             "changes": [change.as_dict() for change in self.changes],
         }
 
@@ -187,9 +227,10 @@ def _agent_changes(
     def runs(version: AgentVersionRecord) -> tuple[list[RunRecord], bool]:
         if version.id not in runs_of:
             # A version without runs costs one index probe here (no count of every run first).
-            group = group_runs(store, agent_id=agent.id, version_id=version.id, limit=per_side)
-            kept = [r for r in group.runs if r.trigger not in _NOT_PRODUCTION]
-            runs_of[version.id] = (kept, group.limited)
+            group = group_runs(
+                store, agent_id=agent.id, version_id=version.id, limit=per_side, change_side=True
+            )
+            runs_of[version.id] = (list(group.runs), group.limited)
         return runs_of[version.id]
 
     for previous, current in itertools.pairwise(versions):
@@ -217,6 +258,7 @@ def _agent_changes(
             checks=checks,
             is_current=current.id == agent.current_version_id,
             capped=before_capped or after_capped,
+            min_runs=thresholds.min_runs,
         )
         if change.regression:
             change = _with_examples(store, change, after_runs, after_scores, examples)

@@ -357,3 +357,59 @@ def test_action_facts_leave_payloads_out_and_stay_within_the_bound(store: Execut
     )
     assert comparison.left.action_runs == 1
     assert "l: action figures cover 1 of 3 runs." in comparison.notes
+
+
+def _mixed_side(
+    store: ExecutionLog, agent: AgentRecord, start: int, *, completed: int, failed: int
+) -> None:
+    """One version's runs: production runs that completed or failed, and the runs a side of a
+    change leaves out (killed, interrupted, replays, evals), newest of all."""
+    statuses = ["completed"] * completed + ["failed"] * failed + ["killed", "interrupted"] * 3
+    for i, status in enumerate(statuses):
+        _ingest(store, agent, start + i * MINUTE, [_step("call_llm")], status=status)
+    for i, trigger in enumerate(["replay"] * 4 + ["eval"] * 3):
+        new = NewRun(
+            "claude",
+            agent.config.model,
+            trigger,
+            start + (100 + i) * MINUTE,
+            agent_id=agent.id,
+            agent_version_id=agent.current_version_id,
+        )
+        end = RunEnd(
+            "failed" if i % 2 else "completed", start + (100 + i) * MINUTE + 500, 5 * 10**8
+        )
+        store.ingest([(new, end, [_step("call_llm")])]).result()
+
+
+def test_regressions_and_compare_read_the_same_runs_around_a_change(store: ExecutionLog) -> None:
+    """Issue 17.9: the same change read n 237/160 in Regressions and 257/181 in Compare.
+    Both now count each side as core.regressions defines it."""
+    from ato_desktop.engine.regressions import detect_regressions
+
+    v1 = store.create_agent("writer", AgentConfig("claude", "claude-sonnet-5")).result()
+    _mixed_side(store, v1, NOW, completed=24, failed=1)
+    v2, _changed = store.update_agent(v1.id, AgentConfig("claude", "claude-haiku-5")).result()
+    _mixed_side(store, v2, NOW + 300 * MINUTE, completed=17, failed=5)
+
+    (change,) = detect_regressions(store, eval_scores=lambda _v: []).changes
+    success = next(c for c in change.checks if c.metric == "success_rate")
+    comparison = compare_groups(store, *around_version(store, "writer"))
+    left, right = comparison.left, comparison.right
+    assert (left.runs, right.runs) == (success.n_before, success.n_after) == (25, 22)
+    assert left.success_rate == pytest.approx(success.before) == pytest.approx(24 / 25)
+    assert right.success_rate == pytest.approx(success.after) == pytest.approx(17 / 22)
+    assert change.samples == (25, 22)
+    # And the view says which runs those are.
+    assert any("as Regressions counts them" in note for note in comparison.notes)
+
+
+def test_group_success_rate_leaves_killed_runs_out(store: ExecutionLog) -> None:
+    """One definition of success rate: completed / (completed + failed), in every group."""
+    agent = store.create_agent("coder", AgentConfig("claude", "claude-sonnet-5")).result()
+    for i, status in enumerate(["completed", "completed", "failed", "killed", "interrupted"]):
+        _ingest(store, agent, NOW + i * MINUTE, [_step("call_llm")], status=status)
+    left, right = by_runtime(store, "coder", "claude", "codex")
+    stats = compare_groups(store, left, right).left
+    assert stats.runs == 5 and stats.statuses["killed"] == 1
+    assert stats.success_rate == pytest.approx(2 / 3)

@@ -133,10 +133,16 @@ def test_harmless_and_small_changes_are_not_flagged(
     assert all(not c.enough and c.reason.startswith("too few runs") for c in small.checks)
     harmless = report.changes[1]
     assert all(c.enough and not c.regression for c in harmless.checks)
+    # The small change is not "ok": it has no verdict yet, and says why.
+    assert small.verdict == "not_enough_data" and harmless.verdict == "ok"
+    assert small.not_enough_text == "not enough data yet (40 before, 6 after; 20 needed)"
     assert in_process("insights", "regressions") == (
         0,
-        "No regressions in 2 config changes checked (--all lists them).\n",
+        "No regressions in 1 config change checked; 1 without enough data yet "
+        "(--all lists them).\n",
     )
+    code, out = in_process("insights", "regressions", "--all")
+    assert "not enough data yet (40 before, 6 after; 20 needed)  @triage v2 → v3" in out
     # Lower the bar (thresholds are settings) and the small change is judged: with every run
     # at 9 s against 2 s, even 6 runs make the latency rise significant.
     assert in_process("insights", "thresholds", "min_runs=5")[0] == 0

@@ -87,18 +87,21 @@ def test_plans_walk_index_ranges_and_never_sort(store: ExecutionLog) -> None:
     store.reader().execute("ANALYZE")
     runs = group_runs(store, agent_id=agent_id, limit=5).runs
     calls = [lambda: action_facts(store, runs)]
-    for version, since, until, runtime in itertools.product(
-        (None, v1), (None, NOW), (None, NOW + 30 * MINUTE), (None, "claude")
+    for version, since, until, runtime, side in itertools.product(
+        (None, v1), (None, NOW), (None, NOW + 30 * MINUTE), (None, "claude"), (False, True)
     ):
         calls.append(
-            lambda version=version, since=since, until=until, runtime=runtime: group_runs(
-                store,
-                agent_id=agent_id,
-                version_id=version,
-                since_ms=since,
-                until_ms=until,
-                runtime=runtime,
-                scan_cap=10,
+            lambda version=version, since=since, until=until, runtime=runtime, side=side: (
+                group_runs(
+                    store,
+                    agent_id=agent_id,
+                    version_id=version,
+                    since_ms=since,
+                    until_ms=until,
+                    runtime=runtime,
+                    scan_cap=10,
+                    change_side=side,
+                )
             )
         )
     conn = store.reader()

@@ -335,3 +335,30 @@ def test_replay_failures_opens_the_batch_replay(
     assert change is not None
     ids = failing_run_ids(change)
     assert len(ids) == 5 and set(ids) <= set(harmful[:16])
+
+
+def test_a_change_with_too_few_runs_says_not_enough_data_yet(
+    open_ctx: AppContext, qtbot: Any, triage: AgentRecord
+) -> None:
+    """Six runs a side are not "ok" and not "No regressions": the change has no verdict yet,
+    and the page says how many runs it has and how many it needs."""
+    _runs(open_ctx, triage, T0, 6, failed=0, tag="e1")
+    open_ctx.workspace.agents.edit("triage", {"model": "claude-haiku-5"})
+    _runs(open_ctx, triage, T0 + 10 * HOUR, 6, failed=3, tag="f2")
+    view = _view(open_ctx, qtbot)
+    _wait(qtbot, view, STATE_NONE)
+    assert view.headline.text() == "Not enough data yet to judge 1 config change"
+    assert view.empty.title.text() == "Not enough data yet"
+    assert "No regressions" not in view.empty.title.text()
+    assert "20 finished runs on both sides" in view.empty.text.text()
+    view.empty.primary.click()  # "Show all changes"
+    _wait(qtbot, view, STATE_CHANGES)
+    verdict = view.changes_model.index(0, COL_VERDICT).data()
+    assert verdict == "Not enough data yet\n6 before, 6 after; 20 needed"
+    assert "No regression" not in verdict
+    assert "not enough data yet (6 before, 6 after; 20 needed)" in (
+        view.changes_model.index(0, COL_VERDICT).data(TOOLTIP)
+    )
+    assert "Not enough data yet (6 before, 6 after; 20 needed)" in view.detail.title.text()
+    assert "No verdict" in view.detail.no_examples.text()
+    assert "did not make the agent worse" not in view.detail.no_examples.text()

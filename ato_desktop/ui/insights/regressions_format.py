@@ -81,17 +81,40 @@ def sample_text(change: ChangeReport) -> str:
     """'220 / 157': the runs judged on each side (the success-rate sample, else the largest)."""
     if not change.checks:
         return DASH
-    check = next((c for c in change.checks if c.metric == SUCCESS), None)
-    if check is None:
-        check = max(change.checks, key=lambda c: c.n_before + c.n_after)
-    return f"{check.n_before:,} / {check.n_after:,}"
+    before, after = change.samples
+    return f"{before:,} / {after:,}"
 
 
 def verdict_text(change: ChangeReport) -> str:
-    """'Regression' over 'current version' / 'replaced since'; 'No regression'."""
+    """'Regression' over 'current version' / 'replaced since'; 'Not enough data yet' over
+    '6 before, 6 after; 20 needed'; 'No regression'."""
     if change.regression:
         return "Regression\n" + ("current version" if change.is_current else "replaced since")
+    if change.verdict == "not_enough_data":
+        before, after = change.samples
+        return (
+            f"Not enough data yet\n{before:,} before, {after:,} after; {change.min_runs:,} needed"
+        )
     return "No regression"
+
+
+def headline_text(changes: int, regressions: int, active: int, unjudged: int) -> str:
+    """The view's headline: regressions first; changes without enough runs are not "no
+    regression", so they are counted apart."""
+    if not changes:
+        return "No config changes to judge yet"
+    if regressions:
+        return (
+            f"{plural(regressions, 'regression')} in {plural(changes, 'config change')}"
+            + (f" · {active} active" if active else "")
+            + (f" · {unjudged} without enough data yet" if unjudged else "")
+        )
+    if unjudged == changes:
+        return f"Not enough data yet to judge {plural(changes, 'config change')}"
+    judged = changes - unjudged
+    return f"No regressions in {plural(judged, 'config change')} checked" + (
+        f" · {unjudged} without enough data yet" if unjudged else ""
+    )
 
 
 def thresholds_text(t: Thresholds) -> str:
@@ -103,10 +126,22 @@ def thresholds_text(t: Thresholds) -> str:
     )
 
 
-def no_regressions_text(count: int, t: Thresholds) -> str:
+def no_regressions_text(count: int, t: Thresholds, unjudged: int = 0) -> str:
+    judged = count - unjudged
+    waiting = (
+        f" {plural(unjudged, 'change')} {'has' if unjudged == 1 else 'have'} too few runs on "
+        f"a side to judge yet ({t.min_runs} needed on each side)."
+        if unjudged
+        else ""
+    )
+    if judged == 0:
+        return (
+            f"Not enough data yet: {plural(count, 'config change')}, none with {t.min_runs} "
+            "finished runs on both sides. Run the agent more on each version, then check again."
+        )
     return (
-        f"{plural(count, 'config change')} checked; none made an agent worse by the thresholds "
-        f"in force: {thresholds_text(t)}."
+        f"{plural(judged, 'config change')} checked; none made an agent worse by the thresholds "
+        f"in force: {thresholds_text(t)}.{waiting}"
     )
 
 

@@ -9,7 +9,15 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
-from ato_desktop.core.regressions import COST, EVAL, LATENCY, METRIC_LABELS, SUCCESS, Thresholds
+from ato_desktop.core.regressions import (
+    COST,
+    EVAL,
+    LATENCY,
+    METRIC_LABELS,
+    SUCCESS,
+    Thresholds,
+    change_side_text,
+)
 from ato_desktop.engine.regressions import ChangeReport, Example
 from ato_desktop.ui.insights.compare_format import DASH, cost_text, ms_text
 from ato_desktop.ui.insights.regressions_format import (
@@ -93,8 +101,9 @@ class ChangesModel(RecordTableModel):
             return self.HEADERS[section]
         if role == Qt.ItemDataRole.ToolTipRole and section == COL_SAMPLES:
             return (
-                "Sample sizes: finished runs judged on each side of the change (the newest 500 "
-                "a side; each metric's own n is in its tooltip)"
+                f"Sample sizes: runs judged on each side of the change ({change_side_text()}; "
+                "each metric's own n is in its tooltip). Compare's before vs after counts the "
+                "same runs."
             )
         return None
 
@@ -126,6 +135,12 @@ class ChangesModel(RecordTableModel):
                 return f"@{change.agent_name}: version {change.previous_version} → {change.version}"
             if col == COL_WHEN:
                 return f"Version {change.version} was saved ({change.change_source})"
+            if col == COL_VERDICT and change.verdict == "not_enough_data":
+                return (
+                    f"No verdict yet: {change.not_enough_text}. A metric is judged only with "
+                    f"{change.min_runs} runs on each side, so a few unlucky runs never raise "
+                    "an alarm (and a few lucky ones never clear one)."
+                )
             if col == COL_VERDICT and change.regression:
                 names = ", ".join(c.label.lower() for c in change.regressed)
                 current = (

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ato_desktop.core.regressions import Thresholds
+from ato_desktop.core.regressions import Thresholds, change_side_text
 from ato_desktop.engine.regressions import ChangeReport
 from ato_desktop.engine.settings_file import SettingsFileError
 from ato_desktop.ui.chat.log_tasks import log_closed
@@ -40,6 +40,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import regressions_reads
 from ato_desktop.ui.insights.regressions_format import (
     check_tooltip,
+    headline_text,
     metric_text,
     no_regressions_text,
     p_text,
@@ -237,11 +238,15 @@ class ChangeDetail(QFrame):
             self.no_examples.hide()
             return
         name = html.escape(change.agent_name)
-        verdict = (
-            f"<span style='color:{current_theme().failed}'>Regression</span> · "
-            if change.regression
-            else ""
-        )
+        if change.regression:
+            verdict = f"<span style='color:{current_theme().failed}'>Regression</span> · "
+        elif change.verdict == "not_enough_data":
+            verdict = (
+                f"<span style='color:{current_theme().text_muted}'>"
+                f"{html.escape(change.not_enough_text.capitalize())}</span> · "
+            )
+        else:
+            verdict = ""
         current = " · current version" if change.is_current else ""
         self.title.setText(
             f"{verdict}<b>@{name}</b> v{change.previous_version} → v{change.version}"
@@ -249,6 +254,10 @@ class ChangeDetail(QFrame):
         )
         capped = " Judged on the newest 500 runs a side." if change.capped else ""
         self.summary.setText(f"What changed: {change.summary or 'no recorded diff'}.{capped}")
+        self.summary.setToolTip(
+            f"Runs of each side: {change_side_text()}; success rate is completed / (completed "
+            "+ failed). Compare's “before vs after” counts the same runs."
+        )
         for check in change.checks:
             label = QLabel(
                 ("✗ " if check.regression else "") + f"{check.label}  {metric_text(check)}"
@@ -276,10 +285,14 @@ class ChangeDetail(QFrame):
             self.examples.hide()
             self.no_examples.show()
             reasons = "; ".join(f"{c.label}: {c.reason}" for c in change.checks)
-            self.no_examples.setText(
-                "No failing examples: this change did not make the agent worse. "
-                + (f"({reasons})" if reasons else "")
-            )
+            if change.verdict == "not_enough_data":
+                head = (
+                    f"No verdict: {change.not_enough_text}. Every metric needs "
+                    f"{change.min_runs} runs on each side before it can flag a change. "
+                )
+            else:
+                head = "No failing examples: this change did not make the agent worse. "
+            self.no_examples.setText(head + (f"({reasons})" if reasons else ""))
         for button in (self.compare_button, self.agent_button):
             button.setEnabled(True)
         if self.replay_button is not None:
@@ -522,16 +535,9 @@ class RegressionsView(QWidget):
         self.headline.setProperty("bad", regressions > 0)
         self.headline.style().unpolish(self.headline)
         self.headline.style().polish(self.headline)
-        if not changes:
-            self.headline.setText("No config changes to judge yet")
-        elif regressions:
-            active = sum(1 for c in report.regressions if c.is_current)
-            self.headline.setText(
-                f"{plural(regressions, 'regression')} in {plural(changes, 'config change')}"
-                + (f" · {active} active" if active else "")
-            )
-        else:
-            self.headline.setText(f"No regressions in {plural(changes, 'config change')}")
+        active = sum(1 for c in report.regressions if c.is_current)
+        unjudged = len(report.without_enough_data)
+        self.headline.setText(headline_text(changes, regressions, active, unjudged))
         self._fill_rows()
         self.sig_detected.emit(detection)
 
@@ -605,10 +611,12 @@ class RegressionsView(QWidget):
         )
 
     def _show_none(self, count: int, thresholds: Thresholds) -> None:
+        report = self.detection.report if self.detection is not None else None
+        unjudged = len(report.without_enough_data) if report is not None else 0
         self._body.show_message(
             STATE_NONE,
-            "No regressions",
-            html.escape(no_regressions_text(count, thresholds)),
+            "Not enough data yet" if unjudged == count else "No regressions",
+            html.escape(no_regressions_text(count, thresholds, unjudged)),
             primary=("Show all changes", lambda: self.show_all.setChecked(True)),
             secondary=("Edit thresholds", self.edit_thresholds),
         )
