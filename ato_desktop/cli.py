@@ -1161,6 +1161,8 @@ async def _replay_batch(
                 "source_median_ms": summary.source_median_ms,
                 "replay_median_ms": summary.replay_median_ms,
                 "latency_delta_pct": summary.latency_delta_pct,
+                "unreached": summary.unreached,
+                "notes": list(summary.notes),
                 "items": [
                     {
                         "source_run_id": item.source_run_id,
@@ -1186,6 +1188,8 @@ async def _replay_batch(
             f"{_ms_text(summary.source_median_ms)} -> {_ms_text(summary.replay_median_ms)}"
             f"{_pct_text(summary.latency_delta_pct)}\n"
         )
+        for note in summary.notes:
+            out.write(f"  note: {note}\n")
         for item in summary.items:
             if item.skipped or item.error:
                 out.write(f"  skipped {item.source_run_id[-8:]}: {item.skipped or item.error}\n")
@@ -1233,6 +1237,7 @@ def _replay_json(result: Any) -> dict[str, Any]:
             "cost": comparison.cost_delta_pct,
         },
         "similarity": round(comparison.similarity, 3),
+        "replay_reached_model": comparison.replay_reached_model,
         "diff": [{"op": p.op, "text": p.text} for p in comparison.diff],
     }
 
@@ -1266,6 +1271,12 @@ def _print_comparison(out: TextIO, result: Any) -> None:
     ]
     _table(out, list(rows[0]), [list(r) for r in rows[1:]])
     out.write(f"\nsource:\n{c.source.output}\n\nreplay:\n{c.replay.output}\n")
+    if not c.replay_reached_model:
+        out.write(
+            f"\nThe replay failed before reaching a model ({c.replay.error_class or 'error'}): "
+            "there is no answer to compare, and its figures are no evidence.\n"
+        )
+        return
     out.write(f"\nword diff ({c.similarity:.0%} alike):\n{render_plain(list(c.diff))}\n")
 
 

@@ -52,6 +52,26 @@ def delta_tone(pct: float | None, *, higher_is_better: bool = False) -> str:
     return BETTER if lower != higher_is_better else WORSE
 
 
+# Failures that happen before a request reaches a model: no key, a bad config, no connection.
+NOT_REACHED_CLASSES = frozenset({"auth", "config", "network"})
+
+
+def reached_model(
+    status: str | None,
+    error_class: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    output: str = "",
+) -> bool:
+    """Whether a run got as far as a model's answer, so its figures say something about that
+    model. A failure before any output with no tokens, or of a class that never reaches one
+    (no API key, a bad config, no connection), does not: it is no evidence of cost, speed or
+    quality, and nothing to diff."""
+    if status == COMPLETED or output or output_tokens > 0:
+        return True
+    return input_tokens > 0 and error_class not in NOT_REACHED_CLASSES
+
+
 def batch_outcome(source_status: str | None, replay_status: str | None) -> str:
     """What one batch item tells: recovered, still failing, regressed, still ok, or skipped."""
     if source_status is None or replay_status is None:

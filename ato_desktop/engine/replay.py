@@ -34,6 +34,7 @@ from ato_desktop.core.models import (
 )
 from ato_desktop.core.param_mapping import map_params
 from ato_desktop.core.records import ActionRecord, RunFilter, RunRecord
+from ato_desktop.core.replay_figures import reached_model
 from ato_desktop.core.replay_link import (
     LinkRun,
     link_note,
@@ -118,6 +119,7 @@ class Side:
     cost_usd: float | None
     cost_source: str | None
     error_class: str | None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,9 @@ class ReplayComparison:
     duration_delta_pct: float | None
     tokens_delta_pct: float | None
     cost_delta_pct: float | None
+    # False: the replay failed before any model answered (no key, say). Then there is nothing
+    # to diff and its figures (a $0 cost, no tokens) are no evidence: no deltas are given.
+    replay_reached_model: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +361,7 @@ def _source_side(source: ReplaySource) -> Side:
         cost_usd=action.cost_usd,
         cost_source=action.cost_source,
         error_class=action.error_class,
+        error_message=action.error_message,
     )
 
 
@@ -370,10 +376,31 @@ def _run_side(run: RunRecord, output: str) -> Side:
         cost_usd=run.cost_usd,
         cost_source=run.cost_source,
         error_class=run.error_class,
+        error_message=run.error_message,
+    )
+
+
+def side_reached_model(side: Side) -> bool:
+    """Whether a side got as far as a model's answer (core.replay_figures.reached_model)."""
+    return reached_model(
+        side.status, side.error_class, side.input_tokens, side.output_tokens, side.output
     )
 
 
 def compare_sides(source: Side, replay_side: Side) -> ReplayComparison:
+    if not side_reached_model(replay_side):
+        # Nothing came back: the source's answer stands as it is, with no diff against an
+        # empty one, and no "-100 %" for a cost and tokens that were never spent.
+        return ReplayComparison(
+            source=source,
+            replay=replay_side,
+            diff=(DiffPiece("equal", source.output),) if source.output else (),
+            similarity=0.0,
+            duration_delta_pct=None,
+            tokens_delta_pct=None,
+            cost_delta_pct=None,
+            replay_reached_model=False,
+        )
     pieces = word_diff(source.output, replay_side.output)
     return ReplayComparison(
         source=source,
@@ -423,6 +450,7 @@ class BatchSummary:
     latency_delta_pct: float | None
     cancelled: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unreached: int = 0  # replays that failed before reaching a model (in no figure)
 
 
 Progress = Callable[[int, int, BatchItem], None]
@@ -494,7 +522,11 @@ async def replay_batch(
 
 
 def summarize(items: Sequence[BatchItem], total: int, cancelled: bool = False) -> BatchSummary:
-    results = [i.result for i in items if i.result is not None]
+    replayed = [i.result for i in items if i.result is not None]
+    # A replay that never reached a model (no key, say) proves nothing either way: it is
+    # counted apart, and its $0 and its duration stay out of the figures.
+    results = [r for r in replayed if r.comparison.replay_reached_model]
+    unreached = len(replayed) - len(results)
     recovered = still_failing = regressed = 0
     for r in results:
         before_ok = r.comparison.source.status == RunStatus.COMPLETED.value
@@ -516,10 +548,16 @@ def summarize(items: Sequence[BatchItem], total: int, cancelled: bool = False) -
     ]
     source_median = statistics.median(source_ms) if source_ms else None
     replay_median = statistics.median(replay_ms) if replay_ms else None
+    notes: tuple[str, ...] = ()
+    if unreached:
+        notes = (
+            f"{unreached} replay{'s' if unreached != 1 else ''} failed before reaching a model "
+            "(no API key, a bad config or no connection): left out of every figure.",
+        )
     return BatchSummary(
         items=tuple(items),
         total=total,
-        replayed=len(results),
+        replayed=len(replayed),
         skipped=sum(1 for i in items if i.skipped or i.error),
         recovered=recovered,
         still_failing=still_failing,
@@ -531,6 +569,8 @@ def summarize(items: Sequence[BatchItem], total: int, cancelled: bool = False) -
         replay_median_ms=replay_median,
         latency_delta_pct=_pct(source_median, replay_median),
         cancelled=cancelled,
+        notes=notes,
+        unreached=unreached,
     )
 
 

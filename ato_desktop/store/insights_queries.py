@@ -9,7 +9,8 @@ those of the runs. Rolled-up runs that change or go keep the rollup right by tri
 are folded in by fold_run_rollups (after a demo build, and by the cost recommendations when
 more than FOLD_AT runs wait). Replays of them are found through idx_runs_replay_of for the newest
 REPLAY_SOURCE_CAP of those runs. Simulations (trigger replay, tag simulation) cost nothing by
-design and are never evidence of what a runtime costs.
+design and are never evidence of what a runtime costs, and neither is a replay that failed
+before reaching a model (no API key: $0, no tokens, no answer).
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ FOLD_BATCH: Final = 200_000  # runs folded per write job (the writer stays respo
 _PRODUCTION: Final = "r.agent_id IS NOT NULL AND r.\"trigger\" NOT IN ('replay', 'eval')"
 
 _KNOWN_COST: Final = "r.cost_usd IS NOT NULL AND coalesce(r.cost_source, '') != 'unknown'"
+# A replay that failed before any model answered (no API key, a bad config, no connection) is no
+# evidence of the target's cost or quality (core.replay_figures.reached_model, in SQL).
+_REACHED_MODEL: Final = (
+    "(r.status = 'completed' OR r.output_tokens > 0 OR (r.input_tokens > 0 AND "
+    "coalesce(r.error_class, '') NOT IN ('auth', 'config', 'network')))"
+)
 _AGGREGATES: Final = (
     "r.runtime, r.model, count(*), "
     "sum(r.status = 'completed'), sum(r.status = 'failed'), "
@@ -216,7 +223,10 @@ def _replay_rows(
     second is taken when the log holds fewer replays than there are sources to walk, as it
     usually does: replays are a small share of a log.
     """
-    finished = "r.status != 'running' AND json_extract(r.tags_json, '$.simulation') IS NULL"
+    finished = (
+        "r.status != 'running' AND json_extract(r.tags_json, '$.simulation') IS NULL "
+        f"AND {_REACHED_MODEL}"
+    )
     sources = {
         agent_id: min(production_runs_since_conn(conn, agent_id, since_ms), REPLAY_SOURCE_CAP)
         for agent_id in agent_ids

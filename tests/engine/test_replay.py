@@ -363,3 +363,47 @@ def test_cancelling_a_batch_kills_the_replays_under_way(
     assert summary.cancelled and summary.replayed == 1  # the other two never started
     (item,) = [i for i in summary.items if i.result is not None]
     assert item.result is not None and item.result.dispatch.status is RunStatus.KILLED
+
+
+def test_a_replay_without_a_key_is_no_evidence_no_diff_and_no_deltas(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    """Issue 16.14: a replay that failed for want of an API key rendered the source's answer
+    struck through and green "−100 %" deltas, and counted as cost evidence."""
+    from ato_desktop.engine.cost_recs import cost_recommendations
+    from ato_desktop.store.insights_queries import agent_pair_rows
+
+    workspace.agents.create(
+        "w", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    fake.scenario = Scenario(chunks=("Your order shipped.",))
+    sources = [
+        _dispatch(workspace, DispatchRequest(f"Where is order {i}?", agent="w")).run_id
+        for i in range(2)
+    ]
+    assert workspace.credentials.delete_key("openai")
+    target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
+    result = _run(workspace, replay(workspace, sources[0], target))
+    comparison = result.comparison
+    assert comparison.replay.status == "failed" and comparison.replay.error_class == "auth"
+    assert not comparison.replay_reached_model
+    assert all(piece.op == "equal" for piece in comparison.diff)  # nothing struck through
+    assert (
+        comparison.cost_delta_pct,
+        comparison.tokens_delta_pct,
+        comparison.duration_delta_pct,
+    ) == (None, None, None)
+
+    summary = _run(workspace, replay_batch(workspace, sources, target))
+    assert (summary.replayed, summary.unreached) == (2, 2)
+    assert (summary.recovered, summary.still_failing, summary.regressed) == (0, 0, 0)
+    assert summary.replay_cost_usd == 0 and summary.cost_delta_pct is None
+    assert summary.latency_delta_pct is None
+    assert "failed before reaching a model" in summary.notes[0]
+
+    # Not evidence of what codex costs or how often it answers.
+    agent_id = workspace.store.get_agent("w").id
+    rows = agent_pair_rows(workspace.store, agent_id, 0)
+    assert [r for r in rows if r.replay] == []
+    report = cost_recommendations(workspace.store)
+    assert report.recommendations == ()

@@ -377,3 +377,27 @@ def test_batch_of_an_agents_failures_since_a_change_and_cancel(
     assert item.result is not None and item.result.dispatch.status.value == "killed"
     assert dialog.progress.value() == 1 and dialog.items.rowCount() == 1
     assert dialog.progress_label.text().startswith("Cancelled after 1 of 3")
+
+
+def test_a_replay_that_never_reached_a_model_shows_no_diff_and_no_deltas(qtbot: Any) -> None:
+    """The source's answer is not struck through and a $0 that was never spent is no green
+    "−100 %": the view says the replay failed before reaching a model."""
+    from ato_desktop.engine.replay import Side, compare_sides
+    from ato_desktop.ui.replay.comparison_view import ComparisonView
+
+    source = Side(
+        "a" * 32, "completed", "Your order shipped.", 900.0, 120, 30, 0.0031, "provider", None
+    )
+    replay = Side("b" * 32, "failed", "", 4.0, 0, 0, None, None, "auth", "No API key for openai.")
+    view = ComparisonView()
+    qtbot.addWidget(view)
+    view.set_comparison(compare_sides(source, replay), "claude", "codex · gpt-5")
+    assert "failed before reaching a model (auth: No API key for openai.)" in view.summary.text()
+    assert "Similarity" not in view.summary.text()
+    for key in ("duration", "tokens", "cost"):
+        assert view.replay.deltas[key].text() == "—"
+        assert view.replay.deltas[key].property("tone") == "none"
+    assert view.source.plain_output() == "Your order shipped."
+    assert "<s>" not in view.source.output.toHtml() and "line-through" not in (
+        view.source.output.toHtml()
+    )

@@ -66,6 +66,7 @@ from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, NoFocusDelegate, St
 
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
+NOT_REACHED = "never reached a model"  # a replay that failed before any answer (no key)
 
 RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # the replay run's id ("" when skipped)
 OUTCOME_ROLE = int(Qt.ItemDataRole.UserRole) + 2
@@ -167,6 +168,8 @@ class BatchItemsModel(RecordTableModel):
                 return QColor(tone_colour(delta_tone(result.comparison.duration_delta_pct)))
             if col == COL_OUTCOME:
                 outcome = batch_outcome(before, after)
+                if not result.comparison.replay_reached_model:
+                    outcome = NOT_REACHED
                 tone = {RECOVERED: "better", REGRESSED: "worse"}.get(outcome, "same")
                 return QColor(tone_colour(tone))
             return None
@@ -181,6 +184,8 @@ class BatchItemsModel(RecordTableModel):
         if col == COL_OUTCOME:
             if result is None:
                 return "skipped" if item.skipped else "could not start"
+            if not result.comparison.replay_reached_model:
+                return NOT_REACHED  # no key, say: proves nothing about the target
             return batch_outcome(before, after)
         if result is None:
             return DASH
@@ -653,8 +658,11 @@ class BatchReplayDialog(BatchJobDialog):
         self.count_labels["still_failing"].setText(f"{summary.still_failing} still failing")
         self.count_labels["regressed"].setText(f"{summary.regressed} regressed")
         self.count_labels["regressed"].setVisible(summary.regressed > 0)
-        self.count_labels["skipped"].setText(f"{summary.skipped} skipped")
-        self.count_labels["skipped"].setVisible(summary.skipped > 0)
+        self.count_labels["skipped"].setText(
+            f"{summary.skipped} skipped"
+            + (f" · {summary.unreached} never reached a model" if summary.unreached else "")
+        )
+        self.count_labels["skipped"].setVisible(summary.skipped > 0 or summary.unreached > 0)
         source_kind, replay_kind = _cost_sources(summary)
         self.cost_line.setText(
             "Cost: "

@@ -192,6 +192,16 @@ class ComparisonView(QWidget):
         self.replay.set_delta("duration", comparison.duration_delta_pct)
         self.replay.set_delta("tokens", comparison.tokens_delta_pct)
         self.replay.set_delta("cost", comparison.cost_delta_pct)
+        if not comparison.replay_reached_model:
+            # No answer came back (no API key, say): no diff, and no deltas to read as savings.
+            replay = comparison.replay
+            cause = ": ".join(p for p in (replay.error_class, replay.error_message) if p)
+            self.summary.setText(
+                "The replay failed before reaching a model"
+                + (f" ({cause})" if cause else "")
+                + ": there is no answer to compare, and its figures are no evidence."
+            )
+            return
         changed = sum(1 for p in comparison.diff if p.op != "equal")
         self.summary.setText(
             f"Similarity {comparison.similarity * 100:.0f}% · "
