@@ -256,6 +256,7 @@ async def send_before_exit(ws: Workspace) -> None:
 async def _receive_and_sync(ws: Workspace) -> None:
     """Until Ctrl+C: the receiver serves in its thread; this process also sends to the cloud
     sync endpoint, like every long-lived process (engine.otlp_sync)."""
+    ws.follow_changes()  # runs that end in other processes wake this sender too
     ws.sync.start(label="the OTLP receiver")
     try:
         await asyncio.Event().wait()

@@ -50,7 +50,13 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 from ato_desktop import __version__
-from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed, RunsIngested
+from ato_desktop.core.events import (
+    DomainEvent,
+    RunCompleted,
+    RunFailed,
+    RunsIngested,
+    SyncStateChanged,
+)
 from ato_desktop.core.pii import PiiRules
 from ato_desktop.core.redaction import redact_secrets
 from ato_desktop.engine.credentials import (
@@ -80,6 +86,8 @@ MAX_BATCH = 500
 MAX_PROJECT_NAME = 200
 FLUSH_TIMEOUT_S = 10.0  # how long a CLI run waits, at most, to send before it exits
 TAKEOVER_POLL_S = 5.0  # how often a process that found the claim taken looks again
+# Sync changes (of any process) after which there may be something to send here.
+_WAKING_CHANGES = frozenset({"configured", "resumed", "queued", "retry", "released"})
 
 
 class SyncConfigError(ValueError):
@@ -604,8 +612,15 @@ class OtlpSync:
 
     def _on_event(self, event: DomainEvent) -> None:
         # On the writer thread: the outbox row is committed already (it is the same write).
-        if isinstance(event, RunCompleted | RunFailed | RunsIngested):
-            loop = self._loop
+        # Other processes' writes arrive here too (the change feed): a run that ended there, a
+        # `sync resume` / `sync now`, new settings, or a sender that gave the outbox back.
+        wakes = isinstance(event, RunCompleted | RunFailed | RunsIngested) or (
+            isinstance(event, SyncStateChanged) and event.change in _WAKING_CHANGES
+        )
+        if wakes:
+            loop, wake = self._loop, self._wake
+            if wake is not None and wake.is_set():
+                return  # woken already: a burst of endings is one look, not one per run
             if loop is not None:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(self._nudge)

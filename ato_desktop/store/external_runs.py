@@ -24,7 +24,7 @@ from ato_desktop.store.execution_log import (
     _insert_action,
 )
 from ato_desktop.store.json_codec import to_json
-from ato_desktop.store.sync_outbox import enqueue_ingested_in
+from ato_desktop.store.sync_outbox import enqueue_ingested
 from ato_desktop.store.writer import Emit
 
 
@@ -94,7 +94,7 @@ def ingest_traces(log: ExecutionLog, traces: Sequence[IngestedTrace]) -> Future[
         if created:
             emit(RunsIngested(created))
         # Sent on to the cloud sync endpoint only when the user chose to (store.sync_outbox).
-        enqueue_ingested_in(conn, [t.run_id for t in batch])
+        enqueue_ingested(conn, emit, [t.run_id for t in batch])
         return IngestResult(created, extended, actions, tuple(t.run_id for t in batch))
 
     return log.submit(job)

@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from ato_desktop.core.events import SyncStateChanged
 from ato_desktop.core.pii import PiiRules
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 from ato_desktop.store.writer import Emit
@@ -155,6 +156,7 @@ def save_config(log: ExecutionLog, config: SyncConfig) -> Future[SyncConfig]:
                 int(config.include_ingested),
             ),
         )
+        emit(SyncStateChanged("configured"))
         return _config_from_row(conn.execute("SELECT * FROM sync_config WHERE id = 1").fetchone())
 
     return log.submit(job)
@@ -168,7 +170,10 @@ def enqueue_runs(log: ExecutionLog, run_ids: Sequence[str]) -> Future[int]:
     ids = list(run_ids)
 
     def job(conn: sqlite3.Connection, emit: Emit) -> int:
-        return enqueue_in(conn, ids)
+        added = enqueue_in(conn, ids)
+        if added:
+            emit(SyncStateChanged("queued"))
+        return added
 
     return log.submit(job)
 
@@ -209,6 +214,8 @@ def enqueue_ended_since(log: ExecutionLog, since_ms: int, limit: int = 100_000) 
             " ON CONFLICT (run_id) DO NOTHING",
             (now_ms(), since_ms, limit),
         )
+        if cursor.rowcount:
+            emit(SyncStateChanged("queued"))
         return cursor.rowcount
 
     return log.submit(job)
@@ -234,6 +241,14 @@ def enqueue_ingested_in(conn: sqlite3.Connection, run_ids: Sequence[str]) -> int
             " ON CONFLICT (run_id) DO NOTHING",
             (ts, run_id),
         ).rowcount
+    return added
+
+
+def enqueue_ingested(conn: sqlite3.Connection, emit: Emit, run_ids: Sequence[str]) -> int:
+    """enqueue_ingested_in, and tell the other processes (their senders) when runs queued."""
+    added = enqueue_ingested_in(conn, run_ids)
+    if added:
+        emit(SyncStateChanged("queued"))
     return added
 
 
@@ -267,6 +282,7 @@ def ack(log: ExecutionLog, run_ids: Sequence[str]) -> Future[int]:
             " WHERE id = 1",
             (ts, len(ids), len(ids), ts),
         )
+        emit(SyncStateChanged("sent"))
         return removed
 
     return log.submit(job)
@@ -286,6 +302,7 @@ def reschedule(
                 (next_attempt_at, error, run_id),
             )
         _set_error(conn, error)
+        emit(SyncStateChanged("failed"))
 
     return log.submit(job)
 
@@ -300,6 +317,7 @@ def skip(log: ExecutionLog, run_id: str, reason: str) -> Future[None]:
             " last_skipped_reason = ?, updated_at = ? WHERE id = 1",
             (run_id, reason[:500], now_ms()),
         )
+        emit(SyncStateChanged("skipped"))
 
     return log.submit(job)
 
@@ -319,6 +337,7 @@ def record_error(log: ExecutionLog, error: str, *, auth: bool = False) -> Future
         _set_error(conn, error)
         if auth:
             conn.execute("UPDATE sync_status SET auth_paused = 1 WHERE id = 1")
+        emit(SyncStateChanged("failed"))
 
     return log.submit(job)
 
@@ -336,6 +355,7 @@ def set_paused(
             if not auth_paused:
                 # New credentials: whatever waited for them is due now.
                 conn.execute("UPDATE sync_outbox SET next_attempt_at = 0")
+        emit(SyncStateChanged("paused" if paused or auth_paused else "resumed"))
 
     return log.submit(job)
 
@@ -344,6 +364,7 @@ def retry_now(log: ExecutionLog) -> Future[int]:
     """Make every queued run due now (`sync now`)."""
 
     def job(conn: sqlite3.Connection, emit: Emit) -> int:
+        emit(SyncStateChanged("retry"))
         return conn.execute("UPDATE sync_outbox SET next_attempt_at = 0").rowcount
 
     return log.submit(job)
@@ -396,6 +417,7 @@ def claim_sender(
                 " WHERE id = 1",
                 (token, label, now_ms()),
             )
+            emit(SyncStateChanged("claimed"))
         return True
 
     return log.submit(job)
@@ -405,11 +427,14 @@ def release_sender(log: ExecutionLog, token: str) -> Future[None]:
     """Give the claim back (only this process's own claim)."""
 
     def job(conn: sqlite3.Connection, emit: Emit) -> None:
-        conn.execute(
+        released = conn.execute(
             "UPDATE sync_status SET sender_token = NULL, sender_label = NULL,"
             " sender_since = NULL WHERE id = 1 AND sender_token = ?",
             (token,),
-        )
+        ).rowcount
+        if released:
+            # Another process may send what is left (a CLI run that gave up at its bound).
+            emit(SyncStateChanged("released"))
 
     return log.submit(job)
 
