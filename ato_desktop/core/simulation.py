@@ -7,11 +7,17 @@ again; what came from outside (model answers, tools with side effects) is answer
 recording. Each step is compared with what was recorded:
 
 - action mismatch: the flow would now take a different step (a tool the model called is no
-  longer offered, or is denied);
+  longer offered, or is denied). Such a tool is not run again: the step would not happen, so
+  there is no output to compare;
 - input mismatch: same action, different inputs (a changed system prompt, model, parameters,
   tools, or a conversation that changed because an earlier step's output changed);
 - output mismatch: same inputs, different outputs (a replay-safe tool re-run for real gave
   another answer, or other recorded runs with identical inputs got other outputs).
+
+The table has one row per compared input and one per output of each action (a second finding
+about the same output is added to that row's detail, never counted as a row of its own). The
+match rate is per action, as the spec says ("% of actions that matched"): an action matched
+when every row of it did.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ato_desktop.core.models import AgentConfig, ToolRule
@@ -142,9 +148,11 @@ class SimulationSummary:
     rows: tuple[SimRow, ...]
     original_cost_usd: float | None
     replay_cost_usd: float
-    divergences: int
-    match_rate: float  # share of rows that matched, 0..1
+    divergences: int  # rows that diverged (mismatches found)
+    match_rate: float  # share of actions whose every row matched, 0..1
     notes: tuple[str, ...] = field(default_factory=tuple)
+    actions: int = 0  # actions compared
+    matched_actions: int = 0
 
     @property
     def savings_usd(self) -> float | None:
@@ -156,15 +164,48 @@ class SimulationSummary:
 def summarize(
     rows: list[SimRow], original_cost: float | None, notes: list[str]
 ) -> SimulationSummary:
+    """The figures of a comparison table: divergences are rows that diverged; the match rate
+    is the share of actions (rows grouped by seq) whose every row matched."""
     diverged = sum(1 for r in rows if r.status == DIVERGED)
+    actions: dict[int, bool] = {}
+    for row in rows:
+        actions[row.seq] = actions.get(row.seq, True) and row.status == MATCH
+    matched = sum(actions.values())
     return SimulationSummary(
         rows=tuple(rows),
         original_cost_usd=original_cost,
         replay_cost_usd=0.0,
         divergences=diverged,
-        match_rate=(len(rows) - diverged) / len(rows) if rows else 1.0,
+        match_rate=matched / len(actions) if actions else 1.0,
         notes=tuple(notes),
+        actions=len(actions),
+        matched_actions=matched,
     )
+
+
+def merge_output_rows(rows: list[SimRow], extra: list[SimRow]) -> list[SimRow]:
+    """rows with the extra output findings folded in: one row per action output. An extra
+    finding replaces an output row that matched; beside a row that already diverged it is
+    added to that row's detail (the same output, one mismatch). An action that would not run
+    now (an action mismatch) has no output to compare, so nothing is added to it."""
+    merged = list(rows)
+    index = {(r.seq, r.action, r.aspect): i for i, r in enumerate(merged)}
+    not_run = {(r.seq, r.action) for r in rows if r.divergence == ACTION_MISMATCH}
+    for row in extra:
+        if (row.seq, row.action) in not_run:
+            continue
+        at = index.get((row.seq, row.action, row.aspect))
+        if at is None:
+            index[(row.seq, row.action, row.aspect)] = len(merged)
+            merged.append(row)
+            continue
+        current = merged[at]
+        if current.status == MATCH:
+            merged[at] = row
+        elif row.detail and row.detail not in current.detail:
+            detail = f"{current.detail}; also {row.detail}" if current.detail else row.detail
+            merged[at] = replace(current, detail=detail)
+    return merged
 
 
 def describe_inputs(inputs: Any) -> str:

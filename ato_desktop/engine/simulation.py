@@ -36,6 +36,7 @@ from ato_desktop.core.simulation import (
     expected_call_inputs,
     input_differences,
     is_simulation,
+    merge_output_rows,
     summarize,
     tool_still_offered,
 )
@@ -75,9 +76,8 @@ async def simulate(
     finally:
         await walker.aclose()
     notes.extend(walker.notes)
-    rows.extend(
-        await store.read_async(_cross_run_mismatches, workspace, run.id, run.agent_id, actions)
-    )
+    cross = await store.read_async(_cross_run_mismatches, workspace, run.id, run.agent_id, actions)
+    rows = merge_output_rows(rows, cross)
     rows.sort(key=lambda r: (r.seq, r.aspect != "input"))
     summary = summarize(rows, run.cost_usd, notes)
     simulation_id = None
@@ -123,10 +123,17 @@ class _Walker:
         self._local_servers: set[str] | None = None
         self.notes: list[str] = []
         self.outcomes: dict[int, tuple[str, Any]] = {}  # seq -> (outcome, outputs) of the replay
+        # Tool calls the recording has a tool action for: a denial is shown on that action.
+        self._recorded_calls: set[str] = set()
 
     async def walk(self, actions: list[ActionRecord]) -> list[SimRow]:
         rows: list[SimRow] = []
         conversation: list[dict[str, Any]] | None = None
+        self._recorded_calls = {
+            str(a.meta["tool_call_id"])
+            for a in actions
+            if a.kind == "tool" and isinstance(a.meta, dict) and a.meta.get("tool_call_id")
+        }
         for action in actions:
             if action.name == "call_llm" and isinstance(action.inputs, dict):
                 if conversation is None:
@@ -187,6 +194,8 @@ class _Walker:
             [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
         )
         for call in calls:
+            if str(call.get("id") or "") in self._recorded_calls:
+                continue  # the tool's own action says whether it would run now
             if not tool_still_offered(self._config, str(call.get("name", ""))):
                 rows.append(
                     SimRow(
@@ -213,6 +222,26 @@ class _Walker:
         outputs = action.outputs if isinstance(action.outputs, dict) else {}
         recorded = str(outputs.get("content") or "")
         server = str(meta.get("server") or "")
+        model_name = str(meta.get("model_name") or (f"{server}__{action.name}" if server else ""))
+        if model_name and not tool_still_offered(self._config, model_name):
+            # Denied now (or its server removed): the model could not call it, so it is not
+            # run again and has no output to compare; the step itself is the one mismatch.
+            self.outcomes[action.seq] = (Outcome.BLOCKED.value, None)
+            return (
+                SimRow(
+                    action.seq,
+                    action.name,
+                    "input",
+                    f"called {model_name}",
+                    "not offered now",
+                    DIVERGED,
+                    ACTION_MISMATCH,
+                    f"{model_name} is denied or its server was removed: the model could not "
+                    "call it today, so it was not run again",
+                    "recomputed",
+                ),
+                recorded,
+            )
         if (
             self._reexecute
             and meta.get("read_only") is True

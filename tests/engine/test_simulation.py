@@ -128,7 +128,8 @@ def test_tools_read_only_rerun_side_effects_from_the_recording(
     workspace.agents.edit("clerk", {"tool_rules": {"shop/write_note": "deny"}})
     result = _simulate(workspace, source.run_id)
     mismatches = [r for r in result.summary.rows if r.divergence == ACTION_MISMATCH]
-    assert [r.action for r in mismatches] == ["shop__write_note"]
+    # On the tool's own action (it would not run now), once.
+    assert [(r.seq, r.action) for r in mismatches] == [(3, "write_note")]
 
 
 def test_identical_inputs_with_different_outputs_across_runs(
@@ -192,3 +193,112 @@ def test_a_run_recorded_with_a_count_of_tool_calls_simulates(workspace: Workspac
     ).result()
     result = _simulate(workspace, "c" * 32)
     assert any(row.original == "Calling search → 1 tool call(s)" for row in result.summary.rows)
+
+
+def test_a_denied_tool_is_not_run_again_and_counts_as_one_action_mismatch(
+    workspace: Workspace, shop: Path
+) -> None:
+    """A read-only tool the agent may no longer call is not re-executed: the flow would not
+    take that step, so there is one action mismatch and no "different answer when re-run"
+    (the tool's server, a fresh process, would answer another pid)."""
+    from ato_desktop.core.records import NewAction, NewRun, RunEnd
+
+    agent = workspace.agents.create(
+        "clerk", AgentConfig("claude", "claude-sonnet-5", mcp_servers=("shop",))
+    )
+    t0 = 1_790_000_000_000
+    call = {"id": "toolu_01", "name": "shop__server_pid", "arguments": {}}
+    asked = [{"role": "user", "content": "go"}]
+    answered = [
+        *asked,
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {
+            "role": "tool",
+            "content": "4242",
+            "tool_call_id": "toolu_01",
+            "tool_name": "shop__server_pid",
+        },
+    ]
+    actions = [
+        NewAction(
+            "call_llm",
+            "llm",
+            "success",
+            t0,
+            t0 + 5,
+            inputs={"runtime": "claude", "model": "claude-sonnet-5", "messages": asked},
+            outputs={"text": "", "tool_calls": [call]},
+        ),
+        NewAction(
+            "server_pid",
+            "tool",
+            "success",
+            t0 + 6,
+            t0 + 8,
+            inputs={},
+            outputs={"content": "4242"},
+            meta={
+                "server": "shop",
+                "read_only": True,
+                "tool_call_id": "toolu_01",
+                "model_name": "shop__server_pid",
+            },
+        ),
+        NewAction(
+            "call_llm",
+            "llm",
+            "success",
+            t0 + 9,
+            t0 + 12,
+            inputs={"runtime": "claude", "model": "claude-sonnet-5", "messages": answered},
+            outputs={"text": "done"},
+        ),
+    ]
+    run = NewRun(
+        "claude",
+        "claude-sonnet-5",
+        "cli",
+        t0,
+        agent_id=agent.id,
+        agent_version_id=agent.current_version_id,
+        id="d" * 32,
+    )
+    workspace.store.ingest([(run, RunEnd("completed", t0 + 12, 12_000_000), actions)]).result()
+    workspace.agents.edit("clerk", {"tool_rules": {"shop/server_pid": "deny"}})
+
+    summary = _simulate(workspace, "d" * 32).summary
+    diverged = [r for r in summary.rows if r.divergence]
+    assert [(r.seq, r.action, r.divergence) for r in diverged] == [
+        (2, "server_pid", ACTION_MISMATCH)
+    ]
+    assert not any(r.divergence == OUTPUT_MISMATCH for r in summary.rows)
+    assert not any(r.how == "re-executed (read-only)" for r in summary.rows)
+    assert summary.divergences == 1
+    # Per action: call_llm, server_pid, call_llm; the denied step is the one that did not match.
+    assert (summary.actions, summary.matched_actions) == (3, 2)
+    assert summary.match_rate == pytest.approx(2 / 3)
+    assert "not run again" in diverged[0].detail
+
+
+def test_match_rate_is_per_action_and_each_output_has_one_row(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    """Spec 002: "Match rate: % of actions that matched". A run of one model call whose input
+    changed matched on no action (0 %), though its output row matched; and a second finding
+    about the same output joins that output's row instead of adding one."""
+    workspace.agents.create(
+        "w", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    fake.scenario = Scenario(chunks=("heads",))
+    first = _dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
+    fake.scenario = Scenario(chunks=("tails",))
+    _dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
+    summary = _simulate(workspace, first.run_id).summary
+    outputs = [r for r in summary.rows if r.aspect == "output"]
+    assert len(outputs) == 1 and outputs[0].divergence == OUTPUT_MISMATCH
+    assert (summary.actions, summary.matched_actions, summary.match_rate) == (1, 0, 0.0)
+
+    workspace.agents.edit("w", {"system_prompt": "Answer heads or tails."})
+    summary = _simulate(workspace, first.run_id).summary
+    assert [r.aspect for r in summary.rows] == ["input", "output"]
+    assert summary.divergences == 2 and summary.match_rate == 0.0

@@ -111,6 +111,9 @@ def test_simulation_shows_an_edited_prompt_as_a_divergence_without_network(
     assert figures["original"] not in ("", "$0.00", "unknown")  # the fake reports usage
     assert run.cost_usd and figures["savings"] == figures["original"]
     assert figures["match_rate"].endswith("%") and figures["match_rate"] != "100%"
+    # Per action (spec 002): the one model call's input diverged, so no action matched.
+    assert figures["match_rate"] == "0%"
+    assert tab.figures["match_rate"].toolTip() == "0 of 1 action matched the recording"
 
     model = tab.model
     qtmodeltester.check(model)

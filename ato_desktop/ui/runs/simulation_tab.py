@@ -647,6 +647,11 @@ class SimulationTab(QWidget):
         self.figures["divergences"].value.setText(texts.divergences)
         self.figures["match_rate"].value.setText(texts.match_rate)
         summary = result.summary
+        # Spec 002: "% of actions that matched"; an action matched when every row of it did.
+        self.figures["match_rate"].setToolTip(
+            f"{summary.matched_actions:,} of {summary.actions:,} action"
+            f"{'s' if summary.actions != 1 else ''} matched the recording"
+        )
         self._colour_divergences(summary.divergences)
         parts: list[str] = []
         if not any("simulated with" in n for n in summary.notes):
