@@ -116,6 +116,13 @@ class Workspace:
             raise
         return workspace
 
+    def start_services(self, *, scheduler: bool = True) -> None:
+        """Start the background services on the running loop (the app: the engine's): the
+        online judge, hooks and the scheduler, cloud sync."""
+        self.online_judge.start()
+        self.automations.start(scheduler=scheduler)
+        self.sync.start()
+
     def recover_orphans(self, only: Collection[str] | None = None) -> list[str]:
         """End `interrupted` the running runs (only: of these ids) whose process died."""
         return recover_orphaned_runs(
