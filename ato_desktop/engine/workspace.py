@@ -116,6 +116,14 @@ class Workspace:
             raise
         return workspace
 
+    def start_services(self, *, scheduler: bool = True, label: str | None = None) -> None:
+        """Start the background services on the running loop (the app: the engine's): the
+        online judge, hooks and the scheduler, cloud sync (label: this process, as other
+        processes' sync status names the one sending)."""
+        self.online_judge.start()
+        self.automations.start(scheduler=scheduler)
+        self.sync.start(label=label)
+
     def recover_orphans(self, only: Collection[str] | None = None) -> list[str]:
         """End `interrupted` the running runs (only: of these ids) whose process died."""
         return recover_orphaned_runs(
