@@ -354,7 +354,8 @@ def test_a_change_with_too_few_runs_says_not_enough_data_yet(
     view.empty.primary.click()  # "Show all changes"
     _wait(qtbot, view, STATE_CHANGES)
     verdict = view.changes_model.index(0, COL_VERDICT).data()
-    assert verdict == "Not enough data yet\n6 before, 6 after; 20 needed"
+    assert verdict == "Not enough data yet\nneeds 20 runs a side"
+    assert view.changes_model.index(0, COL_SAMPLES).data() == "6 / 6"
     assert "No regression" not in verdict
     assert "not enough data yet (6 before, 6 after; 20 needed)" in (
         view.changes_model.index(0, COL_VERDICT).data(TOOLTIP)

@@ -435,4 +435,12 @@ def test_a_finding_links_to_its_documentation_and_says_which_line(
     qtbot.waitUntil(lambda: dialog.view.markdown_source().startswith(f"# {title}"), timeout=10_000)
     assert dialog.windowTitle() == title
     assert PATTERNS["timestamp_current"].recommendation in dialog.view.toPlainText()
+    # A link to another page ("see scoring") opens that page in the same window.
+    from PySide6.QtCore import QUrl
+
+    dialog.view.sig_link_activated.emit(QUrl("README.md#scoring"))
+    qtbot.waitUntil(
+        lambda: dialog.view.markdown_source().startswith("# Determinism findings"), timeout=10_000
+    )
+    assert "## Scoring" in dialog.view.markdown_source()
     dialog.close()

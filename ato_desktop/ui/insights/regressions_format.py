@@ -87,14 +87,12 @@ def sample_text(change: ChangeReport) -> str:
 
 def verdict_text(change: ChangeReport) -> str:
     """'Regression' over 'current version' / 'replaced since'; 'Not enough data yet' over
-    '6 before, 6 after; 20 needed'; 'No regression'."""
+    'needs 20 runs a side'; 'No regression'."""
     if change.regression:
         return "Regression\n" + ("current version" if change.is_current else "replaced since")
     if change.verdict == "not_enough_data":
-        before, after = change.samples
-        return (
-            f"Not enough data yet\n{before:,} before, {after:,} after; {change.min_runs:,} needed"
-        )
+        # The runs each side has are in the n column; the tooltip and details say it whole.
+        return f"Not enough data yet\nneeds {change.min_runs:,} runs a side"
     return "No regression"
 
 

@@ -436,7 +436,7 @@ class RegressionsView(QWidget):
         self.changes.verticalHeader().setDefaultSectionSize(46)
         self.changes.setWordWrap(True)
         for col, width in (
-            (COL_VERDICT, 120),
+            (COL_VERDICT, 140),
             (COL_AGENT, 150),
             (COL_WHEN, 90),
             (COL_SUCCESS, 130),

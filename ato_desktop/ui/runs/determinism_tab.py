@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QUrl,
     Signal,
 )
 from PySide6.QtGui import QColor, QShowEvent
@@ -153,14 +154,23 @@ class FindingDocDialog(QDialog):
         self.resize(720, 640)
         self.path = doc_file(finding)
         layout = QVBoxLayout(self)
+        self._ctx = ctx
         self.view = MarkdownView()
         self.view.setObjectName("DetDocView")
         self.view.set_plain_text("Reading the page…")
+        # Links between the pages (the index, scoring) open here too.
+        self.view.sig_link_activated.connect(self._follow)
         layout.addWidget(self.view, 1)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
         ctx.spawn(self._load(), what="read the determinism documentation")
+
+    def _follow(self, url: QUrl) -> None:
+        name = Path(url.path()).name
+        if name.endswith(".md") and "/" not in url.path().strip("/"):
+            self.path = self.path.with_name(name)
+            self._ctx.spawn(self._load(), what="read the determinism documentation")
 
     async def _load(self) -> None:
         import asyncio
