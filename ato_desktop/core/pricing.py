@@ -56,6 +56,9 @@ PRICE_FIELDS: dict[str, str] = {
     "output_per_mtok": "output tokens, reasoning included (required)",
     "cache_read_per_mtok": "input tokens read from the prompt cache (default: the input price)",
     "cache_write_per_mtok": "input tokens written to the prompt cache (default: the input price)",
+    "cache_write_1h_per_mtok": (
+        "input tokens written to the prompt cache for 1 hour (default: the cache write price)"
+    ),
 }
 _REQUIRED_PRICE_FIELDS = ("input_per_mtok", "output_per_mtok")
 _TOP_LEVEL_FIELDS = ("version", "models", "runtimes")
@@ -86,10 +89,10 @@ _FIRST_PARTY_PROVIDERS = (
     "meta",
 )
 
-# Price keys whose effect on our usage we compute ourselves (the fast path). Searches and the
-# 1-hour cache-write tier are priced per unit we never report, so they contribute nothing; any
-# other key (per-request fees, reasoning or audio rates) sends the model through genai-prices' own
-# calculator instead, which is exact but ~100x slower.
+# Price keys whose effect on our usage we compute ourselves (the fast path). Searches are priced
+# per unit we never report, so they contribute nothing; any other key (per-request fees,
+# reasoning or audio rates) sends the model through genai-prices' own calculator instead, which
+# is exact but ~100x slower.
 _FAST_PRICE_KEYS = frozenset(
     {
         "input_mtok",
@@ -111,13 +114,15 @@ class PriceFileError(ValueError):
 class PriceOverride:
     """A user's price for a model, in USD per million tokens.
 
-    Cache rates left as None bill those tokens as ordinary input.
+    Cache rates left as None bill those tokens as ordinary input; 1-hour cache writes with no
+    rate of their own are billed as cache writes.
     """
 
     input_per_mtok: float
     output_per_mtok: float
     cache_read_per_mtok: float | None = None
     cache_write_per_mtok: float | None = None
+    cache_write_1h_per_mtok: float | None = None
 
     def cost_usd(self, usage: TokenUsage) -> float:
         """The cost of ``usage`` at these prices."""
@@ -130,6 +135,7 @@ class PriceOverride:
             self.output_per_mtok,
             self.cache_read_per_mtok,
             self.cache_write_per_mtok,
+            self.cache_write_1h_per_mtok,
         )
 
 
@@ -287,6 +293,7 @@ def _parse_price(entry: object, where: str, fail: _Fail) -> PriceOverride:
         output_per_mtok=values["output_per_mtok"],
         cache_read_per_mtok=values.get("cache_read_per_mtok"),
         cache_write_per_mtok=values.get("cache_write_per_mtok"),
+        cache_write_1h_per_mtok=values.get("cache_write_1h_per_mtok"),
     )
 
 
@@ -334,12 +341,14 @@ def _short_json(value: object) -> str:
 @dataclass(frozen=True, slots=True)
 class _Rates:
     """Prices in USD per million tokens. A cache rate of None leaves those tokens in the
-    uncached input, charged at the input rate (what genai-prices does for an unpriced kind)."""
+    uncached input, charged at the input rate (what genai-prices does for an unpriced kind); a
+    1-hour cache-write rate of None charges those writes as cache writes."""
 
     input: float
     output: float
     cache_read: float | None = None
     cache_write: float | None = None
+    cache_write_1h: float | None = None
 
     def cost_usd(self, usage: TokenUsage) -> float:
         # The hot path of a million-action re-price: plain arithmetic, no allocations.
@@ -353,6 +362,12 @@ class _Rates:
         if self.cache_read is not None:
             uncached -= cache_read
             cost += cache_read * self.cache_read
+        if self.cache_write_1h is not None and usage.cache_write_1h_tokens > 0:
+            # The 1-hour writes are part of the cache writes, at their own (higher) rate.
+            written_1h = min(usage.cache_write_1h_tokens, cache_write)
+            uncached -= written_1h
+            cache_write -= written_1h
+            cost += written_1h * self.cache_write_1h
         if self.cache_write is not None:
             uncached -= cache_write
             cost += cache_write * self.cache_write
@@ -434,6 +449,7 @@ class _TableModel:
                     output_tokens=output,
                     cache_read_tokens=cache_read,
                     cache_write_tokens=cache_write,
+                    cache_write_1h_tokens=min(max(usage.cache_write_1h_tokens, 0), cache_write),
                     output_reasoning_tokens=reasoning,
                 ),
                 self.provider,
@@ -467,7 +483,13 @@ def _compile_rate_card(price: ModelPrice) -> _RateCard | None:
     keys = {key for key, value in vars(price).items() if value is not None and key[0] != "_"}
     if not keys <= _FAST_PRICE_KEYS or not {"input_mtok", "output_mtok"} <= keys:
         return None
-    token_keys = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+    token_keys = (
+        "input_mtok",
+        "output_mtok",
+        "cache_read_mtok",
+        "cache_write_mtok",
+        "cache_write_1h_mtok",
+    )
     values: dict[str, Decimal | TieredPrices | None] = {}
     for key in token_keys:
         value = getattr(price, key)
@@ -490,6 +512,7 @@ def _compile_rate_card(price: ModelPrice) -> _RateCard | None:
             rate("output_mtok", total_input_tokens) or 0.0,
             rate("cache_read_mtok", total_input_tokens),
             rate("cache_write_mtok", total_input_tokens),
+            rate("cache_write_1h_mtok", total_input_tokens),
         )
 
     # Between two consecutive thresholds (of any key) every key has one rate.

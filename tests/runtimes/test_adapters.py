@@ -58,7 +58,10 @@ def test_text_arrives_as_several_events_in_order(target: Target, fake: FakeLLMSe
     events = collect(target, make_request(target, fake))
 
     assert texts(events) == ["The ", "quick ", "brown ", "fox."]
-    assert kinds(events) == [EventKind.TEXT] * 4 + [EventKind.USAGE, EventKind.FINISH]
+    assert kinds(events) == [EventKind.ACCEPTED] + [EventKind.TEXT] * 4 + [
+        EventKind.USAGE,
+        EventKind.FINISH,
+    ]
     request = fake.last_request
     assert request.path == target.path
     assert request.body["stream"] is True
@@ -207,7 +210,7 @@ def test_429_is_rate_limit_after_bounded_retries(
     error = last_error(events)
     assert error.error_class is ErrorClass.RATE_LIMIT
     assert error.status_code == 429
-    assert "Retry after 0.01 s" in error.message
+    assert "The server asked to retry in 0.01 s." in error.message
     assert len(fake.requests) == attempts
     assert [r.headers.get("x-stainless-retry-count") for r in fake.requests] == [
         str(n) for n in range(attempts)
@@ -287,7 +290,8 @@ def test_stall_ends_in_stalled_within_the_stall_timeout(
 
     async def run() -> list[RuntimeEvent]:
         events = []
-        async for event in target.adapter().stream(make_request(target, fake)):
+        request = make_request(target, fake, stall_timeout_s=0.5)
+        async for event in target.adapter().stream(request):
             stamps.append(time.monotonic())
             events.append(event)
         return events
@@ -386,7 +390,7 @@ def test_no_response_in_time_is_timeout(target: Target, fake: FakeLLMServer) -> 
     fake.scenario = Scenario(headers_delay_s=3)
 
     started = time.monotonic()
-    error = last_error(collect(target, make_request(target, fake, request_timeout_s=0.3)))
+    error = last_error(collect(target, make_request(target, fake, stall_timeout_s=0.3)))
 
     assert error.error_class is ErrorClass.TIMEOUT
     assert time.monotonic() - started < 2.5
