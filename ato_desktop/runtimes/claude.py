@@ -191,7 +191,8 @@ class ClaudeAdapter:
     the model the API answered with. When a stream fails after message_start, the USAGE the API
     had reported so far precedes the ERROR: input and cache tokens exact, and output_counted
     False unless message_delta's count arrived (the dispatcher then estimates the output).
-    ACCEPTED comes first once the response has begun.
+    ACCEPTED comes first once the response has begun, and a provisional USAGE (message_start's
+    counts, output_counted False) before the first TEXT, so a killed run keeps its input count.
     """
 
     name = "claude"
@@ -271,7 +272,15 @@ class ClaudeAdapter:
                     result=pumped,
                 )
             ) as deltas:
+                provisional = False
                 async for delta in deltas:
+                    if not provisional and state.usage_reports:
+                        # message_start's counts, before the first text: should the run be
+                        # killed mid-answer, the input the provider counted is kept, exact.
+                        provisional = True
+                        yield RuntimeEvent.usage_report(
+                            usage_from_anthropic(*state.usage_reports), output_counted=False
+                        )
                     yield delta
             failure = pumped.failure
             if failure is None and not state.finished:
