@@ -94,11 +94,14 @@ class CostSource(enum.StrEnum):
     provider: the provider's response stated the cost.
     estimated: token counts x the price table (the "est." badge).
     unknown: the model is not priced; never shown as $0.
+    local: a model served from this machine or a private network ($0, shown as "local"; the
+    user's prices.json can price it instead).
     """
 
     PROVIDER = "provider"
     ESTIMATED = "estimated"
     UNKNOWN = "unknown"
+    LOCAL = "local"
 
 
 @dataclass(frozen=True, slots=True)

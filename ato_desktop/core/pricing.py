@@ -5,11 +5,15 @@ Precedence, first match wins (docs/pricing.md explains it for users):
 1. ``provider_cost_usd`` stated in the response -> ``CostSource.PROVIDER``.
 2. A user override from prices.json: runtime+model, then model, then the runtime's default
    -> ``ESTIMATED``.
-3. The genai-prices table bundled with the installed wheel -> ``ESTIMATED``. The claude runtime
+3. An openai-compatible server at a loopback, private or link-local address (``localhost``, a
+   ``.local`` name, 127.0.0.1, 10.x, 192.168.x, fd00::...) -> ``LOCAL``, $0: a model your own
+   machine or network serves costs what you say it costs (2.), never a reseller's list price
+   for a model of the same name.
+4. The genai-prices table bundled with the installed wheel -> ``ESTIMATED``. The claude runtime
    looks in Anthropic's prices, codex in OpenAI's; openai-compatible servers (and the other two,
    when their provider does not know the model) match the model name across every provider,
    first-party providers first.
-4. Otherwise ``Cost.unknown()``: usd None, never $0.
+5. Otherwise ``Cost.unknown()``: usd None, never $0.
 
 Token semantics follow :class:`~ato_desktop.core.models.TokenUsage`: ``input_tokens`` includes the
 cache reads and writes, which are priced at their own rates; whatever is left is uncached input.
@@ -24,12 +28,14 @@ from __future__ import annotations
 
 import difflib
 import functools
+import ipaddress
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import urlsplit
 
 from ato_desktop.core.coerce import as_money
 from ato_desktop.core.heavy_imports import import_heavy
@@ -44,6 +50,7 @@ __all__ = [
     "PriceBook",
     "PriceFileError",
     "PriceOverride",
+    "is_local_base_url",
     "parse_price_overrides",
     "price_table_version",
 ]
@@ -616,6 +623,40 @@ def price_table_version() -> str:
     return f"genai-prices {genai_prices.__version__} (bundled data)"
 
 
+# --------------------------------------------------------------------------- local servers
+
+# Runtimes whose base URL may point at a model served locally (Ollama, vLLM, llama.cpp, LM Studio).
+_LOCAL_CAPABLE_RUNTIMES = frozenset({RuntimeName.OPENAI_COMPATIBLE.value})
+
+
+def is_local_base_url(base_url: str | None) -> bool:
+    """True when ``base_url`` names this machine or a private network: ``localhost`` (and
+    ``*.localhost``), an mDNS ``*.local`` name, or a loopback, private (RFC 1918, fc00::/7),
+    link-local or shared (100.64/10) address. Pure: the name is read, never resolved."""
+    if not base_url:
+        return False
+    try:
+        host = (urlsplit(base_url.strip()).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address in ipaddress.ip_network("100.64.0.0/10")
+    ) and not address.is_unspecified
+
+
 # --------------------------------------------------------------------------- the price book
 
 
@@ -655,19 +696,35 @@ class PriceBook:
         *,
         provider_cost_usd: float | None = None,
         at: datetime | None = None,
+        base_url: str | None = None,
     ) -> Cost:
-        """The cost of one action; ``at`` picks dated prices (default: now)."""
+        """The cost of one action; ``at`` picks dated prices (default: now); ``base_url`` is
+        where the call went (an openai-compatible server on a local or private address is
+        ``local``, $0, unless prices.json prices the model)."""
         if provider_cost_usd is not None:
             stated = as_money(provider_cost_usd)
             # A negative or garbled stated cost is a provider bug: fall back to an estimate.
             if stated is not None and stated >= 0:
                 return Cost(stated, CostSource.PROVIDER)
+        if (
+            runtime in _LOCAL_CAPABLE_RUNTIMES
+            and is_local_base_url(base_url)
+            and not self.has_override(runtime, model)
+        ):
+            return Cost(0.0, CostSource.LOCAL)
         priced = self._resolve(runtime, model)
         if priced is None:
             return Cost.unknown()
         card = priced.card
         usd = card.cost_usd(usage) if card is not None else priced.cost_usd(usage, at)
         return Cost.unknown() if usd is None else Cost(usd, CostSource.ESTIMATED)
+
+    def has_override(self, runtime: str, model: str) -> bool:
+        """True when prices.json prices this model on this runtime (by name or by default)."""
+        name = model.strip().lower()
+        return any(
+            key in self._overrides for key in ((runtime, name), (None, name), (runtime, None))
+        )
 
     def is_priced(self, runtime: str, model: str) -> bool:
         """True when cost() can estimate this model without a provider-stated cost."""

@@ -52,7 +52,7 @@ from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import ToolboxError, ToolboxFactory, ToolRunner
 from ato_desktop.runtimes.base import RuntimeAdapter
-from ato_desktop.runtimes.registry import base_url_env_var
+from ato_desktop.runtimes.registry import base_url_env_var, default_base_url
 from ato_desktop.runtimes.sdk_clients import prepare_sdk
 from ato_desktop.store import run_queries
 from ato_desktop.store.database import StoreError
@@ -693,6 +693,8 @@ class Dispatcher:
                 model,
                 usage or TokenUsage(),
                 provider_cost_usd=stream.provider_cost_usd,
+                # Where the call went: a model served locally is priced "local", $0.
+                base_url=turn.request.base_url or default_base_url(config.runtime),
             )
         if cost is not None and cost.usd is not None:
             state.cost_usd += cost.usd

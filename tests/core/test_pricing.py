@@ -17,11 +17,13 @@ from genai_prices import Usage, calc_price, extract_usage
 from genai_prices.data import providers
 from genai_prices.types import TieredPrices
 
+from ato_desktop.core.cost_rollup import format_cost, rollup_source
 from ato_desktop.core.models import Cost, CostSource, TokenUsage
 from ato_desktop.core.pricing import (
     PriceBook,
     PriceFileError,
     PriceOverride,
+    is_local_base_url,
     parse_price_overrides,
     price_table_version,
 )
@@ -685,3 +687,75 @@ def test_a_prices_json_one_hour_rate_prices_those_writes_and_defaults_to_the_wri
 
     assert book.cost("claude", "mine", usage).usd == pytest.approx(0.4 * 1 + 0.2 * 3 + 0.4 * 5)
     assert book.cost("claude", "no-1h-rate", usage).usd == pytest.approx(0.4 * 1 + 0.6 * 3)
+
+
+# ------------------------------------------------------------------- local models (16.4)
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://localhost:11434/v1", True),
+        ("http://127.0.0.1:8000/v1", True),
+        ("http://[::1]:8080/v1", True),
+        ("http://10.0.0.7:11434/v1", True),
+        ("http://172.20.1.2/v1", True),
+        ("http://192.168.1.20:1234/v1", True),
+        ("http://169.254.10.1/v1", True),
+        ("http://100.101.102.103:11434/v1", True),  # a tailnet / CGNAT address
+        ("http://[fd12:3456::1]/v1", True),
+        ("http://gpu-box.local:8000/v1", True),
+        ("http://ollama.localhost/v1", True),
+        ("https://api.groq.com/openai/v1", False),
+        ("https://openrouter.ai/api/v1", False),
+        ("http://8.8.8.8/v1", False),
+        ("http://172.32.0.1/v1", False),
+        ("http://0.0.0.0:11434/v1", False),
+        ("not a url", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_local_addresses_are_recognised_without_resolving(url: str | None, local: bool) -> None:
+    assert is_local_base_url(url) is local
+
+
+@pytest.mark.parametrize("model", ["llama3.1:8b", "gemma2:9b", "gpt-oss:20b"])
+def test_a_model_served_locally_is_local_never_a_resellers_price(model: str) -> None:
+    book = PriceBook()
+    usage = TokenUsage(1_000, 500)
+    remote = book.cost("openai-compatible", model, usage, base_url="https://api.example.com/v1")
+    assert remote.source is CostSource.ESTIMATED and remote.usd  # priced by name (a reseller)
+
+    for url in ("http://127.0.0.1:11434/v1", "http://192.168.1.20:8000/v1"):
+        assert book.cost("openai-compatible", model, usage, base_url=url) == Cost(
+            0.0, CostSource.LOCAL
+        )
+    assert format_cost(0.0, CostSource.LOCAL.value) == "local"
+
+
+def test_prices_json_prices_a_local_model_and_a_stated_cost_still_wins() -> None:
+    book = PriceBook(
+        parse_price_overrides(
+            json.dumps({"models": {"llama3.1:8b": {"input_per_mtok": 1, "output_per_mtok": 2}}})
+        )
+    )
+    usage = TokenUsage(1_000_000, 1_000_000)
+    local = "http://127.0.0.1:11434/v1"
+
+    assert book.cost("openai-compatible", "llama3.1:8b", usage, base_url=local) == Cost(
+        3.0, CostSource.ESTIMATED
+    )
+    assert book.cost(
+        "openai-compatible", "gemma2:9b", usage, base_url=local, provider_cost_usd=0.5
+    ) == Cost(0.5, CostSource.PROVIDER)
+    # The claude and codex runtimes at a local address are proxies to the provider: priced.
+    proxied = book.cost("claude", "claude-haiku-4-5", usage, base_url=local)
+    assert proxied.source is CostSource.ESTIMATED and proxied.usd
+
+
+def test_a_run_of_local_calls_is_local_and_with_a_provider_call_is_the_providers() -> None:
+    assert rollup_source(None, "local") == "local"
+    assert rollup_source("local", "provider") == "provider"
+    assert rollup_source("local", "estimated") == "estimated"
+    assert rollup_source("local", "unknown") == "unknown"

@@ -267,3 +267,24 @@ def test_a_base_url_from_the_environment_is_recorded_and_named_in_errors(
     assert failed.error_message is not None
     assert failed.error_message.startswith(f"The server at {fake.url}")
     assert "Anthropic" not in failed.error_message and "OpenAI" not in failed.error_message
+
+
+# ------------------------------------------------------------------ 16.4 models served locally
+
+
+def test_a_model_on_a_local_openai_compatible_server_is_local(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    workspace.agents.create(
+        "ollama", AgentConfig("openai-compatible", "llama3.1:8b", base_url=fake.openai_base_url)
+    )
+
+    result = _dispatch(workspace, DispatchRequest("hi", agent="ollama"))
+
+    assert result.cost is not None and (result.cost.usd, result.cost.source) == (0.0, "local")
+    run = workspace.store.get_run(result.run_id)
+    assert (run.cost_usd, run.cost_source) == (0.0, "local")
+    assert (
+        workspace.prices.cost("openai-compatible", "llama3.1:8b", TokenUsage(1000, 1000)).source
+        is CostSource.ESTIMATED
+    )  # what it was priced at before: a reseller's rate
