@@ -320,7 +320,8 @@ def _whole_days(since_ms: int) -> tuple[int | None, int]:
 
 def _merged(rows: list[Any], more: list[Any]) -> list[tuple[Any, ...]]:
     """Two sets of aggregate rows (runtime, model, runs, ok, failed, cost, costed, estimated,
-    costed completed) added up per runtime and model, in runtime and model order (as GROUP BY gives them)."""
+    costed completed) added up per runtime and model, in runtime and model order (as GROUP BY
+    gives them)."""
     totals: dict[tuple[str, str], list[Any]] = {}
     for runtime, model, *figures in [*rows, *more]:
         key = (str(runtime), str(model))
