@@ -619,6 +619,7 @@ class Dispatcher:
                 live.note_event()
             elif event.kind is EventKind.ACCEPTED:
                 stream.accepted = True
+                self._store.note_action_accepted(state.run_no)  # for crash recovery
             elif event.kind is EventKind.USAGE:
                 # The last report wins: a provisional one (output not counted yet) may come
                 # first, so a killed call keeps the input the provider counted.

@@ -572,6 +572,19 @@ class ExecutionLog:
 
         self.submit(job)
 
+    def note_action_accepted(self, run_no: int) -> None:
+        """Note that the provider accepted the call in flight (its response began), so crash
+        recovery knows the call reached the model (fire and forget)."""
+
+        def job(conn: sqlite3.Connection, emit: Emit) -> None:
+            conn.execute(
+                "UPDATE runs SET live_action_json = json_set(live_action_json, '$.accepted', 1) "
+                "WHERE run_no = ? AND live_action_json IS NOT NULL",
+                (run_no,),
+            )
+
+        self.submit(job)
+
     def checkpoint_run(self, run_id: str, run_no: int, partial_output: str, at_ms: int) -> None:
         """Save the output streamed so far, so a crash keeps it (fire and forget; throttled)."""
 

@@ -61,3 +61,33 @@ def test_the_cli_summary_shows_the_stored_ttft_and_the_run_starts_when_the_sdk_i
     started = datetime.fromisoformat(data["started_at"].replace("Z", "+00:00")).timestamp()
     gap = fake.requests[0].received_at - started
     assert gap < _sdk_import_seconds(ato_home) / 2, gap
+
+
+def test_a_dispatch_killed_9_while_waiting_out_a_rate_limit_records_no_cost(
+    ato_home: Path, fake: FakeLLMServer
+) -> None:
+    """Issue 15.14, across processes: the CLI waits out a 30 s Retry-After, is killed -9, and the
+    next start marks the run interrupted with no usage and no cost (it never reached a model)."""
+    fake.scenario = Scenario(status=429, retry_after="30")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ato_desktop", "dispatch", "--runtime", "claude"]
+        + ["--model", "claude-sonnet-5", "--base-url", fake.anthropic_base_url, "tell me"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(ato_home),
+        cwd=REPO,
+    )
+    assert process.stderr is not None
+    run_id = process.stderr.readline().split()[1]
+    fake.wait_for_requests(1, timeout=60)
+    time.sleep(0.5)  # the SDK is now asleep in its retry wait
+    process.kill()
+    process.wait(timeout=10)
+
+    data = json.loads(run_cli(ato_home, "runs", "show", run_id, "--json").stdout)
+
+    assert (data["status"], data["error_class"]) == ("interrupted", "interrupted")
+    assert (data["cost_usd"], data["cost_source"]) == (None, None)
+    (action,) = data["actions"]
+    assert action["cost_usd"] is None and action["tokens"] is None
