@@ -202,8 +202,9 @@ class AgentStep:
     """One completed step of a coding agent (Claude Code, Codex CLI), recorded as an action.
 
     kind: "message" (text the agent wrote), "tool" (a tool it used), "command" (a shell
-    command it ran), "file" (a file change), "reasoning". name is what the Runs page shows
-    (e.g. "Bash", "Edit", "command", "file_change").
+    command it ran), "file" (a file change), "reasoning", "wait" (the agent waits to retry its
+    API, e.g. Claude Code's api_retry). name is what the Runs page shows (e.g. "Bash", "Edit",
+    "command", "file_change", "api_retry").
     """
 
     name: str

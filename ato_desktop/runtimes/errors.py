@@ -283,6 +283,14 @@ def status_error(
         text = _sentence(f"{name} reported an error mid-stream{said}")
     else:
         text = _sentence(f"{name} server error{label}{said}")
+        # An overloaded server asking for a long wait (not retried either).
+        if retry_after_s is not None and max_retry_wait_s is not None:
+            waited_too_long = retry_after_s > max_retry_wait_s
+            if waited_too_long:
+                text += (
+                    f" The server asked to retry in {wait_phrase(retry_after_s)}, longer than "
+                    f"ATO waits ({wait_phrase(max_retry_wait_s)}), so the call was not retried."
+                )
     return RuntimeEvent.error(error_class, redact(text, api_key), status)
 
 

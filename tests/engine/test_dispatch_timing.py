@@ -70,8 +70,10 @@ def test_a_dispatch_killed_9_while_waiting_out_a_rate_limit_records_no_cost(
     next start marks the run interrupted with no usage and no cost (it never reached a model)."""
     fake.scenario = Scenario(status=429, retry_after="30")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ato_desktop", "dispatch", "--runtime", "claude"]
-        + ["--model", "claude-sonnet-5", "--base-url", fake.anthropic_base_url, "tell me"],
+        [
+            *(sys.executable, "-m", "ato_desktop", "dispatch", "--runtime", "claude"),
+            *("--model", "claude-sonnet-5", "--base-url", fake.anthropic_base_url, "tell me"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -130,3 +130,15 @@ def test_retry_after_is_read_like_the_sdks_read_it() -> None:
 )
 def test_waits_are_said_as_people_say_them(seconds: float, phrase: str) -> None:
     assert wait_phrase(seconds) == phrase
+
+
+def test_an_overloaded_server_asking_for_a_long_wait_fails_at_once_and_says_so(
+    target: Target, fake: FakeLLMServer
+) -> None:
+    fake.scenario = Scenario(status=503, retry_after="7200")
+
+    error = last_error(collect(target, make_request(target, fake, max_retries=2), timeout=20))
+
+    assert error.error_class is ErrorClass.SERVER_ERROR
+    assert "asked to retry in 2 h, longer than ATO waits (60 s)" in error.message
+    assert len(fake.requests) == 1
