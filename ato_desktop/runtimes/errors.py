@@ -266,13 +266,13 @@ def status_error(
         else:
             text = _sentence(f"{name} rejected the API key{label}{said}") + f" {provider.key_hint}"
     elif error_class is ErrorClass.RATE_LIMIT:
-        text = _sentence(f"{name} rate limit hit{label}{said}")
+        text = _sentence(f"Rate limit hit at {name}{label}{said}")
         if retry_after_s is not None:
             text += f" The server asked to retry in {wait_phrase(retry_after_s)}"
             if max_retry_wait_s is not None and retry_after_s > max_retry_wait_s:
                 text += (
                     f", longer than ATO waits ({wait_phrase(max_retry_wait_s)}, the "
-                    "max_retry_wait_s setting), so the run was not retried"
+                    "max_retry_wait_s setting), so the call was not retried"
                 )
             text += "."
     elif error_class is ErrorClass.BAD_REQUEST:
@@ -282,7 +282,7 @@ def status_error(
     elif status is None:
         text = _sentence(f"{name} reported an error mid-stream{said}")
     else:
-        text = _sentence(f"{name} server error{label}{said}")
+        text = _sentence(f"Server error at {name}{label}{said}")
         # An overloaded server asking for a long wait (not retried either).
         if retry_after_s is not None and max_retry_wait_s is not None:
             waited_too_long = retry_after_s > max_retry_wait_s

@@ -265,8 +265,13 @@ def test_a_base_url_from_the_environment_is_recorded_and_named_in_errors(
         assert action.meta is not None
         assert action.meta["base_url"] == _base_url(fake, runtime)
     assert failed.error_message is not None
-    assert failed.error_message.startswith(f"The server at {fake.url}")
+    assert failed.error_message.startswith(f"Rate limit hit at the server at {fake.url}")
     assert "Anthropic" not in failed.error_message and "OpenAI" not in failed.error_message
+    fake.scenario = Scenario(status=401)
+    rejected = _dispatch(workspace, DispatchRequest("go", agent="proxied"))
+    assert rejected.error_message is not None
+    assert rejected.error_message.startswith(f"The server at {fake.url}")
+    assert "rejected the API key (401)" in rejected.error_message
 
 
 # ------------------------------------------------------------------ 16.4 models served locally
