@@ -21,6 +21,7 @@ from ato_desktop.core.models import (
     Trigger,
 )
 from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
+from ato_desktop.engine.settings_file import SettingsFileError, max_retry_wait_s
 from ato_desktop.engine.workspace import Workspace
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
 
@@ -111,6 +112,23 @@ def test_settings_json_sets_the_longest_retry_wait(
     assert result.error_message is not None
     assert "asked to retry in 10 s, longer than ATO waits (2 s" in result.error_message
     assert len(fake.requests) == 1
+
+
+def test_a_bad_retry_wait_setting_is_reported_and_the_default_used(
+    workspace: Workspace, fake: FakeLLMServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    workspace.paths.settings_file.write_text(
+        json.dumps({"dispatch": {"max_retry_wait_s": "soon"}}), encoding="utf-8"
+    )
+    with pytest.raises(SettingsFileError, match=r"dispatch\.max_retry_wait_s must be a number"):
+        max_retry_wait_s(workspace.paths)
+    fake.scenario = Scenario(status=429, retry_after="3600")
+
+    result = _dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, "claude")))
+
+    assert result.error_message is not None
+    assert "longer than ATO waits (60 s" in result.error_message
+    assert "max_retry_wait_s must be a number" in caplog.text
 
 
 # ------------------------------------------------------------ 15.14 never reached the model
