@@ -43,6 +43,7 @@ from ato_desktop.core.replay_link import (
 )
 from ato_desktop.core.word_diff import DiffPiece, similarity, word_diff
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
+from ato_desktop.runtimes.registry import default_base_url
 from ato_desktop.store import run_queries
 
 if TYPE_CHECKING:
@@ -298,7 +299,12 @@ def _estimate(
     return (
         usage.input_tokens,
         output_tokens,
-        workspace.prices.cost(config.runtime, config.model, usage),
+        workspace.prices.cost(
+            config.runtime,
+            config.model,
+            usage,
+            base_url=config.base_url or default_base_url(config.runtime),
+        ),
     )
 
 

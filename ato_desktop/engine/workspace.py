@@ -23,6 +23,11 @@ from ato_desktop.engine.online_judge import OnlineJudge
 from ato_desktop.engine.otlp_sync import OtlpSync
 from ato_desktop.engine.prices import load_price_book, save_price_file
 from ato_desktop.engine.recovery import recover_orphaned_runs
+from ato_desktop.engine.settings_file import (
+    DEFAULT_MAX_RETRY_WAIT_S,
+    SettingsFileError,
+    max_retry_wait_s,
+)
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import Toolbox, ToolboxError
 from ato_desktop.runtimes.registry import get_adapter
@@ -66,6 +71,7 @@ class Workspace:
             lease.token,
             toolbox_factory=self.open_toolbox,
             approvals=self.approvals,
+            max_retry_wait=self.max_retry_wait_s,
         )
         # Judges sampled production runs once started on a running loop (start()).
         self.online_judge = OnlineJudge(self)
@@ -115,6 +121,15 @@ class Workspace:
             store.close()
             raise
         return workspace
+
+    def max_retry_wait_s(self) -> float:
+        """settings.json's dispatch.max_retry_wait_s; the default (logged) when it is bad, so a
+        typo there never stops a dispatch. Reads the file: call it off the event loop."""
+        try:
+            return max_retry_wait_s(self.paths)
+        except SettingsFileError as exc:
+            log.warning("%s; waiting at most %g s for a retry", exc, DEFAULT_MAX_RETRY_WAIT_S)
+            return DEFAULT_MAX_RETRY_WAIT_S
 
     def start_services(self, *, scheduler: bool = True) -> None:
         """Start the background services on the running loop (the app: the engine's): the
