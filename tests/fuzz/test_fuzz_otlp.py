@@ -19,7 +19,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from ato_desktop.core.otlp_ingest import MAPPED
-from ato_desktop.engine.otlp_receiver import BadPayload, OtlpReceiver, decode_request
+from ato_desktop.engine.otlp_receiver import BadPayload, OtlpReceiver, Refused, decode_request
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.paths import DataPaths
 from tests.fuzz.strategies import BINARY, EDGE_NUMBERS, HOSTILE_TEXT, JSON_VALUES, deep_json
@@ -127,7 +127,7 @@ def _ingest_whole_or_nothing(
     runs, actions, _ = _counts(rx)
     try:
         result = rx.ingest(body, content_type, enc)
-    except BadPayload as exc:
+    except (BadPayload, Refused) as exc:
         assert str(exc)
         assert _counts(rx) == (runs, actions, "ok")  # nothing of it written
         return
@@ -283,7 +283,7 @@ def test_json_exports_are_written_whole_or_refused(receiver: OtlpReceiver, body:
 def test_any_body_encoding_and_type_decode_or_refuse(body: bytes, enc: str, ctype: str) -> None:
     try:
         decode_request(body, ctype, enc)
-    except BadPayload as exc:
+    except (BadPayload, Refused) as exc:
         assert str(exc)
 
 
