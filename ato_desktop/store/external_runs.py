@@ -36,10 +36,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.events import ActionCreated, RunsIngested, RunsRemoved
 from ato_desktop.core.ids import uuid7
-from ato_desktop.core.models import Outcome
+from ato_desktop.core.models import Outcome, storable_text
 from ato_desktop.core.otlp_ingest import IngestedTrace
 from ato_desktop.store.execution_log import ACTION_INSERT, RUN_INSERT, ExecutionLog
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
@@ -106,26 +108,30 @@ class EncodedTrace:
     tags_json: str = field(default="{}")
 
 
+def _encode(value: Any) -> str:
+    """Compact JSON text: orjson (a third of the stdlib encoder's time on message texts), the
+    log's own encoder for what orjson refuses (integers past 64 bits, lone surrogates)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return storable_text(ENCODER.encode(value))
+
+
 def encode_trace(trace: IngestedTrace) -> EncodedTrace:
     """Encode a trace's rows (JSON included): done on the receiver's thread, so the writer's
     transaction only inserts."""
-    encode = ENCODER.encode
+    encode = _encode
     spans: list[EncodedSpan] = []
-    for span in trace.spans:
-        a = span.action
+    for a in trace.spans:
         usage = a.usage
         columns = (
             a.name,
             a.kind,
             None if a.inputs is None else encode(a.inputs),
             None if a.outputs is None else encode(a.outputs),
-            None if usage is None else usage.input_tokens,
-            None if usage is None else usage.output_tokens,
-            None if usage is None else usage.cache_read_tokens,
-            None if usage is None else usage.cache_write_tokens,
-            None if usage is None else usage.reasoning_tokens,
-            1 if a.tokens_estimated else 0,
-            a.ttft_ns,
+            *(usage if usage is not None else (None, None, None, None, None)),
+            0,
+            None,
             a.duration_ns,
             a.cost_usd,
             a.cost_source,
@@ -134,32 +140,27 @@ def encode_trace(trace: IngestedTrace) -> EncodedTrace:
             a.ended_at,
             a.error_class,
             a.error_message,
-            None if a.meta is None else encode(a.meta),
+            encode(a.meta),
         )
         spans.append(
             EncodedSpan(
-                span.span_id,
-                span.parent_span_id,
-                span.start_ns,
+                a.span_id,
+                a.parent_span_id,
+                a.start_ns,
                 columns,
-                a.outcome == Outcome.SUCCESS.value,
-                None
-                if usage is None
-                else (
-                    usage.input_tokens,
-                    usage.output_tokens,
-                    usage.cache_read_tokens,
-                    usage.cache_write_tokens,
-                    usage.reasoning_tokens,
-                ),
+                a.outcome == _SUCCESS,
+                usage,
                 a.cost_usd,
-                a.cost_source.value if a.cost_source else None,
+                a.cost_source,
                 a.ended_at or a.started_at,
             )
         )
     return EncodedTrace(
         trace.trace_id, trace.run, trace.end, spans, to_json(trace.run.tags) or "{}"
     )
+
+
+_SUCCESS = Outcome.SUCCESS.value
 
 
 # -- the ingest's life ----------------------------------------------------------------------------
