@@ -349,15 +349,15 @@ def _check_ids(span: Span, index: int) -> None:
 
 
 _Entry = tuple[Span, dict[str, Any], dict[str, Any], str]
+# A span not yet mapped: the span, its resource's attributes, its scope's name.
+SpanRef = tuple[Span, dict[str, Any], str]
 
 
-def traces_from_request(
-    request: ExportTraceServiceRequest, prices: PriceBook | None = None
-) -> list[IngestedTrace]:
-    """One IngestedTrace per trace id in the request; MalformedTraceError says what is wrong
-    (and then nothing of the request should be written). A span repeated in the request (same
-    trace and span id) is taken once."""
-    grouped: dict[bytes, dict[bytes, _Entry]] = {}
+def group_request(request: ExportTraceServiceRequest) -> list[tuple[bytes, list[SpanRef]]]:
+    """The request's spans grouped by trace id (ids checked, a repeated span taken once), not
+    yet mapped: the receiver maps a batch of traces at a time, so a 32 MB export never sits in
+    memory as Python objects all at once. MalformedTraceError for a malformed id or time."""
+    grouped: dict[bytes, dict[bytes, SpanRef]] = {}
     index = 0
     for rs in request.resource_spans:
         resource = {kv.key: value_of(kv.value) for kv in rs.resource.attributes}
@@ -368,16 +368,33 @@ def traces_from_request(
                 _check_ids(span, index)
                 spans = grouped.setdefault(span.trace_id, {})
                 if span.span_id not in spans:
-                    attrs: dict[str, Any] = {}
-                    for kv in span.attributes:
-                        value = kv.value
-                        attrs[kv.key] = (
-                            value.string_value
-                            if value.WhichOneof("value") == "string_value"
-                            else value_of(value)
-                        )
-                    spans[span.span_id] = (span, attrs, resource, scope)
-    return [_trace(tid, list(spans.values()), prices) for tid, spans in grouped.items()]
+                    spans[span.span_id] = (span, resource, scope)
+    return [(tid, list(spans.values())) for tid, spans in grouped.items()]
+
+
+def map_trace(tid: bytes, refs: Sequence[SpanRef], prices: PriceBook | None) -> IngestedTrace:
+    """One trace's spans as a run and its actions; MalformedTraceError says what is wrong."""
+    entries: list[_Entry] = []
+    for span, resource, scope in refs:
+        attrs: dict[str, Any] = {}
+        for kv in span.attributes:
+            value = kv.value
+            attrs[kv.key] = (
+                value.string_value
+                if value.WhichOneof("value") == "string_value"
+                else value_of(value)
+            )
+        entries.append((span, attrs, resource, scope))
+    return _trace(tid, entries, prices)
+
+
+def traces_from_request(
+    request: ExportTraceServiceRequest, prices: PriceBook | None = None
+) -> list[IngestedTrace]:
+    """One IngestedTrace per trace id in the request; MalformedTraceError says what is wrong
+    (and then nothing of the request should be written). A span repeated in the request (same
+    trace and span id) is taken once."""
+    return [map_trace(tid, refs, prices) for tid, refs in group_request(request)]
 
 
 def _trace(tid: bytes, spans: Sequence[_Entry], prices: PriceBook | None) -> IngestedTrace:
