@@ -153,7 +153,10 @@ def big_request(target_bytes: int = 32 * 1024 * 1024 - 65_536, seed: int = 32) -
     rs.resource.attributes.add(key="service.name").value.string_value = "bench-agent"
     rs.scope_spans.add().scope.name = "bench"
     number = 0
-    while request.ByteSize() < target_bytes - 40_000:
-        _trace(rng, request, number)
+    size = request.ByteSize()
+    spans = request.resource_spans[0].scope_spans[0].spans
+    while size < target_bytes - 40_000:
+        count = _trace(rng, request, number)
+        size += sum(s.ByteSize() + 4 for s in spans[-count:])  # each span's framing too
         number += 1
     return request.SerializeToString()

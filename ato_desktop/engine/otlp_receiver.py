@@ -146,9 +146,9 @@ def decompress_gzip(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(out)
 
 
-def decode_request(body: bytes, content_type: str, encoding: str = "") -> ExportTraceServiceRequest:
-    """An export request from a body in either OTLP encoding; BadPayload says why not,
-    Refused(413/415) for a body too big once decompressed or not of an OTLP type."""
+def unpack_body(body: bytes, content_type: str, encoding: str = "") -> tuple[str, bytes]:
+    """(the OTLP content type, the body's bytes decompressed); Refused(415) for a type that is
+    not OTLP's, Refused(413) for a gzip body past the cap, BadPayload for another encoding."""
     kind = content_type.split(";")[0].strip().lower()
     if kind not in (*PROTOBUF_TYPES, JSON_TYPE):
         raise Refused(
@@ -161,6 +161,11 @@ def decode_request(body: bytes, content_type: str, encoding: str = "") -> Export
         body = decompress_gzip(body)
     elif encoding not in ("", "identity"):
         raise BadPayload(f"unsupported Content-Encoding {encoding!r}")
+    return kind, body
+
+
+def parse_body(kind: str, body: bytes) -> ExportTraceServiceRequest:
+    """The export request in a body of that OTLP content type; BadPayload says why not."""
     request = ExportTraceServiceRequest()
     if kind == JSON_TYPE:
         try:
@@ -182,6 +187,12 @@ def decode_request(body: bytes, content_type: str, encoding: str = "") -> Export
     except DecodeError as exc:
         raise BadPayload(f"the protobuf body cannot be decoded: {exc}") from None
     return request
+
+
+def decode_request(body: bytes, content_type: str, encoding: str = "") -> ExportTraceServiceRequest:
+    """An export request from a body in either OTLP encoding; BadPayload says why not,
+    Refused(413/415) for a body too big once decompressed or not of an OTLP type."""
+    return parse_body(*unpack_body(body, content_type, encoding))
 
 
 # -- redaction --------------------------------------------------------------------------------
@@ -237,8 +248,13 @@ def _gate(secrets_key: frozenset[str]) -> Any:
 def needs_redaction(request: ExportTraceServiceRequest, secrets: Sequence[str]) -> bool:
     """False only when redaction would change no text of the export (checked on its protobuf
     bytes, where every string and bytesValue appears as it is)."""
+    return may_carry_secrets(request.SerializeToString(), secrets)
+
+
+def may_carry_secrets(protobuf: bytes, secrets: Sequence[str]) -> bool:
+    """needs_redaction on an export's protobuf bytes (the body, before it is even parsed)."""
     wanted = frozenset(s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= 4)
-    return _gate(wanted).search(request.SerializeToString()) is not None
+    return _gate(wanted).search(protobuf) is not None
 
 
 def redact_export_request(request: ExportTraceServiceRequest, secrets: tuple[str, ...]) -> None:
@@ -490,15 +506,24 @@ class OtlpReceiver:
     def ingest(self, body: bytes, content_type: str, encoding: str = "") -> IngestResult:
         """Decode, map and write one export; BadPayload or Refused (nothing written) when it
         cannot be taken, StoreError when the log refused it (nothing of it kept)."""
-        request = decode_request(body, content_type, encoding)
-        del body
+        kind, raw = unpack_body(body, content_type, encoding)
+        del body  # the caller keeps no reference either: one copy of the export at a time
         if not self._keys_loaded:
             # Load every provider key once (registering it for redaction), so a key another
             # agent's span carries is redacted even before ATO itself has used that key.
             self._workspace.credentials.status()
             self._keys_loaded = True
         secrets_now = known_secrets()
-        if needs_redaction(request, secrets_now):
+        if kind == JSON_TYPE:
+            request = parse_body(kind, raw)
+            del raw
+            dirty = needs_redaction(request, secrets_now)
+        else:
+            # Checked on the body itself: no second serialised copy of a 32 MB export.
+            dirty = may_carry_secrets(raw, secrets_now)
+            request = parse_body(kind, raw)
+            del raw
+        if dirty:
             redact_export_request(request, secrets_now)
         try:
             groups = group_request(request)
