@@ -430,7 +430,9 @@ def _extend(conn: sqlite3.Connection, ingest_no: int, run_no: int, trace: Encode
         "SELECT ingest_no, last_start_ns, last_span_id FROM otlp_traces WHERE run_no = ?",
         (run_no,),
     ).fetchone()
-    if owner != ingest_no:
+    if ingest_no and owner != ingest_no:
+        # Taking this ingest back must put the run back as it was (ingest 0 is one
+        # transaction: nothing to take back).
         _snapshot(conn, ingest_no, run_no)
     count, cost_so_far, source_so_far, started_at, ended_at = conn.execute(
         "SELECT action_count, cost_usd, cost_source, started_at, ended_at FROM runs"
@@ -733,18 +735,3 @@ def ingest_traces(log: ExecutionLog, traces: Sequence[IngestedTrace]) -> Future[
         return IngestResult(len(created), len(extended), actions, (*created, *extended), skipped)
 
     return log.submit(job)
-
-
-__all__ = [
-    "BatchResult",
-    "EncodedTrace",
-    "IngestResult",
-    "abort_ingest",
-    "begin_ingest",
-    "encode_trace",
-    "finish_ingest",
-    "ingest_traces",
-    "pending_ingests",
-    "roll_back_abandoned_ingests",
-    "write_batch",
-]

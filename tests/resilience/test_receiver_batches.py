@@ -175,6 +175,54 @@ def test_an_export_whose_writing_fails_part_way_leaves_nothing(
     assert _counts(workspace) == (before[0] + 300, before[1] + 6_000, 0)
 
 
+def test_runs_an_export_extended_are_put_back_as_they_were_when_it_fails(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = OtlpReceiver(workspace, port=0)
+    early = ExportTraceServiceRequest.FromString(tiny_export(1, 5, seed=4))
+    spans = early.resource_spans[0].scope_spans[0].spans
+    first = ExportTraceServiceRequest()
+    first.resource_spans.add().scope_spans.add().spans.extend(spans[2:])
+    receiver.ingest(first.SerializeToString(), "application/x-protobuf")
+    (run,) = workspace.store.list_runs(RunFilter())
+    before = (workspace.store.get_run(run.id), workspace.store.get_actions(run.id))
+    # A big export: the earlier spans of that trace (they start first: the run's actions are
+    # put in order again) and 300 new traces; the disk fills up at its third batch.
+    big = ExportTraceServiceRequest.FromString(tiny_export(300, 20, seed=5))
+    original = external_runs.write_batch
+    calls = {"n": 0}
+
+    def write_batch(log: Any, ingest_no: int, traces: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            log.submit(cap_job()).result()
+        return original(log, ingest_no, traces)
+
+    monkeypatch.setattr(external_runs, "write_batch", write_batch)
+    # The earlier spans first, so the run is extended in the first batch.
+    reordered = ExportTraceServiceRequest()
+    scope = reordered.resource_spans.add().scope_spans.add()
+    scope.spans.extend(spans[:2])
+    scope.spans.extend(big.resource_spans[0].scope_spans[0].spans)
+    try:
+        with pytest.raises(StoreError):
+            receiver.ingest(reordered.SerializeToString(), "application/x-protobuf")
+    finally:
+        monkeypatch.undo()
+        workspace.store.submit(
+            lambda conn, emit: conn.execute(f"PRAGMA max_page_count = {UNCAPPED}")
+        ).result()
+    assert calls["n"] >= 3
+    assert workspace.store.count_runs(RunFilter()) == 1
+    assert (workspace.store.get_run(run.id), workspace.store.get_actions(run.id)) == before
+    # Retried: the run has all five spans, in start order, linked to their root.
+    receiver.ingest(reordered.SerializeToString(), "application/x-protobuf")
+    actions = workspace.store.get_actions(run.id)
+    assert [a.name for a in actions] == [f"step {i}" for i in range(5)]
+    assert [a.parent_seq for a in actions] == [None, 1, 1, 1, 1]
+    assert workspace.store.count_runs(RunFilter()) == 301
+
+
 @pytest.fixture
 def export_file(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "export.pb"
