@@ -4,6 +4,7 @@ with the reason) and nothing of it is written; the database always passes its in
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import sqlite3
@@ -317,3 +318,39 @@ def test_over_http_a_bad_payload_is_a_400_with_its_reason(
     assert response.status_code == 400
     assert response.json()["message"]
     assert _counts(receiver) == before
+
+
+KNOWN = "zq-PLANTED-receiver-0123456789abcdefXYZ"
+PIECES = st.sampled_from(
+    [
+        KNOWN,
+        KNOWN[3:19],
+        base64.b64encode(KNOWN.encode()).decode(),
+        base64.urlsafe_b64encode(b"x" + KNOWN.encode()).decode(),
+        KNOWN.encode().hex(),
+        KNOWN.encode().hex().upper(),
+        "sk-ant-api03-" + "A" * 40,
+        "Authorization: Bearer abcdefgh12345678",
+        "authorization=xyz12345678",
+        "bearer " + "q" * 20,
+        'api_key="abc123456789"',
+        "client_secret: s3cr3tvalue99",
+        "AIza" + "b" * 35,
+        "ghp_" + "c" * 36,
+        "eyJhbGciOi.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4",
+        "the answer is 42",
+        "",
+    ]
+)
+
+
+@given(st.lists(st.one_of(PIECES, HOSTILE_TEXT), max_size=5).map("".join))
+def test_the_redaction_gate_never_lets_through_what_redaction_would_change(text: str) -> None:
+    """The receiver skips the regex redaction of an export only when its RE2 gate finds
+    nothing: then redaction must change no text of it."""
+    from ato_desktop.core.redaction import redact_secrets
+    from ato_desktop.engine.otlp_receiver import may_carry_secrets
+
+    request = _valid_span(**{"acme.text": AnyValue(string_value=text)})
+    if not may_carry_secrets(request.SerializeToString(), (KNOWN,)):
+        assert redact_secrets(text, (KNOWN,)) == text
