@@ -217,3 +217,18 @@ def test_the_token_is_shown_in_full_only_when_created(ato_home: Path) -> None:
     gone = io.StringIO()
     assert cli.main(["receiver", "token", "delete"], stdout=gone) == 0
     assert ReceiverToken().get() is None
+
+
+def test_a_receiver_beyond_loopback_takes_addresses_and_its_own_names_only() -> None:
+    import socket
+
+    from ato_desktop.engine.otlp_receiver import Refused, check_host
+
+    for host in ("192.0.2.10:4318", "[2001:db8::1]:4318", "127.0.0.1", socket.gethostname()):
+        check_host(host, "0.0.0.0")
+    for host in ("attacker.example", "attacker.example:4318", None, ""):
+        with pytest.raises(Refused):
+            check_host(host, "0.0.0.0")
+    # On loopback, only loopback names: an address of this machine's network is not one.
+    with pytest.raises(Refused):
+        check_host("192.0.2.10", "127.0.0.1")
