@@ -88,6 +88,7 @@ def bench_throughput(root: Path, traces: int, per_request: int) -> dict[str, Any
     written = ws.store.reader().execute("SELECT count(*) FROM actions").fetchone()[0]
     assert written == spans, (written, spans)
     longest_ms = receiver.longest_batch_s * 1000
+    longest_cpu_ms = receiver.longest_batch_cpu_s * 1000
     prices = ws.prices
     ws.close()
 
@@ -113,6 +114,7 @@ def bench_throughput(root: Path, traces: int, per_request: int) -> dict[str, Any
         "baseline_actions_per_s": round(spans / baseline_s),
         "ratio_vs_ingest": round(baseline_s / ours_s, 2),
         "longest_transaction_ms": round(longest_ms, 1),
+        "longest_transaction_cpu_ms": round(longest_cpu_ms, 1),
         "target_spans_per_s": TARGET_SPANS_PER_S,
         "target_transaction_ms": TARGET_TRANSACTION_MS,
     }
@@ -196,7 +198,9 @@ def receiver_section(r: dict[str, Any]) -> list[str]:
         f"`ExecutionLog.ingest`: {r['baseline_s']} s ({r['baseline_actions_per_s']:,} "
         f"actions/s) | {r['ratio_vs_ingest']}x | >= {r['target_spans_per_s']:,} spans/s | "
         f"{_verdict(r['ours_spans_per_s'] >= r['target_spans_per_s'])} |",
-        f"| Longest write transaction | {r['longest_transaction_ms']} ms | — | — | <= "
+        f"| Longest write transaction (its writer thread's CPU time: "
+        f"{r.get('longest_transaction_cpu_ms', '?')} ms) | {r['longest_transaction_ms']} ms | — | "
+        f"— | <= "
         f"{r['target_transaction_ms']} ms | "
         f"{_verdict(r['longest_transaction_ms'] <= r['target_transaction_ms'])} |",
         f"| Peak resident memory of `receiver run` taking one {m['export_mb']} MB export "
@@ -208,7 +212,7 @@ def receiver_section(r: dict[str, Any]) -> list[str]:
         "whole export, anything redaction could change, and the regexes run only when it does; "
         "a frozen 17-field dataclass per span cost more than the rest of the mapping (plain "
         "rows now); orjson parses message lists and encodes rows; each export is mapped a "
-        "batch at a time (memory), and written in batches sized to 50 ms with the lock left "
+        "batch at a time (memory), and written in batches sized to 30 ms with the lock left "
         "free a fifth of the time (docs/resilience.md).",
         "",
     ]

@@ -186,6 +186,8 @@ class BatchResult:
     actions: int
     skipped: int
     seconds: float  # inside the transaction (the receiver sizes its next batch from it)
+    cpu_seconds: float = 0.0  # the writer thread's CPU time in it (what a loaded machine's
+    # scheduling adds to `seconds` is not in it)
 
 
 def write_batch(
@@ -195,7 +197,7 @@ def write_batch(
     batch = list(traces)
 
     def job(conn: sqlite3.Connection, emit: Emit) -> BatchResult:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.thread_time()
         created: list[str] = []
         extended: list[str] = []
         actions = skipped = 0
@@ -225,7 +227,12 @@ def write_batch(
         if created:
             emit(RunsIngested(len(created)))
         return BatchResult(
-            tuple(created), tuple(extended), actions, skipped, time.perf_counter() - t0
+            tuple(created),
+            tuple(extended),
+            actions,
+            skipped,
+            time.perf_counter() - t0,
+            time.thread_time() - cpu0,
         )
 
     return log.submit(job)
