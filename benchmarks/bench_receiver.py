@@ -212,7 +212,7 @@ def receiver_section(r: dict[str, Any]) -> list[str]:
         "whole export, anything redaction could change, and the regexes run only when it does; "
         "a frozen 17-field dataclass per span cost more than the rest of the mapping (plain "
         "rows now); orjson parses message lists and encodes rows; each export is mapped a "
-        "batch at a time (memory), and written in batches sized to 30 ms with the lock left "
+        "batch at a time (memory), and written in batches sized to 50 ms with the lock left "
         "free a fifth of the time (docs/resilience.md).",
         "",
     ]

@@ -89,10 +89,10 @@ _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
 JSON_TYPE = "application/json"
 
-# Batches: each write transaction aims at this long (an eighth of the 250 ms promise, leaving
+# Batches: each write transaction aims at this long (a fifth of the 250 ms promise, leaving
 # room for a loaded machine's scheduling, a slow disk and other jobs in the same group commit);
 # each batch is sized from the last one's time, starting small.
-BATCH_TARGET_S = 0.03
+BATCH_TARGET_S = 0.05
 FIRST_BATCH_SPANS = 200
 MIN_BATCH_SPANS, MAX_BATCH_SPANS = 50, 20_000
 # A pause after each batch of a big export, so another process's waiting write (SQLite's busy
