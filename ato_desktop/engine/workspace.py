@@ -32,8 +32,9 @@ from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import Toolbox, ToolboxError
 from ato_desktop.runtimes.registry import get_adapter
 from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.external_runs import roll_back_abandoned_ingests
 from ato_desktop.store.paths import DataPaths, data_paths, offline
-from ato_desktop.store.process_lease import ProcessLease
+from ato_desktop.store.process_lease import ProcessLease, owner_is_alive
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ class Workspace:
             if recover:
                 workspace.recovered_run_ids = recover_orphaned_runs(
                     store, prices, estimator, lease.token
+                )
+                # Exports the receiver of a dead process was writing: taken back whole.
+                roll_back_abandoned_ingests(
+                    store, lambda token: owner_is_alive(paths.leases_dir, token)
                 )
         except BaseException:
             store.close()
