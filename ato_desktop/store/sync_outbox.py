@@ -252,6 +252,28 @@ def enqueue_ingested(conn: sqlite3.Connection, emit: Emit, run_ids: Sequence[str
     return added
 
 
+def enqueue_finished_ingest(conn: sqlite3.Connection, emit: Emit, ingest_no: int) -> int:
+    """At the commit point of a receiver's export (store.external_runs.finish_ingest): queue
+    the runs it created or extended, when the user chose to send received runs. Never before
+    that commit: an export that fails is taken back, and its runs must not have left."""
+    wanted = conn.execute(
+        "SELECT 1 FROM sync_config WHERE id = 1 AND enabled = 1 AND include_ingested = 1"
+    ).fetchone()
+    if wanted is None:
+        return 0
+    ids = [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT r.id FROM otlp_traces t JOIN runs r ON r.run_no = t.run_no"
+            " WHERE t.ingest_no = ?"
+            " UNION SELECT r.id FROM otlp_ingest_runs i JOIN runs r ON r.run_no = i.run_no"
+            " WHERE i.ingest_no = ?",
+            (ingest_no, ingest_no),
+        )
+    ]
+    return enqueue_ingested(conn, emit, ids)
+
+
 def due_entries(log: ExecutionLog, at_ms: int, limit: int) -> list[OutboxEntry]:
     """Entries whose next attempt is due, oldest first."""
     rows = log.reader().execute(
