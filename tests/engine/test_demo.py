@@ -349,3 +349,35 @@ def test_sizes_out_of_range_are_refused(tmp_path: Path, runs: int) -> None:
         build_demo_workspace(store, PRICES, runs=runs)
     assert not has_demo_data(store)
     store.close()
+
+
+# -- layout ------------------------------------------------------------------------------
+
+
+def test_the_corpus_is_data_and_the_generator_holds_no_text_tables() -> None:
+    """engine/demo.py was 1,937 lines, 825 of them tables and text (#19.6): the corpus module is
+    data only (no functions), and neither the generator nor the build API carries text tables."""
+    import inspect
+    import types
+
+    from ato_desktop.engine import demo, demo_corpus, demo_generator
+
+    functions = [
+        name
+        for name, value in vars(demo_corpus).items()
+        if isinstance(value, types.FunctionType) and value.__module__ == demo_corpus.__name__
+    ]
+    assert functions == []
+    assert len(demo_corpus.TICKETS) >= 10 and len(demo_corpus.CONVERSATIONS) >= 5
+
+    def text_tables(module: types.ModuleType) -> list[str]:
+        found = []
+        for name, value in vars(module).items():
+            if name.startswith("__") or inspect.ismodule(value):
+                continue
+            if isinstance(value, tuple | dict) and str(value).count(" ") > 40:
+                found.append(name)
+        return found
+
+    assert text_tables(demo_generator) == []
+    assert text_tables(demo) == []
