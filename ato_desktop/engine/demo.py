@@ -79,7 +79,7 @@ MIN_RUNS = 100
 MAX_RUNS = 10_000_000
 MAX_ACTIONS_PER_RUN = 40
 """The most actions per run `actions` may ask for on average (a tool loop that long is rare)."""
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever the same seed and sizes would give different rows (caches key on it)."""
 BATCH_RUNS = 2_000
 """Runs per ingest job; at most two jobs are in flight, so memory stays bounded at any size."""

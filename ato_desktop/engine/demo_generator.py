@@ -14,7 +14,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -162,6 +162,7 @@ class DemoGenerator:
         count = max(4, min(120, self.total // 40))
         threads: list[DemoThread] = []
         turns: list[_Turn] = []
+        agentless = 0
         for index in range(count):
             agent_name, script = corpus.CONVERSATIONS[index % len(corpus.CONVERSATIONS)]
             agent = self._by_name.get(agent_name) if agent_name else None
@@ -179,16 +180,20 @@ class DemoGenerator:
             messages: list[DemoMessage] = []
             t = at
             # Now and then the second turn goes wrong: killed (the answer was going the wrong
-            # way) or rate-limited, and the user asks again.
+            # way) or rate-limited, and the user asks again. Only in chats without an agent:
+            # threads repeat the same scripts, and an agent's identical requests answered
+            # differently would be real nondeterminism, which the simulator reports.
             plan = [
                 (question, answer, _Outcome(RunStatus.COMPLETED)) for question, answer in script
             ]
-            if len(plan) > 1 and index % 5 == 3:
-                plan[1] = (plan[1][0], plan[1][1], _Outcome(RunStatus.KILLED, ErrorClass.KILLED))
-            elif len(plan) > 1 and index % 7 == 5:
-                plan.insert(
-                    1, (plan[1][0], plan[1][1], _Outcome(RunStatus.FAILED, ErrorClass.RATE_LIMIT))
-                )
+            if agent is None and len(plan) > 1:
+                agentless += 1
+                if agentless % 3 == 1:
+                    killed = _Outcome(RunStatus.KILLED, ErrorClass.KILLED)
+                    plan[1] = (plan[1][0], plan[1][1], killed)
+                elif agentless % 3 == 0:
+                    limited = _Outcome(RunStatus.FAILED, ErrorClass.RATE_LIMIT)
+                    plan.insert(1, (plan[1][0], plan[1][1], limited))
             for question, answer, outcome in plan:
                 run_id = self._id(t, rng)
                 item, text = self._make_run(
@@ -456,7 +461,7 @@ class DemoGenerator:
         topic = agent.spec.topic if agent else "chat"
         tools = agent.spec.tools if agent else ()
         if prompt is None or answer is None:
-            prompt, answer, tool_steps = _content(rng, topic)
+            prompt, answer, tool_steps = _content(rng, topic, self._keyed)
         else:
             tool_steps = []
         if tool_calls is None:
@@ -464,6 +469,8 @@ class DemoGenerator:
             tool_calls = _between(rng, low, high + 1) if tools else 0
         steps = _tool_plan(rng, topic, tools, tool_steps, tool_calls)
         speed = corpus.SPEEDS[config.model]
+        # The conversation as the dispatcher records it on every call (core.conversation's
+        # message_json): the model's tool calls, then each tool's result for the next turn.
         messages: list[dict[str, Any]] = [*history, {"role": "user", "content": prompt}]
         # Where the run stops early: failures and kills hit one of its LLM calls.
         llm_calls = len(steps) + 1
@@ -480,6 +487,10 @@ class DemoGenerator:
             is_final = call == llm_calls - 1
             status = outcome.status if last_call else RunStatus.COMPLETED
             planned_text = answer if is_final else _tool_call_text(steps[call])
+            tool_call = None
+            if not is_final:
+                name, inputs, _outputs = steps[call]
+                tool_call = {"id": _call_id(rng, config.runtime), "name": name, "arguments": inputs}
             action, text, cached = self._llm_action(
                 rng,
                 t,
@@ -488,7 +499,7 @@ class DemoGenerator:
                 speed,
                 messages,
                 planned_text,
-                is_final,
+                tool_call,
                 status,
                 outcome.error_class if last_call else None,
                 call,
@@ -501,15 +512,23 @@ class DemoGenerator:
             t = (action.ended_at or t) + _between(rng, 2, 25)
             if last_call:
                 break
-            name, inputs, outputs = steps[call]
-            tool, tokens = _tool_action(rng, t, name, inputs, outputs)
+            assert tool_call is not None
+            tool, tokens = self._tool_action(rng, t, tool_call, steps[call][2])
             context += tokens
             actions.append(tool)
             t = (tool.ended_at or t) + _between(rng, 2, 25)
+            result: dict[str, Any] = {
+                "role": "tool",
+                "content": tool.outputs["content"],
+                "tool_call_id": tool_call["id"],
+                "tool_name": tool_call["name"],
+            }
+            if tool.outcome != Outcome.SUCCESS:
+                result["is_error"] = True
             messages = [
                 *messages,
-                {"role": "assistant", "content": planned_text},
-                {"role": "tool", "content": _short_json(tool.outputs)},
+                {"role": "assistant", "content": planned_text, "tool_calls": [tool_call]},
+                result,
             ]
         ended = t
         end = RunEnd(
@@ -547,14 +566,16 @@ class DemoGenerator:
         speed: corpus.ModelSpeed,
         messages: list[dict[str, Any]],
         planned_text: str,
-        is_final: bool,
+        tool_call: dict[str, Any] | None,
         status: str,
         error_class: str | None,
         call: int,
         cached: int,
         context: int,
     ) -> tuple[NewAction, str, int]:
+        """One model call: tool_call is what it asks for (None: the final answer)."""
         runtime = config.runtime
+        is_final = tool_call is None
         system = config.system_prompt
         # Prompt size: the system prompt, the conversation so far, tool results (~4 chars/token).
         # What tools returned is in the prompt in full; the log keeps a summary of it.
@@ -586,10 +607,12 @@ class DemoGenerator:
         jitter = math.exp(rng.gauss(0, 0.3))
         ttft_ms = speed.ttft_ms * behaviour.latency * jitter * (1 + prompt_tokens / 40_000)
         gen_ms = out_tokens / speed.tokens_per_s * 1000 * behaviour.latency * jitter
+        # What the dispatcher records on every call, not only the first: the simulator rebuilds
+        # each call from the agent's config and compares (core.simulation).
         inputs: dict[str, Any] = {"runtime": runtime, "model": config.model, "messages": messages}
-        if system and call == 0:
+        if system:
             inputs["system"] = system
-        if config.params and call == 0:
+        if config.params:
             inputs["params"] = dict(config.params)
         meta: dict[str, Any] = {"response_model": config.model}
         if config.base_url:
@@ -648,8 +671,8 @@ class DemoGenerator:
             outputs["finish_reason"] = finish
         if status != RunStatus.COMPLETED and text:
             outputs["partial"] = True
-        if not is_final and status == RunStatus.COMPLETED:
-            outputs["tool_calls"] = 1
+        if tool_call is not None and status == RunStatus.COMPLETED:
+            outputs["tool_calls"] = [tool_call]
         cost_usd: float | None = None
         cost_source: CostSource | None = None
         if usage is not None:
@@ -678,6 +701,59 @@ class DemoGenerator:
         )
         return action, text, prompt_tokens
 
+    def _keyed(self, name: str, inputs: dict[str, Any]) -> random.Random:
+        """An RNG keyed by a tool call's inputs: the same call gets the same answer in every
+        run, as a deterministic tool would give (the simulator compares runs that way)."""
+        key = json.dumps(inputs, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return random.Random(f"ato-demo:{self.seed}:{name}:{key}")
+
+    def _tool_action(
+        self, rng: random.Random, t: int, call: dict[str, Any], facts: dict[str, Any]
+    ) -> tuple[NewAction, int]:
+        """One tool call as the tool runner records it, and the tokens its full result adds to
+        the next prompt. Its answer depends on its inputs only (failures too)."""
+        name, inputs = str(call["name"]), call["arguments"]
+        duration_ms = {
+            "search_docs": rng.uniform(60, 420),
+            "lookup_ticket": rng.uniform(30, 180),
+            "read_file": rng.uniform(2, 25),
+            "run_sql": rng.uniform(40, 2_400),
+            "git_log": rng.uniform(15, 120),
+        }.get(name, rng.uniform(20, 400))
+        keyed = self._keyed(name, inputs)
+        meta = {"tool_call_id": call["id"], "model_name": name}
+        # Now and then a tool fails and the model carries on without it.
+        if keyed.random() < 0.02:
+            text = "upstream returned 503; no results"
+            failed = NewAction(
+                name=name,
+                kind="tool",
+                outcome=Outcome.ERROR,
+                started_at=t,
+                ended_at=t + int(duration_ms),
+                inputs=inputs,
+                outputs={"content": text},
+                duration_ns=int(duration_ms * MS),
+                error_message=text,
+                meta=meta,
+            )
+            return failed, 20
+        low, high = corpus.TOOL_RESULT_TOKENS.get(name, (200, 800))
+        tokens = _between(keyed, low, high) * max(1, int(inputs.get("top_k", 5))) // 5
+        done = NewAction(
+            name=name,
+            kind="tool",
+            outcome=Outcome.SUCCESS,
+            started_at=t,
+            ended_at=t + int(duration_ms),
+            inputs=inputs,
+            # What the model read: the log keeps the tool's answer as text, as MCP gives it.
+            outputs={"content": json.dumps(facts, ensure_ascii=False, separators=(", ", ": "))},
+            duration_ns=int(duration_ms * MS),
+            meta=meta,
+        )
+        return done, tokens
+
 
 # -- content helpers ------------------------------------------------------------------------
 
@@ -697,11 +773,13 @@ def _weighted(rng: random.Random, choices: Sequence[tuple[Any, float]]) -> Any:
     return choices[-1][0]
 
 
-ToolStep = tuple[str, dict[str, Any], dict[str, Any]]
+ToolStep = tuple[str, dict[str, Any], dict[str, Any]]  # tool name, its inputs, its answer
+Keyed = Callable[[str, dict[str, Any]], random.Random]
 
 
-def _content(rng: random.Random, topic: str) -> tuple[str, str, list[ToolStep]]:
-    """A prompt, the final answer, and tool calls that fit them."""
+def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, list[ToolStep]]:
+    """A prompt, the final answer, and tool calls that fit them. What a tool answers comes from
+    keyed(tool, inputs): the same inputs, the same answer, in every run."""
     if topic == "triage":
         name, company, plan = rng.choice(corpus.CUSTOMERS)
         index = _between(rng, 0, len(corpus.TICKETS))
@@ -714,24 +792,31 @@ def _content(rng: random.Random, topic: str) -> tuple[str, str, list[ToolStep]]:
         )
         reply = corpus.TRIAGE_REPLIES[category].format(first=name.split()[0], doc=doc)
         answer = f"Category: {category} · Priority: {priority}\n\n{reply}"
+        search = {"query": complaint.split(".")[0][:80].lower(), "top_k": 5}
+        lookup = {"ticket_id": ticket, "customer": company}
+        found, account = keyed("search_docs", search), keyed("lookup_ticket", lookup)
         steps: list[ToolStep] = [
             (
                 "search_docs",
-                {"query": complaint.split(".")[0][:80].lower(), "top_k": 5},
+                search,
                 {
                     "hits": [
-                        {"doc": doc, "score": round(rng.uniform(0.71, 0.93), 2), "snippet": snippet}
+                        {
+                            "doc": doc,
+                            "score": round(found.uniform(0.71, 0.93), 2),
+                            "snippet": snippet,
+                        }
                     ]
                 },
             ),
             (
                 "lookup_ticket",
-                {"ticket_id": ticket, "customer": company},
+                lookup,
                 {
                     "plan": plan,
-                    "open_tickets": _between(rng, 0, 4),
-                    "last_contact_days": _between(rng, 1, 90),
-                    "mrr_usd": rng.choice((49, 290, 1_200, 8_400)),
+                    "open_tickets": _between(account, 0, 4),
+                    "last_contact_days": _between(account, 1, 90),
+                    "mrr_usd": account.choice((49, 290, 1_200, 8_400)),
                 },
             ),
         ]
@@ -744,29 +829,39 @@ def _content(rng: random.Random, topic: str) -> tuple[str, str, list[ToolStep]]:
             f"Review PR #{number}: {title}\n\nChanged: {path} (+{_between(rng, 8, 160)} "
             f"-{_between(rng, 0, 60)})"
         )
+        read = {"path": path, "start_line": start, "end_line": start + 40}
         steps = [
             (
                 "read_file",
-                {"path": path, "start_line": start, "end_line": start + 40},
-                {"path": path, "lines": 40, "sha": f"{rng.getrandbits(28):07x}"},
+                read,
+                {
+                    "path": path,
+                    "lines": 40,
+                    "sha": f"{keyed('read_file', read).getrandbits(28):07x}",
+                },
             )
         ]
         return prompt, review, steps
     if topic == "analyst":
         question, sql, columns, rows, answer = rng.choice(corpus.QUESTIONS)
+        # Who asked, and their request's number: people ask the same questions, in requests of
+        # their own.
+        asker = rng.choice(corpus.CUSTOMERS)[0].split()[0]
+        prompt = f"{question}\n\n(request DATA-{_between(rng, 1_000, 10_000)} from {asker})"
+        query = {"sql": sql, "database": "analytics", "timeout_s": 30}
         steps = [
             (
                 "run_sql",
-                {"sql": sql, "database": "analytics", "timeout_s": 30},
+                query,
                 {
                     "columns": columns,
                     "rows": rows,
                     "row_count": len(rows),
-                    "elapsed_ms": _between(rng, 40, 2_400),
+                    "elapsed_ms": _between(keyed("run_sql", query), 40, 2_400),
                 },
             )
         ]
-        return question, answer, steps
+        return prompt, answer, steps
     if topic == "notes":
         minor = _between(rng, 10, 30)
         items = rng.sample(corpus.RELEASE_ITEMS, 4)
@@ -781,22 +876,30 @@ def _content(rng: random.Random, topic: str) -> tuple[str, str, list[ToolStep]]:
             + "\n\n### Fixes\n"
             + ("\n".join(f"- {f[0].upper()}{f[1:]}." for f in fixes) or "- No fixes.")
         )
+        log = {"since": f"v2.{minor - 1}.0", "until": "HEAD", "merges_only": True}
         steps = [
             (
                 "git_log",
-                {"since": f"v2.{minor - 1}.0", "until": "HEAD", "merges_only": True},
-                {"commits": len(items), "authors": _between(rng, 2, 7)},
+                log,
+                {"commits": len(items), "authors": _between(keyed("git_log", log), 2, 7)},
             )
         ]
         return prompt, answer, steps
     if topic == "summary":
         path, title, bullets = rng.choice(corpus.DOCUMENTS)
-        prompt = f"Summarise {path} ({title})."
+        # The document as of a commit: the notes are edited, so each summary names its version.
+        ref = f"{rng.getrandbits(28):07x}"
+        prompt = f"Summarise {path} ({title}) at {ref}."
+        read = {"path": path, "ref": ref}
         steps = [
             (
                 "read_file",
-                {"path": path},
-                {"path": path, "bytes": _between(rng, 2_000, 14_000), "title": title},
+                read,
+                {
+                    "path": path,
+                    "bytes": _between(keyed("read_file", read), 2_000, 14_000),
+                    "title": title,
+                },
             )
         ]
         return prompt, bullets, steps
@@ -832,47 +935,6 @@ def _tool_call_text(step: ToolStep) -> str:
     return f"Calling {name} with {_short_json(inputs)}"
 
 
-def _tool_action(
-    rng: random.Random, t: int, name: str, inputs: dict[str, Any], outputs: dict[str, Any]
-) -> tuple[NewAction, int]:
-    """One tool call and the tokens its full result adds to the next prompt."""
-    duration_ms = {
-        "search_docs": rng.uniform(60, 420),
-        "lookup_ticket": rng.uniform(30, 180),
-        "read_file": rng.uniform(2, 25),
-        "run_sql": rng.uniform(40, 2_400),
-        "git_log": rng.uniform(15, 120),
-    }.get(name, rng.uniform(20, 400))
-    # Now and then a tool fails and the model carries on without it.
-    if rng.random() < 0.02:
-        failed = NewAction(
-            name=name,
-            kind="tool",
-            outcome=Outcome.ERROR,
-            started_at=t,
-            ended_at=t + int(duration_ms),
-            inputs=inputs,
-            outputs={"error": "upstream returned 503; no results"},
-            duration_ns=int(duration_ms * MS),
-            error_class="tool_error",
-            error_message=f"{name}: upstream returned 503",
-        )
-        return failed, 20
-    low, high = corpus.TOOL_RESULT_TOKENS.get(name, (200, 800))
-    tokens = _between(rng, low, high) * max(1, int(inputs.get("top_k", 5))) // 5
-    done = NewAction(
-        name=name,
-        kind="tool",
-        outcome=Outcome.SUCCESS,
-        started_at=t,
-        ended_at=t + int(duration_ms),
-        inputs=inputs,
-        outputs={**outputs, "result_chars": tokens * 4},
-        duration_ns=int(duration_ms * MS),
-    )
-    return done, tokens
-
-
 def _error_message(
     rng: random.Random, runtime: str, error_class: str, model: str
 ) -> tuple[str, int | None]:
@@ -885,6 +947,13 @@ def _error_message(
         text, code = rng.choice(options)
         return text.replace("{model}", model), code
     return corpus.GENERIC_ERRORS.get(error_class, error_class), None
+
+
+def _call_id(rng: random.Random, runtime: str) -> str:
+    """A tool call id in the provider's own form (Anthropic's toolu_..., OpenAI's call_...)."""
+    if runtime == RuntimeName.CLAUDE:
+        return f"toolu_01{rng.getrandbits(88):022x}"
+    return f"call_{rng.getrandbits(96):024x}"
 
 
 def _response_id(rng: random.Random, runtime: str) -> str:

@@ -194,7 +194,7 @@ def test_runs_are_agent_loops_with_tools_and_json(built: ExecutionLog) -> None:
         built,
         "SELECT run_no, inputs_json, outputs_json FROM actions WHERE name = 'search_docs' LIMIT 1",
     )[0]
-    assert "query" in json.loads(inputs) and "hits" in json.loads(outputs)
+    assert "query" in json.loads(inputs) and "hits" in json.loads(json.loads(outputs)["content"])
     first_llm = _rows(
         built,
         "SELECT inputs_json, outputs_json FROM actions WHERE run_no = ? AND seq = 1",
@@ -381,3 +381,97 @@ def test_the_corpus_is_data_and_the_generator_holds_no_text_tables() -> None:
 
     assert text_tables(demo_generator) == []
     assert text_tables(demo) == []
+
+
+# -- the simulator agrees with the demo ----------------------------------------------------
+
+
+def test_every_call_records_what_a_dispatch_records(built: ExecutionLog) -> None:
+    """The system prompt and parameters on every call (not only the first), the model's tool
+    calls, and the tools' answers in the conversation, as the dispatcher and tool runner write
+    them (core.conversation.message_json)."""
+    run_no = _rows(
+        built,
+        "SELECT r.run_no FROM runs r JOIN agents a ON a.id = r.agent_id "
+        "WHERE a.name = 'data-analyst' AND r.status = 'completed' AND r.action_count >= 3 LIMIT 1",
+    )[0][0]
+    actions = [
+        (name, json.loads(inputs), json.loads(outputs), json.loads(meta) if meta else None)
+        for name, inputs, outputs, meta in _rows(
+            built,
+            "SELECT name, inputs_json, outputs_json, meta_json FROM actions WHERE run_no = ? "
+            "ORDER BY seq",
+            run_no,
+        )
+    ]
+    calls = [a for a in actions if a[0] == "call_llm"]
+    assert len(calls) >= 2
+    for _name, inputs, _outputs, _meta in calls:
+        assert inputs["system"] and inputs["params"] == {"reasoning_effort": "high"}
+    first, tool, second = actions[0], actions[1], actions[2]
+    (asked,) = first[2]["tool_calls"]
+    assert asked["name"] == tool[0] and asked["arguments"] == tool[1]
+    assert tool[3] == {"tool_call_id": asked["id"], "model_name": tool[0]}
+    assert second[1]["messages"][-2:] == [
+        {"role": "assistant", "content": first[2]["text"], "tool_calls": [asked]},
+        {
+            "role": "tool",
+            "content": tool[2]["content"],
+            "tool_call_id": asked["id"],
+            "tool_name": tool[0],
+        },
+    ]
+
+
+def test_runs_on_an_agents_current_config_simulate_at_100_percent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#16.12: the demo and the simulator agree. Every run of an agent on its current config
+    (completed, failed or killed) replays with no divergence; a run from before a real change
+    shows that change and nothing else."""
+    import asyncio
+
+    from ato_desktop.engine.simulation import simulate
+    from ato_desktop.engine.workspace import Workspace
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    ws = Workspace.open(DataPaths(tmp_path))
+    try:
+        build_demo_workspace(ws.store, PRICES, runs=700, seed=13, now_ms=NOW)
+
+        async def simulate_all() -> tuple[dict[str, list[float]], list[str]]:
+            rates: dict[str, list[float]] = {}
+            changed: list[str] = []
+            for agent in ws.store.list_agents():
+                runs = ws.store.list_runs(RunFilter(agent_id=agent.id), limit=5_000)
+                for run in runs:
+                    if run.trigger == "replay" or run.trigger == "eval":
+                        continue
+                    current = run.agent_version == agent.current_version
+                    if not current and agent.name != REGRESSED_AGENT:
+                        continue
+                    if current and len(rates.get(agent.name, ())) >= 25:
+                        continue
+                    if not current and len(changed) >= 5:
+                        continue
+                    result = await simulate(ws, run.id, record=False, reexecute=False)
+                    if current:
+                        rates.setdefault(agent.name, []).append(result.summary.match_rate)
+                    else:
+                        changed.extend(
+                            row.detail for row in result.summary.rows if row.status != "match"
+                        )
+            await ws.live.aclose()
+            return rates, changed
+
+        rates, changed = asyncio.run(simulate_all())
+    finally:
+        ws.close()
+    assert len(rates) == 5  # every agent
+    for name, values in rates.items():
+        assert values and all(rate == 1.0 for rate in values), name
+    assert len(rates["data-analyst"]) == 25  # the agent that never changed its config
+    # support-triage v2 -> v3 rewrote the prompt and raised max_tokens: exactly that shows.
+    assert changed and all(
+        "system prompt changed" in detail and "max_tokens" in detail for detail in changed
+    )
