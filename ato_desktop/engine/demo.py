@@ -32,30 +32,41 @@ its own habits (the regressed version still calls more tools than the others).
 from __future__ import annotations
 
 import itertools
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 
 from ato_desktop.core.pricing import PriceBook
+from ato_desktop.engine.automations import AutomationService
+from ato_desktop.engine.demo_automations import DemoGenerator
 from ato_desktop.engine.demo_corpus import REGRESSED_AGENT
 from ato_desktop.engine.demo_generator import (
     DEFAULT_RUNS,
     DEFAULT_SEED,
-    DemoGenerator,
     RunItem,
     demo_now_ms,
 )
+from ato_desktop.store import automations as automation_store
+from ato_desktop.store import evals as eval_store
 from ato_desktop.store.demo_data import (
+    BuildClaim,
+    DemoBusyError,
     DemoCounts,
+    DemoExistsError,
     agent_names,
-    has_demo_data,
+    claim_build,
+    finish_build,
     remove_demo_data,
     write_catalog,
 )
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.insights_queries import fold_run_rollups
+from ato_desktop.store.paths import DataPaths
+from ato_desktop.store.process_lease import ProcessLease
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -65,6 +76,7 @@ __all__ = [
     "MAX_RUNS",
     "MIN_RUNS",
     "REGRESSED_AGENT",
+    "DemoBusyError",
     "DemoCancelledError",
     "DemoExistsError",
     "DemoGenerator",
@@ -85,10 +97,9 @@ BATCH_RUNS = 2_000
 """Runs per ingest job; at most two jobs are in flight, so memory stays bounded at any size."""
 
 Progress = Callable[[int, int], None]
-
-
-class DemoExistsError(Exception):
-    """The log already holds a demo workspace."""
+Phase = Callable[[str], None]
+DEMO_FOLDER = "demo"
+"""The folder beside the log for the demo's files (its skill flow's Markdown)."""
 
 
 class DemoCancelledError(Exception):
@@ -108,6 +119,14 @@ class DemoSummary:
     start_ms: int
     end_ms: int
     seconds: float
+    automations: int = 0
+    eval_suites: int = 0
+    eval_runs: int = 0
+    resumed: bool = False  # a build killed half-way was found and cleaned up first
+
+
+def demo_folder(paths: DataPaths) -> Path:
+    return paths.root / DEMO_FOLDER
 
 
 def build_demo_workspace(
@@ -121,6 +140,7 @@ def build_demo_workspace(
     batch_runs: int = BATCH_RUNS,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    phase: Phase | None = None,
 ) -> DemoSummary:
     """Write the demo workspace; blocks, so call it from a worker thread (or the CLI).
 
@@ -128,19 +148,61 @@ def build_demo_workspace(
     before. actions: about how many actions in all (runs..runs * MAX_ACTIONS_PER_RUN; default:
     what the agents' usual loops give, about 3.4 a run). They stream through `store.ingest` in
     batches of batch_runs with at most two batches in flight, so a million runs need no more
-    memory than two thousand. progress(done, total)
-    is called from this thread after each batch commits. Raises DemoExistsError when demo data
-    is already there, and DemoCancelledError when cancel is set (the partial demo is removed).
+    memory than two thousand. progress(done, total) is called from this thread after each batch
+    commits; phase(text) as each step starts ("writing the runs"...).
+
+    The build is claimed in the log first, under this process's lease: a build that was killed
+    half-way (kill -9, power loss) is found by the next one, which removes what it wrote and
+    builds afresh. Raises DemoExistsError when a demo is loaded, DemoBusyError (a
+    DemoExistsError) while another live process builds one, and DemoCancelledError when cancel
+    is set (the partial demo is removed).
     """
     if not MIN_RUNS <= runs <= MAX_RUNS:
         raise ValueError(f"the demo workspace has {MIN_RUNS:,} to {MAX_RUNS:,} runs, not {runs:,}")
     check_actions(runs, actions)
-    if has_demo_data(store):
-        raise DemoExistsError(
-            "The demo workspace is already loaded. Remove it first "
-            "(`ato-desktop demo --remove`, or Remove demo data in the app)."
+    lease = ProcessLease(store.paths.leases_dir)
+    try:
+        claim = claim_build(store, lease.token, seed=seed, runs=runs).result()
+        return _build(
+            store,
+            prices,
+            lease.token,
+            claim,
+            runs=runs,
+            actions=actions,
+            seed=seed,
+            now_ms=now_ms,
+            batch_runs=batch_runs,
+            progress=progress,
+            cancel=cancel,
+            phase=phase or (lambda _text: None),
         )
+    finally:
+        lease.release()
+
+
+def _build(
+    store: ExecutionLog,
+    prices: PriceBook,
+    owner: str,
+    claim: BuildClaim,
+    *,
+    runs: int,
+    actions: int | None,
+    seed: int,
+    now_ms: int | None,
+    batch_runs: int,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    phase: Phase,
+) -> DemoSummary:
     started = time.perf_counter()
+    folder = demo_folder(store.paths)
+    if claim is BuildClaim.RECLAIMED:
+        phase("removing what an interrupted demo build left")
+        remove_demo_data(store, owner=owner, keep_build=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    phase("planning the month")
     generator = DemoGenerator(
         prices,
         runs=runs,
@@ -148,14 +210,22 @@ def build_demo_workspace(
         seed=seed,
         now_ms=demo_now_ms(now_ms),
         taken_names=agent_names(store),
+        taken_automations={
+            (r.kind.value, r.name) for r in automation_store.list_definitions(store)
+        },
+        taken_suites={s.name for s in eval_store.list_suites(store, limit=100_000)},
+        skill_dir=str(folder / "skills"),
     )
     catalog = generator.catalog()
-    write_catalog(store, catalog).result()
-    if progress is not None:
-        progress(0, runs)
     done = actions = 0
     pending: list[tuple[Future[int], int, int]] = []
     try:
+        phase("writing the agents, chats and automations")
+        write_catalog(store, catalog).result()
+        _write_definitions(store, generator)
+        if progress is not None:
+            progress(0, runs)
+        phase("writing the runs")
         for batch in _batches(generator.runs(), batch_runs):
             if cancel is not None and cancel.is_set():
                 raise DemoCancelledError("the demo build was cancelled")
@@ -165,15 +235,28 @@ def build_demo_workspace(
                 done, actions = _settle(pending.pop(0), done, actions, runs, progress)
         while pending:
             done, actions = _settle(pending.pop(0), done, actions, runs, progress)
+        phase("writing the eval reports and schedule progress")
+        eval_runs = _write_evals(store, generator)
+        for state in generator.schedule_states():
+            automation_store.set_schedule_state(
+                store,
+                state.automation_id,
+                state.last_fire_at,
+                last_run_id=state.last_run_id,
+                note=state.note,
+            ).result()
+        phase("rolling up the month for Insights")
+        fold_run_rollups(store)  # the month's runs into the rollups Insights reads
+        finish_build(store, owner).result()
     except BaseException:
         for future, _, _ in pending:
             future.cancel()
         for future, _, _ in pending:
             if not future.cancelled():
                 future.exception()  # wait: removal must see every committed batch
-        remove_demo_data(store)
+        remove_demo_data(store, owner=owner)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
-    fold_run_rollups(store)  # the month's runs into the rollups Insights reads
     return DemoSummary(
         runs=done,
         actions=actions,
@@ -184,7 +267,66 @@ def build_demo_workspace(
         start_ms=generator.start_ms,
         end_ms=generator.end_ms,
         seconds=time.perf_counter() - started,
+        automations=len(generator.definitions()),
+        eval_suites=len(generator.suites()),
+        eval_runs=eval_runs,
+        resumed=claim is BuildClaim.RECLAIMED,
     )
+
+
+def _write_definitions(store: ExecutionLog, generator: DemoGenerator) -> None:
+    """The groups, skill flow, schedules and hooks, through the store functions the CLI uses
+    after the same validation (names checked against the log, hooks checked for loops).
+    Schedules and hooks are created paused: the demo never dispatches on its own."""
+    skill_file = Path(generator.skill_file)
+    skill_file.parent.mkdir(parents=True, exist_ok=True)
+    skill_file.write_text(generator.skill_text, encoding="utf-8")
+    service = AutomationService(store)
+    for definition in generator.definitions():
+        spec = service.validate(definition.kind, definition.spec, name=definition.name)
+        automation_store.create_definition(
+            store,
+            definition.kind,
+            definition.name,
+            spec,
+            source="demo",
+            enabled=not definition.paused,
+            at_ms=definition.created_at,
+            is_demo=True,
+            ids=(definition.id, definition.version_id),
+        ).result()
+
+
+def _write_evals(store: ExecutionLog, generator: DemoGenerator) -> int:
+    """Each suite run as engine.evals.run_suite records it: the suite (saved at every run), the
+    run, its cases, its figures. After the runs: case rows point at them."""
+    written = 0
+    last: Future[None] | None = None
+    for demo_suite in generator.suites():
+        for run in demo_suite.runs:
+            eval_store.save_suite(
+                store,
+                demo_suite.suite,
+                demo_suite.text,
+                at_ms=run.new.started_at,
+                is_demo=True,
+                suite_id=demo_suite.id,
+            )
+            eval_store.start_suite_run(store, run.new)
+            for outcome in run.outcomes:
+                eval_store.record_case(store, run.new.id or "", outcome)
+            last = eval_store.finish_suite_run(
+                store,
+                run.new.id or "",
+                "completed",
+                run.figures,
+                run.details,
+                ended_at=run.ended_at,
+            )
+            written += 1
+    if last is not None:
+        last.result()  # the writer runs jobs in order: every one before it is done
+    return written
 
 
 def check_actions(runs: int, actions: int | None) -> None:
@@ -222,8 +364,13 @@ def _batches(items: Iterator[RunItem], size: int) -> Iterator[list[RunItem]]:
 def remove_demo_workspace(
     store: ExecutionLog, *, progress: Progress | None = None, cancel: threading.Event | None = None
 ) -> DemoCounts:
-    """Remove every demo row (runs with their actions, agents, threads); returns the counts.
+    """Remove every demo row (runs with their actions and the simulations of them, agents,
+    threads, automations, eval suites) and the demo's files; returns the counts.
 
-    Blocks: call it from a worker thread. Rows that are not demo stay.
+    Blocks: call it from a worker thread. Rows that are not demo stay. Raises DemoBusyError
+    while another process is building the demo.
     """
-    return remove_demo_data(store, progress=progress, cancel=cancel)
+    removed = remove_demo_data(store, progress=progress, cancel=cancel)
+    if cancel is None or not cancel.is_set():
+        shutil.rmtree(demo_folder(store.paths), ignore_errors=True)
+    return removed

@@ -131,8 +131,7 @@ AGENTS: tuple[AgentSpec, ...] = (
         triggers=(
             (Trigger.UI, 55),
             (Trigger.HOOK, 25),
-            (Trigger.CLI, 12),
-            (Trigger.EVAL, 6),
+            (Trigger.CLI, 18),
             (Trigger.REPLAY, 2),
         ),
         tools=("search_docs", "lookup_ticket"),
@@ -198,7 +197,7 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec(
         name="data-analyst",
         weight=0.12,
-        triggers=((Trigger.UI, 50), (Trigger.CLI, 35), (Trigger.EVAL, 15)),
+        triggers=((Trigger.UI, 55), (Trigger.CLI, 45)),
         tools=("run_sql",),
         topic="analyst",
         versions=(
@@ -823,3 +822,163 @@ TOOL_RESULT_TOKENS: dict[str, tuple[int, int]] = {
     "run_sql": (150, 1_500),
     "git_log": (500, 2_400),
 }
+
+
+# -- automations: groups, a skill flow, schedules, hooks ------------------------------------
+# Agent names are the cast's; the generator swaps in a "-demo" twin where the user has an agent
+# of that name.
+
+RELEASE_TRAIN = "release-train"
+RELEASE_TRAIN_DESCRIPTION = "Review what a release holds, write its notes, post a summary."
+# (stage name, agent, template, timeout s, on failure, retries)
+RELEASE_TRAIN_STAGES: tuple[tuple[str, str, str, float | None, str, int], ...] = (
+    (
+        "review",
+        "code-reviewer",
+        "Review the changes going into {input}. List anything that should block the release.",
+        300.0,
+        "stop",
+        0,
+    ),
+    (
+        "notes",
+        "release-notes",
+        "Write the release notes for {input} from this review:\n\n{previous}",
+        None,
+        "retry",
+        1,
+    ),
+    (
+        "summary",
+        "local-summarizer",
+        "Summarise these release notes in three bullets for the #releases channel:\n\n{previous}",
+        120.0,
+        "skip",
+        0,
+    ),
+)
+
+SUPPORT_DESK = "support-desk"
+SUPPORT_DESK_DESCRIPTION = "Numbers questions to the analyst, tickets to triage."
+# (member, pattern, match): the first rule that matches picks the member.
+SUPPORT_DESK_RULES: tuple[tuple[str, str, str], ...] = (
+    ("data-analyst", r"(?i)\b(how many|average|share|churn|convert|grew)\b", "regex"),
+    (REGRESSED_AGENT, "ticket", "contains"),
+)
+SUPPORT_DESK_DEFAULT = REGRESSED_AGENT
+# What people send the desk that no rule catches (the default member answers), and its answer.
+SUPPORT_DESK_OTHER: tuple[tuple[str, str], ...] = (
+    (
+        "Can you explain our SLA credits policy to a customer in plain words?",
+        "If we miss our uptime promise in a month, you get a credit on your next invoice: 10% "
+        "below 99.9%, 25% below 99%. It's applied automatically; nothing to claim.",
+    ),
+    (
+        "A customer asks whether we are SOC 2 certified and where to find the report.",
+        "Yes: we hold a SOC 2 Type II report, renewed every year. Customers on Business and "
+        "Enterprise can download it from Settings > Security > Compliance after accepting an NDA.",
+    ),
+    (
+        "Draft a reply thanking a customer for detailed feedback on the new dashboard.",
+        "Thank you for taking the time to write this up! I've shared every point with the "
+        "dashboard team; the filter bar and the export button are already on their list.",
+    ),
+)
+
+INCIDENT_REVIEW = "incident-review"
+INCIDENT_REVIEW_FILE = "incident-review.md"
+INCIDENT_REVIEW_SKILL = """# Incident review
+Turns an incident's notes into a summary, its impact in numbers and a customer update.
+The steps run in order; each gets the previous step's answer.
+
+## Step 1: Summarise
+Agent: local-summarizer
+Timeout: 120s
+Summarise the incident notes in {input} in at most five bullets.
+
+## Step 2: Impact
+Agent: data-analyst
+How many customers, tickets and failed requests did this incident touch? Use the warehouse.
+
+{previous}
+
+## Step 3: Customer update
+Agent: support-triage
+On failure: retry 1
+Draft a short, honest update for the customers this incident touched, from:
+
+{previous}
+"""
+INCIDENT_IMPACT = (
+    "312 tickets from 287 customers (9 Enterprise) during the incident; 41,870 requests failed "
+    "with 502, 0.8% of the EU region's traffic that day.",
+    "58 tickets from 51 customers; 6,214 failed webhook deliveries, all retried successfully "
+    "within 24 hours.",
+    "No customer-visible impact: 0 tickets, 112 delayed exports that completed within the hour.",
+)
+INCIDENT_UPDATES = (
+    "Between 09:14 and 09:55 UTC some of you saw errors on the EU dashboard. The cause was a "
+    "connection limit on our EU gateway; we raised it and added an alert so it cannot recur "
+    "silently. Nothing was lost. We're sorry for the disruption.",
+    "Some webhook deliveries were delayed on Tuesday. Every delivery has since been retried "
+    "and confirmed. We have added monitoring on the delivery queue. Thank you for your "
+    "patience.",
+)
+
+RELEASE_NOTES_DAILY = "release-notes-daily"
+RELEASE_NOTES_DAILY_CRON = "0 9 * * 1-5"
+RELEASE_NOTES_DAILY_PROMPT = "Write the release notes for everything merged since the last release."
+RELEASE_TRAIN_WEEKLY = "release-train-weekly"
+RELEASE_TRAIN_WEEKLY_CRON = "0 16 * * 5"
+RELEASE_TRAIN_WEEKLY_PROMPT = "this week's release"
+
+ANNOUNCE_RELEASE = "announce-release"
+ANNOUNCE_RELEASE_TEMPLATE = (
+    "Turn these release notes into a two-line announcement for customers:\n\n{run.output}"
+)
+ANNOUNCEMENTS = (
+    "New this week: project-level guest roles and nightly audit-log exports to S3. Plus fixes "
+    "for SSO loops and large CSV exports. Details in the changelog.",
+    "This release makes exports and webhooks more dependable and brings annual billing with a "
+    "prorated credit. Thanks to everyone who reported issues!",
+)
+TRIAGE_FAILURE_DIGEST = "triage-failure-digest"
+TRIAGE_FAILURE_DIGEST_TEMPLATE = (
+    "Summarise for the on-call channel, in one line, why this triage run failed ({run.id}):"
+    "\n\n{run.error}"
+)
+
+# -- evals ----------------------------------------------------------------------------------
+
+TRIAGE_SUITE = "triage-golden"
+# (case id, ticket, expected category, expected priority)
+TRIAGE_CASES: tuple[tuple[str, str, str, str], ...] = (
+    ("double-charge", "We were charged twice for March (INV-20931, INV-20977).", "billing", "P2"),
+    ("deploys-blocked", "Every deploy fails with ERR_BUILD_CACHE_CORRUPT.", "bug", "P1"),
+    ("guest-access", "How do I give a contractor read-only access to one project?", "how-to", "P4"),
+    ("eu-502", "The EU dashboard returns 502 for all of our users.", "outage", "P1"),
+    (
+        "owner-left",
+        "Our admin left. How do we transfer ownership of the workspace?",
+        "account",
+        "P3",
+    ),
+    ("annual-switch", "Can we switch to annual billing mid-cycle?", "billing", "P3"),
+    (
+        "sso-loop",
+        "SSO login loops back to sign-in since we rotated our certificate.",
+        "account",
+        "P2",
+    ),
+    ("csv-cutoff", "CSV export stops at 10,000 rows of 42,000.", "bug", "P3"),
+)
+ANALYST_SUITE = "analyst-golden"
+# (case id, question, a number the answer must state)
+ANALYST_CASES: tuple[tuple[str, str, str], ...] = (
+    ("churn-regions", "Which regions had monthly churn above 5% last quarter?", "7.41"),
+    ("aov-october", "What was our average order value on Enterprise in October?", "1,840.12"),
+    ("trial-conversion", "How many trials converted to paid in the last 30 days?", "318"),
+    ("top-growth", "Which customer grew its usage the most this month?", "Lotus Freight"),
+    ("p1-share", "What share of last week's tickets were P1?", "6.8"),
+    ("active-eu", "How many workspaces were active in the EU region yesterday?", "4,212"),
+)

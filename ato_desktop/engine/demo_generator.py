@@ -8,6 +8,8 @@ comes from RNGs seeded by the seed, so the same seed and the same "now" give the
 from __future__ import annotations
 
 import bisect
+import collections
+import heapq
 import itertools
 import json
 import math
@@ -51,7 +53,7 @@ def demo_now_ms(now_ms: int | None = None) -> int:
 
 
 @dataclass(slots=True)
-class _Agent:
+class CastMember:
     spec: corpus.AgentSpec
     record: DemoAgent
     starts: list[int]  # each version's creation time, for bisect
@@ -59,24 +61,40 @@ class _Agent:
 
 
 @dataclass(slots=True)
-class _Turn:
-    """A planned run: its time is known before the stream reaches it (threads, cron)."""
+class Planned:
+    """A planned run: its time is known before the stream reaches it (threads, cron...)."""
 
     started_at: int
     item: RunItem
 
 
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where a run sits in a pipeline run or hook chain (NewRun's link fields)."""
+
+    parent_run_id: str | None = None
+    pipeline_id: str | None = None
+    stage_index: int | None = None
+    stage_name: str | None = None
+
+
 @dataclass(slots=True)
-class _Outcome:
+class RunOutcome:
     status: str
     error_class: str | None = None
 
 
-class DemoGenerator:
-    """Generates the demo rows; pure apart from reading the price book.
+class RunGenerator:
+    """Generates the demo's agents, chats and month of runs; pure apart from reading the price
+    book. (engine.demo_automations.DemoGenerator adds the automations and evals.)
 
     catalog(): agents, versions, threads and messages. runs(): every run, oldest first, as
     (NewRun, RunEnd, actions) for ExecutionLog.ingest; a fresh iterator gives the same runs.
+
+    Three sources merge into runs(): the stream (runs spread over the month's traffic), planned
+    runs (their time is known up front: chat turns, schedule fires, pipelines, evals), and
+    follow-ups (runs that other runs cause once they end: hook chains, replays gathering
+    evidence), which take the place of stream runs so the total stays exact.
     """
 
     def __init__(
@@ -103,9 +121,36 @@ class DemoGenerator:
         )
         self._direct_cum = list(itertools.accumulate(w for _, w in corpus.DIRECT_TARGETS))
         self._threads, planned = self._plan_threads()
-        planned.extend(self._plan_cron())
+        planned.extend(self._plan_more())
         planned.sort(key=lambda t: t.started_at)
         self._planned = planned
+        # Follow-ups waiting for their time: (started_at, order, item); see runs().
+        self._follow_ups: list[tuple[int, int, RunItem]] = []
+        self._follow_order = 0
+        self._slots_left = 0  # stream slots neither used nor promised to a follow-up
+
+    # -- what subclasses add ------------------------------------------------------------------
+
+    def _plan_more(self) -> list[Planned]:
+        """More planned runs (pipelines, evals...): none here."""
+        return []
+
+    def _begin(self) -> None:
+        """Called as runs() starts (to reset what follow-ups depend on): nothing here."""
+
+    def _after(self, item: RunItem) -> None:
+        """Called with every run as runs() yields it (to cause follow-ups): nothing here."""
+
+    def _follow_up(self, items: Sequence[RunItem]) -> bool:
+        """Queue runs that a run caused, each yielded at its start time in place of a stream
+        run; all or none (False: no room left in the month, nothing queued)."""
+        if len(items) > self._slots_left or any(i[0].started_at >= self.end_ms for i in items):
+            return False
+        self._slots_left -= len(items)
+        for item in items:
+            self._follow_order += 1
+            heapq.heappush(self._follow_ups, (item[0].started_at, self._follow_order, item))
+        return True
 
     # -- ids and randomness -----------------------------------------------------------------
 
@@ -131,7 +176,7 @@ class DemoGenerator:
     def catalog(self) -> DemoCatalog:
         return DemoCatalog(tuple(a.record for a in self._agents), tuple(self._threads))
 
-    def _make_agents(self) -> list[_Agent]:
+    def _make_agents(self) -> list[CastMember]:
         rng = self._rng("agents")
         agents = []
         for spec in corpus.AGENTS:
@@ -141,34 +186,34 @@ class DemoGenerator:
             versions = []
             for number, version in enumerate(spec.versions, 1):
                 # Changes land in working hours, a few minutes past something.
-                at = self._at(version.day) + _between(rng, 0, 50) * 60_000
+                at = self._at(version.day) + between(rng, 0, 50) * 60_000
                 versions.append(
                     DemoVersion(
                         self._id(at, rng), number, at, version.config, version.change_source
                     )
                 )
             record = DemoAgent(self._id(versions[0].created_at, rng), name, tuple(versions))
-            agents.append(_Agent(spec, record, [v.created_at for v in versions]))
+            agents.append(CastMember(spec, record, [v.created_at for v in versions]))
         return agents
 
-    def _version(self, agent: _Agent, at: int) -> tuple[DemoVersion, corpus.VersionSpec]:
+    def _version(self, agent: CastMember, at: int) -> tuple[DemoVersion, corpus.VersionSpec]:
         index = max(0, bisect.bisect_right(agent.starts, at) - 1)
         return agent.record.versions[index], agent.spec.versions[index]
 
     # -- planned runs: chat threads and the daily cron ------------------------------------
 
-    def _plan_threads(self) -> tuple[list[DemoThread], list[_Turn]]:
+    def _plan_threads(self) -> tuple[list[DemoThread], list[Planned]]:
         rng = self._rng("threads")
         count = max(4, min(120, self.total // 40))
         threads: list[DemoThread] = []
-        turns: list[_Turn] = []
+        turns: list[Planned] = []
         agentless = 0
         for index in range(count):
             agent_name, script = corpus.CONVERSATIONS[index % len(corpus.CONVERSATIONS)]
             agent = self._by_name.get(agent_name) if agent_name else None
             # Spread over the month, in working hours, never past "now".
             day = (index + rng.random()) * (DAYS - 1) / count
-            at = self.start_ms + int(day) * DAY_MS + _between(rng, 8 * 60, 18 * 60) * 60_000
+            at = self.start_ms + int(day) * DAY_MS + between(rng, 8 * 60, 18 * 60) * 60_000
             if agent is not None:
                 version, vspec = self._version(agent, at)
                 config, behaviour = version.config, vspec.behaviour
@@ -184,15 +229,15 @@ class DemoGenerator:
             # threads repeat the same scripts, and an agent's identical requests answered
             # differently would be real nondeterminism, which the simulator reports.
             plan = [
-                (question, answer, _Outcome(RunStatus.COMPLETED)) for question, answer in script
+                (question, answer, RunOutcome(RunStatus.COMPLETED)) for question, answer in script
             ]
             if agent is None and len(plan) > 1:
                 agentless += 1
                 if agentless % 3 == 1:
-                    killed = _Outcome(RunStatus.KILLED, ErrorClass.KILLED)
+                    killed = RunOutcome(RunStatus.KILLED, ErrorClass.KILLED)
                     plan[1] = (plan[1][0], plan[1][1], killed)
                 elif agentless % 3 == 0:
-                    limited = _Outcome(RunStatus.FAILED, ErrorClass.RATE_LIMIT)
+                    limited = RunOutcome(RunStatus.FAILED, ErrorClass.RATE_LIMIT)
                     plan.insert(1, (plan[1][0], plan[1][1], limited))
             for question, answer, outcome in plan:
                 run_id = self._id(t, rng)
@@ -215,12 +260,12 @@ class DemoGenerator:
                 end = item[1]
                 if text:
                     messages.append(DemoMessage("assistant", text, end.ended_at, run_id))
-                turns.append(_Turn(t, item))
+                turns.append(Planned(t, item))
                 history = [*history, {"role": "user", "content": question}]
                 if text:
                     history.append({"role": "assistant", "content": text})
                 # The next turn: after reading the answer, a minute or a few.
-                t = end.ended_at + _between(rng, 20_000, 6 * 60_000)
+                t = end.ended_at + between(rng, 20_000, 6 * 60_000)
                 if t >= self.end_ms:
                     break
             threads.append(
@@ -236,135 +281,142 @@ class DemoGenerator:
             )
         return threads, turns
 
-    def _plan_cron(self) -> list[_Turn]:
-        """release-notes runs every weekday at 09:00 from the scheduler."""
-        agent = self._by_name["release-notes"]
-        rng = self._rng("cron")
-        turns: list[_Turn] = []
-        budget = self.total // 6  # small builds: leave room for everything else
-        for day in range(DAYS):
-            at = self.start_ms + day * DAY_MS + 9 * HOUR_MS + _between(rng, 0, 4_000)
-            if at >= self.end_ms or len(turns) >= budget:
-                break
-            if datetime.fromtimestamp(at / 1000, UTC).weekday() >= 5:
-                continue
-            version, vspec = self._version(agent, at)
-            run_id = self._id(at, rng)
-            item, _text = self._make_run(
-                rng,
-                run_id,
-                at,
-                agent,
-                version.config,
-                vspec.behaviour,
-                Trigger.CRON,
-                self._pick_outcome(rng, vspec.behaviour, version.config, at),
-                tags={"schedule": "release-notes-daily", "cron": "0 9 * * 1-5"},
-            )
-            turns.append(_Turn(at, item))
-        return turns
-
     # -- the stream ------------------------------------------------------------------------
 
     def runs(self) -> Iterator[RunItem]:
-        """Every run, oldest first: the generated ones merged with the planned ones."""
-        planned = iter(self._planned)
-        upcoming = next(planned, None)
-        for started_at, item in self._stream(self.total - len(self._planned)):
-            while upcoming is not None and upcoming.started_at <= started_at:
-                yield upcoming.item
-                upcoming = next(planned, None)
-            yield item
-        while upcoming is not None:
-            yield upcoming.item
-            upcoming = next(planned, None)
+        """Every run, oldest first: the stream merged with the planned runs and follow-ups.
 
-    def _stream(self, count: int) -> Iterator[tuple[int, RunItem]]:
+        One loop decides what comes next (the earliest of the next planned run, the next
+        follow-up and the next stream slot) after the last run's follow-ups were queued, so the
+        order holds whatever a run causes.
+        """
         rng = self._rng("runs")
         hours, cumulative = self._hour_weights()
         total_weight = cumulative[-1]
+        count = self.total - len(self._planned)  # stream slots: stream runs and follow-ups
         forced = self._forced_outcomes(rng, count)
+        deferred: list[tuple[str, str]] = []  # forced outcomes whose slot a follow-up took
         for each in self._agents:
             each.recent.clear()
+        self._follow_ups.clear()
+        self._follow_order = 0
+        self._slots_left = count
+        self._begin()
+        planned = collections.deque(self._planned)
         last = self.start_ms
         # With a target number of actions, the stream makes up what the planned runs (chat
-        # turns, cron) and tool-less runs do not: each agent run's tool loop is sized from the
-        # shortfall so far, so the total lands on the target whatever the failures cut short.
+        # turns, cron...) and tool-less runs do not: each agent run's tool loop is sized from
+        # the shortfall so far, so the total lands on the target whatever the failures cut short.
         per_run = made = 0.0
         if self.target_actions is not None and count:
             planned_actions = sum(len(turn.item[2]) for turn in self._planned)
             per_run = max(1.0, (self.target_actions - planned_actions) / count)
-        for i in range(count):
-            # Stratified: run i falls in the i-th slice of the month's traffic, so times ascend.
-            target = (i + rng.random()) / count * total_weight
-            h = min(bisect.bisect_left(cumulative, target), len(hours) - 1)
-            before = cumulative[h - 1] if h else 0.0
-            share = (target - before) / (cumulative[h] - before)
-            started = max(last, self.start_ms + h * HOUR_MS + int(share * HOUR_MS))
-            last = started
-            force = forced.get(i)
-            agent = self._pick_agent(rng, force)
-            if agent is not None:
-                version, vspec = self._version(agent, started)
-                config, behaviour = version.config, vspec.behaviour
-                trigger = _weighted(rng, agent.spec.triggers)
+        produced = 0  # stream slots used
+        slot_at: int | None = None  # the next stream slot's time, once drawn
+        while planned or produced < count:
+            if self._slots_left <= 0:
+                slot_at = None  # a follow-up took the slot drawn last
+            elif slot_at is None:
+                # Stratified: slot i falls in the i-th slice of the month's traffic, so times
+                # ascend.
+                target = (produced + rng.random()) / count * total_weight
+                h = min(bisect.bisect_left(cumulative, target), len(hours) - 1)
+                before = cumulative[h - 1] if h else 0.0
+                share = (target - before) / (cumulative[h] - before)
+                slot_at = max(last, self.start_ms + h * HOUR_MS + int(share * HOUR_MS))
+            follow_at = self._follow_ups[0][0] if self._follow_ups else None
+            plan_at = planned[0].started_at if planned else None
+            times = [t for t in (plan_at, follow_at, slot_at) if t is not None]
+            if not times:
+                break  # follow-ups that found no room were never queued: nothing is left
+            first = min(times)
+            if plan_at == first:
+                item = planned.popleft().item
+            elif follow_at == first:
+                _at, _order, item = heapq.heappop(self._follow_ups)
+                if produced in forced:
+                    deferred.append(forced.pop(produced))
+                produced += 1
+                made += len(item[2])
             else:
-                pick = bisect.bisect(self._direct_cum, rng.random() * self._direct_cum[-1])
-                if force is not None:  # an auth failure on codex, the rest on claude
-                    pick = 1 if force[1] == ErrorClass.AUTH else 0
-                config = corpus.DIRECT_TARGETS[pick][0]
-                behaviour = corpus.DIRECT_BEHAVIOUR
-                trigger = Trigger.UI if rng.random() < 0.7 else Trigger.CLI
-            if force is not None:
-                outcome = _Outcome(*force)
+                assert slot_at is not None
+                item = self._stream_run(rng, produced, slot_at, forced, deferred, per_run, made)
+                self._slots_left -= 1
+                produced += 1
+                made += len(item[2])
+                slot_at = None
+            last = max(last, item[0].started_at)
+            self._after(item)
+            yield item
+
+    def _stream_run(
+        self,
+        rng: random.Random,
+        i: int,
+        started: int,
+        forced: dict[int, tuple[str, str]],
+        deferred: list[tuple[str, str]],
+        per_run: float,
+        made: float,
+    ) -> RunItem:
+        """The run of stream slot i: an agent (or none) by the month's mix, at time started."""
+        force = forced.pop(i, None) or (deferred.pop() if deferred else None)
+        agent = self._pick_agent(rng, force)
+        if agent is not None:
+            version, vspec = self._version(agent, started)
+            config, behaviour = version.config, vspec.behaviour
+            trigger = weighted(rng, agent.spec.triggers)
+        else:
+            pick = bisect.bisect(self._direct_cum, rng.random() * self._direct_cum[-1])
+            if force is not None:  # an auth failure on codex, the rest on claude
+                pick = 1 if force[1] == ErrorClass.AUTH else 0
+            config = corpus.DIRECT_TARGETS[pick][0]
+            behaviour = corpus.DIRECT_BEHAVIOUR
+            trigger = Trigger.UI if rng.random() < 0.7 else Trigger.CLI
+        if force is not None:
+            outcome = RunOutcome(*force)
+        else:
+            outcome = self._pick_outcome(rng, behaviour, config, started)
+        replay_of = None
+        if trigger == Trigger.REPLAY:
+            if agent is not None and agent.recent:
+                replay_of = rng.choice(agent.recent)
             else:
-                outcome = self._pick_outcome(rng, behaviour, config, started)
-            replay_of = None
-            if trigger == Trigger.REPLAY:
-                if agent is not None and agent.recent:
-                    replay_of = rng.choice(agent.recent)
-                else:
-                    trigger = Trigger.CLI
-            tags: dict[str, str] = {}
-            if trigger == Trigger.EVAL:
-                tags = {
-                    "eval": f"{agent.spec.name if agent else 'chat'}-golden",
-                    "case": f"c-{_between(rng, 1, 60):03d}",
-                }
-            elif trigger == Trigger.HOOK:
-                tags = {
-                    "hook": "pre-push" if rng.random() < 0.6 else "pull_request",
-                    "repo": "acme/monorepo",
-                }
-            run_id = self._id(started, rng)
-            tool_calls = None
-            if per_run and agent is not None and agent.spec.tools:
-                low, high = behaviour.tool_calls
-                usual = _between(rng, low, high + 1)
-                # 2 actions per tool call (the call, then the model reading its result) + 1.
-                wanted = ((i + 1) * per_run - made - 1) / 2
-                # Beyond the steady agents' usual loop: a version with longer loops keeps them.
-                extra = wanted * rng.uniform(0.5, 1.5) - sum(corpus.STEADY.tool_calls) / 2
-                tool_calls = usual + min(max(0, round(extra)), int(2 * per_run))
-            item, _ = self._make_run(
-                rng,
-                run_id,
-                started,
-                agent,
-                config,
-                behaviour,
-                trigger,
-                outcome,
-                replay_of=replay_of,
-                tags=tags,
-                tool_calls=tool_calls,
-            )
-            made += len(item[2])
-            if agent is not None:
-                agent.recent.append(run_id)
-                if len(agent.recent) > 32:
-                    del agent.recent[0]
-            yield started, item
+                trigger = Trigger.CLI
+        tags: dict[str, str] = {}
+        if trigger == Trigger.HOOK:
+            tags = {
+                "hook": "pre-push" if rng.random() < 0.6 else "pull_request",
+                "repo": "acme/monorepo",
+            }
+        run_id = self._id(started, rng)
+        tool_calls = None
+        if per_run and agent is not None and agent.spec.tools:
+            low, high = behaviour.tool_calls
+            usual = between(rng, low, high + 1)
+            # 2 actions per tool call (the call, then the model reading its result) + 1.
+            wanted = ((i + 1) * per_run - made - 1) / 2
+            # Beyond the steady agents' usual loop: a version with longer loops keeps them.
+            extra = wanted * rng.uniform(0.5, 1.5) - sum(corpus.STEADY.tool_calls) / 2
+            tool_calls = usual + min(max(0, round(extra)), int(2 * per_run))
+        item, _ = self._make_run(
+            rng,
+            run_id,
+            started,
+            agent,
+            config,
+            behaviour,
+            trigger,
+            outcome,
+            replay_of=replay_of,
+            tags=tags,
+            tool_calls=tool_calls,
+        )
+        if agent is not None:
+            agent.recent.append(run_id)
+            if len(agent.recent) > 32:
+                del agent.recent[0]
+        return item
 
     def _hour_weights(self) -> tuple[list[float], list[float]]:
         """Traffic per hour of the month: working hours, quieter weekends, slowly growing."""
@@ -411,7 +463,7 @@ class DemoGenerator:
             for slot, (status, error) in zip(slots, corpus.REQUIRED_OUTCOMES, strict=True)
         }
 
-    def _pick_agent(self, rng: random.Random, force: tuple[str, str] | None) -> _Agent | None:
+    def _pick_agent(self, rng: random.Random, force: tuple[str, str] | None) -> CastMember | None:
         if force is not None:
             return None  # no agent, no config version: forced outcomes never fake a regression
         index = bisect.bisect(self._agent_cum, rng.random() * self._agent_cum[-1])
@@ -419,22 +471,22 @@ class DemoGenerator:
 
     def _pick_outcome(
         self, rng: random.Random, behaviour: corpus.Behaviour, config: AgentConfig, at: int
-    ) -> _Outcome:
+    ) -> RunOutcome:
         day = (at - self.start_ms) / DAY_MS
         if (
             config.runtime == RuntimeName.CODEX
             and corpus.AUTH_INCIDENT[0] <= day < corpus.AUTH_INCIDENT[1]
         ):
-            return _Outcome(RunStatus.FAILED, ErrorClass.AUTH)
+            return RunOutcome(RunStatus.FAILED, ErrorClass.AUTH)
         roll = rng.random()
         if roll < behaviour.fail_rate:
-            return _Outcome(RunStatus.FAILED, _weighted(rng, behaviour.failures))
+            return RunOutcome(RunStatus.FAILED, weighted(rng, behaviour.failures))
         roll -= behaviour.fail_rate
         if roll < corpus.KILL_RATE:
-            return _Outcome(RunStatus.KILLED, ErrorClass.KILLED)
+            return RunOutcome(RunStatus.KILLED, ErrorClass.KILLED)
         if roll - corpus.KILL_RATE < corpus.INTERRUPT_RATE:
-            return _Outcome(RunStatus.INTERRUPTED, ErrorClass.INTERRUPTED)
-        return _Outcome(RunStatus.COMPLETED)
+            return RunOutcome(RunStatus.INTERRUPTED, ErrorClass.INTERRUPTED)
+        return RunOutcome(RunStatus.COMPLETED)
 
     # -- one run ---------------------------------------------------------------------------
 
@@ -443,42 +495,48 @@ class DemoGenerator:
         rng: random.Random,
         run_id: str,
         started: int,
-        agent: _Agent | None,
+        agent: CastMember | None,
         config: AgentConfig,
         behaviour: corpus.Behaviour,
         trigger: str,
-        outcome: _Outcome,
+        outcome: RunOutcome,
         *,
         prompt: str | None = None,
         answer: str | None = None,
         history: Sequence[dict[str, str]] = (),
         tool_calls: int | None = None,
+        steps: list[ToolStep] | None = None,
         thread_id: str | None = None,
         replay_of: str | None = None,
         tags: dict[str, str] | None = None,
+        links: Links | None = None,
     ) -> tuple[RunItem, str]:
-        """One run with its actions; returns it and the answer text the user saw (or "")."""
+        """One run with its actions; returns it and the answer text the user saw (or "").
+
+        prompt and answer: given (a chat turn, a pipeline stage...) or made up for the agent's
+        topic; steps: the tool calls that go with a given answer. links: a stage's place in its
+        pipeline run."""
         topic = agent.spec.topic if agent else "chat"
         tools = agent.spec.tools if agent else ()
         if prompt is None or answer is None:
-            prompt, answer, tool_steps = _content(rng, topic, self._keyed)
+            prompt, answer, tool_steps = topic_content(rng, topic, self._keyed)
         else:
-            tool_steps = []
+            tool_steps = list(steps or [])
         if tool_calls is None:
             low, high = behaviour.tool_calls
-            tool_calls = _between(rng, low, high + 1) if tools else 0
-        steps = _tool_plan(rng, topic, tools, tool_steps, tool_calls)
+            tool_calls = between(rng, low, high + 1) if tools else 0
+        plan = tool_plan(rng, topic, tools, tool_steps, tool_calls)
         speed = corpus.SPEEDS[config.model]
         # The conversation as the dispatcher records it on every call (core.conversation's
         # message_json): the model's tool calls, then each tool's result for the next turn.
         messages: list[dict[str, Any]] = [*history, {"role": "user", "content": prompt}]
         # Where the run stops early: failures and kills hit one of its LLM calls.
-        llm_calls = len(steps) + 1
+        llm_calls = len(plan) + 1
         stop_at = llm_calls - 1
         if outcome.status != RunStatus.COMPLETED:
-            stop_at = _between(rng, 0, llm_calls) if llm_calls > 1 else 0
+            stop_at = between(rng, 0, llm_calls) if llm_calls > 1 else 0
         actions: list[NewAction] = []
-        t = started + _between(rng, 3, 40)
+        t = started + between(rng, 3, 40)
         first_ttft: int | None = None
         cached = context = 0
         text = ""
@@ -486,11 +544,11 @@ class DemoGenerator:
             last_call = call == stop_at
             is_final = call == llm_calls - 1
             status = outcome.status if last_call else RunStatus.COMPLETED
-            planned_text = answer if is_final else _tool_call_text(steps[call])
+            planned_text = answer if is_final else _tool_call_text(plan[call])
             tool_call = None
             if not is_final:
-                name, inputs, _outputs = steps[call]
-                tool_call = {"id": _call_id(rng, config.runtime), "name": name, "arguments": inputs}
+                name, inputs, _outputs = plan[call]
+                tool_call = {"id": call_id(rng, config.runtime), "name": name, "arguments": inputs}
             action, text, cached = self._llm_action(
                 rng,
                 t,
@@ -509,14 +567,14 @@ class DemoGenerator:
             actions.append(action)
             if first_ttft is None and action.ttft_ns is not None:
                 first_ttft = action.ttft_ns
-            t = (action.ended_at or t) + _between(rng, 2, 25)
+            t = (action.ended_at or t) + between(rng, 2, 25)
             if last_call:
                 break
             assert tool_call is not None
-            tool, tokens = self._tool_action(rng, t, tool_call, steps[call][2])
+            tool, tokens = self._tool_action(rng, t, tool_call, plan[call][2])
             context += tokens
             actions.append(tool)
-            t = (tool.ended_at or t) + _between(rng, 2, 25)
+            t = (tool.ended_at or t) + between(rng, 2, 25)
             result: dict[str, Any] = {
                 "role": "tool",
                 "content": tool.outputs["content"],
@@ -534,7 +592,7 @@ class DemoGenerator:
         end = RunEnd(
             status=outcome.status,
             ended_at=ended,
-            duration_ns=(ended - started) * MS + _between(rng, 0, MS),
+            duration_ns=(ended - started) * MS + between(rng, 0, MS),
             ttft_ns=first_ttft,
             error_class=actions[-1].error_class if outcome.status != RunStatus.COMPLETED else None,
             error_message=actions[-1].error_message
@@ -549,6 +607,10 @@ class DemoGenerator:
             agent_id=agent.record.id if agent else None,
             agent_version_id=self._version(agent, started)[0].id if agent else None,
             thread_id=thread_id,
+            parent_run_id=links.parent_run_id if links else None,
+            pipeline_id=links.pipeline_id if links else None,
+            stage_index=links.stage_index if links else None,
+            stage_name=links.stage_name if links else None,
             replay_of=replay_of,
             tags=tags or {},
             is_demo=True,
@@ -586,9 +648,9 @@ class DemoGenerator:
         prompt_tokens = int(prompt_tokens * rng.uniform(1.0, 1.35))
         if is_final:
             low, high = behaviour.answer_tokens
-            out_tokens = _between(rng, low, high + 1)
+            out_tokens = between(rng, low, high + 1)
         else:
-            out_tokens = _between(rng, 35, 140 + 1)
+            out_tokens = between(rng, 35, 140 + 1)
         reasoning = 0
         if speed.reasoning[1]:
             share = rng.uniform(*speed.reasoning)
@@ -628,12 +690,12 @@ class DemoGenerator:
         ttft_ns: int | None = int(ttft_ms * MS)
         duration_ms = ttft_ms + gen_ms
         if status == RunStatus.COMPLETED:
-            meta["response_id"] = _response_id(rng, runtime)
+            meta["response_id"] = response_id(rng, runtime)
         else:
             outcome = Outcome.ERROR
             finish = ""
             assert error_class is not None
-            message, code = _error_message(rng, runtime, error_class, config.model)
+            message, code = error_message_for(rng, runtime, error_class, config.model)
             if code is not None:
                 meta["status_code"] = code
             if error_class in (
@@ -645,7 +707,7 @@ class DemoGenerator:
                 # Part of the answer streamed, then it stopped: no usage from the provider, so
                 # the tokens are estimated.
                 part = rng.uniform(0.15, 0.8)
-                text = _cut(planned_text, part)
+                text = cut_text(planned_text, part)
                 usage = TokenUsage(prompt_tokens, max(1, int(out_tokens * part)))
                 estimated = True
                 duration_ms = ttft_ms + gen_ms * part
@@ -739,7 +801,7 @@ class DemoGenerator:
             )
             return failed, 20
         low, high = corpus.TOOL_RESULT_TOKENS.get(name, (200, 800))
-        tokens = _between(keyed, low, high) * max(1, int(inputs.get("top_k", 5))) // 5
+        tokens = between(keyed, low, high) * max(1, int(inputs.get("top_k", 5))) // 5
         done = NewAction(
             name=name,
             kind="tool",
@@ -758,12 +820,12 @@ class DemoGenerator:
 # -- content helpers ------------------------------------------------------------------------
 
 
-def _between(rng: random.Random, low: int, high: int) -> int:
+def between(rng: random.Random, low: int, high: int) -> int:
     """A random int in [low, high): random.randrange's result, at a third of its cost."""
     return low + int(rng.random() * (high - low))
 
 
-def _weighted(rng: random.Random, choices: Sequence[tuple[Any, float]]) -> Any:
+def weighted(rng: random.Random, choices: Sequence[tuple[Any, float]]) -> Any:
     total = sum(w for _, w in choices)
     roll = rng.random() * total
     for value, weight in choices:
@@ -777,15 +839,15 @@ ToolStep = tuple[str, dict[str, Any], dict[str, Any]]  # tool name, its inputs, 
 Keyed = Callable[[str, dict[str, Any]], random.Random]
 
 
-def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, list[ToolStep]]:
+def topic_content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, list[ToolStep]]:
     """A prompt, the final answer, and tool calls that fit them. What a tool answers comes from
     keyed(tool, inputs): the same inputs, the same answer, in every run."""
     if topic == "triage":
         name, company, plan = rng.choice(corpus.CUSTOMERS)
-        index = _between(rng, 0, len(corpus.TICKETS))
+        index = between(rng, 0, len(corpus.TICKETS))
         category, priority, complaint = corpus.TICKETS[index]
         doc, snippet = corpus.DOCS[index]
-        ticket = f"T-{_between(rng, 40_000, 60_000)}"
+        ticket = f"T-{between(rng, 40_000, 60_000)}"
         prompt = (
             f"Ticket {ticket} from {name} ({company}, {plan} plan): {complaint}\n\nClassify it "
             "and draft a reply."
@@ -814,8 +876,8 @@ def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, li
                 lookup,
                 {
                     "plan": plan,
-                    "open_tickets": _between(account, 0, 4),
-                    "last_contact_days": _between(account, 1, 90),
+                    "open_tickets": between(account, 0, 4),
+                    "last_contact_days": between(account, 1, 90),
                     "mrr_usd": account.choice((49, 290, 1_200, 8_400)),
                 },
             ),
@@ -823,11 +885,11 @@ def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, li
         return prompt, answer, steps
     if topic == "review":
         title, path, review = rng.choice(corpus.REVIEWS)
-        number = _between(rng, 1_200, 2_400)
-        start = _between(rng, 10, 140)
+        number = between(rng, 1_200, 2_400)
+        start = between(rng, 10, 140)
         prompt = (
-            f"Review PR #{number}: {title}\n\nChanged: {path} (+{_between(rng, 8, 160)} "
-            f"-{_between(rng, 0, 60)})"
+            f"Review PR #{number}: {title}\n\nChanged: {path} (+{between(rng, 8, 160)} "
+            f"-{between(rng, 0, 60)})"
         )
         read = {"path": path, "start_line": start, "end_line": start + 40}
         steps = [
@@ -847,7 +909,7 @@ def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, li
         # Who asked, and their request's number: people ask the same questions, in requests of
         # their own.
         asker = rng.choice(corpus.CUSTOMERS)[0].split()[0]
-        prompt = f"{question}\n\n(request DATA-{_between(rng, 1_000, 10_000)} from {asker})"
+        prompt = f"{question}\n\n(request DATA-{between(rng, 1_000, 10_000)} from {asker})"
         query = {"sql": sql, "database": "analytics", "timeout_s": 30}
         steps = [
             (
@@ -857,16 +919,16 @@ def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, li
                     "columns": columns,
                     "rows": rows,
                     "row_count": len(rows),
-                    "elapsed_ms": _between(keyed("run_sql", query), 40, 2_400),
+                    "elapsed_ms": between(keyed("run_sql", query), 40, 2_400),
                 },
             )
         ]
         return prompt, answer, steps
     if topic == "notes":
-        minor = _between(rng, 10, 30)
+        minor = between(rng, 10, 30)
         items = rng.sample(corpus.RELEASE_ITEMS, 4)
         prompt = f"Write the release notes for v2.{minor}.0 from these merged PRs:\n" + "\n".join(
-            f"- #{_between(rng, 1_200, 2_400)} {item}" for item in items
+            f"- #{between(rng, 1_200, 2_400)} {item}" for item in items
         )
         features = [i.split(": ", 1)[1] for i in items if i.startswith("feat")]
         fixes = [i.split(": ", 1)[1] for i in items if i.startswith(("fix", "perf"))]
@@ -881,7 +943,7 @@ def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, li
             (
                 "git_log",
                 log,
-                {"commits": len(items), "authors": _between(keyed("git_log", log), 2, 7)},
+                {"commits": len(items), "authors": between(keyed("git_log", log), 2, 7)},
             )
         ]
         return prompt, answer, steps
@@ -897,7 +959,7 @@ def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, li
                 read,
                 {
                     "path": path,
-                    "bytes": _between(keyed("read_file", read), 2_000, 14_000),
+                    "bytes": between(keyed("read_file", read), 2_000, 14_000),
                     "title": title,
                 },
             )
@@ -907,7 +969,7 @@ def _content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, li
     return question, answer, []
 
 
-def _tool_plan(
+def tool_plan(
     rng: random.Random,
     topic: str,
     tools: Sequence[str],
@@ -932,10 +994,10 @@ def _tool_plan(
 
 def _tool_call_text(step: ToolStep) -> str:
     name, inputs, _ = step
-    return f"Calling {name} with {_short_json(inputs)}"
+    return f"Calling {name} with {short_json(inputs)}"
 
 
-def _error_message(
+def error_message_for(
     rng: random.Random, runtime: str, error_class: str, model: str
 ) -> tuple[str, int | None]:
     if error_class == ErrorClass.KILLED:
@@ -949,27 +1011,27 @@ def _error_message(
     return corpus.GENERIC_ERRORS.get(error_class, error_class), None
 
 
-def _call_id(rng: random.Random, runtime: str) -> str:
+def call_id(rng: random.Random, runtime: str) -> str:
     """A tool call id in the provider's own form (Anthropic's toolu_..., OpenAI's call_...)."""
     if runtime == RuntimeName.CLAUDE:
         return f"toolu_01{rng.getrandbits(88):022x}"
     return f"call_{rng.getrandbits(96):024x}"
 
 
-def _response_id(rng: random.Random, runtime: str) -> str:
+def response_id(rng: random.Random, runtime: str) -> str:
     if runtime == RuntimeName.CLAUDE:
         return f"msg_01{rng.getrandbits(120):030x}"[:30]
     if runtime == RuntimeName.CODEX:
         return f"resp_{rng.getrandbits(192):048x}"
-    return f"chatcmpl-{_between(rng, 100, 999)}"
+    return f"chatcmpl-{between(rng, 100, 999)}"
 
 
-def _cut(text: str, share: float) -> str:
+def cut_text(text: str, share: float) -> str:
     cut = max(1, int(len(text) * share))
     space = text.rfind(" ", 0, cut)
     return text[: space if space > 0 else cut]
 
 
-def _short_json(value: Any, limit: int = 240) -> str:
+def short_json(value: Any, limit: int = 240) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return text if len(text) <= limit else text[: limit - 1] + "…"
