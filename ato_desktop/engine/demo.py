@@ -3,7 +3,10 @@
 `build_demo_workspace` writes it, `remove_demo_workspace` takes it out again. Every row is marked
 `is_demo`; ids, timestamps, prompts, tokens and outcomes all come from RNGs seeded by the seed,
 and the month ends at a fixed "now" (the caller's, or the current hour), so the same seed and
-the same now give the very same rows, ids included.
+the same now give the very same rows, ids included. What the rows say comes from
+`engine.demo_corpus` (the cast and its words), `engine.demo_generator` (agents, chats and the
+month's runs) and `engine.demo_automations` (automations, evals and cost evidence); this module
+writes them, through the store functions the app itself uses.
 
 What is in it:
 
@@ -14,15 +17,18 @@ What is in it:
   asks for exhaustive answers, with max_tokens raised from 1024 to 8192). After it the agent makes
   more tool calls and longer answers: failures rise from about 4% to about 25% (timeouts, rate
   limits, stalls, prompts too long), the median run takes 3.5 times as long (p95: 17 s -> 5
-  min) and costs almost twice as much. Every other change is harmless or better (code-reviewer
-  moves to gpt-5-mini: half the latency, a fifth of the cost);
+  min) and costs almost twice as much; its eval suite's pass rate drops too. Every other change
+  is harmless or better (code-reviewer moves to gpt-5-mini: half the latency, a fifth of the
+  cost);
 * runs over 30 days with a working-hours rhythm, agent loops (call_llm turns and search_docs /
-  read_file / run_sql / lookup_ticket / git_log tools with JSON inputs and outputs), every failure
-  class (auth, rate_limit, timeout, stalled, stream_interrupted, server_error, bad_request, and
-  network for the local server), killed and interrupted runs, costs from the PriceBook
-  (estimated; unknown for the unpriced local model), a 90-minute burst of auth failures on the
-  codex runtime (a rotated key), weekday cron runs, git-hook runs, evals and replays;
-* chat threads with messages, linked to their runs (run.thread_id, message.run_id).
+  read_file / run_sql / lookup_ticket / git_log tools, recorded as the dispatcher records them),
+  every failure class (auth, rate_limit, timeout, stalled, stream_interrupted, server_error,
+  bad_request, and network for the local server), killed and interrupted runs, costs from the
+  PriceBook (estimated; unknown for the unpriced local model), a 90-minute burst of auth failures
+  on the codex runtime (a rotated key), git-hook runs and replays;
+* chat threads with messages, linked to their runs (run.thread_id, message.run_id);
+* groups, a skill flow, schedules and hooks with their pipeline runs and hook chains, eval suites
+  with their reports, and the evidence behind a cost recommendation (engine.demo_automations).
 
 With `actions` given (the benchmark workspace: 1,000,000 runs and 10,000,000 actions), agent
 runs make longer tool loops so the whole log holds about that many actions; each version keeps

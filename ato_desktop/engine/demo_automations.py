@@ -428,20 +428,22 @@ class DemoGenerator(RunGenerator):
         ]
         starts += [(at, None) for at in self._work_hours(rng, manual, 1.0)]
         starts.sort()
-        # The ways it goes, in turn: each appears once the group has run that often.
-        ways = ("killed", "ok", "stop", "retry", "skip", "ok", "ok")
+        # The ways runs by hand go, in turn (a person was watching the one that was killed);
+        # the scheduled fires went well.
+        ways = ("killed", "stop", "retry", "skip")
         turns: list[Planned] = []
         last_fire: tuple[int, str] | None = None
+        by_hand = 0
         for index, (at, fire_at) in enumerate(starts):
             if fire_at is not None:
                 trigger, tags = Trigger.CRON, self._fire_tags(weekly, fire_at)
-                text = corpus.RELEASE_TRAIN_WEEKLY_PROMPT
+                text, way = corpus.RELEASE_TRAIN_WEEKLY_PROMPT, "ok"
             else:
                 trigger, tags = (Trigger.UI, Trigger.CLI)[index % 2], {}
                 text = f"release 2.{between(rng, 10, 30)}.0 ({between(rng, 4, 19)} merged PRs)"
-            items = self._sequential(
-                rng, train, text, at, trigger, tags, ways[index % len(ways)], kind="group"
-            )
+                way = ways[by_hand] if by_hand < len(ways) else "ok"
+                by_hand += 1
+            items = self._sequential(rng, train, text, at, trigger, tags, way, kind="group")
             turns.extend(Planned(item[0].started_at, item) for item in items)
             if fire_at is not None:
                 last_fire = (fire_at, items[0][0].id or "")
@@ -859,7 +861,7 @@ class DemoGenerator(RunGenerator):
         ended = started
         for index, case in enumerate(suite.cases):
             at = started + (index // 4) * between(rng, 4_000, 9_000) + between(rng, 5, 400)
-            wanted, answer = self._case_answer(case.case_id, case.expected, index, quality)
+            wanted, answer = self._case_answer(case.prompt, case.expected, index, quality)
             item, shown = self._make_run(
                 rng,
                 self._id(at, rng),
@@ -913,7 +915,7 @@ class DemoGenerator(RunGenerator):
 
     @staticmethod
     def _case_answer(
-        case_id: str, expected: Any, index: int, quality: str
+        prompt: str, expected: Any, index: int, quality: str
     ) -> tuple[RunOutcome, str]:
         """What the target answers a case (and whether its run fails): "good" gets them right
         but one priority, "regressed" fails two (timeouts, a rate limit) and rambles past the
@@ -945,6 +947,9 @@ class DemoGenerator(RunGenerator):
                 return RunOutcome(RunStatus.COMPLETED), f"Category: other · Priority: P4\n\n{reply}"
             wrong = "Category: account" if category == "Category: how-to" else "Category: how-to"
             return RunOutcome(RunStatus.COMPLETED), f"{wrong} · {priority}\n\n{reply}"
+        known = _KNOWN_ANSWERS.get(prompt, "")
+        if str(expected) in known:  # asked before (a chat, say): the same question, the same answer
+            return RunOutcome(RunStatus.COMPLETED), known
         return RunOutcome(RunStatus.COMPLETED), (
             f"{expected}. That figure comes straight from the warehouse query; "
             "ask if you want it broken down further."
@@ -1189,6 +1194,13 @@ class DemoGenerator(RunGenerator):
                 )
             )
         return items
+
+
+# Answers the corpus gives elsewhere to the very same prompt (a chat's first question).
+_KNOWN_ANSWERS: dict[str, str] = {
+    **{question: answer for question, _sql, _cols, _rows, answer in corpus.QUESTIONS},
+    **{turns[0][0]: turns[0][1] for _agent, turns in corpus.CONVERSATIONS},
+}
 
 
 def _final_text(item: RunItem) -> str:

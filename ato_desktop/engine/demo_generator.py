@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import hashlib
 import heapq
 import itertools
 import json
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ato_desktop.core.models import (
     AgentConfig,
@@ -44,6 +45,9 @@ DAY_MS = 24 * HOUR_MS
 MS = 1_000_000  # ns per ms
 
 RunItem = tuple[NewRun, RunEnd, list[NewAction]]
+FOLLOW_UP_FLOOR = 6
+"""Stream slots kept for follow-ups until the end (the longest hook chain: a parent, 2 stages,
+twice over)."""
 
 
 def demo_now_ms(now_ms: int | None = None) -> int:
@@ -144,7 +148,9 @@ class RunGenerator:
     def _follow_up(self, items: Sequence[RunItem]) -> bool:
         """Queue runs that a run caused, each yielded at its start time in place of a stream
         run; all or none (False: no room left in the month, nothing queued)."""
-        if len(items) > self._slots_left or any(i[0].started_at >= self.end_ms for i in items):
+        # A run still going at "now" is not in the demo (it would be running, and a crash
+        # recovery would mark it interrupted).
+        if len(items) > self._slots_left or any(i[1].ended_at >= self.end_ms for i in items):
             return False
         self._slots_left -= len(items)
         for item in items:
@@ -310,12 +316,18 @@ class RunGenerator:
         per_run = made = 0.0
         if self.target_actions is not None and count:
             planned_actions = sum(len(turn.item[2]) for turn in self._planned)
-            per_run = max(1.0, (self.target_actions - planned_actions) / count)
+            # Over the slots before the quiet last few (runs without an agent, no tool loops).
+            per_run = max(
+                1.0, (self.target_actions - planned_actions) / max(1, count - FOLLOW_UP_FLOOR)
+            )
         produced = 0  # stream slots used
         slot_at: int | None = None  # the next stream slot's time, once drawn
         while planned or produced < count:
-            if self._slots_left <= 0:
-                slot_at = None  # a follow-up took the slot drawn last
+            # The month's last few slots wait until nothing can cause a follow-up any more, so
+            # a run near the end still finds room for what it causes.
+            held = FOLLOW_UP_FLOOR if (planned or self._follow_ups) else 0
+            if self._slots_left <= held:
+                slot_at = None  # none free (a follow-up may have taken the one drawn last)
             elif slot_at is None:
                 # Stratified: slot i falls in the i-th slice of the month's traffic, so times
                 # ascend.
@@ -340,7 +352,11 @@ class RunGenerator:
                 made += len(item[2])
             else:
                 assert slot_at is not None
-                item = self._stream_run(rng, produced, slot_at, forced, deferred, per_run, made)
+                # The month's very last slots: runs without an agent, which cause nothing.
+                quiet = self._slots_left <= FOLLOW_UP_FLOOR
+                item = self._stream_run(
+                    rng, produced, slot_at, forced, deferred, per_run, made, quiet=quiet
+                )
                 self._slots_left -= 1
                 produced += 1
                 made += len(item[2])
@@ -358,10 +374,13 @@ class RunGenerator:
         deferred: list[tuple[str, str]],
         per_run: float,
         made: float,
+        *,
+        quiet: bool = False,
     ) -> RunItem:
-        """The run of stream slot i: an agent (or none) by the month's mix, at time started."""
+        """The run of stream slot i: an agent (or none) by the month's mix, at time started;
+        quiet: no agent."""
         force = forced.pop(i, None) or (deferred.pop() if deferred else None)
-        agent = self._pick_agent(rng, force)
+        agent = None if quiet else self._pick_agent(rng, force)
         if agent is not None:
             version, vspec = self._version(agent, started)
             config, behaviour = version.config, vspec.behaviour
@@ -398,7 +417,7 @@ class RunGenerator:
             wanted = ((i + 1) * per_run - made - 1) / 2
             # Beyond the steady agents' usual loop: a version with longer loops keeps them.
             extra = wanted * rng.uniform(0.5, 1.5) - sum(corpus.STEADY.tool_calls) / 2
-            tool_calls = usual + min(max(0, round(extra)), int(2 * per_run))
+            tool_calls = usual + min(max(0, round(extra)), int(4 * per_run))
         item, _ = self._make_run(
             rng,
             run_id,
@@ -530,6 +549,7 @@ class RunGenerator:
         # The conversation as the dispatcher records it on every call (core.conversation's
         # message_json): the model's tool calls, then each tool's result for the next turn.
         messages: list[dict[str, Any]] = [*history, {"role": "user", "content": prompt}]
+        chars = sum(len(str(m["content"])) for m in messages)
         # Where the run stops early: failures and kills hit one of its LLM calls.
         llm_calls = len(plan) + 1
         stop_at = llm_calls - 1
@@ -544,7 +564,8 @@ class RunGenerator:
             last_call = call == stop_at
             is_final = call == llm_calls - 1
             status = outcome.status if last_call else RunStatus.COMPLETED
-            planned_text = answer if is_final else _tool_call_text(plan[call])
+            # A turn that calls a tool says nothing else (the call is in its tool_calls).
+            planned_text = answer if is_final else ""
             tool_call = None
             if not is_final:
                 name, inputs, _outputs = plan[call]
@@ -563,6 +584,7 @@ class RunGenerator:
                 call,
                 cached,
                 context,
+                chars,
             )
             actions.append(action)
             if first_ttft is None and action.ttft_ns is not None:
@@ -588,6 +610,8 @@ class RunGenerator:
                 {"role": "assistant", "content": planned_text, "tool_calls": [tool_call]},
                 result,
             ]
+            # The call's arguments are read as text too (about their JSON's length).
+            chars += len(planned_text) + len(str(tool_call["arguments"])) + len(result["content"])
         ended = t
         end = RunEnd(
             status=outcome.status,
@@ -634,14 +658,18 @@ class RunGenerator:
         call: int,
         cached: int,
         context: int,
+        chars: int | None = None,
     ) -> tuple[NewAction, str, int]:
-        """One model call: tool_call is what it asks for (None: the final answer)."""
+        """One model call: tool_call is what it asks for (None: the final answer). chars: the
+        conversation's length in characters, when the caller keeps count."""
         runtime = config.runtime
         is_final = tool_call is None
         system = config.system_prompt
         # Prompt size: the system prompt, the conversation so far, tool results (~4 chars/token).
         # What tools returned is in the prompt in full; the log keeps a summary of it.
-        prompt_tokens = 40 + context + sum(len(str(m["content"])) for m in messages) // 4
+        if chars is None:
+            chars = sum(len(str(m["content"])) for m in messages)
+        prompt_tokens = 40 + context + chars // 4
         if system:
             # Tool schemas and the few-shot examples agents carry with their instructions.
             prompt_tokens += len(system) // 4 + 2_200
@@ -763,11 +791,10 @@ class RunGenerator:
         )
         return action, text, prompt_tokens
 
-    def _keyed(self, name: str, inputs: dict[str, Any]) -> random.Random:
-        """An RNG keyed by a tool call's inputs: the same call gets the same answer in every
+    def _keyed(self, name: str, inputs: dict[str, Any]) -> KeyedDraws:
+        """Draws keyed by a tool call's inputs: the same call gets the same answer in every
         run, as a deterministic tool would give (the simulator compares runs that way)."""
-        key = json.dumps(inputs, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return random.Random(f"ato-demo:{self.seed}:{name}:{key}")
+        return KeyedDraws(f"{self.seed}:{name}:{sorted(inputs.items())!r}")
 
     def _tool_action(
         self, rng: random.Random, t: int, call: dict[str, Any], facts: dict[str, Any]
@@ -820,7 +847,41 @@ class RunGenerator:
 # -- content helpers ------------------------------------------------------------------------
 
 
-def between(rng: random.Random, low: int, high: int) -> int:
+class Draws(Protocol):
+    """Where random numbers come from: a random.Random, or KeyedDraws."""
+
+    def random(self) -> float: ...
+
+
+class KeyedDraws:
+    """A few random numbers fixed by a key (a hash of it, no generator state to seed: a
+    random.Random costs more to seed than a tool call costs to make up)."""
+
+    __slots__ = ("_pool", "_used")
+
+    def __init__(self, key: str) -> None:
+        self._pool = hashlib.blake2b(key.encode(), digest_size=64).digest()
+        self._used = 0
+
+    def random(self) -> float:
+        if self._used + 7 > len(self._pool):
+            self._pool = hashlib.blake2b(self._pool, digest_size=64).digest()
+            self._used = 0
+        chunk = self._pool[self._used : self._used + 7]
+        self._used += 7
+        return int.from_bytes(chunk, "big") / (1 << 56)
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.random()
+
+    def choice(self, items: Sequence[Any]) -> Any:
+        return items[int(self.random() * len(items))]
+
+    def getrandbits(self, bits: int) -> int:
+        return int(self.random() * (1 << 56)) >> (56 - bits)
+
+
+def between(rng: Draws, low: int, high: int) -> int:
     """A random int in [low, high): random.randrange's result, at a third of its cost."""
     return low + int(rng.random() * (high - low))
 
@@ -836,7 +897,7 @@ def weighted(rng: random.Random, choices: Sequence[tuple[Any, float]]) -> Any:
 
 
 ToolStep = tuple[str, dict[str, Any], dict[str, Any]]  # tool name, its inputs, its answer
-Keyed = Callable[[str, dict[str, Any]], random.Random]
+Keyed = Callable[[str, dict[str, Any]], KeyedDraws]
 
 
 def topic_content(rng: random.Random, topic: str, keyed: Keyed) -> tuple[str, str, list[ToolStep]]:
@@ -992,11 +1053,6 @@ def tool_plan(
     return plan
 
 
-def _tool_call_text(step: ToolStep) -> str:
-    name, inputs, _ = step
-    return f"Calling {name} with {short_json(inputs)}"
-
-
 def error_message_for(
     rng: random.Random, runtime: str, error_class: str, model: str
 ) -> tuple[str, int | None]:
@@ -1030,8 +1086,3 @@ def cut_text(text: str, share: float) -> str:
     cut = max(1, int(len(text) * share))
     space = text.rfind(" ", 0, cut)
     return text[: space if space > 0 else cut]
-
-
-def short_json(value: Any, limit: int = 240) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
