@@ -93,9 +93,10 @@ from ato_desktop.store.evals import NewSuiteRun
 
 KILLED_PIPELINE = "Killed; the stages run so far are kept."  # engine.pipelines / engine.hooks
 HOOKS_DAY = 25.3  # when the hooks were added (days after the month starts)
-EVIDENCE = (  # (agent, candidate runtime, candidate model, day the evidence was gathered)
-    ("data-analyst", RuntimeName.CODEX.value, "gpt-5-mini", 27.4),
-    (corpus.REGRESSED_AGENT, RuntimeName.CLAUDE.value, "claude-haiku-4-5", 27.2),
+# (agent, candidate runtime, candidate model, when the evidence was gathered: day, hh:mm UTC)
+EVIDENCE = (
+    ("data-analyst", RuntimeName.CODEX.value, "gpt-5-mini", 27, "14:24"),
+    (corpus.REGRESSED_AGENT, RuntimeName.CLAUDE.value, "claude-haiku-4-5", 27, "10:48"),
 )
 SCHEDULE_LEAD_MS = 2_000  # a fire starts its run within a second or two of its time
 
@@ -232,7 +233,7 @@ class DemoGenerator(RunGenerator):
     def _define(
         self, rng: random.Random, kind: AutomationKind, name: str, spec: Spec, day: float
     ) -> DemoDefinition:
-        at = self._at(day) + between(rng, 0, 50) * 60_000
+        at = self._at(day) + between(rng, 0, 50) * 60_000 + between(rng, 0, 60_000)
         definition = DemoDefinition(
             kind,
             self._free(kind, name),
@@ -326,11 +327,15 @@ class DemoGenerator(RunGenerator):
                 self._by_name[agent],
                 runtime,
                 model,
-                self._at(day),
+                self._evidence_at(day, hhmm),
                 deque(maxlen=max(3, min(20, self.total // 50))),
             )
-            for agent, runtime, model, day in EVIDENCE
+            for agent, runtime, model, day, hhmm in EVIDENCE
         ]
+
+    def _evidence_at(self, day: int, hhmm: str) -> int:
+        hours, minutes = hhmm.split(":")
+        return self._clock(day, int(hours) * 60 + int(minutes))
 
     # -- schedules ----------------------------------------------------------------------------
 
@@ -406,14 +411,20 @@ class DemoGenerator(RunGenerator):
             description=corpus.SUPPORT_DESK_DESCRIPTION,
         )
 
+    def _clock(self, day: int, minute: int, rng: random.Random | None = None) -> int:
+        """That minute (UTC) of the month's day-th day, a few seconds in."""
+        midnight = self.start_ms - self.start_ms % DAY_MS
+        seconds = between(rng, 0, 60_000) if rng is not None else 0
+        return midnight + day * DAY_MS + minute * 60_000 + seconds
+
     def _work_hours(self, rng: random.Random, count: int, first_day: float) -> list[int]:
         """count times spread from first_day to the end, in working hours (UTC)."""
         times = []
         span = DAYS - first_day - 0.5
         for i in range(count):
             day = first_day + (i + rng.random()) * span / count
-            at = self.start_ms + int(day) * DAY_MS + between(rng, 9 * 60, 17 * 60) * 60_000
-            times.append(min(at, self.end_ms - 2 * HOUR_MS))
+            at = self._clock(int(day), between(rng, 9 * 60, 17 * 60), rng)
+            times.append(max(self.start_ms, min(at, self.end_ms - 2 * HOUR_MS)))
         return sorted(times)
 
     def _plan_train(
@@ -794,31 +805,46 @@ class DemoGenerator(RunGenerator):
                 for case_id, question, number in analyst_cases
             ],
         )
-        evidence = {agent: day for agent, _rt, _model, day in EVIDENCE}
+        evidence = {
+            agent: self._evidence_at(day, hhmm) for agent, _rt, _model, day, hhmm in EVIDENCE
+        }
         turns: list[Planned] = []
-        # (suite, agent key, day, candidate (runtime, model) or None, per-case quality)
-        plan: tuple[tuple[DemoSuite, str, float, tuple[str, str] | None, str], ...] = (
-            (analyst_suite, "data-analyst", 16.4, None, "good"),
-            (triage_suite, corpus.REGRESSED_AGENT, 19.6, None, "good"),
-            (triage_suite, corpus.REGRESSED_AGENT, 24.6, None, "regressed"),
+        # (suite, agent, start, candidate (runtime, model) or None, how its answers go); the
+        # candidates' suites run once their replays are in, as gather_evidence runs them.
+        plan: tuple[tuple[DemoSuite, str, int, tuple[str, str] | None, str], ...] = (
+            (analyst_suite, "data-analyst", self._clock(16, 10 * 60 + 5, rng), None, "good"),
             (
                 triage_suite,
                 corpus.REGRESSED_AGENT,
-                evidence[corpus.REGRESSED_AGENT] + 0.05,
+                self._clock(19, 11 * 60 + 20, rng),
+                None,
+                "good",
+            ),
+            (
+                triage_suite,
+                corpus.REGRESSED_AGENT,
+                self._clock(24, 15 * 60 + 40, rng),
+                None,
+                "regressed",
+            ),
+            (
+                triage_suite,
+                corpus.REGRESSED_AGENT,
+                evidence[corpus.REGRESSED_AGENT] + between(rng, 50, 70) * 60_000,
                 (RuntimeName.CLAUDE.value, "claude-haiku-4-5"),
                 "weaker",
             ),
             (
                 analyst_suite,
                 "data-analyst",
-                evidence["data-analyst"] + 0.05,
+                evidence["data-analyst"] + between(rng, 50, 70) * 60_000,
                 (RuntimeName.CODEX.value, "gpt-5-mini"),
                 "good",
             ),
         )
-        for suite, agent_key, day, candidate, quality in plan:
+        for suite, agent_key, started, candidate, quality in plan:
             turns.extend(
-                self._suite_run(rng, suite, self._by_name[agent_key], day, candidate, quality)
+                self._suite_run(rng, suite, self._by_name[agent_key], started, candidate, quality)
             )
         return turns
 
@@ -839,14 +865,13 @@ class DemoGenerator(RunGenerator):
         rng: random.Random,
         demo_suite: DemoSuite,
         agent: CastMember,
-        day: float,
+        started: int,
         candidate: tuple[str, str] | None,
         quality: str,
     ) -> list[Planned]:
         """A run of a suite as engine.evals.run_suite records it: one dispatch per case
         (trigger eval, four at a time), scored by the suite's scorers."""
         suite = demo_suite.suite
-        started = self._at(day) + between(rng, 9 * 60, 16 * 60) * 60_000
         if not demo_suite.id:
             demo_suite.id = self._id(started, rng)
         suite_run_id = self._id(started, rng)
