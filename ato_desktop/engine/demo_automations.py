@@ -71,6 +71,7 @@ from ato_desktop.core.records import NewAction, NewRun, RunEnd
 from ato_desktop.core.skill_flow import parse_skill
 from ato_desktop.core.templates import render
 from ato_desktop.engine import demo_corpus as corpus
+from ato_desktop.engine.cost_recs import DEFAULT_SAMPLE
 from ato_desktop.engine.demo_generator import (
     DAY_MS,
     DAYS,
@@ -153,7 +154,8 @@ class _Evidence:
     runtime: str
     model: str
     at: int
-    sample: deque[RunItem]
+    size: int  # how many runs the sample takes (engine.cost_recs.DEFAULT_SAMPLE at most)
+    recent: deque[RunItem]  # the newest ones seen, some maybe still running at `at`
     done: bool = False
 
 
@@ -322,13 +324,15 @@ class DemoGenerator(RunGenerator):
 
     def _begin(self) -> None:
         """Every pass over the runs gathers its evidence afresh."""
+        sample = max(3, min(DEFAULT_SAMPLE, self.total // 50))
         self._evidence = [
             _Evidence(
                 self._by_name[agent],
                 runtime,
                 model,
                 self._evidence_at(day, hhmm),
-                deque(maxlen=max(3, min(20, self.total // 50))),
+                sample,
+                deque(maxlen=3 * sample),
             )
             for agent, runtime, model, day, hhmm in EVIDENCE
         ]
@@ -1033,7 +1037,7 @@ class DemoGenerator(RunGenerator):
                 and new.trigger not in (Trigger.REPLAY, Trigger.EVAL)
                 and end.status in (RunStatus.COMPLETED, RunStatus.FAILED)
             ):
-                gathering.sample.append(item)
+                gathering.recent.append(item)
         if new.agent_id is None or CHAIN_TAG in new.tags or end.ended_at < self._hooks_from:
             return
         for hook in self._due(item):
@@ -1165,7 +1169,9 @@ class DemoGenerator(RunGenerator):
         time, through the dispatcher (trigger replay, no agent: a runtime and model target)."""
         rng = random.Random(f"ato-demo:{self.seed}:evidence:{gathering.agent.spec.name}")
         label = f"{gathering.runtime} · {gathering.model}"
-        sample = [s for s in gathering.sample if s[1].ended_at < gathering.at][::-1]
+        # sample_runs: the newest finished ones, newest first.
+        finished = [s for s in gathering.recent if s[1].ended_at < gathering.at]
+        sample = finished[::-1][: gathering.size]
         items = []
         t0 = max(gathering.at, now) + between(rng, 1_000, 30_000)
         for index, source in enumerate(sample):
