@@ -845,6 +845,34 @@ MIGRATIONS: tuple[Migration, ...] = (
         UPDATE otlp_traces SET last_start_ns = 9223372036854775807;
         """,
     ),
+    Migration(
+        13,
+        "demo marks on automations and eval suites; the demo build under way",
+        # The demo workspace includes groups, schedules, hooks, skill flows and eval suites with
+        # their reports; they are marked like its agents, threads and runs, and removed with
+        # them. A build writes for a while (a million runs: half an hour): its row says which
+        # process builds it, so a build that was killed half-way is found by the next one and
+        # cleaned up instead of being taken for a loaded demo. Demo data from before this
+        # migration counts as a finished build.
+        """
+        ALTER TABLE automations ADD COLUMN is_demo INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE eval_suites ADD COLUMN is_demo INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE demo_build (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            owner       TEXT NOT NULL,  -- the building process's lease (store.process_lease)
+            seed        INTEGER NOT NULL,
+            runs        INTEGER NOT NULL,
+            started_at  INTEGER NOT NULL,
+            finished_at INTEGER         -- NULL while it builds, or since it was killed
+        );
+        INSERT INTO demo_build (id, owner, seed, runs, started_at, finished_at)
+            SELECT 1, '', 0, 0, 0, 0
+            WHERE EXISTS (SELECT 1 FROM agents WHERE is_demo = 1)
+               OR EXISTS (SELECT 1 FROM threads WHERE is_demo = 1)
+               OR EXISTS (SELECT 1 FROM runs WHERE is_demo = 1);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
