@@ -34,11 +34,11 @@ def test_new_log_is_wal_with_foreign_keys_and_recorded_migrations(paths: DataPat
     assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
-    assert versions == list(range(1, LATEST_VERSION + 1))
+    assert versions == [m.version for m in MIGRATIONS]  # numbers may leave gaps
     conn.close()
     # Opening again applies nothing new.
     conn = open_database(paths.database)
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == LATEST_VERSION
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
     conn.close()
 
 
