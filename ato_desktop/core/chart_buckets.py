@@ -48,11 +48,12 @@ def align_window(start_ms: int, end_ms: int, bucket_ms: int) -> tuple[int, int]:
 def time_label(ms: int, bucket_ms: int) -> str:
     """A bucket's start as a short UTC label at the bucket's precision."""
     when = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    if bucket_ms >= DAY_MS:
-        return when.strftime("%b %d").replace(" 0", " ")
+    day = f"{when:%b} {when.day}"
+    if bucket_ms >= DAY_MS or ms % DAY_MS == 0:
+        return day
     if bucket_ms >= HOUR_MS:
-        return when.strftime("%b %d %H:00").replace(" 0", " ", 1)
-    return when.strftime("%H:%M")
+        return f"{day} {when:%H}:00"
+    return f"{when:%H:%M}"
 
 
 def full_time_label(start_ms: int, bucket_ms: int) -> str:
@@ -66,6 +67,15 @@ def full_time_label(start_ms: int, bucket_ms: int) -> str:
     if start.date() == end.date() or end.hour == end.minute == 0:
         return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC"
     return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+
+
+def range_label(since_ms: int, until_ms: int) -> str:
+    """'Mar 4 10:00 – Mar 5 12:00 UTC': a picked time range, to the minute."""
+    start = datetime.fromtimestamp(since_ms / 1000, tz=UTC)
+    end = datetime.fromtimestamp(until_ms / 1000, tz=UTC)
+    left = f"{start:%b} {start.day} {start:%H:%M}"
+    right = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%b} {end.day} {end:%H:%M}"
+    return f"{left} – {right} UTC"
 
 
 def tick_positions(count: int, bucket_ms: int, start_ms: int, most: int = 8) -> list[int]:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.events import ActionCreated, RunProgressed
 from ato_desktop.store import run_queries
+from ato_desktop.ui.charts.runs_timeline import RunsTimeline
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
@@ -103,6 +104,10 @@ class RunsPage(Page):
         layout.addWidget(self._stack, 1)
 
         self.filters = self.history.filters
+        # Runs per time bucket above the list; a drag or click on it sets the time filter.
+        self.timeline = RunsTimeline(ctx)
+        self.history.layout().insertWidget(1, self.timeline)
+        self.timeline.sig_range_chosen.connect(self.filters.set_range)
         self.filters.set_state(self._state, emit=False)
         self.filters.sig_filters_changed.connect(self._on_filters_changed)
         self.history.table.sig_run_clicked.connect(self.open_run)
@@ -582,6 +587,7 @@ class RunsPage(Page):
         # intercepts follow once it is shown (see _on_page_loaded).
         self._after_first_page = True
         self.model.set_filter(flt)
+        self.timeline.refresh(flt)
 
     def _refresh_intercepts(self) -> None:
         if not self.history.isVisible():
@@ -675,6 +681,8 @@ class RunsPage(Page):
         bridge.sig_run_progressed.connect(self._on_run_progressed)
         bridge.sig_run_ended.connect(self._on_run_ended)
         bridge.sig_runs_bulk_changed.connect(self._on_runs_ingested)
+        for signal in (bridge.sig_run_created, bridge.sig_run_ended):
+            signal.connect(self.timeline.schedule)
         bridge.sig_config_changed.connect(lambda _e: self._load_agents())
 
     def _on_run_created(self, event: Any) -> None:
