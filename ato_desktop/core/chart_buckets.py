@@ -142,6 +142,8 @@ def format_value(value: float | None, unit: str) -> str:
         if abs(value) >= 10_000:
             return f"{value / 1000:,.1f} s"
         return f"{value:,.0f} ms"
+    if unit == "s":
+        return f"{value:,.1f} s"
     if unit == "%":
         return f"{value:.1f} %"
     if unit == "score":

@@ -1,6 +1,7 @@
 """A chart in a card: its title, the chart (or loading, or an empty state that says what to do),
 a readout line with the exact values under the pointer or the keyboard's cursor, and a menu
-with "Save as PNG…" and "Copy data as CSV" (also Ctrl+S / Ctrl+C while the chart has focus).
+(the ⋯ button, a right-click or the menu key) with "Save as PNG…" and "Copy data as CSV" (also
+Ctrl+C while the chart has focus).
 
 Qt Charts loads on the first set_spec with something to draw (see the package docstring)."""
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -53,6 +54,7 @@ class ChartFrame(QFrame):
         empty_text: str,
         name: str = "",
         min_height: int = 180,
+        hint: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -63,6 +65,7 @@ class ChartFrame(QFrame):
         self.state = LOADING
         self._empty_action: Callable[[], object] | None = None
         self._default_empty = (empty_title, empty_text)
+        self._hint_text = hint
 
         column = QVBoxLayout(self)
         column.setContentsMargins(12, 8, 8, 8)
@@ -86,7 +89,7 @@ class ChartFrame(QFrame):
         self.menu_button.setToolTip("Save as PNG…, Copy data as CSV")
         self.menu_button.setAccessibleName(f"{title}: chart actions")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.menu_button)
+        self.menu = menu = QMenu(self.menu_button)
         self.save_action = menu.addAction("Save as PNG…", self.save_png_dialog)
         self.copy_action = menu.addAction("Copy data as CSV", self.copy_csv)
         self.menu_button.setMenu(menu)
@@ -128,14 +131,8 @@ class ChartFrame(QFrame):
         self.readout.setObjectName("ChartReadout")
         self.readout.setProperty("muted", True)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setWordWrap(True)
         column.addWidget(self.readout)
-        for keys, slot in (
-            (QKeySequence.StandardKey.Save, self.save_png_dialog),
-            (QKeySequence.StandardKey.Copy, self.copy_csv),
-        ):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
         self._apply_style()
         self._set_actions_enabled(False)
 
@@ -197,7 +194,7 @@ class ChartFrame(QFrame):
     def _hint(self) -> str:
         if self.spec is None or self.view is None:
             return ""
-        return self.view.hint()
+        return self._hint_text if self._hint_text is not None else self.view.hint()
 
     def _ensure_view(self) -> None:
         if self.view is not None:
@@ -211,6 +208,7 @@ class ChartFrame(QFrame):
         self.view.sig_range_selected.connect(self.sig_range_selected)
         self.view.sig_marker_clicked.connect(self.sig_marker_clicked)
         self.view.sig_marker_hovered.connect(self._on_marker_hovered)
+        self.view.sig_copy_requested.connect(self.copy_csv)
         self.host_layout.addWidget(self.view)
 
     def _on_hovered(self, index: int) -> None:
@@ -226,6 +224,10 @@ class ChartFrame(QFrame):
     def _on_empty_action(self) -> None:
         if self._empty_action is not None:
             self._empty_action()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right-click or the menu key: the same actions as the ⋯ button."""
+        self.menu.exec(event.globalPos())
 
     # -- export ---------------------------------------------------------------------------------
 

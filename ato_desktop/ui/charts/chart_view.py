@@ -30,7 +30,16 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QMargins, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPen,
+)
 from PySide6.QtWidgets import QGraphicsRectItem, QToolTip, QWidget
 
 from ato_desktop.ui.charts.chart_spec import BARS, HBARS, LINE, STACKED, ChartSpec
@@ -51,6 +60,8 @@ def _axis_format(unit: str, top: float) -> str:
         return "%.0f %%"
     if unit == "score":
         return "%.2f"
+    if unit == "s":
+        return "%.0f s" if top >= 10 else "%.1f s"
     return "%.0f"
 
 
@@ -60,6 +71,7 @@ class ChartView(QChartView):
     sig_range_selected = Signal(int, int)
     sig_marker_clicked = Signal(object)
     sig_marker_hovered = Signal(str)
+    sig_copy_requested = Signal()  # Ctrl+C: the data as CSV
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._chart = QChart()
@@ -100,7 +112,7 @@ class ChartView(QChartView):
         chart.setBackgroundBrush(QBrush(QColor(theme.surface)))
         chart.setPlotAreaBackgroundVisible(False)
         chart.legend().setLabelColor(QColor(theme.text))
-        chart.legend().setVisible(len(spec.series) > 1 or bool(spec.guides))
+        chart.legend().setVisible(len(spec.series) > 1 or bool(spec.guides) or bool(spec.bands))
         font = QFont(self.font())
         font.setPointSizeF(max(7.5, font.pointSizeF() - 1))
         chart.legend().setFont(font)
@@ -117,8 +129,11 @@ class ChartView(QChartView):
         category_axis.setTitleText(spec.x_title)
         value_axis = QValueAxis()
         top = spec.max_value()
-        value_axis.setRange(0.0, top * 1.08 if top > 0 else 1.0)
-        value_axis.applyNiceNumbers()
+        if spec.unit == "%":
+            value_axis.setRange(0.0, 100.0)  # a rate or a score: the whole scale, always
+        else:
+            value_axis.setRange(0.0, top * 1.08 if top > 0 else 1.0)
+            value_axis.applyNiceNumbers()
         value_axis.setLabelFormat(_axis_format(spec.unit, top))
         value_axis.setTitleText(spec.y_title)
         for axis in (category_axis, value_axis):
@@ -180,8 +195,6 @@ class ChartView(QChartView):
             line = self._add_line(points, marker.label, marker_pen, x_axis, y_axis, horizontal)
             line.setPointLabelsVisible(False)
             chart.legend().markers(line)[0].setVisible(False)
-        if spec.markers:
-            chart.legend().setVisible(True)
         self._cursor_item.setBrush(QBrush(QColor(mix(theme.accent, theme.surface, 0.75))))
         self._cursor_item.setPen(QPen(QColor(theme.accent), 1.0))
         self._selection_item.setBrush(QBrush(QColor(mix(theme.accent, theme.surface, 0.82))))
@@ -239,6 +252,9 @@ class ChartView(QChartView):
         lower.append(start, 0.0)
         lower.append(end, 0.0)
         area = QAreaSeries(upper, lower)
+        # The area does not own its edges: parent them, or Python frees them under it.
+        upper.setParent(area)
+        lower.setParent(area)
         area.setName(label)
         fill = QColor(color)
         fill.setAlphaF(0.14)
@@ -381,16 +397,20 @@ class ChartView(QChartView):
     def hint(self) -> str:
         if self.spec is None:
             return ""
-        along = "Up/Down" if self.spec.kind == HBARS else "Left/Right"
+        along = "↑/↓" if self.spec.kind == HBARS else "←/→"
         return (
-            f"Point at a bar or use {along} for exact values; click or Enter to open it; "
-            "drag or Shift+arrows to pick a range."
+            f"Point at it or use {along} for exact values · click or Enter opens · drag or "
+            "Shift+arrows picks a range"
         )
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         spec = self.spec
         if spec is None or not spec.categories:
             super().keyPressEvent(event)
+            return
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.sig_copy_requested.emit()
+            event.accept()
             return
         key = event.key()
         n = len(spec.categories)
