@@ -178,7 +178,7 @@ class ChartView(QChartView):
                 if series.dashed:
                     pen.setStyle(Qt.PenStyle.DashLine)
                 line.setPen(pen)
-                line.setPointsVisible(n <= 62)
+                line.setPointsVisible(n <= 62 and not series.dashed)
                 chart.addSeries(line)
                 line.attachAxis(x_axis)
                 line.attachAxis(y_axis)
