@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCharts import (
     QAbstractAxis,
     QAreaSeries,
+    QBarCategoryAxis,
     QBarSeries,
     QBarSet,
     QCategoryAxis,
@@ -119,13 +120,23 @@ class ChartView(QChartView):
 
         n = len(spec.categories)
         horizontal = spec.kind == HBARS
-        category_axis = QCategoryAxis()
-        category_axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
-        category_axis.setRange(-0.5, n - 0.5)
-        category_axis.setStartValue(-0.5)
-        ticks = spec.ticks or tuple((i, label) for i, label in enumerate(spec.categories))
-        for index, label in ticks:
-            category_axis.append(label, index)
+        category_axis: QAbstractAxis
+        if horizontal:
+            # Few categories, each named (actions): every name in full, first on top.
+            names = QBarCategoryAxis()
+            # Drawn bottom-up by Qt Charts (its reverse does not apply to bar series): the
+            # categories go in reversed, so the first is on top (see _position).
+            names.append(list(reversed(spec.categories)))
+            category_axis = names
+        else:
+            ranged = QCategoryAxis()  # many categories (time buckets): labels at the ticks
+            ranged.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+            ranged.setRange(-0.5, n - 0.5)
+            ranged.setStartValue(-0.5)
+            ticks = spec.ticks or tuple((i, label) for i, label in enumerate(spec.categories))
+            for index, label in ticks:
+                ranged.append(label, index)
+            category_axis = ranged
         category_axis.setTitleText(spec.x_title)
         value_axis = QValueAxis()
         top = spec.max_value()
@@ -156,9 +167,11 @@ class ChartView(QChartView):
             bars = {STACKED: QStackedBarSeries, BARS: QBarSeries, HBARS: QHorizontalBarSeries}[
                 spec.kind
             ]()
-            for series in spec.series:
+            # Horizontal bars stack a category's sets bottom-up: reversed, the first is on top.
+            for series in reversed(spec.series) if horizontal else spec.series:
                 bar_set = QBarSet(series.name)
-                bar_set.append([float(v or 0.0) for v in series.values])
+                values = [float(v or 0.0) for v in series.values]
+                bar_set.append(values[::-1] if horizontal else values)
                 color = theme_color(theme, series.color)
                 bar_set.setColor(color)
                 bar_set.setBorderColor(color)
@@ -189,6 +202,9 @@ class ChartView(QChartView):
             else:
                 points = [(guide.value, 0.0), (guide.value, value_axis.max())]
             self._add_line(points, guide.label, pen, x_axis, y_axis, horizontal)
+        if horizontal:
+            # Two sides only: their colours are the Left/Right ones the page shows above.
+            chart.legend().setVisible(False)
         marker_pen = QPen(QColor(theme.accent), 1.4, Qt.PenStyle.DotLine)
         for marker in spec.markers:
             points = [(marker.position, 0.0), (marker.position, value_axis.max())]
@@ -214,8 +230,10 @@ class ChartView(QChartView):
         axis.setGridLineColor(QColor(mix(theme.border, theme.surface, 0.3)))
         axis.setLinePenColor(QColor(theme.border))
         axis.setShadesVisible(False)
-        if isinstance(axis, QCategoryAxis):
+        if isinstance(axis, QCategoryAxis | QBarCategoryAxis):
             axis.setGridLineVisible(False)
+            # Qt Charts elides category labels long before they run out of room.
+            axis.setTruncateLabels(False)
 
     def _add_line(
         self,
@@ -276,12 +294,19 @@ class ChartView(QChartView):
             return -1
         value = self._chart.mapToValue(chart_pos)
         coordinate = value.y() if self.spec.kind == HBARS else value.x()
-        index = round(coordinate)
+        index = self._position(round(coordinate))
         return index if 0 <= index < len(self.spec.categories) else -1
+
+    def _position(self, index: int) -> int:
+        """A category's place on the axis (horizontal bars are drawn last first), and back."""
+        if self.spec is not None and self.spec.kind == HBARS:
+            return len(self.spec.categories) - 1 - index
+        return index
 
     def category_rect(self, first: int, last: int | None = None) -> QRectF:
         """The plot-area rectangle of categories first..last, in chart coordinates."""
         last = first if last is None else last
+        first, last = self._position(first), self._position(last)
         lo, hi = min(first, last) - 0.5, max(first, last) + 0.5
         area = self._chart.plotArea()
         if self.spec is not None and self.spec.kind == HBARS:
