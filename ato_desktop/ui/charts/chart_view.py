@@ -107,6 +107,9 @@ class ChartView(QChartView):
         self.spec = spec
         self._theme = theme
         chart = self._chart
+        # Hundreds of bars gain nothing from antialiasing and cost a lot of it on each paint.
+        bars_heavy = spec.kind != LINE and len(spec.categories) * len(spec.series) > 240
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, not bars_heavy)
         chart.removeAllSeries()
         for axis in list(chart.axes()):
             chart.removeAxis(axis)
