@@ -273,6 +273,8 @@ class ChartFrame(QFrame):
             QLabel#ChartTitle {{ font-weight: 600; }}
             QLabel#ChartEmptyTitle {{ font-size: 14px; font-weight: 600; }}
             QToolButton#ChartMenu {{ font-size: 16px; padding: 0px 6px; }}
+            QPushButton:checked {{ background: {t.surface_alt}; color: {t.text};
+                border-color: {t.accent}; }}
             """
         )
 

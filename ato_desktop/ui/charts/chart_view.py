@@ -141,6 +141,8 @@ class ChartView(QChartView):
                 ranged.append(label, index)
             category_axis = ranged
         category_axis.setTitleText(spec.x_title)
+        self._category_axis = category_axis
+        self._fit_titles()
         value_axis = QValueAxis()
         top = spec.max_value()
         if spec.unit == "%":
@@ -346,7 +348,15 @@ class ChartView(QChartView):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
+        self._fit_titles()
         self._place_overlays()
+
+    def _fit_titles(self) -> None:
+        """A short chart gives its height to the bars: the time axis's title goes (the frame
+        says UTC, the CSV keeps the title)."""
+        axis = getattr(self, "_category_axis", None)
+        if axis is not None and self.spec is not None and self.spec.kind != HBARS:
+            axis.setTitleVisible(self.height() >= 190)
 
     # -- pointer --------------------------------------------------------------------------------
 

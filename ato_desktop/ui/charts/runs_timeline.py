@@ -148,7 +148,7 @@ class RunsTimeline(ChartFrame):
         self.volume = volume
         spec = volume_spec(volume)
         self.subtitle.setText(
-            f"{volume.total():,} runs · a bar per {_bucket_text(volume.bucket_ms)}"
+            f"{volume.total():,} runs · a bar per {_bucket_text(volume.bucket_ms)} (UTC)"
         )
         self.set_spec(spec)
         self.sig_volume_shown.emit(volume)
