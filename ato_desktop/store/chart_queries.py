@@ -23,14 +23,21 @@ which needs no math functions (not every SQLite build has them).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ato_desktop.core.records import RunFilter
 from ato_desktop.core.run_filter import ALL_STATUSES, normalize_filter
 from ato_desktop.store.execution_log import ExecutionLog
-from ato_desktop.store.insights_queries import DAY_MS, rollup_mark
+from ato_desktop.store.insights_queries import (
+    DAY_MS,
+    FOLD_AT,
+    fold_run_rollups,
+    rollup_mark,
+    unfolded_runs,
+)
 from ato_desktop.store.run_listing import _cost_is_selective, _where
 
 HOUR_MS: Final = 3_600_000
@@ -62,6 +69,29 @@ class VolumeCounts:
 
     def total(self) -> int:
         return sum(sum(by_status.values()) for by_status in self.counts.values())
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One read transaction over several statements: the rollup, its mark and the runs above
+    the mark are read as of one commit (another process folding in between would otherwise
+    have its runs counted twice or not at all)."""
+    if conn.in_transaction:  # already inside one: it is the snapshot
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def fold_if_due(log: ExecutionLog) -> None:
+    """Fold the runs written since the last fold into the rollups when more than FOLD_AT wait
+    (as cost recommendations do), so the runs read above the mark stay a short range. A write
+    job: call it off the UI thread."""
+    if unfolded_runs(log) > FOLD_AT:
+        fold_run_rollups(log)
 
 
 def log_time_span(log: ExecutionLog) -> tuple[int, int] | None:
@@ -107,6 +137,21 @@ def run_volume(
     if not use_rollup or last_hour <= first_hour:
         _add(result, _count_runs(conn, flt, start_ms, bucket_ms, lo, hi, None))
         return result
+    fold_if_due(log)
+    with snapshot(conn):
+        return _volume_from_rollup(conn, flt, start_ms, end_ms, bucket_ms, lo, hi)
+
+
+def _volume_from_rollup(
+    conn: sqlite3.Connection,
+    flt: RunFilter,
+    start_ms: int,
+    end_ms: int,
+    bucket_ms: int,
+    lo: int,
+    hi: int,
+) -> VolumeCounts:
+    first_hour, last_hour = -(-lo // HOUR_MS), hi // HOUR_MS
     result = VolumeCounts(start_ms, end_ms, bucket_ms, from_rollup=True)
     where, params = _rollup_where(flt)
     rows = conn.execute(
@@ -267,7 +312,10 @@ def agent_trends(
     figures: dict[int, list[Any]] = {}
     by_day = bucket_ms % DAY_MS == 0 and start_ms % DAY_MS == 0
     if by_day:
-        for row in _day_rollup_rows(conn, agent_id, start_ms, end_ms, bucket_ms):
+        fold_if_due(log)
+        with snapshot(conn):
+            rows = _day_rollup_rows(conn, agent_id, start_ms, end_ms, bucket_ms)
+        for row in rows:
             _merge_figures(figures, row)
         for index, p95 in _day_p95(conn, agent_id, start_ms, end_ms, bucket_ms).items():
             figures.setdefault(index, [0, 0, 0, 0.0, 0, None])[5] = p95
@@ -464,10 +512,25 @@ def spend_by_day(log: ExecutionLog, start_ms: int, end_ms: int, by: str) -> list
     if start_ms % DAY_MS:
         raise ValueError("spend days start at a UTC midnight")
     column = SPEND_KEYS[by]
+    fold_if_due(log)
     conn = log.reader()
     first_hour, end_hour = start_ms // HOUR_MS, -(-end_ms // DAY_MS) * 24
     totals: dict[tuple[int, str], list[Any]] = {}
-    rows = conn.execute(
+    with snapshot(conn):
+        rows = _spend_rows(conn, column, by, first_hour, end_hour)
+    for day, key, cost, runs, costed, estimated in rows:
+        slot = totals.setdefault((int(day), str(key)), [0.0, 0, 0, 0])
+        slot[0] += float(cost or 0.0)
+        slot[1] += int(runs or 0)
+        slot[2] += int(costed or 0)
+        slot[3] += int(estimated or 0)
+    return [SpendRow(day, key, *figures) for (day, key), figures in sorted(totals.items())]
+
+
+def _spend_rows(
+    conn: sqlite3.Connection, column: str, by: str, first_hour: int, end_hour: int
+) -> list[Any]:
+    rows: list[Any] = conn.execute(
         f"SELECT hour / 24, {column}, total(cost_usd), sum(runs), sum(costed), sum(estimated) "
         "FROM run_hour_rollups WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
         (first_hour, end_hour),
@@ -480,13 +543,7 @@ def spend_by_day(log: ExecutionLog, start_ms: int, end_ms: int, by: str) -> list
         "WHERE r.run_no > ? AND r.started_at >= ? AND r.started_at < ? GROUP BY 1, 2",
         (rollup_mark(conn), first_hour * HOUR_MS, end_hour * HOUR_MS),
     ).fetchall()
-    for day, key, cost, runs, costed, estimated in rows:
-        slot = totals.setdefault((int(day), str(key)), [0.0, 0, 0, 0])
-        slot[0] += float(cost or 0.0)
-        slot[1] += int(runs or 0)
-        slot[2] += int(costed or 0)
-        slot[3] += int(estimated or 0)
-    return [SpendRow(day, key, *figures) for (day, key), figures in sorted(totals.items())]
+    return rows
 
 
 # -- distributions ------------------------------------------------------------------------------

@@ -423,6 +423,9 @@ def test_the_plans_read_the_rollup_and_indexes_never_a_scan_of_the_runs(
             seen.append((sql, tuple(params)))
             return self._conn.execute(sql, params)
 
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._conn, name)
+
     monkeypatch.setattr(store, "reader", lambda: Recording(real()))
     run_volume(store, RunFilter(), BASE + 17, BASE + DAY_MS, HOUR_MS)
     run_volume(
@@ -466,3 +469,19 @@ def test_the_charts_migration_backfills_the_rollup_up_to_the_mark(store: Executi
     assert replace(RunFilter(), until_ms=1).until_ms == 1
     assert chart_queries.rollup_serves(RunFilter(statuses=("failed",), agent_id="x"))
     assert not chart_queries.rollup_serves(RunFilter(min_cost_usd=1.0))
+
+
+def test_a_chart_read_folds_the_runs_waiting_above_the_mark_when_many_wait(
+    store: ExecutionLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As cost recommendations do: the rowid range read above the mark stays short."""
+    from ato_desktop.store.insights_queries import unfolded_runs
+
+    store.ingest([_item(BASE + i * 1000) for i in range(30)]).result()
+    monkeypatch.setattr(chart_queries, "FOLD_AT", 50)
+    before = run_volume(store, RunFilter(), BASE, BASE + HOUR_MS, HOUR_MS)
+    assert unfolded_runs(store) == 30  # under the threshold: left for later
+    monkeypatch.setattr(chart_queries, "FOLD_AT", 10)
+    after = run_volume(store, RunFilter(), BASE, BASE + HOUR_MS, HOUR_MS)
+    assert unfolded_runs(store) == 0
+    assert before.counts == after.counts == {0: {"completed": 30}}
