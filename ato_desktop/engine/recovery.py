@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from ato_desktop.core.models import ErrorClass, Outcome, RunStatus
 from ato_desktop.core.pricing import PriceBook
@@ -21,12 +22,19 @@ INTERRUPTED_MESSAGE = (
 
 
 def recover_orphaned_runs(
-    store: ExecutionLog, prices: PriceBook, estimator: TokenEstimator, own_token: str
+    store: ExecutionLog,
+    prices: PriceBook,
+    estimator: TokenEstimator,
+    own_token: str,
+    only: Collection[str] | None = None,
 ) -> list[str]:
-    """Mark the running runs of dead owners interrupted, keeping their partial output."""
+    """Mark the running runs of dead owners interrupted, keeping their partial output (only:
+    just these runs, e.g. the ones a user asked to kill)."""
     recovered: list[str] = []
     for owner, runs in store.running_owners().items():
-        if owner == own_token or owner_is_alive(store.paths.leases_dir, owner):
+        if only is not None:
+            runs = [(run_id, run_no) for run_id, run_no in runs if run_id in only]
+        if not runs or owner == own_token or owner_is_alive(store.paths.leases_dir, owner):
             continue
         for run_id, run_no in runs:
             try:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from ato_desktop.core.events import SettingsChanged
 from ato_desktop.core.regressions import ThresholdError, Thresholds
 from ato_desktop.store.atomic_file import atomic_text_file
+from ato_desktop.store.change_feed import announce
 from ato_desktop.store.paths import DataPaths
 
 MAX_BYTES: Final = 1_000_000
@@ -66,6 +68,7 @@ def save_regression_thresholds(paths: DataPaths, thresholds: Thresholds) -> None
     data[REGRESSIONS] = thresholds.as_dict()
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    announce(paths.database, SettingsChanged(REGRESSIONS))  # an open app shows the new values
 
 
 def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
@@ -74,3 +77,4 @@ def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
     data[name] = section
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    announce(paths.database, SettingsChanged(name))  # an open app shows the new values

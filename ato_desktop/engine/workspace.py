@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.heavy_imports import import_heavy
@@ -53,7 +54,7 @@ class Workspace:
         self.credentials = credentials
         self.lease = lease
         self.agents = AgentService(store)
-        self.live = LiveRunRegistry(store, lease.token)
+        self.live = LiveRunRegistry(store, lease.token, self.recover_orphans)
         self.approvals = ApprovalBroker()
         self.dispatcher = Dispatcher(
             store,
@@ -114,6 +115,16 @@ class Workspace:
             store.close()
             raise
         return workspace
+
+    def recover_orphans(self, only: Collection[str] | None = None) -> list[str]:
+        """End `interrupted` the running runs (only: of these ids) whose process died."""
+        return recover_orphaned_runs(
+            self.store, self.prices, self.estimator, self.lease.token, only
+        )
+
+    def follow_changes(self) -> None:
+        """Hear the other processes' writes on this bus from now on (long-lived processes)."""
+        self.store.follow_changes()
 
     async def open_toolbox(self, config: AgentConfig) -> Toolbox:
         """Connect to the agent's MCP servers for one run; ToolboxError says what failed."""

@@ -21,8 +21,11 @@ from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.events import (
     ActionCreated,
+    ActionStarted,
     AgentDeleted,
     ConfigChanged,
+    DomainEvent,
+    KillRequested,
     RunCompleted,
     RunCreated,
     RunFailed,
@@ -46,6 +49,7 @@ from ato_desktop.core.records import (
     ThreadRecord,
 )
 from ato_desktop.store import run_listing
+from ato_desktop.store.change_feed import ChangeFeed
 from ato_desktop.store.database import StoreError, connect, open_database
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
 from ato_desktop.store.paths import DataPaths
@@ -196,8 +200,11 @@ class ExecutionLog:
     def __init__(self, paths: DataPaths, bus: EventBus, write_conn: sqlite3.Connection) -> None:
         self.paths = paths
         self.bus = bus
+        # Who wrote a change, in the change feed: this ExecutionLog (one per process).
+        self.origin = uuid7()
         write_conn.row_factory = sqlite3.Row
-        self._writer = WriterThread(write_conn, paths.database, bus)
+        self._writer = WriterThread(write_conn, paths.database, bus, self.origin)
+        self._feed: ChangeFeed | None = None
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -216,10 +223,33 @@ class ExecutionLog:
         """True once close() was called: late readers (UI reloads at quit) can stop quietly."""
         return self._closed
 
+    def follow_changes(self) -> ChangeFeed:
+        """Hear other processes' writes as this bus's events from now on (long-lived processes:
+        the app, `schedules daemon`, the receiver). Idempotent; stopped by close()."""
+        if self._feed is None:
+            self._feed = ChangeFeed(self.paths.database, self.bus, self.origin)
+            self._feed.start()
+        return self._feed
+
+    @property
+    def feed(self) -> ChangeFeed | None:
+        return self._feed
+
+    def note_change(self, event: DomainEvent) -> Future[None]:
+        """Publish a change made outside the log (settings.json) to this process and the others:
+        a write of nothing but its change record."""
+
+        def job(conn: sqlite3.Connection, emit: Emit) -> None:
+            emit(event)
+
+        return self.submit(job)
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._feed is not None:
+            self._feed.close()
         self._writer.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -553,10 +583,13 @@ class ExecutionLog:
         payload = to_json({"name": name, "kind": kind, "inputs": inputs, "started_at": started_at})
 
         def job(conn: sqlite3.Connection, emit: Emit) -> None:
-            conn.execute(
-                "UPDATE runs SET live_action_json = ?, last_event_at = ? WHERE run_no = ?",
+            row = conn.execute(
+                "UPDATE runs SET live_action_json = ?, last_event_at = ? WHERE run_no = ? "
+                "RETURNING id",
                 (payload, started_at, run_no),
-            )
+            ).fetchone()
+            if row is not None:
+                emit(ActionStarted(row[0], name, started_at))
 
         self.submit(job)
 
@@ -634,6 +667,8 @@ class ExecutionLog:
                 )
                 if cursor.rowcount:
                     flagged.append(run_id)
+            if flagged:
+                emit(KillRequested(tuple(flagged)))
             return flagged
 
         return self.submit(job)

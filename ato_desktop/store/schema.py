@@ -750,6 +750,34 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(
+        11,
+        "the change feed: every write's events, recorded for the other processes",
+        # The log is the bus: each write records the events it publishes in the same
+        # transaction, and every long-lived process follows the rows other processes wrote
+        # (store/change_feed.py). AUTOINCREMENT keeps sequence numbers increasing even after
+        # the table is pruned empty, so a follower's position is never reused; the writer
+        # prunes rows older than a few minutes (a follower that fell behind reloads).
+        """
+        CREATE TABLE changes (
+            seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+            origin  TEXT NOT NULL,
+            at      INTEGER NOT NULL,
+            kind    TEXT NOT NULL,
+            payload TEXT NOT NULL
+        );
+
+        -- Work that must happen once, whichever process hears of it first (a hook firing on a
+        -- run's end): the first INSERT of (scope, key) wins.
+        CREATE TABLE claims (
+            scope      TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            owner      TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        """,
+    ),
+    Migration(
         15,
         "charts: runs per hour of every run, and an agent's run durations per day in order",
         # The Runs timeline counts runs per time bucket and status under the page's filters,

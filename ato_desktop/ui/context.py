@@ -90,6 +90,9 @@ class AppContext(QObject):
             return
         self.workspace = workspace
         self.bridge = EventBridge(workspace.bus, self)
+        # The log is the bus: other processes' writes (CLI dispatches, the daemon, the
+        # receiver) reach the bridge like this process's own.
+        workspace.follow_changes()
         self.approvals = Approvals(workspace.approvals, self)
         # Agents with an online judge get a sampled share of their completed runs scored.
         workspace.online_judge.start()

@@ -233,6 +233,7 @@ class ChatPage(Page):
             bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
             bridge.sig_run_ended.connect(self._on_run_ended)
             bridge.sig_runs_bulk_changed.connect(lambda _e: self._threads_timer.start())
+            bridge.sig_changes_missed.connect(lambda _e: self._agents_timer.start())
         approvals = self.ctx.approvals
         if approvals is not None:
             approvals.sig_approval_requested.connect(self._on_approval_requested)

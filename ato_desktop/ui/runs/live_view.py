@@ -433,6 +433,7 @@ class LiveView(QWidget):
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self.model.tick)
+        self._loading = False  # a read of the live runs is under way
         self._reload_timer = QTimer(self, singleShot=True, interval=60)
         self._reload_timer.timeout.connect(self.reload)
         approvals = getattr(ctx, "approvals", None)
@@ -574,14 +575,19 @@ class LiveView(QWidget):
     def reload(self) -> None:
         if self._ctx.workspace is None:
             return
+        self._loading = True
         self._generation += 1
         self._ctx.spawn(self._load(self._generation), what="list live runs")
 
     async def _load(self, generation: int) -> None:
-        store = self._ctx.workspace.store
+        workspace = self._ctx.workspace
+        store = workspace.store
+        # Runs of processes that died since (kill -9, a crash) end `interrupted` first.
+        await workspace.live.sweep_dead_owners()
         summaries = await self._ctx.read(live_run_summaries, store)
         if not shiboken6.isValid(self) or generation != self._generation:
             return
+        self._loading = False
         rows = [_row(s) for s in summaries]
         approvals = getattr(self._ctx, "approvals", None)
         if approvals is not None:
@@ -600,6 +606,18 @@ class LiveView(QWidget):
         self.model.update_row(
             run_id, output_chars=output_chars, last_event="streaming", last_event_at=at_ms
         )
+
+    def on_action_started(self, run_id: str, name: str, at_ms: int) -> None:
+        row = self.model.row_of(run_id)
+        item = self.model.row_at(row) if row is not None else None
+        if item is not None and item.waiting:
+            return
+        self.model.update_row(run_id, last_event=f"running {name}", last_event_at=at_ms)
+
+    def on_kill_requested(self, run_ids: tuple[str, ...]) -> None:
+        """Someone (this window, the CLI, another window) asked to kill these runs."""
+        for run_id in run_ids:
+            self.model.update_row(run_id, kill_requested=True)
 
     def on_action_created(self, run_id: str, name: str) -> None:
         row = self.model.row_of(run_id)
@@ -626,6 +644,11 @@ class LiveView(QWidget):
         self.model.update_row(request.run_id, waiting=False)
 
     def on_run_ended(self, run_id: str) -> None:
+        if self.model.row_of(run_id) is None:
+            # Never shown here. A read under way may still list it as running: read again.
+            if self._loading:
+                self.schedule_reload()
+            return
         self.model.remove(run_id)
         self._after_change()
         self.schedule_reload()
