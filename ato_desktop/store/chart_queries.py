@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from ato_desktop.core.chart_buckets import bin_edges
 from ato_desktop.core.records import RunFilter
 from ato_desktop.core.run_filter import ALL_STATUSES, normalize_filter
 from ato_desktop.store.execution_log import ExecutionLog
@@ -96,10 +97,14 @@ def fold_if_due(log: ExecutionLog) -> None:
 
 def log_time_span(log: ExecutionLog) -> tuple[int, int] | None:
     """(first, last) started_at in the log, or None when it holds no runs (two index probes)."""
-    row = log.reader().execute("SELECT min(started_at), max(started_at) FROM runs").fetchone()
-    if row is None or row[0] is None:
+    # Two statements: SQLite answers a lone min() or max() from the index's end, but both in
+    # one statement scan the whole index.
+    conn = log.reader()
+    (first,) = conn.execute("SELECT min(started_at) FROM runs").fetchone()
+    (last,) = conn.execute("SELECT max(started_at) FROM runs").fetchone()
+    if first is None or last is None:
         return None
-    return int(row[0]), int(row[1])
+    return int(first), int(last)
 
 
 def rollup_serves(flt: RunFilter) -> bool:
@@ -653,33 +658,23 @@ def _distribution(
     cte: str | None = None,
 ) -> Distribution:
     """Figures of `value` over the kept sample rows where `condition` holds, ranked and binned
-    in SQL (nearest-rank p50 and p95, as core.regressions.percentile)."""
+    in one SQL statement (nearest-rank p50 and p95, as core.regressions.percentile; bin i is
+    [edges[i], edges[i + 1]), the last one closed)."""
     head = cte if cte is not None else _sample_cte()
-    ranked = (
+    count = len(edges) - 1 if len(edges) >= 2 else 0
+    bins = [f"total(v >= ? AND v {'<=' if i == count - 1 else '<'} ?)" for i in range(count)]
+    bin_params = [bound for i in range(count) for bound in (edges[i], edges[i + 1])]
+    row = conn.execute(
         f"{head}, vals AS (SELECT {value} AS v FROM kept r WHERE {condition}), "
         "ranked AS (SELECT v, row_number() OVER (ORDER BY v) AS rn, count(*) OVER () AS n "
-        "FROM vals) "
-    )
-    row = conn.execute(
-        ranked + "SELECT max(n), avg(v), "
+        "FROM vals) SELECT max(n), avg(v), "
         "max(CASE WHEN rn = max(1, (50 * n + 99) / 100) THEN v END), "
-        "max(CASE WHEN rn = max(1, (95 * n + 99) / 100) THEN v END), min(v), max(v) FROM ranked",
-        tuple(params),
+        "max(CASE WHEN rn = max(1, (95 * n + 99) / 100) THEN v END), min(v), max(v)"
+        + "".join(f", {b}" for b in bins)
+        + " FROM ranked",
+        (*params, *bin_params),
     ).fetchone()
     n = int(row[0] or 0)
-    bins: tuple[int, ...] = ()
-    if len(edges) >= 2 and n:
-        # Bin of v: how many inner edges it reaches (no log or floor needed in SQL).
-        inner = edges[1:-1]
-        position = " + ".join(["0", *("(v >= ?)" for _ in inner)])
-        counts = dict(
-            conn.execute(
-                f"{head}, vals AS (SELECT {value} AS v FROM kept r WHERE {condition}) "
-                f"SELECT {position} AS b, count(*) FROM vals WHERE v >= ? AND v <= ? GROUP BY 1",
-                (*params, *inner, edges[0], edges[-1]),
-            ).fetchall()
-        )
-        bins = tuple(int(counts.get(i, 0)) for i in range(len(edges) - 1))
     return Distribution(
         n,
         float(row[1]) if row[1] is not None else None,
@@ -687,18 +682,24 @@ def _distribution(
         float(row[3]) if row[3] is not None else None,
         float(row[4]) if row[4] is not None else None,
         float(row[5]) if row[5] is not None else None,
-        bins,
+        tuple(int(b or 0) for b in row[6:]) if n else (),
     )
+
+
+PAIR_SCAN_CAP: Final = 20_000  # the agent's newest runs walked for its own runs on a pair
 
 
 def _pair_cte() -> str:
     """An agent's newest finished runs on one runtime and model with a known cost: its own
-    production runs (its time index) and the replays of its runs (the replays' index; not
+    production runs among its newest PAIR_SCAN_CAP in the window (its time index, walked
+    newest first and stopped there) and the replays of its runs (the replays' index; not
     simulations, which cost nothing by design), as cost recommendations count them."""
     return (
-        "WITH own AS (SELECT r.started_at, r.cost_usd FROM runs r INDEXED BY idx_runs_agent "
-        "WHERE r.agent_id = ? AND r.started_at >= ? AND r.runtime = ? AND r.model = ? "
-        f"AND r.status <> 'running' AND {_PRODUCTION} AND {_KNOWN_COST}), "
+        "WITH walked AS (SELECT r.started_at, r.cost_usd, r.cost_source, r.runtime, r.model, "
+        'r.status, r."trigger" FROM runs r INDEXED BY idx_runs_agent WHERE r.agent_id = ? '
+        "AND r.started_at >= ? ORDER BY r.started_at DESC LIMIT ?), "
+        "own AS (SELECT r.started_at, r.cost_usd FROM walked r WHERE r.runtime = ? "
+        f"AND r.model = ? AND r.status <> 'running' AND {_PRODUCTION} AND {_KNOWN_COST}), "
         "replays AS (SELECT r.started_at, r.cost_usd FROM runs r INDEXED BY idx_runs_replay_of "
         "CROSS JOIN runs s ON s.id = r.replay_of WHERE r.replay_of IS NOT NULL "
         "AND s.agent_id = ? AND r.started_at >= ? AND r.runtime = ? AND r.model = ? "
@@ -712,7 +713,62 @@ def _pair_cte() -> str:
 def _pair_params(
     agent_id: str, runtime: str, model: str, since_ms: int, limit: int
 ) -> tuple[Any, ...]:
-    return (agent_id, since_ms, runtime, model) * 2 + (limit,)
+    return (
+        agent_id,
+        since_ms,
+        PAIR_SCAN_CAP,
+        runtime,
+        model,
+        agent_id,
+        since_ms,
+        runtime,
+        model,
+        limit,
+    )
+
+
+def pair_cost_distributions(
+    log: ExecutionLog,
+    agent_id: str,
+    pairs: Sequence[tuple[str, str]],
+    since_ms: int,
+    limit: int,
+    bins: int = 14,
+) -> tuple[tuple[float, ...], list[Distribution]]:
+    """Cost per call of the agent's newest `limit` runs on each (runtime, model) since
+    since_ms that have a known cost (its own and replays of its runs), on shared log-scale bin
+    edges: (edges, a distribution per pair). Each pair's sample is walked once, into a
+    temporary table of this reader connection, and binned from there."""
+    conn = log.reader()
+    tables = [f"temp.chart_pair_sample_{i}" for i in range(len(pairs))]
+    with snapshot(conn):
+        try:
+            for table, (runtime, model) in zip(tables, pairs, strict=True):
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute(
+                    f"CREATE TABLE {table} AS {_pair_cte()} SELECT cost_usd FROM kept",
+                    _pair_params(agent_id, runtime, model, since_ms, limit),
+                )
+            ranges = [
+                conn.execute(f"SELECT min(cost_usd), max(cost_usd) FROM {table}").fetchone()
+                for table in tables
+            ]
+            known = [(float(lo), float(hi)) for lo, hi in ranges if lo is not None]
+            edges: list[float] = []
+            if known:
+                low, high = min(r[0] for r in known), max(r[1] for r in known)
+                edges = bin_edges(low if low > 0 else (high / 1000 or 1e-6), high, bins, log=True)
+                edges[0] = min(edges[0], low)
+            distributions = [
+                _distribution(
+                    conn, "r.cost_usd", "1", (), edges, cte=f"WITH kept AS (SELECT * FROM {t})"
+                )
+                for t in tables
+            ]
+        finally:
+            for table in tables:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+    return tuple(edges), distributions
 
 
 def pair_value_range(

@@ -53,7 +53,8 @@ def volume_window(flt: RunFilter, now_ms: int, span: tuple[int, int] | None) -> 
 def read_volume(store: Any, flt: RunFilter, now_ms: int) -> VolumeCounts:
     """The timeline's counts: the window cut into at most MAX_BUCKETS buckets of whole hours
     (or finer under six hours), aligned to UTC."""
-    since, until = volume_window(flt, now_ms, chart_queries.log_time_span(store))
+    span = chart_queries.log_time_span(store) if flt.since_ms is None else None
+    since, until = volume_window(flt, now_ms, span)
     bucket = bucket_for_span(until - since)
     if until - since > 6 * HOUR_MS:
         bucket = max(bucket, HOUR_MS)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QButtonGroup, QPushButton, QWidget
 from ato_desktop.core.budgets import month_start_ms
 from ato_desktop.core.chart_buckets import (
     DAY_MS,
-    bin_edges,
     format_value,
     full_time_label,
     month_projection,
@@ -293,26 +292,11 @@ def read_option_costs(
     """Cost per call of the agent's newest runs on its current runtime + model and on the
     candidate (replays of its runs included), on shared log-scale bins."""
     since = now_ms - EVIDENCE_DAYS * DAY_MS
-    ranges = [
-        chart_queries.pair_value_range(store, agent_id, rt, m, since, DISTRIBUTION_RUNS)
-        for rt, m in (current, candidate)
-    ]
-    known = [r for r in ranges if r is not None]
-    if not known:
-        edges: list[float] = []
-    else:
-        low = min(r[0] for r in known)
-        high = max(r[1] for r in known)
-        edges = bin_edges(low if low > 0 else high / 1000 or 1e-6, high, 14, log=True)
-        edges[0] = min(edges[0], low)
-    current_d, candidate_d = (
-        chart_queries.pair_cost_distribution(
-            store, agent_id, rt, m, since, DISTRIBUTION_RUNS, edges
-        )
-        for rt, m in (current, candidate)
+    edges, (current_d, candidate_d) = chart_queries.pair_cost_distributions(
+        store, agent_id, [current, candidate], since, DISTRIBUTION_RUNS
     )
     return OptionCosts(
-        tuple(edges),
+        edges,
         current_d,
         candidate_d,
         f"{current[0]} · {current[1]}",
