@@ -71,8 +71,7 @@ def _wait_volume(qtbot: Any, page: RunsPage, flt: RunFilter) -> None:
         lambda: (
             page.timeline.volume is not None
             and page.timeline.state in (CHART, EMPTY)
-            and page.timeline._filter == flt
-            and page.timeline._reads.pending == 0
+            and page.timeline.shown_filter == flt
         ),
         timeout=5000,
     )

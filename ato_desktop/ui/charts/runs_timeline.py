@@ -112,6 +112,7 @@ class RunsTimeline(ChartFrame):
         self.ctx = ctx
         self.volume: VolumeCounts | None = None
         self._filter = RunFilter()
+        self.shown_filter: RunFilter | None = None  # the filter of the counts drawn
         self._reads = NewestRead(self, ctx)
         self.setMaximumHeight(230)
         self.sig_activated.connect(self._on_bucket)
@@ -138,15 +139,16 @@ class RunsTimeline(ChartFrame):
             self.ctx.workspace.store,
             flt,
             int(time.time() * 1000),
-            apply=self.show_volume,
+            apply=lambda volume: self.show_volume(volume, flt),
             fail=self.show_error,
             what="runs timeline",
         )
 
-    def show_volume(self, volume: VolumeCounts) -> None:
+    def show_volume(self, volume: VolumeCounts, flt: RunFilter | None = None) -> None:
         if not shiboken6.isValid(self):
             return
         self.volume = volume
+        self.shown_filter = flt
         spec = volume_spec(volume)
         self.subtitle.setText(
             f"{volume.total():,} runs · a bar per {_bucket_text(volume.bucket_ms)} (UTC)"

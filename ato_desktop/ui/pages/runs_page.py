@@ -592,7 +592,6 @@ class RunsPage(Page):
         # intercepts follow once it is shown (see _on_page_loaded).
         self._after_first_page = True
         self.model.set_filter(flt)
-        self.timeline.refresh(flt)
 
     def _refresh_intercepts(self) -> None:
         if not self.history.isVisible():
@@ -627,6 +626,8 @@ class RunsPage(Page):
         return self._total
 
     def _on_page_loaded(self, rows: int, first: bool) -> None:
+        if first:  # the timeline follows the list's first rows (they go first, alone)
+            self.timeline.refresh(self.model.filter)
         if first and self._after_first_page:
             self._after_first_page = False
             self._followers_timer.start()  # after the first rows are painted
