@@ -93,9 +93,15 @@ def bench_charts(home: Path, repeats: int) -> list[dict[str, Any]]:
         conn = store.reader()
         (last,) = conn.execute("SELECT max(started_at) FROM runs").fetchone()
         now = int(last) + 1
-        frame = ChartFrame("bench", empty_title="", empty_text="", min_height=180)
-        frame.resize(1240, 260)
-        frame.show()
+
+        def fresh(width: int = 1240, height: int = 260) -> ChartFrame:
+            """A frame of its own per chart, as in the app (only the charts timed show)."""
+            made = ChartFrame("bench", empty_title="", empty_text="", min_height=180)
+            made.resize(width, height)
+            made.show()
+            return made
+
+        frame = fresh()
 
         def draw(target: ChartFrame, spec: Any) -> None:
             target.set_spec(spec)
@@ -169,6 +175,8 @@ def bench_charts(home: Path, repeats: int) -> list[dict[str, Any]]:
         row["p95_with_min_cost_ms"] = round(p95(by_cost["min cost"]), 1)
         results.append(row)
 
+        frame.hide()
+
         # 2. Agent trends.
         trends_view_frames = [ChartFrame(str(m), empty_title="", empty_text="") for m in range(5)]
         for f in trends_view_frames:
@@ -195,10 +203,12 @@ def bench_charts(home: Path, repeats: int) -> list[dict[str, Any]]:
         )
         results.append(figures("Agent trends (30 days, five charts)", ours, bare, TARGET_MS))
 
+        for f in trends_view_frames:
+            f.hide()
+
         # 3. Spend.
-        month_frame = ChartFrame("month", empty_title="", empty_text="")
-        month_frame.resize(500, 240)
-        month_frame.show()
+        frame = fresh()
+        month_frame = fresh(500, 240)
 
         def spend() -> None:
             data = spend_charts.read_spend(store, "agent", now)
@@ -216,12 +226,15 @@ def bench_charts(home: Path, repeats: int) -> list[dict[str, Any]]:
         )
         results.append(figures("Spend per day and this month", ours, bare, TARGET_MS))
 
+        frame.hide()
+        month_frame.hide()
+
         # 4. Regression evidence: every change of every agent, in turn.
         changes_list = conn.execute(
             "SELECT p.id, v.id FROM agent_versions v JOIN agent_versions p "
             "ON p.agent_id = v.agent_id AND p.version = v.version - 1"
         ).fetchall()
-        evidence_frames = [ChartFrame("e", empty_title="", empty_text="") for _ in range(2)]
+        evidence_frames = [fresh(600, 250) for _ in range(2)]
         ours, bare = [], []
         for previous, version in changes_list:
             samples, _ = timed(
@@ -270,6 +283,9 @@ def bench_charts(home: Path, repeats: int) -> list[dict[str, Any]]:
         row["changes"] = len(changes_list)
         results.append(row)
 
+        for f in evidence_frames:
+            f.hide()
+
         # 5. A recommendation's two options.
         pairs = conn.execute(
             "SELECT runtime, model, sum(runs) FROM run_rollups WHERE agent_id = ? "
@@ -283,7 +299,9 @@ def bench_charts(home: Path, repeats: int) -> list[dict[str, Any]]:
             costs = spend_charts.read_option_costs(store, busiest.id, current, other, now)
             draw(frame, spend_charts.option_costs_spec(costs))
 
+        frame = fresh(700, 260)
         ours, _ = timed(options, repeats)
+        frame.hide()
         bare, _ = timed(
             lambda: conn.execute(
                 "SELECT runtime, model, count(*), avg(cost_usd) FROM runs WHERE agent_id = ? "

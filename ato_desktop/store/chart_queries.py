@@ -436,15 +436,25 @@ def _day_p95(
     entries down from the top (a bucket of several days: a walk per day, merged)."""
     first_day, end_day = start_ms // DAY_MS, -(-end_ms // DAY_MS)
     days_per_bucket = bucket_ms // DAY_MS
-    counts = {
-        int(day): int(n)
-        for day, n in conn.execute(
-            "SELECT r.started_at / 86400000, count(*) FROM runs r "
-            f"INDEXED BY idx_runs_agent_day_duration WHERE {_DURATION_INDEX_TERMS} "
-            "AND r.started_at / 86400000 >= ? AND r.started_at / 86400000 < ? GROUP BY 1",
-            (agent_id, first_day, end_day),
-        )
-    }
+    # The entries per day: run_hour_rollups counts them (timed) for the folded runs, and the
+    # runs above its mark are a short rowid range; counting them in the index would visit
+    # every one of the agent's runs in the window.
+    counts: dict[int, int] = {}
+    with snapshot(conn):
+        rows = conn.execute(
+            "SELECT hour / 24, sum(timed) FROM run_hour_rollups WHERE hour >= ? AND hour < ? "
+            "AND agent_id = ? GROUP BY 1",
+            (first_day * 24, end_day * 24, agent_id),
+        ).fetchall()
+        rows += conn.execute(
+            "SELECT r.started_at / 86400000, count(*) FROM runs r NOT INDEXED "
+            f"WHERE r.run_no > ? AND {_DURATION_INDEX_TERMS} AND r.started_at >= ? "
+            "AND r.started_at < ? GROUP BY 1",
+            (rollup_mark(conn), agent_id, first_day * DAY_MS, end_day * DAY_MS),
+        ).fetchall()
+    for day, n in rows:
+        if n:
+            counts[int(day)] = counts.get(int(day), 0) + int(n)
     result: dict[int, float] = {}
     buckets: dict[int, list[int]] = {}
     for day in counts:
@@ -686,20 +696,19 @@ def _distribution(
     )
 
 
-PAIR_SCAN_CAP: Final = 20_000  # the agent's newest runs walked for its own runs on a pair
+PAIR_SCAN_CAP: Final = 20_000  # the agent's newest runs among which its own runs on a pair are
 
 
 def _pair_cte() -> str:
     """An agent's newest finished runs on one runtime and model with a known cost: its own
-    production runs among its newest PAIR_SCAN_CAP in the window (its time index, walked
-    newest first and stopped there) and the replays of its runs (the replays' index; not
+    production runs (its time index, newest first, stopping at `limit` matches; the caller
+    bounds the walk with a floor) and the replays of its runs (the replays' index; not
     simulations, which cost nothing by design), as cost recommendations count them."""
     return (
-        "WITH walked AS (SELECT r.started_at, r.cost_usd, r.cost_source, r.runtime, r.model, "
-        'r.status, r."trigger" FROM runs r INDEXED BY idx_runs_agent WHERE r.agent_id = ? '
-        "AND r.started_at >= ? ORDER BY r.started_at DESC LIMIT ?), "
-        "own AS (SELECT r.started_at, r.cost_usd FROM walked r WHERE r.runtime = ? "
-        f"AND r.model = ? AND r.status <> 'running' AND {_PRODUCTION} AND {_KNOWN_COST}), "
+        "WITH own AS (SELECT * FROM (SELECT r.started_at, r.cost_usd FROM runs r "
+        "INDEXED BY idx_runs_agent WHERE r.agent_id = ? AND r.started_at >= ? "
+        f"AND r.runtime = ? AND r.model = ? AND r.status <> 'running' AND {_PRODUCTION} "
+        f"AND {_KNOWN_COST} ORDER BY r.started_at DESC LIMIT ?)), "
         "replays AS (SELECT r.started_at, r.cost_usd FROM runs r INDEXED BY idx_runs_replay_of "
         "CROSS JOIN runs s ON s.id = r.replay_of WHERE r.replay_of IS NOT NULL "
         "AND s.agent_id = ? AND r.started_at >= ? AND r.runtime = ? AND r.model = ? "
@@ -711,20 +720,21 @@ def _pair_cte() -> str:
 
 
 def _pair_params(
-    agent_id: str, runtime: str, model: str, since_ms: int, limit: int
+    agent_id: str, runtime: str, model: str, since_ms: int, limit: int, floor_ms: int | None = None
 ) -> tuple[Any, ...]:
-    return (
-        agent_id,
-        since_ms,
-        PAIR_SCAN_CAP,
-        runtime,
-        model,
-        agent_id,
-        since_ms,
-        runtime,
-        model,
-        limit,
-    )
+    own_since = max(since_ms, floor_ms) if floor_ms is not None else since_ms
+    return (agent_id, own_since, runtime, model, limit, agent_id, since_ms, runtime, model, limit)
+
+
+def _scan_floor(conn: sqlite3.Connection, agent_id: str, since_ms: int) -> int | None:
+    """started_at of the agent's PAIR_SCAN_CAP-th newest run since since_ms (found index-only),
+    or None when it has fewer: its own runs on a pair are looked for among the newer ones."""
+    row = conn.execute(
+        "SELECT started_at FROM runs INDEXED BY idx_runs_agent WHERE agent_id = ? "
+        "AND started_at >= ? ORDER BY started_at DESC LIMIT 1 OFFSET ?",
+        (agent_id, since_ms, PAIR_SCAN_CAP),
+    ).fetchone()
+    return int(row[0]) if row else None
 
 
 def pair_cost_distributions(
@@ -742,12 +752,13 @@ def pair_cost_distributions(
     conn = log.reader()
     tables = [f"temp.chart_pair_sample_{i}" for i in range(len(pairs))]
     with snapshot(conn):
+        floor = _scan_floor(conn, agent_id, since_ms)
         try:
             for table, (runtime, model) in zip(tables, pairs, strict=True):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
                 conn.execute(
                     f"CREATE TABLE {table} AS {_pair_cte()} SELECT cost_usd FROM kept",
-                    _pair_params(agent_id, runtime, model, since_ms, limit),
+                    _pair_params(agent_id, runtime, model, since_ms, limit, floor),
                 )
             ranges = [
                 conn.execute(f"SELECT min(cost_usd), max(cost_usd) FROM {table}").fetchone()
@@ -775,14 +786,13 @@ def pair_value_range(
     log: ExecutionLog, agent_id: str, runtime: str, model: str, since_ms: int, limit: int
 ) -> tuple[float, float] | None:
     """(min, max) known cost per call of the agent's newest `limit` runs on runtime + model."""
-    row = (
-        log.reader()
-        .execute(
-            _pair_cte() + "SELECT min(cost_usd), max(cost_usd) FROM kept",
-            _pair_params(agent_id, runtime, model, since_ms, limit),
-        )
-        .fetchone()
-    )
+    conn = log.reader()
+    row = conn.execute(
+        _pair_cte() + "SELECT min(cost_usd), max(cost_usd) FROM kept",
+        _pair_params(
+            agent_id, runtime, model, since_ms, limit, _scan_floor(conn, agent_id, since_ms)
+        ),
+    ).fetchone()
     return (float(row[0]), float(row[1])) if row[0] is not None else None
 
 
@@ -797,11 +807,14 @@ def pair_cost_distribution(
 ) -> Distribution:
     """Cost per call of the agent's newest `limit` runs on runtime + model since since_ms that
     have a known cost (its own and replays of its runs), binned on edges."""
+    conn = log.reader()
     return _distribution(
-        log.reader(),
+        conn,
         "r.cost_usd",
         "1",
-        _pair_params(agent_id, runtime, model, since_ms, limit),
+        _pair_params(
+            agent_id, runtime, model, since_ms, limit, _scan_floor(conn, agent_id, since_ms)
+        ),
         edges,
         cte=_pair_cte(),
     )

@@ -804,6 +804,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             cost_usd    REAL NOT NULL,     -- the known costs' total
             costed      INTEGER NOT NULL,  -- runs with a known cost
             estimated   INTEGER NOT NULL,  -- runs whose cost is an estimate
+            -- finished production runs with a duration: idx_runs_agent_day_duration's entries
+            timed       INTEGER NOT NULL,
             PRIMARY KEY (hour, agent_id, version_id, runtime, model, status)
         ) WITHOUT ROWID;
 
@@ -813,7 +815,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                    total(CASE WHEN cost_usd IS NOT NULL AND coalesce(cost_source, '') != 'unknown'
                          THEN cost_usd END),
                    sum(cost_usd IS NOT NULL AND coalesce(cost_source, '') != 'unknown'),
-                   sum(coalesce(cost_source = 'estimated', 0))
+                   sum(coalesce(cost_source = 'estimated', 0)),
+                   sum(duration_ns IS NOT NULL AND status IN ('completed', 'failed')
+                       AND "trigger" NOT IN ('replay', 'eval'))
             FROM runs WHERE run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
             GROUP BY 1, 2, 3, 4, 5, 6;
 
@@ -825,7 +829,10 @@ MIGRATIONS: tuple[Migration, ...] = (
                     AND coalesce(old.cost_source, '') != 'unknown' THEN old.cost_usd ELSE 0.0 END,
                 costed = costed - (old.cost_usd IS NOT NULL
                     AND coalesce(old.cost_source, '') != 'unknown'),
-                estimated = estimated - coalesce(old.cost_source = 'estimated', 0)
+                estimated = estimated - coalesce(old.cost_source = 'estimated', 0),
+                timed = timed - (old.duration_ns IS NOT NULL
+                    AND old.status IN ('completed', 'failed')
+                    AND old."trigger" NOT IN ('replay', 'eval'))
             WHERE hour = old.started_at / 3600000 AND agent_id = coalesce(old.agent_id, '')
                 AND version_id = coalesce(old.agent_version_id, '') AND runtime = old.runtime
                 AND model = old.model AND status = old.status;
@@ -836,8 +843,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
 
         CREATE TRIGGER run_hour_rollups_update AFTER UPDATE OF
-            agent_id, agent_version_id, started_at, status, runtime, model, cost_usd, cost_source
-            ON runs
+            agent_id, agent_version_id, started_at, status, runtime, model, cost_usd, cost_source,
+            duration_ns, "trigger" ON runs
         WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
         BEGIN
             UPDATE run_hour_rollups SET runs = runs - 1,
@@ -845,7 +852,10 @@ MIGRATIONS: tuple[Migration, ...] = (
                     AND coalesce(old.cost_source, '') != 'unknown' THEN old.cost_usd ELSE 0.0 END,
                 costed = costed - (old.cost_usd IS NOT NULL
                     AND coalesce(old.cost_source, '') != 'unknown'),
-                estimated = estimated - coalesce(old.cost_source = 'estimated', 0)
+                estimated = estimated - coalesce(old.cost_source = 'estimated', 0),
+                timed = timed - (old.duration_ns IS NOT NULL
+                    AND old.status IN ('completed', 'failed')
+                    AND old."trigger" NOT IN ('replay', 'eval'))
             WHERE hour = old.started_at / 3600000 AND agent_id = coalesce(old.agent_id, '')
                 AND version_id = coalesce(old.agent_version_id, '') AND runtime = old.runtime
                 AND model = old.model AND status = old.status;
@@ -859,9 +869,13 @@ MIGRATIONS: tuple[Migration, ...] = (
                 CASE WHEN new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown'
                      THEN new.cost_usd ELSE 0.0 END,
                 new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown',
-                coalesce(new.cost_source = 'estimated', 0)
+                coalesce(new.cost_source = 'estimated', 0),
+                (new.duration_ns IS NOT NULL
+                    AND new.status IN ('completed', 'failed')
+                    AND new."trigger" NOT IN ('replay', 'eval'))
             ) ON CONFLICT DO UPDATE SET runs = runs + 1, cost_usd = cost_usd + excluded.cost_usd,
-                costed = costed + excluded.costed, estimated = estimated + excluded.estimated;
+                costed = costed + excluded.costed, estimated = estimated + excluded.estimated,
+                timed = timed + excluded.timed;
         END;
 
         -- started_at, status and trigger ride along so every read of it is index-only

@@ -196,6 +196,7 @@ def test_the_hourly_rollup_matches_the_runs_after_every_kind_of_write(
         return _item(
             BASE + rng.randrange(0, 2 * DAY_MS),
             rng.choice(statuses),
+            duration_ms=float(rng.randrange(1, 5000)),
             agent=rng.choice([*agents, None]),
             cost=round(rng.uniform(0.001, 0.1), 4),
             source=rng.choice([CostSource.PROVIDER, CostSource.ESTIMATED, CostSource.UNKNOWN]),
@@ -215,6 +216,27 @@ def test_the_hourly_rollup_matches_the_runs_after_every_kind_of_write(
             for bucket in (HOUR_MS, 6 * HOUR_MS, DAY_MS):
                 got = run_volume(store, flt, BASE, BASE + 2 * DAY_MS, bucket).counts
                 assert got == _truth(store, flt, BASE, BASE + 2 * DAY_MS, bucket), (flt, bucket)
+        # Each day's p95 (its entry counts come from the rollup's timed column) is the
+        # nearest rank of the day's finished production runs' durations.
+        for agent_id, _version in agents:
+            trends = agent_trends(store, agent_id, BASE, BASE + 3 * DAY_MS, DAY_MS)
+            for bucket in trends.buckets:
+                durations = [
+                    d / 1e6
+                    for (d,) in store.reader().execute(
+                        "SELECT duration_ns FROM runs WHERE agent_id = ? AND started_at >= ? "
+                        "AND started_at < ? AND duration_ns IS NOT NULL "
+                        "AND status IN ('completed', 'failed') "
+                        "AND \"trigger\" NOT IN ('replay', 'eval')",
+                        (
+                            agent_id,
+                            BASE + bucket.index * DAY_MS,
+                            BASE + (bucket.index + 1) * DAY_MS,
+                        ),
+                    )
+                ]
+                expected = percentile(durations, 95) if durations else None
+                assert bucket.p95_ms == (pytest.approx(expected) if durations else None)
 
     store.ingest([random_item() for _ in range(200)]).result()
     check()  # nothing folded yet: every run from the log
@@ -235,6 +257,8 @@ def test_the_hourly_rollup_matches_the_runs_after_every_kind_of_write(
         conn.execute("DELETE FROM runs WHERE run_no % 7 = 0")
         conn.execute("UPDATE runs SET started_at = started_at + 3600000 WHERE run_no % 11 = 0")
         conn.execute("UPDATE runs SET status = 'failed' WHERE run_no % 13 = 0")
+        conn.execute("UPDATE runs SET duration_ns = NULL WHERE run_no % 17 = 0")
+        conn.execute("UPDATE runs SET \"trigger\" = 'eval' WHERE run_no % 19 = 0")
 
     store.submit(rewrite).result()
     check()
