@@ -222,3 +222,29 @@ def test_the_range_filter_is_remembered_and_read_by_the_store(open_ctx: AppConte
     assert "r.started_at < ?" in where and BASE + HOUR in params
     assert "UTC" in loaded.describe()
     _ = QPointF
+
+
+def test_a_run_ending_anywhere_is_counted_in_its_bar_soon(open_ctx: AppContext, qtbot: Any) -> None:
+    _seed(open_ctx)
+    page = make_page(open_ctx, qtbot)
+    set_filters(qtbot, page, window="7d")
+    _wait_volume(qtbot, page, page.model.filter)
+    before = page.timeline.volume
+    assert before is not None
+    store = open_ctx.workspace.store
+    now = int(time.time() * 1000)
+    run_id, run_no = store.create_run(
+        NewRun("claude", "claude-sonnet-5", "cli", now), owner="test"
+    ).result()
+    store.finish_run(run_id, run_no, RunEnd("failed", now + 5, 5_000_000)).result()
+    qtbot.waitUntil(
+        lambda: (
+            page.timeline.volume is not None and page.timeline.volume.total() == before.total() + 1
+        ),
+        timeout=8000,
+    )
+    volume = page.timeline.volume
+    bucket = (now - volume.start_ms) // volume.bucket_ms
+    assert (
+        volume.counts[bucket].get("failed", 0) == before.counts.get(bucket, {}).get("failed", 0) + 1
+    )

@@ -113,6 +113,7 @@ class RunsTimeline(ChartFrame):
         self.volume: VolumeCounts | None = None
         self._filter = RunFilter()
         self.shown_filter: RunFilter | None = None  # the filter of the counts drawn
+        self._stale = False  # runs changed while hidden
         self._reads = NewestRead(self, ctx)
         self.setMaximumHeight(230)
         self.sig_activated.connect(self._on_bucket)
@@ -129,9 +130,17 @@ class RunsTimeline(ChartFrame):
         self.ctx.spawn(self._read(flt), what="read the runs timeline")
 
     def schedule(self, *_args: object) -> None:
-        """Runs changed: redraw soon (coalesced), while shown."""
-        if self.isVisible() and not self._timer.isActive():
+        """Runs changed: redraw soon (coalesced) while shown, else when next shown."""
+        if not self.isVisible():
+            self._stale = True
+        elif not self._timer.isActive():
             self._timer.start()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._timer.start(0)
 
     async def _read(self, flt: RunFilter) -> None:
         await self._reads.read(
