@@ -52,8 +52,11 @@ def writer(home: Path, mode: str, rate: float, seconds: float) -> None:
     from ato_desktop.core.records import NewRun, RunEnd
     from ato_desktop.store.execution_log import ExecutionLog, now_ms
     from ato_desktop.store.paths import DataPaths
+    from ato_desktop.store.process_lease import ProcessLease
 
-    log = ExecutionLog.open(DataPaths(home))
+    paths = DataPaths(home)
+    log = ExecutionLog.open(paths)
+    lease = ProcessLease(paths.leases_dir)  # its runs belong to a live process, as a CLI's do
     out = sys.stdout
     try:
         if mode == "burst":
@@ -68,7 +71,7 @@ def writer(home: Path, mode: str, rate: float, seconds: float) -> None:
             started = now_ms()
             run_id, run_no = log.create_run(
                 NewRun("claude", "claude-sonnet-5", "cli", started, tags=dict(TAGS)),
-                owner=None,
+                owner=lease.token,
             ).result()
             out.write(json.dumps({"run": run_id, "event": "created", "t": time.time()}) + "\n")
             open_runs.append((run_id, run_no))
@@ -85,6 +88,7 @@ def writer(home: Path, mode: str, rate: float, seconds: float) -> None:
         print(json.dumps({"done": True}), flush=True)
     finally:
         log.close()
+        lease.release()
 
 
 def _burst(log: Any, rate: float, seconds: float) -> None:

@@ -78,3 +78,23 @@ def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     announce(paths.database, SettingsChanged(name))  # an open app shows the new values
+
+
+DISPATCH: Final = "dispatch"
+DEFAULT_MAX_RETRY_WAIT_S: Final = 60.0
+
+
+def max_retry_wait_s(paths: DataPaths) -> float:
+    """The longest Retry-After a dispatch waits out (settings.json "dispatch".max_retry_wait_s,
+    seconds, default 60); a rate limit asking for longer fails the run at once as rate_limit.
+    Raises SettingsFileError for a bad value."""
+    section = load_settings(paths).get(DISPATCH) or {}
+    if not isinstance(section, dict):
+        raise SettingsFileError(f'"{DISPATCH}" in {paths.settings_file} must be an object.')
+    value = section.get("max_retry_wait_s", DEFAULT_MAX_RETRY_WAIT_S)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 10**7:
+        raise SettingsFileError(
+            f"{paths.settings_file}: {DISPATCH}.max_retry_wait_s must be a number of seconds "
+            f"(0 or more), not {json.dumps(value)}."
+        )
+    return float(value)

@@ -80,6 +80,9 @@ def now_ms() -> int:
 
 def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
     has_usage = row["input_tokens"] is not None or row["output_tokens"] is not None
+    meta = from_json(row["meta_json"])
+    # The 1-hour part of the cache writes rides in meta (see USAGE_META_1H), not in a column.
+    written_1h = meta.get(USAGE_META_1H) if isinstance(meta, dict) else None
     return ActionRecord(
         run_id=run_id,
         seq=row["seq"],
@@ -94,6 +97,7 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
             row["cache_read_tokens"] or 0,
             row["cache_write_tokens"] or 0,
             row["reasoning_tokens"] or 0,
+            written_1h if type(written_1h) is int and written_1h > 0 else 0,
         )
         if has_usage
         else None,
@@ -107,8 +111,14 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
         ended_at=row["ended_at"],
         error_class=row["error_class"],
         error_message=row["error_message"],
-        meta=from_json(row["meta_json"]),
+        meta=meta,
     )
+
+
+# The meta key that keeps how many of an action's cache writes were 1-hour ones (a raw fact for
+# re-pricing: they cost more than 5-minute writes). Kept in meta rather than a column of its own:
+# only Anthropic reports it, and a column would cost every one of 10M actions.
+USAGE_META_1H = "cache_write_1h_tokens"
 
 
 def thread_from_row(row: sqlite3.Row) -> ThreadRecord:
@@ -147,6 +157,8 @@ def _action_row(run_no: int, seq: int, action: NewAction) -> tuple[Any, ...]:
     # Hot path of bulk ingest: plain attribute reads, enums bound as the str they are.
     usage = action.usage
     inputs, outputs, meta = action.inputs, action.outputs, action.meta
+    if usage is not None and usage.cache_write_1h_tokens > 0:
+        meta = {**(meta or {}), USAGE_META_1H: usage.cache_write_1h_tokens}
     encode = ENCODER.encode
     return (
         run_no,
@@ -593,6 +605,19 @@ class ExecutionLog:
 
         self.submit(job)
 
+    def note_action_accepted(self, run_no: int) -> None:
+        """Note that the provider accepted the call in flight (its response began), so crash
+        recovery knows the call reached the model (fire and forget)."""
+
+        def job(conn: sqlite3.Connection, emit: Emit) -> None:
+            conn.execute(
+                "UPDATE runs SET live_action_json = json_set(live_action_json, '$.accepted', 1) "
+                "WHERE run_no = ? AND live_action_json IS NOT NULL",
+                (run_no,),
+            )
+
+        self.submit(job)
+
     def checkpoint_run(self, run_id: str, run_no: int, partial_output: str, at_ms: int) -> None:
         """Save the output streamed so far, so a crash keeps it (fire and forget; throttled)."""
 
@@ -843,7 +868,8 @@ def _finish(conn: sqlite3.Connection, run_no: int, end: RunEnd) -> bool:
         """
         UPDATE runs SET status = ?, ended_at = ?, duration_ns = ?, ttft_ns = coalesce(ttft_ns, ?),
             error_class = ?, error_message = ?, owner = NULL, live_action_json = NULL,
-            partial_output = CASE WHEN ? = 'completed' THEN NULL ELSE partial_output END
+            partial_output = CASE WHEN ? = 'completed' THEN NULL ELSE partial_output END,
+            model = coalesce(?, model)
         WHERE run_no = ? AND status = 'running'
         """,
         (
@@ -854,6 +880,7 @@ def _finish(conn: sqlite3.Connection, run_no: int, end: RunEnd) -> bool:
             end.error_class,
             end.error_message,
             end.status,
+            end.model,
             run_no,
         ),
     )

@@ -205,3 +205,18 @@ def test_a_failed_run_fired_by_another_process_notifies_the_app(
     qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
     [note] = shown
     assert note.kind == "failure" and "upstream exploded" in (note.body or "")
+
+
+def test_a_cli_dispatch_killed_by_the_os_leaves_live_as_interrupted(
+    open_ctx: AppContext, qtbot: Any, fake: FakeLLMServer, cli: Cli, show: Any
+) -> None:
+    _agent(cli, fake)
+    page = _runs_page(open_ctx, show, "live")
+    fake.scenario = Scenario(chunks=("partial ", "never"), stall_after=1)
+    proc = cli.start("dispatch", "--agent", "remote", "stall")
+    qtbot.waitUntil(lambda: page.live.model.rowCount() == 1, timeout=60_000)
+    [run_id] = _live_rows(page)
+    os.killpg(proc.pid, signal.SIGKILL)  # no goodbye: only its lease tells it is gone
+    proc.wait(10)
+    qtbot.waitUntil(lambda: page.live.model.rowCount() == 0, timeout=10_000)
+    assert open_ctx.workspace.store.get_run(run_id).status == "interrupted"
