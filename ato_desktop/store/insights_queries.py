@@ -49,6 +49,17 @@ _AGGREGATES: Final = (
     "sum(r.cost_source = 'estimated'), "
     f"sum(r.status = 'completed' AND {_KNOWN_COST})"
 )
+HOUR_ROLLUP_FOLD: Final = (
+    "INSERT INTO run_hour_rollups SELECT r.started_at / 3600000, coalesce(r.agent_id, ''), "
+    "coalesce(r.agent_version_id, ''), r.runtime, r.model, r.status, count(*), "
+    f"total(CASE WHEN {_KNOWN_COST} THEN r.cost_usd END), sum({_KNOWN_COST}), "
+    "sum(coalesce(r.cost_source = 'estimated', 0)), sum(r.duration_ns IS NOT NULL "
+    "AND r.status IN ('completed', 'failed') AND r.\"trigger\" NOT IN ('replay', 'eval')) "
+    "FROM runs r WHERE r.run_no > ? AND r.run_no <= ? GROUP BY 1, 2, 3, 4, 5, 6 "
+    "ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, "
+    "cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed, "
+    "estimated = estimated + excluded.estimated, timed = timed + excluded.timed"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +219,8 @@ def fold_run_rollups(log: ExecutionLog, batch: int = FOLD_BATCH) -> int:
             "estimated = estimated + excluded.estimated",
             (mark, upto),
         )
+        # The charts' hourly rollup of every run (migration 14) shares the mark.
+        conn.execute(HOUR_ROLLUP_FOLD, (mark, upto))
         conn.execute("UPDATE run_rollup_mark SET run_no = ? WHERE id = 1", (upto,))
         return upto - mark
 

@@ -34,7 +34,7 @@ def tool_ws(workspace: Workspace, notes: Path) -> Iterator[Workspace]:
     command, args, env = stdio_command("--notes", str(notes))
     add_server(
         workspace.store,
-        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=5),
+        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30),
     ).result()
     yield workspace
 

@@ -224,6 +224,10 @@ def test_replays_are_counted_alike_from_their_sources_and_from_the_replays(
                 "AND s.started_at >= ? AND s.\"trigger\" NOT IN ('replay', 'eval') "
                 "ORDER BY s.started_at DESC, s.id DESC LIMIT ?) AND r.status != 'running' "
                 "AND json_extract(r.tags_json, '$.simulation') IS NULL "
+                # A replay that never reached a model (no key: no tokens, no answer) is no
+                # evidence (core.replay_figures.reached_model).
+                "AND (r.status = 'completed' OR r.output_tokens > 0 OR (r.input_tokens > 0 "
+                "AND coalesce(r.error_class, '') NOT IN ('auth', 'config', 'network'))) "
                 "GROUP BY r.runtime, r.model",
                 (agent_id, since, cap),
             ).fetchall()

@@ -48,7 +48,7 @@ def clerk(
     command, args, env = stdio_command("--notes", str(notes))
     store = open_ctx.workspace.store
     add_server(
-        store, McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=10)
+        store, McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30)
     ).result()
     config = AgentConfig(
         "claude",

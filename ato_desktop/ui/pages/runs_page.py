@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.events import ActionCreated, ActionStarted, KillRequested, RunProgressed
 from ato_desktop.store import run_queries
+from ato_desktop.ui.charts.runs_timeline import RunsTimeline
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
@@ -104,6 +105,10 @@ class RunsPage(Page):
         layout.addWidget(self._stack, 1)
 
         self.filters = self.history.filters
+        # Runs per time bucket above the list; a drag or click on it sets the time filter.
+        self.timeline = RunsTimeline(ctx)
+        self.history.layout().insertWidget(1, self.timeline)
+        self.timeline.sig_range_chosen.connect(self.filters.set_range)
         self.filters.set_state(self._state, emit=False)
         self.filters.sig_filters_changed.connect(self._on_filters_changed)
         self.history.table.sig_run_clicked.connect(self.open_run)
@@ -621,6 +626,8 @@ class RunsPage(Page):
         return self._total
 
     def _on_page_loaded(self, rows: int, first: bool) -> None:
+        if first:  # the timeline follows the list's first rows (they go first, alone)
+            self.timeline.refresh(self.model.filter)
         if first and self._after_first_page:
             self._after_first_page = False
             self._followers_timer.start()  # after the first rows are painted
@@ -682,6 +689,8 @@ class RunsPage(Page):
         bridge.sig_run_progressed.connect(self._on_run_progressed)
         bridge.sig_run_ended.connect(self._on_run_ended)
         bridge.sig_runs_bulk_changed.connect(self._on_runs_ingested)
+        for signal in (bridge.sig_run_created, bridge.sig_run_ended):
+            signal.connect(self.timeline.schedule)
         bridge.sig_config_changed.connect(lambda _e: self._load_agents())
 
     def _on_run_created(self, event: Any) -> None:
