@@ -410,6 +410,7 @@ class OtlpSync:
         self._lock: asyncio.Lock | None = None
         self._label = f"process {os.getpid()}"
         self._claimed = False
+        self._off = False  # the last look found sync off (not enabled, or no endpoint)
 
     @property
     def store(self) -> ExecutionLog:
@@ -614,6 +615,10 @@ class OtlpSync:
         # On the writer thread: the outbox row is committed already (it is the same write).
         # Other processes' writes arrive here too (the change feed): a run that ended there, a
         # `sync resume` / `sync now`, new settings, or a sender that gave the outbox back.
+        if isinstance(event, SyncStateChanged):
+            self._off = False  # settings may have changed: the next look reads them again
+        elif self._off:
+            return  # sync is off: a stream of run endings must not cost a look each
         wakes = isinstance(event, RunCompleted | RunFailed | RunsIngested) or (
             isinstance(event, SyncStateChanged) and event.change in _WAKING_CHANGES
         )
@@ -744,8 +749,13 @@ class OtlpSync:
     async def _send_batch(self) -> BatchResult:
         store = self.store
         config = await store.read_async(outbox.get_config, store)
+        # Off (not enabled, no endpoint): run endings stop waking the worker until a
+        # SyncStateChanged (from any process) says the settings changed.
+        self._off = not config.enabled or not config.endpoint
+        if self._off:
+            return BatchResult("nothing")
         counters = await store.read_async(outbox.counters, store)
-        if not config.enabled or not config.endpoint or counters.paused:
+        if counters.paused:
             return BatchResult("nothing")
         if counters.auth_paused:
             return BatchResult("auth", error=SIGN_IN_LABEL)

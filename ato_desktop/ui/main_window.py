@@ -43,6 +43,7 @@ from ato_desktop.ui.pages.declared_commands import PAGE_COMMANDS
 from ato_desktop.ui.pages.registry import PAGES, page_class
 from ato_desktop.ui.palette.palette_commands import register_palette_commands
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.demo_banner import DemoBanner
 
 log = logging.getLogger(__name__)
@@ -257,10 +258,10 @@ class MainWindow(QMainWindow):
         self._data_dir.setToolTip(str(self.ctx.paths.database))
         self._nav.setEnabled(True)
         bridge = self.ctx.bridge
-        bridge.sig_run_created.connect(self._live_refresh.start)
-        bridge.sig_run_ended.connect(self._live_refresh.start)
+        bridge.sig_run_created.connect(lambda _e: poke(self._live_refresh))
+        bridge.sig_run_ended.connect(lambda _e: poke(self._live_refresh))
         bridge.sig_run_ended.connect(self._store_banner.hide)
-        bridge.sig_runs_bulk_changed.connect(self._live_refresh.start)
+        bridge.sig_runs_bulk_changed.connect(lambda _e: poke(self._live_refresh))
         # An agent burning money far faster than usual is announced (and is an intercept).
         from ato_desktop.ui.spend_watch import SpendWatch
 

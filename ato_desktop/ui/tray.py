@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 from ato_desktop import APP_NAME
 from ato_desktop.core.live_status import STUCK_AFTER_S_DEFAULT, stuck_after_s
 from ato_desktop.ui.runs.formatting import elapsed, now_ms, plural, short_id
+from ato_desktop.ui.widgets.coalesce import poke
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,9 @@ class Tray(QObject):
         self._refresh.timeout.connect(self.refresh)
         bridge = getattr(ctx, "bridge", None)
         if bridge is not None:
-            bridge.sig_run_created.connect(self._refresh.start)
-            bridge.sig_run_ended.connect(self._refresh.start)
-            bridge.sig_runs_bulk_changed.connect(self._refresh.start)
+            bridge.sig_run_created.connect(lambda _e: poke(self._refresh))
+            bridge.sig_run_ended.connect(lambda _e: poke(self._refresh))
+            bridge.sig_runs_bulk_changed.connect(lambda _e: poke(self._refresh))
         self.rebuild_menu()
 
     # -- live runs -------------------------------------------------------------------------------

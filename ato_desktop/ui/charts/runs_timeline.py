@@ -30,6 +30,7 @@ from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.chart_spec import STACKED, ChartSpec, Series
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.widgets.async_view import NewestRead
+from ato_desktop.ui.widgets.coalesce import fire_soon
 
 # The stacks, bottom up: (label, statuses, theme colour).
 STACKS: Final = (
@@ -140,7 +141,7 @@ class RunsTimeline(ChartFrame):
         super().showEvent(event)
         if self._stale:
             self._stale = False
-            self._timer.start(0)
+            fire_soon(self._timer)
 
     async def _read(self, flt: RunFilter) -> None:
         await self._reads.read(

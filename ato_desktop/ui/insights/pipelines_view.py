@@ -42,6 +42,7 @@ from ato_desktop.ui.insights.pipelines_models import (
 )
 from ato_desktop.ui.runs.history_view import EmptyState
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.coalesce import fire_soon
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate, PulseClock, StatusBadgeDelegate
 
 log = logging.getLogger(__name__)
@@ -357,7 +358,7 @@ class PipelinesView(QWidget):
         self.clock.set_active(any(r.status == "running" for r in self.model.rows))
         if self._stale:
             self._stale = False
-            self._timer.start(0)
+            fire_soon(self._timer)
 
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)

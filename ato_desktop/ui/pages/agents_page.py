@@ -47,6 +47,7 @@ from ato_desktop.ui.insights.regression_banner import RegressionBanner
 from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.list_panel import ListPanel, lay_out_list_page
 
 SETTINGS_TAB, HISTORY_TAB, TRENDS_TAB = 0, 1, 2
@@ -205,9 +206,9 @@ class AgentsPage(Page):
         self._history_timer.timeout.connect(self._reload_history)
         bridge = self.ctx.bridge
         if bridge is not None:
-            bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
+            bridge.sig_config_changed.connect(lambda _e: poke(self._agents_timer))
             bridge.sig_run_ended.connect(self._on_run_ended)
-            bridge.sig_runs_bulk_changed.connect(lambda _e: self._agents_timer.start())
+            bridge.sig_runs_bulk_changed.connect(lambda _e: poke(self._agents_timer))
             bridge.sig_mcp_changed.connect(lambda _e: self._reload_servers())
         if self.ctx.theme is not None:
             self.ctx.theme.sig_theme_changed.connect(self.apply_theme)
@@ -386,7 +387,7 @@ class AgentsPage(Page):
 
     def _on_run_ended(self, event: Any) -> None:
         if self._agent is not None and event.agent_id == self._agent.id:
-            self._history_timer.start()  # run counts per version
+            poke(self._history_timer)  # run counts per version
 
     def _on_models_loaded(self, runtime: str, models: list[str]) -> None:
         if runtime == suggestions_runtime(self.editor.model_combo.runtime):

@@ -63,6 +63,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.engine_calls import TextRelay
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.list_panel import ListPanel, lay_out_list_page
 
 DEFAULT_MODELS = {"claude": "claude-sonnet-5", "codex": "gpt-5", "openai-compatible": ""}
@@ -231,10 +232,10 @@ class ChatPage(Page):
         bridge = self.ctx.bridge
         if bridge is not None:
             bridge.sig_thread_changed.connect(self._on_thread_changed)
-            bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
+            bridge.sig_config_changed.connect(lambda _e: poke(self._agents_timer))
             bridge.sig_run_ended.connect(self._on_run_ended)
-            bridge.sig_runs_bulk_changed.connect(lambda _e: self._threads_timer.start())
-            bridge.sig_changes_missed.connect(lambda _e: self._agents_timer.start())
+            bridge.sig_runs_bulk_changed.connect(lambda _e: poke(self._threads_timer))
+            bridge.sig_changes_missed.connect(lambda _e: poke(self._agents_timer))
         approvals = self.ctx.approvals
         if approvals is not None:
             approvals.sig_approval_requested.connect(self._on_approval_requested)
@@ -768,13 +769,13 @@ class ChatPage(Page):
     # -- events ----------------------------------------------------------------------------------
 
     def _on_thread_changed(self, event: Any) -> None:
-        self._threads_timer.start()
+        poke(self._threads_timer)
         if event.thread_id == self._thread_id and not self._streaming_here():
-            self._turns_timer.start()
+            poke(self._turns_timer)
 
     def _on_run_ended(self, event: Any) -> None:
         if event.run_id in self._view_run_ids and not self._streaming_here():
-            self._turns_timer.start()
+            poke(self._turns_timer)
 
     # -- looks -----------------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from ato_desktop.ui.runs.run_details import TELEMETRY_TAB, RunDetailsView, end_n
 from ato_desktop.ui.runs.runs_model import RunsTableModel
 from ato_desktop.ui.runs.simulation_tab import SIMULATION_TAB, SimulationTab
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.coalesce import fire_soon, poke
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,9 @@ class RunsPage(Page):
         self._followers_timer.timeout.connect(self.refresh_count)
         self._followers_timer.timeout.connect(self._refresh_intercepts)
         self._intercepts_stale = False
-        self._intercepts_timer = QTimer(self, singleShot=True, interval=500)
+        # Intercepts are a query over the log: under a steady stream of runs (another process
+        # writing 20 a second) they are read again at most every 1.5 s, not per run.
+        self._intercepts_timer = QTimer(self, singleShot=True, interval=1500)
         self._intercepts_timer.timeout.connect(self._refresh_intercepts)
         self._details_clock = QTimer(self)  # display only: a running run's elapsed time
         self._details_clock.setInterval(1000)
@@ -348,7 +351,7 @@ class RunsPage(Page):
 
     def _refresh_stale_intercepts(self) -> None:
         if self._intercepts_stale and self.history.isVisible():
-            self._intercepts_timer.start(0)
+            fire_soon(self._intercepts_timer)
 
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
@@ -611,7 +614,7 @@ class RunsPage(Page):
         self.ctx.spawn(self._count(self._count_generation, self.model.filter), what="count runs")
 
     def _count_timer_start(self) -> None:
-        self._count_timer.start()
+        poke(self._count_timer)
 
     async def _count(self, generation: int, flt: Any) -> None:
         total = await self.ctx.read(self.ctx.workspace.store.count_runs, flt)
@@ -720,7 +723,7 @@ class RunsPage(Page):
         if watched_live and self.details.run_id != event.run_id:
             self.ctx.spawn(self._tell_ended(event.run_id), what="read the run")
         self.live.on_run_ended(event.run_id)
-        self._intercepts_timer.start()
+        poke(self._intercepts_timer)
 
     async def _tell_ended(self, run_id: str) -> None:
         run = await self.ctx.read(self.ctx.workspace.store.get_run, run_id)
@@ -735,7 +738,7 @@ class RunsPage(Page):
         self.sig_notice_shown.emit(notice)
 
     def _on_runs_ingested(self, _event: Any) -> None:
-        self._bulk_timer.start()
+        poke(self._bulk_timer)
 
     def _reload_after_bulk(self) -> None:
         self._pending_rows.clear()  # the reload reads them anyway
@@ -744,7 +747,7 @@ class RunsPage(Page):
 
     def _queue_row(self, run_id: str) -> None:
         self._pending_rows.add(run_id)
-        self._rows_timer.start()
+        poke(self._rows_timer)
 
     def _refresh_pending_rows(self) -> None:
         ids = sorted(self._pending_rows)
@@ -752,7 +755,7 @@ class RunsPage(Page):
         if len(ids) > PENDING_ROWS_RELOAD:
             # A burst (another process writing hundreds of runs a second): one page read
             # costs less than a read and an insert per run.
-            self._bulk_timer.start()
+            poke(self._bulk_timer)
             return
         if ids and self.ctx.workspace is not None:
             self.ctx.spawn(self._read_rows(self.model.generation, ids), what="refresh runs")

@@ -64,6 +64,7 @@ from ato_desktop.ui.runs.formatting import (
 )
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
+from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.status_badge import (
     STATUS_ROLE,
     NoFocusDelegate,
@@ -571,7 +572,7 @@ class LiveView(QWidget):
 
     def schedule_reload(self) -> None:
         """A run started or ended somewhere: read the list again (bursts coalesce)."""
-        self._reload_timer.start()
+        poke(self._reload_timer)
 
     def reload(self) -> None:
         if self._ctx.workspace is None:

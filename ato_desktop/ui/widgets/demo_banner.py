@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.coalesce import poke
 
 
 class DemoBanner(QFrame):
@@ -114,7 +115,7 @@ class DemoBanner(QFrame):
 
     def _schedule_check(self, _event: object = None) -> None:
         if not self.removing:
-            self._debounce.start()
+            poke(self._debounce)
 
     def refresh(self) -> None:
         """Check for demo rows off the UI thread; show or hide accordingly."""

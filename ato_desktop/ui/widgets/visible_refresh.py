@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.widgets.coalesce import fire_soon
 
 
 class VisibleRefresh(QObject):
@@ -49,7 +50,7 @@ class VisibleRefresh(QObject):
         if not self.stale:
             return False
         self.stale = False
-        self.timer.start(0)
+        fire_soon(self.timer)
         return True
 
     def _reload_if_visible(self) -> None:
