@@ -22,7 +22,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 REDACTED = "[REDACTED]"
 
@@ -70,6 +70,39 @@ _ASSIGNMENT = re.compile(
     r"refresh[-_]?token|client[-_]?secret|secret[-_]?key)[\"']?\s*[:=]\s*[\"']?)"
     rf"(?:(?={_VALUE}*\d){_VALUE}{{8,}}|{_VALUE}{{20,}})"
 )
+
+
+# Query parameters that carry a credential when a URL is handed around with one in it (Google's
+# ?key=, ?api_key=, ?token=, signed URLs' ?sig=). Not api-version, model, ...
+_CREDENTIAL_PARAM = re.compile(
+    r"(?i)^(?:x[-_]?)?(?:api[-_]?key|key|apikey|token|access[-_]?token|auth[-_]?token|auth|"
+    r"bearer|password|passwd|pwd|secret|client[-_]?secret|session[-_]?token|sig|signature|"
+    r"credentials?)$"
+)
+
+
+def url_credentials(url: str) -> str | None:
+    """What in url is a credential (a user name or password, a key-like query parameter), said
+    for a message; None when it carries none. URLs are stored in plain text (an agent's base URL
+    is copied into every run), so a credential in one would be stored with it."""
+    try:
+        parts = urlsplit(url.strip())
+        username, password = parts.username, parts.password
+    except ValueError:  # "http://[::1": unreadable, so it says nothing either way
+        return None
+    if username or password:
+        return "a user name or password (user:password@)"
+    names = sorted(
+        {
+            name
+            for name, _value in parse_qsl(parts.query, keep_blank_values=True)
+            if _CREDENTIAL_PARAM.match(name.strip())
+        }
+    )
+    if names:
+        listed = ", ".join(f"{name}=" for name in names)
+        return f"the query parameter{'s' if len(names) > 1 else ''} {listed}"
+    return None
 
 
 def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:

@@ -45,6 +45,7 @@ from ato_desktop.core.models import (
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.core.redaction import redact_secrets
+from ato_desktop.engine.agents import base_url_refusal
 from ato_desktop.engine.approvals import ApprovalBroker
 from ato_desktop.engine.credentials import CredentialStore, known_secrets
 from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
@@ -218,6 +219,10 @@ class Dispatcher:
         StoreError (DiskFullError...) when the log refuses a write."""
         await self._write_held_endings()
         agent, config = await self._resolve_target(request)
+        refusal = base_url_refusal(config.base_url, config.runtime) if config.base_url else None
+        if refusal:  # an agent saved before URLs were checked, a replay or eval target
+            who = f"agent {agent.name}: " if agent is not None else ""
+            raise DispatchError(who + refusal)
         if agent is not None:
             await self._check_budget(agent)
         if request.messages is not None:
