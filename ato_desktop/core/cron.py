@@ -12,6 +12,7 @@ schedule fires at most once a minute (a typo of one field must not fire every se
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,6 +43,7 @@ class CronError(DefinitionError):
     """A cron expression or time zone that cannot be used."""
 
 
+@functools.lru_cache(maxsize=256)
 def expand(expr: str) -> str:
     """The five fields an expression stands for (a nickname expanded); CronError for anything
     that is not five fields or a known nickname, six-field (per-second) forms above all."""
@@ -129,13 +131,16 @@ def plan_due(expr: str, tz: str, last_ms: int, now_ms: int, policy: MissedFires)
     grace, runs on time; older ones are missed and follow the policy (run once: one run for all
     of them, unless an on-time fire runs anyway)."""
     due: list[int] = []
-    cursor = last_ms
-    while len(due) < MAX_SCAN:
-        fires = fires_after(expr, tz, cursor, 1)
-        if not fires or fires[0] > now_ms:
+    start = datetime.fromtimestamp(last_ms / 1000, zone(tz))
+    # One walk of the expression (not a new search per fire: a minutely schedule missed for a
+    # week is 10,000 fires).
+    for moment in CronSim(expand(expr), start):
+        ms = int(moment.timestamp() * 1000)
+        if ms <= last_ms:
+            continue
+        if ms > now_ms or len(due) >= MAX_SCAN:
             break
-        due.append(fires[0])
-        cursor = fires[0]
+        due.append(ms)
     if not due:
         return None
     newest = due[-1]
