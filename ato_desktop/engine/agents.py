@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from ato_desktop.core.models import AgentConfig, RuntimeName
 from ato_desktop.core.records import AgentRecord
 from ato_desktop.core.redaction import url_credentials
+from ato_desktop.core.terminal_text import name_problem
 from ato_desktop.core.tools import rule_problems
 from ato_desktop.engine.credentials import PROVIDER_ENV_VARS, RUNTIME_PROVIDERS
 from ato_desktop.store.execution_log import ExecutionLog
@@ -161,6 +162,9 @@ class AgentService:
         self._store = store
 
     def create(self, name: str, config: AgentConfig, *, source: str = "cli") -> AgentRecord:
+        problem = name_problem(name, "agent")
+        if problem is not None:
+            raise AgentConfigError(problem)
         clean = validate_config(_with_file_prompt(config))
         self._check_servers(clean)
         return self._store.create_agent(name, clean, source=source).result()

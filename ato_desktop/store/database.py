@@ -43,6 +43,11 @@ class DiskFullError(StoreError):
     pass
 
 
+class DatabaseBusyError(StoreError):
+    """Another process held the log's write lock for longer than the busy timeout: a
+    transient refusal, worth retrying (nothing was written)."""
+
+
 def connect(path: Path, *, read_only: bool = False, cache_kib: int = 16_000) -> sqlite3.Connection:
     """A connection with ATO's settings: WAL, foreign keys, a busy timeout, autocommit off."""
     if read_only:
@@ -135,6 +140,11 @@ def open_database(path: Path) -> sqlite3.Connection:
         check_existing(path)
     try:
         conn = connect(path)
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            # A new log gives freed space back in small steps (retention's incremental vacuum):
+            # only settable before the first table, and before WAL; converting later takes a
+            # VACUUM that holds the log while it rewrites the whole file.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             log.warning("journal_mode is %s, not WAL (file system without shared memory?)", mode)
@@ -153,11 +163,7 @@ def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
     """Turn SQLite's terse errors into messages that say what to do."""
     text = str(exc).lower()
     if "disk is full" in text or "database or disk is full" in text:
-        return DiskFullError(
-            f"The disk holding ATO's data directory {path.parent} is full "
-            f"({_free_space(path.parent)} free), so ATO could not write to its log. Free some "
-            "space and try again; nothing already recorded was lost."
-        )
+        return disk_full_error(path.parent, "could not write to its log", data_dir=True)
     if "disk i/o error" in text:
         # A write the disk refused often surfaces as an I/O error (a full disk while SQLite
         # extends its -shm index, for one): say which when the disk is (nearly) full.
@@ -181,10 +187,20 @@ def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
             "writable."
         )
     if "locked" in text or "busy" in text:
-        return StoreError(
+        return DatabaseBusyError(
             f"The execution log at {path} is locked by another process for too long. Try again."
         )
     return StoreError(f"The execution log at {path} could not be used: {exc}.")
+
+
+def disk_full_error(directory: Path, what: str, *, data_dir: bool = False) -> DiskFullError:
+    """The message of a full disk: where, how much is free, what ATO could not do (`what`:
+    "could not write to its log")."""
+    holding = f"ATO's data directory {directory}" if data_dir else str(directory)
+    return DiskFullError(
+        f"The disk holding {holding} is full ({_free_space(directory)} free), so ATO {what}. "
+        "Free some space and try again; nothing already recorded was lost."
+    )
 
 
 def _free_bytes(directory: Path) -> int:

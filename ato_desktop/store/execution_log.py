@@ -45,6 +45,7 @@ from ato_desktop.core.records import (
     RunRecord,
     ThreadRecord,
 )
+from ato_desktop.core.terminal_text import strip_controls
 from ato_desktop.store import run_listing
 from ato_desktop.store.database import StoreError, connect, open_database
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
@@ -432,7 +433,7 @@ class ExecutionLog:
     ) -> Future[ThreadRecord]:
         def job(conn: sqlite3.Connection, emit: Emit) -> ThreadRecord:
             thread_id, ts = uuid7(at_ms), at_ms if at_ms is not None else now_ms()
-            clean = " ".join(title.split())[:120] or "New thread"
+            clean = " ".join(strip_controls(title).split())[:120] or "New thread"
             conn.execute(
                 "INSERT INTO threads (id, title, agent_id, runtime, model, created_at, updated_at,"
                 " is_demo) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -708,6 +709,8 @@ class ExecutionLog:
 
     def resolve_run_id(self, text: str) -> str:
         """A full run id, from the full id, a unique prefix or a unique suffix (>= 6 chars)."""
+        if not isinstance(text, str) or not text.strip():
+            raise NotFoundError("Give a run id (the full id, or at least 6 hex digits).")
         key = text.strip().lower().replace("-", "")
         conn = self.reader()
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (key,)).fetchone():
