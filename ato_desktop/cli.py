@@ -14,13 +14,14 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ato_desktop import __version__, cli_automations, cli_retention, cli_sync
+from ato_desktop import __version__, cli_automations, cli_doctor, cli_retention, cli_sync
 from ato_desktop.cli_io import (
     TerminalSafeWriter,
     UsageError,
@@ -55,8 +56,9 @@ from ato_desktop.engine.export import FORMATS, ExportCancelled, export_runs
 from ato_desktop.engine.log_redaction import install_secret_redaction
 from ato_desktop.engine.pipelines import PipelineError
 from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store.database import StoreError
+from ato_desktop.store.database import StoreError, translate_operational_error
 from ato_desktop.store.execution_log import NotFoundError, now_ms
+from ato_desktop.store.paths import data_paths
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_KILLED = 0, 1, 2, 3, 130
 JUDGE_WAIT_S = 120.0  # how long `dispatch` waits for its run's online judge before leaving
@@ -315,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_automations.add_parsers(commands)
     cli_sync.add_parsers(commands)
     cli_retention.add_parsers(commands)
+    cli_doctor.add_parsers(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -575,6 +578,11 @@ def _main(argv: list[str], out: TextIO) -> int:
         return EXIT_USAGE
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except sqlite3.DatabaseError as exc:
+        # A read that met damage (or another refusal SQLite gives outside the writer): the
+        # same message the checks at open give, never a crash report.
+        print(f"error: {translate_operational_error(exc, data_paths().database)}", file=sys.stderr)
         return EXIT_STORE
     except KeyboardInterrupt:
         return EXIT_KILLED
@@ -2526,4 +2534,5 @@ _HANDLERS = {
     **cli_automations.HANDLERS,
     **cli_sync.HANDLERS,
     **cli_retention.HANDLERS,
+    "doctor": cli_doctor.cmd_doctor,
 }

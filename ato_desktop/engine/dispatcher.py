@@ -55,7 +55,7 @@ from ato_desktop.engine.tool_runner import ToolboxError, ToolboxFactory, ToolRun
 from ato_desktop.runtimes import tls
 from ato_desktop.runtimes.base import RuntimeAdapter
 from ato_desktop.store import run_queries
-from ato_desktop.store.database import DatabaseBusyError, StoreError
+from ato_desktop.store.database import DatabaseBusyError, DatabaseCorruptError, StoreError
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 log = logging.getLogger(__name__)
@@ -792,7 +792,8 @@ class Dispatcher:
             # dispatch). Should the process end first, start-up recovery marks the run
             # interrupted with its last checkpoint.
             self._held_endings[state.run_id] = (state.run_no, action, end)
-            self._retry_held_endings_later()
+            if not isinstance(exc, DatabaseCorruptError):  # a damaged log takes nothing more
+                self._retry_held_endings_later()
             raise type(exc)(
                 f"{exc} Run {state.run_id} ended ({status.value}) but its end is not recorded "
                 "yet: ATO holds it and writes it as soon as the log takes it while this process "

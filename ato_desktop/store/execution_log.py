@@ -46,8 +46,14 @@ from ato_desktop.core.records import (
     ThreadRecord,
 )
 from ato_desktop.core.terminal_text import strip_controls
-from ato_desktop.store import run_listing
-from ato_desktop.store.database import StoreError, connect, open_database
+from ato_desktop.store import damage, run_listing
+from ato_desktop.store.database import (
+    DatabaseCorruptError,
+    StoreError,
+    connect,
+    damaged,
+    open_database,
+)
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
@@ -204,6 +210,10 @@ class ExecutionLog:
         self._readers_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
+        # Damage seen by this process, or written down by another one (checked once a second
+        # at most): from then on nothing is written to the log.
+        self._damage: DatabaseCorruptError | None = None
+        self._damage_checked_at = 0.0
 
     @classmethod
     def open(cls, paths: DataPaths, bus: EventBus | None = None) -> ExecutionLog:
@@ -251,15 +261,64 @@ class ExecutionLog:
         return conn
 
     def submit(self, job: Callable[[sqlite3.Connection, Emit], T]) -> Future[T]:
-        """Queue a write job on the writer thread."""
-        return self._writer.submit(job)
+        """Queue a write job on the writer thread; refused at once (DatabaseCorruptError) once
+        the log is known to be damaged, by this process or another."""
+        refused = self._refusal()
+        if refused is not None:
+            future: Future[T] = Future()
+            future.set_exception(refused)
+            return future
+        path = self.paths.database
+
+        def guarded(conn: sqlite3.Connection, emit: Emit) -> T:
+            try:
+                return job(conn, emit)
+            except sqlite3.DatabaseError as exc:
+                if damage.is_damage(exc):
+                    raise damaged(path, str(exc)) from exc
+                raise
+
+        submitted = self._writer.submit(guarded)
+        submitted.add_done_callback(self._note_damage)
+        return submitted
+
+    @property
+    def damage(self) -> DatabaseCorruptError | None:
+        """The damage this log is known to have (it refuses writes), or None."""
+        return self._refusal()
+
+    def _refusal(self) -> DatabaseCorruptError | None:
+        if self._damage is None and time.monotonic() - self._damage_checked_at > 1.0:
+            self._damage_checked_at = time.monotonic()
+            detail = damage.recorded_damage(self.paths.database)
+            if detail is not None:
+                self._damage = damaged(self.paths.database, f"{detail}; found by another check")
+        return self._damage
+
+    def _note_damage(self, future: Future[Any]) -> None:
+        if not future.cancelled() and isinstance(future.exception(), DatabaseCorruptError):
+            self._damage = future.exception()  # type: ignore[assignment]
+
+    def read_damage(self, exc: BaseException) -> BaseException:
+        """exc, or the damage message when exc is SQLite meeting a damaged page in a read
+        (which is then written down, and refuses every later write)."""
+        if damage.is_damage(exc):
+            self._damage = damaged(self.paths.database, str(exc))
+            return self._damage
+        return exc
 
     async def read_async(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read method on a reader thread so the event loop never waits on disk."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ato-store-read")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        except sqlite3.DatabaseError as exc:
+            translated = self.read_damage(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     # -- agents -------------------------------------------------------------------------------
 
