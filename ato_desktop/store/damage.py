@@ -21,7 +21,9 @@ import os
 import random
 import sqlite3
 import struct
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 SQLITE_CORRUPT = 11
@@ -151,37 +153,32 @@ def header_problems(database: Path) -> list[str]:
 
 
 def bounded_check(conn: sqlite3.Connection, budget_s: float) -> list[str]:
-    """Damage found within about budget_s: the quick check as far as it gets, then reads of
-    the large tables' newest rows and of ranges spread over them. Raises sqlite3 errors that
-    are not damage; damage met while reading is returned as a problem."""
-    deadline = time.monotonic() + budget_s
-    half = time.monotonic() + budget_s / 2
-    problems: list[str] = []
+    """Damage found within about budget_s: the quick check as far as it gets in half the
+    budget, then reads of the large tables' newest rows and of ranges spread over them. Raises
+    sqlite3 errors that are not damage; damage met while reading is returned as a problem.
 
-    def past_deadline() -> int:
-        return 1 if time.monotonic() > deadline else 0
-
-    def past_half() -> int:
-        return 1 if time.monotonic() > half else 0
-
+    The budget is kept by interrupting the connection from a timer (sqlite3_interrupt): the
+    quick check is one long step of SQLite's VM, which a progress handler cannot stop."""
+    started = time.monotonic()
     try:
-        try:
-            # Half the budget: the schema and the first b-trees, fully checked.
-            conn.set_progress_handler(past_half, 20_000)
+        with _interrupted_after(conn, budget_s / 2):
             rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
-            if rows != ["ok"]:
-                return rows
-        except sqlite3.OperationalError as exc:
-            if "interrupt" not in str(exc).lower():
-                raise
-        except sqlite3.DatabaseError as exc:
-            if is_damage(exc):
-                return [str(exc)]
+        if rows != ["ok"]:
+            return rows
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc).lower():
             raise
-        conn.set_progress_handler(past_deadline, 20_000)
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            return [str(exc)]
+        raise
+    remaining = budget_s - (time.monotonic() - started)
+    if remaining <= 0:
+        return []
+    with _interrupted_after(conn, remaining):
         for table in LARGE_TABLES:
             try:
-                problems += _sample_table(conn, table)
+                sample_table(conn, table)
             except sqlite3.OperationalError as exc:
                 if "interrupt" in str(exc).lower():
                     break
@@ -192,19 +189,29 @@ def bounded_check(conn: sqlite3.Connection, budget_s: float) -> list[str]:
                 if is_damage(exc):
                     return [f"{table}: {exc}"]
                 raise
-            if problems or time.monotonic() > deadline:
-                break
+    return []
+
+
+@contextlib.contextmanager
+def _interrupted_after(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
+    """Interrupt whatever conn runs once seconds have passed (it raises "interrupted")."""
+    timer = threading.Timer(max(0.0, seconds), conn.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
     finally:
-        conn.set_progress_handler(None, 0)
-    return problems
+        timer.cancel()
 
 
-def _sample_table(conn: sqlite3.Connection, table: str) -> list[str]:
+def sample_table(conn: sqlite3.Connection, table: str) -> None:
     """Read the newest rows of a table and a few rows at ranges spread over its rowids (every
     column, so overflow pages are followed): SQLite raises on a damaged page it walks."""
-    low, top = conn.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchone()
-    if top is None:
-        return []
+    # Two statements: with both aggregates in one, SQLite scans the whole table.
+    low = conn.execute(f"SELECT min(rowid) FROM {table}").fetchone()[0]
+    top = conn.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0]
+    if low is None or top is None:
+        return
     conn.execute(f"SELECT * FROM {table} ORDER BY rowid DESC LIMIT 50").fetchall()
     # Evenly spaced, so damage spanning more than 1/SAMPLED_RANGES of the table is always met;
     # from a random phase, so every open looks at other rows and, over time, all of them.
@@ -214,4 +221,3 @@ def _sample_table(conn: sqlite3.Connection, table: str) -> list[str]:
         conn.execute(
             f"SELECT * FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 8", (start,)
         ).fetchall()
-    return []
