@@ -145,13 +145,15 @@ def _check_failure(exc: sqlite3.Error, path: Path) -> StoreError:
     return damaged(path, str(exc))
 
 
-def damaged(path: Path, detail: str) -> DatabaseCorruptError:
+def damaged(path: Path, detail: str, *, record: bool = True) -> DatabaseCorruptError:
     """The error for a damaged log, written down beside it (store.damage) so that every
-    process refuses it from now on, not only the one that met the damage."""
+    process refuses it from now on, not only the one that met the damage (record=False: it
+    was read from that note)."""
     # One line: quick_check answers "*** in database main ***" then a line per problem.
     lines = [line.strip() for line in detail.splitlines()]
     detail = "; ".join(line for line in lines if line and not line.startswith("***"))
-    damage.record_damage(path, detail)
+    if record:
+        damage.record_damage(path, detail)
     return DatabaseCorruptError(_corrupt_message(path, detail))
 
 

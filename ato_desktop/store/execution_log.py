@@ -292,7 +292,9 @@ class ExecutionLog:
             self._damage_checked_at = time.monotonic()
             detail = damage.recorded_damage(self.paths.database)
             if detail is not None:
-                self._damage = damaged(self.paths.database, f"{detail}; found by another check")
+                self._damage = damaged(
+                    self.paths.database, f"{detail}; found by another check", record=False
+                )
         return self._damage
 
     def _note_damage(self, future: Future[Any]) -> None:
