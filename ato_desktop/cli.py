@@ -2432,19 +2432,30 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     )
     try:
         if args.remove:
-            removed = demo_workspace.remove_demo_workspace(ws.store, progress=progress)
+            try:
+                removed = demo_workspace.remove_demo_workspace(ws.store, progress=progress)
+            except demo_workspace.DemoBusyError as exc:
+                progress.finish()
+                raise UsageError(str(exc)) from None
             progress.finish()
             if removed.empty:
                 out.write("No demo data to remove.\n")
             else:
                 out.write(
                     f"Removed the demo workspace: {removed.runs:,} runs, {removed.agents} "
-                    f"agents, {removed.threads} chat threads. Your own data was not touched.\n"
+                    f"agents, {removed.threads} chat threads, {removed.automations} automations, "
+                    f"{removed.eval_suites} eval suites. Your own data was not touched.\n"
                 )
             return EXIT_OK
         try:
             summary = demo_workspace.build_demo_workspace(
-                ws.store, ws.prices, runs=runs, actions=args.actions, seed=seed, progress=progress
+                ws.store,
+                ws.prices,
+                runs=runs,
+                actions=args.actions,
+                seed=seed,
+                progress=progress,
+                phase=progress.phase,
             )
         except demo_workspace.DemoExistsError as exc:
             progress.finish()
@@ -2454,10 +2465,14 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             print("cancelled; the partly loaded demo workspace was removed", file=sys.stderr)
             return EXIT_KILLED
         progress.finish()
+        if summary.resumed:
+            out.write("An earlier demo build had been interrupted; what it wrote was removed.\n")
         out.write(
             f"Loaded the demo workspace: {summary.runs:,} runs ({summary.actions:,} actions), "
-            f"{summary.agents} agents, {summary.threads} chat threads, over the 30 days to "
-            f"{_when(summary.end_ms)} UTC (seed {seed}, {summary.seconds:.1f} s).\n"
+            f"{summary.agents} agents, {summary.threads} chat threads, {summary.automations} "
+            f"automations (paused), {summary.eval_suites} eval suites ({summary.eval_runs} "
+            f"reports), over the 30 days to {_when(summary.end_ms)} UTC (seed {seed}, "
+            f"{summary.seconds:.1f} s).\n"
             "Every demo row is marked; remove them all with `ato-desktop demo --remove`.\n"
         )
         return EXIT_OK
@@ -2466,27 +2481,63 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 class _Progress:
-    """`label: done/total runs (n%)` on stderr, redrawn in place; silent unless it is a TTY."""
+    """How a long command gets on, on stderr: on a terminal `label: done/total runs (n%)`
+    redrawn in place (and the step under way); elsewhere (a log, CI, a pipe) a plain line for
+    each step and then at most every `every_s` seconds, so a long build is never silent and a
+    short one prints nothing."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(
+        self,
+        label: str,
+        stream: TextIO | None = None,
+        *,
+        every_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._label = label
-        self._out = unescaped(sys.stderr) if sys.stderr.isatty() else None
+        # The command's own progress (it rewrites its line): past the escaping of printed text.
+        self._out = stream if stream is not None else unescaped(sys.stderr)
+        self._tty = self._out.isatty()
+        self._every_s = every_s
+        self._clock = clock
+        self._started = clock()
         self._last = -1.0
         self._drawn = False
+        self._step = ""
+
+    def phase(self, text: str) -> None:
+        """A step of the command starts ("writing the runs")."""
+        self._step = text
+        if self._tty:
+            self._draw(f"{self._label}: {text}…")
+        elif self._clock() - self._started >= self._every_s:
+            self._line(f"{self._label}: {text}")
 
     def __call__(self, done: int, total: int) -> None:
-        if self._out is None or total <= 0:
+        if total <= 0:
             return
-        now = time.monotonic()
-        if done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        self._out.write(f"\r{self._label}: {done:,}/{total:,} runs ({done * 100 // total}%)")
+        now = self._clock()
+        text = f"{self._label}: {done:,}/{total:,} runs ({done * 100 // total}%)"
+        if self._tty:
+            if done < total and now - self._last < 0.1:
+                return
+            self._last = now
+            self._draw(text)
+        elif now - self._started >= self._every_s and now - self._last >= self._every_s:
+            self._last = now
+            self._line(text)
+
+    def _draw(self, text: str) -> None:
+        self._out.write(f"\r\x1b[K{text}")
         self._out.flush()
         self._drawn = True
 
+    def _line(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
     def finish(self) -> None:
-        if self._out is not None and self._drawn:
+        if self._tty and self._drawn:
             self._out.write("\n")
             self._out.flush()
             self._drawn = False

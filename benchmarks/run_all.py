@@ -99,6 +99,7 @@ def main() -> None:
         ("benchmarks.bench_store", ("--runs", str(args.runs))),
         ("benchmarks.bench_palette", ()),
         ("benchmarks.bench_insights", size),
+        ("benchmarks.bench_receiver", ()),
     ]
     if not args.skip_ui:
         steps += [
@@ -106,6 +107,7 @@ def main() -> None:
             ("benchmarks.bench_event_loop", size),
             ("benchmarks.bench_event_loop", (*size, "--delta-ms", "5", "--key", "event_loop_5ms")),
             ("benchmarks.bench_canvas", ()),
+            ("benchmarks.bench_charts", size),
         ]
     for module, module_args in steps:
         for item in run(module, *module_args):
@@ -155,8 +157,38 @@ def write_doc(results: dict[str, Any], args: argparse.Namespace, doc: Path = DOC
         lines += palette_section(results["palette_search"])
     if "canvas" in results:
         lines += canvas_section(results["canvas"])
+    if "charts" in results:
+        lines += charts_section(results["charts"])
+    if "receiver" in results:
+        from benchmarks.bench_receiver import receiver_section
+
+        lines += receiver_section(results["receiver"])
     doc.write_text("\n".join(lines))
     print(f"wrote {doc}")
+
+
+def charts_section(charts: dict[str, Any]) -> list[str]:
+    """Each chart's read and first paint against the bare SQL aggregate (bench_charts)."""
+    lines = [
+        "## Charts",
+        "",
+        "Each chart's read (store.chart_queries, as the view calls it), its spec and the first "
+        "paint of the real chart frame (offscreen), timed together in one process after a "
+        "warm-up, against the one GROUP BY over the runs that gives the same figures "
+        f"(`python -m benchmarks.bench_charts`). Load average (1 min): "
+        f"{charts.get('load_before', '?')} before, {charts.get('load_after', '?')} after.",
+        "",
+        "| Chart | Ours p50 / p95 | Bare SQL aggregate p50 / p95 | Target (p95) | |",
+        "|---|---|---|---|---|",
+    ]
+    for row in charts["rows"]:
+        lines.append(
+            f"| {row['chart']} | {row['p50_ms']} / {row['p95_ms']} ms | "
+            f"{row['bare_sql_p50_ms']} / {row['bare_sql_p95_ms']} ms | "
+            f"<= {row['target_p95_ms']:g} ms | {_verdict(bool(row['met']))} |"
+        )
+    lines.append("")
+    return lines
 
 
 def workspace_section(ws: dict[str, Any]) -> list[str]:
@@ -262,6 +294,20 @@ def summary_section(results: dict[str, Any]) -> list[str]:
                 f"p95 {c['pan_100pct']['p95_ms']} ms",
                 f"p95 <= {c['pan_target_p95_ms']} ms (60 fps)",
                 c["pan_100pct"]["p95_ms"] <= c["pan_target_p95_ms"],
+            )
+        )
+    if "receiver" in results:
+        r = results["receiver"]
+        rows.append(
+            (
+                "OTLP receiver, 100k-span corpus, sequential exports",
+                f"{r['ours_spans_per_s']:,} spans/s (longest write {r['longest_transaction_ms']}"
+                f" ms, peak RSS {r['memory']['peak_rss_mb']} MB)",
+                f">= {r['target_spans_per_s']:,} spans/s, <= {r['target_transaction_ms']} ms, "
+                f"<= {r['memory']['target_rss_mb']} MB",
+                r["ours_spans_per_s"] >= r["target_spans_per_s"]
+                and r["longest_transaction_ms"] <= r["target_transaction_ms"]
+                and r["memory"]["peak_rss_mb"] <= r["memory"]["target_rss_mb"],
             )
         )
     if not rows:

@@ -183,6 +183,8 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
         await shoot(window, "agents")
         window.page("agents").show_tab(1)  # the config history with diffs
         await shoot(window, "agent-history")
+        window.page("agents").show_tab(2)  # trends per day, config changes marked
+        await shoot(window, "agent-trends", settle=2.5)
 
         ctx.navigate("settings")
         await shoot(window, "settings")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,7 @@ from ato_desktop import cli
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store.demo_data import count_demo_data
 from ato_desktop.store.paths import DataPaths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,3 +124,129 @@ def test_demo_from_a_real_process(ato_home: Path) -> None:
         cwd=REPO,
     )
     assert again.returncode == 2 and "already loaded" in again.stderr
+
+
+def _env(ato_home: Path) -> dict[str, str]:
+    return {
+        "ATO_HOME": str(ato_home),
+        "ATO_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+
+
+def _demo_runs(database: Path) -> int:
+    if not database.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(conn.execute("SELECT count(*) FROM runs WHERE is_demo = 1").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is being created
+        return 0
+    finally:
+        conn.close()
+
+
+def test_a_build_killed_half_way_is_cleaned_up_by_the_next_demo(ato_home: Path) -> None:
+    """#15.13: kill -9 in the middle of `demo` leaves agents, threads and some runs. While it
+    runs, a second `demo` is told another process is loading it; once it is dead, the next
+    `demo` removes what it left and loads a whole demo (no "already loaded")."""
+    env = _env(ato_home)
+    command = [sys.executable, "-m", "ato_desktop", "demo"]
+    first = subprocess.Popen(
+        [*command, "--runs", "300000"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _demo_runs(ato_home / "ato.sqlite3") < 4_000:
+            assert first.poll() is None, "the build ended before it could be killed"
+            assert time.monotonic() < deadline, "the build wrote no runs in 2 minutes"
+            time.sleep(0.2)
+        busy = subprocess.run(
+            [*command, "--runs", "150"], env=env, cwd=REPO, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert busy.returncode == cli.EXIT_USAGE, busy.stderr
+        assert "being loaded by another process" in busy.stderr
+        first.send_signal(signal.SIGKILL)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.wait(timeout=30)
+    assert _demo_runs(ato_home / "ato.sqlite3") >= 4_000  # what the killed build left
+
+    again = subprocess.run(
+        [*command, "--runs", "150"], env=env, cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "interrupted" in again.stdout and "Loaded the demo workspace: 150 runs" in again.stdout
+    assert _demo_runs(ato_home / "ato.sqlite3") == 150
+    ws = Workspace.open(DataPaths(ato_home))
+    try:
+        assert len(ws.store.list_agents()) == 5
+        assert count_demo_data(ws.store).automations == 7
+    finally:
+        ws.close()
+
+
+def test_demo_shows_what_it_does_on_a_terminal(ato_home: Path) -> None:
+    """A build redraws its step and runs written so far on stderr when it is a terminal."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ato_desktop", "demo", "--runs", "5000"],
+        env=_env(ato_home),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode()
+    assert "loading the demo workspace: writing the runs" in text
+    counts = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+)/5,000 runs", text)]
+    assert counts[0] == 0 and counts[-1] == 5_000 and counts == sorted(counts)
+    assert len(counts) >= 3  # drawn as the batches land, not only at the end
+
+
+def test_progress_off_a_terminal_is_a_line_every_few_seconds() -> None:
+    """In a log or a pipe, a build that takes long says where it is every few seconds (one
+    that takes a moment prints nothing)."""
+    now = [0.0]
+    out = io.StringIO()
+    progress = cli._Progress("loading", out, every_s=5.0, clock=lambda: now[0])
+    progress.phase("planning the month")
+    progress(0, 100_000)
+    now[0] = 3.0
+    progress(2_000, 100_000)
+    assert out.getvalue() == ""  # a quick build stays quiet
+    now[0] = 6.0
+    progress(4_000, 100_000)
+    now[0] = 7.0
+    progress(6_000, 100_000)  # too soon for another line
+    now[0] = 11.5
+    progress(100_000, 100_000)
+    progress.phase("rolling up the month for Insights")
+    progress.finish()
+    assert out.getvalue().splitlines() == [
+        "loading: 4,000/100,000 runs (4%)",
+        "loading: 100,000/100,000 runs (100%)",
+        "loading: rolling up the month for Insights",
+    ]

@@ -109,6 +109,8 @@ class RunEnd:
     ttft_ns: int | None = None
     error_class: str | None = None
     error_message: str | None = None
+    # The model that answered, when the run was asked for the agent's "default" one.
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,8 @@ class RunFilter:
     tags: tuple[tuple[str, str], ...] = ()
     error_class: str | None = None
     min_duration_ms: float | None = None
+    # The end of a time range (exclusive), as a drag across the Runs timeline sets it.
+    until_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

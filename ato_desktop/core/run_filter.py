@@ -49,6 +49,8 @@ def run_matches(flt: RunFilter, run: RunRecord) -> bool:
         return False
     if flt.since_ms is not None and run.started_at < flt.since_ms:
         return False
+    if flt.until_ms is not None and run.started_at >= flt.until_ms:
+        return False
     if flt.min_cost_usd is not None and (run.cost_usd is None or run.cost_usd < flt.min_cost_usd):
         return False
     if flt.trigger and run.trigger != flt.trigger:

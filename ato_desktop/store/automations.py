@@ -144,8 +144,13 @@ def create_definition(
     source: str = "cli",
     enabled: bool = True,
     at_ms: int | None = None,
+    is_demo: bool = False,
+    ids: tuple[str, str] | None = None,
 ) -> Future[AutomationRecord]:
-    """Add a definition at version 1; AutomationExistsError when the name is taken."""
+    """Add a definition at version 1; AutomationExistsError when the name is taken.
+
+    ids: (definition id, version id), given by bulk writers (the demo) whose rows must be the
+    same for the same seed; minted otherwise."""
     name = name.strip()
     if not name:
         raise StoreError(f"a {kind.value} needs a name")
@@ -156,11 +161,11 @@ def create_definition(
         ).fetchone():
             raise AutomationExistsError(f"a {kind.value} named {name!r} already exists")
         ts = at_ms if at_ms is not None else now_ms()
-        automation_id, version_id = uuid7(at_ms), uuid7(at_ms)
+        automation_id, version_id = ids or (uuid7(at_ms), uuid7(at_ms))
         conn.execute(
             "INSERT INTO automations (id, kind, name, enabled, current_version, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-            (automation_id, kind.value, name, int(enabled), ts, ts),
+            "updated_at, is_demo) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+            (automation_id, kind.value, name, int(enabled), ts, ts, int(is_demo)),
         )
         data = spec.as_dict()
         diff = [c.as_dict() for c in diff_configs(None, data)]

@@ -1,8 +1,11 @@
 """Demo rows in the execution log: writing the demo catalogue with fixed ids, finding, removing.
 
-Every demo row is marked (`is_demo = 1` on agents, threads and runs; versions, messages and
-actions belong to a marked row). The generator (`engine/demo.py`) decides what the rows say;
-this module only knows how they are stored.
+Every demo row is marked (`is_demo = 1` on agents, threads, runs, automations and eval suites;
+versions, messages, actions, schedule progress and suite runs belong to a marked row). The
+generator (`engine/demo_generator.py`) decides what the rows say; this module only knows how
+they are stored, and who is building them: a build claims the `demo_build` row first, naming its
+process's lease, so a build killed half-way is told apart from a loaded demo and from a build
+still under way in another process.
 
 Ids are given, not minted: the same seed must give the same rows, ids included, and
 `ExecutionLog.create_agent` / `create_thread` mint random ones.
@@ -10,6 +13,7 @@ Ids are given, not minted: the same seed must give the same rows, ids included, 
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -17,10 +21,18 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from ato_desktop.core.config_diff import diff_configs
-from ato_desktop.core.events import AgentDeleted, ConfigChanged, RunsRemoved, ThreadChanged
+from ato_desktop.core.events import (
+    AgentDeleted,
+    AutomationChanged,
+    ConfigChanged,
+    EvalSuiteRunChanged,
+    RunsRemoved,
+    ThreadChanged,
+)
 from ato_desktop.core.models import AgentConfig
-from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.execution_log import ExecutionLog, now_ms
 from ato_desktop.store.json_codec import to_json
+from ato_desktop.store.process_lease import owner_is_alive
 from ato_desktop.store.writer import Emit
 
 REMOVE_BATCH_RUNS = 20_000
@@ -94,20 +106,99 @@ class DemoCounts:
     runs: int = 0
     agents: int = 0
     threads: int = 0
+    automations: int = 0
+    eval_suites: int = 0
 
     @property
     def empty(self) -> bool:
-        return not (self.runs or self.agents or self.threads)
+        return not (
+            self.runs or self.agents or self.threads or self.automations or self.eval_suites
+        )
 
 
 @dataclass(slots=True)
 class _RemovalState:
     last_run_no: int = 0
     runs: int = 0
+    simulations: int = 0
 
 
 class DemoConflictError(Exception):
     """The demo catalogue cannot be written (its ids are already in the log)."""
+
+
+class DemoExistsError(Exception):
+    """The log already holds a demo workspace."""
+
+
+class DemoBusyError(DemoExistsError):
+    """Another process is building the demo workspace right now."""
+
+
+class BuildClaim(enum.Enum):
+    """What claiming the demo build found."""
+
+    FRESH = "fresh"  # nothing there: build
+    RECLAIMED = "reclaimed"  # a build killed half-way: remove what it wrote, then build
+
+
+# -- the build under way ---------------------------------------------------------------------
+
+
+def claim_build(log: ExecutionLog, owner: str, *, seed: int, runs: int) -> Future[BuildClaim]:
+    """Claim the demo build for the process holding the lease `owner`, in one write.
+
+    Raises DemoExistsError when a finished demo is in the log, DemoBusyError while another live
+    process builds one. A build whose process died (kill -9, power loss) is taken over:
+    RECLAIMED says to remove its rows (remove_demo_data(..., owner=owner)) before building.
+    """
+    leases = log.paths.leases_dir
+
+    def job(conn: sqlite3.Connection, emit: Emit) -> BuildClaim:
+        row = conn.execute("SELECT owner, finished_at FROM demo_build WHERE id = 1").fetchone()
+        claim = BuildClaim.FRESH
+        if row is not None and row["finished_at"] is None:
+            if row["owner"] != owner and owner_is_alive(leases, row["owner"]):
+                raise DemoBusyError(
+                    "The demo workspace is being loaded by another process right now; wait for "
+                    "it to finish (or stop it), then try again."
+                )
+            claim = BuildClaim.RECLAIMED
+        elif _has_demo_rows(conn):
+            raise DemoExistsError(
+                "The demo workspace is already loaded. Remove it first "
+                "(`ato-desktop demo --remove`, or Remove demo data in the app)."
+            )
+        conn.execute(
+            "INSERT OR REPLACE INTO demo_build (id, owner, seed, runs, started_at, finished_at) "
+            "VALUES (1, ?, ?, ?, ?, NULL)",
+            (owner, seed, runs, now_ms()),
+        )
+        return claim
+
+    return log.submit(job)
+
+
+def finish_build(log: ExecutionLog, owner: str) -> Future[None]:
+    """Mark the demo build of `owner` finished: from now on it is a loaded demo."""
+
+    def job(conn: sqlite3.Connection, emit: Emit) -> None:
+        conn.execute(
+            "UPDATE demo_build SET finished_at = ? WHERE id = 1 AND owner = ?", (now_ms(), owner)
+        )
+
+    return log.submit(job)
+
+
+def _check_not_building(log: ExecutionLog, owner: str | None) -> None:
+    row = log.reader().execute("SELECT owner, finished_at FROM demo_build WHERE id = 1").fetchone()
+    if row is None or row["finished_at"] is not None or row["owner"] == owner:
+        return
+    if owner_is_alive(log.paths.leases_dir, row["owner"]):
+        raise DemoBusyError(
+            "The demo workspace is being loaded by another process right now; remove it once "
+            "that has finished (or stop it first)."
+        )
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -198,7 +289,15 @@ def has_demo_data(log: ExecutionLog) -> bool:
     behind after their agents were deleted).
     """
     conn = log.reader()
-    for table in ("agents", "threads", "runs"):
+    if _has_demo_rows(conn):
+        return True
+    # A build under way (or killed) that has not written its first rows yet.
+    row = conn.execute("SELECT finished_at FROM demo_build WHERE id = 1").fetchone()
+    return row is not None and row[0] is None
+
+
+def _has_demo_rows(conn: sqlite3.Connection) -> bool:
+    for table in ("agents", "threads", "automations", "eval_suites", "runs"):
         if conn.execute(f"SELECT 1 FROM {table} WHERE is_demo = 1 LIMIT 1").fetchone():
             return True
     return False
@@ -215,7 +314,9 @@ def count_demo_data(log: ExecutionLog) -> DemoCounts:
     runs = conn.execute("SELECT count(*) FROM runs WHERE is_demo = 1").fetchone()[0]
     agents = conn.execute("SELECT count(*) FROM agents WHERE is_demo = 1").fetchone()[0]
     threads = conn.execute("SELECT count(*) FROM threads WHERE is_demo = 1").fetchone()[0]
-    return DemoCounts(int(runs), int(agents), int(threads))
+    automations = conn.execute("SELECT count(*) FROM automations WHERE is_demo = 1").fetchone()[0]
+    suites = conn.execute("SELECT count(*) FROM eval_suites WHERE is_demo = 1").fetchone()[0]
+    return DemoCounts(int(runs), int(agents), int(threads), int(automations), int(suites))
 
 
 # -- removing ------------------------------------------------------------------------------
@@ -227,15 +328,23 @@ def remove_demo_data(
     batch_runs: int = REMOVE_BATCH_RUNS,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    owner: str | None = None,
+    keep_build: bool = False,
 ) -> DemoCounts:
     """Delete every demo row; returns what was removed. Blocks: call it from a worker thread.
 
     Runs (and their actions) go in batches of `batch_runs`, each its own write job, so the
-    writer stays responsive; then threads (with their messages) and agents (with their versions)
-    in one last job. Rows that are not demo stay: a run the user made with a demo agent stays,
-    unlinked, as `ExecutionLog.delete_agents` leaves runs. progress(done, total) follows the
-    runs. With cancel set, it stops between batches (what was removed stays removed).
+    writer stays responsive; with them go the simulations of those runs (free re-runs, trigger
+    replay, tag simulation: derived from demo data, so demo data too). Then threads (with their
+    messages), agents (with their versions), automations (with their versions and schedule
+    progress) and eval suites (with their runs and case results) in one last job, and the build
+    row unless keep_build. Rows that are not demo stay: a run the user made with a demo agent
+    stays, unlinked, as `ExecutionLog.delete_agents` leaves runs. progress(done, total) follows
+    the runs. With cancel set, it stops between batches (what was removed stays removed).
+    Raises DemoBusyError while another live process builds the demo (owner: the caller's own
+    build, which it may remove).
     """
+    _check_not_building(log, owner)
     total = count_demo_data(log).runs
     state = _RemovalState()
     if progress is not None:
@@ -248,8 +357,8 @@ def remove_demo_data(
             progress(min(state.runs, total), max(total, state.runs))
         if deleted < batch_runs:
             break
-    agents, threads = log.submit(_delete_catalog(state)).result()
-    return DemoCounts(runs=state.runs, agents=agents, threads=threads)
+    agents, threads, automations, suites = log.submit(_delete_catalog(state, keep_build)).result()
+    return DemoCounts(state.runs, agents, threads, automations, suites)
 
 
 def _delete_run_batch(
@@ -271,6 +380,20 @@ def _delete_run_batch(
         # savepoint journals every page it touches again, so a batch of 20,000 single-run
         # deletes cost minutes; two range deletes cost a second.
         span = (run_nos[0][0], run_nos[-1][0])
+        # Simulations of these runs (through idx_runs_replay_of), whoever recorded them.
+        simulations = [
+            row[0]
+            for row in conn.execute(
+                "SELECT s.run_no FROM runs s WHERE s.replay_of IN (SELECT id FROM runs "
+                "WHERE run_no BETWEEN ? AND ? AND is_demo = 1) AND s.is_demo = 0 "
+                "AND json_extract(s.tags_json, '$.simulation') = 'true'",
+                span,
+            )
+        ]
+        if simulations:
+            marks = ",".join("?" * len(simulations))
+            conn.execute(f"DELETE FROM actions WHERE run_no IN ({marks})", simulations)
+            conn.execute(f"DELETE FROM runs WHERE run_no IN ({marks})", simulations)
         conn.execute(
             "DELETE FROM actions WHERE run_no IN (SELECT run_no FROM runs "
             "WHERE run_no BETWEEN ? AND ? AND is_demo = 1)",
@@ -279,26 +402,46 @@ def _delete_run_batch(
         conn.execute("DELETE FROM runs WHERE run_no BETWEEN ? AND ? AND is_demo = 1", span)
         state.last_run_no = run_nos[-1][0]
         state.runs += len(run_nos)
-        emit(RunsRemoved(len(run_nos)))
+        state.simulations += len(simulations)
+        emit(RunsRemoved(len(run_nos) + len(simulations)))
         return len(run_nos)
 
     return job
 
 
-def _delete_catalog(state: _RemovalState) -> Callable[[sqlite3.Connection, Emit], tuple[int, int]]:
-    def job(conn: sqlite3.Connection, emit: Emit) -> tuple[int, int]:
+def _delete_catalog(
+    state: _RemovalState, keep_build: bool
+) -> Callable[[sqlite3.Connection, Emit], tuple[int, int, int, int]]:
+    def job(conn: sqlite3.Connection, emit: Emit) -> tuple[int, int, int, int]:
         thread_ids = [row[0] for row in conn.execute("SELECT id FROM threads WHERE is_demo = 1")]
         agent_ids = [row[0] for row in conn.execute("SELECT id FROM agents WHERE is_demo = 1")]
-        # Messages and versions go with their thread or agent (ON DELETE CASCADE); runs that are
-        # not demo but point at them are unlinked (ON DELETE SET NULL).
+        automations = conn.execute(
+            "SELECT id, kind, name FROM automations WHERE is_demo = 1"
+        ).fetchall()
+        suite_runs = conn.execute(
+            "SELECT r.id, s.name, r.agent_id FROM eval_suite_runs r JOIN eval_suites s "
+            "ON s.id = r.suite_id WHERE s.is_demo = 1"
+        ).fetchall()
+        suites = conn.execute("SELECT count(*) FROM eval_suites WHERE is_demo = 1").fetchone()[0]
+        # Messages and versions go with their thread or agent, versions and schedule progress
+        # with their automation, suite runs and case results with their suite (ON DELETE
+        # CASCADE); runs that are not demo but point at them are unlinked (ON DELETE SET NULL).
         conn.execute("DELETE FROM threads WHERE is_demo = 1")
+        conn.execute("DELETE FROM eval_suites WHERE is_demo = 1")
+        conn.execute("DELETE FROM automations WHERE is_demo = 1")
         conn.execute("DELETE FROM agents WHERE is_demo = 1")
+        if not keep_build:
+            conn.execute("DELETE FROM demo_build")
         for thread_id in thread_ids:
             emit(ThreadChanged(thread_id))
         for agent_id in agent_ids:
             emit(AgentDeleted(agent_id))
-        if state.runs or thread_ids or agent_ids:
+        for automation_id, kind, name in automations:
+            emit(AutomationChanged(automation_id, kind, name, "removed"))
+        for suite_run_id, suite_name, agent_id in suite_runs:
+            emit(EvalSuiteRunChanged(suite_run_id, suite_name, agent_id, "removed"))
+        if state.runs or thread_ids or agent_ids or automations or suites:
             emit(RunsRemoved(0))  # the last step: views reload once more
-        return len(agent_ids), len(thread_ids)
+        return len(agent_ids), len(thread_ids), len(automations), int(suites)
 
     return job

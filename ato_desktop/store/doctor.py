@@ -33,8 +33,13 @@ Progress = Callable[[str, int, int], None]  # what, done, total
 COPY_CHUNK_BYTES = 4 * 1024 * 1024
 READ_RANGE_ROWS = 500
 MAX_ERRORS_PER_TABLE = 20
-# Rebuilt by the new log's own triggers or readers, never copied.
-DERIVED_TABLES = frozenset({"search_entities", "run_rollups", "run_rollup_mark"})
+# Rebuilt by the new log's own triggers or readers, never copied: the search entities (kept by
+# triggers on the named tables), the rollups (readers add the runs above their mark, which
+# starts at 0), and the change feed (what other processes were told; none follow a new file).
+DERIVED_TABLES = frozenset(
+    {"search_entities", "run_rollups", "run_hour_rollups", "run_rollup_mark", "changes"}
+)
+ROLLUPS = ("run_rollups", "run_hour_rollups")
 SKIPPED_TABLES = frozenset({"schema_migrations"})
 
 
@@ -201,7 +206,9 @@ def recover(database: Path, target: Path, progress: Progress = _quiet) -> Recove
                 continue
             progress(f"recovering {table}", number, len(wanted))
             result.tables.append(_copy_table(source, dest, table, progress))
-        dest.execute("DELETE FROM run_rollups")
+        for rollup in ROLLUPS:
+            if rollup in wanted:
+                dest.execute(f"DELETE FROM {rollup}")
         with contextlib.suppress(sqlite3.Error):
             # Every run above the mark is read from the runs table: a rollup rebuilt by use.
             dest.execute("UPDATE run_rollup_mark SET run_no = 0")

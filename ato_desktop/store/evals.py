@@ -68,6 +68,9 @@ class NewSuiteRun:
     agent_id: str | None = None
     agent_version_id: str | None = None
     swapped: bool = False  # an agent's config on another runtime/model
+    # Given by bulk writers (the demo: the same rows for the same seed); now / minted otherwise.
+    started_at: int | None = None
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,19 +203,28 @@ def _run_from_row(row: sqlite3.Row) -> SuiteRunRecord:
 # -- suites ------------------------------------------------------------------------------------
 
 
-def save_suite(log: ExecutionLog, suite: EvalSuite, source_text: str) -> Future[SuiteRecord]:
-    """Record the suite under its name (any case), keeping its latest text, path and hash."""
+def save_suite(
+    log: ExecutionLog,
+    suite: EvalSuite,
+    source_text: str,
+    *,
+    at_ms: int | None = None,
+    is_demo: bool = False,
+    suite_id: str | None = None,
+) -> Future[SuiteRecord]:
+    """Record the suite under its name (any case), keeping its latest text, path and hash.
+    at_ms and suite_id are given by bulk writers (the demo); now and a minted id otherwise."""
 
     def job(conn: sqlite3.Connection, emit: Emit) -> SuiteRecord:
-        ts = now_ms()
+        ts = at_ms if at_ms is not None else now_ms()
         row = conn.execute("SELECT id FROM eval_suites WHERE name = ?", (suite.name,)).fetchone()
         if row is None:
-            suite_id = uuid7(ts)
+            new_id = suite_id or uuid7(ts)
             conn.execute(
                 "INSERT INTO eval_suites (id, name, path, content_hash, source_text, case_count,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, is_demo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    suite_id,
+                    new_id,
                     suite.name,
                     suite.path,
                     suite.content_hash,
@@ -220,16 +232,17 @@ def save_suite(log: ExecutionLog, suite: EvalSuite, source_text: str) -> Future[
                     len(suite.cases),
                     ts,
                     ts,
+                    int(is_demo),
                 ),
             )
         else:
-            suite_id = row["id"]
+            new_id = row["id"]
             conn.execute(
                 "UPDATE eval_suites SET path = coalesce(?, path), content_hash = ?,"
                 " source_text = ?, case_count = ?, updated_at = ? WHERE id = ?",
-                (suite.path, suite.content_hash, source_text, len(suite.cases), ts, suite_id),
+                (suite.path, suite.content_hash, source_text, len(suite.cases), ts, new_id),
             )
-        found = conn.execute("SELECT * FROM eval_suites WHERE id = ?", (suite_id,)).fetchone()
+        found = conn.execute("SELECT * FROM eval_suites WHERE id = ?", (new_id,)).fetchone()
         return _suite_from_row(found)
 
     return log.submit(job)
@@ -270,8 +283,8 @@ def list_suites(log: ExecutionLog, limit: int = 200) -> list[SuiteRecord]:
 
 def start_suite_run(log: ExecutionLog, new: NewSuiteRun) -> Future[str]:
     def job(conn: sqlite3.Connection, emit: Emit) -> str:
-        ts = now_ms()
-        run_id = uuid7(ts)
+        ts = new.started_at if new.started_at is not None else now_ms()
+        run_id = new.id or uuid7(ts)
         conn.execute(
             "INSERT INTO eval_suite_runs (id, suite_id, content_hash, agent_id, agent_version_id,"
             " runtime, model, target, swapped, status, started_at, case_count, bad_line_count)"
@@ -331,6 +344,8 @@ def finish_suite_run(
     status: str,
     figures: SuiteFigures,
     details: dict[str, Any],
+    *,
+    ended_at: int | None = None,
 ) -> Future[None]:
     def job(conn: sqlite3.Connection, emit: Emit) -> None:
         conn.execute(
@@ -340,7 +355,7 @@ def finish_suite_run(
             " details_json = ? WHERE id = ?",
             (
                 status,
-                now_ms(),
+                ended_at if ended_at is not None else now_ms(),
                 figures.ran,
                 figures.passed,
                 figures.errors,

@@ -112,6 +112,9 @@ def _where(flt: RunFilter, *, cost_via_index: bool) -> tuple[list[str], list[Any
     if flt.since_ms is not None:
         where.append("r.started_at >= ?")
         params.append(flt.since_ms)
+    if flt.until_ms is not None:
+        where.append("r.started_at < ?")
+        params.append(flt.until_ms)
     if flt.min_cost_usd is not None:
         # The unary plus keeps the planner off the cost index (it would sort every match); the
         # term is still checked on the cost_usd column of whichever index is walked.

@@ -749,6 +749,239 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        11,
+        "the change feed: every write's events, recorded for the other processes",
+        # The log is the bus: each write records the events it publishes in the same
+        # transaction, and every long-lived process follows the rows other processes wrote
+        # (store/change_feed.py). AUTOINCREMENT keeps sequence numbers increasing even after
+        # the table is pruned empty, so a follower's position is never reused; the writer
+        # prunes rows older than a few minutes (a follower that fell behind reloads).
+        """
+        CREATE TABLE changes (
+            seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+            origin  TEXT NOT NULL,
+            at      INTEGER NOT NULL,
+            kind    TEXT NOT NULL,
+            payload TEXT NOT NULL
+        );
+
+        -- Work that must happen once, whichever process hears of it first (a hook firing on a
+        -- run's end): the first INSERT of (scope, key) wins.
+        CREATE TABLE claims (
+            scope      TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            owner      TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        """,
+    ),
+    Migration(
+        12,
+        "the OTLP receiver's own runs and spans, and its exports being written",
+        """
+        -- The runs the receiver made, one per trace: a trace's later spans attach to its run
+        -- and to nothing else (a dispatched run, or any run of another source, whose id
+        -- happens to equal a trace id is never touched: that trace gets a run of its own).
+        CREATE TABLE otlp_traces (
+            trace_id      TEXT PRIMARY KEY,
+            run_no        INTEGER NOT NULL UNIQUE REFERENCES runs(run_no) ON DELETE CASCADE,
+            ingest_no     INTEGER NOT NULL DEFAULT 0,  -- the export that created it
+            -- the run's last action in start order: a later export's spans that start after
+            -- it are appended; others put the run's actions in order again
+            last_start_ns INTEGER NOT NULL DEFAULT 0,
+            last_span_id  TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID;
+        -- The spans written, per run: an exporter's retry is written once, and a span exported
+        -- before or after its parent finds it. start_ns orders a run's actions by start time.
+        -- ingest_no: the export that wrote the span (to take it back if that export fails).
+        -- orphan: written before its parent span arrived (found through the small index below
+        -- when the parent comes).
+        CREATE TABLE otlp_spans (
+            run_no         INTEGER NOT NULL REFERENCES runs(run_no) ON DELETE CASCADE,
+            span_id        TEXT NOT NULL,
+            seq            INTEGER NOT NULL,
+            parent_span_id TEXT,
+            start_ns       INTEGER NOT NULL,
+            ingest_no      INTEGER NOT NULL DEFAULT 0,
+            orphan         INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_no, span_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_otlp_spans_orphans ON otlp_spans (run_no, parent_span_id)
+            WHERE orphan = 1;
+        -- Exports being written in bounded batches (no write transaction holds the log for
+        -- long). A row here means "not finished": the runs it created and the spans it added
+        -- are removed if it fails, or at the next start if its process (owner: a lease token)
+        -- died. Its last batch deletes the row, in the same transaction.
+        CREATE TABLE otlp_ingests (
+            ingest_no  INTEGER PRIMARY KEY,
+            owner      TEXT NOT NULL,
+            started_at INTEGER NOT NULL
+        );
+        -- The runs an unfinished export extended, with their columns before it (restored if
+        -- the export is taken back).
+        CREATE TABLE otlp_ingest_runs (
+            ingest_no  INTEGER NOT NULL,
+            run_no     INTEGER NOT NULL,
+            prior_json TEXT NOT NULL,
+            PRIMARY KEY (ingest_no, run_no)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_otlp_traces_ingest ON otlp_traces (ingest_no) WHERE ingest_no > 0;
+
+        -- The receiver's runs so far (before this migration, a run's id was its trace id).
+        INSERT INTO otlp_traces (trace_id, run_no)
+            SELECT id, run_no FROM runs
+            WHERE "trigger" = 'external' AND json_extract(tags_json, '$.source') = 'otlp';
+        INSERT OR IGNORE INTO otlp_spans (run_no, span_id, seq, parent_span_id, start_ns, orphan)
+            SELECT a.run_no, json_extract(a.meta_json, '$."otel.span_id"'), a.seq,
+                   json_extract(a.meta_json, '$."otel.parent_span_id"'),
+                   a.started_at * 1000000,
+                   a.parent_seq IS NULL
+                       AND json_extract(a.meta_json, '$."otel.parent_span_id"') IS NOT NULL
+            FROM otlp_traces t JOIN actions a ON a.run_no = t.run_no
+            WHERE json_extract(a.meta_json, '$."otel.span_id"') IS NOT NULL;
+        -- Earlier runs were in arrival order: later spans of them order the run again.
+        UPDATE otlp_traces SET last_start_ns = 9223372036854775807;
+        """,
+    ),
+    Migration(
+        13,
+        "demo marks on automations and eval suites; the demo build under way",
+        # The demo workspace includes groups, schedules, hooks, skill flows and eval suites with
+        # their reports; they are marked like its agents, threads and runs, and removed with
+        # them. A build writes for a while (a million runs: half an hour): its row says which
+        # process builds it, so a build that was killed half-way is found by the next one and
+        # cleaned up instead of being taken for a loaded demo. Demo data from before this
+        # migration counts as a finished build.
+        """
+        ALTER TABLE automations ADD COLUMN is_demo INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE eval_suites ADD COLUMN is_demo INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE demo_build (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            owner       TEXT NOT NULL,  -- the building process's lease (store.process_lease)
+            seed        INTEGER NOT NULL,
+            runs        INTEGER NOT NULL,
+            started_at  INTEGER NOT NULL,
+            finished_at INTEGER         -- NULL while it builds, or since it was killed
+        );
+        INSERT INTO demo_build (id, owner, seed, runs, started_at, finished_at)
+            SELECT 1, '', 0, 0, 0, 0
+            WHERE EXISTS (SELECT 1 FROM agents WHERE is_demo = 1)
+               OR EXISTS (SELECT 1 FROM threads WHERE is_demo = 1)
+               OR EXISTS (SELECT 1 FROM runs WHERE is_demo = 1);
+        """,
+    ),
+    Migration(
+        14,
+        "charts: runs per hour of every run, and an agent's run durations per day in order",
+        # The Runs timeline counts runs per time bucket and status under the page's filters,
+        # and Insights -> Cost draws spend per day by agent, model or runtime. Counting a
+        # million runs per chart costs seconds, so run_hour_rollups keeps every run (replays,
+        # evals and runs without an agent included, unlike run_rollups) per UTC hour, agent,
+        # config version, runtime, model and status. It is kept like run_rollups (migration
+        # 10): it holds the runs up to run_rollup_mark (one mark for both rollups, folded in
+        # the same write job), readers add the runs above the mark from the log, and updates
+        # or deletes of rolled-up runs correct it by trigger. No trigger on INSERT.
+        # The agent Trends chart draws a p95 latency per day: idx_runs_agent_day_duration
+        # holds an agent's finished production runs' durations in order within each UTC day,
+        # so a day's p95 is one short walk from the top of that day's range (no sort, no
+        # table rows read: the columns the reads name ride along).
+        """
+        CREATE TABLE run_hour_rollups (
+            hour        INTEGER NOT NULL,  -- started_at / 3600000 (UTC hours since the epoch)
+            agent_id    TEXT NOT NULL,     -- '' for runs without an agent
+            version_id  TEXT NOT NULL,     -- '' for runs without a config version
+            runtime     TEXT NOT NULL,
+            model       TEXT NOT NULL,
+            status      TEXT NOT NULL,
+            runs        INTEGER NOT NULL,
+            cost_usd    REAL NOT NULL,     -- the known costs' total
+            costed      INTEGER NOT NULL,  -- runs with a known cost
+            estimated   INTEGER NOT NULL,  -- runs whose cost is an estimate
+            -- finished production runs with a duration: idx_runs_agent_day_duration's entries
+            timed       INTEGER NOT NULL,
+            PRIMARY KEY (hour, agent_id, version_id, runtime, model, status)
+        ) WITHOUT ROWID;
+
+        INSERT INTO run_hour_rollups
+            SELECT started_at / 3600000, coalesce(agent_id, ''), coalesce(agent_version_id, ''),
+                   runtime, model, status, count(*),
+                   total(CASE WHEN cost_usd IS NOT NULL AND coalesce(cost_source, '') != 'unknown'
+                         THEN cost_usd END),
+                   sum(cost_usd IS NOT NULL AND coalesce(cost_source, '') != 'unknown'),
+                   sum(coalesce(cost_source = 'estimated', 0)),
+                   sum(duration_ns IS NOT NULL AND status IN ('completed', 'failed')
+                       AND "trigger" NOT IN ('replay', 'eval'))
+            FROM runs WHERE run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
+            GROUP BY 1, 2, 3, 4, 5, 6;
+
+        CREATE TRIGGER run_hour_rollups_delete AFTER DELETE ON runs
+        WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
+        BEGIN
+            UPDATE run_hour_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - CASE WHEN old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown' THEN old.cost_usd ELSE 0.0 END,
+                costed = costed - (old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown'),
+                estimated = estimated - coalesce(old.cost_source = 'estimated', 0),
+                timed = timed - (old.duration_ns IS NOT NULL
+                    AND old.status IN ('completed', 'failed')
+                    AND old."trigger" NOT IN ('replay', 'eval'))
+            WHERE hour = old.started_at / 3600000 AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '') AND runtime = old.runtime
+                AND model = old.model AND status = old.status;
+            DELETE FROM run_hour_rollups WHERE hour = old.started_at / 3600000
+                AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '') AND runtime = old.runtime
+                AND model = old.model AND status = old.status AND runs <= 0;
+        END;
+
+        CREATE TRIGGER run_hour_rollups_update AFTER UPDATE OF
+            agent_id, agent_version_id, started_at, status, runtime, model, cost_usd, cost_source,
+            duration_ns, "trigger" ON runs
+        WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
+        BEGIN
+            UPDATE run_hour_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - CASE WHEN old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown' THEN old.cost_usd ELSE 0.0 END,
+                costed = costed - (old.cost_usd IS NOT NULL
+                    AND coalesce(old.cost_source, '') != 'unknown'),
+                estimated = estimated - coalesce(old.cost_source = 'estimated', 0),
+                timed = timed - (old.duration_ns IS NOT NULL
+                    AND old.status IN ('completed', 'failed')
+                    AND old."trigger" NOT IN ('replay', 'eval'))
+            WHERE hour = old.started_at / 3600000 AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '') AND runtime = old.runtime
+                AND model = old.model AND status = old.status;
+            DELETE FROM run_hour_rollups WHERE hour = old.started_at / 3600000
+                AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '') AND runtime = old.runtime
+                AND model = old.model AND status = old.status AND runs <= 0;
+            INSERT INTO run_hour_rollups VALUES (
+                new.started_at / 3600000, coalesce(new.agent_id, ''),
+                coalesce(new.agent_version_id, ''), new.runtime, new.model, new.status, 1,
+                CASE WHEN new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown'
+                     THEN new.cost_usd ELSE 0.0 END,
+                new.cost_usd IS NOT NULL AND coalesce(new.cost_source, '') != 'unknown',
+                coalesce(new.cost_source = 'estimated', 0),
+                (new.duration_ns IS NOT NULL
+                    AND new.status IN ('completed', 'failed')
+                    AND new."trigger" NOT IN ('replay', 'eval'))
+            ) ON CONFLICT DO UPDATE SET runs = runs + 1, cost_usd = cost_usd + excluded.cost_usd,
+                costed = costed + excluded.costed, estimated = estimated + excluded.estimated,
+                timed = timed + excluded.timed;
+        END;
+
+        -- started_at, status and trigger ride along so every read of it is index-only
+        -- (SQLite 3.40 reads the table for a column the query names that the index lacks).
+        CREATE INDEX idx_runs_agent_day_duration
+            ON runs (agent_id, started_at / 86400000, duration_ns, started_at, status, "trigger")
+            WHERE agent_id IS NOT NULL AND duration_ns IS NOT NULL
+                AND status IN ('completed', 'failed') AND "trigger" NOT IN ('replay', 'eval');
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

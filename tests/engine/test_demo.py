@@ -14,7 +14,7 @@ import pytest
 
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.pricing import PriceBook
-from ato_desktop.core.records import NewRun, RunEnd, RunFilter
+from ato_desktop.core.records import NewAction, NewRun, RunEnd, RunFilter
 from ato_desktop.engine.demo import (
     MIN_RUNS,
     REGRESSED_AGENT,
@@ -39,7 +39,15 @@ TABLES = {
     "messages": "thread_id, seq",
     "runs": "run_no",
     "actions": "run_no, seq",
+    "automations": "id",
+    "automation_versions": "id",
+    "schedule_state": "automation_id",
+    "eval_suites": "id",
+    "eval_suite_runs": "id",
+    "eval_case_results": "suite_run_id, case_id",
 }
+# Written at build time, not from the seed: when a schedule's progress was recorded.
+BUILD_TIME_COLUMNS = {"schedule_state": {"updated_at"}}
 
 
 def _open(root: Path) -> ExecutionLog:
@@ -47,11 +55,24 @@ def _open(root: Path) -> ExecutionLog:
 
 
 def _dump(store: ExecutionLog) -> dict[str, list[tuple[Any, ...]]]:
+    """Every demo table's rows; the data folder's path (in the skill flow's definition) is
+    written as ROOT, so two folders compare."""
     conn = store.reader()
-    return {
-        table: [tuple(row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}")]
-        for table, order in TABLES.items()
-    }
+    root = str(store.paths.root)
+    dump = {}
+    for table, order in TABLES.items():
+        rows = []
+        for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}"):
+            skip = BUILD_TIME_COLUMNS.get(table, set())
+            rows.append(
+                tuple(
+                    value.replace(root, "ROOT") if isinstance(value, str) else value
+                    for key, value in zip(row.keys(), row, strict=True)
+                    if key not in skip
+                )
+            )
+        dump[table] = rows
+    return dump
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +215,7 @@ def test_runs_are_agent_loops_with_tools_and_json(built: ExecutionLog) -> None:
         built,
         "SELECT run_no, inputs_json, outputs_json FROM actions WHERE name = 'search_docs' LIMIT 1",
     )[0]
-    assert "query" in json.loads(inputs) and "hits" in json.loads(outputs)
+    assert "query" in json.loads(inputs) and "hits" in json.loads(json.loads(outputs)["content"])
     first_llm = _rows(
         built,
         "SELECT inputs_json, outputs_json FROM actions WHERE run_no = ? AND seq = 1",
@@ -349,3 +370,415 @@ def test_sizes_out_of_range_are_refused(tmp_path: Path, runs: int) -> None:
         build_demo_workspace(store, PRICES, runs=runs)
     assert not has_demo_data(store)
     store.close()
+
+
+# -- layout ------------------------------------------------------------------------------
+
+
+def test_the_corpus_is_data_and_the_generator_holds_no_text_tables() -> None:
+    """engine/demo.py was 1,937 lines, 825 of them tables and text (#19.6): the corpus module is
+    data only (no functions), and neither the generator nor the build API carries text tables."""
+    import inspect
+    import types
+
+    from ato_desktop.engine import demo, demo_corpus, demo_generator
+
+    functions = [
+        name
+        for name, value in vars(demo_corpus).items()
+        if isinstance(value, types.FunctionType) and value.__module__ == demo_corpus.__name__
+    ]
+    assert functions == []
+    assert len(demo_corpus.TICKETS) >= 10 and len(demo_corpus.CONVERSATIONS) >= 5
+
+    def text_tables(module: types.ModuleType) -> list[str]:
+        found = []
+        for name, value in vars(module).items():
+            if name.startswith("__") or inspect.ismodule(value):
+                continue
+            if isinstance(value, tuple | dict) and str(value).count(" ") > 40:
+                found.append(name)
+        return found
+
+    assert text_tables(demo_generator) == []
+    assert text_tables(demo) == []
+
+
+# -- the simulator agrees with the demo ----------------------------------------------------
+
+
+def test_every_call_records_what_a_dispatch_records(built: ExecutionLog) -> None:
+    """The system prompt and parameters on every call (not only the first), the model's tool
+    calls, and the tools' answers in the conversation, as the dispatcher and tool runner write
+    them (core.conversation.message_json)."""
+    run_no = _rows(
+        built,
+        "SELECT r.run_no FROM runs r JOIN agents a ON a.id = r.agent_id "
+        "WHERE a.name = 'data-analyst' AND r.status = 'completed' AND r.action_count >= 3 LIMIT 1",
+    )[0][0]
+    actions = [
+        (name, json.loads(inputs), json.loads(outputs), json.loads(meta) if meta else None)
+        for name, inputs, outputs, meta in _rows(
+            built,
+            "SELECT name, inputs_json, outputs_json, meta_json FROM actions WHERE run_no = ? "
+            "ORDER BY seq",
+            run_no,
+        )
+    ]
+    calls = [a for a in actions if a[0] == "call_llm"]
+    assert len(calls) >= 2
+    for _name, inputs, _outputs, _meta in calls:
+        assert inputs["system"] and inputs["params"] == {"reasoning_effort": "high"}
+    first, tool, second = actions[0], actions[1], actions[2]
+    (asked,) = first[2]["tool_calls"]
+    assert asked["name"] == tool[0] and asked["arguments"] == tool[1]
+    assert tool[3] == {"tool_call_id": asked["id"], "model_name": tool[0]}
+    assert second[1]["messages"][-2:] == [
+        {"role": "assistant", "content": first[2]["text"], "tool_calls": [asked]},
+        {
+            "role": "tool",
+            "content": tool[2]["content"],
+            "tool_call_id": asked["id"],
+            "tool_name": tool[0],
+        },
+    ]
+
+
+def test_runs_on_an_agents_current_config_simulate_at_100_percent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#16.12: the demo and the simulator agree. No call of a run on its agent's current config
+    diverges in its inputs (the system prompt and parameters are on every call); the agent that
+    never changed its config replays at 100 % run after run; a run from before a real change
+    shows that change and nothing else. (Where the same request got two different answers in
+    two runs, a daily schedule's fixed prompt say, the simulator says so: that is in the data.)"""
+    import asyncio
+
+    from ato_desktop.core.simulation import INPUT_MISMATCH
+    from ato_desktop.engine.simulation import simulate
+    from ato_desktop.engine.workspace import Workspace
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    ws = Workspace.open(DataPaths(tmp_path))
+    try:
+        build_demo_workspace(ws.store, PRICES, runs=700, seed=13, now_ms=NOW)
+
+        async def simulate_all() -> tuple[dict[str, list[Any]], list[str]]:
+            summaries: dict[str, list[Any]] = {}
+            changed: list[str] = []
+            for agent in ws.store.list_agents():
+                runs = ws.store.list_runs(RunFilter(agent_id=agent.id), limit=5_000)
+                for run in runs:
+                    if run.trigger in ("replay", "eval"):  # evals on candidates: other models
+                        continue
+                    current = run.agent_version == agent.current_version
+                    if not current and agent.name != REGRESSED_AGENT:
+                        continue
+                    if current and len(summaries.get(agent.name, ())) >= 25:
+                        continue
+                    if not current and len(changed) >= 5:
+                        continue
+                    result = await simulate(ws, run.id, record=False, reexecute=False)
+                    if current:
+                        summaries.setdefault(agent.name, []).append(result.summary)
+                    else:
+                        changed.extend(
+                            row.detail for row in result.summary.rows if row.status != "match"
+                        )
+            await ws.live.aclose()
+            return summaries, changed
+
+        summaries, changed = asyncio.run(simulate_all())
+    finally:
+        ws.close()
+    assert len(summaries) == 5  # every agent
+    for name, results in summaries.items():
+        inputs = [r for s in results for r in s.rows if r.divergence == INPUT_MISMATCH]
+        assert inputs == [], name
+    unchanged = summaries["data-analyst"]  # the agent that never changed its config
+    assert len(unchanged) == 25
+    assert all(s.match_rate == 1.0 and s.divergences == 0 for s in unchanged)
+    # support-triage v2 -> v3 rewrote the prompt and raised max_tokens: exactly that shows.
+    assert changed and all(
+        "system prompt changed" in detail and "max_tokens" in detail for detail in changed
+    )
+
+
+# -- every headline feature (#17.14) ---------------------------------------------------------
+
+
+def test_groups_schedules_hooks_and_a_skill_flow_all_marked_demo(built: ExecutionLog) -> None:
+    from ato_desktop.core.automations import GroupMode, GroupSpec, SkillSpec
+    from ato_desktop.engine.automations import AutomationService
+    from ato_desktop.store import automations as automation_store
+
+    records = automation_store.list_definitions(built)
+    kinds = {(r.kind.value, getattr(r.spec, "mode", None)) for r in records}
+    assert {("group", GroupMode.SEQUENTIAL), ("group", GroupMode.ROUTED)} <= kinds
+    assert {k for k, _mode in kinds} == {"group", "schedule", "hook", "skill"}
+    assert _rows(built, "SELECT count(*) FROM automations WHERE is_demo = 0") == [(0,)]
+    # Schedules and hooks are loaded paused: the demo never dispatches on its own.
+    assert {r.kind.value for r in records if not r.enabled} == {"schedule", "hook"}
+    assert all(r.enabled for r in records if r.kind.value in ("group", "skill"))
+    # The skill flow's file is there, unchanged since its definition was recorded.
+    skill = next(r for r in records if isinstance(r.spec, SkillSpec))
+    assert Path(skill.spec.path).is_file()
+    assert AutomationService(built).sync_skill(skill.id) is None
+    # Every definition passes the validation the CLI runs (agents exist, hooks do not loop).
+    service = AutomationService(built)
+    for record in records:
+        service.validate(record.kind, record.spec, name=record.name)
+    routed = next(
+        r.spec for r in records if isinstance(r.spec, GroupSpec) and r.spec.mode is GroupMode.ROUTED
+    )
+    assert routed.rules and routed.default_member
+
+
+def test_pipeline_runs_include_a_stopped_one_and_stages_that_never_ran(
+    built: ExecutionLog,
+) -> None:
+    from ato_desktop.store import automations as automation_store
+
+    pipelines = automation_store.list_pipeline_runs(built, limit=500)
+    assert {p.kind for p in pipelines} == {"group", "skill", "hook"}
+    details = [automation_store.pipeline_run(built, p.run_id) for p in pipelines]
+    killed = [d for d in details if d.status == "killed" and d.kind == "group"]
+    assert killed, "no stopped pipeline run"
+    assert all(any(s.status == automation_store.NOT_RUN for s in d.stages) for d in killed)
+    failed = [d for d in details if d.status == "failed" and d.kind == "group"]
+    assert any(
+        d.stages[0].status == "failed" and all(s.status == "not_run" for s in d.stages[1:])
+        for d in failed
+    )
+    assert any(s.attempt == 2 for d in details for s in d.stages)  # a retried stage
+    # Every stage is a run of its own, with its agent, cost and the pipeline's tag.
+    for d in details:
+        for stage in d.stages:
+            if stage.status == automation_store.NOT_RUN or stage.stage_name == "source run":
+                continue
+            run = built.get_run(stage.run_id)
+            assert run.parent_run_id == d.run_id and run.is_demo
+            assert run.tags["pipeline"] == d.name and run.agent_id
+    # A routed run records its decision, then runs the member it picked.
+    routed = next(d for d in details if d.name == "support-desk")
+    route = built.get_actions(routed.run_id)[0]
+    assert route.name == "route" and route.outputs["member"] == routed.stages[0].stage_name
+    # The weekly schedule's fires are pipeline runs, tagged as the scheduler tags them.
+    fired = [d for d in details if d.trigger == "cron"]
+    assert fired
+    for d in fired:
+        tags = built.get_run(d.run_id).tags
+        assert tags["schedule"] == "release-train-weekly" and tags["schedule.fire_at"]
+
+
+def test_schedules_know_their_last_fire(built: ExecutionLog) -> None:
+    from ato_desktop.core.automations import AutomationKind
+    from ato_desktop.store import automations as automation_store
+
+    schedules = automation_store.list_definitions(built, AutomationKind.SCHEDULE)
+    assert len(schedules) == 2
+    for schedule in schedules:
+        state = automation_store.get_schedule_state(built, schedule.id)
+        assert state is not None and state.last_run_id
+        run = built.get_run(state.last_run_id)
+        assert run.trigger == "cron" and run.tags["schedule"] == schedule.name
+        later = _rows(
+            built,
+            "SELECT count(*) FROM runs WHERE json_extract(tags_json, '$.schedule') = ? "
+            "AND started_at > ? AND stage_index IS NULL",
+            schedule.name,
+            run.started_at,
+        )
+        assert later == [(0,)]  # it is the newest fire
+
+
+def test_every_run_a_hook_fired_on_has_its_chain(built: ExecutionLog) -> None:
+    """Hook chains as engine.hooks records them, after every run that fired them: a completed
+    release-notes run (announce-release) or a failed support-triage run (the digest), from the
+    hooks' creation on, a failed announcement's digest inside its chain."""
+    from ato_desktop.core.automations import AutomationKind
+    from ato_desktop.store import automations as automation_store
+
+    hooks = {h.name: h for h in automation_store.list_definitions(built, AutomationKind.HOOK)}
+    assert set(hooks) == {"announce-release", "triage-failure-digest"}
+    since = max(h.created_at for h in hooks.values())
+    sources = {
+        run_id: name
+        for run_id, name in _rows(
+            built,
+            "SELECT r.id, CASE a.name WHEN 'release-notes' THEN 'announce-release' "
+            "ELSE 'triage-failure-digest' END FROM runs r JOIN agents a ON a.id = r.agent_id "
+            "WHERE r.ended_at >= ? AND r.ended_at < ? "
+            "AND json_extract(r.tags_json, '$.\"hook.chain\"') IS NULL "
+            "AND ((a.name = 'release-notes' AND r.status = 'completed') OR "
+            "(a.name = 'support-triage' AND r.status = 'failed'))",
+            since,
+            # A chain that would still be running at the demo's "now" is not in it.
+            demo_now_ms(NOW) - 15 * 60_000,
+        )
+    }
+    chains = {
+        source: (name, run_id)
+        for run_id, name, source in _rows(
+            built,
+            "SELECT id, model, parent_run_id FROM runs WHERE runtime = 'pipeline' "
+            "AND json_extract(tags_json, '$.\"pipeline.kind\"') = 'hook'",
+        )
+    }
+    assert sources and {s: n for s, (n, _id) in chains.items() if s in sources} == sources
+    nested = 0
+    for name, chain_id in chains.values():
+        detail = automation_store.pipeline_run(built, chain_id)
+        assert detail.stages[0].stage_name == "source run"
+        for stage in detail.stages[1:]:
+            run = built.get_run(stage.run_id)
+            assert run.trigger == "hook" and run.parent_run_id == chain_id
+            assert run.tags["hook.chain"] == chain_id and run.tags["pipeline"] == name
+        nested += len(detail.stages) > 2
+    assert nested or all(
+        automation_store.pipeline_run(built, c).stages[1].status == "completed"
+        for n, c in chains.values()
+        if n == "announce-release"
+    )
+
+
+def test_eval_suites_with_two_reports_and_a_diff(built: ExecutionLog) -> None:
+    from ato_desktop.core.eval_scoring import figures
+    from ato_desktop.engine.evals import load_report
+    from ato_desktop.store import evals as eval_store
+
+    suites = {s.name: s for s in eval_store.list_suites(built)}
+    assert set(suites) == {"triage-golden", "analyst-golden"}
+    assert _rows(built, "SELECT count(*) FROM eval_suites WHERE is_demo = 0") == [(0,)]
+    triage = eval_store.suite_runs(built, suite_id=suites["triage-golden"].id)
+    on_agent = [r for r in triage if r.target == f"@{REGRESSED_AGENT}"]
+    assert len(on_agent) == 2
+    newer, older = on_agent
+    assert (older.agent_version, newer.agent_version) == (2, 3)
+    report = load_report(built, newer.id)
+    assert report.diff is not None and report.diff.previous_suite_run_id == older.id
+    assert report.diff.newly_failing  # the regression, case by case
+    assert newer.pass_rate is not None and older.pass_rate is not None
+    assert newer.pass_rate < older.pass_rate
+    for run in triage:
+        cases = eval_store.case_results(built, run.id)
+        assert len(cases) == run.case_count
+        again = figures(cases, run.case_count)
+        assert (again.passed, again.pass_rate) == (run.passed_count, run.pass_rate)
+        for case in cases:
+            dispatched = built.get_run(case.run_id or "")
+            assert dispatched.trigger == "eval" and dispatched.is_demo
+            assert dispatched.tags["eval.suite_run"] == run.id
+            assert dispatched.model == run.model
+
+
+def test_cost_recommendations_one_earned_and_one_refused(built: ExecutionLog) -> None:
+    """Evidence gathered as the app gathers it (replays of the agent's newest runs on the
+    candidate, then its suites there): gpt-5-mini qualifies for data-analyst; haiku does not
+    for support-triage, whose eval score on it is too low."""
+    from ato_desktop.engine.cost_recs import cost_recommendations
+
+    report = cost_recommendations(built, now=NOW)
+    assert [(r.agent_name, r.candidate.stats.model) for r in report.recommendations] == [
+        ("data-analyst", "gpt-5-mini")
+    ]
+    rec = report.recommendations[0]
+    assert rec.candidate.stats.replays >= 10 and rec.candidate.stats.eval_score is not None
+    triage = next(a for a in report.agents if a.agent_name == REGRESSED_AGENT)
+    haiku = next(c for c in triage.candidates if c.stats.model == "claude-haiku-4-5")
+    assert not haiku.qualifies and (haiku.saving_pct or 0) >= 30
+    assert any(reason.startswith("eval score") for reason in haiku.reasons)
+    # The evidence is real: replays of the agents' own production runs.
+    for (source_agent,) in _rows(
+        built,
+        "SELECT s.agent_id FROM runs r JOIN runs s ON s.id = r.replay_of "
+        "WHERE json_extract(r.tags_json, '$.\"replay.target\"') LIKE '% · %'",
+    ):
+        assert source_agent is not None
+
+
+def test_removal_takes_the_automations_evals_and_simulations_of_the_demo_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#17.7 and #17.14: demo definitions (with their versions and schedule progress), suites
+    (with their reports), the skill flow's file, and the simulations someone ran of demo runs
+    all go with the demo; the user's own group, suite, runs and their simulations stay."""
+    import asyncio
+
+    from ato_desktop.core.automations import AutomationKind, GroupMode, GroupSpec, Stage
+    from ato_desktop.core.eval_suite import parse_suite
+    from ato_desktop.engine.demo import demo_folder
+    from ato_desktop.engine.simulation import simulate
+    from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.store import automations as automation_store
+    from ato_desktop.store import evals as eval_store
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    ws = Workspace.open(DataPaths(tmp_path))
+    try:
+        store = ws.store
+        mine = store.create_agent("mine", AgentConfig("claude", "claude-sonnet-5")).result()
+        my_run = NewRun("claude", "claude-sonnet-5", "cli", NOW - 5_000, agent_id=mine.id)
+        call = NewAction(
+            "call_llm",
+            "llm",
+            "success",
+            NOW - 5_000,
+            NOW - 4_000,
+            inputs={"runtime": "claude", "model": "claude-sonnet-5", "messages": [
+                {"role": "user", "content": "hi"}
+            ]},
+            outputs={"text": "hello"},
+        )  # fmt: skip
+        store.ingest([(my_run, RunEnd("completed", NOW - 4_000, 10**9), [call])]).result()
+        [my_run_id] = [r.id for r in store.list_runs(RunFilter(agent_id=mine.id))]
+        automation_store.create_definition(
+            store,
+            AutomationKind.GROUP,
+            "my-group",
+            GroupSpec(GroupMode.SEQUENTIAL, stages=(Stage("one", "mine"),)),
+        ).result()
+        text = '{"id": "a", "input": "hi", "expected": "hi"}\n'
+        eval_store.save_suite(store, parse_suite(text, default_name="my-suite"), text).result()
+        # The user's suite shares a name with none of the demo's; a definition named like the
+        # demo's makes the demo's get a "-demo" twin.
+        automation_store.create_definition(
+            store,
+            AutomationKind.GROUP,
+            "release-train",
+            GroupSpec(GroupMode.SEQUENTIAL, stages=(Stage("one", "mine"),)),
+        ).result()
+        build_demo_workspace(store, PRICES, runs=300, seed=9, now_ms=NOW)
+        names = {r.name for r in automation_store.list_definitions(store)}
+        assert {"release-train", "release-train-demo", "my-group"} <= names
+        assert demo_folder(store.paths).is_dir()
+        analyst = store.get_agent("data-analyst")
+        demo_run = store.list_runs(RunFilter(agent_id=analyst.id, statuses=("completed",)))[0]
+        assert demo_run.is_demo
+
+        async def simulations() -> list[str | None]:
+            made = []
+            for run_id in (demo_run.id, my_run_id):
+                made.append((await simulate(ws, run_id, reexecute=False)).simulation_run_id)
+            await ws.live.aclose()
+            return made
+
+        demo_simulation, my_simulation = asyncio.run(simulations())
+        assert demo_simulation and my_simulation
+
+        removed = remove_demo_workspace(store)
+        assert removed.automations == 7 and removed.eval_suites == 2
+        assert {r.name for r in automation_store.list_definitions(store)} == {
+            "my-group",
+            "release-train",
+        }
+        assert [s.name for s in eval_store.list_suites(store)] == ["my-suite"]
+        assert _rows(store, "SELECT count(*) FROM eval_suite_runs") == [(0,)]
+        assert _rows(store, "SELECT count(*) FROM automation_versions") == [(2,)]
+        assert _rows(store, "SELECT count(*) FROM schedule_state") == [(0,)]
+        left = {r.id for r in store.list_runs(RunFilter(), limit=100)}
+        assert left == {my_run_id, my_simulation}
+        assert not demo_folder(store.paths).exists()
+        assert not has_demo_data(store)
+    finally:
+        ws.close()

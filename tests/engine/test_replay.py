@@ -48,7 +48,7 @@ def shop(workspace: Workspace, tmp_path: Path) -> Iterator[Path]:
     command, args, env = stdio_command("--notes", str(notes))
     add_server(
         workspace.store,
-        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=5),
+        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30),
     ).result()
     yield notes
 

@@ -34,7 +34,7 @@ def tool_ws(workspace: Workspace, notes: Path) -> Iterator[Workspace]:
     command, args, env = stdio_command("--notes", str(notes))
     add_server(
         workspace.store,
-        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=5),
+        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30),
     ).result()
     yield workspace
 
@@ -143,6 +143,7 @@ def test_approval_required_tool_waits_for_the_user(
     async def go() -> tuple[DispatchResult, int, bool]:
         task = asyncio.create_task(tool_ws.dispatcher.dispatch(DispatchRequest("note", agent=name)))
         while not tool_ws.approvals.pending():
+            assert not task.done(), f"the run ended without asking: {task.result()}"
             await asyncio.sleep(0.01)
         (pending,) = tool_ws.approvals.pending()
         await asyncio.sleep(0.3)  # the run really waits: nothing more reaches the model

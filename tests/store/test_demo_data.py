@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ato_desktop.core.events import AgentDeleted, DomainEvent, RunsIngested
@@ -175,3 +177,37 @@ def test_nothing_to_remove_is_not_an_error(store: ExecutionLog) -> None:
     removed = remove_demo_data(store)
     assert removed.empty
     assert store.count_runs(RunFilter()) == 1
+
+
+def test_simulations_of_demo_runs_go_with_them_and_replays_stay(store: ExecutionLog) -> None:
+    """#17.7: a simulation (trigger replay, tag simulation) of a demo run is derived from demo
+    data and goes with it, batch by batch; a real replay of a demo run (a dispatch the user paid
+    for) stays, like the user's own simulations."""
+    store.ingest([_run(i, demo=True) for i in range(6)]).result()
+    store.ingest([_run(9, demo=False)]).result()
+
+    def derived(i: int, source: str, *, simulation: bool) -> tuple[NewRun, RunEnd, list[Any]]:
+        new, end, actions = _run(100 + i, demo=False)
+        tags = {"simulation": "true", "match_rate": "1.000"} if simulation else {}
+        return (
+            NewRun(
+                new.runtime, new.model, "replay", new.started_at, replay_of=source, tags=tags,
+                id=f"derived-{i}",
+            ),
+            end,
+            actions,
+        )  # fmt: skip
+
+    store.ingest(
+        [
+            derived(0, "run-demo-0", simulation=True),
+            derived(1, "run-demo-5", simulation=True),
+            derived(2, "run-demo-3", simulation=False),
+            derived(3, "run-own-9", simulation=True),
+        ]
+    ).result()
+    removed = remove_demo_data(store, batch_runs=2)
+    assert removed.runs == 6
+    left = {r.id for r in store.list_runs(RunFilter(), limit=50)}
+    assert left == {"run-own-9", "derived-2", "derived-3"}
+    assert store.reader().execute("SELECT count(*) FROM actions").fetchone()[0] == 6

@@ -39,7 +39,7 @@ def _register_shop(ctx: AppContext, notes: Path) -> None:
     command, args, env = stdio_command("--notes", str(notes))
     add_server(
         ctx.workspace.store,
-        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=10),
+        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30),
     ).result()
 
 

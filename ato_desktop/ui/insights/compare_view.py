@@ -40,6 +40,7 @@ from ato_desktop.core.compare import (
 )
 from ato_desktop.core.records import AgentRecord, RunRecord
 from ato_desktop.ui.agents.config_history import version_summary
+from ato_desktop.ui.charts.compare_bars import CompareBars
 from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import compare_reads
@@ -138,7 +139,8 @@ class RunResultView(QWidget):
         self.notes = _muted(name="CompareNotes")
         for widget in (self.left_label, self.right_label, self.rows_label, self.notes):
             side.addWidget(widget)
-        side.addStretch(1)
+        self.bars = CompareBars()  # duration or cost per aligned action, drawn (ui/charts)
+        side.addWidget(self.bars, 1)
         top.addLayout(side, 2)
         layout.addLayout(top)
 
@@ -195,6 +197,7 @@ class RunResultView(QWidget):
         self.notes.setText("\n".join(comparison.notes))
         self.notes.setVisible(bool(comparison.notes))
         self.actions_model.set_rows(comparison.actions)
+        self.bars.show_runs(comparison)
         self.diff.clear()
         first = next(
             (i for i, row in enumerate(comparison.actions) if row.status != SAME),
@@ -232,7 +235,8 @@ class GroupResultView(QWidget):
         self.notes = _muted(name="CompareGroupNotes")
         side.addWidget(self.mix)
         side.addWidget(self.notes)
-        side.addStretch(1)
+        self.bars = CompareBars()  # mean duration or cost per action name, drawn (ui/charts)
+        side.addWidget(self.bars, 1)
         top.addLayout(side, 2)
         layout.addLayout(top)
         caption = QLabel("By action")
@@ -263,6 +267,7 @@ class GroupResultView(QWidget):
         self.notes.setText("\n".join(comparison.notes))
         self.notes.setVisible(bool(comparison.notes))
         self.actions_model.set_rows(comparison.actions)
+        self.bars.show_groups(comparison)
 
 
 def _started(started_at: str | None) -> str:

@@ -10,6 +10,7 @@ changes read it again, coalesced by a timer, and only while the view shows (else
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
 import shiboken6
@@ -32,6 +33,8 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.cost_recs import AgentEvidence, Recommendation
 from ato_desktop.engine.cost_recs import CostReport
+from ato_desktop.ui.charts.chart_frame import ChartFrame
+from ato_desktop.ui.charts.spend_charts import SpendCharts, option_costs_spec, read_option_costs
 from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import cost_reads
@@ -102,7 +105,20 @@ class EvidencePanel(QFrame):
                     label.setProperty("muted", True)
                 self.grid.addWidget(label, row, col)
                 self.cells[(row, col)] = label
-        column.addWidget(grid_box)
+        # The grid of figures, and beside it the two options' cost per call (ui/charts).
+        figures = QHBoxLayout()
+        figures.setSpacing(12)
+        figures.addWidget(grid_box, 2)
+        self.options_chart = ChartFrame(
+            "Cost per call: now vs candidate",
+            empty_title="No costs to compare",
+            empty_text="Neither option has runs with a known cost in the last 30 days.",
+            name="CostOptionsChart",
+            min_height=150,
+            hint="Point at a bin or use ←/→ for how many calls cost that much",
+        )
+        figures.addWidget(self.options_chart, 3)
+        column.addLayout(figures)
         self.notes = QLabel("")
         self.notes.setObjectName("CostEvidenceNotes")
         self.notes.setProperty("muted", True)
@@ -186,6 +202,7 @@ class CostView(QWidget):
         self.ctx = ctx
         self.report: CostReport | None = None
         self._reads = NewestRead(self, ctx, on_busy=self._show_busy)
+        self._option_reads = NewestRead(self, ctx)
         self._loaded = False
         self._pending_agent: str | None = None
         self.last_error = ""
@@ -195,6 +212,9 @@ class CostView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         layout.addWidget(self._build_controls())
+        self.spend = SpendCharts(ctx)  # spend per day, this month, budgets (ui/charts)
+        self.spend.setFixedHeight(250)
+        layout.addWidget(self.spend)
         self._body = StateStack("Reading the agents' runs…", name="Cost")
         self._body.sig_state_changed.connect(self.sig_state_changed)
         self.explanation = QLabel("")
@@ -364,6 +384,7 @@ class CostView(QWidget):
         if self.ctx.workspace is None or log_closed(self.ctx):
             return
         self.ctx.spawn(self._read(), what="read cost recommendations")
+        self.spend.refresh()
 
     async def _read(self) -> None:
         await self._reads.read(
@@ -475,6 +496,23 @@ class CostView(QWidget):
     def _on_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         rec = self.recs_model.recommendation(current.row()) if current.isValid() else None
         self.evidence.show_recommendation(rec)
+        if rec is not None and self.ctx.workspace is not None:
+            self.ctx.spawn(self._read_options(rec), what="read the options' costs")
+
+    async def _read_options(self, rec: Recommendation) -> None:
+        chart = self.evidence.options_chart
+        chart.show_loading()
+        await self._option_reads.read(
+            read_option_costs,
+            self.ctx.workspace.store,
+            rec.agent_id,
+            (rec.current.runtime, rec.current.model),
+            (rec.candidate.stats.runtime, rec.candidate.stats.model),
+            int(time.time() * 1000),
+            apply=lambda costs: chart.set_spec(option_costs_spec(costs)),
+            fail=chart.show_error,
+            what="option costs",
+        )
 
     @property
     def selected_recommendation(self) -> Recommendation | None:

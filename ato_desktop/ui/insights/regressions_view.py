@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.regressions import Thresholds
 from ato_desktop.engine.regressions import ChangeReport
 from ato_desktop.engine.settings_file import SettingsFileError
+from ato_desktop.ui.charts.regression_evidence import RegressionEvidence
 from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import regressions_reads
@@ -115,7 +116,7 @@ class ChangeDetail(QFrame):
     sig_replay_requested = Signal(object)  # ChangeReport
     sig_agent_requested = Signal(str)  # agent id
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, ctx: AppContext | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("RegressionDetail")
         self.change: ChangeReport | None = None
@@ -162,6 +163,11 @@ class ChangeDetail(QFrame):
         self.checks_grid.setColumnStretch(2, 1)
         column.addWidget(self.checks_box)
         self.check_labels: list[QLabel] = []
+        # The tripped metrics' before/after distributions with the threshold (ui/charts).
+        self.evidence = RegressionEvidence(ctx) if ctx is not None else None
+        if self.evidence is not None:
+            self.evidence.setFixedHeight(250)
+            column.addWidget(self.evidence)
 
         self.examples_caption = QLabel("")
         self.examples_caption.setObjectName("SectionTitle")
@@ -225,6 +231,8 @@ class ChangeDetail(QFrame):
         self.change = change
         self._thresholds = thresholds
         self.examples_model.set_change(change)
+        if self.evidence is not None:
+            self.evidence.show_change(change, thresholds)
         for label in self.check_labels:
             self.checks_grid.removeWidget(label)
             label.deleteLater()
@@ -335,6 +343,10 @@ class RegressionsView(QWidget):
             bridge.sig_run_ended.connect(self._refresh.schedule)
             bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
             bridge.sig_config_changed.connect(self._refresh.schedule)
+            # `insights thresholds` from another process: judge again with the new values.
+            bridge.sig_settings_changed.connect(
+                lambda event: event.section == "regressions" and self._refresh.schedule()
+            )
         notifier().sig_thresholds_saved.connect(self._on_thresholds_saved_elsewhere)
 
     # -- layout --------------------------------------------------------------------------------
@@ -431,7 +443,7 @@ class RegressionsView(QWidget):
             header.resizeSection(col, width)
         self.changes.selectionModel().currentRowChanged.connect(self._on_row_changed)
         self.content.addWidget(self.changes)
-        self.detail = ChangeDetail()
+        self.detail = ChangeDetail(ctx=self.ctx)
         self.detail.sig_run_requested.connect(self.open_run)
         self.detail.sig_compare_requested.connect(self.compare_change)
         self.detail.sig_agent_requested.connect(

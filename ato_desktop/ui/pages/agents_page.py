@@ -39,6 +39,7 @@ from ato_desktop.ui.agents.determinism_badge import AgentDeterminismBadge
 from ato_desktop.ui.agents.history_view import HistoryView
 from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.agents.online_judge import OnlineJudgeButton
+from ato_desktop.ui.charts.agent_trends import AgentTrendsView
 from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
@@ -48,7 +49,7 @@ from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.list_panel import ListPanel, lay_out_list_page
 
-SETTINGS_TAB, HISTORY_TAB = 0, 1
+SETTINGS_TAB, HISTORY_TAB, TRENDS_TAB = 0, 1, 2
 
 
 class AgentsPage(Page):
@@ -180,6 +181,8 @@ class AgentsPage(Page):
         self.history = HistoryView()
         self.tabs.addTab(self.editor, "Settings")
         self.tabs.addTab(self.history, "History")
+        self.trends = AgentTrendsView(self.ctx)  # per day: runs, success, p95, cost, eval
+        self.tabs.addTab(self.trends, "Trends")
         column.addWidget(self.tabs, 1)
         return detail
 
@@ -194,6 +197,8 @@ class AgentsPage(Page):
         )
         self._suggestions.sig_models_loaded.connect(self._on_models_loaded)
         self.history.sig_runs_requested.connect(self._open_version_runs)
+        self.trends.sig_version_requested.connect(self._open_version)
+        self.regression_banner.sig_change_shown.connect(self.trends.show_regression)
         self._agents_timer = QTimer(self, singleShot=True, interval=30)
         self._agents_timer.timeout.connect(self._reload_agents)
         self._history_timer = QTimer(self, singleShot=True, interval=60)
@@ -219,6 +224,13 @@ class AgentsPage(Page):
             page_command("agents.chat", "Chat with this agent", self.chat_with_agent),
             page_command(
                 "agents.history", "Show agent history", lambda: self.show_tab(HISTORY_TAB)
+            ),
+            page_command(
+                "agents.trends",
+                "Show agent trends",
+                lambda: self.show_tab(TRENDS_TAB),
+                description="Runs, success rate, p95 latency, cost per call and eval score "
+                "per day, with config changes marked",
             ),
         ]
 
@@ -272,6 +284,8 @@ class AgentsPage(Page):
         self.chat_button.setVisible(True)
         self.judge_button.show_agent(agent.id)
         self.tabs.setTabEnabled(HISTORY_TAB, True)
+        self.tabs.setTabEnabled(TRENDS_TAB, True)
+        self.trends.show_agent(agent.id)
         if not same:
             self.determinism.show_agent(agent.id)
         self.regression_banner.show_agent(agent.id)
@@ -296,6 +310,7 @@ class AgentsPage(Page):
         self.budget_line.clear()
         self.tabs.setCurrentIndex(SETTINGS_TAB)
         self.tabs.setTabEnabled(HISTORY_TAB, False)
+        self.tabs.setTabEnabled(TRENDS_TAB, False)
         self.tabs.setTabText(HISTORY_TAB, "History")
         runtime = self._default_runtime()
         model = str(self.ctx.settings.value("defaults/model", "") or "")
@@ -406,6 +421,14 @@ class AgentsPage(Page):
             if name.lower() not in by_name
         ]
         self.editor.show_tool_results(found + results)
+
+    def _open_version(self, version_id: str) -> None:
+        """A config-change marker on Trends: that version's diff in History."""
+        self.show_tab(HISTORY_TAB)
+        for row in range(self.history.model.rowCount()):
+            if self.history.model.version(row).id == version_id:
+                self.history.select_row(row)
+                return
 
     def _open_version_runs(self, version_id: str) -> None:
         if self._agent is not None:

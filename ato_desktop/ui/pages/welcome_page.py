@@ -176,7 +176,8 @@ class WelcomePage(Page):
             3,
             "Explore the demo workspace",
             "A month of realistic runs from five agents on Claude, Codex and a local model: "
-            "failures, costs, config changes and chats. Clearly marked, removed in one click.",
+            "failures, costs, config changes, chats, pipelines, hooks and evals. Clearly marked, "
+            "removed in one click.",
             "Load demo workspace",
             "WelcomeLoadDemo",
         )

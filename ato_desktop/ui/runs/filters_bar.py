@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ato_desktop.core.chart_buckets import range_label
 from ato_desktop.core.coerce import as_money
 from ato_desktop.core.records import RunFilter
 from ato_desktop.core.run_filter import (
@@ -52,6 +53,7 @@ STATUS_CHIPS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 )
 WINDOW_LABELS = {"24h": "24 h", "7d": "7 d", "30d": "30 d", "all": "All time"}
 DEFAULT_WINDOW = "all"
+RANGE_WINDOW = "range"  # a time range picked on the Runs timeline
 _SETTINGS_PREFIX = "runs/filters/"
 
 
@@ -67,17 +69,34 @@ class RunsFilterState:
     min_cost_usd: float | None = None
     window: str = DEFAULT_WINDOW
     metadata: str = ""  # "user:alice tenant:acme error:timeout >30s" (core.run_filter)
+    # window "range": runs started in [range_since_ms, range_until_ms) (a drag on the timeline)
+    range_since_ms: int | None = None
+    range_until_ms: int | None = None
+
+    @property
+    def has_range(self) -> bool:
+        return (
+            self.window == RANGE_WINDOW
+            and self.range_since_ms is not None
+            and self.range_until_ms is not None
+        )
 
     def to_run_filter(self, now_ms: int) -> RunFilter:
         try:
             meta = parse_metadata(self.metadata)
         except MetadataQueryError:  # the bar never keeps text it cannot read; belt and braces
             meta = MetadataQuery()
+        since_ms = (
+            self.range_since_ms
+            if self.has_range
+            else window_start_ms(self.window if self.window in TIME_WINDOWS else "all", now_ms)
+        )
         return RunFilter(
             statuses=self.statuses,
             agent_id=self.agent_id,
             agent_version_id=self.agent_version_id,
-            since_ms=window_start_ms(self.window, now_ms),
+            since_ms=since_ms,
+            until_ms=self.range_until_ms if self.has_range else None,
             min_cost_usd=self.min_cost_usd if self.min_cost_usd else None,
             tags=meta.tags,
             error_class=meta.error_class,
@@ -104,12 +123,18 @@ class RunsFilterState:
             if self.agent_version_label:
                 agent += f" {self.agent_version_label}"
             parts.append(agent)
-        parts.append(WINDOW_LABELS.get(self.window, self.window))
+        parts.append(self.window_label())
         if self.min_cost_usd:
             parts.append(f"≥ ${self.min_cost_usd:,.2f}")
         if self.metadata:
             parts.append(self.metadata)
         return " · ".join(parts)
+
+    def window_label(self) -> str:
+        if self.has_range:
+            assert self.range_since_ms is not None and self.range_until_ms is not None
+            return range_label(self.range_since_ms, self.range_until_ms)
+        return WINDOW_LABELS.get(self.window, self.window)
 
     def save(self, settings: QSettings) -> None:
         values: dict[str, Any] = {
@@ -121,6 +146,8 @@ class RunsFilterState:
             "min_cost_usd": "" if not self.min_cost_usd else repr(self.min_cost_usd),
             "window": self.window,
             "metadata": self.metadata,
+            "range_since_ms": "" if self.range_since_ms is None else str(self.range_since_ms),
+            "range_until_ms": "" if self.range_until_ms is None else str(self.range_until_ms),
         }
         for key, value in values.items():
             settings.setValue(_SETTINGS_PREFIX + key, value)
@@ -142,6 +169,8 @@ class RunsFilterState:
             parse_metadata(metadata)
         except MetadataQueryError:
             metadata = ""
+        since, until = _int_or_none(text("range_since_ms")), _int_or_none(text("range_until_ms"))
+        ranged = window == RANGE_WINDOW and since is not None and until is not None
         return cls(
             statuses=statuses,
             agent_id=text("agent_id") or None,
@@ -149,9 +178,18 @@ class RunsFilterState:
             agent_version_id=text("agent_version_id") or None,
             agent_version_label=text("agent_version_label") or None,
             min_cost_usd=cost if cost and cost > 0 else None,
-            window=window if window in TIME_WINDOWS else DEFAULT_WINDOW,
+            window=window if window in TIME_WINDOWS or ranged else DEFAULT_WINDOW,
             metadata=metadata,
+            range_since_ms=since if ranged else None,
+            range_until_ms=until if ranged else None,
         )
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def dot_icon(color: QColor, *, hollow: bool = False, size: int = 10) -> QIcon:
@@ -282,6 +320,16 @@ class FiltersBar(QFrame):
         self._window_buttons["all"].setToolTip("Runs of all time")
         layout.addWidget(segment)
 
+        self.range_chip = QPushButton("")
+        self.range_chip.setObjectName("RangeChip")
+        self.range_chip.setProperty("chip", True)
+        self.range_chip.setToolTip(
+            "Runs started in this range (picked on the timeline); click to clear"
+        )
+        self.range_chip.clicked.connect(self._clear_range)
+        self.range_chip.hide()
+        layout.addWidget(self.range_chip)
+
         self.reset_button = QPushButton("Reset")
         self.reset_button.setObjectName("ResetFilters")
         self.reset_button.setFlat(True)
@@ -350,7 +398,16 @@ class FiltersBar(QFrame):
             if self.meta_edit.text().strip() != state.metadata:
                 self.meta_edit.setText(state.metadata)
                 self._set_meta_error("")
-            self._window_buttons.get(state.window, self._window_buttons["all"]).setChecked(True)
+            self.range_chip.setVisible(state.has_range)
+            if state.has_range:
+                self.range_chip.setText(f"{state.window_label()}  ✕")
+                self._windows.setExclusive(False)
+                for button in self._window_buttons.values():
+                    button.setChecked(False)
+                self._windows.setExclusive(True)
+            else:
+                button = self._window_buttons.get(state.window, self._window_buttons["all"])
+                button.setChecked(True)
             self.reset_button.setVisible(state.is_narrowed)
         finally:
             self._updating = False
@@ -360,7 +417,10 @@ class FiltersBar(QFrame):
         for key, _label, chip_statuses, _c in STATUS_CHIPS:
             if self._chips[key].isChecked():
                 statuses.extend(chip_statuses)
-        window = next((w for w, b in self._window_buttons.items() if b.isChecked()), "all")
+        window = next((w for w, b in self._window_buttons.items() if b.isChecked()), None)
+        if window is None:
+            window = RANGE_WINDOW if self._state.has_range else "all"
+        ranged = window == RANGE_WINDOW
         cost = as_money(self.cost_edit.text()) or 0.0
         metadata = self._state.metadata
         text = self.meta_edit.text().strip()
@@ -377,6 +437,24 @@ class FiltersBar(QFrame):
             min_cost_usd=cost if cost > 0 else None,
             window=window,
             metadata=metadata,
+            range_since_ms=self._state.range_since_ms if ranged else None,
+            range_until_ms=self._state.range_until_ms if ranged else None,
+        )
+
+    def set_range(self, since_ms: int, until_ms: int) -> None:
+        """Show runs started in [since_ms, until_ms) (the timeline's drag or click)."""
+        self.set_state(
+            dataclasses.replace(
+                self._state,
+                window=RANGE_WINDOW,
+                range_since_ms=since_ms,
+                range_until_ms=max(until_ms, since_ms + 1),
+            )
+        )
+
+    def _clear_range(self) -> None:
+        self.set_state(
+            dataclasses.replace(self._state, window="all", range_since_ms=None, range_until_ms=None)
         )
 
     def _set_meta_error(self, error: str) -> None:

@@ -156,12 +156,12 @@ class DemoBanner(QFrame):
             self.request_removal()
 
     def request_removal(self) -> None:
-        """Ask, in the banner: "Remove every demo run, agent and chat?" [Keep it] [Remove]."""
+        """Ask, in the banner: "Remove every demo run, agent, chat...?" [Keep it] [Remove]."""
         if self.removing:
             return
         self.confirming = True
-        self.text.setText("Remove every demo run, agent and chat thread?")
-        self.detail.setText("· your own agents, runs and chats stay")
+        self.text.setText("Remove every demo run, agent, chat, automation and eval?")
+        self.detail.setText("· your own data stays")
         self.remove_button.setText("Remove demo data")
         self.remove_button.setProperty("confirming", True)
         self._repolish(self.remove_button)
@@ -194,7 +194,7 @@ class DemoBanner(QFrame):
         """Remove the demo data now, with progress in the banner; returns the DemoCounts."""
         import asyncio
 
-        from ato_desktop.engine.demo import remove_demo_workspace
+        from ato_desktop.engine.demo import DemoBusyError, remove_demo_workspace
 
         if self.removing or self.ctx.workspace is None:
             return None
@@ -214,6 +214,10 @@ class DemoBanner(QFrame):
                 progress=self.sig_removal_progress.emit,
                 cancel=self._cancel,
             )
+        except DemoBusyError as exc:
+            # Another process is loading it right now: say so where the user asked.
+            self.ctx.status(str(exc))
+            return None
         finally:
             self.removing = False
             self.progress.hide()
@@ -222,7 +226,8 @@ class DemoBanner(QFrame):
         self._set_present(False)
         self.ctx.status(
             f"Removed the demo workspace: {removed.runs:,} runs, {removed.agents} agents, "
-            f"{removed.threads} chat threads."
+            f"{removed.threads} chat threads, {removed.automations} automations, "
+            f"{removed.eval_suites} eval suites."
         )
         self.sig_demo_removed.emit(removed)
         self.refresh()  # anything demo written meanwhile brings the banner back
