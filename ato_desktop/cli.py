@@ -14,13 +14,23 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ato_desktop import __version__, cli_automations, cli_retention, cli_sync
+from ato_desktop import __version__, cli_automations, cli_doctor, cli_retention, cli_sync
+from ato_desktop.cli_io import (
+    TerminalSafeWriter,
+    UsageError,
+    check_arguments,
+    check_numbers,
+    read_stdin_lines,
+    read_stdin_text,
+    unescaped,
+)
 from ato_desktop.core.automations import DefinitionError
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost
@@ -46,17 +56,14 @@ from ato_desktop.engine.export import FORMATS, ExportCancelled, export_runs
 from ato_desktop.engine.log_redaction import install_secret_redaction
 from ato_desktop.engine.pipelines import PipelineError
 from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store.database import StoreError
+from ato_desktop.store.database import StoreError, translate_operational_error
 from ato_desktop.store.execution_log import NotFoundError, now_ms
+from ato_desktop.store.paths import data_paths
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_KILLED = 0, 1, 2, 3, 130
 JUDGE_WAIT_S = 120.0  # how long `dispatch` waits for its run's online judge before leaving
 STATUSES = [s.value for s in RunStatus]
 RUNTIMES = [r.value for r in RuntimeName]
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as `error: ...`, exit 2."""
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -310,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_automations.add_parsers(commands)
     cli_sync.add_parsers(commands)
     cli_retention.add_parsers(commands)
+    cli_doctor.add_parsers(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -524,8 +532,28 @@ def _tags(items: list[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
-    out = stdout or sys.stdout
+    """Run one command; everything it prints is terminal-safe (cli_io.TerminalSafeWriter)."""
+    out = TerminalSafeWriter.wrap(stdout or sys.stdout)
+    previous_stderr = sys.stderr
+    if previous_stderr is not None:
+        sys.stderr = TerminalSafeWriter.wrap(previous_stderr)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv), out)
+    finally:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            out.finish()
+            if isinstance(sys.stderr, TerminalSafeWriter):
+                sys.stderr.finish()
+        sys.stderr = previous_stderr
+
+
+def _main(argv: list[str], out: TextIO) -> int:
     _configure_logging()
+    try:
+        check_arguments(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -533,6 +561,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         return EXIT_OK
     handler = _HANDLERS[args.command]
     try:
+        check_numbers(args)
         return handler(args, out)
     except (
         UsageError,
@@ -550,6 +579,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_STORE
+    except sqlite3.DatabaseError as exc:
+        # A read that met damage (or another refusal SQLite gives outside the writer): the
+        # same message the checks at open give, never a crash report.
+        print(f"error: {translate_operational_error(exc, data_paths().database)}", file=sys.stderr)
+        return EXIT_STORE
     except KeyboardInterrupt:
         return EXIT_KILLED
     except BrokenPipeError:
@@ -563,7 +597,7 @@ def _configure_logging() -> None:
     """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = logging.StreamHandler(TerminalSafeWriter.wrap(sys.stderr))
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         level = os.environ.get("ATO_LOG_LEVEL", "WARNING").upper()
@@ -769,7 +803,7 @@ def _optional_number(text: str, option: str, kind: type[int] | type[float]) -> A
 
 
 def cmd_dispatch(args: argparse.Namespace, out: TextIO) -> int:
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    prompt = read_stdin_text("the prompt") if args.prompt == "-" else args.prompt
     if not prompt.strip():
         raise UsageError("the prompt is empty")
     if args.runtime and not args.model:
@@ -1136,7 +1170,7 @@ async def _replay_batch(
 
     def progress(done: int, total: int, item: Any) -> None:
         if sys.stderr.isatty():
-            sys.stderr.write(f"\r{done}/{total} replayed")
+            unescaped(sys.stderr).write(f"\r{done}/{total} replayed")
             sys.stderr.flush()
 
     summary = await engine.replay_batch(
@@ -1377,7 +1411,7 @@ def cmd_determinism(args: argparse.Namespace, out: TextIO) -> int:
 
     ws = _open_workspace()
     try:
-        if args.agent:
+        if args.agent is not None:
             report = analyse_agent(ws.store, args.agent)
         else:
             report = analyse_run(ws.store, ws.store.resolve_run_id(args.run_id))
@@ -2075,7 +2109,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         flt = _run_filter(ws, args)
         if args.output:
             target = Path(args.output)
-            progress_out = sys.stderr if sys.stderr.isatty() else None
+            progress_out = unescaped(sys.stderr) if sys.stderr.isatty() else None
 
             def progress(done: int, total: int) -> None:
                 if progress_out is not None and (done % 200 == 0 or done == total):
@@ -2111,7 +2145,7 @@ def cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
         if sys.stdin.isatty():
             key = getpass.getpass(f"{args.provider} API key (input hidden): ")
         else:
-            key = sys.stdin.read()
+            key = read_stdin_text("the key")
         outcome = store.set_key(args.provider, key)
         if outcome.persisted:
             out.write(
@@ -2208,7 +2242,7 @@ def _read_secret_values(names: list[str], what: str) -> list[str]:
         return []
     if sys.stdin.isatty():
         return [getpass.getpass(f"{what} {name} (input hidden): ") for name in names]
-    lines = sys.stdin.read().splitlines()
+    lines = read_stdin_lines(f"the {what}")
     values = [line for line in lines if line.strip()]
     if len(values) != len(names):
         raise UsageError(
@@ -2495,7 +2529,8 @@ class _Progress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._label = label
-        self._out = stream if stream is not None else sys.stderr
+        # The command's own progress (it rewrites its line): past the escaping of printed text.
+        self._out = stream if stream is not None else unescaped(sys.stderr)
         self._tty = self._out.isatty()
         self._every_s = every_s
         self._clock = clock
@@ -2584,4 +2619,5 @@ _HANDLERS = {
     **cli_automations.HANDLERS,
     **cli_sync.HANDLERS,
     **cli_retention.HANDLERS,
+    "doctor": cli_doctor.cmd_doctor,
 }

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO, TypeVar
 
+from ato_desktop.cli_io import read_stdin_text
 from ato_desktop.cli_sync import send_before_exit
 from ato_desktop.core.automations import (
     AutomationKind,
@@ -285,7 +286,7 @@ def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
 
 
 def _prompt(text: str) -> str:
-    value = sys.stdin.read() if text == "-" else text
+    value = read_stdin_text("the prompt") if text == "-" else text
     if not value.strip():
         raise DefinitionError("the prompt is empty")
     return value

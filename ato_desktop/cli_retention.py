@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ato_desktop.cli_io import unescaped
 from ato_desktop.core.retention import ArchiveFormatError, RetentionSettingError, days_text
 from ato_desktop.core.retention import parse_days as _parse_days
 from ato_desktop.engine import retention
@@ -30,6 +31,12 @@ def add_parsers(commands: Any) -> None:
     run = cmds.add_parser("run", help="archive the runs due now, remove them, reclaim space")
     run.add_argument("--days", metavar="N", help="keep N days this time (default: the setting)")
     run.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
+    run.add_argument(
+        "--compact",
+        action="store_true",
+        help="a large log made before ATO gave space back bit by bit: convert it now with one "
+        "VACUUM (it holds the log while it rewrites it; close other ATO windows first)",
+    )
     run.add_argument("--json", action="store_true")
     imp = cmds.add_parser("import", help="put an archive's runs back into the log")
     imp.add_argument("archive", metavar="ARCHIVE", help="a runs-*.jsonl.gz file")
@@ -63,7 +70,8 @@ class _Progress:
             print(file=sys.stderr)
         self.stage, self.shown = stage, tenth
         end = "" if self.tty else "\n"
-        print(f"\r{stage}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+        # The CLI's own line, rewritten in place: past the escaping of printed text.
+        print(f"\r{stage}: {done}/{total}", end=end, file=unescaped(sys.stderr), flush=True)
 
     def finish(self) -> None:
         if self.stage and self.tty:
@@ -145,7 +153,12 @@ def _run(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
     progress = _Progress()
     try:
         result = retention.run_retention(
-            ws.store, ws.paths, days=days, dry_run=args.dry_run, progress=progress
+            ws.store,
+            ws.paths,
+            days=days,
+            dry_run=args.dry_run,
+            progress=progress,
+            compact=args.compact,
         )
     finally:
         progress.finish()
@@ -160,6 +173,7 @@ def _run(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
             "bytes_before": result.bytes_before,
             "bytes_after": result.bytes_after,
             "reclaimed": result.reclaimed,
+            "notes": result.notes,
         }
         out.write(json.dumps(data, indent=2) + "\n")
         return EXIT_OK
@@ -176,6 +190,8 @@ def _run(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
             f"removed {result.removed} runs from the log; reclaimed {_size(result.reclaimed)} "
             f"({_size(result.bytes_before)} -> {_size(result.bytes_after)})\n"
         )
+    for note in result.notes:
+        out.write(f"note: {note}\n")
     return EXIT_OK
 
 

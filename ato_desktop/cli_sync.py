@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from ato_desktop.cli_io import UsageError
 from ato_desktop.core.pii import BUILTIN_RULES, PiiRules
 from ato_desktop.engine.credentials import KeyringUnavailableError
 from ato_desktop.engine.otlp_receiver import (
@@ -105,7 +106,14 @@ def add_parsers(commands: Any) -> None:
 def _read_secret(prompt: str) -> str:
     if sys.stdin.isatty():
         return getpass.getpass(prompt)
-    return sys.stdin.readline().rstrip("\n")
+    line = sys.stdin.readline() if getattr(sys.stdin, "buffer", None) is None else None
+    if line is None:  # bytes: a value that is not UTF-8 is a usage error, not a crash
+        raw = sys.stdin.buffer.readline()
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError("a secret value on stdin is not UTF-8 text") from None
+    return line.rstrip("\r\n")
 
 
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:

@@ -27,9 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return self_test(args[1:])
     from ato_desktop import cli
+    from ato_desktop.cli_io import TerminalSafeWriter
     from ato_desktop.engine.crash_reports import CrashReporter
     from ato_desktop.store.paths import data_paths
 
+    # Everything the process prints, the crash notice included, is terminal-safe.
+    sys.stdout = TerminalSafeWriter.wrap(sys.stdout)
+    sys.stderr = TerminalSafeWriter.wrap(sys.stderr)
     # An unexpected error becomes a redacted report in logs/, not a raw traceback on stderr.
     CrashReporter(data_paths().log_dir).install()
     return cli.main(args)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ato_desktop.core.templates import TemplateError, template_problems
+from ato_desktop.core.terminal_text import name_problem
 
 MAX_STAGES = 50
 MAX_RETRIES = 10
@@ -115,6 +116,8 @@ class Stage:
         found: list[str] = []
         if not self.name.strip():
             found.append(f"stage {position} needs a name")
+        elif (bad_name := name_problem(self.name, "stage")) is not None:
+            found.append(f"stage {position}: {bad_name}")
         if not self.agent.strip():
             found.append(f"{where} needs an agent")
         found += [f"{where}: {p}" for p in template_problems(self.template, STAGE_FIELDS)]

@@ -3,10 +3,16 @@ are due when the scheduler looks (on time, or missed while nothing ran it).
 
 Times are epoch milliseconds; a fire is the instant the expression names, in the schedule's
 time zone (so "0 9 * * *" in Europe/Paris is 09:00 Paris time, whatever the DST).
+
+Expressions have the five classic fields, or are one of the @ nicknames (@hourly, @daily,
+@midnight, @weekly, @monthly, @yearly, @annually), which stand for their five-field meaning.
+cronsim also reads a six-field form whose first field is seconds; it is refused, because a
+schedule fires at most once a minute (a typo of one field must not fire every second).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,8 +27,45 @@ ON_TIME_GRACE_MS = 60_000
 MAX_SCAN = 10_000  # fires looked at between two times, at most (a minutely schedule: 7 days)
 
 
+# The nicknames Vixie cron documents, as the five fields they stand for (@reboot has no time).
+NICKNAMES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
 class CronError(DefinitionError):
     """A cron expression or time zone that cannot be used."""
+
+
+@functools.lru_cache(maxsize=256)
+def expand(expr: str) -> str:
+    """The five fields an expression stands for (a nickname expanded); CronError for anything
+    that is not five fields or a known nickname, six-field (per-second) forms above all."""
+    clean = " ".join(expr.split())
+    if clean.startswith("@"):
+        fields = NICKNAMES.get(clean.lower())
+        if fields is None:
+            known = ", ".join(NICKNAMES)
+            raise CronError(f"bad cron expression {expr!r}: ATO knows the nicknames {known}")
+        return fields
+    count = len(clean.split())
+    if count == 6:
+        raise CronError(
+            f"bad cron expression {expr!r}: six fields would add seconds and fire more than "
+            "once a minute; use the five fields minute hour day month weekday"
+        )
+    if count != 5:
+        raise CronError(
+            f"bad cron expression {expr!r}: it needs five fields (minute hour day month "
+            f"weekday), not {count}, or a nickname such as @daily"
+        )
+    return clean
 
 
 def zone(name: str) -> ZoneInfo:
@@ -36,19 +79,20 @@ def zone(name: str) -> ZoneInfo:
 def validate(expr: str, tz: str) -> str:
     """The expression, normalised; CronError says what is wrong."""
     clean = " ".join(expr.split())
+    fields = expand(clean)
     zone(tz)
     try:
-        CronSim(clean, datetime.now(ZoneInfo("UTC")))
+        CronSim(fields, datetime.now(ZoneInfo("UTC")))
     except CronSimError as exc:
         raise CronError(f"bad cron expression {expr!r}: {exc}") from exc
-    return clean
+    return clean.lower() if clean.startswith("@") else clean
 
 
 def fires_after(expr: str, tz: str, after_ms: int, count: int = 1) -> list[int]:
     """The next `count` fire times strictly after after_ms."""
     start = datetime.fromtimestamp(after_ms / 1000, zone(tz))
     found: list[int] = []
-    for moment in CronSim(expr, start):
+    for moment in CronSim(expand(expr), start):
         ms = int(moment.timestamp() * 1000)
         if ms <= after_ms:
             continue
@@ -87,13 +131,16 @@ def plan_due(expr: str, tz: str, last_ms: int, now_ms: int, policy: MissedFires)
     grace, runs on time; older ones are missed and follow the policy (run once: one run for all
     of them, unless an on-time fire runs anyway)."""
     due: list[int] = []
-    cursor = last_ms
-    while len(due) < MAX_SCAN:
-        fires = fires_after(expr, tz, cursor, 1)
-        if not fires or fires[0] > now_ms:
+    start = datetime.fromtimestamp(last_ms / 1000, zone(tz))
+    # One walk of the expression (not a new search per fire: a minutely schedule missed for a
+    # week is 10,000 fires).
+    for moment in CronSim(expand(expr), start):
+        ms = int(moment.timestamp() * 1000)
+        if ms <= last_ms:
+            continue
+        if ms > now_ms or len(due) >= MAX_SCAN:
             break
-        due.append(fires[0])
-        cursor = fires[0]
+        due.append(ms)
     if not due:
         return None
     newest = due[-1]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ato_desktop.core.redaction import url_credentials
 from ato_desktop.core.tools import ServerNameError, validate_server_name
 
 TRANSPORTS = ("stdio", "http")
@@ -156,10 +157,11 @@ def validate_config(config: McpServerConfig) -> McpServerConfig:
         raise McpConfigError(f"the URL {url[:200]!r} cannot be read: {exc}") from None
     if parts.scheme not in ("http", "https") or not hostname:
         raise McpConfigError(f"the URL must be http(s)://host/..., not {url[:200]!r}")
-    if parts.username or parts.password:
-        # The URL is stored in plain text: a password in it would end up in the database.
+    found = url_credentials(url)
+    if found:
+        # The URL is stored in plain text: a credential in it would end up in the database.
         raise McpConfigError(
-            "the URL contains a user name or password; put credentials in a secret header "
+            f"the URL contains a credential ({found}); put credentials in a secret header "
             "(--secret-header Authorization) instead"
         )
     headers = _names(config.secret_header_names, _HEADER_NAME, "header")

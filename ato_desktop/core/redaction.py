@@ -2,9 +2,11 @@
 
 Two layers, both pure:
 
-1. Known secrets (the API keys ATO holds): the whole value, its URL- and JSON-escaped forms, and
-   any fragment of FRAGMENT_LENGTH or more consecutive characters of them, so a key that a message
-   cut short or wrapped in other text still disappears.
+1. Known secrets (the API keys ATO holds): the whole value, its URL- and JSON-escaped forms, its
+   base64 and URL-safe base64 encodings (at each of the three byte alignments, so a key inside a
+   longer encoded value such as a Basic credential is found too) and its hex encoding (lower and
+   upper case), and any fragment of FRAGMENT_LENGTH or more consecutive characters of any of
+   them, so a key that a message cut short, wrapped in other text or encoded still disappears.
 2. Shapes of credentials ATO might never have been told about: ``sk-...`` keys (Anthropic
    ``sk-ant-...``, OpenAI ``sk-proj-...``/``sk-svcacct-...``/legacy ``sk-...``, OpenRouter
    ``sk-or-...``), Google ``AIza...`` keys, GitHub tokens, JWTs, ``Bearer`` tokens,
@@ -15,11 +17,12 @@ Redaction is idempotent: redacting already-redacted text changes nothing.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 REDACTED = "[REDACTED]"
 
@@ -69,6 +72,39 @@ _ASSIGNMENT = re.compile(
 )
 
 
+# Query parameters that carry a credential when a URL is handed around with one in it (Google's
+# ?key=, ?api_key=, ?token=, signed URLs' ?sig=). Not api-version, model, ...
+_CREDENTIAL_PARAM = re.compile(
+    r"(?i)^(?:x[-_]?)?(?:api[-_]?key|key|apikey|token|access[-_]?token|auth[-_]?token|auth|"
+    r"bearer|password|passwd|pwd|secret|client[-_]?secret|session[-_]?token|sig|signature|"
+    r"credentials?)$"
+)
+
+
+def url_credentials(url: str) -> str | None:
+    """What in url is a credential (a user name or password, a key-like query parameter), said
+    for a message; None when it carries none. URLs are stored in plain text (an agent's base URL
+    is copied into every run), so a credential in one would be stored with it."""
+    try:
+        parts = urlsplit(url.strip())
+        username, password = parts.username, parts.password
+    except ValueError:  # "http://[::1": unreadable, so it says nothing either way
+        return None
+    if username or password:
+        return "a user name or password (user:password@)"
+    names = sorted(
+        {
+            name
+            for name, _value in parse_qsl(parts.query, keep_blank_values=True)
+            if _CREDENTIAL_PARAM.match(name.strip())
+        }
+    )
+    if names:
+        listed = ", ".join(f"{name}=" for name in names)
+        return f"the query parameter{'s' if len(names) > 1 else ''} {listed}"
+    return None
+
+
 def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     """Return text with every known secret (and fragment of one) and every key-shaped string
     replaced by ``[REDACTED]``."""
@@ -90,10 +126,36 @@ def secret_hint(value: str) -> str | None:
     return "…" + value[-HINT_LENGTH:]
 
 
+def encoded_forms(secret: str) -> set[str]:
+    """The secret's base64, URL-safe base64 and hex encodings, as the text that stands for the
+    secret's bytes wherever they sit in a longer encoded value.
+
+    Base64 turns 3 bytes into 4 characters, so the characters a secret gives depend on where it
+    starts in the encoded bytes: for each of the 3 alignments, the characters that only the
+    secret's own bytes determine (the partial groups at either end also hold neighbouring bytes
+    and are left out). Padding is never part of a form, so padded and unpadded text both match.
+    """
+    raw = secret.encode("utf-8")
+    forms = {raw.hex(), raw.hex().upper()}
+    for offset in range(3):
+        # Whole 3-byte groups of the secret's bytes at this alignment: from the first group
+        # boundary at or after its first byte to the last one at or before its end.
+        first_group = -(-offset // 3)  # 0 when offset is 0, else 1
+        whole_groups = (offset + len(raw)) // 3
+        if whole_groups <= first_group:
+            continue
+        padded = b"\0" * offset + raw
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(padded).decode("ascii")
+            forms.add(text[first_group * 4 : whole_groups * 4])
+    return {form for form in forms if form}
+
+
 @functools.lru_cache(maxsize=32)
 def _prepare(secrets: frozenset[str]) -> tuple[frozenset[str], re.Pattern[str] | None]:
-    """The FRAGMENT_LENGTH-grams of the long secrets, and one whole-token pattern for the short
-    ones. Cached: a logging filter calls this for every record with the same few secrets."""
+    """The FRAGMENT_LENGTH-grams of the long secrets (and of their encoded forms), and one
+    whole-token pattern for the short ones. Cached: a logging filter calls this for every record
+    with the same few secrets."""
     grams: set[str] = set()
     short_ones: set[str] = set()
     for secret in secrets:
@@ -102,6 +164,11 @@ def _prepare(secrets: frozenset[str]) -> tuple[frozenset[str], re.Pattern[str] |
                 grams.update(form[i : i + FRAGMENT_LENGTH] for i in range(len(form) - _GRAM_TAIL))
             else:
                 short_ones.add(form)
+        # An encoded form shorter than a fragment is not matched: too short to tell apart from
+        # ordinary text, and a short secret's encoding is part of a longer token anyway.
+        for form in encoded_forms(secret):
+            if len(form) >= FRAGMENT_LENGTH:
+                grams.update(form[i : i + FRAGMENT_LENGTH] for i in range(len(form) - _GRAM_TAIL))
     pattern = None
     if short_ones:
         alternatives = "|".join(re.escape(s) for s in sorted(short_ones, key=len, reverse=True))
@@ -116,12 +183,14 @@ def _redact_known(text: str, secrets: Iterable[str]) -> str:
     if not wanted:
         return text
     grams, short_pattern = _prepare(wanted)
-    spans: list[tuple[int, int]] = []
-    for gram in grams:
-        start = text.find(gram)
-        while start != -1:
-            spans.append((start, start + FRAGMENT_LENGTH))
-            start = text.find(gram, start + 1)
+    # One pass over the text, a set lookup per position: with the encoded forms there are
+    # thousands of grams, and searching the text once per gram costs that many passes.
+    size = FRAGMENT_LENGTH
+    spans = [
+        (start, start + size)
+        for start in range(len(text) - _GRAM_TAIL)
+        if text[start : start + size] in grams
+    ]
     if spans:
         text = _replace_spans(text, spans)
     if short_pattern is not None:

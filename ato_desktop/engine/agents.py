@@ -12,7 +12,10 @@ from urllib.parse import urlparse
 
 from ato_desktop.core.models import AgentConfig, RuntimeName
 from ato_desktop.core.records import AgentRecord
+from ato_desktop.core.redaction import url_credentials
+from ato_desktop.core.terminal_text import name_problem
 from ato_desktop.core.tools import rule_problems
+from ato_desktop.engine.credentials import PROVIDER_ENV_VARS, RUNTIME_PROVIDERS
 from ato_desktop.store.execution_log import ExecutionLog
 
 
@@ -76,6 +79,21 @@ def _with_file_prompt(config: AgentConfig) -> AgentConfig:
     return replace(config, system_prompt_file=path, system_prompt=text or None)
 
 
+def base_url_refusal(url: str, runtime: str) -> str | None:
+    """Why a base URL cannot be used (it carries a credential), saying where keys go; None
+    when it carries none."""
+    found = url_credentials(url)
+    if found is None:
+        return None
+    provider = RUNTIME_PROVIDERS.get(runtime, "openai-compatible")
+    return (
+        f"the base URL carries a credential ({found}): it would be stored in the log and copied "
+        "into every run. Give the URL without it, and keep the key in the OS keyring with "
+        f"`ato-desktop keys set {provider}` (or the {PROVIDER_ENV_VARS[provider]} environment "
+        "variable)."
+    )
+
+
 def validate_config(config: AgentConfig) -> AgentConfig:
     runtimes = {r.value for r in RuntimeName}
     if config.runtime not in runtimes:
@@ -93,6 +111,9 @@ def validate_config(config: AgentConfig) -> AgentConfig:
             raise AgentConfigError(
                 f"base URL {config.base_url!r} must be an http(s) URL, e.g. http://localhost:11434/v1"
             )
+        refusal = base_url_refusal(config.base_url, config.runtime)
+        if refusal:
+            raise AgentConfigError(refusal)
     for name, amount in (
         ("budget per day", config.budget_per_day_usd),
         ("budget per month", config.budget_per_month_usd),
@@ -141,6 +162,9 @@ class AgentService:
         self._store = store
 
     def create(self, name: str, config: AgentConfig, *, source: str = "cli") -> AgentRecord:
+        problem = name_problem(name, "agent")
+        if problem is not None:
+            raise AgentConfigError(problem)
         clean = validate_config(_with_file_prompt(config))
         self._check_servers(clean)
         return self._store.create_agent(name, clean, source=source).result()

@@ -26,6 +26,7 @@ from ato_desktop.core.automations import (
     find_cycle,
 )
 from ato_desktop.core.skill_flow import SkillParseError, parse_skill
+from ato_desktop.core.terminal_text import name_problem
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store.automations import AutomationRecord, AutomationVersionRecord
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, now_ms
@@ -134,6 +135,9 @@ class AutomationService:
         self, kind: AutomationKind, name: str, spec: Spec, *, source: str = "cli"
     ) -> tuple[AutomationRecord, bool]:
         """Create the definition, or record spec as its new version; (record, changed)."""
+        problem = name_problem(name, kind.value)
+        if problem is not None:
+            raise DefinitionError(problem)
         spec = self.validate(kind, spec, name=name)
         try:
             record = self.get(kind, name)

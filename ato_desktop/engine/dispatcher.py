@@ -20,6 +20,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ from ato_desktop.core.models import (
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.core.redaction import redact_secrets
+from ato_desktop.engine.agents import base_url_refusal
 from ato_desktop.engine.approvals import ApprovalBroker
 from ato_desktop.engine.credentials import CredentialStore, known_secrets
 from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
@@ -55,10 +57,15 @@ from ato_desktop.runtimes.base import RuntimeAdapter
 from ato_desktop.runtimes.registry import base_url_env_var, default_base_url
 from ato_desktop.runtimes.sdk_clients import prepare_sdk
 from ato_desktop.store import run_queries
-from ato_desktop.store.database import StoreError
+from ato_desktop.store.database import DatabaseBusyError, DatabaseCorruptError, StoreError
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 log = logging.getLogger(__name__)
+
+# How long a run's end waits out another process holding the log's write lock (each try also
+# waits the busy timeout) before it is held in memory and retried in the background.
+END_RETRY_S = 300.0
+HELD_RETRY_S = 5.0
 
 CHECKPOINT_INTERVAL_S = 1.0
 # A model that keeps asking for tools without answering is stopped after this many turns.
@@ -216,8 +223,10 @@ class Dispatcher:
         self._stall_timeout_s = default_stall_timeout_s
         # Read per dispatch (settings.json may change while the app runs), off the event loop.
         self._max_retry_wait = max_retry_wait or (lambda: DEFAULT_MAX_RETRY_WAIT_S)
-        # Run endings the log refused (a full disk), written before the next dispatch.
+        # Run endings the log refused (a full disk, a lock held too long), written as soon as
+        # it takes them: retried in the background and before the next dispatch.
         self._held_endings: dict[str, tuple[int, NewAction | None, RunEnd]] = {}
+        self._held_retry: asyncio.Task[None] | None = None
 
     def set_price_book(self, prices: PriceBook) -> None:
         """Price from now on with this book (the user changed prices.json)."""
@@ -234,6 +243,10 @@ class Dispatcher:
         StoreError (DiskFullError...) when the log refuses a write."""
         await self._write_held_endings()
         agent, config = await self._resolve_target(request)
+        refusal = base_url_refusal(config.base_url, config.runtime) if config.base_url else None
+        if refusal:  # an agent saved before URLs were checked, a replay or eval target
+            who = f"agent {agent.name}: " if agent is not None else ""
+            raise DispatchError(who + refusal)
         if agent is not None:
             await self._check_budget(agent)
         # Before the run starts, so its duration and TTFT measure the provider, not our imports.
@@ -286,8 +299,11 @@ class Dispatcher:
                 RunStatus.KILLED,
             )
         ):
-            await asyncio.wrap_future(
-                self._store.add_message(thread_id, "assistant", result.output, run_id=run_id)
+            await self._waiting_out_locks(
+                lambda: self._store.add_message(
+                    thread_id, "assistant", result.output, run_id=run_id
+                ),
+                f"the answer of run {run_id} to its thread",
             )
         return dataclasses.replace(result, thread_id=thread_id)
 
@@ -309,11 +325,69 @@ class Dispatcher:
         return await asyncio.to_thread(prepare)
 
     async def _write_held_endings(self) -> None:
-        """Write the endings a full disk refused; raises StoreError while it still does."""
+        """Write the endings the log refused (a full disk, a lock held too long); raises
+        StoreError while it still refuses."""
         for run_id, (run_no, action, end) in list(self._held_endings.items()):
             await asyncio.wrap_future(self._store.complete_run(run_id, run_no, action, end))
             del self._held_endings[run_id]
-            log.info("wrote the held ending of run %s", run_id)
+            log.warning("wrote the held end of run %s", run_id)
+
+    @property
+    def held_endings(self) -> list[str]:
+        """Runs whose end is held in this process, not yet in the log."""
+        return list(self._held_endings)
+
+    async def flush_held_endings(self, timeout_s: float = 0.0) -> list[str]:
+        """Try to write the held endings until none is left or timeout_s passed; returns the
+        runs still held (to say so before the process ends)."""
+        deadline = time.monotonic() + timeout_s
+        while self._held_endings:
+            with contextlib.suppress(StoreError):
+                await self._write_held_endings()
+            if not self._held_endings or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(min(HELD_RETRY_S, max(0.0, deadline - time.monotonic())))
+        return self.held_endings
+
+    async def aclose(self) -> None:
+        """One last try at the held endings, then stop retrying them (the process is ending:
+        what is still held is marked interrupted at the next start)."""
+        await self.flush_held_endings()
+        if self._held_retry is not None:
+            self._held_retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._held_retry
+            self._held_retry = None
+        for run_id in self._held_endings:
+            log.warning("run %s ended but its end was never recorded (the log refused it)", run_id)
+
+    def _retry_held_endings_later(self) -> None:
+        """Keep trying the held endings in the background (no next dispatch needed)."""
+        if self._held_retry is not None and not self._held_retry.done():
+            return
+
+        async def retry() -> None:
+            while self._held_endings:
+                await asyncio.sleep(HELD_RETRY_S)
+                with contextlib.suppress(StoreError):
+                    await self._write_held_endings()
+
+        self._held_retry = asyncio.get_running_loop().create_task(
+            retry(), name="ato-held-run-endings"
+        )
+
+    async def _waiting_out_locks(self, write: Callable[[], Future[Any]], what: str) -> Any:
+        """A write that another process's lock on the log (held past the busy timeout) only
+        delays: tried again for up to END_RETRY_S; other refusals (a full disk) raise at once."""
+        deadline = time.monotonic() + END_RETRY_S
+        while True:
+            try:
+                return await asyncio.wrap_future(write())
+            except DatabaseBusyError:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("the log is locked by another process; still trying to record %s", what)
+                await asyncio.sleep(0.5)
 
     # -- target and conversation ----------------------------------------------------------------
 
@@ -780,15 +854,24 @@ class Dispatcher:
             model=state.answered_by,
         )
         try:
-            await asyncio.wrap_future(
-                self._store.complete_run(state.run_id, state.run_no, action, end)
+            await self._waiting_out_locks(
+                lambda: self._store.complete_run(state.run_id, state.run_no, action, end),
+                f"the end of run {state.run_id}",
             )
-        except StoreError:
-            # Not written (a full disk): held, and written as it was before the next dispatch
-            # once there is space again. Should the process end first, start-up recovery marks
-            # the run interrupted with its last checkpoint.
+        except StoreError as exc:
+            # Not written (a full disk, a lock held for minutes): held, and written as it was
+            # as soon as the log takes it (retried in the background, and before the next
+            # dispatch). Should the process end first, start-up recovery marks the run
+            # interrupted with its last checkpoint.
             self._held_endings[state.run_id] = (state.run_no, action, end)
-            raise
+            if not isinstance(exc, DatabaseCorruptError):  # a damaged log takes nothing more
+                self._retry_held_endings_later()
+            raise type(exc)(
+                f"{exc} Run {state.run_id} ended ({status.value}) but its end is not recorded "
+                "yet: ATO holds it and writes it as soon as the log takes it while this process "
+                "runs; if the process ends first, the next start marks the run interrupted with "
+                "the output saved so far."
+            ) from exc
         except Exception as exc:
             # The log refused the last step itself (a value it cannot hold): end the run failed
             # without that step rather than leave it "running" until the next start.

@@ -2,11 +2,15 @@
 
 A file export is written to a temporary file beside the target and renamed into place at the end,
 so the target is complete or absent, never half-written. Progress is reported per run; a cancel
-callback stops it cleanly (the temporary file is removed).
+callback stops it cleanly (the temporary file is removed). An export killed half-way (kill -9, a
+power cut) leaves its hidden `.NAME.XXXXXXXX.part` file; each export notes its target in the data
+directory (`cache/exports/`, a locked note for as long as it runs), so the next start, or the
+next export, removes what a dead export left, wherever it was writing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import time
@@ -14,11 +18,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ato_desktop.core.ids import uuid7
 from ato_desktop.core.records import RunFilter, RunRecord
 from ato_desktop.core.run_json import SCHEMA_VERSION, action_to_json, run_to_json
 from ato_desktop.core.timefmt import rfc3339
-from ato_desktop.store.atomic_file import atomic_text_file
+from ato_desktop.store.atomic_file import atomic_text_file, remove_stale_parts
 from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.paths import DataPaths
+from ato_desktop.store.process_lease import try_lock
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -90,9 +97,57 @@ def export_runs(
     total = store.count_runs(flt)
     if not isinstance(target, Path):
         return _write(store, flt, fmt, target, total, progress, cancelled)
-    with atomic_text_file(target, newline="") as handle:
+    notes = exports_in_progress_dir(store.paths)
+    clean_interrupted_exports(store.paths)
+    with _noted(notes, target), atomic_text_file(target, newline="") as handle:
         count = _write(store, flt, fmt, handle, total, progress, cancelled)
     return count
+
+
+def exports_in_progress_dir(paths: DataPaths) -> Path:
+    """Where each running file export notes its target (a locked file per export)."""
+    return paths.cache_dir / "exports"
+
+
+@contextlib.contextmanager
+def _noted(notes: Path, target: Path) -> Iterator[None]:
+    """Note target for as long as the export runs, under a lock only death or the end drops."""
+    try:
+        notes.mkdir(parents=True, exist_ok=True)
+        note = notes / f"{uuid7()}.target"
+        handle = note.open("w", encoding="utf-8")
+    except OSError:  # a full or read-only data directory must not stop an export elsewhere
+        yield
+        return
+    try:
+        try_lock(handle)
+        handle.write(str(target.resolve()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+        with contextlib.suppress(OSError):
+            note.unlink()
+
+
+def clean_interrupted_exports(paths: DataPaths) -> list[Path]:
+    """Remove the temporary files of exports whose process died; returns the files removed."""
+    removed: list[Path] = []
+    notes = exports_in_progress_dir(paths)
+    try:
+        entries = sorted(notes.glob("*.target"))
+    except OSError:
+        return removed
+    for note in entries:
+        with contextlib.suppress(OSError):
+            with note.open("r+", encoding="utf-8") as handle:
+                if not try_lock(handle):
+                    continue  # that export is still running
+                target = Path(handle.read().strip())
+            if target.name:
+                removed += remove_stale_parts(target)
+            note.unlink()
+    return removed
 
 
 def _runs_with_actions(

@@ -4,10 +4,13 @@ The order is what makes it crash-safe (docs/retention.md):
 1. write every due run to `archives/runs-….jsonl.gz.partial`, flush and fsync it;
 2. read it back whole (gzip, header, every line, the footer's counts), then rename it into place
    and fsync the directory: from here the archive is complete;
-3. delete the runs named in the archive, in short write jobs of `batch` runs through the one
-   writer (a run that came back to life meanwhile - running, queued for sync - stays);
-4. give the freed pages back (incremental vacuum in 8 MB write jobs; a log made before retention
-   is converted once with VACUUM on the writer's connection), then checkpoint the WAL.
+3. delete the runs named in the archive, in short write jobs through the one writer, sized by
+   rows so each holds the log for a fraction of a second (core.write_batches: at most `batch`
+   runs, fewer when they carry many actions; a run that came back to life meanwhile - running,
+   queued for sync - stays);
+4. give the freed pages back (incremental vacuum in short write jobs; a small log made before
+   retention is converted once with VACUUM on the writer's connection, a large one only when
+   asked, `compact=True`, as VACUUM holds the log throughout), then checkpoint the WAL.
 A crash before 2 ends leaves every run live and a .partial file (removed on the next run); a
 crash after it leaves a complete archive and some runs still live, archived again next time
 (importing both is harmless: import skips runs already in the log).
@@ -51,6 +54,7 @@ from ato_desktop.core.retention import (
     parse_header,
     parse_run,
 )
+from ato_desktop.core.write_batches import RowBudget, batches
 from ato_desktop.engine.settings_file import SettingsFileError, load_settings, save_section
 from ato_desktop.store import retention as sql
 from ato_desktop.store.execution_log import ExecutionLog
@@ -65,6 +69,10 @@ BATCH_RUNS: Final = 500
 DAILY_S: Final = 24 * 3600.0
 FIRST_RUN_DELAY_S: Final = 300.0  # after the app starts: never in the way of start-up
 STALE_PARTIAL_S: Final = 600.0
+# A log made before incremental vacuum is converted with one VACUUM, which holds the write lock
+# for as long as it copies the file: done on its own only for logs this small (well under a
+# second); a larger one keeps its free pages for new runs until `retention run --compact`.
+CONVERT_MAX_BYTES: Final = 16 * 1024 * 1024
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
@@ -194,14 +202,16 @@ def run_retention(
     cancel: threading.Event | None = None,
     batch: int = BATCH_RUNS,
     reclaim: bool = True,
+    compact: bool = False,
 ) -> RetentionResult:
-    """Archive, verify, remove and reclaim (see the module docstring). Blocking."""
+    """Archive, verify, remove and reclaim (see the module docstring). Blocking. compact: also
+    convert a large log made before incremental vacuum (one VACUUM: it holds the log)."""
     if days < 1:
         raise RetentionError("retention days must be at least 1")
     if not _running.acquire(blocking=False):
         raise RetentionBusyError("retention is already running in this process")
     try:
-        return _run(store, paths, days, now_ms, dry_run, progress, cancel, batch, reclaim)
+        return _run(store, paths, days, now_ms, dry_run, progress, cancel, batch, reclaim, compact)
     finally:
         _running.release()
 
@@ -216,6 +226,7 @@ def _run(
     cancel: threading.Event | None,
     batch: int,
     reclaim: bool,
+    compact: bool = False,
 ) -> RetentionResult:
     now = now_ms if now_ms is not None else _now_ms()
     cutoff = cutoff_ms(now, days)
@@ -267,14 +278,19 @@ def _run(
     sql.checkpoint(paths.database)
     result.bytes_before = sql.log_bytes(paths.database)
     report("remove", 0, runs)
-    for ids in _archived_ids(target, batch):
+    budget = RowBudget()
+    for group in batches(_archived_runs(target), budget, lambda run: 1 + run[1], batch):
         if cancel is not None and cancel.is_set():
             result.cancelled = True
             break
-        result.removed += store.submit(sql.delete_runs(ids)).result()
+        started = time.perf_counter()
+        result.removed += store.submit(sql.delete_runs([run_id for run_id, _ in group])).result()
+        took = time.perf_counter() - started
+        budget.record(sum(1 + actions for _, actions in group), took)
         report("remove", result.removed, runs)
+        time.sleep(budget.pause_after(took))
     if reclaim and not result.cancelled:
-        _reclaim(store, paths, report, cancel)
+        _reclaim(store, paths, report, cancel, compact, result.notes)
     result.bytes_after = sql.log_bytes(paths.database)
     return result
 
@@ -313,35 +329,47 @@ def _write_archive(
     return runs, actions
 
 
-def _archived_ids(archive: Path, batch: int) -> Iterator[list[str]]:
-    """The run ids of an archive verified a moment ago, in batches (a light parse: the ids)."""
-    ids: list[str] = []
+def _archived_runs(archive: Path) -> Iterator[tuple[str, int]]:
+    """(run id, action count) of each run of an archive verified a moment ago."""
     for raw in _lines(archive):
         obj = json.loads(raw)
-        if obj.get("type") != "run":
-            continue
-        ids.append(str(obj["run"]["id"]))
-        if len(ids) >= batch:
-            yield ids
-            ids = []
-    if ids:
-        yield ids
+        if obj.get("type") == "run":
+            yield str(obj["run"]["id"]), len(obj.get("actions") or ())
 
 
 def _reclaim(
-    store: ExecutionLog, paths: DataPaths, report: Progress, cancel: threading.Event | None
+    store: ExecutionLog,
+    paths: DataPaths,
+    report: Progress,
+    cancel: threading.Event | None,
+    compact: bool = False,
+    notes: list[str] | None = None,
 ) -> None:
     # Asked on the writer's connection: another connection keeps the auto_vacuum mode it saw
     # when it opened, even after a VACUUM changed it.
     mode, pending = store.submit(sql.vacuum_state).result()
     if mode != sql.INCREMENTAL:
+        if not compact and sql.log_bytes(paths.database) > CONVERT_MAX_BYTES:
+            if notes is not None:
+                notes.append(
+                    "The freed space stays in the log and is reused by new runs: this log was "
+                    "made before ATO could give space back bit by bit. `ato-desktop retention "
+                    "run --compact` converts it once (it holds the log while it rewrites it: "
+                    "close other ATO windows and commands first)."
+                )
+            return
         report("reclaim", 0, 1)
         store.submit(sql.convert_to_incremental()).result()
     else:
         done = 0
+        budget = RowBudget(rows=sql.VACUUM_CHUNK_PAGES, max_rows=4 * sql.VACUUM_CHUNK_PAGES)
         report("reclaim", 0, pending)
         while not (cancel is not None and cancel.is_set()):
-            freed = store.submit(sql.incremental_vacuum()).result()
+            started = time.perf_counter()
+            freed = store.submit(sql.incremental_vacuum(budget.rows)).result()
+            took = time.perf_counter() - started
+            budget.record(freed, took)
+            time.sleep(budget.pause_after(took))
             done += freed
             report("reclaim", min(done, pending), pending)
             if freed == 0:
@@ -383,9 +411,10 @@ def import_archive(
     """Put an archive's runs back into the log. Blocking.
 
     The file is read whole and checked first (nothing is written for a corrupt, truncated or
-    foreign file); then runs go in write jobs of `batch` whole runs (each run with all its rows
-    in one transaction). Runs already in the log are skipped, so importing twice adds nothing
-    and an import cut short is finished by importing again.
+    foreign file); then runs go in short write jobs of whole runs (each run with all its rows in
+    one transaction; at most `batch` runs, fewer when their rows would hold the log for more
+    than a fraction of a second: core.write_batches). Runs already in the log are skipped, so
+    importing twice adds nothing and an import cut short is finished by importing again.
     """
     if not _running.acquire(blocking=False):
         raise RetentionBusyError("retention is already running in this process")
@@ -395,23 +424,27 @@ def import_archive(
         _header, total, _actions = verify_archive(path)
         _check_columns(store, path)
         counts = sql.ImportCounts()
-        pending: list[ArchivedRun] = []
+        budget = RowBudget()
         report("import", 0, total)
-        for item in _iter_runs(path)[1]:
+        for group in batches(_iter_runs(path)[1], budget, _rows_of, batch):
             if cancel is not None and cancel.is_set():
                 # Between whole batches: importing the file again finishes the job.
                 return ImportResult(path, counts.runs, counts.actions, counts.skipped, True)
-            pending.append(item)
-            if len(pending) >= batch:
-                store.submit(sql.import_runs(pending, counts)).result()
-                pending = []
-                report("import", counts.runs + counts.skipped, total)
-        if pending:
-            store.submit(sql.import_runs(pending, counts)).result()
+            started = time.perf_counter()
+            store.submit(sql.import_runs(group, counts)).result()
+            took = time.perf_counter() - started
+            budget.record(sum(map(_rows_of, group)), took)
+            report("import", counts.runs + counts.skipped, total)
+            time.sleep(budget.pause_after(took))
         report("import", total, total)
         return ImportResult(path, counts.runs, counts.actions, counts.skipped)
     finally:
         _running.release()
+
+
+def _rows_of(item: ArchivedRun) -> int:
+    """The rows a run brings: itself, its actions, its scores."""
+    return 1 + len(item.actions) + len(item.scores)
 
 
 def _check_columns(store: ExecutionLog, path: Path) -> None:

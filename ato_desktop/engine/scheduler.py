@@ -9,6 +9,13 @@ of the same schedule still runs is skipped when its overlap policy says so. Ever
 moves the schedule's progress on with a note the UI shows ("on time", "missed 3 fires while not
 running: skipped", "skipped: still running").
 
+Any number of schedulers may look at one log at once (the app, `schedules daemon` processes,
+`schedules daemon --once` from the system's cron): each fire is claimed before anything is
+started, with a compare-and-swap of the schedule's progress in the log (store.automations
+claim_fire). The scheduler that moves the progress from what it read to the fire runs it; the
+others, which read the same progress, find it moved and leave that fire alone. So a fire runs
+exactly once, whoever looks.
+
 The clock is injected: the app uses the system clock, tests a fake one they move by hand and
 call `tick()` on, so nothing waits in tests.
 """
@@ -132,12 +139,21 @@ class Scheduler:
         assert isinstance(spec, ScheduleSpec)
         store = self._ws.store
         state = await store.read_async(automation_store.get_schedule_state, store, record.id)
-        last = state.last_fire_at if state is not None else record.created_at
-        plan = cron.plan_due(spec.cron, spec.timezone, last, now, spec.missed)
+        seen = state.last_fire_at if state is not None else None
+        last = seen if seen is not None else record.created_at
+        try:
+            plan = cron.plan_due(spec.cron, spec.timezone, last, now, spec.missed)
+        except cron.CronError as exc:
+            # Saved before the rule (a six-field expression): say so once, fire nothing.
+            note = f"cannot fire: {exc}"
+            if state is None or state.last_note != note:
+                await self._note(record.id, last, note)
+            return None
         if plan is None:
             return None
         if plan.fire_at is None:
-            await self._note(record.id, plan.last_considered, plan.note)
+            if not await self._claim(record.id, seen, plan.last_considered, plan.note):
+                return None
             return FireReport(record.name, None, "skipped_missed", plan.note, plan.missed)
         if spec.overlap is Overlap.SKIP:
             busy = await self._still_running(record.id, state.last_run_id if state else None)
@@ -145,10 +161,12 @@ class Scheduler:
                 note = f"skipped: the previous fire (run {busy[:8]}) is still running"
                 if plan.missed:
                     note += f"; {plan.note}"
-                await self._note(record.id, plan.last_considered, note)
+                if not await self._claim(record.id, seen, plan.last_considered, note):
+                    return None
                 return FireReport(record.name, plan.fire_at, "skipped_overlap", note, plan.missed)
         note = plan.note
-        await self._note(record.id, plan.last_considered, note, run_id=None)
+        if not await self._claim(record.id, seen, plan.last_considered, note):
+            return None  # another scheduler (another process) has this fire
         started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         task = asyncio.ensure_future(self._fire(record, spec, plan.fire_at, note, started))
         self._running[record.id] = task
@@ -176,6 +194,13 @@ class Scheduler:
                 if run.status == RunStatus.RUNNING.value:
                     return run.id
         return None
+
+    async def _claim(self, schedule_id: str, seen: int | None, fire_at: int, note: str) -> bool:
+        """Claim the fires up to fire_at (True), unless another scheduler moved the schedule's
+        progress on since it was read as `seen` (False: that fire is theirs)."""
+        return await asyncio.wrap_future(
+            automation_store.claim_fire(self._ws.store, schedule_id, seen, fire_at, note)
+        )
 
     async def _note(
         self, schedule_id: str, fire_at: int, note: str, *, run_id: str | None = None

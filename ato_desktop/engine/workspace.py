@@ -18,6 +18,7 @@ from ato_desktop.engine.approvals import ApprovalBroker
 from ato_desktop.engine.automations import AutomationEngine
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
+from ato_desktop.engine.export import clean_interrupted_exports
 from ato_desktop.engine.live_runs import LiveRunRegistry
 from ato_desktop.engine.online_judge import OnlineJudge
 from ato_desktop.engine.otlp_sync import OtlpSync
@@ -122,6 +123,7 @@ class Workspace:
                 roll_back_abandoned_ingests(
                     store, lambda token: owner_is_alive(paths.leases_dir, token)
                 )
+            clean_interrupted_exports(paths)  # what an export killed half-way left behind
         except BaseException:
             store.close()
             raise
@@ -197,4 +199,5 @@ class Workspace:
                     break
                 await asyncio.sleep(0.05)
         await self.live.aclose()
+        await self.dispatcher.aclose()  # a run end the log refused: one last try
         self.close()

@@ -363,20 +363,60 @@ def set_schedule_state(
     note: str = "",
     keep_run: bool = False,
 ) -> Future[None]:
-    """Record the newest fire time handled (and the run it started, unless keep_run)."""
+    """Record a fire time handled (and the run it started, unless keep_run).
+
+    Progress never moves back: a fire that reports late (its run started after another
+    scheduler had claimed a later fire) does not reopen the fires after it, and leaves the
+    newer fire's note and run in place.
+    """
 
     def job(conn: sqlite3.Connection, emit: Emit) -> None:
         conn.execute(
             """
             INSERT INTO schedule_state (automation_id, last_fire_at, last_run_id, last_note,
                 updated_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (automation_id) DO UPDATE SET last_fire_at = excluded.last_fire_at,
-                last_run_id = CASE WHEN ? THEN schedule_state.last_run_id
-                                   ELSE excluded.last_run_id END,
-                last_note = excluded.last_note, updated_at = excluded.updated_at
+            ON CONFLICT (automation_id) DO UPDATE SET
+                last_run_id = CASE
+                    WHEN ? OR excluded.last_fire_at < schedule_state.last_fire_at
+                    THEN schedule_state.last_run_id ELSE excluded.last_run_id END,
+                last_note = CASE WHEN excluded.last_fire_at < schedule_state.last_fire_at
+                    THEN schedule_state.last_note ELSE excluded.last_note END,
+                last_fire_at = max(schedule_state.last_fire_at, excluded.last_fire_at),
+                updated_at = excluded.updated_at
             """,
             (automation_id, last_fire_at, last_run_id, note, now_ms(), int(keep_run)),
         )
+
+    return log.submit(job)
+
+
+def claim_fire(
+    log: ExecutionLog, automation_id: str, seen: int | None, fire_at: int, note: str
+) -> Future[bool]:
+    """Claim the fires of a schedule up to fire_at, if its progress is still what the caller
+    saw (`seen`: the last fire time read, None when the schedule had no progress yet).
+
+    A compare-and-swap in one write: of any number of schedulers (the app, daemons, cron's
+    `--once`, in any processes) that read the same progress and plan the same fire, exactly
+    one moves it on and gets True; the others get False and do nothing with that fire.
+    """
+
+    def job(conn: sqlite3.Connection, emit: Emit) -> bool:
+        ts = now_ms()
+        if seen is None:
+            cursor = conn.execute(
+                "INSERT INTO schedule_state (automation_id, last_fire_at, last_run_id, "
+                "last_note, updated_at) VALUES (?, ?, NULL, ?, ?) "
+                "ON CONFLICT (automation_id) DO NOTHING",
+                (automation_id, fire_at, note, ts),
+            )
+        else:
+            cursor = conn.execute(
+                "UPDATE schedule_state SET last_fire_at = ?, last_note = ?, updated_at = ? "
+                "WHERE automation_id = ? AND last_fire_at = ? AND last_fire_at < ?",
+                (fire_at, note, ts, automation_id, seen, fire_at),
+            )
+        return cursor.rowcount == 1
 
     return log.submit(job)
 

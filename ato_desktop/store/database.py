@@ -10,14 +10,18 @@ import time
 from pathlib import Path
 
 from ato_desktop import __version__
+from ato_desktop.store import damage
 from ato_desktop.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-# quick_check reads every page; above this size it would hold up start-up for seconds, so only
-# the header and schema are verified on open.
+# quick_check reads every page; above this size it would hold up start-up for seconds, so a
+# larger log gets the bounded check instead (store.damage): the header against the file, then
+# the quick check and samples of the large tables for at most BOUNDED_CHECK_S. Measured on the
+# 1M-run benchmark log: see docs/resilience.md.
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
+BOUNDED_CHECK_S = 0.3
 BUSY_TIMEOUT_MS = 10_000
 # Below this much free space, an I/O error from SQLite is taken for a full disk.
 LOW_SPACE_BYTES = 1024 * 1024
@@ -43,11 +47,21 @@ class DiskFullError(StoreError):
     pass
 
 
-def connect(path: Path, *, read_only: bool = False, cache_kib: int = 16_000) -> sqlite3.Connection:
-    """A connection with ATO's settings: WAL, foreign keys, a busy timeout, autocommit off."""
+class DatabaseBusyError(StoreError):
+    """Another process held the log's write lock for longer than the busy timeout: a
+    transient refusal, worth retrying (nothing was written)."""
+
+
+def connect(
+    path: Path, *, read_only: bool = False, cache_kib: int = 16_000, immutable: bool = False
+) -> sqlite3.Connection:
+    """A connection with ATO's settings: WAL, foreign keys, a busy timeout, autocommit off.
+
+    immutable (with read_only): read the file alone, creating nothing beside it (no -wal or
+    -shm); only right when no -wal exists, so nothing is missed and nobody writes."""
     if read_only:
         conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro",
+            f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else ""),
             uri=True,
             check_same_thread=False,
             isolation_level=None,
@@ -66,7 +80,10 @@ def connect(path: Path, *, read_only: bool = False, cache_kib: int = 16_000) -> 
 
 
 def check_existing(path: Path) -> None:
-    """Verify an existing file before anything writes to it; raises a StoreError subclass."""
+    """Verify an existing file before anything writes to it; raises a StoreError subclass.
+
+    Creates nothing beside the file: with no -wal present the checks read the file alone
+    (immutable), so refusing a damaged log leaves no empty -wal or -shm next to it."""
     try:
         with path.open("rb") as handle:
             header = handle.read(100)
@@ -76,8 +93,11 @@ def check_existing(path: Path) -> None:
         return  # an empty file is what sqlite3 leaves after a failed first open: safe to init
     if not header.startswith(SQLITE_HEADER) or len(header) < 100:
         raise DatabaseCorruptError(_corrupt_message(path, "the file is not an SQLite database"))
+    earlier = damage.recorded_damage(path)
+    if earlier is not None:
+        raise DatabaseCorruptError(_corrupt_message(path, f"{earlier}; found by an earlier check"))
     try:
-        conn = connect(path, read_only=True)
+        conn = connect(path, read_only=True, immutable=not Path(f"{path}-wal").exists())
     except sqlite3.Error as exc:
         raise _check_failure(exc, path) from exc
     try:
@@ -101,13 +121,18 @@ def check_existing(path: Path) -> None:
                 f"version {user_version}; this app knows up to {LATEST_VERSION}). Upgrade ATO "
                 "Desktop to open it. The file was not changed."
             )
-        if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
-            try:
+        try:
+            if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
                 result = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
-            except sqlite3.DatabaseError as exc:
-                raise _check_failure(exc, path) from exc
-            if result != ["ok"]:
-                raise DatabaseCorruptError(_corrupt_message(path, "; ".join(result)))
+                problems = [] if result == ["ok"] else result
+            else:
+                problems = damage.header_problems(path) or damage.bounded_check(
+                    conn, BOUNDED_CHECK_S
+                )
+        except sqlite3.DatabaseError as exc:
+            raise _check_failure(exc, path) from exc
+        if problems:
+            raise damaged(path, "; ".join(problems))
     finally:
         conn.close()
 
@@ -115,16 +140,29 @@ def check_existing(path: Path) -> None:
 def _check_failure(exc: sqlite3.Error, path: Path) -> StoreError:
     """Damage is said to be damage; a full disk, a read-only directory or an I/O error on the
     way to the file (opening a WAL log writes its -shm index) are not damage."""
-    if isinstance(exc, sqlite3.OperationalError):
+    if isinstance(exc, sqlite3.OperationalError) and not damage.is_damage(exc):
         return translate_operational_error(exc, path)
-    return DatabaseCorruptError(_corrupt_message(path, str(exc)))
+    return damaged(path, str(exc))
+
+
+def damaged(path: Path, detail: str, *, record: bool = True) -> DatabaseCorruptError:
+    """The error for a damaged log, written down beside it (store.damage) so that every
+    process refuses it from now on, not only the one that met the damage (record=False: it
+    was read from that note)."""
+    # One line: quick_check answers "*** in database main ***" then a line per problem.
+    lines = [line.strip() for line in detail.splitlines()]
+    detail = "; ".join(line for line in lines if line and not line.startswith("***"))
+    if record:
+        damage.record_damage(path, detail)
+    return DatabaseCorruptError(_corrupt_message(path, detail))
 
 
 def _corrupt_message(path: Path, detail: str) -> str:
     return (
-        f"The execution log at {path} is damaged ({detail}). ATO has not modified it. "
-        f"Move it aside to start a new log, or restore a backup; `sqlite3 {path.name} .recover` "
-        "can often salvage its rows."
+        f"The execution log at {path} is damaged ({detail}). ATO has not modified it and will "
+        "not write to it. Run `ato-desktop doctor` to check it, back it up and recover what "
+        "can be read into a new log (the damaged file is never changed); or move it aside to "
+        "start a new log, or restore a backup."
     )
 
 
@@ -135,6 +173,11 @@ def open_database(path: Path) -> sqlite3.Connection:
         check_existing(path)
     try:
         conn = connect(path)
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            # A new log gives freed space back in small steps (retention's incremental vacuum):
+            # only settable before the first table, and before WAL; converting later takes a
+            # VACUUM that holds the log while it rewrites the whole file.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             log.warning("journal_mode is %s, not WAL (file system without shared memory?)", mode)
@@ -150,14 +193,13 @@ def open_database(path: Path) -> sqlite3.Connection:
 
 
 def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
-    """Turn SQLite's terse errors into messages that say what to do."""
+    """Turn SQLite's terse errors into messages that say what to do (damage is also written
+    down beside the log: see damaged)."""
+    if damage.is_damage(exc):
+        return damaged(path, str(exc))
     text = str(exc).lower()
     if "disk is full" in text or "database or disk is full" in text:
-        return DiskFullError(
-            f"The disk holding ATO's data directory {path.parent} is full "
-            f"({_free_space(path.parent)} free), so ATO could not write to its log. Free some "
-            "space and try again; nothing already recorded was lost."
-        )
+        return disk_full_error(path.parent, "could not write to its log", data_dir=True)
     if "disk i/o error" in text:
         # A write the disk refused often surfaces as an I/O error (a full disk while SQLite
         # extends its -shm index, for one): say which when the disk is (nearly) full.
@@ -181,10 +223,20 @@ def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
             "writable."
         )
     if "locked" in text or "busy" in text:
-        return StoreError(
+        return DatabaseBusyError(
             f"The execution log at {path} is locked by another process for too long. Try again."
         )
     return StoreError(f"The execution log at {path} could not be used: {exc}.")
+
+
+def disk_full_error(directory: Path, what: str, *, data_dir: bool = False) -> DiskFullError:
+    """The message of a full disk: where, how much is free, what ATO could not do (`what`:
+    "could not write to its log")."""
+    holding = f"ATO's data directory {directory}" if data_dir else str(directory)
+    return DiskFullError(
+        f"The disk holding {holding} is full ({_free_space(directory)} free), so ATO {what}. "
+        "Free some space and try again; nothing already recorded was lost."
+    )
 
 
 def _free_bytes(directory: Path) -> int:

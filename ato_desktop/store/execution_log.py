@@ -48,9 +48,16 @@ from ato_desktop.core.records import (
     RunRecord,
     ThreadRecord,
 )
-from ato_desktop.store import run_listing
+from ato_desktop.core.terminal_text import strip_controls
+from ato_desktop.store import damage, run_listing
 from ato_desktop.store.change_feed import ChangeFeed
-from ato_desktop.store.database import StoreError, connect, open_database
+from ato_desktop.store.database import (
+    DatabaseCorruptError,
+    StoreError,
+    connect,
+    damaged,
+    open_database,
+)
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
@@ -222,6 +229,10 @@ class ExecutionLog:
         self._readers_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
+        # Damage seen by this process, or written down by another one (checked once a second
+        # at most): from then on nothing is written to the log.
+        self._damage: DatabaseCorruptError | None = None
+        self._damage_checked_at = 0.0
 
     @classmethod
     def open(cls, paths: DataPaths, bus: EventBus | None = None) -> ExecutionLog:
@@ -292,15 +303,66 @@ class ExecutionLog:
         return conn
 
     def submit(self, job: Callable[[sqlite3.Connection, Emit], T]) -> Future[T]:
-        """Queue a write job on the writer thread."""
-        return self._writer.submit(job)
+        """Queue a write job on the writer thread; refused at once (DatabaseCorruptError) once
+        the log is known to be damaged, by this process or another."""
+        refused = self._refusal()
+        if refused is not None:
+            future: Future[T] = Future()
+            future.set_exception(refused)
+            return future
+        path = self.paths.database
+
+        def guarded(conn: sqlite3.Connection, emit: Emit) -> T:
+            try:
+                return job(conn, emit)
+            except sqlite3.DatabaseError as exc:
+                if damage.is_damage(exc):
+                    raise damaged(path, str(exc)) from exc
+                raise
+
+        submitted = self._writer.submit(guarded)
+        submitted.add_done_callback(self._note_damage)
+        return submitted
+
+    @property
+    def damage(self) -> DatabaseCorruptError | None:
+        """The damage this log is known to have (it refuses writes), or None."""
+        return self._refusal()
+
+    def _refusal(self) -> DatabaseCorruptError | None:
+        if self._damage is None and time.monotonic() - self._damage_checked_at > 1.0:
+            self._damage_checked_at = time.monotonic()
+            detail = damage.recorded_damage(self.paths.database)
+            if detail is not None:
+                self._damage = damaged(
+                    self.paths.database, f"{detail}; found by another check", record=False
+                )
+        return self._damage
+
+    def _note_damage(self, future: Future[Any]) -> None:
+        if not future.cancelled() and isinstance(future.exception(), DatabaseCorruptError):
+            self._damage = future.exception()  # type: ignore[assignment]
+
+    def read_damage(self, exc: BaseException) -> BaseException:
+        """exc, or the damage message when exc is SQLite meeting a damaged page in a read
+        (which is then written down, and refuses every later write)."""
+        if damage.is_damage(exc):
+            self._damage = damaged(self.paths.database, str(exc))
+            return self._damage
+        return exc
 
     async def read_async(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read method on a reader thread so the event loop never waits on disk."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ato-store-read")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        except sqlite3.DatabaseError as exc:
+            translated = self.read_damage(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     # -- agents -------------------------------------------------------------------------------
 
@@ -474,7 +536,7 @@ class ExecutionLog:
     ) -> Future[ThreadRecord]:
         def job(conn: sqlite3.Connection, emit: Emit) -> ThreadRecord:
             thread_id, ts = uuid7(at_ms), at_ms if at_ms is not None else now_ms()
-            clean = " ".join(title.split())[:120] or "New thread"
+            clean = " ".join(strip_controls(title).split())[:120] or "New thread"
             conn.execute(
                 "INSERT INTO threads (id, title, agent_id, runtime, model, created_at, updated_at,"
                 " is_demo) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -768,6 +830,8 @@ class ExecutionLog:
 
     def resolve_run_id(self, text: str) -> str:
         """A full run id, from the full id, a unique prefix or a unique suffix (>= 6 chars)."""
+        if not isinstance(text, str) or not text.strip():
+            raise NotFoundError("Give a run id (the full id, or at least 6 hex digits).")
         key = text.strip().lower().replace("-", "")
         conn = self.reader()
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (key,)).fetchone():

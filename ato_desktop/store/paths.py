@@ -11,6 +11,7 @@ from pathlib import Path
 import platformdirs
 
 from ato_desktop import APP_NAME
+from ato_desktop.store.atomic_file import remove_stale_parts_in
 from ato_desktop.store.database import StoreError
 
 DB_FILENAME = "ato.sqlite3"
@@ -69,6 +70,8 @@ class DataPaths:
             _probe_writable(self.root)
         except OSError as exc:
             raise DataDirError(_cannot_write(self.root, exc)) from exc
+        # settings.json, prices.json: a write killed half-way left its temporary file.
+        remove_stale_parts_in(self.root)
         return self
 
 

@@ -37,6 +37,12 @@ else:
             return False
 
 
+def try_lock(handle: IO[bytes] | IO[str]) -> bool:
+    """Take an exclusive OS lock on the open file without waiting; False when another process
+    holds it. The lock lasts until the handle closes or the process dies (kill -9 included)."""
+    return _try_lock(handle)  # type: ignore[arg-type]
+
+
 class ProcessLease:
     """This process's lease: a token written on the runs it owns."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ato_desktop.core.events import ThreadChanged
 from ato_desktop.core.records import MessageRecord, RunRecord, ThreadRecord
+from ato_desktop.core.terminal_text import name_problem, strip_controls
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, now_ms, thread_from_row
 from ato_desktop.store.writer import Emit
 
@@ -21,15 +22,18 @@ TITLE_MAX_CHARS = 120
 
 
 def clean_title(title: str) -> str:
-    """One line, trimmed, at most TITLE_MAX_CHARS characters (as create_thread stores it)."""
-    return " ".join(title.split())[:TITLE_MAX_CHARS]
+    """One line, trimmed, at most TITLE_MAX_CHARS characters, without control characters (as
+    create_thread stores it)."""
+    return " ".join(strip_controls(title).split())[:TITLE_MAX_CHARS]
 
 
 def rename_thread(log: ExecutionLog, thread_id: str, title: str) -> Future[ThreadRecord]:
-    """Give a thread a new title; raises ValueError for an empty title."""
+    """Give a thread a new title; raises ValueError for an empty title or one holding control
+    characters or bidi controls."""
+    problem = name_problem(" ".join(title.split()), "thread")
+    if problem is not None:
+        raise ValueError(problem.replace("needs a name", "needs a title"))
     clean = clean_title(title)
-    if not clean:
-        raise ValueError("a thread needs a title")
 
     def job(conn: sqlite3.Connection, emit: Emit) -> ThreadRecord:
         ts = now_ms()

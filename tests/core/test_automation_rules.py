@@ -55,6 +55,44 @@ def test_cron_in_a_time_zone_across_daylight_saving() -> None:
         cron.validate("* * * * *", "Nowhere/Else")
 
 
+@pytest.mark.parametrize(
+    ("nickname", "after", "first", "second"),
+    [
+        ("@hourly", "2025-01-01T00:10:00", "2025-01-01T01:00:00", "2025-01-01T02:00:00"),
+        ("@daily", "2025-01-01T10:00:00", "2025-01-02T00:00:00", "2025-01-03T00:00:00"),
+        ("@midnight", "2025-01-01T10:00:00", "2025-01-02T00:00:00", "2025-01-03T00:00:00"),
+        # 2025-01-01 is a Wednesday: the next Sundays are the 5th and the 12th.
+        ("@weekly", "2025-01-01T10:00:00", "2025-01-05T00:00:00", "2025-01-12T00:00:00"),
+        ("@monthly", "2025-01-15T00:00:00", "2025-02-01T00:00:00", "2025-03-01T00:00:00"),
+        ("@yearly", "2025-01-15T00:00:00", "2026-01-01T00:00:00", "2027-01-01T00:00:00"),
+        ("@annually", "2025-01-15T00:00:00", "2026-01-01T00:00:00", "2027-01-01T00:00:00"),
+    ],
+)
+def test_cron_nicknames_fire_as_their_five_fields(
+    nickname: str, after: str, first: str, second: str
+) -> None:
+    assert cron.validate(f"  {nickname.upper()} ", "UTC") == nickname
+    assert cron.fires_after(nickname, "UTC", ms(after), 2) == [ms(first), ms(second)]
+    # In a time zone too: @daily is midnight there.
+    if nickname == "@daily":
+        assert cron.next_fire(nickname, "Europe/Paris", ms(after)) == ms(
+            "2025-01-02T00:00:00", "Europe/Paris"
+        )
+
+
+@pytest.mark.parametrize(
+    "expr", ["* * * * * *", "*/5 * * * * *", "0 * * * * *", "0 0 0 * * * *", "@reboot", "@often"]
+)
+def test_cron_refuses_what_would_fire_more_than_once_a_minute_or_never(expr: str) -> None:
+    with pytest.raises(cron.CronError, match="bad cron expression") as caught:
+        cron.validate(expr, "UTC")
+    if len(expr.split()) == 6:
+        assert "more than once a minute" in str(caught.value)
+    # A six-field spec already stored by an older version cannot fire either.
+    with pytest.raises(cron.CronError):
+        cron.fires_after(expr, "UTC", ms("2025-01-01T00:00:00"), 2)
+
+
 def test_due_plan_on_time_and_missed() -> None:
     start = ms("2025-01-01T00:00:30")
     assert (

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -154,3 +158,48 @@ def test_secret_hint_is_last_four_of_long_keys_only() -> None:
     assert secret_hint(f"  {OPENAI_KEY}\n") == "…" + OPENAI_KEY[-4:]
     assert secret_hint("short-key-1234") is None
     assert secret_hint("") is None
+
+
+def _key_bytes_left(text: str, secret: str) -> list[str]:
+    """Runs of 5+ consecutive bytes of the secret recoverable from text's base64 or hex parts."""
+    raw = secret.encode()
+    found: list[str] = []
+    for token in re.findall(r"[A-Za-z0-9+/_\-=]{8,}", text):
+        candidates = []
+        with contextlib.suppress(ValueError, binascii.Error):
+            candidates.append(bytes.fromhex(token))
+        for shift in range(4):  # any starting character of a longer base64 value
+            part = token[shift:]
+            part = part[: len(part) - len(part) % 4]
+            for alphabet in (None, b"-_"):
+                with contextlib.suppress(ValueError, binascii.Error):
+                    candidates.append(base64.b64decode(part, altchars=alphabet, validate=False))
+        for decoded in candidates:
+            found += [
+                raw[i : i + 5].decode() for i in range(len(raw) - 4) if raw[i : i + 5] in decoded
+            ]
+    return found
+
+
+@pytest.mark.parametrize("secret", [ANTHROPIC_KEY, OPENAI_KEY, LOCAL_KEY])
+@pytest.mark.parametrize("prefix", [b"", b"u", b"us", b"user:"])
+def test_base64_base64url_and_hex_of_a_known_secret_are_replaced(
+    secret: str, prefix: bytes
+) -> None:
+    raw = prefix + secret.encode()
+    quoted = [
+        base64.b64encode(raw).decode(),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        raw.hex(),
+        raw.hex().upper(),
+    ]
+    body = json.dumps({"error": {"message": "invalid x-api-key: " + " / ".join(quoted)}})
+    out = redact_secrets(body, [secret])
+    assert out.count(REDACTED) >= len(quoted)
+    assert not _key_bytes_left(out, secret)
+    assert redact_secrets(out, [secret]) == out  # still idempotent
+    # Text that merely looks encoded is left alone.
+    plain = f"digest {'0a1b2c3d' * 8} and token {base64.b64encode(b'nothing secret here').decode()}"
+    assert redact_secrets(plain, [secret]) == plain

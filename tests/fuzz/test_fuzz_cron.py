@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from hypothesis import example, given
@@ -49,7 +50,13 @@ EXPRESSIONS = st.one_of(
             "@daily",
             "@hourly",
             "@yearly",
+            "@annually",
+            "@midnight",
+            "@weekly",
+            "@monthly",
             "@reboot",
+            "* * * * * *",
+            "*/2 * * * * *",
             "0 0 31 2 *",
             "0 0 30 2 *",
             "0 0 29 2 1",
@@ -127,6 +134,8 @@ def test_fire_search_is_bounded(expr: str, tz: str, after_ms: int, span_ms: int)
     started = time.monotonic()
     fires = fires_after(clean, tz, after_ms, 3)
     assert fires == sorted(set(fires)) and all(f > after_ms for f in fires)
+    # Whatever was accepted fires at most once a minute (no per-second six-field forms).
+    assert all(b - a >= 60_000 for a, b in itertools.pairwise(fires))
     plan = plan_due(clean, tz, after_ms, after_ms + span_ms, MissedFires.SKIP)
     if plan is not None:
         assert after_ms < plan.last_considered <= after_ms + span_ms

@@ -1,8 +1,9 @@
 """Find planted secrets in files, bytes and widget texts, in raw form and common encodings.
 
 A secret is looked for whole and by its distinctive core (so a key cut short is still found),
-each as UTF-8, URL-encoded, JSON-escaped, UTF-16 (LE and BE) and base64 / URL-safe base64 at
-every byte alignment. Compressed files (gzip, bz2, xz, zip) are scanned after decompression too.
+each as UTF-8, URL-encoded, JSON-escaped, UTF-16 (LE and BE), hex (lower and upper case) and
+base64 / URL-safe base64 at every byte alignment. Compressed files (gzip, bz2, xz, zip) are
+scanned after decompression too.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def encodings(text: str) -> dict[str, bytes]:
         "json-escaped": json.dumps(text)[1:-1].encode(),
         "utf-16-le": text.encode("utf-16-le"),
         "utf-16-be": text.encode("utf-16-be"),
+        "hex": raw.hex().encode(),
+        "HEX": raw.hex().upper().encode(),
     }
     forms.update(_base64_forms(raw))
     return {name: value for name, value in forms.items() if len(value) >= 8}

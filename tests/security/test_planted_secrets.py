@@ -16,6 +16,7 @@ scans every widget's text and item-model data. Any hit fails with the file and o
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -171,14 +172,34 @@ def _add_agents(run: Cli, fake: FakeLLMServer) -> None:
         "--base-url", fake.openai_base_url)  # fmt: skip
 
 
+def _encoded_quotes(key: str) -> str:
+    """A careless server's 401 text quoting the key encoded: base64 (whole and inside a Basic
+    credential, so at another alignment), URL-safe base64 without padding, and hex."""
+    raw = key.encode()
+    return (
+        f"invalid credentials {base64.b64encode(raw).decode()} "
+        f"(basic {base64.b64encode(b'user:' + raw).decode()}, "
+        f"url {base64.urlsafe_b64encode(b'x' + raw).decode().rstrip('=')}, "
+        f"hex {raw.hex()} / {raw.hex().upper()})"
+    )
+
+
 def _dispatch_everywhere(run: Cli, fake: FakeLLMServer) -> list[str]:
-    """A good answer and a 401 that quotes the key back, on each runtime; the failed run ids."""
+    """A good answer, a 401 that quotes the key back, and one that quotes it encoded (base64,
+    base64url, hex), on each runtime; the failed run ids."""
     failed = []
-    for agent in ("claude-agent", "codex-agent", "compat-agent"):
+    for agent, key in (
+        ("claude-agent", ANTHROPIC_KEY),
+        ("codex-agent", OPENAI_KEY),
+        ("compat-agent", COMPAT_KEY),
+    ):
         fake.enqueue(Scenario(chunks=("fine", " answer")))
         run("dispatch", "--agent", agent, "say something")
         fake.enqueue(Scenario(status=401, echo_key_in_error=True))
         out = run("dispatch", "--agent", agent, "say something else", "--json", ok=False)
+        failed.append(json.loads(out)["id"])
+        fake.enqueue(Scenario(status=401, error_message=_encoded_quotes(key)))
+        out = run("dispatch", "--agent", agent, "and again", "--json", ok=False)
         failed.append(json.loads(out)["id"])
     assert [r.api_key for r in fake.requests[-2:]] == [COMPAT_KEY, COMPAT_KEY]
     return failed

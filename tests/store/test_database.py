@@ -146,3 +146,45 @@ def test_a_log_of_every_earlier_schema_migrates_with_a_backup_first(
         assert check.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
     finally:
         check.close()
+
+
+def test_the_spread_reads_of_a_large_table_meet_damage_anywhere_in_it(paths: DataPaths) -> None:
+    """What the bounded check reads once its quick check runs out of time: the newest rows,
+    then rows at evenly spaced points of the whole table, so damage spanning more than a
+    128th of the table is met, wherever it is."""
+    from ato_desktop.core.records import NewAction, NewRun, RunEnd
+    from ato_desktop.store import damage
+    from ato_desktop.store.database import connect
+
+    log = ExecutionLog.open(paths)
+    log.ingest(
+        [
+            (
+                NewRun("claude", "m", "cli", 1_700_000_000_000 + i),
+                RunEnd("completed", 1_700_000_000_500 + i, 10**8),
+                [NewAction("call_llm", "llm", "success", 1, outputs={"t": "x" * 300})] * 4,
+            )
+            for i in range(3000)
+        ]
+    ).result()
+    log.close()
+    conn = sqlite3.connect(paths.database)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    sound = connect(paths.database, read_only=True, immutable=True)
+    damage.sample_table(sound, "actions")  # a sound table reads through
+    sound.close()
+    data = bytearray(paths.database.read_bytes())
+    for start_fraction in (0.2, 0.5, 0.8):
+        damaged = bytearray(data)
+        first = int(len(damaged) * start_fraction) // 4096 * 4096
+        damaged[first : first + len(damaged) // 50] = b"\xff" * (len(damaged) // 50)
+        paths.database.write_bytes(bytes(damaged))
+        conn = connect(paths.database, read_only=True, immutable=True)
+        try:
+            with pytest.raises(sqlite3.DatabaseError) as met:
+                for table in damage.LARGE_TABLES:
+                    damage.sample_table(conn, table)
+            assert damage.is_damage(met.value)
+        finally:
+            conn.close()

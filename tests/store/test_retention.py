@@ -321,7 +321,9 @@ def test_reclaim_converts_an_old_log_once_then_vacuums_incrementally(
 ) -> None:
     from ato_desktop.store import retention as sql
 
-    assert store.submit(sql.vacuum_state).result()[0] == 0  # how logs are created today
+    assert store.submit(sql.vacuum_state).result()[0] == 2  # how logs are created now
+    store.submit(_made_before_incremental_vacuum).result()
+    assert store.submit(sql.vacuum_state).result()[0] == 0  # how logs were created before
     ws = build_workspace(store, old_runs=40)
     retention.run_retention(store, paths, days=DAYS, now_ms=ws.now)
     assert store.submit(sql.vacuum_state).result()[0] == 2
@@ -333,6 +335,40 @@ def test_reclaim_converts_an_old_log_once_then_vacuums_incrementally(
     assert result.removed == len(ws2) and result.reclaimed > 0
     assert paths.database.stat().st_size < size_before
     assert store.submit(sql.vacuum_state).result() == (2, 0)
+    assert _integrity(store) == "ok"
+
+
+def _made_before_incremental_vacuum(conn: sqlite3.Connection, _emit: object) -> None:
+    """A write job: turn the log back into one made before logs were created incremental
+    (auto_vacuum off), as retention.convert_to_incremental does the other way."""
+    conn.execute("RELEASE job")
+    conn.execute("COMMIT")
+    try:
+        conn.execute("PRAGMA auto_vacuum = NONE")
+        conn.execute("VACUUM")
+    finally:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SAVEPOINT job")
+
+
+def test_a_large_old_log_is_not_vacuumed_unless_asked(
+    store: ExecutionLog, paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Converting takes one VACUUM, which holds the write lock while it copies the whole log:
+    only small logs are converted on their own; a larger one is told how, and left as it is."""
+    from ato_desktop.store import retention as sql
+
+    store.submit(_made_before_incremental_vacuum).result()
+    ws = build_workspace(store, old_runs=40)
+    monkeypatch.setattr(retention, "CONVERT_MAX_BYTES", sql.log_bytes(paths.database) // 2)
+    result = retention.run_retention(store, paths, days=DAYS, now_ms=ws.now)
+    assert result.removed == len(ws.old)
+    assert store.submit(sql.vacuum_state).result()[0] == 0
+    assert any("--compact" in note for note in result.notes)
+    ws2 = build_workspace_more(store, ws.now)
+    result = retention.run_retention(store, paths, days=DAYS, now_ms=ws.now, compact=True)
+    assert result.removed == len(ws2) and not result.notes
+    assert store.submit(sql.vacuum_state).result()[0] == 2
     assert _integrity(store) == "ok"
 
 
