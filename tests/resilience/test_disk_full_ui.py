@@ -37,14 +37,18 @@ def test_a_full_disk_shows_a_banner_until_a_run_is_written_again(
         ws.store.submit(cap_job()).result()
         request = DispatchRequest("Hi", agent="writer", tags={"note": "y" * 200_000})
         with qtbot.waitSignal(ui_ctx.sig_store_full, timeout=10_000):
-            ui_ctx.spawn(ws.dispatcher.dispatch(request), what="send the message")
+            ui_ctx.spawn(
+                ui_ctx.engine_run(ws.dispatcher.dispatch(request)), what="send the message"
+            )
         assert banner.isVisible() and "is full" in banner.text()
         assert str(ui_ctx.paths.root) in banner.text()
         assert dialogs == []
 
         uncap(ws)
         with qtbot.waitSignal(ui_ctx.bridge.sig_run_ended, timeout=10_000):
-            ui_ctx.spawn(ws.dispatcher.dispatch(DispatchRequest("Hi", agent="writer")))
+            ui_ctx.spawn(
+                ui_ctx.engine_run(ws.dispatcher.dispatch(DispatchRequest("Hi", agent="writer")))
+            )
         assert not banner.isVisible()
     finally:
         done: list[bool] = []
