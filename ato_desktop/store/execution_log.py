@@ -45,6 +45,8 @@ from ato_desktop.core.records import (
     RunRecord,
     ThreadRecord,
 )
+from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
+from ato_desktop.core.simulation import is_simulation
 from ato_desktop.store import run_listing
 from ato_desktop.store.database import StoreError, connect, open_database
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
@@ -184,9 +186,10 @@ RUN_INSERT = """
         status, started_at, ended_at, duration_ns, ttft_ns, error_class, error_message,
         parent_run_id, pipeline_id, stage_index, stage_name, replay_of, tags_json, input_tokens,
         output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, tokens_estimated,
-        cost_usd, cost_source, action_count, success_count, owner, last_event_at, is_demo)
+        cost_usd, cost_source, action_count, success_count, owner, last_event_at, is_demo,
+        is_simulation)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-        ?, ?, ?, ?, ?)
+        ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -541,6 +544,7 @@ class ExecutionLog:
                     owner,
                     new.started_at,
                     int(new.is_demo),
+                    int(is_simulation(new.tags)),
                 ),
             )
             emit(RunCreated(run_id, new.agent_id, new.trigger, new.started_at))
@@ -698,10 +702,21 @@ class ExecutionLog:
     # -- runs: reads ---------------------------------------------------------------------------
 
     def list_runs(
-        self, flt: RunFilter, *, after: RunCursor | None = None, limit: int = 50
+        self,
+        flt: RunFilter,
+        *,
+        after: RunCursor | None = None,
+        limit: int = 50,
+        sort: RunSort = DEFAULT_SORT,
+        offset: int = 0,
+        backwards: bool = False,
     ) -> list[RunRecord]:
-        """One page of runs, newest first, matching every filter (keyset pagination)."""
-        return run_listing.page(self.reader(), flt, after, limit)
+        """One page of runs matching every filter, in sort's order (newest first by default),
+        after the cursor (keyset pagination) and offset rows further; backwards reads the order
+        from its other end (see store.run_listing)."""
+        return run_listing.page(
+            self.reader(), flt, after, limit, sort=sort, offset=offset, backwards=backwards
+        )
 
     def count_runs(self, flt: RunFilter) -> int:
         return run_listing.count(self.reader(), flt)
@@ -745,15 +760,17 @@ class ExecutionLog:
         )
         return [_action_from_row(run_id, row) for row in rows]
 
-    def iter_runs(self, flt: RunFilter, batch: int = 500) -> Iterable[RunRecord]:
-        """Every matching run, newest first, fetched in pages (for exports)."""
+    def iter_runs(
+        self, flt: RunFilter, batch: int = 500, *, sort: RunSort = DEFAULT_SORT
+    ) -> Iterable[RunRecord]:
+        """Every matching run, in sort's order (newest first by default), fetched in pages."""
         cursor: RunCursor | None = None
         while True:
-            page = self.list_runs(flt, after=cursor, limit=batch)
+            page = self.list_runs(flt, after=cursor, limit=batch, sort=sort)
             yield from page
             if len(page) < batch:
                 return
-            cursor = RunCursor(page[-1].started_at, page[-1].id)
+            cursor = cursor_after(page[-1], sort)
 
     def live_runs(self) -> list[RunRecord]:
         rows = self.reader().execute(
@@ -885,4 +902,5 @@ def _bulk_run_row(
         None,
         end.ended_at if end else new.started_at,
         int(new.is_demo),
+        int(is_simulation(new.tags)),
     )

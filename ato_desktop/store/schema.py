@@ -749,6 +749,79 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        14,
+        "sorting History by every column, simulations hidden, the Activity Ledger",
+        # Sorting a million runs by cost, duration, end, action count or success rate is a walk
+        # of one index per key, (value, started_at, rowid): no sort of the matches, and keyset
+        # pages. An agent filter walks the agent's own index per key (its runs may all sit at
+        # one end of the global order: an unpriced model's runs have no cost). status, cost
+        # and is_simulation ride in every walked index so those filters, and the positions that
+        # scrolling to any row needs (OFFSET), are checked without reading the table.
+        # Simulation replays get a column (kept from tags_json by the writer and, for later tag
+        # changes, a trigger): a JSON test per row would read every run to count them.
+        # The Activity Ledger orders 10,000,000 actions by time, cost or duration; each order
+        # has one index led by (kind, name, outcome), walked one value triple at a time and
+        # merged, so those filters are exact ranges and the rest are checked in the index.
+        """
+        ALTER TABLE runs ADD COLUMN is_simulation INTEGER NOT NULL DEFAULT 0;
+        UPDATE runs SET is_simulation = 1
+            WHERE lower(json_extract(tags_json, '$.simulation')) = 'true'
+               OR json_type(tags_json, '$.simulation') = 'true';
+        CREATE TRIGGER runs_simulation_tags AFTER UPDATE OF tags_json ON runs
+        BEGIN
+            UPDATE runs SET is_simulation = (
+                lower(json_extract(new.tags_json, '$.simulation')) = 'true'
+                OR json_type(new.tags_json, '$.simulation') = 'true'
+            ) IS 1 WHERE run_no = new.run_no;
+        END;
+
+        DROP INDEX idx_runs_started;
+        CREATE INDEX idx_runs_started ON runs (started_at, id, cost_usd, status, is_simulation);
+        DROP INDEX idx_runs_status;
+        CREATE INDEX idx_runs_status ON runs (status, started_at, id, cost_usd, is_simulation);
+        DROP INDEX idx_runs_agent;
+        CREATE INDEX idx_runs_agent
+            ON runs (agent_id, started_at, id, cost_usd, status, is_simulation);
+        DROP INDEX idx_runs_agent_status;
+        CREATE INDEX idx_runs_agent_status
+            ON runs (agent_id, status, started_at, id, cost_usd, is_simulation);
+        DROP INDEX idx_runs_cost;
+        CREATE INDEX idx_runs_cost ON runs (cost_usd, started_at, run_no, status, is_simulation);
+        CREATE INDEX idx_runs_ended
+            ON runs (ended_at, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_duration
+            ON runs (duration_ns, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_actions
+            ON runs (action_count, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_success ON runs (
+            (CASE WHEN action_count > 0 THEN CAST(success_count AS REAL) / action_count END),
+            started_at, run_no, status, cost_usd, is_simulation
+        );
+        CREATE INDEX idx_runs_agent_cost
+            ON runs (agent_id, cost_usd, started_at, run_no, status, is_simulation);
+        CREATE INDEX idx_runs_agent_ended
+            ON runs (agent_id, ended_at, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_agent_duration
+            ON runs (agent_id, duration_ns, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_agent_actions
+            ON runs (agent_id, action_count, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_agent_success ON runs (
+            agent_id,
+            (CASE WHEN action_count > 0 THEN CAST(success_count AS REAL) / action_count END),
+            started_at, run_no, status, cost_usd, is_simulation
+        );
+        -- The Activity Ledger's model filter: how many runs used a model, and which.
+        CREATE INDEX idx_runs_model ON runs (model, started_at);
+
+        CREATE INDEX idx_actions_ledger_time ON actions
+            (kind, name, outcome, started_at, run_no, seq, cost_usd, duration_ns);
+        CREATE INDEX idx_actions_ledger_cost ON actions
+            (kind, name, outcome, cost_usd, started_at, run_no, seq, duration_ns);
+        CREATE INDEX idx_actions_ledger_duration ON actions
+            (kind, name, outcome, duration_ns, started_at, run_no, seq, cost_usd);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
