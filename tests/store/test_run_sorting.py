@@ -261,3 +261,29 @@ def test_no_sort_and_filter_scans_the_runs_table(
             for sql, plan in _plans(log, RunFilter(include_simulations=False), sort):
                 if "count(*)" not in sql:
                     assert "TEMP B-TREE" not in plan, (key, plan)
+
+
+def test_cli_runs_list_sorts_by_any_key_both_ways(
+    log: ExecutionLog, seeded: list[tuple[str, str]]
+) -> None:
+    import io
+    import json
+
+    from ato_desktop import cli
+
+    def run_cli(*args: str) -> tuple[int, str]:
+        out = io.StringIO()
+        return cli.main(list(args), stdout=out), out.getvalue()
+
+    assert run_cli("runs", "list")[0] == 0  # the CLI's workspace ends the seeded orphans first
+    runs = _all_runs(log)
+    for key, asc in (("cost", False), ("cost", True), ("agent", True), ("status", False)):
+        args = ["runs", "list", "--sort", key, "--limit", "0", "--json"]
+        code, out = run_cli(*args, *(["--asc"] if asc else []))
+        assert code == 0
+        expected = _expected(runs, RunFilter(), RunSort(key, not asc))
+        assert [r["id"] for r in json.loads(out)] == expected, key
+    code, out = run_cli("runs", "list", "--sort", "Duration", "--limit", "3")
+    assert code == 0 and out.count("\n") == 4  # a header and three rows
+    code, out = run_cli("runs", "list", "--sort", "price")
+    assert code == 2

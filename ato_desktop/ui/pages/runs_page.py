@@ -88,10 +88,10 @@ class RunsPage(Page):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.setSpacing(12)
-        layout.addLayout(self._build_header())
-
         self.model = RunsTableModel(ctx, self)
         self.history = HistoryView(ctx, self.model)
+        layout.addLayout(self._build_header())
+
         self.live = LiveView(ctx)
         self.details = RunDetailsView(ctx)
         self.simulation = SimulationTab.attach(ctx, self.details)
@@ -104,6 +104,7 @@ class RunsPage(Page):
 
         self.filters = self.history.filters
         self.filters.set_state(self._state, emit=False)
+        self.history.show_filter_state(self._state)
         self.filters.sig_filters_changed.connect(self._on_filters_changed)
         self.history.table.sig_run_clicked.connect(self.open_run)
         self.history.table.sig_agent_clicked.connect(self._open_agent)
@@ -118,6 +119,7 @@ class RunsPage(Page):
         self.model.sig_page_loaded.connect(self._on_page_loaded)
         self.model.sig_load_failed.connect(self._on_load_failed)
         self.model.sig_rows_changed.connect(self._count_timer_start)
+        self.model.sig_sort_changed.connect(self._on_sort_changed)
         self.live.sig_run_clicked.connect(self.open_run)
         self.live.sig_count_changed.connect(self._show_live_count)
         self.details.sig_back_requested.connect(self.go_back)
@@ -175,6 +177,7 @@ class RunsPage(Page):
         self.live_button.clicked.connect(lambda: self.show_view(LIVE))
         header.addWidget(segment)
         header.addStretch(1)
+        header.addWidget(self.history.simulations_toggle)
         self.count_label = QLabel("")
         self.count_label.setObjectName("RunsCount")
         header.addWidget(self.count_label)
@@ -449,6 +452,7 @@ class RunsPage(Page):
             self.live_button.setChecked(False)
             self._views.setExclusive(True)
         self.count_label.setVisible(view == HISTORY)
+        self.history.simulations_toggle.setVisible(view == HISTORY)
         self._update_clocks()
         self.sig_view_changed.emit(view)
 
@@ -583,6 +587,9 @@ class RunsPage(Page):
         self._after_first_page = True
         self.model.set_filter(flt)
 
+    def _on_sort_changed(self, _sort: Any) -> None:
+        self._after_first_page = True  # the model reloads: count again once its rows show
+
     def _refresh_intercepts(self) -> None:
         if not self.history.isVisible():
             # Hidden (Live or a run shown, or another page): read on its next show instead of
@@ -598,15 +605,20 @@ class RunsPage(Page):
         if self.ctx.workspace is None:
             return
         self._count_generation += 1
-        self.ctx.spawn(self._count(self._count_generation, self.model.filter), what="count runs")
+        self.ctx.spawn(
+            self._count(self._count_generation, self.model.filter, self.model.generation),
+            what="count runs",
+        )
 
     def _count_timer_start(self) -> None:
         self._count_timer.start()
 
-    async def _count(self, generation: int, flt: Any) -> None:
+    async def _count(self, generation: int, flt: Any, model_generation: int) -> None:
         total = await self.ctx.read(self.ctx.workspace.store.count_runs, flt)
         if not shiboken6.isValid(self) or generation != self._count_generation:
             return
+        # With the count the list holds every row, so any of them can be scrolled to.
+        self.model.set_total(total, model_generation)
         self._total = total
         self.count_label.setText(f"{total:,} run{'s' if total != 1 else ''}")
         self.sig_count_changed.emit(total)

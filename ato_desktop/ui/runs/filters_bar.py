@@ -67,6 +67,7 @@ class RunsFilterState:
     min_cost_usd: float | None = None
     window: str = DEFAULT_WINDOW
     metadata: str = ""  # "user:alice tenant:acme error:timeout >30s" (core.run_filter)
+    include_simulations: bool = False  # simulation replays are hidden unless asked for
 
     def to_run_filter(self, now_ms: int) -> RunFilter:
         try:
@@ -82,6 +83,7 @@ class RunsFilterState:
             tags=meta.tags,
             error_class=meta.error_class,
             min_duration_ms=meta.min_duration_ms,
+            include_simulations=self.include_simulations,
         )
 
     @property
@@ -109,6 +111,8 @@ class RunsFilterState:
             parts.append(f"≥ ${self.min_cost_usd:,.2f}")
         if self.metadata:
             parts.append(self.metadata)
+        if self.include_simulations:
+            parts.append("simulations included")
         return " · ".join(parts)
 
     def save(self, settings: QSettings) -> None:
@@ -121,6 +125,7 @@ class RunsFilterState:
             "min_cost_usd": "" if not self.min_cost_usd else repr(self.min_cost_usd),
             "window": self.window,
             "metadata": self.metadata,
+            "include_simulations": "true" if self.include_simulations else "false",
         }
         for key, value in values.items():
             settings.setValue(_SETTINGS_PREFIX + key, value)
@@ -151,6 +156,7 @@ class RunsFilterState:
             min_cost_usd=cost if cost and cost > 0 else None,
             window=window if window in TIME_WINDOWS else DEFAULT_WINDOW,
             metadata=metadata,
+            include_simulations=text("include_simulations").lower() == "true",
         )
 
 
@@ -304,7 +310,8 @@ class FiltersBar(QFrame):
             self.sig_filters_changed.emit(state)
 
     def reset(self) -> None:
-        self.set_state(RunsFilterState())
+        # Showing simulations is a choice of what the list holds, not a filter to clear.
+        self.set_state(RunsFilterState(include_simulations=self._state.include_simulations))
 
     def set_agents(self, agents: list[tuple[str, str]]) -> None:
         """(id, name) of every agent, for type-to-search."""
