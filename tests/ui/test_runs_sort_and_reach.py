@@ -198,3 +198,73 @@ def test_simulations_are_hidden_until_the_toggle_shows_them(
     assert again.history.simulations_toggle.isChecked()
     again.filters.reset()  # not a filter to clear
     assert again.filters.state().include_simulations
+
+
+def test_telemetry_sorts_a_runs_actions_by_cost_and_duration(
+    open_ctx: AppContext, qtbot: Any, qtmodeltester: Any
+) -> None:
+    from ato_desktop.ui.runs.telemetry import (
+        COL_COST as T_COST,
+    )
+    from ato_desktop.ui.runs.telemetry import (
+        COL_DURATION as T_DURATION,
+    )
+    from ato_desktop.ui.runs.telemetry import (
+        COL_SEQ,
+        TelemetryView,
+        build_action_rows,
+    )
+
+    store = open_ctx.workspace.store
+    spec = [  # name, cost, duration ms
+        ("call_llm", 0.004, 900),
+        ("search_docs", None, 40),
+        ("call_llm", 0.040335, 3200),
+        ("read_file", None, 5),
+        ("call_llm", 0.0012, 1500),
+    ]
+    actions = [
+        NewAction(
+            name,
+            "llm" if cost is not None else "tool",
+            "success",
+            NOW + i,
+            NOW + i + ms,
+            duration_ns=ms * 1_000_000,
+            cost_usd=cost,
+            cost_source=CostSource.PROVIDER if cost is not None else None,
+        )
+        for i, (name, cost, ms) in enumerate(spec)
+    ]
+    store.ingest([(NewRun("claude", "m", "cli", NOW), RunEnd("completed", NOW + 9, 9), actions)])
+    run = store.list_runs(RunFilter(), limit=1)[0]
+    view = TelemetryView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    view.show_actions(run, build_action_rows(store.get_actions(run.id)))
+    model = view.model
+    header = view.tree.header()
+
+    def seqs() -> list[int]:
+        return [model.row_at(model.index(r, 0)).action.seq for r in range(model.rowCount())]  # type: ignore[union-attr]
+
+    def click(column: int) -> None:
+        x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+        QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+
+    assert seqs() == [1, 2, 3, 4, 5]
+    click(T_COST)  # the most expensive first; actions without a cost last
+    assert seqs() == [3, 1, 5, 2, 4]
+    click(T_COST)
+    assert seqs() == [5, 1, 3, 2, 4]
+    click(T_DURATION)  # the slowest first
+    assert seqs() == [3, 5, 1, 2, 4]
+    qtmodeltester.check(model)
+    view.search.setText("call_llm")
+    qtbot.waitUntil(lambda: model.shown == 3, timeout=3000)
+    assert seqs() == [3, 5, 1]  # the search keeps the order
+    click(COL_SEQ)
+    view.search.clear()
+    qtbot.waitUntil(lambda: model.shown == 5, timeout=3000)
+    assert seqs() == [1, 2, 3, 4, 5]
