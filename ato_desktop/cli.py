@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ato_desktop import __version__, cli_automations, cli_retention, cli_sync
+from ato_desktop import __version__, cli_actions, cli_automations, cli_retention, cli_sync
 from ato_desktop.core.automations import DefinitionError
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost
@@ -313,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_automations.add_parsers(commands)
     cli_sync.add_parsers(commands)
     cli_retention.add_parsers(commands)
+    cli_actions.add_parsers(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -2507,4 +2508,5 @@ _HANDLERS = {
     **cli_automations.HANDLERS,
     **cli_sync.HANDLERS,
     **cli_retention.HANDLERS,
+    **cli_actions.HANDLERS,
 }

@@ -175,3 +175,36 @@ def ledger_order_key(entry: LedgerEntry, sort: LedgerSort = DEFAULT_LEDGER_SORT)
     if sort.descending:
         parts = tuple(_Reversed(p) for p in parts)
     return (value is None, *parts)
+
+
+def entry_to_json(entry: LedgerEntry, *, payloads: bool = True) -> dict[str, Any]:
+    """One ledger row as JSON (`actions list --json`, the ledger's JSONL export)."""
+    from ato_desktop.core.run_json import span_id
+    from ato_desktop.core.timefmt import ns_to_ms, rfc3339
+
+    data: dict[str, Any] = {
+        "run_id": entry.run_id,
+        "seq": entry.seq,
+        "span_id": span_id(entry.run_id, entry.seq),
+        "name": entry.name,
+        "kind": entry.kind,
+        "outcome": entry.outcome,
+        "started_at": rfc3339(entry.started_at),
+        "ended_at": rfc3339(entry.ended_at),
+        "duration_ms": ns_to_ms(entry.duration_ns),
+        "cost_usd": entry.cost_usd,
+        "cost_source": entry.cost_source,
+        "input_tokens": entry.input_tokens,
+        "output_tokens": entry.output_tokens,
+        "tokens_estimated": entry.tokens_estimated,
+        "error_class": entry.error_class,
+        "error_message": entry.error_message,
+        "agent_id": entry.agent_id,
+        "agent": entry.agent_name,
+        "runtime": entry.runtime,
+        "model": entry.model,
+    }
+    if payloads:
+        data["inputs"] = entry.inputs
+        data["outputs"] = entry.outputs
+    return data

@@ -49,7 +49,7 @@ def seed_ledger(log: ExecutionLog, runs: int = 260, seed: int = 5) -> list[str]:
         for name in ("writer", "reviewer")
     ]
     items = []
-    for i in range(runs):
+    for _ in range(runs):
         started = NOW - rng.randrange(20 * DAY_MS)
         model = rng.choice(["claude-sonnet-5", "gpt-5-mini", "llama3.1:8b"])
         agent_id = rng.choice([*agents, None])
@@ -227,3 +227,71 @@ def test_no_ledger_plan_scans_the_actions_table(
                 if "FROM actions a INDEXED BY" in sql and "count(*)" not in sql:
                     # A walk in the ledger's order: nothing sorted.
                     assert not any("TEMP B-TREE" in step for step in plan), (sql, plan)
+
+
+def test_cli_lists_and_exports_the_ledger(log: ExecutionLog, tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+
+    from ato_desktop import cli
+
+    def run_cli(*args: str) -> tuple[int, str]:
+        out = io.StringIO()
+        return cli.main(list(args), stdout=out), out.getvalue()
+
+    agents = seed_ledger(log)
+    entries = all_entries(log)
+    flt = LedgerFilter(agent_id=agents[0], kind="llm")
+    sort = LedgerSort("cost")
+    code, out = run_cli(
+        "actions",
+        "list",
+        "--agent",
+        "writer",
+        "--kind",
+        "llm",
+        "--sort",
+        "cost",
+        "--limit",
+        "0",
+        "--json",
+    )
+    assert code == 0
+    listed = [(row["run_id"], row["seq"]) for row in json.loads(out)]
+    by_key = {(e.run_no, e.seq): e for e in entries}
+    assert listed == [(by_key[k].run_id, k[1]) for k in expected(entries, flt, sort)]
+
+    code, out = run_cli("actions", "list", "--outcome", "error", "--limit", "5")
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["STARTED", "RUN", "AGENT"]
+    assert len(out.splitlines()) == 6
+
+    target = tmp_path / "ledger.csv"
+    code, _ = run_cli(
+        "actions", "export", "--format", "csv", "--model", "gpt-5-mini", "-o", str(target)
+    )
+    assert code == 0
+    with target.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    wanted = expected(entries, LedgerFilter(model="gpt-5-mini"), LedgerSort())
+    assert [(r["run_id"], int(r["seq"])) for r in rows] == [
+        (by_key[k].run_id, k[1]) for k in wanted
+    ]
+    costs = [r["cost_usd"] for r in rows if r["cost_usd"]]
+    assert costs and all("e" not in c and len(c.split(".")[-1]) <= 12 for c in costs)
+
+    code, out = run_cli("actions", "export", "--format", "jsonl", "--run", entries[0].run_id[-8:])
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert {line["run_id"] for line in lines} == {entries[0].run_id}
+    assert all("inputs" in line for line in lines)
+
+    for bad in (
+        ("actions", "list", "--sort", "price"),
+        ("actions", "list", "--outcome", "maybe"),
+        ("actions", "list", "--agent", "nobody"),
+        ("actions", "list", "--min-duration", "soon"),
+        ("actions", "list", "--min-cost", "lots"),
+        ("actions", "list", "--run", "ffffffffffff"),
+    ):
+        assert run_cli(*bad)[0] == 2, bad
