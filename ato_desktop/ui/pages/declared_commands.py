@@ -203,6 +203,16 @@ PAGE_COMMANDS: dict[str, tuple[CommandDecl, ...]] = {
             ("csv", "json", "jsonl", "download"),
         ),
         CommandDecl(
+            "runs.ledger",
+            "Show Activity Ledger",
+            "Runs",
+            "L",
+            "Every action across runs, filtered and sorted (from a run: its actions)",
+            "page",
+            "runs",
+            ("actions", "ledger", "all actions", "most expensive"),
+        ),
+        CommandDecl(
             "runs.live",
             "Show live runs",
             "Runs",

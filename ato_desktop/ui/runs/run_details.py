@@ -179,6 +179,11 @@ class RunDetailsView(QWidget):
         self.copy_id.setObjectName("CopyRunId")
         self.copy_id.clicked.connect(self._copy_id)
         top.addWidget(self.copy_id)
+        self.ledger_button = QPushButton("View in Activity Ledger")
+        self.ledger_button.setObjectName("ViewInLedger")
+        self.ledger_button.setToolTip("This run's actions in the Activity Ledger's table (L)")
+        self.ledger_button.clicked.connect(self._view_in_ledger)
+        top.addWidget(self.ledger_button)
         layout.addLayout(top)
 
         self.live_bar = QProgressBar()
@@ -511,6 +516,10 @@ class RunDetailsView(QWidget):
     def _request_replay(self) -> None:
         if self._run is not None:
             self.sig_replay_requested.emit(self._run.id)
+
+    def _view_in_ledger(self) -> None:
+        if self._run is not None:
+            self._ctx.navigate("runs", {"tab": "ledger", "ledger_run_id": self._run.id})
 
     def _copy_id(self) -> None:
         from PySide6.QtGui import QGuiApplication

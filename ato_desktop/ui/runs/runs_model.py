@@ -333,9 +333,9 @@ class RunsTableModel(QAbstractTableModel):
             return
         if not shiboken6.isValid(self) or generation != self._generation:
             return  # a newer filter replaced this one while the page was being read
-        self._loading = False
         if self._total is not None:
             # The count came meanwhile: these rows go where they belong, as a positional read.
+            self._loading = False
             self._place(self._blocks[0].end, rows)
             self.sig_page_loaded.emit(self.loaded_count(), after is None)
             return
@@ -349,6 +349,8 @@ class RunsTableModel(QAbstractTableModel):
             for row in fresh:
                 self._ids[row.run.id] = row
             self.endInsertRows()
+        # Only now: a view asking for more while the rows go in must not read this page again.
+        self._loading = False
         self.sig_page_loaded.emit(self.loaded_count(), after is None)
 
     # -- rows by position -----------------------------------------------------------------------
