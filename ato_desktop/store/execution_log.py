@@ -258,10 +258,14 @@ class ExecutionLog:
 
     async def read_async(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read method on a reader thread so the event loop never waits on disk."""
+        return await asyncio.wrap_future(self.submit_read(fn, *args, **kwargs))
+
+    def submit_read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Start a read on a reader thread now (a coroutine awaiting read_async starts it only
+        when the loop next runs it, after whatever the loop does first, e.g. a paint)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ato-store-read")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        return self._pool.submit(fn, *args, **kwargs)
 
     # -- agents -------------------------------------------------------------------------------
 

@@ -28,14 +28,20 @@ import dataclasses
 import heapq
 import itertools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ato_desktop.core.models import TokenUsage
 from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import normalize_filter
-from ato_desktop.core.run_sort import DEFAULT_SORT, STATUS_ORDER, RunSort, agent_group
+from ato_desktop.core.run_sort import (
+    DEFAULT_SORT,
+    STATUS_ORDER,
+    RunSort,
+    agent_group,
+    cursor_after,
+)
 from ato_desktop.store.json_codec import from_json
 
 # A min-cost filter matching fewer runs than this is served from the cost index (read them all,
@@ -48,6 +54,10 @@ COST_INDEX_CAP = 4_000
 # page of them within limit x runs / SMALL_SET_CAP index entries (when value and filter are
 # independent; the status, cost and time checks happen inside the index).
 SMALL_SET_CAP = 10_000
+# ...but a term the walk checks inside its index (status, cost, time window) passes an index
+# entry for a fraction of a microsecond where the small set reads a row for each match, so it
+# drives a small set only when it matches fewer runs than this.
+SMALL_IN_INDEX_CAP = 2_000
 
 # The SQL of each value sort key: the same expressions as the indexes of migration 14 (an
 # expression index applies only to the very same expression).
@@ -227,7 +237,7 @@ def _time_index(flt: RunFilter, extra: Sequence[str] = ()) -> str:
     return "idx_runs_status" if len(flt.statuses) == 1 else "idx_runs_started"
 
 
-def _select_page(
+def _select_keys(
     conn: sqlite3.Connection,
     flt: RunFilter,
     after: RunCursor | None,
@@ -237,7 +247,8 @@ def _select_page(
     descending: bool = True,
     offset: int = 0,
     extra: Sequence[str] = (),
-) -> list[RunRecord]:
+) -> list[tuple[int, int, str]]:
+    """(run_no, started_at, id) of a page in (started_at, id) order, from one index walk."""
     where, params = _where(flt, cost_via_index=index == "idx_runs_cost")
     where.extend(extra)
     if after is not None:
@@ -247,13 +258,29 @@ def _select_page(
         where.append(f"(r.started_at, r.id) {'<' if descending else '>'} (?, ?)")
         params.extend([after.started_at, after.id])
     source = f"runs r INDEXED BY {index}" if index else "runs r"
-    sql = f"SELECT {RUN_COLUMNS} FROM {source} {RUN_JOINS}"
+    sql = f"SELECT r.run_no, r.started_at, r.id FROM {source}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     direction = "DESC" if descending else "ASC"
     sql += f" ORDER BY r.started_at {direction}, r.id {direction} LIMIT ? OFFSET ?"
     params.extend([limit, offset])
-    return [run_from_row(row) for row in conn.execute(sql, params)]
+    return [(int(row[0]), int(row[1]), str(row[2])) for row in conn.execute(sql, params)]
+
+
+def runs_in_order(conn: sqlite3.Connection, run_nos: Sequence[int]) -> list[RunRecord]:
+    """The runs of run_nos, in that order. Pages pick their keys first, in an index walk that
+    reads no row (rows skipped by OFFSET or failing an indexed term cost an index entry each),
+    then read only their own rows, with the agent's name and version."""
+    if not run_nos:
+        return []
+    found: dict[int, RunRecord] = {}
+    for start in range(0, len(run_nos), 500):  # within SQLite's parameter limit
+        chunk = run_nos[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT {RUN_COLUMNS} {RUN_FROM} WHERE r.run_no IN ({marks})"
+        for row in conn.execute(sql, chunk):
+            found[row["run_no"]] = run_from_row(row)
+    return [found[no] for no in run_nos if no in found]
 
 
 def _version_owner(conn: sqlite3.Connection, version_id: str) -> str | None:
@@ -295,10 +322,6 @@ def _cost_is_selective(conn: sqlite3.Connection, min_cost: float) -> bool:
     return _capped_count(conn, "idx_runs_cost", [term], COST_INDEX_CAP) < COST_INDEX_CAP
 
 
-def _sort_key(run: RunRecord) -> tuple[int, str]:
-    return (run.started_at, run.id)
-
-
 def _time_page(
     conn: sqlite3.Connection,
     flt: RunFilter,
@@ -311,23 +334,39 @@ def _time_page(
     cost_selective: bool | None = None,
 ) -> list[RunRecord]:
     """A page in (started_at, id) order, newest first unless not descending."""
+    keys = _time_keys(
+        conn,
+        flt,
+        after,
+        limit,
+        descending=descending,
+        offset=offset,
+        extra=extra,
+        cost_selective=cost_selective,
+    )
+    return runs_in_order(conn, [key[0] for key in keys])
+
+
+def _time_keys(
+    conn: sqlite3.Connection,
+    flt: RunFilter,
+    after: RunCursor | None,
+    limit: int,
+    *,
+    descending: bool = True,
+    offset: int = 0,
+    extra: Sequence[str] = (),
+    cost_selective: bool | None = None,
+) -> list[tuple[int, int, str]]:
+    options: dict[str, Any] = {"descending": descending, "offset": offset, "extra": extra}
     if flt.min_cost_usd is not None:
         if cost_selective is None:
             cost_selective = _cost_is_selective(conn, flt.min_cost_usd)
         if cost_selective:
-            return _select_page(
-                conn,
-                flt,
-                after,
-                limit,
-                index="idx_runs_cost",
-                descending=descending,
-                offset=offset,
-                extra=extra,
-            )
+            return _select_keys(conn, flt, after, limit, index="idx_runs_cost", **options)
     if len(flt.statuses) > 1 and not offset and _metadata_index(flt) is None:
-        pages = [
-            _time_page(
+        walks = [
+            _time_keys(
                 conn,
                 dataclasses.replace(flt, statuses=(status,)),
                 after,
@@ -338,7 +377,7 @@ def _time_page(
             )
             for status in flt.statuses
         ]
-        merged = heapq.merge(*pages, key=_sort_key, reverse=descending)
+        merged = heapq.merge(*walks, key=lambda key: key[1:], reverse=descending)
         return list(itertools.islice(merged, limit))
     index: str | None = _time_index(flt, extra)
     if flt.agent_version_id and _metadata_index(flt) is None:
@@ -346,16 +385,7 @@ def _time_page(
         if planned is None:
             return []
         flt, index = planned
-    return _select_page(
-        conn,
-        flt,
-        after,
-        limit,
-        index=index,
-        descending=descending,
-        offset=offset,
-        extra=extra,
-    )
+    return _select_keys(conn, flt, after, limit, index=index, **options)
 
 
 # -- orders as segments --------------------------------------------------------------------------
@@ -509,38 +539,44 @@ def _value_page(
     else:
         index = f"idx_runs_{key}"
     sql = (
-        f"SELECT {RUN_COLUMNS} FROM runs r INDEXED BY {index} {RUN_JOINS} "
+        f"SELECT r.run_no FROM runs r INDEXED BY {index} "
         f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?"
     )
     params.extend([limit, offset])
-    return [run_from_row(row) for row in conn.execute(sql, params)]
+    return runs_in_order(conn, [row[0] for row in conn.execute(sql, params)])
 
 
 def _small_set_index(conn: sqlite3.Connection, flt: RunFilter, agent_id: str | None) -> str | None:
     """The index of the filter term with the fewest matches, when fewer than SMALL_SET_CAP
     (counted inside each candidate index, capped); None when every indexed term is dense."""
     terms = _terms(flt, cost_via_index=True)
-    candidates: list[str] = []
+    # (index, cap): terms the walk checks row by row may drive up to SMALL_SET_CAP matches;
+    # those it checks in its index (or, with an agent, walks exactly) far fewer.
+    candidates: list[tuple[str, int]] = []
     meta = _metadata_index(flt)
     if meta is not None:
-        candidates.append(meta)
+        candidates.append((meta, SMALL_SET_CAP))
     if flt.agent_version_id:
-        candidates.append("idx_runs_version")
-    if agent_id:
-        candidates.append("idx_runs_agent_status" if len(flt.statuses) == 1 else "idx_runs_agent")
+        candidates.append(("idx_runs_version", SMALL_SET_CAP))
     if flt.statuses:
-        candidates.append("idx_runs_status")
+        index = (
+            "idx_runs_agent_status" if agent_id and len(flt.statuses) == 1 else "idx_runs_status"
+        )
+        candidates.append((index, SMALL_IN_INDEX_CAP))
     if flt.min_cost_usd is not None:
-        candidates.append("idx_runs_cost")
+        candidates.append(("idx_runs_cost", SMALL_IN_INDEX_CAP))
     if flt.since_ms is not None:
-        candidates.append("idx_runs_started")
+        candidates.append(
+            ("idx_runs_agent" if agent_id else "idx_runs_started", SMALL_IN_INDEX_CAP)
+        )
     best: tuple[int, str] | None = None
-    for index in candidates:
+    for index, cap in candidates:
+        cap = min(cap, SMALL_SET_CAP)
         covered = [t for t in terms if t.column in _INDEX_COLUMNS[index]]
         if index.startswith("idx_runs_agent") and not flt.agent_id and agent_id:
             covered.append(_Term("r.agent_id = ?", (agent_id,), "agent_id"))
-        count = _capped_count(conn, index, covered, SMALL_SET_CAP)
-        if count < SMALL_SET_CAP and (best is None or count < best[0]):
+        count = _capped_count(conn, index, covered, cap)
+        if count < cap and (best is None or count < best[0]):
             best = (count, index)
     return best[1] if best is not None else None
 
@@ -647,32 +683,77 @@ def page(
     cursor (or the last rows, without one), nearest first."""
     if limit <= 0:
         return []
-    flt = normalize_filter(flt)
-    segments = _segments(conn, flt, sort)
-    if backwards:
-        segments = [dataclasses.replace(s, descending=not s.descending) for s in reversed(segments)]
-    first = 0
-    if after is not None:
-        first = _cursor_segment(segments, sort, after)
-    plan = _plan(conn, flt, sort)
-    if plan is None:
-        return []
-    rows: list[RunRecord] = []
-    for i in range(first, len(segments)):
-        segment = segments[i]
-        cursor = after if i == first else None
-        if cursor is not None and segment.group is not None and cursor.value != segment.group:
-            cursor = None  # the cursor's own group is gone: this one starts afresh
-        want = limit - len(rows)
-        got = _segment_page(conn, sort, segment, cursor, want, offset, plan)
-        if offset and not got:
-            offset -= _segment_count(conn, sort, segment, cursor, offset, plan)
-            continue
-        offset = 0
-        rows.extend(got)
-        if len(rows) >= limit:
+    walk = _Walk.prepare(conn, flt, sort, backwards)
+    return walk.page(after, limit, offset) if walk is not None else []
+
+
+def anchors(
+    conn: sqlite3.Connection,
+    flt: RunFilter,
+    sort: RunSort = DEFAULT_SORT,
+    every: int = 2_000,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[tuple[int, RunCursor]]:
+    """Every `every`-th run of the order with its position (0-based): places to read a page by
+    position from, so that reaching any row skips at most every / 2 index entries. One walk of
+    the order (as long as a count), in steps that read one row each."""
+    walk = _Walk.prepare(conn, flt, sort, False)
+    found: list[tuple[int, RunCursor]] = []
+    if walk is None:
+        return found
+    position = -1
+    cursor: RunCursor | None = None
+    while cancelled is None or not cancelled():
+        rows = walk.page(cursor, 1, every - 1)
+        if not rows:
             break
-    return rows
+        position += every
+        cursor = cursor_after(rows[0], sort)
+        found.append((position, cursor))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """An order's segments and what its pages share, planned once for any number of reads."""
+
+    conn: sqlite3.Connection
+    sort: RunSort
+    segments: list[_Segment]
+    plan: dict[str, Any]
+
+    @staticmethod
+    def prepare(
+        conn: sqlite3.Connection, flt: RunFilter, sort: RunSort, backwards: bool
+    ) -> _Walk | None:
+        flt = normalize_filter(flt)
+        segments = _segments(conn, flt, sort)
+        if backwards:
+            segments = [
+                dataclasses.replace(s, descending=not s.descending) for s in reversed(segments)
+            ]
+        plan = _plan(conn, flt, sort)
+        return _Walk(conn, sort, segments, plan) if plan is not None else None
+
+    def page(self, after: RunCursor | None, limit: int, offset: int) -> list[RunRecord]:
+        first = _cursor_segment(self.segments, self.sort, after) if after is not None else 0
+        rows: list[RunRecord] = []
+        for i in range(first, len(self.segments)):
+            segment = self.segments[i]
+            cursor = after if i == first else None
+            if cursor is not None and segment.group is not None and cursor.value != segment.group:
+                cursor = None  # the cursor's own group is gone: this one starts afresh
+            want = limit - len(rows)
+            got = _segment_page(self.conn, self.sort, segment, cursor, want, offset, self.plan)
+            if offset and not got:
+                offset -= _segment_count(self.conn, self.sort, segment, cursor, offset, self.plan)
+                continue
+            offset = 0
+            rows.extend(got)
+            if len(rows) >= limit:
+                break
+        return rows
 
 
 def _plan(conn: sqlite3.Connection, flt: RunFilter, sort: RunSort) -> dict[str, Any] | None:

@@ -287,3 +287,22 @@ def test_cli_runs_list_sorts_by_any_key_both_ways(
     assert code == 0 and out.count("\n") == 4  # a header and three rows
     code, out = run_cli("runs", "list", "--sort", "price")
     assert code == 2
+
+
+def test_anchors_are_every_nth_run_of_the_order(
+    log: ExecutionLog, seeded: list[tuple[str, str]]
+) -> None:
+    runs = _all_runs(log)
+    by_id = {r.id: r for r in runs}
+    for flt in (RunFilter(include_simulations=False), RunFilter(agent_id=seeded[2][0])):
+        for sort in (RunSort(), RunSort("cost", False), RunSort("agent"), RunSort("status")):
+            expected = _expected(runs, flt, sort)
+            found = run_listing.anchors(log.reader(), flt, sort, every=37)
+            assert [p for p, _c in found] == list(range(36, len(expected), 37)), sort
+            assert [c.id for _p, c in found] == [expected[p] for p, _c in found], sort
+            # A page read from an anchor lands where the position says.
+            position, cursor = found[len(found) // 2]
+            page = log.list_runs(flt, after=cursor, limit=5, sort=sort, offset=3)
+            assert [r.id for r in page] == expected[position + 4 : position + 9]
+            assert by_id[cursor.id].run_no == cursor.run_no
+    assert run_listing.anchors(log.reader(), RunFilter(), every=10, cancelled=lambda: True) == []

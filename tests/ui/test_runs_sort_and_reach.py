@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -14,6 +15,7 @@ from ato_desktop.core.records import NewAction, NewRun, RunEnd, RunFilter
 from ato_desktop.core.run_sort import RunSort, order_key
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.runs_page import RunsPage
+from ato_desktop.ui.runs import runs_model
 from ato_desktop.ui.runs.runs_model import (
     COL_COST,
     COL_RUN,
@@ -79,19 +81,31 @@ def test_header_clicks_sort_by_the_column_both_ways_and_are_remembered(
     assert again.history.table.horizontalHeader().sortIndicatorSection() == COL_STATUS
 
 
+@pytest.mark.parametrize("anchor_every", [2_000, 150])
 def test_the_end_and_any_scrollbar_position_show_their_rows_reading_a_page(
-    open_ctx: AppContext, qtbot: Any, qtmodeltester: Any
+    open_ctx: AppContext,
+    qtbot: Any,
+    qtmodeltester: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    anchor_every: int,
 ) -> None:
+    # With 2,000 (the app's) the list has no known places yet: jumps read from its ends;
+    # with 150 it maps the order first, and jumps read from the nearest mapped place.
+    monkeypatch.setattr(runs_model, "ANCHOR_EVERY", anchor_every)
     seed(open_ctx, qtbot, 2_400, days=90)
     page = make_page(open_ctx, qtbot)
     model, table = page.model, page.history.table
     expected = _expected(open_ctx, model.filter, model.sort_order)
     qtbot.waitUntil(lambda: model.rowCount() == len(expected), timeout=5000)  # every row exists
+    if anchor_every < 1_000:
+        qtbot.waitUntil(lambda: len(model._anchors) == len(expected) // anchor_every, timeout=5000)
     assert model.loaded_count() < len(expected)
     assert model.data(model.index(len(expected) - 1, COL_RUN)) == PLACEHOLDER  # not read yet
 
-    # End: the oldest runs show, read from the end of the order (a page, not the whole list).
+    # End: the oldest runs show, read from the end of the order (a page, not the whole list),
+    # at the first press even with no current row.
     table.setFocus()
+    table.setCurrentIndex(model.index(-1, -1))
     QTest.keyClick(table, Qt.Key.Key_End)
     last = len(expected) - 1
     _wait_rows(qtbot, page, last - 15, last)

@@ -118,6 +118,8 @@ class RunsTable(QTableView):
             header.resizeSection(col, width)
         self.clicked.connect(self._on_clicked)
         self.activated.connect(self._on_activated)
+        # Rows scrolled to are asked for at once, before the paint that would ask for them.
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.ask_for_shown_rows())
         model.rowsInserted.connect(lambda *_a: self.update_clock())
         model.modelReset.connect(self.update_clock)
         model.dataChanged.connect(lambda *_a: self.update_clock())
@@ -131,14 +133,31 @@ class RunsTable(QTableView):
     def moveCursor(
         self, cursorAction: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
     ) -> QModelIndex:
-        # Rows are selected whole, so Home and End go to the first and last run (as Ctrl+Home
-        # and Ctrl+End do), not to the first and last column.
+        # Rows are selected whole, so Home and End (with or without Ctrl) go to the first and
+        # last run, not to the first and last column; and at once, even with no current row
+        # yet (Qt's first move would only pick the top row, e.g. right after a sort).
         if cursorAction in (
             QAbstractItemView.CursorAction.MoveHome,
             QAbstractItemView.CursorAction.MoveEnd,
         ):
-            modifiers |= Qt.KeyboardModifier.ControlModifier
+            rows = self.model().rowCount()
+            if rows:
+                home = cursorAction == QAbstractItemView.CursorAction.MoveHome
+                column = max(self.currentIndex().column(), 0)
+                return self.model().index(0 if home else rows - 1, column)
         return super().moveCursor(cursorAction, modifiers)
+
+    def ask_for_shown_rows(self) -> None:
+        """Have the model read the rows in sight (those it has not yet)."""
+        top = self.rowAt(0)
+        if top < 0:
+            return
+        bottom = self.rowAt(self.viewport().height() - 1)
+        self.runs_model().ensure_rows(top, bottom if bottom >= 0 else top + 40, now=True)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.ask_for_shown_rows()
 
     # -- sorting -------------------------------------------------------------------------------
 

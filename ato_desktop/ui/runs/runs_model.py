@@ -16,6 +16,7 @@ page. Live runs are folded in with `upsert` (the page decides when, from the bri
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import logging
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import run_matches
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after, order_key
 from ato_desktop.core.timefmt import human_duration
+from ato_desktop.store import run_listing
 from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.formatting import (
     DASH,
@@ -58,8 +60,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 200
 FIRST_PAGE_SIZE = 100  # a screenful and then some: the first rows show sooner
 MAX_LOADED_ROWS = 20_000  # blocks far from the rows asked for last are dropped beyond this
+ANCHOR_EVERY = 2_000  # a known place every this many rows: a jump skips at most half of it
 PLACEHOLDER = "…"
-_WANTED_PAGES = 3  # a screen spans at most two pages; older asks were scrolled past
+_WANTED_ASKS = 3  # the newest asks: the older ones were scrolled past
+FETCH_MARGIN = 60  # rows read beyond the shown ones, either side, so a small scroll needs none
 
 COLUMNS = ("Run", "Agent", "Status", "Duration", "Actions", "Cost", "Success", "Started", "Ended")
 (
@@ -138,6 +142,11 @@ def build_row(run: RunRecord, now: int) -> RunRow:
     return RunRow(run, texts, estimated, "\n".join(lines))
 
 
+def load_anchors(store: Any, flt: RunFilter, sort: RunSort, cancelled: Any) -> list[Any]:
+    """(position, cursor) every ANCHOR_EVERY rows of the order (on a reader thread)."""
+    return run_listing.anchors(store.reader(), flt, sort, ANCHOR_EVERY, cancelled=cancelled)
+
+
 def load_rows_page(
     store: Any,
     flt: RunFilter,
@@ -154,6 +163,10 @@ def load_rows_page(
     )
     rows = [build_row(run, now) for run in runs]
     return rows[::-1] if backwards else rows
+
+
+def _block_start(block: _Block) -> int:
+    return block.start
 
 
 @dataclass(slots=True)
@@ -189,8 +202,9 @@ class RunsTableModel(QAbstractTableModel):
         self._exhausted = True  # nothing to fetch until a filter is set
         self._started = False
         self._ids: dict[str, RunRow] = {}
-        self._wanted: dict[int, None] = {}  # pages asked for by painting, newest last
+        self._wanted: dict[tuple[int, int], None] = {}  # rows asked for (lo, hi), newest last
         self._fetching: int | None = None  # the page being read by position
+        self._anchors: list[tuple[int, RunCursor]] = []  # known places: (position, cursor)
         self._want_timer = QTimer(self, singleShot=True, interval=15)
         self._want_timer.timeout.connect(self._fetch_wanted)
         self._mono = id_font()
@@ -249,6 +263,7 @@ class RunsTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._blocks = [_Block(0)]
         self._ids = {}
+        self._anchors = []
         self._total = None
         self._wanted = {}
         self._fetching = None
@@ -273,6 +288,8 @@ class RunsTableModel(QAbstractTableModel):
             self._total = loaded_end
             self._exhausted = True
             self._resize(total)
+            if total > 2 * ANCHOR_EVERY and self._ctx.workspace is not None:
+                self._ctx.spawn(self._read_anchors(self._generation), what="map the run list")
             return
         if total != self._total:
             self._resize(total)
@@ -295,6 +312,7 @@ class RunsTableModel(QAbstractTableModel):
                 self.beginResetModel()
                 self._blocks = [_Block(0)]
                 self._ids = {}
+                self._anchors = []
                 self._total = total
                 self.endResetModel()
 
@@ -359,7 +377,7 @@ class RunsTableModel(QAbstractTableModel):
         return sum(len(block.rows) for block in self._blocks)
 
     def _block_at(self, row: int) -> _Block | None:
-        i = bisect.bisect_right([b.start for b in self._blocks], row) - 1
+        i = bisect.bisect_right(self._blocks, row, key=_block_start) - 1
         if i >= 0 and row < self._blocks[i].end:
             return self._blocks[i]
         return None
@@ -371,48 +389,58 @@ class RunsTableModel(QAbstractTableModel):
     def is_loaded(self, row: int) -> bool:
         return self._row(row) is not None
 
-    def ensure_rows(self, first: int, last: int) -> None:
-        """Ask for the pages holding rows first..last (what the view shows)."""
-        if self._total is None:
+    def ensure_rows(self, first: int, last: int, *, now: bool = False) -> None:
+        """Ask for rows first..last (what the view shows) and a margin around them; now: read
+        at once (the view scrolled) instead of after the paint that asked (a placeholder)."""
+        if self._total is None or self._total == 0:
             return
-        for page in range(max(first, 0) // PAGE_SIZE, min(last, self._total - 1) // PAGE_SIZE + 1):
-            self._want(page)
-
-    def _want(self, page: int) -> None:
-        if page in self._wanted:
-            del self._wanted[page]
-        self._wanted[page] = None
-        while len(self._wanted) > _WANTED_PAGES:  # passed by while dragging: no longer shown
+        lo = max(0, min(first, last) - FETCH_MARGIN)
+        hi = min(self._total, max(first, last) + FETCH_MARGIN + 1)
+        if lo >= hi:
+            return
+        if self._wanted:
+            newest = next(reversed(self._wanted))
+            if newest[0] <= lo and hi <= newest[1]:
+                lo, hi = newest  # painting the rows of the last ask: nothing new
+            elif lo <= newest[1] and newest[0] <= hi:
+                del self._wanted[newest]  # overlapping: one ask for both
+                lo, hi = min(lo, newest[0]), max(hi, newest[1])
+        self._wanted.pop((lo, hi), None)
+        self._wanted[(lo, hi)] = None
+        while len(self._wanted) > _WANTED_ASKS:  # passed by while dragging: no longer shown
             del self._wanted[next(iter(self._wanted))]
-        if self._fetching is None and not self._want_timer.isActive():
-            self._want_timer.start()
+        if self._fetching is None:
+            if now:
+                self._fetch_wanted()
+            elif not self._want_timer.isActive():
+                self._want_timer.start()
 
-    def _missing(self, page: int) -> tuple[int, int] | None:
-        """The first stretch of page's rows not loaded, or None."""
-        assert self._total is not None
-        lo, hi = page * PAGE_SIZE, min((page + 1) * PAGE_SIZE, self._total)
+    def _missing(self, lo: int, hi: int) -> tuple[int, int] | None:
+        """The longest stretch of rows lo..hi not loaded, or None."""
+        best: tuple[int, int] | None = None
         row = lo
         while row < hi:
             block = self._block_at(row)
-            if block is None:
-                end = row
-                while end < hi and self._block_at(end) is None:
-                    nxt = [b.start for b in self._blocks if b.start > end]
-                    end = min(hi, nxt[0]) if nxt else hi
-                return row, end
-            row = block.end
-        return None
+            if block is not None:
+                row = block.end
+                continue
+            later = [b.start for b in self._blocks if b.start > row and b.rows]
+            end = min(hi, later[0]) if later else hi
+            if best is None or end - row > best[1] - best[0]:
+                best = (row, end)
+            row = end
+        return best
 
     def _fetch_wanted(self) -> None:
         if self._fetching is not None or self._total is None or self._ctx.workspace is None:
             return
         while self._wanted:
-            page = next(reversed(self._wanted))  # the newest ask: where the user is now
-            del self._wanted[page]
-            missing = self._missing(page)
+            lo, hi = next(reversed(self._wanted))  # the newest ask: where the user is now
+            del self._wanted[(lo, hi)]
+            missing = self._missing(lo, min(hi, self._total))
             if missing is not None:
-                self._fetching = page
-                self._ctx.spawn(self._read_stretch(self._generation, *missing), what="load runs")
+                self._fetching = missing[0]
+                self._read_stretch(*missing)
                 return
 
     def _anchor(self, lo: int, hi: int) -> tuple[RunCursor | None, int, bool, int]:
@@ -430,16 +458,47 @@ class RunsTableModel(QAbstractTableModel):
                 best = (lo - block.end, cursor_after(block.rows[-1].run, self._sort), False)
             if block.start >= hi and block.start - hi < best[0]:
                 best = (block.start - hi, cursor_after(block.rows[0].run, self._sort), True)
+        for position, anchor in self._anchors:
+            if position < lo and lo - position - 1 < best[0]:
+                best = (lo - position - 1, anchor, False)  # the rows after the anchor's run
+            if position >= hi and position - hi < best[0]:
+                best = (position - hi, anchor, True)  # the rows before it
         skip, cursor, backwards = best
         return cursor, skip, backwards, lo
 
-    async def _read_stretch(self, generation: int, lo: int, hi: int) -> None:
+    async def _read_anchors(self, generation: int) -> None:
+        """Known places every ANCHOR_EVERY rows (one walk of the order, off the UI thread),
+        so later jumps skip at most half that many rows."""
+
+        def stale() -> bool:
+            return generation != self._generation
+
+        try:
+            found = await self._ctx.read(
+                load_anchors, self._ctx.workspace.store, self._flt, self._sort, stale
+            )
+        except Exception:
+            log.exception("could not map the run list")  # jumps read from the ends instead
+            return
+        if shiboken6.isValid(self) and generation == self._generation:
+            self._anchors = found
+
+    def _read_stretch(self, lo: int, hi: int) -> None:
+        """Read rows lo..hi from the nearest known place, starting the read at once."""
         cursor, skip, backwards, _ = self._anchor(lo, hi)
         store = self._ctx.workspace.store
+        future = store.submit_read(
+            load_rows_page, store, self._flt, cursor, hi - lo, self._sort, skip, backwards
+        )
+        self._ctx.spawn(
+            self._stretch_read(self._generation, lo, hi, backwards, future), what="load runs"
+        )
+
+    async def _stretch_read(
+        self, generation: int, lo: int, hi: int, backwards: bool, future: Any
+    ) -> None:
         try:
-            rows = await self._ctx.read(
-                load_rows_page, store, self._flt, cursor, hi - lo, self._sort, skip, backwards
-            )
+            rows = await asyncio.wrap_future(future)
         except Exception as exc:
             log.exception("could not load runs")
             if shiboken6.isValid(self) and generation == self._generation:
@@ -570,6 +629,7 @@ class RunsTableModel(QAbstractTableModel):
         for other in self._blocks:
             if other.start > block.start:
                 other.start -= 1
+        self._shift_anchors(row, -1)
         if not block.rows and block.start != 0:
             self._blocks.remove(block)
         if self._total is not None:
@@ -607,6 +667,7 @@ class RunsTableModel(QAbstractTableModel):
         for block in self._blocks:
             if block.start >= position:
                 block.start += 1
+        self._shift_anchors(position, 1)
         self._total += 1
         self.endInsertRows()
 
@@ -618,9 +679,14 @@ class RunsTableModel(QAbstractTableModel):
         for other in self._blocks:
             if other.start > block.start:
                 other.start += 1
+        self._shift_anchors(position, 1)
         if self._total is not None:
             self._total += 1
         self.endInsertRows()
+
+    def _shift_anchors(self, position: int, by: int) -> None:
+        """Rows inserted (by > 0) or removed at position move the known places after it."""
+        self._anchors = [(p + by if p >= position else p, c) for p, c in self._anchors]
 
     def refresh_times(self) -> None:
         """Repaint the elapsed time of running rows (a clock tick, not a data read)."""
@@ -676,10 +742,12 @@ class RunsTableModel(QAbstractTableModel):
             return None
         item = self._row(row)
         if item is None:
-            # Not read yet: ask for its page (painting asks for exactly the rows shown).
-            self.ensure_rows(row, row)
             if role == Qt.ItemDataRole.DisplayRole:
-                return PLACEHOLDER if col == COL_RUN else ""
+                if col == COL_RUN:
+                    # Not read yet: ask for it (painting asks for exactly the rows shown).
+                    self.ensure_rows(row, row)
+                    return PLACEHOLDER
+                return ""
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QColor(current_theme().text_muted)
             if role == Qt.ItemDataRole.TextAlignmentRole:
