@@ -1,17 +1,14 @@
 """The Activity Ledger's reads: every action across runs, filtered and sorted (core.ledger), in
-keyset pages whose plans never scan the actions table (10,000,000 rows on a benchmark log).
+keyset pages whose plans never scan a table (10,000,000 actions on the benchmark log).
 
-Each order has an index led by (kind, name, outcome) then the sort value and the tie-breaks,
-with the other filtered values riding at the end (migration 14):
+The ledger's rows (migration 14, written by store.ledger_rows) are narrow: run_no, seq, a
+stream number, started_at, cost and duration. A stream stands for one (agent, model, kind,
+name, outcome) of the log, so those five filters choose streams in a table of a few hundred
+rows. Each order (time, cost, duration) has an index led by the stream:
 
-- a page merges one walk per (kind, name, outcome) triple present in the log (found by seeking
-  from one triple to the next: a handful of index probes), so filters on those three are exact
-  ranges and the others (time, cost, duration) are checked inside the index; each walk reads
-  only keys, and only the page's rows are read from the table;
-- an agent or model filter (a property of the run) joins each walked key to its run; when the
-  agent or model has few runs (fewer than RUN_SET_CAP), their actions are read through the runs
-  instead and sorted;
-- one run's actions ("View in Activity Ledger") are read through the run's primary key range.
+- a page merges one exact index range per chosen stream, reading keys only; time, cost and
+  duration are checked inside the index; then only the page's actions are read;
+- one run's actions ("View in Activity Ledger") are read through the run's key range.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import heapq
 import itertools
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ato_desktop.core.ledger import (
@@ -33,18 +29,11 @@ from ato_desktop.core.ledger import (
 )
 from ato_desktop.store.json_codec import from_json
 
-# An agent or model with fewer runs than this has its actions read through its runs (then
-# sorted); with more, a walk in ledger order meets a page of them quickly.
-RUN_SET_CAP = 2_000
 # Counting stops here: the ledger says "100,000+" rather than walk ten million keys.
 COUNT_CAP = 100_000
 
-_INDEX = {
-    "time": "idx_actions_ledger_time",
-    "cost": "idx_actions_ledger_cost",
-    "duration": "idx_actions_ledger_duration",
-}
-_VALUE = {"time": "a.started_at", "cost": "a.cost_usd", "duration": "a.duration_ns"}
+_INDEX = {"time": "idx_ledger_time", "cost": "idx_ledger_cost", "duration": "idx_ledger_duration"}
+_VALUE = {"time": "l.started_at", "cost": "l.cost_usd", "duration": "l.duration_ns"}
 
 ENTRY_COLUMNS = """
     a.run_no, a.seq, a.name, a.kind, a.outcome, a.started_at, a.ended_at, a.duration_ns,
@@ -81,95 +70,56 @@ def entry_from_row(row: sqlite3.Row, *, payloads: bool = False) -> LedgerEntry:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Terms:
-    """A filter's SQL: the terms on the action (checked in any ledger index) and on its run."""
-
-    action: tuple[str, ...]
-    action_params: tuple[Any, ...]
-    run: tuple[str, ...]
-    run_params: tuple[Any, ...]
-
-
-def _terms(flt: LedgerFilter) -> _Terms:
-    action: list[str] = []
-    action_params: list[Any] = []
-    for column, value in (("kind", flt.kind), ("name", flt.name), ("outcome", flt.outcome)):
+def stream_ids(conn: sqlite3.Connection, flt: LedgerFilter) -> list[int]:
+    """The streams flt allows (its agent, model, kind, name and outcome terms)."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (
+        ("agent_id", flt.agent_id),
+        ("model", flt.model),
+        ("kind", flt.kind),
+        ("name", flt.name),
+        ("outcome", flt.outcome),
+    ):
         if value is not None:
-            action.append(f"a.{column} = ?")
-            action_params.append(value)
-    if flt.since_ms is not None:
-        action.append("a.started_at >= ?")
-        action_params.append(flt.since_ms)
-    if flt.min_cost_usd is not None:
-        action.append("a.cost_usd >= ?")
-        action_params.append(flt.min_cost_usd)
-    if flt.min_duration_ms is not None:
-        action.append("a.duration_ns >= ?")
-        action_params.append(int(flt.min_duration_ms * 1_000_000))
-    run: list[str] = []
-    run_params: list[Any] = []
-    if flt.agent_id is not None:
-        run.append("r.agent_id = ?")
-        run_params.append(flt.agent_id)
-    if flt.model is not None:
-        run.append("r.model = ?")
-        run_params.append(flt.model)
-    return _Terms(tuple(action), tuple(action_params), tuple(run), tuple(run_params))
+            where.append(f"{column} = ?")
+            args.append(value)
+    sql = "SELECT id FROM ledger_streams" + (" WHERE " + " AND ".join(where) if where else "")
+    return [int(row[0]) for row in conn.execute(sql + " ORDER BY id", args)]
 
 
 def streams(conn: sqlite3.Connection, flt: LedgerFilter | None = None) -> list[tuple[str, ...]]:
-    """The (kind, name, outcome) triples present in the log that flt allows: each a seek from
-    the previous one in the time index (a loose index scan)."""
-    flt = flt or LedgerFilter()
-    fixed: list[str] = []
-    params: list[Any] = []
-    for column, value in (("kind", flt.kind), ("name", flt.name), ("outcome", flt.outcome)):
-        if value is not None:
-            fixed.append(f"{column} = ?")
-            params.append(value)
-    found: list[tuple[str, ...]] = []
-    last: tuple[str, ...] | None = None
-    while True:
-        where = list(fixed)
-        args = list(params)
-        if last is not None:
-            where.append("(kind, name, outcome) > (?, ?, ?)")
-            args.extend(last)
-        sql = (
-            "SELECT kind, name, outcome FROM actions INDEXED BY idx_actions_ledger_time"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY kind, name, outcome LIMIT 1"
-        )
-        row = conn.execute(sql, args).fetchone()
-        if row is None:
-            return found
-        last = (str(row[0]), str(row[1]), str(row[2]))
-        found.append(last)
+    """The (kind, name, outcome) triples the ledger has (that flt allows), sorted."""
+    ids = set(stream_ids(conn, flt or LedgerFilter()))
+    rows = conn.execute("SELECT id, kind, name, outcome FROM ledger_streams").fetchall()
+    return sorted({(str(r[1]), str(r[2]), str(r[3])) for r in rows if int(r[0]) in ids})
+
+
+def models(conn: sqlite3.Connection) -> list[str]:
+    """The models the ledger's actions ran on (their runs')."""
+    rows = conn.execute("SELECT DISTINCT model FROM ledger_streams ORDER BY model")
+    return [str(row[0]) for row in rows]
+
+
+def _value_terms(flt: LedgerFilter) -> tuple[list[str], list[Any]]:
+    """The terms on time, cost and duration: checked in any ledger index."""
+    where: list[str] = []
+    args: list[Any] = []
+    if flt.since_ms is not None:
+        where.append("l.started_at >= ?")
+        args.append(flt.since_ms)
+    if flt.min_cost_usd is not None:
+        where.append("l.cost_usd >= ?")
+        args.append(flt.min_cost_usd)
+    if flt.min_duration_ms is not None:
+        where.append("l.duration_ns >= ?")
+        args.append(int(flt.min_duration_ms * 1_000_000))
+    return where, args
 
 
 def _run_no(conn: sqlite3.Connection, run_id: str) -> int | None:
     row = conn.execute("SELECT run_no FROM runs WHERE id = ?", (run_id,)).fetchone()
     return int(row[0]) if row is not None else None
-
-
-def _small_run_set(conn: sqlite3.Connection, flt: LedgerFilter) -> tuple[str, str, Any] | None:
-    """(index, term, value) of the agent or model filter with fewer than RUN_SET_CAP runs."""
-    best: tuple[int, tuple[str, str, Any]] | None = None
-    for index, term, value in (
-        ("idx_runs_agent", "r.agent_id = ?", flt.agent_id),
-        ("idx_runs_model", "r.model = ?", flt.model),
-    ):
-        if value is None:
-            continue
-        row = conn.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM runs r INDEXED BY {index} WHERE {term} LIMIT ?)",
-            (value, RUN_SET_CAP),
-        ).fetchone()
-        count = int(row[0])
-        if count < RUN_SET_CAP and (best is None or count < best[0]):
-            best = (count, (index, term, value))
-    return best[1] if best is not None else None
 
 
 def _keyset(
@@ -180,7 +130,7 @@ def _keyset(
     compare = "<" if descending else ">"
     where: list[str] = []
     params: list[Any] = []
-    columns = ["a.started_at", "a.run_no", "a.seq"]
+    columns = ["l.started_at", "l.run_no", "l.seq"]
     if key != "time":
         value = _VALUE[key]
         if segment == "value":
@@ -212,32 +162,22 @@ def _segments(key: str, after: LedgerCursor | None) -> list[tuple[str, LedgerCur
 def _stream_keys(
     conn: sqlite3.Connection,
     key: str,
-    triple: tuple[str, ...],
-    terms: _Terms,
+    stream: int,
     where: Sequence[str],
     params: Sequence[Any],
     order: str,
     limit: int,
 ) -> sqlite3.Cursor:
-    """One triple's keys (value, started_at, run_no, seq) in order: a cursor read lazily (the
+    """One stream's keys (value, started_at, run_no, seq) in order: a cursor read lazily (the
     caller closes it)."""
-    value = _VALUE[key]
-    clauses = ["a.kind = ?", "a.name = ?", "a.outcome = ?", *terms.action, *where]
-    args: list[Any] = [*triple, *terms.action_params, *params]
-    source = f"actions a INDEXED BY {_INDEX[key]}"
-    if terms.run:
-        # The run's agent / model per walked key: the action index stays the outer loop.
-        source += " CROSS JOIN runs r"
-        clauses.append("r.run_no = a.run_no")
-        clauses.extend(terms.run)
-        args.extend(terms.run_params)
     sql = (
-        f"SELECT {value}, a.started_at, a.run_no, a.seq FROM {source} "
-        f"WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
+        f"SELECT {_VALUE[key]}, l.started_at, l.run_no, l.seq "
+        f"FROM ledger_actions l INDEXED BY {_INDEX[key]} "
+        f"WHERE {' AND '.join(['l.stream = ?', *where])} ORDER BY {order} LIMIT ?"
     )
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: the merge compares them
-    return cursor.execute(sql, (*args, limit))
+    return cursor.execute(sql, (stream, *params, limit))
 
 
 def _tie_breaks(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -251,15 +191,23 @@ def _merged_keys(
     after: LedgerCursor | None,
     limit: int,
 ) -> list[tuple[int, int]]:
-    """The page's (run_no, seq), merged from one walk per (kind, name, outcome)."""
-    terms = _terms(flt)
-    triples = streams(conn, flt)
+    """The page's (run_no, seq), merged from one index range per stream."""
+    chosen = stream_ids(conn, flt)
+    value_where, value_args = _value_terms(flt)
     keys: list[tuple[int, int]] = []
     for segment, cursor in _segments(sort.key, after):
         where, params, order = _keyset(sort.key, segment, sort.descending, cursor)
         walks = [
-            _stream_keys(conn, sort.key, triple, terms, where, params, order, limit - len(keys))
-            for triple in triples
+            _stream_keys(
+                conn,
+                sort.key,
+                stream,
+                [*value_where, *where],
+                [*value_args, *params],
+                order,
+                limit - len(keys),
+            )
+            for stream in chosen
         ]
         try:
             # Keys compare as (value, started_at, run_no, seq); without a value, from started_at.
@@ -276,35 +224,33 @@ def _merged_keys(
     return keys
 
 
-def _through_runs(
+def _run_keys(
     conn: sqlite3.Connection,
     flt: LedgerFilter,
     sort: LedgerSort,
     after: LedgerCursor | None,
     limit: int,
-    source: str,
-    run_terms: Sequence[str],
-    run_params: Sequence[Any],
-    payloads: bool,
-) -> list[LedgerEntry]:
-    """A page of a small set of runs' actions, read through those runs and sorted."""
-    terms = _terms(flt)
-    entries: list[LedgerEntry] = []
+    run_no: int,
+) -> list[tuple[int, int]]:
+    """The page's keys among one run's actions (read through the run's key range, sorted)."""
+    chosen = stream_ids(conn, flt)
+    if not chosen:
+        return []
+    value_where, value_args = _value_terms(flt)
+    keys: list[tuple[int, int]] = []
     for segment, cursor in _segments(sort.key, after):
         where, params, order = _keyset(sort.key, segment, sort.descending, cursor)
-        clauses = [*run_terms, "a.run_no = r.run_no", *terms.action, *terms.run, *where]
-        args = [*run_params, *terms.action_params, *terms.run_params, *params]
-        columns = ENTRY_COLUMNS + (", a.inputs_json, a.outputs_json" if payloads else "")
+        marks = ",".join("?" * len(chosen))
+        clauses = ["l.run_no = ?", f"l.stream IN ({marks})", *value_where, *where]
         sql = (
-            f"SELECT {columns} FROM {source} CROSS JOIN actions a "
-            f"LEFT JOIN agents g ON g.id = r.agent_id "
-            f"WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
+            f"SELECT l.run_no, l.seq FROM ledger_actions l WHERE {' AND '.join(clauses)} "
+            f"ORDER BY {order} LIMIT ?"
         )
-        rows = conn.execute(sql, (*args, limit - len(entries))).fetchall()
-        entries.extend(entry_from_row(row, payloads=payloads) for row in rows)
-        if len(entries) >= limit:
+        args = (run_no, *chosen, *value_args, *params, limit - len(keys))
+        keys.extend((int(r[0]), int(r[1])) for r in conn.execute(sql, args))
+        if len(keys) >= limit:
             break
-    return entries
+    return keys
 
 
 def _entries(
@@ -346,15 +292,7 @@ def page(
         run_no = _run_no(conn, flt.run_id)
         if run_no is None:
             return []
-        return _through_runs(
-            conn, flt, sort, after, limit, "runs r", ["r.run_no = ?"], [run_no], payloads
-        )
-    small = _small_run_set(conn, flt)
-    if small is not None:
-        index, term, value = small
-        return _through_runs(
-            conn, flt, sort, after, limit, f"runs r INDEXED BY {index}", [term], [value], payloads
-        )
+        return _entries(conn, _run_keys(conn, flt, sort, after, limit, run_no), payloads)
     return _entries(conn, _merged_keys(conn, flt, sort, after, limit), payloads)
 
 
@@ -378,61 +316,27 @@ def iter_entries(
 
 def count(conn: sqlite3.Connection, flt: LedgerFilter, cap: int = COUNT_CAP) -> int:
     """How many actions match flt, counting no further than cap (the caller says "cap+")."""
-    terms = _terms(flt)
-    clauses = list(terms.action)
-    params: list[Any] = list(terms.action_params)
+    chosen = stream_ids(conn, flt)
+    value_where, value_args = _value_terms(flt)
     if flt.run_id is not None:
         run_no = _run_no(conn, flt.run_id)
-        if run_no is None:
+        if run_no is None or not chosen:
             return 0
+        marks = ",".join("?" * len(chosen))
+        clauses = ["l.run_no = ?", f"l.stream IN ({marks})", *value_where]
         sql = (
-            "SELECT count(*) FROM (SELECT 1 FROM runs r CROSS JOIN actions a "
-            f"WHERE r.run_no = ? AND a.run_no = r.run_no "
-            f"{''.join(' AND ' + c for c in (*clauses, *terms.run))} LIMIT ?)"
+            "SELECT count(*) FROM (SELECT 1 FROM ledger_actions l "
+            f"WHERE {' AND '.join(clauses)} LIMIT ?)"
         )
-        return int(conn.execute(sql, (run_no, *params, *terms.run_params, cap)).fetchone()[0])
-    small = _small_run_set(conn, flt)
-    if small is not None:
-        index, term, value = small
-        sql = (
-            f"SELECT count(*) FROM (SELECT 1 FROM runs r INDEXED BY {index} CROSS JOIN actions a "
-            f"WHERE {term} AND a.run_no = r.run_no "
-            f"{''.join(' AND ' + c for c in (*clauses, *terms.run))} LIMIT ?)"
-        )
-        return int(conn.execute(sql, (value, *params, *terms.run_params, cap)).fetchone()[0])
+        return int(conn.execute(sql, (run_no, *chosen, *value_args, cap)).fetchone()[0])
     total = 0
-    for triple in streams(conn, flt):
-        source = "actions a INDEXED BY idx_actions_ledger_time"
-        where = ["a.kind = ?", "a.name = ?", "a.outcome = ?", *clauses]
-        args: list[Any] = [*triple, *params]
-        if terms.run:
-            source += " CROSS JOIN runs r"
-            where.append("r.run_no = a.run_no")
-            where.extend(terms.run)
-            args.extend(terms.run_params)
-        sql = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {' AND '.join(where)} LIMIT ?)"
-        total += int(conn.execute(sql, (*args, cap - total)).fetchone()[0])
+    for stream in chosen:
+        clauses = ["l.stream = ?", *value_where]
+        sql = (
+            "SELECT count(*) FROM (SELECT 1 FROM ledger_actions l INDEXED BY idx_ledger_time "
+            f"WHERE {' AND '.join(clauses)} LIMIT ?)"
+        )
+        total += int(conn.execute(sql, (stream, *value_args, cap - total)).fetchone()[0])
         if total >= cap:
             return cap
     return total
-
-
-def models(conn: sqlite3.Connection) -> list[str]:
-    """The models runs used (a seek per model through idx_runs_model)."""
-    found: list[str] = []
-    last: str | None = None
-    while True:
-        if last is None:
-            row = conn.execute(
-                "SELECT model FROM runs INDEXED BY idx_runs_model ORDER BY model LIMIT 1"
-            ).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT model FROM runs INDEXED BY idx_runs_model WHERE model > ? "
-                "ORDER BY model LIMIT 1",
-                (last,),
-            ).fetchone()
-        if row is None:
-            return found
-        last = str(row[0])
-        found.append(last)

@@ -50,6 +50,7 @@ from ato_desktop.core.simulation import is_simulation
 from ato_desktop.store import run_listing
 from ato_desktop.store.database import StoreError, connect, open_database
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
+from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 from ato_desktop.store.writer import Emit, WriterThread
@@ -690,13 +691,21 @@ class ExecutionLog:
             base = conn.execute("SELECT coalesce(max(run_no), 0) FROM runs").fetchone()[0]
             run_rows: list[tuple[Any, ...]] = []
             action_rows: list[tuple[Any, ...]] = []
+            ledger: list[tuple[Any, ...]] = []
+            streams: dict[StreamKey, int] = {}
             for run_no, (new, end, actions) in enumerate(batch, base + 1):
                 run_rows.append(_bulk_run_row(run_no, new, end, actions))
                 action_rows.extend(
                     _action_row(run_no, seq, action) for seq, action in enumerate(actions, 1)
                 )
+                ledger.extend(
+                    ledger_rows(
+                        conn, run_no, new.agent_id, new.model, enumerate(actions, 1), streams
+                    )
+                )
             conn.executemany(RUN_INSERT, run_rows)
             conn.executemany(ACTION_INSERT, action_rows)
+            conn.executemany(LEDGER_INSERT, ledger)
             if batch:
                 emit(RunsIngested(len(batch)))
             return len(batch)
@@ -785,13 +794,15 @@ class ExecutionLog:
 
 def _insert_action(conn: sqlite3.Connection, run_no: int, action: NewAction) -> int:
     row = conn.execute(
-        "SELECT action_count, cost_usd, cost_source FROM runs WHERE run_no = ?", (run_no,)
+        "SELECT action_count, cost_usd, cost_source, agent_id, model FROM runs WHERE run_no = ?",
+        (run_no,),
     ).fetchone()
     if row is None:
         raise NotFoundError(f"no run #{run_no}")
-    count, cost, source = row
+    count, cost, source, agent_id, model = row
     seq = int(count) + 1
     conn.execute(ACTION_INSERT, _action_row(run_no, seq, action))
+    conn.executemany(LEDGER_INSERT, ledger_rows(conn, run_no, agent_id, model, [(seq, action)], {}))
     usage = action.usage or TokenUsage()
     cost_source = action.cost_source.value if action.cost_source else None
     conn.execute(

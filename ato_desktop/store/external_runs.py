@@ -24,6 +24,7 @@ from ato_desktop.store.execution_log import (
     _insert_action,
 )
 from ato_desktop.store.json_codec import to_json
+from ato_desktop.store.ledger_rows import index_run_actions
 from ato_desktop.store.writer import Emit
 
 
@@ -53,6 +54,7 @@ def ingest_traces(log: ExecutionLog, traces: Sequence[IngestedTrace]) -> Future[
                     ACTION_INSERT,
                     [_action_row(run_no, seq, a) for seq, a in enumerate(trace.actions, 1)],
                 )
+                index_run_actions(conn, run_no)  # the Activity Ledger's rows
                 created += 1
             else:
                 run_no, offset = row["run_no"], row["action_count"]
