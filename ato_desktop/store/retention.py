@@ -227,7 +227,7 @@ def import_runs(
                         for action in item.actions
                     ],
                 )
-                index_run_actions(conn, run_no)  # the Activity Ledger's rows
+                index_run_actions(conn, int(run_no or 0))  # the Activity Ledger's rows
             for score in item.scores:
                 _insert(conn, "run_scores", {**score, "run_id": item.run_id}, ignore=True)
             for suite_run_id, case_id in item.case_links:
