@@ -473,9 +473,9 @@ def ledger_section(led: dict[str, Any]) -> list[str]:
     return [
         "## Activity Ledger",
         "",
-        f"On the workspace ({led['actions_in_log']:,} actions, {led['streams']} (kind, name, "
-        "outcome) triples), `python -m benchmarks.bench_ledger`. Load average (1 min) before "
-        f"and after: {led['load'][0]} and {led['load'][1]}.",
+        f"On the workspace ({led['actions_in_log']:,} actions in {led['streams']} streams: "
+        "the (agent, model, kind, name, outcome) present), `python -m benchmarks.bench_ledger`. "
+        f"Load average (1 min) before and after: {led['load'][0]} and {led['load'][1]}.",
         "",
         "| Benchmark | Ours | Baseline (same run) | Target | |",
         "|---|---|---|---|---|",
@@ -492,10 +492,11 @@ def ledger_section(led: dict[str, Any]) -> list[str]:
         f"{led['count']['p50_ms']} ms, p95 {led['count']['p95_ms']} ms | — | — | |",
         "",
         "Slowest first pages: " + "; ".join(led["slowest"]) + ". "
-        "What bounds them: a page merges one index walk per (kind, name, outcome) triple in the "
-        "log, reading keys only, then reads its 100 rows; filters on the action are checked in "
-        "the index, an agent or model filter looks each walked key's run up (an agent or model "
-        "with under 2,000 runs is read through its runs instead).",
+        "What bounds them: a page merges one exact index range per stream the filters allow "
+        "(migration 14's `ledger_actions`, led by the stream), reading keys only, then reads its "
+        "100 actions; time, cost and duration are checked inside the index. With no filter every "
+        "stream is walked, so the unfiltered pages cost the most; the bare SQL sorts every match "
+        "unless SQLite finds an index in the order asked (actions have none but their key).",
         "",
     ]
 
