@@ -577,6 +577,9 @@ def _daemon(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
         return len(reports)
 
     async def forever() -> int:
+        # Schedules and hooks added or changed by other processes (the CLI, the app) wake the
+        # scheduler at once, and runs that end elsewhere fire their hooks here (claimed once).
+        ws.follow_changes()
         ws.automations.start(scheduler=True)
         out.write("firing schedules (Ctrl+C stops)\n")
         out.flush()

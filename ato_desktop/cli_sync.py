@@ -15,7 +15,13 @@ import sys
 from typing import Any, TextIO
 
 from ato_desktop.core.pii import BUILTIN_RULES, PiiRules
-from ato_desktop.engine.otlp_receiver import DEFAULT_HOST, DEFAULT_PORT, OtlpReceiver
+from ato_desktop.engine.credentials import KeyringUnavailableError
+from ato_desktop.engine.otlp_receiver import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    OtlpReceiver,
+    ReceiverToken,
+)
 from ato_desktop.engine.otlp_sync import SyncConfigError, SyncState, is_loopback_host
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store import sync_outbox
@@ -66,6 +72,17 @@ def add_parsers(commands: Any) -> None:
     run = rx_cmds.add_parser("run", help="accept OTLP traces as runs until Ctrl+C")
     run.add_argument("--port", type=int, default=DEFAULT_PORT)
     run.add_argument("--host", default=DEFAULT_HOST, help="listen address (default 127.0.0.1)")
+    run.add_argument(
+        "--require-token",
+        action="store_true",
+        help="accept only requests carrying the receiver token (Authorization: Bearer)",
+    )
+    token = rx_cmds.add_parser("token", help="the receiver's bearer token, kept in the keyring")
+    token.add_argument(
+        "action",
+        choices=("create", "show", "delete"),
+        help="create (shown in full this once), show (its last characters), delete",
+    )
 
 
 def _read_secret(prompt: str) -> str:
@@ -188,13 +205,23 @@ def _config_text(config: dict[str, Any]) -> str:
 
 
 def cmd_receiver(args: argparse.Namespace, out: TextIO) -> int:
+    if args.receiver_command == "token":
+        return _receiver_token(args.action, out)
     if not is_loopback_host(args.host):
         print(
-            f"warning: listening on {args.host}: other machines can send runs to this log",
+            f"warning: listening on {args.host}: other machines can send runs to this log"
+            + ("" if args.require_token else "; --require-token lets only your exporters in"),
             file=sys.stderr,
         )
     ws = Workspace.open()
-    receiver = OtlpReceiver(ws, host=args.host, port=args.port)
+    try:
+        receiver = OtlpReceiver(
+            ws, host=args.host, port=args.port, require_token=args.require_token
+        )
+    except KeyringUnavailableError as exc:
+        ws.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         try:
             receiver.start()
@@ -209,6 +236,30 @@ def cmd_receiver(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         receiver.close()
         ws.close()
+
+
+def _receiver_token(action: str, out: TextIO) -> int:
+    """`receiver token create|show|delete`: the token is printed in full only when created."""
+    token = ReceiverToken()
+    try:
+        if action == "create":
+            value = token.create()
+            out.write(f"{value}\n")
+            print(
+                "Saved in the keyring. It is shown this once: give it to your exporters as "
+                "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>, and run "
+                "`ato-desktop receiver run --require-token`.",
+                file=sys.stderr,
+            )
+        elif action == "show":
+            hint = token.hint()
+            out.write(("no receiver token" if hint is None else f"receiver token {hint}") + "\n")
+        else:
+            out.write(("deleted" if token.delete() else "no receiver token") + "\n")
+    except KeyringUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 HANDLERS = {"sync": cmd_sync, "receiver": cmd_receiver}

@@ -100,6 +100,7 @@ def main() -> None:
         ("benchmarks.bench_palette", ()),
         ("benchmarks.bench_insights", size),
         ("benchmarks.bench_ledger", size),
+        ("benchmarks.bench_receiver", ()),
     ]
     if not args.skip_ui:
         steps += [
@@ -161,6 +162,10 @@ def write_doc(results: dict[str, Any], args: argparse.Namespace, doc: Path = DOC
         lines += palette_section(results["palette_search"])
     if "canvas" in results:
         lines += canvas_section(results["canvas"])
+    if "receiver" in results:
+        from benchmarks.bench_receiver import receiver_section
+
+        lines += receiver_section(results["receiver"])
     doc.write_text("\n".join(lines))
     print(f"wrote {doc}")
 
@@ -297,6 +302,20 @@ def summary_section(results: dict[str, Any]) -> list[str]:
                 f"p95 {c['pan_100pct']['p95_ms']} ms",
                 f"p95 <= {c['pan_target_p95_ms']} ms (60 fps)",
                 c["pan_100pct"]["p95_ms"] <= c["pan_target_p95_ms"],
+            )
+        )
+    if "receiver" in results:
+        r = results["receiver"]
+        rows.append(
+            (
+                "OTLP receiver, 100k-span corpus, sequential exports",
+                f"{r['ours_spans_per_s']:,} spans/s (longest write {r['longest_transaction_ms']}"
+                f" ms, peak RSS {r['memory']['peak_rss_mb']} MB)",
+                f">= {r['target_spans_per_s']:,} spans/s, <= {r['target_transaction_ms']} ms, "
+                f"<= {r['memory']['target_rss_mb']} MB",
+                r["ours_spans_per_s"] >= r["target_spans_per_s"]
+                and r["longest_transaction_ms"] <= r["target_transaction_ms"]
+                and r["memory"]["peak_rss_mb"] <= r["memory"]["target_rss_mb"],
             )
         )
     if not rows:

@@ -253,11 +253,12 @@ def test_dispatch_streams_and_runs_show_has_the_facts(ato_home: Path, fake: Fake
 
 
 def test_dispatch_unknown_model_shows_cost_unknown(ato_home: Path, fake: FakeLLMServer) -> None:
+    # codex, not openai-compatible: a server on the fake's loopback address would be "local".
     done = run_cli(
         ato_home,
         "dispatch",
         "--runtime",
-        "openai-compatible",
+        "codex",
         "--model",
         "house-model-7b",
         "--base-url",

@@ -52,7 +52,11 @@ MAX_WORD_DIFF_CHARS: Final = 100_000
 # (a few tens of milliseconds at most); a longer block is shown as deleted and inserted whole.
 MAX_WORD_BLOCK_CHARS: Final = 3_000
 
-_KNOWN_SOURCES: Final = (CostSource.PROVIDER.value, CostSource.ESTIMATED.value)
+_KNOWN_SOURCES: Final = (
+    CostSource.PROVIDER.value,
+    CostSource.ESTIMATED.value,
+    CostSource.LOCAL.value,
+)
 COST_MIX_KEYS: Final = (*_KNOWN_SOURCES, CostSource.UNKNOWN.value, "none")
 
 

@@ -42,6 +42,17 @@ class PairStats:
     replays: int = 0  # of runs, how many are replays of the agent's runs
     eval_scores: tuple[float, ...] = ()
     estimated_runs: int = 0  # of costed runs, how many costs are estimates (not the provider's)
+    costed_completed: int = 0  # of costed runs, how many completed
+
+    @property
+    def zero_cost_runs(self) -> int:
+        """Runs that ended before reaching the model (a 429, a refused key, a kill in a retry
+        wait): no cost recorded because nothing was spent, so $0 calls that count in cost per
+        call, or it would rise as failures do. Only when every completed run of the pair has a
+        known cost: otherwise the model is unpriced and a run with no cost may be unknown."""
+        if self.costed_completed < self.ok:
+            return 0
+        return max(self.runs - self.ok - (self.costed_runs - self.costed_completed), 0)
 
     @property
     def cost_estimated(self) -> bool:
@@ -59,7 +70,18 @@ class PairStats:
 
     @property
     def cost_per_call(self) -> float | None:
-        return self.cost_total_usd / self.costed_runs if self.costed_runs else None
+        """Known cost over the calls it covers, $0 calls included; None when no cost is known."""
+        if not self.costed_runs:
+            return None
+        return self.cost_total_usd / (self.costed_runs + self.zero_cost_runs)
+
+    @property
+    def cost_source(self) -> str:
+        """Where cost per call comes from: "estimated" when part of it is an estimate,
+        "provider" when all of it was stated, "unknown" when no cost is known at all."""
+        if not self.costed_runs:
+            return "unknown"
+        return "estimated" if self.cost_estimated else "provider"
 
     @property
     def eval_score(self) -> float | None:
@@ -77,6 +99,7 @@ class PairStats:
             self.replays + other.replays,
             self.eval_scores + other.eval_scores,
             self.estimated_runs + other.estimated_runs,
+            self.costed_completed + other.costed_completed,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,7 +111,8 @@ class PairStats:
             "ok_rate": _round(self.ok_rate, 4),
             "cost_per_call_usd": _round(self.cost_per_call, 8),
             "costed_runs": self.costed_runs,
-            "cost_source": "estimated" if self.cost_estimated else "provider",
+            "zero_cost_runs": self.zero_cost_runs,
+            "cost_source": self.cost_source,
             "eval_score": _round(self.eval_score, 4),
             "eval_cases": len(self.eval_scores),
         }

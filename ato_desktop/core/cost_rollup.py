@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from ato_desktop.core.models import CostSource
 
-# A run is only as certain as its least certain action.
-_RANK = {None: 0, CostSource.PROVIDER.value: 1, CostSource.ESTIMATED.value: 2}
-_UNKNOWN_RANK = 3
+# A run is only as certain as its least certain action. A local model's $0 is exact, and a sum
+# that also holds a provider's dollars is labelled by the provider.
+_RANK = {
+    None: 0,
+    CostSource.LOCAL.value: 1,
+    CostSource.PROVIDER.value: 2,
+    CostSource.ESTIMATED.value: 3,
+}
+_UNKNOWN_RANK = 4
 
 
 def rollup_source(current: str | None, new: str | None) -> str | None:
-    """The source of a sum: unknown beats estimated beats provider; None means 'no cost yet'."""
+    """The source of a sum: unknown beats estimated beats provider beats local; None means 'no
+    cost yet'."""
     rank_current = _RANK.get(current, _UNKNOWN_RANK)
     rank_new = _RANK.get(new, _UNKNOWN_RANK)
     return current if rank_current >= rank_new else new
@@ -24,9 +31,12 @@ def rollup_cost(current: float | None, new: float | None) -> float | None:
 
 
 def format_cost(usd: float | None, source: str | None) -> str:
-    """'$0.0123 est.', '$0.0123', 'unknown', '≥ $0.0123 (part unknown)', or '—' for no cost."""
+    """'$0.0123 est.', '$0.0123', 'unknown', '≥ $0.0123 (part unknown)', 'local' (a model on
+    this machine or network, $0), or '—' for no cost."""
     if source is None:
         return "—"
+    if source == CostSource.LOCAL.value:
+        return "local"
     if source == CostSource.UNKNOWN.value:
         return "unknown" if not usd else f"≥ {_usd(usd)} (part unknown)"
     text = _usd(usd or 0.0)

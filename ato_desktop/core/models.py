@@ -94,11 +94,14 @@ class CostSource(enum.StrEnum):
     provider: the provider's response stated the cost.
     estimated: token counts x the price table (the "est." badge).
     unknown: the model is not priced; never shown as $0.
+    local: a model served from this machine or a private network ($0, shown as "local"; the
+    user's prices.json can price it instead).
     """
 
     PROVIDER = "provider"
     ESTIMATED = "estimated"
     UNKNOWN = "unknown"
+    LOCAL = "local"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,9 @@ class TokenUsage:
 
     input_tokens counts every prompt token, cached ones included (OpenAI's and OpenTelemetry's
     semantics); cache_read_tokens and cache_write_tokens are the parts of it served from or written
-    to the prompt cache. output_tokens includes reasoning_tokens.
+    to the prompt cache. output_tokens includes reasoning_tokens. cache_write_1h_tokens is the part
+    of cache_write_tokens written with the 1-hour lifetime (Anthropic's ephemeral_1h), which is
+    priced higher than the 5-minute one.
     """
 
     input_tokens: int = 0
@@ -115,6 +120,7 @@ class TokenUsage:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -127,6 +133,7 @@ class TokenUsage:
             self.cache_read_tokens + other.cache_read_tokens,
             self.cache_write_tokens + other.cache_write_tokens,
             self.reasoning_tokens + other.reasoning_tokens,
+            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -158,6 +165,9 @@ class EventKind(enum.StrEnum):
     ERROR = "error"
     TOOL_CALL = "tool_call"  # the model asks for a tool (API runtimes; complete, not deltas)
     STEP = "step"  # a coding agent finished a step of its own (message, tool, command, file)
+    # The provider accepted the request: its response began (API runtimes). A call that ends
+    # without it never reached the model, and costs nothing.
+    ACCEPTED = "accepted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +202,9 @@ class AgentStep:
     """One completed step of a coding agent (Claude Code, Codex CLI), recorded as an action.
 
     kind: "message" (text the agent wrote), "tool" (a tool it used), "command" (a shell
-    command it ran), "file" (a file change), "reasoning". name is what the Runs page shows
-    (e.g. "Bash", "Edit", "command", "file_change").
+    command it ran), "file" (a file change), "reasoning", "wait" (the agent waits to retry its
+    API, e.g. Claude Code's api_retry). name is what the Runs page shows (e.g. "Bash", "Edit",
+    "command", "file_change", "api_retry").
     """
 
     name: str
@@ -213,6 +224,8 @@ class RuntimeEvent:
 
     text: a chunk of the answer (kind TEXT).
     usage: normalised token usage (kind USAGE); provider_cost_usd when the provider stated a cost.
+    output_counted: False when the usage's output count is not the provider's final one (a
+    stream that ended before it): input and cache counts are exact, output is to be estimated.
     finish_reason / response_id / response_model: how the answer ended (kind FINISH).
     error_class / message / status_code: a failure (kind ERROR); always the last event.
     """
@@ -229,14 +242,26 @@ class RuntimeEvent:
     status_code: int | None = None
     tool_call: ToolCall | None = None
     step: AgentStep | None = None
+    output_counted: bool = True
 
     @staticmethod
     def text_delta(text: str) -> RuntimeEvent:
         return RuntimeEvent(EventKind.TEXT, text=storable_text(text))
 
     @staticmethod
-    def usage_report(usage: TokenUsage, provider_cost_usd: float | None = None) -> RuntimeEvent:
-        return RuntimeEvent(EventKind.USAGE, usage=usage, provider_cost_usd=provider_cost_usd)
+    def accepted() -> RuntimeEvent:
+        return RuntimeEvent(EventKind.ACCEPTED)
+
+    @staticmethod
+    def usage_report(
+        usage: TokenUsage, provider_cost_usd: float | None = None, *, output_counted: bool = True
+    ) -> RuntimeEvent:
+        return RuntimeEvent(
+            EventKind.USAGE,
+            usage=usage,
+            provider_cost_usd=provider_cost_usd,
+            output_counted=output_counted,
+        )
 
     @staticmethod
     def finish(
@@ -308,6 +333,9 @@ class RuntimeRequest:
     request_timeout_s: float = 600.0
     stall_timeout_s: float = 60.0
     max_retries: int = 2
+    # A rate limit that asks for a longer wait than this fails the call at once (rate_limit,
+    # the wait in its message) instead of the SDK sleeping for as long as the server says.
+    max_retry_wait_s: float = 60.0
 
 
 class ToolRule(enum.StrEnum):

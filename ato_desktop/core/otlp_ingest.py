@@ -1,35 +1,50 @@
 """OTLP traces from agents outside the app, as runs with actions (the local receiver).
 
-Pure: an ExportTraceServiceRequest (decoded by the receiver) becomes one run per trace (run id =
-the trace id in hex, trigger external) and one action per span, in start order, parented as
-the spans were. Both attribute conventions are read:
+Pure: an ExportTraceServiceRequest (decoded and redacted by the receiver) becomes one
+IngestedTrace per trace id and one IngestedSpan per span, ordered by start time (then span
+id), with the parent span's id kept so the store can link spans exported in another request.
+The store decides run ids and seqs (engine.otlp_receiver, store.external_runs).
 
-- OpenTelemetry GenAI: gen_ai.operation.name, gen_ai.provider.name (or the older
-  gen_ai.system), gen_ai.request.model / gen_ai.response.model, gen_ai.usage.input_tokens /
-  output_tokens (or prompt_tokens / completion_tokens), cache token attributes,
-  gen_ai.response.finish_reasons, gen_ai.input.messages / gen_ai.output.messages;
-- OpenInference: openinference.span.kind, llm.model_name, llm.provider / llm.system,
-  llm.token_count.prompt / completion / prompt_details.cache_read / cache_write,
-  input.value / output.value, tool.name, llm.cost.total.
+The instrumentation families people use are read whole:
 
+- OpenTelemetry GenAI (and OpenLLMetry, which follows it): gen_ai.operation.name,
+  gen_ai.provider.name (or the older gen_ai.system), gen_ai.request.model /
+  gen_ai.response.model, gen_ai.usage.*, gen_ai.response.finish_reasons,
+  gen_ai.input.messages / gen_ai.output.messages / gen_ai.system_instructions (parts with
+  text, tool calls and tool results), gen_ai.tool.definitions, gen_ai.request.* parameters,
+  gen_ai.tool.name / gen_ai.tool.call.arguments / gen_ai.tool.call.result;
+- OpenInference (Arize Phoenix's instrumentors): openinference.span.kind, llm.model_name,
+  llm.invocation_parameters (the model and parameters), llm.input_messages.N.message.* and
+  llm.output_messages.N.message.* (role, content or contents, tool calls, tool_call_id),
+  llm.tools.N.tool.json_schema, llm.token_count.*, llm.cost.total, input.value /
+  output.value;
+- LiteLLM's own spans (its OpenTelemetry callback): gen_ai.operation.name "acompletion",
+  "anthropic_messages" and the other call types are model calls, priced at LiteLLM's stated
+  cost (gen_ai.cost.total_cost, or response_cost in hidden_params).
+
+A model call's inputs are stored as the dispatcher stores its own (runtime, model, messages,
+system, params, tools), so replay and simulation read an ingested call like a dispatched one.
 Every attribute not mapped is kept in the action's meta (``otel.attributes``). Costs come from
-the span when it states one (source provider), else from the price book (estimated), else
-unknown.
+the span when it states one (source provider), else from the price book at the price in force
+when the span started (estimated), else unknown.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from ato_desktop.core.models import CostSource, Outcome, RunStatus, TokenUsage, Trigger
+from ato_desktop.core.models import CostSource, ErrorClass, Outcome, RunStatus, TokenUsage, Trigger
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
 
@@ -39,11 +54,30 @@ PROVIDER_RUNTIMES: Mapping[str, str] = {
     "aws.bedrock": "claude",
     "openai": "codex",
     "azure.ai.openai": "codex",
+    "azure": "codex",
 }
 DEFAULT_RUNTIME = "openai-compatible"
 
+# Model calls: the GenAI operations, and LiteLLM's call types (its spans name the operation
+# after the SDK function that was called).
 LLM_OPERATIONS = frozenset(
-    {"chat", "text_completion", "generate_content", "completion", "llm", "embeddings"}
+    {
+        "chat",
+        "text_completion",
+        "generate_content",
+        "completion",
+        "llm",
+        "embeddings",
+        "acompletion",
+        "atext_completion",
+        "anthropic_messages",
+        "aanthropic_messages",
+        "responses",
+        "aresponses",
+        "agenerate_content",
+        "embedding",
+        "aembedding",
+    }
 )
 OPENINFERENCE_KINDS: Mapping[str, str] = {
     "LLM": "chat",
@@ -67,6 +101,9 @@ _FIRST = (
     "gen_ai.request.model",
     "gen_ai.response.model",
     "llm.model_name",
+    "llm.request.model_name",
+    "llm.response.model_name",
+    "llm.invocation_parameters",
     "gen_ai.usage.input_tokens",
     "gen_ai.usage.output_tokens",
     "gen_ai.usage.prompt_tokens",
@@ -82,49 +119,155 @@ _FIRST = (
     "llm.token_count.completion_details.reasoning",
     "gen_ai.usage.reasoning.output_tokens",
     "gen_ai.response.finish_reasons",
+    "llm.finish_reason",
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
+    "gen_ai.tool.definitions",
     "input.value",
     "output.value",
     "gen_ai.tool.name",
     "tool.name",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
     "llm.cost.total",
     "gen_ai.usage.cost",
+    "gen_ai.cost.total_cost",
     "ato.cost.usd",
     "error.type",
 )
 MAPPED = frozenset(_FIRST)
+# Flattened OpenInference lists: read as messages and tools, not kept as loose attributes.
+_MAPPED_PREFIXES = ("llm.input_messages.", "llm.output_messages.", "llm.tools.")
 
+# gen_ai.request.* and OpenInference invocation parameters -> ATO's neutral parameter names
+_PARAMS: Mapping[str, str] = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "max_tokens": "max_tokens",
+    "max_completion_tokens": "max_tokens",
+    "max_output_tokens": "max_tokens",
+    "stop": "stop",
+    "stop_sequences": "stop",
+    "seed": "seed",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+    "reasoning_effort": "reasoning_effort",
+}
 
 # The largest token count taken (a trillion); anything above is an exporter's garbage.
 MAX_COUNT = 10**12
 # Times are kept as signed 64-bit nanoseconds (durations) and milliseconds: up to 2262.
 MAX_TIME_NS = 2**63 - 1
 
+# error.type values (exception class names, HTTP statuses) -> ATO's error classes. What no rule
+# matches is "external": the instrumented agent reported an error ATO cannot classify; its
+# error.type is kept in the action's meta (otel.error_type) and the message as the error.
+EXTERNAL_ERROR = "external"
+_ERROR_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)ratelimit|rate_limit|\b429\b|too.?many.?requests"), ErrorClass.RATE_LIMIT),
+    (
+        re.compile(r"(?i)auth|permission|forbidden|\b40[13]\b|unauthori[sz]ed"),
+        ErrorClass.AUTH,
+    ),
+    (re.compile(r"(?i)timeout|timed.?out|\b408\b|\b504\b"), ErrorClass.TIMEOUT),
+    (re.compile(r"(?i)connection|connect|network|dns|socket"), ErrorClass.NETWORK),
+    (
+        re.compile(r"(?i)badrequest|bad_request|invalid|unprocessable|notfound|\b4(00|04|22)\b"),
+        ErrorClass.BAD_REQUEST,
+    ),
+    (
+        re.compile(r"(?i)internal|server|overloaded|unavailable|\b5\d\d\b|\b529\b"),
+        ErrorClass.SERVER_ERROR,
+    ),
+)
+
 
 class MalformedTraceError(ValueError):
     """A payload that cannot become runs; the message is the 400's reason."""
 
 
+@dataclass(slots=True)
+class IngestedSpan:
+    """One span as an action; the store sets its seq and parent_seq (its parent may live in
+    another export). Plain fields, not a NewAction: building a frozen 17-field dataclass per
+    span cost more than the rest of the mapping (see ``action`` for one)."""
+
+    span_id: str  # 16 hex digits
+    parent_span_id: str | None
+    start_ns: int
+    name: str
+    kind: str
+    outcome: str
+    started_at: int
+    ended_at: int
+    duration_ns: int
+    inputs: Any
+    outputs: Any
+    usage: tuple[int, int, int, int, int] | None  # input, output, cache read/write, reasoning
+    cost_usd: float | None
+    cost_source: str | None
+    error_class: str | None
+    error_message: str | None
+    meta: dict[str, Any]
+
+    @property
+    def action(self) -> NewAction:
+        return NewAction(
+            name=self.name,
+            kind=self.kind,
+            outcome=self.outcome,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            inputs=self.inputs,
+            outputs=self.outputs,
+            usage=TokenUsage(*self.usage) if self.usage is not None else None,
+            duration_ns=self.duration_ns,
+            cost_usd=self.cost_usd,
+            cost_source=CostSource(self.cost_source) if self.cost_source else None,
+            error_class=self.error_class,
+            error_message=self.error_message,
+            meta=self.meta,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class IngestedTrace:
-    run_id: str
+    trace_id: str  # 32 hex digits; the run's id unless another run already has it
     run: NewRun
     end: RunEnd
-    actions: list[NewAction]
+    spans: list[IngestedSpan]  # by start time, then span id
+
+    @property
+    def run_id(self) -> str:
+        return self.trace_id
+
+    @property
+    def actions(self) -> list[NewAction]:
+        return [s.action for s in self.spans]
+
+
+def bytes_as_text(raw: bytes) -> str:
+    """A bytesValue as the log keeps it: its text when it is UTF-8, else hex."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.hex()
 
 
 def value_of(value: AnyValue) -> Any:
     which = value.WhichOneof("value")
     if which is None:
         return None
+    if which == "string_value":
+        return value.string_value
     if which == "array_value":
         return [value_of(v) for v in value.array_value.values]
     if which == "kvlist_value":
         return {kv.key: value_of(kv.value) for kv in value.kvlist_value.values}
     if which == "bytes_value":
-        return value.bytes_value.hex()
+        return bytes_as_text(value.bytes_value)
     return getattr(value, which)
 
 
@@ -133,6 +276,8 @@ def _int(attrs: Mapping[str, Any], *keys: str) -> int:
     count no model ever reported (it would overflow the log's 64-bit sums)."""
     for key in keys:
         value = attrs.get(key)
+        if value is None:
+            continue
         if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 30:
             value = int(value.strip())
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -145,21 +290,25 @@ def _int(attrs: Mapping[str, Any], *keys: str) -> int:
 def _first(attrs: Mapping[str, Any], *keys: str) -> Any:
     for key in keys:
         value = attrs.get(key)
-        if value not in (None, "", []):
+        if value is not None and value != "" and value != []:
             return value
     return None
 
 
 def _json_or_text(value: Any) -> Any:
-    if isinstance(value, str):
+    """A JSON attribute parsed (orjson: a quarter of json.loads' time on message lists), or
+    the text as it came when it is not JSON."""
+    if isinstance(value, str) and value[:1] in ("[", "{", '"'):
         try:
-            return json.loads(value)
-        except ValueError:
+            return orjson.loads(value)
+        except (ValueError, RecursionError):
             return value
     return value
 
 
 def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
     try:
         result = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -174,7 +323,7 @@ def _operation(attrs: Mapping[str, Any]) -> str:
     kind = attrs.get("openinference.span.kind")
     if isinstance(kind, str) and kind:
         return OPENINFERENCE_KINDS.get(kind.upper(), kind.lower())
-    if any(k.startswith("gen_ai.usage.") or k.startswith("llm.token_count") for k in attrs):
+    if any(k.startswith(("gen_ai.usage.", "llm.token_count")) for k in attrs):
         return "chat"
     return ""
 
@@ -199,51 +348,79 @@ def _check_ids(span: Span, index: int) -> None:
         )
 
 
-def traces_from_request(
-    request: ExportTraceServiceRequest, prices: PriceBook | None = None
-) -> list[IngestedTrace]:
-    """One IngestedTrace per trace id in the request; MalformedTraceError says what is wrong
-    (and then nothing of the request should be written)."""
-    grouped: dict[bytes, list[tuple[Span, dict[str, Any], dict[str, Any]]]] = {}
+_Entry = tuple[Span, dict[str, Any], dict[str, Any], str]
+# A span not yet mapped: the span, its resource's attributes, its scope's name.
+SpanRef = tuple[Span, dict[str, Any], str]
+
+
+def group_request(request: ExportTraceServiceRequest) -> list[tuple[bytes, list[SpanRef]]]:
+    """The request's spans grouped by trace id (ids checked, a repeated span taken once), not
+    yet mapped: the receiver maps a batch of traces at a time, so a 32 MB export never sits in
+    memory as Python objects all at once. MalformedTraceError for a malformed id or time."""
+    grouped: dict[bytes, dict[bytes, SpanRef]] = {}
     index = 0
     for rs in request.resource_spans:
         resource = {kv.key: value_of(kv.value) for kv in rs.resource.attributes}
         for ss in rs.scope_spans:
+            scope = ss.scope.name
             for span in ss.spans:
                 index += 1
                 _check_ids(span, index)
-                attrs = {kv.key: value_of(kv.value) for kv in span.attributes}
-                grouped.setdefault(bytes(span.trace_id), []).append((span, attrs, resource))
-    return [_trace(tid, spans, prices) for tid, spans in grouped.items()]
+                spans = grouped.setdefault(span.trace_id, {})
+                if span.span_id not in spans:
+                    spans[span.span_id] = (span, resource, scope)
+    return [(tid, list(spans.values())) for tid, spans in grouped.items()]
 
 
-def _trace(
-    tid: bytes,
-    spans: Sequence[tuple[Span, dict[str, Any], dict[str, Any]]],
-    prices: PriceBook | None,
-) -> IngestedTrace:
+def map_trace(tid: bytes, refs: Sequence[SpanRef], prices: PriceBook | None) -> IngestedTrace:
+    """One trace's spans as a run and its actions; MalformedTraceError says what is wrong."""
+    entries: list[_Entry] = []
+    for span, resource, scope in refs:
+        attrs: dict[str, Any] = {}
+        for kv in span.attributes:
+            value = kv.value
+            attrs[kv.key] = (
+                value.string_value
+                if value.WhichOneof("value") == "string_value"
+                else value_of(value)
+            )
+        entries.append((span, attrs, resource, scope))
+    return _trace(tid, entries, prices)
+
+
+def traces_from_request(
+    request: ExportTraceServiceRequest, prices: PriceBook | None = None
+) -> list[IngestedTrace]:
+    """One IngestedTrace per trace id in the request; MalformedTraceError says what is wrong
+    (and then nothing of the request should be written). A span repeated in the request (same
+    trace and span id) is taken once."""
+    return [map_trace(tid, refs, prices) for tid, refs in group_request(request)]
+
+
+def _trace(tid: bytes, spans: Sequence[_Entry], prices: PriceBook | None) -> IngestedTrace:
     ordered = sorted(spans, key=lambda s: (s[0].start_time_unix_nano, s[0].span_id))
-    seq_of = {bytes(s.span_id): i for i, (s, _a, _r) in enumerate(ordered, 1)}
-    actions: list[NewAction] = []
+    ingested: list[IngestedSpan] = []
     model, provider, agent = "", "", None
     failed: Span | None = None
-    for span, attrs, _resource in ordered:
-        action, span_model, span_provider = _action(span, attrs, seq_of, prices)
-        actions.append(action)
+    own = {s.span_id for s, _a, _r, _s in ordered}
+    root: Span | None = None
+    for span, attrs, _resource, scope in ordered:
+        item, span_model, span_provider = _span(span, attrs, scope, prices)
+        parent = span.parent_span_id
+        ingested.append(item)
         model = model or span_model
         provider = provider or span_provider
         agent = agent or _first(attrs, "gen_ai.agent.name", "agent.name")
-        if span.status.code == Status.STATUS_CODE_ERROR and not span.parent_span_id:
+        if item.outcome == _ERROR and not parent:
             failed = span
-    roots = [
-        s for s, _a, _r in ordered if not s.parent_span_id or bytes(s.parent_span_id) not in seq_of
-    ]
-    root = roots[0] if roots else ordered[0][0]
+        if root is None and (not parent or parent not in own):
+            root = span
+    root = root or ordered[0][0]
     if failed is None and root.status.code == Status.STATUS_CODE_ERROR:
         failed = root
     resource = ordered[0][2]
-    start_ns = min(s.start_time_unix_nano for s, _a, _r in ordered)
-    end_ns = max(max(s.end_time_unix_nano, s.start_time_unix_nano) for s, _a, _r in ordered)
+    start_ns = min(s.start_time_unix_nano for s, _a, _r, _s in ordered)
+    end_ns = max(max(s.end_time_unix_nano, s.start_time_unix_nano) for s, _a, _r, _s in ordered)
     tags: dict[str, str] = {"source": "otlp"}
     service = resource.get("service.name")
     if isinstance(service, str) and service:
@@ -260,22 +437,56 @@ def _trace(
         tags=tags,
         id=run_id,
     )
+    failed_attrs = next((a for s, a, _r, _s in ordered if s is failed), {}) if failed else {}
     end = RunEnd(
         status=RunStatus.FAILED.value if failed else RunStatus.COMPLETED.value,
         ended_at=end_ns // 1_000_000,
         duration_ns=end_ns - start_ns,
-        error_class=("external" if failed else None),
+        error_class=error_class_of(failed_attrs, failed.status.message) if failed else None,
         error_message=(failed.status.message or "the span reported an error") if failed else None,
     )
-    return IngestedTrace(run_id, new_run, end, actions)
+    return IngestedTrace(run_id, new_run, end, ingested)
 
 
-def _action(
-    span: Span, attrs: dict[str, Any], seq_of: Mapping[bytes, int], prices: PriceBook | None
-) -> tuple[NewAction, str, str]:
+def error_class_of(attrs: Mapping[str, Any], message: str = "") -> str:
+    """ATO's error class for a failed span: from error.type (or the message) when it names a
+    known kind of failure, else "external" (the source's own type stays in the meta)."""
+    stated = attrs.get("error.type") or attrs.get("exception.type") or ""
+    for text in (str(stated), message or ""):
+        if not text:
+            continue
+        for pattern, error_class in _ERROR_RULES:
+            if pattern.search(text):
+                return str(error_class)
+    return EXTERNAL_ERROR
+
+
+_SUCCESS, _ERROR = Outcome.SUCCESS.value, Outcome.ERROR.value
+_PROVIDER_COST, _ESTIMATED, _UNKNOWN = (
+    CostSource.PROVIDER.value,
+    CostSource.ESTIMATED.value,
+    CostSource.UNKNOWN.value,
+)
+
+
+def _span(
+    span: Span, attrs: dict[str, Any], scope: str, prices: PriceBook | None
+) -> tuple[IngestedSpan, str, str]:
     op = _operation(attrs)
+    invocation = _json_or_text(attrs.get("llm.invocation_parameters"))
+    if not isinstance(invocation, dict):
+        invocation = {}
     model = str(
-        _first(attrs, "gen_ai.response.model", "gen_ai.request.model", "llm.model_name") or ""
+        _first(
+            attrs,
+            "gen_ai.response.model",
+            "gen_ai.request.model",
+            "llm.response.model_name",
+            "llm.model_name",
+            "llm.request.model_name",
+        )
+        or invocation.get("model")
+        or ""
     )
     provider = str(
         _first(attrs, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system") or ""
@@ -289,7 +500,7 @@ def _action(
     else:
         name, kind = span.name or op or "span", op or "span"
 
-    usage: TokenUsage | None = None
+    usage: tuple[int, int, int, int, int] | None = None
     input_tokens = _int(
         attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"
     )
@@ -300,7 +511,7 @@ def _action(
         "llm.token_count.completion",
     )
     if input_tokens or output_tokens:
-        usage = TokenUsage(
+        usage = (
             input_tokens,
             output_tokens,
             _int(
@@ -321,87 +532,350 @@ def _action(
                 "llm.token_count.completion_details.reasoning",
             ),
         )
-    stated = _float(_first(attrs, "llm.cost.total", "gen_ai.usage.cost", "ato.cost.usd"))
+    runtime = PROVIDER_RUNTIMES.get(provider, DEFAULT_RUNTIME)
+    stated = _float(
+        _first(
+            attrs, "llm.cost.total", "gen_ai.cost.total_cost", "gen_ai.usage.cost", "ato.cost.usd"
+        )
+    )
+    if stated is None and "hidden_params" in attrs:  # LiteLLM: {"response_cost": ...}
+        hidden = _json_or_text(attrs["hidden_params"])
+        if isinstance(hidden, dict):
+            stated = _float(hidden.get("response_cost"))
     cost_usd: float | None = None
-    cost_source: CostSource | None = None
+    cost_source: str | None = None
     if stated is not None:
-        cost_usd, cost_source = stated, CostSource.PROVIDER
+        cost_usd, cost_source = stated, _PROVIDER_COST
     elif usage is not None:
         if prices is not None and model:
-            cost = prices.cost(PROVIDER_RUNTIMES.get(provider, DEFAULT_RUNTIME), model, usage)
-            cost_usd, cost_source = cost.usd, cost.source
+            # The price in force when the call was made, as dispatches are priced.
+            at = datetime.fromtimestamp(span.start_time_unix_nano / 1e9, UTC)
+            cost = prices.cost(runtime, model, TokenUsage(*usage), at=at)
+            cost_usd, cost_source = cost.usd, str(cost.source.value)
         else:
-            cost_source = CostSource.UNKNOWN
+            cost_source = _UNKNOWN
 
     inputs: Any = None
-    messages = _first(attrs, "gen_ai.input.messages")
-    if messages is not None:
-        inputs = {"messages": _json_or_text(messages)}
-        if attrs.get("gen_ai.system_instructions"):
-            inputs["system"] = _json_or_text(attrs["gen_ai.system_instructions"])
-    elif attrs.get("input.value") is not None:
-        inputs = {"input": _json_or_text(attrs["input.value"])}
     outputs: Any = None
-    output_messages = _first(attrs, "gen_ai.output.messages")
-    if output_messages is not None:
-        outputs = {"messages": _json_or_text(output_messages), "text": _text_of(output_messages)}
-    elif attrs.get("output.value") is not None:
-        outputs = {"text": str(attrs["output.value"])}
-    reasons = attrs.get("gen_ai.response.finish_reasons")
-    if isinstance(reasons, list) and reasons:
-        outputs = dict(outputs or {})
-        outputs["finish_reason"] = str(reasons[0])
+    if is_llm:
+        inputs, outputs = _llm_io(attrs, invocation, runtime, model)
+    else:
+        if tool and attrs.get("gen_ai.tool.call.arguments") is not None:
+            inputs = {"arguments": _json_or_text(attrs["gen_ai.tool.call.arguments"])}
+        elif attrs.get("input.value") is not None:
+            inputs = {"input": _json_or_text(attrs["input.value"])}
+        result = _first(attrs, "gen_ai.tool.call.result", "output.value")
+        if result is not None:
+            outputs = {"text": result if isinstance(result, str) else json.dumps(result)}
 
-    errored = span.status.code == Status.STATUS_CODE_ERROR
-    unknown = {k: v for k, v in attrs.items() if k not in MAPPED}
-    meta: dict[str, Any] = {
-        "otel.span_name": span.name,
-        "otel.span_id": bytes(span.span_id).hex(),
+    status = span.status
+    errored = status.code == Status.STATUS_CODE_ERROR
+    unknown = {
+        k: v for k, v in attrs.items() if k not in MAPPED and not k.startswith(_MAPPED_PREFIXES)
     }
-    if span.parent_span_id:
-        meta["otel.parent_span_id"] = bytes(span.parent_span_id).hex()
+    span_id = span.span_id.hex()
+    parent = span.parent_span_id.hex() if span.parent_span_id else None
+    meta: dict[str, Any] = {"otel.span_name": span.name, "otel.span_id": span_id}
+    if parent:
+        meta["otel.parent_span_id"] = parent
+    if scope:
+        meta["otel.scope"] = scope
     if op:
         meta["otel.operation"] = op
     if provider:
         meta["provider"] = provider
     if model:
         meta["response_model"] = model
+    if errored and attrs.get("error.type"):
+        meta["otel.error_type"] = str(attrs["error.type"])
     if unknown:
         meta["otel.attributes"] = unknown
-    parent_seq = seq_of.get(bytes(span.parent_span_id)) if span.parent_span_id else None
-    end_ns = max(span.end_time_unix_nano, span.start_time_unix_nano)
+    start_ns = span.start_time_unix_nano
+    end_ns = max(span.end_time_unix_nano, start_ns)
+    error_class: str | None = None
+    if errored:
+        error_class = "tool" if kind == "tool" else error_class_of(attrs, status.message)
     return (
-        NewAction(
-            name=name,
-            kind=kind,
-            outcome=Outcome.ERROR.value if errored else Outcome.SUCCESS.value,
-            started_at=span.start_time_unix_nano // 1_000_000,
-            ended_at=end_ns // 1_000_000,
-            inputs=inputs,
-            outputs=outputs,
-            usage=usage,
-            duration_ns=end_ns - span.start_time_unix_nano,
-            cost_usd=cost_usd,
-            cost_source=cost_source,
-            error_class=str(attrs.get("error.type") or "external") if errored else None,
-            error_message=(span.status.message or None) if errored else None,
-            meta=meta,
-            parent_seq=parent_seq,
+        IngestedSpan(
+            span_id,
+            parent,
+            start_ns,
+            name,
+            kind,
+            _ERROR if errored else _SUCCESS,
+            start_ns // 1_000_000,
+            end_ns // 1_000_000,
+            end_ns - start_ns,
+            inputs,
+            outputs,
+            usage,
+            cost_usd,
+            cost_source,
+            error_class,
+            (status.message or None) if errored else None,
+            meta,
         ),
         model if is_llm else "",
         provider,
     )
 
 
-def _text_of(messages: Any) -> str:
-    """The text parts of GenAI output messages, joined."""
-    value = _json_or_text(messages)
+# -- model calls: the conversation, as the dispatcher records it ---------------------------------
+
+
+def _llm_io(
+    attrs: Mapping[str, Any], invocation: Mapping[str, Any], runtime: str, model: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(inputs, outputs) of a model call from whichever convention the span speaks."""
+    messages: list[dict[str, Any]] = []
+    system: list[str] = []
+    captured = False
+    raw = attrs.get("gen_ai.input.messages")
+    if raw is not None:
+        captured = True
+        _genai_messages(_json_or_text(raw), messages, system)
+    elif any(k.startswith("llm.input_messages.") for k in attrs):
+        captured = True
+        _openinference_messages(attrs, "llm.input_messages.", messages, system)
+    instructions = attrs.get("gen_ai.system_instructions")
+    if instructions is not None:
+        captured = True
+        system[:0] = [_parts_text(_json_or_text(instructions))]
+    inputs: dict[str, Any] = {"runtime": runtime, "model": model, "messages": messages}
+    if system:
+        inputs["system"] = "\n\n".join(s for s in system if s)
+    params = _params(attrs, invocation)
+    if params:
+        inputs["params"] = params
+    tools = _tools(attrs)
+    if tools:
+        inputs["tools"] = tools
+    if not captured:
+        if attrs.get("input.value") is not None:
+            inputs["input"] = _json_or_text(attrs["input.value"])
+        else:
+            # Replay says why it cannot resend this call: the source never recorded it.
+            inputs["content_captured"] = False
+
+    out_messages: list[dict[str, Any]] = []
+    raw_out = attrs.get("gen_ai.output.messages")
+    if raw_out is not None:
+        _genai_messages(_json_or_text(raw_out), out_messages, [])
+    elif any(k.startswith("llm.output_messages.") for k in attrs):
+        _openinference_messages(attrs, "llm.output_messages.", out_messages, [])
+    outputs: dict[str, Any] | None = None
+    if out_messages:
+        outputs = {"text": "\n".join(m["content"] for m in out_messages if m.get("content"))}
+        calls = [c for m in out_messages for c in m.get("tool_calls", ())]
+        if calls:
+            outputs["tool_calls"] = calls
+    elif attrs.get("output.value") is not None:
+        outputs = {"text": str(attrs["output.value"])}
+    reasons = _json_or_text(_first(attrs, "gen_ai.response.finish_reasons", "llm.finish_reason"))
+    if isinstance(reasons, list) and reasons:
+        reasons = reasons[0]
+    if isinstance(reasons, str) and reasons:
+        outputs = dict(outputs or {})
+        outputs["finish_reason"] = reasons
+    return inputs, outputs
+
+
+def _genai_messages(value: Any, messages: list[dict[str, Any]], system: list[str]) -> None:
+    """GenAI (and LiteLLM) messages: {role, parts: [text | tool_call | tool_call_response]},
+    or chat-style {role, content, tool_calls, tool_call_id}."""
+    if isinstance(value, str):
+        messages.append({"role": "user", "content": value})
+        return
     if not isinstance(value, list):
-        return str(value) if value else ""
+        return
+    for item in value:
+        if not isinstance(item, Mapping):
+            continue
+        role = str(item.get("role") or "user")
+        texts: list[str] = []
+        calls: list[dict[str, Any]] = []
+        results: list[tuple[str | None, str]] = []
+        parts = item.get("parts")
+        if parts is None:
+            parts = item.get("content")
+        if isinstance(parts, str):
+            texts.append(parts)
+        elif isinstance(parts, list):
+            for part in parts:
+                if isinstance(part, str):
+                    texts.append(part)
+                    continue
+                if not isinstance(part, Mapping):
+                    continue
+                kind = part.get("type")
+                if kind == "tool_call":
+                    calls.append(_call(part.get("id"), part.get("name"), part.get("arguments")))
+                elif kind == "tool_call_response":
+                    response = part.get("response", part.get("result"))
+                    results.append((_str_or_none(part.get("id")), _as_text(response)))
+                else:
+                    text = part.get("content", part.get("text"))
+                    if isinstance(text, str):
+                        texts.append(text)
+        for raw_call in item.get("tool_calls") or ():  # LiteLLM keeps OpenAI's shape
+            if isinstance(raw_call, Mapping):
+                function = raw_call.get("function")
+                function = function if isinstance(function, Mapping) else raw_call
+                calls.append(
+                    _call(raw_call.get("id"), function.get("name"), function.get("arguments"))
+                )
+        text = "".join(texts)
+        if role == "system" or role == "developer":
+            system.append(text)
+        elif role == "tool" or results:
+            if results:
+                for call_id, content in results:
+                    messages.append({"role": "tool", "content": content, "tool_call_id": call_id})
+            else:
+                messages.append(
+                    {
+                        "role": "tool",
+                        "content": text,
+                        "tool_call_id": _str_or_none(item.get("tool_call_id")),
+                    }
+                )
+        else:
+            message: dict[str, Any] = {"role": role, "content": text}
+            if calls:
+                message["tool_calls"] = calls
+            messages.append(message)
+
+
+def _openinference_messages(
+    attrs: Mapping[str, Any], prefix: str, messages: list[dict[str, Any]], system: list[str]
+) -> None:
+    """OpenInference's flattened messages: prefix + N.message.role / .content /
+    .contents.M.message_content.text / .tool_calls.K.tool_call.{id,function.name,function.
+    arguments} / .tool_call_id."""
+    found: dict[int, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        if not key.startswith(prefix):
+            continue
+        head, _, rest = key[len(prefix) :].partition(".message.")
+        if not head.isdigit() or not rest:
+            continue
+        found.setdefault(int(head), {})[rest] = value
+    for index in sorted(found):
+        fields = found[index]
+        role = str(fields.get("role") or "user")
+        content = fields.get("content")
+        if not isinstance(content, str):
+            pieces = sorted(
+                (int(k.split(".")[1]), v)
+                for k, v in fields.items()
+                if k.startswith("contents.")
+                and k.endswith(".message_content.text")
+                and k.split(".")[1].isdigit()
+            )
+            content = "".join(str(v) for _i, v in pieces)
+        calls: dict[int, dict[str, Any]] = {}
+        for k, v in fields.items():
+            if k.startswith("tool_calls."):
+                number, _, field = k[len("tool_calls.") :].partition(".tool_call.")
+                if number.isdigit():
+                    calls.setdefault(int(number), {})[field] = v
+        if role in ("system", "developer"):
+            system.append(content)
+            continue
+        message: dict[str, Any] = {"role": role, "content": content}
+        if calls:
+            message["tool_calls"] = [
+                _call(c.get("id"), c.get("function.name"), c.get("function.arguments"))
+                for _n, c in sorted(calls.items())
+            ]
+        if role == "tool":
+            message["tool_call_id"] = _str_or_none(fields.get("tool_call_id"))
+        messages.append(message)
+
+
+def _call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    parsed = _json_or_text(arguments)
+    if not isinstance(parsed, dict):
+        parsed = {} if parsed in (None, "") else {"$raw": str(parsed)}
+    return {"id": _str_or_none(call_id) or "", "name": str(name or ""), "arguments": parsed}
+
+
+def _parts_text(value: Any) -> str:
+    """The text of system instructions: a string, or a list of text parts."""
+    if isinstance(value, str):
+        return value
     texts: list[str] = []
-    for message in value:
-        if isinstance(message, Mapping):
-            for part in message.get("parts") or []:
-                if isinstance(part, Mapping) and part.get("type") == "text":
-                    texts.append(str(part.get("content") or ""))
+    for part in value if isinstance(value, list) else ():
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, Mapping):
+            text = part.get("content", part.get("text"))
+            if isinstance(text, str):
+                texts.append(text)
+            elif isinstance(part.get("parts"), list):
+                texts.append(_parts_text(part["parts"]))
     return "\n".join(texts)
+
+
+def _params(attrs: Mapping[str, Any], invocation: Mapping[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in invocation.items():
+        name = _PARAMS.get(key)
+        if name and value is not None:
+            params[name] = value
+    for key, value in attrs.items():
+        if key.startswith("gen_ai.request.") and value is not None:
+            name = _PARAMS.get(key[len("gen_ai.request.") :])
+            if name:
+                params.setdefault(name, value)
+    return params
+
+
+def _tools(attrs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Tools offered: gen_ai.tool.definitions, or OpenInference's llm.tools.N.tool.json_schema
+    (both OpenAI-shaped), as the dispatcher records them."""
+    raw: list[Any] = []
+    definitions = _json_or_text(attrs.get("gen_ai.tool.definitions"))
+    if isinstance(definitions, list):
+        raw.extend(definitions)
+    else:
+        numbered = []
+        for key, value in attrs.items():
+            if key.startswith("llm.tools.") and key.endswith(".tool.json_schema"):
+                number = key[len("llm.tools.") : -len(".tool.json_schema")]
+                if number.isdigit():
+                    numbered.append((int(number), _json_or_text(value)))
+        raw.extend(v for _n, v in sorted(numbered, key=lambda item: item[0]))
+    tools: list[dict[str, Any]] = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        function = item.get("function") if isinstance(item.get("function"), Mapping) else item
+        assert isinstance(function, Mapping)
+        name = function.get("name")
+        if not name:
+            continue
+        schema = function.get("parameters") or function.get("input_schema")
+        tools.append(
+            {
+                "name": str(name),
+                "description": str(function.get("description") or ""),
+                "input_schema": dict(schema) if isinstance(schema, Mapping) else {"type": "object"},
+            }
+        )
+    return tools
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)

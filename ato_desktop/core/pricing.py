@@ -5,11 +5,15 @@ Precedence, first match wins (docs/pricing.md explains it for users):
 1. ``provider_cost_usd`` stated in the response -> ``CostSource.PROVIDER``.
 2. A user override from prices.json: runtime+model, then model, then the runtime's default
    -> ``ESTIMATED``.
-3. The genai-prices table bundled with the installed wheel -> ``ESTIMATED``. The claude runtime
+3. An openai-compatible server at a loopback, private or link-local address (``localhost``, a
+   ``.local`` name, 127.0.0.1, 10.x, 192.168.x, fd00::...) -> ``LOCAL``, $0: a model your own
+   machine or network serves costs what you say it costs (2.), never a reseller's list price
+   for a model of the same name.
+4. The genai-prices table bundled with the installed wheel -> ``ESTIMATED``. The claude runtime
    looks in Anthropic's prices, codex in OpenAI's; openai-compatible servers (and the other two,
    when their provider does not know the model) match the model name across every provider,
    first-party providers first.
-4. Otherwise ``Cost.unknown()``: usd None, never $0.
+5. Otherwise ``Cost.unknown()``: usd None, never $0.
 
 Token semantics follow :class:`~ato_desktop.core.models.TokenUsage`: ``input_tokens`` includes the
 cache reads and writes, which are priced at their own rates; whatever is left is uncached input.
@@ -24,12 +28,14 @@ from __future__ import annotations
 
 import difflib
 import functools
+import ipaddress
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import urlsplit
 
 from ato_desktop.core.coerce import as_money
 from ato_desktop.core.heavy_imports import import_heavy
@@ -44,6 +50,7 @@ __all__ = [
     "PriceBook",
     "PriceFileError",
     "PriceOverride",
+    "is_local_base_url",
     "parse_price_overrides",
     "price_table_version",
 ]
@@ -56,6 +63,9 @@ PRICE_FIELDS: dict[str, str] = {
     "output_per_mtok": "output tokens, reasoning included (required)",
     "cache_read_per_mtok": "input tokens read from the prompt cache (default: the input price)",
     "cache_write_per_mtok": "input tokens written to the prompt cache (default: the input price)",
+    "cache_write_1h_per_mtok": (
+        "input tokens written to the prompt cache for 1 hour (default: the cache write price)"
+    ),
 }
 _REQUIRED_PRICE_FIELDS = ("input_per_mtok", "output_per_mtok")
 _TOP_LEVEL_FIELDS = ("version", "models", "runtimes")
@@ -86,10 +96,10 @@ _FIRST_PARTY_PROVIDERS = (
     "meta",
 )
 
-# Price keys whose effect on our usage we compute ourselves (the fast path). Searches and the
-# 1-hour cache-write tier are priced per unit we never report, so they contribute nothing; any
-# other key (per-request fees, reasoning or audio rates) sends the model through genai-prices' own
-# calculator instead, which is exact but ~100x slower.
+# Price keys whose effect on our usage we compute ourselves (the fast path). Searches are priced
+# per unit we never report, so they contribute nothing; any other key (per-request fees,
+# reasoning or audio rates) sends the model through genai-prices' own calculator instead, which
+# is exact but ~100x slower.
 _FAST_PRICE_KEYS = frozenset(
     {
         "input_mtok",
@@ -111,13 +121,15 @@ class PriceFileError(ValueError):
 class PriceOverride:
     """A user's price for a model, in USD per million tokens.
 
-    Cache rates left as None bill those tokens as ordinary input.
+    Cache rates left as None bill those tokens as ordinary input; 1-hour cache writes with no
+    rate of their own are billed as cache writes.
     """
 
     input_per_mtok: float
     output_per_mtok: float
     cache_read_per_mtok: float | None = None
     cache_write_per_mtok: float | None = None
+    cache_write_1h_per_mtok: float | None = None
 
     def cost_usd(self, usage: TokenUsage) -> float:
         """The cost of ``usage`` at these prices."""
@@ -130,6 +142,7 @@ class PriceOverride:
             self.output_per_mtok,
             self.cache_read_per_mtok,
             self.cache_write_per_mtok,
+            self.cache_write_1h_per_mtok,
         )
 
 
@@ -287,6 +300,7 @@ def _parse_price(entry: object, where: str, fail: _Fail) -> PriceOverride:
         output_per_mtok=values["output_per_mtok"],
         cache_read_per_mtok=values.get("cache_read_per_mtok"),
         cache_write_per_mtok=values.get("cache_write_per_mtok"),
+        cache_write_1h_per_mtok=values.get("cache_write_1h_per_mtok"),
     )
 
 
@@ -334,12 +348,14 @@ def _short_json(value: object) -> str:
 @dataclass(frozen=True, slots=True)
 class _Rates:
     """Prices in USD per million tokens. A cache rate of None leaves those tokens in the
-    uncached input, charged at the input rate (what genai-prices does for an unpriced kind)."""
+    uncached input, charged at the input rate (what genai-prices does for an unpriced kind); a
+    1-hour cache-write rate of None charges those writes as cache writes."""
 
     input: float
     output: float
     cache_read: float | None = None
     cache_write: float | None = None
+    cache_write_1h: float | None = None
 
     def cost_usd(self, usage: TokenUsage) -> float:
         # The hot path of a million-action re-price: plain arithmetic, no allocations.
@@ -353,6 +369,12 @@ class _Rates:
         if self.cache_read is not None:
             uncached -= cache_read
             cost += cache_read * self.cache_read
+        if self.cache_write_1h is not None and usage.cache_write_1h_tokens > 0:
+            # The 1-hour writes are part of the cache writes, at their own (higher) rate.
+            written_1h = min(usage.cache_write_1h_tokens, cache_write)
+            uncached -= written_1h
+            cache_write -= written_1h
+            cost += written_1h * self.cache_write_1h
         if self.cache_write is not None:
             uncached -= cache_write
             cost += cache_write * self.cache_write
@@ -434,6 +456,7 @@ class _TableModel:
                     output_tokens=output,
                     cache_read_tokens=cache_read,
                     cache_write_tokens=cache_write,
+                    cache_write_1h_tokens=min(max(usage.cache_write_1h_tokens, 0), cache_write),
                     output_reasoning_tokens=reasoning,
                 ),
                 self.provider,
@@ -467,7 +490,13 @@ def _compile_rate_card(price: ModelPrice) -> _RateCard | None:
     keys = {key for key, value in vars(price).items() if value is not None and key[0] != "_"}
     if not keys <= _FAST_PRICE_KEYS or not {"input_mtok", "output_mtok"} <= keys:
         return None
-    token_keys = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+    token_keys = (
+        "input_mtok",
+        "output_mtok",
+        "cache_read_mtok",
+        "cache_write_mtok",
+        "cache_write_1h_mtok",
+    )
     values: dict[str, Decimal | TieredPrices | None] = {}
     for key in token_keys:
         value = getattr(price, key)
@@ -490,6 +519,7 @@ def _compile_rate_card(price: ModelPrice) -> _RateCard | None:
             rate("output_mtok", total_input_tokens) or 0.0,
             rate("cache_read_mtok", total_input_tokens),
             rate("cache_write_mtok", total_input_tokens),
+            rate("cache_write_1h_mtok", total_input_tokens),
         )
 
     # Between two consecutive thresholds (of any key) every key has one rate.
@@ -593,6 +623,40 @@ def price_table_version() -> str:
     return f"genai-prices {genai_prices.__version__} (bundled data)"
 
 
+# --------------------------------------------------------------------------- local servers
+
+# Runtimes whose base URL may point at a model served locally (Ollama, vLLM, llama.cpp, LM Studio).
+_LOCAL_CAPABLE_RUNTIMES = frozenset({RuntimeName.OPENAI_COMPATIBLE.value})
+
+
+def is_local_base_url(base_url: str | None) -> bool:
+    """True when ``base_url`` names this machine or a private network: ``localhost`` (and
+    ``*.localhost``), an mDNS ``*.local`` name, or a loopback, private (RFC 1918, fc00::/7),
+    link-local or shared (100.64/10) address. Pure: the name is read, never resolved."""
+    if not base_url:
+        return False
+    try:
+        host = (urlsplit(base_url.strip()).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address in ipaddress.ip_network("100.64.0.0/10")
+    ) and not address.is_unspecified
+
+
 # --------------------------------------------------------------------------- the price book
 
 
@@ -632,19 +696,35 @@ class PriceBook:
         *,
         provider_cost_usd: float | None = None,
         at: datetime | None = None,
+        base_url: str | None = None,
     ) -> Cost:
-        """The cost of one action; ``at`` picks dated prices (default: now)."""
+        """The cost of one action; ``at`` picks dated prices (default: now); ``base_url`` is
+        where the call went (an openai-compatible server on a local or private address is
+        ``local``, $0, unless prices.json prices the model)."""
         if provider_cost_usd is not None:
             stated = as_money(provider_cost_usd)
             # A negative or garbled stated cost is a provider bug: fall back to an estimate.
             if stated is not None and stated >= 0:
                 return Cost(stated, CostSource.PROVIDER)
+        if (
+            runtime in _LOCAL_CAPABLE_RUNTIMES
+            and is_local_base_url(base_url)
+            and not self.has_override(runtime, model)
+        ):
+            return Cost(0.0, CostSource.LOCAL)
         priced = self._resolve(runtime, model)
         if priced is None:
             return Cost.unknown()
         card = priced.card
         usd = card.cost_usd(usage) if card is not None else priced.cost_usd(usage, at)
         return Cost.unknown() if usd is None else Cost(usd, CostSource.ESTIMATED)
+
+    def has_override(self, runtime: str, model: str) -> bool:
+        """True when prices.json prices this model on this runtime (by name or by default)."""
+        name = model.strip().lower()
+        return any(
+            key in self._overrides for key in ((runtime, name), (None, name), (runtime, None))
+        )
 
     def is_priced(self, runtime: str, model: str) -> bool:
         """True when cost() can estimate this model without a provider-stated cost."""

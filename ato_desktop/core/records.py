@@ -109,6 +109,8 @@ class RunEnd:
     ttft_ns: int | None = None
     error_class: str | None = None
     error_message: str | None = None
+    # The model that answered, when the run was asked for the agent's "default" one.
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,7 @@ def total_cost(costs: Iterable[Cost]) -> CostTotal:
     usd = 0.0
     unknown = parts = 0
     estimated = False
+    local = 0
     for cost in costs:
         parts += 1
         if cost.source is CostSource.UNKNOWN or cost.usd is None:
@@ -89,10 +90,13 @@ def total_cost(costs: Iterable[Cost]) -> CostTotal:
             continue
         usd += cost.usd
         estimated = estimated or cost.source is CostSource.ESTIMATED
+        local += cost.source is CostSource.LOCAL
     if parts and unknown == parts:
         source = CostSource.UNKNOWN.value
     elif estimated:
         source = CostSource.ESTIMATED.value
+    elif parts and local == parts - unknown:
+        source = CostSource.LOCAL.value
     else:
         source = CostSource.PROVIDER.value
     return CostTotal(round(usd, 6), source, unknown, parts)

@@ -3,8 +3,9 @@
 The three wire formats count differently:
 
 - Anthropic Messages: ``input_tokens`` EXCLUDES the prompt-cache reads and writes, which arrive as
-  ``cache_read_input_tokens`` and ``cache_creation_input_tokens``; ``output_tokens`` includes the
-  thinking tokens (``output_tokens_details.thinking_tokens``).
+  ``cache_read_input_tokens`` and ``cache_creation_input_tokens`` (split by lifetime in
+  ``cache_creation.ephemeral_5m_input_tokens`` / ``ephemeral_1h_input_tokens``); ``output_tokens``
+  includes the thinking tokens (``output_tokens_details.thinking_tokens``).
 - OpenAI Responses: ``input_tokens`` INCLUDES ``input_tokens_details.cached_tokens`` (and
   ``cache_write_tokens``); ``output_tokens`` includes ``output_tokens_details.reasoning_tokens``.
 - Chat Completions: ``prompt_tokens`` includes ``prompt_tokens_details.cached_tokens``;
@@ -119,14 +120,15 @@ def usage_from_anthropic(*reports: object) -> TokenUsage:
     uncached = to_count(_merged(reports, "input_tokens"))
     cache_read = to_count(_merged(reports, "cache_read_input_tokens"))
     cache_write_raw = _merged(reports, "cache_creation_input_tokens")
+    # The per-lifetime breakdown (cache_creation.ephemeral_5m / _1h_input_tokens): 1-hour writes
+    # cost more than 5-minute ones, so the split is kept whenever the report has it.
+    breakdown = _merged(reports, "cache_creation")
+    written_5m = to_count(get_field(breakdown, "ephemeral_5m_input_tokens"))
+    written_1h = to_count(get_field(breakdown, "ephemeral_1h_input_tokens"))
     if cache_write_raw is None:
-        # Older payloads may only carry the per-TTL breakdown.
-        breakdown = _merged(reports, "cache_creation")
-        cache_write = to_count(get_field(breakdown, "ephemeral_5m_input_tokens")) + to_count(
-            get_field(breakdown, "ephemeral_1h_input_tokens")
-        )
+        cache_write = written_5m + written_1h  # older payloads may carry only the breakdown
     else:
-        cache_write = to_count(cache_write_raw)
+        cache_write = max(to_count(cache_write_raw), written_1h)
     output = to_count(_merged(reports, "output_tokens"))
     reasoning = to_count(get_field(_merged(reports, "output_tokens_details"), "thinking_tokens"))
     return TokenUsage(
@@ -135,6 +137,7 @@ def usage_from_anthropic(*reports: object) -> TokenUsage:
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
         reasoning_tokens=min(reasoning, output),
+        cache_write_1h_tokens=written_1h,
     )
 
 

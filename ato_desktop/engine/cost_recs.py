@@ -111,6 +111,7 @@ def cost_recommendations(
                 row.costed_runs,
                 row.runs if row.replay else 0,
                 estimated_runs=row.estimated_runs,
+                costed_completed=row.costed_completed,
             )
             pairs[key] = pairs[key].merged(stats) if key in pairs else stats
         for key, stats in list(pairs.items()):

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
+import os
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -23,7 +25,6 @@ from typing import Any
 
 from ato_desktop.core.budgets import refusal_message
 from ato_desktop.core.conversation import message_json, tool_call_json
-from ato_desktop.core.heavy_imports import import_heavy
 from ato_desktop.core.models import (
     AgentConfig,
     AgentStep,
@@ -50,8 +51,9 @@ from ato_desktop.engine.credentials import CredentialStore, known_secrets
 from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import ToolboxError, ToolboxFactory, ToolRunner
-from ato_desktop.runtimes import tls
 from ato_desktop.runtimes.base import RuntimeAdapter
+from ato_desktop.runtimes.registry import base_url_env_var, default_base_url
+from ato_desktop.runtimes.sdk_clients import prepare_sdk
 from ato_desktop.store import run_queries
 from ato_desktop.store.database import StoreError
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
@@ -61,7 +63,11 @@ log = logging.getLogger(__name__)
 CHECKPOINT_INTERVAL_S = 1.0
 # A model that keeps asking for tools without answering is stopped after this many turns.
 MAX_TURNS = 50
-_sdks_imported: set[str] = set()
+# The longest Retry-After a call waits out unless settings.json says otherwise.
+DEFAULT_MAX_RETRY_WAIT_S = 60.0
+# Model names that let a coding agent pick its own model; the run records the one that answered.
+AGENT_DEFAULT_MODELS = frozenset({"", "default"})
+_sdks_prepared: set[str] = set()
 AdapterFactory = Callable[[str], RuntimeAdapter]
 
 
@@ -137,6 +143,11 @@ class _Stream:
     first_token_ns: int | None = None
     last_event_ms: int = 0
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # The provider's response began (ACCEPTED): the call reached the model.
+    accepted: bool = False
+    # The usage's output count is the provider's final one (False: estimate it).
+    output_counted: bool = True
+    steps: int = 0
 
     @property
     def text(self) -> str:
@@ -172,6 +183,8 @@ class _RunState:
     last_text: str = ""
     first_token_ns: int | None = None
     failure: tuple[ErrorClass, str] | None = None  # ceiling, tool servers, missing key
+    max_retry_wait_s: float = DEFAULT_MAX_RETRY_WAIT_S
+    answered_by: str | None = None  # the model that answered, when the agent let it choose
 
 
 class Dispatcher:
@@ -189,6 +202,7 @@ class Dispatcher:
         toolbox_factory: ToolboxFactory,
         approvals: ApprovalBroker,
         default_stall_timeout_s: float = 60.0,
+        max_retry_wait: Callable[[], float] | None = None,
     ) -> None:
         self._store = store
         self._toolbox_factory = toolbox_factory
@@ -200,6 +214,8 @@ class Dispatcher:
         self._adapters = adapter_factory
         self._owner = owner
         self._stall_timeout_s = default_stall_timeout_s
+        # Read per dispatch (settings.json may change while the app runs), off the event loop.
+        self._max_retry_wait = max_retry_wait or (lambda: DEFAULT_MAX_RETRY_WAIT_S)
         # Run endings the log refused (a full disk), written before the next dispatch.
         self._held_endings: dict[str, tuple[int, NewAction | None, RunEnd]] = {}
 
@@ -220,6 +236,8 @@ class Dispatcher:
         agent, config = await self._resolve_target(request)
         if agent is not None:
             await self._check_budget(agent)
+        # Before the run starts, so its duration and TTFT measure the provider, not our imports.
+        max_retry_wait_s = await self._prepare_runtime(config.runtime)
         if request.messages is not None:
             thread_id, messages = None, request.messages
         else:
@@ -254,7 +272,9 @@ class Dispatcher:
                 await asyncio.wrap_future(
                     self._store.add_message(thread_id, "user", request.prompt, run_id=run_id)
                 )
-            result = await self._run(run_id, run_no, live, config, messages, request, on_text)
+            result = await self._run(
+                run_id, run_no, live, config, messages, request, on_text, max_retry_wait_s
+            )
         finally:
             self._registry.unregister(run_id)
         if (
@@ -270,6 +290,23 @@ class Dispatcher:
                 self._store.add_message(thread_id, "assistant", result.output, run_id=run_id)
             )
         return dataclasses.replace(result, thread_id=thread_id)
+
+    async def _prepare_runtime(self, runtime: str) -> float:
+        """Import and warm the runtime's SDK (once per process) and read the retry-wait setting,
+        in a worker thread; returns the setting."""
+        try:
+            adapter = self._adapters(runtime)
+        except ValueError as exc:
+            raise DispatchError(str(exc)) from exc
+        sdk = getattr(adapter, "sdk_module", "")
+
+        def prepare() -> float:
+            if sdk and sdk not in _sdks_prepared:
+                prepare_sdk(sdk)
+                _sdks_prepared.add(sdk)
+            return self._max_retry_wait()
+
+        return await asyncio.to_thread(prepare)
 
     async def _write_held_endings(self) -> None:
         """Write the endings a full disk refused; raises StoreError while it still does."""
@@ -369,10 +406,12 @@ class Dispatcher:
         messages: tuple[ChatMessage, ...],
         request: DispatchRequest,
         on_text: Callable[[str], None] | None,
+        max_retry_wait_s: float = DEFAULT_MAX_RETRY_WAIT_S,
     ) -> DispatchResult:
         key = self._credentials.key_for_runtime(config.runtime)
         secrets = [key.value, *known_secrets()] if key else list(known_secrets())
         state = _RunState(run_id, run_no, live, config, time.perf_counter_ns(), secrets)
+        state.max_retry_wait_s = max_retry_wait_s
         runtime = RuntimeName(config.runtime)
         if key is None and runtime in (RuntimeName.CLAUDE, RuntimeName.CODEX):
             # Recorded as a call that never went out: the prompt is in the log, so the run can
@@ -434,10 +473,6 @@ class Dispatcher:
         """Model calls until the model answers without asking for tools (or a guard stops)."""
         config = state.config
         adapter = self._adapters(config.runtime)
-        if adapter.sdk_module and adapter.sdk_module not in _sdks_imported:
-            await asyncio.to_thread(import_heavy, adapter.sdk_module)
-            await asyncio.to_thread(tls.warm_up)  # the one TLS context, off the event loop
-            _sdks_imported.add(adapter.sdk_module)
         subprocess_runtime = RuntimeName(config.runtime).is_subprocess
         tools: ToolRunner | None = None
         try:
@@ -504,12 +539,13 @@ class Dispatcher:
             messages=tuple(conversation),
             system=config.system_prompt,
             params=dict(config.params),
-            base_url=config.base_url,
+            base_url=_base_url(config),
             api_key=api_key,
             stall_timeout_s=request.stall_timeout_s or self._stall_timeout_s,
             request_timeout_s=request.request_timeout_s or 600.0,
             tools=tuple(tools.specs) if tools is not None else request.tools,
             cwd=config.working_dir,
+            max_retry_wait_s=state.max_retry_wait_s,
         )
         subprocess_runtime = RuntimeName(config.runtime).is_subprocess
         turn = _Turn(
@@ -578,16 +614,27 @@ class Dispatcher:
             elif event.kind is EventKind.STEP and event.step is not None:
                 # A coding agent finished a step: an action of its own, recorded now.
                 self._store.append_action(state.run_id, state.run_no, _step_action(event.step))
+                stream.steps += 1
                 stream.last_event_ms = now_ms()
                 live.note_event()
+            elif event.kind is EventKind.ACCEPTED:
+                stream.accepted = True
+                self._store.note_action_accepted(state.run_no)  # for crash recovery
             elif event.kind is EventKind.USAGE:
+                # The last report wins: a provisional one (output not counted yet) may come
+                # first, so a killed call keeps the input the provider counted.
                 stream.usage = event.usage
+                stream.output_counted = event.output_counted
                 stream.provider_cost_usd = event.provider_cost_usd
                 live.note_event()
             elif event.kind is EventKind.FINISH:
                 stream.finish_reason = event.finish_reason
                 stream.response_id = event.response_id
                 stream.response_model = event.response_model
+                if event.response_model and state.config.model.strip().lower() in (
+                    AGENT_DEFAULT_MODELS
+                ):
+                    state.answered_by = event.response_model
             elif event.kind is EventKind.ERROR:
                 stream.error_class = event.error_class or ErrorClass.SERVER_ERROR
                 stream.error_message = event.message
@@ -606,12 +653,34 @@ class Dispatcher:
         config, stream = state.config, turn.stream
         text = stream.text
         usage, estimated = stream.usage, False
-        reached_model = bool(text) or bool(stream.tool_calls) or killed
-        if usage is None and reached_model:
+        # The model that did the work: the agent's, or the one that answered for "default".
+        model = config.model
+        if model.strip().lower() in AGENT_DEFAULT_MODELS and stream.response_model:
+            model = stream.response_model
+        if RuntimeName(config.runtime).is_subprocess:
+            # A CLI reports no "accepted": any output, or a kill of a started CLI, counts.
+            reached_model = bool(text) or bool(stream.steps) or killed
+        else:
+            # The response began, or something streamed: a call refused before it (429, no
+            # headers, a killed retry wait) never reached the model and costs nothing.
+            reached_model = stream.accepted or bool(text) or bool(stream.tool_calls)
+        if usage is not None and not stream.output_counted:
+            # The provider counted the input (message_start) but the stream ended before its
+            # output count: keep the input, estimate the output from what streamed.
+            output_tokens = await asyncio.to_thread(
+                self._estimator.count, _output_text(stream), model
+            )
+            usage = dataclasses.replace(
+                usage, output_tokens=max(output_tokens.n, usage.reasoning_tokens)
+            )
+            estimated = True
+        elif usage is None and reached_model:
             # No usage from the provider (killed or cut stream): estimate, and say so.
-            prompt_parts = [turn.request.system or ""] + [m.content for m in turn.request.messages]
             usage, _method = await asyncio.to_thread(
-                self._estimator.estimate_usage, prompt_parts, text, config.model
+                self._estimator.estimate_usage,
+                _prompt_parts(turn.request),
+                _output_text(stream),
+                model,
             )
             estimated = True
         # A call that never reached the model (rejected key, refused connection) spent nothing:
@@ -622,9 +691,11 @@ class Dispatcher:
             cost = await asyncio.to_thread(
                 self._prices.cost,
                 config.runtime,
-                config.model,
+                model,
                 usage or TokenUsage(),
                 provider_cost_usd=stream.provider_cost_usd,
+                # Where the call went: a model served locally is priced "local", $0.
+                base_url=turn.request.base_url or default_base_url(config.runtime),
             )
         if cost is not None and cost.usd is not None:
             state.cost_usd += cost.usd
@@ -706,6 +777,7 @@ class Dispatcher:
             ttft_ns=state.first_token_ns,
             error_class=error_class.value if error_class else None,
             error_message=message,
+            model=state.answered_by,
         )
         try:
             await asyncio.wrap_future(
@@ -745,7 +817,8 @@ class Dispatcher:
             usage=run.usage if run.action_count and (spent or run.usage.total_tokens) else None,
             tokens_estimated=run.tokens_estimated,
             cost=Cost(run.cost_usd, CostSource(source)) if source is not None else None,
-            ttft_ns=state.first_token_ns,
+            # The figure the log keeps (the first answer's), so every reader shows the same one.
+            ttft_ns=run.ttft_ns,
             duration_ns=duration_ns,
             error_class=error_class,
             error_message=message,
@@ -773,6 +846,46 @@ def _call_inputs(request: RuntimeRequest, runtime: str) -> dict[str, Any]:
     if request.cwd:
         inputs["working_dir"] = request.cwd
     return inputs
+
+
+def _base_url(config: AgentConfig) -> str | None:
+    """The base URL a call goes to when the agent or the environment names one (an API runtime's
+    ANTHROPIC_BASE_URL / OPENAI_BASE_URL), resolved here so the action records where it went;
+    None for the runtime's own default address."""
+    if config.base_url and config.base_url.strip():
+        return config.base_url.strip()
+    env_var = base_url_env_var(config.runtime)
+    from_env = os.environ.get(env_var, "").strip() if env_var else ""
+    return from_env or None
+
+
+def _prompt_parts(request: RuntimeRequest) -> list[str]:
+    """What a call sent, as text to count: the system prompt, each message (tool calls and
+    results included) and the tool schemas offered, which the provider counts as input too."""
+    parts = [request.system or ""]
+    for message in request.messages:
+        parts.append(message.content)
+        parts.extend(
+            json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False)
+            for c in message.tool_calls
+        )
+    parts.extend(
+        json.dumps(
+            {"name": t.name, "description": t.description, "input_schema": t.input_schema},
+            ensure_ascii=False,
+        )
+        for t in request.tools
+    )
+    return parts
+
+
+def _output_text(stream: _Stream) -> str:
+    """What the model produced, as text to count: its answer and the tool calls it made."""
+    calls = [
+        json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False)
+        for c in stream.tool_calls
+    ]
+    return "\n".join([stream.text, *calls]) if calls else stream.text
 
 
 def _step_action(step: AgentStep) -> NewAction:

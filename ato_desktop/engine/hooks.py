@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING
 
 from ato_desktop.core.automations import AutomationKind, HookEvent, HookSpec, TargetKind
 from ato_desktop.core.budgets import day_start_ms, month_start_ms
-from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
+from ato_desktop.core.events import (
+    AgentDeleted,
+    AutomationChanged,
+    ChangesMissed,
+    ConfigChanged,
+    DomainEvent,
+    RunCompleted,
+    RunFailed,
+)
 from ato_desktop.core.models import ErrorClass, RunStatus, Trigger
 from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.templates import render
@@ -40,7 +48,7 @@ from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.online_judge import run_exchange
 from ato_desktop.engine.pipelines import close_parent_run, open_parent_run, run_killable
 from ato_desktop.store import automations as automation_store
-from ato_desktop.store import run_queries
+from ato_desktop.store import claims, run_queries
 from ato_desktop.store.automations import AutomationRecord
 from ato_desktop.store.execution_log import NotFoundError, now_ms
 
@@ -87,6 +95,8 @@ class HookRunner:
         self._tasks: set[asyncio.Task[list[HookFire]]] = set()
         self._budget_fired: set[tuple[str, str]] = set()  # (hook id, period) in this process
         self.fired: list[HookFire] = []  # this process's recent fires, newest last (bounded)
+        self._sources: frozenset[str] | None = None  # agents enabled hooks watch (a cache)
+        self._sources_generation = 0
 
     @property
     def running(self) -> bool:
@@ -96,14 +106,46 @@ class HookRunner:
         if self._unsubscribe is not None:
             return
         self._loop = asyncio.get_running_loop()
+        # Other processes' runs too (the app hears a CLI dispatch end): claims keep it to one fire.
         self._unsubscribe = self._ws.bus.subscribe(self._on_event)
 
     def _on_event(self, event: DomainEvent) -> None:
+        # On the writer's or the change feed's thread: decide cheaply, hand work to the loop.
+        if isinstance(event, AutomationChanged | ConfigChanged | AgentDeleted | ChangesMissed):
+            self._sources_generation += 1
+            self._sources = None  # which agents hooks watch may have changed
+            return
         loop = self._loop
         if loop is None or not isinstance(event, RunCompleted | RunFailed) or not event.agent_id:
             return
+        sources = self._sources
+        if sources is not None and event.agent_id not in sources:
+            return  # no hook watches this agent: a burst of other runs costs nothing here
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self._schedule, event.run_id)
+
+    async def _watched_agents(self) -> frozenset[str]:
+        """Ids of the agents some enabled hook watches (cached until a definition changes)."""
+        sources = self._sources
+        if sources is not None:
+            return sources
+        generation = self._sources_generation
+        store = self._ws.store
+        hooks = await store.read_async(
+            automation_store.list_definitions, store, AutomationKind.HOOK, enabled_only=True
+        )
+        found: set[str] = set()
+        for hook in hooks:
+            if isinstance(hook.spec, HookSpec):
+                try:
+                    agent = await store.read_async(store.get_agent, hook.spec.source_agent)
+                except NotFoundError:
+                    continue
+                found.add(agent.id)
+        sources = frozenset(found)
+        if generation == self._sources_generation:
+            self._sources = sources
+        return sources
 
     def _schedule(self, run_id: str) -> None:
         task = asyncio.ensure_future(self.handle_run(run_id))
@@ -125,6 +167,8 @@ class HookRunner:
         run = await store.read_async(store.get_run, run_id)
         if run.tags.get(CHAIN_TAG):
             return []  # a stage of a hook chain: the chain fires the hooks that follow it
+        if run.agent_id not in await self._watched_agents():
+            return []
         fires: list[HookFire] = []
         for hook, spec in await self._due(run):
             if spec.target_kind is TargetKind.AGENT:
@@ -171,7 +215,16 @@ class HookRunner:
                 if key in self._budget_fired:
                     continue
                 self._budget_fired.add(key)
-            due.append((hook, spec))
+                subject = f"over-budget:{period or ''}"
+            else:
+                subject = f"{spec.event.value}:{run.id}"
+            # Every process following the log hears this run end (the app, a daemon): the
+            # one whose claim goes in fires the hook, the others leave it.
+            claimed = await asyncio.wrap_future(
+                claims.claim(store, f"hook:{hook.id}", subject, self._ws.lease.token)
+            )
+            if claimed:
+                due.append((hook, spec))
         return due
 
     async def _is_source(self, hook: AutomationRecord, agent_id: str) -> bool:

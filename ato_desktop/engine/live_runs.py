@@ -1,9 +1,12 @@
 """The live-run registry: every in-flight dispatch of this process, and how to kill it.
 
 Kills come from this process (`kill(ids)`, the UI's bulk kill) or from another one (`ato-desktop
-runs kill` flags the run in the log; the owner's watcher picks the flag up within a quarter of a
-second). Either way the dispatch's streaming task is cancelled, which closes the HTTP stream, and
-the dispatcher records the run as killed with its partial output.
+runs kill`, or the app killing a CLI's run, flags the run in the log). The owner hears the flag
+through the change feed at once when it follows the log (the app), and its watcher reads the flag
+within a quarter of a second otherwise (a CLI dispatch). Either way the dispatch's streaming task
+is cancelled, which closes the HTTP stream, and the dispatcher records the run as killed with its
+partial output. A run whose owner died (kill -9) cannot be killed by its owner: it is ended
+`interrupted` by whoever asked, through crash recovery.
 """
 
 from __future__ import annotations
@@ -12,15 +15,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ato_desktop.core.events import DomainEvent, KillRequested
 from ato_desktop.core.live_status import is_stuck
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 log = logging.getLogger(__name__)
 
 KILL_POLL_INTERVAL_S = 0.25
+# Runs of other processes are checked for a dead owner at most this often (a lock-file probe
+# per owner; the Live view asks on every reload).
+ORPHAN_SWEEP_INTERVAL_S = 2.0
+
+Recover = Callable[[Collection[str] | None], list[str]]
 
 
 @dataclass
@@ -57,17 +66,30 @@ class KillOutcome:
 class LiveRunRegistry:
     """In-flight dispatches of this process, keyed by run id."""
 
-    def __init__(self, store: ExecutionLog, owner: str) -> None:
+    def __init__(self, store: ExecutionLog, owner: str, recover: Recover | None = None) -> None:
         self._store = store
         self._owner = owner
+        self._recover = recover  # ends dead owners' runs `interrupted` (engine.recovery)
         self._live: dict[str, LiveDispatch] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._last_sweep = 0.0
 
     def register(self, run_id: str, run_no: int) -> LiveDispatch:
         entry = LiveDispatch(run_id, run_no, time.monotonic())
         self._live[run_id] = entry
         self._ensure_watcher()
         return entry
+
+    def _on_event(self, event: DomainEvent) -> None:
+        """A kill request from any process (on the writer's or the feed's thread)."""
+        loop = self._loop
+        if isinstance(event, KillRequested) and loop is not None:
+            mine = [r for r in event.run_ids if r in self._live]
+            if mine:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(self.kill, mine)
 
     def attach_task(self, run_id: str, task: asyncio.Task[object]) -> None:
         entry = self._live.get(run_id)
@@ -114,8 +136,19 @@ class LiveRunRegistry:
         requested: list[str] = []
         if others:
             requested = await asyncio.wrap_future(self._store.request_kill(others))
+            if requested and self._recover is not None:
+                # An owner that died cannot answer: end its runs here, as recovery would.
+                await asyncio.to_thread(self._recover, set(requested))
         ended = [r for r in others if r not in set(requested)]
         return KillOutcome(local, requested, ended)
+
+    async def sweep_dead_owners(self) -> list[str]:
+        """End `interrupted` the running runs whose process died since (at most every 2 s)."""
+        now = time.monotonic()
+        if self._recover is None or now - self._last_sweep < ORPHAN_SWEEP_INTERVAL_S:
+            return []
+        self._last_sweep = now
+        return await asyncio.to_thread(self._recover, None)
 
     async def stuck_anywhere(self, older_than_s: float) -> list[str]:
         """Ids of running runs of any process with no event for older_than_s seconds."""
@@ -129,6 +162,9 @@ class LiveRunRegistry:
         return [r for r, e in self._live.items() if now - e.last_event_monotonic >= older_than_s]
 
     def _ensure_watcher(self) -> None:
+        if self._unsubscribe is None:
+            self._loop = asyncio.get_running_loop()
+            self._unsubscribe = self._store.bus.subscribe(self._on_event)
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.get_running_loop().create_task(
                 self._watch_kill_requests(), name="ato-kill-watcher"
@@ -147,6 +183,9 @@ class LiveRunRegistry:
             await asyncio.sleep(KILL_POLL_INTERVAL_S)
 
     async def aclose(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

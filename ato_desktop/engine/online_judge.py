@@ -70,7 +70,7 @@ class OnlineJudge:
         if self._unsubscribe is not None:
             return
         self._loop = asyncio.get_running_loop()
-        self._unsubscribe = self._workspace.bus.subscribe(self._on_event)
+        self._unsubscribe = self._workspace.bus.subscribe(self._on_event, local_only=True)
 
     def _on_event(self, event: DomainEvent) -> None:
         # On the writer thread: hand over to the loop at once.

@@ -3,12 +3,29 @@
 An optional server (127.0.0.1 by default; another address only when asked for) that accepts
 ``POST /v1/traces`` in both OTLP encodings, protobuf (application/x-protobuf) and JSON
 (application/json, ids in hex as the OTLP JSON mapping says). Spans map to runs with actions
-through core.otlp_ingest (GenAI and OpenInference attributes; unknown ones kept), priced from
-the workspace's price book, trigger external, and are written in one transaction: a malformed
-payload gets a 400 with the reason and nothing of it is written.
+through core.otlp_ingest (GenAI, OpenInference and LiteLLM attributes; unknown ones kept),
+priced from the workspace's price book at the price in force when each span started, trigger
+external.
 
-It runs on its own threads (the stdlib's ThreadingHTTPServer) and writes through the store's
-writer, so it never blocks the event loop; `start()` / `close()`, or `serve()` from async code.
+Who may send (a web page must never write to your log):
+- the Host header must name this receiver (a loopback name when it listens on loopback; an IP
+  address or this machine's name otherwise), which defeats DNS rebinding;
+- a request with an ``Origin`` (or any ``Sec-Fetch-*``) header comes from a browser: refused;
+- the Content-Type must be an OTLP one (a page's no-cors fetch can only send text/plain);
+- with ``require_token`` (for a receiver reachable from other machines), an
+  ``Authorization: Bearer`` token that matches the one in the OS keyring (ReceiverToken).
+
+What is written (store.external_runs): every text of the export redacted first (known secrets
+and credential shapes, bytesValue attributes included); each export written as an ingest in
+bounded batches, so no write transaction holds the log for more than about 100 ms (other
+processes' writes land meanwhile), and all or nothing: a malformed payload gets a 400 with the
+reason, a failure while writing a 503, and in both cases nothing of it stays in the log.
+
+Bodies are capped at 32 MB, compressed or not: a gzip body is decompressed in a stream and
+refused with a 413 the moment it passes the cap.
+
+It runs on its own threads (the stdlib's ThreadingHTTPServer); exports are decoded in parallel
+and written one at a time. `start()` / `close()`, or `serve()` from async code.
 """
 
 from __future__ import annotations
@@ -16,11 +33,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import gzip
+import contextlib
+import functools
+import hmac
+import ipaddress
 import json
 import logging
+import secrets
+import socket
 import threading
+import time
 import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +56,26 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from ato_desktop.core.otlp_ingest import MalformedTraceError, traces_from_request
-from ato_desktop.core.redaction import redact_secrets
-from ato_desktop.engine.credentials import known_secrets
-from ato_desktop.store.external_runs import IngestResult, ingest_traces
+from ato_desktop.core.otlp_ingest import (
+    IngestedTrace,
+    MalformedTraceError,
+    SpanRef,
+    group_request,
+    map_trace,
+)
+from ato_desktop.core.redaction import FRAGMENT_LENGTH, redact_secrets, secret_hint
+from ato_desktop.engine.credentials import (
+    SERVICE_NAME,
+    CredentialStore,
+    KeyringUnavailableError,
+    describe_keyring_error,
+    known_secrets,
+    read_keyring_secret,
+    register_secret,
+    secure_target,
+)
+from ato_desktop.store import external_runs
+from ato_desktop.store.external_runs import IngestResult
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
@@ -45,24 +86,88 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318  # the OTLP/HTTP port every exporter defaults to
 MAX_BODY_BYTES = 32 * 1024 * 1024
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
+JSON_TYPE = "application/json"
+
+# Batches: each write transaction aims at this long (a fifth of the 250 ms promise, leaving
+# room for a loaded machine's scheduling, a slow disk and other jobs in the same group commit);
+# each batch is sized from the last one's time, starting small.
+BATCH_TARGET_S = 0.05
+FIRST_BATCH_SPANS = 200
+MIN_BATCH_SPANS, MAX_BATCH_SPANS = 50, 20_000
+# A pause after each batch of a big export, so another process's waiting write (SQLite's busy
+# handler polls) gets the lock: the receiver holds it at most about 80 % of the time.
+BATCH_DUTY = 0.8
 
 
 class BadPayload(ValueError):
     """The reason for a 400."""
 
 
-def decode_request(body: bytes, content_type: str, encoding: str = "") -> ExportTraceServiceRequest:
-    """An export request from a body in either OTLP encoding; BadPayload says why not."""
+class Refused(Exception):
+    """A request refused before its body is read: HTTP status and the reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def decompress_gzip(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
+    """A gzip body decompressed in a stream; Refused(413) the moment it passes limit (a gzip
+    bomb never grows past it), BadPayload when it is not gzip."""
+    out: list[bytes] = []
+    size = 0
+    data = body
+    try:
+        while data:
+            stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = stream.decompress(data, limit - size + 1)
+            while True:
+                size += len(chunk)
+                if size > limit:
+                    raise Refused(
+                        413, f"the gzip body decompresses to more than {limit // 2**20} MB"
+                    )
+                out.append(chunk)
+                if stream.eof or not stream.unconsumed_tail:
+                    break
+                chunk = stream.decompress(stream.unconsumed_tail, limit - size + 1)
+            if not stream.eof:
+                tail = stream.flush()
+                size += len(tail)
+                if size > limit:
+                    raise Refused(
+                        413, f"the gzip body decompresses to more than {limit // 2**20} MB"
+                    )
+                raise BadPayload("the gzip body is cut short")
+            data = stream.unused_data  # another gzip member may follow
+    except zlib.error as exc:
+        raise BadPayload(f"the gzip body cannot be decompressed: {exc}") from None
+    return b"".join(out)
+
+
+def unpack_body(body: bytes, content_type: str, encoding: str = "") -> tuple[str, bytes]:
+    """(the OTLP content type, the body's bytes decompressed); Refused(415) for a type that is
+    not OTLP's, Refused(413) for a gzip body past the cap, BadPayload for another encoding."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind not in (*PROTOBUF_TYPES, JSON_TYPE):
+        raise Refused(
+            415,
+            f"unsupported Content-Type {content_type!r}; send application/x-protobuf or "
+            "application/json (OTLP/HTTP)",
+        )
+    encoding = encoding.strip().lower()
     if encoding == "gzip":
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise BadPayload(f"the gzip body cannot be decompressed: {exc}") from None
+        body = decompress_gzip(body)
     elif encoding not in ("", "identity"):
         raise BadPayload(f"unsupported Content-Encoding {encoding!r}")
+    return kind, body
+
+
+def parse_body(kind: str, body: bytes) -> ExportTraceServiceRequest:
+    """The export request in a body of that OTLP content type; BadPayload says why not."""
     request = ExportTraceServiceRequest()
-    kind = content_type.split(";")[0].strip().lower()
-    if kind == "application/json":
+    if kind == JSON_TYPE:
         try:
             data = json.loads(body or b"{}")
         except ValueError as exc:
@@ -77,25 +182,104 @@ def decode_request(body: bytes, content_type: str, encoding: str = "") -> Export
         except (json_format.ParseError, TypeError, ValueError, RecursionError) as exc:
             raise BadPayload(f"the JSON body is not an OTLP trace export: {exc}") from None
         return request
-    if kind in ("application/x-protobuf", "application/protobuf", ""):
-        try:
-            request.ParseFromString(body)
-        except DecodeError as exc:
-            raise BadPayload(f"the protobuf body cannot be decoded: {exc}") from None
-        return request
-    raise BadPayload(f"unsupported Content-Type {content_type!r}; send protobuf or JSON")
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise BadPayload(f"the protobuf body cannot be decoded: {exc}") from None
+    return request
+
+
+def decode_request(body: bytes, content_type: str, encoding: str = "") -> ExportTraceServiceRequest:
+    """An export request from a body in either OTLP encoding; BadPayload says why not,
+    Refused(413/415) for a body too big once decompressed or not of an OTLP type."""
+    return parse_body(*unpack_body(body, content_type, encoding))
+
+
+# -- redaction --------------------------------------------------------------------------------
+
+
+_SHAPES = (
+    r"(?i)sk-[a-z0-9_\-]{16}|aiza[a-z0-9_\-]{30}|gh[pousr]_[a-z0-9]{30}|github_pat_[a-z0-9_]{30}"
+    r"|eyj[a-z0-9_\-]{8,}\.[a-z0-9_\-]{8,}\.[a-z0-9_\-]{8}"
+    r"|authorization[\"']?\s*[:=]|bearer\s+[a-z0-9_\-.+/=~]{16}"
+    r"|(?:x-api-key|api[-_]?key|access[-_]?token|auth[-_]?token|refresh[-_]?token"
+    r"|client[-_]?secret|secret[-_]?key)[\"']?\s*[:=]"
+)
+
+
+def _secret_forms(secret: str) -> set[bytes]:
+    """The encodings of a known secret that redaction looks for, or might: raw, URL- and
+    JSON-escaped, base64 (every alignment), base64url and hex (both cases)."""
+    from urllib.parse import quote
+
+    raw = secret.encode()
+    forms = {raw, quote(secret, safe="").encode(), json.dumps(secret)[1:-1].encode()}
+    for skip in range(3):
+        encoded = base64.b64encode(b"\0" * skip + raw)[4 if skip else 0 :]
+        forms.add(encoded)
+        forms.add(encoded.replace(b"+", b"-").replace(b"/", b"_"))
+    forms.add(raw.hex().encode())
+    forms.add(raw.hex().upper().encode())
+    return forms
+
+
+@functools.lru_cache(maxsize=8)
+def _gate(secrets_key: frozenset[str]) -> Any:
+    """One RE2 automaton matching anything redaction could change (a superset: credential
+    shapes without their look-arounds, and every FRAGMENT_LENGTH piece of every known secret
+    in every encoding), run over a whole export at hundreds of MB/s."""
+    import re2  # google-re2: linear-time, many patterns in one pass
+
+    grams: set[bytes] = set()
+    for secret in secrets_key:
+        for form in _secret_forms(secret):
+            if len(form) <= FRAGMENT_LENGTH:
+                grams.add(form)
+            else:
+                grams.update(form[i : i + FRAGMENT_LENGTH] for i in range(len(form) - 9))
+    pattern = _SHAPES.encode()
+    if grams:
+        pattern += b"|" + b"|".join(re2.escape(g) for g in sorted(grams))
+    options = re2.Options()
+    options.max_mem = 64 << 20
+    return re2.compile(pattern, options)
+
+
+def needs_redaction(request: ExportTraceServiceRequest, secrets: Sequence[str]) -> bool:
+    """False only when redaction would change no text of the export (checked on its protobuf
+    bytes, where every string and bytesValue appears as it is)."""
+    return may_carry_secrets(request.SerializeToString(), secrets)
+
+
+def may_carry_secrets(protobuf: bytes, secrets: Sequence[str]) -> bool:
+    """needs_redaction on an export's protobuf bytes (the body, before it is even parsed)."""
+    wanted = frozenset(s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= 4)
+    return _gate(wanted).search(protobuf) is not None
 
 
 def redact_export_request(request: ExportTraceServiceRequest, secrets: tuple[str, ...]) -> None:
     """Redact, in place, every text an export can carry (span names, status messages, string
-    attributes of resources, scopes, spans, events and links, nested ones too): instrumented
-    HTTP clients record headers, and a provider's error may quote the key. Secrets never enter
-    the log, whoever sent them."""
+    and bytes attributes of resources, scopes, spans, events and links, nested ones too):
+    instrumented HTTP clients record headers, and a provider's error may quote the key. Secrets
+    never enter the log, whoever sent them. A bytesValue is turned into the text the log keeps
+    (its UTF-8 text, else hex) and redacted like any text; binary bytes that carry a secret are
+    redacted through their Latin-1 reading (each byte one character)."""
 
     def value(any_value: Any) -> None:
         which = any_value.WhichOneof("value")
         if which == "string_value":
             any_value.string_value = redact_secrets(any_value.string_value, secrets)
+        elif which == "bytes_value":
+            raw = any_value.bytes_value
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                latin = raw.decode("latin-1")
+                redacted = redact_secrets(latin, secrets)
+                text = raw.hex() if redacted == latin else redacted
+            else:
+                text = redact_secrets(text, secrets)
+            any_value.string_value = text
         elif which == "array_value":
             for item in any_value.array_value.values:
                 value(item)
@@ -146,11 +330,127 @@ def _items(parent: Any, key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+# -- who may send ------------------------------------------------------------------------------
+
+
+class ReceiverToken:
+    """The receiver's bearer token in the OS keyring (service "ato-desktop", user
+    "receiver:token"). Shown in full once, when created; afterwards only its last characters."""
+
+    USER = "receiver:token"
+
+    def __init__(self, credentials: CredentialStore | None = None) -> None:
+        self._credentials = credentials or CredentialStore()
+
+    def _target(self) -> Any:
+        target = secure_target(self._credentials.backend())
+        if target is None:
+            raise KeyringUnavailableError(
+                "No secure keyring is available "
+                f"({self._credentials.backend_description()}), so the receiver token cannot "
+                "be kept, and ATO never writes it in plain text."
+            )
+        return target
+
+    def create(self) -> str:
+        """A new random token, saved in the keyring (replacing any earlier one)."""
+        token = secrets.token_urlsafe(32)
+        register_secret(token)
+        try:
+            self._target().set_password(SERVICE_NAME, self.USER, token)
+        except KeyringUnavailableError:
+            raise
+        except Exception as exc:
+            raise KeyringUnavailableError(
+                f"The receiver token could not be saved: {describe_keyring_error(exc)}."
+            ) from None
+        return token
+
+    def get(self) -> str | None:
+        return read_keyring_secret(self._target(), SERVICE_NAME, self.USER, "The receiver token")
+
+    def hint(self) -> str | None:
+        """'…x7Qa' when a token is kept, else None."""
+        token = self.get()
+        return None if token is None else (secret_hint(token) or "(set)")
+
+    def delete(self) -> bool:
+        try:
+            self._target().delete_password(SERVICE_NAME, self.USER)
+        except KeyringUnavailableError:
+            raise
+        except Exception:
+            return False
+        return True
+
+
+def _loopback_name(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_of(header: str) -> str:
+    """The host part of a Host header ('[::1]:4318' -> '::1', 'a:1' -> 'a')."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+@functools.lru_cache(maxsize=1)
+def _own_names() -> frozenset[str]:
+    names = {socket.gethostname().lower()}
+    with contextlib.suppress(OSError):
+        names.add(socket.getfqdn().lower())
+    return frozenset(n for n in names if n)
+
+
+def check_host(header: str | None, bound_host: str) -> None:
+    """Refused(403) unless the Host header names this receiver: a loopback name for a loopback
+    receiver; an IP address or this machine's own name otherwise. A DNS-rebinding page sends
+    its own domain name, which is neither."""
+    if not header:
+        raise Refused(400, "a Host header is needed")
+    host = _host_of(header)
+    if _loopback_name(bound_host):
+        if _loopback_name(host):
+            return
+    else:
+        try:
+            ipaddress.ip_address(host)
+            return
+        except ValueError:
+            if host in _own_names() or _loopback_name(host):
+                return
+    raise Refused(
+        403,
+        f"the Host header {header!r} does not name this receiver (a web page, through DNS "
+        "rebinding?); exporters send the address they were given",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    trace: IngestedTrace
+    spans: int
+
+
 class OtlpReceiver:
     """Accepts OTLP traces on host:port and writes them as runs."""
 
     def __init__(
-        self, workspace: Workspace, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+        self,
+        workspace: Workspace,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        require_token: bool = False,
+        token: ReceiverToken | None = None,
     ) -> None:
         self._workspace = workspace
         self._host = host
@@ -159,6 +459,22 @@ class OtlpReceiver:
         self._thread: threading.Thread | None = None
         self.received = 0  # requests written
         self._keys_loaded = False
+        self._write_lock = threading.Lock()
+        self.require_token = require_token
+        self._token_store = token or ReceiverToken()
+        self._token: str | None = None
+        if require_token:
+            self._token = self._token_store.get()
+            if self._token is None:
+                raise KeyringUnavailableError(
+                    "No receiver token in the keyring: create one with "
+                    "`ato-desktop receiver token create`."
+                )
+        # The longest write transaction so far and the last ones, in seconds (the benchmark
+        # and the tests report them).
+        self.longest_batch_s = 0.0
+        self.longest_batch_cpu_s = 0.0
+        self.batch_seconds: list[float] = []
 
     @property
     def address(self) -> tuple[str, int]:
@@ -172,22 +488,118 @@ class OtlpReceiver:
         host, port = self.address
         return f"http://{host}:{port}"
 
+    def check_request(self, headers: Any) -> None:
+        """Refused unless the request may come in (Host, Origin, token); before the body."""
+        check_host(headers.get("Host"), self._host)
+        if headers.get("Origin") is not None or any(
+            k.lower().startswith("sec-fetch-") for k in headers
+        ):
+            raise Refused(403, "requests from web pages (with an Origin header) are refused")
+        if self.require_token:
+            given = headers.get("Authorization") or ""
+            scheme, _, value = given.partition(" ")
+            expected = self._token or ""
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                value.strip().encode(), expected.encode()
+            ):
+                raise Refused(401, "this receiver needs its bearer token (Authorization: Bearer)")
+
     def ingest(self, body: bytes, content_type: str, encoding: str = "") -> IngestResult:
-        """Decode, map and write one export; BadPayload (nothing written) when malformed."""
-        request = decode_request(body, content_type, encoding)
+        """Decode, map and write one export; BadPayload or Refused (nothing written) when it
+        cannot be taken, StoreError when the log refused it (nothing of it kept)."""
+        kind, raw = unpack_body(body, content_type, encoding)
+        del body  # the caller keeps no reference either: one copy of the export at a time
         if not self._keys_loaded:
             # Load every provider key once (registering it for redaction), so a key another
             # agent's span carries is redacted even before ATO itself has used that key.
             self._workspace.credentials.status()
             self._keys_loaded = True
-        redact_export_request(request, known_secrets())
+        secrets_now = known_secrets()
+        if kind == JSON_TYPE:
+            request = parse_body(kind, raw)
+            del raw
+            dirty = needs_redaction(request, secrets_now)
+        else:
+            # Checked on the body itself: no second serialised copy of a 32 MB export.
+            dirty = may_carry_secrets(raw, secrets_now)
+            request = parse_body(kind, raw)
+            del raw
+        if dirty:
+            redact_export_request(request, secrets_now)
         try:
-            traces = traces_from_request(request, self._workspace.prices)
+            groups = group_request(request)
+            with self._write_lock:
+                result = self._write(groups)
         except MalformedTraceError as exc:
             raise BadPayload(str(exc)) from None
-        result = ingest_traces(self._workspace.store, traces).result()
         self.received += 1
         return result
+
+    def _write(self, groups: list[tuple[bytes, list[SpanRef]]]) -> IngestResult:
+        store = self._workspace.store
+        prices = self._workspace.prices
+        total = sum(len(refs) for _tid, refs in groups)
+        if total <= FIRST_BATCH_SPANS:
+            # Small exports (what a BatchSpanProcessor sends): one short transaction.
+            traces = [map_trace(tid, refs, prices) for tid, refs in groups]
+            return external_runs.ingest_traces(store, traces).result()
+        ingest_no = external_runs.begin_ingest(store, self._workspace.lease.token).result()
+        created: list[str] = []
+        extended: list[str] = []
+        actions = skipped = 0
+        size = FIRST_BATCH_SPANS
+        pending = None
+        try:
+            slices = _slices(map_trace(tid, refs, prices) for tid, refs in groups)
+            free_until = 0.0
+            while True:
+                # One batch at a time: the next one is mapped and encoded after this one has
+                # committed, so no thread of ours competes for the GIL with the writer while
+                # it holds the log's lock, and the lock is free meanwhile (at least a quarter
+                # of the last batch's time: waiting writers of other processes get their turn).
+                batch = _take(slices, size)
+                if not batch:
+                    break
+                encoded = [external_runs.encode_trace(s.trace) for s in batch]
+                wait = free_until - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                pending = external_runs.write_batch(store, ingest_no, encoded)
+                done = pending.result()
+                pending = None
+                created += done.created
+                extended += done.extended
+                actions += done.actions
+                skipped += done.skipped
+                size = self._next_size(size, done)
+                gap = max(0.002, done.seconds * (1 - BATCH_DUTY) / BATCH_DUTY)
+                free_until = time.monotonic() + gap
+            external_runs.finish_ingest(store, ingest_no).result()
+        except BaseException:
+            if pending is not None and not pending.done():
+                # Let the batch in flight settle (its failure is raised below) before undoing.
+                with contextlib.suppress(Exception):
+                    pending.result()
+            try:
+                external_runs.abort_ingest(store, ingest_no)
+            except Exception:
+                log.exception("receiver: taking back a failed export failed (next start will)")
+            raise
+        run_ids = tuple(dict.fromkeys([*created, *extended]))
+        return IngestResult(
+            len(created), len(set(extended) - set(created)), actions, run_ids, skipped
+        )
+
+    def _next_size(self, size: int, done: external_runs.BatchResult) -> int:
+        self.longest_batch_s = max(self.longest_batch_s, done.seconds)
+        self.longest_batch_cpu_s = max(self.longest_batch_cpu_s, done.cpu_seconds)
+        self.batch_seconds.append(done.seconds)
+        del self.batch_seconds[:-1000]
+        if done.seconds <= 0 or done.actions == 0:
+            return size
+        wanted = int(size * BATCH_TARGET_S / done.seconds)
+        # Grow gently (a burst of slow disk would otherwise overshoot), shrink at once.
+        return max(MIN_BATCH_SPANS, min(MAX_BATCH_SPANS, wanted, size * 2))
 
     def start(self) -> None:
         """Listen on a thread of its own; OSError when the port is taken."""
@@ -197,6 +609,7 @@ class OtlpReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "ato-desktop-otlp"
+            protocol_version = "HTTP/1.1"
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("receiver: " + fmt, *args)
@@ -205,30 +618,54 @@ class OtlpReceiver:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
+                if status == 401:
+                    self.send_header("WWW-Authenticate", 'Bearer realm="ato-desktop receiver"')
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _fail(self, status: int, reason: str) -> None:
+            def _fail(self, status: int, reason: str, *, close: bool = False) -> None:
+                if close:
+                    self.close_connection = True
                 body = json.dumps({"code": status, "message": reason}).encode()
                 self._answer(status, body, "application/json")
 
             def do_POST(self) -> None:
                 if self.path.split("?")[0].rstrip("/") != "/v1/traces":
-                    self._fail(404, "only /v1/traces is served")
+                    self._fail(404, "only /v1/traces is served", close=True)
                     return
                 try:
-                    length = int(self.headers.get("Content-Length") or 0)
+                    receiver.check_request(self.headers)
+                except Refused as exc:
+                    self._fail(exc.status, str(exc), close=True)
+                    return
+                content_type = self.headers.get("Content-Type") or ""
+                kind = content_type.split(";")[0].strip().lower()
+                if kind not in (*PROTOBUF_TYPES, JSON_TYPE):
+                    self._fail(
+                        415,
+                        f"unsupported Content-Type {content_type!r}; send "
+                        "application/x-protobuf or application/json (OTLP/HTTP)",
+                        close=True,
+                    )
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length") or -1)
                 except ValueError:
                     length = -1
-                if length < 0 or length > MAX_BODY_BYTES:
-                    self._fail(413 if length > 0 else 400, "a Content-Length is needed (32 MB max)")
+                if length < 0:
+                    self._fail(411, "a Content-Length is needed (32 MB max)", close=True)
                     return
-                body = self.rfile.read(length)
-                content_type = self.headers.get("Content-Type") or ""
+                if length > MAX_BODY_BYTES:
+                    self._fail(413, "the body is larger than 32 MB", close=True)
+                    return
+                encoding = (self.headers.get("Content-Encoding") or "").lower()
                 try:
-                    receiver.ingest(
-                        body, content_type, (self.headers.get("Content-Encoding") or "").lower()
-                    )
+                    # The body goes straight in (no name here keeps it alive): ingest drops it
+                    # once decoded, so a 32 MB export is not held twice.
+                    receiver.ingest(self.rfile.read(length), content_type, encoding)
+                except Refused as exc:
+                    self._fail(exc.status, str(exc))
+                    return
                 except BadPayload as exc:
                     log.warning("receiver: rejected a payload: %s", exc)
                     self._fail(400, str(exc))
@@ -237,8 +674,8 @@ class OtlpReceiver:
                     log.exception("receiver: writing an export failed")
                     self._fail(503, "the execution log could not take the export; retry")
                     return
-                if content_type.startswith("application/json"):
-                    self._answer(200, b"{}", "application/json")
+                if kind == JSON_TYPE:
+                    self._answer(200, b"{}", JSON_TYPE)
                 else:
                     payload = ExportTraceServiceResponse().SerializeToString()
                     self._answer(200, payload, "application/x-protobuf")
@@ -269,3 +706,27 @@ class OtlpReceiver:
             await asyncio.Event().wait()
         finally:
             await asyncio.to_thread(self.close)
+
+
+def _slices(traces: Iterable[IngestedTrace]) -> Iterator[_Slice]:
+    """The traces, a big one cut into pieces of at most MAX_BATCH_SPANS spans."""
+    for trace in traces:
+        spans = trace.spans
+        if len(spans) <= MIN_BATCH_SPANS:
+            yield _Slice(trace, len(spans))
+            continue
+        for start in range(0, len(spans), MIN_BATCH_SPANS * 4):
+            piece = spans[start : start + MIN_BATCH_SPANS * 4]
+            yield _Slice(IngestedTrace(trace.trace_id, trace.run, trace.end, piece), len(piece))
+
+
+def _take(slices: Iterator[_Slice], size: int) -> list[_Slice]:
+    """Slices adding up to about size spans (at least one)."""
+    batch: list[_Slice] = []
+    count = 0
+    for piece in slices:
+        batch.append(piece)
+        count += piece.spans
+        if count >= size:
+            break
+    return batch

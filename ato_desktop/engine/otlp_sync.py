@@ -513,7 +513,9 @@ class OtlpSync:
     def _on_event(self, event: DomainEvent) -> None:
         # On the writer thread: the outbox row is committed already (it is the same write).
         if isinstance(event, RunCompleted | RunFailed | RunsIngested):
-            loop = self._loop
+            loop, wake = self._loop, self._wake
+            if wake is not None and wake.is_set():
+                return  # woken already: a burst of endings is one look, not one per run
             if loop is not None:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(self._nudge)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from typing import Any
 
-from ato_desktop.core.models import ErrorClass, Outcome, RunStatus
+from ato_desktop.core.models import ErrorClass, Outcome, RunStatus, RuntimeName
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import NewAction, RunEnd
 from ato_desktop.engine.token_estimator import TokenEstimator
@@ -21,12 +23,19 @@ INTERRUPTED_MESSAGE = (
 
 
 def recover_orphaned_runs(
-    store: ExecutionLog, prices: PriceBook, estimator: TokenEstimator, own_token: str
+    store: ExecutionLog,
+    prices: PriceBook,
+    estimator: TokenEstimator,
+    own_token: str,
+    only: Collection[str] | None = None,
 ) -> list[str]:
-    """Mark the running runs of dead owners interrupted, keeping their partial output."""
+    """Mark the running runs of dead owners interrupted, keeping their partial output (only:
+    just these runs, e.g. the ones a user asked to kill)."""
     recovered: list[str] = []
     for owner, runs in store.running_owners().items():
-        if owner == own_token or owner_is_alive(store.paths.leases_dir, owner):
+        if only is not None:
+            runs = [(run_id, run_no) for run_id, run_no in runs if run_id in only]
+        if not runs or owner == own_token or owner_is_alive(store.paths.leases_dir, owner):
             continue
         for run_id, run_no in runs:
             try:
@@ -63,6 +72,11 @@ def _orphan_ending(
         return None, end
     inputs = pending.get("inputs")
     partial = run.partial_output or ""
+    reached = bool(partial) or bool(pending.get("accepted")) or _is_subprocess(run.runtime)
+    if not reached:
+        # The provider never accepted the call (a 429 wait, no headers yet): nothing was
+        # spent, so the call is recorded with no usage and no cost, not as an estimate.
+        return _unreached_action(pending, run.started_at, ended), end
     prompt_parts: list[str] = []
     if isinstance(inputs, dict):
         prompt_parts.append(str(inputs.get("system") or ""))
@@ -89,3 +103,26 @@ def _orphan_ending(
         error_message=INTERRUPTED_MESSAGE,
     )
     return action, end
+
+
+def _is_subprocess(runtime: str) -> bool:
+    try:
+        return RuntimeName(runtime).is_subprocess
+    except ValueError:
+        return False
+
+
+def _unreached_action(pending: dict[str, Any], run_started: int, ended: int) -> NewAction:
+    started = int(pending.get("started_at") or run_started)
+    return NewAction(
+        name=str(pending.get("name") or "call_llm"),
+        kind=str(pending.get("kind") or "llm"),
+        outcome=Outcome.ERROR.value,
+        started_at=started,
+        ended_at=ended,
+        inputs=pending.get("inputs"),
+        outputs={"text": ""},
+        duration_ns=max(0, ended - started) * 1_000_000,
+        error_class=ErrorClass.INTERRUPTED.value,
+        error_message=INTERRUPTED_MESSAGE,
+    )

@@ -43,6 +43,7 @@ from ato_desktop.core.replay_link import (
 )
 from ato_desktop.core.word_diff import DiffPiece, similarity, word_diff
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
+from ato_desktop.runtimes.registry import default_base_url
 from ato_desktop.store import run_queries
 
 if TYPE_CHECKING:
@@ -166,6 +167,13 @@ def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> Re
         calls = [a for a in actions if a.name in CALL_ACTIONS]
         if not calls and (run.pipeline_id is not None or run.stage_index is not None):
             return _linked_stage_source(workspace, run)
+        if not calls and _is_received(run):
+            raise ReplayUnavailable(
+                "Replay is not available: this run came from the OTLP receiver and none of its "
+                "spans is a model call (a span with gen_ai.operation.name chat or another "
+                "model operation, or openinference.span.kind LLM), so there is no request to "
+                "send again."
+            )
         if not calls:
             raise ReplayUnavailable(
                 "Replay is not available: this run has no recorded model call, so its prompt "
@@ -177,6 +185,8 @@ def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> Re
     try:
         messages = messages_from_json(inputs.get("messages"))
     except ConversationError as exc:
+        if _is_received(run):
+            raise ReplayUnavailable(_received_without_prompt(action, inputs, exc)) from exc
         raise ReplayUnavailable(
             f"Replay is not available: {exc}; the prompt was not stored with this run "
             "(outputs must be stored: check the retention policy)."
@@ -192,6 +202,33 @@ def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> Re
         config,
         final_text=str(outputs.get("text") or ""),
         whole_run=seq is None,
+    )
+
+
+def _is_received(run: RunRecord) -> bool:
+    """A run the OTLP receiver made from another agent's spans."""
+    return run.trigger == Trigger.EXTERNAL.value and (run.tags or {}).get("source") == "otlp"
+
+
+def _received_without_prompt(
+    action: ActionRecord, inputs: dict[str, Any], problem: ConversationError
+) -> str:
+    """Why an ingested model call cannot be sent again: what its spans lacked, and how to
+    make the agent's instrumentation record it."""
+    scope = (action.meta or {}).get("otel.scope") or "its instrumentation"
+    if inputs.get("content_captured") is False or not inputs.get("messages"):
+        return (
+            f"Replay is not available: this run came from the OTLP receiver and its model call "
+            f"carried no prompt: {scope} did not record the messages sent (no "
+            "gen_ai.input.messages, no llm.input_messages). Turn message content capture on in "
+            "the agent (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true for "
+            "OpenTelemetry GenAI instrumentations, TRACELOOP_TRACE_CONTENT=true for "
+            "OpenLLMetry; OpenInference records them unless OPENINFERENCE_HIDE_INPUTS is set) "
+            "and replay a run recorded after that."
+        )
+    return (
+        f"Replay is not available: this run came from the OTLP receiver and the messages "
+        f"{scope} recorded cannot be sent again ({problem})."
     )
 
 
@@ -298,7 +335,12 @@ def _estimate(
     return (
         usage.input_tokens,
         output_tokens,
-        workspace.prices.cost(config.runtime, config.model, usage),
+        workspace.prices.cost(
+            config.runtime,
+            config.model,
+            usage,
+            base_url=config.base_url or default_base_url(config.runtime),
+        ),
     )
 
 

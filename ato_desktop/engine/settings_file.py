@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from ato_desktop.core.events import SettingsChanged
 from ato_desktop.core.regressions import ThresholdError, Thresholds
 from ato_desktop.store.atomic_file import atomic_text_file
+from ato_desktop.store.change_feed import announce
 from ato_desktop.store.paths import DataPaths
 
 MAX_BYTES: Final = 1_000_000
@@ -66,6 +68,7 @@ def save_regression_thresholds(paths: DataPaths, thresholds: Thresholds) -> None
     data[REGRESSIONS] = thresholds.as_dict()
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    announce(paths.database, SettingsChanged(REGRESSIONS))  # an open app shows the new values
 
 
 def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
@@ -74,3 +77,24 @@ def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
     data[name] = section
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    announce(paths.database, SettingsChanged(name))  # an open app shows the new values
+
+
+DISPATCH: Final = "dispatch"
+DEFAULT_MAX_RETRY_WAIT_S: Final = 60.0
+
+
+def max_retry_wait_s(paths: DataPaths) -> float:
+    """The longest Retry-After a dispatch waits out (settings.json "dispatch".max_retry_wait_s,
+    seconds, default 60); a rate limit asking for longer fails the run at once as rate_limit.
+    Raises SettingsFileError for a bad value."""
+    section = load_settings(paths).get(DISPATCH) or {}
+    if not isinstance(section, dict):
+        raise SettingsFileError(f'"{DISPATCH}" in {paths.settings_file} must be an object.')
+    value = section.get("max_retry_wait_s", DEFAULT_MAX_RETRY_WAIT_S)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 10**7:
+        raise SettingsFileError(
+            f"{paths.settings_file}: {DISPATCH}.max_retry_wait_s must be a number of seconds "
+            f"(0 or more), not {json.dumps(value)}."
+        )
+    return float(value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.heavy_imports import import_heavy
@@ -22,12 +23,18 @@ from ato_desktop.engine.online_judge import OnlineJudge
 from ato_desktop.engine.otlp_sync import OtlpSync
 from ato_desktop.engine.prices import load_price_book, save_price_file
 from ato_desktop.engine.recovery import recover_orphaned_runs
+from ato_desktop.engine.settings_file import (
+    DEFAULT_MAX_RETRY_WAIT_S,
+    SettingsFileError,
+    max_retry_wait_s,
+)
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import Toolbox, ToolboxError
 from ato_desktop.runtimes.registry import get_adapter
 from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.external_runs import roll_back_abandoned_ingests
 from ato_desktop.store.paths import DataPaths, data_paths, offline
-from ato_desktop.store.process_lease import ProcessLease
+from ato_desktop.store.process_lease import ProcessLease, owner_is_alive
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +60,7 @@ class Workspace:
         self.credentials = credentials
         self.lease = lease
         self.agents = AgentService(store)
-        self.live = LiveRunRegistry(store, lease.token)
+        self.live = LiveRunRegistry(store, lease.token, self.recover_orphans)
         self.approvals = ApprovalBroker()
         self.dispatcher = Dispatcher(
             store,
@@ -65,6 +72,7 @@ class Workspace:
             lease.token,
             toolbox_factory=self.open_toolbox,
             approvals=self.approvals,
+            max_retry_wait=self.max_retry_wait_s,
         )
         # Judges sampled production runs once started on a running loop (start()).
         self.online_judge = OnlineJudge(self)
@@ -110,10 +118,40 @@ class Workspace:
                 workspace.recovered_run_ids = recover_orphaned_runs(
                     store, prices, estimator, lease.token
                 )
+                # Exports the receiver of a dead process was writing: taken back whole.
+                roll_back_abandoned_ingests(
+                    store, lambda token: owner_is_alive(paths.leases_dir, token)
+                )
         except BaseException:
             store.close()
             raise
         return workspace
+
+    def max_retry_wait_s(self) -> float:
+        """settings.json's dispatch.max_retry_wait_s; the default (logged) when it is bad, so a
+        typo there never stops a dispatch. Reads the file: call it off the event loop."""
+        try:
+            return max_retry_wait_s(self.paths)
+        except SettingsFileError as exc:
+            log.warning("%s; waiting at most %g s for a retry", exc, DEFAULT_MAX_RETRY_WAIT_S)
+            return DEFAULT_MAX_RETRY_WAIT_S
+
+    def start_services(self, *, scheduler: bool = True) -> None:
+        """Start the background services on the running loop (the app: the engine's): the
+        online judge, hooks and the scheduler, cloud sync."""
+        self.online_judge.start()
+        self.automations.start(scheduler=scheduler)
+        self.sync.start()
+
+    def recover_orphans(self, only: Collection[str] | None = None) -> list[str]:
+        """End `interrupted` the running runs (only: of these ids) whose process died."""
+        return recover_orphaned_runs(
+            self.store, self.prices, self.estimator, self.lease.token, only
+        )
+
+    def follow_changes(self) -> None:
+        """Hear the other processes' writes on this bus from now on (long-lived processes)."""
+        self.store.follow_changes()
 
     async def open_toolbox(self, config: AgentConfig) -> Toolbox:
         """Connect to the agent's MCP servers for one run; ToolboxError says what failed."""

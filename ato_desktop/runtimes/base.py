@@ -12,8 +12,12 @@ class RuntimeAdapter(Protocol):
     """Streams one model call as RuntimeEvents.
 
     Contract:
-    - yields TEXT events as chunks arrive and at most one USAGE, then exactly one FINISH, or an
-      ERROR as the last event instead of FINISH;
+    - yields ACCEPTED once the provider's response has begun (API runtimes; a call that ends
+      without it never reached the model), TEXT events as chunks arrive, and a final USAGE, then
+      exactly one FINISH, or an ERROR as the last event instead of FINISH;
+    - a provisional USAGE with output_counted False may come earlier (the input the provider
+      counted before answering); the last USAGE wins, and one with output_counted False leaves
+      the output to estimate;
     - API runtimes offered request.tools yield one complete TOOL_CALL per call the model makes,
       in order, after the text and before USAGE / FINISH;
     - coding-agent runtimes (subprocesses) yield a STEP for each step the agent finishes (a tool

@@ -11,6 +11,7 @@ from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, T
 from ato_desktop.core.usage import usage_from_anthropic
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
+from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_anthropic_client
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -140,6 +141,7 @@ class _MessageState:
     """What one Messages stream has said so far."""
 
     usage_reports: list[object] = field(default_factory=list)
+    output_counted: bool = False  # message_delta's usage (the final output count) arrived
     stop_reason: str | None = None
     message_id: str | None = None
     model: str | None = None
@@ -167,6 +169,7 @@ class _MessageState:
             self.usage_reports.append(event.message.usage)
         elif event.type == "message_delta":
             self.usage_reports.append(event.usage)
+            self.output_counted = True
             if event.delta.stop_reason is not None:
                 self.stop_reason = event.delta.stop_reason
         elif event.type == "message_stop":
@@ -186,7 +189,10 @@ class ClaudeAdapter:
     model streams (input_json_delta pieces) becomes one TOOL_CALL after the text. FINISH carries
     the stop_reason (end_turn, tool_use, max_tokens, stop_sequence, ...), the message id and
     the model the API answered with. When a stream fails after message_start, the USAGE the API
-    had reported so far (input and cache tokens exact, output tokens partial) precedes the ERROR.
+    had reported so far precedes the ERROR: input and cache tokens exact, and output_counted
+    False unless message_delta's count arrived (the dispatcher then estimates the output).
+    ACCEPTED comes first once the response has begun, and a provisional USAGE (message_start's
+    counts, output_counted False) before the first TEXT, so a killed run keeps its input count.
     """
 
     name = "claude"
@@ -197,7 +203,9 @@ class ClaudeAdapter:
 
     def provider(self, base_url: str) -> Provider:
         """How messages name this runtime when it talks to ``base_url``."""
-        return Provider(self.display_name, self.key_name, self.env_key_var, base_url)
+        return Provider.for_server(
+            self.display_name, self.key_name, self.env_key_var, base_url, DEFAULT_BASE_URL
+        )
 
     async def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]:
         """Stream one Messages call; see RuntimeAdapter for the event contract."""
@@ -224,24 +232,8 @@ class ClaudeAdapter:
             return
 
         import anthropic
-        import httpx2
 
-        from ato_desktop.runtimes.tls import shared_ssl_context
-
-        client: AsyncAnthropic = anthropic.AsyncAnthropic(
-            # An explicit key and base URL: the SDK then reads no credential profile, config
-            # directory or federation variables, and talks to nothing but base_url.
-            api_key=api_key,
-            base_url=base_url,
-            timeout=httpx2.Timeout(request.request_timeout_s, connect=request.connect_timeout_s),
-            max_retries=max(request.max_retries, 0),
-            # One TLS context per process, not one per client (parsing the CA bundle each time
-            # stalled the UI thread); the SDK's own defaults otherwise.
-            http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
-            # ATO exports its own traces from the execution log; SDK spans would duplicate them
-            # and propagation headers would leak trace context to the provider.
-            open_telemetry=False,
-        )
+        client: AsyncAnthropic = make_anthropic_client(request, api_key=api_key, base_url=base_url)
         stream = None
         try:
             try:
@@ -261,10 +253,12 @@ class ClaudeAdapter:
                     provider,
                     Phase.REQUEST,
                     api_key=api_key,
-                    timeout_s=request.request_timeout_s,
+                    timeout_s=headers_timeout_s(request),
+                    max_retry_wait_s=request.max_retry_wait_s,
                 )
                 return
 
+            yield RuntimeEvent.accepted()
             state = _MessageState()
             pumped = PumpResult()
             async with contextlib.aclosing(
@@ -278,7 +272,15 @@ class ClaudeAdapter:
                     result=pumped,
                 )
             ) as deltas:
+                provisional = False
                 async for delta in deltas:
+                    if not provisional and state.usage_reports:
+                        # message_start's counts, before the first text: should the run be
+                        # killed mid-answer, the input the provider counted is kept, exact.
+                        provisional = True
+                        yield RuntimeEvent.usage_report(
+                            usage_from_anthropic(*state.usage_reports), output_counted=False
+                        )
                     yield delta
             failure = pumped.failure
             if failure is None and not state.finished:
@@ -289,7 +291,12 @@ class ClaudeAdapter:
                 for call in state.tool_calls():
                     yield tool_call_event(call)
             if state.usage_reports:
-                yield RuntimeEvent.usage_report(usage_from_anthropic(*state.usage_reports))
+                # Without message_delta's usage the output count is message_start's placeholder
+                # (1): the input counts are exact, the output is for the dispatcher to estimate.
+                yield RuntimeEvent.usage_report(
+                    usage_from_anthropic(*state.usage_reports),
+                    output_counted=state.output_counted,
+                )
             if failure is not None:
                 yield failure
             else:

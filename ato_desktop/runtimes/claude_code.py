@@ -19,22 +19,35 @@ Claude Code uses its own login. ``request.base_url`` is not used.
 Event mapping (one JSON object per stdout line):
 
 ==========================================  ===================================================
-``system`` / ``init``                       session id and model noted (FINISH carries them)
+``system`` / ``init``                       session id and model noted
+``system`` / ``api_retry``                  STEP wait (attempt, retry_delay_ms, error_status);
+                                            the delay is silence allowed, not a stall
 ``stream_event`` text_delta (top level)     TEXT, as the tokens arrive
-``assistant`` text block                    TEXT (unless already streamed), STEP message
+``assistant`` text block                    TEXT (unless already streamed), STEP message;
+                                            its ``model`` is the model that answered
 ``assistant`` thinking block                STEP reasoning
 ``assistant`` tool_use block                held until its result
-``user`` tool_result block                  STEP for the tool use: Bash -> command; Write, Edit,
-                                            MultiEdit, NotebookEdit -> file with FileTouch
-                                            (Write: created/edited from the result; Bash ``rm``
-                                            -> deleted when the file is gone); others -> tool;
-                                            outcome error when ``is_error`` (blocked when
-                                            the permission mode refused the tool)
-``result`` success                          USAGE (usage, total_cost_usd) then FINISH
+``user`` tool_result block                  STEP for the tool use: Bash -> command with
+                                            ``exit_code`` (0, N from "Exit code N", None when it
+                                            never ran); Write, Edit, MultiEdit, NotebookEdit ->
+                                            file with FileTouch (Write: created/edited from the
+                                            result; Bash ``rm`` -> deleted when the file is
+                                            gone); others -> tool. A failed result is an error
+                                            ("Exit code N"), blocked when worded as a refusal
+                                            ("This command requires approval", "... was
+                                            blocked. For security ..."), and otherwise held
+                                            until ``result``'s ``permission_denials`` (the
+                                            authoritative list) says blocked or error
+``result`` success                          USAGE (usage, total_cost_usd) then FINISH with the
+                                            model that answered (init's, without "[1m]", when
+                                            no message named one)
 ``result`` is_error / ``error_*``           USAGE then ERROR (max turns/budget -> ceiling,
                                             api_error_status or text -> auth, rate_limit, ...)
 anything else                               ignored (debug log)
 ==========================================  ===================================================
+
+The shapes above were checked against the real Claude Code 2.1.197 (its stream-json against the
+loopback fake, committed as tests/runtimes/fixtures/claude-code-2.1.197/).
 
 Sources relied on (checked with the stored public docs):
 
@@ -68,6 +81,7 @@ provider-stated cost.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncGenerator, Iterator
@@ -126,10 +140,16 @@ CLAUDE_CODE = CliInfo(
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions", "dontAsk")
 DEFAULT_PERMISSION_MODE = "acceptEdits"
 FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
+# How Claude Code words a refused tool in the tool_result (2.1: "This command requires
+# approval" for Bash in headless mode, "... was blocked. For security, Claude Code may only ..."
+# outside the allowed directories; older: "Claude requested permissions to use ...").
 _PERMISSION_DENIED = re.compile(
-    r"requested permissions? to use|haven't granted|permission (?:was |has been )?denied",
+    r"requires approval|was blocked\. for security|requested permissions? to use|"
+    r"haven't granted|permission (?:was |has been )?denied",
     re.IGNORECASE,
 )
+# A Bash result that failed with a status: "Exit code 2\nls: cannot access ...".
+_EXIT_CODE = re.compile(r"\A\s*(?:Error:\s*)?Exit code (-?\d+)\b")
 # SDKAssistantMessage.error -> the class of the run's failure.
 _ASSISTANT_ERRORS: dict[str, ErrorClass] = {
     "authentication_failed": ErrorClass.AUTH,
@@ -247,11 +267,22 @@ class ClaudeStreamParser:
         self._assistant_error_text = ""
         self._session_id: str | None = None
         self._model: str | None = None
+        self._answered_by: str | None = None  # the model named by the main agent's messages
         self._anonymous_tools = 0
+        # Failed tool results whose cause (a refusal, or a tool error) only the result event's
+        # permission_denials can settle: held until then, with when they finished.
+        self._undecided: list[tuple[AgentStep, str]] = []
+        self._waiting_s = 0.0
 
     @property
     def busy(self) -> bool:
         return bool(self._pending)
+
+    @property
+    def waiting_s(self) -> float:
+        """How long Claude Code said it waits before retrying the API (system/api_retry); that
+        silence is not a stall."""
+        return self._waiting_s
 
     @property
     def ended(self) -> bool:
@@ -261,6 +292,7 @@ class ClaudeStreamParser:
 
     def feed(self, event: dict[str, Any], now_ns: int) -> Iterator[RuntimeEvent]:
         kind = event.get("type")
+        self._waiting_s = 0.0
         if kind == "stream_event":
             yield from self._stream_event(event)
         elif kind == "assistant":
@@ -270,9 +302,12 @@ class ClaudeStreamParser:
         elif kind == "result":
             self._result = event
         elif kind == "system":
-            if event.get("subtype") == "init":
+            subtype = event.get("subtype")
+            if subtype == "init":
                 self._session_id = _text(event.get("session_id")) or self._session_id
                 self._model = _text(event.get("model")) or self._model
+            elif subtype == "api_retry":
+                yield from self._api_retry(event)
         else:
             log.debug("claude-code: ignored event type %r", kind)
 
@@ -302,6 +337,34 @@ class ClaudeStreamParser:
                     self._streamed_messages.add(self._stream_message or "")
                     yield text_event
 
+    def _api_retry(self, event: dict[str, Any]) -> Iterator[RuntimeEvent]:
+        """system/api_retry: an API call failed and Claude Code waits before the next attempt.
+        A step says so (the run is waiting, not stuck), and the wait is allowed as silence."""
+        delay_ms = event.get("retry_delay_ms")
+        delay_s = (
+            delay_ms / 1000
+            if isinstance(delay_ms, int | float) and not isinstance(delay_ms, bool)
+            else 0.0
+        )
+        self._waiting_s = max(delay_s, 0.0)
+        status = event.get("error_status")
+        outputs: dict[str, Any] = {
+            "attempt": event.get("attempt"),
+            "max_retries": event.get("max_retries"),
+            "retry_delay_ms": delay_ms,
+            "error_status": status,
+            "error": redact(_text(event.get("error")), self._secret) or None,
+        }
+        yield RuntimeEvent.agent_step(
+            AgentStep(
+                name="api_retry",
+                kind="wait",
+                outputs={k: v for k, v in outputs.items() if v is not None},
+                outcome="error",
+                duration_ns=int(self._waiting_s * 1e9),
+            )
+        )
+
     def _assistant(self, event: dict[str, Any], now_ns: int) -> Iterator[RuntimeEvent]:
         message = _dict(event.get("message"))
         parent = _text(event.get("parent_tool_use_id")) or None
@@ -309,6 +372,9 @@ class ClaudeStreamParser:
         error = _text(event.get("error")) or None
         if error:
             self._assistant_error = error
+        model = _text(message.get("model"))
+        if parent is None and not error and model and not model.startswith("<"):
+            self._answered_by = model  # "<synthetic>" marks Claude Code's own error messages
         content = message.get("content")
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
         if not isinstance(blocks, list):
@@ -372,7 +438,13 @@ class ClaudeStreamParser:
         for block in results:
             tool_id = _text(block.get("tool_use_id"))
             pending = self._pending.pop(tool_id, None) or _PendingTool("tool", {}, now_ns)
-            yield RuntimeEvent.agent_step(self._tool_step(pending, block, structured, now_ns))
+            step = self._tool_step(pending, block, structured, now_ns)
+            if step.outcome == "undecided":
+                # A failure that neither says "Exit code N" nor words a refusal: the result
+                # event's permission_denials will tell which it was.
+                self._undecided.append((step, tool_id))
+                continue
+            yield RuntimeEvent.agent_step(step)
 
     def _tool_step(
         self, pending: _PendingTool, block: dict[str, Any], structured: dict[str, Any], now_ns: int
@@ -382,18 +454,37 @@ class ClaudeStreamParser:
         name = pending.name
         kind = "command" if name == "Bash" else "file" if name in FILE_TOOLS else "tool"
         outcome = "success"
+        outputs = output_fields(text, self._secret)
+        exit_code: int | None = None
         if is_error:
-            # Headless runs cannot ask: a tool no permission rule allows is refused.
-            outcome = "blocked" if _PERMISSION_DENIED.search(text) else "error"
+            status = _EXIT_CODE.match(text)
+            if status is not None:
+                outcome, exit_code = "error", int(status.group(1))
+            elif _PERMISSION_DENIED.search(text):
+                outcome = "blocked"  # headless runs cannot ask: an unapproved tool is refused
+            else:
+                outcome = "undecided"
+        elif name == "Bash" and not structured.get("interrupted"):
+            exit_code = 0
+        if name == "Bash":
+            outputs["exit_code"] = exit_code  # None: it never ran, or was interrupted
         return AgentStep(
             name=name,
             kind=kind,
             inputs=trim_json(pending.inputs, secret=self._secret),
-            outputs=output_fields(text, self._secret),
+            outputs=outputs,
             outcome=outcome,
             duration_ns=max(now_ns - pending.started_ns, 0),
             files_touched=() if is_error else self._files_touched(pending, text, structured),
         )
+
+    def _decided_steps(self, denied: set[str]) -> Iterator[RuntimeEvent]:
+        """The held failures, now that permission_denials (authoritative) says which tool uses
+        were refused: those are blocked, the rest errors."""
+        for step, tool_id in self._undecided:
+            outcome = "blocked" if tool_id in denied else "error"
+            yield RuntimeEvent.agent_step(dataclasses.replace(step, outcome=outcome))
+        self._undecided.clear()
 
     def _files_touched(
         self, pending: _PendingTool, text: str, structured: dict[str, Any]
@@ -431,6 +522,7 @@ class ClaudeStreamParser:
     def finish(self, exit: ProcessExit) -> Iterator[RuntimeEvent]:
         yield from self._unfinished_steps()
         result = self._result
+        yield from self._decided_steps(_denied_tool_ids(result))
         if result is None:
             if self._assistant_error:
                 yield failure_event(
@@ -457,7 +549,7 @@ class ClaudeStreamParser:
             yield RuntimeEvent.finish(
                 _text(result.get("stop_reason")) or _text(result.get("subtype")) or "success",
                 _text(result.get("session_id")) or self._session_id,
-                self._model,
+                self._answered_by or _base_model(self._model),
             )
 
     def _result_error(self, result: dict[str, Any]) -> RuntimeEvent:
@@ -490,6 +582,7 @@ class ClaudeStreamParser:
 
     def stalled(self, stall_timeout_s: float) -> Iterator[RuntimeEvent]:
         yield from self._unfinished_steps()
+        yield from self._decided_steps(set())
         yield RuntimeEvent.error(
             ErrorClass.STALLED,
             f"Claude Code stalled: it printed nothing for {stall_timeout_s:g} s, so it was "
@@ -499,6 +592,23 @@ class ClaudeStreamParser:
 
 def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _denied_tool_ids(result: dict[str, Any] | None) -> set[str]:
+    """The tool_use ids the result event's permission_denials lists (Claude Code 2.1:
+    ``[{"tool_name", "tool_use_id", "tool_input"}]``)."""
+    denials = (result or {}).get("permission_denials")
+    if not isinstance(denials, list):
+        return set()
+    return {_text(d.get("tool_use_id")) for d in denials if isinstance(d, dict)} - {""}
+
+
+def _base_model(model: str | None) -> str | None:
+    """init's model without Claude Code's context-window tag: "claude-opus-4-8[1m]" ->
+    "claude-opus-4-8" (the name the API and the price table use)."""
+    if not model:
+        return None
+    return re.sub(r"\[[^\]]*\]$", "", model) or model
 
 
 def _text(value: object) -> str:

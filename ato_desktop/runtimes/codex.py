@@ -10,7 +10,7 @@ from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, T
 from ato_desktop.core.usage import usage_from_responses
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
-from ato_desktop.runtimes.openai_client import make_openai_client
+from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_openai_client
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -188,7 +188,9 @@ class CodexAdapter:
 
     def provider(self, base_url: str) -> Provider:
         """How messages name this runtime when it talks to ``base_url``."""
-        return Provider(self.display_name, self.key_name, self.env_key_var, base_url)
+        return Provider.for_server(
+            self.display_name, self.key_name, self.env_key_var, base_url, DEFAULT_BASE_URL
+        )
 
     async def stream(self, request: RuntimeRequest) -> AsyncGenerator[RuntimeEvent, None]:
         """Stream one Responses call; see RuntimeAdapter for the event contract."""
@@ -240,9 +242,12 @@ class CodexAdapter:
                     provider,
                     Phase.REQUEST,
                     api_key=api_key,
-                    timeout_s=request.request_timeout_s,
+                    timeout_s=headers_timeout_s(request),
+                    max_retry_wait_s=request.max_retry_wait_s,
                 )
                 return
+
+            yield RuntimeEvent.accepted()
 
             state = _ResponseState(provider, api_key)
             pumped = PumpResult()

@@ -36,10 +36,16 @@ todo_list, collab_tool_call
 ``item.completed`` error            STEP message with outcome error (a non-fatal notice)
 ``error``                           STEP message with outcome error; the run's error if no
                                     turn end follows
-``turn.completed``                  USAGE (input includes cached_input_tokens) then FINISH
+``turn.completed``                  USAGE (input includes cached_input_tokens and
+                                    cache_write_input_tokens) then FINISH; for a "default"
+                                    model, FINISH names the model from the session's rollout
+                                    ($CODEX_HOME/sessions/.../rollout-*-<thread>.jsonl)
 ``turn.failed``                     ERROR (classified from its message: auth, rate_limit, ...)
 anything else (item.updated, …)     ignored (debug log)
 ==================================  ==========================================================
+
+The usage and failure shapes were checked against the real Codex CLI 0.171.0 (its
+``exec --json`` against the loopback fake, committed as tests/runtimes/fixtures/codex-0.171.0/).
 
 Sources relied on (checked with the stored public docs and code):
 
@@ -68,8 +74,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, Iterator
+import os
+import re
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ato_desktop.core.models import (
@@ -189,17 +198,18 @@ class CodexCliAdapter:
             yield RuntimeEvent.error(ErrorClass.CONFIG, redact(f"Codex CLI: {exc}", secret))
             return
         keys = {"CODEX_API_KEY": secret, self.env_key_var: secret} if secret else {}
+        env = child_environment(keys)
         call = CliCall(
             info=CODEX_CLI,
             argv=argv,
             cwd=cwd,
-            env=child_environment(keys),
+            env=env,
             stdin_text=prompt,
             stall_timeout_s=request.stall_timeout_s,
             busy_timeout_s=max(request.stall_timeout_s, request.request_timeout_s),
             secret=secret,
         )
-        parser = CodexStreamParser(cwd, secret, model_option(request.model))
+        parser = CodexStreamParser(cwd, secret, model_option(request.model), codex_home(env))
         async with contextlib.aclosing(run_cli(call, parser)) as events:
             async for event in events:
                 yield event
@@ -216,10 +226,13 @@ class _Started:
 class CodexStreamParser:
     """Codex's ``exec --json`` events -> RuntimeEvents (one parser per run)."""
 
-    def __init__(self, cwd: str, secret: str | None, model: str | None) -> None:
+    def __init__(
+        self, cwd: str, secret: str | None, model: str | None, home: str | None = None
+    ) -> None:
         self._cwd = cwd
         self._secret = secret
         self._model = model
+        self._home = home  # CODEX_HOME, where the session's rollout names the model used
         self._started: dict[str, _Started] = {}
         self._thread_id: str | None = None
         self._usage: TokenUsage | None = None
@@ -235,6 +248,10 @@ class CodexStreamParser:
     @property
     def ended(self) -> bool:
         return self._turn_completed or self._turn_failed is not None
+
+    @property
+    def waiting_s(self) -> float:
+        return 0.0  # codex exec announces no retry delay (its notices are "Reconnecting...")
 
     def feed(self, event: dict[str, Any], now_ns: int) -> Iterator[RuntimeEvent]:
         kind = event.get("type")
@@ -441,7 +458,12 @@ class CodexStreamParser:
         if self._turn_failed is not None:
             yield failure_event(CODEX_CLI, self._turn_failed, self._secret)
         elif self._turn_completed:
-            yield RuntimeEvent.finish("completed", self._thread_id, self._model)
+            model = self._model
+            if model is None and self._home and self._thread_id:
+                # Codex chose the model ("default"): its events never name it, the session's
+                # rollout file does.
+                model = rollout_model(self._home, self._thread_id)
+            yield RuntimeEvent.finish("completed", self._thread_id, model)
         elif self._last_error is not None:
             yield failure_event(CODEX_CLI, self._last_error, self._secret)
         else:
@@ -458,16 +480,54 @@ class CodexStreamParser:
 
 
 def _usage(usage: dict[str, Any]) -> TokenUsage:
-    """TokenUsage from turn.completed's usage: input_tokens includes cached_input_tokens."""
+    """TokenUsage from turn.completed's usage: input_tokens includes cached_input_tokens and
+    (Codex 0.171) cache_write_input_tokens, the prompt written to the provider's cache."""
     cached = to_count(usage.get("cached_input_tokens"))
+    written = to_count(usage.get("cache_write_input_tokens"))
     output = to_count(usage.get("output_tokens"))
     reasoning = to_count(usage.get("reasoning_output_tokens"))
     return TokenUsage(
-        input_tokens=max(to_count(usage.get("input_tokens")), cached),
+        input_tokens=max(to_count(usage.get("input_tokens")), cached + written),
         output_tokens=max(output, reasoning),
         cache_read_tokens=cached,
+        cache_write_tokens=written,
         reasoning_tokens=reasoning,
     )
+
+
+def codex_home(env: Mapping[str, str]) -> str:
+    """Where Codex keeps its sessions: $CODEX_HOME, else ~/.codex."""
+    return env.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
+
+
+_THREAD_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
+_ROLLOUT_SCAN_LINES = 400
+
+
+def rollout_model(home: str, thread_id: str) -> str | None:
+    """The model of a Codex session, from the turn_context record of its rollout file
+    (``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl``, Codex 0.171); None
+    when there is no such file or record. Reads the head of the newest match only."""
+    if not _THREAD_ID.fullmatch(thread_id):
+        return None
+    matches = sorted(Path(home, "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl"))
+    if not matches:
+        return None
+    try:
+        with matches[-1].open(encoding="utf-8", errors="replace") as rollout:
+            for _, line in zip(range(_ROLLOUT_SCAN_LINES), rollout, strict=False):
+                if '"turn_context"' not in line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                model = _text(_dict(_dict(record).get("payload")).get("model"))
+                if record.get("type") == "turn_context" and model:
+                    return model
+    except OSError:
+        return None
+    return None
 
 
 def _item_type(item: dict[str, Any]) -> str:

@@ -8,10 +8,13 @@ importing any of them when the app starts.
 
 from __future__ import annotations
 
+import email.utils
 import enum
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from ato_desktop.core.models import ErrorClass, RuntimeEvent
@@ -42,6 +45,18 @@ class Provider:
     key_name: str
     env_key_var: str
     base_url: str
+
+    @staticmethod
+    def for_server(
+        display_name: str, key_name: str, env_key_var: str, base_url: str, default_base_url: str
+    ) -> Provider:
+        """The provider as messages name it: its own name at its own address, else the server
+        that really answered ("the server at http://127.0.0.1:4000"), so an error from a proxy
+        or gateway (ANTHROPIC_BASE_URL, OPENAI_BASE_URL, --base-url) is not blamed on Anthropic
+        or OpenAI."""
+        if base_url.rstrip("/") != default_base_url.rstrip("/"):
+            display_name = f"the server at {display_url(base_url)}"
+        return Provider(display_name, key_name, env_key_var, base_url)
 
     @property
     def key_hint(self) -> str:
@@ -155,8 +170,10 @@ _TYPE_CLASSES: dict[str, ErrorClass] = {
 
 
 def _sentence(text: str) -> str:
-    """``text`` ending in one full stop (API messages come with or without their own)."""
+    """``text`` with a capital first letter ("the server at ..." opens many messages), ending in
+    one full stop (API messages come with or without their own)."""
     text = text.rstrip()
+    text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
@@ -174,15 +191,48 @@ def class_for_status(status: int) -> ErrorClass:
     return ErrorClass.BAD_REQUEST
 
 
-def _retry_after(response: object) -> str | None:
-    headers = getattr(response, "headers", None)
-    if headers is None:
+def retry_after_seconds(headers: object) -> float | None:
+    """How long a response asked the client to wait before retrying, in seconds, as the SDKs
+    read it: ``retry-after-ms``, else ``retry-after`` as seconds or as an HTTP date. None when
+    it does not say (or says something unreadable)."""
+    getter = getattr(headers, "get", None)
+    if getter is None:
         return None
     try:
-        value = headers.get("retry-after")
+        milliseconds = getter("retry-after-ms")
+        seconds = getter("retry-after")
     except Exception:  # an odd headers object must not turn an error report into a crash
         return None
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    for raw, scale in ((milliseconds, 0.001), (seconds, 1.0)):
+        if not isinstance(raw, str) or not raw.strip():
+            continue
+        try:
+            value = float(raw.strip()) * scale
+        except ValueError:
+            continue
+        return value if math.isfinite(value) and value >= 0 else None
+    if isinstance(seconds, str) and seconds.strip():
+        try:
+            when = email.utils.parsedate_to_datetime(seconds.strip())
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max((when - datetime.now(tz=UTC)).total_seconds(), 0.0)
+    return None
+
+
+def wait_phrase(seconds: float) -> str:
+    """A wait as people say it: "20 s", "5 min", "1 h", "1 h 30 min", "3 days"."""
+    if seconds < 90:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{round(seconds)} s"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h" if minutes == 0 else f"{hours} h {minutes} min"
+    return f"{math.ceil(hours / 24)} days"
 
 
 def status_error(
@@ -191,9 +241,14 @@ def status_error(
     body: object,
     *,
     api_key: str | None,
-    retry_after: str | None = None,
+    retry_after_s: float | None = None,
+    max_retry_wait_s: float | None = None,
 ) -> RuntimeEvent:
-    """The ERROR event for an error response (``status``) or an in-stream error event (None)."""
+    """The ERROR event for an error response (``status``) or an in-stream error event (None).
+
+    ``retry_after_s``: the wait the response asked for; a rate limit's message says it ("asked
+    to retry in 1 h"), and that it is longer than ``max_retry_wait_s`` when it is.
+    """
     api_message, kind, code = _error_details(body)
     error_class: ErrorClass | None = None
     if status is None or 200 <= status < 300:
@@ -211,9 +266,15 @@ def status_error(
         else:
             text = _sentence(f"{name} rejected the API key{label}{said}") + f" {provider.key_hint}"
     elif error_class is ErrorClass.RATE_LIMIT:
-        text = _sentence(f"{name} rate limit hit{label}{said}")
-        if retry_after:
-            text += f" Retry after {retry_after} s."
+        text = _sentence(f"Rate limit hit at {name}{label}{said}")
+        if retry_after_s is not None:
+            text += f" The server asked to retry in {wait_phrase(retry_after_s)}"
+            if max_retry_wait_s is not None and retry_after_s > max_retry_wait_s:
+                text += (
+                    f", longer than ATO waits ({wait_phrase(max_retry_wait_s)}, the "
+                    "max_retry_wait_s setting), so the call was not retried"
+                )
+            text += "."
     elif error_class is ErrorClass.BAD_REQUEST:
         text = _sentence(f"{name} rejected the request{label}{said}")
     elif error_class is ErrorClass.TIMEOUT:
@@ -221,8 +282,21 @@ def status_error(
     elif status is None:
         text = _sentence(f"{name} reported an error mid-stream{said}")
     else:
-        text = _sentence(f"{name} server error{label}{said}")
+        text = _sentence(f"Server error at {name}{label}{said}")
+        # An overloaded server asking for a long wait (not retried either).
+        if retry_after_s is not None and max_retry_wait_s is not None:
+            waited_too_long = retry_after_s > max_retry_wait_s
+            if waited_too_long:
+                text += (
+                    f" The server asked to retry in {wait_phrase(retry_after_s)}, longer than "
+                    f"ATO waits ({wait_phrase(max_retry_wait_s)}), so the call was not retried."
+                )
     return RuntimeEvent.error(error_class, redact(text, api_key), status)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) is a timeout of either SDK or either httpx."""
+    return any(_mro_names(link) & _TIMEOUT_NAMES for link in _causes(exc))
 
 
 def exception_error(
@@ -232,6 +306,7 @@ def exception_error(
     *,
     api_key: str | None,
     timeout_s: float | None = None,
+    max_retry_wait_s: float | None = None,
 ) -> RuntimeEvent:
     """The ERROR event for an exception raised by an SDK call or its stream.
 
@@ -247,7 +322,8 @@ def exception_error(
             status,
             getattr(exc, "body", None),
             api_key=api_key,
-            retry_after=_retry_after(response),
+            retry_after_s=retry_after_seconds(getattr(response, "headers", None)),
+            max_retry_wait_s=max_retry_wait_s,
         )
     if "APIError" in _mro_names(exc) and getattr(exc, "body", None) is not None:
         # An error object inside a 200 stream (OpenAI legacy SSE: data: {"error": {...}}).
@@ -262,13 +338,15 @@ def exception_error(
     if names & _TIMEOUT_NAMES:
         # The detail of a timeout is noise (an anyio cancel scope); the class says it all.
         if phase is Phase.STREAM:
+            if timeout_s:
+                return stalled(provider, timeout_s)  # the read timeout is the stall allowance
             return RuntimeEvent.error(
                 ErrorClass.STALLED,
                 f"The stream from {provider.display_name} stalled: the read timed out.",
             )
         after = f" within {timeout_s:g} s" if timeout_s else ""
         return RuntimeEvent.error(
-            ErrorClass.TIMEOUT, f"No response from {provider.located}{after}."
+            ErrorClass.TIMEOUT, _sentence(f"No response from {provider.located}{after}")
         )
     if names & _CONFIG_NAMES and phase is Phase.REQUEST:
         return RuntimeEvent.error(
@@ -329,7 +407,7 @@ def stalled(provider: Provider, stall_timeout_s: float) -> RuntimeEvent:
 def missing_key(provider: Provider) -> RuntimeEvent:
     """The ERROR event for a dispatch that has no API key at all."""
     return RuntimeEvent.error(
-        ErrorClass.AUTH, f"No {provider.display_name} API key. {provider.key_hint}"
+        ErrorClass.AUTH, f"No API key for {provider.display_name}. {provider.key_hint}"
     )
 
 

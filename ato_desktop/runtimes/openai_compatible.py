@@ -10,7 +10,7 @@ from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, T
 from ato_desktop.core.usage import provider_cost_usd, usage_from_chat
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
-from ato_desktop.runtimes.openai_client import make_openai_client
+from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_openai_client
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -264,9 +264,12 @@ class OpenAICompatibleAdapter:
                     provider,
                     Phase.REQUEST,
                     api_key=secret,
-                    timeout_s=request.request_timeout_s,
+                    timeout_s=headers_timeout_s(request),
+                    max_retry_wait_s=request.max_retry_wait_s,
                 )
                 return
+
+            yield RuntimeEvent.accepted()
 
             state = _CompletionState()
             pumped = PumpResult()

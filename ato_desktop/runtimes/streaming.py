@@ -211,7 +211,9 @@ async def pump_text(
                 result.failure = errors.stalled(provider, stall_timeout_s)
                 return
             except Exception as exc:
-                result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
+                result.failure = errors.exception_error(
+                    exc, provider, Phase.STREAM, api_key=secret, timeout_s=stall_timeout_s
+                )
                 return
             if isinstance(item, EndOfStream):
                 return

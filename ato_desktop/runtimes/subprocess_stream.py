@@ -17,8 +17,9 @@ Both run a CLI as a subprocess that prints one JSON event per line on stdout. Th
 
 Stall rule: a CLI says nothing while a tool or command it started is running (a test suite may
 take minutes), so while the parser reports work in flight the allowance is the request timeout;
-otherwise it is ``stall_timeout_s``. There is no overall time limit: a coding agent's run may
-legitimately take long, and the user can always kill it.
+otherwise it is ``stall_timeout_s``. A wait the CLI announced (Claude Code's api_retry with its
+retry delay) is added to the allowance: the run is waiting, not stalled. There is no overall
+time limit: a coding agent's run may legitimately take long, and the user can always kill it.
 """
 
 from __future__ import annotations
@@ -174,6 +175,11 @@ class EventParser(Protocol):
         """True once the CLI sent its terminal event (Claude's result, Codex's turn end)."""
         ...
 
+    @property
+    def waiting_s(self) -> float:
+        """Seconds the CLI said, in its last event, that it will wait before going on (0)."""
+        ...
+
     def feed(self, event: dict[str, Any], now_ns: int) -> Iterable[RuntimeEvent]:
         """Events for one parsed line; never raises for shapes it does not know."""
         ...
@@ -230,7 +236,8 @@ async def run_cli(call: CliCall, parser: EventParser) -> AsyncGenerator[RuntimeE
                 timeout: float | None = DRAIN_AFTER_END_S
             else:
                 allowance = call.busy_timeout_s if parser.busy else call.stall_timeout_s
-                timeout = allowance if allowance > 0 else None
+                # A wait the CLI announced (an API retry's backoff) is silence, not a stall.
+                timeout = allowance + parser.waiting_s if allowance > 0 else None
             try:
                 async with asyncio.timeout(timeout):
                     raw = await process.stdout.readline()

@@ -21,8 +21,11 @@ from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.events import (
     ActionCreated,
+    ActionStarted,
     AgentDeleted,
     ConfigChanged,
+    DomainEvent,
+    KillRequested,
     RunCompleted,
     RunCreated,
     RunFailed,
@@ -48,6 +51,7 @@ from ato_desktop.core.records import (
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
 from ato_desktop.core.simulation import is_simulation
 from ato_desktop.store import run_listing
+from ato_desktop.store.change_feed import ChangeFeed
 from ato_desktop.store.database import StoreError, connect, open_database
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
 from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
@@ -79,6 +83,9 @@ def now_ms() -> int:
 
 def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
     has_usage = row["input_tokens"] is not None or row["output_tokens"] is not None
+    meta = from_json(row["meta_json"])
+    # The 1-hour part of the cache writes rides in meta (see USAGE_META_1H), not in a column.
+    written_1h = meta.get(USAGE_META_1H) if isinstance(meta, dict) else None
     return ActionRecord(
         run_id=run_id,
         seq=row["seq"],
@@ -93,6 +100,7 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
             row["cache_read_tokens"] or 0,
             row["cache_write_tokens"] or 0,
             row["reasoning_tokens"] or 0,
+            written_1h if type(written_1h) is int and written_1h > 0 else 0,
         )
         if has_usage
         else None,
@@ -106,8 +114,14 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
         ended_at=row["ended_at"],
         error_class=row["error_class"],
         error_message=row["error_message"],
-        meta=from_json(row["meta_json"]),
+        meta=meta,
     )
+
+
+# The meta key that keeps how many of an action's cache writes were 1-hour ones (a raw fact for
+# re-pricing: they cost more than 5-minute writes). Kept in meta rather than a column of its own:
+# only Anthropic reports it, and a column would cost every one of 10M actions.
+USAGE_META_1H = "cache_write_1h_tokens"
 
 
 def thread_from_row(row: sqlite3.Row) -> ThreadRecord:
@@ -146,6 +160,8 @@ def _action_row(run_no: int, seq: int, action: NewAction) -> tuple[Any, ...]:
     # Hot path of bulk ingest: plain attribute reads, enums bound as the str they are.
     usage = action.usage
     inputs, outputs, meta = action.inputs, action.outputs, action.meta
+    if usage is not None and usage.cache_write_1h_tokens > 0:
+        meta = {**(meta or {}), USAGE_META_1H: usage.cache_write_1h_tokens}
     encode = ENCODER.encode
     return (
         run_no,
@@ -200,8 +216,11 @@ class ExecutionLog:
     def __init__(self, paths: DataPaths, bus: EventBus, write_conn: sqlite3.Connection) -> None:
         self.paths = paths
         self.bus = bus
+        # Who wrote a change, in the change feed: this ExecutionLog (one per process).
+        self.origin = uuid7()
         write_conn.row_factory = sqlite3.Row
-        self._writer = WriterThread(write_conn, paths.database, bus)
+        self._writer = WriterThread(write_conn, paths.database, bus, self.origin)
+        self._feed: ChangeFeed | None = None
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -220,10 +239,33 @@ class ExecutionLog:
         """True once close() was called: late readers (UI reloads at quit) can stop quietly."""
         return self._closed
 
+    def follow_changes(self) -> ChangeFeed:
+        """Hear other processes' writes as this bus's events from now on (long-lived processes:
+        the app, `schedules daemon`, the receiver). Idempotent; stopped by close()."""
+        if self._feed is None:
+            self._feed = ChangeFeed(self.paths.database, self.bus, self.origin)
+            self._feed.start()
+        return self._feed
+
+    @property
+    def feed(self) -> ChangeFeed | None:
+        return self._feed
+
+    def note_change(self, event: DomainEvent) -> Future[None]:
+        """Publish a change made outside the log (settings.json) to this process and the others:
+        a write of nothing but its change record."""
+
+        def job(conn: sqlite3.Connection, emit: Emit) -> None:
+            emit(event)
+
+        return self.submit(job)
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._feed is not None:
+            self._feed.close()
         self._writer.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -562,9 +604,25 @@ class ExecutionLog:
         payload = to_json({"name": name, "kind": kind, "inputs": inputs, "started_at": started_at})
 
         def job(conn: sqlite3.Connection, emit: Emit) -> None:
-            conn.execute(
-                "UPDATE runs SET live_action_json = ?, last_event_at = ? WHERE run_no = ?",
+            row = conn.execute(
+                "UPDATE runs SET live_action_json = ?, last_event_at = ? WHERE run_no = ? "
+                "RETURNING id",
                 (payload, started_at, run_no),
+            ).fetchone()
+            if row is not None:
+                emit(ActionStarted(row[0], name, started_at))
+
+        self.submit(job)
+
+    def note_action_accepted(self, run_no: int) -> None:
+        """Note that the provider accepted the call in flight (its response began), so crash
+        recovery knows the call reached the model (fire and forget)."""
+
+        def job(conn: sqlite3.Connection, emit: Emit) -> None:
+            conn.execute(
+                "UPDATE runs SET live_action_json = json_set(live_action_json, '$.accepted', 1) "
+                "WHERE run_no = ? AND live_action_json IS NOT NULL",
+                (run_no,),
             )
 
         self.submit(job)
@@ -643,6 +701,8 @@ class ExecutionLog:
                 )
                 if cursor.rowcount:
                     flagged.append(run_id)
+            if flagged:
+                emit(KillRequested(tuple(flagged)))
             return flagged
 
         return self.submit(job)
@@ -840,7 +900,8 @@ def _finish(conn: sqlite3.Connection, run_no: int, end: RunEnd) -> bool:
         """
         UPDATE runs SET status = ?, ended_at = ?, duration_ns = ?, ttft_ns = coalesce(ttft_ns, ?),
             error_class = ?, error_message = ?, owner = NULL, live_action_json = NULL,
-            partial_output = CASE WHEN ? = 'completed' THEN NULL ELSE partial_output END
+            partial_output = CASE WHEN ? = 'completed' THEN NULL ELSE partial_output END,
+            model = coalesce(?, model)
         WHERE run_no = ? AND status = 'running'
         """,
         (
@@ -851,6 +912,7 @@ def _finish(conn: sqlite3.Connection, run_no: int, end: RunEnd) -> bool:
             end.error_class,
             end.error_message,
             end.status,
+            end.model,
             run_no,
         ),
     )

@@ -33,11 +33,14 @@ FOLD_BATCH: Final = 200_000  # runs folded per write job (the writer stays respo
 _PRODUCTION: Final = "r.agent_id IS NOT NULL AND r.\"trigger\" NOT IN ('replay', 'eval')"
 
 _KNOWN_COST: Final = "r.cost_usd IS NOT NULL AND coalesce(r.cost_source, '') != 'unknown'"
+# The last figure, known-cost completed runs, tells whether a pair's runs with no cost are calls
+# that never reached the model ($0) or ones of an unpriced model (unknown): see PairStats.
 _AGGREGATES: Final = (
     "r.runtime, r.model, count(*), "
     "sum(r.status = 'completed'), sum(r.status = 'failed'), "
     f"total(CASE WHEN {_KNOWN_COST} THEN r.cost_usd END), sum({_KNOWN_COST}), "
-    "sum(r.cost_source = 'estimated')"
+    "sum(r.cost_source = 'estimated'), "
+    f"sum(r.status = 'completed' AND {_KNOWN_COST})"
 )
 
 
@@ -52,6 +55,7 @@ class PairRow:
     costed_runs: int
     replay: bool  # rows of replays of the agent's runs (else its own runs)
     estimated_runs: int = 0  # runs whose cost is an estimate
+    costed_completed: int = 0  # completed runs with a known cost
 
 
 def agent_pair_rows(log: ExecutionLog, agent_id: str, since_ms: int) -> list[PairRow]:
@@ -79,9 +83,10 @@ def pair_rows_by_agent(
                 int(costed or 0),
                 replay,
                 int(estimated or 0),
+                int(costed_ok or 0),
             )
             for rows, replay in ((own[agent_id], False), (replays.get(agent_id, []), True))
-            for rt, model, n, ok, bad, cost, costed, estimated in rows
+            for rt, model, n, ok, bad, cost, costed, estimated, costed_ok in rows
         ]
         for agent_id in agent_ids
     }
@@ -101,7 +106,8 @@ def _own_rows(conn: sqlite3.Connection, agent_id: str, since_ms: int) -> list[An
     rolled = conn.execute(
         "SELECT runtime, model, sum(runs), total(CASE WHEN status = 'completed' THEN "
         "runs END), total(CASE WHEN status = 'failed' THEN runs END), total(cost_usd), "
-        "sum(costed), sum(estimated) FROM run_rollups WHERE agent_id = ? AND day >= ? "
+        "sum(costed), sum(estimated), total(CASE WHEN status = 'completed' THEN costed END) "
+        "FROM run_rollups WHERE agent_id = ? AND day >= ? "
         "AND status != 'running' GROUP BY runtime, model",
         (agent_id, whole_days),
     ).fetchall()
@@ -313,8 +319,9 @@ def _whole_days(since_ms: int) -> tuple[int | None, int]:
 
 
 def _merged(rows: list[Any], more: list[Any]) -> list[tuple[Any, ...]]:
-    """Two sets of aggregate rows (runtime, model, runs, ok, failed, cost, costed, estimated)
-    added up per runtime and model, in runtime and model order (as GROUP BY gives them)."""
+    """Two sets of aggregate rows (runtime, model, runs, ok, failed, cost, costed, estimated,
+    costed completed) added up per runtime and model, in runtime and model order (as GROUP BY
+    gives them)."""
     totals: dict[tuple[str, str], list[Any]] = {}
     for runtime, model, *figures in [*rows, *more]:
         key = (str(runtime), str(model))

@@ -67,25 +67,33 @@ def ledger_rows(
     ]
 
 
-def index_run_actions(conn: sqlite3.Connection, run_no: int) -> None:
-    """Give every action of a run its ledger row (for writers that insert actions themselves)."""
+def index_run_actions(conn: sqlite3.Connection, run_no: int, *, after_seq: int = 0) -> None:
+    """Give a run's actions (those after after_seq) their ledger rows, for writers that insert
+    actions themselves; rows already there are kept."""
     conn.execute(
         """
         INSERT OR IGNORE INTO ledger_streams (agent_id, model, kind, name, outcome)
         SELECT DISTINCT coalesce(r.agent_id, ''), r.model, a.kind, a.name, a.outcome
-        FROM runs r JOIN actions a ON a.run_no = r.run_no WHERE r.run_no = ?
+        FROM runs r JOIN actions a ON a.run_no = r.run_no WHERE r.run_no = ? AND a.seq > ?
         """,
-        (run_no,),
+        (run_no, after_seq),
     )
     conn.execute(
         """
-        INSERT OR REPLACE INTO ledger_actions
+        INSERT OR IGNORE INTO ledger_actions
             (run_no, seq, stream, started_at, cost_usd, duration_ns)
         SELECT a.run_no, a.seq, s.id, a.started_at, a.cost_usd, a.duration_ns
         FROM runs r JOIN actions a ON a.run_no = r.run_no
         JOIN ledger_streams s ON s.agent_id = coalesce(r.agent_id, '') AND s.model = r.model
             AND s.kind = a.kind AND s.name = a.name AND s.outcome = a.outcome
-        WHERE r.run_no = ?
+        WHERE r.run_no = ? AND a.seq > ?
         """,
-        (run_no,),
+        (run_no, after_seq),
     )
+
+
+def reindex_run_actions(conn: sqlite3.Connection, run_no: int) -> None:
+    """A run's ledger rows again from its actions (after its actions were renumbered or
+    removed)."""
+    conn.execute("DELETE FROM ledger_actions WHERE run_no = ?", (run_no,))
+    index_run_actions(conn, run_no)

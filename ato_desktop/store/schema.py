@@ -750,6 +750,102 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(
+        11,
+        "the change feed: every write's events, recorded for the other processes",
+        # The log is the bus: each write records the events it publishes in the same
+        # transaction, and every long-lived process follows the rows other processes wrote
+        # (store/change_feed.py). AUTOINCREMENT keeps sequence numbers increasing even after
+        # the table is pruned empty, so a follower's position is never reused; the writer
+        # prunes rows older than a few minutes (a follower that fell behind reloads).
+        """
+        CREATE TABLE changes (
+            seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+            origin  TEXT NOT NULL,
+            at      INTEGER NOT NULL,
+            kind    TEXT NOT NULL,
+            payload TEXT NOT NULL
+        );
+
+        -- Work that must happen once, whichever process hears of it first (a hook firing on a
+        -- run's end): the first INSERT of (scope, key) wins.
+        CREATE TABLE claims (
+            scope      TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            owner      TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        """,
+    ),
+    Migration(
+        12,
+        "the OTLP receiver's own runs and spans, and its exports being written",
+        """
+        -- The runs the receiver made, one per trace: a trace's later spans attach to its run
+        -- and to nothing else (a dispatched run, or any run of another source, whose id
+        -- happens to equal a trace id is never touched: that trace gets a run of its own).
+        CREATE TABLE otlp_traces (
+            trace_id      TEXT PRIMARY KEY,
+            run_no        INTEGER NOT NULL UNIQUE REFERENCES runs(run_no) ON DELETE CASCADE,
+            ingest_no     INTEGER NOT NULL DEFAULT 0,  -- the export that created it
+            -- the run's last action in start order: a later export's spans that start after
+            -- it are appended; others put the run's actions in order again
+            last_start_ns INTEGER NOT NULL DEFAULT 0,
+            last_span_id  TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID;
+        -- The spans written, per run: an exporter's retry is written once, and a span exported
+        -- before or after its parent finds it. start_ns orders a run's actions by start time.
+        -- ingest_no: the export that wrote the span (to take it back if that export fails).
+        -- orphan: written before its parent span arrived (found through the small index below
+        -- when the parent comes).
+        CREATE TABLE otlp_spans (
+            run_no         INTEGER NOT NULL REFERENCES runs(run_no) ON DELETE CASCADE,
+            span_id        TEXT NOT NULL,
+            seq            INTEGER NOT NULL,
+            parent_span_id TEXT,
+            start_ns       INTEGER NOT NULL,
+            ingest_no      INTEGER NOT NULL DEFAULT 0,
+            orphan         INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_no, span_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_otlp_spans_orphans ON otlp_spans (run_no, parent_span_id)
+            WHERE orphan = 1;
+        -- Exports being written in bounded batches (no write transaction holds the log for
+        -- long). A row here means "not finished": the runs it created and the spans it added
+        -- are removed if it fails, or at the next start if its process (owner: a lease token)
+        -- died. Its last batch deletes the row, in the same transaction.
+        CREATE TABLE otlp_ingests (
+            ingest_no  INTEGER PRIMARY KEY,
+            owner      TEXT NOT NULL,
+            started_at INTEGER NOT NULL
+        );
+        -- The runs an unfinished export extended, with their columns before it (restored if
+        -- the export is taken back).
+        CREATE TABLE otlp_ingest_runs (
+            ingest_no  INTEGER NOT NULL,
+            run_no     INTEGER NOT NULL,
+            prior_json TEXT NOT NULL,
+            PRIMARY KEY (ingest_no, run_no)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_otlp_traces_ingest ON otlp_traces (ingest_no) WHERE ingest_no > 0;
+
+        -- The receiver's runs so far (before this migration, a run's id was its trace id).
+        INSERT INTO otlp_traces (trace_id, run_no)
+            SELECT id, run_no FROM runs
+            WHERE "trigger" = 'external' AND json_extract(tags_json, '$.source') = 'otlp';
+        INSERT OR IGNORE INTO otlp_spans (run_no, span_id, seq, parent_span_id, start_ns, orphan)
+            SELECT a.run_no, json_extract(a.meta_json, '$."otel.span_id"'), a.seq,
+                   json_extract(a.meta_json, '$."otel.parent_span_id"'),
+                   a.started_at * 1000000,
+                   a.parent_seq IS NULL
+                       AND json_extract(a.meta_json, '$."otel.parent_span_id"') IS NOT NULL
+            FROM otlp_traces t JOIN actions a ON a.run_no = t.run_no
+            WHERE json_extract(a.meta_json, '$."otel.span_id"') IS NOT NULL;
+        -- Earlier runs were in arrival order: later spans of them order the run again.
+        UPDATE otlp_traces SET last_start_ns = 9223372036854775807;
+        """,
+    ),
+    Migration(
         14,
         "sorting History by every column, simulations hidden, the Activity Ledger",
         # Sorting a million runs by cost, duration, end, action count or success rate is a walk

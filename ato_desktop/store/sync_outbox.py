@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from ato_desktop.core.events import SyncStateChanged
 from ato_desktop.core.pii import PiiRules
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 from ato_desktop.store.writer import Emit
@@ -137,6 +138,7 @@ def save_config(log: ExecutionLog, config: SyncConfig) -> Future[SyncConfig]:
                 now_ms(),
             ),
         )
+        emit(SyncStateChanged("configured"))
         return _config_from_row(conn.execute("SELECT * FROM sync_config WHERE id = 1").fetchone())
 
     return log.submit(job)
@@ -150,7 +152,10 @@ def enqueue_runs(log: ExecutionLog, run_ids: Sequence[str]) -> Future[int]:
     ids = list(run_ids)
 
     def job(conn: sqlite3.Connection, emit: Emit) -> int:
-        return enqueue_in(conn, ids)
+        added = enqueue_in(conn, ids)
+        if added:
+            emit(SyncStateChanged("queued"))
+        return added
 
     return log.submit(job)
 
@@ -180,6 +185,8 @@ def enqueue_ended_since(log: ExecutionLog, since_ms: int, limit: int = 100_000) 
             " ON CONFLICT (run_id) DO NOTHING",
             (now_ms(), since_ms, limit),
         )
+        if cursor.rowcount:
+            emit(SyncStateChanged("queued"))
         return cursor.rowcount
 
     return log.submit(job)
@@ -215,6 +222,7 @@ def ack(log: ExecutionLog, run_ids: Sequence[str]) -> Future[int]:
             " WHERE id = 1",
             (ts, len(ids), len(ids), ts),
         )
+        emit(SyncStateChanged("sent"))
         return removed
 
     return log.submit(job)
@@ -234,6 +242,7 @@ def reschedule(
                 (next_attempt_at, error, run_id),
             )
         _set_error(conn, error)
+        emit(SyncStateChanged("failed"))
 
     return log.submit(job)
 
@@ -248,6 +257,7 @@ def skip(log: ExecutionLog, run_id: str, reason: str) -> Future[None]:
             " last_skipped_reason = ?, updated_at = ? WHERE id = 1",
             (run_id, reason[:500], now_ms()),
         )
+        emit(SyncStateChanged("skipped"))
 
     return log.submit(job)
 
@@ -267,6 +277,7 @@ def record_error(log: ExecutionLog, error: str, *, auth: bool = False) -> Future
         _set_error(conn, error)
         if auth:
             conn.execute("UPDATE sync_status SET auth_paused = 1 WHERE id = 1")
+        emit(SyncStateChanged("failed"))
 
     return log.submit(job)
 
@@ -284,6 +295,7 @@ def set_paused(
             if not auth_paused:
                 # New credentials: whatever waited for them is due now.
                 conn.execute("UPDATE sync_outbox SET next_attempt_at = 0")
+        emit(SyncStateChanged("paused" if paused or auth_paused else "resumed"))
 
     return log.submit(job)
 
@@ -292,6 +304,7 @@ def retry_now(log: ExecutionLog) -> Future[int]:
     """Make every queued run due now (`sync now`)."""
 
     def job(conn: sqlite3.Connection, emit: Emit) -> int:
+        emit(SyncStateChanged("retry"))
         return conn.execute("UPDATE sync_outbox SET next_attempt_at = 0").rowcount
 
     return log.submit(job)

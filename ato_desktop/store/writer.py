@@ -5,6 +5,10 @@ each inside its own savepoint of one transaction (a group commit: a burst of sma
 fsync, not one each), commits, then resolves the futures and publishes the events the jobs emitted.
 A failing job rolls back its own savepoint only; the others in the batch still commit. When
 SQLite rolls back the whole transaction instead (a full disk), the others run again in a new one.
+
+The log is the bus: the events a job emits are also recorded in the `changes` table inside the
+job's savepoint, so a change and its record commit together or not at all, and the other
+processes following the log (store/change_feed.py) publish them as their own views' events.
 """
 
 from __future__ import annotations
@@ -14,14 +18,20 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ato_desktop.core.event_bus import EventBus
-from ato_desktop.core.events import DomainEvent
-from ato_desktop.store.database import StoreError, translate_operational_error
+from ato_desktop.core.events import DomainEvent, event_record
+from ato_desktop.store.database import (
+    BUSY_TIMEOUT_MS,
+    StoreError,
+    translate_operational_error,
+)
+from ato_desktop.store.json_codec import ENCODER
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,43 @@ Job = Callable[[sqlite3.Connection, Emit], Any]
 
 MAX_BATCH = 256
 
+# The change feed's records are kept this long, then pruned (in a write transaction, at most
+# once per PRUNE_EVERY_S): a follower reads them within a fraction of a second, and one that fell
+# further behind (a sleeping laptop) reloads what it shows instead.
+CHANGES_KEEP_MS = 10 * 60 * 1000
+CHANGES_KEEP_ROWS = 100_000
+PRUNE_EVERY_S = 30.0
+
+CHANGE_INSERT = "INSERT INTO changes (origin, at, kind, payload) VALUES (?, ?, ?, ?)"
+
+
+def record_changes(
+    conn: sqlite3.Connection, origin: str, events: list[DomainEvent], at_ms: int | None = None
+) -> None:
+    """Record events in the change feed on conn's open transaction."""
+    at = at_ms if at_ms is not None else int(time.time() * 1000)
+    rows = []
+    for event in events:
+        kind, fields = event_record(event)
+        rows.append((origin, at, kind, ENCODER.encode(fields)))
+    conn.executemany(CHANGE_INSERT, rows)
+
+
+def prune_changes(conn: sqlite3.Connection, now_ms: int) -> int:
+    """Drop change records older than CHANGES_KEEP_MS, or beyond the newest CHANGES_KEEP_ROWS.
+
+    Rows are in time order, so the cut-off is found by walking from the oldest row: only rows
+    that go are visited."""
+    first_kept = conn.execute(
+        "SELECT seq FROM changes WHERE at >= ? ORDER BY seq LIMIT 1", (now_ms - CHANGES_KEEP_MS,)
+    ).fetchone()
+    newest = conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
+    if newest is None:
+        return 0
+    cut = newest + 1 if first_kept is None else int(first_kept[0])
+    cut = max(cut, int(newest) - CHANGES_KEEP_ROWS + 1)
+    return conn.execute("DELETE FROM changes WHERE seq < ?", (cut,)).rowcount
+
 
 class _Stop:
     pass
@@ -39,10 +86,14 @@ class _Stop:
 class WriterThread:
     """Serialises every write of this process through one connection."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, bus: EventBus) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, bus: EventBus, origin: str = "unknown"
+    ) -> None:
         self._conn = conn
         self._path = path
         self._bus = bus
+        self._origin = origin
+        self._last_prune = 0.0
         self._queue: queue.SimpleQueue[tuple[Job, Future[Any]] | _Stop] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="ato-store-writer", daemon=True)
@@ -83,6 +134,7 @@ class WriterThread:
                     break
                 batch.append(nxt)
             self._run_batch(batch)
+            self._maybe_prune()
             if stop:
                 return
 
@@ -118,6 +170,8 @@ class WriterThread:
             conn.execute("SAVEPOINT job")
             try:
                 result = job(conn, events.append)
+                if events:
+                    record_changes(conn, self._origin, events)
                 conn.execute("RELEASE job")
                 outcomes.append((job, future, True, result, events))
             except BaseException as exc:
@@ -156,3 +210,23 @@ class WriterThread:
             else:
                 future.set_exception(value)
         return []
+
+    def _maybe_prune(self) -> None:
+        """Prune the change feed now and then, in a short transaction of its own."""
+        now = time.monotonic()
+        if now - self._last_prune < PRUNE_EVERY_S:
+            return
+        self._last_prune = now
+        conn = self._conn
+        # Only when the log is free this moment: pruning can wait, queued writes cannot.
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            prune_changes(conn, int(time.time() * 1000))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.debug("the change feed was not pruned this time: %s", exc)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -1,10 +1,12 @@
 """Tool calls waiting for the user, as Qt signals: a thin adapter over the engine's
 ApprovalBroker, shared by Chat, Runs and the status bar.
 
-The broker calls its listeners on the event loop's thread, which under qasync is the UI thread,
-so the signals are emitted directly. A request that ends without an answer (the run was killed
-while it waited) is never reported by the broker; the adapter notices when the run ends and
-emits sig_request_dropped for it, so no view keeps showing buttons that can no longer work.
+The broker calls its listeners on the engine's thread (a run asks) or on the answering one (the
+window answers); the adapter hands every change to the UI thread through one queued signal
+before it touches its state or emits anything. A request that ends without an answer (the run
+was killed while it waited) is never reported by the broker; the adapter notices when the run
+ends and emits sig_request_dropped for it, so no view keeps showing buttons that can no longer
+work.
 """
 
 from __future__ import annotations
@@ -50,12 +52,14 @@ class Approvals(QObject):
     sig_approval_decided = Signal(object)  # ApprovalDecision
     sig_request_dropped = Signal(object)  # ApprovalRequest: its run ended unanswered
     sig_pending_changed = Signal()  # any of the above
+    _sig_marshal = Signal(object)  # broker thread -> UI thread (queued when they differ)
 
     def __init__(self, broker: ApprovalBroker, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._broker = broker
         self._shown: dict[int, ApprovalRequest] = {}
-        self._unsubscribe = broker.subscribe(self._on_broker)
+        self._sig_marshal.connect(self._on_broker)
+        self._unsubscribe = broker.subscribe(self._sig_marshal.emit)
 
     # -- queries -------------------------------------------------------------------------------
 

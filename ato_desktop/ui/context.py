@@ -5,7 +5,7 @@ command registry, settings, and helpers to run async work without blocking the U
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from ato_desktop.store.database import DiskFullError
 from ato_desktop.store.paths import DataPaths, data_paths
 from ato_desktop.ui.commands import CommandRegistry
+from ato_desktop.ui.engine_calls import UiInvoker
 from ato_desktop.ui.theme import ThemeManager
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ class AppContext(QObject):
         self.theme = theme
         self.paths = paths or data_paths()
         self.workspace: Any = None  # ato_desktop.engine.workspace.Workspace once opened
+        # The engine's own loop and thread (engine/engine_loop.py) once the workspace is open:
+        # dispatches, streams, tools, hooks, the scheduler and sync run there, not here.
+        self.engine: Any = None
+        self.invoker = UiInvoker(self)
         self.bridge: Any = None  # EventBridge once the workspace is open
         self.approvals: Any = None  # ui.approvals.Approvals once the workspace is open
         self.notifications: Any = None  # ui.notifications.NotificationService (main window)
@@ -83,19 +88,21 @@ class AppContext(QObject):
         from ato_desktop.ui.bridge import EventBridge
 
         try:
-            workspace = await asyncio.to_thread(_open_workspace, self.paths)
+            workspace, engine = await asyncio.to_thread(_open_workspace, self.paths)
         except Exception as exc:  # StoreError, PriceFileError, OSError: all have user messages
             log.warning("could not open the workspace: %s", exc)
             self.sig_workspace_failed.emit(str(exc) or type(exc).__name__)
             return
         self.workspace = workspace
+        self.engine = engine
         self.bridge = EventBridge(workspace.bus, self)
+        # The log is the bus: other processes' writes (CLI dispatches, the daemon, the
+        # receiver) reach the bridge like this process's own.
+        workspace.follow_changes()
         self.approvals = Approvals(workspace.approvals, self)
-        # Agents with an online judge get a sampled share of their completed runs scored.
-        workspace.online_judge.start()
-        # Hooks react to runs ending; schedules fire while the app runs.
-        workspace.automations.start(scheduler=True)
-        workspace.sync.start()  # cloud sync of ended runs, when configured
+        # On the engine's loop: the online judge, hooks, the scheduler (schedules fire while
+        # the app runs) and cloud sync of ended runs (when configured).
+        await asyncio.wrap_future(engine.call(workspace.start_services, scheduler=True))
         # Old runs to archives once a day, in a worker thread (docs/retention.md).
         from ato_desktop.engine.retention import run_daily
 
@@ -113,6 +120,38 @@ class AppContext(QObject):
         # thread. The provider SDKs (about 90 MB) load when the user is about to dispatch:
         # see prefetch_sdks.
         self.spawn(asyncio.to_thread(workspace.prices.warm_up), what="load the price table")
+
+    # -- the engine: its own loop on its own thread ------------------------------------------
+
+    def engine_run(self, coro: Coroutine[Any, Any, T]) -> Awaitable[T]:
+        """Await this from the UI: coro runs on the engine's loop (a dispatch, a replay, a
+        kill). Cancelling the await cancels it there. Before the workspace opened (or in tests
+        without one) it simply runs here."""
+        if self.engine is None:
+            return coro
+        return self._on_engine(coro)
+
+    async def _on_engine(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            result: T = await self.engine.run(coro)
+        finally:
+            # Callbacks the job posted before it returned (progress, a run's start) come first.
+            self.invoker.drain()
+        return result
+
+    async def engine_call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a plain function on the engine's thread (it touches the engine's tasks or
+        futures: a kill, an approval) and await its result."""
+        import asyncio
+
+        if self.engine is None:
+            return fn(*args, **kwargs)
+        result: T = await asyncio.wrap_future(self.engine.call(fn, *args, **kwargs))
+        return result
+
+    def on_ui(self, fn: Callable[..., Any]) -> Callable[..., None]:
+        """A callback the engine may call from its thread; fn runs on the UI thread."""
+        return self.invoker.wrap(fn)
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store read off the UI thread."""
@@ -160,7 +199,13 @@ class AppContext(QObject):
         """Kill what still streams (recorded as killed), stop tasks, close the log."""
         self.closing = True
         if self.workspace is not None:
-            await self.workspace.aclose()
+            if self.engine is not None:
+                try:
+                    await self.engine.run(self.workspace.aclose())
+                finally:
+                    self.engine.stop()
+            else:
+                await self.workspace.aclose()
         for task in list(self._tasks):
             task.cancel()
         if self.bridge is not None:
@@ -211,11 +256,13 @@ class AppContext(QObject):
                 self.status(f"@{name}: {error}")
 
 
-def _open_workspace(paths: DataPaths) -> Any:
+def _open_workspace(paths: DataPaths) -> tuple[Any, Any]:
     # The engine's import (about 80 ms) happens here too, on the worker thread.
+    from ato_desktop.engine.engine_loop import EngineLoop
     from ato_desktop.engine.workspace import Workspace
 
-    return Workspace.open(paths, strict_prices=False)
+    workspace = Workspace.open(paths, strict_prices=False)
+    return workspace, EngineLoop()
 
 
 def _import_sdks() -> None:

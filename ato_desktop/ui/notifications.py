@@ -18,12 +18,14 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QLabel, QSystemTrayIcon, QVBoxLayout, QWidget
 
+from ato_desktop.core.models import RunStatus
 from ato_desktop.core.notify_rules import (
     COMPLETION_AFTER_S_DEFAULT,
     Notification,
     NotifyBatcher,
     NotifyPolicy,
     RunEnding,
+    notify_kind,
 )
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ NO_TRAY_TEXT = (
 TRAY_MESSAGE_MS = 8_000
 TOAST_MS = 7_000
 FAILED_TARGET = {"tab": "history", "statuses": ["failed", "interrupted"]}
+READ_BATCH_MS = 30  # endings arriving this close together are read in one go
 
 
 def _now_ms() -> int:
@@ -73,6 +76,9 @@ class NotificationService(QObject):
         self.shown: list[Notification] = []  # this session's, newest last (bounded)
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self.flush)
+        self._pending_reads: list[str] = []
+        self._read_timer = QTimer(self, singleShot=True, interval=READ_BATCH_MS)
+        self._read_timer.timeout.connect(self._read_pending)
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -105,21 +111,39 @@ class NotificationService(QObject):
     # -- run endings -------------------------------------------------------------------------------
 
     def on_run_ended(self, event: Any) -> None:
-        """A bridge RunCompleted / RunFailed: read the run (its agent, duration), then offer it."""
+        """A bridge RunCompleted / RunFailed (of any process): when the rules could want it,
+        read the run (its agent, error) and offer it. Endings that arrive together are read
+        together: a burst from another process costs one read, not one per run."""
         if self._ctx.workspace is None or self._ctx.closing:
             return
-        self._ctx.spawn(self._offer_event(event), what="notify about a run")
+        status = getattr(event, "status", RunStatus.COMPLETED.value)
+        duration_ns = getattr(event, "duration_ns", None)
+        duration_ms = duration_ns // 1_000_000 if duration_ns is not None else None
+        ending = RunEnding(event.run_id, status, duration_ms)
+        watched = self.is_watched(event.run_id)
+        if notify_kind(ending, self.batcher.policy, watched=watched) is None:
+            return  # a kill, a short completion: nothing to read
+        self._pending_reads.append(event.run_id)
+        if not self._read_timer.isActive():
+            self._read_timer.start()
 
-    async def _offer_event(self, event: Any) -> None:
+    def _read_pending(self) -> None:
+        ids, self._pending_reads = self._pending_reads, []
+        if ids and self._ctx.workspace is not None and not self._ctx.closing:
+            self._ctx.spawn(self._offer_runs(ids), what="notify about runs")
+
+    async def _offer_runs(self, run_ids: list[str]) -> None:
         store = self._ctx.workspace.store
-        run = await self._ctx.read(store.get_run, event.run_id)
+        runs = await self._ctx.read(_existing_runs, store, run_ids)
         if not shiboken6.isValid(self):
             return
-        duration_ms = run.duration_ns // 1_000_000 if run.duration_ns is not None else None
-        error = run.error_message or run.error_class
-        self.offer(
-            RunEnding(run.id, run.status, duration_ms, run.agent_name, error), now_ms=_now_ms()
-        )
+        now = _now_ms()
+        for run in runs:
+            duration_ms = run.duration_ns // 1_000_000 if run.duration_ns is not None else None
+            error = run.error_message or run.error_class
+            self.offer(
+                RunEnding(run.id, run.status, duration_ms, run.agent_name, error), now_ms=now
+            )
 
     def offer(self, ending: RunEnding, *, now_ms: int | None = None) -> None:
         """Take one ending; a notification follows after the coalescing window (if any)."""
@@ -260,3 +284,14 @@ def _float(value: object, default: float) -> float:
         return max(0.0, float(str(value)))
     except (TypeError, ValueError):
         return default
+
+
+def _existing_runs(store: Any, run_ids: list[str]) -> list[Any]:
+    """These runs, in order, skipping any removed meanwhile."""
+    runs = []
+    for run_id in run_ids:
+        try:
+            runs.append(store.get_run(run_id))
+        except Exception:
+            continue
+    return runs

@@ -208,7 +208,7 @@ class Tray(QObject):
         if not ids:
             self._ctx.status(f"No run is stuck (no event for {threshold} s).")
             return
-        outcome = await live.kill_anywhere(ids)
+        outcome = await self._ctx.engine_run(live.kill_anywhere(ids))
         self._ctx.status(f"Killing {plural(outcome.count, 'stuck run')}…")
         if shiboken6.isValid(self):
             self._refresh.start()

@@ -584,7 +584,13 @@ def test_group_stats_and_deltas_against_hand_computed_numbers() -> None:
     assert left.cost_usd.n == 2 and left.cost_usd.mean == pytest.approx(0.02)
     assert left.cost_usd.median == pytest.approx(0.02)
     assert left.cost_total_usd == pytest.approx(0.04)
-    assert dict(left.cost_sources) == {"provider": 1, "estimated": 1, "unknown": 1, "none": 0}
+    assert dict(left.cost_sources) == {
+        "provider": 1,
+        "estimated": 1,
+        "local": 0,
+        "unknown": 1,
+        "none": 0,
+    }
     assert left.tokens_per_run["input"] == pytest.approx(200.0)
     assert left.tokens_per_run["total"] == pytest.approx(220.0)
     assert left.actions_per_run == 1.0 and left.action_runs == 3

@@ -17,14 +17,17 @@ from genai_prices import Usage, calc_price, extract_usage
 from genai_prices.data import providers
 from genai_prices.types import TieredPrices
 
+from ato_desktop.core.cost_rollup import format_cost, rollup_source
 from ato_desktop.core.models import Cost, CostSource, TokenUsage
 from ato_desktop.core.pricing import (
     PriceBook,
     PriceFileError,
     PriceOverride,
+    is_local_base_url,
     parse_price_overrides,
     price_table_version,
 )
+from ato_desktop.core.usage import usage_from_anthropic
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "pricing.md"
 
@@ -590,3 +593,169 @@ def test_malformed_documents_name_the_problem(text: str, message: str) -> None:
     assert error.startswith("/home/me/prices.json: ")
     assert message in error
     assert isinstance(excinfo.value, ValueError)
+
+
+# --------------------------------------------------------------- 1-hour cache writes (16.1)
+
+
+def test_one_hour_cache_writes_are_priced_as_genai_prices_prices_them() -> None:
+    """Issue 16.1: haiku-4.5 with 4k 5-minute and 6k 1-hour cache writes. The 1-hour writes cost
+    more; the figure is genai-prices' own calc_price with the same breakdown."""
+    raw = {
+        "input_tokens": 500,
+        "cache_creation_input_tokens": 10_000,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 4_000, "ephemeral_1h_input_tokens": 6_000},
+        "output_tokens": 700,
+    }
+    usage = usage_from_anthropic(raw)  # what the claude adapter reads from the SDK's usage
+    assert (usage.cache_write_tokens, usage.cache_write_1h_tokens) == (10_000, 6_000)
+
+    cost = PriceBook().cost("claude", "claude-haiku-4-5", usage)
+
+    expected = calc_price(
+        Usage(
+            input_tokens=10_500,
+            output_tokens=700,
+            cache_write_tokens=10_000,
+            cache_write_1h_tokens=6_000,
+        ),
+        "claude-haiku-4-5",
+        provider_id="anthropic",
+    ).total_price
+    assert cost.usd == pytest.approx(float(expected), rel=1e-12)
+    five_minute_only = PriceBook().cost(
+        "claude", "claude-haiku-4-5", TokenUsage(10_500, 700, 0, 10_000)
+    )
+    assert five_minute_only.usd is not None and cost.usd is not None
+    assert cost.usd > five_minute_only.usd  # what the bug charged
+    rates = table_rates("anthropic", "claude-haiku-4-5")
+    by_hand = (
+        500 * rates["input_mtok"]
+        + 4_000 * rates["cache_write_mtok"]
+        + 6_000 * rates["cache_write_1h_mtok"]
+        + 700 * rates["output_mtok"]
+    ) / 1e6
+    assert cost.usd == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_every_anthropic_model_prices_one_hour_writes_like_genai_prices() -> None:
+    book = PriceBook()
+    usage = TokenUsage(20_000, 1_000, 2_000, 9_000, 0, cache_write_1h_tokens=5_000)
+    checked = 0
+    for model in book.known_models("claude"):
+        expected = calc_price(
+            Usage(
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                cache_write_1h_tokens=usage.cache_write_1h_tokens,
+            ),
+            model,
+            provider_id="anthropic",
+        ).total_price
+        assert book.cost("claude", model, usage).usd == pytest.approx(
+            float(expected), rel=1e-9, abs=1e-15
+        ), model
+        checked += 1
+    assert checked > 5
+
+
+def test_a_prices_json_one_hour_rate_prices_those_writes_and_defaults_to_the_write_rate() -> None:
+    overrides = parse_price_overrides(
+        json.dumps(
+            {
+                "models": {
+                    "mine": {
+                        "input_per_mtok": 1,
+                        "output_per_mtok": 2,
+                        "cache_write_per_mtok": 3,
+                        "cache_write_1h_per_mtok": 5,
+                    },
+                    "no-1h-rate": {
+                        "input_per_mtok": 1,
+                        "output_per_mtok": 2,
+                        "cache_write_per_mtok": 3,
+                    },
+                }
+            }
+        )
+    )
+    book = PriceBook(overrides)
+    usage = TokenUsage(1_000_000, 0, 0, 600_000, cache_write_1h_tokens=400_000)
+
+    assert book.cost("claude", "mine", usage).usd == pytest.approx(0.4 * 1 + 0.2 * 3 + 0.4 * 5)
+    assert book.cost("claude", "no-1h-rate", usage).usd == pytest.approx(0.4 * 1 + 0.6 * 3)
+
+
+# ------------------------------------------------------------------- local models (16.4)
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://localhost:11434/v1", True),
+        ("http://127.0.0.1:8000/v1", True),
+        ("http://[::1]:8080/v1", True),
+        ("http://10.0.0.7:11434/v1", True),
+        ("http://172.20.1.2/v1", True),
+        ("http://192.168.1.20:1234/v1", True),
+        ("http://169.254.10.1/v1", True),
+        ("http://100.101.102.103:11434/v1", True),  # a tailnet / CGNAT address
+        ("http://[fd12:3456::1]/v1", True),
+        ("http://gpu-box.local:8000/v1", True),
+        ("http://ollama.localhost/v1", True),
+        ("https://api.groq.com/openai/v1", False),
+        ("https://openrouter.ai/api/v1", False),
+        ("http://8.8.8.8/v1", False),
+        ("http://172.32.0.1/v1", False),
+        ("http://0.0.0.0:11434/v1", False),
+        ("not a url", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_local_addresses_are_recognised_without_resolving(url: str | None, local: bool) -> None:
+    assert is_local_base_url(url) is local
+
+
+@pytest.mark.parametrize("model", ["llama3.1:8b", "gemma2:9b", "gpt-oss:20b"])
+def test_a_model_served_locally_is_local_never_a_resellers_price(model: str) -> None:
+    book = PriceBook()
+    usage = TokenUsage(1_000, 500)
+    remote = book.cost("openai-compatible", model, usage, base_url="https://api.example.com/v1")
+    assert remote.source is CostSource.ESTIMATED and remote.usd  # priced by name (a reseller)
+
+    for url in ("http://127.0.0.1:11434/v1", "http://192.168.1.20:8000/v1"):
+        assert book.cost("openai-compatible", model, usage, base_url=url) == Cost(
+            0.0, CostSource.LOCAL
+        )
+    assert format_cost(0.0, CostSource.LOCAL.value) == "local"
+
+
+def test_prices_json_prices_a_local_model_and_a_stated_cost_still_wins() -> None:
+    book = PriceBook(
+        parse_price_overrides(
+            json.dumps({"models": {"llama3.1:8b": {"input_per_mtok": 1, "output_per_mtok": 2}}})
+        )
+    )
+    usage = TokenUsage(1_000_000, 1_000_000)
+    local = "http://127.0.0.1:11434/v1"
+
+    assert book.cost("openai-compatible", "llama3.1:8b", usage, base_url=local) == Cost(
+        3.0, CostSource.ESTIMATED
+    )
+    assert book.cost(
+        "openai-compatible", "gemma2:9b", usage, base_url=local, provider_cost_usd=0.5
+    ) == Cost(0.5, CostSource.PROVIDER)
+    # The claude and codex runtimes at a local address are proxies to the provider: priced.
+    proxied = book.cost("claude", "claude-haiku-4-5", usage, base_url=local)
+    assert proxied.source is CostSource.ESTIMATED and proxied.usd
+
+
+def test_a_run_of_local_calls_is_local_and_with_a_provider_call_is_the_providers() -> None:
+    assert rollup_source(None, "local") == "local"
+    assert rollup_source("local", "provider") == "provider"
+    assert rollup_source("local", "estimated") == "estimated"
+    assert rollup_source("local", "unknown") == "unknown"

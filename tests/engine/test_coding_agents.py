@@ -99,3 +99,23 @@ def test_a_missing_coding_agent_says_how_to_install_it(
     assert result.error_class is ErrorClass.CONFIG
     assert "npm install -g @anthropic-ai/claude-code" in (result.error_message or "")
     assert os.environ["PATH"] == str(tmp_path / "empty-bin")
+
+
+def test_a_default_model_run_records_the_model_that_answered(
+    workspace: Workspace, cli: FakeCli
+) -> None:
+    """Issue 16.11: the agent lets Claude Code pick ("default"); the run, its cost and the
+    per-model views follow the model that answered, not the word "default"."""
+    workspace.agents.create(
+        "coder", AgentConfig("claude-code", "default", working_dir=str(cli.workdir))
+    )
+
+    result = _dispatch(workspace, DispatchRequest("Say hello", agent="coder"))
+
+    assert result.status is RunStatus.COMPLETED, result.error_message
+    record = json.loads(cli.record_path.read_text())
+    assert "--model" not in record["argv"]  # Claude Code chose
+    run = workspace.store.get_run(result.run_id)
+    answered = workspace.store.get_actions(result.run_id)[-1].meta["response_model"]
+    assert answered and answered != "default"
+    assert run.model == answered

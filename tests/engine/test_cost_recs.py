@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from ato_desktop.core.cost_recs import RecThresholds
 from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
 from ato_desktop.core.records import NewAction, NewRun, RunEnd, RunFilter
@@ -157,3 +159,64 @@ def test_gathering_evidence_also_runs_the_agents_eval_suites_on_the_candidate(
     asyncio.run(go())
     agent = workspace.store.get_agent("helper")
     assert model_case_scores(workspace.store, agent.id, "codex", "gpt-5-mini") == [1.0]
+
+
+def test_failures_that_never_reached_the_model_count_as_zero_cost_calls(
+    workspace: Workspace, fake: FakeLLMServer
+) -> None:
+    """Issue 16.5: 3 answered calls and 2 refused before any token (a 400): cost per call is the
+    known cost over all 5 calls, so it does not rise when failures do."""
+    workspace.agents.create(
+        "writer", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    fake.scenario = Scenario(usage=UsageSpec(uncached_input_tokens=2000, output_tokens=300))
+    fake.enqueue(*(Scenario(status=400) for _ in range(2)))
+
+    async def go() -> None:
+        try:
+            for i in range(5):
+                await workspace.dispatcher.dispatch(DispatchRequest(f"Q{i}", agent="writer"))
+        finally:
+            await workspace.live.aclose()
+
+    asyncio.run(go())
+    runs = workspace.store.list_runs(RunFilter(), limit=10)
+    assert sorted(r.status for r in runs) == ["completed"] * 3 + ["failed"] * 2
+    spent = sum(r.cost_usd or 0.0 for r in runs)
+    assert [r.cost_source for r in runs].count(None) == 2  # nothing spent, nothing recorded
+
+    (agent,) = cost_recommendations(workspace.store).agents
+    stats = agent.pairs[("claude", "claude-sonnet-5")]
+    assert stats.zero_cost_runs == 2
+    assert stats.cost_per_call == pytest.approx(spent / 5)
+    assert stats.as_dict()["cost_source"] == "estimated"
+
+
+def test_a_pair_with_no_known_cost_is_not_labelled_provider(workspace: Workspace) -> None:
+    workspace.agents.create("mystery", AgentConfig("codex", "my-finetune-7b"))
+    agent = workspace.store.get_agent("mystery")
+    began = now_ms() - DAY
+    batch = [
+        (
+            NewRun("codex", "my-finetune-7b", "cli", began + i, agent_id=agent.id),
+            RunEnd("completed", began + i + 1000, 10**9),
+            [
+                NewAction(
+                    "call_llm",
+                    "llm",
+                    "success",
+                    began + i,
+                    began + i + 1000,
+                    usage=TokenUsage(100, 10),
+                    cost_source=CostSource.UNKNOWN,
+                )
+            ],
+        )
+        for i in range(3)
+    ]
+    workspace.store.ingest(batch).result()
+
+    (agent_report,) = cost_recommendations(workspace.store).agents
+    stats = agent_report.pairs[("codex", "my-finetune-7b")]
+    assert stats.cost_per_call is None and stats.zero_cost_runs == 0
+    assert stats.as_dict()["cost_source"] == "unknown"

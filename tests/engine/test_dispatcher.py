@@ -94,9 +94,13 @@ def test_dispatch_streams_and_records_tokens_cost_ttft(
         run.usage.output_tokens,
     ) == (150, 100, 30, 7)
     assert not run.tokens_estimated
-    assert run.cost_source == "estimated" and run.cost_usd is not None and run.cost_usd > 0
     model = RUNTIMES[runtime][0]
-    expected = workspace.prices.cost(runtime, model, run.usage)
+    if runtime == "openai-compatible":
+        # The fake listens on 127.0.0.1: a model served locally is "local", $0 (issue 16.4).
+        assert (run.cost_source, run.cost_usd) == ("local", 0.0)
+    else:
+        assert run.cost_source == "estimated" and run.cost_usd is not None and run.cost_usd > 0
+    expected = workspace.prices.cost(runtime, model, run.usage, base_url=_base_url(fake, runtime))
     assert run.cost_usd == pytest.approx(expected.usd)
     assert run.ttft_ns is not None and 0 < run.ttft_ns <= run.duration_ns
     (action,) = workspace.store.get_actions(run.id)
@@ -134,10 +138,11 @@ def _text(content: object) -> str:
 
 
 def test_unknown_model_costs_unknown_never_zero(workspace: Workspace, fake: FakeLLMServer) -> None:
+    # On codex: an openai-compatible server at the fake's loopback address would be "local".
     workspace.agents.create(
-        "local", AgentConfig("openai-compatible", "my-finetune-7b", base_url=fake.openai_base_url)
+        "proxied", AgentConfig("codex", "my-finetune-7b", base_url=fake.openai_base_url)
     )
-    result = _dispatch(workspace, DispatchRequest("hi", agent="local"))
+    result = _dispatch(workspace, DispatchRequest("hi", agent="proxied"))
     run = workspace.store.get_run(result.run_id)
     assert run.status == "completed"
     assert run.cost_source == "unknown" and run.cost_usd is None

@@ -143,6 +143,7 @@ def test_approval_required_tool_waits_for_the_user(
     async def go() -> tuple[DispatchResult, int, bool]:
         task = asyncio.create_task(tool_ws.dispatcher.dispatch(DispatchRequest("note", agent=name)))
         while not tool_ws.approvals.pending():
+            assert not task.done(), f"the run ended without asking: {task.result()}"
             await asyncio.sleep(0.01)
         (pending,) = tool_ws.approvals.pending()
         await asyncio.sleep(0.3)  # the run really waits: nothing more reaches the model

@@ -25,6 +25,9 @@ class UsageSpec:
     cache_write_tokens: int = 30
     output_tokens: int = 9
     reasoning_tokens: int = 0
+    # Anthropic only: how many of the cache writes were 1-hour ones (cache_creation's
+    # ephemeral_1h_input_tokens; the rest are ephemeral_5m).
+    cache_write_1h_tokens: int = 0
 
     @property
     def total_input_tokens(self) -> int:

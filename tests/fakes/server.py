@@ -49,6 +49,8 @@ class RecordedRequest:
     # The 400 message when the fake refused the request as the real API would (a tool result
     # that answers no call, a call left unanswered, ...); None when it was accepted.
     rejected: str | None = None
+    # When the request arrived (time.time()), to compare with what the client recorded.
+    received_at: float = field(default_factory=time.time)
 
     @property
     def api_key(self) -> str | None:
@@ -68,6 +70,7 @@ class RecordedRequest:
             "stalled": self.stalled.is_set(),
             "done": self.done.is_set(),
             "rejected": self.rejected,
+            "received_at": self.received_at,
         }
 
 

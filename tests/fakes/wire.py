@@ -123,8 +123,8 @@ class AnthropicWire:
             "cache_creation_input_tokens": u.cache_write_tokens,
             "cache_read_input_tokens": u.cache_read_tokens,
             "cache_creation": {
-                "ephemeral_5m_input_tokens": u.cache_write_tokens,
-                "ephemeral_1h_input_tokens": 0,
+                "ephemeral_5m_input_tokens": u.cache_write_tokens - u.cache_write_1h_tokens,
+                "ephemeral_1h_input_tokens": u.cache_write_1h_tokens,
             },
             "output_tokens": 1,
             "service_tier": "standard",
@@ -316,6 +316,10 @@ class AnthropicWire:
         previous_role = None
         for number, message in enumerate(messages):
             role = message.get("role")
+            if role == "system":
+                # Mid-conversation system messages: Claude Code 2.1 sends one after the first
+                # user turn (its agent list), and the API takes them outside the alternation.
+                continue
             if role not in ("user", "assistant"):
                 return self._rejected(
                     f"messages.{number}.role: Input should be 'user' or 'assistant'"

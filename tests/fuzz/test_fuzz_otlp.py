@@ -4,6 +4,7 @@ with the reason) and nothing of it is written; the database always passes its in
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import sqlite3
@@ -19,7 +20,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from ato_desktop.core.otlp_ingest import MAPPED
-from ato_desktop.engine.otlp_receiver import BadPayload, OtlpReceiver, decode_request
+from ato_desktop.engine.otlp_receiver import BadPayload, OtlpReceiver, Refused, decode_request
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.paths import DataPaths
 from tests.fuzz.strategies import BINARY, EDGE_NUMBERS, HOSTILE_TEXT, JSON_VALUES, deep_json
@@ -127,7 +128,7 @@ def _ingest_whole_or_nothing(
     runs, actions, _ = _counts(rx)
     try:
         result = rx.ingest(body, content_type, enc)
-    except BadPayload as exc:
+    except (BadPayload, Refused) as exc:
         assert str(exc)
         assert _counts(rx) == (runs, actions, "ok")  # nothing of it written
         return
@@ -283,7 +284,7 @@ def test_json_exports_are_written_whole_or_refused(receiver: OtlpReceiver, body:
 def test_any_body_encoding_and_type_decode_or_refuse(body: bytes, enc: str, ctype: str) -> None:
     try:
         decode_request(body, ctype, enc)
-    except BadPayload as exc:
+    except (BadPayload, Refused) as exc:
         assert str(exc)
 
 
@@ -317,3 +318,39 @@ def test_over_http_a_bad_payload_is_a_400_with_its_reason(
     assert response.status_code == 400
     assert response.json()["message"]
     assert _counts(receiver) == before
+
+
+KNOWN = "zq-PLANTED-receiver-0123456789abcdefXYZ"
+PIECES = st.sampled_from(
+    [
+        KNOWN,
+        KNOWN[3:19],
+        base64.b64encode(KNOWN.encode()).decode(),
+        base64.urlsafe_b64encode(b"x" + KNOWN.encode()).decode(),
+        KNOWN.encode().hex(),
+        KNOWN.encode().hex().upper(),
+        "sk-ant-api03-" + "A" * 40,
+        "Authorization: Bearer abcdefgh12345678",
+        "authorization=xyz12345678",
+        "bearer " + "q" * 20,
+        'api_key="abc123456789"',
+        "client_secret: s3cr3tvalue99",
+        "AIza" + "b" * 35,
+        "ghp_" + "c" * 36,
+        "eyJhbGciOi.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4",
+        "the answer is 42",
+        "",
+    ]
+)
+
+
+@given(st.lists(st.one_of(PIECES, HOSTILE_TEXT), max_size=5).map("".join))
+def test_the_redaction_gate_never_lets_through_what_redaction_would_change(text: str) -> None:
+    """The receiver skips the regex redaction of an export only when its RE2 gate finds
+    nothing: then redaction must change no text of it."""
+    from ato_desktop.core.redaction import redact_secrets
+    from ato_desktop.engine.otlp_receiver import may_carry_secrets
+
+    request = _valid_span(**{"acme.text": AnyValue(string_value=text)})
+    if not may_carry_secrets(request.SerializeToString(), (KNOWN,)):
+        assert redact_secrets(text, (KNOWN,)) == text

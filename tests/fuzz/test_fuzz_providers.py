@@ -142,7 +142,7 @@ def _check_run(ws: Workspace, result: DispatchResult) -> None:
         assert isinstance(value, int) and 0 <= value < 10**12, (kind, value)
     if run.cost_usd is not None:
         assert math.isfinite(run.cost_usd) and run.cost_usd >= 0
-    assert run.cost_source in ("provider", "estimated", "unknown", None)
+    assert run.cost_source in ("provider", "estimated", "unknown", "local", None)
     for action in ws.store.get_actions(run.id):
         json.dumps(action.outputs)  # what is kept can be exported
 

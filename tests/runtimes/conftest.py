@@ -71,7 +71,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCli:
 
 
 def make_request(target: Target, fake: FakeLLMServer | None, **overrides: Any) -> RuntimeRequest:
-    """A short request to ``fake``, failing fast: stall 0.5 s, no retries unless asked."""
+    """A short request to ``fake``, failing fast: stall 2 s (also the wait for the response
+    headers, so not shorter: the machine may be loaded), no retries unless asked."""
     values: dict[str, Any] = {
         "model": "model-under-test",
         "messages": (ChatMessage("user", "Say hello."),),
@@ -79,7 +80,7 @@ def make_request(target: Target, fake: FakeLLMServer | None, **overrides: Any) -
         "api_key": API_KEY,
         "connect_timeout_s": 2.0,
         "request_timeout_s": 5.0,
-        "stall_timeout_s": 0.5,
+        "stall_timeout_s": 2.0,
         "max_retries": 0,
     }
     values.update(overrides)

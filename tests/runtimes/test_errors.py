@@ -90,7 +90,7 @@ def test_sdk_status_exception_is_classified_by_status() -> None:
     assert event.error_class is ErrorClass.RATE_LIMIT
     assert event.status_code == 429
     assert "slow down" in event.message
-    assert "Retry after 20 s" in event.message
+    assert "The server asked to retry in 20 s." in event.message
 
 
 def test_anthropic_in_stream_error_arrives_with_status_200() -> None:

@@ -125,9 +125,14 @@ def test_a_streamed_tool_call_arrives_whole_with_usage_and_finish(
     events = collect(target, make_request(target, fake, tools=TOOLS))
 
     # The arguments streamed in 9 pieces; one TOOL_CALL carries them parsed.
-    assert kinds(events) == [EventKind.TOOL_CALL, EventKind.USAGE, EventKind.FINISH]
+    assert kinds(events) == [
+        EventKind.ACCEPTED,
+        EventKind.TOOL_CALL,
+        EventKind.USAGE,
+        EventKind.FINISH,
+    ]
     assert calls(events) == [ToolCall("call_w1", "get_weather", {"city": "Paris", "days": 3})]
-    assert events[1].usage == TokenUsage(input_tokens=50, output_tokens=9)
+    assert events[2].usage == TokenUsage(input_tokens=50, output_tokens=9)
     assert events[-1].finish_reason == TOOL_FINISH[target.runtime]
     assert fake.last_request.rejected is None
 
@@ -167,7 +172,10 @@ def test_text_before_a_tool_call_arrives_first(target: Target, fake: FakeLLMServ
 
     events = collect(target, make_request(target, fake, tools=TOOLS))
 
+    provisional = [EventKind.USAGE] if target.runtime == "claude" else []
     assert kinds(events) == [
+        EventKind.ACCEPTED,
+        *provisional,
         EventKind.TEXT,
         EventKind.TEXT,
         EventKind.TOOL_CALL,

@@ -28,3 +28,8 @@ def run_to_end(ctx: Any, qtbot: Any, coro: Coroutine[Any, Any, T]) -> T:
     task = ctx.spawn(coro)
     qtbot.waitUntil(task.done, timeout=15_000)
     return task.result()
+
+
+def run_on_engine(ctx: Any, qtbot: Any, coro: Coroutine[Any, Any, T]) -> T:
+    """Run coro on the app's engine loop (dispatches, kills: as the window does) to its end."""
+    return run_to_end(ctx, qtbot, ctx.engine_run(coro))

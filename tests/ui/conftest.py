@@ -117,3 +117,14 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     with FakeLLMServer() as server:
         yield server
+
+
+@pytest.fixture
+def other_process(ato_home: Path) -> Iterator[str]:
+    """The lease token of "another process" that is alive for the whole test: its running runs
+    are not taken for orphans (a run whose owner holds no lease is ended `interrupted`)."""
+    from ato_desktop.store.process_lease import ProcessLease
+
+    lease = ProcessLease(DataPaths(ato_home).leases_dir)
+    yield lease.token
+    lease.release()

@@ -17,7 +17,7 @@ from ato_desktop.ui.agents.history_view import VersionListModel
 from ato_desktop.ui.agents.key_value_table import KeyValueModel
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.agents_page import HISTORY_TAB, AgentsPage
-from tests.support.qt_helpers import run_to_end, show_page
+from tests.support.qt_helpers import run_on_engine, show_page
 
 PROMPT_V1 = "You are a careful writer.\nAnswer in one paragraph.\nCite sources."
 PROMPT_V2 = "You are a careful writer.\nAnswer in two paragraphs.\nCite sources."
@@ -136,7 +136,7 @@ def test_history_shows_versions_with_diffs_and_links_to_their_runs(
     # No key: each dispatch fails fast with class auth, but it is a run of that version.
     agent = _create(ctx, system_prompt=PROMPT_V1, params={"temperature": 0.3})
     for prompt in ("one", "two"):
-        run_to_end(ctx, qtbot, ctx.workspace.dispatcher.dispatch(
+        run_on_engine(ctx, qtbot, ctx.workspace.dispatcher.dispatch(
             DispatchRequest(prompt, agent=agent.name, trigger=Trigger.UI)))  # fmt: skip
     ctx.workspace.agents.edit(
         agent.name,

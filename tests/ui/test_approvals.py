@@ -155,8 +155,10 @@ def test_run_details_banner_live_view_and_status_bar(
     page.show()
     page.activate({"tab": LIVE})
     task = open_ctx.spawn(
-        open_ctx.workspace.dispatcher.dispatch(
-            DispatchRequest("Note hi", agent="clerk", trigger=Trigger.UI)
+        open_ctx.engine_run(
+            open_ctx.workspace.dispatcher.dispatch(
+                DispatchRequest("Note hi", agent="clerk", trigger=Trigger.UI)
+            )
         )
     )
     assert task is not None

@@ -32,7 +32,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.automations_page import STATE_CANVAS, STATE_EMPTY, AutomationsPage
 from ato_desktop.ui.pages.runs_page import RunsPage
 from tests.fakes import FakeLLMServer, Scenario
-from tests.support.qt_helpers import run_to_end, show_page
+from tests.support.qt_helpers import run_on_engine, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-CANVASKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -165,7 +165,7 @@ def test_every_kind_is_a_node_with_edges_colours_status_search_and_view_runs(
         timeout=10_000,
         check_params_cb=lambda s: art in s and s[art].last_status == "completed",
     ):
-        result = run_to_end(
+        result = run_on_engine(
             open_ctx, qtbot, open_ctx.workspace.automations.pipelines.run_group("article", "x")
         )
     item = page.scene.nodes[art]
@@ -207,11 +207,17 @@ def test_editor_disables_and_edits_a_schedule(
     assert editor is not None
     editor.enabled.setChecked(False)
     editor.fields["prompt"].setPlainText("A new topic")  # type: ignore[union-attr]
-    with qtbot.waitSignal(page.sig_graph_shown, timeout=8000):
+    with qtbot.waitSignal(editor.sig_saved, timeout=8000):  # both writes are done
         editor.save()
     service = open_ctx.workspace.automations.definitions
     record = service.get(AutomationKind.SCHEDULE, "nightly")
     assert not record.enabled and record.version == 2
+    qtbot.waitUntil(
+        lambda: any(
+            i.node.name == "nightly" and not i.node.enabled for i in page.scene.nodes.values()
+        ),
+        timeout=8000,
+    )
     assert record.spec.prompt == "A new topic"  # type: ignore[union-attr]
     node = next(i for i in page.scene.nodes.values() if i.node.name == "nightly")
     assert node.node.enabled is False

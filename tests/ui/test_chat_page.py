@@ -21,7 +21,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.chat_page import ChatPage
 from ato_desktop.ui.widgets.markdown_view import MarkdownSplitter, MarkdownView, split_markdown
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
-from tests.support.qt_helpers import run_to_end, show_page
+from tests.support.qt_helpers import run_on_engine, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-CHATTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-CHATTESTKEY-zyxwvutsrqponmlkjihgfedcba9876543210"
@@ -211,7 +211,7 @@ def _seed(ctx: AppContext, qtbot: Any, fake: FakeLLMServer, prompt: str, answer:
         prompt, agent=agent, thread_id=thread_id, new_thread=thread_id is None,
         trigger=Trigger.UI,
     )  # fmt: skip
-    return run_to_end(ctx, qtbot, ctx.workspace.dispatcher.dispatch(request))
+    return run_on_engine(ctx, qtbot, ctx.workspace.dispatcher.dispatch(request))
 
 
 def test_switching_threads_shows_their_history_and_the_next_send_carries_it(

@@ -30,7 +30,7 @@ from ato_desktop.ui.pages.agents_page import AgentsPage
 from ato_desktop.ui.pages.chat_page import ChatPage
 from ato_desktop.ui.pages.insights_page import COST_TAB, InsightsPage
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
-from tests.support.qt_helpers import Show, run_to_end, show_page
+from tests.support.qt_helpers import Show, run_on_engine, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-COSTTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-COSTTESTKEY-zyxwvutsrqponmlkjihgfedcba9876543210"
@@ -238,7 +238,7 @@ def _writer_with_runs(ctx: AppContext, qtbot: Any, fake: FakeLLMServer, count: i
                 DispatchRequest(f"Question {i}", agent="writer")
             )
 
-    run_to_end(ctx, qtbot, runs())
+    run_on_engine(ctx, qtbot, runs())
 
 
 def _open_dialog(view: CostView, qtbot: Any, fake: FakeLLMServer) -> EvidenceDialog:

@@ -25,7 +25,7 @@ from ato_desktop.ui.insights.evals_run_dialog import RunSuiteDialog
 from ato_desktop.ui.insights.evals_view import STATE_EMPTY, STATE_SUITES, EvalsView
 from ato_desktop.ui.runs.rating_widget import RatingWidget
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
-from tests.support.qt_helpers import Show, run_to_end
+from tests.support.qt_helpers import Show, run_on_engine
 
 ANTHROPIC_KEY = "sk-ant-api03-EVALSKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-EVALSKEY-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -211,7 +211,7 @@ def test_thumbs_up_and_down_with_a_note_replace_and_clear(
 ) -> None:
     _agent(open_ctx, fake)
     fake.scenario = _answer("Hello!")
-    result = run_to_end(
+    result = run_on_engine(
         open_ctx,
         qtbot,
         open_ctx.workspace.dispatcher.dispatch(DispatchRequest("Hi", agent="support")),
@@ -280,7 +280,7 @@ def test_online_judge_settings_are_saved_and_a_dispatch_in_the_app_is_judged(
 
     # A dispatch in the app (the context started the judge) is judged; run details shows it.
     fake.enqueue(_answer("Hello there!"), _answer('{"score": 9, "reason": "friendly"}'))
-    result = run_to_end(
+    result = run_on_engine(
         open_ctx,
         qtbot,
         open_ctx.workspace.dispatcher.dispatch(DispatchRequest("Hi", agent="support")),

@@ -123,7 +123,7 @@ def test_closing_with_runs_in_flight_asks_first(
         request = DispatchRequest(
             "hi", runtime="openai-compatible", model="m", base_url=fake.openai_base_url
         )
-        task = ui_ctx.spawn(ui_ctx.workspace.dispatcher.dispatch(request))
+        task = ui_ctx.spawn(ui_ctx.engine_run(ui_ctx.workspace.dispatcher.dispatch(request)))
         qtbot.waitUntil(lambda: len(ui_ctx.workspace.live) == 1, timeout=5000)
         window.close()  # answered Cancel: nothing happens
         assert asked and "1 dispatch is still running" in asked[0]

@@ -29,7 +29,7 @@ from ato_desktop.ui.insights import pipelines_view
 from ato_desktop.ui.insights.pipelines_models import COL_COST, COL_NAME, COL_STAGES, COL_TRIGGER
 from ato_desktop.ui.insights.pipelines_view import STATE_EMPTY, STATE_ROWS, PipelinesView
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
-from tests.support.qt_helpers import Show, run_to_end
+from tests.support.qt_helpers import Show, run_on_engine
 
 ANTHROPIC_KEY = "sk-ant-api03-PIPEKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -67,7 +67,7 @@ def run_article(ctx: AppContext, qtbot: Any, fake: FakeLLMServer, *answers: Scen
             )
         )
     )
-    return run_to_end(
+    return run_on_engine(
         ctx, qtbot, ctx.workspace.automations.pipelines.run_group("article", "otters")
     )
 
@@ -189,7 +189,7 @@ def test_a_hook_chain_is_a_row_with_its_source_run_first(
         await ws.automations.drain(30)
         return done.run_id
 
-    source = run_to_end(open_ctx, qtbot, go())
+    source = run_on_engine(open_ctx, qtbot, go())
     view = PipelinesView(open_ctx)
     show(view, width=1200, height=760)
     with qtbot.waitSignal(view.sig_flow_shown, timeout=5000) as shown:

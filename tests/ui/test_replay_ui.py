@@ -25,7 +25,7 @@ from ato_desktop.ui.replay.batch_dialog import (
 )
 from ato_desktop.ui.replay.replay_dialog import RESULT, SETUP, UNAVAILABLE, ReplayDialog
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
-from tests.support.qt_helpers import run_to_end, show_page
+from tests.support.qt_helpers import run_on_engine, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_KEY = "sk-proj-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -57,7 +57,7 @@ def _source_run(
     ctx: AppContext, qtbot: Any, fake: FakeLLMServer, scenario: Scenario, prompt: str = "Capital?"
 ) -> str:
     fake.scenario = scenario
-    result = run_to_end(
+    result = run_on_engine(
         ctx, qtbot, ctx.workspace.dispatcher.dispatch(DispatchRequest(prompt, agent="writer"))
     )
     return str(result.run_id)
@@ -277,14 +277,14 @@ def _flaky(ctx: AppContext, qtbot: Any, fake: FakeLLMServer) -> tuple[list[str],
     failed = []
     for i in range(3):
         fake.scenario = Scenario(status=400)
-        run = run_to_end(
+        run = run_on_engine(
             ctx,
             qtbot,
             ctx.workspace.dispatcher.dispatch(DispatchRequest(f"question {i}", agent="flaky")),
         )
         failed.append(str(run.run_id))
     fake.scenario = Scenario(chunks=("fine",))
-    ok = run_to_end(
+    ok = run_on_engine(
         ctx, qtbot, ctx.workspace.dispatcher.dispatch(DispatchRequest("question ok", agent="flaky"))
     )
     return failed, str(ok.run_id)

@@ -19,7 +19,7 @@ from tests.ui.test_runs_page import seed
 
 
 def test_runs_table_model_pages_in_and_folds_live_runs(
-    open_ctx: AppContext, qtbot: Any, qtmodeltester: Any
+    open_ctx: AppContext, qtbot: Any, qtmodeltester: Any, other_process: str
 ) -> None:
     seed(open_ctx, qtbot, PAGE_SIZE + 50)
     model = RunsTableModel(open_ctx)
@@ -43,7 +43,7 @@ def test_runs_table_model_pages_in_and_folds_live_runs(
     # removes it.
     store = open_ctx.workspace.store
     run_id, run_no = store.create_run(
-        NewRun("claude", "m", "ui", int(time.time() * 1000)), owner="x"
+        NewRun("claude", "m", "ui", int(time.time() * 1000)), owner=other_process
     ).result()
     model.upsert(store.get_run(run_id))
     assert not model.contains(run_id)  # running, the filter wants completed
@@ -106,13 +106,15 @@ def test_actions_model_tree_filter_and_append(
     assert model.rowCount() == 2
 
 
-def test_live_runs_model(open_ctx: AppContext, qtbot: Any, qtmodeltester: Any) -> None:
+def test_live_runs_model(
+    open_ctx: AppContext, qtbot: Any, qtmodeltester: Any, other_process: str
+) -> None:
     store = open_ctx.workspace.store
     now = int(time.time() * 1000)
     ids = [
-        store.create_run(NewRun("claude", "m", "cli", now - i * 1000), owner="elsewhere").result()[
-            0
-        ]
+        store.create_run(
+            NewRun("claude", "m", "cli", now - i * 1000), owner=other_process
+        ).result()[0]
         for i in range(3)
     ]
     model = LiveRunsModel()

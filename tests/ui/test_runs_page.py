@@ -536,8 +536,10 @@ def _dispatch(ctx: AppContext, fake: FakeLLMServer, scenario: Scenario) -> list[
     fake.scenario = scenario
     results: list[Any] = []
     task = ctx.spawn(
-        workspace.dispatcher.dispatch(
-            DispatchRequest("Say hello", agent="writer", trigger=Trigger.UI)
+        ctx.engine_run(
+            workspace.dispatcher.dispatch(
+                DispatchRequest("Say hello", agent="writer", trigger=Trigger.UI)
+            )
         ),
         what="dispatch",
     )
@@ -596,10 +598,12 @@ def test_a_failing_dispatch_is_reported(
     assert not page._intercepts_stale
 
 
-def test_live_view_kills_a_run_of_another_process(open_ctx: AppContext, qtbot: Any) -> None:
+def test_live_view_kills_a_run_of_another_process(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
     store = open_ctx.workspace.store
     run_id, _run_no = store.create_run(
-        NewRun("claude", "claude-sonnet-5", "cli", NOW - 3000), owner="another-process"
+        NewRun("claude", "claude-sonnet-5", "cli", NOW - 3000), owner=other_process
     ).result()
     page = make_page(open_ctx, qtbot, target={"tab": "live"})
     live = page.live
@@ -613,14 +617,16 @@ def test_live_view_kills_a_run_of_another_process(open_ctx: AppContext, qtbot: A
     qtbot.waitUntil(lambda: live.model.index(0, COL_KILL).data() == requested, timeout=5000)
 
 
-def test_live_view_empty_state_and_kill_click_asks_first(open_ctx: AppContext, qtbot: Any) -> None:
+def test_live_view_empty_state_and_kill_click_asks_first(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
     page = make_page(open_ctx, qtbot, target={"tab": "live"})
     qtbot.waitUntil(lambda: page.live.empty.isVisible())
     assert "Nothing in flight" in page.live.empty.text()
     store = open_ctx.workspace.store
     with qtbot.waitSignal(open_ctx.bridge.sig_run_created):
         run_id, _ = store.create_run(
-            NewRun("claude", "m", "cli", NOW), owner="someone-else"
+            NewRun("claude", "m", "cli", NOW), owner=other_process
         ).result()
     qtbot.waitUntil(lambda: page.live.model.rowCount() == 1, timeout=5000)
     table = page.live.table

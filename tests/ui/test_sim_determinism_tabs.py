@@ -29,7 +29,7 @@ from ato_desktop.ui.runs.simulation_tab import COL_STATUS, KIND_ROLE, SIMULATION
 from ato_desktop.ui.widgets.score_bar import band_colour
 from tests.fakes import FakeLLMServer, Scenario
 from tests.support import determinism_runs as crafted
-from tests.support.qt_helpers import run_to_end, show_page
+from tests.support.qt_helpers import run_on_engine, show_page
 
 ANTHROPIC_KEY = "sk-ant-api03-SIMKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 NOW = int(time.time() * 1000)
@@ -84,7 +84,7 @@ def test_simulation_shows_an_edited_prompt_as_a_divergence_without_network(
         source="test",
     )
     fake.scenario = Scenario(chunks=("Hello there!",))
-    source = run_to_end(
+    source = run_on_engine(
         open_ctx, qtbot, ws.dispatcher.dispatch(DispatchRequest("Say hi", agent="helper"))
     )
     ws.agents.edit("helper", {"system_prompt": "Be thorough and cite sources."}, source="test")
@@ -157,10 +157,12 @@ def test_simulation_shows_an_edited_prompt_as_a_divergence_without_network(
     assert tab.current_page() == tab.PAGE_RESULT and tab.simulate_button.text() == "Simulate again"
 
 
-def test_a_running_run_can_be_simulated_when_it_ends(open_ctx: AppContext, qtbot: Any) -> None:
+def test_a_running_run_can_be_simulated_when_it_ends(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
     store = open_ctx.workspace.store
     run_id, run_no = store.create_run(
-        NewRun("claude", "claude-sonnet-5", "cli", NOW - 1_000), owner="another-process"
+        NewRun("claude", "claude-sonnet-5", "cli", NOW - 1_000), owner=other_process
     ).result()
     page = _page(open_ctx, qtbot, run_id)
     tab = page.simulation

@@ -43,7 +43,8 @@ def _stalled_dispatches(ctx: AppContext, fake: FakeLLMServer, count: int) -> lis
     tasks = []
     for i in range(count):
         request = DispatchRequest(f"job {i}", agent="writer", trigger=Trigger.UI)
-        tasks.append(ctx.spawn(workspace.dispatcher.dispatch(request), what="dispatch"))
+        dispatch = workspace.dispatcher.dispatch(request)
+        tasks.append(ctx.spawn(ctx.engine_run(dispatch), what="dispatch"))
     return tasks
 
 
@@ -197,7 +198,7 @@ class _Window(QWidget):
 
 
 def test_tray_menu_lists_runs_kills_stuck_pauses_schedules_and_quits(
-    open_ctx: AppContext, qtbot: Any, fake: FakeLLMServer
+    open_ctx: AppContext, qtbot: Any, fake: FakeLLMServer, other_process: str
 ) -> None:
     window = _Window()
     qtbot.addWidget(window)
@@ -206,7 +207,7 @@ def test_tray_menu_lists_runs_kills_stuck_pauses_schedules_and_quits(
     store = open_ctx.workspace.store
     now = int(time.time() * 1000)
     old = NewRun("claude", "m", "cli", now - 120_000)
-    stuck_id, _ = store.create_run(old, owner="other").result()
+    stuck_id, _ = store.create_run(old, owner=other_process).result()
     (task,) = _stalled_dispatches(open_ctx, fake, 1)
     qtbot.waitUntil(lambda: len(open_ctx.workspace.live) == 1, timeout=5_000)
     with qtbot.waitSignal(tray.sig_menu_rebuilt, timeout=5_000):
@@ -235,7 +236,7 @@ def test_tray_menu_lists_runs_kills_stuck_pauses_schedules_and_quits(
     assert window.raised == 2
     tray.quit_action.trigger()
     assert window.quits == 1
-    open_ctx.workspace.live.kill_all()
+    open_ctx.engine.call(open_ctx.workspace.live.kill_all).result(5)
     qtbot.waitUntil(task.done, timeout=5_000)
 
 
@@ -285,12 +286,14 @@ def test_quit_from_the_tray_quits_even_when_hidden(
     assert ui_ctx.closing
 
 
-def test_watch_this_run_in_run_details(open_ctx: AppContext, qtbot: Any, show: Any) -> None:
+def test_watch_this_run_in_run_details(
+    open_ctx: AppContext, qtbot: Any, show: Any, other_process: str
+) -> None:
     service = NotificationService(open_ctx, tray_available=False)
     open_ctx.notifications = service
     store = open_ctx.workspace.store
     run_id, _ = store.create_run(
-        NewRun("claude", "m", "cli", int(time.time() * 1000)), owner="x"
+        NewRun("claude", "m", "cli", int(time.time() * 1000)), owner=other_process
     ).result()
     page = _page(open_ctx, qtbot, show)
     page.open_run(run_id)

@@ -26,8 +26,11 @@ MODEL_PLACEHOLDERS = {
     "claude": "e.g. claude-sonnet-5",
     "codex": "e.g. gpt-5",
     "openai-compatible": "e.g. llama3.1 (the server's model name)",
-    "claude-code": "e.g. claude-sonnet-5",
-    "codex-cli": "e.g. gpt-5-codex",
+    # The coding agents' own defaults as of Claude Code 2.1.197 and Codex CLI 0.171.0 (the
+    # versions the parsers' fixtures come from); "default" lets the CLI choose, and the run
+    # records the model that answered.
+    "claude-code": "default, or e.g. claude-opus-4-8",
+    "codex-cli": "default, or e.g. gpt-6.2-sol",
 }
 
 

@@ -56,9 +56,11 @@ def usd_text(value: Any) -> str:
 
 
 def cost_text(value: Any, source: Any = None) -> str:
-    """A cost with its source: '$0.0142 est.', 'unknown', '—' (no cost recorded)."""
+    """A cost with its source: '$0.0142 est.', 'unknown', 'local', '—' (no cost recorded)."""
     usd = as_money(value)
     source = source if isinstance(source, str) else None
+    if source == CostSource.LOCAL.value:
+        return "local"
     if source == CostSource.UNKNOWN.value:
         return "unknown" if not usd else f"≥ {usd_text(usd)} (part unknown)"
     if usd is None:

@@ -163,6 +163,7 @@ def cost_mix_text(stats: GroupStats) -> str:
         (CostSource.PROVIDER.value, "provider"),
         (CostSource.ESTIMATED.value, "est."),
         (CostSource.UNKNOWN.value, "unknown"),
+        (CostSource.LOCAL.value, "local"),
         ("none", "no cost"),
     ):
         if mix.get(key):

@@ -422,16 +422,20 @@ class RunSuiteDialog(JobDialog):
     async def _run(self, prepared: PreparedSuite, target: EvalTarget) -> None:
         options: dict[str, Any] = {
             "concurrency": self.concurrency.value(),
-            "progress": self._on_progress,
+            "progress": self.ctx.on_ui(self._on_progress),
             "cancel": self._cancel,
         }
         workspace = self.ctx.workspace
-        try:
+        try:  # on the engine's loop: the suite's dispatches run there
             if prepared.recorded_name is not None:
-                report = await rerun_suite(workspace, prepared.recorded_name, target, **options)
+                report = await self.ctx.engine_run(
+                    rerun_suite(workspace, prepared.recorded_name, target, **options)
+                )
             else:
-                report = await run_suite(
-                    workspace, prepared.suite, target, source_text=prepared.text, **options
+                report = await self.ctx.engine_run(
+                    run_suite(
+                        workspace, prepared.suite, target, source_text=prepared.text, **options
+                    )
                 )
         except (EvalError, ValueError, LookupError) as exc:
             if shiboken6.isValid(self):

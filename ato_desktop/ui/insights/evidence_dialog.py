@@ -341,12 +341,14 @@ class EvidenceDialog(BatchJobDialog):
         self.ctx.spawn(self._gather(plan, self.concurrency.value(), cancel), what="gather evidence")
 
     async def _gather(self, plan: EvidencePlan, concurrency: int, cancel: asyncio.Event) -> None:
-        summary = await gather_evidence(
-            self.ctx.workspace,
-            plan,
-            concurrency=concurrency,
-            progress=self._on_progress,
-            cancel=cancel,
+        summary = await self.ctx.engine_run(
+            gather_evidence(
+                self.ctx.workspace,
+                plan,
+                concurrency=concurrency,
+                progress=self.ctx.on_ui(self._on_progress),
+                cancel=cancel,
+            )
         )
         if shiboken6.isValid(self):
             self._finished(plan, summary)

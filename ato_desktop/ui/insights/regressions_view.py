@@ -335,6 +335,10 @@ class RegressionsView(QWidget):
             bridge.sig_run_ended.connect(self._refresh.schedule)
             bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
             bridge.sig_config_changed.connect(self._refresh.schedule)
+            # `insights thresholds` from another process: judge again with the new values.
+            bridge.sig_settings_changed.connect(
+                lambda event: event.section == "regressions" and self._refresh.schedule()
+            )
         notifier().sig_thresholds_saved.connect(self._on_thresholds_saved_elsewhere)
 
     # -- layout --------------------------------------------------------------------------------

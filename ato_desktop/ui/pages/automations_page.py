@@ -534,7 +534,7 @@ class AutomationsPage(Page):
         async def fire() -> None:
             self.details.run_now.setEnabled(False)
             try:
-                fired = await scheduler.run_now(name)
+                fired = await self.ctx.engine_run(scheduler.run_now(name))
             finally:
                 self.details.run_now.setEnabled(True)
             if fired is None:

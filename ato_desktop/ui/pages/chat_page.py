@@ -60,6 +60,7 @@ from ato_desktop.ui.chat.thread_list import (
 from ato_desktop.ui.chat.turns import TurnItem, TurnStats, build_turns, message_turn_key
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.engine_calls import TextRelay
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.list_panel import ListPanel, lay_out_list_page
@@ -233,6 +234,7 @@ class ChatPage(Page):
             bridge.sig_config_changed.connect(lambda _e: self._agents_timer.start())
             bridge.sig_run_ended.connect(self._on_run_ended)
             bridge.sig_runs_bulk_changed.connect(lambda _e: self._threads_timer.start())
+            bridge.sig_changes_missed.connect(lambda _e: self._agents_timer.start())
         approvals = self.ctx.approvals
         if approvals is not None:
             approvals.sig_approval_requested.connect(self._on_approval_requested)
@@ -566,21 +568,32 @@ class ChatPage(Page):
             new_thread=session.thread_id is None,
             trigger=Trigger.UI,
         )
+        # The dispatch runs on the engine's loop; its text comes back coalesced to one update
+        # a frame, its start through a posted call.
+        relay = TextRelay(lambda text: self._on_chunk(session, text), self)
         try:
-            result = await self.ctx.workspace.dispatcher.dispatch(
-                request,
-                on_text=lambda chunk: self._on_chunk(session, chunk),
-                on_started=lambda run_id: self._on_started(session, run_id),
+            result = await self.ctx.engine_run(
+                self.ctx.workspace.dispatcher.dispatch(
+                    request,
+                    on_text=relay.push,
+                    on_started=self.ctx.on_ui(lambda run_id: self._on_started(session, run_id)),
+                )
             )
         except DispatchError as exc:
+            relay.close()
+            relay.deleteLater()
             self._session = None
             self._end_streaming()
             self._dispatch_failed(session, str(exc))
             return
         except BaseException:
+            relay.flush()
+            relay.deleteLater()
             self._session = None
             self._end_streaming()
             raise
+        relay.flush()  # what streamed in the last frame, before the answer is finished
+        relay.deleteLater()
         session.thread_id = result.thread_id
         self._session = None
         self._end_streaming()
@@ -594,7 +607,7 @@ class ChatPage(Page):
         if isinstance(widget, AnswerTurn):
             widget.stats.set_run_id(run_id)
         if session.stop_requested:
-            self.ctx.workspace.live.kill([run_id])
+            self._kill(run_id)
         if session.thread_id is None:
             spawn_log_task(
                 self.ctx, lambda: self._learn_thread(session, run_id), what="find the thread"
@@ -654,7 +667,13 @@ class ChatPage(Page):
             return
         session.stop_requested = True
         if session.run_id is not None:
-            self.ctx.workspace.live.kill([session.run_id])
+            self._kill(session.run_id)
+
+    def _kill(self, run_id: str) -> None:
+        """Kill a run of this window (on the engine's loop, where its task runs)."""
+        workspace = self.ctx.workspace
+        if workspace is not None:
+            self.ctx.spawn(self.ctx.engine_call(workspace.live.kill, [run_id]), what="stop")
 
     def _streaming_here(self) -> bool:
         session = self._session

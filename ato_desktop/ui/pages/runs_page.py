@@ -3,7 +3,8 @@ the Activity Ledger (every action across runs), and the details of one run (a ta
 Telemetry, Simulation, Determinism).
 
 Thin: reads go through `store.run_queries` off the UI thread; the page learns about changes
-only from the event bridge's signals (no polling).
+only from the event bridge's signals, which carry every process's writes (the change feed; no
+polling of the log here).
 
 Navigation targets (`activate(target)`):
 - {"run_id": str, "seq": int (optional)}: open that run's details (and that action);
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ato_desktop.core.events import ActionCreated, RunProgressed
+from ato_desktop.core.events import ActionCreated, ActionStarted, KillRequested, RunProgressed
 from ato_desktop.store import run_queries
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
@@ -136,6 +137,10 @@ class RunsPage(Page):
         self._count_timer.timeout.connect(self.refresh_count)
         self._rows_timer = QTimer(self, singleShot=True, interval=40)
         self._rows_timer.timeout.connect(self._refresh_pending_rows)
+        # Bulk changes (an import, a receiver writing in bursts, another process's demo) come
+        # in series: one reload for each series, not one per write.
+        self._bulk_timer = QTimer(self, singleShot=True, interval=100)
+        self._bulk_timer.timeout.connect(self._reload_after_bulk)
         self._followers_timer = QTimer(self, singleShot=True, interval=40)
         self._followers_timer.timeout.connect(self.refresh_count)
         self._followers_timer.timeout.connect(self._refresh_intercepts)
@@ -723,7 +728,9 @@ class RunsPage(Page):
         if bridge is None:
             return
         bridge.sig_run_created.connect(self._on_run_created)
+        bridge.sig_action_started.connect(self._on_action_started)
         bridge.sig_action_created.connect(self._on_action_created)
+        bridge.sig_kill_requested.connect(self._on_kill_requested)
         bridge.sig_run_progressed.connect(self._on_run_progressed)
         bridge.sig_run_ended.connect(self._on_run_ended)
         bridge.sig_runs_bulk_changed.connect(self._on_runs_ingested)
@@ -732,6 +739,12 @@ class RunsPage(Page):
     def _on_run_created(self, event: Any) -> None:
         self._queue_row(event.run_id)
         self.live.schedule_reload()
+
+    def _on_action_started(self, event: ActionStarted) -> None:
+        self.live.on_action_started(event.run_id, event.name, event.started_at_ms)
+
+    def _on_kill_requested(self, event: KillRequested) -> None:
+        self.live.on_kill_requested(event.run_ids)
 
     def _on_action_created(self, event: ActionCreated) -> None:
         if self.model.contains(event.run_id):
@@ -765,6 +778,10 @@ class RunsPage(Page):
         self.sig_notice_shown.emit(notice)
 
     def _on_runs_ingested(self, _event: Any) -> None:
+        self._bulk_timer.start()
+
+    def _reload_after_bulk(self) -> None:
+        self._pending_rows.clear()  # the reload reads them anyway
         self._reload(self.filters.state())
         self.live.schedule_reload()
 
@@ -775,6 +792,11 @@ class RunsPage(Page):
     def _refresh_pending_rows(self) -> None:
         ids = sorted(self._pending_rows)
         self._pending_rows.clear()
+        if len(ids) > PENDING_ROWS_RELOAD:
+            # A burst (another process writing hundreds of runs a second): one page read
+            # costs less than a read and an insert per run.
+            self._bulk_timer.start()
+            return
         if ids and self.ctx.workspace is not None:
             self.ctx.spawn(self._read_rows(self.model.generation, ids), what="refresh runs")
 
@@ -802,6 +824,10 @@ class RunsPage(Page):
             self._details_clock.start()
         elif not active:
             self._details_clock.stop()
+
+
+# More runs changed than this in one 40 ms window: reload the page instead of row by row.
+PENDING_ROWS_RELOAD = 200
 
 
 def _get_runs(store: Any, ids: list[str]) -> list[Any]:

@@ -909,6 +909,10 @@ class SettingsPage(Page):
             ctx.bridge.sig_run_ended.connect(self._on_data_changed)
             ctx.bridge.sig_config_changed.connect(self._on_data_changed)
             ctx.bridge.sig_mcp_changed.connect(lambda _e: self.mcp.schedule_refresh())
+            # Changes other processes make (`sync configure`, `retention set`) show here too.
+            ctx.bridge.sig_sync_changed.connect(self._on_sync_changed)
+            ctx.bridge.sig_settings_changed.connect(self._on_settings_changed)
+            ctx.bridge.sig_changes_missed.connect(self._on_changes_missed)
 
     # -- navigation --------------------------------------------------------------------------
 
@@ -968,6 +972,21 @@ class SettingsPage(Page):
     def _on_data_changed(self, _event: object) -> None:
         if self.isVisible():
             self.data.schedule_refresh()
+
+    def _on_sync_changed(self, event: Any) -> None:
+        if event.change == "configured":
+            self.ctx.spawn(self.sync.load(), what="read the cloud sync settings")
+        else:
+            self.sync.schedule_status()
+
+    def _on_settings_changed(self, event: Any) -> None:
+        if event.section == "retention":
+            self.ctx.spawn(self.retention.refresh(), what="read the retention state")
+
+    def _on_changes_missed(self, _event: object) -> None:
+        self.mcp.schedule_refresh()
+        self.ctx.spawn(self.sync.load(), what="read the cloud sync settings")
+        self.ctx.spawn(self.retention.refresh(), what="read the retention state")
 
     def _restyle(self, _theme: object = None) -> None:
         theme = current_theme()

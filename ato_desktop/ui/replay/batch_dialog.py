@@ -632,13 +632,15 @@ class BatchReplayDialog(BatchJobDialog):
     async def _run(
         self, run_ids: tuple[str, ...], target: ReplayTarget, concurrency: int, cancel: Any
     ) -> None:
-        summary = await replay_batch(
-            self.ctx.workspace,
-            list(run_ids),
-            target,
-            concurrency=concurrency,
-            progress=self._on_progress,
-            cancel=cancel,
+        summary = await self.ctx.engine_run(
+            replay_batch(
+                self.ctx.workspace,
+                list(run_ids),
+                target,
+                concurrency=concurrency,
+                progress=self.ctx.on_ui(self._on_progress),
+                cancel=cancel,
+            )
         )
         if shiboken6.isValid(self):
             self._finished(summary)

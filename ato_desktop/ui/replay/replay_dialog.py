@@ -39,6 +39,7 @@ from ato_desktop.engine.replay import (
     plan_replay,
     replay,
 )
+from ato_desktop.ui.engine_calls import TextRelay
 from ato_desktop.ui.replay.comparison_view import ComparisonView
 from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_style import replay_stylesheet
@@ -446,16 +447,21 @@ class ReplayDialog(QDialog):
         self._task = self.ctx.spawn(self._send(plan), what="replay the run")
 
     async def _send(self, plan: ReplayPlan) -> None:
+        # On the engine's loop; the text comes back a frame at a time.
+        relay = TextRelay(self._on_text, self)
         try:
-            result = await replay(
-                self.ctx.workspace,
-                self.run_id,
-                plan.target,
-                seq=self.seq,
-                plan=plan,
-                on_text=self._on_text,
-                on_started=self._on_started,
+            result = await self.ctx.engine_run(
+                replay(
+                    self.ctx.workspace,
+                    self.run_id,
+                    plan.target,
+                    seq=self.seq,
+                    plan=plan,
+                    on_text=relay.push,
+                    on_started=self.ctx.on_ui(self._on_started),
+                )
             )
+            relay.flush()
         except asyncio.CancelledError:
             if shiboken6.isValid(self) and not self.ctx.closing:
                 self._failed("Replay cancelled", "Nothing was sent.")
@@ -490,7 +496,8 @@ class ReplayDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.sending_label.setText("Cancelling…")
         if self._replay_run_id is not None:
-            self.ctx.workspace.live.kill([self._replay_run_id])
+            live = self.ctx.workspace.live
+            self.ctx.spawn(self.ctx.engine_call(live.kill, [self._replay_run_id]), what="cancel")
         elif self._task is not None:
             self._task.cancel()
 

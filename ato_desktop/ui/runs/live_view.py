@@ -12,7 +12,6 @@ repaints the elapsed times.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -433,6 +432,8 @@ class LiveView(QWidget):
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self.model.tick)
+        self._ticker.timeout.connect(self._sweep_dead_owners)
+        self._loading = False  # a read of the live runs is under way
         self._reload_timer = QTimer(self, singleShot=True, interval=60)
         self._reload_timer.timeout.connect(self.reload)
         approvals = getattr(ctx, "approvals", None)
@@ -554,7 +555,8 @@ class LiveView(QWidget):
         self._ctx.spawn(self._kill_many(list(run_ids)), what="kill the runs")
 
     async def _kill_many(self, run_ids: list[str]) -> None:
-        outcome = await self._ctx.workspace.live.kill_anywhere(run_ids)
+        live = self._ctx.workspace.live
+        outcome = await self._ctx.engine_run(live.kill_anywhere(run_ids))
         for run_id in run_ids:
             self.sig_kill_requested.emit(run_id)
         text = f"Killing {plural(outcome.count, 'run')}…"
@@ -574,14 +576,19 @@ class LiveView(QWidget):
     def reload(self) -> None:
         if self._ctx.workspace is None:
             return
+        self._loading = True
         self._generation += 1
         self._ctx.spawn(self._load(self._generation), what="list live runs")
 
     async def _load(self, generation: int) -> None:
-        store = self._ctx.workspace.store
+        workspace = self._ctx.workspace
+        store = workspace.store
+        # Runs of processes that died since (kill -9, a crash) end `interrupted` first.
+        await self._ctx.engine_run(workspace.live.sweep_dead_owners())
         summaries = await self._ctx.read(live_run_summaries, store)
         if not shiboken6.isValid(self) or generation != self._generation:
             return
+        self._loading = False
         rows = [_row(s) for s in summaries]
         approvals = getattr(self._ctx, "approvals", None)
         if approvals is not None:
@@ -600,6 +607,28 @@ class LiveView(QWidget):
         self.model.update_row(
             run_id, output_chars=output_chars, last_event="streaming", last_event_at=at_ms
         )
+
+    def _sweep_dead_owners(self) -> None:
+        """While runs show, a process that died (kill -9) has its runs ended `interrupted`
+        (their RunFailed events then take the rows away); the registry limits how often."""
+        workspace = self._ctx.workspace
+        if workspace is not None and not self._ctx.closing:
+            self._ctx.spawn(
+                self._ctx.engine_run(workspace.live.sweep_dead_owners()),
+                what="check for dead runs",
+            )
+
+    def on_action_started(self, run_id: str, name: str, at_ms: int) -> None:
+        row = self.model.row_of(run_id)
+        item = self.model.row_at(row) if row is not None else None
+        if item is not None and item.waiting:
+            return
+        self.model.update_row(run_id, last_event=f"running {name}", last_event_at=at_ms)
+
+    def on_kill_requested(self, run_ids: tuple[str, ...]) -> None:
+        """Someone (this window, the CLI, another window) asked to kill these runs."""
+        for run_id in run_ids:
+            self.model.update_row(run_id, kill_requested=True)
 
     def on_action_created(self, run_id: str, name: str) -> None:
         row = self.model.row_of(run_id)
@@ -626,6 +655,11 @@ class LiveView(QWidget):
         self.model.update_row(request.run_id, waiting=False)
 
     def on_run_ended(self, run_id: str) -> None:
+        if self.model.row_of(run_id) is None:
+            # Never shown here. A read under way may still list it as running: read again.
+            if self._loading:
+                self.schedule_reload()
+            return
         self.model.remove(run_id)
         self._after_change()
         self.schedule_reload()
@@ -698,16 +732,19 @@ class LiveView(QWidget):
         if workspace is None:
             return
         self.model.update_row(run_id, kill_requested=True)
-        if workspace.live.kill([run_id]):
-            self._ctx.status(f"Killing run {short_id(run_id)}…")
-        else:
-            self._ctx.spawn(self._request_kill(run_id), what="kill the run")
+        self._ctx.spawn(self._kill(run_id), what="kill the run")
         self.sig_kill_requested.emit(run_id)
 
-    async def _request_kill(self, run_id: str) -> None:
-        store = self._ctx.workspace.store
-        flagged = await asyncio.wrap_future(store.request_kill([run_id]))
-        if flagged:
+    async def _kill(self, run_id: str) -> None:
+        workspace = self._ctx.workspace
+        # This window's own dispatches run on the engine's loop: cancelled there, at once.
+        if await self._ctx.engine_call(workspace.live.kill, [run_id]):
+            self._ctx.status(f"Killing run {short_id(run_id)}…")
+            return
+        flagged = await self._ctx.engine_run(workspace.live.kill_anywhere([run_id]))
+        if not shiboken6.isValid(self):
+            return
+        if flagged.requested:
             self._ctx.status(
                 f"Asked the process running {short_id(run_id)} to kill it; it stops within a "
                 "second."

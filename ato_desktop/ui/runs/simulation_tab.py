@@ -589,7 +589,8 @@ class SimulationTab(QWidget):
         from ato_desktop.engine.simulation import simulate
 
         try:
-            result = await simulate(self._ctx.workspace, run_id)
+            # On the engine's loop: read-only tools re-run there, through its MCP sessions.
+            result = await self._ctx.engine_run(simulate(self._ctx.workspace, run_id))
         except ReplayUnavailable as exc:
             self._failed(run_id, str(exc))
             return

@@ -642,7 +642,7 @@ class SyncSection(Card):
         self._set_busy(True)
         self.status_line.setText("Sending…")
         try:
-            results = await sync.sync_now()
+            results = await self.ctx.engine_run(sync.sync_now())
         except Exception as exc:  # the network's failures are shown, never raised at the user
             log.warning("sync now failed: %s", exc)
             self._say(f"Could not send: {exc}", error=True)

@@ -138,7 +138,12 @@ class JobDialog(QDialog):
         """Ask the running job to stop (it reports what it finished)."""
         if self._state != RUNNING or self._cancel is None:
             return
-        self._cancel.set()
+        # The job runs on the engine's loop and waits on the event there: set it there.
+        engine = getattr(getattr(self, "ctx", None), "engine", None)
+        if engine is not None:
+            engine.call(self._cancel.set)
+        else:
+            self._cancel.set()
         self.cancel_button.setEnabled(False)
         self.progress_label.setText(self._cancelling)
 

@@ -1,0 +1,139 @@
+"""The UI thread only paints: provider streams run on the engine's own loop and thread
+(engine/engine_loop.py), and streamed text crosses back coalesced (ui/engine_calls.py)."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+from PySide6.QtCore import QTimer
+
+from ato_desktop.core.models import AgentConfig, Trigger
+from ato_desktop.engine.credentials import CredentialStore
+from ato_desktop.engine.dispatcher import DispatchRequest
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.engine_calls import TextRelay, UiInvoker
+from tests.fakes import FakeLLMServer, Scenario
+from tests.support.qt_helpers import run_on_engine
+
+ANTHROPIC_KEY = "sk-ant-api03-ENGINETESTKEY-abcdefghijklmnopqrstuvwxyz0123456"
+CHUNKS = tuple(f"word{i} " for i in range(12))
+
+
+def _writer(ctx: AppContext, fake: FakeLLMServer) -> str:
+    assert CredentialStore().set_key("anthropic", ANTHROPIC_KEY).persisted
+    ctx.workspace.agents.create(
+        "writer", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
+    )
+    return "writer"
+
+
+def test_a_blocked_ui_thread_loses_nothing_and_stalls_nothing(
+    open_ctx: AppContext, qtbot: Any, fake: FakeLLMServer
+) -> None:
+    """The UI thread sleeps 500 ms in the middle of a stream whose stall timeout is 300 ms:
+    the engine keeps reading it, so it completes, and every delta reaches the widget after."""
+    agent = _writer(open_ctx, fake)
+    fake.scenario = Scenario(chunks=CHUNKS, delay_s=0.05)
+    shown: list[str] = []
+    relay = TextRelay(shown.append)
+    threads: set[str] = set()
+
+    def on_text(text: str) -> None:
+        threads.add(threading.current_thread().name)
+        relay.push(text)
+
+    blocked: list[float] = []
+
+    def block() -> None:
+        t0 = time.monotonic()
+        time.sleep(0.5)  # the UI thread does nothing at all for half a second
+        blocked.append(time.monotonic() - t0)
+
+    QTimer.singleShot(150, block)
+    request = DispatchRequest("write", agent=agent, trigger=Trigger.UI, stall_timeout_s=0.3)
+    result = run_on_engine(
+        open_ctx, qtbot, open_ctx.workspace.dispatcher.dispatch(request, on_text=on_text)
+    )
+    relay.flush()
+    assert blocked and blocked[0] >= 0.5
+    assert result.status.value == "completed", result.error_message
+    assert "".join(shown) == "".join(CHUNKS)
+    assert threads == {"ato-engine"}
+    # Coalesced: fewer widget updates than deltas (the 500 ms gap alone merges several).
+    assert len(shown) < len(CHUNKS)
+
+
+def test_the_ui_thread_never_runs_sdk_code_during_a_chat_answer(
+    open_ctx: AppContext, qtbot: Any, fake: FakeLLMServer
+) -> None:
+    agent = _writer(open_ctx, fake)
+    fake.scenario = Scenario(chunks=CHUNKS, delay_s=0.01)
+    sdk_frames: list[str] = []
+    markers = ("/anthropic/", "/openai/", "/httpx", "/httpcore/", "/h11/")
+
+    def profile(frame: FrameType, event: str, _arg: Any) -> None:
+        if event == "call":
+            name = frame.f_code.co_filename
+            if any(m in name for m in markers):
+                sdk_frames.append(f"{name}:{frame.f_code.co_name}")
+
+    shown: list[str] = []
+    relay = TextRelay(shown.append)
+    request = DispatchRequest("write", agent=agent, trigger=Trigger.UI)
+    sys.setprofile(profile)  # this thread only: the UI thread
+    try:
+        result = run_on_engine(
+            open_ctx, qtbot, open_ctx.workspace.dispatcher.dispatch(request, on_text=relay.push)
+        )
+    finally:
+        sys.setprofile(None)
+    relay.flush()
+    assert result.status.value == "completed"
+    assert "".join(shown) == "".join(CHUNKS)
+    assert sdk_frames == []
+
+
+def test_text_relay_hands_text_over_at_most_once_a_frame(qtbot: Any) -> None:
+    shown: list[tuple[float, str]] = []
+    relay = TextRelay(lambda text: shown.append((time.perf_counter(), text)))
+    stop = threading.Event()
+
+    def engine() -> None:  # a fast stream on another thread: a delta every millisecond
+        for i in range(300):
+            relay.push(f"{i},")
+            time.sleep(0.001)
+        stop.set()
+
+    worker = threading.Thread(target=engine)
+    worker.start()
+    qtbot.waitUntil(stop.is_set, timeout=10_000)
+    worker.join()
+    qtbot.wait(50)
+    relay.flush()
+    text = "".join(t for _, t in shown)
+    assert text == "".join(f"{i}," for i in range(300))
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(shown)]
+    assert all(gap >= 0.015 for gap in gaps[:-1])  # the explicit flush may come sooner
+    assert relay.latencies_ms and max(relay.latencies_ms) < 1000
+
+
+def test_posted_calls_run_on_the_ui_thread_in_order(qtbot: Any) -> None:
+    invoker = UiInvoker()
+    seen: list[tuple[int, str]] = []
+    ui_thread = threading.current_thread().name
+    poster = threading.Thread(
+        target=lambda: [
+            invoker.post(lambda i=i: seen.append((i, threading.current_thread().name)))
+            for i in range(100)
+        ]
+    )
+    poster.start()
+    poster.join()
+    qtbot.waitUntil(lambda: len(seen) == 100, timeout=5_000)
+    assert [i for i, _ in seen] == list(range(100))
+    assert {name for _, name in seen} == {ui_thread}
