@@ -4,6 +4,7 @@ actions; no plan scans the actions table."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import time
@@ -237,21 +238,37 @@ def test_no_ledger_plan_scans_a_table(log: ExecutionLog) -> None:
 def test_runs_from_the_receiver_and_from_an_archive_reach_the_ledger(log: ExecutionLog) -> None:
     """Writers that insert actions themselves (the OTLP receiver's new runs, a retention
     import) index them too; deleting a run takes its ledger rows with it."""
-    from ato_desktop.core.otlp_ingest import IngestedTrace
+    from ato_desktop.core.otlp_ingest import IngestedSpan, IngestedTrace
     from ato_desktop.store import retention
     from ato_desktop.store.external_runs import ingest_traces
 
+    def span(span_id: str, start: int, name: str, cost: float | None) -> IngestedSpan:
+        return IngestedSpan(
+            span_id * 16, None, start * 1_000_000, name, "llm" if cost else "tool", "success",
+            NOW + start, NOW + start + 5, 5_000_000, None, None, None, cost,
+            "provider" if cost else None, None, None, {},
+        )  # fmt: skip
+
     trace_id = "0" * 31 + "1"
-    trace = IngestedTrace(
+    first = IngestedTrace(
         trace_id,
         NewRun("external", "gpt-5-mini", "external", NOW, id=trace_id),
-        RunEnd("completed", NOW + 9, 9_000_000),
-        [NewAction("call_llm", "llm", "success", NOW, NOW + 5, cost_usd=0.2)],
+        RunEnd("completed", NOW + 900, 900_000_000),
+        [span("a", 100, "call_llm", 0.2), span("b", 300, "read_file", None)],
     )
-    ingest_traces(log, [trace]).result()
+    ingest_traces(log, [first]).result()
+    # A later export with a span that started between them: the run's actions are renumbered.
+    later = dataclasses.replace(first, spans=[span("c", 200, "call_llm", 0.1)])
+    ingest_traces(log, [later]).result()
     conn = log.reader()
-    found = action_ledger.page(conn, LedgerFilter(model="gpt-5-mini"))
-    assert [(e.run_id, e.name) for e in found] == [(trace.run_id, "call_llm")]
+    found = action_ledger.page(
+        conn, LedgerFilter(model="gpt-5-mini"), sort=LedgerSort(descending=False)
+    )
+    assert [(e.run_id, e.seq, e.name, e.cost_usd) for e in found] == [
+        (trace_id, 1, "call_llm", 0.2),
+        (trace_id, 2, "call_llm", 0.1),
+        (trace_id, 3, "read_file", None),
+    ]
 
     seed_ledger(log, runs=6)
     entries = all_entries(log)

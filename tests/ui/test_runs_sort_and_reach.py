@@ -250,7 +250,9 @@ def test_telemetry_sorts_a_runs_actions_by_cost_and_duration(
         )
         for i, (name, cost, ms) in enumerate(spec)
     ]
-    store.ingest([(NewRun("claude", "m", "cli", NOW), RunEnd("completed", NOW + 9, 9), actions)])
+    store.ingest(
+        [(NewRun("claude", "m", "cli", NOW), RunEnd("completed", NOW + 9, 9), actions)]
+    ).result()
     run = store.list_runs(RunFilter(), limit=1)[0]
     view = TelemetryView()
     qtbot.addWidget(view)
