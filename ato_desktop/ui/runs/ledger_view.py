@@ -200,6 +200,7 @@ class LedgerModel(QAbstractTableModel):
         if sort == self._sort:
             return
         self._sort = sort
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         self.sig_sort_changed.emit(sort)
         if self._started:
             self._restart()
@@ -282,7 +283,8 @@ class LedgerModel(QAbstractTableModel):
                 return Qt.SortOrder.DescendingOrder
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"Sort by {SORT_COLUMNS[section]} (click again for the other direction)"
-        return header_data(COLUMNS, _RIGHT, section, orientation, role)
+        sorted_section = next(c for c, k in SORT_COLUMNS.items() if k == self._sort.key)
+        return header_data(COLUMNS, _RIGHT, section, orientation, role, sorted_section)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():

@@ -179,11 +179,6 @@ class RunDetailsView(QWidget):
         self.copy_id.setObjectName("CopyRunId")
         self.copy_id.clicked.connect(self._copy_id)
         top.addWidget(self.copy_id)
-        self.ledger_button = QPushButton("View in Activity Ledger")
-        self.ledger_button.setObjectName("ViewInLedger")
-        self.ledger_button.setToolTip("This run's actions in the Activity Ledger's table (L)")
-        self.ledger_button.clicked.connect(self._view_in_ledger)
-        top.addWidget(self.ledger_button)
         layout.addLayout(top)
 
         self.live_bar = QProgressBar()
@@ -268,6 +263,14 @@ class RunDetailsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("RunTabs")
         self.tabs.setDocumentMode(True)
+        # Beside the tabs (the header row is full): the run's actions among every run's.
+        self.ledger_button = QPushButton("View in Activity Ledger →")
+        self.ledger_button.setObjectName("ViewInLedger")
+        self.ledger_button.setFlat(True)
+        self.ledger_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.ledger_button.setToolTip("This run's actions in the Activity Ledger's table (L)")
+        self.ledger_button.clicked.connect(self._view_in_ledger)
+        self.tabs.setCornerWidget(self.ledger_button, Qt.Corner.TopRightCorner)
         self._tab_keys: list[str] = []
         self.telemetry = TelemetryView()
         self.add_tab(TELEMETRY_TAB, self.telemetry, "Telemetry")

@@ -245,6 +245,7 @@ class RunsTableModel(QAbstractTableModel):
         if sort == self._sort:
             return
         self._sort = sort
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         self.sig_sort_changed.emit(sort)
         if self._started:
             self._restart()
@@ -727,7 +728,8 @@ class RunsTableModel(QAbstractTableModel):
                 return Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"Sort by {key} (click again for the other direction)"
-        return header_data(COLUMNS, _RIGHT, section, orientation, role)
+        sorted_section = column_of_sort(self._sort.key)
+        return header_data(COLUMNS, _RIGHT, section, orientation, role, sorted_section)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():

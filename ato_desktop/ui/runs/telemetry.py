@@ -300,6 +300,7 @@ class ActionsModel(QAbstractItemModel):
             return
         self._sort_column = column
         self._sort_descending = order == Qt.SortOrder.DescendingOrder
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         self._refilter()
 
     @property
@@ -413,7 +414,7 @@ class ActionsModel(QAbstractItemModel):
                 )
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"Sort by {COLUMNS[section].lower()} (click again: the other way)"
-        return header_data(COLUMNS, _RIGHT, section, orientation, role)
+        return header_data(COLUMNS, _RIGHT, section, orientation, role, self._sort_column)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
