@@ -8,10 +8,12 @@ counter; a page that arrives for an older generation is dropped.
 Reaching any row: until the count of matching runs is known the list grows a page at a time
 from the top (keyset pages, as the view scrolls). Once the page hands the count over
 (`set_total`), every row exists: loaded ones in blocks, the others as placeholders. Painting a
-placeholder asks for its page, which is read from the nearest known place: the top, the end (the
-order read backwards) or the edge of a loaded block, skipping the rows between inside the index
-walk (store.run_listing), so a jump to the end or a drag of the scrollbar to anywhere reads one
-page. Live runs are folded in with `upsert` (the page decides when, from the bridge's events).
+placeholder asks for its rows (and a scroll asks at once for those in sight), read from the
+nearest known place: the top, the end (the order read backwards), the edge of a loaded block,
+or one of the places mapped every ANCHOR_EVERY rows by one walk of the order after the count;
+the rows between are skipped inside the index walk (store.run_listing), so a jump to the end or
+a drag of the scrollbar to anywhere reads one page. Live runs are folded in with `upsert` (the
+page decides when, from the bridge's events).
 """
 
 from __future__ import annotations
@@ -111,10 +113,6 @@ class RunRow:
     texts: tuple[str, ...]
     cost_estimated: bool
     tooltip: str
-
-    @property
-    def key(self) -> tuple[int, str]:
-        return (self.run.started_at, self.run.id)
 
 
 def build_row(run: RunRecord, now: int) -> RunRow:
