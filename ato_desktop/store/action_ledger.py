@@ -7,7 +7,9 @@ name, outcome) of the log, so those five filters choose streams in a table of a 
 rows. Each order (time, cost, duration) has an index led by the stream:
 
 - a page merges one exact index range per chosen stream, reading keys only; time, cost and
-  duration are checked inside the index; then only the page's actions are read;
+  duration are checked inside the index (a stream with no match of them is dropped, one with
+  few is read through that filter's own range and sorted); then only the page's actions are
+  read;
 - one run's actions ("View in Activity Ledger") are read through the run's key range.
 """
 
@@ -31,6 +33,9 @@ from ato_desktop.store.json_codec import from_json
 
 # Counting stops here: the ledger says "100,000+" rather than walk ten million keys.
 COUNT_CAP = 100_000
+# A stream whose matches of a time, cost or duration filter are fewer than this (counted in
+# that filter's own index range) has them read and sorted instead of walked in the order.
+STREAM_SMALL_CAP = 5_000
 
 _INDEX = {"time": "idx_ledger_time", "cost": "idx_ledger_cost", "duration": "idx_ledger_duration"}
 _VALUE = {"time": "l.started_at", "cost": "l.cost_usd", "duration": "l.duration_ns"}
@@ -167,17 +172,60 @@ def _stream_keys(
     params: Sequence[Any],
     order: str,
     limit: int,
+    index: str | None = None,
 ) -> sqlite3.Cursor:
     """One stream's keys (value, started_at, run_no, seq) in order: a cursor read lazily (the
-    caller closes it)."""
+    caller closes it). index: another ledger index to read a small range of and sort."""
     sql = (
         f"SELECT {_VALUE[key]}, l.started_at, l.run_no, l.seq "
-        f"FROM ledger_actions l INDEXED BY {_INDEX[key]} "
+        f"FROM ledger_actions l INDEXED BY {index or _INDEX[key]} "
         f"WHERE {' AND '.join(['l.stream = ?', *where])} ORDER BY {order} LIMIT ?"
     )
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: the merge compares them
     return cursor.execute(sql, (stream, *params, limit))
+
+
+def _ranges(flt: LedgerFilter) -> list[tuple[str, str, Any]]:
+    """The value filters as ranges of an index: (sort key of that index, term, bound)."""
+    ranges: list[tuple[str, str, Any]] = []
+    if flt.since_ms is not None:
+        ranges.append(("time", "l.started_at >= ?", flt.since_ms))
+    if flt.min_cost_usd is not None:
+        ranges.append(("cost", "l.cost_usd >= ?", flt.min_cost_usd))
+    if flt.min_duration_ms is not None:
+        ranges.append(("duration", "l.duration_ns >= ?", int(flt.min_duration_ms * 1_000_000)))
+    return ranges
+
+
+def _stream_plan(
+    conn: sqlite3.Connection, flt: LedgerFilter, key: str, stream: int
+) -> tuple[bool, str | None]:
+    """(any match, index to read a small range of) for one stream under the value filters.
+
+    A walk in the order's index checks the filters in the index, but a rare match makes it
+    pass most of the stream (a tool's calls have no cost at all). So each filter's own range
+    is counted (index only, capped): an empty one drops the stream, a small one is read whole
+    and sorted; the order's own range is walked as it is."""
+    ranges = _ranges(flt)
+    if not ranges:
+        return True, None
+    where = [term for _k, term, _v in ranges]
+    args = [value for _k, _t, value in ranges]
+    best: tuple[int, str] | None = None
+    for range_key, term, value in ranges:
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM ledger_actions l INDEXED BY {_INDEX[range_key]} "
+            f"WHERE {' AND '.join(['l.stream = ?', term, *where])} LIMIT ?)"
+        )
+        found = int(conn.execute(sql, (stream, value, *args, STREAM_SMALL_CAP)).fetchone()[0])
+        if found == 0:
+            return False, None
+        if range_key == key:
+            return True, None  # the order's own range: an exact walk
+        if found < STREAM_SMALL_CAP and (best is None or found < best[0]):
+            best = (found, _INDEX[range_key])
+    return True, best[1] if best is not None else None
 
 
 def _tie_breaks(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -192,7 +240,11 @@ def _merged_keys(
     limit: int,
 ) -> list[tuple[int, int]]:
     """The page's (run_no, seq), merged from one index range per stream."""
-    chosen = stream_ids(conn, flt)
+    chosen = []
+    for stream in stream_ids(conn, flt):
+        matches, index = _stream_plan(conn, flt, sort.key, stream)
+        if matches:
+            chosen.append((stream, index))
     value_where, value_args = _value_terms(flt)
     keys: list[tuple[int, int]] = []
     for segment, cursor in _segments(sort.key, after):
@@ -206,8 +258,9 @@ def _merged_keys(
                 [*value_args, *params],
                 order,
                 limit - len(keys),
+                index,
             )
-            for stream in chosen
+            for stream, index in chosen
         ]
         try:
             # Keys compare as (value, started_at, run_no, seq); without a value, from started_at.
@@ -330,10 +383,18 @@ def count(conn: sqlite3.Connection, flt: LedgerFilter, cap: int = COUNT_CAP) -> 
         )
         return int(conn.execute(sql, (run_no, *chosen, *value_args, cap)).fetchone()[0])
     total = 0
+    ranges = _ranges(flt)
     for stream in chosen:
+        # Through the index of a value filter (its range is exact there), else the time one.
+        index = _INDEX[ranges[-1][0]] if ranges else _INDEX["time"]
+        if ranges:
+            matches, small = _stream_plan(conn, flt, "", stream)
+            if not matches:
+                continue
+            index = small or index
         clauses = ["l.stream = ?", *value_where]
         sql = (
-            "SELECT count(*) FROM (SELECT 1 FROM ledger_actions l INDEXED BY idx_ledger_time "
+            f"SELECT count(*) FROM (SELECT 1 FROM ledger_actions l INDEXED BY {index} "
             f"WHERE {' AND '.join(clauses)} LIMIT ?)"
         )
         total += int(conn.execute(sql, (stream, *value_args, cap - total)).fetchone()[0])

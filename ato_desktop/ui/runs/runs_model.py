@@ -65,7 +65,7 @@ MAX_LOADED_ROWS = 20_000  # blocks far from the rows asked for last are dropped 
 ANCHOR_EVERY = 2_000  # a known place every this many rows: a jump skips at most half of it
 PLACEHOLDER = "…"
 _WANTED_ASKS = 3  # the newest asks: the older ones were scrolled past
-FETCH_MARGIN = 60  # rows read beyond the shown ones, either side, so a small scroll needs none
+FETCH_MARGIN = 30  # rows read beyond the shown ones, either side, so a small scroll needs none
 
 COLUMNS = ("Run", "Agent", "Status", "Duration", "Actions", "Cost", "Success", "Started", "Ended")
 (
@@ -194,6 +194,7 @@ class RunsTableModel(QAbstractTableModel):
         self._flt = RunFilter()
         self._sort = DEFAULT_SORT
         self._blocks: list[_Block] = [_Block(0)]  # the top block is always there (may be empty)
+        self._hit: _Block | None = None  # the block _block_at found last
         self._total: int | None = None  # every row exists once known
         self._generation = 0
         self._loading = False  # the next page from the top
@@ -261,6 +262,7 @@ class RunsTableModel(QAbstractTableModel):
         self._started = True
         self.beginResetModel()
         self._blocks = [_Block(0)]
+        self._hit = None
         self._ids = {}
         self._anchors = []
         self._total = None
@@ -310,6 +312,7 @@ class RunsTableModel(QAbstractTableModel):
             else:
                 self.beginResetModel()
                 self._blocks = [_Block(0)]
+                self._hit = None
                 self._ids = {}
                 self._anchors = []
                 self._total = total
@@ -376,9 +379,15 @@ class RunsTableModel(QAbstractTableModel):
         return sum(len(block.rows) for block in self._blocks)
 
     def _block_at(self, row: int) -> _Block | None:
+        # Painting asks for the cells of a few rows in a row, many roles each: the block that
+        # answered last is checked first (blocks in the list only; any change of it resets it).
+        hit = self._hit
+        if hit is not None and hit.start <= row < hit.start + len(hit.rows):
+            return hit
         i = bisect.bisect_right(self._blocks, row, key=_block_start) - 1
         if i >= 0 and row < self._blocks[i].end:
-            return self._blocks[i]
+            self._hit = self._blocks[i]
+            return self._hit
         return None
 
     def _row(self, row: int) -> RunRow | None:
@@ -540,6 +549,7 @@ class RunsTableModel(QAbstractTableModel):
         kept.append(new)
         kept.sort(key=lambda b: b.start)
         self._blocks = kept
+        self._hit = None
         for row in rows:
             self._ids[row.run.id] = row
         self._evict(new)
@@ -556,6 +566,7 @@ class RunsTableModel(QAbstractTableModel):
                 return
             far = max(candidates, key=lambda b: abs(b.start - keep.start))
             self._blocks.remove(far)
+            self._hit = None
             for row in far.rows:
                 self._ids.pop(row.run.id, None)
             self.dataChanged.emit(
@@ -631,6 +642,7 @@ class RunsTableModel(QAbstractTableModel):
         self._shift_anchors(row, -1)
         if not block.rows and block.start != 0:
             self._blocks.remove(block)
+            self._hit = None
         if self._total is not None:
             self._total -= 1
         self.endRemoveRows()
@@ -735,13 +747,15 @@ class RunsTableModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid() or index.parent().isValid():
-            return None
+        # The hot path of painting: no parent() call (a table's indexes have none), the loaded
+        # row first, the bounds only for the rest.
         row, col = index.row(), index.column()
-        if not 0 <= row < self.rowCount() or not 0 <= col < len(COLUMNS):
-            return None
-        item = self._row(row)
+        item = self._row(row) if 0 <= col < len(COLUMNS) else None
         if item is None:
+            if not index.isValid() or not 0 <= row < self.rowCount():
+                return None
+            if not 0 <= col < len(COLUMNS):
+                return None
             if role == Qt.ItemDataRole.DisplayRole:
                 if col == COL_RUN:
                     # Not read yet: ask for it (painting asks for exactly the rows shown).
