@@ -181,3 +181,50 @@ def test_the_ledger_model_pages_in_keyset_order(
     got = [(model.entry_at(r).run_no, model.entry_at(r).seq) for r in range(model.rowCount())]  # type: ignore[union-attr]
     assert got == expected(entries, LedgerFilter(kind="tool"), LedgerSort("duration", False))
     qtmodeltester.check(model)
+
+
+def test_the_ledger_shows_actions_another_process_writes(
+    open_ctx: AppContext, qtbot: Any, tmp_path: Path
+) -> None:
+    """A CLI process (a peer on the same log) ingests runs while the ledger shows its top: the
+    ledger reloads and lists their actions; scrolled down, it offers Refresh instead."""
+    import os
+    import subprocess
+    import sys
+
+    store = open_ctx.workspace.store
+    seed_ledger(store, runs=30)
+    page = _page(open_ctx, qtbot)
+    page.ledger_button.click()
+    ledger = page.ledger
+    _wait(qtbot, page)
+    before = ledger.model.rowCount()
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from ato_desktop.core.records import NewAction, NewRun, RunEnd\n"
+        "from ato_desktop.store.execution_log import ExecutionLog\n"
+        "from ato_desktop.store.paths import DataPaths\n"
+        "log = ExecutionLog.open(DataPaths(Path(sys.argv[1])))\n"
+        "now = int(time.time() * 1000) + 60_000\n"
+        "log.ingest([(NewRun('claude', 'peer-model', 'cli', now),"
+        " RunEnd('completed', now + 5, 5_000_000),"
+        " [NewAction('peer_tool', 'tool', 'success', now, now + 1)])]).result()\n"
+        "log.close()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(open_ctx.paths.root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(
+        lambda: (
+            ledger.model.entry_at(0) is not None and ledger.model.entry_at(0).name == "peer_tool"
+        ),  # type: ignore[union-attr]
+        timeout=10_000,
+    )
+    assert ledger.model.rowCount() >= min(before, 100)
