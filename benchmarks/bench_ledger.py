@@ -30,6 +30,24 @@ TARGET_P95_MS = 200
 _BARE_VALUE = {"time": "a.started_at", "cost": "a.cost_usd", "duration": "a.duration_ns"}
 
 
+def describe(flt: Any) -> str:
+    """The filter's terms that are set: 'outcome=error, since 24 h'."""
+    import dataclasses
+
+    parts = [
+        f"{f.name}={getattr(flt, f.name)}"
+        for f in dataclasses.fields(flt)
+        if getattr(flt, f.name) is not None and f.name not in ("since_ms", "run_id", "agent_id")
+    ]
+    if flt.agent_id:
+        parts.append("one agent")
+    if flt.run_id:
+        parts.append("one run")
+    if flt.since_ms is not None:
+        parts.append("a time window")
+    return ", ".join(parts) or "no filter"
+
+
 def bare_sql(flt: Any, key: str, descending: bool, run_no: int | None) -> tuple[str, list[Any]]:
     where: list[str] = []
     params: list[Any] = []
@@ -117,7 +135,9 @@ def bench_ledger(home: Path, *, bare_cap_s: float = 5.0) -> dict[str, Any]:
                     action_ledger.page(conn, flt, None, PAGE, sort=sort)
                     elapsed = (time.perf_counter() - t0) * 1000
                     ours.append(elapsed)
-                    slowest.append((elapsed, f"{key} {'desc' if descending else 'asc'} / {flt}"))
+                    slowest.append(
+                        (elapsed, f"{key} {'desc' if descending else 'asc'} / {describe(flt)}")
+                    )
                     sql, params = bare_sql(flt, key, descending, run.run_no if flt.run_id else None)
                     deadline = time.perf_counter() + bare_cap_s
                     conn.set_progress_handler(

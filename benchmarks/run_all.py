@@ -477,12 +477,17 @@ def sort_section(srt: dict[str, Any]) -> list[str]:
         "Slowest first pages: " + "; ".join(pages["slowest"]) + ". "
         "What bounds them: a value sort walks its key's index (the agent's own under an agent "
         "filter) and checks status, cost and the simulation flag inside it, so a page costs the "
-        "index entries passed before 100 matches; a filter that matches few runs (under 10,000 in "
-        "its own index) is read whole and sorted instead. The bare SQL is fast where SQLite "
+        "index entries passed before 100 matches: the worst are a status whose runs sit at the "
+        "far end of the order (failed runs by success rate, highest first). A filter that "
+        "matches few runs in its own index (under 2,000 for the terms checked in the walked "
+        "index, 10,000 for those read from the row) is read whole and sorted instead. The bare "
+        "SQL is fast where SQLite "
         "picks the same walk and slow where it sorts every match (an agent's runs by cost, "
         "several statuses). A jump reads one page: the rows before it are skipped inside the "
-        "index walk (`OFFSET`, from the nearer end or a loaded page), so it costs the index "
-        "entries skipped, at most half the list.",
+        "index walk (`OFFSET`, from the nearer end, a loaded page, or one of the places the list "
+        "maps every 2,000 rows by one walk of the order after the count), so it costs the index "
+        "entries skipped, at most half the list before the map and 1,000 after. The real page "
+        "adds two paints of the table (placeholders, then the rows) to the read.",
         "",
     ]
     return lines
@@ -513,7 +518,9 @@ def ledger_section(led: dict[str, Any]) -> list[str]:
         "Slowest first pages: " + "; ".join(led["slowest"]) + ". "
         "What bounds them: a page merges one exact index range per stream the filters allow "
         "(migration 14's `ledger_actions`, led by the stream), reading keys only, then reads its "
-        "100 actions; time, cost and duration are checked inside the index. With no filter every "
+        "100 actions; time, cost and duration are checked inside the index, and a stream with no "
+        "match of them is dropped (one with few is read through that filter's own range). With "
+        "no filter every "
         "stream is walked, so the unfiltered pages cost the most; the bare SQL sorts every match "
         "unless SQLite finds an index in the order asked (actions have none but their key).",
         "",
