@@ -21,7 +21,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ato_desktop import __version__, cli_automations, cli_doctor, cli_retention, cli_sync
+from ato_desktop import (
+    __version__,
+    cli_actions,
+    cli_automations,
+    cli_doctor,
+    cli_retention,
+    cli_sync,
+)
 from ato_desktop.cli_io import (
     TerminalSafeWriter,
     UsageError,
@@ -39,6 +46,7 @@ from ato_desktop.core.models import AgentConfig, RunStatus, RuntimeName, Trigger
 from ato_desktop.core.pricing import PriceFileError
 from ato_desktop.core.records import RunFilter
 from ato_desktop.core.run_json import agent_to_json, run_to_json, version_to_json
+from ato_desktop.core.run_sort import SORT_HELP, RunSort, SortKeyError
 from ato_desktop.core.timefmt import (
     TIME_WINDOWS,
     DurationError,
@@ -146,8 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = commands.add_parser("runs", help="list, inspect and kill runs")
     run_cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
-    rlist = run_cmds.add_parser("list", help="runs, newest first")
+    rlist = run_cmds.add_parser("list", help="runs, newest first (or sorted by --sort)")
     _filter_options(rlist)
+    rlist.add_argument("--sort", default="started", metavar="KEY", help=SORT_HELP)
+    rlist.add_argument("--asc", action="store_true", help="ascending: oldest, cheapest... first")
     rlist.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
     rlist.add_argument("--json", action="store_true", help="machine-readable output")
     show = run_cmds.add_parser("show", help="a run and its actions")
@@ -318,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sync.add_parsers(commands)
     cli_retention.add_parsers(commands)
     cli_doctor.add_parsers(commands)
+    cli_actions.add_parsers(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -963,10 +974,14 @@ def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
             flt = _run_filter(ws, args)
             if args.limit < 0:
                 raise UsageError("--limit cannot be negative")
+            try:
+                sort = RunSort(args.sort.strip().lower(), descending=not args.asc)
+            except SortKeyError as exc:
+                raise UsageError(str(exc)) from exc
             runs = (
-                list(ws.store.iter_runs(flt))
+                list(ws.store.iter_runs(flt, sort=sort))
                 if args.limit == 0
-                else ws.store.list_runs(flt, limit=args.limit)
+                else ws.store.list_runs(flt, limit=args.limit, sort=sort)
             )
             if args.json:
                 _emit_json(out, [run_to_json(r) for r in runs])
@@ -2620,4 +2635,5 @@ _HANDLERS = {
     **cli_sync.HANDLERS,
     **cli_retention.HANDLERS,
     "doctor": cli_doctor.cmd_doctor,
+    **cli_actions.HANDLERS,
 }

@@ -1,8 +1,8 @@
 """Ingest and Runs-list benchmarks for the execution log (issue: foundation).
 
 Ingest: 100,000 runs with 1,000,000 actions through ExecutionLog.ingest, against raw sqlite3
-executemany of the very same rows (already encoded as tuples) into the same schema, in the same
-run. Target: our throughput >= 0.5x raw.
+executemany of the very same rows (already encoded as tuples: runs, actions and the Activity
+Ledger's rows) into the same schema, in the same run. Target: our throughput >= 0.5x raw.
 
 Runs list: status + agent + 7d + min cost, first page, on that database. Target: p95 <= 50 ms.
 Printed as JSON; `python -m benchmarks.run_all` collects the figures into docs/benchmarks.md.
@@ -28,6 +28,7 @@ from ato_desktop.store.execution_log import (
     _action_row,
     _bulk_run_row,
 )
+from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
 from ato_desktop.store.paths import DataPaths
 from benchmarks.workload import DAY_MS, synthetic_runs
 
@@ -66,22 +67,30 @@ def bench_ingest(root: Path, runs: int, actions_per_run: int) -> dict[str, Any]:
     conn.execute("BEGIN")
     conn.execute("INSERT INTO agents SELECT * FROM src.agents")
     conn.execute("INSERT INTO agent_versions SELECT * FROM src.agent_versions")
+    # The Activity Ledger's streams as ingest made them: the raw side writes the very same
+    # ledger rows, numbers already looked up (migration 16).
+    conn.execute("INSERT INTO ledger_streams SELECT * FROM src.ledger_streams")
     conn.execute("COMMIT")
     conn.execute("DETACH DATABASE src")
+    streams: dict[StreamKey, int] = {}
     batches = []
     run_no = 0
     for i in range(0, runs, BATCH_RUNS):
-        run_rows, action_rows = [], []
+        run_rows, action_rows, ledger = [], [], []
         for new, end, actions in workload[i : i + BATCH_RUNS]:
             run_no += 1
             run_rows.append(_bulk_run_row(run_no, new, end, actions))
             action_rows.extend(_action_row(run_no, s, a) for s, a in enumerate(actions, 1))
-        batches.append((run_rows, action_rows))
+            ledger.extend(
+                ledger_rows(conn, run_no, new.agent_id, new.model, enumerate(actions, 1), streams)
+            )
+        batches.append((run_rows, action_rows, ledger))
     t0 = time.perf_counter()
-    for run_rows, action_rows in batches:
+    for run_rows, action_rows, ledger in batches:
         conn.execute("BEGIN")
         conn.executemany(RUN_INSERT, run_rows)
         conn.executemany(ACTION_INSERT, action_rows)
+        conn.executemany(LEDGER_INSERT, ledger)
         conn.execute("COMMIT")
     raw_s = time.perf_counter() - t0
     conn.close()

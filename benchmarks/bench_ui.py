@@ -195,17 +195,21 @@ def bench_runs_page(home: Path) -> dict[str, Any]:
                 min_cost_usd=None,
             )
         )
-        while page.model.rowCount() == 0 or page.model.loading:
+        while page.model.total is None or page.model.loading:
             await asyncio.sleep(0.005)
-        for _ in range(50):
-            count = page.model.rowCount()
-            page.model.fetchMore()
-            while page.model.rowCount() == count:
+        # The list holds every row once counted; scroll 50 pages in, one after the other.
+        from ato_desktop.ui.runs.runs_model import PAGE_SIZE
+
+        for i in range(50):
+            last = (i + 1) * PAGE_SIZE - 1
+            page.history.table.scrollTo(page.model.index(last, 0))
+            page.model.ensure_rows(i * PAGE_SIZE, last)
+            while not page.model.is_loaded(last) or page.model.loading:
                 await asyncio.sleep(0.001)
         page.history.table.scrollToBottom()
         app.processEvents()
         await asyncio.sleep(1.0)
-        result["rows_loaded"] = page.model.rowCount()
+        result["rows_loaded"] = page.model.loaded_count()
         result["runs_in_log"] = await ctx.read(store.count_runs, RunFilter())
         result["rss_mb"] = round(rss_mb(), 1)
         result["rss_target_mb"] = 300

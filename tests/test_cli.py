@@ -400,7 +400,9 @@ def _seed(ato_home: Path) -> None:
     ws = Workspace.open(DataPaths(ato_home))
     a = ws.agents.create("alpha", AgentConfig("claude", "claude-sonnet-5"))
     b = ws.agents.create("beta", AgentConfig("codex", "gpt-5"))
-    now = int(time.time() * 1000)
+    # Runs are 6 h apart ending at now_ms: 3 h back, no run sits on a whole-day boundary such as
+    # --since 7d's, where the CLI's clock and the test's would disagree about it.
+    now = int(time.time() * 1000) - 3 * 3_600_000
     ws.store.ingest(
         synthetic_runs(
             120,

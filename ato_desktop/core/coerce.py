@@ -103,3 +103,21 @@ def _integral(number: Decimal) -> int | None:
         return int(number)
     except (OverflowError, ValueError):
         return None
+
+
+# Money is written out to this many decimal places: below a millionth of a cent, and past the
+# noise that adding floats leaves (0.04 + 0.000335 is 0.040334999999999996).
+MONEY_PLACES = 12
+
+
+def money_text(value: object) -> str:
+    """A USD amount as plain decimal text for CSV and other text exports: 0.040335 (never
+    0.040334999999999996 nor 1e-07); '' when value is not a finite number."""
+    money = as_money(value)
+    if money is None:
+        return ""
+    rounded = round(money, MONEY_PLACES)
+    if rounded == 0:
+        return "0"
+    text = format(Decimal(repr(rounded)).normalize(), "f")
+    return text

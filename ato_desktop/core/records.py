@@ -198,11 +198,17 @@ class RunFilter:
     min_duration_ms: float | None = None
     # The end of a time range (exclusive), as a drag across the Runs timeline sets it.
     until_ms: int | None = None
+    # Simulation replays (tag simulation=true, answered from a recording at $0) are not the
+    # agents' own work: History hides them unless asked (core.simulation.is_simulation).
+    include_simulations: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class RunCursor:
-    """Keyset pagination position: the last row of the previous page."""
+    """Keyset pagination position: the last row of the previous page. Sorts other than newest
+    first also need the row's sort value and run_no (core.run_sort.cursor_after builds it)."""
 
     started_at: int
     id: str
+    value: Any = None
+    run_no: int | None = None

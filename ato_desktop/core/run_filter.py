@@ -10,6 +10,7 @@ import shlex
 
 from ato_desktop.core.models import RunStatus
 from ato_desktop.core.records import RunFilter, RunRecord
+from ato_desktop.core.simulation import is_simulation
 from ato_desktop.core.timefmt import DurationError, parse_duration_ms
 
 ALL_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
@@ -62,6 +63,8 @@ def run_matches(flt: RunFilter, run: RunRecord) -> bool:
     ):
         return False
     if any(str(run.tags.get(key)) != value or key not in run.tags for key, value in flt.tags):
+        return False
+    if not flt.include_simulations and is_simulation(run.tags):
         return False
     return flt.include_demo or not run.is_demo
 

@@ -1,4 +1,5 @@
-"""Export of runs with their actions as CSV, JSON or JSONL.
+"""Export of runs with their actions as CSV, JSON or JSONL, and of the Activity Ledger's actions
+as CSV or JSONL. Money in CSV is plain decimal text (core.coerce.money_text).
 
 A file export is written to a temporary file beside the target and renamed into place at the end,
 so the target is complete or absent, never half-written. Progress is reported per run; a cancel
@@ -18,16 +19,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ato_desktop.core.coerce import money_text
 from ato_desktop.core.ids import uuid7
+from ato_desktop.core.ledger import DEFAULT_LEDGER_SORT, LedgerFilter, LedgerSort, entry_to_json
 from ato_desktop.core.records import RunFilter, RunRecord
 from ato_desktop.core.run_json import SCHEMA_VERSION, action_to_json, run_to_json
 from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.store import action_ledger
 from ato_desktop.store.atomic_file import atomic_text_file, remove_stale_parts
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.process_lease import try_lock
 
 FORMATS = ("csv", "json", "jsonl")
+LEDGER_FORMATS = ("csv", "jsonl")
 
 RUN_CSV_FIELDS = [
     "run_id",
@@ -229,7 +234,7 @@ def _run_csv(run: RunRecord) -> dict[str, Any]:
         "cache_write_tokens": tokens["cache_write"],
         "reasoning_tokens": tokens["reasoning"],
         "tokens_estimated": int(tokens["estimated"]),
-        "cost_usd": _blank(data["cost_usd"]),
+        "cost_usd": money_text(data["cost_usd"]),
         "cost_source": data["cost_source"] or "",
         "action_count": data["action_count"],
         "success_rate": _blank(data["success_rate"]),
@@ -252,7 +257,7 @@ def _action_csv(action: dict[str, Any]) -> dict[str, Any]:
         "action_ttft_ms": _blank(action["ttft_ms"]),
         "action_input_tokens": _blank(tokens.get("input")),
         "action_output_tokens": _blank(tokens.get("output")),
-        "action_cost_usd": _blank(action["cost_usd"]),
+        "action_cost_usd": money_text(action["cost_usd"]),
         "action_cost_source": action["cost_source"] or "",
         "action_inputs": json.dumps(action["inputs"], ensure_ascii=False),
         "action_outputs": json.dumps(action["outputs"], ensure_ascii=False),
@@ -263,3 +268,86 @@ def _action_csv(action: dict[str, Any]) -> dict[str, Any]:
 
 def _blank(value: Any) -> Any:
     return "" if value is None else value
+
+
+LEDGER_CSV_FIELDS = [
+    "started_at",
+    "run_id",
+    "seq",
+    "agent",
+    "runtime",
+    "model",
+    "name",
+    "kind",
+    "outcome",
+    "duration_ms",
+    "cost_usd",
+    "cost_source",
+    "input_tokens",
+    "output_tokens",
+    "tokens_estimated",
+    "error_class",
+    "error_message",
+    "inputs",
+    "outputs",
+]
+
+
+def export_actions(
+    store: ExecutionLog,
+    flt: LedgerFilter,
+    fmt: str,
+    target: Path | IO[str],
+    *,
+    sort: LedgerSort = DEFAULT_LEDGER_SORT,
+    progress: ProgressCallback | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> int:
+    """Write the Activity Ledger's actions matching flt, in sort's order, with their inputs and
+    outputs; returns how many. progress gets (done, total) with total capped at
+    action_ledger.COUNT_CAP (0: not counted)."""
+    if fmt not in LEDGER_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(LEDGER_FORMATS)}")
+    total = action_ledger.count(store.reader(), flt) if progress is not None else 0
+    if not isinstance(target, Path):
+        return _write_actions(store, flt, sort, fmt, target, total, progress, cancelled)
+    with atomic_text_file(target, newline="") as handle:
+        return _write_actions(store, flt, sort, fmt, handle, total, progress, cancelled)
+
+
+def _write_actions(
+    store: ExecutionLog,
+    flt: LedgerFilter,
+    sort: LedgerSort,
+    fmt: str,
+    out: IO[str],
+    total: int,
+    progress: ProgressCallback | None,
+    cancelled: Callable[[], bool] | None,
+) -> int:
+    entries = action_ledger.iter_entries(store.reader(), flt, sort=sort, payloads=True)
+    writer = csv.DictWriter(out, fieldnames=LEDGER_CSV_FIELDS) if fmt == "csv" else None
+    if writer is not None:
+        writer.writeheader()
+    count = 0
+    for entry in entries:
+        if cancelled is not None and cancelled():
+            raise ExportCancelled("export cancelled")
+        data = entry_to_json(entry)
+        if writer is None:
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        else:
+            writer.writerow(
+                {
+                    **{field: _blank(data.get(field)) for field in LEDGER_CSV_FIELDS},
+                    "agent": data["agent"] or "",
+                    "cost_usd": money_text(entry.cost_usd),
+                    "tokens_estimated": int(entry.tokens_estimated),
+                    "inputs": json.dumps(entry.inputs, ensure_ascii=False),
+                    "outputs": json.dumps(entry.outputs, ensure_ascii=False),
+                }
+            )
+        count += 1
+        if progress is not None:
+            progress(count, max(total, count))
+    return count

@@ -48,6 +48,8 @@ from ato_desktop.core.records import (
     RunRecord,
     ThreadRecord,
 )
+from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
+from ato_desktop.core.simulation import is_simulation
 from ato_desktop.core.terminal_text import strip_controls
 from ato_desktop.store import damage, run_listing
 from ato_desktop.store.change_feed import ChangeFeed
@@ -59,6 +61,7 @@ from ato_desktop.store.database import (
     open_database,
 )
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
+from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 from ato_desktop.store.writer import Emit, WriterThread
@@ -207,9 +210,10 @@ RUN_INSERT = """
         status, started_at, ended_at, duration_ns, ttft_ns, error_class, error_message,
         parent_run_id, pipeline_id, stage_index, stage_name, replay_of, tags_json, input_tokens,
         output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, tokens_estimated,
-        cost_usd, cost_source, action_count, success_count, owner, last_event_at, is_demo)
+        cost_usd, cost_source, action_count, success_count, owner, last_event_at, is_demo,
+        is_simulation)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-        ?, ?, ?, ?, ?)
+        ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -353,16 +357,24 @@ class ExecutionLog:
 
     async def read_async(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read method on a reader thread so the event loop never waits on disk."""
+        return await asyncio.wrap_future(self.submit_read(fn, *args, **kwargs))
+
+    def submit_read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Start a read on a reader thread now (a coroutine awaiting read_async starts it only
+        when the loop next runs it, after whatever the loop does first, e.g. a paint)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ato-store-read")
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
-        except sqlite3.DatabaseError as exc:
-            translated = self.read_damage(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
+
+        def call() -> T:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.DatabaseError as exc:
+                translated = self.read_damage(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+
+        return self._pool.submit(call)
 
     # -- agents -------------------------------------------------------------------------------
 
@@ -645,6 +657,7 @@ class ExecutionLog:
                     owner,
                     new.started_at,
                     int(new.is_demo),
+                    int(is_simulation(new.tags)),
                 ),
             )
             emit(RunCreated(run_id, new.agent_id, new.trigger, new.started_at))
@@ -804,13 +817,21 @@ class ExecutionLog:
             base = conn.execute("SELECT coalesce(max(run_no), 0) FROM runs").fetchone()[0]
             run_rows: list[tuple[Any, ...]] = []
             action_rows: list[tuple[Any, ...]] = []
+            ledger: list[tuple[Any, ...]] = []
+            streams: dict[StreamKey, int] = {}
             for run_no, (new, end, actions) in enumerate(batch, base + 1):
                 run_rows.append(_bulk_run_row(run_no, new, end, actions))
                 action_rows.extend(
                     _action_row(run_no, seq, action) for seq, action in enumerate(actions, 1)
                 )
+                ledger.extend(
+                    ledger_rows(
+                        conn, run_no, new.agent_id, new.model, enumerate(actions, 1), streams
+                    )
+                )
             conn.executemany(RUN_INSERT, run_rows)
             conn.executemany(ACTION_INSERT, action_rows)
+            conn.executemany(LEDGER_INSERT, ledger)
             if batch:
                 emit(RunsIngested(len(batch)))
             return len(batch)
@@ -820,10 +841,21 @@ class ExecutionLog:
     # -- runs: reads ---------------------------------------------------------------------------
 
     def list_runs(
-        self, flt: RunFilter, *, after: RunCursor | None = None, limit: int = 50
+        self,
+        flt: RunFilter,
+        *,
+        after: RunCursor | None = None,
+        limit: int = 50,
+        sort: RunSort = DEFAULT_SORT,
+        offset: int = 0,
+        backwards: bool = False,
     ) -> list[RunRecord]:
-        """One page of runs, newest first, matching every filter (keyset pagination)."""
-        return run_listing.page(self.reader(), flt, after, limit)
+        """One page of runs matching every filter, in sort's order (newest first by default),
+        after the cursor (keyset pagination) and offset rows further; backwards reads the order
+        from its other end (see store.run_listing)."""
+        return run_listing.page(
+            self.reader(), flt, after, limit, sort=sort, offset=offset, backwards=backwards
+        )
 
     def count_runs(self, flt: RunFilter) -> int:
         return run_listing.count(self.reader(), flt)
@@ -869,15 +901,17 @@ class ExecutionLog:
         )
         return [_action_from_row(run_id, row) for row in rows]
 
-    def iter_runs(self, flt: RunFilter, batch: int = 500) -> Iterable[RunRecord]:
-        """Every matching run, newest first, fetched in pages (for exports)."""
+    def iter_runs(
+        self, flt: RunFilter, batch: int = 500, *, sort: RunSort = DEFAULT_SORT
+    ) -> Iterable[RunRecord]:
+        """Every matching run, in sort's order (newest first by default), fetched in pages."""
         cursor: RunCursor | None = None
         while True:
-            page = self.list_runs(flt, after=cursor, limit=batch)
+            page = self.list_runs(flt, after=cursor, limit=batch, sort=sort)
             yield from page
             if len(page) < batch:
                 return
-            cursor = RunCursor(page[-1].started_at, page[-1].id)
+            cursor = cursor_after(page[-1], sort)
 
     def live_runs(self) -> list[RunRecord]:
         rows = self.reader().execute(
@@ -888,13 +922,15 @@ class ExecutionLog:
 
 def _insert_action(conn: sqlite3.Connection, run_no: int, action: NewAction) -> int:
     row = conn.execute(
-        "SELECT action_count, cost_usd, cost_source FROM runs WHERE run_no = ?", (run_no,)
+        "SELECT action_count, cost_usd, cost_source, agent_id, model FROM runs WHERE run_no = ?",
+        (run_no,),
     ).fetchone()
     if row is None:
         raise NotFoundError(f"no run #{run_no}")
-    count, cost, source = row
+    count, cost, source, agent_id, model = row
     seq = int(count) + 1
     conn.execute(ACTION_INSERT, _action_row(run_no, seq, action))
+    conn.executemany(LEDGER_INSERT, ledger_rows(conn, run_no, agent_id, model, [(seq, action)], {}))
     usage = action.usage or TokenUsage()
     cost_source = action.cost_source.value if action.cost_source else None
     conn.execute(
@@ -1011,4 +1047,5 @@ def _bulk_run_row(
         None,
         end.ended_at if end else new.started_at,
         int(new.is_demo),
+        int(is_simulation(new.tags)),
     )

@@ -43,8 +43,10 @@ from ato_desktop.core.events import ActionCreated, RunsIngested, RunsRemoved
 from ato_desktop.core.ids import uuid7
 from ato_desktop.core.models import Outcome, storable_text
 from ato_desktop.core.otlp_ingest import IngestedTrace
+from ato_desktop.core.simulation import is_simulation
 from ato_desktop.store.execution_log import ACTION_INSERT, RUN_INSERT, ExecutionLog
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
+from ato_desktop.store.ledger_rows import index_run_actions, reindex_run_actions
 from ato_desktop.store.sync_outbox import enqueue_finished_ingest, enqueue_ingested
 from ato_desktop.store.writer import Emit
 
@@ -351,6 +353,7 @@ def _create(conn: sqlite3.Connection, ingest_no: int, run_no: int, trace: Encode
             None,
             end.ended_at,
             0,
+            int(is_simulation(run.tags)),
         ),
     )
     conn.executemany(
@@ -360,6 +363,7 @@ def _create(conn: sqlite3.Connection, ingest_no: int, run_no: int, trace: Encode
             for i, s in enumerate(spans, 1)
         ],
     )
+    index_run_actions(conn, run_no)  # the Activity Ledger's rows
     conn.executemany(
         _SPAN_INSERT,
         [
@@ -474,6 +478,7 @@ def _extend(conn: sqlite3.Connection, ingest_no: int, run_no: int, trace: Encode
                 for s in new
             ],
         )
+        index_run_actions(conn, run_no, after_seq=count)  # the Activity Ledger's rows
         conn.executemany(
             _SPAN_INSERT,
             [
@@ -594,6 +599,7 @@ def _insert_in_order(
             ],
         )
     _relink_parents(conn, run_no, seq_of)
+    reindex_run_actions(conn, run_no)  # seqs moved: the Activity Ledger's rows again
     return len(order)
 
 
@@ -706,6 +712,7 @@ def _restore(conn: sqlite3.Connection, ingest_no: int, run_no: int, prior: dict[
             [(seq_of[span_id], run_no, span_id) for span_id in seq_of],
         )
     _relink_parents(conn, run_no, seq_of)
+    reindex_run_actions(conn, run_no)  # actions gone, seqs moved: the ledger's rows again
     if order:
         conn.execute(
             "UPDATE otlp_traces SET last_start_ns = ?, last_span_id = ? WHERE run_no = ?",

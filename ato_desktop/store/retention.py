@@ -21,6 +21,7 @@ from typing import Any
 from ato_desktop.core.events import RunsIngested, RunsRemoved
 from ato_desktop.core.retention import ArchivedRun
 from ato_desktop.store.database import connect
+from ato_desktop.store.ledger_rows import index_run_actions
 from ato_desktop.store.writer import Emit
 
 INCREMENTAL = 2  # PRAGMA auto_vacuum value
@@ -226,6 +227,7 @@ def import_runs(
                         for action in item.actions
                     ],
                 )
+                index_run_actions(conn, int(run_no or 0))  # the Activity Ledger's rows
             for score in item.scores:
                 _insert(conn, "run_scores", {**score, "run_id": item.run_id}, ignore=True)
             for suite_run_id, case_id in item.case_links:

@@ -1001,6 +1001,127 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE sync_status ADD COLUMN sender_since INTEGER;
         """,
     ),
+    Migration(
+        16,
+        "sorting History by every column, simulations hidden, the Activity Ledger",
+        # Sorting a million runs by cost, duration, end, action count or success rate is a walk
+        # of one index per key, (value, started_at, rowid): no sort of the matches, and keyset
+        # pages. An agent filter walks the agent's own index per key (its runs may all sit at
+        # one end of the global order: an unpriced model's runs have no cost). status, cost
+        # and is_simulation ride in every walked index so those filters, and the positions that
+        # scrolling to any row needs (OFFSET), are checked without reading the table.
+        # Simulation replays get a column (kept from tags_json by the writer and, for later tag
+        # changes, a trigger): a JSON test per row would read every run to count them.
+        # The Activity Ledger orders 10,000,000 actions by time, cost or duration, filtered by
+        # their run's agent and model too: a narrow table of its own (below).
+        """
+        ALTER TABLE runs ADD COLUMN is_simulation INTEGER NOT NULL DEFAULT 0;
+        UPDATE runs SET is_simulation = 1
+            WHERE lower(json_extract(tags_json, '$.simulation')) = 'true'
+               OR json_type(tags_json, '$.simulation') = 'true';
+        CREATE TRIGGER runs_simulation_tags AFTER UPDATE OF tags_json ON runs
+        BEGIN
+            UPDATE runs SET is_simulation = (
+                lower(json_extract(new.tags_json, '$.simulation')) = 'true'
+                OR json_type(new.tags_json, '$.simulation') = 'true'
+            ) IS 1 WHERE run_no = new.run_no;
+        END;
+
+        DROP INDEX idx_runs_started;
+        CREATE INDEX idx_runs_started ON runs (started_at, id, cost_usd, status, is_simulation);
+        DROP INDEX idx_runs_status;
+        CREATE INDEX idx_runs_status ON runs (status, started_at, id, cost_usd, is_simulation);
+        DROP INDEX idx_runs_agent;
+        CREATE INDEX idx_runs_agent
+            ON runs (agent_id, started_at, id, cost_usd, status, is_simulation);
+        DROP INDEX idx_runs_agent_status;
+        CREATE INDEX idx_runs_agent_status
+            ON runs (agent_id, status, started_at, id, cost_usd, is_simulation);
+        DROP INDEX idx_runs_cost;
+        CREATE INDEX idx_runs_cost ON runs (cost_usd, started_at, run_no, status, is_simulation);
+        CREATE INDEX idx_runs_ended
+            ON runs (ended_at, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_duration
+            ON runs (duration_ns, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_actions
+            ON runs (action_count, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_success ON runs (
+            (CASE WHEN action_count > 0 THEN CAST(success_count AS REAL) / action_count END),
+            started_at, run_no, status, cost_usd, is_simulation
+        );
+        CREATE INDEX idx_runs_agent_cost
+            ON runs (agent_id, cost_usd, started_at, run_no, status, is_simulation);
+        CREATE INDEX idx_runs_agent_ended
+            ON runs (agent_id, ended_at, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_agent_duration
+            ON runs (agent_id, duration_ns, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_agent_actions
+            ON runs (agent_id, action_count, started_at, run_no, status, cost_usd, is_simulation);
+        CREATE INDEX idx_runs_agent_success ON runs (
+            agent_id,
+            (CASE WHEN action_count > 0 THEN CAST(success_count AS REAL) / action_count END),
+            started_at, run_no, status, cost_usd, is_simulation
+        );
+        -- The Activity Ledger: every action in a narrow row of its own (the actions table's
+        -- rows carry their payloads), under a small "stream" number that stands for its run's
+        -- agent and model and its own kind, name and outcome. Each order (time, cost,
+        -- duration) is one index led by the stream, so those five filters pick streams from a
+        -- table of a few hundred rows and every page merges one exact index range per stream;
+        -- time, cost and duration are checked inside the index. The writer adds the row with
+        -- the action (store.ledger_rows), in the same transaction: a trigger on inserting
+        -- actions would journal every row of a bulk insert (see migration 10).
+        CREATE TABLE ledger_streams (
+            id       INTEGER PRIMARY KEY,
+            agent_id TEXT NOT NULL,  -- '' for runs without an agent
+            model    TEXT NOT NULL,
+            kind     TEXT NOT NULL,
+            name     TEXT NOT NULL,
+            outcome  TEXT NOT NULL,
+            UNIQUE (agent_id, model, kind, name, outcome)
+        );
+        INSERT INTO ledger_streams (agent_id, model, kind, name, outcome)
+            SELECT DISTINCT coalesce(r.agent_id, ''), r.model, a.kind, a.name, a.outcome
+            FROM actions a JOIN runs r ON r.run_no = a.run_no;
+        CREATE TABLE ledger_actions (
+            run_no      INTEGER NOT NULL REFERENCES runs(run_no) ON DELETE CASCADE,
+            seq         INTEGER NOT NULL,
+            stream      INTEGER NOT NULL,
+            started_at  INTEGER NOT NULL,
+            cost_usd    REAL,
+            duration_ns INTEGER,
+            PRIMARY KEY (run_no, seq)
+        ) WITHOUT ROWID;
+        INSERT INTO ledger_actions (run_no, seq, stream, started_at, cost_usd, duration_ns)
+            SELECT a.run_no, a.seq, s.id, a.started_at, a.cost_usd, a.duration_ns
+            FROM actions a JOIN runs r ON r.run_no = a.run_no
+            JOIN ledger_streams s ON s.agent_id = coalesce(r.agent_id, '') AND s.model = r.model
+                AND s.kind = a.kind AND s.name = a.name AND s.outcome = a.outcome;
+        CREATE INDEX idx_ledger_time
+            ON ledger_actions (stream, started_at, run_no, seq, cost_usd, duration_ns);
+        CREATE INDEX idx_ledger_cost
+            ON ledger_actions (stream, cost_usd, started_at, run_no, seq, duration_ns);
+        CREATE INDEX idx_ledger_duration
+            ON ledger_actions (stream, duration_ns, started_at, run_no, seq, cost_usd);
+        -- A run's model or agent set later (a trace extending an external run names its
+        -- model): its actions move to the streams of the new pair. An agent's deletion (SET
+        -- NULL) leaves them under its id: no filter can name a deleted agent.
+        CREATE TRIGGER ledger_run_retagged AFTER UPDATE OF agent_id, model ON runs
+        WHEN new.model IS NOT old.model
+            OR (new.agent_id IS NOT NULL AND new.agent_id IS NOT old.agent_id)
+        BEGIN
+            INSERT OR IGNORE INTO ledger_streams (agent_id, model, kind, name, outcome)
+                SELECT DISTINCT coalesce(new.agent_id, ''), new.model, s.kind, s.name, s.outcome
+                FROM ledger_actions l JOIN ledger_streams s ON s.id = l.stream
+                WHERE l.run_no = new.run_no;
+            UPDATE ledger_actions SET stream = (
+                SELECT n.id FROM ledger_streams o JOIN ledger_streams n
+                    ON n.agent_id = coalesce(new.agent_id, '') AND n.model = new.model
+                    AND n.kind = o.kind AND n.name = o.name AND n.outcome = o.outcome
+                WHERE o.id = ledger_actions.stream
+            ) WHERE run_no = new.run_no;
+        END;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -55,10 +55,34 @@ def _instrumentor(family: str, sdk: str) -> Any:
     return OpenLLMetryClaude()
 
 
+def _unwrap_sdk_methods() -> None:
+    """Take off whatever wrapt wrappers are left on the official SDKs' resource classes."""
+    import inspect
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(("openai.resources", "anthropic.resources")):
+            continue
+        for cls in list(vars(module).values()):
+            if not (inspect.isclass(cls) and cls.__module__ == name):
+                continue
+            for attr, value in list(vars(cls).items()):
+                # by the name: the instrumentors' wrapt and ours may be two builds of it
+                while "FunctionWrapper" in type(value).__name__:
+                    value = value.__wrapped__
+                    setattr(cls, attr, value)
+
+
 def _call_instrumented(
     family: str, sdk: str, receiver: OtlpReceiver, fake: FakeLLMServer, call: Callable[[], Any]
 ) -> None:
-    """Run call() with the family's instrumentor exporting to the receiver, then remove it."""
+    """Run call() with the family's instrumentor exporting to the receiver, then remove it.
+
+    OpenLLMetry's OpenAI instrumentor leaves its wrappers on the SDK's classes after
+    uninstrument() (opentelemetry-instrumentation-openai: chat, responses, beta, images), so
+    every later test's OpenAI client would report to this provider and go through its stream
+    wrapper: what is left wrapped is unwrapped (a BoundFunctionWrapper of another wrapt build
+    than the one opentelemetry's unwrap() checks for)."""
     provider = TracerProvider(resource=Resource.create({"service.name": f"{family}-agent"}))
     provider.add_span_processor(
         SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces", timeout=10))
@@ -70,6 +94,7 @@ def _call_instrumented(
     finally:
         instrumentor.uninstrument()
         provider.shutdown()
+        _unwrap_sdk_methods()
 
 
 def _chat(sdk: str, fake: FakeLLMServer) -> Callable[[], Any]:

@@ -130,6 +130,16 @@ PAGE_COMMANDS: dict[str, tuple[CommandDecl, ...]] = {
         CommandDecl(
             "agents.history", "Show agent history", "Agents", None, "", "page", "agents", ()
         ),
+        CommandDecl(
+            "agents.trends",
+            "Show agent trends",
+            "Agents",
+            None,
+            "Runs, success rate, p95 latency, cost per call and eval score per day, with config changes marked",
+            "page",
+            "agents",
+            (),
+        ),
     ),
     "runs": (
         CommandDecl(
@@ -201,6 +211,16 @@ PAGE_COMMANDS: dict[str, tuple[CommandDecl, ...]] = {
             "window",
             None,
             ("csv", "json", "jsonl", "download"),
+        ),
+        CommandDecl(
+            "runs.ledger",
+            "Show Activity Ledger",
+            "Runs",
+            "L",
+            "Every action across runs, filtered and sorted (from a run: its actions)",
+            "page",
+            "runs",
+            ("actions", "ledger", "all actions", "most expensive"),
         ),
         CommandDecl(
             "runs.live",

@@ -1,5 +1,6 @@
-"""The Runs page: History (filters, critical intercepts, the run list) and Live (runs in flight),
-and the details of one run (a tab host: Telemetry; Simulation and Determinism come later).
+"""The Runs page: History (filters, critical intercepts, the run list), Live (runs in flight) and
+the Activity Ledger (every action across runs), and the details of one run (a tab host:
+Telemetry, Simulation, Determinism).
 
 Thin: reads go through `store.run_queries` off the UI thread; the page learns about changes
 only from the event bridge's signals, which carry every process's writes (the change feed; no
@@ -9,7 +10,8 @@ Navigation targets (`activate(target)`):
 - {"run_id": str, "seq": int (optional)}: open that run's details (and that action);
 - {"agent_id": str, "agent_version_id": str | None, "statuses": [str, ...],
   "metadata": 'pipeline:"name"'}: set the filters (metadata: the metadata search text);
-- {"tab": "live" | "history"}: show that view.
+- {"tab": "live" | "history" | "ledger"}: show that view;
+- {"tab": "ledger", "ledger_run_id": str}: the Activity Ledger, filtered to that run's actions.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from ato_desktop.ui.runs.history_view import (
     HistoryView,
 )
 from ato_desktop.ui.runs.intercepts import intercepts_stylesheet
+from ato_desktop.ui.runs.ledger_view import LedgerView
 from ato_desktop.ui.runs.live_view import LiveView
 from ato_desktop.ui.runs.run_details import TELEMETRY_TAB, RunDetailsView, end_notice
 from ato_desktop.ui.runs.runs_model import RunsTableModel
@@ -59,6 +62,7 @@ log = logging.getLogger(__name__)
 
 HISTORY = "history"
 LIVE = "live"
+LEDGER = "ledger"
 DETAILS = "details"
 _SETTINGS_VIEW = "runs/view"
 _SETTINGS_INTERCEPTS = "runs/intercepts_collapsed"
@@ -91,17 +95,18 @@ class RunsPage(Page):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.setSpacing(12)
-        layout.addLayout(self._build_header())
-
         self.model = RunsTableModel(ctx, self)
         self.history = HistoryView(ctx, self.model)
+        layout.addLayout(self._build_header())
+
         self.live = LiveView(ctx)
+        self.ledger = LedgerView(ctx)
         self.details = RunDetailsView(ctx)
         self.simulation = SimulationTab.attach(ctx, self.details)
         self.determinism = DeterminismTab.attach(ctx, self.details)
         self.replay = ReplayLauncher(self)
         self._stack = QStackedWidget()
-        for widget in (self.history, self.live, self.details):
+        for widget in (self.history, self.live, self.ledger, self.details):
             self._stack.addWidget(widget)
         layout.addWidget(self._stack, 1)
 
@@ -111,6 +116,7 @@ class RunsPage(Page):
         self.history.layout().insertWidget(1, self.timeline)
         self.timeline.sig_range_chosen.connect(self.filters.set_range)
         self.filters.set_state(self._state, emit=False)
+        self.history.show_filter_state(self._state)
         self.filters.sig_filters_changed.connect(self._on_filters_changed)
         self.history.table.sig_run_clicked.connect(self.open_run)
         self.history.table.sig_agent_clicked.connect(self._open_agent)
@@ -125,6 +131,7 @@ class RunsPage(Page):
         self.model.sig_page_loaded.connect(self._on_page_loaded)
         self.model.sig_load_failed.connect(self._on_load_failed)
         self.model.sig_rows_changed.connect(self._count_timer_start)
+        self.model.sig_sort_changed.connect(self._on_sort_changed)
         self.live.sig_run_clicked.connect(self.open_run)
         self.live.sig_count_changed.connect(self._show_live_count)
         self.details.sig_back_requested.connect(self.go_back)
@@ -176,18 +183,26 @@ class RunsPage(Page):
         self.history_button.setObjectName("ViewHistory")
         self.live_button = QPushButton("Live")
         self.live_button.setObjectName("ViewLive")
-        for i, button in enumerate((self.history_button, self.live_button)):
+        self.ledger_button = QPushButton("Ledger")
+        self.ledger_button.setObjectName("ViewLedger")
+        segments = (self.history_button, self.live_button, self.ledger_button)
+        for i, button in enumerate(segments):
             button.setCheckable(True)
-            button.setProperty("segment", "first" if i == 0 else "last")
+            button.setProperty("segment", "first" if i == 0 else "last" if i == 2 else "mid")
             self._views.addButton(button)
             row.addWidget(button)
         self.history_button.setChecked(True)
         self.history_button.setToolTip("Every run, filtered")
         self.live_button.setToolTip("Runs in flight, from any process, with a Kill button")
+        self.ledger_button.setToolTip(
+            "The Activity Ledger: every action across runs, filtered and sorted (L)"
+        )
         self.history_button.clicked.connect(lambda: self.show_view(HISTORY))
         self.live_button.clicked.connect(lambda: self.show_view(LIVE))
+        self.ledger_button.clicked.connect(lambda: self.show_view(LEDGER))
         header.addWidget(segment)
         header.addStretch(1)
+        header.addWidget(self.history.simulations_toggle)
         self.count_label = QLabel("")
         self.count_label.setObjectName("RunsCount")
         header.addWidget(self.count_label)
@@ -323,6 +338,14 @@ class RunsPage(Page):
                 keywords=("csv", "json", "jsonl", "download"),
             ),
             self.page_command(
+                "runs.ledger",
+                "Show Activity Ledger",
+                self.show_ledger,
+                "L",
+                "Every action across runs, filtered and sorted (from a run: its actions)",
+                keywords=("actions", "ledger", "all actions", "most expensive"),
+            ),
+            self.page_command(
                 "runs.live",
                 "Show live runs",
                 lambda: self._navigate_here({"tab": LIVE}),
@@ -376,13 +399,15 @@ class RunsPage(Page):
             self.open_run(str(target["run_id"]), seq=int(seq) if seq is not None else None)
             return
         tab = target.get("tab")
-        if tab in (HISTORY, LIVE):
+        if tab == LEDGER and target.get("ledger_run_id"):
+            self.ledger.show_run(str(target["ledger_run_id"]))
+        if tab in (HISTORY, LIVE, LEDGER):
             self.show_view(str(tab))
         elif filters_changed:
             self.show_view(HISTORY)
         elif first:
             view = str(self.ctx.settings.value(_SETTINGS_VIEW, HISTORY))
-            self.show_view(view if view in (HISTORY, LIVE) else HISTORY)
+            self.show_view(view if view in (HISTORY, LIVE, LEDGER) else HISTORY)
 
     def _apply_target_filters(self, target: dict[str, Any]) -> bool:
         keys = ("agent_id", "agent_version_id", "statuses", "metadata")
@@ -447,32 +472,42 @@ class RunsPage(Page):
         return self._view
 
     def show_view(self, view: str) -> None:
-        widget = {HISTORY: self.history, LIVE: self.live, DETAILS: self.details}[view]
+        widget = {
+            HISTORY: self.history,
+            LIVE: self.live,
+            LEDGER: self.ledger,
+            DETAILS: self.details,
+        }[view]
         self._view = view
         self._stack.setCurrentWidget(widget)
         self._refresh_stale_intercepts()
-        if view in (HISTORY, LIVE):
+        buttons = {HISTORY: self.history_button, LIVE: self.live_button, LEDGER: self.ledger_button}
+        if view in buttons:
             self._return_to = view
             self.ctx.settings.setValue(_SETTINGS_VIEW, view)
             self._views.setExclusive(True)
-            (self.history_button if view == HISTORY else self.live_button).setChecked(True)
+            buttons[view].setChecked(True)
+            if view == LEDGER:
+                self.ledger.activate()
         else:
             self._views.setExclusive(False)
-            self.history_button.setChecked(False)
-            self.live_button.setChecked(False)
+            for button in buttons.values():
+                button.setChecked(False)
             self._views.setExclusive(True)
         self.count_label.setVisible(view == HISTORY)
+        self.export_button.setVisible(view != LEDGER)  # the ledger exports its own actions
+        self.history.simulations_toggle.setVisible(view == HISTORY)
         self._update_clocks()
         self.sig_view_changed.emit(view)
 
     def go_back(self) -> None:
         self.show_view(self._return_to)
-        target = self.history.table if self._return_to == HISTORY else self.live.table
-        target.setFocus()
+        tables = {HISTORY: self.history.table, LIVE: self.live.table, LEDGER: self.ledger.table}
+        tables.get(self._return_to, self.history.table).setFocus()
 
     def open_run(self, run_id: str, *, seq: int | None = None) -> None:
         """Show a run's details (Telemetry tab); seq opens that action in the inspector."""
-        if self._view in (HISTORY, LIVE):
+        if self._view in (HISTORY, LIVE, LEDGER):
             self._return_to = self._view
         self.details.open_run(run_id, seq=seq)
         self.details.show_tab(TELEMETRY_TAB)
@@ -480,6 +515,13 @@ class RunsPage(Page):
         self.sig_run_opened.emit(run_id)
 
     # -- commands' callbacks ---------------------------------------------------------------------
+
+    def show_ledger(self) -> None:
+        """`l`: the Activity Ledger; from a run (open or selected), that run's actions."""
+        run_id = self.details.run_id if self._view == DETAILS else self._selected_run_id()
+        if run_id is not None:
+            self.ledger.show_run(run_id)
+        self.show_view(LEDGER)
 
     def show_telemetry(self) -> None:
         """`t`: the Telemetry tab of the open run, or open the run selected in the list."""
@@ -551,6 +593,8 @@ class RunsPage(Page):
     def open_export(self) -> ExportDialog | None:
         if self.ctx.workspace is None:
             return None
+        if self._view == LEDGER:
+            return self.ledger.open_export()
         if self.export_dialog is not None and self.export_dialog.isVisible():
             self.export_dialog.raise_()
             self.export_dialog.activateWindow()
@@ -596,6 +640,9 @@ class RunsPage(Page):
         self._after_first_page = True
         self.model.set_filter(flt)
 
+    def _on_sort_changed(self, _sort: Any) -> None:
+        self._after_first_page = True  # the model reloads: count again once its rows show
+
     def _refresh_intercepts(self) -> None:
         if not self.history.isVisible():
             # Hidden (Live or a run shown, or another page): read on its next show instead of
@@ -611,15 +658,20 @@ class RunsPage(Page):
         if self.ctx.workspace is None:
             return
         self._count_generation += 1
-        self.ctx.spawn(self._count(self._count_generation, self.model.filter), what="count runs")
+        self.ctx.spawn(
+            self._count(self._count_generation, self.model.filter, self.model.generation),
+            what="count runs",
+        )
 
     def _count_timer_start(self) -> None:
         poke(self._count_timer)
 
-    async def _count(self, generation: int, flt: Any) -> None:
+    async def _count(self, generation: int, flt: Any, model_generation: int) -> None:
         total = await self.ctx.read(self.ctx.workspace.store.count_runs, flt)
         if not shiboken6.isValid(self) or generation != self._count_generation:
             return
+        # With the count the list holds every row, so any of them can be scrolled to.
+        self.model.set_total(total, model_generation)
         self._total = total
         self.count_label.setText(f"{total:,} run{'s' if total != 1 else ''}")
         self.sig_count_changed.emit(total)

@@ -1,5 +1,5 @@
 """What the run and action tables share about their columns: header titles, alignment (numbers
-to the right), and the monospace font of run ids."""
+to the right, with room for the sort arrow), and the monospace font of run ids."""
 
 from __future__ import annotations
 
@@ -16,17 +16,26 @@ def alignment(right: bool) -> int:
     return int(align | Qt.AlignmentFlag.AlignVCenter)
 
 
+# After the title of a right-aligned column the list is sorted by: room for the sort arrow, which
+# the style draws at the section's right edge, over right-aligned text.
+SORT_ARROW_ROOM = "\u2003\u2002"
+
+
 def header_data(
     columns: Sequence[str],
     right: Collection[int],
     section: int,
     orientation: Qt.Orientation,
     role: int,
+    sorted_section: int | None = None,
 ) -> Any:
-    """headerData of a table with these column titles; the columns in right are right-aligned."""
+    """headerData of a table with these column titles; the columns in right are right-aligned;
+    sorted_section is the column the rows are sorted by (its arrow gets room)."""
     if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(columns):
         return None
     if role == Qt.ItemDataRole.DisplayRole:
+        if section == sorted_section and section in right:
+            return columns[section] + SORT_ARROW_ROOM
         return columns[section]
     if role == Qt.ItemDataRole.TextAlignmentRole:
         return alignment(section in right)

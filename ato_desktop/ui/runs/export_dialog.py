@@ -1,4 +1,5 @@
-"""Export the runs matching the page's filters, with their actions, as CSV, JSON or JSONL.
+"""Export the runs matching the page's filters, with their actions, as CSV, JSON or JSONL (or,
+given another ExportSubject, the Activity Ledger's actions as CSV or JSONL).
 
 The export runs on a worker thread (engine.export does the writing: a temporary file renamed
 into place, so the target is complete or absent); progress comes back through a queued signal,
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,37 @@ FORMAT_LABELS = {
 }
 _PROGRESS_EVERY_S = 0.1
 
+# export(store, fmt, path, progress, cancelled) -> how many written (on a worker thread)
+ExportFunction = Callable[[Any, str, Path, Callable[[int, int], None], Callable[[], bool]], int]
+
+
+@dataclass(frozen=True)
+class ExportSubject:
+    """What a dialog exports: its noun ("runs"), formats, and how to count and write them."""
+
+    noun: str
+    title: str
+    formats: Sequence[str]
+    format_labels: dict[str, tuple[str, str]]
+    count: Callable[[Any], int]  # store -> how many (on a reader thread)
+    export: ExportFunction
+    stem: str  # file names: <stem>-<date>.<format>
+
+
+def runs_subject(flt: RunFilter) -> ExportSubject:
+    """The runs matching flt, with their actions."""
+    return ExportSubject(
+        noun="runs",
+        title="Export the runs matching the current filters, with their actions",
+        formats=FORMATS,
+        format_labels=FORMAT_LABELS,
+        count=lambda store: int(store.count_runs(flt)),
+        export=lambda store, fmt, path, progress, cancelled: export_runs(
+            store, flt, fmt, path, progress=progress, cancelled=cancelled
+        ),
+        stem="ato-runs",
+    )
+
 
 class ExportJob(QObject):
     """One export on a worker thread. Signals arrive on the UI thread (queued)."""
@@ -50,19 +84,27 @@ class ExportJob(QObject):
     sig_export_cancelled = Signal()
     sig_export_failed = Signal(str)  # message
 
-    def __init__(self, ctx: Any, flt: RunFilter, fmt: str, path: Path) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        flt: RunFilter,
+        fmt: str,
+        path: Path,
+        subject: ExportSubject | None = None,
+    ) -> None:
         super().__init__()
         self._ctx = ctx
         self.flt = flt
         self.fmt = fmt
         self.path = path
+        self.subject = subject or runs_subject(flt)
         self._cancel = threading.Event()
         self._last_emit = 0.0
         self.running = False
 
     def start(self) -> None:
         self.running = True
-        self._ctx.spawn(self._run(), what="export runs")
+        self._ctx.spawn(self._run(), what=f"export {self.subject.noun}")
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -77,13 +119,12 @@ class ExportJob(QObject):
     async def _run(self) -> None:
         try:
             count = await asyncio.to_thread(
-                export_runs,
+                self.subject.export,
                 self._ctx.workspace.store,
-                self.flt,
                 self.fmt,
                 self.path,
-                progress=self._progress,
-                cancelled=self._cancel.is_set,
+                self._progress,
+                self._cancel.is_set,
             )
         except ExportCancelled:
             self._finish(lambda: self.sig_export_cancelled.emit())
@@ -123,33 +164,36 @@ class ExportDialog(QDialog):
         *,
         fmt: str = "csv",
         directory: Path | None = None,
+        subject: ExportSubject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.subject = subject or runs_subject(flt)
+        self._noun = self.subject.noun
         self.setObjectName("ExportDialog")
-        self.setWindowTitle("Export runs")
+        self.setWindowTitle(f"Export {self._noun}")
         self.setMinimumSize(560, 330)  # explicit: showing the progress never resizes it
         self._ctx = ctx
         self._flt = flt
         self.job: ExportJob | None = None
         self._total: int | None = None
         stamp = datetime.now().strftime("%Y%m%d-%H%M")
-        self._stem = f"ato-runs-{stamp}"
+        self._stem = f"{self.subject.stem}-{stamp}"
 
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
-        title = QLabel("Export the runs matching the current filters, with their actions")
+        title = QLabel(self.subject.title)
         title.setObjectName("SectionTitle")
         title.setWordWrap(True)
         layout.addWidget(title)
-        self.summary = QLabel(f"Filters: {description}\nCounting runs…")
+        self.summary = QLabel(f"Filters: {description}\nCounting {self._noun}…")
         self.summary.setObjectName("ExportSummary")
         self.summary.setProperty("muted", True)
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
 
         self._formats = QButtonGroup(self)
-        for key in FORMATS:
-            label, hint = FORMAT_LABELS[key]
+        for key in self.subject.formats:
+            label, hint = self.subject.format_labels[key]
             radio = QRadioButton(f"{label}  —  {hint}")
             radio.setObjectName(f"ExportFormat_{key}")
             radio.setProperty("format", key)
@@ -224,7 +268,7 @@ class ExportDialog(QDialog):
         if not path.name:
             self.status.setText("Choose a file to export to.")
             return
-        self.job = ExportJob(self._ctx, self._flt, self.fmt, path)
+        self.job = ExportJob(self._ctx, self._flt, self.fmt, path, self.subject)
         self.job.sig_export_progressed.connect(self._on_progress)
         self.job.sig_export_finished.connect(self._on_finished)
         self.job.sig_export_cancelled.connect(self._on_cancelled)
@@ -253,12 +297,12 @@ class ExportDialog(QDialog):
         if not checked:
             return
         path = self.path
-        if path.suffix.lstrip(".") in FORMATS:
+        if path.suffix.lstrip(".") in self.subject.formats:
             self.path_edit.setText(str(path.with_suffix("." + self.fmt)))
 
     def _browse(self) -> None:
         chosen, _ = QFileDialog.getSaveFileName(
-            self, "Export runs", str(self.path), f"{self.fmt.upper()} (*.{self.fmt})"
+            self, f"Export {self._noun}", str(self.path), f"{self.fmt.upper()} (*.{self.fmt})"
         )
         if chosen:
             self.path_edit.setText(chosen)
@@ -266,25 +310,29 @@ class ExportDialog(QDialog):
     def _count(self) -> None:
         if self._ctx.workspace is None:
             return
-        self._ctx.spawn(self._read_count(), what="count runs to export")
+        self._ctx.spawn(self._read_count(), what=f"count {self._noun} to export")
 
     async def _read_count(self) -> None:
         store = self._ctx.workspace.store
-        total = await self._ctx.read(store.count_runs, self._flt)
+        total = await self._ctx.read(self.subject.count, store)
         if not shiboken6.isValid(self):
             return
         self._total = total
         text = self.summary.text().split("\n")[0]
+        noun = self._noun if total != 1 else self._noun.rstrip("s")
         if total:
-            self.summary.setText(f"{text}\n{total:,} run{'s' if total != 1 else ''} to export.")
+            self.summary.setText(f"{text}\n{total:,} {noun} to export.")
         else:
-            self.summary.setText(f"{text}\nNo run matches these filters: the file will be empty.")
+            single = self._noun.rstrip("s")
+            self.summary.setText(
+                f"{text}\nNo {single} matches these filters: the file will be empty."
+            )
         self.sig_counted.emit(total)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.status.setText(f"Exported {done:,} of {total:,} runs…")
+        self.status.setText(f"Exported {done:,} of {total:,} {self._noun}…")
 
     def _done(self) -> None:
         self.export_button.setEnabled(True)
@@ -297,7 +345,8 @@ class ExportDialog(QDialog):
         self._done()
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        self.status.setText(f"Exported {count:,} run{'s' if count != 1 else ''} to {path}.")
+        noun = self._noun if count != 1 else self._noun.rstrip("s")
+        self.status.setText(f"Exported {count:,} {noun} to {path}.")
         self.reveal_button.show()
         self.sig_export_finished.emit(path, count)
 

@@ -69,6 +69,7 @@ class RunsFilterState:
     min_cost_usd: float | None = None
     window: str = DEFAULT_WINDOW
     metadata: str = ""  # "user:alice tenant:acme error:timeout >30s" (core.run_filter)
+    include_simulations: bool = False  # simulation replays are hidden unless asked for
     # window "range": runs started in [range_since_ms, range_until_ms) (a drag on the timeline)
     range_since_ms: int | None = None
     range_until_ms: int | None = None
@@ -101,6 +102,7 @@ class RunsFilterState:
             tags=meta.tags,
             error_class=meta.error_class,
             min_duration_ms=meta.min_duration_ms,
+            include_simulations=self.include_simulations,
         )
 
     @property
@@ -128,6 +130,8 @@ class RunsFilterState:
             parts.append(f"≥ ${self.min_cost_usd:,.2f}")
         if self.metadata:
             parts.append(self.metadata)
+        if self.include_simulations:
+            parts.append("simulations included")
         return " · ".join(parts)
 
     def window_label(self) -> str:
@@ -148,6 +152,7 @@ class RunsFilterState:
             "metadata": self.metadata,
             "range_since_ms": "" if self.range_since_ms is None else str(self.range_since_ms),
             "range_until_ms": "" if self.range_until_ms is None else str(self.range_until_ms),
+            "include_simulations": "true" if self.include_simulations else "false",
         }
         for key, value in values.items():
             settings.setValue(_SETTINGS_PREFIX + key, value)
@@ -182,6 +187,7 @@ class RunsFilterState:
             metadata=metadata,
             range_since_ms=since if ranged else None,
             range_until_ms=until if ranged else None,
+            include_simulations=text("include_simulations").lower() == "true",
         )
 
 
@@ -352,7 +358,8 @@ class FiltersBar(QFrame):
             self.sig_filters_changed.emit(state)
 
     def reset(self) -> None:
-        self.set_state(RunsFilterState())
+        # Showing simulations is a choice of what the list holds, not a filter to clear.
+        self.set_state(RunsFilterState(include_simulations=self._state.include_simulations))
 
     def set_agents(self, agents: list[tuple[str, str]]) -> None:
         """(id, name) of every agent, for type-to-search."""

@@ -1,14 +1,17 @@
 """The History view: filters, critical intercepts and the run list (or an empty state that says
-what to do next)."""
+what to do next). Clicking a column header sorts the list by it (again: the other direction);
+the order is remembered. Simulation replays are left out unless the toggle shows them."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -19,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ato_desktop.ui.runs.filters_bar import FiltersBar
+from ato_desktop.core.run_sort import DEFAULT_SORT, SORT_KEYS, RunSort
+from ato_desktop.ui.runs.filters_bar import FiltersBar, RunsFilterState
 from ato_desktop.ui.runs.intercepts import InterceptsPanel
 from ato_desktop.ui.runs.runs_model import (
     AGENT_ID_ROLE,
@@ -33,7 +37,9 @@ from ato_desktop.ui.runs.runs_model import (
     COL_STATUS,
     COL_SUCCESS,
     RUN_ID_ROLE,
+    SORT_COLUMNS,
     RunsTableModel,
+    column_of_sort,
 )
 from ato_desktop.ui.widgets.status_badge import (
     CostDelegate,
@@ -45,6 +51,19 @@ from ato_desktop.ui.widgets.status_badge import (
 EMPTY_NO_RUNS = "no_runs"
 EMPTY_NO_MATCH = "no_match"
 EMPTY_ERROR = "error"
+_SETTINGS_SORT = "runs/sort"  # "cost desc"
+
+
+def sort_from_text(text: str) -> RunSort:
+    """The remembered sort ("cost desc"); the default for anything else."""
+    key, _, direction = str(text or "").partition(" ")
+    if key not in SORT_KEYS:
+        return DEFAULT_SORT
+    return RunSort(key, direction != "asc")
+
+
+def sort_to_text(sort: RunSort) -> str:
+    return f"{sort.key} {'desc' if sort.descending else 'asc'}"
 
 
 class RunsTable(QTableView):
@@ -76,6 +95,13 @@ class RunsTable(QTableView):
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.horizontalHeader()
         header.setHighlightSections(False)
+        # A click sorts by that column (again: the other way); Qt flips the indicator and the
+        # model reads it. The Run column does not sort: the indicator goes back.
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        self.show_sort(model.sort_order)
+        header.sortIndicatorChanged.connect(self._on_sort_indicator)
+        model.sig_sort_changed.connect(self.show_sort)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_AGENT, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(56)
@@ -92,6 +118,8 @@ class RunsTable(QTableView):
             header.resizeSection(col, width)
         self.clicked.connect(self._on_clicked)
         self.activated.connect(self._on_activated)
+        # Rows scrolled to are asked for at once, before the paint that would ask for them.
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.ask_for_shown_rows())
         model.rowsInserted.connect(lambda *_a: self.update_clock())
         model.modelReset.connect(self.update_clock)
         model.dataChanged.connect(lambda *_a: self.update_clock())
@@ -101,6 +129,56 @@ class RunsTable(QTableView):
         model = self.model()
         assert isinstance(model, RunsTableModel)
         return model
+
+    def moveCursor(
+        self, cursorAction: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
+        # Rows are selected whole, so Home and End (with or without Ctrl) go to the first and
+        # last run, not to the first and last column; and at once, even with no current row
+        # yet (Qt's first move would only pick the top row, e.g. right after a sort).
+        if cursorAction in (
+            QAbstractItemView.CursorAction.MoveHome,
+            QAbstractItemView.CursorAction.MoveEnd,
+        ):
+            rows = self.model().rowCount()
+            if rows:
+                home = cursorAction == QAbstractItemView.CursorAction.MoveHome
+                column = max(self.currentIndex().column(), 0)
+                return self.model().index(0 if home else rows - 1, column)
+        return super().moveCursor(cursorAction, modifiers)
+
+    def ask_for_shown_rows(self) -> None:
+        """Have the model read the rows in sight (those it has not yet)."""
+        top = self.rowAt(0)
+        if top < 0:
+            return
+        bottom = self.rowAt(self.viewport().height() - 1)
+        self.runs_model().ensure_rows(top, bottom if bottom >= 0 else top + 40, now=True)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.ask_for_shown_rows()
+
+    # -- sorting -------------------------------------------------------------------------------
+
+    def show_sort(self, sort: RunSort) -> None:
+        """Put the header's indicator on sort's column and direction."""
+        header = self.horizontalHeader()
+        order = Qt.SortOrder.DescendingOrder if sort.descending else Qt.SortOrder.AscendingOrder
+        column = column_of_sort(sort.key)
+        if header.sortIndicatorSection() != column or header.sortIndicatorOrder() != order:
+            header.blockSignals(True)
+            header.setSortIndicator(column, order)
+            header.blockSignals(False)
+            header.viewport().update()
+
+    def _on_sort_indicator(self, column: int, order: Qt.SortOrder) -> None:
+        model = self.runs_model()
+        if column not in SORT_COLUMNS:
+            self.show_sort(model.sort_order)
+            return
+        model.sort(column, order)
+        self.scrollToTop()
 
     # -- clicks --------------------------------------------------------------------------------
 
@@ -198,11 +276,25 @@ class HistoryView(QWidget):
     def __init__(self, ctx: Any, model: RunsTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("HistoryView")
+        self._ctx = ctx
+        model.set_sort(sort_from_text(str(ctx.settings.value(_SETTINGS_SORT, ""))))
+        model.sig_sort_changed.connect(
+            lambda sort: ctx.settings.setValue(_SETTINGS_SORT, sort_to_text(sort))
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         self.filters = FiltersBar()
         layout.addWidget(self.filters)
+        # The page puts it in its header, beside the count it changes.
+        self.simulations_toggle = QCheckBox("Simulations")
+        self.simulations_toggle.setObjectName("ShowSimulations")
+        self.simulations_toggle.setToolTip(
+            "Show simulation replays (answered from a recording at $0) in the list; "
+            "they are hidden unless this is on"
+        )
+        self.simulations_toggle.toggled.connect(self._on_simulations_toggled)
+        self.filters.sig_filters_changed.connect(self.show_filter_state)
         self.intercepts = InterceptsPanel(ctx)
         layout.addWidget(self.intercepts)
         self._stack = QStackedWidget()
@@ -216,6 +308,17 @@ class HistoryView(QWidget):
 
     def show_table(self) -> None:
         self._stack.setCurrentWidget(self.table)
+
+    def show_filter_state(self, state: RunsFilterState) -> None:
+        """Reflect the filter state outside the bar (the simulations toggle)."""
+        self.simulations_toggle.blockSignals(True)
+        self.simulations_toggle.setChecked(state.include_simulations)
+        self.simulations_toggle.blockSignals(False)
+
+    def _on_simulations_toggled(self, checked: bool) -> None:
+        state = self.filters.state()
+        if state.include_simulations != checked:
+            self.filters.set_state(dataclasses.replace(state, include_simulations=checked))
 
     @property
     def showing_empty(self) -> str:

@@ -263,6 +263,14 @@ class RunDetailsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("RunTabs")
         self.tabs.setDocumentMode(True)
+        # Beside the tabs (the header row is full): the run's actions among every run's.
+        self.ledger_button = QPushButton("View in Activity Ledger →")
+        self.ledger_button.setObjectName("ViewInLedger")
+        self.ledger_button.setFlat(True)
+        self.ledger_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.ledger_button.setToolTip("This run's actions in the Activity Ledger's table (L)")
+        self.ledger_button.clicked.connect(self._view_in_ledger)
+        self.tabs.setCornerWidget(self.ledger_button, Qt.Corner.TopRightCorner)
         self._tab_keys: list[str] = []
         self.telemetry = TelemetryView()
         self.add_tab(TELEMETRY_TAB, self.telemetry, "Telemetry")
@@ -511,6 +519,10 @@ class RunDetailsView(QWidget):
     def _request_replay(self) -> None:
         if self._run is not None:
             self.sig_replay_requested.emit(self._run.id)
+
+    def _view_in_ledger(self) -> None:
+        if self._run is not None:
+            self._ctx.navigate("runs", {"tab": "ledger", "ledger_run_id": self._run.id})
 
     def _copy_id(self) -> None:
         from PySide6.QtGui import QGuiApplication

@@ -1,5 +1,6 @@
-"""The Telemetry tab: a run's action sequence, searchable and filterable, each action expanding
-to its inputs and outputs; clicking one opens the operation inspector beside the list.
+"""The Telemetry tab: a run's action sequence, searchable, filterable and sortable by any column
+(the most expensive or the slowest actions first), each action expanding to its inputs and
+outputs; clicking one opens the operation inspector beside the list.
 
 Action rows (texts, JSON previews, a lower-case search text) are built on a reader thread, so a
 run with large payloads never costs the UI thread more than indexing a list.
@@ -83,6 +84,8 @@ OUTCOME_FILTERS = (
 COLUMNS = ("#", "Action", "Outcome", "Duration", "Cost", "Started")
 COL_SEQ, COL_NAME, COL_OUTCOME, COL_DURATION, COL_COST, COL_STARTED = range(len(COLUMNS))
 _RIGHT = {COL_SEQ, COL_DURATION, COL_COST}
+# A header's first click: the biggest cost or duration first; the rest in reading order.
+_FIRST_CLICK_DESCENDING = {COL_DURATION, COL_COST}
 
 ACTION_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # ActionRecord (action rows and their children)
 PART_ROLE = int(Qt.ItemDataRole.UserRole) + 2  # "inputs" | "outputs" | "error" on child rows
@@ -106,6 +109,22 @@ class ActionRow:
     @property
     def parts(self) -> tuple[str, ...]:
         return tuple(self.previews)
+
+
+def sort_value(row: ActionRow, column: int) -> Any:
+    """What an action is sorted by in a column (None: it has none; those come last)."""
+    action = row.action
+    if column == COL_NAME:
+        return row.texts[COL_NAME].casefold()
+    if column == COL_OUTCOME:
+        return action.outcome
+    if column == COL_DURATION:
+        return action.duration_ns
+    if column == COL_COST:
+        return action.cost_usd
+    if column == COL_STARTED:
+        return action.started_at
+    return action.seq
 
 
 APPROVAL_TAGS = {
@@ -226,13 +245,15 @@ class ActionsModel(QAbstractItemModel):
         self._visible: list[int] = []
         self._query = ""
         self._outcome: str | None = None
+        self._sort_column = COL_SEQ
+        self._sort_descending = False
 
     # -- content -------------------------------------------------------------------------------
 
     def set_rows(self, rows: list[ActionRow]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
-        self._visible = [i for i, row in enumerate(self._rows) if self._passes(row)]
+        self._visible = self._ordered(i for i, row in enumerate(self._rows) if self._passes(row))
         self.endResetModel()
 
     def append_rows(self, rows: list[ActionRow]) -> None:
@@ -240,6 +261,11 @@ class ActionsModel(QAbstractItemModel):
         known = {row.action.seq for row in self._rows}
         fresh = [row for row in rows if row.action.seq not in known]
         if not fresh:
+            return
+        if self._sort_column != COL_SEQ or self._sort_descending:
+            # Sorted by something else, they land anywhere: place them with a fresh layout.
+            self._rows.extend(fresh)
+            self._refilter()
             return
         start = len(self._rows)
         self._rows.extend(fresh)
@@ -265,8 +291,38 @@ class ActionsModel(QAbstractItemModel):
 
     def _refilter(self) -> None:
         self.beginResetModel()
-        self._visible = [i for i, row in enumerate(self._rows) if self._passes(row)]
+        self._visible = self._ordered(i for i, row in enumerate(self._rows) if self._passes(row))
         self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order the actions by a column (ties in sequence order); missing values last."""
+        if not 0 <= column < len(COLUMNS):
+            return
+        self._sort_column = column
+        self._sort_descending = order == Qt.SortOrder.DescendingOrder
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+        self._refilter()
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    @property
+    def sort_descending(self) -> bool:
+        return self._sort_descending
+
+    def _ordered(self, indexes: Any) -> list[int]:
+        ordered = list(indexes)
+        if self._sort_column == COL_SEQ and not self._sort_descending:
+            return ordered
+        column, descending = self._sort_column, self._sort_descending
+        present = [i for i in ordered if sort_value(self._rows[i], column) is not None]
+        missing = [i for i in ordered if sort_value(self._rows[i], column) is None]
+        present.sort(
+            key=lambda i: (sort_value(self._rows[i], column), self._rows[i].action.seq),
+            reverse=descending,
+        )
+        return present + missing
 
     @property
     def total(self) -> int:
@@ -348,7 +404,17 @@ class ActionsModel(QAbstractItemModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        return header_data(COLUMNS, _RIGHT, section, orientation, role)
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.ItemDataRole.InitialSortOrderRole:
+                first_descending = section in _FIRST_CLICK_DESCENDING
+                return (
+                    Qt.SortOrder.DescendingOrder
+                    if first_descending
+                    else Qt.SortOrder.AscendingOrder
+                )
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"Sort by {COLUMNS[section].lower()} (click again: the other way)"
+        return header_data(COLUMNS, _RIGHT, section, orientation, role, self._sort_column)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -623,6 +689,9 @@ class TelemetryView(QWidget):
         self.tree.setItemDelegateForColumn(COL_COST, _CostOrPreviewDelegate(delegate, self.tree))
         header = self.tree.header()
         header.setStretchLastSection(False)
+        # A click on a header sorts the actions by it: cost and duration highest first.
+        self.tree.setSortingEnabled(True)
+        header.setSortIndicator(COL_SEQ, Qt.SortOrder.AscendingOrder)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         for col, width in (
             (COL_SEQ, 58),
