@@ -590,9 +590,8 @@ class RunsPage(Page):
             self._intercepts_stale = True
             return
         self._intercepts_stale = False
-        state = self.filters.state()
-        flt = state.to_run_filter(now_ms())
-        self.history.intercepts.refresh(state.agent_id, flt.since_ms)
+        # Every filter of the bar, the metadata search included.
+        self.history.intercepts.refresh(self.filters.state().to_run_filter(now_ms()))
 
     def refresh_count(self) -> None:
         if self.ctx.workspace is None:
