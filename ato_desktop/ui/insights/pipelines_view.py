@@ -358,6 +358,8 @@ class PipelinesView(QWidget):
         if self._stale:
             self._stale = False
             self._timer.start(0)
+        else:  # whatever way the tab came up (a click, the palette, a link): load on first show
+            self.ensure_loaded()
 
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
