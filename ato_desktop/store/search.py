@@ -4,7 +4,8 @@ Backed by the trigram FTS5 tables of migration 7, which triggers keep in step wi
 Terms of three or more characters go through the indexes; a query whose terms are all shorter
 takes a fallback: names by prefix through an index, and a substring LIKE over a bounded window
 of the newest rows (messages, names). Within a group, exact matches rank first, then prefixes,
-then the most recent. Matches are marked with core.search_text's MARK_START/MARK_END.
+then the most recent; copies of one message (the same text under the same chat title) fold into
+one hit. Matches are marked with core.search_text's MARK_START/MARK_END.
 
 Reads run on the caller's thread with its connection (from async code: ExecutionLog.read_async).
 """
