@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
     QFont,
     QIcon,
+    QKeyEvent,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop import APP_NAME
-from ato_desktop.ui.commands import Command
+from ato_desktop.ui.commands import Command, CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
 from ato_desktop.ui.pages.base import Page
@@ -108,6 +109,10 @@ class MainWindow(QMainWindow):
         self._live_refresh.timeout.connect(self._refresh_live_count)
 
         self._register_window_commands()
+        self._keys_first = WindowShortcutsFirst(self, ctx.commands)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._keys_first)
         ctx.sig_workspace_ready.connect(self._on_workspace_ready)
         ctx.sig_workspace_failed.connect(self._on_workspace_failed)
         ctx.sig_navigate.connect(self.navigate)
@@ -552,6 +557,65 @@ class _FailureView(QWidget):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         layout.addStretch(2)
+
+
+# Keys a text field keeps even if a command took them: copying, pasting and undoing text.
+_FIELD_KEYS = (
+    QKeySequence.StandardKey.Copy,
+    QKeySequence.StandardKey.Cut,
+    QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.Undo,
+    QKeySequence.StandardKey.Redo,
+    QKeySequence.StandardKey.SelectAll,
+)
+_COMMAND_MODIFIERS = (
+    Qt.KeyboardModifier.ControlModifier
+    | Qt.KeyboardModifier.AltModifier
+    | Qt.KeyboardModifier.MetaModifier
+)
+
+
+class WindowShortcutsFirst(QObject):
+    """Lets the window's command shortcuts with a modifier beat a text field's own key bindings.
+
+    On X11 (and with emacs-style bindings elsewhere) a line edit claims Ctrl+E (end of line) and
+    Ctrl+K (delete to the end of the line) before any shortcut sees them, so Ctrl+E (export) and
+    Ctrl+K (the palette) did nothing while a filter field had the focus. Installed on the
+    application, it answers ShortcutOverride for widgets of its window: a key sequence that a
+    command uses is not the field's, unless it is one of the editing keys (copy, paste...).
+    Plain keys (typing, "/", "?") stay the field's.
+    """
+
+    def __init__(self, window: QWidget, commands: CommandRegistry) -> None:
+        super().__init__(window)
+        self._window = window
+        self._commands = commands
+        self._sequences: list[QKeySequence] | None = None
+        commands.sig_commands_changed.connect(self._forget)
+
+    def _forget(self) -> None:
+        self._sequences = None
+
+    def _command_sequences(self) -> list[QKeySequence]:
+        if self._sequences is None:
+            self._sequences = [
+                QKeySequence(c.shortcut) for c in self._commands.with_shortcuts() if c.shortcut
+            ]
+        return self._sequences
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
+            return False
+        if not event.modifiers() & _COMMAND_MODIFIERS or not isinstance(watched, QWidget):
+            return False
+        if watched.window() is not self._window or any(event.matches(k) for k in _FIELD_KEYS):
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        for sequence in self._command_sequences():
+            if sequence.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch:
+                event.ignore()  # not the field's: the shortcut map gets it
+                return True
+        return False
 
 
 class ShortcutsDialog(QDialog):
