@@ -124,6 +124,7 @@ class RunsPage(Page):
         self.details.sig_agent_requested.connect(self._open_agent)
         self.details.sig_run_ended.connect(self._on_watched_run_ended)
         self.details.sig_load_failed.connect(self._on_run_load_failed)
+        self.details.sig_run_deleted.connect(self._on_open_run_deleted)
 
         self._count_timer = QTimer(self, singleShot=True, interval=400)
         self._count_timer.timeout.connect(self.refresh_count)
@@ -741,6 +742,12 @@ class RunsPage(Page):
     def _on_run_load_failed(self, run_id: str, message: str) -> None:
         self.ctx.status(f"Could not open run {short_id(run_id)}: {message}")
         if self._view == DETAILS and self.details.run_id != run_id:
+            self.go_back()
+
+    def _on_open_run_deleted(self, run_id: str) -> None:
+        """The run on screen left the log (retention, the demo's removal): back to the list."""
+        self.ctx.status(f"Run {short_id(run_id)} was deleted from the log (retention or cleanup).")
+        if self._view == DETAILS:
             self.go_back()
 
     def _update_clocks(self) -> None:

@@ -32,6 +32,7 @@ from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import RunRecord
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.store import run_queries
+from ato_desktop.store.execution_log import NotFoundError
 from ato_desktop.ui.approvals import arguments_summary, arguments_text
 from ato_desktop.ui.runs.formatting import (
     DASH,
@@ -71,6 +72,15 @@ def load_new_actions(store: Any, run_id: str, after_seq: int) -> RunBundle:
     actions = run_queries.actions_after(store, run_id, after_seq)
     texts = run_queries.payload_texts(store, run_id, after_seq=after_seq)
     return RunBundle(store.get_run(run_id), build_action_rows(actions, texts))
+
+
+def run_exists(store: Any, run_id: str) -> bool:
+    """Whether the log still holds this run (a reader-thread read)."""
+    try:
+        store.get_run(run_id)
+    except NotFoundError:
+        return False
+    return True
 
 
 def end_notice(run: RunRecord) -> str:
@@ -116,6 +126,7 @@ class RunDetailsView(QWidget):
     sig_run_ended = Signal(object, str)  # RunRecord, notice text
     sig_load_failed = Signal(str, str)  # run id, message
     sig_replay_requested = Signal(str)  # run id: the header's Replay… button
+    sig_run_deleted = Signal(str)  # run id: the open run left the log (retention, demo removal)
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -260,6 +271,11 @@ class RunDetailsView(QWidget):
         if approvals is not None:
             approvals.sig_pending_changed.connect(self._show_approval)
 
+        # Runs removed in bulk (retention, the demo's removal): the open run may be one of them.
+        bridge = getattr(ctx, "bridge", None)
+        if bridge is not None:
+            bridge.sig_runs_bulk_changed.connect(self._check_still_there)
+
         self.tabs = QTabWidget()
         self.tabs.setObjectName("RunTabs")
         self.tabs.setDocumentMode(True)
@@ -397,6 +413,28 @@ class RunDetailsView(QWidget):
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
         self.banner.show()
+
+    # -- deletion ------------------------------------------------------------------------------
+
+    def _check_still_there(self, *_args: object) -> None:
+        run_id = self.run_id
+        if run_id is not None and self._ctx.workspace is not None:
+            self._ctx.spawn(
+                self._confirm_exists(self._generation, run_id), what="check the open run"
+            )
+
+    async def _confirm_exists(self, generation: int, run_id: str) -> None:
+        exists = await self._ctx.read(run_exists, self._ctx.workspace.store, run_id)
+        if exists or not shiboken6.isValid(self) or generation != self._generation:
+            return
+        self._generation += 1  # a read still under way must not bring it back
+        self._run = None
+        self.live_bar.hide()
+        self.watch_button.hide()
+        self.telemetry.show_loading()
+        self.telemetry.empty.setText("This run was deleted from the log.")
+        self._show_banner(f"Run {short_id(run_id)} was deleted from the log.", "neutral")
+        self.sig_run_deleted.emit(run_id)
 
     # -- live ----------------------------------------------------------------------------------
 
