@@ -1,9 +1,12 @@
 """The operation inspector: the sidebar beside the action list that shows one action in full.
 
 Metadata (run id, seq, span id, timestamps, tokens, cost, tags), for a tool call its server,
-whether it is read-only and its approval, for a coding agent's step the files it touched, the
-error if it failed, and the inputs, outputs and meta as highlighted JSON. Large or binary
-payloads are handled by JsonView (formatted off the UI thread, truncated view, Save to file).
+whether it is read-only and its approval (who answered, when), for a coding agent's step the
+files it touched, the error if it failed, the run's compliance section (what applied to it:
+config version, approvals, redaction, sync, retention; collapsed to one line until opened), and
+the inputs, outputs and meta as highlighted JSON. Large or binary payloads are handled by
+JsonView (formatted off the UI thread, truncated view, Save to file); a part with nothing
+recorded says so instead of showing `null`.
 """
 
 from __future__ import annotations
@@ -24,10 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ato_desktop.core.compliance import ComplianceFacts, approval_fact
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.run_json import span_id
 from ato_desktop.core.timefmt import human_duration
+from ato_desktop.ui.runs.compliance_text import (
+    approval_text,
+    compliance_rows,
+    compliance_summary,
+)
 from ato_desktop.ui.runs.formatting import DASH, full_time, precise_time, short_id
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.json_view import JsonView, monospace_font
@@ -41,6 +50,11 @@ APPROVAL_TEXT = {
     "denied": "Denied: it was not run",
 }
 CHANGE_COLOURS = {"created": "completed", "edited": "accent", "deleted": "failed"}
+NOTHING_RECORDED = {
+    "inputs": "No inputs were recorded for this action.",
+    "outputs": "No outputs were recorded for this action.",
+    "meta": "No metadata was recorded for this action.",
+}
 
 
 def action_meta(action: ActionRecord) -> dict[str, Any]:
@@ -188,6 +202,8 @@ class OperationInspector(QFrame):
         layout.addWidget(self.files_box)
         self.files_box.hide()
 
+        self._build_compliance(layout)
+
         self.error_box = QFrame()
         self.error_box.setObjectName("InspectorError")
         error_layout = QVBoxLayout(self.error_box)
@@ -214,6 +230,82 @@ class OperationInspector(QFrame):
         layout.addWidget(self.tabs)
         self.json = JsonView()
         layout.addWidget(self.json, 1)
+
+    def _build_compliance(self, layout: QVBoxLayout) -> None:
+        """What applied to the run: a header line (the summary) that opens the details."""
+        self.compliance: ComplianceFacts | None = None
+        header = QHBoxLayout()
+        header.setSpacing(6)
+        self.compliance_toggle = QToolButton()
+        self.compliance_toggle.setObjectName("ComplianceToggle")
+        self.compliance_toggle.setText("Compliance")
+        self.compliance_toggle.setCheckable(True)
+        self.compliance_toggle.setAutoRaise(True)
+        self.compliance_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.compliance_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.compliance_toggle.setToolTip(
+            "What applied to this run: its config version, tool approvals, redaction, cloud "
+            "sync and retention"
+        )
+        self.compliance_toggle.toggled.connect(self._show_compliance_details)
+        header.addWidget(self.compliance_toggle)
+        self.compliance_summary = QLabel("")
+        self.compliance_summary.setObjectName("ComplianceSummary")
+        self.compliance_summary.setProperty("muted", True)
+        self.compliance_summary.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
+        header.addWidget(self.compliance_summary, 1)
+        self.compliance_header = QWidget()
+        self.compliance_header.setObjectName("ComplianceHeader")
+        self.compliance_header.setLayout(header)
+        header.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.compliance_header)
+        self.compliance_box = QFrame()
+        self.compliance_box.setObjectName("InspectorCompliance")
+        grid = QGridLayout(self.compliance_box)
+        grid.setContentsMargins(10, 6, 10, 6)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(3)
+        grid.setColumnStretch(1, 1)
+        self._compliance_fields: dict[str, QLabel] = {}
+        for i, caption_text in enumerate(("Config", "Approvals", "Redaction", "Sync", "Retention")):
+            caption = QLabel(caption_text)
+            caption.setObjectName("Muted")
+            value = QLabel(DASH)
+            value.setObjectName(f"Compliance_{caption_text.lower()}")
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(caption, i, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value, i, 1)
+            self._compliance_fields[caption_text] = value
+        layout.addWidget(self.compliance_box)
+        self.compliance_box.hide()
+        self.compliance_header.hide()
+
+    def set_compliance(self, facts: ComplianceFacts | None) -> None:
+        """The run's compliance facts (None while they are read, or for no run)."""
+        self.compliance = facts
+        self.compliance_header.setVisible(facts is not None)
+        if facts is None:
+            self.compliance_box.hide()
+            return
+        self.compliance_summary.setText(compliance_summary(facts))
+        self.compliance_summary.setToolTip(compliance_summary(facts))
+        for caption, text in compliance_rows(facts):
+            self._compliance_fields[caption].setText(text)
+        self._show_compliance_details(self.compliance_toggle.isChecked())
+
+    def compliance_text(self) -> dict[str, str]:
+        """Caption -> text of the section as shown (for tests and copying)."""
+        return {k: v.text() for k, v in self._compliance_fields.items()}
+
+    def _show_compliance_details(self, shown: bool) -> None:
+        self.compliance_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+        self.compliance_box.setVisible(shown and self.compliance is not None)
+        self.compliance_summary.setVisible(not shown)
 
     def _add_field(self, label: str, key: str, row: int, col: int, *, span: int) -> QLabel:
         caption = QLabel(label)
@@ -329,9 +421,15 @@ class OperationInspector(QFrame):
             f["server"].setText(str(meta.get("server") or DASH))
             f["read_only"].setText(read_only_text(meta))
             approval = meta.get("approval")
-            f["approval"].setText(
-                APPROVAL_TEXT.get(str(approval), str(approval)) if approval else "Not needed"
-            )
+            fact = approval_fact(action.seq, action.name, meta)
+            if fact is not None and fact.decision != "requested" and fact.by is not None:
+                said = approval_text(fact)  # who answered and when
+                text = said[:1].upper() + said[1:]
+            elif approval:
+                text = APPROVAL_TEXT.get(str(approval), str(approval))
+            else:
+                text = "Not needed"
+            f["approval"].setText(text)
             f["approval"].setProperty("approval", str(approval or ""))
             f["approval"].style().unpolish(f["approval"])
             f["approval"].style().polish(f["approval"])
@@ -352,6 +450,9 @@ class OperationInspector(QFrame):
             return
         action: ActionRecord = self._row.action
         value = {"inputs": action.inputs, "outputs": action.outputs, "meta": action.meta}[part]
+        if value is None or value == {}:  # nothing recorded: say so, never a bare `null`
+            self.json.clear(NOTHING_RECORDED[part])
+            return
         size = self._row.sizes.get(part)
         self.json.set_value(
             value, size_hint=size, name=f"run-{short_id(action.run_id)}-{action.seq}-{part}"

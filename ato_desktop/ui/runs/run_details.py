@@ -28,10 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ato_desktop.core.compliance import ComplianceFacts, retention_fact
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import RunRecord
 from ato_desktop.core.timefmt import human_duration
+from ato_desktop.engine.retention import retention_days
+from ato_desktop.engine.settings_file import SettingsFileError
 from ato_desktop.store import run_queries
+from ato_desktop.store.compliance import queued_for_sync, run_compliance
 from ato_desktop.store.execution_log import NotFoundError
 from ato_desktop.ui.approvals import arguments_summary, arguments_text
 from ato_desktop.ui.runs.formatting import (
@@ -39,6 +43,7 @@ from ato_desktop.ui.runs.formatting import (
     elapsed,
     full_time,
     local_time,
+    now_ms,
     percent,
     short_id,
     size_text,
@@ -72,6 +77,24 @@ def load_new_actions(store: Any, run_id: str, after_seq: int) -> RunBundle:
     actions = run_queries.actions_after(store, run_id, after_seq)
     texts = run_queries.payload_texts(store, run_id, after_seq=after_seq)
     return RunBundle(store.get_run(run_id), build_action_rows(actions, texts))
+
+
+def load_compliance(store: Any, paths: Any, run: RunRecord) -> ComplianceFacts:
+    """What applied to the run (a reader-thread read; the retention setting is a file)."""
+    error: str | None = None
+    try:
+        days = retention_days(paths)
+    except SettingsFileError as exc:
+        days, error = None, f"settings.json cannot be read ({exc})"
+    retention = retention_fact(
+        run.started_at,
+        days,
+        now_ms(),
+        running=run.status == "running",
+        queued=queued_for_sync(store, run.id),
+        error=error,
+    )
+    return run_compliance(store, run, retention)
 
 
 def run_exists(store: Any, run_id: str) -> bool:
@@ -348,6 +371,7 @@ class RunDetailsView(QWidget):
                 "failed" if run.status == "failed" else "neutral",
             )
         self.telemetry.show_actions(bundle.run, bundle.actions)
+        self._read_compliance()
         if self._pending_seq is not None:
             self.telemetry.inspect_seq(self._pending_seq)
             self._pending_seq = None
@@ -413,6 +437,25 @@ class RunDetailsView(QWidget):
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
         self.banner.show()
+
+    # -- compliance ----------------------------------------------------------------------------
+
+    def _read_compliance(self) -> None:
+        run = self._run
+        if run is not None and self._ctx.workspace is not None:
+            self._ctx.spawn(
+                self._load_compliance(self._generation, run), what="read the run's compliance"
+            )
+
+    async def _load_compliance(self, generation: int, run: RunRecord) -> None:
+        workspace = self._ctx.workspace
+        try:
+            facts = await self._ctx.read(load_compliance, workspace.store, self._ctx.paths, run)
+        except Exception:  # the section stays empty; the rest of the run is shown
+            log.exception("could not read the compliance facts of run %s", run.id)
+            return
+        if shiboken6.isValid(self) and generation == self._generation:
+            self.telemetry.inspector.set_compliance(facts)
 
     # -- deletion ------------------------------------------------------------------------------
 
@@ -495,6 +538,7 @@ class RunDetailsView(QWidget):
                     bundle.run.status, "neutral"
                 )
                 self._show_banner(notice, kind)
+                self._read_compliance()  # queued for sync, retention no longer held
                 self.sig_run_ended.emit(bundle.run, notice)
         if self._live_again:
             self._live_again = False
