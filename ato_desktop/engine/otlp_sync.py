@@ -117,6 +117,9 @@ class SyncStatus:
             parts = ["Sync paused"]
         elif self.state is SyncState.SENDING:
             parts = [f"Sending {self.sending}"]
+        elif self.queued == 0 and not self.total_sent and not self.last_success_at:
+            # On, but no run has ended since (older runs are not sent): nothing is "synced".
+            parts = ["Nothing sent yet: runs go as they end"]
         else:
             parts = ["Synced" if self.queued == 0 else "Waiting to sync"]
         parts.append(f"{self.queued} queued")

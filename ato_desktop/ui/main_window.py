@@ -44,6 +44,7 @@ from ato_desktop.ui.pages.declared_commands import PAGE_COMMANDS
 from ato_desktop.ui.pages.registry import PAGES, page_class
 from ato_desktop.ui.palette.palette_commands import register_palette_commands
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.wheel_guard import WheelGuard
 from ato_desktop.ui.widgets.demo_banner import DemoBanner
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,11 @@ class MainWindow(QMainWindow):
 
         self._register_window_commands()
         self._keys_first = WindowShortcutsFirst(self, ctx.commands)
+        self._wheel_guard = WheelGuard(self)  # the wheel scrolls; fields change once chosen
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self._keys_first)
+            app.installEventFilter(self._wheel_guard)
         ctx.sig_workspace_ready.connect(self._on_workspace_ready)
         ctx.sig_workspace_failed.connect(self._on_workspace_failed)
         ctx.sig_navigate.connect(self.navigate)
@@ -618,6 +621,33 @@ class WindowShortcutsFirst(QObject):
         return False
 
 
+# "Anywhere" shortcuts by what they are for: going places first, the app's own keys last.
+_SECTION_ORDER = ("Navigate", "Runs", "Insights", "Help", "App")
+
+
+def shortcut_groups(commands: list[Command]) -> list[tuple[str, list[Command]]]:
+    """The `?` overlay's groups in order: "Anywhere" (by section: Go to… in the sidebar's
+    order, then search, then the rest, Help and Quit last), then each page's own keys in the
+    sidebar's page order, each in the order the page declares them."""
+    anywhere = [c for c in commands if c.scope == "window"]
+    rank = {section: i for i, section in enumerate(_SECTION_ORDER)}
+    # sorted() is stable: within a section, the registry's order (go.chat, go.agents, ...).
+    anywhere.sort(key=lambda c: rank.get(c.section, len(_SECTION_ORDER) - 2))
+    groups: list[tuple[str, list[Command]]] = [("Anywhere", anywhere)] if anywhere else []
+    page_order = [spec.id for spec in PAGES]
+    by_page: dict[str, list[Command]] = {}
+    for command in commands:
+        if command.scope != "window":
+            by_page.setdefault(command.page_id or "", []).append(command)
+    titles = {spec.id: spec.title for spec in PAGES}
+    for page_id in sorted(
+        by_page, key=lambda p: page_order.index(p) if p in page_order else len(page_order)
+    ):
+        title = titles.get(page_id, page_id.capitalize())
+        groups.append((f"{title} page", by_page[page_id]))
+    return groups
+
+
 class ShortcutsDialog(QDialog):
     """Every command with a shortcut, from the registry, grouped by where it works."""
 
@@ -637,23 +667,14 @@ class ShortcutsDialog(QDialog):
         tree.setRootIsDecorated(False)
         tree.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
         tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        groups: dict[str, list[Command]] = {}
-        for command in ctx.commands.with_shortcuts():
-            where = (
-                "Anywhere"
-                if command.scope == "window"
-                else f"{(command.page_id or '').capitalize()} page"
-            )
-            groups.setdefault(where, []).append(command)
-        order = sorted(groups, key=lambda w: (w != "Anywhere", w))
         bold = QFont()
         bold.setBold(True)
-        for where in order:
+        for where, commands in shortcut_groups(ctx.commands.with_shortcuts()):
             header = QTreeWidgetItem([where, ""])
             header.setFirstColumnSpanned(True)
             header.setFont(0, bold)
             tree.addTopLevelItem(header)
-            for command in sorted(groups[where], key=lambda c: c.title):
+            for command in commands:
                 keys = QKeySequence(command.shortcut or "").toString(
                     QKeySequence.SequenceFormat.NativeText
                 )

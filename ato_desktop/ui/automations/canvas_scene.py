@@ -210,7 +210,12 @@ _KIND_WORDS = {
 
 class EdgeItem(QGraphicsItem):
     """A hand-off: a curve from the right side of one node to the left side of the next, with
-    an arrowhead; "triggers" edges (a run of an agent firing a hook) are dashed."""
+    an arrowhead; "triggers" edges (a run of an agent firing a hook) are dashed.
+
+    Edges go under the cards, except one that crosses a card on its way (a hook reaching an
+    agent two columns away): under that card it would vanish and seem to end there, so it is
+    drawn over the cards, on a halo of the canvas colour.
+    """
 
     def __init__(self, edge: GraphEdge, src: QRectF, dst: QRectF, scene: AutomationScene) -> None:
         super().__init__()
@@ -219,6 +224,7 @@ class EdgeItem(QGraphicsItem):
         self._style_theme = ""  # the theme (and smoothness) its pens were made for
         self._style: tuple[QPen, QColor, QColor, QColor] | None = None
         self.setZValue(-1)
+        self.crosses_node = False  # see set_crossing
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         if edge.kind is EdgeKind.TRIGGERS:
             # Back from an agent (right column) to its hook (left): under the cards, bowed.
@@ -262,6 +268,21 @@ class EdgeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
+    def passes_through(self, rect: QRectF, samples: int = 48) -> bool:
+        """Whether the curve runs inside rect (a card other than its ends) anywhere."""
+        inner = rect.adjusted(2, 2, -2, -2)
+        if not self._bounds.intersects(inner):
+            return False
+        return any(
+            inner.contains(self.path.pointAtPercent(i / samples)) for i in range(samples + 1)
+        )
+
+    def set_crossing(self, crosses: bool) -> None:
+        """Over the cards (crosses a card) or under them (the usual)."""
+        self.crosses_node = crosses
+        self.setZValue(1 if crosses else -1)
+        self.update()
+
     def shape(self) -> QPainterPath:
         return QPainterPathStroker().createStroke(self.path)
 
@@ -294,8 +315,13 @@ class EdgeItem(QGraphicsItem):
         pen, color, label_bg, label_fg = self._style
         # Antialiased long curves cost most of a frame on a big graph: only on small ones.
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, self._canvas.smooth_edges)
-        painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.crosses_node:  # over a card: a halo keeps it a line across it, not a scratch
+            halo = QPen(label_bg, 5.0)
+            halo.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setPen(halo)
+            painter.drawPath(self.path)
+        painter.setPen(pen)
         painter.drawPath(self.path)
         painter.fillPath(self.head, color)
         if (
@@ -367,6 +393,16 @@ class AutomationScene(QGraphicsScene):
             )
             self.addItem(item_edge)
             self.edges.append(item_edge)
+            # Cards this edge passes over (not its own ends): found through the scene's index.
+            ends = {edge.src, edge.dst}
+            for other in self.items(item_edge.boundingRect()):
+                if (
+                    isinstance(other, NodeItem)
+                    and other.node.id not in ends
+                    and item_edge.passes_through(other.sceneBoundingRect())
+                ):
+                    item_edge.set_crossing(True)
+                    break
         margin = 60.0
         self.setSceneRect(
             QRectF(-margin, -margin, layout.width + 2 * margin, layout.height + 2 * margin + 60)

@@ -87,8 +87,8 @@ def sync_line(facts: c.ComplianceFacts) -> str:
         c.DEMO: "Not sent: demo runs never leave this machine",
         c.SYNC_OFF: "Not sent: cloud sync is off; nothing of this run left this machine",
         c.NOT_CHOSEN: "Not sent: cloud sync covers other agents only",
-        c.NOT_QUEUED: "Not sent: it ended before sync was turned on (Settings → Sync can "
-        "send older runs)",
+        c.NOT_QUEUED: "Not sent: it ended before cloud sync was turned on (only runs that "
+        "end while it is on are sent)",
         c.PENDING_END: f"Goes to {where} when it ends",
     }.get(sync.state, "Not sent")
 

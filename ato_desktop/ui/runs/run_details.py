@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -60,11 +61,13 @@ from ato_desktop.ui.runs.live_run_panel import SOURCE_CHECKPOINT, SOURCE_STREAM,
 from ato_desktop.ui.runs.rating_widget import RatingWidget
 from ato_desktop.ui.runs.telemetry import ActionRow, TelemetryView, build_action_rows
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.flow_layout import FlowLayout
 from ato_desktop.ui.widgets.status_badge import StatusBadge, status_label
 
 log = logging.getLogger(__name__)
 
 TELEMETRY_TAB = "telemetry"
+MODEL_WIDTH = 300  # px of "runtime · model · trigger" in the header before it elides
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +216,23 @@ class RunDetailsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
 
-        top = QHBoxLayout()
+        # Who and what (left), the run's buttons (right); at a narrow window (the default
+        # 1280 px with a running run's Watch button) the buttons wrap onto a row of their own
+        # instead of squeezing the title and the agent's name.
+        header = QWidget()
+        header.setObjectName("RunHeader")
+        flow = FlowLayout(header, spacing=10, row_spacing=6)
+        who = QWidget()
+        top = QHBoxLayout(who)
+        top.setContentsMargins(0, 0, 0, 0)
         top.setSpacing(10)
+        who.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        actions = QWidget()
+        buttons = QHBoxLayout(actions)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(10)
+        buttons.addStretch(1)  # right-aligned on whichever row they land
+        actions.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.back_button = QToolButton()
         self.back_button.setObjectName("BackToRuns")
         self.back_button.setText("←  Runs")
@@ -234,12 +252,11 @@ class RunDetailsView(QWidget):
         self.agent_link.setCursor(Qt.CursorShape.PointingHandCursor)
         self.agent_link.clicked.connect(self._open_agent)
         top.addWidget(self.agent_link)
-        self.model_label = QLabel("")
+        self.model_label = QLabel("")  # runtime · model · trigger (elided past MODEL_WIDTH)
         self.model_label.setObjectName("Muted")
         top.addWidget(self.model_label)
-        top.addStretch(1)
         self.rating = RatingWidget(ctx)  # thumbs up/down with a note, and the judge's score
-        top.addWidget(self.rating)
+        buttons.addWidget(self.rating)
         self.sig_run_loaded.connect(lambda bundle: self.rating.show_run(bundle.run.id))
         self.replay_button = QPushButton("Replay…")
         self.replay_button.setObjectName("ReplayRun")
@@ -247,7 +264,7 @@ class RunDetailsView(QWidget):
             "Send this run's request again on another runtime or agent, and compare (Shift+R)"
         )
         self.replay_button.clicked.connect(self._request_replay)
-        top.addWidget(self.replay_button)
+        buttons.addWidget(self.replay_button)
         # Watch: a notification when this run completes, however short (ui.notifications).
         self.watch_button = QPushButton("Watch this run")
         self.watch_button.setObjectName("WatchRun")
@@ -255,12 +272,15 @@ class RunDetailsView(QWidget):
         self.watch_button.setToolTip("Notify me when this run completes or fails")
         self.watch_button.toggled.connect(self._toggle_watch)
         self.watch_button.hide()
-        top.addWidget(self.watch_button)
+        buttons.addWidget(self.watch_button)
         self.copy_id = QPushButton("Copy run ID")
         self.copy_id.setObjectName("CopyRunId")
         self.copy_id.clicked.connect(self._copy_id)
-        top.addWidget(self.copy_id)
-        layout.addLayout(top)
+        buttons.addWidget(self.copy_id)
+        flow.addWidget(who)
+        flow.addWidget(actions)
+        self.header_flow = flow
+        layout.addWidget(header)
 
         self.live_bar = QProgressBar()
         self.live_bar.setObjectName("LiveProgress")
@@ -449,7 +469,12 @@ class RunDetailsView(QWidget):
             self.agent_link.show()
         else:
             self.agent_link.hide()
-        self.model_label.setText(f"{run.runtime} · {run.model} · {run.trigger}")
+        model = f"{run.runtime} · {run.model} · {run.trigger}"
+        metrics = self.model_label.fontMetrics()
+        self.model_label.setText(
+            metrics.elidedText(model, Qt.TextElideMode.ElideMiddle, MODEL_WIDTH)
+        )
+        self.model_label.setToolTip(model)
         running = run.status == "running"
         self.live_bar.setVisible(running and self._following != run.id)
         self.live_panel.setVisible(running and self._following == run.id)

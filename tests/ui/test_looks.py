@@ -1,0 +1,371 @@
+"""What the app looks like at its default window size (1280x820) and in both themes: the Runs
+filter bar and a running run's header fit or wrap (never squeezed stubs), open dropdowns draw
+their current item with contrast, the mouse wheel scrolls Settings instead of changing a field,
+the `?` overlay's order, Cost's layout when nothing qualifies, an Automations edge that crosses a
+card is not hidden under it, and the sync line right after enabling sync."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QTreeWidget,
+    QWidget,
+)
+
+from ato_desktop.core.automation_graph import (
+    AutomationGraph,
+    EdgeKind,
+    GraphEdge,
+    GraphNode,
+    NodeKind,
+)
+from ato_desktop.core.models import AgentConfig
+from ato_desktop.core.records import NewAction, NewRun, RunEnd
+from ato_desktop.engine.otlp_sync import SyncState, SyncStatus
+from ato_desktop.store.execution_log import now_ms
+from ato_desktop.ui.automations.canvas_scene import AutomationScene
+from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.insights.cost_view import STATE_NONE
+from ato_desktop.ui.main_window import MainWindow, ShortcutsDialog
+from ato_desktop.ui.pages.runs_page import RunsPage
+from ato_desktop.ui.runs.telemetry import TelemetryView
+from ato_desktop.ui.theme import DARK, LIGHT, Theme, build_palette, set_current_theme, stylesheet
+from tests.support.qt_helpers import Show
+from tests.ui.test_cost_ui import DAY, ingest, loaded_view
+
+SIZES = {"1280x820": (1280, 820), "1440x900": (1440, 900)}
+
+
+@pytest.fixture
+def window(ui_ctx: AppContext, qtbot: Any) -> Iterator[MainWindow]:
+    window = MainWindow(ui_ctx)
+    qtbot.addWidget(window)
+    window.resize(*SIZES["1280x820"])
+    window.show()
+    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
+        ui_ctx.spawn(ui_ctx.open_workspace())
+    qtbot.waitUntil(lambda: window.current_page_id is not None, timeout=5000)
+    t = now_ms()
+    ui_ctx.workspace.store.ingest(
+        [
+            (
+                NewRun("claude", "claude-sonnet-5", "cli", t - i * 1000),
+                RunEnd("completed", t, 1_000_000),
+                [NewAction("call_llm", "llm", "success", t - 1, t)],
+            )
+            for i in range(3)
+        ]
+    ).result()
+    yield window
+    done: list[bool] = []
+    ui_ctx.spawn(ui_ctx.shutdown()).add_done_callback(lambda _t: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+
+
+def _squeezed(container: QWidget) -> list[str]:
+    """Visible buttons narrower than they ask to be, and fields too narrow for their
+    placeholder (their text cut)."""
+    cut = []
+    for widget in container.findChildren(QWidget):
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, QPushButton) and widget.width() + 1 < widget.sizeHint().width():
+            cut.append(f"{widget.text()!r}: {widget.width()} < {widget.sizeHint().width()}")
+        if isinstance(widget, QLineEdit) and widget.placeholderText():
+            needed = widget.fontMetrics().horizontalAdvance(widget.placeholderText()) + 12
+            if widget.width() < needed:
+                cut.append(f"{widget.placeholderText()!r}: {widget.width()} < {needed}")
+    return cut
+
+
+def _inside(widget: QWidget, container: QWidget) -> bool:
+    top_left = widget.mapTo(container, QPoint(0, 0))
+    return QRectF(container.rect()).contains(QRectF(top_left, widget.size().toSizeF()))
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_filter_bar_fits_or_wraps_at_each_window_size(
+    window: MainWindow, qtbot: Any, tmp_path: Path, size: str
+) -> None:
+    window.resize(*SIZES[size])
+    window.navigate("runs", {"tab": "history"})
+    page = window.page("runs")
+    assert isinstance(page, RunsPage)
+    bar = page.filters
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.width() > 0, timeout=5000)
+    QApplication.processEvents()
+    shot = window.grab()
+    assert shot.save(str(tmp_path / f"runs-{size}.png"))  # the picture the checks are about
+    assert not _squeezed(bar), _squeezed(bar)
+    for chip in bar.findChildren(QPushButton):
+        if chip.isVisible():
+            assert _inside(chip, bar), chip.text()  # nothing clipped off the bar's edge
+    if size == "1440x900":
+        assert bar.rows == 1  # room enough: one row
+    assert bar.height() >= bar.rows * bar._chips["running"].height()
+
+
+def test_a_running_runs_header_fits_or_wraps_at_1280(
+    window: MainWindow, qtbot: Any, tmp_path: Path
+) -> None:
+    store = window.ctx.workspace.store
+    agent = window.ctx.workspace.agents.create(
+        "a-rather-long-agent-name", AgentConfig("openai-compatible", "llama3.1:8b-instruct-q4")
+    )
+    run_id, _ = store.create_run(
+        NewRun(
+            "openai-compatible", "llama3.1:8b-instruct-q4", "schedule", now_ms(), agent_id=agent.id
+        ),
+        owner="another-process",
+    ).result()
+    window.navigate("runs", {"run_id": run_id})
+    page = window.page("runs")
+    assert isinstance(page, RunsPage)
+    details = page.details
+    qtbot.waitUntil(
+        lambda: details.run is not None and details.watch_button.isVisible(), timeout=5000
+    )
+    QApplication.processEvents()
+    assert window.grab().save(str(tmp_path / "run-in-flight-1280x820.png"))
+    header = details.findChild(QWidget, "RunHeader")
+    assert header is not None
+    assert not _squeezed(header), _squeezed(header)
+    for label in (details.title, details.agent_link, details.model_label):
+        assert label.width() + 1 >= label.sizeHint().width(), label.text()
+        assert _inside(label, details)
+
+
+def _luminance(color: QColor) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(color.red())
+        + 0.7152 * channel(color.green())
+        + 0.0722 * channel(color.blue())
+    )
+
+
+def _contrast(a: QColor, b: QColor) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _row_colours(image: QImage, rect: Any) -> tuple[QColor, float]:
+    """A row's background (its most common colour) and the best contrast of any pixel on it."""
+    counts: dict[int, int] = {}
+    pixels = []
+    right = min(rect.right(), image.width() - 1)
+    bottom = min(rect.bottom(), image.height() - 1)
+    for y in range(max(rect.top(), 0) + 2, bottom - 1):
+        for x in range(max(rect.left(), 0) + 2, right - 1):
+            rgb = image.pixel(x, y)
+            counts[rgb] = counts.get(rgb, 0) + 1
+            pixels.append(rgb)
+    background = QColor.fromRgb(max(counts, key=lambda k: counts[k]))
+    best = max(_contrast(background, QColor.fromRgb(p)) for p in set(pixels))
+    return background, best
+
+
+def _apply(theme: Theme) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    set_current_theme(theme)
+    app.setPalette(build_palette(theme))
+    app.setStyleSheet(stylesheet(theme))
+
+
+@pytest.mark.qt_log_ignore("does not support grabbing the keyboard", "does not support raise")
+@pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
+def test_open_dropdowns_draw_the_current_item_with_contrast(
+    open_ctx: AppContext, qtbot: Any, show: Show, theme: Theme
+) -> None:
+    from ato_desktop.ui.insights.compare_view import CompareView
+
+    _apply(theme)
+    try:
+        telemetry = TelemetryView()
+        compare = CompareView(open_ctx)
+        compare.agent_combo.addItems(["support-triage", "code-reviewer", "data-analyst"])
+        show(telemetry, compare, width=900, height=700)
+        for combo in (telemetry.outcome, compare.agent_combo):
+            assert isinstance(combo, QComboBox)
+            combo.setCurrentIndex(1)
+            combo.showPopup()
+            view = combo.view()
+            qtbot.waitUntil(view.isVisible, timeout=2000)
+            QApplication.processEvents()
+            image = view.viewport().grab().toImage()
+            current = view.visualRect(view.model().index(1, 0))
+            other = view.visualRect(view.model().index(2, 0))
+            current_bg, current_contrast = _row_colours(image, current)
+            other_bg, _ = _row_colours(image, other)
+            # The current item stands out from the others, and its text from its background.
+            assert _contrast(current_bg, other_bg) >= 1.5, (current_bg.name(), other_bg.name())
+            assert current_contrast >= 3.0, (theme.name, combo.objectName(), current_bg.name())
+            combo.hidePopup()
+    finally:
+        _apply(LIGHT)
+
+
+def _wheel(widget: QWidget, steps: int = -1) -> None:
+    point = QPointF(widget.rect().center())
+    event = QWheelEvent(
+        point,
+        QPointF(widget.mapToGlobal(widget.rect().center())),
+        QPoint(0, 0),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_settings_and_changes_a_field_only_when_it_is_chosen(
+    window: MainWindow, qtbot: Any
+) -> None:
+    window.navigate("settings", {"section": "sync"})
+    page = window.page("settings")
+    port = page.sync.receiver_port
+    qtbot.waitUntil(port.isVisible, timeout=5000)
+    assert port.focusPolicy() == Qt.FocusPolicy.StrongFocus  # the wheel gives it no focus
+    scroll = next(a for a in page.findChildren(QScrollArea) if a.isAncestorOf(port))
+    bar = scroll.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    before, value = bar.value(), port.value()
+    window.setFocus()
+    _wheel(port, steps=-2)  # scrolling the page over the field, down
+    assert port.value() == value  # untouched (it went 4318 -> 4312 before)
+    assert bar.maximum() == 0 or bar.value() != before  # the page scrolled instead
+    port.setFocus()
+    qtbot.waitUntil(port.hasFocus, timeout=2000)
+    _wheel(port, steps=1)  # chosen: now the wheel steps it
+    assert port.value() == value + 1
+
+
+def test_the_shortcut_overlay_lists_keys_in_a_sensible_order(
+    window: MainWindow, qtbot: Any
+) -> None:
+    for page_id in ("chat", "agents", "runs"):
+        window.navigate(page_id)  # their own keys join the registry
+    window.show_shortcuts()
+    dialog = window.findChild(ShortcutsDialog)
+    assert dialog is not None
+    tree = dialog.findChild(QTreeWidget, "ShortcutTree")
+    groups = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+    assert groups == ["Anywhere", "Chat page", "Agents page", "Runs page"]  # sidebar order
+    anywhere = tree.topLevelItem(0)
+    titles = [anywhere.child(i).text(1) for i in range(anywhere.childCount())]
+    # Going places first, in the sidebar's order (Ctrl+1, Ctrl+2, ...), then search; the app's
+    # own keys (help, quit) last.
+    goes = [t for t in titles if t.startswith("Go to ")]
+    assert goes == [
+        "Go to Chat",
+        "Go to Agents",
+        "Go to Runs",
+        "Go to Insights",
+        "Go to Automations",
+        "Go to Settings",
+    ]
+    assert titles.index("Search everything…") == len(goes)
+    assert titles[-2:] == ["Keyboard shortcuts", "Quit"]
+    keys = [anywhere.child(i).text(0) for i in range(len(goes))]
+    assert keys[:5] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5"]
+    dialog.close()
+
+
+def test_cost_gives_why_not_the_room_when_nothing_qualifies(
+    open_ctx: AppContext, qtbot: Any, show: Show
+) -> None:
+    agents = open_ctx.workspace.agents
+    agents.create("writer", AgentConfig("codex", "gpt-5-mini"), source="test")
+    start = now_ms() - 5 * DAY
+    ingest(open_ctx, "writer", "d1", 4, 0.004, ok=4, start=start)
+    agents.edit("writer", {"runtime": "claude", "model": "claude-sonnet-5"})
+    ingest(open_ctx, "writer", "d2", 30, 0.020, ok=30, start=start + DAY)
+    view = loaded_view(open_ctx, qtbot, show)
+    assert view.state == STATE_NONE
+    view.why_not_button.setChecked(True)
+    QApplication.processEvents()
+    explanation, tree = view.explanation, view.why_not
+    # The one line is as tall as its text (no empty box), the table below gets the height.
+    assert explanation.height() <= explanation.heightForWidth(explanation.width()) + 40
+    assert tree.height() > 3 * explanation.height()
+    view.why_not_button.setChecked(False)
+    QApplication.processEvents()
+    assert explanation.height() <= explanation.heightForWidth(explanation.width()) + 40
+
+
+def test_an_edge_that_crosses_a_card_is_drawn_over_it(qtbot: Any) -> None:
+    """A hook (column 0) reaching an agent two columns away passes a pipeline's card."""
+    nodes = (
+        GraphNode("hook", NodeKind.HOOK, "escalate", 0),
+        GraphNode("pipe", NodeKind.PIPELINE, "article", 1),
+        GraphNode("agent", NodeKind.AGENT, "editor", 2),
+    )
+    edges = (
+        GraphEdge("hook", "agent", EdgeKind.DISPATCHES),
+        GraphEdge("pipe", "agent", EdgeKind.STAGE, "1 edit"),
+    )
+    scene = AutomationScene()
+    scene.set_graph(AutomationGraph(nodes, edges))
+    by_pair = {(e.edge.src, e.edge.dst): e for e in scene.edges}
+    crossing = by_pair[("hook", "agent")]
+    card = scene.nodes["pipe"].sceneBoundingRect()
+    assert crossing.passes_through(card)  # the layout puts the card in its way
+    assert crossing.crosses_node and crossing.zValue() > scene.nodes["pipe"].zValue()
+    # The others end at their own cards and stay under the cards.
+    assert not by_pair[("pipe", "agent")].crosses_node
+    assert by_pair[("pipe", "agent")].zValue() < scene.nodes["pipe"].zValue()
+    # Rendered: the edge's pixels show on the card where it crosses.
+    point = next(
+        crossing.path.pointAtPercent(i / 100)
+        for i in range(101)
+        if card.adjusted(6, 6, -6, -6).contains(crossing.path.pointAtPercent(i / 100))
+    )
+    image = QImage(scene.sceneRect().size().toSize(), QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    from PySide6.QtGui import QPainter
+
+    painter = QPainter(image)
+    scene.render(painter, QRectF(image.rect()), scene.sceneRect())
+    painter.end()
+    at = point - scene.sceneRect().topLeft()
+    card_colour = image.pixelColor(
+        int(card.center().x() - scene.sceneRect().left()),
+        int(card.bottom() - 8 - scene.sceneRect().top()),
+    )
+    near = [
+        image.pixelColor(int(at.x()) + dx, int(at.y()) + dy)
+        for dx in (-1, 0, 1)
+        for dy in (-1, 0, 1)
+    ]
+    assert any(_contrast(c, card_colour) > 1.3 for c in near)
+
+
+def test_the_sync_line_does_not_say_synced_before_anything_was_sent() -> None:
+    status = SyncStatus(
+        SyncState.IDLE, "https://otlp.example.com/v1/traces", 0, 0, None, None, 0, 0, None,
+        None, 0, None, None,
+    )  # fmt: skip
+    assert status.line == "Nothing sent yet: runs go as they end · 0 queued"
+    sent = SyncStatus(
+        SyncState.IDLE, "https://otlp.example.com/v1/traces", 0, 0, None, int(time.time() * 1000),
+        3, 3, None, None, 0, None, None,
+    )  # fmt: skip
+    assert sent.line.startswith("Synced · 0 queued · last success ")
