@@ -228,14 +228,14 @@ def child(home: Path, empty_home: Path, theme: str, size: str = "1440x900") -> N
             chat = window.page("chat")
             await asyncio.sleep(0.8)
             chat.send("Note: call Priya about INV-20931 on Monday.")
-            for _ in range(200):
+            for _ in range(1200):
                 if chat.pending_approval_cards():
                     break
                 await asyncio.sleep(0.05)
             await shoot(window, "chat-approval", settle=0.8)
             for card in chat.pending_approval_cards():
                 card.approve_button.click()
-            for _ in range(200):
+            for _ in range(1200):
                 if not chat.streaming:
                     break
                 await asyncio.sleep(0.05)
