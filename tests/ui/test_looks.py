@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QPainterPath, QWheelEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -193,15 +193,22 @@ def _apply(theme: Theme) -> None:
 def test_open_dropdowns_draw_the_current_item_with_contrast(
     open_ctx: AppContext, qtbot: Any, show: Show, theme: Theme
 ) -> None:
+    from ato_desktop.ui.chat.target_picker import TargetPicker
     from ato_desktop.ui.insights.compare_view import CompareView
+    from ato_desktop.ui.replay.target_form import ReplayTargetForm
 
     _apply(theme)
     try:
-        telemetry = TelemetryView()
-        compare = CompareView(open_ctx)
+        telemetry = TelemetryView()  # the Outcome filter
+        compare = CompareView(open_ctx)  # Compare's agent
         compare.agent_combo.addItems(["support-triage", "code-reviewer", "data-analyst"])
-        show(telemetry, compare, width=900, height=700)
-        for combo in (telemetry.outcome, compare.agent_combo):
+        replay = ReplayTargetForm(open_ctx)  # Replay's runtime
+        chat = TargetPicker()  # Chat's agent
+        chat.agent_combo.addItems(["No agent", "support-triage", "code-reviewer"])
+        show(telemetry, compare, replay, chat, width=900, height=760)
+        combos = (telemetry.outcome, compare.agent_combo, replay.runtime_combo, chat.agent_combo)
+        for combo in combos:
+            assert combo.count() >= 3
             assert isinstance(combo, QComboBox)
             combo.setCurrentIndex(1)
             combo.showPopup()
@@ -311,51 +318,76 @@ def test_cost_gives_why_not_the_room_when_nothing_qualifies(
     assert explanation.height() <= explanation.heightForWidth(explanation.width()) + 40
 
 
-def test_an_edge_that_crosses_a_card_is_drawn_over_it(qtbot: Any) -> None:
-    """A hook (column 0) reaching an agent two columns away passes a pipeline's card."""
-    nodes = (
-        GraphNode("hook", NodeKind.HOOK, "escalate", 0),
-        GraphNode("pipe", NodeKind.PIPELINE, "article", 1),
-        GraphNode("agent", NodeKind.AGENT, "editor", 2),
-    )
-    edges = (
-        GraphEdge("hook", "agent", EdgeKind.DISPATCHES),
-        GraphEdge("pipe", "agent", EdgeKind.STAGE, "1 edit"),
-    )
+def _canvas(middle_cards: int) -> tuple[AutomationScene, Any]:
+    """A hook (column 0) reaching an agent two columns away, past `middle_cards` pipelines'
+    cards stacked in column 1 (each also handing off to the agent)."""
+    nodes = [GraphNode("hook", NodeKind.HOOK, "escalate", 0)]
+    nodes += [GraphNode(f"p{i}", NodeKind.PIPELINE, f"pipe-{i}", 1) for i in range(middle_cards)]
+    nodes.append(GraphNode("agent", NodeKind.AGENT, "editor", 2))
+    edges = [GraphEdge("hook", "agent", EdgeKind.DISPATCHES, "on failed")]
+    edges += [GraphEdge(f"p{i}", "agent", EdgeKind.STAGE) for i in range(middle_cards)]
     scene = AutomationScene()
-    scene.set_graph(AutomationGraph(nodes, edges))
-    by_pair = {(e.edge.src, e.edge.dst): e for e in scene.edges}
-    crossing = by_pair[("hook", "agent")]
-    card = scene.nodes["pipe"].sceneBoundingRect()
-    assert crossing.passes_through(card)  # the layout puts the card in its way
-    assert crossing.crosses_node and crossing.zValue() > scene.nodes["pipe"].zValue()
-    # The others end at their own cards and stay under the cards.
-    assert not by_pair[("pipe", "agent")].crosses_node
-    assert by_pair[("pipe", "agent")].zValue() < scene.nodes["pipe"].zValue()
-    # Rendered: the edge's pixels show on the card where it crosses.
-    point = next(
-        crossing.path.pointAtPercent(i / 100)
-        for i in range(101)
-        if card.adjusted(6, 6, -6, -6).contains(crossing.path.pointAtPercent(i / 100))
-    )
-    image = QImage(scene.sceneRect().size().toSize(), QImage.Format.Format_ARGB32)
-    image.fill(QColor("white"))
+    scene.set_graph(AutomationGraph(tuple(nodes), tuple(edges)))
+    hook_edge = next(e for e in scene.edges if e.edge.src == "hook")
+    return scene, hook_edge
+
+
+def _render(scene: AutomationScene) -> QImage:
     from PySide6.QtGui import QPainter
 
+    image = QImage(scene.sceneRect().size().toSize(), QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
     painter = QPainter(image)
     scene.render(painter, QRectF(image.rect()), scene.sceneRect())
     painter.end()
-    at = point - scene.sceneRect().topLeft()
-    card_colour = image.pixelColor(
-        int(card.center().x() - scene.sceneRect().left()),
-        int(card.bottom() - 8 - scene.sceneRect().top()),
+    return image
+
+
+def test_an_edge_that_would_pass_under_a_card_bends_around_it(qtbot: Any) -> None:
+    scene, edge = _canvas(1)
+    cards = [item.sceneBoundingRect() for key, item in scene.nodes.items() if key.startswith("p")]
+    straight = QPainterPath(edge.start)  # its usual course runs under the pipeline's card
+    dx = (edge.end.x() - edge.start.x()) / 2
+    straight.cubicTo(
+        QPointF(edge.start.x() + dx, edge.start.y()), QPointF(edge.end.x() - dx, edge.end.y()),
+        edge.end,
+    )  # fmt: skip
+    assert any(
+        cards[0].adjusted(2, 2, -2, -2).contains(straight.pointAtPercent(i / 48)) for i in range(49)
+    )
+    # Bent: it passes no card, under the cards as every edge, its label off them.
+    assert edge.bend != 0 and not edge.crossed_cards(cards)
+    assert not edge.crosses_node and edge.zValue() < scene.nodes["p0"].zValue()
+    assert not any(card.intersects(edge._label_rect) for card in cards)
+    assert not _render(scene).isNull()
+
+
+def test_an_edge_that_cannot_clear_the_cards_is_drawn_over_them(qtbot: Any) -> None:
+    scene, edge = _canvas(13)  # a wall of cards: no bend clears it
+    cards = [item.sceneBoundingRect() for key, item in scene.nodes.items() if key.startswith("p")]
+    assert edge.crossed_cards(cards)
+    assert edge.crosses_node and all(
+        edge.zValue() > scene.nodes[f"p{i}"].zValue() for i in range(13)
+    )
+    assert not any(card.intersects(edge._label_rect) for card in cards)  # its label stays legible
+    # Rendered: on a card it crosses, the edge's pixels show (not the card's face).
+    card = next(c for c in cards if edge.passes_through(c))
+    point = next(
+        edge.path.pointAtPercent(i / 200)
+        for i in range(201)
+        if card.adjusted(6, 6, -6, -6).contains(edge.path.pointAtPercent(i / 200))
+    )
+    image = _render(scene)
+    origin = scene.sceneRect().topLeft()
+    face = image.pixelColor(
+        int(card.center().x() - origin.x()), int(card.bottom() - 8 - origin.y())
     )
     near = [
-        image.pixelColor(int(at.x()) + dx, int(at.y()) + dy)
+        image.pixelColor(int(point.x() - origin.x()) + dx, int(point.y() - origin.y()) + dy)
         for dx in (-1, 0, 1)
         for dy in (-1, 0, 1)
     ]
-    assert any(_contrast(c, card_colour) > 1.3 for c in near)
+    assert any(_contrast(c, face) > 1.3 for c in near)
 
 
 def test_the_sync_line_does_not_say_synced_before_anything_was_sent() -> None:

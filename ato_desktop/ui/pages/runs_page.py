@@ -228,8 +228,9 @@ class RunsPage(Page):
             QLabel#InspectorOutcome[outcome="error"] {{ color: {t.failed}; }}
             QLabel#InspectorOutcome[outcome="blocked"] {{ color: {t.warning};
                 background: transparent; border: 1px solid {t.warning}; }}
-            QFrame#InspectorTool, QFrame#InspectorFiles {{ background: {t.surface_alt};
-                border: 1px solid {t.border}; border-radius: 6px; }}
+            QFrame#InspectorTool, QFrame#InspectorFiles, QFrame#InspectorCompliance {{
+                background: {t.surface_alt}; border: 1px solid {t.border}; border-radius: 6px; }}
+            QToolButton#ComplianceToggle {{ border: none; font-weight: 600; padding: 2px 0px; }}
             QLabel#InspectorFilesTitle {{ color: {t.text_muted}; font-weight: 600; }}
             QLabel#Inspector_approval[approval="approved"] {{ color: {t.completed}; }}
             QLabel#Inspector_approval[approval="denied"] {{ color: {t.failed}; }}

@@ -256,6 +256,7 @@ class OperationInspector(QFrame):
             QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
         )
         header.addWidget(self.compliance_summary, 1)
+        header.addStretch(0)  # the toggle stays left when the summary hides
         self.compliance_header = QWidget()
         self.compliance_header.setObjectName("ComplianceHeader")
         self.compliance_header.setLayout(header)
