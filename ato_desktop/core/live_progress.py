@@ -74,9 +74,9 @@ def progress(facts: ProgressFacts, elapsed_ms: int) -> Progress:
         return Progress(100.0 * done / total, f"{word} {current} of {total}{name}")
     parts: list[str] = []
     if facts.of_pipeline is not None:
-        index, total, name = facts.of_pipeline
-        of = f" of {total}" if total else ""
-        parts.append(f"Stage {index + 1}{of} of {name}")
+        index, planned, pipeline = facts.of_pipeline
+        of = f" of {planned}" if planned else ""
+        parts.append(f"Stage {index + 1}{of} of {pipeline}")
     if facts.tool_ceiling:
         calls, ceiling = min(facts.tool_calls, facts.tool_ceiling), facts.tool_ceiling
         parts.append(f"{calls} of at most {ceiling} tool call{'s' if ceiling != 1 else ''}")
