@@ -401,3 +401,53 @@ def test_the_sync_line_does_not_say_synced_before_anything_was_sent() -> None:
         3, 3, None, None, 0, None, None,
     )  # fmt: skip
     assert sent.line.startswith("Synced · 0 queued · last success ")
+
+
+def test_the_inspectors_details_scroll_instead_of_overlapping_at_1280(
+    window: MainWindow, qtbot: Any, tmp_path: Path
+) -> None:
+    store = window.ctx.workspace.store
+    t = now_ms()
+    run_id = f"{t:012x}" + "ef" * 10
+    store.ingest(
+        [
+            (
+                NewRun("claude", "claude-sonnet-5", "cli", t - 5000, id=run_id),
+                RunEnd("completed", t, 5_000_000_000),
+                [
+                    NewAction("call_llm", "llm", "success", t - 5000, t - 4000),
+                    NewAction(
+                        "write_note",
+                        "tool",
+                        "success",
+                        t - 4000,
+                        t - 3000,
+                        meta={"server": "shop", "read_only": False, "approval": "approved"},
+                    ),
+                ],
+            )
+        ]
+    ).result()
+    window.navigate("runs", {"run_id": run_id, "seq": 2})
+    page = window.page("runs")
+    assert isinstance(page, RunsPage)
+    inspector = page.details.telemetry.inspector
+    qtbot.waitUntil(
+        lambda: inspector.isVisible() and inspector.compliance is not None, timeout=10_000
+    )
+    inspector.compliance_toggle.setChecked(True)
+    QApplication.processEvents()
+    assert window.grab().save(str(tmp_path / "inspector-1280x820.png"))
+    from PySide6.QtWidgets import QLabel
+
+    labels = [
+        label
+        for label in inspector.findChild(QWidget, "InspectorDetails").findChildren(QLabel)
+        if label.isVisible() and label.text()
+    ]
+    for label in labels:  # every line as tall as its text: none squeezed over another
+        needed = (
+            label.heightForWidth(label.width()) if label.wordWrap() else label.sizeHint().height()
+        )
+        assert label.height() + 1 >= needed, (label.text()[:40], label.height(), needed)
+    assert inspector.json.height() >= 140  # the payload keeps its room

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QTabBar,
     QToolButton,
@@ -131,6 +132,27 @@ class OperationInspector(QFrame):
         header.addWidget(close)
         layout.addLayout(header)
 
+        # Everything above the JSON scrolls when the window is too short for it (1280x820
+        # with a tool call's box and the compliance section open): squeezed, its rows overlap.
+        details = QWidget()
+        details.setObjectName("InspectorDetails")
+        above = QVBoxLayout(details)
+        above.setContentsMargins(0, 0, 4, 0)
+        above.setSpacing(8)
+        self.details_scroll = QScrollArea()
+        self.details_scroll.setObjectName("InspectorDetailsScroll")
+        self.details_scroll.setWidgetResizable(True)
+        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.details_scroll.setWidget(details)
+        self.details_scroll.viewport().setAutoFillBackground(False)
+        # As tall as what it holds when there is room (the JSON takes the rest), less and
+        # scrolling when there is not.
+        self.details_scroll.setSizePolicy(
+            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred
+        )
+        details.setAutoFillBackground(False)
+
         self._meta = QGridLayout()
         self._meta.setHorizontalSpacing(10)
         self._meta.setVerticalSpacing(3)
@@ -157,7 +179,7 @@ class OperationInspector(QFrame):
         self._add_field("Tokens", "tokens", row, 0, span=3)
         self.tags = self._add_field("Tags", "tags", row + 1, 0, span=3)
         self.tags.setWordWrap(True)
-        layout.addLayout(self._meta)
+        above.addLayout(self._meta)
 
         # A tool call: where it ran, whether it only reads, what the user said.
         self.tool_box = QFrame()
@@ -180,7 +202,7 @@ class OperationInspector(QFrame):
             self._tool_grid.addWidget(caption, i, 0, Qt.AlignmentFlag.AlignTop)
             self._tool_grid.addWidget(value, i, 1)
             self._tool_fields[key] = value
-        layout.addWidget(self.tool_box)
+        above.addWidget(self.tool_box)
         self.tool_box.hide()
 
         # A coding agent's step: the files it created, edited or deleted.
@@ -199,10 +221,10 @@ class OperationInspector(QFrame):
         self.files.setFont(monospace_font())
         self.files.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         files_layout.addWidget(self.files)
-        layout.addWidget(self.files_box)
+        above.addWidget(self.files_box)
         self.files_box.hide()
 
-        self._build_compliance(layout)
+        self._build_compliance(above)
 
         self.error_box = QFrame()
         self.error_box.setObjectName("InspectorError")
@@ -217,7 +239,9 @@ class OperationInspector(QFrame):
         self.error_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         error_layout.addWidget(self.error_title)
         error_layout.addWidget(self.error_text)
-        layout.addWidget(self.error_box)
+        above.addWidget(self.error_box)
+        above.addStretch(1)
+        layout.addWidget(self.details_scroll)
         self.error_box.hide()
 
         self.tabs = QTabBar()
@@ -229,6 +253,7 @@ class OperationInspector(QFrame):
         self.tabs.currentChanged.connect(self._on_tab)
         layout.addWidget(self.tabs)
         self.json = JsonView()
+        self.json.setMinimumHeight(140)  # the payload keeps room; the details above scroll
         layout.addWidget(self.json, 1)
 
     def _build_compliance(self, layout: QVBoxLayout) -> None:
