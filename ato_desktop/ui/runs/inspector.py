@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -98,6 +98,19 @@ def files_html(files: list[tuple[str, str]]) -> str:
     return f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>{tail}"
 
 
+class _FittingScrollArea(QScrollArea):
+    """A scroll area that asks for as much height as its contents need, as they are now (Qt's
+    caches its contents' first size hint), and scrolls when it gets less."""
+
+    def sizeHint(self) -> QSize:
+        widget = self.widget()
+        if widget is None:
+            return super().sizeHint()
+        hint = widget.sizeHint()
+        frame = 2 * self.frameWidth()
+        return QSize(hint.width() + frame, hint.height() + frame)
+
+
 class OperationInspector(QFrame):
     """One action in full. Esc (the page's command) or the close button hides it."""
 
@@ -139,7 +152,7 @@ class OperationInspector(QFrame):
         above = QVBoxLayout(details)
         above.setContentsMargins(0, 0, 4, 0)
         above.setSpacing(8)
-        self.details_scroll = QScrollArea()
+        self.details_scroll = _FittingScrollArea()
         self.details_scroll.setObjectName("InspectorDetailsScroll")
         self.details_scroll.setWidgetResizable(True)
         self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -253,7 +266,10 @@ class OperationInspector(QFrame):
         self.tabs.currentChanged.connect(self._on_tab)
         layout.addWidget(self.tabs)
         self.json = JsonView()
-        self.json.setMinimumHeight(140)  # the payload keeps room; the details above scroll
+        # The details above first (up to what they need), the payload the rest, never less
+        # than a few lines: its own size hint (a long document) must not push them out.
+        self.json.setMinimumHeight(140)
+        self.json.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         layout.addWidget(self.json, 1)
 
     def _build_compliance(self, layout: QVBoxLayout) -> None:
@@ -332,6 +348,7 @@ class OperationInspector(QFrame):
         )
         self.compliance_box.setVisible(shown and self.compliance is not None)
         self.compliance_summary.setVisible(not shown)
+        self.details_scroll.updateGeometry()
 
     def _add_field(self, label: str, key: str, row: int, col: int, *, span: int) -> QLabel:
         caption = QLabel(label)
@@ -382,6 +399,7 @@ class OperationInspector(QFrame):
         else:
             self.error_box.hide()
         self.show()
+        self.details_scroll.updateGeometry()  # its contents changed: the layout asks again
         part = part if part in PARTS else "inputs"
         index = PARTS.index(part)
         if self.tabs.currentIndex() != index:
