@@ -299,7 +299,11 @@ def child(home: Path, empty_home: Path, theme: str, size: str = "1440x900") -> N
             if tool is not None:
                 ctx.navigate("runs", {"run_id": noted[0].id, "seq": tool.seq})
                 await asyncio.sleep(1.5)
-                runs_page.details.telemetry.inspector.compliance_toggle.setChecked(True)
+                inspector = runs_page.details.telemetry.inspector
+                inspector.compliance_toggle.setChecked(True)
+                await asyncio.sleep(0.5)
+                bar = inspector.details_scroll.verticalScrollBar()
+                bar.setValue(bar.maximum())  # the compliance section in view
                 await shoot(window, "run-compliance", settle=1.0)
         ctx.navigate("runs", {"run_id": target.id})
         await asyncio.sleep(1.0)
