@@ -2,9 +2,10 @@
 
 Runs under a virtual display (the Makefile wraps it in xvfb-run). The parent builds a demo
 workspace in a temporary data directory (fixed seed and clock, so the pictures are stable),
-then runs one child per theme that opens the real main window, walks the views and saves
-docs/screenshots/<theme>-<view>.png. One live run streams from a loopback fake server so the
-Live view has something in flight.
+then runs one child per theme and window size that opens the real main window, walks the views
+and saves docs/screenshots/<theme>-<view>.png at 1440x900 and
+docs/screenshots/1280x820/<theme>-<view>.png at the default window size. One live run streams
+from a loopback fake server so the Live view and run details have something in flight.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
 DEMO_NOW_MS = 1_795_300_000_000  # a fixed "now" (2026-11-21): the same pictures every time
-SIZE = (1440, 900)
+# Window sizes and where their pictures go: the README's, and the app's default size.
+SIZES: dict[str, tuple[int, int]] = {"1440x900": (1440, 900), "1280x820": (1280, 820)}
+SIZE_DIRS = {"1440x900": OUT, "1280x820": OUT / "1280x820"}
 
 
 def build_workspace(home: Path, fake_port: int) -> None:
@@ -70,7 +73,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def child(home: Path, empty_home: Path, theme: str) -> None:
+def child(home: Path, empty_home: Path, theme: str, size: str = "1440x900") -> None:
     import qasync
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication, QScrollArea
@@ -93,7 +96,9 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
 
     async def shoot(window: MainWindow, name: str, settle: float = 1.2) -> None:
         await asyncio.sleep(settle)
-        path = OUT / f"{theme}-{name}.png"
+        folder = SIZE_DIRS[size]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{theme}-{name}.png"
         # The screen, not the widget: dialogs over the window belong in the picture.
         geometry = window.frameGeometry()
         screen = app.primaryScreen().grabWindow(
@@ -152,7 +157,7 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
     async def open_window(data_home: Path) -> tuple[AppContext, MainWindow]:
         ctx = AppContext(CommandRegistry(app), manager, DataPaths(data_home))
         window = MainWindow(ctx)
-        window.resize(*SIZE)
+        window.resize(*SIZES[size])
         window.show()
         await ctx.open_workspace()
         return ctx, window
@@ -225,14 +230,14 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
             chat = window.page("chat")
             await asyncio.sleep(0.8)
             chat.send("Note: call Priya about INV-20931 on Monday.")
-            for _ in range(200):
+            for _ in range(1200):
                 if chat.pending_approval_cards():
                     break
                 await asyncio.sleep(0.05)
             await shoot(window, "chat-approval", settle=0.8)
             for card in chat.pending_approval_cards():
                 card.approve_button.click()
-            for _ in range(200):
+            for _ in range(1200):
                 if not chat.streaming:
                     break
                 await asyncio.sleep(0.05)
@@ -248,10 +253,37 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
                 base_url=fake.openai_base_url,
             )
             task = asyncio.ensure_future(ctx.workspace.dispatcher.dispatch(request))
+            # And a run of an agent with a history (its usual duration), in its details.
+            import dataclasses
+
+            summarizer = store.get_agent("local-summarizer")
+            in_flight = asyncio.ensure_future(
+                ctx.workspace.dispatcher.dispatch(
+                    DispatchRequest(
+                        "Summarise notes/incident-eu-502.md",
+                        agent="local-summarizer",
+                        config=dataclasses.replace(
+                            summarizer.config, base_url=fake.openai_base_url
+                        ),
+                    )
+                )
+            )
             ctx.navigate("runs", {"tab": "live"})
             await shoot(window, "runs-live", settle=2.5)
+            for _ in range(100):
+                live = [r for r in ctx.workspace.live.run_ids if r]
+                if len(live) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            summarizer_runs = store.list_runs(
+                RunFilter(agent_id=summarizer.id, statuses=("running",)), limit=1
+            )
+            if summarizer_runs:
+                ctx.navigate("runs", {"run_id": summarizer_runs[0].id})
+                await shoot(window, "run-in-flight", settle=3.0)
             ctx.workspace.live.kill_all()
             await task
+            await in_flight
 
         # Run details: simulation (r) of the note-taker's run above (recorded by the dispatcher,
         # with its tool call), and determinism (d) of the failed demo run.
@@ -264,6 +296,17 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
             await asyncio.sleep(1.0)
             runs_page.simulate_run()
             await shoot(window, "run-simulation", settle=3.0)
+            # Its approved tool call in the inspector, with the compliance section open.
+            tool = next((a for a in store.get_actions(noted[0].id) if a.kind == "tool"), None)
+            if tool is not None:
+                ctx.navigate("runs", {"run_id": noted[0].id, "seq": tool.seq})
+                await asyncio.sleep(1.5)
+                inspector = runs_page.details.telemetry.inspector
+                inspector.compliance_toggle.setChecked(True)
+                await asyncio.sleep(0.5)
+                bar = inspector.details_scroll.verticalScrollBar()
+                bar.setValue(bar.maximum())  # the compliance section in view
+                await shoot(window, "run-compliance", settle=1.0)
         ctx.navigate("runs", {"run_id": target.id})
         await asyncio.sleep(1.0)
         runs_page.show_run_tab("determinism")
@@ -512,11 +555,15 @@ def child(home: Path, empty_home: Path, theme: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--child", nargs=3, metavar=("HOME", "EMPTY_HOME", "THEME"))
+    parser.add_argument("--child", nargs=4, metavar=("HOME", "EMPTY_HOME", "THEME", "SIZE"))
+    parser.add_argument(
+        "--sizes", default=",".join(SIZES), help="window sizes to shoot (default: all)"
+    )
+    parser.add_argument("--themes", default="light,dark", help="themes to shoot")
     args = parser.parse_args()
     if args.child:
-        home, empty, theme = args.child
-        child(Path(home), Path(empty), theme)
+        home, empty, theme, size = args.child
+        child(Path(home), Path(empty), theme, size)
         return
     OUT.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(REPO))  # the test fakes (MCP server, LLM server) live in tests/
@@ -533,12 +580,13 @@ def main() -> None:
             from ato_desktop.engine.credentials import CredentialStore
 
             CredentialStore().set_key("anthropic", "sk-ant-screenshot-placeholder-000000000000")
-        for theme in ("light", "dark"):
-            subprocess.run(
-                [sys.executable, __file__, "--child", str(home), str(empty), theme],
-                env={**env, "ATO_THEME": theme, "ATO_HOME": str(home)},
-                check=True,
-            )
+        for size in args.sizes.split(","):
+            for theme in args.themes.split(","):
+                subprocess.run(
+                    [sys.executable, __file__, "--child", str(home), str(empty), theme, size],
+                    env={**env, "ATO_THEME": theme, "ATO_HOME": str(home)},
+                    check=True,
+                )
 
 
 if __name__ == "__main__":

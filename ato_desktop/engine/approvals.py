@@ -8,6 +8,7 @@ waits: the wait is cancelled with the rest of the run.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import inspect
 import itertools
 import logging
@@ -35,7 +36,8 @@ class ApprovalRequest:
 class ApprovalDecision:
     request: ApprovalRequest
     approved: bool
-    by: str  # "user" | "cli" | "policy"
+    by: str  # "user" (in the app) | "cli" (a flag or its terminal) | "policy"
+    decided_at_ms: int = 0
 
 
 Listener = Callable[[ApprovalRequest | ApprovalDecision], None]
@@ -50,7 +52,7 @@ class ApprovalBroker:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._pending: dict[int, tuple[ApprovalRequest, asyncio.Future[bool]]] = {}
+        self._pending: dict[int, tuple[ApprovalRequest, asyncio.Future[ApprovalDecision]]] = {}
         self._listeners: list[Listener] = []
         # The CLI answers by a flag or on its terminal; the app leaves this None and shows the
         # request in the window. None from it means "ask the usual way".
@@ -74,15 +76,20 @@ class ApprovalBroker:
 
     async def request(self, run_id: str, tool: str, arguments: dict[str, Any]) -> bool:
         """Wait until the call is approved (True) or denied (False)."""
-        request = ApprovalRequest(next(self._ids), run_id, tool, arguments, int(time.time() * 1000))
+        return (await self.decide(run_id, tool, arguments)).approved
+
+    async def decide(self, run_id: str, tool: str, arguments: dict[str, Any]) -> ApprovalDecision:
+        """Wait for the answer, with who gave it and when (what the run records)."""
+        request = ApprovalRequest(next(self._ids), run_id, tool, arguments, _now_ms())
         if self.auto_answer is not None:
             answer = self.auto_answer(request)
             if inspect.isawaitable(answer):
                 answer = await answer
             if answer is not None:
-                self._notify(ApprovalDecision(request, answer, "cli"))
-                return answer
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                decision = ApprovalDecision(request, answer, "cli", _now_ms())
+                self._notify(decision)
+                return decision
+        future: asyncio.Future[ApprovalDecision] = asyncio.get_running_loop().create_future()
         with self._lock:
             self._pending[request.id] = (request, future)
         self._notify(request)
@@ -100,15 +107,16 @@ class ApprovalBroker:
                 return False
             request, future = entry
             del self._pending[request_id]  # no longer pending, even before the run resumes
+        decision = ApprovalDecision(request, approved, by, _now_ms())
         loop = future.get_loop()
         if _running_loop() is loop:
-            _resolve(future, approved)
+            _resolve(future, decision)
         else:
             try:
-                loop.call_soon_threadsafe(_resolve, future, approved)
+                loop.call_soon_threadsafe(_resolve, future, decision)
             except RuntimeError:  # the engine's loop closed: the run is gone anyway
                 return False
-        self._notify(ApprovalDecision(request, approved, by))
+        self._notify(decision)
         return True
 
     def _notify(self, item: ApprovalRequest | ApprovalDecision) -> None:
@@ -119,13 +127,35 @@ class ApprovalBroker:
                 log.exception("approval listener failed")
 
 
-def _resolve(future: asyncio.Future[bool], approved: bool) -> None:
+def _resolve(future: asyncio.Future[ApprovalDecision], decision: ApprovalDecision) -> None:
     if not future.done():  # a kill may have cancelled the wait meanwhile
-        future.set_result(approved)
+        future.set_result(decision)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
+        return None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def approval_record(decision: ApprovalDecision) -> dict[str, Any]:
+    """What a tool action keeps of its approval: who answered (where, and the OS account this
+    process runs as) and when it was asked and answered."""
+    return {
+        "approval_by": decision.by,
+        "approval_account": _account(),
+        "approval_requested_at": decision.request.requested_at_ms,
+        "approval_decided_at": decision.decided_at_ms,
+    }
+
+
+def _account() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (a container without USER, an odd platform)
         return None

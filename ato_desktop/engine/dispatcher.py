@@ -632,6 +632,7 @@ class Dispatcher:
         kind = "agent" if subprocess_runtime else "llm"
         self._store.begin_action(state.run_no, turn.name, kind, turn.inputs, turn.started_ms)
         state.current = turn
+        state.live.begin_turn(turn.stream.chunks)  # run details follow the text as it streams
         return turn
 
     async def _consume(
@@ -679,7 +680,7 @@ class Dispatcher:
                     state.first_token_ns = time.perf_counter_ns() - state.t0
                 stream.chunks.append(event.text)
                 stream.last_event_ms = now_ms()
-                live.note_event(len(event.text))
+                live.note_text(event.text)
                 if on_text is not None:
                     on_text(event.text)
             elif event.kind is EventKind.TOOL_CALL and event.tool_call is not None:

@@ -45,9 +45,41 @@ class LiveDispatch:
     output_tokens_so_far: int = 0
     last_event_monotonic: float = field(default_factory=time.monotonic)
 
+    # The text of the model turn streaming now (the dispatcher's own chunk list, not a copy),
+    # and who follows it as it grows (run details): see listen().
+    turn_chunks: list[str] = field(default_factory=list)
+    _listeners: list[Callable[[str | None], None]] = field(default_factory=list)
+
     def note_event(self, chars: int = 0) -> None:
         self.output_chars += chars
         self.last_event_monotonic = time.monotonic()
+
+    def begin_turn(self, chunks: list[str]) -> None:
+        """A model turn starts; chunks is the list its text will be appended to."""
+        self.turn_chunks = chunks
+        self._tell(None)
+
+    def note_text(self, chunk: str) -> None:
+        """A text chunk arrived (already appended to turn_chunks by the dispatcher)."""
+        self.note_event(len(chunk))
+        self._tell(chunk)
+
+    @property
+    def turn_text(self) -> str:
+        return "".join(self.turn_chunks)
+
+    def listen(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
+        """Call listener(chunk) for each text chunk, listener(None) when a new turn begins
+        (on the dispatch's thread: hand over to your own); returns the way to stop."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _tell(self, chunk: str | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(chunk)
+            except Exception:  # a view's failure must never stop a run
+                log.exception("live text listener failed")
 
 
 @dataclass(frozen=True, slots=True)

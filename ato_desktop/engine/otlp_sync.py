@@ -140,6 +140,9 @@ class SyncStatus:
             parts = [f"Sending {self.sending}" if self.sending else "Sending"]
             if self.sender:
                 parts[0] += f" ({self.sender})"
+        elif self.queued == 0 and not self.total_sent and not self.last_success_at:
+            # On, but no run has ended since (older runs are not sent): nothing is "synced".
+            parts = ["Nothing sent yet: runs go as they end"]
         else:
             parts = ["Synced" if self.queued == 0 else "Waiting to sync"]
         parts.append(f"{self.queued} queued")

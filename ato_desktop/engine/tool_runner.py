@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from ato_desktop.core.models import AgentConfig, ChatMessage, Outcome, ToolCall, ToolRule, ToolSpec
 from ato_desktop.core.records import NewAction
 from ato_desktop.core.tools import McpCallResult, ToolRoute, resolve_rule
-from ato_desktop.engine.approvals import ApprovalBroker
+from ato_desktop.engine.approvals import ApprovalBroker, approval_record
 from ato_desktop.store.execution_log import ExecutionLog, now_ms
 
 # What the model sees of a very large tool result; the action keeps all of it.
@@ -99,10 +99,13 @@ class ToolRunner:
                     {"arguments": call.arguments, "awaiting_approval": True},
                     started_ms,
                 )
-                approved = await self._approvals.request(
+                decision = await self._approvals.decide(
                     self._run_id, f"{route.server}/{route.tool}", call.arguments
                 )
+                approved = decision.approved
                 meta["approval"] = "approved" if approved else "denied"
+                # Who answered and when: the run's compliance record (the inspector shows it).
+                meta.update(approval_record(decision))
             if not approved:
                 outcome = _refusal("The user denied this tool call.")
                 status = Outcome.BLOCKED

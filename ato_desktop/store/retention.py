@@ -158,6 +158,7 @@ def delete_runs(run_ids: Sequence[str]) -> Callable[[sqlite3.Connection, Emit], 
                 continue
             conn.execute("DELETE FROM actions WHERE run_no = ?", (row[0],))
             conn.execute("DELETE FROM run_scores WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM run_syncs WHERE run_id = ?", (run_id,))
             conn.execute("UPDATE eval_case_results SET run_id = NULL WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE run_no = ?", (row[0],))
             removed += 1

@@ -801,3 +801,9 @@ def count(conn: sqlite3.Connection, flt: RunFilter) -> int:
     if where:
         sql += " WHERE " + " AND ".join(where)
     return int(conn.execute(sql, params).fetchone()[0])
+
+
+def filter_sql(flt: RunFilter) -> tuple[list[str], list[Any]]:
+    """The WHERE terms (over alias r) and their parameters that apply flt, for other reads of
+    the runs table (the intercepts) that must follow the Runs page's filters exactly."""
+    return _where(flt, cost_via_index=False)

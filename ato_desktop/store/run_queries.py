@@ -24,9 +24,10 @@ from ato_desktop.core.budgets import (
     month_start_ms,
 )
 from ato_desktop.core.coerce import as_money
-from ato_desktop.core.models import AgentConfig, Outcome, RunStatus
+from ato_desktop.core.models import AgentConfig, ErrorClass, Outcome, RunStatus
 from ato_desktop.core.records import ActionRecord, RunFilter, RunRecord
 from ato_desktop.core.replay_link import LinkRun
+from ato_desktop.core.run_filter import normalize_filter, run_matches
 from ato_desktop.store import run_listing
 from ato_desktop.store.execution_log import (
     ExecutionLog,
@@ -34,7 +35,7 @@ from ato_desktop.store.execution_log import (
     _action_from_row,
     now_ms,
 )
-from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, run_from_row
+from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, filter_sql, run_from_row
 
 DAY_MS = 86_400_000
 # A run whose actions ended in error or were blocked at least this often needs a look.
@@ -149,6 +150,7 @@ class Intercept:
 
 def critical_intercepts(
     log: ExecutionLog,
+    flt: RunFilter | None = None,
     *,
     agent_id: str | None = None,
     since_ms: int | None = None,
@@ -158,9 +160,19 @@ def critical_intercepts(
 ) -> list[Intercept]:
     """Runs that need attention, most recent first: failed runs, the run that took its agent
     over its daily budget (per agent and UTC day), runs with a high share of actions that
-    ended in error or were blocked, and the newest run of an hour in which an agent burnt
-    through money far faster than its baseline (core.budgets.burn_anomaly).
+    ended in error or were blocked (a kill the user asked for is no error), and the newest run
+    of an hour in which an agent burnt through money far faster than its baseline
+    (core.budgets.burn_anomaly).
+
+    Only runs that pass flt (the Runs page's filters, every one of them) are listed; agent_id
+    and since_ms narrow it further. A budget or a spend spike is still judged on all of the
+    agent's spend: the filter chooses which runs are shown, not what the agent spent.
     """
+    flt = normalize_filter(flt or RunFilter())
+    if agent_id is not None:
+        flt = dataclasses.replace(flt, agent_id=agent_id)
+    if since_ms is not None:
+        flt = dataclasses.replace(flt, since_ms=max(since_ms, flt.since_ms or since_ms))
     conn = log.reader()
     found: dict[int, Intercept] = {}
 
@@ -173,15 +185,17 @@ def critical_intercepts(
                 current, reasons=(*current.reasons, reason), **facts
             )
 
-    failed = RunFilter(statuses=(RunStatus.FAILED.value,), agent_id=agent_id, since_ms=since_ms)
-    for run in run_listing.page(conn, failed, None, limit):
-        add(run, FAILED)
-    for run, bad in _error_heavy_runs(conn, agent_id, since_ms, limit, error_rate):
+    if not flt.statuses or RunStatus.FAILED.value in flt.statuses:
+        failed = dataclasses.replace(flt, statuses=(RunStatus.FAILED.value,))
+        for run in run_listing.page(conn, failed, None, limit):
+            add(run, FAILED)
+    for run, bad in _error_heavy_runs(conn, flt, limit, error_rate):
         add(run, ERROR_RATE, bad_actions=bad)
-    for run, spend, budget in _over_budget_runs(conn, agent_id, since_ms, limit):
-        add(run, OVER_BUDGET, day_spend_usd=spend, budget_usd=budget)
-    for run, anomaly in burn_anomalies(log, agent_id=agent_id, now=now):
-        if since_ms is None or run.started_at >= since_ms:
+    for run, spend, budget in _over_budget_runs(conn, flt.agent_id, flt.since_ms, limit):
+        if run_matches(flt, run):
+            add(run, OVER_BUDGET, day_spend_usd=spend, budget_usd=budget)
+    for run, anomaly in burn_anomalies(log, agent_id=flt.agent_id, now=now):
+        if run_matches(flt, run):
             add(run, BURN_RATE, burn=anomaly)
     ordered = sorted(found.values(), key=lambda i: (i.run.started_at, i.run.id), reverse=True)
     return ordered[:limit]
@@ -198,22 +212,13 @@ def _runs_by_no(conn: sqlite3.Connection, run_nos: Sequence[int]) -> dict[int, R
 
 
 def _error_heavy_runs(
-    conn: sqlite3.Connection,
-    agent_id: str | None,
-    since_ms: int | None,
-    limit: int,
-    rate: float,
+    conn: sqlite3.Connection, flt: RunFilter, limit: int, rate: float
 ) -> list[tuple[RunRecord, int]]:
-    # Candidates come from the partial index of runs with a non-successful action; the actions
-    # of each are counted by primary key (run_no, seq).
-    where = ["r.success_count < r.action_count"]
-    params: list[Any] = []
-    if agent_id:
-        where.append("r.agent_id = ?")
-        params.append(agent_id)
-    if since_ms is not None:
-        where.append("r.started_at >= ?")
-        params.append(since_ms)
+    # Candidates come from the partial index of runs with a non-successful action, narrowed by
+    # the filter as the walk goes; the actions of each are counted by primary key (run_no, seq).
+    # The action a kill ended is not counted: the user stopped the run, it did not go wrong.
+    where, params = filter_sql(flt)
+    where.insert(0, "r.success_count < r.action_count")
     candidates = conn.execute(
         "SELECT r.run_no, r.action_count FROM runs r INDEXED BY idx_runs_unsuccessful "
         f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
@@ -222,10 +227,13 @@ def _error_heavy_runs(
     hits: list[tuple[int, int]] = []
     count_sql = (
         "SELECT count(*) FROM actions WHERE run_no = ? "
-        f"AND outcome IN ({','.join('?' * len(_BAD_OUTCOMES))})"
+        f"AND outcome IN ({','.join('?' * len(_BAD_OUTCOMES))}) "
+        "AND coalesce(error_class, '') <> ?"
     )
     for run_no, action_count in candidates.fetchall():
-        bad = int(conn.execute(count_sql, (run_no, *_BAD_OUTCOMES)).fetchone()[0])
+        bad = int(
+            conn.execute(count_sql, (run_no, *_BAD_OUTCOMES, ErrorClass.KILLED.value)).fetchone()[0]
+        )
         if bad and action_count and bad / action_count >= rate:
             hits.append((run_no, bad))
             if len(hits) >= limit:

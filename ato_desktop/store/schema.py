@@ -1122,6 +1122,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        17,
+        "run syncs: where and when each run was sent by cloud sync, and with what redaction",
+        # The outbox forgets a run once the endpoint took it; the inspector's compliance section
+        # says whether, where and when a run left the machine. One row per run (the latest
+        # send), written in the transaction that acks it, with the settings it was sent under.
+        """
+        CREATE TABLE run_syncs (
+            run_id          TEXT PRIMARY KEY,
+            endpoint        TEXT NOT NULL,
+            synced_at       INTEGER NOT NULL,
+            include_content INTEGER NOT NULL,
+            redaction_json  TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

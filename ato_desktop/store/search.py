@@ -4,13 +4,15 @@ Backed by the trigram FTS5 tables of migration 7, which triggers keep in step wi
 Terms of three or more characters go through the indexes; a query whose terms are all shorter
 takes a fallback: names by prefix through an index, and a substring LIKE over a bounded window
 of the newest rows (messages, names). Within a group, exact matches rank first, then prefixes,
-then the most recent. Matches are marked with core.search_text's MARK_START/MARK_END.
+then the most recent; copies of one message (the same text under the same chat title) fold into
+one hit. Matches are marked with core.search_text's MARK_START/MARK_END.
 
 Reads run on the caller's thread with its connection (from async code: ExecutionLog.read_async).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -75,6 +77,9 @@ class SearchHit:
     snippet: str = ""
     message_id: int | None = None
     message_seq: int | None = None
+    # A message: how many more messages read the same (same chat title, author and match), left
+    # out of the results; the newest stands for them all.
+    repeats: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +232,9 @@ def _messages(
     short_terms = [t for t in terms if len(t) < TRIGRAM]
     likes = "".join(" AND m.content LIKE ? ESCAPE '\\'" for _ in short_terms)
     patterns = [like_pattern(t) for t in short_terms]
-    wanted = limit * 3  # a few more than shown, so exact and prefix matches can rise
+    # More than shown, so exact and prefix matches can rise and copies of one message (the same
+    # prompt sent in several chats) can fold into one hit and still leave a full page.
+    wanted = limit * 8
     if long_terms:
         rows = conn.execute(
             "SELECT m.id, m.thread_id, m.seq, m.role, m.created_at, t.title, f.snip, "
@@ -275,4 +282,20 @@ def _messages(
             )
         )
     hits.sort(key=lambda h: (h.match, -(h.message_id or 0)))
-    return hits[:limit]
+    return _fold_repeats(hits)[:limit]
+
+
+def _fold_repeats(hits: list[SearchHit]) -> list[SearchHit]:
+    """One hit per message as the user reads it (chat title, author, matched text): the first
+    (best ranked, newest) stands for its copies, which it counts in `repeats`."""
+    first: dict[tuple[str, str, str], int] = {}
+    folded: list[SearchHit] = []
+    for hit in hits:
+        key = (hit.title, hit.detail, hit.snippet)
+        at = first.get(key)
+        if at is None:
+            first[key] = len(folded)
+            folded.append(hit)
+        else:
+            folded[at] = dataclasses.replace(folded[at], repeats=folded[at].repeats + 1)
+    return folded

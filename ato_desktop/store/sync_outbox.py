@@ -295,9 +295,10 @@ def ack(log: ExecutionLog, run_ids: Sequence[str]) -> Future[int]:
 
     def job(conn: sqlite3.Connection, emit: Emit) -> int:
         removed = 0
+        ts = now_ms()
         for run_id in ids:
             removed += conn.execute("DELETE FROM sync_outbox WHERE run_id = ?", (run_id,)).rowcount
-        ts = now_ms()
+            record_sync(conn, run_id, ts)
         conn.execute(
             "UPDATE sync_status SET last_success_at = ?, last_sent_count = ?,"
             " total_sent = total_sent + ?, last_error = NULL, auth_paused = 0, updated_at = ?"
@@ -308,6 +309,20 @@ def ack(log: ExecutionLog, run_ids: Sequence[str]) -> Future[int]:
         return removed
 
     return log.submit(job)
+
+
+def record_sync(conn: sqlite3.Connection, run_id: str, at_ms: int) -> None:
+    """Note that run_id reached the endpoint at at_ms, under the current sync settings (where
+    it went, with or without content, the PII redaction): the run's compliance record."""
+    conn.execute(
+        "INSERT INTO run_syncs (run_id, endpoint, synced_at, include_content, redaction_json)"
+        " SELECT ?, coalesce(endpoint, ''), ?, include_content, redaction_json"
+        " FROM sync_config WHERE id = 1"
+        " ON CONFLICT (run_id) DO UPDATE SET endpoint = excluded.endpoint,"
+        " synced_at = excluded.synced_at, include_content = excluded.include_content,"
+        " redaction_json = excluded.redaction_json",
+        (run_id, at_ms),
+    )
 
 
 def reschedule(

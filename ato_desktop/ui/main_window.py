@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
     QFont,
     QIcon,
+    QKeyEvent,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop import APP_NAME
-from ato_desktop.ui.commands import Command
+from ato_desktop.ui.commands import Command, CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
 from ato_desktop.ui.pages.base import Page
@@ -43,6 +44,7 @@ from ato_desktop.ui.pages.declared_commands import PAGE_COMMANDS
 from ato_desktop.ui.pages.registry import PAGES, page_class
 from ato_desktop.ui.palette.palette_commands import register_palette_commands
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.wheel_guard import WheelGuard
 from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.demo_banner import DemoBanner
 
@@ -109,6 +111,12 @@ class MainWindow(QMainWindow):
         self._live_refresh.timeout.connect(self._refresh_live_count)
 
         self._register_window_commands()
+        self._keys_first = WindowShortcutsFirst(self, ctx.commands)
+        self._wheel_guard = WheelGuard(self)  # the wheel scrolls; fields change once chosen
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._keys_first)
+            app.installEventFilter(self._wheel_guard)
         ctx.sig_workspace_ready.connect(self._on_workspace_ready)
         ctx.sig_workspace_failed.connect(self._on_workspace_failed)
         ctx.sig_navigate.connect(self.navigate)
@@ -555,6 +563,92 @@ class _FailureView(QWidget):
         layout.addStretch(2)
 
 
+# Keys a text field keeps even if a command took them: copying, pasting and undoing text.
+_FIELD_KEYS = (
+    QKeySequence.StandardKey.Copy,
+    QKeySequence.StandardKey.Cut,
+    QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.Undo,
+    QKeySequence.StandardKey.Redo,
+    QKeySequence.StandardKey.SelectAll,
+)
+_COMMAND_MODIFIERS = (
+    Qt.KeyboardModifier.ControlModifier
+    | Qt.KeyboardModifier.AltModifier
+    | Qt.KeyboardModifier.MetaModifier
+)
+
+
+class WindowShortcutsFirst(QObject):
+    """Lets the window's command shortcuts with a modifier beat a text field's own key bindings.
+
+    On X11 (and with emacs-style bindings elsewhere) a line edit claims Ctrl+E (end of line) and
+    Ctrl+K (delete to the end of the line) before any shortcut sees them, so Ctrl+E (export) and
+    Ctrl+K (the palette) did nothing while a filter field had the focus. Installed on the
+    application, it answers ShortcutOverride for widgets of its window: a key sequence that a
+    command uses is not the field's, unless it is one of the editing keys (copy, paste...).
+    Plain keys (typing, "/", "?") stay the field's.
+    """
+
+    def __init__(self, window: QWidget, commands: CommandRegistry) -> None:
+        super().__init__(window)
+        self._window = window
+        self._commands = commands
+        self._sequences: list[QKeySequence] | None = None
+        commands.sig_commands_changed.connect(self._forget)
+
+    def _forget(self) -> None:
+        self._sequences = None
+
+    def _command_sequences(self) -> list[QKeySequence]:
+        if self._sequences is None:
+            self._sequences = [
+                QKeySequence(c.shortcut) for c in self._commands.with_shortcuts() if c.shortcut
+            ]
+        return self._sequences
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
+            return False
+        if not event.modifiers() & _COMMAND_MODIFIERS or not isinstance(watched, QWidget):
+            return False
+        if watched.window() is not self._window or any(event.matches(k) for k in _FIELD_KEYS):
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        for sequence in self._command_sequences():
+            if sequence.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch:
+                event.ignore()  # not the field's: the shortcut map gets it
+                return True
+        return False
+
+
+# "Anywhere" shortcuts by what they are for: going places first, the app's own keys last.
+_SECTION_ORDER = ("Navigate", "Runs", "Insights", "Help", "App")
+
+
+def shortcut_groups(commands: list[Command]) -> list[tuple[str, list[Command]]]:
+    """The `?` overlay's groups in order: "Anywhere" (by section: Go to… in the sidebar's
+    order, then search, then the rest, Help and Quit last), then each page's own keys in the
+    sidebar's page order, each in the order the page declares them."""
+    anywhere = [c for c in commands if c.scope == "window"]
+    rank = {section: i for i, section in enumerate(_SECTION_ORDER)}
+    # sorted() is stable: within a section, the registry's order (go.chat, go.agents, ...).
+    anywhere.sort(key=lambda c: rank.get(c.section, len(_SECTION_ORDER) - 2))
+    groups: list[tuple[str, list[Command]]] = [("Anywhere", anywhere)] if anywhere else []
+    page_order = [spec.id for spec in PAGES]
+    by_page: dict[str, list[Command]] = {}
+    for command in commands:
+        if command.scope != "window":
+            by_page.setdefault(command.page_id or "", []).append(command)
+    titles = {spec.id: spec.title for spec in PAGES}
+    for page_id in sorted(
+        by_page, key=lambda p: page_order.index(p) if p in page_order else len(page_order)
+    ):
+        title = titles.get(page_id, page_id.capitalize())
+        groups.append((f"{title} page", by_page[page_id]))
+    return groups
+
+
 class ShortcutsDialog(QDialog):
     """Every command with a shortcut, from the registry, grouped by where it works."""
 
@@ -574,23 +668,14 @@ class ShortcutsDialog(QDialog):
         tree.setRootIsDecorated(False)
         tree.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
         tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        groups: dict[str, list[Command]] = {}
-        for command in ctx.commands.with_shortcuts():
-            where = (
-                "Anywhere"
-                if command.scope == "window"
-                else f"{(command.page_id or '').capitalize()} page"
-            )
-            groups.setdefault(where, []).append(command)
-        order = sorted(groups, key=lambda w: (w != "Anywhere", w))
         bold = QFont()
         bold.setBold(True)
-        for where in order:
+        for where, commands in shortcut_groups(ctx.commands.with_shortcuts()):
             header = QTreeWidgetItem([where, ""])
             header.setFirstColumnSpanned(True)
             header.setFont(0, bold)
             tree.addTopLevelItem(header)
-            for command in sorted(groups[where], key=lambda c: c.title):
+            for command in commands:
                 keys = QKeySequence(command.shortcut or "").toString(
                     QKeySequence.SequenceFormat.NativeText
                 )

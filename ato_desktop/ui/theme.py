@@ -206,6 +206,11 @@ def stylesheet(theme: Theme) -> str:
     QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right;
         width: 22px; border: none; }}
     QComboBox::down-arrow {{ image: url("{arrow}"); width: 10px; height: 10px; }}
+    QComboBox QAbstractItemView {{ background: {t.surface}; color: {t.text};
+        border: 1px solid {t.border}; border-radius: 6px; outline: none; padding: 2px;
+        selection-background-color: {t.accent}; selection-color: {t.accent_text}; }}
+    QComboBox::item {{ color: {t.text}; }}
+    QComboBox::item:selected {{ background: {t.accent}; color: {t.accent_text}; }}
     QLineEdit:focus, QComboBox:focus, QPlainTextEdit:focus, QTextEdit:focus,
     QDoubleSpinBox:focus, QSpinBox:focus {{ border-color: {t.accent}; }}
     QTableView, QTreeView, QListView {{ border: 1px solid {t.border}; border-radius: 8px;

@@ -212,7 +212,9 @@ def test_run_details_banner_live_view_and_status_bar(
     assert inspector.title.text().endswith("shop/write_note")
     assert inspector.tool_box.isVisible() and not inspector.files_box.isVisible()
     assert inspector._tool_fields["server"].text() == "shop"
-    assert inspector._tool_fields["approval"].text() == "Approved before it ran"
+    # Who answered (in the app, this OS account) and when, as the run recorded it.
+    said = inspector._tool_fields["approval"].text()
+    assert said.startswith("Approved by you, in the app (") and said.endswith("after it was asked")
     assert inspector._tool_fields["read_only"].text().startswith("No")
 
 

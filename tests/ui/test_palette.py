@@ -294,3 +294,54 @@ def test_a_message_opened_from_the_palette_is_scrolled_into_view_and_highlighted
     # The highlight is brief.
     qtbot.waitUntil(lambda: view.highlighted_key is None, timeout=5000)
     assert turn.property("highlighted") is False
+
+
+# -- a first look: before typing, no match, one hit per message ----------------------------------
+
+
+def test_every_insights_tab_is_listed_before_typing(window: MainWindow, qtbot: Any) -> None:
+    palette = _open(window, qtbot)  # nothing typed (a fresh palette)
+    assert palette.query == ""
+    actions = [i.key for i in palette.model.items() if i.group == "actions"]
+    wanted = [f"go.insights.{tab_id}" for tab_id, _title, _keywords in INSIGHTS_TABS]
+    assert actions[: len(wanted)] == wanted
+    assert len(actions) > len(wanted)  # and a few other commands after them
+    # Arrow down and Enter: the first one opens its tab at once.
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert window.current_page_id == "insights"
+    assert window.page("insights").current_tab == INSIGHTS_TABS[0][0]  # type: ignore[attr-defined]
+
+
+def test_a_search_with_no_match_says_so(
+    window: MainWindow, qtbot: Any, seeded: dict[str, str]
+) -> None:
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "zqxjv")
+    assert palette.model.items() == [] and palette.says_no_match
+    assert "No match for “zqxjv”" in palette.no_match.text()
+    assert palette.no_match.isVisible() and not palette.view.isVisible()
+    _type(palette, qtbot, "triage")  # something again: the list is back
+    assert not palette.says_no_match and palette.view.isVisible()
+    assert any(i.key == seeded["agent"] for i in palette.model.items())
+    _type(palette, qtbot, "")  # an empty field is no "no match" either
+    assert not palette.says_no_match
+
+
+def test_a_message_sent_in_several_chats_matches_once(window: MainWindow, qtbot: Any) -> None:
+    store = window.ctx.workspace.store
+    threads = []
+    for _ in range(6):  # the same question asked in six chats (as the demo does)
+        thread = store.create_thread("Nightly failures").result()
+        store.add_message(thread.id, "user", "why did the qzv import fail?").result()
+        threads.append(thread.id)
+    other = store.create_thread("Nightly failures").result()
+    store.add_message(other.id, "assistant", "the qzv importer ran out of disk").result()
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "qzv")
+    messages = [i for i in palette.model.items() if i.group == "messages"]
+    assert len(messages) == 2  # the question once, the different answer once
+    question = next(i for i in messages if "import fail" in i.plain_title)
+    assert question.key.startswith(threads[-1])  # the newest copy opens
+    assert "and 5 more like it" in question.detail
+    answer = next(i for i in messages if "disk" in i.plain_title)
+    assert "more like it" not in answer.detail

@@ -210,7 +210,13 @@ _KIND_WORDS = {
 
 class EdgeItem(QGraphicsItem):
     """A hand-off: a curve from the right side of one node to the left side of the next, with
-    an arrowhead; "triggers" edges (a run of an agent firing a hook) are dashed."""
+    an arrowhead; "triggers" edges (a run of an agent firing a hook) are dashed.
+
+    Edges go under the cards. One whose curve would pass under a card on its way (a hook
+    reaching an agent two columns away) and so seem to end there is bent around the cards
+    (route_around); when no bend clears them it is drawn over the cards, on a halo of the
+    canvas colour, its label moved off them.
+    """
 
     def __init__(self, edge: GraphEdge, src: QRectF, dst: QRectF, scene: AutomationScene) -> None:
         super().__init__()
@@ -219,6 +225,8 @@ class EdgeItem(QGraphicsItem):
         self._style_theme = ""  # the theme (and smoothness) its pens were made for
         self._style: tuple[QPen, QColor, QColor, QColor] | None = None
         self.setZValue(-1)
+        self.crosses_node = False  # see set_crossing
+        self.bend = 0.0  # how far route_around moved the curve off its straight course
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         if edge.kind is EdgeKind.TRIGGERS:
             # Back from an agent (right column) to its hook (left): under the cards, bowed.
@@ -228,14 +236,28 @@ class EdgeItem(QGraphicsItem):
             start = QPointF(src.right(), src.center().y())
             end = QPointF(dst.left(), dst.center().y())
         self.start, self.end = start, end
+        self._shape(0.0)
+
+    def _shape(self, bend: float) -> None:
+        """The curve (bent by `bend` px: down when positive), its arrowhead and label box."""
+        start, end = self.start, self.end
         path = QPainterPath(start)
-        if edge.kind is EdgeKind.TRIGGERS:
+        if self.edge.kind is EdgeKind.TRIGGERS:
             bow = 40.0 + abs(start.x() - end.x()) * 0.08
-            low = max(start.y(), end.y()) + bow
+            if bend < 0:  # above the cards instead
+                low = min(start.y(), end.y()) - bow + bend
+            else:
+                low = max(start.y(), end.y()) + bow + bend
             path.cubicTo(QPointF(start.x() - 60, low), QPointF(end.x() + 60, low), end)
         else:
             dx = max(40.0, (end.x() - start.x()) / 2)
-            path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+            path.cubicTo(
+                QPointF(start.x() + dx, start.y() + bend),
+                QPointF(end.x() - dx, end.y() + bend),
+                end,
+            )
+        self.prepareGeometryChange()
+        self.bend = bend
         self.path = path
         # The arrowhead along the curve's last direction, made once (painting is hot).
         before = path.pointAtPercent(0.97)
@@ -250,17 +272,59 @@ class EdgeItem(QGraphicsItem):
         head.closeSubpath()
         self.head = head
         self._bounds = path.boundingRect().adjusted(-10, -10, 10, 10)
-        if edge.label:
-            metrics = QFontMetricsF(scene.label_font)
-            mid = path.pointAtPercent(0.5)
-            w = metrics.horizontalAdvance(edge.label) + 10
+        self._place_label(0.5)
+
+    def _place_label(self, at: float) -> None:
+        if self.edge.label:
+            metrics = QFontMetricsF(self._canvas.label_font)
+            mid = self.path.pointAtPercent(at)
+            w = metrics.horizontalAdvance(self.edge.label) + 10
             self._label_rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
-            self._bounds = self._bounds.united(self._label_rect)
+            self._bounds = (
+                self.path.boundingRect().adjusted(-10, -10, 10, 10).united(self._label_rect)
+            )
         else:
             self._label_rect = QRectF()
 
     def boundingRect(self) -> QRectF:
         return self._bounds
+
+    def crossed_cards(self, cards: list[QRectF]) -> list[QRectF]:
+        """Of cards (not this edge's ends), those the curve passes through."""
+        return [card for card in cards if self.passes_through(card)]
+
+    def route_around(self, cards: list[QRectF], *, step: float = 36.0, tries: int = 10) -> bool:
+        """Bend the curve until it passes no card of cards (the nearest bend first, down then
+        up); True when one did. Else it keeps its course and is drawn over them."""
+        if not self.crossed_cards(cards):
+            return True
+        for i in range(1, tries + 1):
+            for bend in (step * i, -step * i):
+                self._shape(bend)
+                if not self.crossed_cards(cards):
+                    return True
+        self._shape(0.0)
+        # Over the cards: its label where no card is.
+        for at in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.12, 0.88):
+            self._place_label(at)
+            if not any(card.intersects(self._label_rect) for card in cards):
+                break
+        return False
+
+    def passes_through(self, rect: QRectF, samples: int = 48) -> bool:
+        """Whether the curve runs inside rect (a card other than its ends) anywhere."""
+        inner = rect.adjusted(2, 2, -2, -2)
+        if not self._bounds.intersects(inner):
+            return False
+        return any(
+            inner.contains(self.path.pointAtPercent(i / samples)) for i in range(samples + 1)
+        )
+
+    def set_crossing(self, crosses: bool) -> None:
+        """Over the cards (crosses a card) or under them (the usual)."""
+        self.crosses_node = crosses
+        self.setZValue(1 if crosses else -1)
+        self.update()
 
     def shape(self) -> QPainterPath:
         return QPainterPathStroker().createStroke(self.path)
@@ -294,8 +358,13 @@ class EdgeItem(QGraphicsItem):
         pen, color, label_bg, label_fg = self._style
         # Antialiased long curves cost most of a frame on a big graph: only on small ones.
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, self._canvas.smooth_edges)
-        painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.crosses_node:  # over a card: a halo keeps it a line across it, not a scratch
+            halo = QPen(label_bg, 5.0)
+            halo.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setPen(halo)
+            painter.drawPath(self.path)
+        painter.setPen(pen)
         painter.drawPath(self.path)
         painter.fillPath(self.head, color)
         if (
@@ -367,10 +436,28 @@ class AutomationScene(QGraphicsScene):
             )
             self.addItem(item_edge)
             self.edges.append(item_edge)
+            self._clear_cards(item_edge)
         margin = 60.0
         self.setSceneRect(
             QRectF(-margin, -margin, layout.width + 2 * margin, layout.height + 2 * margin + 60)
         )
+
+    def _clear_cards(self, item: EdgeItem) -> None:
+        """An edge that would pass under a card (not its own ends) bends around the cards near
+        it (found through the scene's index), or else is drawn over them."""
+        ends = {item.edge.src, item.edge.dst}
+
+        def cards_near() -> list[QRectF]:
+            around = item.boundingRect().adjusted(-400, -400, 400, 400)
+            return [
+                other.sceneBoundingRect()
+                for other in self.items(around)
+                if isinstance(other, NodeItem) and other.node.id not in ends
+            ]
+
+        near = [card for card in cards_near() if item.passes_through(card)]
+        if near and not item.route_around(cards_near()):
+            item.set_crossing(True)
 
     def set_statuses(self, statuses: dict[str, NodeStatus]) -> None:
         for node_id, item in self.nodes.items():

@@ -41,7 +41,7 @@ from ato_desktop.core.compare import (
 from ato_desktop.core.records import AgentRecord, RunRecord
 from ato_desktop.ui.agents.config_history import version_summary
 from ato_desktop.ui.charts.compare_bars import CompareBars
-from ato_desktop.ui.chat.log_tasks import Generations
+from ato_desktop.ui.chat.log_tasks import Generations, log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import compare_reads
 from ato_desktop.ui.insights.action_diff import ActionDiffView
@@ -309,6 +309,8 @@ class CompareView(QWidget):
             self._mode = MODE_RUNS
         self._agents: list[AgentRecord] = []
         self._agents_loaded = False
+        self._loading = False  # a reload (agents, choices, comparison) is under way
+        self._opening = 0  # open_target calls under way: a list refresh must not overtake them
         self._choices: AgentChoices | None = None
         self._compare_reads = NewestRead(self, ctx, on_busy=self._show_busy, log_level=logging.INFO)
         self._choice_reads = NewestRead(self, ctx)
@@ -528,31 +530,45 @@ class CompareView(QWidget):
 
     def reload(self) -> None:
         """Reload the agents (and the selected agent's choices), then compare again."""
+        self._loading = True  # from now: a second first show must not start another load
         self.ctx.spawn(self._reload(), what="load Compare")
 
     async def _reload(self) -> None:
         generation = self._target_generation.next()
-        if not await self._load_agents():
-            return
-        if not self._target_generation.is_latest(generation):
-            return
-        agent_id = self.agent_id
-        if agent_id is None and self._agents:
-            saved = str(self.ctx.settings.value(_SETTINGS_AGENT, ""))
-            agent_id = saved if any(a.id == saved for a in self._agents) else self._agents[0].id
-        if agent_id is not None and await self._load_choices(agent_id, keep_selection=True):
-            await self._compare()
+        self._loading = True
+        try:
+            if not await self._load_agents():
+                return
+            if not self._target_generation.is_latest(generation):
+                return
+            agent_id = self.agent_id
+            if agent_id is None and self._agents:
+                saved = str(self.ctx.settings.value(_SETTINGS_AGENT, ""))
+                known = any(a.id == saved for a in self._agents)
+                agent_id = saved if known else self._agents[0].id
+            if agent_id is not None and await self._load_choices(agent_id, keep_selection=True):
+                await self._compare()
+        finally:
+            self._loading = False
 
     async def _refresh_lists(self) -> None:
-        """After new runs or config changes: fresh pickers; the comparison shown stays."""
+        """After new runs or config changes: fresh pickers; the comparison shown stays (and the
+        first one is made, when nothing was compared yet)."""
+        if self._opening:  # that open reads everything afresh, and its choices must win
+            return
+        if self.state == STATE_LOADING:
+            await self._reload()
+            return
         if not await self._load_agents():
             return
-        if self.agent_id is not None:
+        if self.agent_id is not None and not self._opening:
             await self._load_choices(self.agent_id, keep_selection=True)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        self._refresh.on_show()
+        # Whatever way the tab came up (a click, the palette, a link): it loads on first show.
+        if not self._refresh.on_show():
+            self.ensure_loaded()
 
     async def _load_agents(self) -> bool:
         """Fill the agent picker; shows the empty state (and returns False) when none."""
@@ -788,6 +804,8 @@ class CompareView(QWidget):
     def _show_busy(self) -> None:
         comparing = self._compare_reads.pending
         self.busy_label.setText("Comparing…" if comparing else "")
+        # Before the first result the body says what it waits for (a big group takes seconds).
+        self._body.loading.setText("Comparing…" if comparing else "Loading…")
         self.compare_button.setEnabled(not comparing and self.state != STATE_EMPTY)
 
     def _show_unavailable(
@@ -815,7 +833,14 @@ class CompareView(QWidget):
 
     def open_target(self, target: dict[str, Any]) -> None:
         """{"run_a", "run_b"} (ids, prefixes or suffixes), or {"agent_id", "mode", "version"}."""
-        self.ctx.spawn(self._open_target(dict(target)), what="open Compare")
+        self.ctx.spawn(self._open_target_counted(dict(target)), what="open Compare")
+
+    async def _open_target_counted(self, target: dict[str, Any]) -> None:
+        self._opening += 1
+        try:
+            await self._open_target(target)
+        finally:
+            self._opening -= 1
 
     async def _open_target(self, target: dict[str, Any]) -> None:
         generation = self._target_generation.next()
@@ -891,8 +916,10 @@ class CompareView(QWidget):
                 return
 
     def ensure_loaded(self) -> None:
-        """Load on first show."""
-        if not self._agents_loaded:
+        """Load on first show (unless a load, or the opening of a target, is under way)."""
+        if self.ctx.workspace is None or log_closed(self.ctx):
+            return
+        if not self._agents_loaded and not self._loading and not self._opening:
             self.reload()
 
     def focus_picker(self) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QTreeWidget,
     QTreeWidgetItem,
@@ -222,10 +223,18 @@ class CostView(QWidget):
         self.explanation.setWordWrap(True)
         self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.explanation.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Nothing qualifies: the one line is as tall as its text, outside the body (a stack is
+        # as tall as its tallest page), and "Why not?" below it gets the room.
+        self.explanation.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.explanation.hide()
         self._body.add_page(self._build_recommendations(), STATE_RECS)
-        self._body.add_page(self.explanation, STATE_NONE)
+        self._body.add_page(QWidget(), STATE_NONE)
+        self._body.sig_state_changed.connect(self._fit_to_state)
+        self._layout = layout
+        layout.addWidget(self.explanation)
         layout.addWidget(self._body, 3)
         layout.addWidget(self._build_why_not(), 2)
+        layout.addStretch(0)  # takes the slack when only the explanation shows
         self._body.show_state(STATE_LOADING)
         self._apply_styles()
         if ctx.theme is not None:
@@ -522,9 +531,19 @@ class CostView(QWidget):
     def _show_busy(self) -> None:
         self.busy_label.setText("Reading…" if self._reads.pending else "")
 
+    def _fit_to_state(self, *_args: object) -> None:
+        """Nothing qualifies: the explanation alone, as tall as its text; the rest of the height
+        for "Why not?" (or left empty below it)."""
+        none = self._body.state == STATE_NONE
+        self.explanation.setVisible(none)
+        self._body.setVisible(not none)
+        last = self._layout.count() - 1  # the trailing stretch
+        self._layout.setStretch(last, 1 if none and not self.why_not_box.isVisible() else 0)
+
     def _on_why_not(self, checked: bool) -> None:
         self.ctx.settings.setValue(_SETTINGS_WHY_NOT, "true" if checked else "false")
         self.why_not_box.setVisible(checked)
+        self._fit_to_state()
         if checked:
             self.why_not.setFocus()
 

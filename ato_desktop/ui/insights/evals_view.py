@@ -338,7 +338,8 @@ class EvalsView(QWidget):
     # -- loading -------------------------------------------------------------------------------
 
     def ensure_loaded(self) -> None:
-        if not self._loaded:
+        """Read the suites on first show (unless a read is under way)."""
+        if not self._loaded and self._suites_reads.pending == 0:
             self.refresh()
 
     def refresh(self) -> None:
@@ -638,7 +639,9 @@ class EvalsView(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        self._refresh.on_show()
+        # Whatever way the tab came up (a click, the palette, a link): it loads on first show.
+        if not self._refresh.on_show():
+            self.ensure_loaded()
 
 
 def case_html(row: CaseRow) -> str:

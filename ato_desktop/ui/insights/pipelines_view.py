@@ -359,6 +359,8 @@ class PipelinesView(QWidget):
         if self._stale:
             self._stale = False
             fire_soon(self._timer)
+        else:  # whatever way the tab came up (a click, the palette, a link): load on first show
+            self.ensure_loaded()
 
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)

@@ -654,7 +654,9 @@ class RegressionsView(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        self._refresh.on_show()
+        # Whatever way the tab came up (a click, the palette, a link): it loads on first show.
+        if not self._refresh.on_show():
+            self.ensure_loaded()
 
     # -- thresholds ----------------------------------------------------------------------------
 

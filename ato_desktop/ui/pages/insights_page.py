@@ -238,7 +238,6 @@ class InsightsPage(Page):
                 self.compare.ensure_loaded()
 
     def _on_tab_changed(self, index: int) -> None:
+        # Each view loads itself on its first show (its showEvent), whatever brought it up.
         if 0 <= index < len(self._tab_ids):
             self.ctx.settings.setValue(_SETTINGS_TAB, self._tab_ids[index])
-            if self._tab_ids[index] == PIPELINES_TAB:
-                self.pipelines.ensure_loaded()

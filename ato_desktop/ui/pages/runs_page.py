@@ -138,6 +138,7 @@ class RunsPage(Page):
         self.details.sig_agent_requested.connect(self._open_agent)
         self.details.sig_run_ended.connect(self._on_watched_run_ended)
         self.details.sig_load_failed.connect(self._on_run_load_failed)
+        self.details.sig_run_deleted.connect(self._on_open_run_deleted)
 
         self._count_timer = QTimer(self, singleShot=True, interval=400)
         self._count_timer.timeout.connect(self.refresh_count)
@@ -255,8 +256,9 @@ class RunsPage(Page):
             QLabel#InspectorOutcome[outcome="error"] {{ color: {t.failed}; }}
             QLabel#InspectorOutcome[outcome="blocked"] {{ color: {t.warning};
                 background: transparent; border: 1px solid {t.warning}; }}
-            QFrame#InspectorTool, QFrame#InspectorFiles {{ background: {t.surface_alt};
-                border: 1px solid {t.border}; border-radius: 6px; }}
+            QFrame#InspectorTool, QFrame#InspectorFiles, QFrame#InspectorCompliance {{
+                background: {t.surface_alt}; border: 1px solid {t.border}; border-radius: 6px; }}
+            QToolButton#ComplianceToggle {{ border: none; font-weight: 600; padding: 2px 0px; }}
             QLabel#InspectorFilesTitle {{ color: {t.text_muted}; font-weight: 600; }}
             QLabel#Inspector_approval[approval="approved"] {{ color: {t.completed}; }}
             QLabel#Inspector_approval[approval="denied"] {{ color: {t.failed}; }}
@@ -650,9 +652,8 @@ class RunsPage(Page):
             self._intercepts_stale = True
             return
         self._intercepts_stale = False
-        state = self.filters.state()
-        flt = state.to_run_filter(now_ms())
-        self.history.intercepts.refresh(state.agent_id, flt.since_ms)
+        # Every filter of the bar, the metadata search included.
+        self.history.intercepts.refresh(self.filters.state().to_run_filter(now_ms()))
 
     def refresh_count(self) -> None:
         if self.ctx.workspace is None:
@@ -828,6 +829,12 @@ class RunsPage(Page):
     def _on_run_load_failed(self, run_id: str, message: str) -> None:
         self.ctx.status(f"Could not open run {short_id(run_id)}: {message}")
         if self._view == DETAILS and self.details.run_id != run_id:
+            self.go_back()
+
+    def _on_open_run_deleted(self, run_id: str) -> None:
+        """The run on screen left the log (retention, the demo's removal): back to the list."""
+        self.ctx.status(f"Run {short_id(run_id)} was deleted from the log (retention or cleanup).")
+        if self._view == DETAILS:
             self.go_back()
 
     def _update_clocks(self) -> None:

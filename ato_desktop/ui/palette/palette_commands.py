@@ -26,6 +26,10 @@ INSIGHTS_TABS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# Listed first when the palette opens, before anything is typed: a way into every Insights tab.
+OPENING_ACTIONS: tuple[str, ...] = tuple(f"go.insights.{tab}" for tab, _t, _k in INSIGHTS_TABS)
+
+
 class PaletteHost:
     """Owns the window's palette, built on first use and reused."""
 

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.search_text import mark_matches, match_class, query_terms
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.palette.palette_commands import OPEN_COMMAND
+from ato_desktop.ui.palette.palette_commands import OPEN_COMMAND, OPENING_ACTIONS
 from ato_desktop.ui.palette.palette_model import (
     IsHeaderRole,
     ItemRole,
@@ -89,6 +89,14 @@ class CommandPalette(QDialog):
         )
         self.field.setClearButtonEnabled(True)
         layout.addWidget(self.field)
+        # A search that found nothing says so (an empty list reads as "still searching").
+        self.no_match = QLabel("")
+        self.no_match.setObjectName("PaletteNoMatch")
+        self.no_match.setWordWrap(True)
+        self.no_match.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_match.setContentsMargins(12, 24, 12, 24)
+        self.no_match.hide()
+        layout.addWidget(self.no_match)
         self.model = PaletteModel()
         self.view = QListView()
         self.view.setObjectName("PaletteResults")
@@ -210,14 +218,39 @@ class CommandPalette(QDialog):
         current = self._current_key()
         self.model.set_groups(groups)
         self._select_key(current)
+        self._show_no_match(text if results is not None and not self.model.items() else None)
         if results is not None or not text.strip():
             self._shown_query = text
             self.sig_results_shown.emit(text)
+
+    def _show_no_match(self, text: str | None) -> None:
+        """Say that text matched nothing (None: it did, or its results are still coming)."""
+        if text is None:
+            self.no_match.hide()
+            self.view.show()
+            return
+        shown = " ".join(text.split())
+        if len(shown) > 60:
+            shown = shown[:59] + "…"
+        self.no_match.setText(
+            f"<b>No match for “{html.escape(shown)}”</b><br>Nothing among commands, agents, "
+            "automations, MCP servers, secrets, run ids, chat titles or messages. Try fewer "
+            "letters or another word."
+        )
+        self.view.hide()
+        self.no_match.show()
+
+    @property
+    def says_no_match(self) -> bool:
+        """Whether the palette shows its "no match" message."""
+        return not self.no_match.isHidden()
 
     # -- building items ------------------------------------------------------------------------
 
     def _actions(self, text: str) -> list[PaletteItem]:
         terms = [t.casefold() for t in query_terms(text)]
+        if not terms:
+            return self._opening_actions()
         scored: list[tuple[int, int, Command]] = []
         for order, command in enumerate(self.ctx.commands):
             if command.id == OPEN_COMMAND:
@@ -234,6 +267,14 @@ class CommandPalette(QDialog):
             scored.append((rank, order, command))
         scored.sort(key=lambda s: (s[0], s[1]))
         return [self._command_item(c, terms) for _, _, c in scored[:ACTIONS_LIMIT]]
+
+    def _opening_actions(self) -> list[PaletteItem]:
+        """Before typing: every Insights tab, then the first other commands."""
+        commands = [c for c in self.ctx.commands if c.id != OPEN_COMMAND]
+        pinned = [c for c in commands if c.id in OPENING_ACTIONS]
+        pinned.sort(key=lambda c: OPENING_ACTIONS.index(c.id))
+        rest = [c for c in commands if c.id not in OPENING_ACTIONS][:ACTIONS_LIMIT]
+        return [self._command_item(c, []) for c in (*pinned, *rest)]
 
     def _command_item(self, command: Command, terms: list[str]) -> PaletteItem:
         keys = QKeySequence(command.shortcut or "").toString(QKeySequence.SequenceFormat.NativeText)
@@ -281,6 +322,8 @@ class CommandPalette(QDialog):
         detail = hit.detail
         if kind == "message":
             detail = f"{hit.detail} in “{hit.title}”"
+            if hit.repeats:  # the same message in other chats: one row, the newest opens
+                detail += f" · and {hit.repeats} more like it"
         return PaletteItem(
             group=group,
             kind=kind,
@@ -376,6 +419,7 @@ class CommandPalette(QDialog):
             " border-radius: 10px; }"
             f"QLineEdit#PaletteField {{ font-size: 16px; padding: 8px 10px; }}"
             f"QListView#PaletteResults {{ border: none; background: {t.surface}; }}"
+            f"QLabel#PaletteNoMatch {{ color: {t.text_muted}; }}"
         )
 
 

@@ -3,7 +3,8 @@ given another ExportSubject, the Activity Ledger's actions as CSV or JSONL).
 
 The export runs on a worker thread (engine.export does the writing: a temporary file renamed
 into place, so the target is complete or absent); progress comes back through a queued signal,
-and Cancel stops it between runs and leaves no file.
+and Cancel stops it between runs and leaves no file. The dialog opens in the folder of the last
+export (a setting), or Documents when that folder is gone.
 """
 
 from __future__ import annotations
@@ -141,10 +142,20 @@ class ExportJob(QObject):
             emit()
 
 
+EXPORT_DIR_SETTING = "runs/export_dir"  # the folder of the last export
+
+
 def default_export_dir() -> Path:
     docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     path = Path(docs) if docs else Path.home()
     return path if path.is_dir() else Path.home()
+
+
+def remembered_export_dir(settings: Any) -> Path:
+    """The folder of the last export while it still exists, else the default one."""
+    saved = str(settings.value(EXPORT_DIR_SETTING, "") or "") if settings is not None else ""
+    path = Path(saved).expanduser() if saved else None
+    return path if path is not None and path.is_dir() else default_export_dir()
 
 
 class ExportDialog(QDialog):
@@ -204,7 +215,9 @@ class ExportDialog(QDialog):
         self._formats.buttonToggled.connect(self._on_format_changed)
 
         row = QHBoxLayout()
-        self.path_edit = QLineEdit(str((directory or default_export_dir()) / self._file_name()))
+        settings = getattr(ctx, "settings", None)
+        folder = directory or remembered_export_dir(settings)
+        self.path_edit = QLineEdit(str(folder / self._file_name()))
         self.path_edit.setObjectName("ExportPath")
         row.addWidget(self.path_edit, 1)
         browse = QPushButton("Browse…")
@@ -343,6 +356,9 @@ class ExportDialog(QDialog):
 
     def _on_finished(self, path: str, count: int) -> None:
         self._done()
+        settings = getattr(self._ctx, "settings", None)
+        if settings is not None:  # the next export starts here
+            settings.setValue(EXPORT_DIR_SETTING, str(Path(path).parent))
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         noun = self._noun if count != 1 else self._noun.rstrip("s")

@@ -43,6 +43,7 @@ from ato_desktop.core.run_filter import (
 )
 from ato_desktop.core.timefmt import TIME_WINDOWS, window_start_ms
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.flow_layout import FlowLayout
 
 # Chips: label, the statuses they stand for, the theme colour of their dot.
 STATUS_CHIPS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
@@ -198,6 +199,17 @@ def _int_or_none(text: str) -> int | None:
         return None
 
 
+def _group(name: str) -> tuple[QWidget, QHBoxLayout]:
+    """A row of controls that wraps as one piece."""
+    group = QWidget()
+    group.setObjectName(name)
+    row = QHBoxLayout(group)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    group.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    return group, row
+
+
 def dot_icon(color: QColor, *, hollow: bool = False, size: int = 10) -> QIcon:
     pixmap = QPixmap(size * 2, size * 2)
     pixmap.setDevicePixelRatio(2.0)
@@ -228,9 +240,12 @@ class FiltersBar(QFrame):
         self._names: dict[str, str] = {}  # id -> name
         self._updating = False
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
+        # Three groups that wrap as wholes when the window is narrow (the default 1280 px one
+        # cannot hold them in a row): the status chips, the fields, the time window and Reset.
+        layout = FlowLayout(self, spacing=12, row_spacing=8)
+        chips_group, chips = _group("FilterChips")
+        fields_group, fields = _group("FilterFields")
+        window_group, window_row = _group("FilterWindow")
 
         self._chips: dict[str, QPushButton] = {}
         for key, label, _statuses, colour in STATUS_CHIPS:
@@ -242,10 +257,9 @@ class FiltersBar(QFrame):
             chip.setIcon(dot_icon(current_theme().color(colour), hollow=key == "stopped"))
             chip.setIconSize(QSize(10, 10))
             chip.toggled.connect(self._on_chip_toggled)
-            layout.addWidget(chip)
+            chips.addWidget(chip)
             self._chips[key] = chip
 
-        layout.addSpacing(6)
         self.agent_edit = QLineEdit()
         self.agent_edit.setObjectName("AgentFilter")
         self.agent_edit.setPlaceholderText("Agent: type to search")
@@ -261,7 +275,7 @@ class FiltersBar(QFrame):
         self.agent_edit.setCompleter(completer)
         self.agent_edit.editingFinished.connect(self._on_agent_edited)
         self.agent_edit.textChanged.connect(self._on_agent_text)
-        layout.addWidget(self.agent_edit)
+        fields.addWidget(self.agent_edit)
 
         self.version_chip = QPushButton("")
         self.version_chip.setObjectName("VersionChip")
@@ -269,7 +283,7 @@ class FiltersBar(QFrame):
         self.version_chip.setToolTip("Only runs of this config version; click to clear")
         self.version_chip.clicked.connect(self._clear_version)
         self.version_chip.hide()
-        layout.addWidget(self.version_chip)
+        fields.addWidget(self.version_chip)
 
         self.cost_edit = QLineEdit()
         self.cost_edit.setObjectName("MinCost")
@@ -282,7 +296,7 @@ class FiltersBar(QFrame):
         self.cost_edit.setFixedWidth(112)
         self.cost_edit.textEdited.connect(lambda _t: self._cost_timer.start())
         self.cost_edit.textChanged.connect(lambda t: not t and self._cost_timer.start())
-        layout.addWidget(self.cost_edit)
+        fields.addWidget(self.cost_edit)
         self._cost_timer = QTimer(self, singleShot=True, interval=350)
         self._cost_timer.timeout.connect(self._emit)
 
@@ -291,17 +305,18 @@ class FiltersBar(QFrame):
         self.meta_edit.setPlaceholderText("user:… tenant:… error:… >30s")
         self.meta_edit.setClearButtonEnabled(True)
         self.meta_edit.setToolTip(f"Search run metadata: {METADATA_HELP}")
-        self.meta_edit.setMinimumWidth(150)
-        self.meta_edit.setMaximumWidth(240)
+        # Wide enough for its placeholder: it is the only hint of what the field takes.
+        hint = self.meta_edit.fontMetrics().horizontalAdvance(self.meta_edit.placeholderText())
+        self.meta_edit.setMinimumWidth(hint + 28)
+        self.meta_edit.setMaximumWidth(max(240, hint + 28))
         self.meta_edit.textEdited.connect(lambda _t: self._meta_timer.start())
         self.meta_edit.textChanged.connect(lambda t: not t and self._meta_timer.start())
         self.meta_edit.returnPressed.connect(self._emit)
-        layout.addWidget(self.meta_edit)
+        fields.addWidget(self.meta_edit)
         self._meta_timer = QTimer(self, singleShot=True, interval=450)
         self._meta_timer.timeout.connect(self._emit)
         self.meta_error = ""  # why the text typed cannot be read ("" when it can)
 
-        layout.addSpacing(6)
         self._windows = QButtonGroup(self)
         self._windows.setExclusive(True)
         segment = QWidget()
@@ -324,7 +339,7 @@ class FiltersBar(QFrame):
             w: b for w, b in zip(TIME_WINDOWS, self._windows.buttons(), strict=True)
         }
         self._window_buttons["all"].setToolTip("Runs of all time")
-        layout.addWidget(segment)
+        window_row.addWidget(segment)
 
         self.range_chip = QPushButton("")
         self.range_chip.setObjectName("RangeChip")
@@ -334,19 +349,26 @@ class FiltersBar(QFrame):
         )
         self.range_chip.clicked.connect(self._clear_range)
         self.range_chip.hide()
-        layout.addWidget(self.range_chip)
+        window_row.addWidget(self.range_chip)
 
         self.reset_button = QPushButton("Reset")
         self.reset_button.setObjectName("ResetFilters")
         self.reset_button.setFlat(True)
         self.reset_button.setToolTip("Clear every filter")
         self.reset_button.clicked.connect(self.reset)
-        layout.addWidget(self.reset_button)
-        layout.addStretch(1)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        window_row.addWidget(self.reset_button)
+        for group in (chips_group, fields_group, window_group):
+            layout.addWidget(group)
+        self._flow = layout
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._show_state(self._state)
 
     # -- public --------------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> int:
+        """How many rows the bar takes at its width (1 when everything fits)."""
+        return self._flow.rows(self.contentsRect().width())
 
     def state(self) -> RunsFilterState:
         return self._state

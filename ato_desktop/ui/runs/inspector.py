@@ -1,9 +1,12 @@
 """The operation inspector: the sidebar beside the action list that shows one action in full.
 
 Metadata (run id, seq, span id, timestamps, tokens, cost, tags), for a tool call its server,
-whether it is read-only and its approval, for a coding agent's step the files it touched, the
-error if it failed, and the inputs, outputs and meta as highlighted JSON. Large or binary
-payloads are handled by JsonView (formatted off the UI thread, truncated view, Save to file).
+whether it is read-only and its approval (who answered, when), for a coding agent's step the
+files it touched, the error if it failed, the run's compliance section (what applied to it:
+config version, approvals, redaction, sync, retention; collapsed to one line until opened), and
+the inputs, outputs and meta as highlighted JSON. Large or binary payloads are handled by
+JsonView (formatted off the UI thread, truncated view, Save to file); a part with nothing
+recorded says so instead of showing `null`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QTabBar,
     QToolButton,
@@ -24,10 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ato_desktop.core.compliance import ComplianceFacts, approval_fact
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.run_json import span_id
 from ato_desktop.core.timefmt import human_duration
+from ato_desktop.ui.runs.compliance_text import (
+    approval_text,
+    compliance_rows,
+    compliance_summary,
+)
 from ato_desktop.ui.runs.formatting import DASH, full_time, precise_time, short_id
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.json_view import JsonView, monospace_font
@@ -41,6 +51,11 @@ APPROVAL_TEXT = {
     "denied": "Denied: it was not run",
 }
 CHANGE_COLOURS = {"created": "completed", "edited": "accent", "deleted": "failed"}
+NOTHING_RECORDED = {
+    "inputs": "No inputs were recorded for this action.",
+    "outputs": "No outputs were recorded for this action.",
+    "meta": "No metadata was recorded for this action.",
+}
 
 
 def action_meta(action: ActionRecord) -> dict[str, Any]:
@@ -83,6 +98,19 @@ def files_html(files: list[tuple[str, str]]) -> str:
     return f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>{tail}"
 
 
+class _FittingScrollArea(QScrollArea):
+    """A scroll area that asks for as much height as its contents need, as they are now (Qt's
+    caches its contents' first size hint), and scrolls when it gets less."""
+
+    def sizeHint(self) -> QSize:
+        widget = self.widget()
+        if widget is None:
+            return super().sizeHint()
+        hint = widget.sizeHint()
+        frame = 2 * self.frameWidth()
+        return QSize(hint.width() + frame, hint.height() + frame)
+
+
 class OperationInspector(QFrame):
     """One action in full. Esc (the page's command) or the close button hides it."""
 
@@ -117,6 +145,27 @@ class OperationInspector(QFrame):
         header.addWidget(close)
         layout.addLayout(header)
 
+        # Everything above the JSON scrolls when the window is too short for it (1280x820
+        # with a tool call's box and the compliance section open): squeezed, its rows overlap.
+        details = QWidget()
+        details.setObjectName("InspectorDetails")
+        above = QVBoxLayout(details)
+        above.setContentsMargins(0, 0, 4, 0)
+        above.setSpacing(8)
+        self.details_scroll = _FittingScrollArea()
+        self.details_scroll.setObjectName("InspectorDetailsScroll")
+        self.details_scroll.setWidgetResizable(True)
+        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.details_scroll.setWidget(details)
+        self.details_scroll.viewport().setAutoFillBackground(False)
+        # As tall as what it holds when there is room (the JSON takes the rest), less and
+        # scrolling when there is not.
+        self.details_scroll.setSizePolicy(
+            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred
+        )
+        details.setAutoFillBackground(False)
+
         self._meta = QGridLayout()
         self._meta.setHorizontalSpacing(10)
         self._meta.setVerticalSpacing(3)
@@ -143,7 +192,7 @@ class OperationInspector(QFrame):
         self._add_field("Tokens", "tokens", row, 0, span=3)
         self.tags = self._add_field("Tags", "tags", row + 1, 0, span=3)
         self.tags.setWordWrap(True)
-        layout.addLayout(self._meta)
+        above.addLayout(self._meta)
 
         # A tool call: where it ran, whether it only reads, what the user said.
         self.tool_box = QFrame()
@@ -166,7 +215,7 @@ class OperationInspector(QFrame):
             self._tool_grid.addWidget(caption, i, 0, Qt.AlignmentFlag.AlignTop)
             self._tool_grid.addWidget(value, i, 1)
             self._tool_fields[key] = value
-        layout.addWidget(self.tool_box)
+        above.addWidget(self.tool_box)
         self.tool_box.hide()
 
         # A coding agent's step: the files it created, edited or deleted.
@@ -185,8 +234,10 @@ class OperationInspector(QFrame):
         self.files.setFont(monospace_font())
         self.files.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         files_layout.addWidget(self.files)
-        layout.addWidget(self.files_box)
+        above.addWidget(self.files_box)
         self.files_box.hide()
+
+        self._build_compliance(above)
 
         self.error_box = QFrame()
         self.error_box.setObjectName("InspectorError")
@@ -201,7 +252,9 @@ class OperationInspector(QFrame):
         self.error_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         error_layout.addWidget(self.error_title)
         error_layout.addWidget(self.error_text)
-        layout.addWidget(self.error_box)
+        above.addWidget(self.error_box)
+        above.addStretch(1)
+        layout.addWidget(self.details_scroll)
         self.error_box.hide()
 
         self.tabs = QTabBar()
@@ -213,7 +266,89 @@ class OperationInspector(QFrame):
         self.tabs.currentChanged.connect(self._on_tab)
         layout.addWidget(self.tabs)
         self.json = JsonView()
+        # The details above first (up to what they need), the payload the rest, never less
+        # than a few lines: its own size hint (a long document) must not push them out.
+        self.json.setMinimumHeight(140)
+        self.json.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         layout.addWidget(self.json, 1)
+
+    def _build_compliance(self, layout: QVBoxLayout) -> None:
+        """What applied to the run: a header line (the summary) that opens the details."""
+        self.compliance: ComplianceFacts | None = None
+        header = QHBoxLayout()
+        header.setSpacing(6)
+        self.compliance_toggle = QToolButton()
+        self.compliance_toggle.setObjectName("ComplianceToggle")
+        self.compliance_toggle.setText("Compliance")
+        self.compliance_toggle.setCheckable(True)
+        self.compliance_toggle.setAutoRaise(True)
+        self.compliance_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.compliance_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.compliance_toggle.setToolTip(
+            "What applied to this run: its config version, tool approvals, redaction, cloud "
+            "sync and retention"
+        )
+        self.compliance_toggle.toggled.connect(self._show_compliance_details)
+        header.addWidget(self.compliance_toggle)
+        self.compliance_summary = QLabel("")
+        self.compliance_summary.setObjectName("ComplianceSummary")
+        self.compliance_summary.setProperty("muted", True)
+        self.compliance_summary.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
+        header.addWidget(self.compliance_summary, 1)
+        header.addStretch(0)  # the toggle stays left when the summary hides
+        self.compliance_header = QWidget()
+        self.compliance_header.setObjectName("ComplianceHeader")
+        self.compliance_header.setLayout(header)
+        header.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.compliance_header)
+        self.compliance_box = QFrame()
+        self.compliance_box.setObjectName("InspectorCompliance")
+        grid = QGridLayout(self.compliance_box)
+        grid.setContentsMargins(10, 6, 10, 6)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(3)
+        grid.setColumnStretch(1, 1)
+        self._compliance_fields: dict[str, QLabel] = {}
+        for i, caption_text in enumerate(("Config", "Approvals", "Redaction", "Sync", "Retention")):
+            caption = QLabel(caption_text)
+            caption.setObjectName("Muted")
+            value = QLabel(DASH)
+            value.setObjectName(f"Compliance_{caption_text.lower()}")
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(caption, i, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value, i, 1)
+            self._compliance_fields[caption_text] = value
+        layout.addWidget(self.compliance_box)
+        self.compliance_box.hide()
+        self.compliance_header.hide()
+
+    def set_compliance(self, facts: ComplianceFacts | None) -> None:
+        """The run's compliance facts (None while they are read, or for no run)."""
+        self.compliance = facts
+        self.compliance_header.setVisible(facts is not None)
+        if facts is None:
+            self.compliance_box.hide()
+            return
+        self.compliance_summary.setText(compliance_summary(facts))
+        self.compliance_summary.setToolTip(compliance_summary(facts))
+        for caption, text in compliance_rows(facts):
+            self._compliance_fields[caption].setText(text)
+        self._show_compliance_details(self.compliance_toggle.isChecked())
+
+    def compliance_text(self) -> dict[str, str]:
+        """Caption -> text of the section as shown (for tests and copying)."""
+        return {k: v.text() for k, v in self._compliance_fields.items()}
+
+    def _show_compliance_details(self, shown: bool) -> None:
+        self.compliance_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+        self.compliance_box.setVisible(shown and self.compliance is not None)
+        self.compliance_summary.setVisible(not shown)
+        self.details_scroll.updateGeometry()
 
     def _add_field(self, label: str, key: str, row: int, col: int, *, span: int) -> QLabel:
         caption = QLabel(label)
@@ -264,6 +399,7 @@ class OperationInspector(QFrame):
         else:
             self.error_box.hide()
         self.show()
+        self.details_scroll.updateGeometry()  # its contents changed: the layout asks again
         part = part if part in PARTS else "inputs"
         index = PARTS.index(part)
         if self.tabs.currentIndex() != index:
@@ -329,9 +465,15 @@ class OperationInspector(QFrame):
             f["server"].setText(str(meta.get("server") or DASH))
             f["read_only"].setText(read_only_text(meta))
             approval = meta.get("approval")
-            f["approval"].setText(
-                APPROVAL_TEXT.get(str(approval), str(approval)) if approval else "Not needed"
-            )
+            fact = approval_fact(action.seq, action.name, meta)
+            if fact is not None and fact.decision != "requested" and fact.by is not None:
+                said = approval_text(fact)  # who answered and when
+                text = said[:1].upper() + said[1:]
+            elif approval:
+                text = APPROVAL_TEXT.get(str(approval), str(approval))
+            else:
+                text = "Not needed"
+            f["approval"].setText(text)
             f["approval"].setProperty("approval", str(approval or ""))
             f["approval"].style().unpolish(f["approval"])
             f["approval"].style().polish(f["approval"])
@@ -352,6 +494,9 @@ class OperationInspector(QFrame):
             return
         action: ActionRecord = self._row.action
         value = {"inputs": action.inputs, "outputs": action.outputs, "meta": action.meta}[part]
+        if value is None or value == {}:  # nothing recorded: say so, never a bare `null`
+            self.json.clear(NOTHING_RECORDED[part])
+            return
         size = self._row.sizes.get(part)
         self.json.set_value(
             value, size_hint=size, name=f"run-{short_id(action.run_id)}-{action.seq}-{part}"

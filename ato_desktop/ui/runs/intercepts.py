@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.records import RunFilter
 from ato_desktop.store.run_queries import (
     BURN_RATE,
     ERROR_RATE,
@@ -298,19 +299,18 @@ class InterceptsPanel(QFrame):
         self.hint.setVisible(not collapsed)
         self.sig_collapsed_changed.emit(collapsed)
 
-    def refresh(self, agent_id: str | None, since_ms: int | None) -> None:
-        """Re-read the intercepts for this agent filter and time window (off the UI thread)."""
+    def refresh(self, flt: RunFilter) -> None:
+        """Re-read the intercepts among the runs that pass flt, every filter of the Runs page
+        (off the UI thread)."""
         if self._ctx.workspace is None:
             return
         self._generation += 1
-        self._ctx.spawn(self._load(self._generation, agent_id, since_ms), what="find intercepts")
+        self._ctx.spawn(self._load(self._generation, flt), what="find intercepts")
 
-    async def _load(self, generation: int, agent_id: str | None, since_ms: int | None) -> None:
+    async def _load(self, generation: int, flt: RunFilter) -> None:
         store = self._ctx.workspace.store
         try:
-            items = await self._ctx.read(
-                critical_intercepts, store, agent_id=agent_id, since_ms=since_ms
-            )
+            items = await self._ctx.read(critical_intercepts, store, flt)
         except Exception as exc:
             log.exception("could not read intercepts")
             if shiboken6.isValid(self) and generation == self._generation:

@@ -745,6 +745,7 @@ class TelemetryView(QWidget):
         """Another run is being read: drop this one's actions and inspector meanwhile."""
         self._run = None
         self.inspector.close_inspector(emit=False)
+        self.inspector.set_compliance(None)
         self.model.set_rows([])
         self.empty.setText("Loading the run…")
         self._list_stack.setCurrentWidget(self.empty)
