@@ -559,6 +559,13 @@ class RegressionsView(QWidget):
             return
         report = detection.report
         thresholds = detection.settings.thresholds
+        if self._pending_select is not None and not self.show_all.isChecked():
+            # A link to a change that is not flagged (config history's "compare before/after")
+            # lands on it whenever the detection arrives: all changes are listed.
+            wanted = self._find(*self._pending_select)
+            if wanted is not None and not wanted.regression:
+                self.show_all.setChecked(True)  # fills the rows, selecting it
+                return
         if not report.changes:
             self._show_empty(thresholds)
             return
