@@ -39,9 +39,13 @@ importlint: $(DEPS_STAMP)
 
 # The whole suite runs inside a throwaway D-Bus session with gnome-keyring, so the keyring tests
 # talk to a real Secret Service; every other test uses an in-memory keyring.
+# Two workers (pytest-xdist), each file's tests on one worker in order; PYTEST_WORKERS=0 runs
+# them in this process.
+PYTEST_WORKERS ?= 2
 pytest: $(DEPS_STAMP)
 	ATO_REQUIRE_SECRET_SERVICE=1 QT_QPA_PLATFORM=offscreen \
-		bash scripts/with-secret-service.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+		bash scripts/with-secret-service.sh $(BIN)/python -m pytest \
+		-n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Every benchmark, figures against same-run baselines, into docs/benchmarks.md. The first run
 # builds the 1,000,000-run / 10,000,000-action workspace in .bench/ (about half an hour, 15 GB).

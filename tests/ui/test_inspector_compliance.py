@@ -26,7 +26,7 @@ from ato_desktop.ui.pages.runs_page import RunsPage
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
 from tests.fakes.mcp_server import stdio_command
 from tests.fakes.otlp_server import FakeOtlpServer
-from tests.support.qt_helpers import run_to_end
+from tests.support.qt_helpers import run_on_engine
 from tests.ui.test_runs_page import make_page
 
 ANTHROPIC_KEY = "sk-ant-api03-COMPLIANCEKEY-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -89,8 +89,10 @@ def test_what_applied_to_a_run_approved_and_synced(
     workspace.sync.configure(endpoint=collector.url, enabled=True, include_content=True)
     page = make_page(open_ctx, qtbot)
     task = open_ctx.spawn(
-        workspace.dispatcher.dispatch(
-            DispatchRequest("Note: call bob", agent="clerk", trigger=Trigger.UI)
+        open_ctx.engine_run(
+            workspace.dispatcher.dispatch(
+                DispatchRequest("Note: call bob", agent="clerk", trigger=Trigger.UI)
+            )
         )
     )
     # The call waits for approval; the run's details ask, and the user approves there.
@@ -105,7 +107,7 @@ def test_what_applied_to_a_run_approved_and_synced(
     result = task.result()
     assert result.status.value == "completed"
     # The ended run went to the outbox; the sync worker sends it to the collector.
-    run_to_end(open_ctx, qtbot, workspace.sync.sync_now())
+    run_on_engine(open_ctx, qtbot, workspace.sync.sync_now())
     assert len(collector.accepted()) == 1
 
     _open(page, qtbot, result.run_id)

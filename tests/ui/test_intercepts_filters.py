@@ -112,7 +112,11 @@ def test_a_run_killed_on_purpose_is_not_a_high_error_rate(
     )
     fake.scenario = Scenario(chunks=("partial ", "never sent"), stall_after=1)
     task = open_ctx.spawn(
-        workspace.dispatcher.dispatch(DispatchRequest("job", agent="writer", trigger=Trigger.UI))
+        open_ctx.engine_run(
+            workspace.dispatcher.dispatch(
+                DispatchRequest("job", agent="writer", trigger=Trigger.UI)
+            )
+        )
     )
     # The first dispatch imports the provider SDK: seconds on a loaded machine.
     qtbot.waitUntil(
@@ -129,7 +133,11 @@ def test_a_run_killed_on_purpose_is_not_a_high_error_rate(
     # A run that went wrong still is (the same shape, failed by the provider).
     fake.scenario = Scenario(status=500)
     failed = open_ctx.spawn(
-        workspace.dispatcher.dispatch(DispatchRequest("job", agent="writer", trigger=Trigger.UI))
+        open_ctx.engine_run(
+            workspace.dispatcher.dispatch(
+                DispatchRequest("job", agent="writer", trigger=Trigger.UI)
+            )
+        )
     )
     qtbot.waitUntil(failed.done, timeout=20_000)
     (hit,) = [i for i in critical_intercepts(workspace.store) if i.run.id == failed.result().run_id]

@@ -74,8 +74,10 @@ def test_this_apps_run_streams_live_with_figures_so_far_and_is_killed_from_here(
     fake.scenario = Scenario(chunks=WORDS, delay_s=0.05)
     page = make_page(open_ctx, qtbot)
     task = open_ctx.spawn(
-        open_ctx.workspace.dispatcher.dispatch(
-            DispatchRequest("Write at length", agent="writer", trigger=Trigger.UI)
+        open_ctx.engine_run(
+            open_ctx.workspace.dispatcher.dispatch(
+                DispatchRequest("Write at length", agent="writer", trigger=Trigger.UI)
+            )
         )
     )
     run_id = _open_running(page, qtbot, open_ctx, FIRST_SDK_IMPORT_S)
@@ -137,8 +139,10 @@ def test_a_tool_call_ceiling_gives_a_completion_percentage(
     )
     page = make_page(open_ctx, qtbot)
     task = open_ctx.spawn(
-        open_ctx.workspace.dispatcher.dispatch(
-            DispatchRequest("Note a", agent="clerk", trigger=Trigger.UI)
+        open_ctx.engine_run(
+            open_ctx.workspace.dispatcher.dispatch(
+                DispatchRequest("Note a", agent="clerk", trigger=Trigger.UI)
+            )
         )
     )
     _open_running(page, qtbot, open_ctx, FIRST_SDK_IMPORT_S)
@@ -178,7 +182,11 @@ def test_a_pipeline_shows_its_stage_and_a_stage_its_place(
     started: list[str] = []
     page = make_page(open_ctx, qtbot)
     task = open_ctx.spawn(
-        workspace.automations.pipelines.run_group("article", "otters", on_started=started.append)
+        open_ctx.engine_run(
+            workspace.automations.pipelines.run_group(
+                "article", "otters", on_started=started.append
+            )
+        )
     )
     qtbot.waitUntil(lambda: len(fake.requests) == 2, timeout=FIRST_SDK_IMPORT_S * 1000)
     qtbot.waitUntil(lambda: fake.requests[1].stalled.is_set(), timeout=10_000)
@@ -267,8 +275,10 @@ def test_notifications_fire_from_this_view(
         page = window.page("runs")
         assert isinstance(page, RunsPage)
         task = ui_ctx.spawn(
-            ui_ctx.workspace.dispatcher.dispatch(
-                DispatchRequest("Short one", agent="writer", trigger=Trigger.UI)
+            ui_ctx.engine_run(
+                ui_ctx.workspace.dispatcher.dispatch(
+                    DispatchRequest("Short one", agent="writer", trigger=Trigger.UI)
+                )
             )
         )
         run_id = _open_running(page, qtbot, ui_ctx, FIRST_SDK_IMPORT_S)
@@ -281,8 +291,10 @@ def test_notifications_fire_from_this_view(
         # A failure notifies while it is on screen, unwatched.
         fake.scenario = Scenario(chunks=WORDS[:40], delay_s=0.05, stream_error_after=20)
         failing = ui_ctx.spawn(
-            ui_ctx.workspace.dispatcher.dispatch(
-                DispatchRequest("Fails", agent="writer", trigger=Trigger.UI)
+            ui_ctx.engine_run(
+                ui_ctx.workspace.dispatcher.dispatch(
+                    DispatchRequest("Fails", agent="writer", trigger=Trigger.UI)
+                )
             )
         )
         failed_id = _open_running(page, qtbot, ui_ctx)
