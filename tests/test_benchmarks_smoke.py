@@ -94,7 +94,37 @@ def test_the_event_loop_benchmark_runs_and_the_page_is_written(tmp_path: Path) -
         "## The workspace",
         "## Targets",
         "## Insights over the whole workspace",
-        "## The UI thread during 3 streaming dispatches",
+        "## The UI thread during streaming dispatches",
     ):
         assert heading in text
     assert f"{RUNS:,} runs" in text and "p99" in text
+
+
+def test_only_some_benchmarks_replace_their_sections_and_rows_and_keep_the_rest(
+    tmp_path: Path,
+) -> None:
+    """`run_all --only bench_feed`: the feed's section and Targets rows are replaced in place,
+    every other section and row is kept as it was."""
+    page = tmp_path / "benchmarks.md"
+    page.write_text(
+        "# Benchmarks\n\n## Targets\n\n| Target | Measured | Goal | |\n|---|---|---|---|\n"
+        "| Ingest | 0.5x raw | >= 0.5x raw | met |\n"
+        "| Following other processes, idle | 9 % of a core | <= 1.0 % of a core | **missed** |\n"
+        "\n## Other processes, seen by the window\n\nold text\n\n## Palette search\n\nkept\n"
+    )
+    idle = {
+        "seconds": 60.0,
+        "cpu_core_pct_feed_on": 0.5,
+        "cpu_core_pct_feed_off": 0.25,
+        "feed_cost_core_pct": 0.25,
+        "target_core_pct": 1.0,
+    }
+    run_all.splice(page, {"feed": {"idle": idle}, "load_before": 1.0, "load_after": 2.0})
+    text = page.read_text()
+    assert "| Ingest | 0.5x raw | >= 0.5x raw | met |" in text
+    assert "| Following other processes, idle | 0.25 % of a core | <= 1.0 % of a core | met |" in (
+        text
+    )
+    assert "9 % of a core" not in text and "old text" not in text
+    assert "following: 0.5 % of a core" in text and "Load average (1 min) before and after" in text
+    assert text.index("## Other processes") < text.index("## Palette search") and "kept" in text
