@@ -36,6 +36,7 @@ from ato_desktop.core.regressions import (
     check_change,
 )
 from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.engine.evals import version_case_scores
 from ato_desktop.store.compare_queries import group_runs
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
@@ -199,7 +200,6 @@ def detect_regressions(
     Eval scores default to the evals recorded per config version (engine.evals)."""
     thresholds = thresholds or Thresholds()
     if eval_scores is None:
-        from ato_desktop.engine.evals import version_case_scores
 
         def eval_scores(version_id: str) -> Sequence[tuple[str, float]]:
             return version_case_scores(store, version_id)
