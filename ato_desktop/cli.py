@@ -2268,48 +2268,29 @@ def _read_secret_values(names: list[str], what: str) -> list[str]:
 
 
 def _mcp_add(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine import mcp_registry
     from ato_desktop.engine.credentials import KeyringUnavailableError
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store import mcp_servers
+    from ato_desktop.engine.mcp_secrets import McpSecrets, NoSecureKeyringError, secret_names
 
     config = _mcp_config_from_args(args)
     secrets = McpSecrets()
-    entries = secret_names(config)
-    if entries and not secrets.is_secure():
-        # Refuse before anything is written: a server without its secrets cannot work.
-        print(
-            f"error: no secure keyring is available ({secrets.backend_description()}); the "
-            "secret values would have nowhere safe to go, so nothing was saved. Install and "
-            "unlock a Secret Service keyring such as gnome-keyring or KWallet, then try again.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
     ws = _open_workspace()
     try:
-        taken = {r.name.lower(): r.name for r in mcp_servers.list_servers(ws.store)}
-        if config.name.lower() in taken:
-            # Before asking for secrets: the add would fail after the user typed them.
-            name = taken[config.name.lower()]
-            raise UsageError(
-                f"an MCP server named {name!r} already exists; remove it first "
-                f"(ato-desktop mcp remove {name})"
-            )
-        kind_label = "header" if config.transport == "http" else "environment variable"
-        values = _read_secret_values([name for _, name in entries], f"Secret {kind_label}")
-        saved: list[tuple[str, str]] = []
         try:
-            for (kind, name), value in zip(entries, values, strict=True):
-                secrets.set(config.name, kind, name, value)
-                saved.append((kind, name))
-            record = mcp_servers.add_server(ws.store, config).result()
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                secrets.delete(config.name, saved)
-            if isinstance(exc, KeyringUnavailableError):  # locked, D-Bus gone: not bad input
-                print(f"error: {exc} Nothing was saved.", file=sys.stderr)
-                return EXIT_FAILED
-            raise
-        kept = f"; {len(saved)} secret(s) in the OS keyring" if saved else ""
+            # Before asking for secrets: the add would fail after the user typed them.
+            mcp_registry.refuse_unregistrable(ws.store, config, secrets)
+            entries = secret_names(config)
+            kind_label = "header" if config.transport == "http" else "environment variable"
+            values = _read_secret_values([name for _, name in entries], f"Secret {kind_label}")
+            named = dict(zip((name for _, name in entries), values, strict=True))
+            record = mcp_registry.register_server(ws.store, config, named, secrets)
+        except KeyringUnavailableError as exc:  # none secure, locked, D-Bus gone: not bad input
+            said = str(exc)
+            if not isinstance(exc, NoSecureKeyringError):  # that one says so already
+                said += " Nothing was saved."
+            print(f"error: {_lower_first(said)}", file=sys.stderr)
+            return EXIT_FAILED
+        kept = f"; {len(entries)} secret(s) in the OS keyring" if entries else ""
         out.write(
             f"added MCP server {record.name} ({record.config.transport}: "
             f"{record.config.target()}){kept}\n"
@@ -2320,26 +2301,25 @@ def _mcp_add(args: argparse.Namespace, out: TextIO) -> int:
         ws.close()
 
 
+def _lower_first(text: str) -> str:
+    """A message as the tail of "error: ..." (the CLI's errors start in lower case)."""
+    return text[:1].lower() + text[1:]
+
+
 def _mcp_list(args: argparse.Namespace, out: TextIO) -> int:
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store import mcp_servers
+    from ato_desktop.engine import mcp_registry
+    from ato_desktop.engine.mcp_secrets import McpSecrets
 
     ws = _open_workspace()
     try:
-        records = mcp_servers.list_servers(ws.store)
+        infos = mcp_registry.list_servers(ws.store, McpSecrets())
     finally:
         ws.close()
-    secrets = McpSecrets()
+    records = [info.record for info in infos]
+    states = {info.name: [s.as_dict() for s in info.secrets] for info in infos}
 
     def secret_state(record: Any) -> list[dict[str, Any]]:
-        states = []
-        for kind, name in secret_names(record.config):
-            try:
-                present = secrets.get(record.name, kind, name) is not None
-            except CredentialError:
-                present = None
-            states.append({"kind": kind, "name": name, "present": present})
-        return states
+        return states[record.name]
 
     if args.json:
         _emit_json(
@@ -2442,19 +2422,19 @@ async def _mcp_test(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _mcp_remove(args: argparse.Namespace, out: TextIO) -> int:
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store import mcp_servers
+    from ato_desktop.engine import mcp_registry
+    from ato_desktop.engine.mcp_secrets import McpSecrets
 
     ws = _open_workspace()
     try:
-        record = mcp_servers.remove_server(ws.store, args.name).result()
+        removed = mcp_registry.unregister_server(ws.store, args.name, McpSecrets())
     finally:
         ws.close()
-    if record is None:
+    if removed is None:
         raise NotFoundError(f"No MCP server named {args.name!r}. See `ato-desktop mcp list`.")
-    removed = McpSecrets().delete(record.name, secret_names(record.config))
-    extra = f" and {removed} secret(s) from the keyring" if removed else ""
-    out.write(f"removed MCP server {record.name}{extra}\n")
+    deleted = removed.secrets_deleted
+    extra = f" and {deleted} secret(s) from the keyring" if deleted else ""
+    out.write(f"removed MCP server {removed.record.name}{extra}\n")
     return EXIT_OK
 
 
