@@ -1663,11 +1663,8 @@ def _delta_text(delta: Any) -> str:
 
 
 def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
-    from ato_desktop.engine.settings_file import (
-        SettingsFileError,
-        regression_thresholds,
-        save_regression_thresholds,
-    )
+    from ato_desktop.engine.regressions import detect, load_thresholds
+    from ato_desktop.engine.settings_file import SettingsFileError, save_regression_thresholds
     from ato_desktop.store.paths import data_paths
 
     if args.insights_command == "cost":
@@ -1675,19 +1672,28 @@ def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
     if args.insights_command == "evidence":
         return asyncio.run(_insights_evidence(args, out))
     paths = data_paths()
-    try:
-        if args.insights_command == "thresholds":
-            return _thresholds(args, out, paths, regression_thresholds, save_regression_thresholds)
-        thresholds = regression_thresholds(paths)
-    except SettingsFileError as exc:
-        raise UsageError(str(exc)) from exc
-    from ato_desktop.engine.regressions import detect_regressions
 
+    def said(loaded: Any) -> Any:
+        # Read as the app reads them: a broken settings.json is said, and the defaults used.
+        if loaded.error:
+            print(f"warning: {loaded.error}; using the default thresholds", file=sys.stderr)
+        return loaded.thresholds
+
+    def load(paths: Any) -> Any:
+        return said(load_thresholds(paths))
+
+    if args.insights_command == "thresholds":
+        try:
+            return _thresholds(args, out, paths, load, save_regression_thresholds)
+        except SettingsFileError as exc:  # a broken file is never overwritten
+            raise UsageError(str(exc)) from exc
     ws = _open_workspace()
     try:
-        report = detect_regressions(ws.store, thresholds, agent=args.agent)
+        detection = detect(ws.store, paths, agent=args.agent)
     finally:
         ws.close()
+    said(detection.settings)
+    report = detection.report
     active = [c for c in report.regressions if c.is_current]
     if args.json:
         data = report.as_dict()

@@ -264,13 +264,9 @@ def _link_run(run: RunRecord) -> LinkRun:
 def source_config(workspace: LogParts, run: RunRecord, inputs: dict[str, Any]) -> AgentConfig:
     """The config the source ran with: its agent's version when linked, else its inputs."""
     if run.agent_version_id:
-        row = (
-            workspace.store.reader()
-            .execute("SELECT config_json FROM agent_versions WHERE id = ?", (run.agent_version_id,))
-            .fetchone()
-        )
-        if row is not None:
-            return AgentConfig.from_dict(json.loads(row[0]))
+        recorded = run_queries.version_config(workspace.store, run.agent_version_id)
+        if recorded is not None:
+            return recorded
     return AgentConfig(
         runtime=str(inputs.get("runtime") or run.runtime),
         model=str(inputs.get("model") or run.model),

@@ -3,6 +3,7 @@ right failing examples; a harmless change, and one with too few runs, are not.""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.core.regressions import COST, EVAL, LATENCY, SUCCESS, Thresholds
-from ato_desktop.engine.regressions import detect_regressions, first_prompt
+from ato_desktop.engine.regressions import detect, detect_regressions, first_prompt
 from ato_desktop.engine.settings_file import (
     SettingsFileError,
     regression_thresholds,
@@ -217,4 +218,31 @@ def test_thresholds_are_settings_and_a_broken_file_is_never_overwritten(
         save_regression_thresholds(paths, Thresholds())
     assert in_process("insights", "thresholds", "alpha=0.02")[0] == 2
     assert "not valid JSON (line 1" in capsys.readouterr().err
+    assert paths.settings_file.read_bytes() == broken  # never overwritten
+
+
+def test_a_broken_settings_file_is_read_one_way_by_the_app_and_the_cli(
+    workspace: Workspace, triage: AgentRecord, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A change that regresses under the default thresholds.
+    _runs(workspace, triage, T0, 40, failed=1, tag="a1", seed=1)
+    workspace.agents.edit("triage", {"system_prompt": "Be terse."})
+    _runs(workspace, triage, T0 + 10 * HOUR, 40, failed=16, tag="b2", seed=2)
+    paths = workspace.paths
+    paths.settings_file.write_text('{"regressions": {"alpha": 0.01,', encoding="utf-8")
+    broken = paths.settings_file.read_bytes()
+
+    detection = detect(workspace.store, paths)  # what Insights -> Regressions shows
+    assert detection.settings.thresholds == Thresholds()
+    assert "not valid JSON" in detection.settings.error
+    assert [c.regression for c in detection.report.changes] == [True]
+
+    # The CLI judges with the same defaults and says why, instead of refusing to judge.
+    code, out = in_process("insights", "regressions")
+    err = capsys.readouterr().err
+    assert code == 1 and "REGRESSION  @triage v1 → v2" in out
+    assert "not valid JSON" in err and "using the default thresholds" in err
+    code, out = in_process("insights", "thresholds", "--json")
+    assert code == 0 and json.loads(out) == Thresholds().as_dict()
+    assert "not valid JSON" in capsys.readouterr().err
     assert paths.settings_file.read_bytes() == broken  # never overwritten
