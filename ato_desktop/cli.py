@@ -41,6 +41,7 @@ from ato_desktop.cli_io import (
 from ato_desktop.core.automations import DefinitionError
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import duration_ms, rate_text
 from ato_desktop.core.ids import short_id
 from ato_desktop.core.models import AgentConfig, RunStatus, RuntimeName, Trigger
 from ato_desktop.core.pricing import PriceFileError
@@ -1043,7 +1044,7 @@ def _print_run(out: TextIO, data: dict[str, Any]) -> None:
         f"trigger    {data['trigger']}",
         f"started    {data['started_at']}",
         f"ended      {data['ended_at'] or '—'}",
-        f"duration   {_ms(data['duration_ms'])}   ttft {_ms(data['ttft_ms'])}",
+        f"duration   {duration_ms(data['duration_ms'])}   ttft {duration_ms(data['ttft_ms'])}",
         f"tokens     {tokens['input']} in ({tokens['cache_read']} cache read, "
         f"{tokens['cache_write']} cache write) · {tokens['output']} out "
         f"({tokens['reasoning']} reasoning)" + (" · estimated" if tokens["estimated"] else ""),
@@ -1057,7 +1058,7 @@ def _print_run(out: TextIO, data: dict[str, Any]) -> None:
     for action in data.get("actions", []):
         out.write(
             f"\n#{action['seq']} {action['name']} · {action['outcome']} · "
-            f"{_ms(action['duration_ms'])} · ttft {_ms(action['ttft_ms'])} · "
+            f"{duration_ms(action['duration_ms'])} · ttft {duration_ms(action['ttft_ms'])} · "
             f"{format_cost(action['cost_usd'], action['cost_source'])}\n"
         )
         if action["error_class"]:
@@ -1234,7 +1235,7 @@ async def _replay_batch(
             f"{summary.regressed} regressed\n"
             f"cost: ${summary.source_cost_usd:.4f} -> ${summary.replay_cost_usd:.4f}"
             f"{_pct_text(summary.cost_delta_pct)} · median latency "
-            f"{_ms_text(summary.source_median_ms)} -> {_ms_text(summary.replay_median_ms)}"
+            f"{duration_ms(summary.source_median_ms)} -> {duration_ms(summary.replay_median_ms)}"
             f"{_pct_text(summary.latency_delta_pct)}\n"
         )
         for note in summary.notes:
@@ -1301,8 +1302,8 @@ def _print_comparison(out: TextIO, result: Any) -> None:
         ("status", c.source.status, c.replay.status, ""),
         (
             "duration",
-            _ms_text(c.source.duration_ms),
-            _ms_text(c.replay.duration_ms),
+            duration_ms(c.source.duration_ms),
+            duration_ms(c.replay.duration_ms),
             _pct_text(c.duration_delta_pct).strip(" ()"),
         ),
         (
@@ -1331,10 +1332,6 @@ def _print_comparison(out: TextIO, result: Any) -> None:
 
 def _pct_text(value: float | None) -> str:
     return "" if value is None else f" ({value:+.1f}%)"
-
-
-def _ms_text(value: float | None) -> str:
-    return "—" if value is None else human_duration(int(value * 1_000_000))
 
 
 # -- simulate -----------------------------------------------------------------------------------
@@ -1569,8 +1566,13 @@ def _print_run_comparison(comparison: Any, out: TextIO, diff_lines: int) -> None
     rate = totals.success_rate
     figures = [
         ("cost", cost(left), cost(right), totals.cost_usd),
-        ("duration", _ms(left.duration_ms), _ms(right.duration_ms), totals.duration_ms),
-        ("ttft", _ms(left.ttft_ms), _ms(right.ttft_ms), totals.ttft_ms),
+        (
+            "duration",
+            duration_ms(left.duration_ms),
+            duration_ms(right.duration_ms),
+            totals.duration_ms,
+        ),
+        ("ttft", duration_ms(left.ttft_ms), duration_ms(right.ttft_ms), totals.ttft_ms),
         ("input tokens", *tokens("input"), totals.tokens["input"]),
         ("output tokens", *tokens("output"), totals.tokens["output"]),
         ("total tokens", *tokens("total"), totals.tokens["total"]),
@@ -1777,8 +1779,8 @@ def _insights_cost(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{rec.headline}\n")
         out.write(
             f"  evidence: {current.label} ${current.cost_per_call or 0:.4f}/call, ok "
-            f"{_rate(current.ok_rate)} on {current.runs:,} runs · {candidate.label} "
-            f"${candidate.cost_per_call or 0:.4f}/call, ok {_rate(candidate.ok_rate)} on "
+            f"{rate_text(current.ok_rate)} on {current.runs:,} runs · {candidate.label} "
+            f"${candidate.cost_per_call or 0:.4f}/call, ok {rate_text(candidate.ok_rate)} on "
             f"{candidate.runs:,} runs ({candidate.replays:,} replays)"
             f"{_eval_text(current, candidate)}\n"
         )
@@ -1798,14 +1800,10 @@ def _insights_cost(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
 def _eval_text(current: Any, candidate: Any) -> str:
     if current.eval_score is None and candidate.eval_score is None:
         return ""
-    return f" · eval {_rate(current.eval_score)} → {_rate(candidate.eval_score)}"
+    return f" · eval {rate_text(current.eval_score)} → {rate_text(candidate.eval_score)}"
 
 
 async def _insights_evidence(args: argparse.Namespace, out: TextIO) -> int:
@@ -1912,7 +1910,7 @@ def _figure(metric: str, value: float | None) -> str:
     if metric in ("success_rate", "eval_score"):
         return f"{value:.0%}"
     if metric == "p95_latency":
-        return _ms(value)
+        return duration_ms(value)
     return f"${value:.4f}"
 
 
@@ -2091,7 +2089,7 @@ def _print_eval_report(out: TextIO, report: Any) -> None:
     )
     if figs.judge_cost_source is not None:
         line += f" + judge {format_cost(figs.judge_cost_usd, figs.judge_cost_source)}"
-    line += f" · p50 {_ms(figs.p50_ms)} · p95 {_ms(figs.p95_ms)}"
+    line += f" · p50 {duration_ms(figs.p50_ms)} · p95 {duration_ms(figs.p95_ms)}"
     out.write(line + "\n")
     if report.bad_lines:
         out.write(f"{len(report.bad_lines)} bad line(s) skipped (listed on stderr)\n")
@@ -2597,10 +2595,6 @@ def _short(value: Any, limit: int = 60) -> str:
 def _when(epoch_ms: int | None) -> str:
     text = rfc3339(epoch_ms)
     return text[:19].replace("T", " ") if text else "—"
-
-
-def _ms(value: float | None) -> str:
-    return "—" if value is None else human_duration(int(value * 1_000_000))
 
 
 _HANDLERS = {

@@ -6,9 +6,8 @@ import time
 from datetime import datetime
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import DASH
 from ato_desktop.core.timefmt import rfc3339
-
-DASH = "—"
 
 
 def now_ms() -> int:
@@ -87,12 +86,6 @@ def cost_cell(usd: float | None, source: str | None) -> tuple[str, bool]:
     if text.endswith(" est."):
         return text[: -len(" est.")], True
     return text, False
-
-
-def percent(rate: float | None) -> str:
-    if rate is None:
-        return DASH
-    return f"{rate * 100:.0f}%"
 
 
 def size_text(count: int | None, unit: str = "B") -> str:
