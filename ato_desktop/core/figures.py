@@ -90,6 +90,18 @@ def duration_ms(value: Any) -> str:
     return DASH if ms is None else human_duration(int(ms * 1_000_000))
 
 
+def seconds_text(seconds: int) -> str:
+    """Whole seconds as a clock reads them: 8 s, 4 m 05 s, 2 h 10 m."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} m {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} m"
+
+
 def rate_text(value: Any, *, fine: bool = False) -> str:
     """A rate (0.42) as a percentage: 42%; fine=True keeps a decimal below 1% (0.5%)."""
     rate = as_money(value)

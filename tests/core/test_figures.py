@@ -14,6 +14,7 @@ from ato_desktop.core.figures import (
     duration_ms,
     ms_text,
     rate_text,
+    seconds_text,
     usd,
     usd_cents,
 )
@@ -62,6 +63,7 @@ def test_rates_and_durations() -> None:
         "1 h 02 m",
     ]
     assert count_text(1234) == "1,234" and count_text(2.5, 2) == "2.50"
+    assert [seconds_text(s) for s in (8, 245, 7800, -3)] == ["8 s", "4 m 05 s", "2 h 10 m", "0 s"]
 
 
 def test_no_front_end_keeps_a_formatter_of_its_own() -> None:
