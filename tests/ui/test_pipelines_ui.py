@@ -21,7 +21,6 @@ from ato_desktop.core.automations import (
 )
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
-from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.store.execution_log import now_ms
 from ato_desktop.ui.context import AppContext
@@ -30,13 +29,6 @@ from ato_desktop.ui.insights.pipelines_models import COL_COST, COL_NAME, COL_STA
 from ato_desktop.ui.insights.pipelines_view import STATE_EMPTY, STATE_ROWS, PipelinesView
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
 from tests.support.qt_helpers import Show, run_on_engine
-
-ANTHROPIC_KEY = "sk-ant-api03-PIPEKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@pytest.fixture
-def keys(memory_keyring: object) -> None:
-    assert CredentialStore().set_key("anthropic", ANTHROPIC_KEY).persisted
 
 
 def make_article(ctx: AppContext, fake: FakeLLMServer) -> None:
