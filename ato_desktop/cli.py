@@ -1678,7 +1678,8 @@ def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
     def said(loaded: Any) -> Any:
         # Read as the app reads them: a broken settings.json is said, and the defaults used.
         if loaded.error:
-            print(f"warning: {loaded.error}; using the default thresholds", file=sys.stderr)
+            reason = loaded.error.rstrip(".")
+            print(f"warning: {reason}; using the default thresholds", file=sys.stderr)
         return loaded.thresholds
 
     def load(paths: Any) -> Any:

@@ -13,12 +13,16 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ato_desktop.core.automations import AutomationKind, GroupMode, GroupSpec, Stage
+from ato_desktop.core.mcp_config import McpServerConfig
 from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.execution_log import ExecutionLog
-from tests.fakes import FakeLLMServer
+from ato_desktop.store.mcp_servers import add_server
+from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
+from tests.fakes.mcp_server import stdio_command
 from tests.support.provider_keys import ANTHROPIC_KEY
 
 T = TypeVar("T")
@@ -66,6 +70,56 @@ def support_agent(ws: Workspace, fake: FakeLLMServer, name: str = "support") -> 
     return fake_agent(
         ws, fake, name, "claude", "claude-haiku-4-5", system_prompt="You are a support agent."
     )
+
+
+def article_group(ws: Workspace, fake: FakeLLMServer) -> None:
+    """Three agents on the fake (researcher, writer, editor) and the sequential group "article"
+    that hands the input through them."""
+    for name in ("researcher", "writer", "editor"):
+        fake_agent(ws, fake, name)
+    spec = GroupSpec(
+        GroupMode.SEQUENTIAL,
+        stages=(
+            Stage("research", "researcher", "Find facts about {input}"),
+            Stage("draft", "writer", "Write from: {previous}"),
+            Stage("edit", "editor", "Edit: {previous}"),
+        ),
+    )
+    ws.automations.definitions.add(AutomationKind.GROUP, "article", spec)
+
+
+def approval_clerk(
+    ws: Workspace,
+    fake: FakeLLMServer,
+    notes: Path,
+    note: str,
+    *,
+    timeout_s: float = 30,
+    source: str = "test",
+) -> AgentRecord:
+    """The agent "clerk" on the fake, whose shop/write_note calls wait for approval: the fake
+    "shop" MCP server registered (stdio, appending to notes), and the fake set to call
+    write_note(note) once, then answer "Done."."""
+    command, args, env = stdio_command("--notes", str(notes))
+    add_server(
+        ws.store,
+        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=timeout_s),
+    ).result()
+    fake.enqueue(
+        Scenario(
+            chunks=("I'll note that.",),
+            tool_calls=(FakeToolCall("shop__write_note", {"text": note}),),
+        ),
+        Scenario(chunks=("Done.",)),
+    )
+    config = AgentConfig(
+        "claude",
+        "claude-sonnet-5",
+        base_url=fake.anthropic_base_url,
+        mcp_servers=("shop",),
+        tool_rules={"shop/write_note": "approve"},
+    )
+    return ws.agents.create("clerk", config, source=source)
 
 
 def run_to_end(ws: Workspace, coro: Coroutine[Any, Any, T]) -> T:
