@@ -41,6 +41,7 @@ from ato_desktop.cli_io import (
 from ato_desktop.core.automations import DefinitionError
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import duration_ms, rate_text
 from ato_desktop.core.ids import short_id
 from ato_desktop.core.models import AgentConfig, RunStatus, RuntimeName, Trigger
 from ato_desktop.core.pricing import PriceFileError
@@ -1043,7 +1044,7 @@ def _print_run(out: TextIO, data: dict[str, Any]) -> None:
         f"trigger    {data['trigger']}",
         f"started    {data['started_at']}",
         f"ended      {data['ended_at'] or '—'}",
-        f"duration   {_ms(data['duration_ms'])}   ttft {_ms(data['ttft_ms'])}",
+        f"duration   {duration_ms(data['duration_ms'])}   ttft {duration_ms(data['ttft_ms'])}",
         f"tokens     {tokens['input']} in ({tokens['cache_read']} cache read, "
         f"{tokens['cache_write']} cache write) · {tokens['output']} out "
         f"({tokens['reasoning']} reasoning)" + (" · estimated" if tokens["estimated"] else ""),
@@ -1057,7 +1058,7 @@ def _print_run(out: TextIO, data: dict[str, Any]) -> None:
     for action in data.get("actions", []):
         out.write(
             f"\n#{action['seq']} {action['name']} · {action['outcome']} · "
-            f"{_ms(action['duration_ms'])} · ttft {_ms(action['ttft_ms'])} · "
+            f"{duration_ms(action['duration_ms'])} · ttft {duration_ms(action['ttft_ms'])} · "
             f"{format_cost(action['cost_usd'], action['cost_source'])}\n"
         )
         if action["error_class"]:
@@ -1234,7 +1235,7 @@ async def _replay_batch(
             f"{summary.regressed} regressed\n"
             f"cost: ${summary.source_cost_usd:.4f} -> ${summary.replay_cost_usd:.4f}"
             f"{_pct_text(summary.cost_delta_pct)} · median latency "
-            f"{_ms_text(summary.source_median_ms)} -> {_ms_text(summary.replay_median_ms)}"
+            f"{duration_ms(summary.source_median_ms)} -> {duration_ms(summary.replay_median_ms)}"
             f"{_pct_text(summary.latency_delta_pct)}\n"
         )
         for note in summary.notes:
@@ -1301,8 +1302,8 @@ def _print_comparison(out: TextIO, result: Any) -> None:
         ("status", c.source.status, c.replay.status, ""),
         (
             "duration",
-            _ms_text(c.source.duration_ms),
-            _ms_text(c.replay.duration_ms),
+            duration_ms(c.source.duration_ms),
+            duration_ms(c.replay.duration_ms),
             _pct_text(c.duration_delta_pct).strip(" ()"),
         ),
         (
@@ -1331,10 +1332,6 @@ def _print_comparison(out: TextIO, result: Any) -> None:
 
 def _pct_text(value: float | None) -> str:
     return "" if value is None else f" ({value:+.1f}%)"
-
-
-def _ms_text(value: float | None) -> str:
-    return "—" if value is None else human_duration(int(value * 1_000_000))
 
 
 # -- simulate -----------------------------------------------------------------------------------
@@ -1569,8 +1566,13 @@ def _print_run_comparison(comparison: Any, out: TextIO, diff_lines: int) -> None
     rate = totals.success_rate
     figures = [
         ("cost", cost(left), cost(right), totals.cost_usd),
-        ("duration", _ms(left.duration_ms), _ms(right.duration_ms), totals.duration_ms),
-        ("ttft", _ms(left.ttft_ms), _ms(right.ttft_ms), totals.ttft_ms),
+        (
+            "duration",
+            duration_ms(left.duration_ms),
+            duration_ms(right.duration_ms),
+            totals.duration_ms,
+        ),
+        ("ttft", duration_ms(left.ttft_ms), duration_ms(right.ttft_ms), totals.ttft_ms),
         ("input tokens", *tokens("input"), totals.tokens["input"]),
         ("output tokens", *tokens("output"), totals.tokens["output"]),
         ("total tokens", *tokens("total"), totals.tokens["total"]),
@@ -1663,11 +1665,8 @@ def _delta_text(delta: Any) -> str:
 
 
 def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
-    from ato_desktop.engine.settings_file import (
-        SettingsFileError,
-        regression_thresholds,
-        save_regression_thresholds,
-    )
+    from ato_desktop.engine.regressions import detect, load_thresholds
+    from ato_desktop.engine.settings_file import SettingsFileError, save_regression_thresholds
     from ato_desktop.store.paths import data_paths
 
     if args.insights_command == "cost":
@@ -1675,19 +1674,29 @@ def cmd_insights(args: argparse.Namespace, out: TextIO) -> int:
     if args.insights_command == "evidence":
         return asyncio.run(_insights_evidence(args, out))
     paths = data_paths()
-    try:
-        if args.insights_command == "thresholds":
-            return _thresholds(args, out, paths, regression_thresholds, save_regression_thresholds)
-        thresholds = regression_thresholds(paths)
-    except SettingsFileError as exc:
-        raise UsageError(str(exc)) from exc
-    from ato_desktop.engine.regressions import detect_regressions
 
+    def said(loaded: Any) -> Any:
+        # Read as the app reads them: a broken settings.json is said, and the defaults used.
+        if loaded.error:
+            reason = loaded.error.rstrip(".")
+            print(f"warning: {reason}; using the default thresholds", file=sys.stderr)
+        return loaded.thresholds
+
+    def load(paths: Any) -> Any:
+        return said(load_thresholds(paths))
+
+    if args.insights_command == "thresholds":
+        try:
+            return _thresholds(args, out, paths, load, save_regression_thresholds)
+        except SettingsFileError as exc:  # a broken file is never overwritten
+            raise UsageError(str(exc)) from exc
     ws = _open_workspace()
     try:
-        report = detect_regressions(ws.store, thresholds, agent=args.agent)
+        detection = detect(ws.store, paths, agent=args.agent)
     finally:
         ws.close()
+    said(detection.settings)
+    report = detection.report
     active = [c for c in report.regressions if c.is_current]
     if args.json:
         data = report.as_dict()
@@ -1771,8 +1780,8 @@ def _insights_cost(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{rec.headline}\n")
         out.write(
             f"  evidence: {current.label} ${current.cost_per_call or 0:.4f}/call, ok "
-            f"{_rate(current.ok_rate)} on {current.runs:,} runs · {candidate.label} "
-            f"${candidate.cost_per_call or 0:.4f}/call, ok {_rate(candidate.ok_rate)} on "
+            f"{rate_text(current.ok_rate)} on {current.runs:,} runs · {candidate.label} "
+            f"${candidate.cost_per_call or 0:.4f}/call, ok {rate_text(candidate.ok_rate)} on "
             f"{candidate.runs:,} runs ({candidate.replays:,} replays)"
             f"{_eval_text(current, candidate)}\n"
         )
@@ -1792,14 +1801,10 @@ def _insights_cost(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
 def _eval_text(current: Any, candidate: Any) -> str:
     if current.eval_score is None and candidate.eval_score is None:
         return ""
-    return f" · eval {_rate(current.eval_score)} → {_rate(candidate.eval_score)}"
+    return f" · eval {rate_text(current.eval_score)} → {rate_text(candidate.eval_score)}"
 
 
 async def _insights_evidence(args: argparse.Namespace, out: TextIO) -> int:
@@ -1906,7 +1911,7 @@ def _figure(metric: str, value: float | None) -> str:
     if metric in ("success_rate", "eval_score"):
         return f"{value:.0%}"
     if metric == "p95_latency":
-        return _ms(value)
+        return duration_ms(value)
     return f"${value:.4f}"
 
 
@@ -2085,7 +2090,7 @@ def _print_eval_report(out: TextIO, report: Any) -> None:
     )
     if figs.judge_cost_source is not None:
         line += f" + judge {format_cost(figs.judge_cost_usd, figs.judge_cost_source)}"
-    line += f" · p50 {_ms(figs.p50_ms)} · p95 {_ms(figs.p95_ms)}"
+    line += f" · p50 {duration_ms(figs.p50_ms)} · p95 {duration_ms(figs.p95_ms)}"
     out.write(line + "\n")
     if report.bad_lines:
         out.write(f"{len(report.bad_lines)} bad line(s) skipped (listed on stderr)\n")
@@ -2268,48 +2273,29 @@ def _read_secret_values(names: list[str], what: str) -> list[str]:
 
 
 def _mcp_add(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine import mcp_registry
     from ato_desktop.engine.credentials import KeyringUnavailableError
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store import mcp_servers
+    from ato_desktop.engine.mcp_secrets import McpSecrets, NoSecureKeyringError, secret_names
 
     config = _mcp_config_from_args(args)
     secrets = McpSecrets()
-    entries = secret_names(config)
-    if entries and not secrets.is_secure():
-        # Refuse before anything is written: a server without its secrets cannot work.
-        print(
-            f"error: no secure keyring is available ({secrets.backend_description()}); the "
-            "secret values would have nowhere safe to go, so nothing was saved. Install and "
-            "unlock a Secret Service keyring such as gnome-keyring or KWallet, then try again.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
     ws = _open_workspace()
     try:
-        taken = {r.name.lower(): r.name for r in mcp_servers.list_servers(ws.store)}
-        if config.name.lower() in taken:
-            # Before asking for secrets: the add would fail after the user typed them.
-            name = taken[config.name.lower()]
-            raise UsageError(
-                f"an MCP server named {name!r} already exists; remove it first "
-                f"(ato-desktop mcp remove {name})"
-            )
-        kind_label = "header" if config.transport == "http" else "environment variable"
-        values = _read_secret_values([name for _, name in entries], f"Secret {kind_label}")
-        saved: list[tuple[str, str]] = []
         try:
-            for (kind, name), value in zip(entries, values, strict=True):
-                secrets.set(config.name, kind, name, value)
-                saved.append((kind, name))
-            record = mcp_servers.add_server(ws.store, config).result()
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                secrets.delete(config.name, saved)
-            if isinstance(exc, KeyringUnavailableError):  # locked, D-Bus gone: not bad input
-                print(f"error: {exc} Nothing was saved.", file=sys.stderr)
-                return EXIT_FAILED
-            raise
-        kept = f"; {len(saved)} secret(s) in the OS keyring" if saved else ""
+            # Before asking for secrets: the add would fail after the user typed them.
+            mcp_registry.refuse_unregistrable(ws.store, config, secrets)
+            entries = secret_names(config)
+            kind_label = "header" if config.transport == "http" else "environment variable"
+            values = _read_secret_values([name for _, name in entries], f"Secret {kind_label}")
+            named = dict(zip((name for _, name in entries), values, strict=True))
+            record = mcp_registry.register_server(ws.store, config, named, secrets)
+        except KeyringUnavailableError as exc:  # none secure, locked, D-Bus gone: not bad input
+            said = str(exc)
+            if not isinstance(exc, NoSecureKeyringError):  # that one says so already
+                said += " Nothing was saved."
+            print(f"error: {_lower_first(said)}", file=sys.stderr)
+            return EXIT_FAILED
+        kept = f"; {len(entries)} secret(s) in the OS keyring" if entries else ""
         out.write(
             f"added MCP server {record.name} ({record.config.transport}: "
             f"{record.config.target()}){kept}\n"
@@ -2320,26 +2306,25 @@ def _mcp_add(args: argparse.Namespace, out: TextIO) -> int:
         ws.close()
 
 
+def _lower_first(text: str) -> str:
+    """A message as the tail of "error: ..." (the CLI's errors start in lower case)."""
+    return text[:1].lower() + text[1:]
+
+
 def _mcp_list(args: argparse.Namespace, out: TextIO) -> int:
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store import mcp_servers
+    from ato_desktop.engine import mcp_registry
+    from ato_desktop.engine.mcp_secrets import McpSecrets
 
     ws = _open_workspace()
     try:
-        records = mcp_servers.list_servers(ws.store)
+        infos = mcp_registry.list_servers(ws.store, McpSecrets())
     finally:
         ws.close()
-    secrets = McpSecrets()
+    records = [info.record for info in infos]
+    states = {info.name: [s.as_dict() for s in info.secrets] for info in infos}
 
     def secret_state(record: Any) -> list[dict[str, Any]]:
-        states = []
-        for kind, name in secret_names(record.config):
-            try:
-                present = secrets.get(record.name, kind, name) is not None
-            except CredentialError:
-                present = None
-            states.append({"kind": kind, "name": name, "present": present})
-        return states
+        return states[record.name]
 
     if args.json:
         _emit_json(
@@ -2442,19 +2427,19 @@ async def _mcp_test(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _mcp_remove(args: argparse.Namespace, out: TextIO) -> int:
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store import mcp_servers
+    from ato_desktop.engine import mcp_registry
+    from ato_desktop.engine.mcp_secrets import McpSecrets
 
     ws = _open_workspace()
     try:
-        record = mcp_servers.remove_server(ws.store, args.name).result()
+        removed = mcp_registry.unregister_server(ws.store, args.name, McpSecrets())
     finally:
         ws.close()
-    if record is None:
+    if removed is None:
         raise NotFoundError(f"No MCP server named {args.name!r}. See `ato-desktop mcp list`.")
-    removed = McpSecrets().delete(record.name, secret_names(record.config))
-    extra = f" and {removed} secret(s) from the keyring" if removed else ""
-    out.write(f"removed MCP server {record.name}{extra}\n")
+    deleted = removed.secrets_deleted
+    extra = f" and {deleted} secret(s) from the keyring" if deleted else ""
+    out.write(f"removed MCP server {removed.record.name}{extra}\n")
     return EXIT_OK
 
 
@@ -2611,10 +2596,6 @@ def _short(value: Any, limit: int = 60) -> str:
 def _when(epoch_ms: int | None) -> str:
     text = rfc3339(epoch_ms)
     return text[:19].replace("T", " ") if text else "—"
-
-
-def _ms(value: float | None) -> str:
-    return "—" if value is None else human_duration(int(value * 1_000_000))
 
 
 _HANDLERS = {

@@ -1,4 +1,7 @@
-"""Test-wide guards: a fresh ATO_HOME per test, no network beyond loopback, an in-memory keyring."""
+"""Test-wide guards: a fresh ATO_HOME per test, no network beyond loopback, an in-memory keyring;
+and the fixtures every suite shares: the loopback provider (`fake`), provider keys in the
+keyring (`keys`) and a workspace over this test's data directory (`workspace`). Builders of
+rows and agents are in tests/support/builders.py."""
 
 from __future__ import annotations
 
@@ -11,7 +14,12 @@ from pathlib import Path
 import keyring
 import pytest
 
+from ato_desktop.engine.credentials import CredentialStore
+from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store.paths import DataPaths
+from tests.fakes import FakeLLMServer
 from tests.support.memory_keyring import MemoryKeyring
+from tests.support.provider_keys import ANTHROPIC_KEY, COMPATIBLE_KEY, OPENAI_KEY
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never download anything: tiktoken encodings and price updates stay off.
@@ -72,3 +80,33 @@ def memory_keyring(request: pytest.FixtureRequest) -> Iterator[MemoryKeyring | N
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
+    """A loopback server speaking the providers' wire formats, fresh per test (an HTTP proxy in
+    the environment must not catch loopback)."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def keys(memory_keyring: MemoryKeyring | None) -> CredentialStore:
+    """Every provider's planted key in the (in-memory) keyring."""
+    store = CredentialStore()
+    for provider, key in (
+        ("anthropic", ANTHROPIC_KEY),
+        ("openai", OPENAI_KEY),
+        ("openai-compatible", COMPATIBLE_KEY),
+    ):
+        assert store.set_key(provider, key).persisted
+    return store
+
+
+@pytest.fixture
+def workspace(ato_home: Path, keys: CredentialStore) -> Iterator[Workspace]:
+    """The workspace of this test's data directory, with the provider keys set."""
+    ws = Workspace.open(DataPaths(ato_home))
+    yield ws
+    ws.close()

@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ from tests.fakes import FakeLLMServer, Scenario
 REPO = Path(__file__).resolve().parents[1]
 ANTHROPIC_KEY = "sk-ant-api03-CLITESTKEY-abcdefghijklmnopqrstuvwxyz012345"
 OPENAI_KEY = "sk-proj-CLITESTKEY-0123456789abcdefghijklmnopqrstuv"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 def _env(ato_home: Path, **extra: str) -> dict[str, str]:

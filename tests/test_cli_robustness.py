@@ -51,13 +51,6 @@ def crash_reports(home: Path) -> list[Path]:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
 def home_with_agent(ato_home: Path, fake: FakeLLMServer) -> Path:
     ws = Workspace.open(DataPaths(ato_home))
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
 from tests.fakes.mcp_server import stdio_command
-from tests.test_cli import fake, in_process, run_cli  # noqa: F401  (fixture)
+from tests.test_cli import in_process, run_cli
 
 
 def _register_shop(ato_home: Path, notes: Path) -> None:
@@ -62,7 +62,7 @@ def test_agent_tool_options_are_validated(ato_home: Path, tmp_path: Path, capsys
 def test_dispatch_with_tools_and_approval_flags(
     ato_home: Path,
     tmp_path: Path,
-    fake: FakeLLMServer,  # noqa: F811
+    fake: FakeLLMServer,
 ) -> None:
     notes = tmp_path / "notes.txt"
     _register_shop(ato_home, notes)
@@ -107,7 +107,7 @@ def test_dispatch_with_tools_and_approval_flags(
 def test_without_a_terminal_or_flag_approval_is_denied(
     ato_home: Path,
     tmp_path: Path,
-    fake: FakeLLMServer,  # noqa: F811
+    fake: FakeLLMServer,
 ) -> None:
     _register_shop(ato_home, tmp_path / "notes.txt")
     run_cli(
@@ -135,7 +135,7 @@ def test_without_a_terminal_or_flag_approval_is_denied(
     assert "needs approval and no one can be asked here: denied" in done.stderr
 
 
-def test_replay_cli_single_and_batch(ato_home: Path, fake: FakeLLMServer) -> None:  # noqa: F811
+def test_replay_cli_single_and_batch(ato_home: Path, fake: FakeLLMServer) -> None:
     done = run_cli(
         ato_home,
         "agents",
@@ -201,7 +201,7 @@ def test_replay_cli_single_and_batch(ato_home: Path, fake: FakeLLMServer) -> Non
     assert (summary["total"], summary["recovered"]) == (2, 2)
 
 
-def test_simulate_cli(ato_home: Path, fake: FakeLLMServer) -> None:  # noqa: F811
+def test_simulate_cli(ato_home: Path, fake: FakeLLMServer) -> None:
     run_cli(
         ato_home,
         "agents",

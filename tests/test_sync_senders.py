@@ -40,13 +40,6 @@ def collector(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOtlpServer]:
         yield server
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
-
-
 def _env(ato_home: Path) -> dict[str, str]:
     return {
         **os.environ,

@@ -15,6 +15,7 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -106,3 +107,34 @@ def burn_anomaly(hour_spend_usd: float, baseline_week_usd: float) -> BurnAnomaly
     if hour_spend_usd >= BURN_FLOOR_USD and hour_spend_usd >= BURN_FACTOR * baseline:
         return BurnAnomaly(hour_spend_usd, baseline, hour_spend_usd / baseline)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SpendSpike:
+    """A spend spike to announce: whose, and what happened."""
+
+    agent_name: str
+    text: str  # "@name spent $3.00 in the last hour, ..."
+
+
+class SpikeAnnouncements:
+    """Which spend spikes were announced already: one per agent and hour the spike happens in,
+    however many of the agent's runs end in that hour (each ending looks again)."""
+
+    def __init__(self) -> None:
+        self._announced: set[tuple[str, int]] = set()  # (agent id, hour)
+
+    def new(
+        self, agent_id: str, found: Iterable[tuple[str | None, int, BurnAnomaly]]
+    ) -> list[SpendSpike]:
+        """The spikes of found ((agent name, run start ms, anomaly), as the store reads them)
+        not announced yet, now counted as announced."""
+        spikes = []
+        for agent_name, started_at, anomaly in found:
+            key = (agent_id, started_at // HOUR_MS)
+            if key in self._announced:
+                continue
+            self._announced.add(key)
+            name = agent_name or agent_id[-8:]
+            spikes.append(SpendSpike(name, f"@{name} {anomaly.describe()}"))
+        return spikes

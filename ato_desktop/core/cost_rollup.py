@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ato_desktop.core.figures import DASH, cost_text
 from ato_desktop.core.models import CostSource
 
 # A run is only as certain as its least certain action. A local model's $0 is exact, and a sum
@@ -32,24 +33,7 @@ def rollup_cost(current: float | None, new: float | None) -> float | None:
 
 def format_cost(usd: float | None, source: str | None) -> str:
     """'$0.0123 est.', '$0.0123', 'unknown', '≥ $0.0123 (part unknown)', 'local' (a model on
-    this machine or network, $0), or '—' for no cost."""
+    this machine or network, $0), or '—' for no cost (no source recorded)."""
     if source is None:
-        return "—"
-    if source == CostSource.LOCAL.value:
-        return "local"
-    if source == CostSource.UNKNOWN.value:
-        return "unknown" if not usd else f"≥ {_usd(usd)} (part unknown)"
-    text = _usd(usd or 0.0)
-    return f"{text} est." if source == CostSource.ESTIMATED.value else text
-
-
-def _usd(value: float) -> str:
-    if value == 0:
-        return "$0.00"
-    if abs(value) < 0.0001:
-        return f"${value:.6f}"
-    if abs(value) < 0.01:
-        return f"${value:.4f}"
-    if abs(value) < 1:
-        return f"${value:.3f}"
-    return f"${value:,.2f}"
+        return DASH
+    return cost_text(usd or 0.0, source)

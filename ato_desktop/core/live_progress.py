@@ -11,6 +11,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ato_desktop.core.figures import seconds_text
+
 TYPICAL_SAMPLE = 50  # recent completed runs of the agent the typical duration is taken from
 TYPICAL_MIN_RUNS = 3  # fewer than this: no typical duration (one run says little)
 
@@ -53,14 +55,7 @@ def _ms(ms: int) -> str:
     ms = max(0, int(ms))
     if ms < 10_000:
         return f"{ms / 1000:.1f} s"
-    seconds = round(ms / 1000)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} m {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} m"
+    return seconds_text(round(ms / 1000))
 
 
 def progress(facts: ProgressFacts, elapsed_ms: int) -> Progress:

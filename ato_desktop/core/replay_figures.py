@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ato_desktop.core.figures import DASH, MINUS
 from ato_desktop.core.models import Cost, CostSource
 
-DASH = "—"
-MINUS = "−"  # a real minus sign: it lines up with the plus in a proportional font
 SAME_WITHIN_PCT = 1.0  # a change smaller than this reads as "the same"
 
 BETTER, WORSE, SAME, NO_FIGURE = "better", "worse", "same", "none"

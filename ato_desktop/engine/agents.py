@@ -17,6 +17,7 @@ from ato_desktop.core.terminal_text import name_problem
 from ato_desktop.core.tools import rule_problems
 from ato_desktop.engine.credentials import PROVIDER_ENV_VARS, RUNTIME_PROVIDERS
 from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.mcp_servers import list_servers
 
 
 class AgentConfigError(ValueError):
@@ -173,8 +174,6 @@ class AgentService:
         """Every MCP server the agent names must be registered."""
         if not config.mcp_servers:
             return
-        from ato_desktop.store.mcp_servers import list_servers
-
         known = {record.config.name.lower() for record in list_servers(self._store)}
         missing = [name for name in config.mcp_servers if name.lower() not in known]
         if missing:

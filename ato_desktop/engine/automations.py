@@ -1,16 +1,14 @@
 """Automation definitions (groups, schedules, hooks, skill flows): validation against the log,
-versions on every change, skill files re-read on change; and the engine that runs them
-(`AutomationEngine`: the pipeline runner, the scheduler and the hook listener), started with
-the workspace like the online judge.
+versions on every change, skill files re-read on change. What runs them is
+`engine.automation_engine.AutomationEngine`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ato_desktop.core import cron
 from ato_desktop.core.automations import (
@@ -30,9 +28,6 @@ from ato_desktop.core.terminal_text import name_problem
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store.automations import AutomationRecord, AutomationVersionRecord
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, now_ms
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 MAX_SKILL_FILE_BYTES = 1_000_000
 FILE_SOURCE = "file"
@@ -271,35 +266,3 @@ class AutomationService:
         except (NotFoundError, DefinitionError):
             targets = []
         return HookEdge(name, spec.source_agent, tuple(targets))
-
-
-class AutomationEngine:
-    """What runs automations in a workspace: `pipelines` (groups and skill flows), `hooks`
-    (listening for runs once started) and `scheduler` (firing schedules once started with
-    scheduler=True: the app, `schedules daemon`)."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        from ato_desktop.engine.hooks import HookRunner
-        from ato_desktop.engine.pipelines import PipelineRunner
-        from ato_desktop.engine.scheduler import Scheduler
-
-        self.definitions = AutomationService(workspace.store)
-        self.pipelines = PipelineRunner(workspace)
-        self.hooks = HookRunner(workspace, self.pipelines)
-        self.scheduler = Scheduler(workspace, self.pipelines)
-
-    def start(self, *, scheduler: bool = False) -> None:
-        """Listen for hook events (and fire schedules) on the running loop."""
-        self.hooks.start()
-        if scheduler:
-            self.scheduler.start()
-
-    async def drain(self, timeout_s: float | None = None) -> None:
-        """Wait for hooked runs and fired schedules under way."""
-        await self.hooks.drain(timeout_s)
-        await self.scheduler.drain(timeout_s)
-
-    async def aclose(self) -> None:
-        await self.scheduler.aclose()
-        await self.hooks.aclose()
-        await asyncio.sleep(0)

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ato_desktop.core.cost_recs import (
     WINDOW_DAYS,
@@ -26,6 +26,14 @@ from ato_desktop.core.cost_recs import (
 )
 from ato_desktop.core.models import Cost, CostSource, RunStatus
 from ato_desktop.core.records import RunFilter
+from ato_desktop.engine.evals import (
+    EvalError,
+    EvalTarget,
+    agent_suites,
+    model_case_scores,
+    rerun_suite,
+)
+from ato_desktop.engine.parts import ReplayParts
 from ato_desktop.engine.replay import (
     BatchSummary,
     Progress,
@@ -43,9 +51,6 @@ from ato_desktop.store.insights_queries import (
     production_runs_since,
     unfolded_runs,
 )
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 DAY_MS: Final = 86_400_000
 DEFAULT_SAMPLE: Final = 20
@@ -86,7 +91,6 @@ def cost_recommendations(
 ) -> CostReport:
     thresholds = thresholds or RecThresholds()
     if eval_scores is None:  # default: the evals recorded for the agent per runtime and model
-        from ato_desktop.engine.evals import model_case_scores
 
         def eval_scores(agent_id: str, runtime: str, model: str) -> Sequence[float]:
             return model_case_scores(store, agent_id, runtime, model)
@@ -170,7 +174,7 @@ def sample_runs(store: ExecutionLog, agent: str, size: int = DEFAULT_SAMPLE) -> 
 
 
 def estimate_evidence(
-    workspace: Workspace, agent: str, target: ReplayTarget, size: int = DEFAULT_SAMPLE
+    workspace: ReplayParts, agent: str, target: ReplayTarget, size: int = DEFAULT_SAMPLE
 ) -> EvidencePlan:
     """What gathering evidence on target would replay, and its estimated cost (nothing sent)."""
     run_ids: list[str] = []
@@ -184,8 +188,6 @@ def estimate_evidence(
             continue
         run_ids.append(run_id)
         total += plan.estimate.usd or 0.0
-    from ato_desktop.engine.evals import agent_suites
-
     return EvidencePlan(
         agent,
         target,
@@ -197,7 +199,7 @@ def estimate_evidence(
 
 
 async def gather_evidence(
-    workspace: Workspace,
+    workspace: ReplayParts,
     plan: EvidencePlan,
     *,
     concurrency: int = 4,
@@ -215,8 +217,6 @@ async def gather_evidence(
         cancel=cancel,
     )
     if plan.suites and plan.target.runtime and plan.target.model:
-        from ato_desktop.engine.evals import EvalError, EvalTarget, rerun_suite
-
         target = EvalTarget(
             agent=plan.agent,
             runtime=plan.target.runtime,

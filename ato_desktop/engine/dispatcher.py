@@ -47,7 +47,7 @@ from ato_desktop.core.models import (
 from ato_desktop.core.pricing import PriceBook
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.core.redaction import redact_secrets
-from ato_desktop.engine.agents import base_url_refusal
+from ato_desktop.engine.agents import AgentConfigError, AgentService, base_url_refusal
 from ato_desktop.engine.approvals import ApprovalBroker
 from ato_desktop.engine.credentials import CredentialStore, known_secrets
 from ato_desktop.engine.live_runs import LiveDispatch, LiveRunRegistry
@@ -394,8 +394,6 @@ class Dispatcher:
     async def _sync_prompt_file(self, agent: AgentRecord) -> AgentRecord:
         """The agent's system prompt file was edited outside the app: record the new text as a
         version first, so the run points at the prompt it really ran with."""
-        from ato_desktop.engine.agents import AgentConfigError, AgentService
-
         try:
             synced = await asyncio.to_thread(AgentService(self._store).sync_prompt_file, agent.id)
         except AgentConfigError as exc:

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ato_desktop.core.eval_scoring import (
     CaseOutcome,
@@ -50,13 +50,16 @@ from ato_desktop.core.eval_suite import (
     parse_suite,
 )
 from ato_desktop.core.models import AgentConfig, RunStatus, RuntimeName, Trigger
-from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
+from ato_desktop.engine.dispatcher import (
+    Dispatcher,
+    DispatchError,
+    DispatchRequest,
+    DispatchResult,
+)
+from ato_desktop.engine.parts import DispatchParts
 from ato_desktop.store import evals as eval_store
 from ato_desktop.store.evals import NewSuiteRun, SuiteRunRecord
 from ato_desktop.store.execution_log import ExecutionLog
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 MAX_SUITE_BYTES = 16 * 1024 * 1024
 MAX_NOTE_CHARS = 2_000
@@ -260,7 +263,7 @@ def _judge_target(spec: ScorerSpec, suite: EvalSuite, default: JudgeTarget | Non
 
 
 async def judge_output(
-    workspace: Workspace,
+    dispatcher: Dispatcher,
     spec: ScorerSpec,
     judge: JudgeTarget,
     *,
@@ -291,7 +294,7 @@ async def judge_output(
         tags={k: v for k, v in judge_tags.items() if v},
     )
     try:
-        result = await workspace.dispatcher.dispatch(request)
+        result = await dispatcher.dispatch(request)
     except DispatchError as exc:
         return judge_result(
             spec,
@@ -355,7 +358,7 @@ class SuiteReport:
 
 @dataclass
 class _SuiteRun:
-    workspace: Workspace
+    workspace: DispatchParts
     suite: EvalSuite
     target: EvalTarget
     resolved: _Resolved
@@ -415,7 +418,7 @@ class _SuiteRun:
                     judge = JudgeTarget(None, resolved.runtime, resolved.model, resolved.base_url)
                 results.append(
                     await judge_output(
-                        self.workspace,
+                        self.workspace.dispatcher,
                         spec,
                         judge,
                         transcript=case.transcript(),
@@ -445,7 +448,7 @@ class _SuiteRun:
 
 
 async def run_suite(
-    workspace: Workspace,
+    workspace: DispatchParts,
     suite: EvalSuite,
     target: EvalTarget,
     *,
@@ -644,7 +647,7 @@ def load_report(store: ExecutionLog, suite_run_id: str) -> SuiteReport:
 
 
 async def rerun_suite(
-    workspace: Workspace, suite_name: str, target: EvalTarget, **options: Any
+    workspace: DispatchParts, suite_name: str, target: EvalTarget, **options: Any
 ) -> SuiteReport:
     """Run a recorded suite again from its stored text (its file may be gone): e.g. an
     agent's suite on a candidate model to gather evidence for a cheaper one."""

@@ -28,7 +28,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ato_desktop.core.automations import AutomationKind, HookEvent, HookSpec, TargetKind
 from ato_desktop.core.budgets import day_start_ms, month_start_ms
@@ -46,15 +45,17 @@ from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.templates import render
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.online_judge import run_exchange
-from ato_desktop.engine.pipelines import close_parent_run, open_parent_run, run_killable
+from ato_desktop.engine.parts import RunParts
+from ato_desktop.engine.pipelines import (
+    PipelineRunner,
+    close_parent_run,
+    open_parent_run,
+    run_killable,
+)
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store import claims, run_queries
 from ato_desktop.store.automations import AutomationRecord
 from ato_desktop.store.execution_log import NotFoundError, now_ms
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.pipelines import PipelineRunner
-    from ato_desktop.engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ def hook_depth(run: RunRecord) -> int:
 class HookRunner:
     """Fires hooks on run events once `start()`ed on a running loop."""
 
-    def __init__(self, workspace: Workspace, pipelines: PipelineRunner) -> None:
-        self._ws = workspace
+    def __init__(self, parts: RunParts, pipelines: PipelineRunner) -> None:
+        self._parts = parts
         self._pipelines = pipelines
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -107,7 +108,7 @@ class HookRunner:
             return
         self._loop = asyncio.get_running_loop()
         # Other processes' runs too (the app hears a CLI dispatch end): claims keep it to one fire.
-        self._unsubscribe = self._ws.bus.subscribe(self._on_event)
+        self._unsubscribe = self._parts.store.bus.subscribe(self._on_event)
 
     def _on_event(self, event: DomainEvent) -> None:
         # On the writer's or the change feed's thread: decide cheaply, hand work to the loop.
@@ -130,7 +131,7 @@ class HookRunner:
         if sources is not None:
             return sources
         generation = self._sources_generation
-        store = self._ws.store
+        store = self._parts.store
         hooks = await store.read_async(
             automation_store.list_definitions, store, AutomationKind.HOOK, enabled_only=True
         )
@@ -163,7 +164,7 @@ class HookRunner:
             return []
 
     async def _handle(self, run_id: str) -> list[HookFire]:
-        store = self._ws.store
+        store = self._parts.store
         run = await store.read_async(store.get_run, run_id)
         if run.tags.get(CHAIN_TAG):
             return []  # a stage of a hook chain: the chain fires the hooks that follow it
@@ -180,7 +181,7 @@ class HookRunner:
 
     async def _due(self, run: RunRecord) -> list[tuple[AutomationRecord, HookSpec]]:
         """The enabled hooks this finished run fires, in the order they were defined."""
-        store = self._ws.store
+        store = self._parts.store
         if run.agent_id is None or run.status == RunStatus.RUNNING.value:
             return []
         hooks = await store.read_async(
@@ -221,7 +222,7 @@ class HookRunner:
             # Every process following the log hears this run end (the app, a daemon): the
             # one whose claim goes in fires the hook, the others leave it.
             claimed = await asyncio.wrap_future(
-                claims.claim(store, f"hook:{hook.id}", subject, self._ws.lease.token)
+                claims.claim(store, f"hook:{hook.id}", subject, self._parts.lease_token)
             )
             if claimed:
                 due.append((hook, spec))
@@ -231,7 +232,7 @@ class HookRunner:
         spec = hook.spec
         if not isinstance(spec, HookSpec):
             return False
-        store = self._ws.store
+        store = self._parts.store
         try:
             agent = await store.read_async(store.get_agent, spec.source_agent)
         except NotFoundError:
@@ -239,7 +240,7 @@ class HookRunner:
         return agent.id == agent_id
 
     async def _over_budget_period(self, agent_id: str) -> str | None:
-        store = self._ws.store
+        store = self._parts.store
         agent = await store.read_async(store.get_agent, agent_id)
         config = agent.config
         if config.budget_per_day_usd is None and config.budget_per_month_usd is None:
@@ -267,7 +268,7 @@ class HookRunner:
     async def _prompt_and_tags(
         self, hook: AutomationRecord, spec: HookSpec, run: RunRecord
     ) -> tuple[str, dict[str, str]]:
-        store = self._ws.store
+        store = self._parts.store
         actions = await store.read_async(store.get_actions, run.id)
         _transcript, output = run_exchange(actions)
         values = {
@@ -315,12 +316,12 @@ class HookRunner:
             "pipeline.version": str(hook.version),
             SOURCE_TAG: source.id,
         }
-        chain_id, chain_no = await open_parent_run(self._ws, hook, Trigger.HOOK, tags, source.id)
+        chain_id, chain_no = await open_parent_run(self._parts, hook, Trigger.HOOK, tags, source.id)
         fires: list[HookFire] = []  # everything that fired or was held back, in order
         stages: list[HookFire] = []  # the chain's own stages (dispatches of agents)
         t0 = time.perf_counter_ns()
         killed, shutting_down = await run_killable(
-            self._ws,
+            self._parts,
             chain_id,
             chain_no,
             self._chain_stages(hook, spec, source, chain_id, fires, stages),
@@ -340,8 +341,8 @@ class HookRunner:
             if failed is not None:
                 position = stages.index(failed) + 1
                 message = f"stage {position} ({failed.hook}) {failed.status}"
-                stage_run = await self._ws.store.read_async(
-                    self._ws.store.get_run, failed.run_id or ""
+                stage_run = await self._parts.store.read_async(
+                    self._parts.store.get_run, failed.run_id or ""
                 )
                 error_class = stage_run.error_class
                 if stage_run.error_message:
@@ -353,7 +354,7 @@ class HookRunner:
         else:
             status = RunStatus.COMPLETED
         await close_parent_run(
-            self._ws,
+            self._parts,
             chain_id,
             chain_no,
             status,
@@ -390,7 +391,7 @@ class HookRunner:
     ) -> None:
         """Dispatch the chain's stages breadth first: each hooked run's own due hooks follow it
         (a hook to a group or skill flow starts that pipeline run, outside the chain)."""
-        store = self._ws.store
+        store = self._parts.store
         queue = deque([(first, first_spec, source)])
         while queue:
             hook, spec, after = queue.popleft()
@@ -401,7 +402,7 @@ class HookRunner:
             prompt, tags = await self._prompt_and_tags(hook, spec, after)
             tags.update({CHAIN_TAG: chain_id, "pipeline": first.name})
             try:
-                done = await self._ws.dispatcher.dispatch(
+                done = await self._parts.dispatcher.dispatch(
                     DispatchRequest(
                         prompt,
                         agent=spec.target,
@@ -450,7 +451,7 @@ class HookRunner:
         """Let every event of the writes made so far reach the loop: the writer publishes a
         batch's events before it takes the next job, so once a no-op job is done they have
         been handed over (and call_soon_threadsafe keeps their order)."""
-        await asyncio.wrap_future(self._ws.store.submit(lambda _conn, _emit: None))
+        await asyncio.wrap_future(self._parts.store.submit(lambda _conn, _emit: None))
         await asyncio.sleep(0)
 
     async def aclose(self) -> None:

@@ -19,19 +19,17 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ato_desktop.core.eval_scoring import OnlineJudgeSettings, RunScore, sampled
 from ato_desktop.core.eval_suite import JudgeTarget
 from ato_desktop.core.events import DomainEvent, RunCompleted
 from ato_desktop.core.models import RunStatus, RuntimeName, Trigger
 from ato_desktop.core.records import ActionRecord
+from ato_desktop.engine.dispatcher import Dispatcher
 from ato_desktop.engine.evals import EvalError, judge_output
 from ato_desktop.store import evals as eval_store
 from ato_desktop.store.execution_log import ExecutionLog
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +42,9 @@ class OnlineJudge:
     (the app once its loop runs, the CLI around a dispatch); `drain()` waits for judgements
     under way; `aclose()` stops listening and cancels what is pending."""
 
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
+    def __init__(self, store: ExecutionLog, dispatcher: Dispatcher) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[RunScore | None]] = set()
@@ -70,7 +69,7 @@ class OnlineJudge:
         if self._unsubscribe is not None:
             return
         self._loop = asyncio.get_running_loop()
-        self._unsubscribe = self._workspace.bus.subscribe(self._on_event, local_only=True)
+        self._unsubscribe = self._store.bus.subscribe(self._on_event, local_only=True)
 
     def _on_event(self, event: DomainEvent) -> None:
         # On the writer thread: hand over to the loop at once.
@@ -85,7 +84,7 @@ class OnlineJudge:
         task.add_done_callback(self._tasks.discard)
 
     async def _consider(self, run_id: str, agent_id: str) -> RunScore | None:
-        store = self._workspace.store
+        store = self._store
         try:
             settings = await store.read_async(eval_store.get_online_judge, store, agent_id)
             if settings is None or not settings.enabled:
@@ -111,7 +110,7 @@ class OnlineJudge:
     ) -> RunScore | None:
         """Judge one run now (sampled or not) with its agent's judge settings, or the ones
         given; the score is stored on the run. None when the judge gave no usable score."""
-        store = self._workspace.store
+        store = self._store
         run = await store.read_async(store.get_run, run_id)
         if settings is None:
             if run.agent_id is None:
@@ -122,7 +121,7 @@ class OnlineJudge:
         actions = await store.read_async(store.get_actions, run_id)
         transcript, output = run_exchange(actions)
         result = await judge_output(
-            self._workspace,
+            self._dispatcher,
             settings.scorer(),
             judge_target(settings),
             transcript=transcript,

@@ -47,7 +47,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -74,11 +74,9 @@ from ato_desktop.engine.credentials import (
     register_secret,
     secure_target,
 )
+from ato_desktop.engine.parts import ReceiverParts
 from ato_desktop.store import external_runs
 from ato_desktop.store.external_runs import IngestResult
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -445,7 +443,7 @@ class OtlpReceiver:
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: ReceiverParts,
         *,
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,

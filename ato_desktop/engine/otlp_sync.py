@@ -42,7 +42,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
@@ -72,11 +72,8 @@ from ato_desktop.engine.credentials import (
 from ato_desktop.engine.mcp_secrets import NoSecureKeyringError, validate_secret
 from ato_desktop.store import sync_outbox as outbox
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
-from ato_desktop.store.process_lease import owner_is_alive
+from ato_desktop.store.process_lease import ProcessLease, owner_is_alive
 from ato_desktop.store.sync_outbox import AUTH_KINDS, SyncConfig, SyncCounters
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +383,9 @@ class OtlpSync:
 
     def __init__(
         self,
-        workspace: Workspace,
+        store: ExecutionLog,
+        credentials: CredentialStore,
+        lease: ProcessLease,
         *,
         transport: httpx2.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -396,7 +395,8 @@ class OtlpSync:
         max_delay_s: float = 600.0,
         poll_s: float = 30.0,
     ) -> None:
-        self._workspace = workspace
+        self._store = store
+        self._lease = lease
         self._transport = transport
         self._clock = clock
         self._rand = rand
@@ -404,7 +404,7 @@ class OtlpSync:
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
         self._poll_s = poll_s
-        self.secrets = SyncSecrets(workspace.credentials)
+        self.secrets = SyncSecrets(credentials)
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -417,7 +417,7 @@ class OtlpSync:
 
     @property
     def store(self) -> ExecutionLog:
-        return self._workspace.store
+        return self._store
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -568,32 +568,30 @@ class OtlpSync:
     def _other_sender(self, c: SyncCounters) -> str | None:
         """The label of another live process that holds the claim to send, else None."""
         token = c.sender_token
-        if not token or token == self._workspace.lease.token:
+        if not token or token == self._lease.token:
             return None
-        if not owner_is_alive(self._workspace.paths.leases_dir, token):
+        if not owner_is_alive(self._lease.leases_dir, token):
             return None
         return c.sender_label or "another process"
 
     # -- the claim: one sender per log ------------------------------------------------------------
 
     def _holder_alive(self, token: str) -> bool:
-        return owner_is_alive(self._workspace.paths.leases_dir, token)
+        return owner_is_alive(self._lease.leases_dir, token)
 
     async def _claim(self) -> bool:
         """Claim sending for this process (True), or find another live process sending."""
         if self._claimed:
             return True
         self._claimed = await asyncio.wrap_future(
-            outbox.claim_sender(
-                self.store, self._workspace.lease.token, self._label, self._holder_alive
-            )
+            outbox.claim_sender(self.store, self._lease.token, self._label, self._holder_alive)
         )
         return self._claimed
 
     async def _release(self) -> None:
         if self._claimed:
             self._claimed = False
-            token = self._workspace.lease.token
+            token = self._lease.token
             await asyncio.wrap_future(outbox.release_sender(self.store, token))
 
     # -- running ----------------------------------------------------------------------------------
@@ -611,7 +609,7 @@ class OtlpSync:
             return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._unsubscribe = self._workspace.bus.subscribe(self._on_event)
+        self._unsubscribe = self._store.bus.subscribe(self._on_event)
         self._task = asyncio.ensure_future(self._run())
 
     def _on_event(self, event: DomainEvent) -> None:
@@ -802,6 +800,7 @@ class OtlpSync:
         self, config: SyncConfig, entries: Sequence[outbox.OutboxEntry]
     ) -> tuple[bytes, list[str], list[tuple[str, str]]]:
         """(protobuf body, run ids in it, [(run id, why skipped)]); on a worker thread."""
+        # Heavy (the OTLP protobuf modules): loaded with the first batch, not at start-up.
         from ato_desktop.core import otlp_encode
 
         options = otlp_encode.EncodeOptions(

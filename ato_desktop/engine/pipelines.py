@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ato_desktop.core.automations import (
     AutomationKind,
@@ -36,13 +36,12 @@ from ato_desktop.core.automations import (
 from ato_desktop.core.models import ErrorClass, Outcome, RunStatus, Trigger
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
 from ato_desktop.core.templates import render
+from ato_desktop.engine.automations import AutomationService
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
+from ato_desktop.engine.parts import RunParts
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store.automations import AutomationRecord
 from ato_desktop.store.execution_log import now_ms
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +109,8 @@ class _Progress:
 class PipelineRunner:
     """Runs groups and skill flows; shared by the CLI, the scheduler, hooks and the UI."""
 
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace
+    def __init__(self, parts: RunParts) -> None:
+        self._parts = parts
 
     async def run_group(
         self,
@@ -145,9 +144,7 @@ class PipelineRunner:
     ) -> PipelineResult:
         """Run a skill flow: its file is re-read first, and an edit recorded as a new version."""
         record = await self._definition(AutomationKind.SKILL, skill)
-        from ato_desktop.engine.automations import AutomationService
-
-        synced = await asyncio.to_thread(AutomationService(self._ws.store).sync_skill, record.id)
+        synced = await asyncio.to_thread(AutomationService(self._parts.store).sync_skill, record.id)
         record = synced or record
         assert isinstance(record.spec, SkillSpec)
         return await self._run(
@@ -193,7 +190,7 @@ class PipelineRunner:
                 on_started=on_started,
             )
             return result.run_id, result.status
-        done = await self._ws.dispatcher.dispatch(
+        done = await self._parts.dispatcher.dispatch(
             DispatchRequest(
                 prompt,
                 agent=target,
@@ -210,7 +207,7 @@ class PipelineRunner:
     ) -> AutomationRecord:
         if isinstance(ref, AutomationRecord):
             return ref
-        store = self._ws.store
+        store = self._parts.store
         return await store.read_async(automation_store.get_definition, store, kind, ref)
 
     # -- the parent run ---------------------------------------------------------------------------
@@ -233,7 +230,9 @@ class PipelineRunner:
             "pipeline.version": str(record.version),
         }
         t0 = time.perf_counter_ns()
-        run_id, run_no = await open_parent_run(self._ws, record, trigger, run_tags, parent_run_id)
+        run_id, run_no = await open_parent_run(
+            self._parts, record, trigger, run_tags, parent_run_id
+        )
         if on_started is not None:
             on_started(run_id)
         progress = _Progress(output=input_text)
@@ -244,7 +243,7 @@ class PipelineRunner:
             if spec.mode is GroupMode.SEQUENTIAL
             else self._routed(record, spec, input_text, run_id, run_no, stage_tags, progress)
         )
-        killed, shutting_down = await run_killable(self._ws, run_id, run_no, body)
+        killed, shutting_down = await run_killable(self._parts, run_id, run_no, body)
         if killed and progress.current is not None:
             progress.stages.append(progress.current)
         error_class: str | None
@@ -263,7 +262,7 @@ class PipelineRunner:
             status, error_class, message = RunStatus.COMPLETED, None, None
         duration_ns = time.perf_counter_ns() - t0
         await close_parent_run(
-            self._ws,
+            self._parts,
             run_id,
             run_no,
             status,
@@ -377,7 +376,7 @@ class PipelineRunner:
             )
 
         try:
-            result: DispatchResult = await self._ws.dispatcher.dispatch(
+            result: DispatchResult = await self._parts.dispatcher.dispatch(
                 DispatchRequest(
                     prompt,
                     agent=stage.agent,
@@ -437,7 +436,7 @@ class PipelineRunner:
         if progress.stages and progress.stages[-1].status == RunStatus.KILLED.value:
             return
         await asyncio.wrap_future(
-            self._ws.store.append_action(
+            self._parts.store.append_action(
                 parent_id,
                 parent_no,
                 NewAction(
@@ -558,7 +557,7 @@ def _skipped(outcome: StageOutcome) -> StageOutcome:
 
 
 async def open_parent_run(
-    ws: Workspace,
+    parts: RunParts,
     record: AutomationRecord,
     trigger: Trigger,
     tags: Mapping[str, str],
@@ -566,7 +565,7 @@ async def open_parent_run(
 ) -> tuple[str, int]:
     """Create the parent run of a multi-stage dispatch of this definition: (run id, run_no)."""
     return await asyncio.wrap_future(
-        ws.store.create_run(
+        parts.store.create_run(
             NewRun(
                 runtime=PIPELINE_RUNTIME,
                 model=record.name,
@@ -576,20 +575,20 @@ async def open_parent_run(
                 pipeline_id=record.id,
                 tags=dict(tags),
             ),
-            owner=ws.lease.token,
+            owner=parts.lease_token,
         )
     )
 
 
 async def run_killable(
-    ws: Workspace, run_id: str, run_no: int, body: Coroutine[Any, Any, None]
+    parts: RunParts, run_id: str, run_no: int, body: Coroutine[Any, Any, None]
 ) -> tuple[bool, bool]:
     """Run a parent run's body as a live run whose kill cancels it (and the stage under way):
     (killed, shutting down: this task itself was cancelled, so the caller re-raises after
     recording the end)."""
-    live = ws.live.register(run_id, run_no)
+    live = parts.live.register(run_id, run_no)
     task = asyncio.create_task(body)
-    ws.live.attach_task(run_id, task)
+    parts.live.attach_task(run_id, task)
     killed = shutting_down = False
     try:
         await task
@@ -598,12 +597,12 @@ async def run_killable(
         current = asyncio.current_task()
         shutting_down = current is not None and current.cancelling() > 0
     finally:
-        ws.live.unregister(run_id)
+        parts.live.unregister(run_id)
     return killed or live.kill_requested, shutting_down
 
 
 async def close_parent_run(
-    ws: Workspace,
+    parts: RunParts,
     run_id: str,
     run_no: int,
     status: RunStatus,
@@ -634,7 +633,7 @@ async def close_parent_run(
         error_class=error_class,
         error_message=message,
     )
-    await asyncio.wrap_future(ws.store.complete_run(run_id, run_no, summary, end))
+    await asyncio.wrap_future(parts.store.complete_run(run_id, run_no, summary, end))
 
 
 def _failure_class(progress: _Progress) -> str:

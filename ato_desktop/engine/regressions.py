@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -36,9 +35,13 @@ from ato_desktop.core.regressions import (
     check_change,
 )
 from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.engine.evals import version_case_scores
+from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
+from ato_desktop.store import run_queries
 from ato_desktop.store.compare_queries import group_runs
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
+from ato_desktop.store.paths import DataPaths
 
 PER_SIDE: Final = CHANGE_SIDE_RUNS  # runs read on each side of a change
 EXAMPLES: Final = 5  # failing examples per regressed metric
@@ -199,7 +202,6 @@ def detect_regressions(
     Eval scores default to the evals recorded per config version (engine.evals)."""
     thresholds = thresholds or Thresholds()
     if eval_scores is None:
-        from ato_desktop.engine.evals import version_case_scores
 
         def eval_scores(version_id: str) -> Sequence[tuple[str, float]]:
             return version_case_scores(store, version_id)
@@ -210,6 +212,44 @@ def detect_regressions(
         changes.extend(_agent_changes(store, record, thresholds, per_side, eval_scores, examples))
     changes.sort(key=lambda c: c.changed_at, reverse=True)
     return RegressionReport(thresholds, tuple(changes))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedThresholds:
+    """The saved thresholds, read the one way both front ends read them."""
+
+    thresholds: Thresholds  # the defaults when settings.json is broken
+    error: str = ""  # why settings.json could not be read ("" when it could)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A detection run: its report and the thresholds it used."""
+
+    report: RegressionReport
+    settings: LoadedThresholds
+
+
+def load_thresholds(paths: DataPaths) -> LoadedThresholds:
+    """The thresholds in settings.json. A broken file is reported (error), never overwritten,
+    and judging goes on with the defaults, so the app and the CLI still say something and say
+    which thresholds they used."""
+    try:
+        return LoadedThresholds(regression_thresholds(paths))
+    except SettingsFileError as exc:
+        return LoadedThresholds(Thresholds(), str(exc))
+
+
+def detect(store: ExecutionLog, paths: DataPaths, *, agent: str | None = None) -> Detection:
+    """Every config change of every agent (or of one, by name or id), judged with the saved
+    thresholds (Insights -> Regressions, `ato-desktop insights regressions`)."""
+    settings = load_thresholds(paths)
+    return Detection(detect_regressions(store, settings.thresholds, agent=agent), settings)
+
+
+def active_regression(store: ExecutionLog, paths: DataPaths, agent_id: str) -> ChangeReport | None:
+    """The regression the agent lives with (its current version's change regressed), or None."""
+    return detect(store, paths, agent=agent_id).report.active(agent_id)
 
 
 def _agent_changes(
@@ -342,22 +382,7 @@ def _example(store: ExecutionLog, run: RunRecord, why: str, score: float | None)
 
 def first_prompt(store: ExecutionLog, run_id: str, limit: int = PROMPT_CHARS) -> str | None:
     """The user's last message in the run's first model call (what the run was asked), cut."""
-    row = (
-        store.reader()
-        .execute(
-            "SELECT json_extract(ac.inputs_json, '$.messages') FROM actions ac "
-            "JOIN runs r ON r.run_no = ac.run_no WHERE r.id = ? "
-            "AND ac.name IN ('call_llm', 'call_agent') ORDER BY ac.seq LIMIT 1",
-            (run_id,),
-        )
-        .fetchone()
-    )
-    if row is None or not row[0]:
-        return None
-    try:
-        messages = json.loads(row[0])
-    except (TypeError, ValueError):
-        return None
+    messages = run_queries.first_call_messages(store, run_id)
     for message in reversed(messages if isinstance(messages, list) else []):
         if isinstance(message, dict) and message.get("role") == "user":
             text = _text(message.get("content"))

@@ -19,7 +19,7 @@ import json
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ato_desktop.core.conversation import ConversationError, messages_from_json, tools_from_json
 from ato_desktop.core.models import (
@@ -44,11 +44,9 @@ from ato_desktop.core.replay_link import (
 )
 from ato_desktop.core.word_diff import DiffPiece, similarity, word_diff
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, DispatchResult
+from ato_desktop.engine.parts import LogParts, PlanParts, ReplayParts
 from ato_desktop.runtimes.registry import default_base_url
 from ato_desktop.store import run_queries
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
 
 CALL_ACTIONS = ("call_llm", "call_agent")
 DEFAULT_OUTPUT_TOKENS = 500  # the estimate's guess when the source reported no output
@@ -148,7 +146,7 @@ class ReplayResult:
 # -- the source ---------------------------------------------------------------------------------
 
 
-def load_source(workspace: Workspace, run_id: str, seq: int | None = None) -> ReplaySource:
+def load_source(workspace: LogParts, run_id: str, seq: int | None = None) -> ReplaySource:
     """The call to replay: the run's first model call (the original request; a tool loop
     replays from there), or the call_llm action at seq. Raises ReplayUnavailable."""
     store = workspace.store
@@ -237,7 +235,7 @@ def _received_without_prompt(
     )
 
 
-def _linked_stage_source(workspace: Workspace, stage: RunRecord) -> ReplaySource:
+def _linked_stage_source(workspace: LogParts, stage: RunRecord) -> ReplaySource:
     """A pipeline stage without a model call of its own: the prompt of the run linked to it by
     time ([-30 s, +5 min] around its start), replayed as the stage (replay_of = the stage)."""
     me = _link_run(stage)
@@ -263,16 +261,12 @@ def _link_run(run: RunRecord) -> LinkRun:
     )
 
 
-def source_config(workspace: Workspace, run: RunRecord, inputs: dict[str, Any]) -> AgentConfig:
+def source_config(workspace: LogParts, run: RunRecord, inputs: dict[str, Any]) -> AgentConfig:
     """The config the source ran with: its agent's version when linked, else its inputs."""
     if run.agent_version_id:
-        row = (
-            workspace.store.reader()
-            .execute("SELECT config_json FROM agent_versions WHERE id = ?", (run.agent_version_id,))
-            .fetchone()
-        )
-        if row is not None:
-            return AgentConfig.from_dict(json.loads(row[0]))
+        recorded = run_queries.version_config(workspace.store, run.agent_version_id)
+        if recorded is not None:
+            return recorded
     return AgentConfig(
         runtime=str(inputs.get("runtime") or run.runtime),
         model=str(inputs.get("model") or run.model),
@@ -285,7 +279,7 @@ def source_config(workspace: Workspace, run: RunRecord, inputs: dict[str, Any]) 
 # -- the plan -----------------------------------------------------------------------------------
 
 
-def plan_replay(workspace: Workspace, source: ReplaySource, target: ReplayTarget) -> ReplayPlan:
+def plan_replay(workspace: PlanParts, source: ReplaySource, target: ReplayTarget) -> ReplayPlan:
     """What will be sent, the notes on what had to change, and the estimated cost."""
     notes: list[str] = [source.link_note] if source.link_note else []
     config: AgentConfig | None
@@ -328,7 +322,7 @@ def plan_replay(workspace: Workspace, source: ReplaySource, target: ReplayTarget
 
 
 def _estimate(
-    workspace: Workspace, source: ReplaySource, config: AgentConfig
+    workspace: PlanParts, source: ReplaySource, config: AgentConfig
 ) -> tuple[int, int, Cost]:
     parts = [config.system_prompt or ""] + [m.content for m in source.messages]
     parts += [json.dumps(c.arguments) for m in source.messages for c in m.tool_calls]
@@ -353,7 +347,7 @@ def _estimate(
 
 
 async def replay(
-    workspace: Workspace,
+    workspace: ReplayParts,
     run_id: str,
     target: ReplayTarget,
     *,
@@ -499,7 +493,7 @@ Progress = Callable[[int, int, BatchItem], None]
 
 
 async def replay_batch(
-    workspace: Workspace,
+    workspace: ReplayParts,
     run_ids: Sequence[str],
     target: ReplayTarget,
     *,
@@ -616,7 +610,7 @@ def summarize(items: Sequence[BatchItem], total: int, cancelled: bool = False) -
     )
 
 
-def failures_of(workspace: Workspace, agent: str, since_ms: int | None) -> list[str]:
+def failures_of(workspace: LogParts, agent: str, since_ms: int | None) -> list[str]:
     """Ids of the agent's failed runs since a time (oldest first)."""
     record = workspace.store.get_agent(agent)
     runs = list(

@@ -29,19 +29,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ato_desktop.core import cron
 from ato_desktop.core.automations import AutomationKind, Overlap, ScheduleSpec
 from ato_desktop.core.events import AutomationChanged, DomainEvent
 from ato_desktop.core.models import RunStatus, Trigger
+from ato_desktop.engine.automations import AutomationService
+from ato_desktop.engine.pipelines import PipelineRunner
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store.automations import AutomationRecord
-from ato_desktop.store.execution_log import NotFoundError
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.pipelines import PipelineRunner
-    from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +76,9 @@ class Scheduler:
     """Fires enabled schedules; `start()` runs the loop on the running event loop."""
 
     def __init__(
-        self, workspace: Workspace, pipelines: PipelineRunner, clock: Clock | None = None
+        self, store: ExecutionLog, pipelines: PipelineRunner, clock: Clock | None = None
     ) -> None:
-        self._ws = workspace
+        self._store = store
         self._pipelines = pipelines
         self.clock: Clock = clock or SystemClock()
         self._running: dict[str, asyncio.Task[tuple[str, RunStatus] | None]] = {}
@@ -118,7 +116,7 @@ class Scheduler:
         """Handle every enabled schedule's due fires at the clock's now (none while paused)."""
         if self._paused:
             return []
-        store = self._ws.store
+        store = self._store
         now = self.clock.now_ms()
         records = await store.read_async(
             automation_store.list_definitions, store, AutomationKind.SCHEDULE, enabled_only=True
@@ -137,7 +135,7 @@ class Scheduler:
     async def _consider(self, record: AutomationRecord, now: int) -> FireReport | None:
         spec = record.spec
         assert isinstance(spec, ScheduleSpec)
-        store = self._ws.store
+        store = self._store
         state = await store.read_async(automation_store.get_schedule_state, store, record.id)
         seen = state.last_fire_at if state is not None else None
         last = seen if seen is not None else record.created_at
@@ -188,7 +186,7 @@ class Scheduler:
         if task is not None and not task.done():
             return self.last_run_ids.get(schedule_id, "in progress")
         if last_run_id:
-            store = self._ws.store
+            store = self._store
             with contextlib.suppress(NotFoundError):
                 run = await store.read_async(store.get_run, last_run_id)
                 if run.status == RunStatus.RUNNING.value:
@@ -199,7 +197,7 @@ class Scheduler:
         """Claim the fires up to fire_at (True), unless another scheduler moved the schedule's
         progress on since it was read as `seen` (False: that fire is theirs)."""
         return await asyncio.wrap_future(
-            automation_store.claim_fire(self._ws.store, schedule_id, seen, fire_at, note)
+            automation_store.claim_fire(self._store, schedule_id, seen, fire_at, note)
         )
 
     async def _note(
@@ -207,7 +205,7 @@ class Scheduler:
     ) -> None:
         await asyncio.wrap_future(
             automation_store.set_schedule_state(
-                self._ws.store,
+                self._store,
                 schedule_id,
                 fire_at,
                 last_run_id=run_id,
@@ -229,7 +227,7 @@ class Scheduler:
         def on_started(run_id: str) -> None:
             self.last_run_ids[record.id] = run_id
             automation_store.set_schedule_state(
-                self._ws.store, record.id, fire_at, last_run_id=run_id, note=note
+                self._store, record.id, fire_at, last_run_id=run_id, note=note
             )
             if started is not None and not started.done():
                 started.set_result(run_id)
@@ -255,7 +253,7 @@ class Scheduler:
 
     async def run_now(self, name: str) -> tuple[str, RunStatus] | None:
         """Fire a schedule at once, whatever its next time (`schedules run`)."""
-        store = self._ws.store
+        store = self._store
         record = await store.read_async(
             automation_store.get_definition, store, AutomationKind.SCHEDULE, name
         )
@@ -278,7 +276,7 @@ class Scheduler:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(wake.set)
 
-        self._unsubscribe = self._ws.bus.subscribe(on_event)
+        self._unsubscribe = self._store.bus.subscribe(on_event)
         self._loop_task = loop.create_task(self._loop(), name="ato-scheduler")
 
     async def _loop(self) -> None:
@@ -304,15 +302,13 @@ class Scheduler:
 
     async def _sync_skills(self) -> None:
         """Skill files edited since the last look become new versions (the file watch)."""
-        from ato_desktop.engine.automations import AutomationService
-
-        results = await asyncio.to_thread(AutomationService(self._ws.store).sync_skills)
+        results = await asyncio.to_thread(AutomationService(self._store).sync_skills)
         for name, error in results:
             if error:
                 log.warning("skill flow %s: %s", name, error)
 
     async def _until_next(self) -> float:
-        store = self._ws.store
+        store = self._store
         now = self.clock.now_ms()
         records = await store.read_async(
             automation_store.list_definitions, store, AutomationKind.SCHEDULE, enabled_only=True

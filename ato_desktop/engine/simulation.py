@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ato_desktop.core.determinism_scan import strip_call_ids
+from ato_desktop.core.ids import uuid7
 from ato_desktop.core.models import AgentConfig, Outcome, RunStatus, ToolCall, Trigger
 from ato_desktop.core.records import ActionRecord, NewAction, NewRun, RunEnd, RunFilter
 from ato_desktop.core.simulation import (
@@ -40,12 +41,11 @@ from ato_desktop.core.simulation import (
     summarize,
     tool_still_offered,
 )
+from ato_desktop.engine.parts import SimulationParts
 from ato_desktop.engine.replay import ReplayUnavailable, source_config
 from ato_desktop.engine.tool_runner import Toolbox, ToolboxError
 from ato_desktop.store.execution_log import now_ms
-
-if TYPE_CHECKING:
-    from ato_desktop.engine.workspace import Workspace
+from ato_desktop.store.mcp_servers import list_servers
 
 HISTORY_RUNS = 50  # other runs of the agent searched for identical inputs
 
@@ -59,7 +59,7 @@ class SimulationResult:
 
 
 async def simulate(
-    workspace: Workspace, run_id: str, *, record: bool = True, reexecute: bool = True
+    workspace: SimulationParts, run_id: str, *, record: bool = True, reexecute: bool = True
 ) -> SimulationResult:
     """Simulate a finished run against the current configuration of its agent."""
     store = workspace.store
@@ -89,7 +89,7 @@ async def simulate(
 
 
 def _current_config(
-    workspace: Workspace, run: Any, actions: list[ActionRecord]
+    workspace: SimulationParts, run: Any, actions: list[ActionRecord]
 ) -> tuple[AgentConfig, str, list[str]]:
     """The agent's current config (what a fix would run with), else what the run recorded."""
     notes: list[str] = []
@@ -114,7 +114,7 @@ def _current_config(
 class _Walker:
     """Walks the recorded actions, recomputing what ATO computes."""
 
-    def __init__(self, workspace: Workspace, config: AgentConfig, reexecute: bool) -> None:
+    def __init__(self, workspace: SimulationParts, config: AgentConfig, reexecute: bool) -> None:
         self._workspace = workspace
         self._config = config
         self._reexecute = reexecute
@@ -292,8 +292,6 @@ class _Walker:
     async def _is_local(self, server: str) -> bool:
         """Only stdio servers run on this machine: HTTP ones are external calls."""
         if self._local_servers is None:
-            from ato_desktop.store.mcp_servers import list_servers
-
             store = self._workspace.store
             records = await store.read_async(list_servers, store)
             self._local_servers = {
@@ -331,7 +329,7 @@ def _tool_message(action: ActionRecord, content: str) -> dict[str, Any]:
 
 
 def _cross_run_mismatches(
-    workspace: Workspace, run_id: str, agent_id: str | None, actions: list[ActionRecord]
+    workspace: SimulationParts, run_id: str, agent_id: str | None, actions: list[ActionRecord]
 ) -> list[SimRow]:
     """Actions whose identical inputs got other outputs in the agent's other recent runs."""
     if not agent_id:
@@ -376,7 +374,7 @@ def _cross_run_mismatches(
 
 
 def _record(
-    workspace: Workspace,
+    workspace: SimulationParts,
     run: Any,
     config: AgentConfig,
     actions: list[ActionRecord],
@@ -384,8 +382,6 @@ def _record(
     summary: SimulationSummary,
 ) -> str:
     """The simulation as a run: replayed actions, no cost."""
-    from ato_desktop.core.ids import uuid7
-
     started = now_ms()
     t0 = time.perf_counter_ns()
     replayed = [

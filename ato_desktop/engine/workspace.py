@@ -1,6 +1,9 @@
 """The composition root: one object that opens the log and wires the services on top of it.
 
-The CLI and the desktop app both start here, so they run the very same code paths.
+The CLI and the desktop app both start here, so they run the very same code paths. Nothing
+else in engine/ imports this module: each service is handed the parts it uses
+(engine/parts.py). Commands that only read open `engine.workspace_reader.open_for_reading`
+instead: the log, without a lease, crash recovery or any service.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.pricing import PriceBook, PriceFileError
 from ato_desktop.engine.agents import AgentService
 from ato_desktop.engine.approvals import ApprovalBroker
-from ato_desktop.engine.automations import AutomationEngine
+from ato_desktop.engine.automation_engine import AutomationEngine
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import AdapterFactory, Dispatcher
 from ato_desktop.engine.export import clean_interrupted_exports
 from ato_desktop.engine.live_runs import LiveRunRegistry
+from ato_desktop.engine.mcp_secrets import MissingSecretError
 from ato_desktop.engine.online_judge import OnlineJudge
 from ato_desktop.engine.otlp_sync import OtlpSync
+from ato_desktop.engine.parts import RunParts
 from ato_desktop.engine.prices import load_price_book, save_price_file
 from ato_desktop.engine.recovery import recover_orphaned_runs
 from ato_desktop.engine.settings_file import (
@@ -32,7 +37,7 @@ from ato_desktop.engine.settings_file import (
 from ato_desktop.engine.token_estimator import TokenEstimator
 from ato_desktop.engine.tool_runner import Toolbox, ToolboxError
 from ato_desktop.runtimes.registry import get_adapter
-from ato_desktop.store.execution_log import ExecutionLog
+from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.external_runs import roll_back_abandoned_ingests
 from ato_desktop.store.paths import DataPaths, data_paths, offline
 from ato_desktop.store.process_lease import ProcessLease, owner_is_alive
@@ -75,12 +80,14 @@ class Workspace:
             approvals=self.approvals,
             max_retry_wait=self.max_retry_wait_s,
         )
+        # Each service is given what it uses, never the workspace (engine/parts.py).
+        self.run_parts = RunParts(store, self.dispatcher, self.live, lease.token)
         # Judges sampled production runs once started on a running loop (start()).
-        self.online_judge = OnlineJudge(self)
+        self.online_judge = OnlineJudge(store, self.dispatcher)
         # Groups, skill flows, hooks and schedules (hooks and the scheduler once started).
-        self.automations = AutomationEngine(self)
+        self.automations = AutomationEngine(self.run_parts)
         # Cloud sync of ended runs to an OTLP endpoint (sending once started).
-        self.sync = OtlpSync(self)
+        self.sync = OtlpSync(store, credentials, lease)
         self.recovered_run_ids: list[str] = []
         self.price_file_error: str | None = None
 
@@ -160,9 +167,6 @@ class Workspace:
         """Connect to the agent's MCP servers for one run; ToolboxError says what failed."""
         # The MCP SDK takes about a second to import: off the loop, under the import lock.
         mcp_client = await asyncio.to_thread(import_heavy, "ato_desktop.engine.mcp_client")
-        from ato_desktop.engine.mcp_secrets import MissingSecretError
-        from ato_desktop.store.execution_log import NotFoundError
-
         try:
             toolbox: Toolbox = await mcp_client.open_toolbox(self.store, config)
         except (mcp_client.McpConnectError, MissingSecretError, NotFoundError) as exc:

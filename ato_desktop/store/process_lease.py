@@ -59,6 +59,11 @@ class ProcessLease:
         with contextlib.suppress(OSError):
             os.write(self._handle.fileno(), f"{os.getpid()}\n".encode())
 
+    @property
+    def leases_dir(self) -> Path:
+        """The directory of every process's lease (to ask whether another owner lives)."""
+        return self._dir
+
     def release(self) -> None:
         if self._handle is not None:
             self._handle.close()

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop import APP_NAME
+from ato_desktop.store import run_queries
 from ato_desktop.ui.commands import Command, CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
@@ -306,7 +307,7 @@ class MainWindow(QMainWindow):
 
     async def _open_landing_page(self) -> None:
         store = self.ctx.workspace.store
-        empty = await self.ctx.read(_log_is_empty, store)
+        empty = await self.ctx.read(run_queries.log_is_empty, store)
         last = str(self.ctx.settings.value("window/page", "runs"))
         if empty:
             self.navigate("welcome")
@@ -500,13 +501,6 @@ class MainWindow(QMainWindow):
         finally:
             self.close()
             QApplication.instance().quit()
-
-
-def _log_is_empty(store: Any) -> bool:
-    conn = store.reader()
-    no_runs = conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None
-    no_agents = conn.execute("SELECT 1 FROM agents LIMIT 1").fetchone() is None
-    return bool(no_runs and no_agents)
 
 
 class _LoadingView(QWidget):

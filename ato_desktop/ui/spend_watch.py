@@ -11,14 +11,15 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from ato_desktop.core.budgets import HOUR_MS
+from ato_desktop.core.budgets import SpikeAnnouncements
 from ato_desktop.store import run_queries
 
 COALESCE_MS = 2_000
 
 
 class SpendWatch(QObject):
-    """Announces an agent's spend spike once per hour it happens in."""
+    """Announces an agent's spend spike once per hour it happens in (core.budgets decides which
+    are new; this only shows them)."""
 
     sig_spike = Signal(str, str)  # agent name, what happened
 
@@ -26,7 +27,7 @@ class SpendWatch(QObject):
         super().__init__(parent)
         self._ctx = ctx
         self._agents: set[str] = set()
-        self._announced: set[tuple[str, int]] = set()  # (agent id, hour)
+        self._spikes = SpikeAnnouncements()
         self._timer = QTimer(self, singleShot=True, interval=COALESCE_MS)
         self._timer.timeout.connect(self.check_now)
         self._tray: QSystemTrayIcon | None = None
@@ -47,14 +48,9 @@ class SpendWatch(QObject):
         store = self._ctx.workspace.store
         for agent_id in agents:
             found = await self._ctx.read(run_queries.burn_anomalies, store, agent_id=agent_id)
-            for run, anomaly in found:
-                key = (agent_id, run.started_at // HOUR_MS)
-                if key in self._announced:
-                    continue
-                self._announced.add(key)
-                name = run.agent_name or agent_id[-8:]
-                text = f"@{name} {anomaly.describe()}"
-                self._announce(name, text)
+            seen = [(run.agent_name, run.started_at, anomaly) for run, anomaly in found]
+            for spike in self._spikes.new(agent_id, seen):
+                self._announce(spike.agent_name, spike.text)
 
     def _announce(self, name: str, text: str) -> None:
         self.sig_spike.emit(name, text)

@@ -4,7 +4,6 @@ end to end through the one dispatch path against the wire fakes."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store.execution_log import now_ms
 from tests.fakes import FakeLLMServer, Scenario
+from tests.support.builders import run_to_end
 
 T = TypeVar("T")
 HOUR_MS = 3_600_000
@@ -52,17 +52,6 @@ class FakeClock:
         if self.until is not None:
             self.now = min(self.now, self.until)
         await asyncio.sleep(0.001)
-
-
-def run(ws: Workspace, coro: Coroutine[Any, Any, T]) -> T:
-    async def go() -> T:
-        try:
-            return await coro
-        finally:
-            await ws.automations.aclose()
-            await ws.live.aclose()
-
-    return asyncio.run(go())
 
 
 def agents(ws: Workspace, fake: FakeLLMServer, *names: str, **config: Any) -> None:
@@ -103,7 +92,7 @@ def test_schedule_fires_on_time_on_a_fake_clock(workspace: Workspace, fake: Fake
         again = await scheduler.tick()  # the same hour: nothing more to do
         return [early, on_time, again]
 
-    early, on_time, again = run(workspace, go())
+    early, on_time, again = run_to_end(workspace, go())
     assert early == [] and again == []
     assert [(r.action, r.note) for r in on_time] == [("started", "on time")]
     [row] = workspace.automations.definitions.rows(AutomationKind.SCHEDULE, now=first + 2_000)
@@ -138,7 +127,7 @@ def test_missed_fires_follow_the_policy(
         await scheduler.drain()
         return reports
 
-    [report] = run(workspace, go())
+    [report] = run_to_end(workspace, go())
     assert report.missed == 5 and report.note == note
     assert len(fake.requests) == runs
     [row] = workspace.automations.definitions.rows(AutomationKind.SCHEDULE)
@@ -171,7 +160,7 @@ def test_overlapping_fire_is_skipped_while_the_previous_runs(
         return [started, skipped, after]
 
     try:
-        started, skipped, after = run(workspace, go())
+        started, skipped, after = run_to_end(workspace, go())
     finally:
         fake.release()
     assert [r.action for r in started] == ["started"]
@@ -211,7 +200,7 @@ def test_scheduler_loop_fires_a_group_with_the_fake_clock(
                 return runs
         return []
 
-    [pipeline] = run(workspace, go())
+    [pipeline] = run_to_end(workspace, go())
     assert pipeline.trigger == "cron" and pipeline.name == "duo" and pipeline.stage_count == 2
     assert prompts(fake) == ["go", "Again: ok"]
 
@@ -239,7 +228,7 @@ def test_hook_chain_stops_at_its_depth_limit(workspace: Workspace, fake: FakeLLM
         await workspace.automations.drain(30)
         return result.run_id
 
-    source = run(workspace, go())
+    source = run_to_end(workspace, go())
     assert prompts(fake) == ["start", "Follow up on: from a", "from b"]
     fires = workspace.automations.hooks.fired
     assert [(f.hook, f.skipped is None) for f in fires] == [
@@ -285,7 +274,7 @@ def test_failed_and_over_budget_hooks(workspace: Workspace, fake: FakeLLMServer)
             await workspace.dispatcher.dispatch(DispatchRequest(prompt, agent="worker"))
             await workspace.automations.drain(30)
 
-    run(workspace, go())
+    run_to_end(workspace, go())
     sent = prompts(fake)
     assert any(p.startswith("Fix: ") and "bad prompt" in p for p in sent)
     # Over budget from the second run on, but the hook fires once in the period.
@@ -302,7 +291,7 @@ def test_disabled_hooks_do_not_fire(workspace: Workspace, fake: FakeLLMServer) -
         await workspace.dispatcher.dispatch(DispatchRequest("start", agent="a"))
         await workspace.automations.drain(30)
 
-    run(workspace, go())
+    run_to_end(workspace, go())
     assert len(fake.requests) == 1
 
 
@@ -332,9 +321,9 @@ def test_a_hooks_recent_runs_are_its_chains_and_the_pipelines_it_started(
         await workspace.dispatcher.dispatch(DispatchRequest("start", agent="a"))
         await workspace.automations.drain(30)
 
-    run(workspace, go())
+    run_to_end(workspace, go())
     # The group run outside the hook, which must not count as the hook's.
-    run(workspace, workspace.automations.pipelines.run_group("pair", "by hand"))
+    run_to_end(workspace, workspace.automations.pipelines.run_group("pair", "by hand"))
     defs = workspace.automations.definitions
     store = workspace.store
     [chain] = automation_store.hook_recent_runs(store, defs.get(AutomationKind.HOOK, "a-to-b"))
@@ -377,7 +366,7 @@ def test_skill_flow_runs_and_is_re_read_when_the_file_changes(
     assert [(s.name, s.agent) for s in spec.steps] == [("Ideas", "planner"), ("Pick", "judge")]
     assert spec.steps[1].timeout_s == 120 and spec.steps[1].retries == 1
     fake.enqueue(Scenario(chunks=("rome, oslo, lima",)), Scenario(chunks=("lima",)))
-    result = run(workspace, workspace.automations.pipelines.run_skill("trip", "spring"))
+    result = run_to_end(workspace, workspace.automations.pipelines.run_skill("trip", "spring"))
     assert result.status is RunStatus.COMPLETED and result.output == "lima"
     assert prompts(fake) == [
         "List three ideas for spring.",
@@ -386,7 +375,7 @@ def test_skill_flow_runs_and_is_re_read_when_the_file_changes(
 
     path.write_text(SKILL + "\n## Step 3: Pack\nPack for {previous}.\n")
     fake.scenario = Scenario(chunks=("done",))
-    second = run(workspace, workspace.automations.pipelines.run_skill("trip", "autumn"))
+    second = run_to_end(workspace, workspace.automations.pipelines.run_skill("trip", "autumn"))
     assert len(second.stages) == 3
     history = service.history(AutomationKind.SKILL, "trip")
     assert [(v.version, v.change_source) for v in history] == [(2, "file"), (1, "cli")]

@@ -15,21 +15,12 @@ from ato_desktop.core.models import AgentConfig, ErrorClass, RunStatus
 from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
 from ato_desktop.engine.workspace import Workspace
 from tests.runtimes.subprocess_fakes import FakeCli
+from tests.support.builders import dispatch
 
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCli:
     return FakeCli.install(monkeypatch, tmp_path)
-
-
-def _dispatch(ws: Workspace, request: DispatchRequest) -> DispatchResult:
-    async def go() -> DispatchResult:
-        try:
-            return await ws.dispatcher.dispatch(request)
-        finally:
-            await ws.live.aclose()
-
-    return asyncio.run(go())
 
 
 def test_claude_code_run_records_steps_files_and_cost(workspace: Workspace, cli: FakeCli) -> None:
@@ -39,7 +30,7 @@ def test_claude_code_run_records_steps_files_and_cost(workspace: Workspace, cli:
     workspace.agents.create(
         "coder", AgentConfig("claude-code", "claude-sonnet-5", working_dir=str(cli.workdir))
     )
-    result = _dispatch(workspace, DispatchRequest("Tidy the repo", agent="coder"))
+    result = dispatch(workspace, DispatchRequest("Tidy the repo", agent="coder"))
     assert result.status is RunStatus.COMPLETED, result.error_message
     actions = workspace.store.get_actions(result.run_id)
     touched = {
@@ -95,7 +86,7 @@ def test_a_missing_coding_agent_says_how_to_install_it(
     workspace.agents.create(
         "coder", AgentConfig("claude-code", "claude-sonnet-5", working_dir=str(cli.workdir))
     )
-    result = _dispatch(workspace, DispatchRequest("hi", agent="coder"))
+    result = dispatch(workspace, DispatchRequest("hi", agent="coder"))
     assert result.error_class is ErrorClass.CONFIG
     assert "npm install -g @anthropic-ai/claude-code" in (result.error_message or "")
     assert os.environ["PATH"] == str(tmp_path / "empty-bin")
@@ -110,7 +101,7 @@ def test_a_default_model_run_records_the_model_that_answered(
         "coder", AgentConfig("claude-code", "default", working_dir=str(cli.workdir))
     )
 
-    result = _dispatch(workspace, DispatchRequest("Say hello", agent="coder"))
+    result = dispatch(workspace, DispatchRequest("Say hello", agent="coder"))
 
     assert result.status is RunStatus.COMPLETED, result.error_message
     record = json.loads(cli.record_path.read_text())

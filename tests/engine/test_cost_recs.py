@@ -22,48 +22,20 @@ from ato_desktop.engine.simulation import simulate
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.execution_log import now_ms
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import priced_runs
 from tests.test_cli import in_process
 
 DAY = 86_400_000
 
 
-def _ingest(ws: Workspace, agent_name: str, tag: str, count: int, cost: float, ok: int) -> None:
-    agent = ws.store.get_agent(agent_name)
-    start = now_ms() - 5 * DAY
-    batch = []
-    for i in range(count):
-        began = start + i * 60_000
-        new = NewRun(
-            agent.config.runtime,
-            agent.config.model,
-            "cli",
-            began,
-            agent_id=agent.id,
-            agent_version_id=agent.current_version_id,
-            id=f"{tag}{i:04x}".ljust(32, "0"),
-        )
-        status = "completed" if i < ok else "failed"
-        call = NewAction(
-            "call_llm",
-            "llm",
-            "success",
-            began,
-            began + 1000,
-            usage=TokenUsage(100, 10),
-            cost_usd=cost,
-            cost_source=CostSource.ESTIMATED,
-        )
-        batch.append((new, RunEnd(status, began + 1000, 10**9), [call]))
-    ws.store.ingest(batch).result()
-
-
 def test_a_swap_is_recommended_from_the_agents_own_history(workspace: Workspace) -> None:
     workspace.agents.create("triage", AgentConfig("codex", "gpt-5-mini"))
-    _ingest(workspace, "triage", "a1", 20, 0.004, ok=19)  # its earlier configuration
+    start = now_ms() - 5 * DAY
+    priced_runs(workspace.store, "triage", "a1", 20, 0.004, ok=19, start=start)  # earlier config
     workspace.agents.edit("triage", {"runtime": "claude", "model": "claude-sonnet-5"})
-    _ingest(workspace, "triage", "b2", 50, 0.020, ok=48)  # what it runs on now
+    priced_runs(workspace.store, "triage", "b2", 50, 0.020, ok=48, start=start)  # what it runs now
     workspace.agents.create("solo", AgentConfig("claude", "claude-sonnet-5"))
-    _ingest(workspace, "solo", "c3", 30, 0.010, ok=30)
+    priced_runs(workspace.store, "solo", "c3", 30, 0.010, ok=30, start=start)
 
     report = cost_recommendations(workspace.store)
     (rec,) = report.recommendations

@@ -5,8 +5,7 @@ tags, the same actions with the same inputs and outputs, the same report details
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,20 +35,10 @@ from ato_desktop.store import evals as eval_store
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.paths import DataPaths
 from tests.fakes import FakeLLMServer, Scenario
+from tests.support.builders import run_to_end
 
 T = TypeVar("T")
 NOW = 1_795_000_000_000
-
-
-def run(ws: Workspace, coro: Coroutine[Any, Any, T]) -> T:
-    async def go() -> T:
-        try:
-            return await coro
-        finally:
-            await ws.automations.aclose()
-            await ws.live.aclose()
-
-    return asyncio.run(go())
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +151,7 @@ def test_pipelines_routed_groups_and_hook_chains_match_the_engines(
         await workspace.dispatcher.dispatch(DispatchRequest("notes please", agent="writer"))
         await workspace.automations.drain(30)
 
-    run(workspace, go())
+    run_to_end(workspace, go())
     real = workspace.store
 
     for kind, where in (("group", {"name": "train"}), ("group", {"name": "desk"})):
@@ -195,7 +184,9 @@ def test_eval_reports_match_the_engines(
     suite = parse_suite(text, default_name="triage-golden")
     fake.scenario = Scenario(chunks=("Category: billing · Priority: P2",))
     for _ in range(2):  # twice: the second report has a diff against the first
-        run(workspace, run_suite(workspace, suite, EvalTarget(agent="triage"), source_text=text))
+        run_to_end(
+            workspace, run_suite(workspace, suite, EvalTarget(agent="triage"), source_text=text)
+        )
     real = workspace.store
     app_runs = eval_store.suite_runs(real)
     demo_runs = [r for r in eval_store.suite_runs(demo, suite_id=demo_suite.id) if not r.swapped]

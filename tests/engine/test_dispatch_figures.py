@@ -24,29 +24,16 @@ from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
 from ato_desktop.engine.settings_file import SettingsFileError, max_retry_wait_s
 from ato_desktop.engine.workspace import Workspace
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import base_url, dispatch
 
 MODELS = {"claude": "claude-haiku-4-5", "codex": "gpt-5", "openai-compatible": "gpt-4o-mini"}
 
 
-def _base_url(fake: FakeLLMServer, runtime: str) -> str:
-    return fake.anthropic_base_url if runtime == "claude" else fake.openai_base_url
-
-
 def _agent(ws: Workspace, fake: FakeLLMServer, runtime: str, **config: object) -> str:
     name = f"agent-{runtime}"
-    values: dict[str, object] = {"base_url": _base_url(fake, runtime), **config}
+    values: dict[str, object] = {"base_url": base_url(fake, runtime), **config}
     ws.agents.create(name, AgentConfig(runtime, MODELS[runtime], **values))  # type: ignore[arg-type]
     return name
-
-
-def _dispatch(ws: Workspace, request: DispatchRequest) -> DispatchResult:
-    async def go() -> DispatchResult:
-        try:
-            return await ws.dispatcher.dispatch(request)
-        finally:
-            await ws.live.aclose()
-
-    return asyncio.run(go())
 
 
 def _kill_when(
@@ -82,7 +69,7 @@ def test_a_long_retry_after_fails_any_dispatch_as_rate_limit_with_the_wait(
     fake.scenario = Scenario(status=429, retry_after="3600")
     name = _agent(workspace, fake, "claude")
 
-    result = _dispatch(workspace, DispatchRequest("go", agent=name, trigger=trigger))
+    result = dispatch(workspace, DispatchRequest("go", agent=name, trigger=trigger))
 
     assert result.status is RunStatus.FAILED
     assert result.error_class is ErrorClass.RATE_LIMIT
@@ -106,7 +93,7 @@ def test_settings_json_sets_the_longest_retry_wait(
     fake.scenario = Scenario(status=429, retry_after="10")
     name = _agent(workspace, fake, "codex")
 
-    result = _dispatch(workspace, DispatchRequest("go", agent=name))
+    result = dispatch(workspace, DispatchRequest("go", agent=name))
 
     assert result.error_class is ErrorClass.RATE_LIMIT
     assert result.error_message is not None
@@ -124,7 +111,7 @@ def test_a_bad_retry_wait_setting_is_reported_and_the_default_used(
         max_retry_wait_s(workspace.paths)
     fake.scenario = Scenario(status=429, retry_after="3600")
 
-    result = _dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, "claude")))
+    result = dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, "claude")))
 
     assert result.error_message is not None
     assert "longer than ATO waits (60 s" in result.error_message
@@ -140,7 +127,7 @@ def test_a_call_refused_before_any_token_records_no_cost(
 ) -> None:
     fake.scenario = Scenario(status=429, retry_after="3600")
 
-    result = _dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, runtime)))
+    result = dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, runtime)))
 
     assert result.cost is None and result.usage is None
     run = workspace.store.get_run(result.run_id)
@@ -180,7 +167,7 @@ def test_one_hour_cache_writes_are_recorded_and_priced_at_their_rate(
     )
     fake.scenario = Scenario(usage=usage)
 
-    result = _dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, "claude")))
+    result = dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, "claude")))
 
     (action,) = workspace.store.get_actions(result.run_id)
     assert action.usage == TokenUsage(10_500, 700, 0, 10_000, 0, cache_write_1h_tokens=6_000)
@@ -203,7 +190,7 @@ def test_a_claude_stream_cut_before_message_delta_estimates_the_output(
     usage = UsageSpec(uncached_input_tokens=40, cache_read_tokens=0, cache_write_tokens=0)
     fake.scenario = Scenario(chunks=chunks, usage=usage, cut_after=50)
 
-    result = _dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, "claude")))
+    result = dispatch(workspace, DispatchRequest("go", agent=_agent(workspace, fake, "claude")))
 
     assert result.error_class is ErrorClass.STREAM_INTERRUPTED
     (action,) = workspace.store.get_actions(result.run_id)
@@ -271,22 +258,22 @@ def test_a_base_url_from_the_environment_is_recorded_and_named_in_errors(
     workspace: Workspace, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, runtime: str
 ) -> None:
     env_var = "ANTHROPIC_BASE_URL" if runtime == "claude" else "OPENAI_BASE_URL"
-    monkeypatch.setenv(env_var, _base_url(fake, runtime))
+    monkeypatch.setenv(env_var, base_url(fake, runtime))
     workspace.agents.create("proxied", AgentConfig(runtime, MODELS[runtime]))  # no base_url
 
-    ok = _dispatch(workspace, DispatchRequest("go", agent="proxied"))
+    ok = dispatch(workspace, DispatchRequest("go", agent="proxied"))
     fake.scenario = Scenario(status=429, retry_after="3600")
-    failed = _dispatch(workspace, DispatchRequest("go", agent="proxied"))
+    failed = dispatch(workspace, DispatchRequest("go", agent="proxied"))
 
     for result in (ok, failed):
         (action,) = workspace.store.get_actions(result.run_id)
         assert action.meta is not None
-        assert action.meta["base_url"] == _base_url(fake, runtime)
+        assert action.meta["base_url"] == base_url(fake, runtime)
     assert failed.error_message is not None
     assert failed.error_message.startswith(f"Rate limit hit at the server at {fake.url}")
     assert "Anthropic" not in failed.error_message and "OpenAI" not in failed.error_message
     fake.scenario = Scenario(status=401)
-    rejected = _dispatch(workspace, DispatchRequest("go", agent="proxied"))
+    rejected = dispatch(workspace, DispatchRequest("go", agent="proxied"))
     assert rejected.error_message is not None
     assert rejected.error_message.startswith(f"The server at {fake.url}")
     assert "rejected the API key (401)" in rejected.error_message
@@ -302,7 +289,7 @@ def test_a_model_on_a_local_openai_compatible_server_is_local(
         "ollama", AgentConfig("openai-compatible", "llama3.1:8b", base_url=fake.openai_base_url)
     )
 
-    result = _dispatch(workspace, DispatchRequest("hi", agent="ollama"))
+    result = dispatch(workspace, DispatchRequest("hi", agent="ollama"))
 
     assert result.cost is not None and (result.cost.usd, result.cost.source) == (0.0, "local")
     run = workspace.store.get_run(result.run_id)

@@ -16,8 +16,9 @@ from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest, Dispat
 from ato_desktop.engine.export import export_runs
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.runtimes import tls
-from tests.engine.conftest import ANTHROPIC_KEY, COMPATIBLE_KEY, OPENAI_KEY
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import base_url
+from tests.support.provider_keys import ANTHROPIC_KEY, COMPATIBLE_KEY, OPENAI_KEY
 
 RUNTIMES = {
     # runtime -> (model known to the price table, path at the fake)
@@ -25,10 +26,6 @@ RUNTIMES = {
     "codex": ("gpt-5", "/v1/responses"),
     "openai-compatible": ("gpt-4o-mini", "/v1/chat/completions"),
 }
-
-
-def _base_url(fake: FakeLLMServer, runtime: str) -> str:
-    return fake.anthropic_base_url if runtime == "claude" else fake.openai_base_url
 
 
 def _dispatch(
@@ -48,7 +45,7 @@ def _dispatch(
 def _agent(ws: Workspace, fake: FakeLLMServer, runtime: str, name: str = "agent") -> str:
     model, _ = RUNTIMES[runtime]
     config = AgentConfig(
-        runtime, model, system_prompt="Be brief.", base_url=_base_url(fake, runtime)
+        runtime, model, system_prompt="Be brief.", base_url=base_url(fake, runtime)
     )
     ws.agents.create(name, config)
     return name
@@ -100,7 +97,7 @@ def test_dispatch_streams_and_records_tokens_cost_ttft(
         assert (run.cost_source, run.cost_usd) == ("local", 0.0)
     else:
         assert run.cost_source == "estimated" and run.cost_usd is not None and run.cost_usd > 0
-    expected = workspace.prices.cost(runtime, model, run.usage, base_url=_base_url(fake, runtime))
+    expected = workspace.prices.cost(runtime, model, run.usage, base_url=base_url(fake, runtime))
     assert run.cost_usd == pytest.approx(expected.usd)
     assert run.ttft_ns is not None and 0 < run.ttft_ns <= run.duration_ns
     (action,) = workspace.store.get_actions(run.id)

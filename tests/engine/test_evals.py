@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +35,7 @@ from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store import evals as eval_store
 from ato_desktop.store.execution_log import NotFoundError
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import run_to_end, support_agent
 
 T = TypeVar("T")
 
@@ -46,17 +46,6 @@ def no_card_numbers(output, expected, case, *, marker="card"):
         return 0.0, "repeats a card number"
     return {"score": 1.0, "reason": f"no {marker} number", "passed": True}
 '''
-
-
-def _run(ws: Workspace, coro: Coroutine[Any, Any, T]) -> T:
-    async def go() -> T:
-        try:
-            return await coro
-        finally:
-            await ws.online_judge.aclose()
-            await ws.live.aclose()
-
-    return asyncio.run(go())
 
 
 def _write(path: Path, *items: object) -> Path:
@@ -73,27 +62,15 @@ def _answer(text: str, output_tokens: int = 10) -> Scenario:
     )
 
 
-def _agent(ws: Workspace, fake: FakeLLMServer, name: str = "support") -> None:
-    ws.agents.create(
-        name,
-        AgentConfig(
-            "claude",
-            "claude-haiku-4-5",
-            system_prompt="You are a support agent.",
-            base_url=fake.anthropic_base_url,
-        ),
-    )
-
-
 def _suite(ws: Workspace, path: Path, target: EvalTarget, **options: Any) -> SuiteReport:
     suite, text = load_suite(path)
-    return _run(ws, run_suite(ws, suite, target, source_text=text, **options))
+    return run_to_end(ws, run_suite(ws, suite, target, source_text=text, **options))
 
 
 def test_a_suite_with_every_scorer_kind_runs_scores_and_records(
     workspace: Workspace, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
-    _agent(workspace, fake)
+    support_agent(workspace, fake)
     workspace.agents.create(
         "judge", AgentConfig("codex", "gpt-5-mini", base_url=fake.openai_base_url)
     )
@@ -225,7 +202,7 @@ def test_a_suite_with_every_scorer_kind_runs_scores_and_records(
 def test_the_report_diffs_against_the_previous_run_of_the_same_suite_and_target(
     workspace: Workspace, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
-    _agent(workspace, fake)
+    support_agent(workspace, fake)
     path = _write(
         tmp_path / "diff.jsonl",
         {"suite": {"name": "diffing", "scorers": [{"type": "contains"}]}},
@@ -274,7 +251,7 @@ def test_the_report_diffs_against_the_previous_run_of_the_same_suite_and_target(
 def test_latest_scores_per_agent_version_and_model_for_later_features(
     workspace: Workspace, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
-    _agent(workspace, fake)
+    support_agent(workspace, fake)
     path = _write(
         tmp_path / "s.jsonl",
         {"id": "a", "input": "a?", "expected": "ok"},
@@ -323,7 +300,7 @@ def test_latest_scores_per_agent_version_and_model_for_later_features(
 
     # Gather evidence: the suite again from its stored text, on another model.
     (tmp_path / "s.jsonl").unlink()
-    again = _run(
+    again = run_to_end(
         workspace,
         rerun_suite(
             workspace,
@@ -339,7 +316,7 @@ def test_latest_scores_per_agent_version_and_model_for_later_features(
 def test_cancel_stops_new_cases_and_reports_what_finished(
     workspace: Workspace, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
-    _agent(workspace, fake)
+    support_agent(workspace, fake)
     path = _write(
         tmp_path / "c.jsonl", *({"input": f"q{i}", "expected": "Hello"} for i in range(6))
     )
@@ -358,7 +335,7 @@ def test_cancel_stops_new_cases_and_reports_what_finished(
             progress=lambda done, total, outcome: cancel.set(),
         )
 
-    report = _run(workspace, go())
+    report = run_to_end(workspace, go())
     assert report.status == "cancelled"
     assert 1 <= report.figures.ran < 6
     assert all(o.status == RunStatus.COMPLETED.value for o in report.outcomes)
@@ -369,7 +346,7 @@ def test_cancel_stops_new_cases_and_reports_what_finished(
 def test_unusable_targets_and_scorers_fail_before_anything_is_dispatched(
     workspace: Workspace, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
-    _agent(workspace, fake)
+    support_agent(workspace, fake)
     missing_scorer = _write(
         tmp_path / "m.jsonl",
         {"input": "x", "scorers": [{"type": "python", "function": "no_such_mod:fn"}]},
@@ -395,7 +372,7 @@ def test_unusable_targets_and_scorers_fail_before_anything_is_dispatched(
 def test_a_judge_named_on_the_command_line_and_a_failing_case_run(
     workspace: Workspace, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
-    _agent(workspace, fake)
+    support_agent(workspace, fake)
     path = _write(
         tmp_path / "j.jsonl",
         {"id": "ok", "input": "hi", "scorers": [{"type": "judge", "rubric": "Friendly."}]},
@@ -435,10 +412,12 @@ def test_a_judge_named_on_the_command_line_and_a_failing_case_run(
 def test_manual_thumbs_with_a_note_are_recorded_replaced_and_cleared(
     workspace: Workspace, fake: FakeLLMServer
 ) -> None:
-    _agent(workspace, fake)
+    support_agent(workspace, fake)
     events: list[DomainEvent] = []
     workspace.bus.subscribe(events.append)
-    result = _run(workspace, workspace.dispatcher.dispatch(DispatchRequest("hi", agent="support")))
+    result = run_to_end(
+        workspace, workspace.dispatcher.dispatch(DispatchRequest("hi", agent="support"))
+    )
     store = workspace.store
 
     async def rate() -> None:
@@ -449,11 +428,11 @@ def test_manual_thumbs_with_a_note_are_recorded_replaced_and_cleared(
         with pytest.raises(NotFoundError):
             await rate_run(store, "f" * 32, thumbs_up=True)
 
-    _run(workspace, rate())
+    run_to_end(workspace, rate())
     scores = run_ratings(store, result.run_id)
     assert [(s.source, s.score, s.note) for s in scores] == [("manual", 0.0, "too long")]
     assert [e for e in events if isinstance(e, RunScored)][-1].run_id == result.run_id
-    assert _run(workspace, clear_rating(store, result.run_id)) is True
+    assert run_to_end(workspace, clear_rating(store, result.run_id)) is True
     assert run_ratings(store, result.run_id) == []
 
 
@@ -463,7 +442,7 @@ def test_manual_thumbs_with_a_note_are_recorded_replaced_and_cleared(
 def test_online_judging_scores_a_seeded_sample_of_production_runs_after_they_complete(
     workspace: Workspace, fake: FakeLLMServer
 ) -> None:
-    _agent(workspace, fake, "prod")
+    support_agent(workspace, fake, "prod")
     store = workspace.store
     configure_online_judge(
         store,
@@ -499,7 +478,7 @@ def test_online_judging_scores_a_seeded_sample_of_production_runs_after_they_com
         await workspace.online_judge.drain(10)
         return run_ids, judged_at_return, evaluation.run_id
 
-    run_ids, judged_at_return, eval_run_id = _run(workspace, go())
+    run_ids, judged_at_return, eval_run_id = run_to_end(workspace, go())
     assert not any(judged_at_return)  # the dispatch result never waits for its judge
     expected = {r for r in run_ids if sampled(r, "fixed-seed", 50)}
     assert 0 < len(expected) < 10  # the seed gives a real sample of these ids
@@ -521,7 +500,7 @@ def test_online_judging_scores_a_seeded_sample_of_production_runs_after_they_com
 
 
 def test_online_judge_settings_are_validated(workspace: Workspace, fake: FakeLLMServer) -> None:
-    _agent(workspace, fake, "prod")
+    support_agent(workspace, fake, "prod")
     with pytest.raises(ValueError, match="between 0 and 100"):
         configure_online_judge(
             workspace.store, "prod", rubric="r", sample_percent=150, judge_agent="prod"

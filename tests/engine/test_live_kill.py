@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ato_desktop.core import cron
@@ -13,17 +12,7 @@ from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.execution_log import now_ms
 from tests.engine.test_automations import FakeClock
 from tests.fakes import FakeLLMServer, Scenario
-
-
-def _run(ws: Workspace, coro: Any) -> Any:
-    async def go() -> Any:
-        try:
-            return await coro
-        finally:
-            await ws.automations.aclose()
-            await ws.live.aclose()
-
-    return asyncio.run(go())
+from tests.support.builders import run_to_end
 
 
 def test_kill_anywhere_flags_other_processes_runs_and_reports_ended_ones(
@@ -34,7 +23,7 @@ def test_kill_anywhere_flags_other_processes_runs_and_reports_ended_ones(
     running, _ = store.create_run(NewRun("claude", "m", "cli", now), owner="other").result()
     ended, ended_no = store.create_run(NewRun("claude", "m", "cli", now), owner="other").result()
     store.finish_run(ended, ended_no, RunEnd("completed", now + 10, 10_000)).result()
-    outcome = _run(workspace, workspace.live.kill_anywhere([running, ended, running]))
+    outcome = run_to_end(workspace, workspace.live.kill_anywhere([running, ended, running]))
     assert outcome.local == [] and outcome.requested == [running] and outcome.ended == [ended]
     assert outcome.count == 1
     assert store.get_run(running).kill_requested_at is not None
@@ -45,7 +34,7 @@ def test_stuck_anywhere_finds_runs_quiet_for_the_threshold(workspace: Workspace)
     now = now_ms()
     old, _ = store.create_run(NewRun("claude", "m", "cli", now - 120_000), owner="x").result()
     store.create_run(NewRun("claude", "m", "cli", now - 1_000), owner="x").result()
-    assert _run(workspace, workspace.live.stuck_anywhere(60)) == [old]
+    assert run_to_end(workspace, workspace.live.stuck_anywhere(60)) == [old]
 
 
 def test_a_paused_scheduler_fires_nothing_until_resumed(
@@ -71,6 +60,6 @@ def test_a_paused_scheduler_fires_nothing_until_resumed(
         await scheduler.drain()
         return paused, resumed
 
-    paused, resumed = _run(workspace, go())
+    paused, resumed = run_to_end(workspace, go())
     assert paused == [] and [r.action for r in resumed] == ["started"]
     assert len(fake.requests) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,6 @@ from ato_desktop.engine.workspace import Workspace
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario, UsageSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def receiver(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[OtlpReceiver]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    rx = OtlpReceiver(workspace, port=0)
-    rx.start()
-    yield rx
-    rx.close()
 
 
 def _instrumentor(family: str, sdk: str) -> Any:

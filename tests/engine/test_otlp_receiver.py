@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,15 +20,6 @@ from ato_desktop.core.models import TokenUsage
 from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.otlp_receiver import OtlpReceiver
 from ato_desktop.engine.workspace import Workspace
-
-
-@pytest.fixture
-def receiver(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[OtlpReceiver]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    rx = OtlpReceiver(workspace, port=0)
-    rx.start()
-    yield rx
-    rx.close()
 
 
 def test_sdk_genai_spans_become_runs(workspace: Workspace, receiver: OtlpReceiver) -> None:

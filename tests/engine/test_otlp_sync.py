@@ -50,7 +50,9 @@ def clock() -> FakeClock:
 
 
 def make_sync(ws: Workspace, clock: FakeClock, **kw: object) -> OtlpSync:
-    sync = OtlpSync(ws, clock=clock, rand=lambda: 0.5, timeout_s=0.5, **kw)  # type: ignore[arg-type]
+    sync = OtlpSync(
+        ws.store, ws.credentials, ws.lease, clock=clock, rand=lambda: 0.5, timeout_s=0.5, **kw
+    )  # type: ignore[arg-type]
     ws.sync = sync
     return sync
 
@@ -373,7 +375,7 @@ def test_killed_mid_batch_loses_nothing_after_restart(
 
 
 def test_worker_sends_runs_as_they_end(workspace: Workspace, collector: FakeOtlpServer) -> None:
-    sync = OtlpSync(workspace, poll_s=0.2)
+    sync = OtlpSync(workspace.store, workspace.credentials, workspace.lease, poll_s=0.2)
     workspace.sync = sync
     configure(sync, collector.url)
 
@@ -413,7 +415,7 @@ def test_resume_from_another_thread_wakes_the_worker(
 ) -> None:
     """The Settings page saves in a worker thread: the wake-up is handed to the worker's loop
     (polling every 30 s here, so only the wake-up can send within the test)."""
-    sync = OtlpSync(workspace, poll_s=30)
+    sync = OtlpSync(workspace.store, workspace.credentials, workspace.lease, poll_s=30)
     workspace.sync = sync
     configure(sync, collector.url)
     sync.pause()

@@ -17,22 +17,10 @@ from ato_desktop.core.models import AgentConfig, RunStatus
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.paths import DataPaths
-from tests.engine.conftest import ANTHROPIC_KEY
 from tests.fakes import FakeLLMServer, Scenario
+from tests.support.builders import peer_env
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _env(home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ATO_HOME": str(home),
-        "ATO_OFFLINE": "1",
-        "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
-        "NO_PROXY": "127.0.0.1,localhost",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-        "PYTHONPATH": str(REPO),
-    }
 
 
 def _setup(ws: Workspace, fake: FakeLLMServer) -> None:
@@ -104,7 +92,7 @@ def test_a_daemon_fires_the_hook_of_a_cli_dispatch(
             done = await asyncio.to_thread(
                 subprocess.run,
                 [sys.executable, "-m", "ato_desktop", "dispatch", "--agent", "a", "start"],
-                env=_env(ato_home),
+                env=peer_env(ato_home),
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -130,7 +118,7 @@ def test_killing_a_run_whose_process_died_ends_it_interrupted(
     fake.scenario = Scenario(chunks=("partial ", "never"), stall_after=1)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ato_desktop", "dispatch", "--agent", "a", "stall"],
-        env=_env(ato_home),
+        env=peer_env(ato_home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=REPO,

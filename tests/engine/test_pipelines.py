@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import pytest
@@ -23,19 +22,9 @@ from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store import automations as automation_store
 from ato_desktop.store.execution_log import NotFoundError
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import run_to_end
 
 T = TypeVar("T")
-
-
-def run(ws: Workspace, coro: Coroutine[Any, Any, T]) -> T:
-    async def go() -> T:
-        try:
-            return await coro
-        finally:
-            await ws.automations.aclose()
-            await ws.live.aclose()
-
-    return asyncio.run(go())
 
 
 def agents(ws: Workspace, fake: FakeLLMServer, *names: str) -> None:
@@ -71,7 +60,7 @@ def test_three_stage_pipeline_hands_off_and_records_each_stage(
         Scenario(chunks=("draft about otters",)),
         Scenario(chunks=("final article",)),
     )
-    result = run(workspace, workspace.automations.pipelines.run_group("article", "otters"))
+    result = run_to_end(workspace, workspace.automations.pipelines.run_group("article", "otters"))
 
     assert result.status is RunStatus.COMPLETED
     assert result.output == "final article"
@@ -106,7 +95,7 @@ def test_stop_policy_fails_the_pipeline_at_the_failing_stage(
 ) -> None:
     three_stages(workspace, fake)
     fake.enqueue(Scenario(chunks=("facts",)), Scenario(status=400))
-    result = run(workspace, workspace.automations.pipelines.run_group("article", "otters"))
+    result = run_to_end(workspace, workspace.automations.pipelines.run_group("article", "otters"))
     assert result.status is RunStatus.FAILED
     assert len(fake.requests) == 2
     assert "stage 2 (draft) failed" in (result.error or "")
@@ -127,7 +116,7 @@ def test_skip_policy_hands_the_last_good_output_on(
 ) -> None:
     three_stages(workspace, fake, on_failure=OnFailure.SKIP)
     fake.enqueue(Scenario(chunks=("facts",)), Scenario(status=400), Scenario(chunks=("done",)))
-    result = run(workspace, workspace.automations.pipelines.run_group("article", "otters"))
+    result = run_to_end(workspace, workspace.automations.pipelines.run_group("article", "otters"))
     assert result.status is RunStatus.COMPLETED and result.output == "done"
     assert sent_prompt(fake, 2) == "Edit for otters: facts"
     assert [s.skipped for s in result.stages] == [False, True, False]
@@ -142,7 +131,7 @@ def test_retry_policy_runs_the_stage_again(workspace: Workspace, fake: FakeLLMSe
         Scenario(chunks=("third time lucky",)),
         Scenario(chunks=("done",)),
     )
-    result = run(workspace, workspace.automations.pipelines.run_group("article", "otters"))
+    result = run_to_end(workspace, workspace.automations.pipelines.run_group("article", "otters"))
     assert result.status is RunStatus.COMPLETED
     assert [(s.stage_name, s.attempt, s.status) for s in result.stages] == [
         ("research", 1, "completed"),
@@ -159,7 +148,7 @@ def test_retry_policy_runs_the_stage_again(workspace: Workspace, fake: FakeLLMSe
 def test_retries_exhausted_stop_the_pipeline(workspace: Workspace, fake: FakeLLMServer) -> None:
     three_stages(workspace, fake, on_failure=OnFailure.RETRY, retries=1)
     fake.enqueue(Scenario(chunks=("facts",)), Scenario(status=400), Scenario(status=400))
-    result = run(workspace, workspace.automations.pipelines.run_group("article", "otters"))
+    result = run_to_end(workspace, workspace.automations.pipelines.run_group("article", "otters"))
     assert result.status is RunStatus.FAILED and "after 2 attempts" in (result.error or "")
     assert len(fake.requests) == 3
 
@@ -170,7 +159,9 @@ def test_stage_timeout_fails_the_stage_with_class_timeout(
     three_stages(workspace, fake, timeout_s=0.3)
     fake.enqueue(Scenario(chunks=("facts",)), Scenario(chunks=("slow", "never"), stall_after=1))
     try:
-        result = run(workspace, workspace.automations.pipelines.run_group("article", "otters"))
+        result = run_to_end(
+            workspace, workspace.automations.pipelines.run_group("article", "otters")
+        )
     finally:
         fake.release()
     assert result.status is RunStatus.FAILED
@@ -198,7 +189,7 @@ def test_killing_the_parent_kills_the_stage_under_way(
         return await task
 
     try:
-        result = run(workspace, go())
+        result = run_to_end(workspace, go())
     finally:
         fake.release()
     assert result.status is RunStatus.KILLED
@@ -217,7 +208,7 @@ def test_routed_group_by_rules_records_the_decision(
     )
     workspace.automations.definitions.add(AutomationKind.GROUP, "desk", spec)
     fake.scenario = Scenario(chunks=("handled",))
-    result = run(
+    result = run_to_end(
         workspace, workspace.automations.pipelines.run_group("desk", "Where is my refund?")
     )
     assert result.status is RunStatus.COMPLETED and result.route is not None
@@ -240,7 +231,9 @@ def test_routed_group_by_llm_router_records_its_reason(
         Scenario(chunks=("support\n", "The user cannot log in.")),
         Scenario(chunks=("Try resetting your password.",)),
     )
-    result = run(workspace, workspace.automations.pipelines.run_group("desk", "I cannot log in"))
+    result = run_to_end(
+        workspace, workspace.automations.pipelines.run_group("desk", "I cannot log in")
+    )
     assert result.status is RunStatus.COMPLETED
     assert result.output == "Try resetting your password."
     assert result.route is not None and result.route.router == "llm"

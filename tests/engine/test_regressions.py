@@ -3,15 +3,15 @@ right failing examples; a harmless change, and one with too few runs, are not.""
 
 from __future__ import annotations
 
-import random
+import json
 from pathlib import Path
 
 import pytest
 
-from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
+from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.core.regressions import COST, EVAL, LATENCY, SUCCESS, Thresholds
-from ato_desktop.engine.regressions import detect_regressions, first_prompt
+from ato_desktop.engine.regressions import detect, detect_regressions, first_prompt
 from ato_desktop.engine.settings_file import (
     SettingsFileError,
     regression_thresholds,
@@ -19,64 +19,11 @@ from ato_desktop.engine.settings_file import (
 )
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.paths import DataPaths
+from tests.support.builders import ticket_runs
 from tests.test_cli import in_process
 
 T0 = 1_790_000_000_000
 HOUR = 3_600_000
-
-
-def _runs(
-    ws: Workspace,
-    agent: AgentRecord,
-    start: int,
-    count: int,
-    *,
-    failed: int = 0,
-    seconds: float = 2.0,
-    cost: float = 0.01,
-    tag: str,
-    seed: int,
-) -> list[str]:
-    """count runs of the agent's current version, the first `failed` of them failed."""
-    rng = random.Random(seed)
-    version_id = ws.store.get_agent(agent.id).current_version_id
-    batch, ids = [], []
-    for i in range(count):
-        run_id = f"{tag}{i:04x}".ljust(32, "0")
-        began = start + i * 60_000
-        ms = int(seconds * 1000 * rng.uniform(0.8, 1.2))
-        bad = i < failed
-        call = NewAction(
-            "call_llm",
-            "llm",
-            "error" if bad else "success",
-            began,
-            began + ms,
-            inputs={"messages": [{"role": "user", "content": f"Ticket {tag}-{i}: refund please"}]},
-            outputs=None if bad else {"text": "Refunded."},
-            usage=TokenUsage(100, 20),
-            cost_usd=cost * rng.uniform(0.9, 1.1),
-            cost_source=CostSource.ESTIMATED,
-            duration_ns=ms * 1_000_000,
-        )
-        end = (
-            RunEnd("failed", began + ms, ms * 1_000_000, None, "bad_request", "prompt too long")
-            if bad
-            else RunEnd("completed", began + ms, ms * 1_000_000)
-        )
-        new = NewRun(
-            "claude",
-            "claude-sonnet-5",
-            "cli",
-            began,
-            agent_id=agent.id,
-            agent_version_id=version_id,
-            id=run_id,
-        )
-        batch.append((new, end, [call]))
-        ids.append(run_id)
-    ws.store.ingest(batch).result()
-    return ids
 
 
 @pytest.fixture
@@ -87,9 +34,9 @@ def triage(workspace: Workspace) -> AgentRecord:
 def test_a_harmful_change_is_flagged_with_its_failing_examples(
     workspace: Workspace, triage: AgentRecord
 ) -> None:
-    _runs(workspace, triage, T0, 40, failed=1, tag="a1", seed=1)
+    ticket_runs(workspace.store, triage, T0, 40, failed=1, tag="a1", seed=1)
     workspace.agents.edit("triage", {"system_prompt": "Be terse."})  # v2: the harmful change
-    failing = _runs(workspace, triage, T0 + 10 * HOUR, 40, failed=16, tag="b2", seed=2)
+    failing = ticket_runs(workspace.store, triage, T0 + 10 * HOUR, 40, failed=16, tag="b2", seed=2)
 
     report = detect_regressions(workspace.store)
     (change,) = report.changes
@@ -120,11 +67,11 @@ def test_a_harmful_change_is_flagged_with_its_failing_examples(
 def test_harmless_and_small_changes_are_not_flagged(
     workspace: Workspace, triage: AgentRecord
 ) -> None:
-    _runs(workspace, triage, T0, 40, failed=2, tag="c3", seed=3)
+    ticket_runs(workspace.store, triage, T0, 40, failed=2, tag="c3", seed=3)
     workspace.agents.edit("triage", {"params": {"temperature": 0.3}})  # harmless
-    _runs(workspace, triage, T0 + 10 * HOUR, 40, failed=2, tag="d4", seed=4)
+    ticket_runs(workspace.store, triage, T0 + 10 * HOUR, 40, failed=2, tag="d4", seed=4)
     workspace.agents.edit("triage", {"model": "claude-haiku-5"})  # bad, but only 6 runs
-    _runs(workspace, triage, T0 + 20 * HOUR, 6, failed=4, seconds=9, tag="e5", seed=5)
+    ticket_runs(workspace.store, triage, T0 + 20 * HOUR, 6, failed=4, seconds=9, tag="e5", seed=5)
 
     report = detect_regressions(workspace.store)
     assert [c.version for c in report.changes] == [3, 2]  # newest first
@@ -155,9 +102,9 @@ def test_harmless_and_small_changes_are_not_flagged(
 
 
 def test_cost_and_eval_score_regressions(workspace: Workspace, triage: AgentRecord) -> None:
-    before = _runs(workspace, triage, T0, 30, tag="f6", seed=6)
+    before = ticket_runs(workspace.store, triage, T0, 30, tag="f6", seed=6)
     workspace.agents.edit("triage", {"model": "claude-opus-5"})
-    after = _runs(workspace, triage, T0 + 10 * HOUR, 30, cost=0.05, tag="a7", seed=7)
+    after = ticket_runs(workspace.store, triage, T0 + 10 * HOUR, 30, cost=0.05, tag="a7", seed=7)
     versions = {v.version: v.id for v in workspace.store.agent_history(triage.id)}
     scores = {
         versions[1]: [(run_id, 0.9) for run_id in before],
@@ -217,4 +164,31 @@ def test_thresholds_are_settings_and_a_broken_file_is_never_overwritten(
         save_regression_thresholds(paths, Thresholds())
     assert in_process("insights", "thresholds", "alpha=0.02")[0] == 2
     assert "not valid JSON (line 1" in capsys.readouterr().err
+    assert paths.settings_file.read_bytes() == broken  # never overwritten
+
+
+def test_a_broken_settings_file_is_read_one_way_by_the_app_and_the_cli(
+    workspace: Workspace, triage: AgentRecord, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A change that regresses under the default thresholds.
+    ticket_runs(workspace.store, triage, T0, 40, failed=1, tag="a1", seed=1)
+    workspace.agents.edit("triage", {"system_prompt": "Be terse."})
+    ticket_runs(workspace.store, triage, T0 + 10 * HOUR, 40, failed=16, tag="b2", seed=2)
+    paths = workspace.paths
+    paths.settings_file.write_text('{"regressions": {"alpha": 0.01,', encoding="utf-8")
+    broken = paths.settings_file.read_bytes()
+
+    detection = detect(workspace.store, paths)  # what Insights -> Regressions shows
+    assert detection.settings.thresholds == Thresholds()
+    assert "not valid JSON" in detection.settings.error
+    assert [c.regression for c in detection.report.changes] == [True]
+
+    # The CLI judges with the same defaults and says why, instead of refusing to judge.
+    code, out = in_process("insights", "regressions")
+    err = capsys.readouterr().err
+    assert code == 1 and "REGRESSION  @triage v1 → v2" in out
+    assert "not valid JSON" in err and "using the default thresholds" in err
+    code, out = in_process("insights", "thresholds", "--json")
+    assert code == 0 and json.loads(out) == Thresholds().as_dict()
+    assert "not valid JSON" in capsys.readouterr().err
     assert paths.settings_file.read_bytes() == broken  # never overwritten

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ato_desktop.core.mcp_config import McpServerConfig
 from ato_desktop.core.models import AgentConfig, CostSource, RunStatus, TokenUsage, Trigger
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
-from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
+from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.replay import (
     ReplayTarget,
     ReplayUnavailable,
@@ -23,34 +21,8 @@ from ato_desktop.engine.replay import (
     replay_batch,
 )
 from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store.mcp_servers import add_server
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario, UsageSpec
-from tests.fakes.mcp_server import stdio_command
-
-
-def _run(ws: Workspace, coro):  # type: ignore[no-untyped-def]
-    async def go():  # type: ignore[no-untyped-def]
-        try:
-            return await coro
-        finally:
-            await ws.live.aclose()
-
-    return asyncio.run(go())
-
-
-def _dispatch(ws: Workspace, request: DispatchRequest) -> DispatchResult:
-    return _run(ws, ws.dispatcher.dispatch(request))
-
-
-@pytest.fixture
-def shop(workspace: Workspace, tmp_path: Path) -> Iterator[Path]:
-    notes = tmp_path / "notes.txt"
-    command, args, env = stdio_command("--notes", str(notes))
-    add_server(
-        workspace.store,
-        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30),
-    ).result()
-    yield notes
+from tests.support.builders import dispatch, run_to_end
 
 
 def test_claude_run_replayed_on_codex_sends_exactly_the_original_messages(
@@ -70,16 +42,14 @@ def test_claude_run_replayed_on_codex_sends_exactly_the_original_messages(
         chunks=("Paris ", "is the capital."),
         usage=UsageSpec(uncached_input_tokens=40, output_tokens=12),
     )
-    first = _dispatch(
+    first = dispatch(
         workspace, DispatchRequest("Capital of France?", agent="writer", new_thread=True)
     )
     fake.scenario = Scenario(
         chunks=("The capital ", "is Paris."),
         usage=UsageSpec(uncached_input_tokens=38, output_tokens=20),
     )
-    _dispatch(
-        workspace, DispatchRequest("And of Italy?", agent="writer", thread_id=first.thread_id)
-    )
+    dispatch(workspace, DispatchRequest("And of Italy?", agent="writer", thread_id=first.thread_id))
     source_id = workspace.store.list_runs(
         __import__("ato_desktop.core.records", fromlist=["RunFilter"]).RunFilter(), limit=1
     )[0].id
@@ -94,7 +64,7 @@ def test_claude_run_replayed_on_codex_sends_exactly_the_original_messages(
     assert plan.estimate.source is CostSource.ESTIMATED and (plan.estimate.usd or 0) > 0
     assert any("top_k" in note and "dropped" in note for note in plan.notes)
 
-    result = _run(workspace, replay(workspace, source_id, target))
+    result = run_to_end(workspace, replay(workspace, source_id, target))
     sent = fake.last_request
     assert sent.path == "/v1/responses"
     assert sent.body["instructions"] == "Answer in one line."
@@ -160,7 +130,7 @@ def test_a_conversation_with_tool_calls_replays_cleanly_on_codex(
         Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 2, "b": 5}),)),
         Scenario(chunks=("7",)),
     )
-    source = _dispatch(workspace, DispatchRequest("2+5?", agent="clerk"))
+    source = dispatch(workspace, DispatchRequest("2+5?", agent="clerk"))
     assert source.status is RunStatus.COMPLETED
 
     # Whole run on codex: the loop runs again against the same MCP server.
@@ -169,7 +139,7 @@ def test_a_conversation_with_tool_calls_replays_cleanly_on_codex(
         Scenario(chunks=("It is 7.",)),
     )
     target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
-    result = _run(workspace, replay(workspace, source.run_id, target))
+    result = run_to_end(workspace, replay(workspace, source.run_id, target))
     assert result.dispatch.status is RunStatus.COMPLETED, result.dispatch.error_message
     assert all(r.rejected is None for r in fake.requests)
     names = [a.name for a in workspace.store.get_actions(result.dispatch.run_id)]
@@ -182,7 +152,9 @@ def test_a_conversation_with_tool_calls_replays_cleanly_on_codex(
     workspace.agents.create(
         "plain", AgentConfig("openai-compatible", "gpt-4o-mini", base_url=fake.openai_base_url)
     )
-    result = _run(workspace, replay(workspace, source.run_id, ReplayTarget(agent="plain"), seq=3))
+    result = run_to_end(
+        workspace, replay(workspace, source.run_id, ReplayTarget(agent="plain"), seq=3)
+    )
     body = fake.last_request.body
     assert fake.last_request.rejected is None
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "tool"]
@@ -199,15 +171,15 @@ def test_batch_replay_reports_recoveries_and_deltas(
     )
     fake.scenario = Scenario(status=500)
     failed = [
-        _dispatch(workspace, DispatchRequest(f"question {i}", agent="flaky")).run_id
+        dispatch(workspace, DispatchRequest(f"question {i}", agent="flaky")).run_id
         for i in range(3)
     ]
     fake.scenario = Scenario(chunks=("fine",))
-    ok = _dispatch(workspace, DispatchRequest("question ok", agent="flaky")).run_id
+    ok = dispatch(workspace, DispatchRequest("question ok", agent="flaky")).run_id
     assert failures_of(workspace, "flaky", None) == failed
     seen: list[int] = []
     target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
-    summary = _run(
+    summary = run_to_end(
         workspace,
         replay_batch(
             workspace,
@@ -268,8 +240,8 @@ def test_replay_runs_are_marked(workspace: Workspace, fake: FakeLLMServer) -> No
     workspace.agents.create(
         "w", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
     )
-    source = _dispatch(workspace, DispatchRequest("hi", agent="w"))
-    result = _run(workspace, replay(workspace, source.run_id, ReplayTarget(agent="w")))
+    source = dispatch(workspace, DispatchRequest("hi", agent="w"))
+    result = run_to_end(workspace, replay(workspace, source.run_id, ReplayTarget(agent="w")))
     run = workspace.store.get_run(result.dispatch.run_id)
     assert run.trigger == Trigger.REPLAY.value and run.replay_of == source.run_id
     assert run.thread_id is None  # a replay does not write into the source's chat
@@ -316,7 +288,7 @@ def test_a_slow_pipeline_stage_is_linked_to_its_prompt_by_time(
     assert source.link_note in plan_replay(workspace, source, target).notes
 
     fake.scenario = Scenario(chunks=("Refactored.",))
-    result = _run(workspace, replay(workspace, stage, target))
+    result = run_to_end(workspace, replay(workspace, stage, target))
     assert result.dispatch.status is RunStatus.COMPLETED
     assert workspace.store.get_run(result.dispatch.run_id).replay_of == stage
     sent = fake.last_request.body["input"]
@@ -340,9 +312,7 @@ def test_cancelling_a_batch_kills_the_replays_under_way(
         "slow", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
     )
     fake.scenario = Scenario(chunks=("quick",))
-    sources = [
-        _dispatch(workspace, DispatchRequest(f"q{i}", agent="slow")).run_id for i in range(3)
-    ]
+    sources = [dispatch(workspace, DispatchRequest(f"q{i}", agent="slow")).run_id for i in range(3)]
     fake.scenario = Scenario(chunks=tuple(f"w{i} " for i in range(200)), delay_s=0.05)
     target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
 
@@ -359,7 +329,7 @@ def test_cancelling_a_batch_kills_the_replays_under_way(
         cancel.set()
         return await asyncio.wait_for(batch, timeout=10)
 
-    summary = _run(workspace, go())
+    summary = run_to_end(workspace, go())
     assert summary.cancelled and summary.replayed == 1  # the other two never started
     (item,) = [i for i in summary.items if i.result is not None]
     assert item.result is not None and item.result.dispatch.status is RunStatus.KILLED
@@ -378,12 +348,12 @@ def test_a_replay_without_a_key_is_no_evidence_no_diff_and_no_deltas(
     )
     fake.scenario = Scenario(chunks=("Your order shipped.",))
     sources = [
-        _dispatch(workspace, DispatchRequest(f"Where is order {i}?", agent="w")).run_id
+        dispatch(workspace, DispatchRequest(f"Where is order {i}?", agent="w")).run_id
         for i in range(2)
     ]
     assert workspace.credentials.delete_key("openai")
     target = ReplayTarget(runtime="codex", model="gpt-5", base_url=fake.openai_base_url)
-    result = _run(workspace, replay(workspace, sources[0], target))
+    result = run_to_end(workspace, replay(workspace, sources[0], target))
     comparison = result.comparison
     assert comparison.replay.status == "failed" and comparison.replay.error_class == "auth"
     assert not comparison.replay_reached_model
@@ -394,7 +364,7 @@ def test_a_replay_without_a_key_is_no_evidence_no_diff_and_no_deltas(
         comparison.duration_delta_pct,
     ) == (None, None, None)
 
-    summary = _run(workspace, replay_batch(workspace, sources, target))
+    summary = run_to_end(workspace, replay_batch(workspace, sources, target))
     assert (summary.replayed, summary.unreached) == (2, 2)
     assert (summary.recovered, summary.still_failing, summary.regressed) == (0, 0, 0)
     assert summary.replay_cost_usd == 0 and summary.cost_delta_pct is None

@@ -3,45 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ato_desktop.core.mcp_config import McpServerConfig
 from ato_desktop.core.models import AgentConfig, RunStatus
 from ato_desktop.core.simulation import ACTION_MISMATCH, INPUT_MISMATCH, OUTPUT_MISMATCH
-from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
+from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.simulation import SimulationResult, simulate
 from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store.mcp_servers import add_server
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
-from tests.fakes.mcp_server import stdio_command
-
-
-def _dispatch(ws: Workspace, request: DispatchRequest) -> DispatchResult:
-    async def go() -> DispatchResult:
-        try:
-            return await ws.dispatcher.dispatch(request)
-        finally:
-            await ws.live.aclose()
-
-    return asyncio.run(go())
+from tests.support.builders import dispatch
 
 
 def _simulate(ws: Workspace, run_id: str) -> SimulationResult:
     return asyncio.run(simulate(ws, run_id))
-
-
-@pytest.fixture
-def shop(workspace: Workspace, tmp_path: Path) -> Iterator[Path]:
-    notes = tmp_path / "notes.txt"
-    command, args, env = stdio_command("--notes", str(notes))
-    add_server(
-        workspace.store,
-        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30),
-    ).result()
-    yield notes
 
 
 def test_simulation_makes_no_network_call_and_costs_nothing(
@@ -53,7 +29,7 @@ def test_simulation_makes_no_network_call_and_costs_nothing(
             "claude", "claude-sonnet-5", system_prompt="Brief.", base_url=fake.anthropic_base_url
         ),
     )
-    source = _dispatch(workspace, DispatchRequest("hi", agent="w"))
+    source = dispatch(workspace, DispatchRequest("hi", agent="w"))
     calls_before = len(fake.requests)
     fake.scenario = Scenario(status=500)  # any model call now would fail loudly
 
@@ -83,7 +59,7 @@ def test_an_edited_system_prompt_shows_up_as_a_divergence(
             "claude", "claude-sonnet-5", system_prompt="Brief.", base_url=fake.anthropic_base_url
         ),
     )
-    source = _dispatch(workspace, DispatchRequest("hi", agent="w"))
+    source = dispatch(workspace, DispatchRequest("hi", agent="w"))
     workspace.agents.edit("w", {"system_prompt": "Be thorough and cite sources."})
     requests = len(fake.requests)
     result = _simulate(workspace, source.run_id)
@@ -115,7 +91,7 @@ def test_tools_read_only_rerun_side_effects_from_the_recording(
         ),
         Scenario(chunks=("done",)),
     )
-    source = _dispatch(workspace, DispatchRequest("go", agent="clerk"))
+    source = dispatch(workspace, DispatchRequest("go", agent="clerk"))
     assert source.status is RunStatus.COMPLETED and shop.read_text().count("once") == 1
     result = _simulate(workspace, source.run_id)
     rows = {r.action: r for r in result.summary.rows if r.aspect == "output"}
@@ -139,9 +115,9 @@ def test_identical_inputs_with_different_outputs_across_runs(
         "w", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
     )
     fake.scenario = Scenario(chunks=("heads",))
-    first = _dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
+    first = dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
     fake.scenario = Scenario(chunks=("tails",))
-    _dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
+    dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
     result = _simulate(workspace, first.run_id)
     (row,) = [r for r in result.summary.rows if r.divergence == OUTPUT_MISMATCH]
     assert row.original == "heads" and row.replay == "tails"
@@ -167,8 +143,8 @@ def test_tool_call_ids_minted_per_call_are_no_output_mismatch(
             ),
             Scenario(chunks=("Shipped.",)),
         )
-    first = _dispatch(workspace, DispatchRequest("Where is A-1?", agent="clerk"))
-    _dispatch(workspace, DispatchRequest("Where is A-1?", agent="clerk"))
+    first = dispatch(workspace, DispatchRequest("Where is A-1?", agent="clerk"))
+    dispatch(workspace, DispatchRequest("Where is A-1?", agent="clerk"))
     result = _simulate(workspace, first.run_id)
     assert [r for r in result.summary.rows if r.divergence == OUTPUT_MISMATCH] == []
 
@@ -290,9 +266,9 @@ def test_match_rate_is_per_action_and_each_output_has_one_row(
         "w", AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
     )
     fake.scenario = Scenario(chunks=("heads",))
-    first = _dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
+    first = dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
     fake.scenario = Scenario(chunks=("tails",))
-    _dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
+    dispatch(workspace, DispatchRequest("flip a coin", agent="w"))
     summary = _simulate(workspace, first.run_id).summary
     outputs = [r for r in summary.rows if r.aspect == "output"]
     assert len(outputs) == 1 and outputs[0].divergence == OUTPUT_MISMATCH

@@ -20,6 +20,7 @@ from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.mcp_servers import add_server
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
 from tests.fakes.mcp_server import stdio_command
+from tests.support.builders import dispatch
 
 MODELS = {"claude": "claude-sonnet-5", "codex": "gpt-5", "openai-compatible": "gpt-4o-mini"}
 
@@ -55,16 +56,6 @@ def _agent(
     return name
 
 
-def _dispatch(ws: Workspace, request: DispatchRequest) -> DispatchResult:
-    async def go() -> DispatchResult:
-        try:
-            return await ws.dispatcher.dispatch(request)
-        finally:
-            await ws.live.aclose()
-
-    return asyncio.run(go())
-
-
 @pytest.mark.parametrize("runtime", list(MODELS))
 def test_agent_calls_two_tools_and_answers(
     tool_ws: Workspace, fake: FakeLLMServer, runtime: str
@@ -79,7 +70,7 @@ def test_agent_calls_two_tools_and_answers(
         ),
         Scenario(chunks=("3 + 4 = 7, and order A-1001 has shipped.",)),
     )
-    result = _dispatch(
+    result = dispatch(
         tool_ws,
         DispatchRequest("Add 3 and 4; where is A-1001?", agent=_agent(tool_ws, fake, runtime)),
     )
@@ -115,7 +106,7 @@ def test_agent_calls_two_tools_and_answers(
 
 def test_tool_call_ceiling_stops_a_looping_agent(tool_ws: Workspace, fake: FakeLLMServer) -> None:
     fake.scenario = Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 1, "b": 1}),))
-    result = _dispatch(
+    result = dispatch(
         tool_ws, DispatchRequest("loop", agent=_agent(tool_ws, fake, max_tool_calls=3))
     )
     assert (result.status, result.error_class) == (RunStatus.FAILED, ErrorClass.CEILING)
@@ -126,7 +117,7 @@ def test_tool_call_ceiling_stops_a_looping_agent(tool_ws: Workspace, fake: FakeL
 
 def test_cost_ceiling_stops_the_run(tool_ws: Workspace, fake: FakeLLMServer) -> None:
     fake.scenario = Scenario(tool_calls=(FakeToolCall("shop__add", {"a": 1, "b": 1}),))
-    result = _dispatch(
+    result = dispatch(
         tool_ws, DispatchRequest("loop", agent=_agent(tool_ws, fake, max_cost_usd=0.000001))
     )
     assert result.error_class is ErrorClass.CEILING
@@ -173,7 +164,7 @@ def test_denied_approval_is_blocked_and_the_model_is_told(
     )
     name = _agent(tool_ws, fake, tool_rules={"shop/write_note": "approve"})
     tool_ws.approvals.auto_answer = lambda request: False
-    result = _dispatch(tool_ws, DispatchRequest("note", agent=name))
+    result = dispatch(tool_ws, DispatchRequest("note", agent=name))
     assert result.status is RunStatus.COMPLETED and not notes.exists()
     write = next(a for a in tool_ws.store.get_actions(result.run_id) if a.name == "write_note")
     assert write.outcome == "blocked" and write.meta["approval"] == "denied"
@@ -183,7 +174,7 @@ def test_denied_approval_is_blocked_and_the_model_is_told(
 
 def test_denied_tools_are_not_offered(tool_ws: Workspace, fake: FakeLLMServer) -> None:
     name = _agent(tool_ws, fake, tool_rules={"shop/write_note": "deny"})
-    _dispatch(tool_ws, DispatchRequest("hi", agent=name))
+    dispatch(tool_ws, DispatchRequest("hi", agent=name))
     offered = {t["name"] for t in fake.last_request.body["tools"]}
     assert "shop__write_note" not in offered and "shop__add" in offered
 
@@ -195,7 +186,7 @@ def test_a_failing_tool_is_an_error_action_and_the_model_sees_it(
         Scenario(tool_calls=(FakeToolCall("shop__fail", {"message": "disk on fire"}),)),
         Scenario(chunks=("The tool failed.",)),
     )
-    result = _dispatch(tool_ws, DispatchRequest("x", agent=_agent(tool_ws, fake)))
+    result = dispatch(tool_ws, DispatchRequest("x", agent=_agent(tool_ws, fake)))
     fail = next(a for a in tool_ws.store.get_actions(result.run_id) if a.name == "fail")
     assert fail.outcome == "error" and "disk on fire" in fail.outputs["content"]
     assert result.status is RunStatus.COMPLETED
@@ -238,7 +229,7 @@ def test_a_server_that_cannot_start_fails_the_run_clearly(
         workspace.store,
         McpServerConfig("shop", "stdio", command="/nonexistent/mcp-server", timeout_s=5),
     ).result()
-    result = _dispatch(workspace, DispatchRequest("hi", agent=_agent(workspace, fake)))
+    result = dispatch(workspace, DispatchRequest("hi", agent=_agent(workspace, fake)))
     assert (result.status, result.error_class) == (RunStatus.FAILED, ErrorClass.TOOL)
     assert "/nonexistent/mcp-server" in (result.error_message or "")
     assert fake.requests == []

@@ -20,7 +20,6 @@ from ato_desktop.core.models import AgentConfig, RunStatus
 from ato_desktop.engine.dispatcher import DispatchRequest, DispatchResult
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.execution_log import NotFoundError
-from tests.engine.conftest import fake, keys, workspace  # noqa: F401 - fixtures
 from tests.fakes import FakeLLMServer, Scenario
 from tests.fuzz.strategies import BINARY, EDGE_NUMBERS, HOSTILE_TEXT, examples
 
@@ -151,8 +150,8 @@ def _check_run(ws: Workspace, result: DispatchResult) -> None:
 @settings(max_examples=examples(ci=6, deep=400), deadline=None)  # the first loads an SDK
 @given(data=st.data())
 def test_garbage_on_the_wire_ends_the_run_cleanly(
-    workspace: Workspace,  # noqa: F811
-    fake: FakeLLMServer,  # noqa: F811
+    workspace: Workspace,
+    fake: FakeLLMServer,
     runtime: str,
     data: st.DataObject,
 ) -> None:
@@ -172,8 +171,8 @@ USAGE_EXAMPLES: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("runtime", list(RUNTIMES))
 def test_wrong_types_in_usage_are_not_taken_as_counts(
-    workspace: Workspace,  # noqa: F811
-    fake: FakeLLMServer,  # noqa: F811
+    workspace: Workspace,
+    fake: FakeLLMServer,
     runtime: str,
 ) -> None:
     for usage in USAGE_EXAMPLES:
@@ -185,8 +184,8 @@ def test_wrong_types_in_usage_are_not_taken_as_counts(
 
 @pytest.mark.parametrize("runtime", list(RUNTIMES))
 def test_a_10_mb_body_is_refused_or_read_in_bounded_time(
-    workspace: Workspace,  # noqa: F811
-    fake: FakeLLMServer,  # noqa: F811
+    workspace: Workspace,
+    fake: FakeLLMServer,
     runtime: str,
 ) -> None:
     line = b"data: " + b"x" * (10 * 1024 * 1024) + b"\n\n"
@@ -219,8 +218,8 @@ ERROR_BODIES = st.one_of(
 @example(body=b"\x00\xff" * 1000, status=422)
 @given(body=ERROR_BODIES, status=st.sampled_from([400, 401, 403, 404, 413, 422]))  # not retried
 def test_an_error_body_of_any_bytes_fails_the_run_clearly(
-    workspace: Workspace,  # noqa: F811
-    fake: FakeLLMServer,  # noqa: F811
+    workspace: Workspace,
+    fake: FakeLLMServer,
     runtime: str,
     body: bytes,
     status: int,

@@ -1,5 +1,5 @@
-"""The resilience suites reuse the engine's fixtures (fake provider, keys, workspace) and the
-UI's qasync loop."""
+"""The resilience suites reuse the UI's qasync loop (the fake provider, keys and workspace are
+tests/conftest.py's, as everywhere)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import fake, keys, workspace
 from tests.ui.conftest import aloop, open_ctx, ui_ctx
 
-__all__ = ["aloop", "fake", "keys", "mounted_tmpfs", "open_ctx", "ui_ctx", "workspace"]
+__all__ = ["aloop", "mounted_tmpfs", "open_ctx", "ui_ctx"]
 
 
 @contextlib.contextmanager

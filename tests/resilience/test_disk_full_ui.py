@@ -10,19 +10,15 @@ from ato_desktop.core.models import AgentConfig
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.main_window import MainWindow
 from tests.fakes import FakeLLMServer, Scenario
 from tests.resilience.test_disk_full import MODEL, SMALL_CHUNKS, cap_job, uncap
+from tests.support.qt_helpers import open_main_window
 
 
 def test_a_full_disk_shows_a_banner_until_a_run_is_written_again(
     ui_ctx: AppContext, qtbot: Any, fake: FakeLLMServer, keys: CredentialStore
 ) -> None:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot)
     try:
         ws = ui_ctx.workspace
         ws.agents.create(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,14 +53,6 @@ TARGETS = [CLAUDE, CODEX, COMPATIBLE]
 def target(request: pytest.FixtureRequest) -> Target:
     result: Target = request.param
     return result
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    """A fresh fake server per test; an HTTP proxy in the environment must not catch loopback."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture

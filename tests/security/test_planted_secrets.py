@@ -62,12 +62,12 @@ from ato_desktop.engine.otlp_receiver import OtlpReceiver
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.registry import PAGES
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
 from tests.fakes.mcp_server import spawn_http_server, stdio_command
 from tests.fakes.otlp_server import FakeOtlpServer
 from tests.security.secret_scan import Hit, SecretScanner
+from tests.support.qt_helpers import open_main_window
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -546,12 +546,7 @@ def test_no_planted_secret_on_any_screen(
     ato_home: Path,
     tmp_path: Path,
 ) -> None:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=15_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot, (1280, 800), timeout_ms=15_000)
     screens = tmp_path / "screens"
     screens.mkdir()
     texts: list[tuple[str, str]] = []

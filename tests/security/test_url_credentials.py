@@ -19,10 +19,7 @@ from ato_desktop.engine.agents import AgentConfigError
 from ato_desktop.engine.dispatcher import DispatchError, DispatchRequest
 from ato_desktop.engine.workspace import Workspace
 from ato_desktop.store.paths import DataPaths
-from tests.engine.conftest import fake, keys, workspace
 from tests.fakes import FakeLLMServer
-
-__all__ = ["fake", "keys", "workspace"]  # the engine fixtures, used here
 
 REPO = Path(__file__).resolve().parents[2]
 

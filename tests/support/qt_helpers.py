@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from PySide6.QtWidgets import QWidget
 
+from ato_desktop.ui.main_window import MainWindow
+
 T = TypeVar("T")
 W = TypeVar("W", bound=QWidget)
 
@@ -33,3 +35,17 @@ def run_to_end(ctx: Any, qtbot: Any, coro: Coroutine[Any, Any, T]) -> T:
 def run_on_engine(ctx: Any, qtbot: Any, coro: Coroutine[Any, Any, T]) -> T:
     """Run coro on the app's engine loop (dispatches, kills: as the window does) to its end."""
     return run_to_end(ctx, qtbot, ctx.engine_run(coro))
+
+
+def open_main_window(
+    ctx: Any, qtbot: Any, size: tuple[int, int] | None = None, *, timeout_ms: int = 10_000
+) -> MainWindow:
+    """The main window over ctx, shown (at size), once its workspace has opened."""
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    with qtbot.waitSignal(ctx.sig_workspace_ready, timeout=timeout_ms):
+        ctx.spawn(ctx.open_workspace())
+    return window

@@ -22,7 +22,6 @@ from ato_desktop.store.paths import DataPaths
 from ato_desktop.ui.commands import CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.theme import ThemeManager
-from tests.fakes import FakeLLMServer
 from tests.support.qt_helpers import Show
 
 
@@ -109,14 +108,6 @@ def show(open_ctx: AppContext, qtbot: Any) -> Iterator[Show]:
         if shiboken6.isValid(host):
             host.close()
             shiboken6.delete(host)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    """A loopback server speaking the providers' wire formats (the proxy bypassed for it)."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -13,12 +13,10 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from ato_desktop.core.mcp_config import McpServerConfig
-from ato_desktop.core.models import AgentConfig, Trigger
+from ato_desktop.core.models import Trigger
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
-from ato_desktop.store.mcp_servers import add_server
 from ato_desktop.ui.chat.conversation_view import APPROVED, DENIED, UNANSWERED, AnswerTurn
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.main_window import MainWindow
@@ -26,11 +24,10 @@ from ato_desktop.ui.pages.chat_page import ChatPage
 from ato_desktop.ui.pages.runs_page import DETAILS, LIVE, RunsPage
 from ato_desktop.ui.runs.live_view import COL_LAST
 from ato_desktop.ui.runs.telemetry import COL_NAME, TAGS_ROLE
-from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
-from tests.fakes.mcp_server import stdio_command
+from tests.fakes import FakeLLMServer
+from tests.support.builders import approval_clerk
 from tests.support.qt_helpers import show_page
 
-ANTHROPIC_KEY = "sk-ant-api03-APPROVALKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 NOW = int(time.time() * 1000)
 
 
@@ -41,30 +38,10 @@ def notes(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def clerk(
-    open_ctx: AppContext, fake: FakeLLMServer, notes: Path, memory_keyring: object
+    open_ctx: AppContext, fake: FakeLLMServer, notes: Path, keys: CredentialStore
 ) -> AgentRecord:
     """An agent whose write_note calls wait for approval, on a registered stdio server."""
-    assert CredentialStore().set_key("anthropic", ANTHROPIC_KEY).persisted
-    command, args, env = stdio_command("--notes", str(notes))
-    store = open_ctx.workspace.store
-    add_server(
-        store, McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=30)
-    ).result()
-    config = AgentConfig(
-        "claude",
-        "claude-sonnet-5",
-        base_url=fake.anthropic_base_url,
-        mcp_servers=("shop",),
-        tool_rules={"shop/write_note": "approve"},
-    )
-    fake.enqueue(
-        Scenario(
-            chunks=("I'll note that.",),
-            tool_calls=(FakeToolCall("shop__write_note", {"text": "hi"}),),
-        ),
-        Scenario(chunks=("Done.",)),
-    )
-    return open_ctx.workspace.agents.create("clerk", config, source="test")
+    return approval_clerk(open_ctx.workspace, fake, notes, "hi")
 
 
 def _chat(ctx: AppContext, qtbot: Any, agent: AgentRecord) -> ChatPage:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
@@ -26,20 +25,12 @@ from ato_desktop.core.automations import (
     TargetKind,
 )
 from ato_desktop.core.models import AgentConfig
-from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.ui.automations.canvas_scene import KIND_COLORS
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.automations_page import STATE_CANVAS, STATE_EMPTY, AutomationsPage
 from ato_desktop.ui.pages.runs_page import RunsPage
 from tests.fakes import FakeLLMServer, Scenario
 from tests.support.qt_helpers import run_on_engine, show_page
-
-ANTHROPIC_KEY = "sk-ant-api03-CANVASKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@pytest.fixture
-def keys(memory_keyring: object) -> None:
-    assert CredentialStore().set_key("anthropic", ANTHROPIC_KEY).persisted
 
 
 def define_everything(ctx: AppContext, fake: FakeLLMServer, tmp_path: Path) -> None:

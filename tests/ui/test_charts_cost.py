@@ -17,8 +17,9 @@ from ato_desktop.store.execution_log import now_ms
 from ato_desktop.ui.charts.chart_frame import CHART
 from ato_desktop.ui.charts.spend_charts import month_figures
 from ato_desktop.ui.context import AppContext
+from tests.support.builders import priced_runs
 from tests.support.qt_helpers import Show
-from tests.ui.test_cost_ui import ingest, loaded_view, swap_history
+from tests.ui.test_cost_ui import loaded_view, swap_history
 
 
 def test_spend_per_day_is_every_known_cost_by_agent_with_budgets_and_the_month(
@@ -28,9 +29,19 @@ def test_spend_per_day_is_every_known_cost_by_agent_with_budgets_and_the_month(
     agents.create("alpha", AgentConfig("claude", "claude-sonnet-5", budget_per_day_usd=2.0))
     agents.create("beta", AgentConfig("codex", "gpt-5-mini", budget_per_month_usd=40.0))
     today = now_ms() // DAY_MS * DAY_MS
-    ingest(open_ctx, "alpha", "a", 10, 0.10, ok=10, start=today - 2 * DAY_MS + 3_600_000)
-    ingest(open_ctx, "beta", "b", 4, 0.25, ok=4, start=today - 2 * DAY_MS + 7_200_000)
-    ingest(open_ctx, "alpha", "c", 3, 0.50, ok=3, start=today + 60_000)
+    priced_runs(
+        open_ctx.workspace.store,
+        "alpha",
+        "a",
+        10,
+        0.10,
+        ok=10,
+        start=today - 2 * DAY_MS + 3_600_000,
+    )
+    priced_runs(
+        open_ctx.workspace.store, "beta", "b", 4, 0.25, ok=4, start=today - 2 * DAY_MS + 7_200_000
+    )
+    priced_runs(open_ctx.workspace.store, "alpha", "c", 3, 0.50, ok=3, start=today + 60_000)
     view = loaded_view(open_ctx, qtbot, show)
     spend = view.spend
     qtbot.waitUntil(lambda: spend.data is not None and spend.daily.state == CHART, timeout=10_000)

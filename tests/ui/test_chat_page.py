@@ -23,17 +23,6 @@ from ato_desktop.ui.widgets.markdown_view import MarkdownSplitter, MarkdownView,
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
 from tests.support.qt_helpers import run_on_engine, show_page
 
-ANTHROPIC_KEY = "sk-ant-api03-CHATTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-OPENAI_KEY = "sk-proj-CHATTESTKEY-zyxwvutsrqponmlkjihgfedcba9876543210"
-
-
-@pytest.fixture
-def keys(memory_keyring: object) -> CredentialStore:
-    store = CredentialStore()
-    assert store.set_key("anthropic", ANTHROPIC_KEY).persisted
-    assert store.set_key("openai", OPENAI_KEY).persisted
-    return store
-
 
 @pytest.fixture
 def page(open_ctx: AppContext, qtbot: Any) -> ChatPage:

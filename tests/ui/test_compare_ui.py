@@ -11,11 +11,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from ato_desktop.core.compare import ONLY_LEFT, ONLY_RIGHT, build_run_comparison
+from ato_desktop.core.figures import cost_text, ms_text, usd
 from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd, RunFilter
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.action_diff import INPUTS, OUTPUTS
-from ato_desktop.ui.insights.compare_format import cost_text, delta_text, ms_text, usd_text
+from ato_desktop.ui.insights.compare_format import delta_text
 from ato_desktop.ui.insights.compare_models import (
     COL_COST,
     COL_STATUS,
@@ -113,7 +114,7 @@ def _wait_state(qtbot: Any, view: CompareView, state: str) -> None:
 
 
 def test_formatting_never_crashes_on_strings_nulls_and_garbage() -> None:
-    assert usd_text("0.014200") == "$0.014"
+    assert usd("0.014200") == "$0.014"
     assert cost_text("0.0042", "estimated") == "$0.0042 est."
     assert cost_text(None, "unknown") == "unknown"
     assert cost_text(None, None) == "—"

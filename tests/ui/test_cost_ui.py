@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
-from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
+from ato_desktop.core.models import AgentConfig
+from ato_desktop.core.records import AgentRecord
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.store.execution_log import now_ms
@@ -30,52 +30,10 @@ from ato_desktop.ui.pages.agents_page import AgentsPage
 from ato_desktop.ui.pages.chat_page import ChatPage
 from ato_desktop.ui.pages.insights_page import COST_TAB, InsightsPage
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import priced_runs
 from tests.support.qt_helpers import Show, run_on_engine, show_page
 
-ANTHROPIC_KEY = "sk-ant-api03-COSTTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-OPENAI_KEY = "sk-proj-COSTTESTKEY-zyxwvutsrqponmlkjihgfedcba9876543210"
 DAY = 86_400_000
-
-
-@pytest.fixture
-def keys(memory_keyring: object) -> CredentialStore:
-    credentials = CredentialStore()
-    assert credentials.set_key("anthropic", ANTHROPIC_KEY).persisted
-    assert credentials.set_key("openai", OPENAI_KEY).persisted
-    return credentials
-
-
-def ingest(
-    ctx: AppContext, agent_name: str, tag: str, count: int, cost: float, ok: int, *, start: int
-) -> None:
-    """count finished runs of the agent's current config, the first ok of them completed."""
-    store = ctx.workspace.store
-    agent = store.get_agent(agent_name)
-    batch = []
-    for i in range(count):
-        began = start + i * 60_000
-        new = NewRun(
-            agent.config.runtime,
-            agent.config.model,
-            "cli",
-            began,
-            agent_id=agent.id,
-            agent_version_id=agent.current_version_id,
-            id=f"{tag}{i:04x}".ljust(32, "0"),
-        )
-        call = NewAction(
-            "call_llm",
-            "llm",
-            "success",
-            began,
-            began + 1000,
-            usage=TokenUsage(100, 10),
-            cost_usd=cost,
-            cost_source=CostSource.ESTIMATED,
-        )
-        status = "completed" if i < ok else "failed"
-        batch.append((new, RunEnd(status, began + 1000, 10**9), [call]))
-    store.ingest(batch).result()
 
 
 def swap_history(
@@ -85,9 +43,9 @@ def swap_history(
     agents = ctx.workspace.agents
     agents.create(name, AgentConfig("codex", "gpt-5-mini"), source="test")
     start = now_ms() - 5 * DAY
-    ingest(ctx, name, f"{tag}1", 20, old, ok=19, start=start)
+    priced_runs(ctx.workspace.store, name, f"{tag}1", 20, old, ok=19, start=start)
     agents.edit(name, {"runtime": "claude", "model": "claude-sonnet-5"})
-    ingest(ctx, name, f"{tag}2", runs, new, ok=runs - 1, start=start + DAY)
+    priced_runs(ctx.workspace.store, name, f"{tag}2", runs, new, ok=runs - 1, start=start + DAY)
     return ctx.workspace.store.get_agent(name)
 
 
@@ -107,7 +65,7 @@ def test_recommendations_are_rows_by_monthly_saving_with_their_evidence(
     swap_history(open_ctx, "triage", "a", old=0.004, new=0.020, runs=50)  # $0.016 x 70 runs/mo
     swap_history(open_ctx, "support", "b", old=0.010, new=0.050, runs=100)  # $0.04 x 120
     open_ctx.workspace.agents.create("solo", AgentConfig("claude", "claude-sonnet-5"))
-    ingest(open_ctx, "solo", "c", 12, 0.01, ok=12, start=now_ms() - DAY)
+    priced_runs(open_ctx.workspace.store, "solo", "c", 12, 0.01, ok=12, start=now_ms() - DAY)
 
     view = loaded_view(open_ctx, qtbot, show)
     assert view.state == STATE_RECS
@@ -175,9 +133,11 @@ def test_nothing_qualifies_shows_only_the_explanation_and_why_not_lists_the_reas
     agents = open_ctx.workspace.agents
     agents.create("writer", AgentConfig("codex", "gpt-5-mini"), source="test")
     start = now_ms() - 5 * DAY
-    ingest(open_ctx, "writer", "d1", 4, 0.004, ok=4, start=start)  # too few runs
+    priced_runs(
+        open_ctx.workspace.store, "writer", "d1", 4, 0.004, ok=4, start=start
+    )  # too few runs
     agents.edit("writer", {"runtime": "claude", "model": "claude-sonnet-5"})
-    ingest(open_ctx, "writer", "d2", 30, 0.020, ok=30, start=start + DAY)
+    priced_runs(open_ctx.workspace.store, "writer", "d2", 30, 0.020, ok=30, start=start + DAY)
 
     view = loaded_view(open_ctx, qtbot, show)
     assert view.state == STATE_NONE
@@ -406,7 +366,9 @@ def test_the_agent_page_shows_spend_against_budget(
         ),
         source="test",
     )
-    ingest(open_ctx, "writer", "g", 4, 0.30, ok=4, start=now_ms() - 10 * 60_000)
+    priced_runs(
+        open_ctx.workspace.store, "writer", "g", 4, 0.30, ok=4, start=now_ms() - 10 * 60_000
+    )
     with qtbot.waitSignal(agents_page.budget_line.sig_state_shown, timeout=5_000):
         agents_page.select_agent(agent.id)
     line = agents_page.budget_line
@@ -444,7 +406,9 @@ def test_a_refused_dispatch_shows_the_refusal_in_chat(
         ),
         source="test",
     )
-    ingest(open_ctx, "writer", "h", 4, 0.30, ok=4, start=now_ms() - 10 * 60_000)
+    priced_runs(
+        open_ctx.workspace.store, "writer", "h", 4, 0.30, ok=4, start=now_ms() - 10 * 60_000
+    )
     page = show_page(qtbot, ChatPage(open_ctx))
     qtbot.waitUntil(lambda: page.picker.select_agent(agent.id), timeout=5_000)
     requests_before = len(fake.requests)

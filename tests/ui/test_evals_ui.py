@@ -10,11 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 
-from ato_desktop.core.models import AgentConfig
-from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.evals import run_ratings
 from ato_desktop.store import evals as eval_store
@@ -25,33 +22,12 @@ from ato_desktop.ui.insights.evals_run_dialog import RunSuiteDialog
 from ato_desktop.ui.insights.evals_view import STATE_EMPTY, STATE_SUITES, EvalsView
 from ato_desktop.ui.runs.rating_widget import RatingWidget
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import support_agent
 from tests.support.qt_helpers import Show, run_on_engine
-
-ANTHROPIC_KEY = "sk-ant-api03-EVALSKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-OPENAI_KEY = "sk-proj-EVALSKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@pytest.fixture
-def keys(memory_keyring: object) -> None:
-    credentials = CredentialStore()
-    assert credentials.set_key("anthropic", ANTHROPIC_KEY).persisted
-    assert credentials.set_key("openai", OPENAI_KEY).persisted
 
 
 def _answer(text: str) -> Scenario:
     return Scenario(chunks=(text,), usage=UsageSpec(uncached_input_tokens=20, output_tokens=8))
-
-
-def _agent(ctx: AppContext, fake: FakeLLMServer, name: str = "support") -> None:
-    ctx.workspace.agents.create(
-        name,
-        AgentConfig(
-            "claude",
-            "claude-haiku-4-5",
-            system_prompt="You are a support agent.",
-            base_url=fake.anthropic_base_url,
-        ),
-    )
 
 
 def _suite_file(tmp_path: Path) -> Path:
@@ -129,7 +105,7 @@ def test_a_suite_runs_from_a_file_through_the_dialog_then_diffs_on_a_second_run(
     keys: None,
     tmp_path: Path,
 ) -> None:
-    _agent(open_ctx, fake)
+    support_agent(open_ctx.workspace, fake)
     view = _evals_view(open_ctx, show, qtbot)
     navigation = Navigation(open_ctx, view)
     dialog = view.open_run_dialog()
@@ -209,7 +185,7 @@ def test_a_suite_runs_from_a_file_through_the_dialog_then_diffs_on_a_second_run(
 def test_thumbs_up_and_down_with_a_note_replace_and_clear(
     open_ctx: AppContext, qtbot: Any, show: Show, fake: FakeLLMServer, keys: None
 ) -> None:
-    _agent(open_ctx, fake)
+    support_agent(open_ctx.workspace, fake)
     fake.scenario = _answer("Hello!")
     result = run_on_engine(
         open_ctx,
@@ -249,7 +225,7 @@ def test_thumbs_up_and_down_with_a_note_replace_and_clear(
 def test_online_judge_settings_are_saved_and_a_dispatch_in_the_app_is_judged(
     open_ctx: AppContext, qtbot: Any, show: Show, fake: FakeLLMServer, keys: None
 ) -> None:
-    _agent(open_ctx, fake)
+    support_agent(open_ctx.workspace, fake)
     store = open_ctx.workspace.store
     agent_id = store.get_agent("support").id
     button = OnlineJudgeButton(open_ctx)

@@ -23,16 +23,12 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.runs_page import RunsPage
 from ato_desktop.ui.runs.export_dialog import ExportDialog
+from tests.support.qt_helpers import open_main_window
 
 
 @pytest.fixture
 def window(ui_ctx: AppContext, qtbot: Any) -> Iterator[MainWindow]:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.resize(1280, 820)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot, (1280, 820))
     qtbot.waitUntil(lambda: window.current_page_id is not None, timeout=5000)
     t = now_ms()
     ui_ctx.workspace.store.ingest(

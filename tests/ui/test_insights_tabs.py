@@ -23,6 +23,7 @@ from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.insights_page import InsightsPage
 from ato_desktop.ui.palette.palette_commands import INSIGHTS_TABS
 from ato_desktop.ui.widgets.async_view import STATE_LOADING
+from tests.support.qt_helpers import open_main_window
 
 TABS = [tab for tab, _title, _keywords in INSIGHTS_TABS]
 
@@ -44,12 +45,7 @@ def window(ui_ctx: AppContext, qtbot: Any, ato_home: Path) -> Iterator[MainWindo
         build_demo_workspace(workspace.store, workspace.prices, runs=300, seed=7)
     finally:
         workspace.close()
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.resize(1280, 820)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot, (1280, 820))
     qtbot.waitUntil(lambda: window.current_page_id is not None, timeout=5000)
     yield window
     if window.palette_host.palette is not None:

@@ -14,22 +14,18 @@ from typing import Any
 import pytest
 
 from ato_desktop.core.compliance import DAY_MS
-from ato_desktop.core.mcp_config import McpServerConfig
-from ato_desktop.core.models import AgentConfig, Trigger
+from ato_desktop.core.models import Trigger
 from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.engine.retention import save_retention_days
-from ato_desktop.store.mcp_servers import add_server
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.runs_page import RunsPage
-from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
-from tests.fakes.mcp_server import stdio_command
+from tests.fakes import FakeLLMServer
 from tests.fakes.otlp_server import FakeOtlpServer
+from tests.support.builders import approval_clerk
 from tests.support.qt_helpers import run_on_engine
 from tests.ui.test_runs_page import make_page
-
-ANTHROPIC_KEY = "sk-ant-api03-COMPLIANCEKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @pytest.fixture
@@ -40,29 +36,18 @@ def collector(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOtlpServer]:
 
 
 @pytest.fixture
-def clerk(open_ctx: AppContext, fake: FakeLLMServer, tmp_path: Path) -> AgentRecord:
+def clerk(
+    open_ctx: AppContext, fake: FakeLLMServer, tmp_path: Path, keys: CredentialStore
+) -> AgentRecord:
     """An agent whose write_note calls wait for approval, on a registered stdio server."""
-    assert CredentialStore().set_key("anthropic", ANTHROPIC_KEY).persisted
-    command, args, env = stdio_command("--notes", str(tmp_path / "notes.txt"))
-    add_server(
-        open_ctx.workspace.store,
-        McpServerConfig("shop", "stdio", command=command, args=args, env=env, timeout_s=10),
-    ).result()
-    config = AgentConfig(
-        "claude",
-        "claude-sonnet-5",
-        base_url=fake.anthropic_base_url,
-        mcp_servers=("shop",),
-        tool_rules={"shop/write_note": "approve"},
+    return approval_clerk(
+        open_ctx.workspace,
+        fake,
+        tmp_path / "notes.txt",
+        "call bob@example.com",
+        timeout_s=10,
+        source="ui",
     )
-    fake.enqueue(
-        Scenario(
-            chunks=("I'll note that.",),
-            tool_calls=(FakeToolCall("shop__write_note", {"text": "call bob@example.com"}),),
-        ),
-        Scenario(chunks=("Done.",)),
-    )
-    return open_ctx.workspace.agents.create("clerk", config, source="ui")
 
 
 def _open(page: RunsPage, qtbot: Any, run_id: str) -> None:

@@ -42,20 +42,16 @@ from ato_desktop.ui.main_window import MainWindow, ShortcutsDialog
 from ato_desktop.ui.pages.runs_page import RunsPage
 from ato_desktop.ui.runs.telemetry import TelemetryView
 from ato_desktop.ui.theme import DARK, LIGHT, Theme, build_palette, set_current_theme, stylesheet
-from tests.support.qt_helpers import Show
-from tests.ui.test_cost_ui import DAY, ingest, loaded_view
+from tests.support.builders import priced_runs
+from tests.support.qt_helpers import Show, open_main_window
+from tests.ui.test_cost_ui import DAY, loaded_view
 
 SIZES = {"1280x820": (1280, 820), "1440x900": (1440, 900)}
 
 
 @pytest.fixture
 def window(ui_ctx: AppContext, qtbot: Any) -> Iterator[MainWindow]:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.resize(*SIZES["1280x820"])
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot, SIZES["1280x820"])
     qtbot.waitUntil(lambda: window.current_page_id is not None, timeout=5000)
     t = now_ms()
     ui_ctx.workspace.store.ingest(
@@ -302,9 +298,9 @@ def test_cost_gives_why_not_the_room_when_nothing_qualifies(
     agents = open_ctx.workspace.agents
     agents.create("writer", AgentConfig("codex", "gpt-5-mini"), source="test")
     start = now_ms() - 5 * DAY
-    ingest(open_ctx, "writer", "d1", 4, 0.004, ok=4, start=start)
+    priced_runs(open_ctx.workspace.store, "writer", "d1", 4, 0.004, ok=4, start=start)
     agents.edit("writer", {"runtime": "claude", "model": "claude-sonnet-5"})
-    ingest(open_ctx, "writer", "d2", 30, 0.020, ok=30, start=start + DAY)
+    priced_runs(open_ctx.workspace.store, "writer", "d2", 30, 0.020, ok=30, start=start + DAY)
     view = loaded_view(open_ctx, qtbot, show)
     assert view.state == STATE_NONE
     view.why_not_button.setChecked(True)

@@ -22,21 +22,9 @@ from ato_desktop.ui.pages.chat_page import ChatPage
 from ato_desktop.ui.pages.runs_page import RunsPage
 from ato_desktop.ui.runs.live_view import COL_KILL, COL_OUTPUT, KILL_ROLE, RUN_ID_ROLE
 from tests.fakes import FakeLLMServer, Scenario
+from tests.support.builders import peer_env
 
 REPO = Path(__file__).resolve().parents[2]
-ANTHROPIC_KEY = "sk-ant-api03-PEERTESTKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def _env(home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ATO_HOME": str(home),
-        "ATO_OFFLINE": "1",
-        "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
-        "NO_PROXY": "127.0.0.1,localhost",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-        "PYTHONPATH": str(REPO),
-    }
 
 
 class Cli:
@@ -49,7 +37,7 @@ class Cli:
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [sys.executable, "-m", "ato_desktop", *args],
-            env=_env(self.home),
+            env=peer_env(self.home),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -62,7 +50,7 @@ class Cli:
     def start(self, *args: str) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ato_desktop", *args],
-            env=_env(self.home),
+            env=peer_env(self.home),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -19,17 +19,14 @@ from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.palette.palette_commands import INSIGHTS_TABS
 from ato_desktop.ui.palette.palette_dialog import RECENT_KEY, CommandPalette
 from ato_desktop.ui.palette.palette_model import PaletteItem
+from tests.support.qt_helpers import open_main_window
 
 NOW = 1_760_000_000_000
 
 
 @pytest.fixture
 def window(ui_ctx: AppContext, qtbot: Any) -> Iterator[MainWindow]:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot)
     qtbot.waitUntil(lambda: window.current_page_id is not None, timeout=5000)
     yield window
     if window.palette_host.palette is not None:

@@ -21,7 +21,6 @@ from ato_desktop.core.automations import (
 )
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
-from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.store.execution_log import now_ms
 from ato_desktop.ui.context import AppContext
@@ -29,31 +28,8 @@ from ato_desktop.ui.insights import pipelines_view
 from ato_desktop.ui.insights.pipelines_models import COL_COST, COL_NAME, COL_STAGES, COL_TRIGGER
 from ato_desktop.ui.insights.pipelines_view import STATE_EMPTY, STATE_ROWS, PipelinesView
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.builders import article_group
 from tests.support.qt_helpers import Show, run_on_engine
-
-ANTHROPIC_KEY = "sk-ant-api03-PIPEKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@pytest.fixture
-def keys(memory_keyring: object) -> None:
-    assert CredentialStore().set_key("anthropic", ANTHROPIC_KEY).persisted
-
-
-def make_article(ctx: AppContext, fake: FakeLLMServer) -> None:
-    ws = ctx.workspace
-    for name in ("researcher", "writer", "editor"):
-        ws.agents.create(
-            name, AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
-        )
-    spec = GroupSpec(
-        GroupMode.SEQUENTIAL,
-        stages=(
-            Stage("research", "researcher", "Find facts about {input}"),
-            Stage("draft", "writer", "Write from: {previous}"),
-            Stage("edit", "editor", "Edit: {previous}"),
-        ),
-    )
-    ws.automations.definitions.add(AutomationKind.GROUP, "article", spec)
 
 
 def run_article(ctx: AppContext, qtbot: Any, fake: FakeLLMServer, *answers: Scenario) -> Any:
@@ -92,7 +68,7 @@ def test_empty_state_says_how_to_create_a_pipeline(
 def test_row_and_stage_flow_with_timing_files_and_a_click_to_the_stage_run(
     open_ctx: AppContext, qtbot: Any, show: Show, fake: FakeLLMServer, keys: None
 ) -> None:
-    make_article(open_ctx, fake)
+    article_group(open_ctx.workspace, fake)
     result = run_article(open_ctx, qtbot, fake)
     assert result.status.value == "completed"
     store = open_ctx.workspace.store

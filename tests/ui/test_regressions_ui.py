@@ -6,7 +6,6 @@ Agents page's banner."""
 from __future__ import annotations
 
 import json
-import random
 import time
 from typing import Any
 
@@ -14,8 +13,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
-from ato_desktop.core.records import AgentRecord, NewAction, NewRun, RunEnd
+from ato_desktop.core.models import AgentConfig
+from ato_desktop.core.records import AgentRecord
 from ato_desktop.engine.settings_file import regression_thresholds
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.regressions_models import (
@@ -40,64 +39,12 @@ from ato_desktop.ui.insights.regressions_view import (
     failing_run_ids,
 )
 from ato_desktop.ui.pages.insights_page import InsightsPage
+from tests.support.builders import ticket_runs
 from tests.support.qt_helpers import show_page
 
 T0 = 1_790_000_000_000
 HOUR = 3_600_000
 TOOLTIP = Qt.ItemDataRole.ToolTipRole
-
-
-def _runs(
-    ctx: AppContext,
-    agent: AgentRecord,
-    start: int,
-    count: int,
-    *,
-    failed: int,
-    tag: str,
-    step: int = 60_000,
-) -> list[str]:
-    """count runs of the agent's current version, the first `failed` of them failed."""
-    store = ctx.workspace.store
-    rng = random.Random(tag)
-    version_id = store.get_agent(agent.id).current_version_id
-    batch, ids = [], []
-    for i in range(count):
-        run_id = f"{tag}{i:04x}".ljust(32, "0")
-        began = start + i * step
-        ms = int(2000 * rng.uniform(0.8, 1.2))
-        bad = i < failed
-        call = NewAction(
-            "call_llm",
-            "llm",
-            "error" if bad else "success",
-            began,
-            began + ms,
-            inputs={"messages": [{"role": "user", "content": f"Ticket {tag}-{i}: refund please"}]},
-            outputs=None if bad else {"text": "Refunded."},
-            usage=TokenUsage(100, 20),
-            cost_usd=0.01 * rng.uniform(0.9, 1.1),
-            cost_source=CostSource.ESTIMATED,
-            duration_ns=ms * 1_000_000,
-        )
-        end = (
-            RunEnd("failed", began + ms, ms * 1_000_000, None, "bad_request", "prompt too long")
-            if bad
-            else RunEnd("completed", began + ms, ms * 1_000_000)
-        )
-        new = NewRun(
-            "claude",
-            "claude-sonnet-5",
-            "cli",
-            began,
-            agent_id=agent.id,
-            agent_version_id=version_id,
-            id=run_id,
-        )
-        batch.append((new, end, [call]))
-        ids.append(run_id)
-    store.ingest(batch).result()
-    return ids
 
 
 @pytest.fixture
@@ -111,10 +58,12 @@ def triage(open_ctx: AppContext) -> AgentRecord:
 def harmful(open_ctx: AppContext, triage: AgentRecord) -> list[str]:
     """triage v1 -> v2 made 16 of 40 runs fail (1 of 40 before): the failing run ids. The runs
     after the change start after it (the replay of failures since the change looks by time)."""
-    _runs(open_ctx, triage, T0, 40, failed=1, tag="a1")
+    ticket_runs(open_ctx.workspace.store, triage, T0, 40, failed=1, tag="a1", seed="a1")
     open_ctx.workspace.agents.edit("triage", {"system_prompt": "Be terse."})
     after = int(time.time() * 1000) + 1000
-    return _runs(open_ctx, triage, after, 40, failed=16, tag="b2", step=1000)
+    return ticket_runs(
+        open_ctx.workspace.store, triage, after, 40, failed=16, tag="b2", seed="b2", step=1000
+    )
 
 
 def _view(ctx: AppContext, qtbot: Any) -> RegressionsView:
@@ -200,10 +149,12 @@ def test_empty_states_say_what_to_do(open_ctx: AppContext, qtbot: Any, triage: A
     assert nav.args == ["agents", None]
 
     # A harmless change: checked, not a regression; the page says how many and by what rules.
-    _runs(open_ctx, triage, T0, 30, failed=1, tag="c1")
+    ticket_runs(open_ctx.workspace.store, triage, T0, 30, failed=1, tag="c1", seed="c1")
     open_ctx.workspace.agents.edit("triage", {"system_prompt": "Be kind."})
     view._refresh.timer.setInterval(20)
-    _runs(open_ctx, triage, T0 + 10 * HOUR, 30, failed=1, tag="d2")  # the bridge re-runs it
+    ticket_runs(
+        open_ctx.workspace.store, triage, T0 + 10 * HOUR, 30, failed=1, tag="d2", seed="d2"
+    )  # the bridge re-runs it
     _wait(qtbot, view, STATE_NONE)
     text = view.empty.text.text()
     assert view.empty.title.text() == "No regressions"
@@ -342,9 +293,9 @@ def test_a_change_with_too_few_runs_says_not_enough_data_yet(
 ) -> None:
     """Six runs a side are not "ok" and not "No regressions": the change has no verdict yet,
     and the page says how many runs it has and how many it needs."""
-    _runs(open_ctx, triage, T0, 6, failed=0, tag="e1")
+    ticket_runs(open_ctx.workspace.store, triage, T0, 6, failed=0, tag="e1", seed="e1")
     open_ctx.workspace.agents.edit("triage", {"model": "claude-haiku-5"})
-    _runs(open_ctx, triage, T0 + 10 * HOUR, 6, failed=3, tag="f2")
+    ticket_runs(open_ctx.workspace.store, triage, T0 + 10 * HOUR, 6, failed=3, tag="f2", seed="f2")
     view = _view(open_ctx, qtbot)
     _wait(qtbot, view, STATE_NONE)
     assert view.headline.text() == "Not enough data yet to judge 1 config change"

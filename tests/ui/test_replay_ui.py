@@ -25,18 +25,10 @@ from ato_desktop.ui.replay.batch_dialog import (
 )
 from ato_desktop.ui.replay.replay_dialog import RESULT, SETUP, UNAVAILABLE, ReplayDialog
 from tests.fakes import FakeLLMServer, Scenario, UsageSpec
+from tests.support.provider_keys import OPENAI_KEY
 from tests.support.qt_helpers import run_on_engine, show_page
 
-ANTHROPIC_KEY = "sk-ant-api03-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
-OPENAI_KEY = "sk-proj-REPLAYKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 NOW = int(time.time() * 1000)
-
-
-@pytest.fixture
-def keys(memory_keyring: object) -> None:
-    credentials = CredentialStore()
-    assert credentials.set_key("anthropic", ANTHROPIC_KEY).persisted
-    assert credentials.set_key("openai", OPENAI_KEY).persisted
 
 
 def _writer(ctx: AppContext, fake: FakeLLMServer) -> None:

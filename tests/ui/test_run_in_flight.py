@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ato_desktop.core.automations import AutomationKind, GroupMode, GroupSpec, Stage
 from ato_desktop.core.mcp_config import McpServerConfig
 from ato_desktop.core.models import AgentConfig, Trigger
 from ato_desktop.core.records import NewAction, NewRun, RunEnd, RunFilter
@@ -21,11 +20,12 @@ from ato_desktop.store.execution_log import now_ms
 from ato_desktop.store.live_progress import typical_duration_ms
 from ato_desktop.store.mcp_servers import add_server
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.runs_page import RunsPage
 from ato_desktop.ui.runs.live_run_panel import SOURCE_CHECKPOINT, SOURCE_STREAM
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario
 from tests.fakes.mcp_server import stdio_command
+from tests.support.builders import article_group
+from tests.support.qt_helpers import open_main_window
 from tests.test_cli import _start_dispatch
 from tests.ui.test_runs_page import make_page
 
@@ -165,19 +165,7 @@ def test_a_pipeline_shows_its_stage_and_a_stage_its_place(
 ) -> None:
     _key(open_ctx)
     workspace = open_ctx.workspace
-    for name in ("researcher", "writer", "editor"):
-        workspace.agents.create(
-            name, AgentConfig("claude", "claude-sonnet-5", base_url=fake.anthropic_base_url)
-        )
-    spec = GroupSpec(
-        GroupMode.SEQUENTIAL,
-        stages=(
-            Stage("research", "researcher", "Find facts about {input}"),
-            Stage("draft", "writer", "Write from: {previous}"),
-            Stage("edit", "editor", "Edit: {previous}"),
-        ),
-    )
-    workspace.automations.definitions.add(AutomationKind.GROUP, "article", spec)
+    article_group(workspace, fake)
     fake.enqueue(Scenario(chunks=("facts",)), Scenario(chunks=("slow ", "never"), stall_after=1))
     started: list[str] = []
     page = make_page(open_ctx, qtbot)
@@ -255,11 +243,7 @@ def test_another_process_run_shows_its_checkpoints_and_is_killed_from_here(
 def test_notifications_fire_from_this_view(
     ui_ctx: AppContext, qtbot: Any, fake: FakeLLMServer
 ) -> None:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot)
     try:
         service = window.notifications
         assert service is not None

@@ -17,11 +17,11 @@ from ato_desktop.core.notify_rules import Notification, NotifyPolicy, RunEnding
 from ato_desktop.core.records import NewRun, RunEnd
 from ato_desktop.engine.dispatcher import DispatchRequest
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.notifications import NO_TRAY_TEXT, NotificationService
 from ato_desktop.ui.pages.runs_page import RunsPage
 from ato_desktop.ui.tray import KEEP_RUNNING_SETTING, Tray
 from tests.fakes import FakeLLMServer, Scenario
+from tests.support.qt_helpers import open_main_window
 
 ANTHROPIC_KEY = "sk-ant-api03-PLANTEDKEY-abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -243,11 +243,7 @@ def test_tray_menu_lists_runs_kills_stuck_pauses_schedules_and_quits(
 def test_close_hides_to_the_tray_once_said_and_quit_really_quits(
     ui_ctx: AppContext, qtbot: Any, monkeypatch: Any
 ) -> None:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot)
     assert window.tray is not None and ui_ctx.notifications is window.notifications
     window.tray.available = True  # as on a desktop with a tray (offscreen has none)
     said: list[Notification] = []
@@ -271,11 +267,7 @@ def test_close_hides_to_the_tray_once_said_and_quit_really_quits(
 def test_quit_from_the_tray_quits_even_when_hidden(
     ui_ctx: AppContext, qtbot: Any, monkeypatch: Any
 ) -> None:
-    window = MainWindow(ui_ctx)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
-        ui_ctx.spawn(ui_ctx.open_workspace())
+    window = open_main_window(ui_ctx, qtbot)
     window.tray.available = True
     quits: list[bool] = []
     monkeypatch.setattr(QApplication, "quit", lambda *_a: quits.append(True))

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ato_desktop.core.budgets import BudgetState
+from ato_desktop.core.figures import usd_cents
 from ato_desktop.core.records import AgentRecord
 from ato_desktop.store.execution_log import now_ms
 from ato_desktop.store.run_queries import budget_state
@@ -27,18 +28,14 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 1000
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
-
-
 def budget_text(state: BudgetState) -> str:
     """'Today $1.20 of $5.00 · this month $31.00 of $100.00 · hard ceiling: refusing'."""
-    day = f"Today {_usd(state.day_spend_usd)}"
+    day = f"Today {usd_cents(state.day_spend_usd)}"
     if state.per_day_usd is not None:
-        day += f" of {_usd(state.per_day_usd)}"
-    month = f"this month {_usd(state.month_spend_usd)}"
+        day += f" of {usd_cents(state.per_day_usd)}"
+    month = f"this month {usd_cents(state.month_spend_usd)}"
     if state.per_month_usd is not None:
-        month += f" of {_usd(state.per_month_usd)}"
+        month += f" of {usd_cents(state.per_month_usd)}"
     parts = [day, month]
     if state.refuses:
         parts.append("hard ceiling: refusing dispatches")

@@ -28,11 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.eval_scoring import OnlineJudgeSettings
+from ato_desktop.core.figures import rate_text
 from ato_desktop.engine.online_judge import JudgeSummary, configure_online_judge, judge_summary
 from ato_desktop.store import evals as eval_store
 from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
-from ato_desktop.ui.runs.formatting import percent, plural
+from ato_desktop.ui.runs.formatting import plural
 from ato_desktop.ui.theme import current_theme
 
 DEFAULT_RUBRIC = (
@@ -66,7 +67,7 @@ def summary_text(summary: JudgeSummary) -> str:
     mean = f"{summary.mean_score:.2f}" if summary.mean_score is not None else "—"
     return (
         f"{plural(summary.count, 'run')} judged · mean score {mean} · "
-        f"{percent(summary.pass_rate)} pass"
+        f"{rate_text(summary.pass_rate)} pass"
     )
 
 

@@ -16,13 +16,8 @@ from ato_desktop.core.compare import (
     ActionNameComparison,
 )
 from ato_desktop.core.compare_verdict import BETTER, WORSE, verdict
-from ato_desktop.ui.insights.compare_format import (
-    DASH,
-    count_text,
-    delta_text,
-    figure_text,
-    rate_text,
-)
+from ato_desktop.core.figures import DASH, count_text, rate_text
+from ato_desktop.ui.insights.compare_format import delta_text, figure_text
 from ato_desktop.ui.insights.compare_rows import (
     MetricRow,
     action_side_text,

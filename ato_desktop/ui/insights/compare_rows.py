@@ -19,15 +19,9 @@ from ato_desktop.core.compare import (
     RunView,
 )
 from ato_desktop.core.compare_verdict import verdict
+from ato_desktop.core.figures import DASH, cost_text, count_text, ms_text
 from ato_desktop.core.models import CostSource
-from ato_desktop.ui.insights.compare_format import (
-    DASH,
-    cost_text,
-    count_text,
-    delta_text,
-    figure_text,
-    ms_text,
-)
+from ato_desktop.ui.insights.compare_format import delta_text, figure_text
 
 STATUS_TEXT = {
     SAME: "same",

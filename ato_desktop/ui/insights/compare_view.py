@@ -38,6 +38,7 @@ from ato_desktop.core.compare import (
     GroupComparison,
     RunComparison,
 )
+from ato_desktop.core.figures import cost_text, ms_text
 from ato_desktop.core.records import AgentRecord, RunRecord
 from ato_desktop.ui.agents.config_history import version_summary
 from ato_desktop.ui.charts.compare_bars import CompareBars
@@ -45,7 +46,6 @@ from ato_desktop.ui.chat.log_tasks import Generations, log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import compare_reads
 from ato_desktop.ui.insights.action_diff import ActionDiffView
-from ato_desktop.ui.insights.compare_format import cost_text, ms_text
 from ato_desktop.ui.insights.compare_models import (
     COL_ACTION,
     COL_COST,

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from ato_desktop.core.cost_recs import Recommendation
-from ato_desktop.ui.insights.cost_reads import money
+from ato_desktop.core.figures import usd_cents
 from ato_desktop.ui.widgets.record_model import RecordTableModel
 
 COLUMNS = ("Recommendation", "Projected saving")
@@ -33,7 +33,7 @@ class RecommendationsModel(RecordTableModel):
             if col == COL_HEADLINE:
                 return rec.headline
             if col == COL_SAVING:
-                return f"-{money(rec.monthly_saving_usd)}/mo"
+                return f"-{usd_cents(rec.monthly_saving_usd)}/mo"
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             return rec.headline

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ato_desktop.core.cost_recs import AgentEvidence, Candidate, PairStats
+from ato_desktop.core.figures import rate_text, usd_cents
 from ato_desktop.engine.cost_recs import CostReport, EvidencePlan, cost_recommendations
 from ato_desktop.engine.cost_recs import estimate_evidence as _estimate_evidence
 from ato_desktop.engine.replay import BatchSummary, ReplayTarget
@@ -33,16 +34,6 @@ class EvidenceRow:
     candidate: str
 
 
-def money(usd: float | None) -> str:
-    if usd is None:
-        return DASH
-    if usd == 0:
-        return "$0.00"
-    if abs(usd) < 0.01:
-        return f"${usd:.4f}"
-    return f"${usd:,.2f}"
-
-
 def per_call(usd: float | None, estimated: bool = False) -> str:
     """A cost per call: four decimals under a dollar ($0.0042), so candidates compare; "est."
     when part of it is estimated from token counts."""
@@ -50,10 +41,6 @@ def per_call(usd: float | None, estimated: bool = False) -> str:
         return DASH
     text = f"${usd:.4f}" if abs(usd) < 1 else f"${usd:,.2f}"
     return f"{text} est." if estimated else text
-
-
-def rate(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0%}"
 
 
 def runs_text(stats: PairStats) -> str:
@@ -74,7 +61,7 @@ def evidence_rows(current: PairStats, candidate: PairStats) -> list[EvidenceRow]
     return [
         EvidenceRow("Runtime · model", current.label, candidate.label),
         EvidenceRow("Runs (30 days)", runs_text(current), runs_text(candidate)),
-        EvidenceRow("Ok-rate", rate(current.ok_rate), rate(candidate.ok_rate)),
+        EvidenceRow("Ok-rate", rate_text(current.ok_rate), rate_text(candidate.ok_rate)),
         EvidenceRow(
             "Cost per call",
             per_call(current.cost_per_call, current.cost_estimated),
@@ -100,7 +87,7 @@ def headline_text(report: CostReport) -> str:
     if not recs:
         return "No recommendation"
     total = sum(r.monthly_saving_usd for r in recs)
-    return f"{plural(len(recs), 'recommendation')} · projected -{money(total)}/mo in all"
+    return f"{plural(len(recs), 'recommendation')} · projected -{usd_cents(total)}/mo in all"
 
 
 def candidate_count(report: CostReport) -> int:
@@ -146,7 +133,9 @@ def summary_lines(summary: BatchSummary, target: ReplayTarget) -> tuple[str, str
         head = f"{plural(summary.replayed, 'replay')} on {target.label}"
     detail = f"{completed} of {summary.replayed} completed"
     if summary.replayed:
-        detail += f" · cost {money(summary.source_cost_usd)} → {money(summary.replay_cost_usd)}"
+        detail += (
+            f" · cost {usd_cents(summary.source_cost_usd)} → {usd_cents(summary.replay_cost_usd)}"
+        )
         if summary.cost_delta_pct is not None:
             detail += f" ({summary.cost_delta_pct:+.0f}%)"
     if summary.skipped:

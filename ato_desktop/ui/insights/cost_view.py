@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_recs import AgentEvidence, Recommendation
+from ato_desktop.core.figures import rate_text, usd_cents
 from ato_desktop.engine.cost_recs import CostReport
 from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.spend_charts import SpendCharts, option_costs_spec, read_option_costs
@@ -44,9 +45,7 @@ from ato_desktop.ui.insights.cost_reads import (
     current_stats,
     evidence_rows,
     headline_text,
-    money,
     per_call,
-    rate,
     runs_text,
 )
 from ato_desktop.ui.theme import current_theme, mix
@@ -160,7 +159,7 @@ class EvidencePanel(QFrame):
             f"<b>@{html.escape(rec.agent_name)}</b> · {html.escape(rec.current.label)} → "
             f"{html.escape(candidate.stats.label)}<br>"
             f"<span>{candidate.saving_pct or 0:.0f}% cheaper per call · projected "
-            f"-{money(rec.monthly_saving_usd)}/mo at {rec.monthly_runs:,} runs/mo "
+            f"-{usd_cents(rec.monthly_saving_usd)}/mo at {rec.monthly_runs:,} runs/mo "
             "(the last 30 days' volume)</span>"
         )
         for row, ev in enumerate(evidence_rows(rec.current, candidate.stats), start=1):
@@ -469,7 +468,7 @@ class CostView(QWidget):
                     f"@{agent.agent_name} · now {current.label}",
                     runs_text(current),
                     per_call(current.cost_per_call, current.cost_estimated),
-                    rate(current.ok_rate),
+                    rate_text(current.ok_rate),
                     f"{agent.monthly_runs:,} runs in the last 30 days",
                 ]
             )
@@ -489,7 +488,7 @@ class CostView(QWidget):
                         candidate.stats.label,
                         runs_text(candidate.stats),
                         per_call(candidate.stats.cost_per_call, candidate.stats.cost_estimated),
-                        rate(candidate.stats.ok_rate),
+                        rate_text(candidate.stats.ok_rate),
                         ("✓ " if candidate.qualifies else "✗ ") + verdict,
                     ]
                 )

@@ -10,8 +10,8 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import DASH, ms_text, rate_text
 from ato_desktop.store.evals import SuiteRunRecord
-from ato_desktop.ui.insights.compare_format import DASH, ms_text
 from ato_desktop.ui.insights.evals_reads import (
     FAIL_TO_PASS,
     PASS_TO_FAIL,
@@ -21,7 +21,7 @@ from ato_desktop.ui.insights.evals_reads import (
     SuiteRow,
     scorer_lines,
 )
-from ato_desktop.ui.runs.formatting import local_time, percent
+from ato_desktop.ui.runs.formatting import local_time
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.record_model import RecordTableModel
 
@@ -89,7 +89,7 @@ class SuitesModel(RecordTableModel):
                 return "not run yet" if col == self.COL_TARGET else DASH
             return {
                 self.COL_TARGET: last.target + status_suffix(last),
-                self.COL_PASS: percent(last.pass_rate),
+                self.COL_PASS: rate_text(last.pass_rate),
                 self.COL_SCORE: score_text(last.mean_score),
                 self.COL_COST: run_cost_text(last),
                 self.COL_WHEN: local_time(last.started_at),
@@ -131,7 +131,7 @@ class RunsModel(RecordTableModel):
             return {
                 self.COL_WHEN: local_time(run.started_at) + status_suffix(run),
                 self.COL_TARGET: run.target,
-                self.COL_PASS: percent(run.pass_rate),
+                self.COL_PASS: rate_text(run.pass_rate),
                 self.COL_SCORE: score_text(run.mean_score),
                 self.COL_CASES: f"{run.passed_count}/{run.ran_count}",
                 self.COL_COST: run_cost_text(run),

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.cost_rollup import format_cost, rollup_cost, rollup_source
 from ato_desktop.core.eval_scoring import CaseOutcome
 from ato_desktop.core.eval_suite import EvalSuite, SuiteFormatError, parse_suite
+from ato_desktop.core.figures import rate_text
 from ato_desktop.engine.evals import (
     EvalError,
     EvalTarget,
@@ -42,7 +43,7 @@ from ato_desktop.store.evals import SuiteRunRecord
 from ato_desktop.ui.insights.evals_models import run_cost_text
 from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
-from ato_desktop.ui.runs.formatting import local_time, percent, plural
+from ato_desktop.ui.runs.formatting import local_time, plural
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.job_dialog import RUNNING, SETUP, JobDialog
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
@@ -471,7 +472,7 @@ class RunSuiteDialog(JobDialog):
 
     def _summary(self, report: SuiteReport) -> str:
         figs = report.figures
-        text = f"Pass rate {percent(figs.pass_rate)} over {plural(figs.ran, 'case')}"
+        text = f"Pass rate {rate_text(figs.pass_rate)} over {plural(figs.ran, 'case')}"
         if self.gate_check.isChecked():
             wanted = self.gate.value() / 100
             text += (

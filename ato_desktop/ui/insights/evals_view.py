@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import ms_text, rate_text
 from ato_desktop.store.evals import SuiteRunRecord, get_suite_run
 from ato_desktop.ui.chat.log_tasks import Generations, log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import evals_reads
-from ato_desktop.ui.insights.compare_format import ms_text
 from ato_desktop.ui.insights.evals_models import (
     ID_ROLE,
     CasesModel,
@@ -43,7 +43,7 @@ from ato_desktop.ui.insights.evals_models import (
     score_text,
 )
 from ato_desktop.ui.insights.evals_reads import CaseRow, ReportView, SuiteRow, scorer_lines
-from ato_desktop.ui.runs.formatting import local_time, percent, plural
+from ato_desktop.ui.runs.formatting import local_time, plural
 from ato_desktop.ui.theme import current_theme, mix
 from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
 from ato_desktop.ui.widgets.record_table import record_table
@@ -491,7 +491,7 @@ class EvalsView(QWidget):
             + (f" of {figs.cases}" if figs.cases != figs.ran else "")
             + gate
         )
-        self.figures["pass_rate"].setText(percent(figs.pass_rate))
+        self.figures["pass_rate"].setText(rate_text(figs.pass_rate))
         self.figures["mean_score"].setText(score_text(figs.mean_score))
         self.figures["cost"].setText(format_cost(figs.cost_usd, figs.cost_source))
         self.figures["judge_cost"].setText(

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_recs import AgentEvidence
+from ato_desktop.core.figures import usd_cents
 from ato_desktop.core.records import AgentRecord
 from ato_desktop.engine.cost_recs import DEFAULT_SAMPLE, EvidencePlan, gather_evidence
 from ato_desktop.engine.replay import BatchSummary, ReplayTarget
@@ -305,7 +306,7 @@ class EvidenceDialog(BatchJobDialog):
             return
         self.plan = plan
         usd = plan.estimate.usd or 0.0
-        self.estimate_value.setText(cost_reads.money(usd))
+        self.estimate_value.setText(usd_cents(usd))
         self.estimate_badge.show()
         self.estimate_detail.setText(plan_text(plan))
         self._update_send()

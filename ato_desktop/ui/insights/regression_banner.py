@@ -15,9 +15,8 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from ato_desktop.engine.regressions import ChangeReport
+from ato_desktop.engine.regressions import ChangeReport, active_regression
 from ato_desktop.ui.chat.log_tasks import Generations, log_closed
-from ato_desktop.ui.insights import regressions_reads
 from ato_desktop.ui.insights.regressions_format import metric_text
 from ato_desktop.ui.insights.thresholds_form import notifier
 from ato_desktop.ui.runs.formatting import local_time
@@ -111,7 +110,7 @@ class RegressionBanner(QFrame):
         generation = self._loads.next()
         try:
             change = await self._ctx.read(
-                regressions_reads.active_regression,
+                active_regression,
                 self._ctx.workspace.store,
                 self._ctx.paths,
                 agent_id,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ato_desktop.core.figures import DASH, MINUS, ms_text, usd
 from ato_desktop.core.regressions import COST, EVAL, LATENCY, SUCCESS, MetricCheck, Thresholds
 from ato_desktop.engine.regressions import ChangeReport, Example
-from ato_desktop.ui.insights.compare_format import DASH, MINUS, ms_text, usd_text
 from ato_desktop.ui.runs.formatting import local_time, plural
 
 WHY_TITLES = {
@@ -23,7 +23,7 @@ def figure_text(metric: str, value: float | None) -> str:
         return f"{value * 100:.0f}%"
     if metric == LATENCY:
         return ms_text(value)
-    return usd_text(value)
+    return usd(value)
 
 
 def change_text(check: MetricCheck) -> str:

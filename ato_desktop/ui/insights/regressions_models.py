@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
+from ato_desktop.core.figures import DASH, cost_text, ms_text
 from ato_desktop.core.regressions import (
     COST,
     EVAL,
@@ -19,7 +20,6 @@ from ato_desktop.core.regressions import (
     change_side_text,
 )
 from ato_desktop.engine.regressions import ChangeReport, Example
-from ato_desktop.ui.insights.compare_format import DASH, cost_text, ms_text
 from ato_desktop.ui.insights.regressions_format import (
     check_tooltip,
     example_error,

@@ -33,12 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.regressions import Thresholds, change_side_text
-from ato_desktop.engine.regressions import ChangeReport
-from ato_desktop.engine.settings_file import SettingsFileError
+from ato_desktop.engine.regressions import ChangeReport, Detection, detect
+from ato_desktop.engine.settings_file import SettingsFileError, save_regression_thresholds
 from ato_desktop.ui.charts.regression_evidence import RegressionEvidence
 from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.insights import regressions_reads
 from ato_desktop.ui.insights.regressions_format import (
     check_tooltip,
     headline_text,
@@ -67,7 +66,6 @@ from ato_desktop.ui.insights.regressions_models import (
     ChangesModel,
     ExamplesModel,
 )
-from ato_desktop.ui.insights.regressions_reads import Detection
 from ato_desktop.ui.insights.thresholds_form import ThresholdsForm, notifier
 from ato_desktop.ui.runs.formatting import local_time, plural
 from ato_desktop.ui.theme import current_theme, mix
@@ -524,7 +522,7 @@ class RegressionsView(QWidget):
 
     async def _detect(self) -> None:
         await self._reads.read(
-            regressions_reads.detect,
+            detect,
             self.ctx.workspace.store,
             self.ctx.paths,
             apply=self._detected,
@@ -688,7 +686,7 @@ class RegressionsView(QWidget):
         self.form.set_saving(True)
         self._show_busy()
         try:
-            await asyncio.to_thread(regressions_reads.save_thresholds, self.ctx.paths, thresholds)
+            await asyncio.to_thread(save_regression_thresholds, self.ctx.paths, thresholds)
         except (SettingsFileError, OSError) as exc:
             if shiboken6.isValid(self):
                 self.form.show_error(f"Not saved: {exc}")

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost, rollup_source
+from ato_desktop.core.figures import duration_ms
 from ato_desktop.core.models import Cost
 from ato_desktop.core.records import AgentRecord, AgentVersionRecord
 from ato_desktop.core.replay_figures import (
@@ -54,7 +55,6 @@ from ato_desktop.engine.replay import (
     plan_replay,
     replay_batch,
 )
-from ato_desktop.ui.replay.comparison_view import duration_text
 from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_style import replay_stylesheet, tone_colour
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
@@ -675,9 +675,9 @@ class BatchReplayDialog(BatchJobDialog):
         )
         self.latency_line.setText(
             "Median latency: "
-            + duration_text(summary.source_median_ms)
+            + duration_ms(summary.source_median_ms)
             + " → "
-            + duration_text(summary.replay_median_ms)
+            + duration_ms(summary.replay_median_ms)
             + _delta_html(summary.latency_delta_pct)
         )
         self._end_batch(summary)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import duration_ms
 from ato_desktop.core.replay_figures import delta_text, delta_tone
-from ato_desktop.core.timefmt import human_duration
 from ato_desktop.core.word_diff import DiffPiece
 from ato_desktop.engine.replay import ReplayComparison, Side
 from ato_desktop.ui.replay.replay_style import diff_colours, tone_colour
@@ -51,10 +51,6 @@ def diff_html(pieces: tuple[DiffPiece, ...] | list[DiffPiece], side: str) -> str
             )
     body = "".join(out)
     return f'<div style="white-space: pre-wrap">{body}</div>'
-
-
-def duration_text(ms: float | None) -> str:
-    return human_duration(int(ms * 1e6)) if ms is not None else DASH
 
 
 class SidePanel(QFrame):
@@ -138,7 +134,7 @@ class SidePanel(QFrame):
                 if side.status != "completed"
                 else "<i>An empty answer.</i>"
             )
-        self.values["duration"].setText(duration_text(side.duration_ms))
+        self.values["duration"].setText(duration_ms(side.duration_ms))
         self.values["tokens"].setText(f"{side.input_tokens:,} / {side.output_tokens:,}")
         self.values["cost"].setText(format_cost(side.cost_usd, side.cost_source))
 

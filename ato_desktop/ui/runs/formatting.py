@@ -6,9 +6,8 @@ import time
 from datetime import datetime
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import DASH, seconds_text
 from ato_desktop.core.timefmt import rfc3339
-
-DASH = "—"
 
 
 def now_ms() -> int:
@@ -71,14 +70,7 @@ def ago(epoch_ms: int | None, now: int | None = None) -> str:
 
 def elapsed(start_ms: int, now: int | None = None) -> str:
     """Wall time since start: '8 s', '4 m 05 s', '2 h 10 m'."""
-    seconds = max(0, ((now if now is not None else now_ms()) - start_ms) // 1000)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, sec = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} m {sec:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} m"
+    return seconds_text(((now if now is not None else now_ms()) - start_ms) // 1000)
 
 
 def cost_cell(usd: float | None, source: str | None) -> tuple[str, bool]:
@@ -87,12 +79,6 @@ def cost_cell(usd: float | None, source: str | None) -> tuple[str, bool]:
     if text.endswith(" est."):
         return text[: -len(" est.")], True
     return text, False
-
-
-def percent(rate: float | None) -> str:
-    if rate is None:
-        return DASH
-    return f"{rate * 100:.0f}%"
 
 
 def size_text(count: int | None, unit: str = "B") -> str:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.compliance import ComplianceFacts, retention_fact
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import rate_text
 from ato_desktop.core.live_progress import ProgressFacts, progress
 from ato_desktop.core.live_status import tokens_so_far
 from ato_desktop.core.models import TokenUsage
@@ -53,7 +54,6 @@ from ato_desktop.ui.runs.formatting import (
     full_time,
     local_time,
     now_ms,
-    percent,
     short_id,
     size_text,
 )
@@ -504,7 +504,7 @@ class RunDetailsView(QWidget):
             )
         s["actions"].value.setText(f"{run.action_count:,}")
         s["cost"].value.setText(format_cost(run.cost_usd, run.cost_source))
-        s["success"].value.setText(percent(run.success_rate))
+        s["success"].value.setText(rate_text(run.success_rate))
         usage = run.usage
         tokens = f"{usage.input_tokens:,} / {usage.output_tokens:,}"
         s["tokens"].value.setText(tokens + (" est." if run.tokens_estimated else ""))

@@ -36,6 +36,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from ato_desktop.core.figures import rate_text
 from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import run_matches
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after, order_key
@@ -49,7 +50,6 @@ from ato_desktop.ui.runs.formatting import (
     full_time,
     local_time,
     now_ms,
-    percent,
     short_id,
 )
 from ato_desktop.ui.theme import current_theme
@@ -127,7 +127,7 @@ def build_row(run: RunRecord, now: int) -> RunRow:
         human_duration(run.duration_ns) if run.status != "running" else "",
         f"{run.action_count:,}",
         cost_text,
-        percent(run.success_rate),
+        rate_text(run.success_rate),
         local_time(run.started_at, now),
         local_time(run.ended_at, now) if run.ended_at else DASH,
     )

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import rate_text
 from ato_desktop.core.records import RunRecord
 from ato_desktop.core.simulation import (
     ACTION_MISMATCH,
@@ -106,11 +107,6 @@ def kind_colour(kind: str, theme: Theme | None = None) -> str:
     }.get(kind, t.failed)
 
 
-def percent_text(rate: float) -> str:
-    value = rate * 100
-    return f"{value:.0f}%" if value in (0, 100) or value >= 1 else f"{value:.1f}%"
-
-
 @dataclass(frozen=True, slots=True)
 class SimulationFigures:
     """The result card's texts."""
@@ -139,7 +135,7 @@ def figures(result: Any, run: RunRecord | None) -> SimulationFigures:
         replay=format_cost(summary.replay_cost_usd, "provider"),
         savings=savings,
         divergences=f"{summary.divergences:,}",
-        match_rate=percent_text(summary.match_rate),
+        match_rate=rate_text(summary.match_rate, fine=True),
     )
 
 
@@ -607,7 +603,7 @@ class SimulationTab(QWidget):
         self._ctx.status(
             f"Simulated run {short_id(run_id)}: {summary.divergences} divergence"
             f"{'s' if summary.divergences != 1 else ''}, "
-            f"{percent_text(summary.match_rate)} match, $0."
+            f"{rate_text(summary.match_rate, fine=True)} match, $0."
         )
         if self._run is not None and self._run.id == run_id:
             self._refresh()

@@ -10,8 +10,6 @@ Keyring reads and writes, and every connection, run in worker threads.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -37,6 +35,9 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.core.tools import McpTool
+from ato_desktop.engine import mcp_registry
+from ato_desktop.engine.mcp_registry import ServerInfo
+from ato_desktop.engine.mcp_secrets import McpSecrets
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
 from ato_desktop.ui.settings.card import Card, mono_font, muted_label, say, tint
@@ -46,100 +47,6 @@ from ato_desktop.ui.theme import current_theme
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 MAX_TOOL_ROWS = 10
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading and writing the registry (worker threads)
-
-
-@dataclass(frozen=True, slots=True)
-class SecretState:
-    kind: str  # "env" | "header"
-    name: str
-    present: bool | None  # None: the keyring could not be read
-
-
-@dataclass(frozen=True, slots=True)
-class ServerInfo:
-    """A registered server and which of its secrets the keyring holds (never their values)."""
-
-    record: Any  # store.mcp_servers.McpServerRecord
-    secrets: tuple[SecretState, ...]
-
-    @property
-    def name(self) -> str:
-        return str(self.record.name)
-
-    @property
-    def missing(self) -> list[str]:
-        return [s.name for s in self.secrets if s.present is False]
-
-
-def read_servers(workspace: Any) -> list[ServerInfo]:
-    """Every registered server with its secrets' presence (a worker thread: keyring calls)."""
-    from ato_desktop.engine.credentials import CredentialError
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store.mcp_servers import list_servers
-
-    secrets = McpSecrets(workspace.credentials)
-    infos = []
-    for record in list_servers(workspace.store):
-        states = []
-        for kind, name in secret_names(record.config):
-            try:
-                present: bool | None = secrets.get(record.name, kind, name) is not None
-            except CredentialError:
-                present = None
-            states.append(SecretState(kind, name, present))
-        infos.append(ServerInfo(record, tuple(states)))
-    return infos
-
-
-def register_server(workspace: Any, values: McpFormValues) -> Any:
-    """Save the secrets to the keyring, then the server to the log (a worker thread); returns
-    the record. Refuses before writing anything when there are secrets and no secure keyring,
-    and takes the saved secrets back when the registration fails."""
-    from ato_desktop.engine.mcp_secrets import McpSecrets, NoSecureKeyringError, secret_names
-    from ato_desktop.store.mcp_servers import McpServerExistsError, add_server, list_servers
-
-    config = values.config
-    secrets = McpSecrets(workspace.credentials)
-    entries = secret_names(config)
-    if entries and not secrets.is_secure():
-        raise NoSecureKeyringError(
-            f"No secure keyring is available ({secrets.backend_description()}), so the secret "
-            "values have nowhere safe to go and nothing was saved. ATO never writes them in "
-            "plain text. Install and unlock a Secret Service keyring such as GNOME Keyring or "
-            "KWallet, then try again."
-        )
-    taken = {r.name.lower(): r.name for r in list_servers(workspace.store)}
-    if config.name.lower() in taken:
-        raise McpServerExistsError(
-            f"An MCP server named {taken[config.name.lower()]!r} already exists; remove it "
-            "first or choose another name."
-        )
-    saved: list[tuple[str, str]] = []
-    try:
-        for kind, name in entries:
-            secrets.set(config.name, kind, name, values.secrets[name])
-            saved.append((kind, name))
-        return add_server(workspace.store, config).result()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            secrets.delete(config.name, saved)
-        raise
-
-
-def unregister_server(workspace: Any, name: str) -> int | None:
-    """Remove the server and delete its secrets (a worker thread); how many secrets were
-    deleted, or None when no server had that name."""
-    from ato_desktop.engine.mcp_secrets import McpSecrets, secret_names
-    from ato_desktop.store.mcp_servers import remove_server
-
-    record = remove_server(workspace.store, name).result()
-    if record is None:
-        return None
-    return McpSecrets(workspace.credentials).delete(record.name, secret_names(record.config))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,7 +395,8 @@ class McpSection(Card):
             return
         self._loads += 1
         load = self._loads
-        infos = await asyncio.to_thread(read_servers, workspace)
+        secrets = McpSecrets(workspace.credentials)
+        infos = await asyncio.to_thread(mcp_registry.list_servers, workspace.store, secrets)
         if load != self._loads:
             return  # a newer read started meanwhile
         self._show(infos)
@@ -541,7 +449,14 @@ class McpSection(Card):
         from ato_desktop.store.database import StoreError
 
         try:
-            record = await asyncio.to_thread(register_server, self.ctx.workspace, values)
+            workspace = self.ctx.workspace
+            record = await asyncio.to_thread(
+                mcp_registry.register_server,
+                workspace.store,
+                values.config,
+                values.secrets,
+                McpSecrets(workspace.credentials),
+            )
         except CredentialError as exc:  # no secure keyring, locked, a bad value
             self.form.set_busy(False)
             self.form.forget_secrets()
@@ -593,11 +508,18 @@ class McpSection(Card):
         from ato_desktop.engine.credentials import CredentialError
 
         try:
-            deleted = await asyncio.to_thread(unregister_server, self.ctx.workspace, name)
+            workspace = self.ctx.workspace
+            removed = await asyncio.to_thread(
+                mcp_registry.unregister_server,
+                workspace.store,
+                name,
+                McpSecrets(workspace.credentials),
+            )
         except CredentialError as exc:
             # The server is gone from the log; its secrets could not be deleted.
             self._say(f"Removed {name}, but its secrets are still in the keyring: {exc}", True)
         else:
+            deleted = removed.secrets_deleted if removed is not None else 0
             extra = f" and {deleted} secret{'s' if deleted != 1 else ''} from the keyring"
             self._say(f"Removed {name}{extra if deleted else ''}.")
         self.results.pop(name, None)
