@@ -196,10 +196,11 @@ def detect_regressions(
     examples: int = EXAMPLES,
 ) -> RegressionReport:
     """Every config change of every agent (or of one agent, by name or id), newest first.
-    Eval scores default to the evals recorded per config version (engine.evals)."""
+    Eval scores default to the evals recorded per config version (store.evals)."""
     thresholds = thresholds or Thresholds()
     if eval_scores is None:
-        from ato_desktop.engine.evals import version_case_scores
+        # The store's read, not engine.evals' (which loads the dispatcher and the SDKs).
+        from ato_desktop.store.evals import version_case_scores
 
         def eval_scores(version_id: str) -> Sequence[tuple[str, float]]:
             return version_case_scores(store, version_id)
