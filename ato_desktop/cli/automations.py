@@ -1,7 +1,6 @@
 """The CLI's automation commands: groups, schedules, hooks, skills and pipelines.
 
-Kept apart from cli.py (which registers them) so the automation commands read as one piece; the
-same thin layer over engine.automations as the desktop app uses. Bad input raises
+The same thin layer over engine.automations as the desktop app uses. Bad input raises
 DefinitionError, CronError, PipelineError or NotFoundError, which cli.main prints as
 `error: ...` with exit 2.
 """
@@ -9,38 +8,29 @@ DefinitionError, CronError, PipelineError or NotFoundError, which cli.main print
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from ato_desktop.cli_io import read_stdin_text
-from ato_desktop.cli_sync import send_before_exit
-from ato_desktop.core.automations import (
-    AutomationKind,
-    DefinitionError,
-    GroupMode,
-    GroupSpec,
-    HookEvent,
-    HookSpec,
-    MissedFires,
-    Overlap,
-    ScheduleSpec,
-    Stage,
-    TargetKind,
-    parse_on_failure,
-    parse_rule,
-)
-from ato_desktop.core.cost_rollup import format_cost
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.timefmt import DurationError, human_duration, parse_duration_ms, rfc3339
-from ato_desktop.engine.pipelines import PipelineResult
-from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store import automations as automation_store
-from ato_desktop.store.automations import AutomationRecord, PipelineSummary
+from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK
+from ato_desktop.cli.text_io import read_stdin_text
+from ato_desktop.cli.workspaces import open_workspace
 
-EXIT_OK, EXIT_FAILED, EXIT_KILLED = 0, 1, 130
+if TYPE_CHECKING:
+    from ato_desktop.core.automations import AutomationKind, GroupSpec
+    from ato_desktop.engine.pipelines import PipelineResult
+    from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.store.automations import AutomationRecord, PipelineSummary
+
+COMMANDS = {
+    "groups": "sequential pipelines and routed groups of agents",
+    "schedules": "cron schedules that dispatch an agent, group or skill flow",
+    "hooks": "dispatch an agent or group when another agent's run completes, fails or goes "
+    "over budget",
+    "skills": "skill flows: Markdown files whose `## Step` sections run as a pipeline",
+    "pipelines": "runs of groups and skill flows with per-stage timing and cost",
+}
 HOOK_DRAIN_S = 300.0  # how long a CLI run waits for the hooks its runs fired
 T = TypeVar("T")
 
@@ -73,12 +63,13 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 def _groups_parser(commands: Any) -> None:
     groups = commands.add_parser(
         "groups",
-        help="sequential pipelines and routed groups of agents",
+        help=COMMANDS["groups"],
         description="A sequential group runs its stages in order, each stage's prompt a "
         "template over {input} (the group's input) and {previous} (the previous stage's "
         "output); a routed group sends the input to one member picked by rules or a router "
         "agent. Every change is recorded as a new version.",
     )
+    groups.set_defaults(handler=cmd_groups)
     cmds = groups.add_subparsers(dest="groups_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="define a group (or, with --replace, a new version)")
     add.add_argument("name")
@@ -135,10 +126,11 @@ def _groups_parser(commands: Any) -> None:
 def _schedules_parser(commands: Any) -> None:
     sched = commands.add_parser(
         "schedules",
-        help="cron schedules that dispatch an agent, group or skill flow",
+        help=COMMANDS["schedules"],
         description="Schedules fire while the desktop app or `schedules daemon` runs. Fires "
         "missed while neither ran follow --missed: skip them, or run once.",
     )
+    sched.set_defaults(handler=cmd_schedules)
     cmds = sched.add_subparsers(dest="schedules_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="define a schedule (or, with --replace, a new version)")
     add.add_argument("name")
@@ -165,11 +157,11 @@ def _schedules_parser(commands: Any) -> None:
 def _hooks_parser(commands: Any) -> None:
     hooks = commands.add_parser(
         "hooks",
-        help="dispatch an agent or group when another agent's run completes, fails or goes "
-        "over budget",
+        help=COMMANDS["hooks"],
         description="Hooks fire while the desktop app, a CLI run or `schedules daemon` runs. "
         "A chain of hooks stops at --max-depth hooked runs; hooks that would loop are refused.",
     )
+    hooks.set_defaults(handler=cmd_hooks)
     cmds = hooks.add_subparsers(dest="hooks_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="define a hook (or, with --replace, a new version)")
     add.add_argument("name")
@@ -194,11 +186,12 @@ def _hooks_parser(commands: Any) -> None:
 def _skills_parser(commands: Any) -> None:
     skills = commands.add_parser(
         "skills",
-        help="skill flows: Markdown files whose `## Step` sections run as a pipeline",
+        help=COMMANDS["skills"],
         description="A skill file's `## Step` sections run in order as stages (docs in "
         "ato_desktop/core/skill_flow.py). An edit of the file is recorded as a new version "
         "before the next run, by `skills sync`, and by the desktop app.",
     )
+    skills.set_defaults(handler=cmd_skills)
     cmds = skills.add_subparsers(dest="skills_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="register a skill file")
     add.add_argument("name")
@@ -214,9 +207,8 @@ def _skills_parser(commands: Any) -> None:
 
 
 def _pipelines_parser(commands: Any) -> None:
-    pipes = commands.add_parser(
-        "pipelines", help="runs of groups and skill flows with per-stage timing and cost"
-    )
+    pipes = commands.add_parser("pipelines", help=COMMANDS["pipelines"])
+    pipes.set_defaults(handler=cmd_pipelines)
     cmds = pipes.add_subparsers(dest="pipelines_command", metavar="SUBCOMMAND", required=True)
     lst = cmds.add_parser("list", help="pipeline runs, newest first")
     which = lst.add_mutually_exclusive_group()
@@ -237,7 +229,7 @@ def _with_workspace(
     fn: Callable[[Workspace, argparse.Namespace, TextIO], int],
 ) -> Callable[[argparse.Namespace, TextIO], int]:
     def handler(args: argparse.Namespace, out: TextIO) -> int:
-        ws = Workspace.open()
+        ws = open_workspace()
         try:
             return fn(ws, args, out)
         finally:
@@ -248,6 +240,9 @@ def _with_workspace(
 
 def _run_async(ws: Workspace, make: Callable[[], Awaitable[T]], *, hooks: bool = True) -> T:
     """Run a coroutine with hooks listening; wait for the hooked runs before leaving."""
+    import asyncio
+
+    from ato_desktop.cli.sync import send_before_exit
 
     async def go() -> T:
         if hooks:
@@ -270,6 +265,8 @@ def _emit(out: TextIO, value: Any) -> None:
 
 
 def _when(epoch_ms: int | None) -> str:
+    from ato_desktop.core.timefmt import rfc3339
+
     text = rfc3339(epoch_ms) if epoch_ms is not None else None
     return text[:19].replace("T", " ") if text else "—"
 
@@ -286,6 +283,8 @@ def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
 
 
 def _prompt(text: str) -> str:
+    from ato_desktop.core.automations import DefinitionError
+
     value = read_stdin_text("the prompt") if text == "-" else text
     if not value.strip():
         raise DefinitionError("the prompt is empty")
@@ -293,6 +292,8 @@ def _prompt(text: str) -> str:
 
 
 def _per_stage(items: list[str], what: str, names: list[str]) -> dict[str, str]:
+    from ato_desktop.core.automations import DefinitionError
+
     found: dict[str, str] = {}
     for item in items:
         stage, sep, value = item.partition("=")
@@ -306,6 +307,16 @@ def _per_stage(items: list[str], what: str, names: list[str]) -> dict[str, str]:
 
 def group_spec(args: argparse.Namespace) -> GroupSpec:
     """The group the options describe."""
+    from ato_desktop.core.automations import (
+        DefinitionError,
+        GroupMode,
+        GroupSpec,
+        Stage,
+        parse_on_failure,
+        parse_rule,
+    )
+    from ato_desktop.core.timefmt import DurationError, parse_duration_ms
+
     if args.stage and (args.member or args.rule or args.router):
         raise DefinitionError("give stages (sequential) or members (routed), not both")
     if args.stage:
@@ -362,6 +373,7 @@ def _save(
 
 
 def _toggle(ws: Workspace, kind: AutomationKind, sub: str, name: str, out: TextIO) -> bool:
+
     service = ws.automations.definitions
     if sub in ("enable", "disable"):
         changed = service.set_enabled(kind, name, sub == "enable")
@@ -376,6 +388,8 @@ def _toggle(ws: Workspace, kind: AutomationKind, sub: str, name: str, out: TextI
 
 
 def _list(ws: Workspace, kind: AutomationKind, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+
     rows = ws.automations.definitions.rows(kind)
     if args.json:
         _emit(out, [r.as_dict() for r in rows])
@@ -402,6 +416,9 @@ def _list(ws: Workspace, kind: AutomationKind, args: argparse.Namespace, out: Te
 
 
 def _result(out: TextIO, result: PipelineResult, as_json: bool) -> int:
+    from ato_desktop.core.models import RunStatus
+    from ato_desktop.core.timefmt import human_duration
+
     if as_json:
         _emit(
             out,
@@ -464,6 +481,8 @@ def _result(out: TextIO, result: PipelineResult, as_json: bool) -> int:
 
 @_with_workspace
 def cmd_groups(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+
     sub, kind = args.groups_command, AutomationKind.GROUP
     if sub == "add":
         return _save(ws, kind, args, group_spec(args), out)
@@ -482,6 +501,8 @@ def cmd_groups(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _enabled(record: AutomationRecord) -> None:
+    from ato_desktop.core.automations import DefinitionError
+
     if not record.enabled:
         raise DefinitionError(
             f"{record.kind.value} {record.name} is disabled; "
@@ -490,6 +511,8 @@ def _enabled(record: AutomationRecord) -> None:
 
 
 def _show(ws: Workspace, kind: AutomationKind, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import GroupMode, GroupSpec
+
     service = ws.automations.definitions
     record = service.get(kind, args.name)
     versions = service.history(kind, args.name)
@@ -532,6 +555,16 @@ def _short(value: Any) -> str:
 
 @_with_workspace
 def cmd_schedules(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import (
+        AutomationKind,
+        DefinitionError,
+        MissedFires,
+        Overlap,
+        ScheduleSpec,
+        TargetKind,
+    )
+    from ato_desktop.core.models import RunStatus
+
     sub, kind = args.schedules_command, AutomationKind.SCHEDULE
     if sub == "add":
         if args.agent:
@@ -573,6 +606,8 @@ def cmd_schedules(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _daemon(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
     async def once() -> int:
         reports = await ws.automations.scheduler.tick()
         await ws.automations.scheduler.drain()
@@ -603,6 +638,8 @@ def _daemon(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 @_with_workspace
 def cmd_hooks(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind, HookEvent, HookSpec, TargetKind
+
     sub, kind = args.hooks_command, AutomationKind.HOOK
     if sub == "add":
         target_kind = TargetKind.AGENT if args.dispatch_agent else TargetKind.GROUP
@@ -623,6 +660,8 @@ def cmd_hooks(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 @_with_workspace
 def cmd_skills(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+
     sub, kind = args.skills_command, AutomationKind.SKILL
     service = ws.automations.definitions
     if sub == "add":
@@ -656,6 +695,11 @@ def cmd_skills(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 @_with_workspace
 def cmd_pipelines(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+    from ato_desktop.core.cost_rollup import format_cost
+    from ato_desktop.core.timefmt import human_duration
+    from ato_desktop.store import automations as automation_store
+
     store = ws.store
     if args.pipelines_command == "list":
         pipeline_id = None
@@ -734,12 +778,3 @@ def _cost(summary: PipelineSummary) -> str:
         return "unknown"
     text = f"${summary.cost_usd:.4f}"
     return text if summary.cost_complete else text + "+"
-
-
-HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
-    "groups": cmd_groups,
-    "schedules": cmd_schedules,
-    "hooks": cmd_hooks,
-    "skills": cmd_skills,
-    "pipelines": cmd_pipelines,
-}
