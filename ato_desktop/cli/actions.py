@@ -69,7 +69,7 @@ def add_parsers(commands: Any) -> None:
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     lst.set_defaults(handler=actions_list)
     exp = cmds.add_parser("export", help="the matching actions with their inputs and outputs")
-    exp.add_argument("--format", required=True, choices=LEDGER_FORMATS)
+    exp.add_argument("--format", required=True, choices=LEDGER_FORMATS, help="the file format")
     _filter_options(exp)
     exp.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     exp.set_defaults(handler=actions_export)

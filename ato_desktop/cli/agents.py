@@ -47,10 +47,12 @@ def add_parsers(commands: Any) -> None:
 
 
 def _agent_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument("--runtime", choices=runtime_choices(), required=required)
-    parser.add_argument("--model", required=required)
+    parser.add_argument(
+        "--runtime", choices=runtime_choices(), required=required, help="the runtime it runs on"
+    )
+    parser.add_argument("--model", required=required, help="the model, e.g. claude-sonnet-5")
     prompt = parser.add_mutually_exclusive_group()
-    prompt.add_argument("--system-prompt", metavar="TEXT")
+    prompt.add_argument("--system-prompt", metavar="TEXT", help="the system prompt")
     prompt.add_argument("--system-prompt-file", metavar="FILE", help="copy the prompt from FILE")
     prompt.add_argument(
         "--link-system-prompt-file",

@@ -110,7 +110,7 @@ def _groups_parser(commands: Any) -> None:
     )
     add.add_argument("--router", metavar="AGENT", help="an LLM agent that picks the member")
     add.add_argument("--default", metavar="MEMBER", help="the member when nothing matches")
-    add.add_argument("--description", default="", metavar="TEXT")
+    add.add_argument("--description", default="", metavar="TEXT", help="what the group is for")
     add.add_argument("--replace", action="store_true", help="record a new version if it exists")
     _json_flag(cmds.add_parser("list", help="groups with their kind, version and stages"))
     show = cmds.add_parser("show", help="a group's definition and its versions")
@@ -137,12 +137,22 @@ def _schedules_parser(commands: Any) -> None:
     add.add_argument("--cron", required=True, metavar="EXPR", help="e.g. '0 9 * * MON-FRI'")
     add.add_argument("--timezone", default="UTC", metavar="TZ", help="e.g. Europe/Paris")
     target = add.add_mutually_exclusive_group(required=True)
-    target.add_argument("--agent", metavar="NAME")
-    target.add_argument("--group", metavar="NAME")
-    target.add_argument("--skill", metavar="NAME")
-    add.add_argument("--prompt", required=True, metavar="TEXT")
-    add.add_argument("--missed", choices=["skip", "run-once"], default="skip")
-    add.add_argument("--overlap", choices=["skip", "allow"], default="skip")
+    target.add_argument("--agent", metavar="NAME", help="dispatch this agent")
+    target.add_argument("--group", metavar="NAME", help="run this group")
+    target.add_argument("--skill", metavar="NAME", help="run this skill flow")
+    add.add_argument("--prompt", required=True, metavar="TEXT", help="the input of each fire")
+    add.add_argument(
+        "--missed",
+        choices=["skip", "run-once"],
+        default="skip",
+        help="fires missed while nothing ran: skip them, or run once (default skip)",
+    )
+    add.add_argument(
+        "--overlap",
+        choices=["skip", "allow"],
+        default="skip",
+        help="a fire while the previous one still runs: skip it, or allow it (default skip)",
+    )
     add.add_argument("--replace", action="store_true", help="record a new version if it exists")
     lst = cmds.add_parser("list", help="schedules with their next fire time and last outcome")
     _json_flag(lst)
@@ -165,11 +175,16 @@ def _hooks_parser(commands: Any) -> None:
     cmds = hooks.add_subparsers(dest="hooks_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="define a hook (or, with --replace, a new version)")
     add.add_argument("name")
-    add.add_argument("--on", required=True, choices=["completed", "failed", "over-budget"])
+    add.add_argument(
+        "--on",
+        required=True,
+        choices=["completed", "failed", "over-budget"],
+        help="the run ending that fires the hook",
+    )
     add.add_argument("--agent", required=True, metavar="NAME", help="whose runs to watch")
     target = add.add_mutually_exclusive_group(required=True)
-    target.add_argument("--dispatch-agent", metavar="NAME")
-    target.add_argument("--dispatch-group", metavar="NAME")
+    target.add_argument("--dispatch-agent", metavar="NAME", help="dispatch this agent")
+    target.add_argument("--dispatch-group", metavar="NAME", help="run this group")
     add.add_argument(
         "--template",
         default="{run.output}",
@@ -212,10 +227,10 @@ def _pipelines_parser(commands: Any) -> None:
     cmds = pipes.add_subparsers(dest="pipelines_command", metavar="SUBCOMMAND", required=True)
     lst = cmds.add_parser("list", help="pipeline runs, newest first")
     which = lst.add_mutually_exclusive_group()
-    which.add_argument("--group", metavar="NAME")
-    which.add_argument("--skill", metavar="NAME")
+    which.add_argument("--group", metavar="NAME", help="the runs of this group")
+    which.add_argument("--skill", metavar="NAME", help="the runs of this skill flow")
     which.add_argument("--hook", metavar="NAME", help="the hook chains of this hook")
-    lst.add_argument("--limit", type=int, default=20, metavar="N")
+    lst.add_argument("--limit", type=int, default=20, metavar="N", help="rows to show (20)")
     _json_flag(lst)
     show = cmds.add_parser("show", help="one pipeline run: its stages, timing, cost, files")
     show.add_argument("run_id", metavar="RUN_ID")

@@ -20,7 +20,7 @@ def add_parsers(commands: Any) -> None:
     from ato_desktop.engine.export import FORMATS
 
     export = commands.add_parser("export", help=COMMANDS["export"])
-    export.add_argument("--format", required=True, choices=FORMATS)
+    export.add_argument("--format", required=True, choices=FORMATS, help="the file format")
     filter_options(export)
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     export.set_defaults(handler=cmd_export)

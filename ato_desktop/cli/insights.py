@@ -59,11 +59,15 @@ def add_parsers(commands: Any) -> None:
         "when it cannot ask).",
     )
     evidence.add_argument("agent", metavar="AGENT")
-    evidence.add_argument("--runtime", required=True, choices=runtime_choices())
-    evidence.add_argument("--model", required=True)
+    evidence.add_argument(
+        "--runtime", required=True, choices=runtime_choices(), help="the candidate runtime"
+    )
+    evidence.add_argument("--model", required=True, help="the candidate model")
     evidence.add_argument("--base-url", help="for a local OpenAI-compatible server")
     evidence.add_argument("--sample", type=int, default=20, metavar="N", help="runs (20)")
-    evidence.add_argument("--concurrency", type=int, default=4, metavar="N")
+    evidence.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="replays at once (4)"
+    )
     evidence.add_argument("--yes", action="store_true", help="send without asking")
     evidence.add_argument("--json", action="store_true", help="machine-readable output")
     evidence.set_defaults(handler=insights_evidence)

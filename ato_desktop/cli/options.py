@@ -37,14 +37,16 @@ def filter_options(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"one of {', '.join(status_choices())} (repeat or comma-separate for several)",
     )
-    parser.add_argument("--agent", metavar="NAME")
+    parser.add_argument("--agent", metavar="NAME", help="runs of this agent")
     parser.add_argument(
         "--since",
         default="all",
         metavar="WINDOW",
         help=f"time window: {', '.join(TIME_WINDOWS)} or any duration like 12h (default all)",
     )
-    parser.add_argument("--min-cost", type=float, metavar="USD")
+    parser.add_argument(
+        "--min-cost", type=float, metavar="USD", help="runs that cost at least this much"
+    )
     parser.add_argument("--user", metavar="NAME", help="runs tagged user=NAME")
     parser.add_argument("--tenant", metavar="NAME", help="runs tagged tenant=NAME")
     parser.add_argument(

@@ -27,7 +27,7 @@ def add_parsers(commands: Any) -> None:
     ret.set_defaults(handler=cmd_retention)
     cmds = ret.add_subparsers(dest="retention_command", metavar="SUBCOMMAND", required=True)
     status = cmds.add_parser("status", help="the setting, runs due now, archives with sizes")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
     run = cmds.add_parser("run", help="archive the runs due now, remove them, reclaim space")
     run.add_argument("--days", metavar="N", help="keep N days this time (default: the setting)")
     run.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
@@ -37,12 +37,14 @@ def add_parsers(commands: Any) -> None:
         help="a large log made before ATO gave space back bit by bit: convert it now with one "
         "VACUUM (it holds the log while it rewrites it; close other ATO windows first)",
     )
-    run.add_argument("--json", action="store_true")
+    run.add_argument("--json", action="store_true", help="machine-readable output")
     imp = cmds.add_parser("import", help="put an archive's runs back into the log")
     imp.add_argument("archive", metavar="ARCHIVE", help="a runs-*.jsonl.gz file")
-    imp.add_argument("--json", action="store_true")
+    imp.add_argument("--json", action="store_true", help="machine-readable output")
     cmd_set = cmds.add_parser("set", help="how many days runs stay in the log (or off)")
-    cmd_set.add_argument("--days", metavar="N|off", required=True)
+    cmd_set.add_argument(
+        "--days", metavar="N|off", required=True, help="days a run stays, or off: forever"
+    )
 
 
 def _size(n: int) -> str:

@@ -37,7 +37,11 @@ def add_parsers(commands: Any) -> None:
     conf.add_argument(
         "--endpoint", metavar="URL", help="OTLP/HTTP endpoint (https unless loopback)"
     )
-    conf.add_argument("--auth", choices=("none", "bearer", "basic", "headers"))
+    conf.add_argument(
+        "--auth",
+        choices=("none", "bearer", "basic", "headers"),
+        help="how to sign in: a bearer token, basic auth, or custom headers",
+    )
     conf.add_argument("--user", metavar="NAME", help="basic-auth user name")
     conf.add_argument(
         "--header", action="append", default=None, metavar="NAME", help="a custom auth header"
@@ -49,14 +53,25 @@ def add_parsers(commands: Any) -> None:
     )
     conf.add_argument("--agent", action="append", default=None, metavar="NAME", help="only these")
     conf.add_argument("--all-agents", action="store_true", help="send every run (the default)")
-    conf.add_argument("--content", action=argparse.BooleanOptionalAction, default=None)
+    conf.add_argument(
+        "--content",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also send prompts, answers and tool payloads, after redaction (off by default)",
+    )
     conf.add_argument(
         "--redact",
         metavar="RULES",
         help=f"built-in redaction rules, comma separated ({','.join(BUILTIN_RULES)}; none)",
     )
-    conf.add_argument("--redact-pattern", action="append", default=None, metavar="REGEX")
-    conf.add_argument("--batch-size", type=int)
+    conf.add_argument(
+        "--redact-pattern",
+        action="append",
+        default=None,
+        metavar="REGEX",
+        help="also redact what this matches (repeat)",
+    )
+    conf.add_argument("--batch-size", type=int, help="runs sent per request (1-500)")
     conf.add_argument(
         "--project",
         metavar="NAME",
@@ -69,14 +84,16 @@ def add_parsers(commands: Any) -> None:
         default=None,
         help="also send runs received from other tools by `receiver run` (off by default)",
     )
-    conf.add_argument("--enable", dest="enabled", action="store_true", default=None)
-    conf.add_argument("--disable", dest="enabled", action="store_false")
+    conf.add_argument(
+        "--enable", dest="enabled", action="store_true", default=None, help="start sending"
+    )
+    conf.add_argument("--disable", dest="enabled", action="store_false", help="stop sending")
     conf.add_argument("--backfill-days", type=float, metavar="N", help="queue runs of N days")
-    conf.add_argument("--json", action="store_true")
+    conf.add_argument("--json", action="store_true", help="machine-readable output")
     status = cmds.add_parser("status", help="queued, last success, last error, sign-in state")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
     now = cmds.add_parser("now", help="send everything queued now (exit 1 if it fails)")
-    now.add_argument("--json", action="store_true")
+    now.add_argument("--json", action="store_true", help="machine-readable output")
     cmds.add_parser("pause", help="stop sending (runs are still queued)")
     cmds.add_parser("resume", help="send again")
 
@@ -84,7 +101,9 @@ def add_parsers(commands: Any) -> None:
     rx.set_defaults(handler=cmd_receiver)
     rx_cmds = rx.add_subparsers(dest="receiver_command", metavar="SUBCOMMAND", required=True)
     run = rx_cmds.add_parser("run", help="accept OTLP traces as runs until Ctrl+C")
-    run.add_argument("--port", type=int, default=DEFAULT_PORT)
+    run.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"listen port (default {DEFAULT_PORT})"
+    )
     run.add_argument("--host", default=DEFAULT_HOST, help="listen address (default 127.0.0.1)")
     run.add_argument(
         "--require-token",
