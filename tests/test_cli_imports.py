@@ -165,12 +165,17 @@ def test_help_imports_nothing_of_the_app_but_the_cli(ato_home: Path, args: tuple
 
 def test_a_command_builds_only_its_own_parser(ato_home: Path) -> None:
     """`runs list` does not import what other commands' options name (the demo generator for
-    `demo --runs`, the receiver's port for `receiver run`)."""
+    `demo --runs`, the receiver's port for `receiver run`, the export formats), nor the export
+    clean-up when no export ever ran here."""
     _done, modules = _imported(ato_home, "runs", "list", "--limit", "1")
     assert (
         _under(
             modules,
-            ("ato_desktop.engine.demo", "ato_desktop.engine.otlp_receiver"),
+            (
+                "ato_desktop.engine.demo",
+                "ato_desktop.engine.otlp_receiver",
+                "ato_desktop.engine.export",
+            ),
         )
         == []
     )

@@ -112,9 +112,10 @@ def command_modules() -> list[ModuleType]:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with command, the parser for that command's arguments only, every
-    other command listed by name and help (its arguments unbuilt, its imports not made): the
-    top-level `--help` and errors read the same either way (tests/test_cli_docs.py)."""
+    """The whole parser. With a command's name, only the parser of the module that has it (the
+    others' arguments unbuilt, their imports not made): what a command line starting with that
+    command needs. With NO_COMMAND, every command by name and help, none built: the top-level
+    `--help` and errors, which read the same as the whole parser's (tests/test_cli_docs.py)."""
     parser = argparse.ArgumentParser(prog="ato-desktop", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"ato-desktop {__version__}")
     parser.set_defaults(handler=None)
@@ -122,7 +123,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for module in command_modules():
         if command is None or command in module.COMMANDS:
             module.add_parsers(commands)
-        else:
+        elif command == NO_COMMAND:
             for name, text in module.COMMANDS.items():
                 commands.add_parser(name, help=text)
     return parser

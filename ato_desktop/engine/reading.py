@@ -12,6 +12,9 @@ reads, so a reader never shows a dead process's run as still running.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.paths import DataPaths, data_paths
 from ato_desktop.store.process_lease import owner_is_alive
@@ -22,8 +25,6 @@ def open_log_for_reading(paths: DataPaths | None = None) -> ExecutionLog:
     writes refused); a log that does not exist yet or needs migrating is created or migrated
     first, as by any process. Raises StoreError, and PriceFileError for a malformed
     prices.json (as Workspace.open does)."""
-    from ato_desktop.engine.export import clean_interrupted_exports
-
     paths = paths or data_paths()
     if not paths.database.exists():
         paths.ensure()  # a first run: the directory checks and messages of a full open
@@ -31,7 +32,10 @@ def open_log_for_reading(paths: DataPaths | None = None) -> ExecutionLog:
         from ato_desktop.engine.prices import load_price_book
 
         load_price_book(paths)
-    clean_interrupted_exports(paths)  # what an export killed half-way left behind
+    if _any_entry(paths.exports_in_progress_dir):  # exports running, or killed half-way
+        from ato_desktop.engine.export import clean_interrupted_exports
+
+        clean_interrupted_exports(paths)  # removes what the dead ones left behind
     return ExecutionLog.open_for_reading(paths)
 
 
@@ -43,3 +47,11 @@ def needs_recovery(log: ExecutionLog) -> bool:
         return True
     ingests = log.reader().execute("SELECT owner FROM otlp_ingests").fetchall()
     return any(not owner_is_alive(leases, owner) for (owner,) in ingests)
+
+
+def _any_entry(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(True for _ in entries)
+    except OSError:  # no such directory: nothing was ever exported from here
+        return False
