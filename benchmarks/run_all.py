@@ -101,6 +101,7 @@ def main() -> None:
         ("benchmarks.bench_insights", size),
         ("benchmarks.bench_ledger", size),
         ("benchmarks.bench_receiver", ()),
+        ("benchmarks.bench_cli", size),
     ]
     if not args.skip_ui:
         steps += [
@@ -169,6 +170,10 @@ def write_doc(results: dict[str, Any], args: argparse.Namespace, doc: Path = DOC
         from benchmarks.bench_receiver import receiver_section
 
         lines += receiver_section(results["receiver"])
+    if "cli" in results:
+        from benchmarks.bench_cli import cli_section
+
+        lines += cli_section(results["cli"])
     doc.write_text("\n".join(lines))
     print(f"wrote {doc}")
 
