@@ -39,12 +39,12 @@ BARE_SQL = (
 )
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, tree: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         ATO_HOME=str(home),
         ATO_OFFLINE="1",
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=str(tree),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
     )
     env.pop("QT_QPA_PLATFORM", None)
@@ -56,7 +56,8 @@ def _env(home: Path) -> dict[str, str]:
 def _time(command: list[str], env: dict[str, str]) -> float:
     """Milliseconds from spawn to exit; the command must succeed (exit 0, or 1 for a gate)."""
     started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, timeout=120)
+    # From the tree measured: `python -m` looks in the working directory first.
+    done = subprocess.run(command, env=env, cwd=env["PYTHONPATH"], capture_output=True, timeout=120)
     elapsed = (time.perf_counter() - started) * 1000
     if done.returncode not in (0, 1):
         raise SystemExit(f"{command} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
@@ -72,9 +73,10 @@ def _stats(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.5), "p95_ms": at(0.95), "max_ms": round(ordered[-1], 1)}
 
 
-def measure(home: Path, repeat: int) -> dict[str, Any]:
-    """Every command and both baselines on the workspace at home, `repeat` times each."""
-    env = _env(home)
+def measure(home: Path, repeat: int, tree: Path = REPO) -> dict[str, Any]:
+    """Every command and both baselines on the workspace at home, `repeat` times each, with
+    the CLI of the source tree `tree` (this one; another checkout to compare with)."""
+    env = _env(home, tree)
     database = home / "ato.sqlite3"
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
         runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
@@ -118,6 +120,7 @@ def measure(home: Path, repeat: int) -> dict[str, Any]:
         "python_pass": base,
         "bare_sqlite": _stats(samples["bare sqlite3"]),
         "repeat": repeat,
+        "tree": str(tree),
     }
 
 
@@ -127,6 +130,9 @@ def main() -> None:
         "--home", action="append", type=Path, help="a data directory to measure (repeat)"
     )
     parser.add_argument("--repeat", type=int, default=20, help="runs of each command (20)")
+    parser.add_argument(
+        "--tree", type=Path, default=REPO, help="time the CLI of this source tree (default: this)"
+    )
     parser.add_argument("--runs", type=int, help="the benchmark workspace's runs")
     parser.add_argument("--actions", type=int, help="the benchmark workspace's actions")
     args = parser.parse_args()
@@ -139,7 +145,7 @@ def main() -> None:
             ensure_workspace(args.runs or RUNS, args.actions or ACTIONS),
         ]
     load_before = round(os.getloadavg()[0], 2)
-    results = [measure(home, args.repeat) for home in homes]
+    results = [measure(home, args.repeat, args.tree) for home in homes]
     result = {
         "workspaces": results,
         "load_before": load_before,

@@ -350,6 +350,20 @@ def summary_section(results: dict[str, Any]) -> list[str]:
                 and r["memory"]["peak_rss_mb"] <= r["memory"]["target_rss_mb"],
             )
         )
+    if "cli" in results:
+        for ws in results["cli"]["workspaces"]:
+            slowest = max(ws["rows"][:4], key=lambda row: row["p95_ms"])
+            helps = ws["rows"][4]
+            rows.append(
+                (
+                    f"CLI reading commands, {ws['runs']:,}-run log (slowest: "
+                    f"`{slowest['command']}`); `--help`",
+                    f"p95 {slowest['p95_ms']} ms; {helps['p95_ms']} ms "
+                    f"(`python -c pass` {ws['python_pass']['p95_ms']} ms)",
+                    f"p95 <= {slowest['target_p95_ms']:g} ms; <= {helps['target_p95_ms']:g} ms",
+                    all(row["met"] for row in ws["rows"]),
+                )
+            )
     if not rows:
         return []
     out = ["## Targets", "", "| Target | Measured | Goal | |", "|---|---|---|---|"]

@@ -36,8 +36,8 @@ be used; 130 a killed dispatch or a cancelled command (Ctrl+C).
 Each command imports only what it uses. Commands that only read the log (`runs list`, `runs
 show`, `agents list`, `agents history`, `insights regressions`, `determinism`, `compare`,
 `actions list`, `mcp list`) open it read-only: no process lease, no services, no write (crash
-recovery runs first only when a process that died left a run `running`), so they answer in little
-more than the interpreter's own start-up ([benchmarks.md](benchmarks.md#the-command-line)).
+recovery runs first only when a process that died left a run `running`). Their timings are in
+[benchmarks.md](benchmarks.md#the-command-line).
 Secrets (API keys, MCP and sync credentials) are read from stdin or a hidden prompt, never from
 arguments.
 """
