@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from types import TracebackType
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,16 +29,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return self_test(args[1:])
     from ato_desktop import cli
-    from ato_desktop.cli_io import TerminalSafeWriter
-    from ato_desktop.engine.crash_reports import CrashReporter
-    from ato_desktop.store.paths import data_paths
+    from ato_desktop.cli.text_io import TerminalSafeWriter
 
     # Everything the process prints, the crash notice included, is terminal-safe.
     sys.stdout = TerminalSafeWriter.wrap(sys.stdout)
     sys.stderr = TerminalSafeWriter.wrap(sys.stderr)
-    # An unexpected error becomes a redacted report in logs/, not a raw traceback on stderr.
-    CrashReporter(data_paths().log_dir).install()
+    _report_crashes()
     return cli.main(args)
+
+
+def _report_crashes() -> None:
+    """An unexpected error becomes a redacted report in logs/, not a raw traceback on stderr.
+
+    The reporter (engine.crash_reports) is loaded when an error reaches the hooks, not at start:
+    it imports the keyring to know the secrets to redact, which most commands never need."""
+
+    def load() -> None:
+        from ato_desktop.engine.crash_reports import CrashReporter
+        from ato_desktop.store.paths import data_paths
+
+        # The reporter chains to the hooks it replaces (for Ctrl+C): the defaults, not these.
+        sys.excepthook, threading.excepthook = sys.__excepthook__, threading.__excepthook__
+        CrashReporter(data_paths().log_dir).install()
+
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        load()
+        sys.excepthook(exc_type, exc, tb)
+
+    def threading_excepthook(args: threading.ExceptHookArgs) -> None:
+        load()
+        threading.excepthook(args)
+
+    sys.excepthook = excepthook
+    threading.excepthook = threading_excepthook
 
 
 def _no_display() -> bool:

@@ -114,6 +114,7 @@ def main() -> None:
         ("benchmarks.bench_insights", size),
         ("benchmarks.bench_ledger", size),
         ("benchmarks.bench_receiver", ()),
+        ("benchmarks.bench_cli", size),
     ]
     if not args.skip_ui:
         steps += [
@@ -263,6 +264,10 @@ def write_doc(results: dict[str, Any], args: argparse.Namespace, doc: Path = DOC
         from benchmarks.bench_receiver import receiver_section
 
         lines += receiver_section(results["receiver"])
+    if "cli" in results:
+        from benchmarks.bench_cli import cli_section
+
+        lines += cli_section(results["cli"])
     doc.write_text("\n".join(lines))
     print(f"wrote {doc}")
 
@@ -502,6 +507,20 @@ def summary_section(results: dict[str, Any]) -> list[str]:
                 and r["memory"]["peak_rss_mb"] <= r["memory"]["target_rss_mb"],
             )
         )
+    if "cli" in results:
+        for ws in results["cli"]["workspaces"]:
+            slowest = max(ws["rows"][:4], key=lambda row: row["p95_ms"])
+            helps = ws["rows"][4]
+            rows.append(
+                (
+                    f"CLI reading commands, {ws['runs']:,}-run log (slowest: "
+                    f"`{slowest['command']}`); `--help`",
+                    f"p95 {slowest['p95_ms']} ms; {helps['p95_ms']} ms "
+                    f"(`python -c pass` {ws['python_pass']['p95_ms']} ms)",
+                    f"p95 <= {slowest['target_p95_ms']:g} ms; <= {helps['target_p95_ms']:g} ms",
+                    all(row["met"] for row in ws["rows"]),
+                )
+            )
     if not rows:
         return []
     out = ["## Targets", "", "| Target | Measured | Goal | |", "|---|---|---|---|"]

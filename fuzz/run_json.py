@@ -9,7 +9,8 @@ import tempfile
 import atheris
 
 with atheris.instrument_imports(include=["ato_desktop"]):
-    from ato_desktop.cli import UsageError, _run_file
+    from ato_desktop.cli import UsageError
+    from ato_desktop.cli.compare import read_run_file
     from ato_desktop.core.compare import build_run_comparison
 
 from harness import fuzz
@@ -20,7 +21,7 @@ PATH = os.path.join(tempfile.mkdtemp(prefix="ato-fuzz-"), "run.json")
 def target(data: bytes) -> None:
     with open(PATH, "wb") as handle:
         handle.write(data)
-    run = _run_file(PATH)
+    run = read_run_file(PATH)
     if run is not None:
         build_run_comparison(run, run).as_dict()
 

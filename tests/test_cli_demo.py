@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ato_desktop import cli
+from ato_desktop.cli.output import Progress
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.workspace import Workspace
@@ -231,7 +232,7 @@ def test_progress_off_a_terminal_is_a_line_every_few_seconds() -> None:
     that takes a moment prints nothing)."""
     now = [0.0]
     out = io.StringIO()
-    progress = cli._Progress("loading", out, every_s=5.0, clock=lambda: now[0])
+    progress = Progress("loading", out, every_s=5.0, clock=lambda: now[0])
     progress.phase("planning the month")
     progress(0, 100_000)
     now[0] = 3.0

@@ -111,7 +111,7 @@ def export_runs(
 
 def exports_in_progress_dir(paths: DataPaths) -> Path:
     """Where each running file export notes its target (a locked file per export)."""
-    return paths.cache_dir / "exports"
+    return paths.exports_in_progress_dir
 
 
 @contextlib.contextmanager

@@ -35,10 +35,10 @@ from ato_desktop.core.regressions import (
     check_change,
 )
 from ato_desktop.core.timefmt import rfc3339
-from ato_desktop.engine.evals import version_case_scores
 from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
 from ato_desktop.store import run_queries
 from ato_desktop.store.compare_queries import group_runs
+from ato_desktop.store.evals import version_case_scores  # not engine.evals: that loads the SDKs
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
 from ato_desktop.store.paths import DataPaths
@@ -199,7 +199,7 @@ def detect_regressions(
     examples: int = EXAMPLES,
 ) -> RegressionReport:
     """Every config change of every agent (or of one agent, by name or id), newest first.
-    Eval scores default to the evals recorded per config version (engine.evals)."""
+    Eval scores default to the evals recorded per config version (store.evals)."""
     thresholds = thresholds or Thresholds()
     if eval_scores is None:
 

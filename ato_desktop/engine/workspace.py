@@ -2,7 +2,7 @@
 
 The CLI and the desktop app both start here, so they run the very same code paths. Nothing
 else in engine/ imports this module: each service is handed the parts it uses
-(engine/parts.py). Commands that only read open `engine.workspace_reader.open_for_reading`
+(engine/parts.py). Commands that only read open `engine.reading.open_log_for_reading`
 instead: the log, without a lease, crash recovery or any service.
 """
 

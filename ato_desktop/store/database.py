@@ -192,6 +192,37 @@ def open_database(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def open_for_reading(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to the log at path, for a process that only reads it; None when
+    the log must first be created or migrated (open_database does that, and its checks).
+
+    Checks what can be checked at once (the header, a damage note, application_id, the schema
+    version) but not the pages: quick_check reads the whole file, and a reader that meets
+    damage is told so by SQLite on the page it reads (translate_operational_error). Nothing is
+    written: no migration, and writes through the connection are refused by SQLite."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"Cannot read the execution log at {path}: {exc.strerror}.") from exc
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        return None  # empty (a first open failed) or not SQLite: open_database says which
+    if damage.recorded_damage(path) is not None:
+        return None  # open_database refuses it with the note's words
+    try:
+        conn = connect(path, read_only=True)
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error:
+        return None  # open_database's checks name the problem
+    if app_id != APPLICATION_ID or user_version != LATEST_VERSION:
+        conn.close()
+        return None
+    return conn
+
+
 def translate_operational_error(exc: sqlite3.Error, path: Path) -> StoreError:
     """Turn SQLite's terse errors into messages that say what to do (damage is also written
     down beside the log: see damaged)."""

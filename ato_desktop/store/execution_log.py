@@ -7,7 +7,6 @@ code runs reads off its loop with `ExecutionLog.read_async`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import threading
@@ -59,6 +58,7 @@ from ato_desktop.store.database import (
     connect,
     damaged,
     open_database,
+    open_for_reading,
 )
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
 from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
@@ -245,6 +245,16 @@ class ExecutionLog:
         conn = open_database(paths.database)
         return cls(paths, bus or EventBus(), conn)
 
+    @classmethod
+    def open_for_reading(cls, paths: DataPaths, bus: EventBus | None = None) -> ExecutionLog:
+        """Open the log under paths to read it (a process that writes nothing): no migration and
+        no write connection, so every write is refused. A log that does not exist yet or needs
+        migrating is opened by `open` instead (created or migrated first, as any process would)."""
+        conn = open_for_reading(paths.database)
+        if conn is None:
+            return cls.open(paths, bus)
+        return cls(paths, bus or EventBus(), conn)
+
     @property
     def closed(self) -> bool:
         """True once close() was called: late readers (UI reloads at quit) can stop quietly."""
@@ -357,6 +367,8 @@ class ExecutionLog:
 
     async def read_async(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read method on a reader thread so the event loop never waits on disk."""
+        import asyncio  # here: a process that only reads the log (the CLI) never loads it
+
         return await asyncio.wrap_future(self.submit_read(fn, *args, **kwargs))
 
     def submit_read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:

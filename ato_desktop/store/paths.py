@@ -43,6 +43,11 @@ class DataPaths:
         return self.root / "cache"
 
     @property
+    def exports_in_progress_dir(self) -> Path:
+        """Where each running file export notes its target (a locked file per export)."""
+        return self.cache_dir / "exports"
+
+    @property
     def tiktoken_cache(self) -> Path:
         return self.cache_dir / "tiktoken"
 

@@ -13,8 +13,8 @@ import grimp
 
 from ato_desktop.core.models import RunStatus
 from ato_desktop.core.records import NewRun, RunFilter
+from ato_desktop.engine.reading import needs_recovery, open_log_for_reading
 from ato_desktop.engine.workspace import Workspace
-from ato_desktop.engine.workspace_reader import open_for_reading
 from ato_desktop.store.paths import DataPaths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,12 +63,20 @@ def _orphan(ato_home: Path) -> str:
 def test_opening_for_reading_writes_no_recovery_and_holds_no_lease(ato_home: Path) -> None:
     run_id = _orphan(ato_home)
     paths = DataPaths(ato_home)
-    with open_for_reading(paths) as reader:
-        assert [r.id for r in reader.store.iter_runs(RunFilter())] == [run_id]
-        assert reader.store.get_run(run_id).status == RunStatus.RUNNING.value
+    store = open_log_for_reading(paths)
+    try:
+        assert [r.id for r in store.iter_runs(RunFilter())] == [run_id]
+        assert store.get_run(run_id).status == RunStatus.RUNNING.value
         assert list(paths.leases_dir.iterdir()) == []
-    with open_for_reading(paths) as reader:
-        assert reader.store.get_run(run_id).status == RunStatus.RUNNING.value
+        # It writes nothing, but it knows a dead process left work for crash recovery.
+        assert needs_recovery(store)
+    finally:
+        store.close()
+    store = open_log_for_reading(paths)
+    try:
+        assert store.get_run(run_id).status == RunStatus.RUNNING.value
+    finally:
+        store.close()
     # A full open, by contrast, ends the dead process's run.
     ws = Workspace.open(paths)
     try:
@@ -83,9 +91,10 @@ def test_opening_for_reading_builds_none_of_the_services(ato_home: Path) -> None
     code = (
         "import json, sys\n"
         "from ato_desktop.core.records import RunFilter\n"
-        "from ato_desktop.engine.workspace_reader import open_for_reading\n"
-        "with open_for_reading() as reader:\n"
-        "    reader.store.count_runs(RunFilter())\n"
+        "from ato_desktop.engine.reading import open_log_for_reading\n"
+        "store = open_log_for_reading()\n"
+        "store.count_runs(RunFilter())\n"
+        "store.close()\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('ato_desktop.engine',"
         " 'anthropic', 'openai', 'genai_prices', 'mcp')))))\n"
     )
@@ -99,7 +108,7 @@ def test_opening_for_reading_builds_none_of_the_services(ato_home: Path) -> None
         check=True,
     )
     loaded = json.loads(done.stdout)
-    assert loaded == ["ato_desktop.engine", "ato_desktop.engine.workspace_reader"]
+    assert loaded == ["ato_desktop.engine", "ato_desktop.engine.reading"]
 
 
 def _env() -> dict[str, str]:

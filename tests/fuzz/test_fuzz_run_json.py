@@ -10,7 +10,8 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ato_desktop.cli import UsageError, _run_file
+from ato_desktop.cli import UsageError
+from ato_desktop.cli.compare import read_run_file
 from ato_desktop.core.compare import build_run_comparison
 from tests.fuzz.strategies import (
     BINARY,
@@ -94,7 +95,7 @@ def test_any_file_is_a_run_or_a_usage_error(tmp_path_factory: object, content: b
     path = Path(str(tmp_path_factory.mktemp("runs"))) / "run.json"  # type: ignore[attr-defined]
     path.write_bytes(content)
     try:
-        run = _run_file(str(path))
+        run = read_run_file(str(path))
     except UsageError as exc:
         assert str(path) in str(exc)
         return

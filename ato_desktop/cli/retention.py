@@ -1,4 +1,4 @@
-"""The CLI's retention commands: `retention status|run|import|set` (docs/retention.md).
+"""The retention commands: `retention status|run|import|set` (docs/retention.md).
 
 A thin layer over engine.retention, the same functions the Settings card and the app's daily job
 call. Progress goes to stderr, results to stdout.
@@ -10,24 +10,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ato_desktop.cli_io import unescaped
-from ato_desktop.core.retention import ArchiveFormatError, RetentionSettingError, days_text
-from ato_desktop.core.retention import parse_days as _parse_days
-from ato_desktop.engine import retention
-from ato_desktop.engine.settings_file import SettingsFileError
-from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store.paths import data_paths
+from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ato_desktop.cli.text_io import unescaped
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from ato_desktop.engine.workspace import Workspace
+
+COMMANDS = {"retention": "archive old runs to compressed JSONL files"}
 
 
 def add_parsers(commands: Any) -> None:
-    ret = commands.add_parser("retention", help="archive old runs to compressed JSONL files")
+    """Register `retention` and its subcommands."""
+    ret = commands.add_parser("retention", help=COMMANDS["retention"])
+    ret.set_defaults(handler=cmd_retention)
     cmds = ret.add_subparsers(dest="retention_command", metavar="SUBCOMMAND", required=True)
     status = cmds.add_parser("status", help="the setting, runs due now, archives with sizes")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
     run = cmds.add_parser("run", help="archive the runs due now, remove them, reclaim space")
     run.add_argument("--days", metavar="N", help="keep N days this time (default: the setting)")
     run.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
@@ -37,12 +37,14 @@ def add_parsers(commands: Any) -> None:
         help="a large log made before ATO gave space back bit by bit: convert it now with one "
         "VACUUM (it holds the log while it rewrites it; close other ATO windows first)",
     )
-    run.add_argument("--json", action="store_true")
+    run.add_argument("--json", action="store_true", help="machine-readable output")
     imp = cmds.add_parser("import", help="put an archive's runs back into the log")
     imp.add_argument("archive", metavar="ARCHIVE", help="a runs-*.jsonl.gz file")
-    imp.add_argument("--json", action="store_true")
+    imp.add_argument("--json", action="store_true", help="machine-readable output")
     cmd_set = cmds.add_parser("set", help="how many days runs stay in the log (or off)")
-    cmd_set.add_argument("--days", metavar="N|off", required=True)
+    cmd_set.add_argument(
+        "--days", metavar="N|off", required=True, help="days a run stays, or off: forever"
+    )
 
 
 def _size(n: int) -> str:
@@ -79,6 +81,11 @@ class _Progress:
 
 
 def cmd_retention(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.retention import ArchiveFormatError, RetentionSettingError
+    from ato_desktop.engine import retention
+    from ato_desktop.engine.settings_file import SettingsFileError
+    from ato_desktop.engine.workspace import Workspace
+
     command = args.retention_command
     try:
         if command == "set":
@@ -103,7 +110,11 @@ def cmd_retention(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _set(args: argparse.Namespace, out: TextIO) -> int:
-    days = _parse_days(args.days)
+    from ato_desktop.core.retention import days_text, parse_days
+    from ato_desktop.engine import retention
+    from ato_desktop.store.paths import data_paths
+
+    days = parse_days(args.days)
     paths = data_paths().ensure()
     retention.save_retention_days(paths, days)
     out.write(f"retention: {days_text(days)}\n")
@@ -111,6 +122,9 @@ def _set(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _status(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.retention import days_text
+    from ato_desktop.engine import retention
+
     days = retention.retention_days(ws.paths)
     status = retention.retention_status(ws.store, ws.paths, days=days)
     if args.json:
@@ -143,7 +157,10 @@ def _status(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
-    days = _parse_days(args.days) if args.days is not None else retention.retention_days(ws.paths)
+    from ato_desktop.core.retention import parse_days
+    from ato_desktop.engine import retention
+
+    days = parse_days(args.days) if args.days is not None else retention.retention_days(ws.paths)
     if days is None:
         print(
             "retention is off: nothing to do (ato-desktop retention set --days N, or run --days N)",
@@ -196,6 +213,8 @@ def _run(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _import(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine import retention
+
     path = Path(args.archive).expanduser()
     if not path.is_file():
         print(f"error: {path}: no such file", file=sys.stderr)
@@ -215,6 +234,3 @@ def _import(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
             + "\n"
         )
     return EXIT_OK
-
-
-HANDLERS = {"retention": cmd_retention}

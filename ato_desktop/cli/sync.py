@@ -1,4 +1,4 @@
-"""The CLI's cloud sync and OTLP receiver commands: `sync ...` and `receiver run`.
+"""The cloud sync and OTLP receiver commands: `sync ...` and `receiver run`.
 
 A thin layer over engine.otlp_sync and engine.otlp_receiver, the same APIs the Settings page
 uses. Secrets (token, password, header values) are read from stdin, never from arguments.
@@ -7,42 +7,41 @@ uses. Secrets (token, password, header values) are read from stdin, never from a
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import getpass
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ato_desktop.cli_io import UsageError
-from ato_desktop.core.pii import BUILTIN_RULES, PiiRules
-from ato_desktop.engine.credentials import KeyringUnavailableError
-from ato_desktop.engine.otlp_receiver import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    OtlpReceiver,
-    ReceiverToken,
-)
-from ato_desktop.engine.otlp_sync import (
-    FLUSH_TIMEOUT_S,
-    SyncConfigError,
-    SyncState,
-    is_loopback_host,
-)
-from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store import sync_outbox
+from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ato_desktop.cli.text_io import UsageError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from ato_desktop.engine.workspace import Workspace
+
+COMMANDS = {
+    "sync": "send runs to an OTLP backend (cloud sync)",
+    "receiver": "the local OTLP/HTTP receiver",
+}
 
 
 def add_parsers(commands: Any) -> None:
-    sync = commands.add_parser("sync", help="send runs to an OTLP backend (cloud sync)")
+    """Register `sync` and `receiver` and their subcommands."""
+    from ato_desktop.core.pii import BUILTIN_RULES
+    from ato_desktop.engine.otlp_receiver import DEFAULT_HOST, DEFAULT_PORT
+
+    sync = commands.add_parser("sync", help=COMMANDS["sync"])
+    sync.set_defaults(handler=cmd_sync)
     cmds = sync.add_subparsers(dest="sync_command", metavar="SUBCOMMAND", required=True)
     conf = cmds.add_parser("configure", help="endpoint, auth, scope, content and redaction")
     conf.add_argument(
         "--endpoint", metavar="URL", help="OTLP/HTTP endpoint (https unless loopback)"
     )
-    conf.add_argument("--auth", choices=("none", "bearer", "basic", "headers"))
+    conf.add_argument(
+        "--auth",
+        choices=("none", "bearer", "basic", "headers"),
+        help="how to sign in: a bearer token, basic auth, or custom headers",
+    )
     conf.add_argument("--user", metavar="NAME", help="basic-auth user name")
     conf.add_argument(
         "--header", action="append", default=None, metavar="NAME", help="a custom auth header"
@@ -54,14 +53,25 @@ def add_parsers(commands: Any) -> None:
     )
     conf.add_argument("--agent", action="append", default=None, metavar="NAME", help="only these")
     conf.add_argument("--all-agents", action="store_true", help="send every run (the default)")
-    conf.add_argument("--content", action=argparse.BooleanOptionalAction, default=None)
+    conf.add_argument(
+        "--content",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also send prompts, answers and tool payloads, after redaction (off by default)",
+    )
     conf.add_argument(
         "--redact",
         metavar="RULES",
         help=f"built-in redaction rules, comma separated ({','.join(BUILTIN_RULES)}; none)",
     )
-    conf.add_argument("--redact-pattern", action="append", default=None, metavar="REGEX")
-    conf.add_argument("--batch-size", type=int)
+    conf.add_argument(
+        "--redact-pattern",
+        action="append",
+        default=None,
+        metavar="REGEX",
+        help="also redact what this matches (repeat)",
+    )
+    conf.add_argument("--batch-size", type=int, help="runs sent per request (1-500)")
     conf.add_argument(
         "--project",
         metavar="NAME",
@@ -74,21 +84,26 @@ def add_parsers(commands: Any) -> None:
         default=None,
         help="also send runs received from other tools by `receiver run` (off by default)",
     )
-    conf.add_argument("--enable", dest="enabled", action="store_true", default=None)
-    conf.add_argument("--disable", dest="enabled", action="store_false")
+    conf.add_argument(
+        "--enable", dest="enabled", action="store_true", default=None, help="start sending"
+    )
+    conf.add_argument("--disable", dest="enabled", action="store_false", help="stop sending")
     conf.add_argument("--backfill-days", type=float, metavar="N", help="queue runs of N days")
-    conf.add_argument("--json", action="store_true")
+    conf.add_argument("--json", action="store_true", help="machine-readable output")
     status = cmds.add_parser("status", help="queued, last success, last error, sign-in state")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
     now = cmds.add_parser("now", help="send everything queued now (exit 1 if it fails)")
-    now.add_argument("--json", action="store_true")
+    now.add_argument("--json", action="store_true", help="machine-readable output")
     cmds.add_parser("pause", help="stop sending (runs are still queued)")
     cmds.add_parser("resume", help="send again")
 
-    rx = commands.add_parser("receiver", help="the local OTLP/HTTP receiver")
+    rx = commands.add_parser("receiver", help=COMMANDS["receiver"])
+    rx.set_defaults(handler=cmd_receiver)
     rx_cmds = rx.add_subparsers(dest="receiver_command", metavar="SUBCOMMAND", required=True)
     run = rx_cmds.add_parser("run", help="accept OTLP traces as runs until Ctrl+C")
-    run.add_argument("--port", type=int, default=DEFAULT_PORT)
+    run.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"listen port (default {DEFAULT_PORT})"
+    )
     run.add_argument("--host", default=DEFAULT_HOST, help="listen address (default 127.0.0.1)")
     run.add_argument(
         "--require-token",
@@ -117,6 +132,9 @@ def _read_secret(prompt: str) -> str:
 
 
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.engine.otlp_sync import SyncConfigError
+    from ato_desktop.engine.workspace import Workspace
+
     ws = Workspace.open()
     try:
         return _sync(ws, args, out)
@@ -128,6 +146,13 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _sync(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from ato_desktop.core.pii import PiiRules
+    from ato_desktop.engine.otlp_sync import SyncConfigError, SyncState
+    from ato_desktop.store import sync_outbox
+    from ato_desktop.store.execution_log import now_ms
+
     sync = ws.sync
     command = args.sync_command
     if command == "configure":
@@ -169,7 +194,7 @@ def _sync(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
                     headers={n: _read_secret(f"{n}: ") for n in config.header_names}
                 )
         if args.backfill_days:
-            since = sync_outbox.now_ms() - int(args.backfill_days * 86_400_000)
+            since = now_ms() - int(args.backfill_days * 86_400_000)
             queued = sync_outbox.enqueue_ended_since(ws.store, since).result()
             print(f"queued {queued} earlier runs", file=sys.stderr)
         if args.json:
@@ -234,6 +259,13 @@ def _config_text(config: dict[str, Any]) -> str:
 
 
 def cmd_receiver(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from ato_desktop.engine.credentials import KeyringUnavailableError
+    from ato_desktop.engine.otlp_receiver import OtlpReceiver
+    from ato_desktop.engine.otlp_sync import is_loopback_host
+    from ato_desktop.engine.workspace import Workspace
+
     if args.receiver_command == "token":
         return _receiver_token(args.action, out)
     if not is_loopback_host(args.host):
@@ -271,6 +303,8 @@ async def send_before_exit(ws: Workspace) -> None:
     """A CLI run's last step: send what cloud sync has queued (this run included), for at most
     FLUSH_TIMEOUT_S; what is left stays queued for the next process that sends, and stderr
     says so. Silent when sync is off or everything went."""
+    from ato_desktop.engine.otlp_sync import FLUSH_TIMEOUT_S
+
     try:
         results = await ws.sync.flush(FLUSH_TIMEOUT_S)
     except Exception as exc:  # the run itself is recorded: sync must never fail the command
@@ -291,6 +325,8 @@ async def send_before_exit(ws: Workspace) -> None:
 async def _receive_and_sync(ws: Workspace) -> None:
     """Until Ctrl+C: the receiver serves in its thread; this process also sends to the cloud
     sync endpoint, like every long-lived process (engine.otlp_sync)."""
+    import asyncio
+
     ws.follow_changes()  # runs that end in other processes wake this sender too
     ws.sync.start(label="the OTLP receiver")
     try:
@@ -301,6 +337,9 @@ async def _receive_and_sync(ws: Workspace) -> None:
 
 def _receiver_token(action: str, out: TextIO) -> int:
     """`receiver token create|show|delete`: the token is printed in full only when created."""
+    from ato_desktop.engine.credentials import KeyringUnavailableError
+    from ato_desktop.engine.otlp_receiver import ReceiverToken
+
     token = ReceiverToken()
     try:
         if action == "create":
@@ -321,6 +360,3 @@ def _receiver_token(action: str, out: TextIO) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
-
-
-HANDLERS = {"sync": cmd_sync, "receiver": cmd_receiver}

@@ -12,19 +12,17 @@ import sys
 import time
 from typing import Any, TextIO
 
-from ato_desktop.cli_io import unescaped
-from ato_desktop.store import damage, doctor
-from ato_desktop.store.database import StoreError, disk_full_error
-from ato_desktop.store.paths import data_paths
-from ato_desktop.store.retention import log_bytes
+from ato_desktop.cli.text_io import unescaped
 
+COMMANDS = {"doctor": "check the log whole; back it up; recover a damaged one into a new log"}
 EXIT_OK, EXIT_DAMAGED = 0, 1
 
 
 def add_parsers(commands: Any) -> None:
+    """Register `doctor`."""
     doc = commands.add_parser(
         "doctor",
-        help="check the log whole; back it up; recover a damaged one into a new log",
+        help=COMMANDS["doctor"],
         description="Check every table and index of the execution log (SQLite's integrity "
         "check, table by table, with progress). --backup copies the log (and its -wal) into "
         "backups/ in the data directory; --recover also copies every row that can still be "
@@ -38,6 +36,7 @@ def add_parsers(commands: Any) -> None:
         help="back it up, then copy what can be read into a new log (ato-recovered-*.sqlite3)",
     )
     doc.add_argument("--json", action="store_true", help="machine-readable output")
+    doc.set_defaults(handler=cmd_doctor)
 
 
 class _Progress:
@@ -70,6 +69,11 @@ class _Progress:
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.store import damage, doctor
+    from ato_desktop.store.database import StoreError, disk_full_error
+    from ato_desktop.store.paths import data_paths
+    from ato_desktop.store.retention import log_bytes
+
     paths = data_paths()
     database = paths.database
     if not database.exists():

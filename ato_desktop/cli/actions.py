@@ -11,44 +11,35 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ato_desktop.core.coerce import as_money
-from ato_desktop.core.cost_rollup import format_cost
-from ato_desktop.core.ids import short_id
-from ato_desktop.core.ledger import (
-    LEDGER_SORT_HELP,
-    LedgerFilter,
-    LedgerSort,
-    LedgerSortError,
-    entry_to_json,
-)
-from ato_desktop.core.models import Outcome
-from ato_desktop.core.timefmt import (
-    TIME_WINDOWS,
-    DurationError,
-    human_duration,
-    parse_duration_ms,
-    rfc3339,
-    window_start_ms,
-)
-from ato_desktop.engine.export import LEDGER_FORMATS, ExportCancelled, export_actions
-from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store import action_ledger
-from ato_desktop.store.execution_log import NotFoundError, now_ms
+from ato_desktop.cli.exit_codes import EXIT_KILLED, EXIT_OK, EXIT_USAGE
+from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
-EXIT_OK, EXIT_USAGE, EXIT_KILLED = 0, 2, 130
-OUTCOMES = [o.value for o in Outcome]
+if TYPE_CHECKING:
+    from ato_desktop.core.ledger import LedgerFilter, LedgerSort
+    from ato_desktop.store.execution_log import ExecutionLog
+
+COMMANDS = {"actions": "the Activity Ledger: every action across runs, filtered and sorted"}
 
 
 class _Usage(Exception):
     pass
 
 
+def _outcomes() -> list[str]:
+    from ato_desktop.core.models import Outcome
+
+    return [o.value for o in Outcome]
+
+
 def _filter_options(parser: argparse.ArgumentParser) -> None:
+    from ato_desktop.core.ledger import LEDGER_SORT_HELP
+    from ato_desktop.core.timefmt import TIME_WINDOWS
+
     parser.add_argument("--name", metavar="ACTION", help="the action's name, e.g. call_llm")
     parser.add_argument("--kind", metavar="KIND", help="e.g. llm, tool")
-    parser.add_argument("--outcome", metavar="O", help=f"one of {', '.join(OUTCOMES)}")
+    parser.add_argument("--outcome", metavar="O", help=f"one of {', '.join(_outcomes())}")
     parser.add_argument("--agent", metavar="NAME", help="actions of this agent's runs")
     parser.add_argument("--model", metavar="MODEL", help="actions of runs on this model")
     parser.add_argument("--min-cost", metavar="USD", help="actions that cost at least this")
@@ -67,24 +58,33 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(commands: Any) -> None:
-    actions = commands.add_parser(
-        "actions", help="the Activity Ledger: every action across runs, filtered and sorted"
-    )
+    """Register `actions list` and `actions export`."""
+    from ato_desktop.engine.export import LEDGER_FORMATS
+
+    actions = commands.add_parser("actions", help=COMMANDS["actions"])
     cmds = actions.add_subparsers(dest="actions_command", metavar="SUBCOMMAND", required=True)
     lst = cmds.add_parser("list", help="actions, newest first (or sorted by --sort)")
     _filter_options(lst)
     lst.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
+    lst.set_defaults(handler=actions_list)
     exp = cmds.add_parser("export", help="the matching actions with their inputs and outputs")
-    exp.add_argument("--format", required=True, choices=LEDGER_FORMATS)
+    exp.add_argument("--format", required=True, choices=LEDGER_FORMATS, help="the file format")
     _filter_options(exp)
     exp.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    exp.set_defaults(handler=actions_export)
 
 
-def ledger_filter(ws: Workspace, args: argparse.Namespace) -> tuple[LedgerFilter, LedgerSort]:
+def ledger_filter(store: ExecutionLog, args: argparse.Namespace) -> tuple[LedgerFilter, LedgerSort]:
     """The filter and order the options ask for; _Usage says what is wrong with them."""
-    if args.outcome is not None and args.outcome not in OUTCOMES:
-        raise _Usage(f"unknown outcome {args.outcome!r}; use {', '.join(OUTCOMES)}")
+    from ato_desktop.core.coerce import as_money
+    from ato_desktop.core.ledger import LedgerFilter, LedgerSort, LedgerSortError
+    from ato_desktop.core.timefmt import DurationError, parse_duration_ms, window_start_ms
+    from ato_desktop.store.execution_log import now_ms
+
+    outcomes = _outcomes()
+    if args.outcome is not None and args.outcome not in outcomes:
+        raise _Usage(f"unknown outcome {args.outcome!r}; use {', '.join(outcomes)}")
     min_cost = None
     if args.min_cost is not None:
         min_cost = as_money(args.min_cost)
@@ -96,8 +96,8 @@ def ledger_filter(ws: Workspace, args: argparse.Namespace) -> tuple[LedgerFilter
         sort = LedgerSort(args.sort.strip().lower(), descending=not args.asc)
     except (DurationError, LedgerSortError) as exc:
         raise _Usage(str(exc)) from exc
-    agent_id = ws.store.get_agent(args.agent).id if args.agent else None
-    run_id = ws.store.resolve_run_id(args.run) if args.run else None
+    agent_id = store.get_agent(args.agent).id if args.agent else None
+    run_id = store.resolve_run_id(args.run) if args.run else None
     flt = LedgerFilter(
         name=args.name or None,
         kind=args.kind or None,
@@ -112,14 +112,31 @@ def ledger_filter(ws: Workspace, args: argparse.Namespace) -> tuple[LedgerFilter
     return flt, sort
 
 
-def cmd_actions(args: argparse.Namespace, out: TextIO) -> int:
+def actions_list(args: argparse.Namespace, out: TextIO) -> int:
+    """`actions list`: read-only."""
+    from ato_desktop.store.execution_log import NotFoundError
+
     try:
-        ws = Workspace.open()
+        store = open_log_for_reading()
         try:
-            flt, sort = ledger_filter(ws, args)
-            if args.actions_command == "export":
-                return _export(ws, flt, sort, args, out)
-            return _list(ws, flt, sort, args, out)
+            flt, sort = ledger_filter(store, args)
+            return _list(store, flt, sort, args, out)
+        finally:
+            store.close()
+    except (_Usage, NotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def actions_export(args: argparse.Namespace, out: TextIO) -> int:
+    """`actions export --format F`: the matching actions with their payloads."""
+    from ato_desktop.store.execution_log import NotFoundError
+
+    try:
+        ws = open_workspace()
+        try:
+            flt, sort = ledger_filter(ws.store, args)
+            return _export(ws.store, flt, sort, args, out)
         finally:
             ws.close()
     except (_Usage, NotFoundError) as exc:
@@ -128,11 +145,17 @@ def cmd_actions(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _list(
-    ws: Workspace, flt: LedgerFilter, sort: LedgerSort, args: argparse.Namespace, out: TextIO
+    store: ExecutionLog, flt: LedgerFilter, sort: LedgerSort, args: argparse.Namespace, out: TextIO
 ) -> int:
+    from ato_desktop.core.cost_rollup import format_cost
+    from ato_desktop.core.ids import short_id
+    from ato_desktop.core.ledger import entry_to_json
+    from ato_desktop.core.timefmt import human_duration, rfc3339
+    from ato_desktop.store import action_ledger
+
     if args.limit < 0:
         raise _Usage("--limit cannot be negative")
-    conn = ws.store.reader()
+    conn = store.reader()
     entries = (
         list(action_ledger.iter_entries(conn, flt, sort=sort, payloads=args.json))
         if args.limit == 0
@@ -168,10 +191,12 @@ def _list(
 
 
 def _export(
-    ws: Workspace, flt: LedgerFilter, sort: LedgerSort, args: argparse.Namespace, out: TextIO
+    store: ExecutionLog, flt: LedgerFilter, sort: LedgerSort, args: argparse.Namespace, out: TextIO
 ) -> int:
+    from ato_desktop.engine.export import ExportCancelled, export_actions
+
     if not args.output:
-        export_actions(ws.store, flt, args.format, out, sort=sort)
+        export_actions(store, flt, args.format, out, sort=sort)
         return EXIT_OK
     target = Path(args.output)
     progress_out = sys.stderr if sys.stderr.isatty() else None
@@ -182,7 +207,7 @@ def _export(
             progress_out.flush()
 
     try:
-        count = export_actions(ws.store, flt, args.format, target, sort=sort, progress=progress)
+        count = export_actions(store, flt, args.format, target, sort=sort, progress=progress)
     except (ExportCancelled, KeyboardInterrupt):
         print("\nexport cancelled; nothing was written", file=sys.stderr)
         return EXIT_KILLED
@@ -192,6 +217,3 @@ def _export(
         progress_out.write("\n")
     print(f"exported {count:,} action(s) to {target}", file=sys.stderr)
     return EXIT_OK
-
-
-HANDLERS = {"actions": cmd_actions}

@@ -130,7 +130,7 @@ def read_stdin_text(what: str) -> str:
         if any("\ud800" <= char <= "\udfff" for char in text):
             raise UsageError(f"{what} on stdin is not UTF-8 text")
         return text
-    raw = buffer.read()
+    raw: bytes = buffer.read()
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,7 +1,6 @@
 """The CLI's automation commands: groups, schedules, hooks, skills and pipelines.
 
-Kept apart from cli.py (which registers them) so the automation commands read as one piece; the
-same thin layer over engine.automations as the desktop app uses. Bad input raises
+The same thin layer over engine.automations as the desktop app uses. Bad input raises
 DefinitionError, CronError, PipelineError or NotFoundError, which cli.main prints as
 `error: ...` with exit 2.
 """
@@ -9,38 +8,29 @@ DefinitionError, CronError, PipelineError or NotFoundError, which cli.main print
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from ato_desktop.cli_io import read_stdin_text
-from ato_desktop.cli_sync import send_before_exit
-from ato_desktop.core.automations import (
-    AutomationKind,
-    DefinitionError,
-    GroupMode,
-    GroupSpec,
-    HookEvent,
-    HookSpec,
-    MissedFires,
-    Overlap,
-    ScheduleSpec,
-    Stage,
-    TargetKind,
-    parse_on_failure,
-    parse_rule,
-)
-from ato_desktop.core.cost_rollup import format_cost
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.timefmt import DurationError, human_duration, parse_duration_ms, rfc3339
-from ato_desktop.engine.pipelines import PipelineResult
-from ato_desktop.engine.workspace import Workspace
-from ato_desktop.store import automations as automation_store
-from ato_desktop.store.automations import AutomationRecord, PipelineSummary
+from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK
+from ato_desktop.cli.text_io import read_stdin_text
+from ato_desktop.cli.workspaces import open_workspace
 
-EXIT_OK, EXIT_FAILED, EXIT_KILLED = 0, 1, 130
+if TYPE_CHECKING:
+    from ato_desktop.core.automations import AutomationKind, GroupSpec
+    from ato_desktop.engine.pipelines import PipelineResult
+    from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.store.automations import AutomationRecord, PipelineSummary
+
+COMMANDS = {
+    "groups": "sequential pipelines and routed groups of agents",
+    "schedules": "cron schedules that dispatch an agent, group or skill flow",
+    "hooks": "dispatch an agent or group when another agent's run completes, fails or goes "
+    "over budget",
+    "skills": "skill flows: Markdown files whose `## Step` sections run as a pipeline",
+    "pipelines": "runs of groups and skill flows with per-stage timing and cost",
+}
 HOOK_DRAIN_S = 300.0  # how long a CLI run waits for the hooks its runs fired
 T = TypeVar("T")
 
@@ -73,12 +63,13 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 def _groups_parser(commands: Any) -> None:
     groups = commands.add_parser(
         "groups",
-        help="sequential pipelines and routed groups of agents",
+        help=COMMANDS["groups"],
         description="A sequential group runs its stages in order, each stage's prompt a "
         "template over {input} (the group's input) and {previous} (the previous stage's "
         "output); a routed group sends the input to one member picked by rules or a router "
         "agent. Every change is recorded as a new version.",
     )
+    groups.set_defaults(handler=cmd_groups)
     cmds = groups.add_subparsers(dest="groups_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="define a group (or, with --replace, a new version)")
     add.add_argument("name")
@@ -119,7 +110,7 @@ def _groups_parser(commands: Any) -> None:
     )
     add.add_argument("--router", metavar="AGENT", help="an LLM agent that picks the member")
     add.add_argument("--default", metavar="MEMBER", help="the member when nothing matches")
-    add.add_argument("--description", default="", metavar="TEXT")
+    add.add_argument("--description", default="", metavar="TEXT", help="what the group is for")
     add.add_argument("--replace", action="store_true", help="record a new version if it exists")
     _json_flag(cmds.add_parser("list", help="groups with their kind, version and stages"))
     show = cmds.add_parser("show", help="a group's definition and its versions")
@@ -135,22 +126,33 @@ def _groups_parser(commands: Any) -> None:
 def _schedules_parser(commands: Any) -> None:
     sched = commands.add_parser(
         "schedules",
-        help="cron schedules that dispatch an agent, group or skill flow",
+        help=COMMANDS["schedules"],
         description="Schedules fire while the desktop app or `schedules daemon` runs. Fires "
         "missed while neither ran follow --missed: skip them, or run once.",
     )
+    sched.set_defaults(handler=cmd_schedules)
     cmds = sched.add_subparsers(dest="schedules_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="define a schedule (or, with --replace, a new version)")
     add.add_argument("name")
     add.add_argument("--cron", required=True, metavar="EXPR", help="e.g. '0 9 * * MON-FRI'")
     add.add_argument("--timezone", default="UTC", metavar="TZ", help="e.g. Europe/Paris")
     target = add.add_mutually_exclusive_group(required=True)
-    target.add_argument("--agent", metavar="NAME")
-    target.add_argument("--group", metavar="NAME")
-    target.add_argument("--skill", metavar="NAME")
-    add.add_argument("--prompt", required=True, metavar="TEXT")
-    add.add_argument("--missed", choices=["skip", "run-once"], default="skip")
-    add.add_argument("--overlap", choices=["skip", "allow"], default="skip")
+    target.add_argument("--agent", metavar="NAME", help="dispatch this agent")
+    target.add_argument("--group", metavar="NAME", help="run this group")
+    target.add_argument("--skill", metavar="NAME", help="run this skill flow")
+    add.add_argument("--prompt", required=True, metavar="TEXT", help="the input of each fire")
+    add.add_argument(
+        "--missed",
+        choices=["skip", "run-once"],
+        default="skip",
+        help="fires missed while nothing ran: skip them, or run once (default skip)",
+    )
+    add.add_argument(
+        "--overlap",
+        choices=["skip", "allow"],
+        default="skip",
+        help="a fire while the previous one still runs: skip it, or allow it (default skip)",
+    )
     add.add_argument("--replace", action="store_true", help="record a new version if it exists")
     lst = cmds.add_parser("list", help="schedules with their next fire time and last outcome")
     _json_flag(lst)
@@ -165,19 +167,24 @@ def _schedules_parser(commands: Any) -> None:
 def _hooks_parser(commands: Any) -> None:
     hooks = commands.add_parser(
         "hooks",
-        help="dispatch an agent or group when another agent's run completes, fails or goes "
-        "over budget",
+        help=COMMANDS["hooks"],
         description="Hooks fire while the desktop app, a CLI run or `schedules daemon` runs. "
         "A chain of hooks stops at --max-depth hooked runs; hooks that would loop are refused.",
     )
+    hooks.set_defaults(handler=cmd_hooks)
     cmds = hooks.add_subparsers(dest="hooks_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="define a hook (or, with --replace, a new version)")
     add.add_argument("name")
-    add.add_argument("--on", required=True, choices=["completed", "failed", "over-budget"])
+    add.add_argument(
+        "--on",
+        required=True,
+        choices=["completed", "failed", "over-budget"],
+        help="the run ending that fires the hook",
+    )
     add.add_argument("--agent", required=True, metavar="NAME", help="whose runs to watch")
     target = add.add_mutually_exclusive_group(required=True)
-    target.add_argument("--dispatch-agent", metavar="NAME")
-    target.add_argument("--dispatch-group", metavar="NAME")
+    target.add_argument("--dispatch-agent", metavar="NAME", help="dispatch this agent")
+    target.add_argument("--dispatch-group", metavar="NAME", help="run this group")
     add.add_argument(
         "--template",
         default="{run.output}",
@@ -194,11 +201,12 @@ def _hooks_parser(commands: Any) -> None:
 def _skills_parser(commands: Any) -> None:
     skills = commands.add_parser(
         "skills",
-        help="skill flows: Markdown files whose `## Step` sections run as a pipeline",
+        help=COMMANDS["skills"],
         description="A skill file's `## Step` sections run in order as stages (docs in "
         "ato_desktop/core/skill_flow.py). An edit of the file is recorded as a new version "
         "before the next run, by `skills sync`, and by the desktop app.",
     )
+    skills.set_defaults(handler=cmd_skills)
     cmds = skills.add_subparsers(dest="skills_command", metavar="SUBCOMMAND", required=True)
     add = cmds.add_parser("add", help="register a skill file")
     add.add_argument("name")
@@ -214,16 +222,15 @@ def _skills_parser(commands: Any) -> None:
 
 
 def _pipelines_parser(commands: Any) -> None:
-    pipes = commands.add_parser(
-        "pipelines", help="runs of groups and skill flows with per-stage timing and cost"
-    )
+    pipes = commands.add_parser("pipelines", help=COMMANDS["pipelines"])
+    pipes.set_defaults(handler=cmd_pipelines)
     cmds = pipes.add_subparsers(dest="pipelines_command", metavar="SUBCOMMAND", required=True)
     lst = cmds.add_parser("list", help="pipeline runs, newest first")
     which = lst.add_mutually_exclusive_group()
-    which.add_argument("--group", metavar="NAME")
-    which.add_argument("--skill", metavar="NAME")
+    which.add_argument("--group", metavar="NAME", help="the runs of this group")
+    which.add_argument("--skill", metavar="NAME", help="the runs of this skill flow")
     which.add_argument("--hook", metavar="NAME", help="the hook chains of this hook")
-    lst.add_argument("--limit", type=int, default=20, metavar="N")
+    lst.add_argument("--limit", type=int, default=20, metavar="N", help="rows to show (20)")
     _json_flag(lst)
     show = cmds.add_parser("show", help="one pipeline run: its stages, timing, cost, files")
     show.add_argument("run_id", metavar="RUN_ID")
@@ -237,7 +244,7 @@ def _with_workspace(
     fn: Callable[[Workspace, argparse.Namespace, TextIO], int],
 ) -> Callable[[argparse.Namespace, TextIO], int]:
     def handler(args: argparse.Namespace, out: TextIO) -> int:
-        ws = Workspace.open()
+        ws = open_workspace()
         try:
             return fn(ws, args, out)
         finally:
@@ -248,6 +255,9 @@ def _with_workspace(
 
 def _run_async(ws: Workspace, make: Callable[[], Awaitable[T]], *, hooks: bool = True) -> T:
     """Run a coroutine with hooks listening; wait for the hooked runs before leaving."""
+    import asyncio
+
+    from ato_desktop.cli.sync import send_before_exit
 
     async def go() -> T:
         if hooks:
@@ -270,6 +280,8 @@ def _emit(out: TextIO, value: Any) -> None:
 
 
 def _when(epoch_ms: int | None) -> str:
+    from ato_desktop.core.timefmt import rfc3339
+
     text = rfc3339(epoch_ms) if epoch_ms is not None else None
     return text[:19].replace("T", " ") if text else "—"
 
@@ -286,6 +298,8 @@ def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
 
 
 def _prompt(text: str) -> str:
+    from ato_desktop.core.automations import DefinitionError
+
     value = read_stdin_text("the prompt") if text == "-" else text
     if not value.strip():
         raise DefinitionError("the prompt is empty")
@@ -293,6 +307,8 @@ def _prompt(text: str) -> str:
 
 
 def _per_stage(items: list[str], what: str, names: list[str]) -> dict[str, str]:
+    from ato_desktop.core.automations import DefinitionError
+
     found: dict[str, str] = {}
     for item in items:
         stage, sep, value = item.partition("=")
@@ -306,6 +322,16 @@ def _per_stage(items: list[str], what: str, names: list[str]) -> dict[str, str]:
 
 def group_spec(args: argparse.Namespace) -> GroupSpec:
     """The group the options describe."""
+    from ato_desktop.core.automations import (
+        DefinitionError,
+        GroupMode,
+        GroupSpec,
+        Stage,
+        parse_on_failure,
+        parse_rule,
+    )
+    from ato_desktop.core.timefmt import DurationError, parse_duration_ms
+
     if args.stage and (args.member or args.rule or args.router):
         raise DefinitionError("give stages (sequential) or members (routed), not both")
     if args.stage:
@@ -362,6 +388,7 @@ def _save(
 
 
 def _toggle(ws: Workspace, kind: AutomationKind, sub: str, name: str, out: TextIO) -> bool:
+
     service = ws.automations.definitions
     if sub in ("enable", "disable"):
         changed = service.set_enabled(kind, name, sub == "enable")
@@ -376,6 +403,8 @@ def _toggle(ws: Workspace, kind: AutomationKind, sub: str, name: str, out: TextI
 
 
 def _list(ws: Workspace, kind: AutomationKind, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+
     rows = ws.automations.definitions.rows(kind)
     if args.json:
         _emit(out, [r.as_dict() for r in rows])
@@ -402,6 +431,9 @@ def _list(ws: Workspace, kind: AutomationKind, args: argparse.Namespace, out: Te
 
 
 def _result(out: TextIO, result: PipelineResult, as_json: bool) -> int:
+    from ato_desktop.core.models import RunStatus
+    from ato_desktop.core.timefmt import human_duration
+
     if as_json:
         _emit(
             out,
@@ -464,6 +496,8 @@ def _result(out: TextIO, result: PipelineResult, as_json: bool) -> int:
 
 @_with_workspace
 def cmd_groups(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+
     sub, kind = args.groups_command, AutomationKind.GROUP
     if sub == "add":
         return _save(ws, kind, args, group_spec(args), out)
@@ -482,6 +516,8 @@ def cmd_groups(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _enabled(record: AutomationRecord) -> None:
+    from ato_desktop.core.automations import DefinitionError
+
     if not record.enabled:
         raise DefinitionError(
             f"{record.kind.value} {record.name} is disabled; "
@@ -490,6 +526,8 @@ def _enabled(record: AutomationRecord) -> None:
 
 
 def _show(ws: Workspace, kind: AutomationKind, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import GroupMode, GroupSpec
+
     service = ws.automations.definitions
     record = service.get(kind, args.name)
     versions = service.history(kind, args.name)
@@ -532,6 +570,16 @@ def _short(value: Any) -> str:
 
 @_with_workspace
 def cmd_schedules(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import (
+        AutomationKind,
+        DefinitionError,
+        MissedFires,
+        Overlap,
+        ScheduleSpec,
+        TargetKind,
+    )
+    from ato_desktop.core.models import RunStatus
+
     sub, kind = args.schedules_command, AutomationKind.SCHEDULE
     if sub == "add":
         if args.agent:
@@ -573,6 +621,8 @@ def cmd_schedules(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _daemon(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
     async def once() -> int:
         reports = await ws.automations.scheduler.tick()
         await ws.automations.scheduler.drain()
@@ -603,6 +653,8 @@ def _daemon(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 @_with_workspace
 def cmd_hooks(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind, HookEvent, HookSpec, TargetKind
+
     sub, kind = args.hooks_command, AutomationKind.HOOK
     if sub == "add":
         target_kind = TargetKind.AGENT if args.dispatch_agent else TargetKind.GROUP
@@ -623,6 +675,8 @@ def cmd_hooks(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 @_with_workspace
 def cmd_skills(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+
     sub, kind = args.skills_command, AutomationKind.SKILL
     service = ws.automations.definitions
     if sub == "add":
@@ -656,6 +710,11 @@ def cmd_skills(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
 
 @_with_workspace
 def cmd_pipelines(ws: Workspace, args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.automations import AutomationKind
+    from ato_desktop.core.cost_rollup import format_cost
+    from ato_desktop.core.timefmt import human_duration
+    from ato_desktop.store import automations as automation_store
+
     store = ws.store
     if args.pipelines_command == "list":
         pipeline_id = None
@@ -734,12 +793,3 @@ def _cost(summary: PipelineSummary) -> str:
         return "unknown"
     text = f"${summary.cost_usd:.4f}"
     return text if summary.cost_complete else text + "+"
-
-
-HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
-    "groups": cmd_groups,
-    "schedules": cmd_schedules,
-    "hooks": cmd_hooks,
-    "skills": cmd_skills,
-    "pipelines": cmd_pipelines,
-}

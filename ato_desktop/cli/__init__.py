@@ -1,0 +1,239 @@
+"""The command-line front end: a thin layer over the same services the desktop app uses.
+
+One module per command group, each with its arguments beside its handlers: `add_parsers`
+registers its subcommands, and each subcommand names its handler (`set_defaults(handler=...)`).
+A module imports what its commands need inside them, so a command loads only its own part of
+the app: `runs list` reads the log without the provider SDKs, Qt, keyring or the price table,
+and `--help` loads none of the app at all (tests/test_cli_imports.py keeps it so).
+
+Exit codes: 0 success; 1 a dispatch that failed; 2 bad usage or input (unknown agent, malformed
+file, ...); 3 the execution log or data directory cannot be used; 130 a killed dispatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import TextIO
+
+from ato_desktop import __version__
+from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_STORE, EXIT_USAGE
+from ato_desktop.cli.text_io import (
+    TerminalSafeWriter,
+    UsageError,
+    check_arguments,
+    check_numbers,
+)
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_KILLED",
+    "EXIT_OK",
+    "EXIT_STORE",
+    "EXIT_USAGE",
+    "UsageError",
+    "build_parser",
+    "check_numbers",
+    "main",
+]
+
+DESCRIPTION = (
+    "ATO Desktop: the local operations layer for LLM agents. With no command it opens "
+    "the desktop app; the commands below work on the same execution log."
+)
+EPILOG = "Data directory: $ATO_HOME, or the platform's user data directory."
+
+# Errors that mean bad input (exit 2), by the module that defines them. A module that was never
+# imported raised none of its errors, so they are checked only when loaded: the command that
+# failed imported them, and no other command pays for importing them.
+USAGE_ERRORS = (
+    ("ato_desktop.cli.text_io", "UsageError"),
+    ("ato_desktop.engine.agents", "AgentConfigError"),
+    ("ato_desktop.store.execution_log", "NotFoundError"),
+    ("ato_desktop.engine.dispatcher", "DispatchError"),
+    ("ato_desktop.engine.credentials", "CredentialError"),
+    ("ato_desktop.core.timefmt", "DurationError"),
+    ("ato_desktop.core.pricing", "PriceFileError"),
+    ("ato_desktop.core.automations", "DefinitionError"),  # definitions, skill files, cron
+    ("ato_desktop.engine.pipelines", "PipelineError"),
+)
+NO_COMMAND = ""  # build_parser(NO_COMMAND): every command by name and help, none built
+STORE_ERRORS = (("ato_desktop.store.database", "StoreError"),)  # exit 3
+
+
+def command_modules() -> list[ModuleType]:
+    """The command modules, in the order `--help` lists their commands."""
+    from ato_desktop.cli import (
+        actions,
+        agents,
+        automations,
+        compare,
+        demo,
+        determinism,
+        dispatch,
+        doctor,
+        evals,
+        export,
+        insights,
+        keys,
+        mcp,
+        replay,
+        retention,
+        runs,
+        simulate,
+        sync,
+    )
+
+    return [
+        agents,
+        dispatch,
+        runs,
+        replay,
+        simulate,
+        determinism,
+        compare,
+        insights,
+        evals,
+        export,
+        keys,
+        mcp,
+        automations,
+        sync,
+        retention,
+        doctor,
+        actions,
+        demo,
+    ]
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser. With a command's name, only the parser of the module that has it (the
+    others' arguments unbuilt, their imports not made): what a command line starting with that
+    command needs. With NO_COMMAND, every command by name and help, none built: the top-level
+    `--help` and errors, which read the same as the whole parser's (tests/test_cli_docs.py)."""
+    parser = argparse.ArgumentParser(prog="ato-desktop", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"ato-desktop {__version__}")
+    parser.set_defaults(handler=None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in command_modules():
+        if command is None or command in module.COMMANDS:
+            module.add_parsers(commands)
+        elif command == NO_COMMAND:
+            for name, text in module.COMMANDS.items():
+                commands.add_parser(name, help=text)
+    return parser
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser a command line needs: its command's alone when it starts with one (the only
+    options before a command are --help and --version); otherwise none of the commands'
+    arguments (`--help`, no command, an unknown one: only their names and help are shown)."""
+    if argv and not argv[0].startswith("-") and argv[0] in all_command_names():
+        return build_parser(argv[0])
+    return build_parser(NO_COMMAND)
+
+
+def all_command_names() -> set[str]:
+    """Every command's name."""
+    return {name for module in command_modules() for name in module.COMMANDS}
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    """Run one command; everything it prints is terminal-safe (text_io.TerminalSafeWriter)."""
+    out = TerminalSafeWriter.wrap(stdout or sys.stdout)
+    previous_stderr = sys.stderr
+    if previous_stderr is not None:
+        sys.stderr = TerminalSafeWriter.wrap(previous_stderr)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv), out)  # type: ignore[arg-type]
+    finally:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            out.finish()
+            if isinstance(sys.stderr, TerminalSafeWriter):
+                sys.stderr.finish()
+        sys.stderr = previous_stderr
+
+
+def _main(argv: list[str], out: TextIO) -> int:
+    _configure_logging()
+    try:
+        check_arguments(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    parser = _parser_for(argv)
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace, TextIO], int] | None = args.handler
+    if handler is None:
+        parser.print_help(out)
+        return EXIT_OK
+    try:
+        check_numbers(args)
+        return handler(args, out)
+    except KeyboardInterrupt:
+        return EXIT_KILLED
+    except BrokenPipeError:
+        # The reader went away (`ato-desktop runs list | head`): stop quietly, as Unix tools do.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        if _is_one_of(exc, USAGE_ERRORS):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if _is_one_of(exc, STORE_ERRORS):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_STORE
+        if _is_one_of(exc, (("sqlite3", "DatabaseError"),)):
+            # A read that met damage (or another refusal SQLite gives outside the writer): the
+            # same message the checks at open give, never a crash report.
+            from ato_desktop.store.database import translate_operational_error
+            from ato_desktop.store.paths import data_paths
+
+            error = translate_operational_error(exc, data_paths().database)  # type: ignore[arg-type]
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_STORE
+        raise
+
+
+def _is_one_of(exc: Exception, names: Sequence[tuple[str, str]]) -> bool:
+    """exc is an instance of one of the named classes (of modules already imported)."""
+    for module_name, class_name in names:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
+def _configure_logging() -> None:
+    """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(TerminalSafeWriter.wrap(sys.stderr))
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(_RedactingOnFirstRecord())
+        root.addHandler(handler)
+        level = os.environ.get("ATO_LOG_LEVEL", "WARNING").upper()
+        root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+
+
+class _RedactingOnFirstRecord(logging.Filter):
+    """engine.log_redaction's filter, loaded with the first record: it imports the keyring
+    (to know the secrets this process has seen), which a command that logs nothing never needs.
+    Every record still passes through it before the handler writes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._filter: logging.Filter | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._filter is None:
+            from ato_desktop.engine.log_redaction import SecretRedactingFilter
+
+            self._filter = SecretRedactingFilter()
+        return bool(self._filter.filter(record))
