@@ -11,7 +11,6 @@ from ato_desktop.cli.exit_codes import EXIT_OK
 from ato_desktop.cli.output import emit_json, short, table
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading
-from ato_desktop.core.figures import duration_ms
 
 if TYPE_CHECKING:
     from ato_desktop.store.execution_log import ExecutionLog
@@ -127,6 +126,7 @@ def read_run_file(text: str) -> dict[str, Any] | None:
 def _print_run_comparison(comparison: Any, out: TextIO, diff_lines: int) -> None:
     from ato_desktop.core.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT
     from ato_desktop.core.cost_rollup import format_cost
+    from ato_desktop.core.figures import duration_ms
 
     def header(side: str, view: Any) -> str:
         agent = f"@{view.agent}" + (f" v{view.agent_version}" if view.agent_version else "")

@@ -14,7 +14,6 @@ from ato_desktop.cli.options import runtime_choices
 from ato_desktop.cli.output import Progress, emit_json, short
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_workspace
-from ato_desktop.core.figures import duration_ms
 
 COMMANDS = {
     "eval": "run an eval suite (JSONL) against an agent or a runtime + model; gate CI on it"
@@ -182,6 +181,7 @@ async def _eval(
 
 def _print_eval_report(out: TextIO, report: Any) -> None:
     from ato_desktop.core.cost_rollup import format_cost
+    from ato_desktop.core.figures import duration_ms
     from ato_desktop.core.ids import short_id
 
     figs = report.figures

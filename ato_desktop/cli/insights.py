@@ -12,7 +12,6 @@ from ato_desktop.cli.options import runtime_choices
 from ato_desktop.cli.output import emit_json, short, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
-from ato_desktop.core.figures import duration_ms, rate_text
 
 COMMANDS = {"insights": "regressions after agent config changes; the thresholds they use"}
 
@@ -203,6 +202,7 @@ def _said(loaded: Any) -> Any:
 
 
 def _insights_cost(args: argparse.Namespace, out: TextIO) -> int:
+    from ato_desktop.core.figures import rate_text
     from ato_desktop.engine.cost_recs import cost_recommendations
 
     ws = open_workspace()
@@ -240,6 +240,8 @@ def _insights_cost(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _eval_text(current: Any, candidate: Any) -> str:
+    from ato_desktop.core.figures import rate_text
+
     if current.eval_score is None and candidate.eval_score is None:
         return ""
     return f" · eval {rate_text(current.eval_score)} → {rate_text(candidate.eval_score)}"
@@ -345,6 +347,8 @@ def _thresholds(
 
 
 def _figure(metric: str, value: float | None) -> str:
+    from ato_desktop.core.figures import duration_ms
+
     if value is None:
         return "—"
     if metric in ("success_rate", "eval_score"):

@@ -13,7 +13,6 @@ from ato_desktop.cli.options import runtime_choices
 from ato_desktop.cli.output import emit_json, pct_text, table
 from ato_desktop.cli.text_io import UsageError, unescaped
 from ato_desktop.cli.workspaces import open_workspace
-from ato_desktop.core.figures import duration_ms
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
@@ -117,6 +116,8 @@ async def _replay(args: argparse.Namespace, target: Any, out: TextIO, *, batch: 
 async def _replay_batch(
     ws: Workspace, args: argparse.Namespace, target: Any, out: TextIO, engine: Any
 ) -> int:
+    from ato_desktop.core.figures import duration_ms
+
     if args.failures_of:
         since = _since_for(ws, args.failures_of, args.since)
         run_ids = engine.failures_of(ws, args.failures_of, since)
@@ -243,6 +244,7 @@ def _replay_json(result: Any) -> dict[str, Any]:
 
 def _print_comparison(out: TextIO, result: Any) -> None:
     from ato_desktop.core.cost_rollup import format_cost
+    from ato_desktop.core.figures import duration_ms
     from ato_desktop.core.word_diff import render_plain
 
     c = result.comparison

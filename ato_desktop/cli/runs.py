@@ -12,7 +12,6 @@ from ato_desktop.cli.options import filter_options, run_filter
 from ato_desktop.cli.output import emit_json, short, table, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
-from ato_desktop.core.figures import duration_ms
 
 COMMANDS = {"runs": "list, inspect and kill runs"}
 
@@ -126,6 +125,7 @@ def runs_kill(args: argparse.Namespace, out: TextIO) -> int:
 
 def _print_run(out: TextIO, data: dict[str, Any]) -> None:
     from ato_desktop.core.cost_rollup import format_cost
+    from ato_desktop.core.figures import duration_ms
 
     tokens = data["tokens"]
     lines = [
