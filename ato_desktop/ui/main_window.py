@@ -5,6 +5,7 @@ status bar with the live-run count. It is shown (and painted) before the log is 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
@@ -178,7 +179,7 @@ class MainWindow(QMainWindow):
                         Command(
                             id=f"go.{spec.id}",
                             title=f"Go to {spec.title}",
-                            callback=lambda pid=spec.id: self.navigate(pid),
+                            callback=partial(self.navigate, spec.id),
                             section="Navigate",
                             shortcut=spec.shortcut,
                         )
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
                 if decl.id in self.ctx.commands:
                     continue
                 action = self.ctx.commands.register(
-                    decl.command(lambda pid=page_id, cid=decl.id: self._run_page_command(pid, cid))
+                    decl.command(partial(self._run_page_command, page_id, decl.id))
                 )
                 if decl.scope == "window":
                     self.addAction(action)
@@ -265,7 +266,7 @@ class MainWindow(QMainWindow):
         self._data_dir.setText(f"Log: {self.ctx.paths.root}")
         self._data_dir.setToolTip(str(self.ctx.paths.database))
         self._nav.setEnabled(True)
-        bridge = self.ctx.bridge
+        bridge = self.ctx.opened_bridge
         bridge.sig_run_created.connect(lambda _e: poke(self._live_refresh))
         bridge.sig_run_ended.connect(lambda _e: poke(self._live_refresh))
         bridge.sig_run_ended.connect(self._store_banner.hide)
@@ -295,7 +296,7 @@ class MainWindow(QMainWindow):
         self.notifications = NotificationService(self.ctx, self)
         self.notifications.set_window(self)
         self.ctx.notifications = self.notifications
-        self.ctx.bridge.sig_run_ended.connect(self.notifications.on_run_ended)
+        self.ctx.opened_bridge.sig_run_ended.connect(self.notifications.on_run_ended)
         self.tray = Tray(self.ctx, self, icon=app_icon(), parent=self)
         self.notifications.set_tray_icon(self.tray.icon)
         self.tray.refresh()
@@ -305,7 +306,7 @@ class MainWindow(QMainWindow):
         self.ctx.spawn(self._open_landing_page(), what="open the first page")
 
     async def _open_landing_page(self) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         empty = await self.ctx.read(_log_is_empty, store)
         last = str(self.ctx.settings.value("window/page", "runs"))
         if empty:
@@ -326,7 +327,7 @@ class MainWindow(QMainWindow):
     async def _update_live_count(self) -> None:
         from ato_desktop.core.records import RunFilter
 
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         count = await self.ctx.read(store.count_runs, RunFilter(statuses=("running",)))
         self._live_label.setText(f"● {count} running" if count else "No runs in flight")
         self._live_label.setProperty("live_count", count)
@@ -334,7 +335,7 @@ class MainWindow(QMainWindow):
     def _show_waiting(self) -> None:
         approvals = self.ctx.approvals
         pending = approvals.pending() if approvals is not None else []
-        if not pending:
+        if approvals is None or not pending:
             self._waiting_button.hide()
             return
         runs = approvals.waiting_runs()
@@ -499,7 +500,7 @@ class MainWindow(QMainWindow):
             await self.ctx.shutdown()
         finally:
             self.close()
-            QApplication.instance().quit()
+            QApplication.quit()
 
 
 def _log_is_empty(store: Any) -> bool:

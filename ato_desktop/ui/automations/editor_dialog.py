@@ -150,7 +150,7 @@ class DefinitionEditor(QDialog):
         self.ctx.spawn(self._save(), what=f"save {self.record.kind.value} {self.record.name}")
 
     async def _save(self) -> None:
-        service = self.ctx.workspace.automations.definitions
+        service = self.ctx.opened_workspace.automations.definitions
         record = self.record
         done: list[str] = []
         try:
@@ -179,7 +179,7 @@ class DefinitionEditor(QDialog):
 
     def _reread(self) -> None:
         async def go() -> None:
-            service = self.ctx.workspace.automations.definitions
+            service = self.ctx.opened_workspace.automations.definitions
             try:
                 updated = await asyncio.to_thread(service.sync_skill, self.record.id)
             except Exception as exc:  # SkillParseError: the file's problem, said plainly

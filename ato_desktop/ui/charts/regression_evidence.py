@@ -233,13 +233,17 @@ class RegressionEvidence(QWidget):
     async def _read(self, change: ChangeReport) -> None:
         await self._reads.read(
             read_samples,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             change.previous_version_id,
             change.version_id,
             apply=self._draw,
-            fail=lambda message: [f.show_error(message) for f in self.frames],
+            fail=self._show_error,
             what="regression samples",
         )
+
+    def _show_error(self, message: str) -> None:
+        for frame in self.frames:
+            frame.show_error(message)
 
     def _draw(self, samples: ChangeSamples | None) -> None:
         change = self.change

@@ -146,7 +146,7 @@ class RunsTimeline(ChartFrame):
     async def _read(self, flt: RunFilter) -> None:
         await self._reads.read(
             read_volume,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             flt,
             int(time.time() * 1000),
             apply=lambda volume: self.show_volume(volume, flt),

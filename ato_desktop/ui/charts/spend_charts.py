@@ -152,7 +152,7 @@ def month_spec(data: SpendData) -> ChartSpec:
         running += per_day[i]
         spent.append(running if i <= today_index else None)
     total, projected = month_figures(data)
-    pace = [None] * days
+    pace: list[float | None] = [None] * days
     for i in range(today_index, days):
         pace[i] = total + (projected - total) * (i - today_index) / max(1, days - 1 - today_index)
     starts = [month + i * DAY_MS for i in range(days)]
@@ -247,13 +247,17 @@ class SpendCharts(QWidget):
     async def _read(self) -> None:
         await self._reads.read(
             read_spend,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             self.by,
             int(time.time() * 1000),
             apply=self.show_data,
-            fail=lambda message: (self.daily.show_error(message), self.month.show_error(message)),
+            fail=self._show_error,
             what="spend",
         )
+
+    def _show_error(self, message: str) -> None:
+        self.daily.show_error(message)
+        self.month.show_error(message)
 
     def show_data(self, data: SpendData) -> None:
         if not shiboken6.isValid(self):

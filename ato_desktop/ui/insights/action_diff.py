@@ -159,12 +159,12 @@ class ActionDiffView(QWidget):
                 # The core's word diff covers the output's text; show the same text beside it.
                 left, right = _joined(given, "delete"), _joined(given, "insert")
             jobs.append((which, pane, left, right, given))
-        results = []
-        for which, pane, left, right, given in jobs:
-            pieces = (
-                given if given is not None else await asyncio.to_thread(word_pieces, left, right)
+        results: list[tuple[str, SideBySide, tuple[DiffPiece, ...]]] = []
+        for which, pane, left, right, known in jobs:
+            found = (
+                known if known is not None else await asyncio.to_thread(word_pieces, left, right)
             )
-            results.append((which, pane, tuple(pieces)))
+            results.append((which, pane, tuple(found)))
         if not shiboken6.isValid(self) or not self._generation.is_latest(generation):
             return
         truncated = any(d is not None and d.truncated for d in (row.inputs, row.outputs))

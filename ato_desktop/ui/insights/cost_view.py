@@ -398,7 +398,7 @@ class CostView(QWidget):
     async def _read(self) -> None:
         await self._reads.read(
             cost_reads.load_report,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             apply=self._report_read,
             fail=self._show_error,
             what="cost recommendations",
@@ -455,10 +455,11 @@ class CostView(QWidget):
 
     def _fill_why_not(self, agents: tuple[AgentEvidence, ...]) -> None:
         tree = self.why_not
+        items = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
         collapsed = {
-            str(tree.topLevelItem(i).data(W_LABEL, AGENT_ROLE))
-            for i in range(tree.topLevelItemCount())
-            if not tree.topLevelItem(i).isExpanded()
+            str(item.data(W_LABEL, AGENT_ROLE))
+            for item in items
+            if item is not None and not item.isExpanded()
         }
         tree.clear()
         t = current_theme()
@@ -513,7 +514,7 @@ class CostView(QWidget):
         chart.show_loading()
         await self._option_reads.read(
             read_option_costs,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             rec.agent_id,
             (rec.current.runtime, rec.current.model),
             (rec.candidate.stats.runtime, rec.candidate.stats.model),

@@ -350,7 +350,7 @@ class EvalsView(QWidget):
     async def _load_suites(self) -> None:
         await self._suites_reads.read(
             evals_reads.load_suites,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             apply=self._suites_read,
             fail=self._show_error,
             what="reading eval suites",
@@ -626,7 +626,9 @@ class EvalsView(QWidget):
 
     async def _find_suite_of(self, suite_run_id: str) -> None:
         try:
-            record = await self.ctx.read(get_suite_run, self.ctx.workspace.store, suite_run_id)
+            record = await self.ctx.read(
+                get_suite_run, self.ctx.opened_workspace.store, suite_run_id
+            )
         except Exception:  # gone meanwhile: show the suites as they are
             record = None
         if not shiboken6.isValid(self):

@@ -357,9 +357,7 @@ class RegressionsView(QWidget):
             bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
             bridge.sig_config_changed.connect(self._refresh.schedule)
             # `insights thresholds` from another process: judge again with the new values.
-            bridge.sig_settings_changed.connect(
-                lambda event: event.section == "regressions" and self._refresh.schedule()
-            )
+            bridge.sig_settings_changed.connect(self._on_settings_changed)
         notifier().sig_thresholds_saved.connect(self._on_thresholds_saved_elsewhere)
 
     # -- layout --------------------------------------------------------------------------------
@@ -525,7 +523,7 @@ class RegressionsView(QWidget):
     async def _detect(self) -> None:
         await self._reads.read(
             regressions_reads.detect,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             self.ctx.paths,
             apply=self._detected,
             fail=self._show_error,
@@ -709,6 +707,10 @@ class RegressionsView(QWidget):
         self.ctx.status("Regression thresholds saved; checking every config change again")
         notifier().sig_thresholds_saved.emit(thresholds)
         self.refresh()
+
+    def _on_settings_changed(self, event: Any) -> None:
+        if event.section == "regressions":
+            self._refresh.schedule()
 
     def _on_thresholds_saved_elsewhere(self, _thresholds: Thresholds) -> None:
         if self._loaded and not self._saving:

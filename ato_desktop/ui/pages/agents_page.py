@@ -412,10 +412,10 @@ class AgentsPage(Page):
     async def _load_tools(self, names: list[str]) -> None:
         from ato_desktop.store.mcp_servers import list_servers
 
-        records = await self.ctx.read(list_servers, self.ctx.workspace.store)
+        records = await self.ctx.read(list_servers, self.ctx.opened_workspace.store)
         by_name = {record.name.lower(): record.config for record in records}
         configs = [by_name[name.lower()] for name in names if name.lower() in by_name]
-        found = await probe_servers(self.ctx.workspace.credentials, configs)
+        found = await probe_servers(self.ctx.opened_workspace.credentials, configs)
         results = [
             ProbeResult(name, False, error="not registered any more (Settings → MCP servers)")
             for name in names
@@ -450,7 +450,7 @@ class AgentsPage(Page):
         self.ctx.spawn(self._save(values.name, values.config), what="save the agent")
 
     async def _save(self, name: str, config: AgentConfig) -> None:
-        agents = self.ctx.workspace.agents
+        agents = self.ctx.opened_workspace.agents
         try:
             if self.editor.creating:
                 agent = await asyncio.to_thread(agents.create, name, config, source="ui")

@@ -182,6 +182,8 @@ class AutomationsPage(Page):
     sig_graph_shown = Signal(object)  # CanvasData
     sig_statuses_shown = Signal(object)  # dict node id -> NodeStatus
 
+    view: CanvasView  # made after the toolbar whose buttons drive it
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.state = ""
@@ -528,7 +530,7 @@ class AutomationsPage(Page):
         node = self.selected_node()
         if node is None or node.kind is not NodeKind.SCHEDULE or node.definition_id is None:
             return None
-        scheduler = self.ctx.workspace.automations.scheduler
+        scheduler = self.ctx.opened_workspace.automations.scheduler
         name = node.name
 
         async def fire() -> None:
@@ -554,13 +556,15 @@ class AutomationsPage(Page):
             if node.agent_id:
                 self.ctx.navigate("agents", {"agent_id": node.agent_id})
             return
-        if node.definition_id is None:
+        definition_id = node.definition_id
+        if definition_id is None:
             return
         kind = definition_kind(node.kind)
 
         async def open_editor() -> None:
+            store = self.ctx.opened_workspace.store
             record = await self.ctx.read(
-                automation_store.get_definition, self.ctx.workspace.store, kind, node.definition_id
+                automation_store.get_definition, store, kind, definition_id
             )
             self.editor = DefinitionEditor(self.ctx, record, self)
             self.editor.open()

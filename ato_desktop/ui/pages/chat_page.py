@@ -340,7 +340,7 @@ class ChatPage(Page):
 
     async def _rename(self, thread_id: str, title: str) -> None:
         await asyncio.wrap_future(
-            thread_ops.rename_thread(self.ctx.workspace.store, thread_id, title)
+            thread_ops.rename_thread(self.ctx.opened_workspace.store, thread_id, title)
         )
         if thread_id == self._thread_id:
             self.title_label.setText(thread_ops.clean_title(title))
@@ -351,7 +351,7 @@ class ChatPage(Page):
         if thread_id is None:
             return None
         row = self.thread_model.row_of(thread_id)
-        title = self.thread_model.thread(row).title if row >= 0 else "this thread"
+        title = self.thread_model.thread_at(row).title if row >= 0 else "this thread"
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Delete thread",
@@ -374,7 +374,9 @@ class ChatPage(Page):
         return box
 
     async def _delete(self, thread_id: str) -> None:
-        await asyncio.wrap_future(thread_ops.delete_thread(self.ctx.workspace.store, thread_id))
+        await asyncio.wrap_future(
+            thread_ops.delete_thread(self.ctx.opened_workspace.store, thread_id)
+        )
         if thread_id == self._thread_id:
             self.new_thread()
         self.ctx.status("Thread deleted; its runs are still in Runs.")
@@ -396,7 +398,7 @@ class ChatPage(Page):
         if self._thread_id is not None:
             row = self.thread_model.row_of(self._thread_id)
             if row >= 0:
-                self.title_label.setText(self.thread_model.thread(row).title)
+                self.title_label.setText(self.thread_model.thread_at(row).title)
 
     def _select_in_list(self, thread_id: str | None) -> None:
         self._selecting = True
@@ -444,7 +446,7 @@ class ChatPage(Page):
             self._load_turns(self._thread_id)
 
     async def _show_turns(self, thread_id: str, generation: int, opening: bool) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         try:
             view = await self.ctx.read(thread_ops.load_thread_view, store, thread_id)
         except NotFoundError:
@@ -460,7 +462,7 @@ class ChatPage(Page):
         if session is not None and session.thread_id == thread_id:
             keep = (session.answer_key,)
         self.conversation.set_turns(turns, keep=keep)
-        if keep and self.conversation.turn(session.answer_key) is None and session is not None:
+        if session is not None and keep and self.conversation.turn(session.answer_key) is None:
             # Back on the thread that is streaming: show the answer so far and carry on.
             widget = self.conversation.add_turn(
                 TurnItem(session.answer_key, "assistant", ""), session.target.label
@@ -574,7 +576,7 @@ class ChatPage(Page):
         relay = TextRelay(lambda text: self._on_chunk(session, text), self)
         try:
             result = await self.ctx.engine_run(
-                self.ctx.workspace.dispatcher.dispatch(
+                self.ctx.opened_workspace.dispatcher.dispatch(
                     request,
                     on_text=relay.push,
                     on_started=self.ctx.on_ui(lambda run_id: self._on_started(session, run_id)),
@@ -615,7 +617,7 @@ class ChatPage(Page):
             )
 
     async def _learn_thread(self, session: _Session, run_id: str) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         run = await self.ctx.read(store.get_run, run_id)
         if session.thread_id is None and run.thread_id:
             session.thread_id = run.thread_id

@@ -113,7 +113,7 @@ class RunsPage(Page):
         self.filters = self.history.filters
         # Runs per time bucket above the list; a drag or click on it sets the time filter.
         self.timeline = RunsTimeline(ctx)
-        self.history.layout().insertWidget(1, self.timeline)
+        self.history.column.insertWidget(1, self.timeline)
         self.timeline.sig_range_chosen.connect(self.filters.set_range)
         self.filters.set_state(self._state, emit=False)
         self.history.show_filter_state(self._state)
@@ -443,12 +443,15 @@ class RunsPage(Page):
         return True
 
     async def _resolve_agent_labels(self, state: RunsFilterState) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
+        agent_id = state.agent_id
+        if agent_id is None:
+            return
         try:
-            agent = await self.ctx.read(store.get_agent, state.agent_id)
+            agent = await self.ctx.read(store.get_agent, agent_id)
             label = None
             if state.agent_version_id:
-                versions = await self.ctx.read(store.agent_history, state.agent_id)
+                versions = await self.ctx.read(store.agent_history, agent_id)
                 label = next(
                     (f"v{v.version}" for v in versions if v.id == state.agent_version_id), None
                 )
@@ -547,9 +550,10 @@ class RunsPage(Page):
                 return False
             self.open_run(run_id)
         shown = self.details.show_tab(key)
-        tab = {SIMULATION_TAB: self.simulation, DETERMINISM_TAB: self.determinism}.get(key)
-        if shown and tab is not None:
-            tab.focus_content()
+        if shown and key == SIMULATION_TAB:
+            self.simulation.focus_content()
+        elif shown and key == DETERMINISM_TAB:
+            self.determinism.focus_content()
         return shown
 
     def simulate_run(self) -> None:
@@ -668,7 +672,7 @@ class RunsPage(Page):
         poke(self._count_timer)
 
     async def _count(self, generation: int, flt: Any, model_generation: int) -> None:
-        total = await self.ctx.read(self.ctx.workspace.store.count_runs, flt)
+        total = await self.ctx.read(self.ctx.opened_workspace.store.count_runs, flt)
         if not shiboken6.isValid(self) or generation != self._count_generation:
             return
         # With the count the list holds every row, so any of them can be scrolled to.
@@ -705,7 +709,7 @@ class RunsPage(Page):
             self._refresh_intercepts()
 
     async def _which_empty(self, generation: int) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         anything = await self.ctx.read(run_queries.any_runs, store)
         if not shiboken6.isValid(self) or generation != self.model.generation:
             return
@@ -725,7 +729,7 @@ class RunsPage(Page):
             self.ctx.spawn(self._read_agents(), what="list agents")
 
     async def _read_agents(self) -> None:
-        agents = await self.ctx.read(self.ctx.workspace.store.list_agents)
+        agents = await self.ctx.read(self.ctx.opened_workspace.store.list_agents)
         if shiboken6.isValid(self):
             self.filters.set_agents([(a.id, a.name) for a in agents])
 
@@ -779,7 +783,7 @@ class RunsPage(Page):
         poke(self._intercepts_timer)
 
     async def _tell_ended(self, run_id: str) -> None:
-        run = await self.ctx.read(self.ctx.workspace.store.get_run, run_id)
+        run = await self.ctx.read(self.ctx.opened_workspace.store.get_run, run_id)
         if shiboken6.isValid(self):
             self._tell(end_notice(run))
 
@@ -814,7 +818,7 @@ class RunsPage(Page):
             self.ctx.spawn(self._read_rows(self.model.generation, ids), what="refresh runs")
 
     async def _read_rows(self, generation: int, ids: list[str]) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         runs = await self.ctx.read(_get_runs, store, ids)
         if not shiboken6.isValid(self) or generation != self.model.generation:
             return

@@ -566,7 +566,7 @@ class PricesSection(Card):
         self._update_buttons()
         try:
             try:
-                count = await asyncio.to_thread(self.ctx.workspace.save_prices, text)
+                count = await asyncio.to_thread(self.ctx.opened_workspace.save_prices, text)
             except PriceFileError as exc:
                 self.validity.setText(f"✗ Not saved: {exc}")
                 self.validity.setStyleSheet(f"color: {theme.failed};")
@@ -750,8 +750,9 @@ class DefaultsSection(Card):
         self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.model.setMaxVisibleItems(14)
         completer = self.model.completer()
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        if completer is not None:  # an editable combo box always has one
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
         grid.addWidget(self.model, 1, 1)
         self.base_url_label = QLabel("Base URL")
         grid.addWidget(self.base_url_label, 2, 0)
@@ -776,7 +777,9 @@ class DefaultsSection(Card):
         self.base_url.setText(str(settings.value("defaults/base_url", "") or ""))
         self._show_runtime()
         self.runtime.currentIndexChanged.connect(self._on_runtime_changed)
-        self.model.lineEdit().editingFinished.connect(self.save)
+        line = self.model.lineEdit()
+        if line is not None:  # editable: always there
+            line.editingFinished.connect(self.save)
         self.model.activated.connect(lambda _i: self.save())
         self.base_url.editingFinished.connect(self.save)
 
@@ -785,7 +788,9 @@ class DefaultsSection(Card):
 
     def _show_runtime(self) -> None:
         runtime = self.current_runtime()
-        self.model.lineEdit().setPlaceholderText(MODEL_PLACEHOLDERS.get(runtime, "model name"))
+        line = self.model.lineEdit()
+        if line is not None:
+            line.setPlaceholderText(MODEL_PLACEHOLDERS.get(runtime, "model name"))
         local = runtime == "openai-compatible"
         self.base_url_label.setVisible(local)
         self.base_url.setVisible(local)
@@ -843,12 +848,12 @@ class SettingsPage(Page):
         super().__init__(ctx, parent)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("SettingsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(self.scroll)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("SettingsScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(self.scroll_area)
 
         body = QWidget()
         body.setObjectName("SettingsBody")
@@ -893,7 +898,7 @@ class SettingsPage(Page):
         for card in self.sections.values():
             column.addWidget(card)
         column.addStretch(1)
-        self.scroll.setWidget(body)
+        self.scroll_area.setWidget(body)
         self.current_section: str | None = None
         # Timers owned by the page: they die with it, so no call outlives its widgets.
         self._pending_section = ""
@@ -934,7 +939,7 @@ class SettingsPage(Page):
         """Scroll so the section is at the top, focus its first field, and mark it briefly."""
         card = self.sections[section]
         self.current_section = section
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         # The first section keeps the page title in view; the others come to the top.
         top = 0 if section == SECTIONS[0] else card.y() - 12
         bar.setValue(min(bar.maximum(), max(0, top)))

@@ -232,7 +232,7 @@ class WelcomePage(Page):
     async def _load_demo(self, total: int) -> None:
         from ato_desktop.engine.demo import DemoExistsError, build_demo_workspace
 
-        workspace = self.ctx.workspace
+        workspace = self.ctx.opened_workspace
         try:
             summary = await asyncio.to_thread(
                 build_demo_workspace,
@@ -317,9 +317,9 @@ class WelcomePage(Page):
 
     def _restyle(self, _theme: object = None) -> None:
         theme = current_theme()
-        self.findChild(QLabel, "WelcomeTitle").setStyleSheet(
-            f"font-size: 26px; font-weight: 650; color: {theme.text};"
-        )
+        title = self.findChild(QLabel, "WelcomeTitle")
+        if title is not None:
+            title.setStyleSheet(f"font-size: 26px; font-weight: 650; color: {theme.text};")
         self.progress.setStyleSheet(
             f"QProgressBar {{ background: {theme.surface_alt}; border: none; border-radius: 3px; }}"
             f"QProgressBar::chunk {{ background: {theme.accent}; border-radius: 3px; }}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import (
@@ -152,7 +153,9 @@ class CommandPalette(QDialog):
         value = self.ctx.settings.value(RECENT_KEY, [])
         if isinstance(value, str):
             value = [value] if value else []
-        return [str(v) for v in (value or []) if str(v).strip()]
+        if not isinstance(value, list):
+            return []
+        return [str(v) for v in value if str(v).strip()]
 
     def remember(self, text: str) -> None:
         clean = " ".join(text.split())
@@ -188,7 +191,7 @@ class CommandPalette(QDialog):
 
         try:
             results = await self.ctx.read(
-                search, self.ctx.workspace.store, text, limit=SEARCH_LIMIT
+                search, self.ctx.opened_workspace.store, text, limit=SEARCH_LIMIT
             )
         finally:
             self._in_flight = False
@@ -283,7 +286,7 @@ class CommandPalette(QDialog):
             kind="command",
             title=mark_matches(command.title, terms),
             detail=command.description or command.section,
-            activate=lambda cid=command.id: self.ctx.commands.run(cid),
+            activate=partial(self.ctx.commands.run, command.id),
             shortcut=keys,
             key=command.id,
         )

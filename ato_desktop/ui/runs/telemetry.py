@@ -381,7 +381,7 @@ class ActionsModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(row, column, parent.row() + 1)
 
-    def parent(self, index: QModelIndex | QPersistentModelIndex = _ROOT) -> Any:  # type: ignore[override]
+    def parent(self, index: QModelIndex | QPersistentModelIndex = _ROOT) -> Any:
         if not index.isValid() or index.internalId() == 0:
             return QModelIndex()
         return self.createIndex(index.internalId() - 1, 0, 0)
@@ -629,6 +629,8 @@ class TelemetryView(QWidget):
     sig_copied = Signal(str, int)  # part, characters
     sig_replay_requested = Signal(str, int)  # run id, seq: "Replay this call…" on a model call
     _sig_copy_ready = Signal(str, str)  # part, text (from a worker thread)
+
+    model: ActionsModel  # made with the tree, after the toolbar that filters it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

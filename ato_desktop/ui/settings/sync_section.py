@@ -382,10 +382,11 @@ class SyncSection(Card):
         ready = self.ctx.workspace is not None and not self._busy
         self.save_button.setEnabled(ready)
         state = getattr(self.status, "state", None)
-        on = state is not None and state.value != "disabled"
-        self.send_now_button.setEnabled(ready and on and state.value not in ("paused", "sign_in"))
-        self.pause_button.setEnabled(ready and on and state.value != "sign_in")
-        self.pause_button.setText("Resume" if on and state.value == "paused" else "Pause")
+        value = "disabled" if state is None else str(state.value)
+        on = value != "disabled"
+        self.send_now_button.setEnabled(ready and on and value not in ("paused", "sign_in"))
+        self.pause_button.setEnabled(ready and on and value != "sign_in")
+        self.pause_button.setText("Resume" if value == "paused" else "Pause")
 
     # -- the form ----------------------------------------------------------------------------------
 

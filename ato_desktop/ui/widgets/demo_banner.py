@@ -133,7 +133,7 @@ class DemoBanner(QFrame):
         try:
             while True:
                 self._check_again = False
-                present = await self.ctx.read(has_demo_data, self.ctx.workspace.store)
+                present = await self.ctx.read(has_demo_data, self.ctx.opened_workspace.store)
                 if not self._check_again:
                     break
         finally:
