@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 # The HTTP runtimes: what a chat without an agent can use.
 RUNTIMES = ("claude", "codex", "openai-compatible")
@@ -45,6 +45,7 @@ class ModelSuggestions(QObject):
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._cache: dict[str, list[str]] = {}
         self._book: Any = None
         self._loading: set[str] = set()
@@ -65,7 +66,7 @@ class ModelSuggestions(QObject):
     async def _load(self, runtime: str) -> None:
         book = self._ctx.opened_workspace.prices
         try:
-            models = await asyncio.to_thread(book.known_models, runtime)
+            models = await self.work.call(book.known_models, runtime)
         finally:
             self._loading.discard(runtime)
         if book is self._ctx.opened_workspace.prices:

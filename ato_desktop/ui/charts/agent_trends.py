@@ -38,7 +38,7 @@ from ato_desktop.store.chart_queries import AgentTrends
 from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.chart_spec import LINE, STACKED, Band, ChartSpec, Marker, Series
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.widgets.async_view import NewestRead
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
 WINDOWS: Final = {
@@ -187,7 +187,7 @@ class AgentTrendsView(QWidget):
         self.agent_id: str | None = None
         self.trends: AgentTrends | None = None
         self.regression: Any = None
-        self._reads = NewestRead(self, ctx)
+        self._reads = BackgroundWork(self, ctx)
         self.time_window = self._initial_window()
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 8, 0, 0)
@@ -277,7 +277,7 @@ class AgentTrendsView(QWidget):
         self.ctx.spawn(self._read(self.agent_id), what="read the agent's trends")
 
     async def _read(self, agent_id: str) -> None:
-        await self._reads.read(
+        await self._reads.show(
             read_trends,
             self.ctx.opened_workspace.store,
             agent_id,

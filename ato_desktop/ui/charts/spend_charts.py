@@ -33,7 +33,7 @@ from ato_desktop.store.chart_queries import Distribution, SpendRow
 from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.chart_spec import BARS, LINE, STACKED, ChartSpec, Guide, Series
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.widgets.async_view import NewestRead
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 DAYS: Final = 30
 MAX_STACKS: Final = 6  # the biggest spenders; the rest is one "other" stack
@@ -198,7 +198,7 @@ class SpendCharts(QWidget):
         self.ctx = ctx
         self.by = "agent"
         self.data: SpendData | None = None
-        self._reads = NewestRead(self, ctx)
+        self._reads = BackgroundWork(self, ctx)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(10)
@@ -245,7 +245,7 @@ class SpendCharts(QWidget):
         self.ctx.spawn(self._read(), what="read spend")
 
     async def _read(self) -> None:
-        await self._reads.read(
+        await self._reads.show(
             read_spend,
             self.ctx.opened_workspace.store,
             self.by,

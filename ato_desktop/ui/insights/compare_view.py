@@ -70,7 +70,8 @@ from ato_desktop.ui.insights.compare_rows import (
 )
 from ato_desktop.ui.runs.formatting import local_time, plural, short_id
 from ato_desktop.ui.widgets.async_view import STATE_ERROR as STATE_ERROR  # re-exported
-from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, StateStack
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
@@ -313,8 +314,10 @@ class CompareView(QWidget):
         self._loading = False  # a reload (agents, choices, comparison) is under way
         self._opening = 0  # open_target calls under way: a list refresh must not overtake them
         self._choices: AgentChoices | None = None
-        self._compare_reads = NewestRead(self, ctx, on_busy=self._show_busy, log_level=logging.INFO)
-        self._choice_reads = NewestRead(self, ctx)
+        self._compare_reads = BackgroundWork(
+            self, ctx, on_busy=self._show_busy, log_level=logging.INFO
+        )
+        self._choice_reads = BackgroundWork(self, ctx)
         self._target_generation = Generations()
         self.last_error = ""
 
@@ -624,7 +627,7 @@ class CompareView(QWidget):
             await self._compare()
 
     async def _load_choices(self, agent_id: str, *, keep_selection: bool) -> bool:
-        return await self._choice_reads.read(
+        return await self._choice_reads.show(
             compare_reads.load_choices,
             self.ctx.opened_workspace.store,
             agent_id,
@@ -788,7 +791,7 @@ class CompareView(QWidget):
 
     async def _run(self, fn: Any, *args: Any) -> None:
         # Errors: not found, an ambiguous prefix, CompareUnavailable, a read error.
-        await self._compare_reads.read(
+        await self._compare_reads.show(
             fn,
             *args,
             apply=self._show_result,

@@ -6,7 +6,6 @@ diff; a save that changes nothing says so. The list and history follow the log's
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer
@@ -453,7 +452,7 @@ class AgentsPage(Page):
         agents = self.ctx.opened_workspace.agents
         try:
             if self.editor.creating:
-                agent = await asyncio.to_thread(agents.create, name, config, source="ui")
+                agent = await self.work.call(agents.create, name, config, source="ui")
                 self._show_agent(agent)
                 self.editor.set_status(f"Created {agent.name} (version 1).")
                 self.ctx.status(f"Agent {agent.name} created.")

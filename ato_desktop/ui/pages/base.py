@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QWidget
 
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 
 class Page(QWidget):
@@ -20,6 +21,7 @@ class Page(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.setObjectName(f"Page_{self.page_id}")
 
     def commands(self) -> list[Command]:

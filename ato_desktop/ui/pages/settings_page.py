@@ -7,7 +7,6 @@ scrolls to that section and focuses its first field.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from ato_desktop.ui.settings.mcp_section import McpSection
 from ato_desktop.ui.settings.retention_section import RetentionSection
 from ato_desktop.ui.settings.sync_section import SyncSection
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class _KeyRow(QObject):
         self._set_busy(True)
         try:
             try:
-                outcome = await asyncio.to_thread(store.set_key, self.provider, key)
+                outcome = await self.section.work.call(store.set_key, self.provider, key)
             except CredentialError as exc:
                 self._say(str(exc), error=True)
                 return
@@ -279,7 +279,7 @@ class _KeyRow(QObject):
         try:
             store = self.section.credentials()
             try:
-                removed = await asyncio.to_thread(store.delete_key, self.provider)
+                removed = await self.section.work.call(store.delete_key, self.provider)
             except CredentialError as exc:
                 self._say(str(exc), error=True)
                 return
@@ -302,6 +302,7 @@ class KeysSection(Card):
             "variables (ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENAI_COMPATIBLE_API_KEY) work too.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.notice = QLabel()
         self.notice.setObjectName("InsecureKeyringNotice")
         self.notice.setWordWrap(True)
@@ -333,7 +334,7 @@ class KeysSection(Card):
 
     async def refresh(self) -> None:
         store = self.credentials()
-        snapshot = await asyncio.to_thread(
+        snapshot = await self.work.call(
             lambda: _KeysSnapshot(
                 store.backend_is_secure(), store.backend_description(), store.status()
             )
@@ -388,6 +389,7 @@ class PricesSection(Card):
             "correct a price here, in USD per million tokens.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.path = ctx.paths.prices_file
         where = QHBoxLayout()
         where.addWidget(QLabel("File"))
@@ -487,7 +489,7 @@ class PricesSection(Card):
         if self.dirty and not force:
             return
         try:
-            text = await asyncio.to_thread(_read_price_file, self.path)
+            text = await self.work.call(_read_price_file, self.path)
         except (OSError, UnicodeDecodeError) as exc:
             # Not loaded, so not saveable: an unreadable file is never overwritten from here.
             reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
@@ -566,7 +568,7 @@ class PricesSection(Card):
         self._update_buttons()
         try:
             try:
-                count = await asyncio.to_thread(self.ctx.opened_workspace.save_prices, text)
+                count = await self.work.call(self.ctx.opened_workspace.save_prices, text)
             except PriceFileError as exc:
                 self.validity.setText(f"✗ Not saved: {exc}")
                 self.validity.setStyleSheet(f"color: {theme.failed};")
@@ -651,6 +653,7 @@ class DataSection(Card):
             "use another one.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         where = QHBoxLayout()
         self.path_label = QLabel(str(ctx.paths.root))
         self.path_label.setObjectName("DataDir")
@@ -733,6 +736,7 @@ class DefaultsSection(Card):
             "models of the runtime; any name the runtime accepts works.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(8)

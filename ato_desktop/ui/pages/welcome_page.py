@@ -6,7 +6,6 @@ thread with a progress bar; when it is done the Runs page opens.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -234,7 +233,7 @@ class WelcomePage(Page):
 
         workspace = self.ctx.opened_workspace
         try:
-            summary = await asyncio.to_thread(
+            summary = await self.work.call(
                 build_demo_workspace,
                 workspace.store,
                 workspace.prices,
@@ -291,7 +290,7 @@ class WelcomePage(Page):
         workspace = self.ctx.workspace
         if workspace is None:
             return
-        statuses = await asyncio.to_thread(workspace.credentials.status)
+        statuses = await self.work.call(workspace.credentials.status)
         present = [s for s in statuses if s.present]
         card = self.key_card
         if present:
