@@ -126,7 +126,7 @@ class AppContext(QObject):
         # The log is the bus: other processes' writes (CLI dispatches, the daemon, the
         # receiver) reach the bridge like this process's own.
         workspace.follow_changes()
-        approvals = self.approvals = Approvals(workspace.approvals, self)
+        self.approvals = Approvals(workspace.approvals, self)
         # On the engine's loop: the online judge, hooks, the scheduler (schedules fire while
         # the app runs) and cloud sync of ended runs (when configured).
         await asyncio.wrap_future(
@@ -137,7 +137,7 @@ class AppContext(QObject):
 
         self.spawn(run_daily(workspace.store, workspace.paths), what="archive old runs")
         self._prompt_file_timer.start()
-        self.bridge.sig_run_ended.connect(lambda event: approvals.run_ended(event.run_id))
+        self.bridge.sig_run_ended.connect(self._end_approvals_of_run)
         self.sig_workspace_ready.emit(workspace)
         if workspace.price_file_error:
             self.sig_error.emit(
@@ -149,6 +149,10 @@ class AppContext(QObject):
         # thread. The provider SDKs (about 90 MB) load when the user is about to dispatch:
         # see prefetch_sdks.
         self.spawn(asyncio.to_thread(workspace.prices.warm_up), what="load the price table")
+
+    def _end_approvals_of_run(self, event: Any) -> None:
+        if self.approvals is not None:
+            self.approvals.run_ended(event.run_id)
 
     # -- the engine: its own loop on its own thread ------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -51,7 +52,10 @@ class BackgroundWork:
         on_busy: Callable[[], object] | None = None,
         log_level: int = logging.WARNING,
     ) -> None:
-        self._widget = widget
+        # Weakly: a widget holds its BackgroundWork, and a cycle through a QObject would leave
+        # its deletion to Python's cyclic collector, which may run on any thread (a QObject with
+        # timers must be deleted on its own).
+        self._widget = weakref.ref(widget)
         self._ctx = ctx
         self._on_busy = on_busy
         self._log_level = log_level
@@ -60,7 +64,8 @@ class BackgroundWork:
 
     def alive(self) -> bool:
         """The widget still exists (its C++ side was not deleted)."""
-        return shiboken6.isValid(self._widget)
+        widget = self._widget()
+        return widget is not None and shiboken6.isValid(widget)
 
     def drop_pending(self) -> None:
         """What shows now must not be replaced by a request still under way."""
