@@ -40,7 +40,6 @@ from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.agents.online_judge import OnlineJudgeButton
 from ato_desktop.ui.charts.agent_trends import AgentTrendsView
 from ato_desktop.ui.chat.log_tasks import Generations
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.regression_banner import RegressionBanner
 from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
@@ -214,26 +213,6 @@ class AgentsPage(Page):
 
     # -- the page contract -----------------------------------------------------------------------
 
-    def commands(self) -> list[Command]:
-        page_command = self.page_command
-        return [
-            page_command("agents.new", "New agent", self.start_create, "Ctrl+N"),
-            page_command(
-                "agents.save", "Save agent", self.save, "Ctrl+S", "Record a new config version"
-            ),
-            page_command("agents.chat", "Chat with this agent", self.chat_with_agent),
-            page_command(
-                "agents.history", "Show agent history", lambda: self.show_tab(HISTORY_TAB)
-            ),
-            page_command(
-                "agents.trends",
-                "Show agent trends",
-                lambda: self.show_tab(TRENDS_TAB),
-                description="Runs, success rate, p95 latency, cost per call and eval score "
-                "per day, with config changes marked",
-            ),
-        ]
-
     def activate(self, target: dict[str, Any] | None = None) -> None:
         target = target or {}
         if target.get("new"):
@@ -325,6 +304,12 @@ class AgentsPage(Page):
     def show_tab(self, index: int) -> None:
         if self.tabs.isTabEnabled(index):
             self.tabs.setCurrentIndex(index)
+
+    def show_history(self) -> None:
+        self.show_tab(HISTORY_TAB)
+
+    def show_trends(self) -> None:
+        self.show_tab(TRENDS_TAB)
 
     def chat_with_agent(self) -> None:
         if self._agent is not None:

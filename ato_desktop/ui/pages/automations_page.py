@@ -46,7 +46,6 @@ from ato_desktop.ui.automations.canvas_scene import AutomationScene, NodeItem
 from ato_desktop.ui.automations.canvas_view import CanvasView
 from ato_desktop.ui.automations.editor_dialog import DefinitionEditor
 from ato_desktop.ui.chat.log_tasks import Generations, log_closed
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.runs.formatting import ago, full_time, local_time
@@ -267,7 +266,7 @@ class AutomationsPage(Page):
         layout.addWidget(self._body, 1)
 
         find = QShortcut(QKeySequence.StandardKey.Find, self)
-        find.activated.connect(self._focus_search)
+        find.activated.connect(self.focus_search)
         edit = QShortcut(QKeySequence(Qt.Key.Key_Return), self.view)
         edit.setContext(Qt.ShortcutContext.WidgetShortcut)
         edit.activated.connect(self.edit_selected)
@@ -302,24 +301,6 @@ class AutomationsPage(Page):
             """
         )
         self.scene.repaint_theme()
-
-    def commands(self) -> list[Command]:
-        return [
-            self.page_command(
-                "automations.fit",
-                "Fit the canvas to the view",
-                lambda: self.view.fit(),
-                description="Automations: everything in view",
-                keywords=("zoom", "canvas", "fit"),
-            ),
-            self.page_command(
-                "automations.find",
-                "Find a node on the canvas",
-                self._focus_search,
-                description="Automations: focus a schedule, hook, group, skill flow or agent",
-                keywords=("search", "canvas", "node"),
-            ),
-        ]
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -482,7 +463,7 @@ class AutomationsPage(Page):
         row = data.rows.get(node.definition_id or "")
         self.details.show_node(node, data.statuses.get(node.id, NodeStatus()), row)
 
-    def _focus_search(self) -> None:
+    def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
 

@@ -58,7 +58,6 @@ from ato_desktop.ui.chat.thread_list import (
     thread_rows,
 )
 from ato_desktop.ui.chat.turns import TurnItem, TurnStats, build_turns, message_turn_key
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.engine_calls import TextRelay
 from ato_desktop.ui.pages.base import Page
@@ -253,34 +252,6 @@ class ChatPage(Page):
         self._suggestions.request(self.picker.runtime())
 
     # -- the page contract -----------------------------------------------------------------------
-
-    def commands(self) -> list[Command]:
-        page_command = self.page_command
-        return [
-            page_command(
-                "chat.new_thread",
-                "New thread",
-                self.new_thread,
-                "Ctrl+N",
-                "Start a new conversation",
-            ),
-            page_command("chat.rename_thread", "Rename thread", self.start_rename, "F2"),
-            page_command(
-                "chat.delete_thread",
-                "Delete thread",
-                self.delete_thread,
-                None,
-                "Delete the current thread and its messages (asks first)",
-            ),
-            page_command(
-                "chat.stop",
-                "Stop answer",
-                self.stop,
-                "Esc",
-                "Stop the answer that is streaming; keeps what arrived",
-            ),
-            page_command("chat.focus_composer", "Write a message", self.composer.focus, "Ctrl+L"),
-        ]
 
     def activate(self, target: dict[str, Any] | None = None) -> None:
         self.ctx.prefetch_sdks()  # the user may send soon: load the SDKs in the background

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.events import ActionCreated, ActionStarted, KillRequested, RunProgressed
 from ato_desktop.store import run_queries
 from ato_desktop.ui.charts.runs_timeline import RunsTimeline
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.replay.launcher import ReplayLauncher
@@ -279,96 +278,6 @@ class RunsPage(Page):
         self.details.telemetry.inspector.json.set_theme(theme)
         self.update()
 
-    # -- commands ------------------------------------------------------------------------------
-
-    def commands(self) -> list[Command]:
-        return [
-            self.page_command(
-                "runs.telemetry",
-                "Show telemetry",
-                self.show_telemetry,
-                "T",
-                "Open the Telemetry tab of the run (the selected run in the list)",
-                keywords=("actions", "trace"),
-            ),
-            self.page_command(
-                "runs.simulate",
-                "Simulate replay",
-                self.simulate_run,
-                "R",
-                "Replay the run for free against its agent's current config (no network, $0)",
-                keywords=("simulation", "zero cost", "divergence", "replay"),
-            ),
-            self.page_command(
-                "runs.simulation",
-                "Show simulation",
-                lambda: self.show_run_tab(SIMULATION_TAB),
-                "S",
-                "Open the Simulation tab of the run (the selected run in the list)",
-                keywords=("zero cost", "divergence"),
-            ),
-            self.page_command(
-                "runs.determinism",
-                "Show determinism",
-                lambda: self.show_run_tab(DETERMINISM_TAB),
-                "D",
-                "Open the Determinism tab: the run's score and findings",
-                keywords=("reproducible", "score", "non-deterministic"),
-            ),
-            self.page_command(
-                "runs.search",
-                "Focus search",
-                self.focus_search,
-                "/",
-                "Search actions (run details) or agents (run list)",
-            ),
-            self.page_command(
-                "runs.close_inspector",
-                "Close inspector",
-                self.escape,
-                "Esc",
-                "Close the operation inspector; again to go back to the list",
-            ),
-            Command(
-                "runs.export",
-                "Export runs…",
-                self._export_from_anywhere,
-                section="Runs",
-                shortcut="Ctrl+E",
-                description="Export the runs matching the Runs filters as CSV, JSON or JSONL",
-                scope="window",
-                keywords=("csv", "json", "jsonl", "download"),
-            ),
-            self.page_command(
-                "runs.ledger",
-                "Show Activity Ledger",
-                self.show_ledger,
-                "L",
-                "Every action across runs, filtered and sorted (from a run: its actions)",
-                keywords=("actions", "ledger", "all actions", "most expensive"),
-            ),
-            self.page_command(
-                "runs.live",
-                "Show live runs",
-                lambda: self._navigate_here({"tab": LIVE}),
-                keywords=("in flight", "kill", "running"),
-            ),
-            *self.replay.commands(),
-            self.page_command(
-                "runs.compare_with",
-                "Compare with…",
-                lambda: (
-                    self.ctx.navigate("insights", {"tab": "compare", "run_a": run_id})
-                    if (run_id := self.details.run_id if self._view == DETAILS else None)
-                    or (run_id := self._selected_run_id())
-                    else self.ctx.status("Select a run first, then compare it with another.")
-                ),
-                None,
-                "Compare the run with another run of its agent (Insights → Compare)",
-                keywords=("diff", "compare"),
-            ),
-        ]
-
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self._update_clocks()
@@ -519,7 +428,7 @@ class RunsPage(Page):
         self.show_view(DETAILS)
         self.sig_run_opened.emit(run_id)
 
-    # -- commands' callbacks ---------------------------------------------------------------------
+    # -- what its commands run (ui/pages/page_commands.py) -----------------------------------------
 
     def show_ledger(self) -> None:
         """`l`: the Activity Ledger; from a run (open or selected), that run's actions."""
@@ -556,6 +465,24 @@ class RunsPage(Page):
             self.determinism.focus_content()
         return shown
 
+    def show_simulation(self) -> None:
+        self.show_run_tab(SIMULATION_TAB)
+
+    def show_determinism(self) -> None:
+        self.show_run_tab(DETERMINISM_TAB)
+
+    def show_live(self) -> None:
+        self._navigate_here({"tab": LIVE})
+
+    def compare_with(self) -> None:
+        """Compare the open (or selected) run with another run of its agent."""
+        run_id = self.details.run_id if self._view == DETAILS else None
+        run_id = run_id or self._selected_run_id()
+        if run_id:
+            self.ctx.navigate("insights", {"tab": "compare", "run_a": run_id})
+        else:
+            self.ctx.status("Select a run first, then compare it with another.")
+
     def simulate_run(self) -> None:
         """`r`: simulate the open run (or the one selected in the list) and show the result."""
         run_id = self.details.run_id if self._view == DETAILS else self._selected_run_id()
@@ -591,7 +518,7 @@ class RunsPage(Page):
         if not self.details.telemetry.close_inspector():
             self.go_back()
 
-    def _export_from_anywhere(self) -> None:
+    def export_from_anywhere(self) -> None:
         if not self.isVisible():
             self._navigate_here({})
         self.open_export()

@@ -256,7 +256,7 @@ class CommandPalette(QDialog):
             return self._opening_actions()
         scored: list[tuple[int, int, Command]] = []
         for order, command in enumerate(self.ctx.commands):
-            if command.id == OPEN_COMMAND:
+            if command.id == OPEN_COMMAND or not command.in_palette:
                 continue
             title = command.title.casefold()
             haystack = " ".join(
@@ -273,7 +273,7 @@ class CommandPalette(QDialog):
 
     def _opening_actions(self) -> list[PaletteItem]:
         """Before typing: every Insights tab, then the first other commands."""
-        commands = [c for c in self.ctx.commands if c.id != OPEN_COMMAND]
+        commands = [c for c in self.ctx.commands if c.id != OPEN_COMMAND and c.in_palette]
         pinned = [c for c in commands if c.id in OPENING_ACTIONS]
         pinned.sort(key=lambda c: OPENING_ACTIONS.index(c.id))
         rest = [c for c in commands if c.id not in OPENING_ACTIONS][:ACTIONS_LIMIT]
