@@ -23,6 +23,7 @@ from ato_desktop.core.live_status import STUCK_AFTER_S_DEFAULT, stuck_after_s
 from ato_desktop.ui.app_commands import TRAY, TRAY_COMMANDS, TRAY_MENU, WINDOW, WINDOW_COMMANDS
 from ato_desktop.ui.commands import CommandRegistry
 from ato_desktop.ui.runs.formatting import elapsed, now_ms, plural, short_id
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.coalesce import poke
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Tray(QObject):
     ) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._window = window
         self.available = QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
         self._base_icon = icon if icon is not None else QIcon()
@@ -124,9 +126,7 @@ class Tray(QObject):
 
     async def _load(self) -> None:
         store = self._ctx.workspace.store
-        runs = await self._ctx.read(store.live_runs)
-        if not shiboken6.isValid(self):
-            return
+        runs = await self.work.fetch(store.live_runs)
         self.live_runs = list(runs)
         self._show_count()
         self.rebuild_menu()

@@ -236,9 +236,7 @@ class OnlineJudgeDialog(QDialog):
         ctx.spawn(self._load(), what="read the online judge")
 
     async def _load(self) -> None:
-        state = await self.ctx.read(load_judge_state, self.ctx.workspace.store, self.agent_id)
-        if not shiboken6.isValid(self):
-            return
+        state = await self.work.fetch(load_judge_state, self.ctx.workspace.store, self.agent_id)
         self.state = state
         self.title.setText(f"Online judging of @{state.agent_name}")
         self.summary.setText(summary_text(state.summary))

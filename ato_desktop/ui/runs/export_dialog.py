@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -328,9 +327,7 @@ class ExportDialog(QDialog):
 
     async def _read_count(self) -> None:
         store = self._ctx.workspace.store
-        total = await self._ctx.read(self.subject.count, store)
-        if not shiboken6.isValid(self):
-            return
+        total = await self.work.fetch(self.subject.count, store)
         self._total = total
         text = self.summary.text().split("\n")[0]
         noun = self._noun if total != 1 else self._noun.rstrip("s")

@@ -11,6 +11,7 @@ the usual way. The calls into the engine's thread stay on `ctx.engine_run` / `en
 
     work = BackgroundWork(self, ctx)
     rows = await work.read(store.list_things, filters)     # the newest read's rows, or Dropped
+    count = await work.fetch(store.count_things)            # one of several reads at once
     saved = await work.call(save_settings, path, values)    # on a worker thread
 
 `show` is the callback form for views that only fill themselves: the newest read's result is
@@ -78,6 +79,12 @@ class BackgroundWork:
         and also for an error once the log has closed (the app is quitting)."""
         work = self._ctx.read(fn, *args, **kwargs)
         return await self._finish(work, newest=True, of_log=True)
+
+    async def fetch(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """fn(*args) on a reader thread of the log, like read(), but no newer request replaces
+        it (one of several reads the widget makes at once); Dropped once the widget is gone."""
+        work = self._ctx.read(fn, *args, **kwargs)
+        return await self._finish(work, newest=False, of_log=True)
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """fn(*args) on a worker thread (asyncio.to_thread): a blocking call that is not a
