@@ -1,17 +1,28 @@
 """Commands as data: one registry that menus, shortcuts, the palette and the tray are built from.
 
-A command is an id, a title, a section, an optional shortcut and a callback. Pages register
-theirs when they are built; the main window turns each into a QAction on itself, so its shortcut
-works from anywhere in the window.
+A command is an id, a title, a section, an optional shortcut and what it runs. Most are declared
+at module level, bound late (like qutebrowser's `cmdutils.register(instance=...)` or app-model's
+Actions): they name a target ("window", "tray" or a page id) and a method of it, and the target
+is found only when the command runs, so a page's commands are listed, and their shortcuts
+bound, from start-up, before the page is built (ui/pages/page_commands.py). A few are bound at
+once (a callback). The main window turns each into a QAction: on itself for a window command,
+on its page for a page command, so a page's keys work only while the page shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
+
+# A target's resolver: the object that runs a command of that target, or None when there is
+# none yet (a page before the log is open, the tray before the workspace is).
+Resolver = Callable[["Command"], object | None]
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,7 @@ class Command:
 
     id: str
     title: str
-    callback: Callable[[], object]
+    callback: Callable[[], object] | None = None  # bound at once; else `method` of `target`
     section: str = "General"
     shortcut: str | None = None  # QKeySequence text, e.g. "Ctrl+E"; "Ctrl" is Cmd on macOS
     description: str = ""
@@ -29,6 +40,27 @@ class Command:
     scope: str = "window"
     page_id: str | None = None
     keywords: tuple[str, ...] = field(default_factory=tuple)
+    # Bound late: what runs it ("window", "tray", a page id), found when it runs, and the
+    # method of it called with args (a dotted path reaches an attribute's method).
+    target: str | None = None
+    method: str = ""
+    args: tuple[Any, ...] = ()
+    in_menus: bool = True  # in the window's menus
+    in_palette: bool = True  # listed by the palette (Ctrl+K)
+
+    def bound(self, instance: object) -> Command:
+        """This command with its method resolved on instance (e.g. a page's own commands)."""
+        return replace(self, callback=partial(method_of(instance, self.method), *self.args))
+
+
+def method_of(instance: object, path: str) -> Callable[..., object]:
+    """instance's method at a dotted path ("replay.replay_current"): AttributeError if none."""
+    target: Any = instance
+    for name in path.split("."):
+        target = getattr(target, name)
+    if not callable(target):
+        raise AttributeError(f"{type(instance).__name__}.{path} is not callable")
+    return target  # type: ignore[no-any-return]
 
 
 class CommandRegistry(QObject):
@@ -40,6 +72,30 @@ class CommandRegistry(QObject):
         super().__init__(parent)
         self._commands: dict[str, Command] = {}
         self._actions: dict[str, QAction] = {}
+        self._targets: dict[str, Resolver] = {}
+
+    def declare(self, commands: Iterable[Command]) -> None:
+        """Register those of commands not registered yet (declarations shared by several
+        owners: the window's and the tray's)."""
+        for command in commands:
+            if command.id not in self._commands:
+                self.register(command)
+
+    def provide(self, target: str, instance: object) -> None:
+        """instance runs target's commands from now on (held weakly: the registry outlives
+        windows and trays)."""
+        ref = weakref.ref(instance)
+        self._targets[target] = lambda _command: ref()
+
+    def provide_with(self, target: str, resolve: Callable[[Command], object | None]) -> None:
+        """A bound method finds target's instance when one of its commands runs (held weakly)."""
+        method = weakref.WeakMethod(resolve)
+
+        def find(command: Command) -> object | None:
+            live = method()
+            return live(command) if live is not None else None
+
+        self._targets[target] = find
 
     def register(self, command: Command) -> QAction:
         """Add (or replace) a command; returns its QAction for menus and buttons."""
@@ -70,7 +126,23 @@ class CommandRegistry(QObject):
         return self._commands[command_id]
 
     def run(self, command_id: str) -> None:
-        self._commands[command_id].callback()
+        """Run a command: its callback, or its method on its target as found now (nothing when
+        the target is not there yet, e.g. a page before the log is open)."""
+        command = self._commands[command_id]
+        if command.callback is not None:
+            command.callback()
+            return
+        resolve = self._targets.get(command.target or "")
+        instance = resolve(command) if resolve is not None else None
+        if instance is not None:
+            method_of(instance, command.method)(*command.args)
+
+    def retitle(self, command_id: str, title: str) -> None:
+        """Say what the command does now (Pause schedules / Resume schedules)."""
+        command = self._commands[command_id]
+        if command.title != title:
+            self._commands[command_id] = replace(command, title=title)
+            self._actions[command_id].setText(title)
 
     def __iter__(self) -> Iterator[Command]:
         return iter(list(self._commands.values()))

@@ -20,6 +20,12 @@ from ato_desktop.ui.theme import ThemeManager
 if TYPE_CHECKING:
     import asyncio
 
+    from ato_desktop.engine.engine_loop import EngineLoop
+    from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.ui.approvals import Approvals
+    from ato_desktop.ui.bridge import EventBridge
+    from ato_desktop.ui.notifications import NotificationService
+
 PROMPT_FILE_POLL_MS = 3000
 
 # asyncio is imported inside the methods: the window paints before it (and qasync) load.
@@ -28,6 +34,10 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class WorkspaceNotOpen(RuntimeError):
+    """Something needed the open workspace before it opened."""
 
 
 class AppContext(QObject):
@@ -51,14 +61,16 @@ class AppContext(QObject):
         self.commands = commands
         self.theme = theme
         self.paths = paths or data_paths()
-        self.workspace: Any = None  # ato_desktop.engine.workspace.Workspace once opened
+        # None until the workspace is open (or when it failed to open): views check it first,
+        # or use `opened_workspace` and `opened_bridge` where it must be open by then.
+        self.workspace: Workspace | None = None
         # The engine's own loop and thread (engine/engine_loop.py) once the workspace is open:
         # dispatches, streams, tools, hooks, the scheduler and sync run there, not here.
-        self.engine: Any = None
+        self.engine: EngineLoop | None = None
         self.invoker = UiInvoker(self)
-        self.bridge: Any = None  # EventBridge once the workspace is open
-        self.approvals: Any = None  # ui.approvals.Approvals once the workspace is open
-        self.notifications: Any = None  # ui.notifications.NotificationService (main window)
+        self.bridge: EventBridge | None = None  # once the workspace is open
+        self.approvals: Approvals | None = None  # once the workspace is open
+        self.notifications: NotificationService | None = None  # made by the main window
         self._tasks: set[asyncio.Task[Any]] = set()
         self._settings: QSettings | None = None
         self.closing = False  # set by shutdown(): late work ends quietly
@@ -79,6 +91,21 @@ class AppContext(QObject):
         return self._settings
 
     # -- the workspace ---------------------------------------------------------------------------
+
+    @property
+    def opened_workspace(self) -> Workspace:
+        """The open workspace; WorkspaceNotOpen before it opened (a view that reads the log is
+        only built, or only acts, once it is)."""
+        if self.workspace is None:
+            raise WorkspaceNotOpen("the workspace is not open yet")
+        return self.workspace
+
+    @property
+    def opened_bridge(self) -> EventBridge:
+        """The event bridge of the open workspace; WorkspaceNotOpen before it opened."""
+        if self.bridge is None:
+            raise WorkspaceNotOpen("the workspace is not open yet")
+        return self.bridge
 
     async def open_workspace(self) -> None:
         """Open the log in a worker thread; emits ready or failed."""
@@ -110,7 +137,7 @@ class AppContext(QObject):
 
         self.spawn(run_daily(workspace.store, workspace.paths), what="archive old runs")
         self._prompt_file_timer.start()
-        self.bridge.sig_run_ended.connect(lambda event: self.approvals.run_ended(event.run_id))
+        self.bridge.sig_run_ended.connect(self._end_approvals_of_run)
         self.sig_workspace_ready.emit(workspace)
         if workspace.price_file_error:
             self.sig_error.emit(
@@ -123,6 +150,10 @@ class AppContext(QObject):
         # see prefetch_sdks.
         self.spawn(asyncio.to_thread(workspace.prices.warm_up), what="load the price table")
 
+    def _end_approvals_of_run(self, event: Any) -> None:
+        if self.approvals is not None:
+            self.approvals.run_ended(event.run_id)
+
     # -- the engine: its own loop on its own thread ------------------------------------------
 
     def engine_run(self, coro: Coroutine[Any, Any, T]) -> Awaitable[T]:
@@ -131,11 +162,11 @@ class AppContext(QObject):
         without one) it simply runs here."""
         if self.engine is None:
             return coro
-        return self._on_engine(coro)
+        return self._on_engine(self.engine, coro)
 
-    async def _on_engine(self, coro: Coroutine[Any, Any, T]) -> T:
+    async def _on_engine(self, engine: EngineLoop, coro: Coroutine[Any, Any, T]) -> T:
         try:
-            result: T = await self.engine.run(coro)
+            result: T = await engine.run(coro)
         finally:
             # Callbacks the job posted before it returned (progress, a run's start) come first.
             self.invoker.drain()
@@ -157,7 +188,7 @@ class AppContext(QObject):
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store read off the UI thread."""
-        result: T = await self.workspace.store.read_async(fn, *args, **kwargs)
+        result: T = await self.opened_workspace.store.read_async(fn, *args, **kwargs)
         return result
 
     # -- tasks -----------------------------------------------------------------------------------
@@ -245,7 +276,7 @@ class AppContext(QObject):
     async def _check_prompt_files(self) -> None:
         import asyncio
 
-        workspace = self.workspace
+        workspace = self.opened_workspace
         try:
             results = await asyncio.to_thread(workspace.agents.sync_prompt_files)
         finally:
@@ -258,7 +289,7 @@ class AppContext(QObject):
                 self.status(f"@{name}: {error}")
 
 
-def _open_workspace(paths: DataPaths) -> tuple[Any, Any]:
+def _open_workspace(paths: DataPaths) -> tuple[Workspace, EngineLoop]:
     # The engine's import (about 80 ms) happens here too, on the worker thread.
     from ato_desktop.engine.engine_loop import EngineLoop
     from ato_desktop.engine.workspace import Workspace

@@ -5,6 +5,7 @@ status bar with the live-run count. It is shown (and painted) before the log is 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
@@ -37,11 +38,12 @@ from PySide6.QtWidgets import (
 
 from ato_desktop import APP_NAME
 from ato_desktop.store import run_queries
+from ato_desktop.ui.app_commands import GO_COMMANDS, TRAY_COMMANDS, WINDOW, WINDOW_COMMANDS
 from ato_desktop.ui.commands import Command, CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
 from ato_desktop.ui.pages.base import Page
-from ato_desktop.ui.pages.declared_commands import PAGE_COMMANDS
+from ato_desktop.ui.pages.page_commands import PAGE_COMMANDS, commands_of_page
 from ato_desktop.ui.pages.registry import PAGES, page_class
 from ato_desktop.ui.palette.palette_commands import register_palette_commands
 from ato_desktop.ui.theme import current_theme
@@ -171,79 +173,37 @@ class MainWindow(QMainWindow):
                 item.setIcon(nav_icon(spec.icon, theme.text_muted, theme.accent_text))
 
     def _register_window_commands(self) -> None:
+        """Every command of the app from start-up, bound late: the window's own, the palette's,
+        every page's (ui/pages/page_commands.py) and the tray's. A page's commands find their
+        page (building it) when they run; its single keys work once the page is built and
+        shows (its actions are on the page widget)."""
         commands = self.ctx.commands
+        commands.provide(WINDOW, self)
         for spec in PAGES:
-            if spec.in_nav:
-                self.addAction(
-                    commands.register(
-                        Command(
-                            id=f"go.{spec.id}",
-                            title=f"Go to {spec.title}",
-                            callback=lambda pid=spec.id: self.navigate(pid),
-                            section="Navigate",
-                            shortcut=spec.shortcut,
-                        )
-                    )
-                )
-        self.addAction(
-            commands.register(
-                Command(
-                    "help.shortcuts",
-                    "Keyboard shortcuts",
-                    self.show_shortcuts,
-                    section="Help",
-                    shortcut="?",
-                    description="List every shortcut",
-                )
-            )
-        )
-        self.addAction(
-            commands.register(
-                Command("app.quit", "Quit", self.quit_app, section="App", shortcut="Ctrl+Q")
-            )
-        )
-        self.addAction(
-            commands.register(
-                Command(
-                    "app.open_data_dir",
-                    "Open data folder",
-                    self.open_data_dir,
-                    section="App",
-                    description=str(self.ctx.paths.root),
-                )
-            )
-        )
+            commands.provide_with(spec.id, self._page_for_command)
+        commands.declare(GO_COMMANDS)
+        for command in WINDOW_COMMANDS:
+            if command.id == "app.open_data_dir":
+                command = replace(command, description=str(self.ctx.paths.root))
+            commands.declare((command,))
         # Ctrl+K (Cmd+K on macOS): the palette over every command and the whole workspace.
-        self.palette_host, palette_actions = register_palette_commands(self.ctx, self)
-        self.addActions(palette_actions)
-        self._declare_page_commands()
+        self.palette_host, _palette_actions = register_palette_commands(self.ctx, self)
+        commands.declare(PAGE_COMMANDS)
+        commands.declare(TRAY_COMMANDS)
+        for command in commands:
+            if command.scope == "window":
+                self.addAction(commands.action(command.id))
         self._build_menus()
 
-    def _declare_page_commands(self) -> None:
-        """Every page's commands from start-up, as stand-ins until the page is built.
-
-        A page-scope stand-in's action is on no widget, so its shortcut waits for the page (as
-        before); a window-scope one's works at once, opening the page first.
-        """
-        for page_id, decls in PAGE_COMMANDS.items():
-            if page_id not in self._specs or page_id in self._pages:
-                continue
-            for decl in decls:
-                if decl.id in self.ctx.commands:
-                    continue
-                action = self.ctx.commands.register(
-                    decl.command(lambda pid=page_id, cid=decl.id: self._run_page_command(pid, cid))
-                )
-                if decl.scope == "window":
-                    self.addAction(action)
-
-    def _run_page_command(self, page_id: str, command_id: str) -> None:
-        """A command of a page not built yet: open the page (building it registers the real
-        command under the same id), then run the real one."""
-        stand_in = self.ctx.commands.get(command_id)
-        self.navigate(page_id)
-        if self.ctx.commands.get(command_id) is not stand_in:
-            self.ctx.commands.run(command_id)
+    def _page_for_command(self, command: Command) -> Page | None:
+        """The page that runs command, built if need be; a page command's page is shown first
+        (its keys act on what it shows). None before the log is open."""
+        page_id = command.target
+        if self.ctx.workspace is None or page_id not in self._specs:
+            return None
+        if command.scope == "page" and self._current != page_id:
+            self.navigate(page_id)
+        return self.page(page_id)
 
     def _build_menus(self) -> None:
         menubar = self.menuBar()
@@ -252,6 +212,8 @@ class MainWindow(QMainWindow):
         view_menu = menubar.addMenu("&View")
         help_menu = menubar.addMenu("&Help")
         for command in self.ctx.commands:
+            if not command.in_menus:
+                continue
             action = self.ctx.commands.action(command.id)
             if command.section == "Navigate":
                 view_menu.addAction(action)
@@ -266,7 +228,7 @@ class MainWindow(QMainWindow):
         self._data_dir.setText(f"Log: {self.ctx.paths.root}")
         self._data_dir.setToolTip(str(self.ctx.paths.database))
         self._nav.setEnabled(True)
-        bridge = self.ctx.bridge
+        bridge = self.ctx.opened_bridge
         bridge.sig_run_created.connect(lambda _e: poke(self._live_refresh))
         bridge.sig_run_ended.connect(lambda _e: poke(self._live_refresh))
         bridge.sig_run_ended.connect(self._store_banner.hide)
@@ -296,7 +258,7 @@ class MainWindow(QMainWindow):
         self.notifications = NotificationService(self.ctx, self)
         self.notifications.set_window(self)
         self.ctx.notifications = self.notifications
-        self.ctx.bridge.sig_run_ended.connect(self.notifications.on_run_ended)
+        self.ctx.opened_bridge.sig_run_ended.connect(self.notifications.on_run_ended)
         self.tray = Tray(self.ctx, self, icon=app_icon(), parent=self)
         self.notifications.set_tray_icon(self.tray.icon)
         self.tray.refresh()
@@ -306,7 +268,7 @@ class MainWindow(QMainWindow):
         self.ctx.spawn(self._open_landing_page(), what="open the first page")
 
     async def _open_landing_page(self) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         empty = await self.ctx.read(run_queries.log_is_empty, store)
         last = str(self.ctx.settings.value("window/page", "runs"))
         if empty:
@@ -327,7 +289,7 @@ class MainWindow(QMainWindow):
     async def _update_live_count(self) -> None:
         from ato_desktop.core.records import RunFilter
 
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         count = await self.ctx.read(store.count_runs, RunFilter(statuses=("running",)))
         self._live_label.setText(f"● {count} running" if count else "No runs in flight")
         self._live_label.setProperty("live_count", count)
@@ -335,7 +297,7 @@ class MainWindow(QMainWindow):
     def _show_waiting(self) -> None:
         approvals = self.ctx.approvals
         pending = approvals.pending() if approvals is not None else []
-        if not pending:
+        if approvals is None or not pending:
             self._waiting_button.hide()
             return
         runs = approvals.waiting_runs()
@@ -375,10 +337,9 @@ class MainWindow(QMainWindow):
             page = page_class(spec)(self.ctx)
             self._pages[page_id] = page
             self._stack.addWidget(page)
-            for command in page.commands():
-                action = self.ctx.commands.register(command)
-                (self if command.scope == "window" else page).addAction(action)
-            self._build_menus()
+            for command in commands_of_page(page_id):
+                if command.scope == "page":
+                    page.addAction(self.ctx.commands.action(command.id))
         return page
 
     def navigate(self, page_id: str, target: dict[str, Any] | None = None) -> None:
@@ -500,7 +461,7 @@ class MainWindow(QMainWindow):
             await self.ctx.shutdown()
         finally:
             self.close()
-            QApplication.instance().quit()
+            QApplication.quit()
 
 
 class _LoadingView(QWidget):

@@ -27,6 +27,7 @@ from ato_desktop.core.notify_rules import (
     RunEnding,
     notify_kind,
 )
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class NotificationService(QObject):
     ) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         if policy is None:
             completion = _float(ctx.settings.value(COMPLETION_SETTING), COMPLETION_AFTER_S_DEFAULT)
             policy = NotifyPolicy(completion_after_s=completion)
@@ -134,9 +136,7 @@ class NotificationService(QObject):
 
     async def _offer_runs(self, run_ids: list[str]) -> None:
         store = self._ctx.workspace.store
-        runs = await self._ctx.read(_existing_runs, store, run_ids)
-        if not shiboken6.isValid(self):
-            return
+        runs = await self.work.fetch(_existing_runs, store, run_ids)
         now = _now_ms()
         for run in runs:
             duration_ms = run.duration_ns // 1_000_000 if run.duration_ns is not None else None

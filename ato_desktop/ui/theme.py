@@ -164,7 +164,9 @@ def mix(a: str, b: str, share_of_b: float) -> str:
     ca, cb = QColor(a), QColor(b)
     channels = [
         round(x * (1 - share_of_b) + y * share_of_b)
-        for x, y in zip(ca.getRgb()[:3], cb.getRgb()[:3], strict=True)
+        for x, y in zip(
+            (ca.red(), ca.green(), ca.blue()), (cb.red(), cb.green(), cb.blue()), strict=True
+        )
     ]
     return "#{:02x}{:02x}{:02x}".format(*channels)
 

@@ -1,6 +1,7 @@
 """The system tray: an icon with the live-run count (tooltip and a badge on the icon) and a menu
-of the running dispatches (each opens its run), Open window, Kill all stuck, Pause/Resume
-schedules and Quit. With the window closed the app keeps running here, so schedules fire.
+of the running dispatches (each opens its run), then the registry's commands Open window, Kill
+all stuck, Pause/Resume schedules and Quit (ui/app_commands.py). With the window closed the app
+keeps running here, so schedules fire.
 
 The menu is built whether or not the desktop has a tray (offscreen tests trigger its actions);
 the icon itself only where a tray exists. Live runs are read from the log (any process) when a
@@ -19,7 +20,10 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from ato_desktop import APP_NAME
 from ato_desktop.core.live_status import STUCK_AFTER_S_DEFAULT, stuck_after_s
+from ato_desktop.ui.app_commands import TRAY, TRAY_COMMANDS, TRAY_MENU, WINDOW, WINDOW_COMMANDS
+from ato_desktop.ui.commands import CommandRegistry
 from ato_desktop.ui.runs.formatting import elapsed, now_ms, plural, short_id
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.coalesce import poke
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,7 @@ class Tray(QObject):
     ) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._window = window
         self.available = QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
         self._base_icon = icon if icon is not None else QIcon()
@@ -81,14 +86,16 @@ class Tray(QObject):
         self.menu = QMenu()
         self.menu.setObjectName("TrayMenu")
         self.menu.aboutToShow.connect(self.rebuild_menu)
-        self.open_action = QAction("Open window", self)
-        self.open_action.triggered.connect(self.open_window)
-        self.kill_stuck_action = QAction("Kill all stuck", self)
-        self.kill_stuck_action.triggered.connect(self.kill_all_stuck)
-        self.pause_action = QAction("Pause schedules", self)
-        self.pause_action.triggered.connect(self.toggle_schedules)
-        self.quit_action = QAction("Quit", self)
-        self.quit_action.triggered.connect(self.quit)
+        # The menu's commands are the registry's (ui/app_commands.py): the same actions as the
+        # window's menus and the palette's, run on this tray and its window.
+        self._commands: CommandRegistry = ctx.commands
+        self._commands.declare((*WINDOW_COMMANDS, *TRAY_COMMANDS))
+        self._commands.provide(TRAY, self)
+        self._commands.provide(WINDOW, window)
+        self.open_action = self._commands.action("app.open_window")
+        self.kill_stuck_action = self._commands.action("runs.kill_stuck")
+        self.pause_action = self._commands.action("schedules.toggle")
+        self.quit_action = self._commands.action("app.quit")
         self.run_actions: list[QAction] = []
         self.icon: QSystemTrayIcon | None = None
         if self.available:
@@ -119,9 +126,7 @@ class Tray(QObject):
 
     async def _load(self) -> None:
         store = self._ctx.workspace.store
-        runs = await self._ctx.read(store.live_runs)
-        if not shiboken6.isValid(self):
-            return
+        runs = await self.work.fetch(store.live_runs)
         self.live_runs = list(runs)
         self._show_count()
         self.rebuild_menu()
@@ -159,18 +164,18 @@ class Tray(QObject):
         if self.count > MENU_RUNS_MAX:
             more = menu.addAction(f"{self.count - MENU_RUNS_MAX} more… (Runs → Live)")
             more.triggered.connect(lambda: self._open("runs", {"tab": "live"}))
-        menu.addSeparator()
-        menu.addAction(self.open_action)
         self.kill_stuck_action.setEnabled(self._ctx.workspace is not None)
-        menu.addAction(self.kill_stuck_action)
-        scheduler = self._scheduler()
-        self.pause_action.setEnabled(scheduler is not None)
-        self.pause_action.setText(
-            "Resume schedules" if self._scheduler_paused() else "Pause schedules"
+        self.pause_action.setEnabled(self._scheduler() is not None)
+        self._commands.retitle(
+            "schedules.toggle",
+            "Resume schedules" if self._scheduler_paused() else "Pause schedules",
         )
-        menu.addAction(self.pause_action)
         menu.addSeparator()
-        menu.addAction(self.quit_action)
+        for command_id in TRAY_MENU:
+            if command_id is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(self._commands.action(command_id))
         self.sig_menu_rebuilt.emit()
 
     # -- actions ---------------------------------------------------------------------------------
@@ -235,12 +240,6 @@ class Tray(QObject):
             self._ctx.status("Schedules paused: nothing fires until you resume them.")
         self._show_count()
         self.rebuild_menu()
-
-    def quit(self) -> None:
-        """Really quit (asking first if runs are in flight)."""
-        quit_app = getattr(self._window, "quit_app", None)
-        if callable(quit_app):
-            quit_app()
 
     def close(self) -> None:
         if self.icon is not None:

@@ -7,6 +7,7 @@ waitSignal process asyncio callbacks and async slots run as they do in the app.
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,16 @@ from ato_desktop.ui.commands import CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.theme import ThemeManager
 from tests.support.qt_helpers import Show
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After each test, once pytest has let go of its fixtures: collect what they left in
+    reference cycles now, on the UI thread. Left to Python, the cyclic collector runs on
+    whichever thread allocates next, often a reader thread of the next test, and a QObject
+    (an AppContext with its timers) deleted there makes Qt warn, or crash."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

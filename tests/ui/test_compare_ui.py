@@ -198,8 +198,8 @@ def test_two_runs_aligned_with_one_sided_rows_and_word_diff(
     assert "three results" in diff.outputs.left.toPlainText()
     assert "Not in the right run" in diff.outputs.right.toPlainText()
     # Keyboard: Down moves to the changed "answer" row.
-    result.actions.setFocus()
-    qtbot.keyClick(result.actions, Qt.Key.Key_Down)
+    result.actions_table.setFocus()
+    qtbot.keyClick(result.actions_table, Qt.Key.Key_Down)
     qtbot.waitUntil(
         lambda: diff.row is not None and diff.row.name == "answer" and not diff.busy,
         timeout=5000,

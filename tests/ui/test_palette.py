@@ -3,7 +3,12 @@ with snippets, Quick Actions to each Insights sub-tab, Enter to open things, Esc
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,40 +202,62 @@ def test_newest_query_wins_while_typing_fast(
 # -- every page's commands from start-up -----------------------------------------------------
 
 
-def test_declared_page_commands_equal_what_the_pages_register(window: MainWindow) -> None:
-    """The start-up table is the pages' own commands(): building each page proves it."""
-    import os
-    from pathlib import Path
+def test_every_declared_command_names_a_method_of_its_page(window: MainWindow) -> None:
+    """Commands are declared as data (ui/pages/page_commands.py) and bound when run: each
+    names a method its page really has, callable with the declared arguments."""
+    import inspect
 
-    from ato_desktop.ui.pages import declared_commands
-    from ato_desktop.ui.pages.declared_commands import TABLE_MARKER, CommandDecl, render
+    from ato_desktop.ui.commands import method_of
+    from ato_desktop.ui.pages.page_commands import PAGE_COMMANDS
     from ato_desktop.ui.pages.registry import PAGES
 
-    real = {
-        spec.id: tuple(CommandDecl.of(c) for c in window.page(spec.id).commands()) for spec in PAGES
-    }
-    real = {page_id: decls for page_id, decls in real.items() if decls}
-    if os.environ.get("ATO_WRITE_DECLARED_COMMANDS"):
-        path = Path(declared_commands.__file__)
-        head = path.read_text(encoding="utf-8").rpartition(TABLE_MARKER)[0]
-        path.write_text(f"{head}{TABLE_MARKER}\n{render(real)}", encoding="utf-8")
-        return
-    assert real == declared_commands.PAGE_COMMANDS, (
-        "a page's commands changed: run ATO_WRITE_DECLARED_COMMANDS=1 pytest "
-        "tests/ui/test_palette.py -k declared, then ruff format the table"
-    )
+    page_ids = {spec.id for spec in PAGES}
+    assert PAGE_COMMANDS and {c.target for c in PAGE_COMMANDS} <= page_ids
+    for command in PAGE_COMMANDS:
+        assert command.callback is None and command.target is not None
+        method = method_of(window.page(command.target), command.method)
+        inspect.signature(method).bind(*command.args)
+        assert command.scope == "window" or command.page_id == command.target
+    # Building every page registered nothing new: the registry had them all from start-up.
+    ids = [c.id for c in window.ctx.commands]
+    assert len(ids) == len(set(ids)) and {c.id for c in PAGE_COMMANDS} <= set(ids)
 
 
 def test_every_page_command_is_listed_before_its_page_is_built(window: MainWindow) -> None:
-    from ato_desktop.ui.pages.declared_commands import PAGE_COMMANDS
+    from ato_desktop.ui.pages.page_commands import PAGE_COMMANDS
 
     built = set(window._pages)
-    for page_id, decls in PAGE_COMMANDS.items():
-        if page_id in built:
-            continue
-        for decl in decls:
-            assert decl.id in window.ctx.commands
-            assert window.ctx.commands.get(decl.id).title == decl.title
+    unbuilt = [c for c in PAGE_COMMANDS if c.target not in built]
+    assert unbuilt
+    for declared in unbuilt:
+        assert declared.id in window.ctx.commands
+        assert window.ctx.commands.get(declared.id) == declared
+
+
+def test_page_commands_are_listed_without_importing_a_page(tmp_path: Path) -> None:
+    """The window lists every command (the palette, menus, `?`) before any page module loads."""
+    probe = (
+        "import json, sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from pathlib import Path\n"
+        "from ato_desktop.store.paths import DataPaths\n"
+        "from ato_desktop.ui.commands import CommandRegistry\n"
+        "from ato_desktop.ui.context import AppContext\n"
+        "from ato_desktop.ui.main_window import MainWindow\n"
+        "app = QApplication([])\n"
+        f"ctx = AppContext(CommandRegistry(), paths=DataPaths(Path({str(tmp_path)!r})))\n"
+        "window = MainWindow(ctx)\n"
+        "pages = sorted(m for m in sys.modules if m.endswith('_page'))\n"
+        "print(json.dumps([pages, [c.id for c in ctx.commands]]))\n"
+    )
+    env = {**os.environ, "ATO_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    pages, ids = json.loads(done.stdout.strip().splitlines()[-1])
+    assert pages == []
+    assert {"runs.telemetry", "agents.new", "insights.cost", "automations.fit"} <= set(ids)
 
 
 def test_a_page_command_runs_from_the_palette_before_its_page_was_built(
@@ -253,7 +280,7 @@ def test_a_page_command_runs_from_the_palette_before_its_page_was_built(
     assert window.current_page_id == "agents"
     agents: Any = window.page("agents")
     assert agents.editor.creating
-    # The stand-in was replaced by the page's command, whose shortcut works on its page.
+    # The command, bound when it ran, has its shortcut on its page now that the page is built.
     action = window.ctx.commands.action("agents.new")
     assert action in agents.actions()
 
@@ -342,3 +369,37 @@ def test_a_message_sent_in_several_chats_matches_once(window: MainWindow, qtbot:
     assert "and 5 more like it" in question.detail
     answer = next(i for i in messages if "disk" in i.plain_title)
     assert "more like it" not in answer.detail
+
+
+def test_the_tray_menu_is_built_from_the_commands_the_palette_runs(
+    window: MainWindow, qtbot: Any
+) -> None:
+    """Kill all stuck and Pause schedules are in the palette as in the tray; Quit is one
+    command, the same action in the tray and the File menu."""
+    registry = window.ctx.commands
+    tray = window.tray
+    assert tray is not None
+    tray.rebuild_menu()
+    in_tray = tray.menu.actions()
+    for command_id in ("app.open_window", "runs.kill_stuck", "schedules.toggle", "app.quit"):
+        assert registry.action(command_id) in in_tray
+    file_menu = window.menuBar().actions()[0].menu()
+    assert file_menu is not None and registry.action("app.quit") in file_menu.actions()
+    assert [c.id for c in registry if c.title == "Quit"] == ["app.quit"]
+
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "kill all stuck")
+    _select(palette, qtbot, "runs.kill_stuck")
+    with qtbot.waitSignal(window.ctx.sig_status_message, timeout=5000) as said:
+        QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert said.args[0].startswith("No run is stuck")
+
+    scheduler = window.ctx.opened_workspace.automations.scheduler
+    assert not scheduler.paused
+    palette = _open(window, qtbot)
+    _type(palette, qtbot, "pause schedules")
+    _select(palette, qtbot, "schedules.toggle")
+    QTest.keyClick(palette.field, Qt.Key.Key_Return)
+    assert scheduler.paused and tray.pause_action.text() == "Resume schedules"
+    tray.pause_action.trigger()
+    assert not scheduler.paused and registry.get("schedules.toggle").title == "Pause schedules"

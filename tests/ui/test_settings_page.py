@@ -277,13 +277,13 @@ def test_navigation_targets_scroll_to_their_section(
     with qtbot.waitSignal(page.sig_section_shown, timeout=10_000) as shown:
         page.activate({"section": section})
     assert shown.args == [section] and page.current_section == section
-    value = page.scroll.verticalScrollBar().value()
+    value = page.scroll_area.verticalScrollBar().value()
     card = page.sections[section]
     if section == "keys":
         assert value == 0
     else:
         assert value > 0
-        assert card.y() - value <= 12 or value == page.scroll.verticalScrollBar().maximum()
+        assert card.y() - value <= 12 or value == page.scroll_area.verticalScrollBar().maximum()
 
 
 def test_an_unknown_section_is_ignored(open_ctx: AppContext, qtbot: Any, show: Show) -> None:

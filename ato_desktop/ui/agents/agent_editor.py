@@ -293,7 +293,7 @@ class AgentEditor(QWidget):
         self.coding_tools_note.setWordWrap(True)
         self._form.addRow(self.coding_tools_note)
         scroll.setWidget(body)
-        self.scroll = scroll
+        self.scroll_area = scroll
         outer.addWidget(scroll, 1)
 
         footer = QFrame()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 # The HTTP runtimes: what a chat without an agent can use.
 RUNTIMES = ("claude", "codex", "openai-compatible")
@@ -45,6 +45,7 @@ class ModelSuggestions(QObject):
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._cache: dict[str, list[str]] = {}
         self._book: Any = None
         self._loading: set[str] = set()
@@ -63,12 +64,12 @@ class ModelSuggestions(QObject):
             self._ctx.spawn(self._load(runtime), what="look up model names")
 
     async def _load(self, runtime: str) -> None:
-        book = self._ctx.workspace.prices
+        book = self._ctx.opened_workspace.prices
         try:
-            models = await asyncio.to_thread(book.known_models, runtime)
+            models = await self.work.call(book.known_models, runtime)
         finally:
             self._loading.discard(runtime)
-        if book is self._ctx.workspace.prices:
+        if book is self._ctx.opened_workspace.prices:
             self._book = book
             self._cache[runtime] = list(models)
         self.sig_models_loaded.emit(runtime, list(models))
@@ -104,9 +105,10 @@ class ModelCombo(QComboBox):
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(18)
         completer = self.completer()
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        if completer is not None:  # an editable combo box always has one
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.runtime = ""
 
     def model_name(self) -> str:
@@ -117,7 +119,9 @@ class ModelCombo(QComboBox):
 
     def set_runtime(self, runtime: str) -> None:
         self.runtime = runtime
-        self.lineEdit().setPlaceholderText(MODEL_PLACEHOLDERS.get(runtime, "model name"))
+        line = self.lineEdit()
+        if line is not None:  # editable: always there
+            line.setPlaceholderText(MODEL_PLACEHOLDERS.get(runtime, "model name"))
 
     def set_suggestions(self, models: list[str]) -> None:
         """Offer these names; what the user typed stays."""

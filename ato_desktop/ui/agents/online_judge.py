@@ -7,7 +7,6 @@ config version; see core.eval_scoring.OnlineJudgeSettings)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import plural
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 DEFAULT_RUBRIC = (
     "Does the answer address the user's request correctly, completely and politely? "
@@ -85,6 +85,7 @@ class OnlineJudgeButton(QPushButton):
         super().__init__("Online judging…", parent)
         self.setObjectName("OnlineJudgeButton")
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.agent_id: str | None = None
         self.state: JudgeState | None = None
         self.dialog: OnlineJudgeDialog | None = None
@@ -141,6 +142,7 @@ class OnlineJudgeDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("OnlineJudgeDialog")
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.agent_id = agent_id
         self.state: JudgeState | None = None
         self.setWindowTitle("Online judging")
@@ -235,9 +237,7 @@ class OnlineJudgeDialog(QDialog):
         ctx.spawn(self._load(), what="read the online judge")
 
     async def _load(self) -> None:
-        state = await self.ctx.read(load_judge_state, self.ctx.workspace.store, self.agent_id)
-        if not shiboken6.isValid(self):
-            return
+        state = await self.work.fetch(load_judge_state, self.ctx.workspace.store, self.agent_id)
         self.state = state
         self.title.setText(f"Online judging of @{state.agent_name}")
         self.summary.setText(summary_text(state.summary))
@@ -300,15 +300,13 @@ class OnlineJudgeDialog(QDialog):
     async def _save(self, name: str, options: dict[str, Any]) -> None:
         store = self.ctx.workspace.store
         try:
-            settings = await asyncio.to_thread(configure_online_judge, store, name, **options)
+            settings = await self.work.call(configure_online_judge, store, name, **options)
         except (ValueError, LookupError) as exc:
             message: str | None = str(exc)
         except Exception as exc:  # NotFoundError: the judge agent is gone
             message = str(exc) or type(exc).__name__
         else:
             message = None
-        if not shiboken6.isValid(self):
-            return
         self.save_button.setEnabled(True)
         if message is not None:
             self._show_error(f"Not saved: {message}")

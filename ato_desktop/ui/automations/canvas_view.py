@@ -4,7 +4,7 @@ it on click or drag; a legend of the source colours and status marks."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -259,16 +259,17 @@ class Legend(QWidget):
         super().__init__(parent)
         self.setObjectName("CanvasLegend")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        self._entries = [(KIND_LABELS[k], QColor(KIND_COLORS[k]), "box") for k in NodeKind]
+        # label, colour (None: the status's own, from the theme when painted), kind of mark
+        self._entries: list[tuple[str, QColor | None, str]] = [
+            (KIND_LABELS[k], QColor(KIND_COLORS[k]), "box") for k in NodeKind
+        ]
         self._entries += [
             ("Last run completed", None, "completed"),
             ("Last run failed", None, "failed"),
             ("Running now", None, "running"),
         ]
 
-    def sizeHint(self):  # type: ignore[no-untyped-def]
-        from PySide6.QtCore import QSize
-
+    def sizeHint(self) -> QSize:
         width = max(self.fontMetrics().horizontalAdvance(label) for label, _c, _k in self._entries)
         return QSize(width + 40, self.ROW * len(self._entries) + 14)
 
@@ -279,11 +280,10 @@ class Legend(QWidget):
         for label, color, kind in self._entries:
             centre = QPointF(16, y + self.ROW / 2)
             painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(color if color is not None else status_color(kind))
             if kind == "box":
-                painter.setBrush(color)
                 painter.drawRoundedRect(QRectF(centre.x() - 6, centre.y() - 5, 12, 10), 2, 2)
             else:
-                painter.setBrush(status_color(kind))
                 painter.drawEllipse(centre, 4.5, 4.5)
             painter.setPen(QColor(t.text))
             painter.drawText(QPointF(30, centre.y() + self.fontMetrics().ascent() / 2 - 1), label)

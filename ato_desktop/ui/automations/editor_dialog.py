@@ -5,7 +5,6 @@ it and records a new version; its message is shown when it refuses."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Any
 
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.automations import GroupMode, GroupSpec, HookSpec, ScheduleSpec, SkillSpec
 from ato_desktop.store.automations import AutomationRecord
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 
 class DefinitionEditor(QDialog):
@@ -39,6 +39,7 @@ class DefinitionEditor(QDialog):
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.record = record
         self.setObjectName("DefinitionEditor")
         self.setWindowTitle(f"Edit {record.kind.value} {record.name}")
@@ -150,19 +151,19 @@ class DefinitionEditor(QDialog):
         self.ctx.spawn(self._save(), what=f"save {self.record.kind.value} {self.record.name}")
 
     async def _save(self) -> None:
-        service = self.ctx.workspace.automations.definitions
+        service = self.ctx.opened_workspace.automations.definitions
         record = self.record
         done: list[str] = []
         try:
             spec = self.edited_spec()
             if spec != record.spec:
-                _saved, changed = await asyncio.to_thread(
+                _saved, changed = await self.work.call(
                     service.save, record.kind, record.name, spec, source="ui"
                 )
                 if changed:
                     done.append("saved a new version")
             if self.enabled.isChecked() != record.enabled:
-                await asyncio.to_thread(
+                await self.work.call(
                     service.set_enabled, record.kind, record.name, self.enabled.isChecked()
                 )
                 done.append("enabled" if self.enabled.isChecked() else "disabled")
@@ -179,9 +180,9 @@ class DefinitionEditor(QDialog):
 
     def _reread(self) -> None:
         async def go() -> None:
-            service = self.ctx.workspace.automations.definitions
+            service = self.ctx.opened_workspace.automations.definitions
             try:
-                updated = await asyncio.to_thread(service.sync_skill, self.record.id)
+                updated = await self.work.call(service.sync_skill, self.record.id)
             except Exception as exc:  # SkillParseError: the file's problem, said plainly
                 self.error.setText(str(exc))
                 self.error.show()

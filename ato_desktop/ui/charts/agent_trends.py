@@ -38,7 +38,7 @@ from ato_desktop.store.chart_queries import AgentTrends
 from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.chart_spec import LINE, STACKED, Band, ChartSpec, Marker, Series
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.widgets.async_view import NewestRead
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
 WINDOWS: Final = {
@@ -187,8 +187,8 @@ class AgentTrendsView(QWidget):
         self.agent_id: str | None = None
         self.trends: AgentTrends | None = None
         self.regression: Any = None
-        self._reads = NewestRead(self, ctx)
-        self.window = self._initial_window()
+        self._reads = BackgroundWork(self, ctx)
+        self.time_window = self._initial_window()
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 8, 0, 0)
         column.setSpacing(8)
@@ -201,7 +201,7 @@ class AgentTrendsView(QWidget):
             button = QPushButton(label)
             button.setObjectName(f"TrendsWindow_{key}")
             button.setCheckable(True)
-            button.setChecked(key == self.window)
+            button.setChecked(key == self.time_window)
             button.setToolTip(f"The last {label}")
             button.clicked.connect(lambda _c=False, k=key: self.set_window(k))
             self._buttons.addButton(button)
@@ -266,9 +266,9 @@ class AgentTrendsView(QWidget):
             self._draw(self.trends)
 
     def set_window(self, window: str) -> None:
-        self.window = window if window in WINDOWS else DEFAULT_WINDOW
+        self.time_window = window if window in WINDOWS else DEFAULT_WINDOW
         for button in self._buttons.buttons():
-            button.setChecked(button.objectName() == f"TrendsWindow_{self.window}")
+            button.setChecked(button.objectName() == f"TrendsWindow_{self.time_window}")
         self.refresh()
 
     def refresh(self) -> None:
@@ -277,16 +277,20 @@ class AgentTrendsView(QWidget):
         self.ctx.spawn(self._read(self.agent_id), what="read the agent's trends")
 
     async def _read(self, agent_id: str) -> None:
-        await self._reads.read(
+        await self._reads.show(
             read_trends,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             agent_id,
-            self.window,
+            self.time_window,
             int(time.time() * 1000),
             apply=self._draw,
-            fail=lambda message: [f.show_error(message) for f in self.frames.values()],
+            fail=self._show_error,
             what="agent trends",
         )
+
+    def _show_error(self, message: str) -> None:
+        for frame in self.frames.values():
+            frame.show_error(message)
 
     def _draw(self, trends: AgentTrends) -> None:
         if not shiboken6.isValid(self) or trends.agent_id != self.agent_id:
@@ -295,7 +299,7 @@ class AgentTrendsView(QWidget):
         specs = trend_specs(trends, self.regression)
         for metric, frame in self.frames.items():
             frame.set_spec(specs[metric])
-        label = WINDOWS[self.window][0]
+        label = WINDOWS[self.time_window][0]
         self.caption.setText(
             f"{trends.total_runs():,} production runs in the last {label} · "
             f"{len(trends.markers)} config change{'s' if len(trends.markers) != 1 else ''} · UTC"

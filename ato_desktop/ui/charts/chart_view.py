@@ -497,7 +497,7 @@ class ChartView(QChartView):
             if spec.kind == HBARS
             else (Qt.Key.Key_Left, Qt.Key.Key_Right)
         )
-        moves = {back: -1, forward: 1, Qt.Key.Key_Home: -n, Qt.Key.Key_End: n}
+        moves: dict[int, int] = {back: -1, forward: 1, Qt.Key.Key_Home: -n, Qt.Key.Key_End: n}
         if key in moves:
             self._marker_focus = None
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)

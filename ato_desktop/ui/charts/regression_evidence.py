@@ -28,7 +28,7 @@ from ato_desktop.store.chart_queries import Distribution, VersionSample
 from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.chart_spec import BARS, ChartSpec, Guide, Series
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.widgets.async_view import NewestRead
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 BINS: Final = 14
 MAX_CHARTS: Final = 2  # side by side in the detail panel
@@ -204,7 +204,7 @@ class RegressionEvidence(QWidget):
         self.change: ChangeReport | None = None
         self.thresholds = Thresholds()
         self.samples: ChangeSamples | None = None
-        self._reads = NewestRead(self, ctx)
+        self._reads = BackgroundWork(self, ctx)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(10)
@@ -231,15 +231,19 @@ class RegressionEvidence(QWidget):
             self.ctx.spawn(self._read(change), what="read the change's samples")
 
     async def _read(self, change: ChangeReport) -> None:
-        await self._reads.read(
+        await self._reads.show(
             read_samples,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             change.previous_version_id,
             change.version_id,
             apply=self._draw,
-            fail=lambda message: [f.show_error(message) for f in self.frames],
+            fail=self._show_error,
             what="regression samples",
         )
+
+    def _show_error(self, message: str) -> None:
+        for frame in self.frames:
+            frame.show_error(message)
 
     def _draw(self, samples: ChangeSamples | None) -> None:
         change = self.change

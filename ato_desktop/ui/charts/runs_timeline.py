@@ -29,7 +29,7 @@ from ato_desktop.store.chart_queries import VolumeCounts
 from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.chart_spec import STACKED, ChartSpec, Series
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.widgets.async_view import NewestRead
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.coalesce import fire_soon
 
 # The stacks, bottom up: (label, statuses, theme colour).
@@ -115,7 +115,7 @@ class RunsTimeline(ChartFrame):
         self._filter = RunFilter()
         self.shown_filter: RunFilter | None = None  # the filter of the counts drawn
         self._stale = False  # runs changed while hidden
-        self._reads = NewestRead(self, ctx)
+        self._reads = BackgroundWork(self, ctx)
         self.setMaximumHeight(230)
         self.sig_activated.connect(self._on_bucket)
         self.sig_range_selected.connect(self._on_range)
@@ -144,9 +144,9 @@ class RunsTimeline(ChartFrame):
             fire_soon(self._timer)
 
     async def _read(self, flt: RunFilter) -> None:
-        await self._reads.read(
+        await self._reads.show(
             read_volume,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             flt,
             int(time.time() * 1000),
             apply=lambda volume: self.show_volume(volume, flt),

@@ -33,7 +33,7 @@ from ato_desktop.store.chart_queries import Distribution, SpendRow
 from ato_desktop.ui.charts.chart_frame import ChartFrame
 from ato_desktop.ui.charts.chart_spec import BARS, LINE, STACKED, ChartSpec, Guide, Series
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.widgets.async_view import NewestRead
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 DAYS: Final = 30
 MAX_STACKS: Final = 6  # the biggest spenders; the rest is one "other" stack
@@ -152,7 +152,7 @@ def month_spec(data: SpendData) -> ChartSpec:
         running += per_day[i]
         spent.append(running if i <= today_index else None)
     total, projected = month_figures(data)
-    pace = [None] * days
+    pace: list[float | None] = [None] * days
     for i in range(today_index, days):
         pace[i] = total + (projected - total) * (i - today_index) / max(1, days - 1 - today_index)
     starts = [month + i * DAY_MS for i in range(days)]
@@ -198,7 +198,7 @@ class SpendCharts(QWidget):
         self.ctx = ctx
         self.by = "agent"
         self.data: SpendData | None = None
-        self._reads = NewestRead(self, ctx)
+        self._reads = BackgroundWork(self, ctx)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(10)
@@ -245,15 +245,19 @@ class SpendCharts(QWidget):
         self.ctx.spawn(self._read(), what="read spend")
 
     async def _read(self) -> None:
-        await self._reads.read(
+        await self._reads.show(
             read_spend,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             self.by,
             int(time.time() * 1000),
             apply=self.show_data,
-            fail=lambda message: (self.daily.show_error(message), self.month.show_error(message)),
+            fail=self._show_error,
             what="spend",
         )
+
+    def _show_error(self, message: str) -> None:
+        self.daily.show_error(message)
+        self.month.show_error(message)
 
     def show_data(self, data: SpendData) -> None:
         if not shiboken6.isValid(self):

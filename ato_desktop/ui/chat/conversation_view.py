@@ -601,11 +601,14 @@ class ConversationView(QScrollArea):
         widget = self._turns.get(self._revealed or "")
         if widget is None:
             return
+        content = self.widget()
+        if content is None:
+            return
         # The layout may not have placed a turn that was just added: place it now.
-        for layout in (self._layout, self.widget().layout()):
+        for layout in (self._layout, content.layout()):
             if layout is not None:
                 layout.activate()
-        top = widget.mapTo(self.widget(), widget.rect().topLeft()).y()
+        top = widget.mapTo(content, widget.rect().topLeft()).y()
         self.verticalScrollBar().setValue(max(0, top - REVEAL_MARGIN_PX))
 
     def _end_highlight(self) -> None:

@@ -67,7 +67,7 @@ class Generations:
 
         async def load() -> None:
             generation = self.next()
-            value = await ctx.read(read, ctx.workspace.store)
+            value = await ctx.read(read, ctx.opened_workspace.store)
             if self.is_latest(generation):
                 apply(value)
 

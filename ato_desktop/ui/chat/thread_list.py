@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from ato_desktop.core.records import ThreadRecord
 from ato_desktop.store.thread_ops import clean_title
@@ -51,7 +51,7 @@ class ThreadListModel(RecordListModel[ThreadRow]):
     def set_rows(self, rows: list[ThreadRow]) -> None:
         self.set_records(rows)
 
-    def thread(self, row: int) -> ThreadRow:
+    def thread_at(self, row: int) -> ThreadRow:
         return self.record(row)
 
     def record_data(self, row: ThreadRow, role: int) -> Any:
@@ -86,12 +86,15 @@ class ThreadListModel(RecordListModel[ThreadRow]):
         self.sig_title_edited.emit(row.id, title)
         return True
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = dict(super().roleNames())
-        names.update(
-            {ThreadIdRole: b"threadId", SubtitleRole: b"subtitle", UpdatedRole: b"updatedAt"}
-        )
-        names[DemoRole] = b"isDemo"
+        for role, name in (
+            (ThreadIdRole, b"threadId"),
+            (SubtitleRole, b"subtitle"),
+            (UpdatedRole, b"updatedAt"),
+            (DemoRole, b"isDemo"),
+        ):
+            names[role] = QByteArray(name)
         return names
 
 

@@ -6,11 +6,9 @@ bounded), so they are worked out on a worker thread; the newest selection wins.
 
 from __future__ import annotations
 
-import asyncio
 import html
 from collections.abc import Sequence
 
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -32,6 +30,7 @@ from ato_desktop.ui.agents.history_view import diff_colors
 from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 # Text shown per side, at most: a QTextDocument of a few hundred thousand highlighted characters
 # takes a noticeable time to lay out. The core already cuts payloads at 100,000 characters.
@@ -89,6 +88,7 @@ class ActionDiffView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._row: ActionComparison | None = None
         self._generation = Generations()
         self._pieces: dict[str, tuple[DiffPiece, ...] | None] = {}
@@ -159,13 +159,11 @@ class ActionDiffView(QWidget):
                 # The core's word diff covers the output's text; show the same text beside it.
                 left, right = _joined(given, "delete"), _joined(given, "insert")
             jobs.append((which, pane, left, right, given))
-        results = []
-        for which, pane, left, right, given in jobs:
-            pieces = (
-                given if given is not None else await asyncio.to_thread(word_pieces, left, right)
-            )
-            results.append((which, pane, tuple(pieces)))
-        if not shiboken6.isValid(self) or not self._generation.is_latest(generation):
+        results: list[tuple[str, SideBySide, tuple[DiffPiece, ...]]] = []
+        for which, pane, left, right, known in jobs:
+            found = known if known is not None else await self.work.call(word_pieces, left, right)
+            results.append((which, pane, tuple(found)))
+        if not self._generation.is_latest(generation):
             return
         truncated = any(d is not None and d.truncated for d in (row.inputs, row.outputs))
         for which, pane, pieces in results:

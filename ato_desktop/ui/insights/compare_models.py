@@ -50,9 +50,9 @@ class _TableModel(RecordTableModel):
         return self.record(row)
 
     def set_header(self, section: int, text: str) -> None:
-        headers = list(self.HEADERS)
+        headers = list(self.headers)
         headers[section] = text
-        self.HEADERS = tuple(headers)
+        self.headers = tuple(headers)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, section, section)
 
 

@@ -8,6 +8,7 @@ and the previous result stays on screen until the next one is ready.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import shiboken6
@@ -69,7 +70,8 @@ from ato_desktop.ui.insights.compare_rows import (
 )
 from ato_desktop.ui.runs.formatting import local_time, plural, short_id
 from ato_desktop.ui.widgets.async_view import STATE_ERROR as STATE_ERROR  # re-exported
-from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, StateStack
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
@@ -147,8 +149,8 @@ class RunResultView(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         self.actions_model = ActionRowsModel(self)
-        self.actions = _table("CompareActions", self.actions_model)
-        header = self.actions.horizontalHeader()
+        self.actions_table = _table("CompareActions", self.actions_model)
+        header = self.actions_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_LEFT, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(COL_RIGHT, QHeaderView.ResizeMode.Stretch)
@@ -160,8 +162,8 @@ class RunResultView(QWidget):
             (COL_COST, 120),
         ):
             header.resizeSection(col, width)
-        self.actions.selectionModel().currentRowChanged.connect(self._on_row_changed)
-        splitter.addWidget(self.actions)
+        self.actions_table.selectionModel().currentRowChanged.connect(self._on_row_changed)
+        splitter.addWidget(self.actions_table)
         self.diff = ActionDiffView(ctx)
         splitter.addWidget(self.diff)
         splitter.setSizes([220, 260])
@@ -204,7 +206,7 @@ class RunResultView(QWidget):
             0 if comparison.actions else None,
         )
         if first is not None:
-            self.actions.selectRow(first)
+            self.actions_table.selectRow(first)
 
     def _on_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.diff.show_row(current.data(ROW_ROLE) if current.isValid() else None)
@@ -243,12 +245,12 @@ class GroupResultView(QWidget):
         caption.setObjectName("SectionTitle")
         layout.addWidget(caption)
         self.actions_model = GroupActionsModel(self)
-        self.actions = _table("GroupActions", self.actions_model)
-        header = self.actions.horizontalHeader()
+        self.actions_table = _table("GroupActions", self.actions_model)
+        header = self.actions_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, 180)
-        layout.addWidget(self.actions, 1)
+        layout.addWidget(self.actions_table, 1)
 
     def show_comparison(self, comparison: GroupComparison) -> None:
         self.comparison = comparison
@@ -312,8 +314,10 @@ class CompareView(QWidget):
         self._loading = False  # a reload (agents, choices, comparison) is under way
         self._opening = 0  # open_target calls under way: a list refresh must not overtake them
         self._choices: AgentChoices | None = None
-        self._compare_reads = NewestRead(self, ctx, on_busy=self._show_busy, log_level=logging.INFO)
-        self._choice_reads = NewestRead(self, ctx)
+        self._compare_reads = BackgroundWork(
+            self, ctx, on_busy=self._show_busy, log_level=logging.INFO
+        )
+        self._choice_reads = BackgroundWork(self, ctx)
         self._target_generation = Generations()
         self.last_error = ""
 
@@ -453,7 +457,7 @@ class CompareView(QWidget):
         assert line is not None
         line.setPlaceholderText("Pick a run, or paste a run id")
         line.returnPressed.connect(self.compare)
-        combo.activated.connect(lambda _i, c=combo: (_show_start(c), self.compare()))
+        combo.activated.connect(partial(self._on_picked, combo))
         return combo
 
     def _build_version_picker(self) -> QWidget:
@@ -572,7 +576,7 @@ class CompareView(QWidget):
 
     async def _load_agents(self) -> bool:
         """Fill the agent picker; shows the empty state (and returns False) when none."""
-        agents = await self.ctx.read(compare_reads.load_agents, self.ctx.workspace.store)
+        agents = await self.ctx.read(compare_reads.load_agents, self.ctx.opened_workspace.store)
         if not shiboken6.isValid(self):
             return False
         self._agents = agents
@@ -623,9 +627,9 @@ class CompareView(QWidget):
             await self._compare()
 
     async def _load_choices(self, agent_id: str, *, keep_selection: bool) -> bool:
-        return await self._choice_reads.read(
+        return await self._choice_reads.show(
             compare_reads.load_choices,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             agent_id,
             apply=lambda choices: self._show_choices(choices, keep_selection),
             fail=lambda error: self._show_error("Could not read the agent", error),  # deleted
@@ -726,6 +730,10 @@ class CompareView(QWidget):
             combo.blockSignals(False)
         self.compare()
 
+    def _on_picked(self, combo: QComboBox, _index: int) -> None:
+        _show_start(combo)
+        self.compare()
+
     def compare(self) -> None:
         """Compare what is picked (off the UI thread; the newest request wins)."""
         if self.ctx.workspace is None:
@@ -734,7 +742,7 @@ class CompareView(QWidget):
 
     async def _compare(self) -> None:
         choices = self._choices
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         agent_id = self.agent_id
         if self._mode == MODE_RUNS:
             a, b = self._run_text(self.left_combo), self._run_text(self.right_combo)
@@ -783,7 +791,7 @@ class CompareView(QWidget):
 
     async def _run(self, fn: Any, *args: Any) -> None:
         # Errors: not found, an ambiguous prefix, CompareUnavailable, a read error.
-        await self._compare_reads.read(
+        await self._compare_reads.show(
             fn,
             *args,
             apply=self._show_result,
@@ -844,7 +852,7 @@ class CompareView(QWidget):
 
     async def _open_target(self, target: dict[str, Any]) -> None:
         generation = self._target_generation.next()
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         run_a, run_b = target.get("run_a"), target.get("run_b")
         agent_id = target.get("agent_id")
         ids: list[str] = []

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ato_desktop.core.cost_recs import AgentEvidence, Candidate, PairStats
-from ato_desktop.core.figures import rate_text, usd_cents
+from ato_desktop.core.figures import DASH, rate_text, usd_cents
 from ato_desktop.engine.cost_recs import CostReport, EvidencePlan, cost_recommendations
 from ato_desktop.engine.cost_recs import estimate_evidence as _estimate_evidence
 from ato_desktop.engine.replay import BatchSummary, ReplayTarget
 from ato_desktop.store.execution_log import ExecutionLog
-from ato_desktop.ui.runs.formatting import DASH, plural
+from ato_desktop.ui.runs.formatting import plural
 
 
 def load_report(store: ExecutionLog) -> CostReport:

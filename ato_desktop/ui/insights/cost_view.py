@@ -49,7 +49,8 @@ from ato_desktop.ui.insights.cost_reads import (
     runs_text,
 )
 from ato_desktop.ui.theme import current_theme, mix
-from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, StateStack
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
@@ -201,8 +202,8 @@ class CostView(QWidget):
         self.setObjectName("CostView")
         self.ctx = ctx
         self.report: CostReport | None = None
-        self._reads = NewestRead(self, ctx, on_busy=self._show_busy)
-        self._option_reads = NewestRead(self, ctx)
+        self._reads = BackgroundWork(self, ctx, on_busy=self._show_busy)
+        self._option_reads = BackgroundWork(self, ctx)
         self._loaded = False
         self._pending_agent: str | None = None
         self.last_error = ""
@@ -395,9 +396,9 @@ class CostView(QWidget):
         self.spend.refresh()
 
     async def _read(self) -> None:
-        await self._reads.read(
+        await self._reads.show(
             cost_reads.load_report,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             apply=self._report_read,
             fail=self._show_error,
             what="cost recommendations",
@@ -454,10 +455,11 @@ class CostView(QWidget):
 
     def _fill_why_not(self, agents: tuple[AgentEvidence, ...]) -> None:
         tree = self.why_not
+        items = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
         collapsed = {
-            str(tree.topLevelItem(i).data(W_LABEL, AGENT_ROLE))
-            for i in range(tree.topLevelItemCount())
-            if not tree.topLevelItem(i).isExpanded()
+            str(item.data(W_LABEL, AGENT_ROLE))
+            for item in items
+            if item is not None and not item.isExpanded()
         }
         tree.clear()
         t = current_theme()
@@ -510,9 +512,9 @@ class CostView(QWidget):
     async def _read_options(self, rec: Recommendation) -> None:
         chart = self.evidence.options_chart
         chart.show_loading()
-        await self._option_reads.read(
+        await self._option_reads.show(
             read_option_costs,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             rec.agent_id,
             (rec.current.runtime, rec.current.model),
             (rec.candidate.stats.runtime, rec.candidate.stats.model),

@@ -264,7 +264,7 @@ class RunSuiteDialog(JobDialog):
         layout.addStretch(1)
         return page
 
-    def _build_run(self) -> QWidget:
+    def _build_run(self) -> ProgressPanel:
         page = ProgressPanel("%v / %m cases", label_name="EvalProgressLabel")
         page.column.addStretch(1)
         return page

@@ -45,7 +45,8 @@ from ato_desktop.ui.insights.evals_models import (
 from ato_desktop.ui.insights.evals_reads import CaseRow, ReportView, SuiteRow, scorer_lines
 from ato_desktop.ui.runs.formatting import local_time, plural
 from ato_desktop.ui.theme import current_theme, mix
-from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, StateStack
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
 
@@ -81,7 +82,7 @@ class EvalsView(QWidget):
         self.setObjectName("EvalsView")
         self.ctx = ctx
         self._loaded = False
-        self._suites_reads = NewestRead(self, ctx)
+        self._suites_reads = BackgroundWork(self, ctx)
         self._runs_gen = Generations()
         self._report_gen = Generations()
         self._pending_run: str | None = None
@@ -348,9 +349,9 @@ class EvalsView(QWidget):
         self.ctx.spawn(self._load_suites(), what="read the eval suites")
 
     async def _load_suites(self) -> None:
-        await self._suites_reads.read(
+        await self._suites_reads.show(
             evals_reads.load_suites,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             apply=self._suites_read,
             fail=self._show_error,
             what="reading eval suites",
@@ -626,7 +627,9 @@ class EvalsView(QWidget):
 
     async def _find_suite_of(self, suite_run_id: str) -> None:
         try:
-            record = await self.ctx.read(get_suite_run, self.ctx.workspace.store, suite_run_id)
+            record = await self.ctx.read(
+                get_suite_run, self.ctx.opened_workspace.store, suite_run_id
+            )
         except Exception:  # gone meanwhile: show the suites as they are
             record = None
         if not shiboken6.isValid(self):

@@ -37,6 +37,7 @@ from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_dialog import error_hint
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import plural
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.job_dialog import DONE, SETUP
 from ato_desktop.ui.widgets.job_dialog import RUNNING as RUNNING  # re-exported
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
@@ -65,6 +66,7 @@ class EvidenceDialog(BatchJobDialog):
         self.setWindowTitle("Gather evidence")
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._evidence = dict(evidence or {})
         self._wanted = (agent, runtime, model)
         self._agents: list[AgentRecord] = []
@@ -203,9 +205,7 @@ class EvidenceDialog(BatchJobDialog):
     # -- the agent and the candidate -------------------------------------------------------------
 
     async def _load_agents(self) -> None:
-        agents = await self.ctx.read(self.ctx.workspace.store.list_agents)
-        if not shiboken6.isValid(self):
-            return
+        agents = await self.work.fetch(self.ctx.workspace.store.list_agents)
         self._agents = sorted(agents, key=lambda a: a.name.lower())
         self.agent_combo.blockSignals(True)
         self.agent_combo.clear()

@@ -290,7 +290,7 @@ class PipelinesView(QWidget):
             try:
                 page = await self.ctx.read(
                     automation_store.list_pipeline_runs,
-                    self.ctx.workspace.store,
+                    self.ctx.opened_workspace.store,
                     before=before,
                     limit=PAGE_SIZE,
                     with_stages=True,
@@ -321,7 +321,7 @@ class PipelinesView(QWidget):
         async def read() -> None:
             try:
                 summary = await self.ctx.read(
-                    automation_store.pipeline_run, self.ctx.workspace.store, run_id
+                    automation_store.pipeline_run, self.ctx.opened_workspace.store, run_id
                 )
             except Exception as exc:  # NotFoundError: a removed run, or not a pipeline's
                 if self._flows.is_latest(generation) and not log_closed(self.ctx):

@@ -9,7 +9,6 @@ a timer, and only while the view shows (else on its next show). The thresholds a
 
 from __future__ import annotations
 
-import asyncio
 import html
 import importlib.util
 from typing import Any
@@ -69,7 +68,8 @@ from ato_desktop.ui.insights.regressions_models import (
 from ato_desktop.ui.insights.thresholds_form import ThresholdsForm, notifier
 from ato_desktop.ui.runs.formatting import local_time, plural
 from ato_desktop.ui.theme import current_theme, mix
-from ato_desktop.ui.widgets.async_view import STATE_LOADING, NewestRead, StateStack
+from ato_desktop.ui.widgets.async_view import STATE_LOADING, StateStack
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.record_table import record_table
 from ato_desktop.ui.widgets.status_badge import NoFocusDelegate
 from ato_desktop.ui.widgets.visible_refresh import VisibleRefresh
@@ -326,8 +326,9 @@ class RegressionsView(QWidget):
         super().__init__(parent)
         self.setObjectName("RegressionsView")
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.detection: Detection | None = None
-        self._reads = NewestRead(self, ctx, on_busy=self._show_busy)
+        self._reads = BackgroundWork(self, ctx, on_busy=self._show_busy)
         self._loaded = False
         self._saving = False
         self._pending_select: tuple[str, int | None] | None = None
@@ -355,9 +356,7 @@ class RegressionsView(QWidget):
             bridge.sig_runs_bulk_changed.connect(self._refresh.schedule)
             bridge.sig_config_changed.connect(self._refresh.schedule)
             # `insights thresholds` from another process: judge again with the new values.
-            bridge.sig_settings_changed.connect(
-                lambda event: event.section == "regressions" and self._refresh.schedule()
-            )
+            bridge.sig_settings_changed.connect(self._on_settings_changed)
         notifier().sig_thresholds_saved.connect(self._on_thresholds_saved_elsewhere)
 
     # -- layout --------------------------------------------------------------------------------
@@ -521,9 +520,9 @@ class RegressionsView(QWidget):
         self.ctx.spawn(self._detect(), what="check for regressions")
 
     async def _detect(self) -> None:
-        await self._reads.read(
+        await self._reads.show(
             detect,
-            self.ctx.workspace.store,
+            self.ctx.opened_workspace.store,
             self.ctx.paths,
             apply=self._detected,
             fail=self._show_error,
@@ -560,8 +559,8 @@ class RegressionsView(QWidget):
         if self._pending_select is not None and not self.show_all.isChecked():
             # A link to a change that is not flagged (config history's "compare before/after")
             # lands on it whenever the detection arrives: all changes are listed.
-            wanted = self._find(*self._pending_select)
-            if wanted is not None and not wanted.regression:
+            linked = self._find(*self._pending_select)
+            if linked is not None and not linked.regression:
                 self.show_all.setChecked(True)  # fills the rows, selecting it
                 return
         if not report.changes:
@@ -686,27 +685,28 @@ class RegressionsView(QWidget):
         self.form.set_saving(True)
         self._show_busy()
         try:
-            await asyncio.to_thread(save_regression_thresholds, self.ctx.paths, thresholds)
+            await self.work.call(save_regression_thresholds, self.ctx.paths, thresholds)
         except (SettingsFileError, OSError) as exc:
-            if shiboken6.isValid(self):
-                self.form.show_error(f"Not saved: {exc}")
-                self.settings_error_text.setText(
-                    f"<b>settings.json could not be read.</b> {html.escape(str(exc))}<br>It is "
-                    "left as it is: fix or remove the file, then Read again."
-                )
-                self.settings_error.show()
+            self.form.show_error(f"Not saved: {exc}")
+            self.settings_error_text.setText(
+                f"<b>settings.json could not be read.</b> {html.escape(str(exc))}<br>It is "
+                "left as it is: fix or remove the file, then Read again."
+            )
+            self.settings_error.show()
             return
         finally:
             self._saving = False
-            if shiboken6.isValid(self):
+            if self.work.alive():  # also when the view is gone (Dropped)
                 self.form.set_saving(False)
                 self._show_busy()
-        if not shiboken6.isValid(self):
-            return
         self.thresholds_button.setChecked(False)
         self.ctx.status("Regression thresholds saved; checking every config change again")
         notifier().sig_thresholds_saved.emit(thresholds)
         self.refresh()
+
+    def _on_settings_changed(self, event: Any) -> None:
+        if event.section == "regressions":
+            self._refresh.schedule()
 
     def _on_thresholds_saved_elsewhere(self, _thresholds: Thresholds) -> None:
         if self._loaded and not self._saving:

@@ -6,7 +6,6 @@ diff; a save that changes nothing says so. The list and history follow the log's
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer
@@ -41,7 +40,6 @@ from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.agents.online_judge import OnlineJudgeButton
 from ato_desktop.ui.charts.agent_trends import AgentTrendsView
 from ato_desktop.ui.chat.log_tasks import Generations
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.regression_banner import RegressionBanner
 from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
@@ -215,26 +213,6 @@ class AgentsPage(Page):
 
     # -- the page contract -----------------------------------------------------------------------
 
-    def commands(self) -> list[Command]:
-        page_command = self.page_command
-        return [
-            page_command("agents.new", "New agent", self.start_create, "Ctrl+N"),
-            page_command(
-                "agents.save", "Save agent", self.save, "Ctrl+S", "Record a new config version"
-            ),
-            page_command("agents.chat", "Chat with this agent", self.chat_with_agent),
-            page_command(
-                "agents.history", "Show agent history", lambda: self.show_tab(HISTORY_TAB)
-            ),
-            page_command(
-                "agents.trends",
-                "Show agent trends",
-                lambda: self.show_tab(TRENDS_TAB),
-                description="Runs, success rate, p95 latency, cost per call and eval score "
-                "per day, with config changes marked",
-            ),
-        ]
-
     def activate(self, target: dict[str, Any] | None = None) -> None:
         target = target or {}
         if target.get("new"):
@@ -327,6 +305,12 @@ class AgentsPage(Page):
         if self.tabs.isTabEnabled(index):
             self.tabs.setCurrentIndex(index)
 
+    def show_history(self) -> None:
+        self.show_tab(HISTORY_TAB)
+
+    def show_trends(self) -> None:
+        self.show_tab(TRENDS_TAB)
+
     def chat_with_agent(self) -> None:
         if self._agent is not None:
             self.ctx.navigate("chat", {"agent_id": self._agent.id})
@@ -412,10 +396,10 @@ class AgentsPage(Page):
     async def _load_tools(self, names: list[str]) -> None:
         from ato_desktop.store.mcp_servers import list_servers
 
-        records = await self.ctx.read(list_servers, self.ctx.workspace.store)
+        records = await self.ctx.read(list_servers, self.ctx.opened_workspace.store)
         by_name = {record.name.lower(): record.config for record in records}
         configs = [by_name[name.lower()] for name in names if name.lower() in by_name]
-        found = await probe_servers(self.ctx.workspace.credentials, configs)
+        found = await probe_servers(self.ctx.opened_workspace.credentials, configs)
         results = [
             ProbeResult(name, False, error="not registered any more (Settings → MCP servers)")
             for name in names
@@ -450,10 +434,10 @@ class AgentsPage(Page):
         self.ctx.spawn(self._save(values.name, values.config), what="save the agent")
 
     async def _save(self, name: str, config: AgentConfig) -> None:
-        agents = self.ctx.workspace.agents
+        agents = self.ctx.opened_workspace.agents
         try:
             if self.editor.creating:
-                agent = await asyncio.to_thread(agents.create, name, config, source="ui")
+                agent = await self.work.call(agents.create, name, config, source="ui")
                 self._show_agent(agent)
                 self.editor.set_status(f"Created {agent.name} (version 1).")
                 self.ctx.status(f"Agent {agent.name} created.")

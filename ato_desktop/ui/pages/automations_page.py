@@ -46,7 +46,6 @@ from ato_desktop.ui.automations.canvas_scene import AutomationScene, NodeItem
 from ato_desktop.ui.automations.canvas_view import CanvasView
 from ato_desktop.ui.automations.editor_dialog import DefinitionEditor
 from ato_desktop.ui.chat.log_tasks import Generations, log_closed
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.runs.formatting import ago, full_time, local_time
@@ -182,6 +181,8 @@ class AutomationsPage(Page):
     sig_graph_shown = Signal(object)  # CanvasData
     sig_statuses_shown = Signal(object)  # dict node id -> NodeStatus
 
+    view: CanvasView  # made after the toolbar whose buttons drive it
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.state = ""
@@ -265,7 +266,7 @@ class AutomationsPage(Page):
         layout.addWidget(self._body, 1)
 
         find = QShortcut(QKeySequence.StandardKey.Find, self)
-        find.activated.connect(self._focus_search)
+        find.activated.connect(self.focus_search)
         edit = QShortcut(QKeySequence(Qt.Key.Key_Return), self.view)
         edit.setContext(Qt.ShortcutContext.WidgetShortcut)
         edit.activated.connect(self.edit_selected)
@@ -300,24 +301,6 @@ class AutomationsPage(Page):
             """
         )
         self.scene.repaint_theme()
-
-    def commands(self) -> list[Command]:
-        return [
-            self.page_command(
-                "automations.fit",
-                "Fit the canvas to the view",
-                lambda: self.view.fit(),
-                description="Automations: everything in view",
-                keywords=("zoom", "canvas", "fit"),
-            ),
-            self.page_command(
-                "automations.find",
-                "Find a node on the canvas",
-                self._focus_search,
-                description="Automations: focus a schedule, hook, group, skill flow or agent",
-                keywords=("search", "canvas", "node"),
-            ),
-        ]
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -480,7 +463,7 @@ class AutomationsPage(Page):
         row = data.rows.get(node.definition_id or "")
         self.details.show_node(node, data.statuses.get(node.id, NodeStatus()), row)
 
-    def _focus_search(self) -> None:
+    def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
 
@@ -528,7 +511,7 @@ class AutomationsPage(Page):
         node = self.selected_node()
         if node is None or node.kind is not NodeKind.SCHEDULE or node.definition_id is None:
             return None
-        scheduler = self.ctx.workspace.automations.scheduler
+        scheduler = self.ctx.opened_workspace.automations.scheduler
         name = node.name
 
         async def fire() -> None:
@@ -554,13 +537,15 @@ class AutomationsPage(Page):
             if node.agent_id:
                 self.ctx.navigate("agents", {"agent_id": node.agent_id})
             return
-        if node.definition_id is None:
+        definition_id = node.definition_id
+        if definition_id is None:
             return
         kind = definition_kind(node.kind)
 
         async def open_editor() -> None:
+            store = self.ctx.opened_workspace.store
             record = await self.ctx.read(
-                automation_store.get_definition, self.ctx.workspace.store, kind, node.definition_id
+                automation_store.get_definition, store, kind, definition_id
             )
             self.editor = DefinitionEditor(self.ctx, record, self)
             self.editor.open()

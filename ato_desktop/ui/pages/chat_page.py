@@ -58,7 +58,6 @@ from ato_desktop.ui.chat.thread_list import (
     thread_rows,
 )
 from ato_desktop.ui.chat.turns import TurnItem, TurnStats, build_turns, message_turn_key
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.engine_calls import TextRelay
 from ato_desktop.ui.pages.base import Page
@@ -254,34 +253,6 @@ class ChatPage(Page):
 
     # -- the page contract -----------------------------------------------------------------------
 
-    def commands(self) -> list[Command]:
-        page_command = self.page_command
-        return [
-            page_command(
-                "chat.new_thread",
-                "New thread",
-                self.new_thread,
-                "Ctrl+N",
-                "Start a new conversation",
-            ),
-            page_command("chat.rename_thread", "Rename thread", self.start_rename, "F2"),
-            page_command(
-                "chat.delete_thread",
-                "Delete thread",
-                self.delete_thread,
-                None,
-                "Delete the current thread and its messages (asks first)",
-            ),
-            page_command(
-                "chat.stop",
-                "Stop answer",
-                self.stop,
-                "Esc",
-                "Stop the answer that is streaming; keeps what arrived",
-            ),
-            page_command("chat.focus_composer", "Write a message", self.composer.focus, "Ctrl+L"),
-        ]
-
     def activate(self, target: dict[str, Any] | None = None) -> None:
         self.ctx.prefetch_sdks()  # the user may send soon: load the SDKs in the background
         target = target or {}
@@ -340,7 +311,7 @@ class ChatPage(Page):
 
     async def _rename(self, thread_id: str, title: str) -> None:
         await asyncio.wrap_future(
-            thread_ops.rename_thread(self.ctx.workspace.store, thread_id, title)
+            thread_ops.rename_thread(self.ctx.opened_workspace.store, thread_id, title)
         )
         if thread_id == self._thread_id:
             self.title_label.setText(thread_ops.clean_title(title))
@@ -351,7 +322,7 @@ class ChatPage(Page):
         if thread_id is None:
             return None
         row = self.thread_model.row_of(thread_id)
-        title = self.thread_model.thread(row).title if row >= 0 else "this thread"
+        title = self.thread_model.thread_at(row).title if row >= 0 else "this thread"
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Delete thread",
@@ -374,7 +345,9 @@ class ChatPage(Page):
         return box
 
     async def _delete(self, thread_id: str) -> None:
-        await asyncio.wrap_future(thread_ops.delete_thread(self.ctx.workspace.store, thread_id))
+        await asyncio.wrap_future(
+            thread_ops.delete_thread(self.ctx.opened_workspace.store, thread_id)
+        )
         if thread_id == self._thread_id:
             self.new_thread()
         self.ctx.status("Thread deleted; its runs are still in Runs.")
@@ -396,7 +369,7 @@ class ChatPage(Page):
         if self._thread_id is not None:
             row = self.thread_model.row_of(self._thread_id)
             if row >= 0:
-                self.title_label.setText(self.thread_model.thread(row).title)
+                self.title_label.setText(self.thread_model.thread_at(row).title)
 
     def _select_in_list(self, thread_id: str | None) -> None:
         self._selecting = True
@@ -444,7 +417,7 @@ class ChatPage(Page):
             self._load_turns(self._thread_id)
 
     async def _show_turns(self, thread_id: str, generation: int, opening: bool) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         try:
             view = await self.ctx.read(thread_ops.load_thread_view, store, thread_id)
         except NotFoundError:
@@ -460,7 +433,7 @@ class ChatPage(Page):
         if session is not None and session.thread_id == thread_id:
             keep = (session.answer_key,)
         self.conversation.set_turns(turns, keep=keep)
-        if keep and self.conversation.turn(session.answer_key) is None and session is not None:
+        if session is not None and keep and self.conversation.turn(session.answer_key) is None:
             # Back on the thread that is streaming: show the answer so far and carry on.
             widget = self.conversation.add_turn(
                 TurnItem(session.answer_key, "assistant", ""), session.target.label
@@ -574,7 +547,7 @@ class ChatPage(Page):
         relay = TextRelay(lambda text: self._on_chunk(session, text), self)
         try:
             result = await self.ctx.engine_run(
-                self.ctx.workspace.dispatcher.dispatch(
+                self.ctx.opened_workspace.dispatcher.dispatch(
                     request,
                     on_text=relay.push,
                     on_started=self.ctx.on_ui(lambda run_id: self._on_started(session, run_id)),
@@ -615,7 +588,7 @@ class ChatPage(Page):
             )
 
     async def _learn_thread(self, session: _Session, run_id: str) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         run = await self.ctx.read(store.get_run, run_id)
         if session.thread_id is None and run.thread_id:
             session.thread_id = run.thread_id

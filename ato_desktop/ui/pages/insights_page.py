@@ -19,9 +19,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
-from ato_desktop.ui.insights.compare_view import MODE_RUNS, MODE_VERSION, CompareView
+from ato_desktop.ui.insights.compare_view import CompareView
 from ato_desktop.ui.insights.cost_view import CostView
 from ato_desktop.ui.insights.evals_view import EvalsView
 from ato_desktop.ui.insights.pipelines_view import PipelinesView
@@ -122,87 +121,20 @@ class InsightsPage(Page):
             """
         )
 
-    # -- commands ------------------------------------------------------------------------------
+    # -- what its commands run (ui/pages/page_commands.py) -----------------------------------------
 
-    def commands(self) -> list[Command]:
-        return [
-            *self._regression_commands(),
-            *self._cost_commands(),
-            Command(
-                "insights.compare_runs",
-                "Compare two runs…",
-                lambda: self._navigate_here({"tab": COMPARE_TAB, "mode": MODE_RUNS}, focus=True),
-                section="Insights",
-                description="Insights → Compare: two runs of an agent, action by action",
-                keywords=("diff", "compare", "runs"),
-            ),
-            Command(
-                "insights.compare_versions",
-                "Compare before/after a config change…",
-                lambda: self._navigate_here({"tab": COMPARE_TAB, "mode": MODE_VERSION}, focus=True),
-                section="Insights",
-                description="Insights → Compare: the runs of a config version against the "
-                "version before it",
-                keywords=("regression", "version", "config", "compare"),
-            ),
-        ]
-
-    def _regression_commands(self) -> list[Command]:
-        return [
-            Command(
-                "insights.run_eval_suite",
-                "Run an eval suite…",
-                lambda: self._navigate_here({"tab": EVALS_TAB, "run_suite": True}),
-                section="Insights",
-                description="Insights → Evals: run a JSONL eval suite against an agent or model",
-                keywords=("eval", "suite", "test", "score", "judge"),
-            ),
-            Command(
-                "insights.regressions",
-                "Show regressions",
-                lambda: self._navigate_here({"tab": REGRESSIONS_TAB}),
-                section="Insights",
-                description="Insights → Regressions: config changes that made an agent worse",
-                keywords=("regression", "config", "change", "worse", "alert"),
-            ),
-            Command(
-                "insights.regression_thresholds",
-                "Regression thresholds…",
-                lambda: self._navigate_here({"tab": REGRESSIONS_TAB, "thresholds": True}),
-                section="Insights",
-                description="What counts as a regression: success rate, p95 latency, cost, "
-                "eval score, minimum runs, significance",
-                keywords=("threshold", "settings", "regression", "alpha"),
-            ),
-        ]
-
-    def _cost_commands(self) -> list[Command]:
-        return [
-            Command(
-                "insights.cost",
-                "Show cost recommendations",
-                lambda: self._navigate_here({"tab": COST_TAB}),
-                section="Insights",
-                description="Insights → Cost: cheaper runtimes/models that the evidence supports",
-                keywords=("cost", "cheaper", "savings", "recommendation", "model", "budget"),
-            ),
-            Command(
-                "insights.gather_evidence",
-                "Gather cost evidence…",
-                lambda: self._navigate_here({"tab": COST_TAB, "gather": ""}),
-                section="Insights",
-                description="Replay a sample of an agent's runs on a candidate runtime and model, "
-                "estimated cost first",
-                keywords=("cost", "evidence", "replay", "candidate", "cheaper"),
-            ),
-        ]
-
-    def _navigate_here(self, target: dict[str, Any], *, focus: bool = False) -> None:
+    def open_at(self, target: dict[str, Any], focus: bool = False) -> None:
+        """Show this page at target (a command's: a tab, a mode, a dialog to open)."""
         if self.ctx.workspace is None:
             return
         self.ctx.navigate(self.page_id, target)
         if focus:
             self.compare.focus_picker()
+
+    def open_compare(self, mode: str) -> None:
+        """Compare two runs (MODE_RUNS) or a config version with the one before (MODE_VERSION),
+        the run picker focused."""
+        self.open_at({"tab": COMPARE_TAB, "mode": mode}, focus=True)
 
     # -- activation ----------------------------------------------------------------------------
 

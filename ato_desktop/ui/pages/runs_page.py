@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.events import ActionCreated, ActionStarted, KillRequested, RunProgressed
 from ato_desktop.store import run_queries
 from ato_desktop.ui.charts.runs_timeline import RunsTimeline
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.replay.launcher import ReplayLauncher
@@ -113,7 +112,7 @@ class RunsPage(Page):
         self.filters = self.history.filters
         # Runs per time bucket above the list; a drag or click on it sets the time filter.
         self.timeline = RunsTimeline(ctx)
-        self.history.layout().insertWidget(1, self.timeline)
+        self.history.column.insertWidget(1, self.timeline)
         self.timeline.sig_range_chosen.connect(self.filters.set_range)
         self.filters.set_state(self._state, emit=False)
         self.history.show_filter_state(self._state)
@@ -279,96 +278,6 @@ class RunsPage(Page):
         self.details.telemetry.inspector.json.set_theme(theme)
         self.update()
 
-    # -- commands ------------------------------------------------------------------------------
-
-    def commands(self) -> list[Command]:
-        return [
-            self.page_command(
-                "runs.telemetry",
-                "Show telemetry",
-                self.show_telemetry,
-                "T",
-                "Open the Telemetry tab of the run (the selected run in the list)",
-                keywords=("actions", "trace"),
-            ),
-            self.page_command(
-                "runs.simulate",
-                "Simulate replay",
-                self.simulate_run,
-                "R",
-                "Replay the run for free against its agent's current config (no network, $0)",
-                keywords=("simulation", "zero cost", "divergence", "replay"),
-            ),
-            self.page_command(
-                "runs.simulation",
-                "Show simulation",
-                lambda: self.show_run_tab(SIMULATION_TAB),
-                "S",
-                "Open the Simulation tab of the run (the selected run in the list)",
-                keywords=("zero cost", "divergence"),
-            ),
-            self.page_command(
-                "runs.determinism",
-                "Show determinism",
-                lambda: self.show_run_tab(DETERMINISM_TAB),
-                "D",
-                "Open the Determinism tab: the run's score and findings",
-                keywords=("reproducible", "score", "non-deterministic"),
-            ),
-            self.page_command(
-                "runs.search",
-                "Focus search",
-                self.focus_search,
-                "/",
-                "Search actions (run details) or agents (run list)",
-            ),
-            self.page_command(
-                "runs.close_inspector",
-                "Close inspector",
-                self.escape,
-                "Esc",
-                "Close the operation inspector; again to go back to the list",
-            ),
-            Command(
-                "runs.export",
-                "Export runs…",
-                self._export_from_anywhere,
-                section="Runs",
-                shortcut="Ctrl+E",
-                description="Export the runs matching the Runs filters as CSV, JSON or JSONL",
-                scope="window",
-                keywords=("csv", "json", "jsonl", "download"),
-            ),
-            self.page_command(
-                "runs.ledger",
-                "Show Activity Ledger",
-                self.show_ledger,
-                "L",
-                "Every action across runs, filtered and sorted (from a run: its actions)",
-                keywords=("actions", "ledger", "all actions", "most expensive"),
-            ),
-            self.page_command(
-                "runs.live",
-                "Show live runs",
-                lambda: self._navigate_here({"tab": LIVE}),
-                keywords=("in flight", "kill", "running"),
-            ),
-            *self.replay.commands(),
-            self.page_command(
-                "runs.compare_with",
-                "Compare with…",
-                lambda: (
-                    self.ctx.navigate("insights", {"tab": "compare", "run_a": run_id})
-                    if (run_id := self.details.run_id if self._view == DETAILS else None)
-                    or (run_id := self._selected_run_id())
-                    else self.ctx.status("Select a run first, then compare it with another.")
-                ),
-                None,
-                "Compare the run with another run of its agent (Insights → Compare)",
-                keywords=("diff", "compare"),
-            ),
-        ]
-
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self._update_clocks()
@@ -443,12 +352,15 @@ class RunsPage(Page):
         return True
 
     async def _resolve_agent_labels(self, state: RunsFilterState) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
+        agent_id = state.agent_id
+        if agent_id is None:
+            return
         try:
-            agent = await self.ctx.read(store.get_agent, state.agent_id)
+            agent = await self.ctx.read(store.get_agent, agent_id)
             label = None
             if state.agent_version_id:
-                versions = await self.ctx.read(store.agent_history, state.agent_id)
+                versions = await self.ctx.read(store.agent_history, agent_id)
                 label = next(
                     (f"v{v.version}" for v in versions if v.id == state.agent_version_id), None
                 )
@@ -516,7 +428,7 @@ class RunsPage(Page):
         self.show_view(DETAILS)
         self.sig_run_opened.emit(run_id)
 
-    # -- commands' callbacks ---------------------------------------------------------------------
+    # -- what its commands run (ui/pages/page_commands.py) -----------------------------------------
 
     def show_ledger(self) -> None:
         """`l`: the Activity Ledger; from a run (open or selected), that run's actions."""
@@ -547,10 +459,29 @@ class RunsPage(Page):
                 return False
             self.open_run(run_id)
         shown = self.details.show_tab(key)
-        tab = {SIMULATION_TAB: self.simulation, DETERMINISM_TAB: self.determinism}.get(key)
-        if shown and tab is not None:
-            tab.focus_content()
+        if shown and key == SIMULATION_TAB:
+            self.simulation.focus_content()
+        elif shown and key == DETERMINISM_TAB:
+            self.determinism.focus_content()
         return shown
+
+    def show_simulation(self) -> None:
+        self.show_run_tab(SIMULATION_TAB)
+
+    def show_determinism(self) -> None:
+        self.show_run_tab(DETERMINISM_TAB)
+
+    def show_live(self) -> None:
+        self._navigate_here({"tab": LIVE})
+
+    def compare_with(self) -> None:
+        """Compare the open (or selected) run with another run of its agent."""
+        run_id = self.details.run_id if self._view == DETAILS else None
+        run_id = run_id or self._selected_run_id()
+        if run_id:
+            self.ctx.navigate("insights", {"tab": "compare", "run_a": run_id})
+        else:
+            self.ctx.status("Select a run first, then compare it with another.")
 
     def simulate_run(self) -> None:
         """`r`: simulate the open run (or the one selected in the list) and show the result."""
@@ -587,7 +518,7 @@ class RunsPage(Page):
         if not self.details.telemetry.close_inspector():
             self.go_back()
 
-    def _export_from_anywhere(self) -> None:
+    def export_from_anywhere(self) -> None:
         if not self.isVisible():
             self._navigate_here({})
         self.open_export()
@@ -668,7 +599,7 @@ class RunsPage(Page):
         poke(self._count_timer)
 
     async def _count(self, generation: int, flt: Any, model_generation: int) -> None:
-        total = await self.ctx.read(self.ctx.workspace.store.count_runs, flt)
+        total = await self.ctx.read(self.ctx.opened_workspace.store.count_runs, flt)
         if not shiboken6.isValid(self) or generation != self._count_generation:
             return
         # With the count the list holds every row, so any of them can be scrolled to.
@@ -705,7 +636,7 @@ class RunsPage(Page):
             self._refresh_intercepts()
 
     async def _which_empty(self, generation: int) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         anything = await self.ctx.read(run_queries.any_runs, store)
         if not shiboken6.isValid(self) or generation != self.model.generation:
             return
@@ -725,7 +656,7 @@ class RunsPage(Page):
             self.ctx.spawn(self._read_agents(), what="list agents")
 
     async def _read_agents(self) -> None:
-        agents = await self.ctx.read(self.ctx.workspace.store.list_agents)
+        agents = await self.ctx.read(self.ctx.opened_workspace.store.list_agents)
         if shiboken6.isValid(self):
             self.filters.set_agents([(a.id, a.name) for a in agents])
 
@@ -779,7 +710,7 @@ class RunsPage(Page):
         poke(self._intercepts_timer)
 
     async def _tell_ended(self, run_id: str) -> None:
-        run = await self.ctx.read(self.ctx.workspace.store.get_run, run_id)
+        run = await self.ctx.read(self.ctx.opened_workspace.store.get_run, run_id)
         if shiboken6.isValid(self):
             self._tell(end_notice(run))
 
@@ -814,7 +745,7 @@ class RunsPage(Page):
             self.ctx.spawn(self._read_rows(self.model.generation, ids), what="refresh runs")
 
     async def _read_rows(self, generation: int, ids: list[str]) -> None:
-        store = self.ctx.workspace.store
+        store = self.ctx.opened_workspace.store
         runs = await self.ctx.read(_get_runs, store, ids)
         if not shiboken6.isValid(self) or generation != self.model.generation:
             return

@@ -7,7 +7,6 @@ scrolls to that section and focuses its first field.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from ato_desktop.ui.settings.mcp_section import McpSection
 from ato_desktop.ui.settings.retention_section import RetentionSection
 from ato_desktop.ui.settings.sync_section import SyncSection
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class _KeyRow(QObject):
         self._set_busy(True)
         try:
             try:
-                outcome = await asyncio.to_thread(store.set_key, self.provider, key)
+                outcome = await self.section.work.call(store.set_key, self.provider, key)
             except CredentialError as exc:
                 self._say(str(exc), error=True)
                 return
@@ -279,7 +279,7 @@ class _KeyRow(QObject):
         try:
             store = self.section.credentials()
             try:
-                removed = await asyncio.to_thread(store.delete_key, self.provider)
+                removed = await self.section.work.call(store.delete_key, self.provider)
             except CredentialError as exc:
                 self._say(str(exc), error=True)
                 return
@@ -302,6 +302,7 @@ class KeysSection(Card):
             "variables (ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENAI_COMPATIBLE_API_KEY) work too.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.notice = QLabel()
         self.notice.setObjectName("InsecureKeyringNotice")
         self.notice.setWordWrap(True)
@@ -333,7 +334,7 @@ class KeysSection(Card):
 
     async def refresh(self) -> None:
         store = self.credentials()
-        snapshot = await asyncio.to_thread(
+        snapshot = await self.work.call(
             lambda: _KeysSnapshot(
                 store.backend_is_secure(), store.backend_description(), store.status()
             )
@@ -388,6 +389,7 @@ class PricesSection(Card):
             "correct a price here, in USD per million tokens.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.path = ctx.paths.prices_file
         where = QHBoxLayout()
         where.addWidget(QLabel("File"))
@@ -487,7 +489,7 @@ class PricesSection(Card):
         if self.dirty and not force:
             return
         try:
-            text = await asyncio.to_thread(_read_price_file, self.path)
+            text = await self.work.call(_read_price_file, self.path)
         except (OSError, UnicodeDecodeError) as exc:
             # Not loaded, so not saveable: an unreadable file is never overwritten from here.
             reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
@@ -566,7 +568,7 @@ class PricesSection(Card):
         self._update_buttons()
         try:
             try:
-                count = await asyncio.to_thread(self.ctx.workspace.save_prices, text)
+                count = await self.work.call(self.ctx.opened_workspace.save_prices, text)
             except PriceFileError as exc:
                 self.validity.setText(f"✗ Not saved: {exc}")
                 self.validity.setStyleSheet(f"color: {theme.failed};")
@@ -651,6 +653,7 @@ class DataSection(Card):
             "use another one.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         where = QHBoxLayout()
         self.path_label = QLabel(str(ctx.paths.root))
         self.path_label.setObjectName("DataDir")
@@ -733,6 +736,7 @@ class DefaultsSection(Card):
             "models of the runtime; any name the runtime accepts works.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(8)
@@ -750,8 +754,9 @@ class DefaultsSection(Card):
         self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.model.setMaxVisibleItems(14)
         completer = self.model.completer()
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        if completer is not None:  # an editable combo box always has one
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
         grid.addWidget(self.model, 1, 1)
         self.base_url_label = QLabel("Base URL")
         grid.addWidget(self.base_url_label, 2, 0)
@@ -776,7 +781,9 @@ class DefaultsSection(Card):
         self.base_url.setText(str(settings.value("defaults/base_url", "") or ""))
         self._show_runtime()
         self.runtime.currentIndexChanged.connect(self._on_runtime_changed)
-        self.model.lineEdit().editingFinished.connect(self.save)
+        line = self.model.lineEdit()
+        if line is not None:  # editable: always there
+            line.editingFinished.connect(self.save)
         self.model.activated.connect(lambda _i: self.save())
         self.base_url.editingFinished.connect(self.save)
 
@@ -785,7 +792,9 @@ class DefaultsSection(Card):
 
     def _show_runtime(self) -> None:
         runtime = self.current_runtime()
-        self.model.lineEdit().setPlaceholderText(MODEL_PLACEHOLDERS.get(runtime, "model name"))
+        line = self.model.lineEdit()
+        if line is not None:
+            line.setPlaceholderText(MODEL_PLACEHOLDERS.get(runtime, "model name"))
         local = runtime == "openai-compatible"
         self.base_url_label.setVisible(local)
         self.base_url.setVisible(local)
@@ -843,12 +852,12 @@ class SettingsPage(Page):
         super().__init__(ctx, parent)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("SettingsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(self.scroll)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("SettingsScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(self.scroll_area)
 
         body = QWidget()
         body.setObjectName("SettingsBody")
@@ -893,7 +902,7 @@ class SettingsPage(Page):
         for card in self.sections.values():
             column.addWidget(card)
         column.addStretch(1)
-        self.scroll.setWidget(body)
+        self.scroll_area.setWidget(body)
         self.current_section: str | None = None
         # Timers owned by the page: they die with it, so no call outlives its widgets.
         self._pending_section = ""
@@ -934,7 +943,7 @@ class SettingsPage(Page):
         """Scroll so the section is at the top, focus its first field, and mark it briefly."""
         card = self.sections[section]
         self.current_section = section
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         # The first section keeps the page title in view; the others come to the top.
         top = 0 if section == SECTIONS[0] else card.y() - 12
         bar.setValue(min(bar.maximum(), max(0, top)))

@@ -6,7 +6,6 @@ thread with a progress bar; when it is done the Runs page opens.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -232,9 +231,9 @@ class WelcomePage(Page):
     async def _load_demo(self, total: int) -> None:
         from ato_desktop.engine.demo import DemoExistsError, build_demo_workspace
 
-        workspace = self.ctx.workspace
+        workspace = self.ctx.opened_workspace
         try:
-            summary = await asyncio.to_thread(
+            summary = await self.work.call(
                 build_demo_workspace,
                 workspace.store,
                 workspace.prices,
@@ -291,7 +290,7 @@ class WelcomePage(Page):
         workspace = self.ctx.workspace
         if workspace is None:
             return
-        statuses = await asyncio.to_thread(workspace.credentials.status)
+        statuses = await self.work.call(workspace.credentials.status)
         present = [s for s in statuses if s.present]
         card = self.key_card
         if present:
@@ -317,9 +316,9 @@ class WelcomePage(Page):
 
     def _restyle(self, _theme: object = None) -> None:
         theme = current_theme()
-        self.findChild(QLabel, "WelcomeTitle").setStyleSheet(
-            f"font-size: 26px; font-weight: 650; color: {theme.text};"
-        )
+        title = self.findChild(QLabel, "WelcomeTitle")
+        if title is not None:
+            title.setStyleSheet(f"font-size: 26px; font-weight: 650; color: {theme.text};")
         self.progress.setStyleSheet(
             f"QProgressBar {{ background: {theme.surface_alt}; border: none; border-radius: 3px; }}"
             f"QProgressBar::chunk {{ background: {theme.accent}; border-radius: 3px; }}"

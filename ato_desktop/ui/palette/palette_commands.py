@@ -3,6 +3,7 @@ sub-tab. Kept light: the palette itself is imported when first opened."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
@@ -71,7 +72,7 @@ def register_palette_commands(
                 Command(
                     f"go.insights.{tab_id}",
                     f"Go to Insights → {title}",
-                    lambda tab=tab_id: ctx.navigate("insights", {"tab": tab}),
+                    partial(ctx.navigate, "insights", {"tab": tab_id}),
                     section="Navigate",
                     description=f"Open the {title} tab of Insights",
                     keywords=("insights", *keywords),

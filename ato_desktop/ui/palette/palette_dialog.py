@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import (
@@ -152,7 +153,9 @@ class CommandPalette(QDialog):
         value = self.ctx.settings.value(RECENT_KEY, [])
         if isinstance(value, str):
             value = [value] if value else []
-        return [str(v) for v in (value or []) if str(v).strip()]
+        if not isinstance(value, list):
+            return []
+        return [str(v) for v in value if str(v).strip()]
 
     def remember(self, text: str) -> None:
         clean = " ".join(text.split())
@@ -188,7 +191,7 @@ class CommandPalette(QDialog):
 
         try:
             results = await self.ctx.read(
-                search, self.ctx.workspace.store, text, limit=SEARCH_LIMIT
+                search, self.ctx.opened_workspace.store, text, limit=SEARCH_LIMIT
             )
         finally:
             self._in_flight = False
@@ -253,7 +256,7 @@ class CommandPalette(QDialog):
             return self._opening_actions()
         scored: list[tuple[int, int, Command]] = []
         for order, command in enumerate(self.ctx.commands):
-            if command.id == OPEN_COMMAND:
+            if command.id == OPEN_COMMAND or not command.in_palette:
                 continue
             title = command.title.casefold()
             haystack = " ".join(
@@ -270,7 +273,7 @@ class CommandPalette(QDialog):
 
     def _opening_actions(self) -> list[PaletteItem]:
         """Before typing: every Insights tab, then the first other commands."""
-        commands = [c for c in self.ctx.commands if c.id != OPEN_COMMAND]
+        commands = [c for c in self.ctx.commands if c.id != OPEN_COMMAND and c.in_palette]
         pinned = [c for c in commands if c.id in OPENING_ACTIONS]
         pinned.sort(key=lambda c: OPENING_ACTIONS.index(c.id))
         rest = [c for c in commands if c.id not in OPENING_ACTIONS][:ACTIONS_LIMIT]
@@ -283,7 +286,7 @@ class CommandPalette(QDialog):
             kind="command",
             title=mark_matches(command.title, terms),
             detail=command.description or command.section,
-            activate=lambda cid=command.id: self.ctx.commands.run(cid),
+            activate=partial(self.ctx.commands.run, command.id),
             shortcut=keys,
             key=command.id,
         )

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.cost_rollup import format_cost, rollup_source
-from ato_desktop.core.figures import duration_ms
+from ato_desktop.core.figures import DASH, duration_ms
 from ato_desktop.core.models import Cost
 from ato_desktop.core.records import AgentRecord, AgentVersionRecord
 from ato_desktop.core.replay_figures import (
@@ -58,7 +58,8 @@ from ato_desktop.engine.replay import (
 from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_style import replay_stylesheet, tone_colour
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
-from ato_desktop.ui.runs.formatting import DASH, local_time, plural, short_id
+from ato_desktop.ui.runs.formatting import local_time, plural, short_id
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.job_dialog import SETUP, JobDialog, batch_done_text
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 from ato_desktop.ui.widgets.record_model import RecordTableModel
@@ -336,6 +337,7 @@ class BatchReplayDialog(BatchJobDialog):
         self.setObjectName("BatchReplayDialog")
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.failures_mode = run_ids is None
         self._run_ids: tuple[str, ...] = tuple(run_ids or ())
         self._preferred_agent = agent
@@ -492,9 +494,7 @@ class BatchReplayDialog(BatchJobDialog):
         self._plan_timer.start()
 
     async def _load_agents(self) -> None:
-        changes = await self.ctx.read(load_agent_changes, self.ctx.workspace.store)
-        if not shiboken6.isValid(self):
-            return
+        changes = await self.work.fetch(load_agent_changes, self.ctx.workspace.store)
         self._changes = changes
         self.agent_combo.blockSignals(True)
         for agent in changes.agents:

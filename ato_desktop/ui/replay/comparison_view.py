@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
-from ato_desktop.core.figures import duration_ms
+from ato_desktop.core.figures import DASH, duration_ms
 from ato_desktop.core.replay_figures import delta_text, delta_tone
 from ato_desktop.core.word_diff import DiffPiece
 from ato_desktop.engine.replay import ReplayComparison, Side
 from ato_desktop.ui.replay.replay_style import diff_colours, tone_colour
-from ato_desktop.ui.runs.formatting import DASH, short_id
+from ato_desktop.ui.runs.formatting import short_id
 from ato_desktop.ui.widgets.status_badge import StatusBadge
 
 SOURCE, REPLAY = "source", "replay"

@@ -10,7 +10,6 @@ import shiboken6
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtWidgets import QDialog, QMenu, QWidget
 
-from ato_desktop.ui.commands import Command
 from ato_desktop.ui.replay.batch_dialog import BatchReplayDialog
 from ato_desktop.ui.replay.replay_dialog import ReplayDialog
 from ato_desktop.ui.runs.runs_model import AGENT_ID_ROLE, RUN_ID_ROLE
@@ -38,30 +37,7 @@ class ReplayLauncher(QObject):
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._list_menu)
 
-    # -- commands --------------------------------------------------------------------------------
-
-    def commands(self) -> list[Command]:
-        page = self._page
-        return [
-            page.page_command(
-                "runs.replay",
-                "Replay…",
-                self.replay_current,
-                REPLAY_SHORTCUT,
-                "Send the open run's request again on another runtime or agent, and compare; "
-                "with several runs selected in the list, replay them all",
-                keywords=("a/b", "compare", "runtime", "model", "batch"),
-            ),
-            page.page_command(
-                "runs.replay_failures",
-                "Replay failures of an agent…",
-                self.replay_failures,
-                None,
-                "Replay an agent's failed runs since a config change on another target: "
-                "how many recover?",
-                keywords=("batch", "recovered", "regression"),
-            ),
-        ]
+    # -- what its commands run (ui/pages/page_commands.py) -----------------------------------------
 
     def replay_current(self) -> None:
         """Shift+R: the open run; in the list, the selected run(s)."""

@@ -105,7 +105,7 @@ class ReplayDialog(QDialog):
         self.seq = seq
         self.source: ReplaySource | None = None
         self.plan: ReplayPlan | None = None
-        self.result: ReplayResult | None = None
+        self.replay_result: ReplayResult | None = None
         self._state = LOADING
         self._plan_generation = 0
         self._task: asyncio.Task[Any] | None = None
@@ -502,7 +502,7 @@ class ReplayDialog(QDialog):
             self._task.cancel()
 
     def _finished(self, result: ReplayResult) -> None:
-        self.result = result
+        self.replay_result = result
         self.cancel_button.setEnabled(True)
         dispatch = result.dispatch
         self._replay_run_id = dispatch.run_id

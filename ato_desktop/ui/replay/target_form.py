@@ -10,7 +10,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -26,6 +25,7 @@ from ato_desktop.core.records import AgentRecord, RunFilter
 from ato_desktop.core.replay_figures import other_runtime, suggest_models
 from ato_desktop.engine.replay import ReplayTarget
 from ato_desktop.ui.agents.model_combo import RUNTIME_LABELS, RUNTIMES, ModelCombo, ModelSuggestions
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 RECENT_RUNS = 300  # how many recent runs say which models are in use
 
@@ -72,6 +72,7 @@ class ReplayTargetForm(QWidget):
         super().__init__(parent)
         self.setObjectName("ReplayTargetForm")
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._used: list[tuple[str, str]] = []
         self._priced: dict[str, list[str]] = {}
         self._model_touched = False  # the user chose a model: suggestions no longer replace it
@@ -158,9 +159,7 @@ class ReplayTargetForm(QWidget):
             self._ctx.spawn(self._load(), what="list replay targets")
 
     async def _load(self) -> None:
-        choices: TargetChoices = await self._ctx.read(load_choices, self._ctx.workspace.store)
-        if not shiboken6.isValid(self):
-            return
+        choices: TargetChoices = await self.work.fetch(load_choices, self._ctx.workspace.store)
         self.set_choices(choices)
 
     def set_choices(self, choices: TargetChoices) -> None:

@@ -45,6 +45,7 @@ from ato_desktop.core.records import RunRecord
 from ato_desktop.ui.resources import RESOURCES
 from ato_desktop.ui.runs.formatting import short_id
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.code_view import CodeView
 from ato_desktop.ui.widgets.json_view import monospace_font
 from ato_desktop.ui.widgets.markdown_view import MarkdownView
@@ -155,6 +156,7 @@ class FindingDocDialog(QDialog):
         self.path = doc_file(finding)
         layout = QVBoxLayout(self)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.view = MarkdownView()
         self.view.setObjectName("DetDocView")
         self.view.set_plain_text("Reading the page…")
@@ -173,20 +175,15 @@ class FindingDocDialog(QDialog):
             self._ctx.spawn(self._load(), what="read the determinism documentation")
 
     async def _load(self) -> None:
-        import asyncio
-
         try:
-            text = await asyncio.to_thread(self.path.read_text, encoding="utf-8")
+            text = await self.work.call(self.path.read_text, encoding="utf-8")
         except OSError as exc:
             text = (
                 f"The page {self.path.name} could not be read ({exc.strerror or exc}). It is "
                 f"{DOCS_RELATIVE}/{self.path.name} in the ATO Desktop sources."
             )
-            if shiboken6.isValid(self):
-                self.view.set_plain_text(text)
-                self.sig_shown.emit(str(self.path))
-            return
-        if not shiboken6.isValid(self):
+            self.view.set_plain_text(text)
+            self.sig_shown.emit(str(self.path))
             return
         self.setWindowTitle(doc_title(text, self.windowTitle()))
         self.view.set_markdown(text)
@@ -253,6 +250,7 @@ class DeterminismTab(QWidget):
         super().__init__(parent)
         self.setObjectName("DeterminismTab")
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._run: RunRecord | None = None
         self._report: DeterminismReport | None = None
         self._stale = True

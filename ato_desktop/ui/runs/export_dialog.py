@@ -9,7 +9,6 @@ export (a setting), or Documents when that folder is gone.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -37,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.export import FORMATS, ExportCancelled, export_runs
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 FORMAT_LABELS = {
     "csv": ("CSV", "one row per action, run columns repeated; opens in a spreadsheet"),
@@ -95,6 +94,7 @@ class ExportJob(QObject):
     ) -> None:
         super().__init__()
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.flt = flt
         self.fmt = fmt
         self.path = path
@@ -119,7 +119,7 @@ class ExportJob(QObject):
 
     async def _run(self) -> None:
         try:
-            count = await asyncio.to_thread(
+            count = await self.work.call(
                 self.subject.export,
                 self._ctx.workspace.store,
                 self.fmt,
@@ -138,8 +138,7 @@ class ExportJob(QObject):
 
     def _finish(self, emit: Any) -> None:
         self.running = False
-        if shiboken6.isValid(self):
-            emit()
+        emit()
 
 
 EXPORT_DIR_SETTING = "runs/export_dir"  # the folder of the last export
@@ -184,6 +183,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle(f"Export {self._noun}")
         self.setMinimumSize(560, 330)  # explicit: showing the progress never resizes it
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._flt = flt
         self.job: ExportJob | None = None
         self._total: int | None = None
@@ -327,9 +327,7 @@ class ExportDialog(QDialog):
 
     async def _read_count(self) -> None:
         store = self._ctx.workspace.store
-        total = await self._ctx.read(self.subject.count, store)
-        if not shiboken6.isValid(self):
-            return
+        total = await self.work.fetch(self.subject.count, store)
         self._total = total
         text = self.summary.text().split("\n")[0]
         noun = self._noun if total != 1 else self._noun.rstrip("s")

@@ -199,6 +199,12 @@ def _int_or_none(text: str) -> int | None:
         return None
 
 
+def _start_if_cleared(timer: QTimer, text: str) -> None:
+    """A field emptied (its clear button) applies at once, like an edit after the pause."""
+    if not text:
+        timer.start()
+
+
 def _group(name: str) -> tuple[QWidget, QHBoxLayout]:
     """A row of controls that wraps as one piece."""
     group = QWidget()
@@ -294,11 +300,11 @@ class FiltersBar(QFrame):
         )
         self.cost_edit.setToolTip("Only runs that cost at least this much (USD); empty for any")
         self.cost_edit.setFixedWidth(112)
-        self.cost_edit.textEdited.connect(lambda _t: self._cost_timer.start())
-        self.cost_edit.textChanged.connect(lambda t: not t and self._cost_timer.start())
-        fields.addWidget(self.cost_edit)
         self._cost_timer = QTimer(self, singleShot=True, interval=350)
         self._cost_timer.timeout.connect(self._emit)
+        self.cost_edit.textEdited.connect(lambda _t: self._cost_timer.start())
+        self.cost_edit.textChanged.connect(lambda t: _start_if_cleared(self._cost_timer, t))
+        fields.addWidget(self.cost_edit)
 
         self.meta_edit = QLineEdit()
         self.meta_edit.setObjectName("MetadataFilter")
@@ -309,12 +315,12 @@ class FiltersBar(QFrame):
         hint = self.meta_edit.fontMetrics().horizontalAdvance(self.meta_edit.placeholderText())
         self.meta_edit.setMinimumWidth(hint + 28)
         self.meta_edit.setMaximumWidth(max(240, hint + 28))
-        self.meta_edit.textEdited.connect(lambda _t: self._meta_timer.start())
-        self.meta_edit.textChanged.connect(lambda t: not t and self._meta_timer.start())
-        self.meta_edit.returnPressed.connect(self._emit)
-        fields.addWidget(self.meta_edit)
         self._meta_timer = QTimer(self, singleShot=True, interval=450)
         self._meta_timer.timeout.connect(self._emit)
+        self.meta_edit.textEdited.connect(lambda _t: self._meta_timer.start())
+        self.meta_edit.textChanged.connect(lambda t: _start_if_cleared(self._meta_timer, t))
+        self.meta_edit.returnPressed.connect(self._emit)
+        fields.addWidget(self.meta_edit)
         self.meta_error = ""  # why the text typed cannot be read ("" when it can)
 
         self._windows = QButtonGroup(self)
@@ -332,9 +338,7 @@ class FiltersBar(QFrame):
             button.setToolTip("Runs started in the last " + WINDOW_LABELS[window].lower())
             self._windows.addButton(button)
             seg_layout.addWidget(button)
-            button.toggled.connect(
-                lambda checked, w=window: checked and not self._updating and self._emit()
-            )
+            button.toggled.connect(self._on_window_toggled)
         self._window_buttons = {
             w: b for w, b in zip(TIME_WINDOWS, self._windows.buttons(), strict=True)
         }
@@ -492,6 +496,10 @@ class FiltersBar(QFrame):
         self.meta_edit.setToolTip(error or f"Search run metadata: {METADATA_HELP}")
         self.meta_edit.style().unpolish(self.meta_edit)
         self.meta_edit.style().polish(self.meta_edit)
+
+    def _on_window_toggled(self, checked: bool) -> None:
+        if checked and not self._updating:
+            self._emit()
 
     def _emit(self) -> None:
         if self._updating:

@@ -281,7 +281,8 @@ class HistoryView(QWidget):
         model.sig_sort_changed.connect(
             lambda sort: ctx.settings.setValue(_SETTINGS_SORT, sort_to_text(sort))
         )
-        layout = QVBoxLayout(self)
+        # The page inserts the timeline under the filters.
+        layout = self.column = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         self.filters = FiltersBar()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.compliance import ComplianceFacts, approval_fact
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import DASH
 from ato_desktop.core.records import ActionRecord, RunRecord
 from ato_desktop.core.run_json import span_id
 from ato_desktop.core.timefmt import human_duration
@@ -38,7 +39,7 @@ from ato_desktop.ui.runs.compliance_text import (
     compliance_rows,
     compliance_summary,
 )
-from ato_desktop.ui.runs.formatting import DASH, full_time, precise_time, short_id
+from ato_desktop.ui.runs.formatting import full_time, precise_time, short_id
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.json_view import JsonView, monospace_font
 

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.coerce import as_money
+from ato_desktop.core.figures import DASH
 from ato_desktop.core.ledger import (
     DEFAULT_LEDGER_SORT,
     LedgerCursor,
@@ -62,7 +63,7 @@ from ato_desktop.engine.export import LEDGER_FORMATS, export_actions
 from ato_desktop.store import action_ledger
 from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.export_dialog import ExportDialog, ExportSubject
-from ato_desktop.ui.runs.formatting import DASH, cost_cell, full_time, local_time, now_ms, short_id
+from ato_desktop.ui.runs.formatting import cost_cell, full_time, local_time, now_ms, short_id
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.status_badge import COST_ESTIMATED_ROLE, CostDelegate, NoFocusDelegate
 

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
+from ato_desktop.core.figures import DASH
 from ato_desktop.core.live_status import (
     STUCK_AFTER_S_DEFAULT,
     is_stuck,
@@ -53,15 +54,7 @@ from ato_desktop.core.live_status import (
 from ato_desktop.core.records import RunRecord
 from ato_desktop.store.run_queries import LiveRunSummary, live_run_summaries
 from ato_desktop.ui.runs.columns import alignment, header_data, id_font
-from ato_desktop.ui.runs.formatting import (
-    DASH,
-    ago,
-    elapsed,
-    now_ms,
-    plural,
-    short_id,
-    size_text,
-)
+from ato_desktop.ui.runs.formatting import ago, elapsed, now_ms, plural, short_id, size_text
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.coalesce import poke

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.compliance import ComplianceFacts, retention_fact
 from ato_desktop.core.cost_rollup import format_cost
-from ato_desktop.core.figures import rate_text
+from ato_desktop.core.figures import DASH, rate_text
 from ato_desktop.core.live_progress import ProgressFacts, progress
 from ato_desktop.core.live_status import tokens_so_far
 from ato_desktop.core.models import TokenUsage
@@ -49,7 +49,6 @@ from ato_desktop.store.execution_log import NotFoundError
 from ato_desktop.store.live_progress import progress_facts
 from ato_desktop.ui.approvals import arguments_summary, arguments_text
 from ato_desktop.ui.runs.formatting import (
-    DASH,
     elapsed,
     full_time,
     local_time,

@@ -36,7 +36,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from ato_desktop.core.figures import rate_text
+from ato_desktop.core.figures import DASH, rate_text
 from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import run_matches
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after, order_key
@@ -44,7 +44,6 @@ from ato_desktop.core.timefmt import human_duration
 from ato_desktop.store import run_listing
 from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.formatting import (
-    DASH,
     cost_cell,
     elapsed,
     full_time,

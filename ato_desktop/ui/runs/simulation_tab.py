@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop.core.cost_rollup import format_cost
-from ato_desktop.core.figures import rate_text
+from ato_desktop.core.figures import DASH, rate_text
 from ato_desktop.core.records import RunRecord
 from ato_desktop.core.simulation import (
     ACTION_MISMATCH,
@@ -51,7 +51,7 @@ from ato_desktop.core.simulation import (
     OUTPUT_MISMATCH,
     SimRow,
 )
-from ato_desktop.ui.runs.formatting import DASH, short_id
+from ato_desktop.ui.runs.formatting import short_id
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.record_model import RecordTableModel
 from ato_desktop.ui.widgets.record_table import record_table

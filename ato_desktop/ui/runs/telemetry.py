@@ -44,11 +44,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ato_desktop.core.figures import DASH
 from ato_desktop.core.records import ActionRecord
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.store.run_queries import PayloadText
 from ato_desktop.ui.runs.columns import alignment, header_data
-from ato_desktop.ui.runs.formatting import DASH, cost_cell, full_time, local_time, now_ms
+from ato_desktop.ui.runs.formatting import cost_cell, full_time, local_time, now_ms
 from ato_desktop.ui.runs.inspector import OperationInspector, action_meta, files_touched
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
@@ -381,7 +382,7 @@ class ActionsModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(row, column, parent.row() + 1)
 
-    def parent(self, index: QModelIndex | QPersistentModelIndex = _ROOT) -> Any:  # type: ignore[override]
+    def parent(self, index: QModelIndex | QPersistentModelIndex = _ROOT) -> Any:
         if not index.isValid() or index.internalId() == 0:
             return QModelIndex()
         return self.createIndex(index.internalId() - 1, 0, 0)
@@ -629,6 +630,8 @@ class TelemetryView(QWidget):
     sig_copied = Signal(str, int)  # part, characters
     sig_replay_requested = Signal(str, int)  # run id, seq: "Replay this call…" on a model call
     _sig_copy_ready = Signal(str, str)  # part, text (from a worker thread)
+
+    model: ActionsModel  # made with the tree, after the toolbar that filters it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -411,13 +411,14 @@ class McpSection(Card):
                 row.deleteLater()
                 self.results.pop(name, None)
         for position, info in enumerate(infos):
-            row = self.rows.get(info.name)
-            if row is None:
+            shown = self.rows.get(info.name)
+            if shown is None:
                 row = ServerRow(self, info)
                 self.rows[info.name] = row
                 if info.name in self.results:
                     row.show_result(self.results[info.name])
             else:
+                row = shown
                 row.set_info(info)
             row.set_busy(info.name in self._testing)
             self.list_layout.insertWidget(position, row)
@@ -449,7 +450,7 @@ class McpSection(Card):
         from ato_desktop.store.database import StoreError
 
         try:
-            workspace = self.ctx.workspace
+            workspace = self.ctx.opened_workspace
             record = await asyncio.to_thread(
                 mcp_registry.register_server,
                 workspace.store,
@@ -488,7 +489,7 @@ class McpSection(Card):
 
     async def _test(self, name: str, config: Any) -> None:
         try:
-            (result,) = await probe_servers(self.ctx.workspace.credentials, [config])
+            (result,) = await probe_servers(self.ctx.opened_workspace.credentials, [config])
         finally:
             self._testing.discard(name)
         self.results[name] = result
@@ -508,7 +509,7 @@ class McpSection(Card):
         from ato_desktop.engine.credentials import CredentialError
 
         try:
-            workspace = self.ctx.workspace
+            workspace = self.ctx.opened_workspace
             removed = await asyncio.to_thread(
                 mcp_registry.unregister_server,
                 workspace.store,

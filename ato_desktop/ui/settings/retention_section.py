@@ -4,7 +4,6 @@ progress and Cancel) and the archives with Re-import. The work runs in worker th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from pathlib import Path
@@ -27,6 +26,7 @@ from ato_desktop.core.retention import DEFAULT_DAYS, MAX_DAYS, ArchiveFormatErro
 from ato_desktop.engine import retention
 from ato_desktop.engine.settings_file import SettingsFileError
 from ato_desktop.ui.settings.card import Card, muted_label, say
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class RetentionSection(Card):
             "are still running or waiting for cloud sync are kept.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._cancel: threading.Event | None = None
         self._loading = False
         row = QHBoxLayout()
@@ -174,7 +175,7 @@ class RetentionSection(Card):
         if workspace is None:
             return
         try:
-            days = await asyncio.to_thread(retention.retention_days, workspace.paths)
+            days = await self.work.call(retention.retention_days, workspace.paths)
         except SettingsFileError as exc:
             self._show_error(f"{exc} Retention is paused until the file is fixed.")
             self.sig_loaded.emit(None)
@@ -224,7 +225,7 @@ class RetentionSection(Card):
     async def save(self) -> None:
         days = self.chosen_days()
         try:
-            await asyncio.to_thread(retention.save_retention_days, self.ctx.paths, days)
+            await self.work.call(retention.save_retention_days, self.ctx.paths, days)
         except (SettingsFileError, OSError) as exc:
             self._show_error(f"Not saved: {exc}")
             return
@@ -281,7 +282,7 @@ class RetentionSection(Card):
         workspace = self.ctx.workspace
         cancel = self._cancel
         try:
-            result = await asyncio.to_thread(
+            result = await self.work.call(
                 retention.run_retention,
                 workspace.store,
                 workspace.paths,
@@ -344,7 +345,7 @@ class RetentionSection(Card):
     async def _import(self, path: Path) -> None:
         workspace = self.ctx.workspace
         try:
-            result = await asyncio.to_thread(
+            result = await self.work.call(
                 retention.import_archive,
                 workspace.store,
                 path,

@@ -6,7 +6,6 @@ keyring through `set_credentials` and are never shown back: the form says "saved
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from ato_desktop.engine.otlp_receiver import OtlpReceiver
 from ato_desktop.engine.otlp_sync import SIGN_IN_LABEL, SyncConfigError, validate_endpoint
 from ato_desktop.ui.settings.card import Card, muted_label, say, tint
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class SyncSection(Card):
             "Honeycomb, Grafana, your own collector). Credentials stay in the OS keyring.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.receiver: OtlpReceiver | None = None
         self.status: Any = None
         self._saved: dict[str, bool] = {}
@@ -382,10 +383,11 @@ class SyncSection(Card):
         ready = self.ctx.workspace is not None and not self._busy
         self.save_button.setEnabled(ready)
         state = getattr(self.status, "state", None)
-        on = state is not None and state.value != "disabled"
-        self.send_now_button.setEnabled(ready and on and state.value not in ("paused", "sign_in"))
-        self.pause_button.setEnabled(ready and on and state.value != "sign_in")
-        self.pause_button.setText("Resume" if on and state.value == "paused" else "Pause")
+        value = "disabled" if state is None else str(state.value)
+        on = value != "disabled"
+        self.send_now_button.setEnabled(ready and on and value not in ("paused", "sign_in"))
+        self.pause_button.setEnabled(ready and on and value != "sign_in")
+        self.pause_button.setText("Resume" if value == "paused" else "Pause")
 
     # -- the form ----------------------------------------------------------------------------------
 
@@ -469,7 +471,7 @@ class SyncSection(Card):
             return _Loaded(config, agents, _read_saved(sync, config))
 
         try:
-            loaded = await asyncio.to_thread(read)
+            loaded = await self.work.call(read)
         except CredentialError as exc:
             self._say(str(exc), error=True)
             return
@@ -578,11 +580,11 @@ class SyncSection(Card):
                         sync.secrets.set("bearer" if kind == "token" else "basic", value)
 
             try:
-                config = await asyncio.to_thread(lambda: sync.configure(**settings))
+                config = await self.work.call(lambda: sync.configure(**settings))
                 if secrets:
-                    await asyncio.to_thread(store_secrets)
-                    await asyncio.to_thread(sync.set_credentials)  # resumes after sign-in
-                self._saved = await asyncio.to_thread(_read_saved, sync, config)
+                    await self.work.call(store_secrets)
+                    await self.work.call(sync.set_credentials)  # resumes after sign-in
+                self._saved = await self.work.call(_read_saved, sync, config)
             except (SyncConfigError, CredentialError) as exc:
                 self._say(str(exc), error=True)
                 self.sig_refused.emit(str(exc))
@@ -620,7 +622,7 @@ class SyncSection(Card):
             return
         self._polling = True
         try:
-            status = await asyncio.to_thread(sync.status)
+            status = await self.work.call(sync.status)
         finally:
             self._polling = False
         self.show_status(status)
@@ -689,9 +691,9 @@ class SyncSection(Card):
         self._set_busy(True)
         try:
             if pause:
-                await asyncio.to_thread(sync.pause)
+                await self.work.call(sync.pause)
             else:
-                await asyncio.to_thread(sync.resume)
+                await self.work.call(sync.resume)
         finally:
             self._set_busy(False)
         await self.refresh_status()
@@ -710,7 +712,7 @@ class SyncSection(Card):
             if on and self.receiver is None and workspace is not None:
                 receiver = OtlpReceiver(workspace, port=self.receiver_port.value())
                 try:
-                    await asyncio.to_thread(receiver.start)
+                    await self.work.call(receiver.start)
                 except OSError as exc:
                     self.receiver_message.setText(
                         f"Could not listen on port {self.receiver_port.value()}: "
@@ -728,7 +730,7 @@ class SyncSection(Card):
                 self.receiver_message.setStyleSheet(f"color: {theme.completed};")
             elif not on and self.receiver is not None:
                 receiver, self.receiver = self.receiver, None
-                await asyncio.to_thread(receiver.close)
+                await self.work.call(receiver.close)
                 self.receiver_message.setText("The receiver is off.")
                 self.receiver_message.setStyleSheet(f"color: {theme.text_muted};")
         finally:

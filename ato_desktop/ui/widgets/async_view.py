@@ -1,20 +1,17 @@
 """The body of a view that reads the log off the UI thread: a loading line, a message (nothing
-yet and what to do next, or an error with Try again) or the view's content; and the reads that
-fill it, where only the newest request's result (or error) is shown."""
+yet and what to do next, or an error with Try again) or the view's content. The reads that fill
+it are widgets.background.BackgroundWork's: only the newest request's result (or error) shows."""
 
 from __future__ import annotations
 
 import html
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
-from ato_desktop.ui.chat.log_tasks import Generations, log_closed
-from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.runs.history_view import EmptyState
 
 log = logging.getLogger(__name__)
@@ -99,63 +96,3 @@ class StateStack(QStackedWidget):
         action = self._actions.get(button)
         if action is not None:
             action()
-
-
-class NewestRead:
-    """Reads of one kind (ctx.read, on a reader thread) where only the newest request's outcome
-    is applied: an older read that finishes later is dropped, and so is every outcome once the
-    view is deleted (or, for an error, once the log has closed). `pending` counts the reads
-    under way; on_busy is called whenever it changes."""
-
-    def __init__(
-        self,
-        view: QWidget,
-        ctx: AppContext,
-        *,
-        on_busy: Callable[[], object] | None = None,
-        log_level: int = logging.WARNING,
-    ) -> None:
-        self._view = view
-        self._ctx = ctx
-        self._on_busy = on_busy
-        self._log_level = log_level
-        self._generations = Generations()
-        self.pending = 0
-
-    def drop_pending(self) -> None:
-        """What shows now must not be replaced by a read still under way."""
-        self._generations.next()
-
-    async def read(
-        self,
-        read: Callable[..., T],
-        *args: Any,
-        apply: Callable[[T], object],
-        fail: Callable[[str], object],
-        what: str = "",
-    ) -> bool:
-        """read(*args) off the UI thread, then apply(result) or fail(error text) if this is still
-        the newest request; True when the result was applied. `what` names it in the log."""
-        generation = self._generations.next()
-        self._busy(+1)
-        try:
-            value = await self._ctx.read(read, *args)
-        except Exception as exc:  # a read error: say so, keep the app usable
-            if log_closed(self._ctx) or not shiboken6.isValid(self._view):
-                return False
-            if self._generations.is_latest(generation):
-                if what:
-                    log.log(self._log_level, "%s failed: %s", what, exc)
-                fail(str(exc) or type(exc).__name__)
-            return False
-        finally:
-            self._busy(-1)
-        if not shiboken6.isValid(self._view) or not self._generations.is_latest(generation):
-            return False
-        apply(value)
-        return True
-
-    def _busy(self, change: int) -> None:
-        self.pending += change
-        if self._on_busy is not None and shiboken6.isValid(self._view):
-            self._on_busy()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.coalesce import poke
 
 
@@ -49,6 +50,7 @@ class DemoBanner(QFrame):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.setObjectName("DemoBanner")
         self.demo_present = False
         self.removing = False
@@ -133,7 +135,7 @@ class DemoBanner(QFrame):
         try:
             while True:
                 self._check_again = False
-                present = await self.ctx.read(has_demo_data, self.ctx.workspace.store)
+                present = await self.ctx.read(has_demo_data, self.ctx.opened_workspace.store)
                 if not self._check_again:
                     break
         finally:
@@ -193,7 +195,6 @@ class DemoBanner(QFrame):
 
     async def remove(self) -> Any:
         """Remove the demo data now, with progress in the banner; returns the DemoCounts."""
-        import asyncio
 
         from ato_desktop.engine.demo import DemoBusyError, remove_demo_workspace
 
@@ -209,7 +210,7 @@ class DemoBanner(QFrame):
         self.progress.setRange(0, 0)
         self.progress.show()
         try:
-            removed = await asyncio.to_thread(
+            removed = await self.work.call(
                 remove_demo_workspace,
                 store,
                 progress=self.sig_removal_progress.emit,

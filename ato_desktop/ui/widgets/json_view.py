@@ -416,9 +416,7 @@ class JsonView(QWidget):
     def _on_prepared(self, generation: int, prepared: JsonText) -> None:
         if generation != self._generation:
             return  # a newer value replaced this one while it was being formatted
-        self._highlighter.setDocument(
-            self.editor.document() if prepared.highlight else None  # type: ignore[arg-type]
-        )
+        self._highlighter.setDocument(self.editor.document() if prepared.highlight else None)
         self.editor.setPlaceholderText("")
         self.editor.setPlainText(prepared.text)
         self._shown = prepared

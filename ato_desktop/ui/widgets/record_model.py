@@ -18,6 +18,8 @@ class RecordTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._records: list[Any] = []
+        # This model's header texts: the class's, until a view renames a column (set_header).
+        self.headers: tuple[str, ...] = self.HEADERS
 
     # -- records -----------------------------------------------------------------------------
 
@@ -38,7 +40,7 @@ class RecordTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._records)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = ROOT) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
+        return 0 if parent.isValid() else len(self.headers)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -46,7 +48,7 @@ class RecordTableModel(QAbstractTableModel):
         if (
             orientation == Qt.Orientation.Horizontal
             and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
+            and 0 <= section < len(self.headers)
         ):
-            return self.HEADERS[section]
+            return self.headers[section]
         return None
