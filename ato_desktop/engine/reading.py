@@ -45,8 +45,7 @@ def needs_recovery(log: ExecutionLog) -> bool:
     leases = log.paths.leases_dir
     if any(not owner_is_alive(leases, owner) for owner in log.running_owners()):
         return True
-    ingests = log.reader().execute("SELECT owner FROM otlp_ingests").fetchall()
-    return any(not owner_is_alive(leases, owner) for (owner,) in ingests)
+    return any(not owner_is_alive(leases, owner) for owner in log.ingest_owners())
 
 
 def _any_entry(directory: Path) -> bool:

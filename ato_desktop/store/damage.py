@@ -11,6 +11,11 @@ remembered so that no process writes to a log once any process has seen it damag
   device and inode, so a log restored or replaced in its place is not taken for the damaged
   one), and every process that opens the log refuses it from then on, until `ato-desktop doctor`
   finds it sound or the file is replaced.
+- A check that found the file sound is written down too (`ato.sqlite3.checked`, with the
+  file's device, inode, size and modification and change times), so the next process to open
+  the same, unchanged file skips the pages check: a `runs list` from cron pays the check once
+  per change of the file (a checkpoint), not once per call. Any write to the file, a restore or
+  a replacement changes one of those figures, and the next open checks again.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 SQLITE_CORRUPT = 11
 SQLITE_NOTADB = 26
 NOTE_SUFFIX = ".damaged"
+SOUND_SUFFIX = ".checked"
 # Tables worth sampling on a large log (the ones that grow with runs); every other table and
 # the schema get the quick check within the budget.
 LARGE_TABLES = ("runs", "actions", "messages")
@@ -66,6 +72,7 @@ def _identity(database: Path) -> tuple[int, int] | None:
 
 def record_damage(database: Path, detail: str) -> None:
     """Write down that database is damaged (best effort: a full or read-only disk cannot)."""
+    forget_sound(database)
     identity = _identity(database)
     if identity is None:
         return
@@ -110,6 +117,56 @@ def clear_damage(database: Path) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+# -- the note that the file checked out sound ---------------------------------------------------
+
+
+def sound_note_path(database: Path) -> Path:
+    return database.with_name(database.name + SOUND_SUFFIX)
+
+
+def _fingerprint(database: Path) -> list[int] | None:
+    """What any change to the file changes: device, inode, size, modification and change times
+    (the change time cannot be set back by a program)."""
+    try:
+        stat = database.stat()
+    except OSError:
+        return None
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def checked_sound(database: Path) -> bool:
+    """True when a check found this very file, unchanged since, sound."""
+    fingerprint = _fingerprint(database)
+    if fingerprint is None:
+        return False
+    try:
+        payload = json.loads(sound_note_path(database).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(payload, dict) and payload.get("file") == fingerprint
+
+
+def record_sound(database: Path) -> None:
+    """Write down that the check found the file as it is now sound (best effort: a full or
+    read-only disk cannot, and the next open checks again)."""
+    fingerprint = _fingerprint(database)
+    if fingerprint is None:
+        return
+    note = sound_note_path(database)
+    with contextlib.suppress(OSError):
+        tmp = note.with_name(f"{note.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"file": fingerprint, "at": int(time.time() * 1000)}))
+        os.replace(tmp, note)
+
+
+def forget_sound(database: Path) -> None:
+    """Remove the note (damage was found)."""
+    with contextlib.suppress(OSError):
+        sound_note_path(database).unlink()
 
 
 # -- the bounded check -------------------------------------------------------------------------

@@ -82,8 +82,10 @@ def connect(
 def check_existing(path: Path) -> None:
     """Verify an existing file before anything writes to it; raises a StoreError subclass.
 
-    Creates nothing beside the file: with no -wal present the checks read the file alone
-    (immutable), so refusing a damaged log leaves no empty -wal or -shm next to it."""
+    Creates nothing beside a damaged file: with no -wal present the checks read the file alone
+    (immutable), so refusing a damaged log leaves no empty -wal or -shm next to it. A sound
+    file gets a note saying so (store.damage), and an unchanged file with that note skips the
+    pages check the next time."""
     try:
         with path.open("rb") as handle:
             header = handle.read(100)
@@ -121,6 +123,8 @@ def check_existing(path: Path) -> None:
                 f"version {user_version}; this app knows up to {LATEST_VERSION}). Upgrade ATO "
                 "Desktop to open it. The file was not changed."
             )
+        if damage.checked_sound(path):
+            return  # this very file, unchanged, was found sound by an earlier check
         try:
             if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
                 result = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
@@ -135,6 +139,7 @@ def check_existing(path: Path) -> None:
             raise damaged(path, "; ".join(problems))
     finally:
         conn.close()
+    damage.record_sound(path)
 
 
 def _check_failure(exc: sqlite3.Error, path: Path) -> StoreError:
@@ -196,10 +201,11 @@ def open_for_reading(path: Path) -> sqlite3.Connection | None:
     """A read-only connection to the log at path, for a process that only reads it; None when
     the log must first be created or migrated (open_database does that, and its checks).
 
-    Checks what can be checked at once (the header, a damage note, application_id, the schema
-    version) but not the pages: quick_check reads the whole file, and a reader that meets
-    damage is told so by SQLite on the page it reads (translate_operational_error). Nothing is
-    written: no migration, and writes through the connection are refused by SQLite."""
+    Checks the file as a full open does (check_existing: the header, a damage note,
+    application_id, the schema version and the pages, in bounded time, skipped for a file found
+    sound before and unchanged since); a reader that meets damage later is told so by SQLite on
+    the page it reads (translate_operational_error). Nothing is written to the log: no
+    migration, and writes through the connection are refused by SQLite."""
     try:
         with path.open("rb") as handle:
             header = handle.read(100)
@@ -211,6 +217,7 @@ def open_for_reading(path: Path) -> sqlite3.Connection | None:
         return None  # empty (a first open failed) or not SQLite: open_database says which
     if damage.recorded_damage(path) is not None:
         return None  # open_database refuses it with the note's words
+    check_existing(path)  # damage is refused here as by a full open (cheap when checked before)
     try:
         conn = connect(path, read_only=True)
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]

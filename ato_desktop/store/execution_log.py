@@ -803,6 +803,10 @@ class ExecutionLog:
             result.setdefault(row[0] or "", []).append((row[1], row[2]))
         return result
 
+    def ingest_owners(self) -> list[str]:
+        """The lease tokens of the processes with an OTLP ingest not finished."""
+        return [str(row[0]) for row in self.reader().execute("SELECT owner FROM otlp_ingests")]
+
     def live_action(self, run_no: int) -> dict[str, Any] | None:
         row = (
             self.reader()

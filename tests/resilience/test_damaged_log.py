@@ -267,3 +267,24 @@ def test_doctor_clears_a_note_when_the_log_checks_out(tmp_path: Path) -> None:
     assert done.returncode == 0 and "removed" in done.stdout
     assert not note.exists()
     assert cli_process(home, "runs", "list").returncode == 0
+
+
+def test_a_file_found_sound_is_checked_again_once_it_changes(tmp_path: Path) -> None:
+    """The note that a check found the log sound spares an unchanged file the pages check, and
+    any change to the file (here: damage written behind SQLite's back) makes the next open
+    check again and refuse it."""
+    from ato_desktop.store import damage
+
+    home = tmp_path / "home"
+    build_log(home, 300, 500)
+    database = DataPaths(home).database
+    assert cli_process(home, "runs", "list").returncode == 0
+    assert damage.checked_sound(database)  # the reading command's check was written down
+    assert cli_process(home, "runs", "list").returncode == 0
+    scribble(database, 0.5, 0.1)
+    assert not damage.checked_sound(database)  # the file changed: the note no longer holds
+    before = digest(database)
+    done = cli_process(home, "runs", "list")
+    assert done.returncode == 3 and "is damaged" in done.stderr
+    assert not damage.sound_note_path(database).exists()
+    assert digest(database) == before
