@@ -143,3 +143,33 @@ def test_an_active_regression_is_drawn_as_the_failure_band(
     assert view.frames["success"].state == CHART
     # Pure: the same trends without a regression draw no band.
     assert view.trends is not None and not trend_specs(view.trends)["success"].bands
+
+
+def test_a_line_breaks_where_a_day_has_no_value(qtbot: Any) -> None:
+    """No runs on a day: the line stops there and starts again, it does not draw figures for
+    the days between; the series keeps one legend entry."""
+    from PySide6.QtCharts import QLineSeries
+
+    from ato_desktop.ui.charts.chart_spec import LINE, ChartSpec, Series
+    from ato_desktop.ui.charts.chart_view import ChartView
+    from ato_desktop.ui.theme import current_theme
+
+    view = ChartView()
+    qtbot.addWidget(view)
+    values = (0.9, 0.8, None, None, 0.5, None, 0.7)
+    spec = ChartSpec(
+        LINE,
+        tuple(f"d{i}" for i in range(7)),
+        (Series("rate", values, "accent"), Series("all", (0.5,) * 7, "failed")),
+        "%",
+        "day",
+        "%",
+    )
+    view.set_spec(spec, current_theme())
+    view.show()
+    lines = [s for s in view.chart().series() if isinstance(s, QLineSeries)]
+    drawn = [[(p.x(), p.y()) for p in line.points()] for line in lines if line.name() == "rate"]
+    assert drawn == [[(0.0, 0.9), (1.0, 0.8)], [(4.0, 0.5)], [(6.0, 0.7)]]
+    shown = [m for line in lines for m in view.chart().legend().markers(line) if m.isVisible()]
+    assert sorted(m.label() for m in shown) == ["all", "rate"]
+    assert all(line.pointsVisible() for line in lines)  # a lone day is still a point

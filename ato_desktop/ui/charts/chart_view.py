@@ -195,19 +195,23 @@ class ChartView(QChartView):
             bars.attachAxis(y_axis)
         elif spec.kind == LINE:
             for series in spec.series:
-                line = QLineSeries()
-                line.setName(series.name)
-                for i, value in enumerate(series.values):
-                    if value is not None:
-                        line.append(float(i), float(value))
                 pen = QPen(theme_color(theme, series.color), 2.0)
                 if series.dashed:
                     pen.setStyle(Qt.PenStyle.DashLine)
-                line.setPen(pen)
-                line.setPointsVisible(n <= 62 and not series.dashed)
-                chart.addSeries(line)
-                line.attachAxis(x_axis)
-                line.attachAxis(y_axis)
+                # A bucket with no value (no runs that day) breaks the line: a line drawn
+                # across the gap would show figures for days that had none.
+                for k, segment in enumerate(_segments(series.values)):
+                    line = QLineSeries()
+                    line.setName(series.name)
+                    for i, value in segment:
+                        line.append(float(i), value)
+                    line.setPen(pen)
+                    line.setPointsVisible((n <= 62 or len(segment) == 1) and not series.dashed)
+                    chart.addSeries(line)
+                    line.attachAxis(x_axis)
+                    line.attachAxis(y_axis)
+                    if k:  # one legend entry per series
+                        chart.legend().markers(line)[0].setVisible(False)
         for guide in spec.guides:
             pen = QPen(theme_color(theme, guide.color), 1.6, Qt.PenStyle.DashLine)
             if guide.axis == "y":
@@ -557,3 +561,19 @@ class ChartView(QChartView):
     def focusOutEvent(self, event: Any) -> None:
         super().focusOutEvent(event)
         QToolTip.hideText()
+
+
+def _segments(values: Any) -> list[list[tuple[int, float]]]:
+    """The runs of consecutive known values, as (bucket, value) pairs."""
+    segments: list[list[tuple[int, float]]] = []
+    current: list[tuple[int, float]] = []
+    for i, value in enumerate(values):
+        if value is None:
+            if current:
+                segments.append(current)
+                current = []
+        else:
+            current.append((i, float(value)))
+    if current:
+        segments.append(current)
+    return segments

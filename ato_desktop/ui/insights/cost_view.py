@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTableView,
     QTreeWidget,
@@ -209,8 +210,20 @@ class CostView(QWidget):
         self.last_error = ""
         self.dialog: Any = None  # the open EvidenceDialog
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        # The page scrolls when the window is too short for it (1280x820 with a recommendation
+        # open): each part keeps its height instead of being squeezed out of shape.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = self.scroll_area = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        body.setObjectName("CostBody")
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 4, 0)
         layout.setSpacing(10)
         layout.addWidget(self._build_controls())
         self.spend = SpendCharts(ctx)  # spend per day, this month, budgets (ui/charts)
@@ -327,6 +340,8 @@ class CostView(QWidget):
                 "insights", {"tab": "compare", "agent_id": agent_id, "mode": "runtime"}
             )
         )
+        # Its figures and chart at their full height: below that the page scrolls.
+        self.evidence.setMinimumHeight(self.evidence.sizeHint().height())
         column.addWidget(self.evidence, 1)
         return page
 

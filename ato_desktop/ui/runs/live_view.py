@@ -397,16 +397,17 @@ class LiveView(QWidget):
         header.setSectionResizeMode(COL_LAST, QHeaderView.ResizeMode.Stretch)
         for col, width in (
             # Fixed columns leave the last event (it says what a run waits for) room to read.
+            # (At the default 1280 px they leave it about 130 px.)
             (COL_RUN, 88),
-            (COL_AGENT, 130),
-            (COL_MODEL, 180),
-            (COL_STATUS, 108),
-            (COL_ELAPSED, 76),
-            (COL_TOKENS, 72),
-            (COL_SINCE, 96),
-            (COL_OUTPUT, 90),
-            (COL_COST, 80),
-            (COL_KILL, 84),
+            (COL_AGENT, 120),
+            (COL_MODEL, 150),
+            (COL_STATUS, 100),
+            (COL_ELAPSED, 72),
+            (COL_TOKENS, 68),
+            (COL_SINCE, 88),
+            (COL_OUTPUT, 80),
+            (COL_COST, 64),
+            (COL_KILL, 72),
         ):
             header.resizeSection(col, width)
         self.table.clicked.connect(self._on_clicked)
