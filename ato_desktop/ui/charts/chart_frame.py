@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.ui.charts.chart_spec import ChartSpec
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.elided_label import ElidedLabel
 
 LOADING, EMPTY, CHART = "loading", "empty", "chart"
 
@@ -75,7 +76,7 @@ class ChartFrame(QFrame):
         self.title = QLabel(title)
         self.title.setObjectName("ChartTitle")
         header.addWidget(self.title)
-        self.subtitle = QLabel("")
+        self.subtitle = ElidedLabel("")  # cut with an ellipsis rather than widen the chart
         self.subtitle.setObjectName("ChartSubtitle")
         self.subtitle.setProperty("muted", True)
         header.addWidget(self.subtitle, 1)

@@ -400,11 +400,11 @@ class LiveView(QWidget):
             # (At the default 1280 px they leave it about 130 px.)
             (COL_RUN, 88),
             (COL_AGENT, 120),
-            (COL_MODEL, 150),
+            (COL_MODEL, 140),
             (COL_STATUS, 100),
             (COL_ELAPSED, 72),
             (COL_TOKENS, 68),
-            (COL_SINCE, 88),
+            (COL_SINCE, 100),
             (COL_OUTPUT, 80),
             (COL_COST, 64),
             (COL_KILL, 72),
