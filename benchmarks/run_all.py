@@ -209,6 +209,12 @@ def page_sections(results: dict[str, Any]) -> list[list[str]]:
         out.append(event_loop_section(_event_loop(results), results.get("event_loop_5ms")))
     if "feed" in results:
         out.append(feed_section(results["feed"]))
+    if "startup" in results and "runs_page" in results:
+        out.append(ui_section(results))
+    if "cli" in results:
+        from benchmarks.bench_cli import cli_section
+
+        out.append(cli_section(results["cli"]))
     return out
 
 

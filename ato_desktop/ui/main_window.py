@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
 )
 
 from ato_desktop import APP_NAME
-from ato_desktop.store import run_queries
 from ato_desktop.ui.app_commands import GO_COMMANDS, TRAY_COMMANDS, WINDOW, WINDOW_COMMANDS
 from ato_desktop.ui.commands import Command, CommandRegistry
 from ato_desktop.ui.context import AppContext
@@ -269,7 +268,10 @@ class MainWindow(QMainWindow):
 
     async def _open_landing_page(self) -> None:
         store = self.ctx.opened_workspace.store
-        empty = await self.ctx.read(run_queries.log_is_empty, store)
+        # Imported here, after the first paint: the store's queries are not needed to draw it.
+        from ato_desktop.store.run_queries import log_is_empty
+
+        empty = await self.ctx.read(log_is_empty, store)
         last = str(self.ctx.settings.value("window/page", "runs"))
         if empty:
             self.navigate("welcome")
