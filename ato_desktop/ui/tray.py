@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
@@ -216,7 +215,7 @@ class Tray(QObject):
             return
         outcome = await self._ctx.engine_run(live.kill_anywhere(ids))
         self._ctx.status(f"Killing {plural(outcome.count, 'stuck run')}…")
-        if shiboken6.isValid(self):
+        if self.work.alive():
             self._refresh.start()
 
     def _scheduler(self) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -20,8 +19,9 @@ from ato_desktop.core.figures import usd_cents
 from ato_desktop.core.records import AgentRecord
 from ato_desktop.store.execution_log import now_ms
 from ato_desktop.store.run_queries import budget_state
-from ato_desktop.ui.chat.log_tasks import Generations, log_closed
+from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class BudgetLine(QLabel):
         self.setObjectName("AgentBudgetLine")
         self._ctx = ctx
         self._agent: AgentRecord | None = None
-        self._loads = Generations()
+        self.work = BackgroundWork(self, ctx)  # the newest read only
         self.state: BudgetState | None = None
         self.setWordWrap(True)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
@@ -89,7 +89,7 @@ class BudgetLine(QLabel):
         self._reload()
 
     def clear(self) -> None:
-        self._loads.next()  # a read under way must not show its result
+        self.work.drop_pending()  # a read under way must not show its result
         self._agent = None
         self.state = None
         self.hide()
@@ -101,16 +101,13 @@ class BudgetLine(QLabel):
         self._ctx.spawn(self._load(agent), what="read the agent's spend")
 
     async def _load(self, agent: AgentRecord) -> None:
-        generation = self._loads.next()
         try:
-            state = await self._ctx.read(
+            state = await self.work.read(
                 budget_state, self._ctx.workspace.store, agent.id, agent.config, now_ms()
             )
         except Exception as exc:  # a closing log, a removed agent: no line, no dialog
             log.debug("budget read of %s failed: %s", agent.id, exc)
             state = None
-        if not shiboken6.isValid(self) or not self._loads.is_latest(generation):
-            return
         if self._agent is None or self._agent.id != agent.id:
             return
         self.state = state

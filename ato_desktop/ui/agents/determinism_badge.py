@@ -7,12 +7,12 @@ import html
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from ato_desktop.core.determinism import DeterminismReport
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.score_bar import band_colour
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class AgentDeterminismBadge(QWidget):
         super().__init__(parent)
         self.setObjectName("AgentDeterminism")
         self._ctx = ctx
-        self._generation = 0
+        self.work = BackgroundWork(self, ctx)  # the newest analysis only
         self._agent_id: str | None = None
         self.report: DeterminismReport | None = None
         row = QHBoxLayout(self)
@@ -71,27 +71,23 @@ class AgentDeterminismBadge(QWidget):
             self.report = None
             self._agent_id = agent_id
             self._set("Determinism …", "", "analysing the agent's runs…")
-        self._generation += 1
-        self._ctx.spawn(self._analyse(self._generation, agent_id), what="score the agent")
+        self._ctx.spawn(self._analyse(agent_id), what="score the agent")
 
     def clear(self) -> None:
-        self._generation += 1
+        self.work.drop_pending()  # an analysis still under way must not show again
         self._agent_id = None
         self.report = None
         self.hide()
 
-    async def _analyse(self, generation: int, agent_id: str) -> None:
+    async def _analyse(self, agent_id: str) -> None:
         from ato_desktop.engine.determinism import analyse_agent
 
         store = self._ctx.workspace.store
         try:
-            report = await self._ctx.read(analyse_agent, store, agent_id, runs=AGENT_RUNS)
+            report = await self.work.read(analyse_agent, store, agent_id, runs=AGENT_RUNS)
         except Exception as exc:
             log.warning("could not score agent %s: %s", agent_id, exc)
-            if shiboken6.isValid(self) and generation == self._generation:
-                self._set("Determinism ?", "", f"could not analyse: {exc}")
-            return
-        if not shiboken6.isValid(self) or generation != self._generation:
+            self._set("Determinism ?", "", f"could not analyse: {exc}")
             return
         self.report = report
         if report.runs_analysed == 0:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -89,7 +88,6 @@ class OnlineJudgeButton(QPushButton):
         self.agent_id: str | None = None
         self.state: JudgeState | None = None
         self.dialog: OnlineJudgeDialog | None = None
-        self._generation = 0
         self.clicked.connect(self.open_dialog)
         bridge = getattr(ctx, "bridge", None)
         if bridge is not None:
@@ -103,13 +101,11 @@ class OnlineJudgeButton(QPushButton):
     def reload(self) -> None:
         if self.agent_id is None or self.ctx.workspace is None:
             return
-        self._generation += 1
-        self.ctx.spawn(self._read(self._generation, self.agent_id), what="read the online judge")
+        self.ctx.spawn(self._read(self.agent_id), what="read the online judge")
 
-    async def _read(self, generation: int, agent_id: str) -> None:
-        state = await self.ctx.read(load_judge_state, self.ctx.workspace.store, agent_id)
-        if not shiboken6.isValid(self) or generation != self._generation:
-            return
+    async def _read(self, agent_id: str) -> None:
+        # The newest agent's state only (self.work.read): an older read is dropped.
+        state = await self.work.read(load_judge_state, self.ctx.workspace.store, agent_id)
         self.state = state
         self.setText(button_text(state))
         self.setToolTip(

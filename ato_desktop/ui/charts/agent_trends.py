@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -293,7 +292,7 @@ class AgentTrendsView(QWidget):
             frame.show_error(message)
 
     def _draw(self, trends: AgentTrends) -> None:
-        if not shiboken6.isValid(self) or trends.agent_id != self.agent_id:
+        if trends.agent_id != self.agent_id:
             return
         self.trends = trends
         specs = trend_specs(trends, self.regression)

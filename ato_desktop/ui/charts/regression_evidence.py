@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
-import shiboken6
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from ato_desktop.core.chart_buckets import bin_edges, format_value
@@ -247,7 +246,7 @@ class RegressionEvidence(QWidget):
 
     def _draw(self, samples: ChangeSamples | None) -> None:
         change = self.change
-        if not shiboken6.isValid(self) or change is None:
+        if change is None:
             return
         if samples is not None and samples.version_id != change.version_id:
             return

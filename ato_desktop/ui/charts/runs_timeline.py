@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-import shiboken6
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
@@ -155,8 +154,6 @@ class RunsTimeline(ChartFrame):
         )
 
     def show_volume(self, volume: VolumeCounts, flt: RunFilter | None = None) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.volume = volume
         self.shown_filter = flt
         spec = volume_spec(volume)

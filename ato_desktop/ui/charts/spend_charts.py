@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QPushButton, QWidget
 
@@ -260,8 +259,6 @@ class SpendCharts(QWidget):
         self.month.show_error(message)
 
     def show_data(self, data: SpendData) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.data = data
         self.daily.set_spec(spend_spec(data))
         total = sum(r.cost_usd for r in data.rows)

@@ -11,7 +11,6 @@ import logging
 from functools import partial
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -576,9 +575,8 @@ class CompareView(QWidget):
 
     async def _load_agents(self) -> bool:
         """Fill the agent picker; shows the empty state (and returns False) when none."""
-        agents = await self.ctx.read(compare_reads.load_agents, self.ctx.opened_workspace.store)
-        if not shiboken6.isValid(self):
-            return False
+        store = self.ctx.opened_workspace.store
+        agents = await self._choice_reads.fetch(compare_reads.load_agents, store)
         self._agents = agents
         self._agents_loaded = True
         current = self.agent_id
@@ -859,18 +857,17 @@ class CompareView(QWidget):
         try:
             for text in (run_a, run_b):
                 if text:
-                    run_id, run_agent = await self.ctx.read(
+                    run_id, run_agent = await self._choice_reads.fetch(
                         compare_reads.run_agent, store, str(text)
                     )
                     ids.append(run_id)
                     agent_id = agent_id or run_agent
         except Exception as exc:
-            if shiboken6.isValid(self):
-                self._show_error("Could not open the run", str(exc) or type(exc).__name__)
+            self._show_error("Could not open the run", str(exc) or type(exc).__name__)
             return
         if not await self._load_agents() and agent_id is None:
             return
-        if not shiboken6.isValid(self) or not self._target_generation.is_latest(generation):
+        if not self._target_generation.is_latest(generation):
             return
         if agent_id is not None:
             if not await self._load_choices(str(agent_id), keep_selection=False):
@@ -899,8 +896,8 @@ class CompareView(QWidget):
             index = self.version_combo.findData(int(version))
             if index >= 0:
                 self.version_combo.setCurrentIndex(index)
-        await self._compare()
-        if len(ids) == 1 and shiboken6.isValid(self):
+        await self._compare()  # drops its result quietly once the view is gone
+        if len(ids) == 1 and self._compare_reads.alive():
             self.right_combo.setFocus()
 
     def _pick_other(self, run_id: str) -> None:

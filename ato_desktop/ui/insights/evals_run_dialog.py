@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -45,6 +44,7 @@ from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import local_time, plural
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.job_dialog import RUNNING, SETUP, JobDialog
 from ato_desktop.ui.widgets.progress_panel import ProgressPanel
 
@@ -121,6 +121,7 @@ class RunSuiteDialog(JobDialog):
         super().__init__(parent)
         self.setObjectName("RunSuiteDialog")
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.rerun_name = suite_name
         self.prepared: PreparedSuite | None = None
         self.report: SuiteReport | None = None
@@ -130,7 +131,6 @@ class RunSuiteDialog(JobDialog):
         self._cost_source: str | None = None
         self._passed = 0
         self._done = 0
-        self._generation = 0
         title = f"Run {suite_name} again" if suite_name else "Run an eval suite"
         self.setWindowTitle(title)
         self._build_job(
@@ -312,25 +312,23 @@ class RunSuiteDialog(JobDialog):
         self._prepare(prepare_file, Path(path).expanduser())
 
     def _prepare(self, read: Any, arg: Any) -> None:
-        self._generation += 1
         self.prepared = None
         self.suite_line.setText("Reading the suite…")
         self.bad_box.hide()
         self._show_error("")
         self._update_start()
-        self.ctx.spawn(self._read(self._generation, read, arg), what="read the eval suite")
+        self.ctx.spawn(self._read(read, arg), what="read the eval suite")
 
-    async def _read(self, generation: int, read: Any, arg: Any) -> None:
+    async def _read(self, read: Any, arg: Any) -> None:
+        # The newest suite only (self.work.read): an older one still being read is dropped.
         try:
-            prepared = await self.ctx.read(read, self.ctx.workspace.store, arg)
+            prepared = await self.work.read(read, self.ctx.workspace.store, arg)
         except (EvalError, LookupError, OSError) as exc:
             prepared, message = None, str(exc)
         except Exception as exc:  # NotFoundError (a recorded suite that is gone)
             prepared, message = None, str(exc) or type(exc).__name__
         else:
             message = ""
-        if not shiboken6.isValid(self) or generation != self._generation:
-            return
         self.prepared = prepared
         if prepared is None:
             self.suite_line.setText("This suite cannot be run.")
@@ -439,11 +437,11 @@ class RunSuiteDialog(JobDialog):
                     )
                 )
         except (EvalError, ValueError, LookupError) as exc:
-            if shiboken6.isValid(self):
+            if self.work.alive():
                 self._show(SETUP)
                 self._show_error(f"Not run: {exc}")
             return
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         self.report = report
         self._end_job(self._summary(report))
@@ -456,7 +454,7 @@ class RunSuiteDialog(JobDialog):
         self.accept()
 
     def _on_progress(self, done: int, total: int, outcome: CaseOutcome) -> None:
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         self._done = done
         self._passed += 1 if outcome.passed else 0

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from ato_desktop.core.cost_rollup import format_cost
 from ato_desktop.core.figures import ms_text, rate_text
 from ato_desktop.store.evals import SuiteRunRecord, get_suite_run
-from ato_desktop.ui.chat.log_tasks import Generations, log_closed
+from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights import evals_reads
 from ato_desktop.ui.insights.evals_models import (
@@ -83,8 +83,8 @@ class EvalsView(QWidget):
         self.ctx = ctx
         self._loaded = False
         self._suites_reads = BackgroundWork(self, ctx)
-        self._runs_gen = Generations()
-        self._report_gen = Generations()
+        self._runs_reads = BackgroundWork(self, ctx)  # the selected suite's runs: the newest
+        self._report_reads = BackgroundWork(self, ctx)  # the selected run's report: the newest
         self._pending_run: str | None = None
         self._pending_suite: str | None = None
         self._report_run_id: str | None = None  # the run whose report shows (or is read)
@@ -408,16 +408,14 @@ class EvalsView(QWidget):
         if suite is None:
             return
         self.runs_title.setText(f"Runs of {suite.suite.name}")
-        self._runs_gen.spawn_read(
-            self.ctx,
-            lambda store: evals_reads.load_history(store, suite.suite.id),
-            self._show_runs,
-            what="read the suite's runs",
-        )
+        if self.ctx.workspace is not None and not log_closed(self.ctx):
+            self.ctx.spawn(self._read_runs(suite.suite.id), what="read the suite's runs")
+
+    async def _read_runs(self, suite_id: str) -> None:
+        store = self.ctx.opened_workspace.store
+        self._show_runs(await self._runs_reads.read(evals_reads.load_history, store, suite_id))
 
     def _show_runs(self, runs: list[SuiteRunRecord]) -> None:
-        if not shiboken6.isValid(self):
-            return
         wanted = self._pending_run or self._report_run_id
         self._selecting = True  # the report is loaded below, once, whatever the selection did
         try:
@@ -447,18 +445,17 @@ class EvalsView(QWidget):
     def _load_report(self, suite_run_id: str) -> None:
         """Read the run's report (again: a running run's figures move) and show it."""
         self._report_run_id = suite_run_id
-        self._report_gen.spawn_read(
-            self.ctx,
-            lambda store: evals_reads.load_report_view(store, suite_run_id),
-            self._show_report,
-            what="read the eval report",
-        )
+        if self.ctx.workspace is not None and not log_closed(self.ctx):
+            self.ctx.spawn(self._read_report(suite_run_id), what="read the eval report")
+
+    async def _read_report(self, suite_run_id: str) -> None:
+        store = self.ctx.opened_workspace.store
+        read = evals_reads.load_report_view
+        self._show_report(await self._report_reads.read(read, store, suite_run_id))
 
     # -- the report ----------------------------------------------------------------------------
 
     def _show_report(self, view: ReportView | None) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.report_view = view
         if view is None:
             self.report_title.setText("This suite has no run yet.")
@@ -627,13 +624,11 @@ class EvalsView(QWidget):
 
     async def _find_suite_of(self, suite_run_id: str) -> None:
         try:
-            record = await self.ctx.read(
+            record = await self._suites_reads.fetch(
                 get_suite_run, self.ctx.opened_workspace.store, suite_run_id
             )
         except Exception:  # gone meanwhile: show the suites as they are
             record = None
-        if not shiboken6.isValid(self):
-            return
         if record is not None:
             self._pending_suite = record.suite_id
         self.refresh()

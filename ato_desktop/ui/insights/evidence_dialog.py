@@ -13,7 +13,6 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -72,7 +71,6 @@ class EvidenceDialog(BatchJobDialog):
         self._agents: list[AgentRecord] = []
         self.plan: EvidencePlan | None = None
         self.estimate_error = ""
-        self._generation = 0
 
         buttons = self._build_job(
             name="Evidence",
@@ -278,23 +276,22 @@ class EvidenceDialog(BatchJobDialog):
                 f"That is what @{record.name} runs on now: choose another runtime or model."
             )
             return
-        self._generation += 1
         self.estimate_value.setText("…")
         self.estimate_badge.hide()
         self.estimate_detail.setText(f"Estimating {plural(self.sample.value(), 'replay')}…")
         self.ctx.spawn(
-            self._estimate(self._generation, record.name, target, self.sample.value()),
+            self._estimate(record.name, target, self.sample.value()),
             what="estimate the evidence",
         )
 
-    async def _estimate(self, generation: int, agent: str, target: ReplayTarget, size: int) -> None:
+    async def _estimate(self, agent: str, target: ReplayTarget, size: int) -> None:
+        # The newest estimate only (self.work.read); an older one still under way is dropped.
         try:
-            plan = await self.ctx.read(cost_reads.estimate, self.ctx.workspace, agent, target, size)
+            plan = await self.work.read(
+                cost_reads.estimate, self.ctx.workspace, agent, target, size
+            )
         except Exception as exc:  # an agent removed meanwhile, a bad target: say so
-            if shiboken6.isValid(self) and generation == self._generation:
-                self._show_estimate_problem(str(exc) or type(exc).__name__)
-            return
-        if not shiboken6.isValid(self) or generation != self._generation:
+            self._show_estimate_problem(str(exc) or type(exc).__name__)
             return
         self.estimate_error = ""
         if not plan.run_ids:
@@ -351,7 +348,7 @@ class EvidenceDialog(BatchJobDialog):
                 cancel=cancel,
             )
         )
-        if shiboken6.isValid(self):
+        if self.work.alive():
             self._finished(plan, summary)
 
     def _finished(self, plan: EvidencePlan, summary: BatchSummary) -> None:

@@ -11,16 +11,16 @@ import html
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ato_desktop.engine.regressions import ChangeReport, active_regression
-from ato_desktop.ui.chat.log_tasks import Generations, log_closed
+from ato_desktop.ui.chat.log_tasks import log_closed
 from ato_desktop.ui.insights.regressions_format import metric_text
 from ato_desktop.ui.insights.thresholds_form import notifier
 from ato_desktop.ui.runs.formatting import local_time
 from ato_desktop.ui.theme import current_theme, mix
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class RegressionBanner(QFrame):
         self.setObjectName("RegressionBanner")
         self._ctx = ctx
         self._agent_id: str | None = None
-        self._loads = Generations()
+        self.work = BackgroundWork(self, ctx)  # the newest check only
         self.change: ChangeReport | None = None
         row = QHBoxLayout(self)
         row.setContentsMargins(24, 8, 16, 8)
@@ -87,7 +87,7 @@ class RegressionBanner(QFrame):
         self._check()
 
     def clear(self) -> None:
-        self._loads.next()  # a check under way must not show its result
+        self.work.drop_pending()  # a check under way must not show its result
         self._agent_id = None
         self.change = None
         self.hide()
@@ -107,9 +107,8 @@ class RegressionBanner(QFrame):
         self._ctx.spawn(self._load(agent_id), what="check the agent for regressions")
 
     async def _load(self, agent_id: str) -> None:
-        generation = self._loads.next()
         try:
-            change = await self._ctx.read(
+            change = await self.work.read(
                 active_regression,
                 self._ctx.workspace.store,
                 self._ctx.paths,
@@ -118,8 +117,6 @@ class RegressionBanner(QFrame):
         except Exception as exc:  # a deleted agent, a closing log: no banner, no dialog
             log.debug("regression check of %s failed: %s", agent_id, exc)
             change = None
-        if not shiboken6.isValid(self) or not self._loads.is_latest(generation):
-            return
         if agent_id != self._agent_id:
             return
         self.change = change

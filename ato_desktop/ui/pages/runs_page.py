@@ -20,7 +20,6 @@ import dataclasses
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -85,7 +84,6 @@ class RunsPage(Page):
         self._return_to = HISTORY
         self._activated = False
         self._state = RunsFilterState.load(ctx.settings)
-        self._count_generation = 0
         self._total: int | None = None
         self._pending_rows: set[str] = set()
         self._after_first_page = False
@@ -357,16 +355,14 @@ class RunsPage(Page):
         if agent_id is None:
             return
         try:
-            agent = await self.ctx.read(store.get_agent, agent_id)
+            agent = await self.work.fetch(store.get_agent, agent_id)
             label = None
             if state.agent_version_id:
-                versions = await self.ctx.read(store.agent_history, agent_id)
+                versions = await self.work.fetch(store.agent_history, agent_id)
                 label = next(
                     (f"v{v.version}" for v in versions if v.id == state.agent_version_id), None
                 )
         except Exception:  # a deleted agent: keep showing its id
-            return
-        if not shiboken6.isValid(self):
             return
         current = self.filters.state()
         if current.agent_id != state.agent_id:
@@ -589,19 +585,14 @@ class RunsPage(Page):
     def refresh_count(self) -> None:
         if self.ctx.workspace is None:
             return
-        self._count_generation += 1
-        self.ctx.spawn(
-            self._count(self._count_generation, self.model.filter, self.model.generation),
-            what="count runs",
-        )
+        self.ctx.spawn(self._count(self.model.filter, self.model.generation), what="count runs")
 
     def _count_timer_start(self) -> None:
         poke(self._count_timer)
 
-    async def _count(self, generation: int, flt: Any, model_generation: int) -> None:
-        total = await self.ctx.read(self.ctx.opened_workspace.store.count_runs, flt)
-        if not shiboken6.isValid(self) or generation != self._count_generation:
-            return
+    async def _count(self, flt: Any, model_generation: int) -> None:
+        # The newest count only (self.work.read): an older one still under way is dropped.
+        total = await self.work.read(self.ctx.opened_workspace.store.count_runs, flt)
         # With the count the list holds every row, so any of them can be scrolled to.
         self.model.set_total(total, model_generation)
         self._total = total
@@ -637,8 +628,8 @@ class RunsPage(Page):
 
     async def _which_empty(self, generation: int) -> None:
         store = self.ctx.opened_workspace.store
-        anything = await self.ctx.read(run_queries.any_runs, store)
-        if not shiboken6.isValid(self) or generation != self.model.generation:
+        anything = await self.work.fetch(run_queries.any_runs, store)
+        if generation != self.model.generation:
             return
         if self.model.rowCount() == 0:
             self.history.show_empty(EMPTY_NO_MATCH if anything else EMPTY_NO_RUNS)
@@ -656,9 +647,8 @@ class RunsPage(Page):
             self.ctx.spawn(self._read_agents(), what="list agents")
 
     async def _read_agents(self) -> None:
-        agents = await self.ctx.read(self.ctx.opened_workspace.store.list_agents)
-        if shiboken6.isValid(self):
-            self.filters.set_agents([(a.id, a.name) for a in agents])
+        agents = await self.work.fetch(self.ctx.opened_workspace.store.list_agents)
+        self.filters.set_agents([(a.id, a.name) for a in agents])
 
     def _open_agent(self, agent_id: str) -> None:
         self.ctx.navigate("agents", {"agent_id": agent_id})
@@ -710,9 +700,8 @@ class RunsPage(Page):
         poke(self._intercepts_timer)
 
     async def _tell_ended(self, run_id: str) -> None:
-        run = await self.ctx.read(self.ctx.opened_workspace.store.get_run, run_id)
-        if shiboken6.isValid(self):
-            self._tell(end_notice(run))
+        run = await self.work.fetch(self.ctx.opened_workspace.store.get_run, run_id)
+        self._tell(end_notice(run))
 
     def _on_watched_run_ended(self, run: Any, notice: str) -> None:
         self._tell(notice)
@@ -746,8 +735,8 @@ class RunsPage(Page):
 
     async def _read_rows(self, generation: int, ids: list[str]) -> None:
         store = self.ctx.opened_workspace.store
-        runs = await self.ctx.read(_get_runs, store, ids)
-        if not shiboken6.isValid(self) or generation != self.model.generation:
+        runs = await self.work.fetch(_get_runs, store, ids)
+        if generation != self.model.generation:
             return
         for run in runs:
             self.model.upsert(run)

@@ -9,7 +9,6 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
@@ -262,6 +261,7 @@ class BatchJobDialog(JobDialog):
     sig_item_done = Signal(int, int)  # done, total
 
     ctx: Any
+    work: BackgroundWork
     summary: BatchSummary | None = None
     _done = 0
 
@@ -301,7 +301,7 @@ class BatchJobDialog(JobDialog):
         return cancel
 
     def _on_progress(self, done: int, total: int, item: BatchItem) -> None:
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         self._done = done
         self.progress.setValue(done)
@@ -316,7 +316,7 @@ class BatchJobDialog(JobDialog):
         self._end_job(batch_done_text(summary.replayed, summary.total, summary.cancelled))
 
     def _on_theme_changed(self, _theme: Any) -> None:
-        if shiboken6.isValid(self):
+        if self.work.alive():
             self.setStyleSheet(replay_stylesheet())
 
 
@@ -337,14 +337,13 @@ class BatchReplayDialog(BatchJobDialog):
         self.setObjectName("BatchReplayDialog")
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.ctx = ctx
-        self.work = BackgroundWork(self, ctx)
+        self.work = BackgroundWork(self, ctx)  # the estimates: the newest only
+        self._failure_reads = BackgroundWork(self, ctx)  # the newest agent/since choice only
         self.failures_mode = run_ids is None
         self._run_ids: tuple[str, ...] = tuple(run_ids or ())
         self._preferred_agent = agent
         self._changes: AgentChanges | None = None
         self.plan: BatchPlan | None = None
-        self._generation = 0  # estimates
-        self._failures_generation = 0
         self.setWindowTitle(
             "Replay failures of an agent" if self.failures_mode else "Replay selected runs"
         )
@@ -526,17 +525,12 @@ class BatchReplayDialog(BatchJobDialog):
         if not name or self.since_combo.count() == 0:
             return
         since = self.since_combo.currentData()
-        self._failures_generation += 1
         self.plan = None
         self._update_start()
-        self.ctx.spawn(
-            self._read_failures(self._failures_generation, name, since), what="find failures"
-        )
+        self.ctx.spawn(self._read_failures(name, since), what="find failures")
 
-    async def _read_failures(self, generation: int, agent: str, since: int | None) -> None:
-        run_ids = await self.ctx.read(failures_of, self.ctx.workspace, agent, since)
-        if not shiboken6.isValid(self) or generation != self._failures_generation:
-            return
+    async def _read_failures(self, agent: str, since: int | None) -> None:
+        run_ids = await self._failure_reads.read(failures_of, self.ctx.workspace, agent, since)
         self._run_ids = tuple(run_ids)
         self._runs_known()
 
@@ -558,22 +552,16 @@ class BatchReplayDialog(BatchJobDialog):
         if target is None:
             self._show_estimate_problem(self.target_form.problem())
             return
-        self._generation += 1
         self.estimate_value.setText("…")
         self.estimate_badge.hide()
         self.estimate_detail.setText(f"Estimating {plural(len(self._run_ids), 'replay')}…")
-        self.ctx.spawn(
-            self._plan(self._generation, self._run_ids, target), what="estimate the batch"
-        )
+        self.ctx.spawn(self._plan(self._run_ids, target), what="estimate the batch")
 
-    async def _plan(self, generation: int, run_ids: tuple[str, ...], target: ReplayTarget) -> None:
+    async def _plan(self, run_ids: tuple[str, ...], target: ReplayTarget) -> None:
         try:
-            plan = await self.ctx.read(plan_batch, self.ctx.workspace, run_ids, target)
+            plan = await self.work.read(plan_batch, self.ctx.workspace, run_ids, target)
         except (LookupError, ValueError) as exc:
-            if shiboken6.isValid(self) and generation == self._generation:
-                self._show_estimate_problem(str(exc) or type(exc).__name__)
-            return
-        if not shiboken6.isValid(self) or generation != self._generation:
+            self._show_estimate_problem(str(exc) or type(exc).__name__)
             return
         if run_ids != self._run_ids:
             return
@@ -647,7 +635,7 @@ class BatchReplayDialog(BatchJobDialog):
                 cancel=cancel,
             )
         )
-        if shiboken6.isValid(self):
+        if self.work.alive():
             self._finished(summary)
 
     def _finished(self, summary: BatchSummary) -> None:

@@ -13,7 +13,6 @@ import html
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -45,6 +44,7 @@ from ato_desktop.ui.replay.estimate_card import EstimateCard
 from ato_desktop.ui.replay.replay_style import replay_stylesheet
 from ato_desktop.ui.replay.target_form import ReplayTargetForm
 from ato_desktop.ui.runs.formatting import short_id
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,13 @@ class ReplayDialog(QDialog):
         self.setWindowTitle(f"Replay run {short_id(run_id)}")
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.run_id = run_id
         self.seq = seq
         self.source: ReplaySource | None = None
         self.plan: ReplayPlan | None = None
         self.replay_result: ReplayResult | None = None
         self._state = LOADING
-        self._plan_generation = 0
         self._task: asyncio.Task[Any] | None = None
         self._replay_run_id: str | None = None
         self._cancelled = False
@@ -333,16 +333,12 @@ class ReplayDialog(QDialog):
     async def _load_source(self) -> None:
         workspace = self.ctx.workspace
         try:
-            source = await self.ctx.read(load_source, workspace, self.run_id, self.seq)
+            source = await self.work.fetch(load_source, workspace, self.run_id, self.seq)
         except ReplayUnavailable as exc:
-            if shiboken6.isValid(self):
-                self._unavailable(str(exc))
+            self._unavailable(str(exc))
             return
         except LookupError as exc:  # the run was deleted meanwhile
-            if shiboken6.isValid(self):
-                self._unavailable(str(exc) or "The run no longer exists.")
-            return
-        if not shiboken6.isValid(self):
+            self._unavailable(str(exc) or "The run no longer exists.")
             return
         self.source = source
         run = source.run
@@ -379,19 +375,16 @@ class ReplayDialog(QDialog):
         if target is None:
             self._show_plan_problem(self.target_form.problem())
             return
-        self._plan_generation += 1
         self.estimate_value.setText("…")
         self.estimate_badge.hide()
-        self.ctx.spawn(self._plan(self._plan_generation, target), what="estimate the replay")
+        self.ctx.spawn(self._plan(self.source, target), what="estimate the replay")
 
-    async def _plan(self, generation: int, target: ReplayTarget) -> None:
+    async def _plan(self, source: ReplaySource, target: ReplayTarget) -> None:
+        # The newest estimate only: an older one still under way is dropped.
         try:
-            plan = await self.ctx.read(plan_replay, self.ctx.workspace, self.source, target)
+            plan = await self.work.read(plan_replay, self.ctx.workspace, source, target)
         except (LookupError, ValueError) as exc:  # a deleted agent, a bad runtime
-            if shiboken6.isValid(self) and generation == self._plan_generation:
-                self._show_plan_problem(str(exc) or type(exc).__name__)
-            return
-        if not shiboken6.isValid(self) or generation != self._plan_generation:
+            self._show_plan_problem(str(exc) or type(exc).__name__)
             return
         self.plan = plan
         text, estimated = estimate_text(plan)
@@ -463,26 +456,26 @@ class ReplayDialog(QDialog):
             )
             relay.flush()
         except asyncio.CancelledError:
-            if shiboken6.isValid(self) and not self.ctx.closing:
+            if self.work.alive() and not self.ctx.closing:
                 self._failed("Replay cancelled", "Nothing was sent.")
             raise
         except (ReplayUnavailable, DispatchError, LookupError, ValueError) as exc:
-            if shiboken6.isValid(self):
+            if self.work.alive():
                 self._failed("The replay could not start", str(exc) or type(exc).__name__)
             return
-        if shiboken6.isValid(self):
+        if self.work.alive():
             self._finished(result)
 
     def _on_started(self, run_id: str) -> None:
         self._replay_run_id = run_id
-        if shiboken6.isValid(self):
+        if self.work.alive():
             self.sending_label.setText(
                 f"Replaying on {self.plan.target.label if self.plan else ''} · "
                 f"run {short_id(run_id)}…"
             )
 
     def _on_text(self, text: str) -> None:
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         self._streamed.append(text)
         tail = "".join(self._streamed)[-PREVIEW_CHARS:]
@@ -558,6 +551,6 @@ class ReplayDialog(QDialog):
         self.setStyleSheet(replay_stylesheet())
 
     def _on_theme_changed(self, _theme: Any) -> None:
-        if shiboken6.isValid(self):
+        if self.work.alive():
             self._apply_styles()
             self.comparison.refresh_theme()

@@ -13,7 +13,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QItemSelection,
     QModelIndex,
@@ -254,7 +253,6 @@ class DeterminismTab(QWidget):
         self._run: RunRecord | None = None
         self._report: DeterminismReport | None = None
         self._stale = True
-        self._generation = 0
         self._loading_for: str | None = None
         self.doc_dialog: FindingDocDialog | None = None  # the page a finding opened last
 
@@ -501,12 +499,11 @@ class DeterminismTab(QWidget):
         if self._loading_for == run.id:
             return
         self._stale = False
-        self._generation += 1
         self._loading_for = run.id
         if self._report is None or self._report.subject != run.id:
             self._show_loading()
         self.refresh_button.setEnabled(False)
-        self._ctx.spawn(self._analyse(self._generation, run.id), what="analyse determinism")
+        self._ctx.spawn(self._analyse(run.id), what="analyse determinism")
 
     def _show_loading(self) -> None:
         run = self._run
@@ -514,22 +511,20 @@ class DeterminismTab(QWidget):
         self.loading_text.setText(f"Analysing this run{agent} for non-determinism…")
         self.pages.setCurrentIndex(self.PAGE_LOADING)
 
-    async def _analyse(self, generation: int, run_id: str) -> None:
+    async def _analyse(self, run_id: str) -> None:
         from ato_desktop.engine.determinism import analyse_run
 
+        # The newest analysis only (self.work.read): an older one still under way is dropped.
         store = self._ctx.workspace.store
         try:
-            report = await self._ctx.read(analyse_run, store, run_id)
+            report = await self.work.read(analyse_run, store, run_id)
         except Exception as exc:
             log.exception("determinism analysis of %s failed", run_id)
-            if shiboken6.isValid(self) and generation == self._generation:
-                self._loading_for = None
-                self.refresh_button.setEnabled(True)
-                self.message_text.setText(str(exc) or type(exc).__name__)
-                self.pages.setCurrentIndex(self.PAGE_MESSAGE)
-                self.sig_analysis_failed.emit(str(exc) or type(exc).__name__)
-            return
-        if not shiboken6.isValid(self) or generation != self._generation:
+            self._loading_for = None
+            self.refresh_button.setEnabled(True)
+            self.message_text.setText(str(exc) or type(exc).__name__)
+            self.pages.setCurrentIndex(self.PAGE_MESSAGE)
+            self.sig_analysis_failed.emit(str(exc) or type(exc).__name__)
             return
         self._loading_for = None
         self.refresh_button.setEnabled(True)

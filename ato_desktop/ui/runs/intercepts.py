@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
@@ -48,6 +47,7 @@ from ato_desktop.store.run_queries import (
 from ato_desktop.ui.runs.columns import id_font
 from ato_desktop.ui.runs.formatting import ago, short_id
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.status_badge import paint_pill, pill_width
 
@@ -231,8 +231,8 @@ class InterceptsPanel(QFrame):
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.setObjectName("InterceptsPanel")
-        self._generation = 0
         self._collapsed = False
 
         layout = QVBoxLayout(self)
@@ -304,19 +304,16 @@ class InterceptsPanel(QFrame):
         (off the UI thread)."""
         if self._ctx.workspace is None:
             return
-        self._generation += 1
-        self._ctx.spawn(self._load(self._generation, flt), what="find intercepts")
+        self._ctx.spawn(self._load(flt), what="find intercepts")
 
-    async def _load(self, generation: int, flt: RunFilter) -> None:
+    async def _load(self, flt: RunFilter) -> None:
+        # The newest filter's intercepts only (self.work.read): an older read is dropped.
         store = self._ctx.workspace.store
         try:
-            items = await self._ctx.read(critical_intercepts, store, flt)
+            items = await self.work.read(critical_intercepts, store, flt)
         except Exception as exc:
             log.exception("could not read intercepts")
-            if shiboken6.isValid(self) and generation == self._generation:
-                self._show_empty(f"Could not look for intercepts: {exc}")
-            return
-        if not shiboken6.isValid(self) or generation != self._generation:
+            self._show_empty(f"Could not look for intercepts: {exc}")
             return
         self.model.set_intercepts(items)
         if items:

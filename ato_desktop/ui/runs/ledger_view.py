@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -65,6 +64,7 @@ from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.export_dialog import ExportDialog, ExportSubject
 from ato_desktop.ui.runs.formatting import cost_cell, full_time, local_time, now_ms, short_id
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.status_badge import COST_ESTIMATED_ROLE, CostDelegate, NoFocusDelegate
 
 _ROOT = QModelIndex()
@@ -168,6 +168,7 @@ class LedgerModel(QAbstractTableModel):
     def __init__(self, ctx: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._flt = LedgerFilter()
         self._sort = DEFAULT_LEDGER_SORT
         self._rows: list[LedgerRow] = []
@@ -243,17 +244,17 @@ class LedgerModel(QAbstractTableModel):
     async def _load(self, generation: int, after: LedgerCursor | None) -> None:
         limit = PAGE_SIZE if after is not None else FIRST_PAGE_SIZE
         try:
-            rows = await self._ctx.read(
+            rows = await self.work.fetch(
                 load_ledger_page, self._ctx.workspace.store, self._flt, self._sort, after, limit
             )
         except Exception as exc:
             log.exception("could not read the Activity Ledger")
-            if shiboken6.isValid(self) and generation == self._generation:
+            if generation == self._generation:
                 self._loading = False
                 self._exhausted = True
                 self.sig_load_failed.emit(str(exc) or type(exc).__name__)
             return
-        if not shiboken6.isValid(self) or generation != self._generation:
+        if generation != self._generation:  # a newer filter or sort
             return
         self._exhausted = len(rows) < limit
         if rows:
@@ -341,10 +342,10 @@ class LedgerView(QWidget):
         super().__init__(parent)
         self.setObjectName("LedgerView")
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._flt = LedgerFilter()
         self._updating = False
         self._choices_read = False
-        self._count_generation = 0
         self._stale = False
         self.export_dialog: ExportDialog | None = None
         self.model = LedgerModel(ctx, self)
@@ -594,11 +595,9 @@ class LedgerView(QWidget):
 
     async def _read_choices(self) -> None:
         try:
-            choices = await self._ctx.read(read_choices, self._ctx.workspace.store)
+            choices = await self.work.fetch(read_choices, self._ctx.workspace.store)
         except Exception:
             log.exception("could not read the ledger's filter choices")
-            return
-        if not shiboken6.isValid(self):
             return
         self._updating = True
         try:
@@ -725,14 +724,12 @@ class LedgerView(QWidget):
     def _count(self) -> None:
         if self._ctx.workspace is None:
             return
-        self._count_generation += 1
-        self._ctx.spawn(self._read_count(self._count_generation, self._flt), what="count actions")
+        self._ctx.spawn(self._read_count(self._flt), what="count actions")
 
-    async def _read_count(self, generation: int, flt: LedgerFilter) -> None:
+    async def _read_count(self, flt: LedgerFilter) -> None:
+        # The newest count only (self.work.read): an older one still under way is dropped.
         store = self._ctx.workspace.store
-        total = await self._ctx.read(lambda: action_ledger.count(store.reader(), flt))
-        if not shiboken6.isValid(self) or generation != self._count_generation:
-            return
+        total = await self.work.read(lambda: action_ledger.count(store.reader(), flt))
         capped = total >= action_ledger.COUNT_CAP
         plus = "+" if capped else ""
         self.count_label.setText(f"{total:,}{plus} action{'s' if total != 1 else ''}")

@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -56,6 +55,7 @@ from ato_desktop.store.run_queries import LiveRunSummary, live_run_summaries
 from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.formatting import ago, elapsed, now_ms, plural, short_id, size_text
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
 from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.status_badge import (
@@ -367,6 +367,8 @@ class LiveView(QWidget):
         super().__init__(parent)
         self.setObjectName("LiveView")
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
+        # The newest reload (its sweep of dead runs, then its read): an older one is not shown.
         self._generation = 0
         self._confirm: ConfirmKillDialog | None = None
         layout = QVBoxLayout(self)
@@ -559,7 +561,7 @@ class LiveView(QWidget):
             text += f" ({len(outcome.ended)} had already ended)"
         self._ctx.status(text)
         self.sig_kill_done.emit(outcome)
-        if outcome.ended and shiboken6.isValid(self):
+        if outcome.ended and self.work.alive():
             self.schedule_reload()
 
     # -- data ----------------------------------------------------------------------------------
@@ -580,8 +582,8 @@ class LiveView(QWidget):
         store = workspace.store
         # Runs of processes that died since (kill -9, a crash) end `interrupted` first.
         await self._ctx.engine_run(workspace.live.sweep_dead_owners())
-        summaries = await self._ctx.read(live_run_summaries, store)
-        if not shiboken6.isValid(self) or generation != self._generation:
+        summaries = await self.work.fetch(live_run_summaries, store)
+        if generation != self._generation:
             return
         self._loading = False
         rows = [_row(s) for s in summaries]
@@ -737,7 +739,7 @@ class LiveView(QWidget):
             self._ctx.status(f"Killing run {short_id(run_id)}…")
             return
         flagged = await self._ctx.engine_run(workspace.live.kill_anywhere([run_id]))
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         if flagged.requested:
             self._ctx.status(

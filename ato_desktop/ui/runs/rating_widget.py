@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
@@ -15,6 +14,7 @@ from ato_desktop.core.eval_scoring import RunScore
 from ato_desktop.engine.evals import MAX_NOTE_CHARS, clear_rating, rate_run, run_ratings
 from ato_desktop.ui.runs.formatting import local_time
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ class RatingWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("RunRating")
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)  # the newest rating read only
         self._run_id: str | None = None
-        self._generation = 0
         self.manual: RunScore | None = None
         self.judge: RunScore | None = None
         row = QHBoxLayout(self)
@@ -99,13 +99,10 @@ class RatingWidget(QWidget):
     def _reload(self) -> None:
         if self._run_id is None or self._ctx.workspace is None:
             return
-        self._generation += 1
-        self._ctx.spawn(self._read(self._generation, self._run_id), what="read the run's rating")
+        self._ctx.spawn(self._read(self._run_id), what="read the run's rating")
 
-    async def _read(self, generation: int, run_id: str) -> None:
-        scores = await self._ctx.read(run_ratings, self._ctx.workspace.store, run_id)
-        if not shiboken6.isValid(self) or generation != self._generation:
-            return
+    async def _read(self, run_id: str) -> None:
+        scores = await self.work.read(run_ratings, self._ctx.workspace.store, run_id)
         manual = next((s for s in scores if s.source == "manual"), None)
         judge = next((s for s in scores if s.source == "judge"), None)
         self._show(manual, judge)

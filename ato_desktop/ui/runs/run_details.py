@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -60,6 +59,7 @@ from ato_desktop.ui.runs.live_run_panel import SOURCE_CHECKPOINT, SOURCE_STREAM,
 from ato_desktop.ui.runs.rating_widget import RatingWidget
 from ato_desktop.ui.runs.telemetry import ActionRow, TelemetryView, build_action_rows
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.flow_layout import FlowLayout
 from ato_desktop.ui.widgets.status_badge import StatusBadge, status_label
 
@@ -192,8 +192,9 @@ class RunDetailsView(QWidget):
         super().__init__(parent)
         self.setObjectName("RunDetails")
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._run: RunRecord | None = None
-        self._generation = 0
+        self._generation = 0  # the run shown: a read for a run no longer shown is not applied
         self._live_reading = False
         self._live_again = False
         self._output_chars = 0
@@ -439,12 +440,12 @@ class RunDetailsView(QWidget):
     async def _load(self, generation: int, run_id: str) -> None:
         store = self._ctx.workspace.store
         try:
-            bundle = await self._ctx.read(load_bundle, store, run_id)
+            bundle = await self.work.fetch(load_bundle, store, run_id)
         except Exception as exc:
-            if shiboken6.isValid(self) and generation == self._generation:
+            if generation == self._generation:
                 self.sig_load_failed.emit(run_id, str(exc) or type(exc).__name__)
             return
-        if not shiboken6.isValid(self) or generation != self._generation:
+        if generation != self._generation:
             return
         self._run = bundle.run
         self._output_chars = len(bundle.run.partial_output or "")
@@ -598,13 +599,11 @@ class RunDetailsView(QWidget):
 
     async def _load_checkpoint(self, run_id: str) -> None:
         try:
-            text: str | None = await self._ctx.read(
+            text: str | None = await self.work.fetch(
                 partial_output, self._ctx.workspace.store, run_id
             )
         except Exception:  # gone meanwhile: the run's end or deletion says so
             text = None
-        if not shiboken6.isValid(self):
-            return
         self._checkpoint_reading = False
         if text is not None and self._following == run_id:
             self.live_panel.set_text(text)
@@ -632,14 +631,12 @@ class RunDetailsView(QWidget):
     async def _load_live_facts(self, run: RunRecord) -> None:
         workspace = self._ctx.workspace
         try:
-            facts: LiveFacts | None = await self._ctx.read(
+            facts: LiveFacts | None = await self.work.fetch(
                 load_live_facts, workspace.store, getattr(workspace, "prices", None), run
             )
         except Exception:  # the panel keeps its last facts; the run goes on
             log.exception("could not read the progress of run %s", run.id)
             facts = None
-        if not shiboken6.isValid(self):
-            return
         self._facts_reading = False
         if facts is not None and self._following == run.id:
             self._live_facts = facts
@@ -705,7 +702,7 @@ class RunDetailsView(QWidget):
 
     async def _kill(self, run_id: str) -> None:
         outcome = await self._ctx.workspace.live.kill_anywhere([run_id])
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         if outcome.requested:
             self._ctx.status(
@@ -744,11 +741,11 @@ class RunDetailsView(QWidget):
     async def _load_compliance(self, generation: int, run: RunRecord) -> None:
         workspace = self._ctx.workspace
         try:
-            facts = await self._ctx.read(load_compliance, workspace.store, self._ctx.paths, run)
+            facts = await self.work.fetch(load_compliance, workspace.store, self._ctx.paths, run)
         except Exception:  # the section stays empty; the rest of the run is shown
             log.exception("could not read the compliance facts of run %s", run.id)
             return
-        if shiboken6.isValid(self) and generation == self._generation:
+        if generation == self._generation:
             self.telemetry.inspector.set_compliance(facts)
 
     # -- deletion ------------------------------------------------------------------------------
@@ -761,8 +758,8 @@ class RunDetailsView(QWidget):
             )
 
     async def _confirm_exists(self, generation: int, run_id: str) -> None:
-        exists = await self._ctx.read(run_exists, self._ctx.workspace.store, run_id)
-        if exists or not shiboken6.isValid(self) or generation != self._generation:
+        exists = await self.work.fetch(run_exists, self._ctx.workspace.store, run_id)
+        if exists or generation != self._generation:
             return
         self._generation += 1  # a read still under way must not bring it back
         self._run = None
@@ -815,12 +812,10 @@ class RunDetailsView(QWidget):
         store = self._ctx.workspace.store
         after = self.telemetry.model.last_seq()
         try:
-            bundle: RunBundle | None = await self._ctx.read(load_new_actions, store, run.id, after)
+            bundle: RunBundle | None = await self.work.fetch(load_new_actions, store, run.id, after)
         except Exception:
             log.exception("could not refresh run %s", run.id)
             bundle = None
-        if not shiboken6.isValid(self):
-            return
         self._live_reading = False
         if bundle is not None and generation == self._generation:
             previous = self._run

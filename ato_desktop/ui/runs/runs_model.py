@@ -24,7 +24,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -52,6 +51,7 @@ from ato_desktop.ui.runs.formatting import (
     short_id,
 )
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.status_badge import COST_ESTIMATED_ROLE, STATUS_ROLE, status_label
 
 _ROOT = QModelIndex()  # the default parent (one instance, never changed)
@@ -190,6 +190,7 @@ class RunsTableModel(QAbstractTableModel):
     def __init__(self, ctx: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._flt = RunFilter()
         self._sort = DEFAULT_SORT
         self._blocks: list[_Block] = [_Block(0)]  # the top block is always there (may be empty)
@@ -342,15 +343,15 @@ class RunsTableModel(QAbstractTableModel):
         store = self._ctx.workspace.store
         limit = PAGE_SIZE if after is not None else FIRST_PAGE_SIZE
         try:
-            rows = await self._ctx.read(load_rows_page, store, self._flt, after, limit, self._sort)
+            rows = await self.work.fetch(load_rows_page, store, self._flt, after, limit, self._sort)
         except Exception as exc:
             log.exception("could not load runs")
-            if shiboken6.isValid(self) and generation == self._generation:
+            if generation == self._generation:
                 self._loading = False
                 self._exhausted = True
                 self.sig_load_failed.emit(str(exc) or type(exc).__name__)
             return
-        if not shiboken6.isValid(self) or generation != self._generation:
+        if generation != self._generation:
             return  # a newer filter replaced this one while the page was being read
         if self._total is not None:
             # The count came meanwhile: these rows go where they belong, as a positional read.
@@ -481,13 +482,13 @@ class RunsTableModel(QAbstractTableModel):
             return generation != self._generation
 
         try:
-            found = await self._ctx.read(
+            found = await self.work.fetch(
                 load_anchors, self._ctx.workspace.store, self._flt, self._sort, stale
             )
         except Exception:
             log.exception("could not map the run list")  # jumps read from the ends instead
             return
-        if shiboken6.isValid(self) and generation == self._generation:
+        if generation == self._generation:
             self._anchors = found
 
     def _read_stretch(self, lo: int, hi: int) -> None:
@@ -504,15 +505,16 @@ class RunsTableModel(QAbstractTableModel):
     async def _stretch_read(
         self, generation: int, lo: int, hi: int, backwards: bool, future: Any
     ) -> None:
+        # The read was started at once (submit_read, not work.fetch), so only alive() applies.
         try:
             rows = await asyncio.wrap_future(future)
         except Exception as exc:
             log.exception("could not load runs")
-            if shiboken6.isValid(self) and generation == self._generation:
+            if self.work.alive() and generation == self._generation:
                 self._fetching = None
                 self.sig_load_failed.emit(str(exc) or type(exc).__name__)
             return
-        if not shiboken6.isValid(self) or generation != self._generation:
+        if not self.work.alive() or generation != self._generation:
             return
         self._fetching = None
         start = hi - len(rows) if backwards else lo

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QItemSelection,
     QModelIndex,
@@ -53,6 +52,7 @@ from ato_desktop.core.simulation import (
 )
 from ato_desktop.ui.runs.formatting import short_id
 from ato_desktop.ui.theme import Theme, current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.record_model import RecordTableModel
 from ato_desktop.ui.widgets.record_table import record_table
 
@@ -238,6 +238,7 @@ class SimulationTab(QWidget):
         super().__init__(parent)
         self.setObjectName("SimulationTab")
         self._ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self._run: RunRecord | None = None
         self._busy: set[str] = set()
         self._results: dict[str, Any] = {}  # source run id -> its latest SimulationResult
@@ -594,7 +595,7 @@ class SimulationTab(QWidget):
             log.exception("simulation of %s failed", run_id)
             self._failed(run_id, f"The simulation stopped: {exc or type(exc).__name__}")
             return
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         self._busy.discard(run_id)
         self._results[run_id] = result
@@ -612,7 +613,7 @@ class SimulationTab(QWidget):
         self.sig_simulation_finished.emit(run_id, result)
 
     def _failed(self, run_id: str, message: str) -> None:
-        if not shiboken6.isValid(self):
+        if not self.work.alive():
             return
         self._busy.discard(run_id)
         self._errors[run_id] = message

@@ -9,7 +9,6 @@ Keyring reads and writes, and every connection, run in worker threads.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import (
@@ -43,6 +42,7 @@ from ato_desktop.ui.mcp_probe import ProbeResult, probe_servers
 from ato_desktop.ui.settings.card import Card, mono_font, muted_label, say, tint
 from ato_desktop.ui.settings.mcp_form import McpFormValues, McpServerForm
 from ato_desktop.ui.theme import current_theme
+from ato_desktop.ui.widgets.background import BackgroundWork, Dropped
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -345,10 +345,10 @@ class McpSection(Card):
             "or a URL. Secret values go to the OS keyring; the rest is kept in the log.",
         )
         self.ctx = ctx
+        self.work = BackgroundWork(self, ctx)
         self.rows: dict[str, ServerRow] = {}
         self.results: dict[str, ProbeResult] = {}
         self._testing: set[str] = set()
-        self._loads = 0
 
         self.list_holder = QWidget()
         self.list_layout = QVBoxLayout(self.list_holder)
@@ -393,12 +393,14 @@ class McpSection(Card):
         workspace = self.ctx.workspace
         if workspace is None:
             return
-        self._loads += 1
-        load = self._loads
         secrets = McpSecrets(workspace.credentials)
-        infos = await asyncio.to_thread(mcp_registry.list_servers, workspace.store, secrets)
-        if load != self._loads:
-            return  # a newer read started meanwhile
+        try:
+            # The log and the keyring: a worker thread. The newest list only.
+            infos = await self.work.call_newest(mcp_registry.list_servers, workspace.store, secrets)
+        except Dropped:
+            if self.work.alive():
+                return  # a newer read started meanwhile: the add or remove awaiting this goes on
+            raise
         self._show(infos)
         self.sig_refreshed.emit()
 
@@ -451,7 +453,7 @@ class McpSection(Card):
 
         try:
             workspace = self.ctx.opened_workspace
-            record = await asyncio.to_thread(
+            record = await self.work.call(
                 mcp_registry.register_server,
                 workspace.store,
                 values.config,
@@ -510,7 +512,7 @@ class McpSection(Card):
 
         try:
             workspace = self.ctx.opened_workspace
-            removed = await asyncio.to_thread(
+            removed = await self.work.call(
                 mcp_registry.unregister_server,
                 workspace.store,
                 name,
