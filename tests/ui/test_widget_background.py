@@ -163,14 +163,12 @@ def test_a_newer_lookup_replaces_an_older_one(open_ctx: AppContext, qtbot: Any) 
 
 def test_views_leave_the_ui_thread_only_through_background_work() -> None:
     """No raw asyncio.to_thread in ui/ but the helper's own, the app context's start-up (no
-    widget yet), the MCP probe (a function the section awaits) and the MCP section, whose
-    registering moves below the UI in its own change (issue 19, item 2)."""
+    widget yet) and the MCP probe (a function the section awaits)."""
     root = Path(ato_desktop.ui.__file__).parent
     allowed = {
         root / "widgets" / "background.py",
         root / "context.py",
         root / "mcp_probe.py",
-        root / "settings" / "mcp_section.py",
     }
     raw = [
         f"{path.relative_to(root)}:{number}"
@@ -180,3 +178,17 @@ def test_views_leave_the_ui_thread_only_through_background_work() -> None:
         if re.search(r"\bto_thread\(", line)
     ]
     assert raw == []
+
+
+def test_no_view_guards_itself_with_isvalid_after_a_read() -> None:
+    """A widget's liveness after background work is BackgroundWork's to check (it drops the
+    result, or `work.alive()` says so after an engine call), not a hand-written isValid."""
+    root = Path(ato_desktop.ui.__file__).parent
+    guards = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        if path != root / "widgets" / "background.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "shiboken6.isValid(self)" in line
+    ]
+    assert guards == []
