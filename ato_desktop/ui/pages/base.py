@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QWidget
 
 from ato_desktop.ui.commands import Command
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.page_commands import commands_of_page
-from ato_desktop.ui.widgets.background import BackgroundWork
+
+if TYPE_CHECKING:  # imported when a page is built: it loads asyncio, after the first paint
+    from ato_desktop.ui.widgets.background import BackgroundWork
 
 
 class Page(QWidget):
@@ -21,7 +23,9 @@ class Page(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.work = BackgroundWork(self, ctx)
+        from ato_desktop.ui.widgets.background import BackgroundWork
+
+        self.work: BackgroundWork = BackgroundWork(self, ctx)
         self.setObjectName(f"Page_{self.page_id}")
 
     def commands(self) -> list[Command]:

@@ -14,7 +14,7 @@ itself (no dialog), shows progress there, and runs in a worker thread.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.theme import current_theme, mix
-from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.coalesce import poke
+
+if TYPE_CHECKING:  # built on first use: it loads asyncio, which the first paint does without
+    from ato_desktop.ui.widgets.background import BackgroundWork
 
 
 class DemoBanner(QFrame):
@@ -47,10 +49,20 @@ class DemoBanner(QFrame):
     sig_demo_removed = Signal(object)  # DemoCounts: what the removal took out
     sig_removal_progress = Signal(int, int)  # done, total runs (emitted from the worker thread)
 
+    _work: BackgroundWork | None = None
+
+    @property
+    def work(self) -> BackgroundWork:
+        """This banner's background work, made when first needed (after the first paint)."""
+        if self._work is None:
+            from ato_desktop.ui.widgets import background
+
+            self._work = background.BackgroundWork(self, self.ctx)
+        return self._work
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.work = BackgroundWork(self, ctx)
         self.setObjectName("DemoBanner")
         self.demo_present = False
         self.removing = False
