@@ -17,7 +17,7 @@ from typing import Any
 from ato_desktop.ui.commands import Command
 
 
-def _on_page(
+def _page_command(
     page_id: str,
     section: str,
     cid: str,
@@ -28,47 +28,33 @@ def _on_page(
     *,
     args: tuple[Any, ...] = (),
     keywords: tuple[str, ...] = (),
+    scoped: bool = False,
 ) -> Command:
+    """A page's command, run by `method` on the page; scoped: its shortcut works only while
+    the page shows."""
+    where: dict[str, Any] = {"scope": "page", "page_id": page_id} if scoped else {}
+    return Command(
+        cid,
+        title,
+        section=section,
+        shortcut=shortcut,
+        description=description,
+        keywords=keywords,
+        target=page_id,
+        method=method,
+        args=args,
+        **where,
+    )
+
+
+def _on_page(*spec: Any, **options: Any) -> Command:
     """A command whose shortcut works only while its page shows."""
-    return Command(
-        cid,
-        title,
-        section=section,
-        shortcut=shortcut,
-        description=description,
-        scope="page",
-        page_id=page_id,
-        keywords=keywords,
-        target=page_id,
-        method=method,
-        args=args,
-    )
+    return _page_command(*spec, scoped=True, **options)
 
 
-def _of_page(
-    page_id: str,
-    section: str,
-    cid: str,
-    title: str,
-    method: str,
-    shortcut: str | None = None,
-    description: str = "",
-    *,
-    args: tuple[Any, ...] = (),
-    keywords: tuple[str, ...] = (),
-) -> Command:
+def _of_page(*spec: Any, **options: Any) -> Command:
     """A page's command that works anywhere in the window."""
-    return Command(
-        cid,
-        title,
-        section=section,
-        shortcut=shortcut,
-        description=description,
-        keywords=keywords,
-        target=page_id,
-        method=method,
-        args=args,
-    )
+    return _page_command(*spec, **options)
 
 
 def _chat(
