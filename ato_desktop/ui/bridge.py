@@ -75,6 +75,9 @@ class EventBridge(QObject):
         super().__init__(parent)
         self._lock = threading.Lock()
         self._queue: deque[DomainEvent] = deque()
+        # Taken from the queue (and collapsed) but not yet fanned out: a slice ran out of time.
+        # UI thread only.
+        self._taken: deque[DomainEvent] = deque()
         self._woken = False
         # Marshal to the UI thread through one queued signal per burst, then fan out there.
         self._sig_wake.connect(self._drain)
@@ -90,22 +93,24 @@ class EventBridge(QObject):
             self._woken = True
         self._sig_wake.emit()  # queued to the UI thread (the bridge lives there)
 
-    def _take(self) -> list[DomainEvent]:
+    def _take(self) -> deque[DomainEvent]:
+        """What is left of the last slice, then what arrived since (collapsed once: a burst of
+        thousands drained in many slices is not scanned again in each)."""
         with self._lock:
             events = list(self._queue)
             self._queue.clear()
             self._woken = False
-        return _collapse_progress(events)
+        self._taken.extend(_collapse_progress(events))
+        return self._taken
 
     def _drain(self) -> None:
         events = self._take()
         deadline = time.monotonic() + DRAIN_SLICE_S
-        for index, event in enumerate(events):
-            self._dispatch(event)
-            if time.monotonic() > deadline and index + 1 < len(events):
+        while events:
+            self._dispatch(events.popleft())
+            if events and time.monotonic() > deadline:
                 # Let Qt paint; the rest goes first in the next slice.
                 with self._lock:
-                    self._queue.extendleft(reversed(events[index + 1 :]))
                     already = self._woken
                     self._woken = True
                 if not already:
@@ -159,10 +164,12 @@ def _collapse_progress(events: list[DomainEvent]) -> list[DomainEvent]:
     if len(events) < 2:
         return events
     newest: dict[str, int] = {}
+    progressed = 0
     for index, event in enumerate(events):
         if isinstance(event, RunProgressed):
             newest[event.run_id] = index
-    if len(newest) == sum(isinstance(e, RunProgressed) for e in events):
+            progressed += 1
+    if len(newest) == progressed:
         return events
     return [
         e for i, e in enumerate(events) if not isinstance(e, RunProgressed) or newest[e.run_id] == i

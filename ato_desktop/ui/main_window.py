@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop import APP_NAME
 from ato_desktop.ui.app_commands import GO_COMMANDS, TRAY_COMMANDS, WINDOW, WINDOW_COMMANDS
+from ato_desktop.ui.app_style import add_field_filter
 from ato_desktop.ui.commands import Command, CommandRegistry
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.icons import nav_icon
@@ -46,7 +47,6 @@ from ato_desktop.ui.pages.page_commands import PAGE_COMMANDS, commands_of_page
 from ato_desktop.ui.pages.registry import PAGES, page_class
 from ato_desktop.ui.palette.palette_commands import register_palette_commands
 from ato_desktop.ui.theme import current_theme
-from ato_desktop.ui.wheel_guard import WheelGuard
 from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.demo_banner import DemoBanner
 
@@ -113,12 +113,9 @@ class MainWindow(QMainWindow):
         self._live_refresh.timeout.connect(self._refresh_live_count)
 
         self._register_window_commands()
+        # On this window's text fields only (ui/app_style.py: not a filter of every event).
         self._keys_first = WindowShortcutsFirst(self, ctx.commands)
-        self._wheel_guard = WheelGuard(self)  # the wheel scrolls; fields change once chosen
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._keys_first)
-            app.installEventFilter(self._wheel_guard)
+        add_field_filter(self._keys_first)
         ctx.sig_workspace_ready.connect(self._on_workspace_ready)
         ctx.sig_workspace_failed.connect(self._on_workspace_failed)
         ctx.sig_navigate.connect(self.navigate)
@@ -541,9 +538,9 @@ class WindowShortcutsFirst(QObject):
 
     On X11 (and with emacs-style bindings elsewhere) a line edit claims Ctrl+E (end of line) and
     Ctrl+K (delete to the end of the line) before any shortcut sees them, so Ctrl+E (export) and
-    Ctrl+K (the palette) did nothing while a filter field had the focus. Installed on the
-    application, it answers ShortcutOverride for widgets of its window: a key sequence that a
-    command uses is not the field's, unless it is one of the editing keys (copy, paste...).
+    Ctrl+K (the palette) did nothing while a filter field had the focus. Installed on every text
+    field (ui/app_style.py), it answers ShortcutOverride for fields of its window: a key sequence
+    that a command uses is not the field's, unless it is one of the editing keys (copy, paste...).
     Plain keys (typing, "/", "?") stay the field's.
     """
 

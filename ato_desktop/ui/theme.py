@@ -259,7 +259,9 @@ class ThemeManager(QObject):
         super().__init__(app)
         self._app = app
         self.theme = DARK if system_prefers_dark() else LIGHT
-        app.setStyle("Fusion")
+        from ato_desktop.ui.app_style import AppStyle
+
+        app.setStyle(AppStyle())  # Fusion, attaching per-widget behaviour as widgets appear
         self._apply()
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
 

@@ -8,7 +8,7 @@ polished, and hands a wheel over an unfocused one to the scroll area around it (
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
@@ -37,21 +37,14 @@ def _scroll_area_around(widget: QWidget, vertical: bool) -> QAbstractScrollArea 
 
 
 class WheelGuard(QObject):
-    """The application-wide event filter (see the module docstring)."""
+    """The event filter of the guarded fields (see the module docstring)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._handing_over = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind not in (QEvent.Type.Wheel, QEvent.Type.Polish):
-            return False
-        if not isinstance(watched, GUARDED):
-            return False
-        if kind == QEvent.Type.Polish:
-            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel gives no focus
+        if event.type() != QEvent.Type.Wheel or not isinstance(watched, GUARDED):
             return False
         if watched.hasFocus():
             return False  # chosen: the wheel steps it

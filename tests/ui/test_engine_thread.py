@@ -10,8 +10,6 @@ import time
 from types import FrameType
 from typing import Any
 
-from PySide6.QtCore import QTimer
-
 from ato_desktop.core.models import AgentConfig, Trigger
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
@@ -43,10 +41,6 @@ def test_a_blocked_ui_thread_loses_nothing_and_stalls_nothing(
     relay = TextRelay(shown.append)
     threads: set[str] = set()
 
-    def on_text(text: str) -> None:
-        threads.add(threading.current_thread().name)
-        relay.push(text)
-
     blocked: list[float] = []
 
     def block() -> None:
@@ -54,7 +48,14 @@ def test_a_blocked_ui_thread_loses_nothing_and_stalls_nothing(
         time.sleep(0.5)  # the UI thread does nothing at all for half a second
         blocked.append(time.monotonic() - t0)
 
-    QTimer.singleShot(150, block)
+    invoker = UiInvoker()
+
+    def on_text(text: str) -> None:
+        if not threads:  # the first delta: block the UI thread while the rest stream
+            invoker.post(block)
+        threads.add(threading.current_thread().name)
+        relay.push(text)
+
     request = DispatchRequest("write", agent=agent, trigger=Trigger.UI, stall_timeout_s=0.3)
     result = run_on_engine(
         open_ctx, qtbot, open_ctx.workspace.dispatcher.dispatch(request, on_text=on_text)

@@ -99,6 +99,30 @@ _RIGHT = {COL_ELAPSED, COL_TOKENS, COL_SINCE, COL_OUTPUT, COL_COST}
 RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 KILL_ROLE = int(Qt.ItemDataRole.UserRole) + 5  # "kill" | "requested"
 STUCK_SETTING = "live/stuck_after_s"  # seconds with no event before a run counts as stuck
+TICK_PARTS = 10  # the rows' times are repainted a tenth at a time, each row once a second
+# The columns a second changes (times) or that progress changes (tokens, last event, output).
+_FIRST_TICKING, _LAST_TICKING = COL_ELAPSED, COL_OUTPUT
+_STUCK_ROLES = frozenset(
+    {
+        int(Qt.ItemDataRole.BackgroundRole),
+        int(Qt.ItemDataRole.ToolTipRole),
+        int(Qt.ItemDataRole.ForegroundRole),
+        int(Qt.ItemDataRole.FontRole),
+    }
+)
+_ROLES_SHOWN = frozenset(
+    {
+        int(Qt.ItemDataRole.DisplayRole),
+        int(Qt.ItemDataRole.BackgroundRole),
+        int(Qt.ItemDataRole.ToolTipRole),
+        int(Qt.ItemDataRole.TextAlignmentRole),
+        int(Qt.ItemDataRole.ForegroundRole),
+        int(Qt.ItemDataRole.FontRole),
+        STATUS_ROLE,
+        KILL_ROLE,
+        RUN_ID_ROLE,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +169,10 @@ class LiveRunsModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[LiveRow] = []
         self.stuck_after_s: float = STUCK_AFTER_S_DEFAULT
+        # Per row: its cells' text, worked out once per repaint of the row (the clock's tick
+        # makes them again, with the elapsed times).
+        self._shown: dict[int, tuple[str, ...]] = {}
+        self._stuck_ids: set[str] = set()  # as of the last tick
 
     def is_stuck(self, item: LiveRow, now: int | None = None) -> bool:
         """No event for the threshold (a run waiting for an approval is waiting, not stuck)."""
@@ -161,6 +189,7 @@ class LiveRunsModel(QAbstractTableModel):
         # the log keeps it (else the row flips back to "Kill" until the next reload).
         requested = {row.run.id for row in self._rows if row.kill_requested}
         self.beginResetModel()
+        self._shown.clear()
         self._rows = [
             replace(row, kill_requested=True)
             if row.run.id in requested and not row.kill_requested
@@ -181,26 +210,44 @@ class LiveRunsModel(QAbstractTableModel):
     def row_at(self, row: int) -> LiveRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
-    def update_row(self, run_id: str, **changes: Any) -> None:
+    def update_row(self, run_id: str, *, repaint: bool = True, **changes: Any) -> None:
+        """Change a row; repaint=False leaves the repaint to the clock's next tick (within a
+        second), for progress that arrives for every run every second."""
         row = self.row_of(run_id)
         if row is None:
             return
         self._rows[row] = replace(self._rows[row], **changes)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1), [])
+        self._shown.pop(row, None)
+        if repaint:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1), [])
 
     def remove(self, run_id: str) -> None:
         row = self.row_of(run_id)
         if row is not None:
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._rows[row]
+            self._shown.clear()
             self.endRemoveRows()
 
-    def tick(self) -> None:
-        # Whole rows: a run turning stuck changes its background too.
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1), []
-            )
+    def tick(self, part: int = 0, parts: int = 1) -> None:
+        """A clock tick: the times (and the progress held for the tick) of one part of the rows
+        (every parts-th row from part) are repainted, and whole rows wherever a run turned stuck
+        or stopped being stuck (its background). The view ticks a tenth of its rows every 100 ms,
+        so each row is repainted once a second and the work is spread over the second: one
+        repaint of every cell of every row each second was the Live view's largest cost."""
+        if not self._rows:
+            self._stuck_ids = set()
+            return
+        now = now_ms()
+        stuck = {row.run.id for row in self._rows if self.is_stuck(row, now)}
+        turned, self._stuck_ids = stuck ^ self._stuck_ids, stuck
+        for i, row in enumerate(self._rows):
+            if row.run.id in turned:
+                self._shown.pop(i, None)
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1), [])
+            elif i % parts == part:
+                self._shown.pop(i, None)
+                self.dataChanged.emit(self.index(i, _FIRST_TICKING), self.index(i, _LAST_TICKING))
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
@@ -218,40 +265,44 @@ class LiveRunsModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
+    def _row_texts(self, row: int) -> tuple[str, ...]:
+        shown = self._shown.get(row)
+        if shown is None:
+            item = self._rows[row]
+            run, now = item.run, now_ms()
+            texts = (
+                short_id(run.id),
+                run.agent_name or DASH,
+                f"{run.runtime} · {run.model}",
+                "Running",
+                elapsed(run.started_at, now),
+                tokens_so_far(item.recorded_tokens, item.output_chars).text(),
+                item.last_event,
+                elapsed(item.last_event_at, now),
+                size_text(item.output_chars, "chars") if item.output_chars else DASH,
+                format_cost(run.cost_usd, run.cost_source),
+                "Kill requested…" if item.kill_requested else "Kill",
+            )
+            shown = self._shown[row] = texts
+        return shown
+
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid() or index.parent().isValid():
-            return None
-        if not 0 <= index.row() < len(self._rows):
-            return None
-        item = self._rows[index.row()]
+        if role not in _ROLES_SHOWN:
+            return None  # most of what a paint asks (decoration, check state, ...): at once
+        row = index.row()
+        if not 0 <= row < len(self._rows):
+            return None  # an invalid index has row -1
+        item = self._rows[row]
         run, col = item.run, index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            now = now_ms()
-            return {
-                COL_RUN: short_id(run.id),
-                COL_AGENT: run.agent_name or DASH,
-                COL_MODEL: f"{run.runtime} · {run.model}",
-                COL_STATUS: "Running",
-                COL_ELAPSED: elapsed(run.started_at, now),
-                COL_TOKENS: tokens_so_far(item.recorded_tokens, item.output_chars).text(),
-                COL_LAST: item.last_event,
-                COL_SINCE: elapsed(item.last_event_at, now),
-                COL_OUTPUT: size_text(item.output_chars, "chars") if item.output_chars else DASH,
-                COL_COST: format_cost(run.cost_usd, run.cost_source),
-                COL_KILL: "Kill requested…" if item.kill_requested else "Kill",
-            }.get(col)
+            return self._row_texts(row)[col]
         if role == STATUS_ROLE and col == COL_STATUS:
             return "running"
         if role == KILL_ROLE and col == COL_KILL:
             return "requested" if item.kill_requested else "kill"
         if role == RUN_ID_ROLE:
             return run.id
-        stuck = role in (
-            Qt.ItemDataRole.BackgroundRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.ForegroundRole,
-            Qt.ItemDataRole.FontRole,
-        ) and self.is_stuck(item)
+        stuck = role in _STUCK_ROLES and self.is_stuck(item)
         if role == Qt.ItemDataRole.BackgroundRole and stuck:
             tint = QColor(current_theme().warning)
             tint.setAlphaF(0.14)
@@ -426,10 +477,12 @@ class LiveView(QWidget):
         self._stack.addWidget(self.empty)
         layout.addWidget(self._stack)
         self._stack.setCurrentWidget(self.empty)
+        # A tenth of the rows' times every 100 ms (each row's once a second); dead owners once a
+        # second.
         self._ticker = QTimer(self)
-        self._ticker.setInterval(1000)
-        self._ticker.timeout.connect(self.model.tick)
-        self._ticker.timeout.connect(self._sweep_dead_owners)
+        self._ticker.setInterval(1000 // TICK_PARTS)
+        self._ticker.timeout.connect(self._tick)
+        self._ticks = 0
         self._loading = False  # a read of the live runs is under way
         self._reload_timer = QTimer(self, singleShot=True, interval=60)
         self._reload_timer.timeout.connect(self.reload)
@@ -481,6 +534,12 @@ class LiveView(QWidget):
         self._table_page = page
         self._update_bulk_bar()
         return page
+
+    def _tick(self) -> None:
+        self._ticks += 1
+        self.model.tick(self._ticks % TICK_PARTS, TICK_PARTS)
+        if self._ticks % TICK_PARTS == 0:
+            self._sweep_dead_owners()
 
     def set_stuck_after_s(self, seconds: float) -> None:
         """The stuck threshold changed (Settings)."""
@@ -601,8 +660,14 @@ class LiveView(QWidget):
         self.sig_loaded.emit(len(summaries))
 
     def on_run_progressed(self, run_id: str, output_chars: int, at_ms: int) -> None:
+        # Every run in flight checkpoints once a second: shown at the clock's next tick (all
+        # rows at once), not a repaint of the row per checkpoint.
         self.model.update_row(
-            run_id, output_chars=output_chars, last_event="streaming", last_event_at=at_ms
+            run_id,
+            repaint=not self._ticker.isActive(),
+            output_chars=output_chars,
+            last_event="streaming",
+            last_event_at=at_ms,
         )
 
     def _sweep_dead_owners(self) -> None:

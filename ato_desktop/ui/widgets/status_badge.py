@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ato_desktop.ui.theme import current_theme
@@ -55,10 +55,57 @@ def badge_font(base: QFont) -> QFont:
     return font
 
 
+_sizes: dict[tuple[str, str], QSize] = {}
+
+
 def badge_size(status: str, font: QFont) -> QSize:
-    metrics = QFontMetrics(badge_font(font))
-    width = _PAD_X * 2 + _DOT + _GAP + metrics.horizontalAdvance(status_label(status))
-    return QSize(width, _HEIGHT)
+    key = (status, font.key())
+    size = _sizes.get(key)
+    if size is None:
+        metrics = QFontMetrics(badge_font(font))
+        width = _PAD_X * 2 + _DOT + _GAP + metrics.horizontalAdvance(status_label(status))
+        size = _sizes[key] = QSize(width, _HEIGHT)
+        if len(_sizes) > 256:
+            _sizes.clear()
+    return QSize(size)
+
+
+# Pulse phases drawn: a cached badge per step, not a new drawing per cell per pulse tick.
+PULSE_STEPS = 24
+_BADGE_CACHE_MAX = 512
+_badges: dict[tuple[object, ...], QPixmap] = {}
+
+
+def draw_status_badge(
+    painter: QPainter, rect: QRectF, status: str, font: QFont, pulse: float = 0.0
+) -> None:
+    """paint_status_badge, from a cache of drawn badges (status, phase step, font, theme and
+    pixel ratio): item views repaint a column of running badges every pulse tick, and drawing
+    each anew was most of what a busy Live view cost the UI thread."""
+    theme = current_theme()
+    step = int(pulse * PULSE_STEPS) % PULSE_STEPS if status == "running" else 0
+    ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+    key = (status, step, font.key(), theme.name, theme.is_dark, ratio)
+    pixmap = _badges.get(key)
+    size = badge_size(status, font)
+    if pixmap is None:
+        # The pulse's ring stays inside the pill (at most 7.5 px around a dot 11.5 px in).
+        pixmap = QPixmap(size * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        badge_painter = QPainter(pixmap)
+        paint_status_badge(
+            badge_painter,
+            QRectF(0, 0, size.width(), size.height()),
+            status,
+            font,
+            step / PULSE_STEPS,
+        )
+        badge_painter.end()
+        if len(_badges) >= _BADGE_CACHE_MAX:
+            _badges.clear()
+        _badges[key] = pixmap
+    painter.drawPixmap(QPointF(rect.left(), rect.center().y() - size.height() / 2), pixmap)
 
 
 def paint_status_badge(
@@ -194,6 +241,10 @@ class PulseClock(QObject):
         self.sig_ticked.emit()
 
 
+_HAS_FOCUS = QStyle.StateFlag.State_HasFocus
+_NOT_FOCUSED = ~QStyle.StateFlag.State_HasFocus
+
+
 class NoFocusDelegate(QStyledItemDelegate):
     """The default cell painting, without the dotted focus frame on the current cell (rows are
     selected whole; the frame only adds noise)."""
@@ -202,7 +253,8 @@ class NoFocusDelegate(QStyledItemDelegate):
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
         super().initStyleOption(option, index)
-        option.state &= ~QStyle.StateFlag.State_HasFocus
+        if option.state & _HAS_FOCUS:
+            option.state &= _NOT_FOCUSED
 
 
 class StatusBadgeDelegate(NoFocusDelegate):
@@ -224,7 +276,7 @@ class StatusBadgeDelegate(NoFocusDelegate):
             return
         rect = QRectF(opt.rect).adjusted(8, 0, -4, 0)
         phase = self._clock.phase if (self._clock is not None and status == "running") else 0.0
-        paint_status_badge(painter, rect, str(status), opt.font, phase)
+        draw_status_badge(painter, rect, str(status), opt.font, phase)
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
