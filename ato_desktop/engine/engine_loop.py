@@ -12,6 +12,12 @@ asyncio objects: a kill cancels tasks, an approval resolves a future). Engine ->
 the event bus (ui/bridge.py) and, for streamed text, a relay that coalesces it per frame.
 
 The CLI needs none of this: it runs the same engine on the loop of `asyncio.run`.
+
+Both threads run Python under one GIL. When the UI thread wakes (a timer, a paint, the frame
+clock's text) while the engine holds the GIL, it waits until the engine lets it go: at the latest
+after the interpreter's switch interval, 5 ms by default, at every entry into Python. Once the
+engine runs, the switch interval is 1 ms (bench_event_loop: the lag's p99 about halved under 50
+streams; the engine's streams end in the same time).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
@@ -32,7 +39,10 @@ T = TypeVar("T")
 class EngineLoop:
     """An asyncio loop running forever on a daemon thread, until stop()."""
 
+    SWITCH_INTERVAL_S = 0.001
+
     def __init__(self, name: str = "ato-engine") -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), self.SWITCH_INTERVAL_S))
         self._loop = asyncio.new_event_loop()
         self._loop.set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="ato-engine-io")

@@ -148,6 +148,10 @@ class TextRelay(QObject):
         self._closed = False
         self.latencies_ms: list[float] = []
         self._clock = _frame_clock()  # made here, on the UI thread
+        # Deleted with its parent (the widget's page): the clock may still hold it, and its
+        # sink must not be called then.
+        gone = self._gone = [False]
+        self.destroyed.connect(lambda *_: gone.__setitem__(0, True))
 
     def push(self, text: str) -> None:
         if not text:
@@ -167,7 +171,7 @@ class TextRelay(QObject):
             parts, self._parts = self._parts, []
             first, self._first_at = self._first_at, None
             self._scheduled = False
-        if not parts or self._closed or not shiboken6.isValid(self):
+        if not parts or self._closed or self._gone[0]:
             return
         if first is not None:
             self.latencies_ms.append((time.perf_counter() - first) * 1000)

@@ -10,6 +10,9 @@ import time
 from types import FrameType
 from typing import Any
 
+import shiboken6
+from PySide6.QtCore import QObject
+
 from ato_desktop.core.models import AgentConfig, Trigger
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
@@ -138,3 +141,31 @@ def test_posted_calls_run_on_the_ui_thread_in_order(qtbot: Any) -> None:
     qtbot.waitUntil(lambda: len(seen) == 100, timeout=5_000)
     assert [i for i, _ in seen] == list(range(100))
     assert {name for _, name in seen} == {ui_thread}
+
+
+def test_one_frame_flushes_every_stream_and_skips_a_deleted_ones_sink(qtbot: Any) -> None:
+    """Fifty streams pushing from another thread reach their sinks together, a frame at a time
+    (one wake-up of the UI thread for all), and a relay deleted with its widget is not called."""
+    shown: dict[int, list[str]] = {i: [] for i in range(50)}
+    relays = [TextRelay(shown[i].append) for i in range(50)]
+    owner = QObject()
+    orphan: list[str] = []
+    doomed = TextRelay(orphan.append, owner)
+
+    def engine() -> None:
+        for n in range(20):
+            for relay in relays:
+                relay.push(f"{n},")
+            time.sleep(0.002)
+
+    worker = threading.Thread(target=engine)
+    worker.start()
+    doomed.push("never shown")
+    shiboken6.delete(owner)  # the page went away with its relay's text still waiting
+    worker.join()
+    qtbot.waitUntil(lambda: all("".join(s).count(",") == 20 for s in shown.values()), timeout=5000)
+    assert all("".join(s) == "".join(f"{n}," for n in range(20)) for s in shown.values())
+    # Coalesced: 20 pushes per stream over ~40 ms, a few flushes each.
+    assert max(len(s) for s in shown.values()) < 20
+    qtbot.wait(50)
+    assert orphan == []

@@ -35,6 +35,7 @@ from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
 from ato_desktop.engine.otlp_sync import SyncState, SyncStatus
 from ato_desktop.store.execution_log import now_ms
+from ato_desktop.store.process_lease import ProcessLease
 from ato_desktop.ui.automations.canvas_scene import AutomationScene
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.insights.cost_view import STATE_NONE
@@ -114,17 +115,21 @@ def test_the_filter_bar_fits_or_wraps_at_each_window_size(
 
 
 def test_a_running_runs_header_fits_or_wraps_at_1280(
-    window: MainWindow, qtbot: Any, tmp_path: Path
+    window: MainWindow, qtbot: Any, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     store = window.ctx.workspace.store
     agent = window.ctx.workspace.agents.create(
         "a-rather-long-agent-name", AgentConfig("openai-compatible", "llama3.1:8b-instruct-q4")
     )
+    # Owned by a lease that lives for the test (another process's, as far as the window can
+    # tell): a made-up owner has no lease, and the window's sweep ends its run `interrupted`.
+    other = ProcessLease(window.ctx.workspace.paths.leases_dir)
+    request.addfinalizer(other.release)
     run_id, _ = store.create_run(
         NewRun(
             "openai-compatible", "llama3.1:8b-instruct-q4", "schedule", now_ms(), agent_id=agent.id
         ),
-        owner="another-process",
+        owner=other.token,
     ).result()
     window.navigate("runs", {"run_id": run_id})
     page = window.page("runs")

@@ -554,8 +554,9 @@ def test_a_streaming_dispatch_shows_up_live(
     notices: list[str] = []
     page.sig_notice_shown.connect(notices.append)
     results = _dispatch(open_ctx, fake, Scenario(chunks=("Hel", "lo", " there", "!"), delay_s=0.15))
-    # The run appears in the list (running) and in the Live view.
-    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)
+    # The run appears in the list (running) and in the Live view. (The engine loads the SDK
+    # before it writes the run: seconds on a busy machine.)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=15_000)
     run = page.model.run_at(0)
     assert run is not None and run.status == "running"
     page.show_view(LIVE)
