@@ -258,11 +258,14 @@ def _error_heavy_runs(
     # Candidates come from the partial index of runs with a non-successful action, narrowed by
     # the filter as the walk goes; the actions of each are counted by primary key (run_no, seq).
     # The action a kill ended is not counted: the user stopped the run, it did not go wrong.
+    # A run's bad actions are among those that did not succeed, so a run whose unsuccessful
+    # share is under the rate cannot reach it: its actions are not counted.
     where, params = filter_sql(flt)
     where.insert(0, "r.success_count < r.action_count")
     candidates = conn.execute(
-        "SELECT r.run_no, r.action_count FROM runs r INDEXED BY idx_runs_unsuccessful "
-        f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+        "SELECT r.run_no, r.action_count, r.success_count FROM runs r "
+        f"INDEXED BY idx_runs_unsuccessful WHERE {' AND '.join(where)} "
+        "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
         [*params, UNSUCCESSFUL_SCAN_CAP],
     )
     hits: list[tuple[int, int]] = []
@@ -271,7 +274,9 @@ def _error_heavy_runs(
         f"AND outcome IN ({','.join('?' * len(_BAD_OUTCOMES))}) "
         "AND coalesce(error_class, '') <> ?"
     )
-    for run_no, action_count in candidates.fetchall():
+    for run_no, action_count, success_count in candidates.fetchall():
+        if not action_count or (action_count - success_count) / action_count < rate:
+            continue
         bad = int(
             conn.execute(count_sql, (run_no, *_BAD_OUTCOMES, ErrorClass.KILLED.value)).fetchone()[0]
         )
