@@ -64,9 +64,10 @@ HOUR_ROLLUP_FOLD: Final = (
 VOLUME_ROLLUP_FOLD: Final = (
     "INSERT INTO run_volume_rollups SELECT r.started_at / 3600000, r.status, "
     "coalesce(r.agent_id, ''), coalesce(r.agent_version_id, ''), r.is_simulation, "
-    f"{COST_BAND_SQL.format(cost='r.cost_usd')}, count(*) FROM runs r "
+    f"{COST_BAND_SQL.format(cost='r.cost_usd')}, count(*), total(r.cost_usd) FROM runs r "
     "WHERE r.run_no > ? AND r.run_no <= ? GROUP BY 1, 2, 3, 4, 5, 6 "
-    "ON CONFLICT DO UPDATE SET runs = runs + excluded.runs"
+    "ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, "
+    "cost_usd = cost_usd + excluded.cost_usd"
 )
 
 

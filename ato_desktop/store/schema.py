@@ -1159,10 +1159,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         # that matches half the log, every run of 30 days). run_volume_rollups keeps every run
         # per UTC hour, status, agent, config version, whether it is a simulation replay, and
         # cost band: the number of COST_BAND_EDGES at or below its cost (1-2-5 steps from
-        # $0.0001 to $1000; -1 without a cost). A minimum cost on an edge is a range of bands;
-        # between edges, the runs of its own band are counted through a cost index. Kept like
+        # $0.0001 to $1000; -1 without a cost), with their cost's total (every cost, as the
+        # intercepts' and the tray's budget-burn check sums an agent's spend per hour). A
+        # minimum cost on an edge is a range of bands; between edges, the runs of its own
+        # band are counted through a cost index. Kept like
         # run_hour_rollups (migration 14): up to run_rollup_mark, folded in the same write job,
         # readers add the runs above the mark, triggers correct updates and deletes.
+        # The intercepts' walk of runs with an unsuccessful action (below) reads no row.
         f"""
         CREATE TABLE run_volume_rollups (
             hour          INTEGER NOT NULL,  -- started_at / 3600000
@@ -1172,20 +1175,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             is_simulation INTEGER NOT NULL,
             band          INTEGER NOT NULL,  -- edges at or below the cost; -1 without one
             runs          INTEGER NOT NULL,
+            cost_usd      REAL NOT NULL,     -- total(cost_usd): every cost, whatever its source
             PRIMARY KEY (hour, status, agent_id, version_id, is_simulation, band)
         ) WITHOUT ROWID;
 
         INSERT INTO run_volume_rollups
             SELECT started_at / 3600000, status, coalesce(agent_id, ''),
                    coalesce(agent_version_id, ''), is_simulation,
-                   {COST_BAND_SQL.format(cost="cost_usd")}, count(*)
+                   {COST_BAND_SQL.format(cost="cost_usd")}, count(*), total(cost_usd)
             FROM runs WHERE run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
             GROUP BY 1, 2, 3, 4, 5, 6;
 
         CREATE TRIGGER run_volume_rollups_delete AFTER DELETE ON runs
         WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
         BEGIN
-            UPDATE run_volume_rollups SET runs = runs - 1
+            UPDATE run_volume_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - coalesce(old.cost_usd, 0.0)
             WHERE hour = old.started_at / 3600000 AND status = old.status
                 AND agent_id = coalesce(old.agent_id, '')
                 AND version_id = coalesce(old.agent_version_id, '')
@@ -1202,7 +1207,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             agent_id, agent_version_id, started_at, status, cost_usd, is_simulation ON runs
         WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
         BEGIN
-            UPDATE run_volume_rollups SET runs = runs - 1
+            UPDATE run_volume_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - coalesce(old.cost_usd, 0.0)
             WHERE hour = old.started_at / 3600000 AND status = old.status
                 AND agent_id = coalesce(old.agent_id, '')
                 AND version_id = coalesce(old.agent_version_id, '')
@@ -1216,9 +1222,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             INSERT INTO run_volume_rollups VALUES (
                 new.started_at / 3600000, new.status, coalesce(new.agent_id, ''),
                 coalesce(new.agent_version_id, ''), new.is_simulation,
-                {COST_BAND_SQL.format(cost="new.cost_usd")}, 1
-            ) ON CONFLICT DO UPDATE SET runs = runs + 1;
+                {COST_BAND_SQL.format(cost="new.cost_usd")}, 1, coalesce(new.cost_usd, 0.0)
+            ) ON CONFLICT DO UPDATE SET runs = runs + 1, cost_usd = cost_usd + excluded.cost_usd;
         END;
+
+        -- The intercepts walk the runs with an unsuccessful action newest first under the
+        -- page's filters, and look closer only at those whose unsuccessful share reaches the
+        -- error rate: the columns they check ride along, so the walk reads no table row.
+        DROP INDEX idx_runs_unsuccessful;
+        CREATE INDEX idx_runs_unsuccessful ON runs (
+            started_at, id, status, cost_usd, is_simulation, agent_id, action_count, success_count
+        ) WHERE success_count < action_count;
         """,
     ),
 )

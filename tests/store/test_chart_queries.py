@@ -596,3 +596,39 @@ def test_a_chart_read_folds_the_runs_waiting_above_the_mark_when_many_wait(
     after = run_volume(store, RunFilter(), BASE, BASE + HOUR_MS, HOUR_MS)
     assert unfolded_runs(store) == 0
     assert before.counts == after.counts == {0: {"completed": 30}}
+
+
+def test_the_burn_check_reads_each_agents_hourly_spend_from_the_rollup(
+    store: ExecutionLog,
+) -> None:
+    """The budget-burn intercept sums an agent's spend per hour from run_volume_rollups and the
+    runs above its mark: the same spike folded or not, and a folded run's later cost (kept by
+    trigger) changes it."""
+    from ato_desktop.store.run_queries import burn_anomalies
+
+    agent = _agent(store)
+    now = BASE + 10 * DAY_MS
+    week = [_item(now - h * HOUR_MS, agent=agent, cost=0.3) for h in range(2, 7 * 24, 6)]
+    spike = [_item(now + i * 1000, agent=agent, cost=0.5) for i in range(6)]
+    store.ingest([*week, *spike]).result()
+    store.ingest([_item(now + 9000, cost=5.0)]).result()  # no agent: never an agent's spike
+
+    def seen() -> list[tuple[str, float]]:
+        return [
+            (run.id, anomaly.hour_spend_usd)
+            for run, anomaly in burn_anomalies(store, now=now + 10_000)
+        ]
+
+    unfolded = seen()
+    assert len(unfolded) == 1 and unfolded[0][1] == pytest.approx(3.0)
+    fold_run_rollups(store)
+    folded = seen()
+    assert [r for r, _ in folded] == [r for r, _ in unfolded]
+    assert folded[0][1] == pytest.approx(3.0)
+    assert [r for r, _ in burn_anomalies(store, agent_id=agent[0], now=now + 10_000)]
+
+    def cheaper(conn: sqlite3.Connection, _emit: Emit) -> None:
+        conn.execute("UPDATE runs SET cost_usd = 0.01 WHERE started_at >= ?", (now,))
+
+    store.submit(cheaper).result()
+    assert seen() == []
