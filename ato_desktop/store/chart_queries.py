@@ -1,11 +1,10 @@
 """The aggregates behind the charts, each a few SQL statements that return a few hundred rows
 whatever the size of the log (plans checked with EXPLAIN QUERY PLAN in tests/store).
 
-- run_volume: runs per time bucket and status under the Runs page's filters. Whole hours come
-  from run_hour_rollups (migration 14) when the filters are ones it keeps (status, agent, config
-  version, time); the part-hours at the window's edges and the runs not folded in yet (above
-  run_rollup_mark, a rowid range) from the runs. Other filters (min cost, metadata) count the
-  runs themselves, through the index their filter walks.
+- run_volume: runs per time bucket and status under the Runs page's filters (store.run_volume:
+  whole hours from run_volume_rollups, migration 18, for every filter of the page but the
+  metadata search; the part-hours at the window's edges and the runs not folded in yet from the
+  runs).
 - agent_trends: an agent's production runs per day (run_rollups) or per hour (its index range),
   success rate, cost per call, p95 latency (idx_runs_agent_day_duration: a short walk from the
   top of each day's range), eval scores, and its config changes as markers.
@@ -24,14 +23,13 @@ which needs no math functions (not every SQLite build has them).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ato_desktop.core.chart_buckets import bin_edges
 from ato_desktop.core.records import RunFilter
-from ato_desktop.core.run_filter import ALL_STATUSES, normalize_filter
+from ato_desktop.core.run_filter import normalize_filter
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.insights_queries import (
     DAY_MS,
@@ -40,7 +38,12 @@ from ato_desktop.store.insights_queries import (
     rollup_mark,
     unfolded_runs,
 )
-from ato_desktop.store.run_listing import _cost_is_selective, _where
+from ato_desktop.store.run_volume import (
+    count_runs,
+    rollup_serves,
+    snapshot,
+    volume_rows,
+)
 
 HOUR_MS: Final = 3_600_000
 _PRODUCTION: Final = "r.\"trigger\" NOT IN ('replay', 'eval')"
@@ -63,7 +66,7 @@ class VolumeCounts:
     end_ms: int
     bucket_ms: int
     counts: dict[int, dict[str, int]] = field(default_factory=dict)
-    from_rollup: bool = False  # whole hours were read from run_hour_rollups
+    from_rollup: bool = False  # whole hours were read from run_volume_rollups
 
     @property
     def buckets(self) -> int:
@@ -71,21 +74,6 @@ class VolumeCounts:
 
     def total(self) -> int:
         return sum(sum(by_status.values()) for by_status in self.counts.values())
-
-
-@contextmanager
-def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One read transaction over several statements: the rollup, its mark and the runs above
-    the mark are read as of one commit (another process folding in between would otherwise
-    have its runs counted twice or not at all)."""
-    if conn.in_transaction:  # already inside one: it is the snapshot
-        yield conn
-        return
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        conn.execute("COMMIT")
 
 
 def fold_if_due(log: ExecutionLog) -> None:
@@ -108,19 +96,6 @@ def log_time_span(log: ExecutionLog) -> tuple[int, int] | None:
     return int(first), int(last)
 
 
-def rollup_serves(flt: RunFilter) -> bool:
-    """Whether run_hour_rollups keeps what flt filters on (statuses, agent, version, time)."""
-    flt = normalize_filter(flt)
-    return (
-        flt.min_cost_usd is None
-        and not flt.tags
-        and flt.error_class is None
-        and flt.min_duration_ms is None
-        and flt.trigger is None
-        and flt.include_demo
-    )
-
-
 def run_volume(
     log: ExecutionLog, flt: RunFilter, start_ms: int, end_ms: int, bucket_ms: int
 ) -> VolumeCounts:
@@ -138,112 +113,13 @@ def run_volume(
         return result
     conn = log.reader()
     use_rollup = rollup_serves(flt) and bucket_ms % HOUR_MS == 0 and start_ms % HOUR_MS == 0
-    first_hour = -(-lo // HOUR_MS)
-    last_hour = hi // HOUR_MS  # exclusive: [first_hour, last_hour) are whole hours in range
-    if not use_rollup or last_hour <= first_hour:
-        _add(result, _count_runs(conn, flt, start_ms, bucket_ms, lo, hi, None))
+    if not use_rollup or hi // HOUR_MS <= -(-lo // HOUR_MS):  # no whole hour in range
+        _add(result, count_runs(conn, flt, start_ms, bucket_ms, lo, hi, None))
         return result
     fold_if_due(log)
     with snapshot(conn):
-        return _volume_from_rollup(conn, flt, start_ms, end_ms, bucket_ms, lo, hi)
-
-
-def _volume_from_rollup(
-    conn: sqlite3.Connection,
-    flt: RunFilter,
-    start_ms: int,
-    end_ms: int,
-    bucket_ms: int,
-    lo: int,
-    hi: int,
-) -> VolumeCounts:
-    first_hour, last_hour = -(-lo // HOUR_MS), hi // HOUR_MS
-    result = VolumeCounts(start_ms, end_ms, bucket_ms, from_rollup=True)
-    where, params = _rollup_where(flt)
-    rows = conn.execute(
-        "SELECT (hour * 3600000 - ?) / ?, status, sum(runs) FROM run_hour_rollups "
-        f"WHERE hour >= ? AND hour < ?{where} GROUP BY 1, 2",
-        (start_ms, bucket_ms, first_hour, last_hour, *params),
-    ).fetchall()
-    _add(result, rows)
-    mark = rollup_mark(conn)
-    whole_lo, whole_hi = first_hour * HOUR_MS, last_hour * HOUR_MS
-    if lo < whole_lo:
-        _add(result, _count_runs(conn, flt, start_ms, bucket_ms, lo, whole_lo, None))
-    if whole_hi < hi:
-        _add(result, _count_runs(conn, flt, start_ms, bucket_ms, whole_hi, hi, None))
-    _add(result, _count_runs(conn, flt, start_ms, bucket_ms, whole_lo, whole_hi, mark))
-    return result
-
-
-def _rollup_where(flt: RunFilter) -> tuple[str, list[Any]]:
-    where = ""
-    params: list[Any] = []
-    if flt.statuses:
-        where += f" AND status IN ({','.join('?' * len(flt.statuses))})"
-        params.extend(flt.statuses)
-    if flt.agent_id:
-        where += " AND agent_id = ?"
-        params.append(flt.agent_id)
-    if flt.agent_version_id:
-        where += " AND version_id = ?"
-        params.append(flt.agent_version_id)
-    return where, params
-
-
-def _count_runs(
-    conn: sqlite3.Connection,
-    flt: RunFilter,
-    origin: int,
-    bucket_ms: int,
-    lo: int,
-    hi: int,
-    above_run_no: int | None,
-) -> list[Any]:
-    """Runs of flt in [lo, hi) per bucket and status, counted from the log (only those above
-    the rollup's mark when above_run_no is given: a rowid range).
-
-    From the log, each status is counted on its own through the (agent,) status, started_at
-    index, which holds cost_usd too: index-only for the page's status, agent, time and cost
-    filters. A selective min cost reads its few runs through the cost index instead.
-    """
-    ranged = RunFilter(**{**_fields(flt), "since_ms": lo, "until_ms": hi})
-    if above_run_no is not None:
-        where, params = _where(ranged, cost_via_index=False)
-        return conn.execute(
-            f"SELECT (r.started_at - ?) / ?, r.status, count(*) FROM runs r NOT INDEXED "
-            f"WHERE r.run_no > ? AND {' AND '.join(where)} GROUP BY 1, 2",
-            (origin, bucket_ms, above_run_no, *params),
-        ).fetchall()
-    plain = not (ranged.tags or ranged.error_class or ranged.agent_version_id)
-    if ranged.min_cost_usd is not None and _cost_is_selective(conn, ranged.min_cost_usd):
-        where, params = _where(ranged, cost_via_index=True)
-        return conn.execute(
-            "SELECT (r.started_at - ?) / ?, r.status, count(*) FROM runs r "
-            f"INDEXED BY idx_runs_cost WHERE {' AND '.join(where)} GROUP BY 1, 2",
-            (origin, bucket_ms, *params),
-        ).fetchall()
-    if not plain or ranged.min_duration_ms is not None or ranged.trigger:
-        where, params = _where(ranged, cost_via_index=False)
-        return conn.execute(
-            f"SELECT (r.started_at - ?) / ?, r.status, count(*) FROM runs r "
-            f"WHERE {' AND '.join(where)} GROUP BY 1, 2",
-            (origin, bucket_ms, *params),
-        ).fetchall()
-    index = "idx_runs_agent_status" if ranged.agent_id else "idx_runs_status"
-    rows: list[Any] = []
-    for status in ranged.statuses or ALL_STATUSES:
-        where, params = _where(replace(ranged, statuses=(status,)), cost_via_index=False)
-        rows += conn.execute(
-            f"SELECT (r.started_at - ?) / ?, r.status, count(*) FROM runs r INDEXED BY {index} "
-            f"WHERE {' AND '.join(where)} GROUP BY 1",
-            (origin, bucket_ms, *params),
-        ).fetchall()
-    return rows
-
-
-def _fields(flt: RunFilter) -> dict[str, Any]:
-    return {name: getattr(flt, name) for name in RunFilter.__dataclass_fields__}
+        _add(result, volume_rows(conn, flt, start_ms, bucket_ms, lo, hi))
+    return replace(result, from_rollup=True)
 
 
 def _add(result: VolumeCounts, rows: Sequence[Any]) -> None:

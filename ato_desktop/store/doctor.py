@@ -37,9 +37,16 @@ MAX_ERRORS_PER_TABLE = 20
 # triggers on the named tables), the rollups (readers add the runs above their mark, which
 # starts at 0), and the change feed (what other processes were told; none follow a new file).
 DERIVED_TABLES = frozenset(
-    {"search_entities", "run_rollups", "run_hour_rollups", "run_rollup_mark", "changes"}
+    {
+        "search_entities",
+        "run_rollups",
+        "run_hour_rollups",
+        "run_volume_rollups",
+        "run_rollup_mark",
+        "changes",
+    }
 )
-ROLLUPS = ("run_rollups", "run_hour_rollups")
+ROLLUPS = ("run_rollups", "run_hour_rollups", "run_volume_rollups")
 SKIPPED_TABLES = frozenset({"schema_migrations"})
 
 

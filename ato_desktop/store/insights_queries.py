@@ -25,6 +25,7 @@ from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import AgentVersionRecord
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.json_codec import from_json
+from ato_desktop.store.schema import COST_BAND_SQL
 from ato_desktop.store.writer import Emit
 
 REPLAY_SOURCE_CAP: Final = 50_000
@@ -59,6 +60,14 @@ HOUR_ROLLUP_FOLD: Final = (
     "ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, "
     "cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed, "
     "estimated = estimated + excluded.estimated, timed = timed + excluded.timed"
+)
+VOLUME_ROLLUP_FOLD: Final = (
+    "INSERT INTO run_volume_rollups SELECT r.started_at / 3600000, r.status, "
+    "coalesce(r.agent_id, ''), coalesce(r.agent_version_id, ''), r.is_simulation, "
+    f"{COST_BAND_SQL.format(cost='r.cost_usd')}, count(*), total(r.cost_usd) FROM runs r "
+    "WHERE r.run_no > ? AND r.run_no <= ? GROUP BY 1, 2, 3, 4, 5, 6 "
+    "ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, "
+    "cost_usd = cost_usd + excluded.cost_usd"
 )
 
 
@@ -221,6 +230,8 @@ def fold_run_rollups(log: ExecutionLog, batch: int = FOLD_BATCH) -> int:
         )
         # The charts' hourly rollup of every run (migration 14) shares the mark.
         conn.execute(HOUR_ROLLUP_FOLD, (mark, upto))
+        # ...and the Runs timeline's and count's (migration 18).
+        conn.execute(VOLUME_ROLLUP_FOLD, (mark, upto))
         conn.execute("UPDATE run_rollup_mark SET run_no = ? WHERE id = 1", (upto,))
         return upto - mark
 

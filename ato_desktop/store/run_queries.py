@@ -36,6 +36,7 @@ from ato_desktop.store.execution_log import (
     now_ms,
 )
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, filter_sql, run_from_row
+from ato_desktop.store.run_volume import UNFOLDED_CAP, rollup_mark, snapshot, unfolded
 
 DAY_MS = 86_400_000
 # A run whose actions ended in error or were blocked at least this often needs a look.
@@ -258,11 +259,14 @@ def _error_heavy_runs(
     # Candidates come from the partial index of runs with a non-successful action, narrowed by
     # the filter as the walk goes; the actions of each are counted by primary key (run_no, seq).
     # The action a kill ended is not counted: the user stopped the run, it did not go wrong.
+    # A run's bad actions are among those that did not succeed, so a run whose unsuccessful
+    # share is under the rate cannot reach it: its actions are not counted.
     where, params = filter_sql(flt)
     where.insert(0, "r.success_count < r.action_count")
     candidates = conn.execute(
-        "SELECT r.run_no, r.action_count FROM runs r INDEXED BY idx_runs_unsuccessful "
-        f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+        "SELECT r.run_no, r.action_count, r.success_count FROM runs r "
+        f"INDEXED BY idx_runs_unsuccessful WHERE {' AND '.join(where)} "
+        "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
         [*params, UNSUCCESSFUL_SCAN_CAP],
     )
     hits: list[tuple[int, int]] = []
@@ -271,7 +275,9 @@ def _error_heavy_runs(
         f"AND outcome IN ({','.join('?' * len(_BAD_OUTCOMES))}) "
         "AND coalesce(error_class, '') <> ?"
     )
-    for run_no, action_count in candidates.fetchall():
+    for run_no, action_count, success_count in candidates.fetchall():
+        if not action_count or (action_count - success_count) / action_count < rate:
+            continue
         bad = int(
             conn.execute(count_sql, (run_no, *_BAD_OUTCOMES, ErrorClass.KILLED.value)).fetchone()[0]
         )
@@ -396,40 +402,22 @@ def burn_anomalies(
     log: ExecutionLog, *, agent_id: str | None = None, now: int | None = None
 ) -> list[tuple[RunRecord, BurnAnomaly]]:
     """Hours of the last BURN_LOOKBACK_HOURS in which an agent spent far above its trailing
-    7-day hourly baseline; for each, the newest run of that hour. Per agent: one index-only
-    range over 8 days of its runs, summed by hour."""
+    7-day hourly baseline; for each, the newest run of that hour. Each agent's spend per hour
+    over 8 days comes from run_volume_rollups (migration 18) and the runs above its mark."""
     now = now if now is not None else now_ms()
     conn = log.reader()
     first_hour = (now - BURN_LOOKBACK_HOURS * HOUR_MS) // HOUR_MS
-    floor = (first_hour - BASELINE_HOURS) * HOUR_MS
-    if agent_id is not None:
-        agents = [agent_id]
-    else:
-        agents = [
-            str(row[0])
-            for row in conn.execute(
-                "SELECT DISTINCT r.agent_id FROM runs r INDEXED BY idx_runs_started "
-                "WHERE r.started_at >= ? AND r.cost_usd > 0 AND r.agent_id IS NOT NULL",
-                (first_hour * HOUR_MS,),
-            )
-        ]
+    with snapshot(conn):
+        spend = _hourly_spend(conn, agent_id, first_hour - BASELINE_HOURS, first_hour)
     found: list[tuple[str, int, BurnAnomaly]] = []
-    for agent in agents:
-        hourly = {
-            int(hour): float(spend)
-            for hour, spend in conn.execute(
-                "SELECT r.started_at / ? AS hour, total(r.cost_usd) FROM runs r "
-                "INDEXED BY idx_runs_agent WHERE r.agent_id = ? AND r.started_at >= ? "
-                "GROUP BY hour",
-                (HOUR_MS, agent, floor),
-            )
-        }
+    for agent in sorted(spend):
+        hourly = spend[agent]
         for hour in range(first_hour, now // HOUR_MS + 1):
-            spend = hourly.get(hour, 0.0)
-            if spend <= 0:
+            spent = hourly.get(hour, 0.0)
+            if spent <= 0:
                 continue
             week = sum(hourly.get(h, 0.0) for h in range(hour - BASELINE_HOURS, hour))
-            anomaly = burn_anomaly(spend, week)
+            anomaly = burn_anomaly(spent, week)
             if anomaly is not None:
                 found.append((agent, hour, anomaly))
     result = []
@@ -443,6 +431,54 @@ def burn_anomalies(
         if row is not None:
             result.append((run_from_row(row), anomaly))
     return result
+
+
+def _hourly_spend(
+    conn: sqlite3.Connection, agent_id: str | None, floor_hour: int, first_hour: int
+) -> dict[str, dict[int, float]]:
+    """Agent -> UTC hour -> the total of its runs' costs, for hours from floor_hour on (agents
+    that spent in an hour from first_hour on; one agent when agent_id is given). Call inside a
+    snapshot: the rollup, its mark and the runs above it as of one commit."""
+    spend: dict[str, dict[int, float]] = {}
+    if unfolded(conn) > UNFOLDED_CAP:  # nobody folded them in: each agent's own index range
+        if agent_id is not None:
+            agents = [agent_id]
+        else:
+            agents = [
+                str(row[0])
+                for row in conn.execute(
+                    "SELECT DISTINCT r.agent_id FROM runs r INDEXED BY idx_runs_started "
+                    "WHERE r.started_at >= ? AND r.cost_usd > 0 AND r.agent_id IS NOT NULL",
+                    (first_hour * HOUR_MS,),
+                )
+            ]
+        for agent in agents:
+            spend[agent] = {
+                int(hour): float(spent)
+                for hour, spent in conn.execute(
+                    "SELECT r.started_at / ? AS hour, total(r.cost_usd) FROM runs r "
+                    "INDEXED BY idx_runs_agent WHERE r.agent_id = ? AND r.started_at >= ? "
+                    "GROUP BY hour",
+                    (HOUR_MS, agent, floor_hour * HOUR_MS),
+                )
+            }
+        return spend
+    one = (agent_id,) if agent_id is not None else ()
+    rows = conn.execute(
+        "SELECT hour, agent_id, total(cost_usd) FROM run_volume_rollups "
+        f"WHERE hour >= ? AND agent_id <> ''{' AND agent_id = ?' * len(one)} GROUP BY 1, 2",
+        (floor_hour, *one),
+    ).fetchall()
+    rows += conn.execute(
+        "SELECT r.started_at / ?, r.agent_id, total(r.cost_usd) FROM runs r NOT INDEXED "
+        "WHERE r.run_no > ? AND r.started_at >= ? AND r.agent_id IS NOT NULL"
+        f"{' AND r.agent_id = ?' * len(one)} GROUP BY 1, 2",
+        (HOUR_MS, rollup_mark(conn), floor_hour * HOUR_MS, *one),
+    ).fetchall()
+    for hour, agent, spent in rows:
+        by_hour = spend.setdefault(str(agent), {})
+        by_hour[int(hour)] = by_hour.get(int(hour), 0.0) + float(spent)
+    return spend
 
 
 # -- prompt links by time -------------------------------------------------------------------------

@@ -10,6 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The cost bands of run_volume_rollups (migration 18): a run's band is how many of these edges
+# are at or below its cost (1-2-5 steps, $0.0001 to $1000), -1 when it has none. Written out once
+# here, as the migration's SQL: a shipped migration never changes.
+COST_BAND_EDGES: tuple[float, ...] = (
+    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
+)  # fmt: skip
+# A sum of comparisons: no math functions (not every SQLite build has them). {cost} is the
+# column; every comparison is NULL without a cost, so the sum is too.
+COST_BAND_SQL = (
+    "coalesce(" + " + ".join(f"({{cost}} >= {edge!r})" for edge in COST_BAND_EDGES) + ", -1)"
+)
+
 # "ATO1" as a big-endian int: tells our files apart from any other SQLite database.
 APPLICATION_ID = 0x41544F31
 
@@ -1136,6 +1149,90 @@ MIGRATIONS: tuple[Migration, ...] = (
             include_content INTEGER NOT NULL,
             redaction_json  TEXT NOT NULL
         ) WITHOUT ROWID;
+        """,
+    ),
+    Migration(
+        18,
+        "the Runs timeline and count from a rollup that keeps cost bands and simulations",
+        # The Runs timeline and the Runs page's count answer a filter change on a million runs:
+        # counting them one by one through an index costs up to a second or more (a minimum cost
+        # that matches half the log, every run of 30 days). run_volume_rollups keeps every run
+        # per UTC hour, status, agent, config version, whether it is a simulation replay, and
+        # cost band: the number of COST_BAND_EDGES at or below its cost (1-2-5 steps from
+        # $0.0001 to $1000; -1 without a cost), with their cost's total (every cost, as the
+        # intercepts' and the tray's budget-burn check sums an agent's spend per hour). A
+        # minimum cost on an edge is a range of bands; between edges, the runs of its own
+        # band are counted through a cost index. Kept like
+        # run_hour_rollups (migration 14): up to run_rollup_mark, folded in the same write job,
+        # readers add the runs above the mark, triggers correct updates and deletes.
+        # The intercepts' walk of runs with an unsuccessful action (below) reads no row.
+        f"""
+        CREATE TABLE run_volume_rollups (
+            hour          INTEGER NOT NULL,  -- started_at / 3600000
+            status        TEXT NOT NULL,
+            agent_id      TEXT NOT NULL,     -- '' for runs without an agent
+            version_id    TEXT NOT NULL,     -- '' for runs without a config version
+            is_simulation INTEGER NOT NULL,
+            band          INTEGER NOT NULL,  -- edges at or below the cost; -1 without one
+            runs          INTEGER NOT NULL,
+            cost_usd      REAL NOT NULL,     -- total(cost_usd): every cost, whatever its source
+            PRIMARY KEY (hour, status, agent_id, version_id, is_simulation, band)
+        ) WITHOUT ROWID;
+
+        INSERT INTO run_volume_rollups
+            SELECT started_at / 3600000, status, coalesce(agent_id, ''),
+                   coalesce(agent_version_id, ''), is_simulation,
+                   {COST_BAND_SQL.format(cost="cost_usd")}, count(*), total(cost_usd)
+            FROM runs WHERE run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
+            GROUP BY 1, 2, 3, 4, 5, 6;
+
+        CREATE TRIGGER run_volume_rollups_delete AFTER DELETE ON runs
+        WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
+        BEGIN
+            UPDATE run_volume_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - coalesce(old.cost_usd, 0.0)
+            WHERE hour = old.started_at / 3600000 AND status = old.status
+                AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '')
+                AND is_simulation = old.is_simulation
+                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")};
+            DELETE FROM run_volume_rollups WHERE hour = old.started_at / 3600000
+                AND status = old.status AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '')
+                AND is_simulation = old.is_simulation
+                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")} AND runs <= 0;
+        END;
+
+        CREATE TRIGGER run_volume_rollups_update AFTER UPDATE OF
+            agent_id, agent_version_id, started_at, status, cost_usd, is_simulation ON runs
+        WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
+        BEGIN
+            UPDATE run_volume_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - coalesce(old.cost_usd, 0.0)
+            WHERE hour = old.started_at / 3600000 AND status = old.status
+                AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '')
+                AND is_simulation = old.is_simulation
+                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")};
+            DELETE FROM run_volume_rollups WHERE hour = old.started_at / 3600000
+                AND status = old.status AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '')
+                AND is_simulation = old.is_simulation
+                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")} AND runs <= 0;
+            INSERT INTO run_volume_rollups VALUES (
+                new.started_at / 3600000, new.status, coalesce(new.agent_id, ''),
+                coalesce(new.agent_version_id, ''), new.is_simulation,
+                {COST_BAND_SQL.format(cost="new.cost_usd")}, 1, coalesce(new.cost_usd, 0.0)
+            ) ON CONFLICT DO UPDATE SET runs = runs + 1, cost_usd = cost_usd + excluded.cost_usd;
+        END;
+
+        -- The intercepts walk the runs with an unsuccessful action newest first under the
+        -- page's filters, and look closer only at those whose unsuccessful share reaches the
+        -- error rate: the columns they check ride along, so the walk reads no table row.
+        DROP INDEX idx_runs_unsuccessful;
+        CREATE INDEX idx_runs_unsuccessful ON runs (
+            started_at, id, status, cost_usd, is_simulation, agent_id, action_count, success_count
+        ) WHERE success_count < action_count;
         """,
     ),
 )

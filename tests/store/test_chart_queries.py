@@ -18,6 +18,7 @@ from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
 from ato_desktop.core.records import NewAction, NewRun, RunEnd, RunFilter
 from ato_desktop.core.regressions import percentile
 from ato_desktop.store import chart_queries
+from ato_desktop.store import run_volume as volume_store
 from ato_desktop.store.chart_queries import (
     HOUR_MS,
     agent_trends,
@@ -28,6 +29,7 @@ from ato_desktop.store.chart_queries import (
 )
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.insights_queries import DAY_MS, fold_run_rollups
+from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.writer import Emit
 
 BASE = 1_790_000_000_000 - 1_790_000_000_000 % DAY_MS  # a UTC midnight
@@ -102,6 +104,8 @@ def _truth(
     if flt.min_cost_usd is not None:
         where.append("cost_usd >= ?")
         params.append(flt.min_cost_usd)
+    if not flt.include_simulations:
+        where.append("is_simulation = 0")
     out: dict[int, dict[str, int]] = {}
     for bucket_no, status, runs in store.reader().execute(
         f"SELECT (started_at - ?) / ?, status, count(*) FROM runs WHERE {' AND '.join(where)} "
@@ -174,12 +178,16 @@ def test_filters_the_rollup_does_not_keep_count_the_runs(store: ExecutionLog) ->
         _item(BASE + 1000, cost=0.50),
         _item(BASE + 2000, cost=0.01),
         _item(BASE + 3000, cost=0.75, tags={"user": "alice"}),
+        _item(BASE + 4000, cost=0.3),
     ]
     store.ingest(items).result()
     fold_run_rollups(store)
-    costly = run_volume(store, RunFilter(min_cost_usd=0.4), BASE, BASE + HOUR_MS, HOUR_MS)
-    assert not costly.from_rollup
-    assert costly.counts == {0: {"completed": 2}}
+    # A minimum cost is kept (migration 18): on a band edge ($0.50) a range of bands, between
+    # edges ($0.40, inside [$0.20, $0.50)) its own band's runs are counted through the index.
+    for least, runs in ((0.5, 2), (0.4, 2), (0.3, 3), (0.31, 2), (0.01, 4), (0.0100001, 3)):
+        costly = run_volume(store, RunFilter(min_cost_usd=least), BASE, BASE + HOUR_MS, HOUR_MS)
+        assert costly.from_rollup
+        assert costly.counts == {0: {"completed": runs}}, least
     alice = run_volume(store, RunFilter(tags=(("user", "alice"),)), BASE, BASE + HOUR_MS, HOUR_MS)
     assert alice.counts == {0: {"completed": 1}}
 
@@ -210,12 +218,20 @@ def test_the_hourly_rollup_matches_the_runs_after_every_kind_of_write(
             RunFilter(agent_id=agents[0][0]),
             RunFilter(agent_version_id=agents[1][1]),
             RunFilter(since_ms=BASE + 3 * HOUR_MS + 17),
-            RunFilter(min_cost_usd=0.05),
+            RunFilter(min_cost_usd=0.05),  # a band edge
+            RunFilter(min_cost_usd=0.033, since_ms=BASE + 5 * HOUR_MS + 1),  # between edges
+            RunFilter(min_cost_usd=0.02, agent_id=agents[2][0], statuses=("completed",)),
+            RunFilter(min_cost_usd=0.07, agent_id=agents[1][0], include_simulations=False),
+            RunFilter(agent_version_id=agents[1][1], min_cost_usd=0.01),
+            RunFilter(include_simulations=False, statuses=("completed", "failed")),
         ]
         for flt in filters:
             for bucket in (HOUR_MS, 6 * HOUR_MS, DAY_MS):
                 got = run_volume(store, flt, BASE, BASE + 2 * DAY_MS, bucket).counts
                 assert got == _truth(store, flt, BASE, BASE + 2 * DAY_MS, bucket), (flt, bucket)
+            # The Runs page's count: the same rollup, the window unbounded above.
+            truth = _truth(store, flt, BASE - DAY_MS, BASE + 4 * DAY_MS, 5 * DAY_MS)
+            assert store.count_runs(flt) == sum(truth.get(0, {}).values()), flt
         # Each day's p95 (its entry counts come from the rollup's timed column) is the
         # nearest rank of the day's finished production runs' durations.
         for agent_id, _version in agents:
@@ -259,6 +275,11 @@ def test_the_hourly_rollup_matches_the_runs_after_every_kind_of_write(
         conn.execute("UPDATE runs SET status = 'failed' WHERE run_no % 13 = 0")
         conn.execute("UPDATE runs SET duration_ns = NULL WHERE run_no % 17 = 0")
         conn.execute("UPDATE runs SET \"trigger\" = 'eval' WHERE run_no % 19 = 0")
+        conn.execute("UPDATE runs SET cost_usd = cost_usd * 3 WHERE run_no % 5 = 0")
+        conn.execute("UPDATE runs SET cost_usd = NULL WHERE run_no % 29 = 0")
+        conn.execute("UPDATE runs SET agent_version_id = NULL WHERE run_no % 31 = 0")
+        # A later tag change makes a run a simulation replay (kept by trigger, migration 16).
+        conn.execute('UPDATE runs SET tags_json = \'{"simulation": "true"}\' WHERE run_no % 23 = 0')
 
     store.submit(rewrite).result()
     check()
@@ -493,8 +514,72 @@ def test_the_charts_migration_backfills_the_rollup_up_to_the_mark(store: Executi
     ).fetchall()
     assert [tuple(r) for r in rolled] == [tuple(r) for r in rebuilt]
     assert replace(RunFilter(), until_ms=1).until_ms == 1
-    assert chart_queries.rollup_serves(RunFilter(statuses=("failed",), agent_id="x"))
-    assert not chart_queries.rollup_serves(RunFilter(min_cost_usd=1.0))
+    assert volume_store.rollup_serves(RunFilter(statuses=("failed",), agent_id="x"))
+    # Since migration 18 the timeline's rollup keeps cost bands and simulations too.
+    assert volume_store.rollup_serves(RunFilter(min_cost_usd=1.0, include_simulations=False))
+    assert not volume_store.rollup_serves(RunFilter(error_class="timeout"))
+    assert not volume_store.rollup_serves(RunFilter(tags=(("user", "alice"),)))
+
+
+def test_the_volume_migration_backfills_its_rollup_up_to_the_mark(paths: DataPaths) -> None:
+    """A log migrated from 17 to 18 holds the runs up to the mark in run_volume_rollups, one
+    row per hour, status, agent, version, simulation and cost band; the runs above it are
+    left to the fold, and every count stays the runs' own."""
+    store = ExecutionLog.open(paths)
+    agent = _agent(store)
+    costs = [None, 0.00005, 0.0001, 0.019, 0.02, 0.5, 3.0, 2000.0]
+    store.ingest(
+        [_item(BASE + i * HOUR_MS // 3, agent=agent, cost=c) for i, c in enumerate(costs)]
+    ).result()
+    fold_run_rollups(store)
+    store.ingest([_item(BASE + HOUR_MS // 2, cost=0.02)]).result()  # above the mark
+
+    def downgrade(conn: sqlite3.Connection, _emit: Emit) -> None:
+        conn.execute("DROP TABLE run_volume_rollups")
+        conn.execute("DROP TRIGGER run_volume_rollups_update")
+        conn.execute("DROP TRIGGER run_volume_rollups_delete")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 18")
+
+    store.submit(downgrade).result()
+    store.reader().execute("SELECT 1").fetchall()
+    store.close()
+    with sqlite3.connect(str(paths.database)) as conn:
+        conn.execute("PRAGMA user_version = 17")
+    conn.close()
+    store = ExecutionLog.open(paths)
+    try:
+        rolled = (
+            store.reader()
+            .execute("SELECT band, sum(runs) FROM run_volume_rollups GROUP BY 1 ORDER BY 1")
+            .fetchall()
+        )
+        # Bands: no cost -1; under $0.0001 0; the edges' own bands; beyond the last edge 22.
+        assert [tuple(r) for r in rolled] == [
+            (-1, 1), (0, 1), (1, 1), (7, 1), (8, 1), (12, 1), (14, 1), (22, 1)
+        ]  # fmt: skip
+        for least in (*[c for c in costs if c], 0.00001, 0.0199, 0.021, 1.0, 5000.0):
+            flt = RunFilter(min_cost_usd=least)
+            truth = _truth(store, flt, BASE - DAY_MS, BASE + DAY_MS, 2 * DAY_MS)
+            assert store.count_runs(flt) == sum(truth.get(0, {}).values()), least
+            got = run_volume(store, flt, BASE, BASE + 3 * HOUR_MS, HOUR_MS).counts
+            assert got == _truth(store, flt, BASE, BASE + 3 * HOUR_MS, HOUR_MS), least
+    finally:
+        store.close()
+
+
+def test_the_cost_band_edges_are_the_same_numbers_in_sql_and_python(store: ExecutionLog) -> None:
+    """A minimum cost on an edge reads whole bands: SQLite must parse the migration's literals
+    to the very doubles Python compares with."""
+    from ato_desktop.store.schema import COST_BAND_EDGES, COST_BAND_SQL
+
+    conn = store.reader()
+    for i, edge in enumerate(COST_BAND_EDGES):
+        (band,) = conn.execute(f"SELECT {COST_BAND_SQL.format(cost='?')}", (edge,) * 22).fetchone()
+        assert band == i + 1, edge
+        below = conn.execute(
+            f"SELECT {COST_BAND_SQL.format(cost='?')}", (edge * (1 - 1e-15),) * 22
+        ).fetchone()[0]
+        assert below == i, edge
 
 
 def test_a_chart_read_folds_the_runs_waiting_above_the_mark_when_many_wait(
@@ -511,3 +596,39 @@ def test_a_chart_read_folds_the_runs_waiting_above_the_mark_when_many_wait(
     after = run_volume(store, RunFilter(), BASE, BASE + HOUR_MS, HOUR_MS)
     assert unfolded_runs(store) == 0
     assert before.counts == after.counts == {0: {"completed": 30}}
+
+
+def test_the_burn_check_reads_each_agents_hourly_spend_from_the_rollup(
+    store: ExecutionLog,
+) -> None:
+    """The budget-burn intercept sums an agent's spend per hour from run_volume_rollups and the
+    runs above its mark: the same spike folded or not, and a folded run's later cost (kept by
+    trigger) changes it."""
+    from ato_desktop.store.run_queries import burn_anomalies
+
+    agent = _agent(store)
+    now = BASE + 10 * DAY_MS
+    week = [_item(now - h * HOUR_MS, agent=agent, cost=0.3) for h in range(2, 7 * 24, 6)]
+    spike = [_item(now + i * 1000, agent=agent, cost=0.5) for i in range(6)]
+    store.ingest([*week, *spike]).result()
+    store.ingest([_item(now + 9000, cost=5.0)]).result()  # no agent: never an agent's spike
+
+    def seen() -> list[tuple[str, float]]:
+        return [
+            (run.id, anomaly.hour_spend_usd)
+            for run, anomaly in burn_anomalies(store, now=now + 10_000)
+        ]
+
+    unfolded = seen()
+    assert len(unfolded) == 1 and unfolded[0][1] == pytest.approx(3.0)
+    fold_run_rollups(store)
+    folded = seen()
+    assert [r for r, _ in folded] == [r for r, _ in unfolded]
+    assert folded[0][1] == pytest.approx(3.0)
+    assert [r for r, _ in burn_anomalies(store, agent_id=agent[0], now=now + 10_000)]
+
+    def cheaper(conn: sqlite3.Connection, _emit: Emit) -> None:
+        conn.execute("UPDATE runs SET cost_usd = 0.01 WHERE started_at >= ?", (now,))
+
+    store.submit(cheaper).result()
+    assert seen() == []

@@ -147,7 +147,8 @@ def test_no_filter_combination_scans_the_runs_table(
     for spec in FILTERS:
         for plan in _plans(log, _filter(spec, seeded[0][0])):
             for step in plan.split(" | "):
-                if step.startswith(("SCAN r", "SCAN runs")):
+                # (A count reads run_volume_rollups, a few rows per hour: scanning it is fine.)
+                if step.startswith("SCAN ") and step.split()[1] in ("r", "runs"):
                     assert "INDEX" in step, (spec, plan)  # a walk of an index, never the table
     # Several statuses never sort every match; a keyset page walks an index range.
     for plan in _plans(log, RunFilter(statuses=("completed", "failed"))):

@@ -252,7 +252,8 @@ def test_no_sort_and_filter_scans_the_runs_table(
         for flt, sort in itertools.product(_filters(seeded), SORTS):
             for _sql, plan in _plans(log, flt, sort):
                 for step in plan.split(" | "):
-                    if step.startswith(("SCAN r", "SCAN runs")):
+                    # (A count reads run_volume_rollups, a few rows per hour: a scan is fine.)
+                    if step.startswith("SCAN ") and step.split()[1] in ("r", "runs"):
                         assert "INDEX" in step, (flt, sort, plan)  # an index walk, not the table
     # A value sort without a small filter walks its index in order: nothing is sorted.
     for key in ("ended", "duration", "cost", "actions", "success"):

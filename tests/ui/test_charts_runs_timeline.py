@@ -248,3 +248,33 @@ def test_a_run_ending_anywhere_is_counted_in_its_bar_soon(open_ctx: AppContext, 
     assert (
         volume.counts[bucket].get("failed", 0) == before.counts.get(bucket, {}).get("failed", 0) + 1
     )
+
+
+def test_new_values_change_the_bars_in_place_one_by_one_or_all_at_once(qtbot: Any) -> None:
+    """A filter change moves most bars: the row is put in at once (one by one, each replace
+    laid the series out again: 140 ms for 180 bars); a few new runs change their bars only."""
+    from ato_desktop.ui.charts.chart_frame import ChartFrame
+    from ato_desktop.ui.charts.chart_spec import STACKED, ChartSpec, Series
+
+    def spec(values: list[list[float]]) -> ChartSpec:
+        names = ("completed", "failed")
+        series = tuple(Series(n, tuple(v), n) for n, v in zip(names, values, strict=True))
+        return ChartSpec(STACKED, tuple(f"h{i}" for i in range(40)), series, "runs", "x", "y")
+
+    frame = ChartFrame("t", empty_title="", empty_text="")
+    qtbot.addWidget(frame)
+    frame.resize(800, 240)
+    frame.show()
+    first = [[float(i) for i in range(40)], [float(2 * i) for i in range(40)]]
+    frame.set_spec(spec(first))
+    bars = frame.view._bars
+    assert bars is not None
+    sets = list(bars.barSets())
+    every = [[float(40 - i) for i in range(40)], [0.0] * 40]  # all moved
+    few = [list(every[0]), list(every[1])]
+    few[0][3], few[1][39] = 99.0, 7.0  # two moved
+    for values in (every, few):
+        frame.set_spec(spec(values))
+        assert frame.view._bars is bars and list(bars.barSets()) == sets  # in place
+        for bar_set, row in zip(sets, values, strict=True):
+            assert [bar_set.at(i) for i in range(bar_set.count())] == row

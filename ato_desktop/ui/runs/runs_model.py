@@ -337,19 +337,28 @@ class RunsTableModel(QAbstractTableModel):
         self._loading = True
         last = self._blocks[0].rows[-1].run if self._blocks[0].rows else None
         after = cursor_after(last, self._sort) if last is not None else None
-        self._ctx.spawn(self._load(self._generation, after), what="load runs")
-
-    async def _load(self, generation: int, after: RunCursor | None) -> None:
-        store = self._ctx.workspace.store
         limit = PAGE_SIZE if after is not None else FIRST_PAGE_SIZE
+        store = self._ctx.workspace.store
+        # Started at once (submit_read): a coroutine's read would start on the loop's next
+        # turn, after whatever it does first (the emptied list's paint, a chart's redraw).
+        future = store.submit_read(load_rows_page, store, self._flt, after, limit, self._sort)
+        self._ctx.spawn(self._load(self._generation, after, limit, future), what="load runs")
+
+    async def _load(
+        self, generation: int, after: RunCursor | None, limit: int, future: Any
+    ) -> None:
         try:
-            rows = await self.work.fetch(load_rows_page, store, self._flt, after, limit, self._sort)
+            rows = await asyncio.wrap_future(future)
         except Exception as exc:
+            if not self.work.alive() or self._ctx.closing:
+                return  # the list is gone, or the app is quitting
             log.exception("could not load runs")
             if generation == self._generation:
                 self._loading = False
                 self._exhausted = True
                 self.sig_load_failed.emit(str(exc) or type(exc).__name__)
+            return
+        if not self.work.alive():
             return
         if generation != self._generation:
             return  # a newer filter replaced this one while the page was being read
