@@ -307,8 +307,8 @@ def _json_or_text(value: Any) -> Any:
 
 
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
+    if value is None or isinstance(value, bool):
+        return None  # (None: most spans state no cost; float(None)'s exception costs more)
     try:
         result = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -379,11 +379,8 @@ def map_trace(tid: bytes, refs: Sequence[SpanRef], prices: PriceBook | None) -> 
         attrs: dict[str, Any] = {}
         for kv in span.attributes:
             value = kv.value
-            attrs[kv.key] = (
-                value.string_value
-                if value.WhichOneof("value") == "string_value"
-                else value_of(value)
-            )
+            # Most values are text: a non-empty string_value is one (no WhichOneof needed).
+            attrs[kv.key] = value.string_value or value_of(value)
         entries.append((span, attrs, resource, scope))
     return _trace(tid, entries, prices)
 

@@ -550,19 +550,21 @@ class OtlpReceiver:
         try:
             slices = _slices(map_trace(tid, refs, prices) for tid, refs in groups)
             free_until = 0.0
-            while True:
-                # One batch at a time: the next one is mapped and encoded after this one has
-                # committed, so no thread of ours competes for the GIL with the writer while
-                # it holds the log's lock, and the lock is free meanwhile (at least a quarter
-                # of the last batch's time: waiting writers of other processes get their turn).
-                batch = _take(slices, size)
-                if not batch:
-                    break
-                encoded = [external_runs.encode_trace(s.trace) for s in batch]
+            encoded = [external_runs.encode_trace(s.trace) for s in _take(slices, size)]
+            while encoded:
                 wait = free_until - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
-                pending = external_runs.write_batch(store, ingest_no, encoded)
+                # The next batch is mapped and encoded while this one commits (its pages go to
+                # the WAL, and now and then the WAL to the log: SQLite's own work, without the
+                # GIL and after the lock is let go), never while its rows are inserted: a
+                # thread of ours running Python then would hold the GIL each time the writer
+                # wants it back between two rows, and the lock with it (docs/benchmarks.md).
+                inserted = threading.Event()
+                pending = external_runs.write_batch(store, ingest_no, encoded, inserted)
+                while not inserted.wait(0.05) and not pending.done():
+                    pass
+                encoded = [external_runs.encode_trace(s.trace) for s in _take(slices, size)]
                 done = pending.result()
                 pending = None
                 created += done.created

@@ -30,6 +30,7 @@ is the action of its parent span, wherever that span was exported.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -200,14 +201,22 @@ class BatchResult:
 
 
 def write_batch(
-    log: ExecutionLog, ingest_no: int, traces: Sequence[EncodedTrace]
+    log: ExecutionLog,
+    ingest_no: int,
+    traces: Sequence[EncodedTrace],
+    inserted: threading.Event | None = None,
 ) -> Future[BatchResult]:
-    """Write these traces (whole, or a trace's slice) in one transaction."""
+    """Write these traces (whole, or a trace's slice) in one transaction; inserted is set once
+    the rows are in (the commit still to come)."""
     batch = list(traces)
 
     def job(conn: sqlite3.Connection, emit: Emit) -> BatchResult:
         t0, cpu0 = time.perf_counter(), time.thread_time()
-        created, extended, actions, skipped = _write_traces(conn, emit, ingest_no, batch)
+        try:
+            created, extended, actions, skipped = _write_traces(conn, emit, ingest_no, batch)
+        finally:
+            if inserted is not None:
+                inserted.set()
         return BatchResult(
             tuple(created),
             tuple(extended),

@@ -156,11 +156,11 @@ def test_an_export_whose_writing_fails_part_way_leaves_nothing(
     writes = {"n": 0}
     original = external_runs.write_batch
 
-    def write_batch(log: Any, ingest_no: int, traces: Any) -> Any:
+    def write_batch(log: Any, ingest_no: int, traces: Any, *rest: Any) -> Any:
         writes["n"] += 1
         if writes["n"] == 3:
             log.submit(cap_job()).result()
-        return original(log, ingest_no, traces)
+        return original(log, ingest_no, traces, *rest)
 
     monkeypatch.setattr(external_runs, "write_batch", write_batch)
     try:
@@ -196,11 +196,11 @@ def test_runs_an_export_extended_are_put_back_as_they_were_when_it_fails(
     original = external_runs.write_batch
     calls = {"n": 0}
 
-    def write_batch(log: Any, ingest_no: int, traces: Any) -> Any:
+    def write_batch(log: Any, ingest_no: int, traces: Any, *rest: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             log.submit(cap_job()).result()
-        return original(log, ingest_no, traces)
+        return original(log, ingest_no, traces, *rest)
 
     monkeypatch.setattr(external_runs, "write_batch", write_batch)
     # The earlier spans first, so the run is extended in the first batch.
