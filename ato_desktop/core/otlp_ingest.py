@@ -498,10 +498,11 @@ def _span(
         name, kind = span.name or op or "span", op or "span"
 
     usage: tuple[int, int, int, int, int] | None = None
-    input_tokens = _int(
+    counted = not _COUNT_KEYS.isdisjoint(attrs)
+    input_tokens = 0 if not counted else _int(
         attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"
     )
-    output_tokens = _int(
+    output_tokens = 0 if not counted else _int(
         attrs,
         "gen_ai.usage.output_tokens",
         "gen_ai.usage.completion_tokens",
@@ -641,10 +642,10 @@ def _llm_io(
     inputs: dict[str, Any] = {"runtime": runtime, "model": model, "messages": messages}
     if system:
         inputs["system"] = "\n\n".join(s for s in system if s)
-    params = _params(attrs, invocation)
+    params = _params(attrs, invocation) if invocation or _has_prefix(attrs, _PARAM_PREFIX) else {}
     if params:
         inputs["params"] = params
-    tools = _tools(attrs)
+    tools = _tools(attrs) if _has_prefix(attrs, _TOOL_PREFIXES) else []
     if tools:
         inputs["tools"] = tools
     if not captured:
@@ -812,6 +813,28 @@ def _parts_text(value: Any) -> str:
             elif isinstance(part.get("parts"), list):
                 texts.append(_parts_text(part["parts"]))
     return "\n".join(texts)
+
+
+_PARAM_PREFIX = "gen_ai.request."
+_TOOL_PREFIXES = ("gen_ai.tool.definitions", "llm.tools.")
+# Every attribute a token count is read from (the usage block below reads nothing else).
+_COUNT_KEYS = frozenset(
+    {
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+    }
+)
+
+
+def _has_prefix(attrs: Mapping[str, Any], prefix: str | tuple[str, ...]) -> bool:
+    for key in attrs:
+        if key.startswith(prefix):
+            return True
+    return False
 
 
 def _params(attrs: Mapping[str, Any], invocation: Mapping[str, Any]) -> dict[str, Any]:
