@@ -499,14 +499,25 @@ def _span(
 
     usage: tuple[int, int, int, int, int] | None = None
     counted = not _COUNT_KEYS.isdisjoint(attrs)
-    input_tokens = 0 if not counted else _int(
-        attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"
+    input_tokens = (
+        0
+        if not counted
+        else _int(
+            attrs,
+            "gen_ai.usage.input_tokens",
+            "gen_ai.usage.prompt_tokens",
+            "llm.token_count.prompt",
+        )
     )
-    output_tokens = 0 if not counted else _int(
-        attrs,
-        "gen_ai.usage.output_tokens",
-        "gen_ai.usage.completion_tokens",
-        "llm.token_count.completion",
+    output_tokens = (
+        0
+        if not counted
+        else _int(
+            attrs,
+            "gen_ai.usage.output_tokens",
+            "gen_ai.usage.completion_tokens",
+            "llm.token_count.completion",
+        )
     )
     if input_tokens or output_tokens:
         usage = (
@@ -831,10 +842,7 @@ _COUNT_KEYS = frozenset(
 
 
 def _has_prefix(attrs: Mapping[str, Any], prefix: str | tuple[str, ...]) -> bool:
-    for key in attrs:
-        if key.startswith(prefix):
-            return True
-    return False
+    return any(key.startswith(prefix) for key in attrs)
 
 
 def _params(attrs: Mapping[str, Any], invocation: Mapping[str, Any]) -> dict[str, Any]:
