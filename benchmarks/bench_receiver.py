@@ -189,7 +189,8 @@ def receiver_section(r: dict[str, Any]) -> list[str]:
         f"protobuf), {r['exports']} exports posted one after another by a client in another "
         "process to a receiver on a fresh log; baseline: `ExecutionLog.ingest` of the same "
         "rows, mapped beforehand, into another fresh log "
-        "(`python -m benchmarks.bench_receiver`).",
+        "(`python -m benchmarks.bench_receiver`). Load average (1 min, 2 cores): "
+        f"{r.get('load_before', '?')} before, {r.get('load_after', '?')} after.",
         "",
         "| Benchmark | Ours | Baseline (same run) | Ratio | Target | |",
         "|---|---|---|---|---|---|",
@@ -224,10 +225,15 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=100)
     parser.add_argument("--memory-mb", type=int, default=32, help="the big export's size")
     args = parser.parse_args()
+    load_before = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory(prefix="ato-bench-receiver-") as tmp:
         root = Path(tmp)
         result = bench_throughput(root, args.traces, args.per_request)
         result["memory"] = bench_memory(root, args.memory_mb)
+    # The machine's load (1 min) around the run: two cores shared with other work stretch
+    # every figure here, so a result is read with them.
+    result["load_before"] = load_before
+    result["load_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps({"receiver": result}))
 
 

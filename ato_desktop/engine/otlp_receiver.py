@@ -437,6 +437,18 @@ def check_host(header: str | None, bound_host: str) -> None:
     )
 
 
+class _Inserted:
+    """What a batch's job reports once its rows are in (on the writer's thread)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.result: external_runs.BatchResult | None = None
+
+    def set(self, result: external_runs.BatchResult | None) -> None:
+        self.result = result
+        self.event.set()
+
+
 @dataclass(frozen=True, slots=True)
 class _Slice:
     trace: IngestedTrace
@@ -565,10 +577,18 @@ class OtlpReceiver:
                 # GIL and after the lock is let go), never while its rows are inserted: a
                 # thread of ours running Python then would hold the GIL each time the writer
                 # wants it back between two rows, and the lock with it (docs/benchmarks.md).
-                inserted = threading.Event()
-                pending = external_runs.write_batch(store, ingest_no, encoded, inserted)
-                while not inserted.wait(0.05) and not pending.done():
+                inserted = _Inserted()
+                pending = external_runs.write_batch(store, ingest_no, encoded, inserted.set)
+                while not inserted.event.wait(0.05) and not pending.done():
                     pass
+                # The lock is let go once the commit has put the rows in the WAL (a few ms for
+                # a batch): the pause for other writers runs from here, while the next batch
+                # is mapped, and the next batch's size follows this one's time.
+                inserted_at = time.monotonic()
+                if inserted.result is not None:
+                    size = self._next_size(size, inserted.result)
+                    gap = inserted.result.seconds * (1 - BATCH_DUTY) / BATCH_DUTY
+                    free_until = inserted_at + max(0.002, gap)
                 encoded = [external_runs.encode_trace(s.trace) for s in _take(slices, size)]
                 done = pending.result()
                 pending = None
@@ -576,9 +596,6 @@ class OtlpReceiver:
                 extended += done.extended
                 actions += done.actions
                 skipped += done.skipped
-                size = self._next_size(size, done)
-                gap = max(0.002, done.seconds * (1 - BATCH_DUTY) / BATCH_DUTY)
-                free_until = time.monotonic() + gap
             external_runs.finish_ingest(store, ingest_no).result()
         except BaseException:
             if pending is not None and not pending.done():

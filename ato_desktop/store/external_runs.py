@@ -30,9 +30,8 @@ is the action of its parent span, wherever that span was exported.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,27 +203,30 @@ def write_batch(
     log: ExecutionLog,
     ingest_no: int,
     traces: Sequence[EncodedTrace],
-    inserted: threading.Event | None = None,
+    on_inserted: Callable[[BatchResult | None], None] | None = None,
 ) -> Future[BatchResult]:
-    """Write these traces (whole, or a trace's slice) in one transaction; inserted is set once
-    the rows are in (the commit still to come)."""
+    """Write these traces (whole, or a trace's slice) in one transaction. on_inserted is
+    called on the writer's thread once the rows are in, the commit still to come, with what
+    the future will hold (None when the job failed)."""
     batch = list(traces)
 
     def job(conn: sqlite3.Connection, emit: Emit) -> BatchResult:
         t0, cpu0 = time.perf_counter(), time.thread_time()
+        result: BatchResult | None = None
         try:
             created, extended, actions, skipped = _write_traces(conn, emit, ingest_no, batch)
+            result = BatchResult(
+                tuple(created),
+                tuple(extended),
+                actions,
+                skipped,
+                time.perf_counter() - t0,
+                time.thread_time() - cpu0,
+            )
         finally:
-            if inserted is not None:
-                inserted.set()
-        return BatchResult(
-            tuple(created),
-            tuple(extended),
-            actions,
-            skipped,
-            time.perf_counter() - t0,
-            time.thread_time() - cpu0,
-        )
+            if on_inserted is not None:
+                on_inserted(result)
+        return result
 
     return log.submit(job)
 
