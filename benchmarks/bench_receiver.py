@@ -189,8 +189,7 @@ def receiver_section(r: dict[str, Any]) -> list[str]:
         f"protobuf), {r['exports']} exports posted one after another by a client in another "
         "process to a receiver on a fresh log; baseline: `ExecutionLog.ingest` of the same "
         "rows, mapped beforehand, into another fresh log "
-        "(`python -m benchmarks.bench_receiver`). Load average (1 min, 2 cores): "
-        f"{r.get('load_before', '?')} before, {r.get('load_after', '?')} after.",
+        "(`python -m benchmarks.bench_receiver`).",
         "",
         "| Benchmark | Ours | Baseline (same run) | Ratio | Target | |",
         "|---|---|---|---|---|---|",
