@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def bench_throughput(root: Path, traces: int, per_request: int) -> dict[str, Any
     receiver.start()
     host, port = receiver.address
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
+    cpu0 = _cpu_s()
     done = subprocess.run(
         [sys.executable, "-c", CLIENT, host, str(port), *files],
         capture_output=True,
@@ -84,6 +86,7 @@ def bench_throughput(root: Path, traces: int, per_request: int) -> dict[str, Any
         check=True,
     )
     ours_s = float(done.stdout.strip())
+    ours_cpu_s = _cpu_s() - cpu0
     receiver.close()
     written = ws.store.reader().execute("SELECT count(*) FROM actions").fetchone()[0]
     assert written == spans, (written, spans)
@@ -98,10 +101,11 @@ def bench_throughput(root: Path, traces: int, per_request: int) -> dict[str, Any
         request = decode_request(body, "application/x-protobuf")
         rows.append([(t.run, t.end, t.actions) for t in traces_from_request(request, prices)])
     log = ExecutionLog.open(DataPaths(root / "baseline").ensure())
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_s()
     for items in rows:
         log.ingest(items).result()
     baseline_s = time.perf_counter() - t0
+    baseline_cpu_s = _cpu_s() - cpu0
     log.close()
     return {
         "traces": traces,
@@ -113,11 +117,20 @@ def bench_throughput(root: Path, traces: int, per_request: int) -> dict[str, Any
         "baseline_s": round(baseline_s, 2),
         "baseline_actions_per_s": round(spans / baseline_s),
         "ratio_vs_ingest": round(baseline_s / ours_s, 2),
+        # CPU time of this process (every thread) in each phase: what a loaded machine's
+        # scheduling adds to the seconds above is not in it.
+        "ours_cpu_us_per_span": round(ours_cpu_s / spans * 1e6, 1),
+        "baseline_cpu_us_per_action": round(baseline_cpu_s / spans * 1e6, 1),
         "longest_transaction_ms": round(longest_ms, 1),
         "longest_transaction_cpu_ms": round(longest_cpu_ms, 1),
         "target_spans_per_s": TARGET_SPANS_PER_S,
         "target_transaction_ms": TARGET_TRANSACTION_MS,
     }
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _free_port() -> int:
@@ -189,7 +202,9 @@ def receiver_section(r: dict[str, Any]) -> list[str]:
         f"protobuf), {r['exports']} exports posted one after another by a client in another "
         "process to a receiver on a fresh log; baseline: `ExecutionLog.ingest` of the same "
         "rows, mapped beforehand, into another fresh log "
-        "(`python -m benchmarks.bench_receiver`).",
+        "(`python -m benchmarks.bench_receiver`). CPU time of the process (all threads): "
+        f"ours {r.get('ours_cpu_us_per_span', '?')} us a span, baseline "
+        f"{r.get('baseline_cpu_us_per_action', '?')} us an action.",
         "",
         "| Benchmark | Ours | Baseline (same run) | Ratio | Target | |",
         "|---|---|---|---|---|---|",
