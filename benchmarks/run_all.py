@@ -215,6 +215,10 @@ def page_sections(results: dict[str, Any]) -> list[list[str]]:
         from benchmarks.bench_cli import cli_section
 
         out.append(cli_section(results["cli"]))
+    if "receiver" in results:
+        from benchmarks.bench_receiver import receiver_section
+
+        out.append(receiver_section(results["receiver"]))
     return out
 
 

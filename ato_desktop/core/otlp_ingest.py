@@ -307,8 +307,8 @@ def _json_or_text(value: Any) -> Any:
 
 
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
+    if value is None or isinstance(value, bool):
+        return None  # (None: most spans state no cost; float(None)'s exception costs more)
     try:
         result = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -379,11 +379,8 @@ def map_trace(tid: bytes, refs: Sequence[SpanRef], prices: PriceBook | None) -> 
         attrs: dict[str, Any] = {}
         for kv in span.attributes:
             value = kv.value
-            attrs[kv.key] = (
-                value.string_value
-                if value.WhichOneof("value") == "string_value"
-                else value_of(value)
-            )
+            # Most values are text: a non-empty string_value is one (no WhichOneof needed).
+            attrs[kv.key] = value.string_value or value_of(value)
         entries.append((span, attrs, resource, scope))
     return _trace(tid, entries, prices)
 
@@ -501,14 +498,26 @@ def _span(
         name, kind = span.name or op or "span", op or "span"
 
     usage: tuple[int, int, int, int, int] | None = None
-    input_tokens = _int(
-        attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"
+    counted = not _COUNT_KEYS.isdisjoint(attrs)
+    input_tokens = (
+        0
+        if not counted
+        else _int(
+            attrs,
+            "gen_ai.usage.input_tokens",
+            "gen_ai.usage.prompt_tokens",
+            "llm.token_count.prompt",
+        )
     )
-    output_tokens = _int(
-        attrs,
-        "gen_ai.usage.output_tokens",
-        "gen_ai.usage.completion_tokens",
-        "llm.token_count.completion",
+    output_tokens = (
+        0
+        if not counted
+        else _int(
+            attrs,
+            "gen_ai.usage.output_tokens",
+            "gen_ai.usage.completion_tokens",
+            "llm.token_count.completion",
+        )
     )
     if input_tokens or output_tokens:
         usage = (
@@ -644,10 +653,10 @@ def _llm_io(
     inputs: dict[str, Any] = {"runtime": runtime, "model": model, "messages": messages}
     if system:
         inputs["system"] = "\n\n".join(s for s in system if s)
-    params = _params(attrs, invocation)
+    params = _params(attrs, invocation) if invocation or _has_prefix(attrs, _PARAM_PREFIX) else {}
     if params:
         inputs["params"] = params
-    tools = _tools(attrs)
+    tools = _tools(attrs) if _has_prefix(attrs, _TOOL_PREFIXES) else []
     if tools:
         inputs["tools"] = tools
     if not captured:
@@ -815,6 +824,25 @@ def _parts_text(value: Any) -> str:
             elif isinstance(part.get("parts"), list):
                 texts.append(_parts_text(part["parts"]))
     return "\n".join(texts)
+
+
+_PARAM_PREFIX = "gen_ai.request."
+_TOOL_PREFIXES = ("gen_ai.tool.definitions", "llm.tools.")
+# Every attribute a token count is read from (the usage block below reads nothing else).
+_COUNT_KEYS = frozenset(
+    {
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+    }
+)
+
+
+def _has_prefix(attrs: Mapping[str, Any], prefix: str | tuple[str, ...]) -> bool:
+    return any(key.startswith(prefix) for key in attrs)
 
 
 def _params(attrs: Mapping[str, Any], invocation: Mapping[str, Any]) -> dict[str, Any]:

@@ -92,7 +92,12 @@ JSON_TYPE = "application/json"
 # each batch is sized from the last one's time, starting small.
 BATCH_TARGET_S = 0.05
 FIRST_BATCH_SPANS = 200
-MIN_BATCH_SPANS, MAX_BATCH_SPANS = 50, 20_000
+# At most 1,000 spans a batch: a batch of this corpus's spans (1.4 kB of text each) is a few
+# MB of Python objects, and two are alive at once (one committing, the next being mapped).
+# Taking a 32 MB export peaked at 147-153 MB with up to 20,000 or 2,000 spans a batch, 140 MB
+# with 1,000. Throughput needs no more: a batch's fixed cost (its transaction, its lookups) is
+# about a millisecond.
+MIN_BATCH_SPANS, MAX_BATCH_SPANS = 50, 1_000
 # A pause after each batch of a big export, so another process's waiting write (SQLite's busy
 # handler polls) gets the lock: the receiver holds it at most about 80 % of the time.
 BATCH_DUTY = 0.8
@@ -432,6 +437,18 @@ def check_host(header: str | None, bound_host: str) -> None:
     )
 
 
+class _Inserted:
+    """What a batch's job reports once its rows are in (on the writer's thread)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.result: external_runs.BatchResult | None = None
+
+    def set(self, result: external_runs.BatchResult | None) -> None:
+        self.result = result
+        self.event.set()
+
+
 @dataclass(frozen=True, slots=True)
 class _Slice:
     trace: IngestedTrace
@@ -550,28 +567,35 @@ class OtlpReceiver:
         try:
             slices = _slices(map_trace(tid, refs, prices) for tid, refs in groups)
             free_until = 0.0
-            while True:
-                # One batch at a time: the next one is mapped and encoded after this one has
-                # committed, so no thread of ours competes for the GIL with the writer while
-                # it holds the log's lock, and the lock is free meanwhile (at least a quarter
-                # of the last batch's time: waiting writers of other processes get their turn).
-                batch = _take(slices, size)
-                if not batch:
-                    break
-                encoded = [external_runs.encode_trace(s.trace) for s in batch]
+            encoded = [external_runs.encode_trace(s.trace) for s in _take(slices, size)]
+            while encoded:
                 wait = free_until - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
-                pending = external_runs.write_batch(store, ingest_no, encoded)
+                # The next batch is mapped and encoded while this one commits (its pages go to
+                # the WAL, and now and then the WAL to the log: SQLite's own work, without the
+                # GIL and after the lock is let go), never while its rows are inserted: a
+                # thread of ours running Python then would hold the GIL each time the writer
+                # wants it back between two rows, and the lock with it (docs/benchmarks.md).
+                inserted = _Inserted()
+                pending = external_runs.write_batch(store, ingest_no, encoded, inserted.set)
+                while not inserted.event.wait(0.05) and not pending.done():
+                    pass
+                # The lock is let go once the commit has put the rows in the WAL (a few ms for
+                # a batch): the pause for other writers runs from here, while the next batch
+                # is mapped, and the next batch's size follows this one's time.
+                inserted_at = time.monotonic()
+                if inserted.result is not None:
+                    size = self._next_size(size, inserted.result)
+                    gap = inserted.result.seconds * (1 - BATCH_DUTY) / BATCH_DUTY
+                    free_until = inserted_at + max(0.002, gap)
+                encoded = [external_runs.encode_trace(s.trace) for s in _take(slices, size)]
                 done = pending.result()
                 pending = None
                 created += done.created
                 extended += done.extended
                 actions += done.actions
                 skipped += done.skipped
-                size = self._next_size(size, done)
-                gap = max(0.002, done.seconds * (1 - BATCH_DUTY) / BATCH_DUTY)
-                free_until = time.monotonic() + gap
             external_runs.finish_ingest(store, ingest_no).result()
         except BaseException:
             if pending is not None and not pending.done():

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +46,13 @@ from ato_desktop.core.otlp_ingest import IngestedTrace
 from ato_desktop.core.simulation import is_simulation
 from ato_desktop.store.execution_log import ACTION_INSERT, RUN_INSERT, ExecutionLog
 from ato_desktop.store.json_codec import ENCODER, from_json, to_json
-from ato_desktop.store.ledger_rows import index_run_actions, reindex_run_actions
+from ato_desktop.store.ledger_rows import (
+    LEDGER_INSERT,
+    StreamKey,
+    index_run_actions,
+    reindex_run_actions,
+    stream_id,
+)
 from ato_desktop.store.sync_outbox import enqueue_finished_ingest, enqueue_ingested
 from ato_desktop.store.writer import Emit
 
@@ -194,51 +200,107 @@ class BatchResult:
 
 
 def write_batch(
-    log: ExecutionLog, ingest_no: int, traces: Sequence[EncodedTrace]
+    log: ExecutionLog,
+    ingest_no: int,
+    traces: Sequence[EncodedTrace],
+    on_inserted: Callable[[BatchResult | None], None] | None = None,
 ) -> Future[BatchResult]:
-    """Write these traces (whole, or a trace's slice) in one transaction."""
+    """Write these traces (whole, or a trace's slice) in one transaction. on_inserted is
+    called on the writer's thread once the rows are in, the commit still to come, with what
+    the future will hold (None when the job failed)."""
     batch = list(traces)
 
     def job(conn: sqlite3.Connection, emit: Emit) -> BatchResult:
         t0, cpu0 = time.perf_counter(), time.thread_time()
-        created: list[str] = []
-        extended: list[str] = []
-        actions = skipped = 0
-        next_run_no: int | None = None
-        for trace in batch:
-            row = conn.execute(
-                "SELECT t.run_no, r.id FROM otlp_traces t JOIN runs r ON r.run_no = t.run_no"
-                " WHERE t.trace_id = ?",
-                (trace.trace_id,),
-            ).fetchone()
-            if row is None:
-                if next_run_no is None:
-                    next_run_no = conn.execute(
-                        "SELECT coalesce(max(run_no), 0) + 1 FROM runs"
-                    ).fetchone()[0]
-                run_id = _create(conn, ingest_no, next_run_no, trace)
-                next_run_no += 1
-                created.append(run_id)
-                actions += len(trace.spans)
-            else:
-                added = _extend(conn, ingest_no, row[0], trace)
-                skipped += len(trace.spans) - added
-                if added:
-                    actions += added
-                    extended.append(row[1])
-                    emit(_last_action(conn, row[0], row[1]))
-        if created:
-            emit(RunsIngested(len(created)))
-        return BatchResult(
-            tuple(created),
-            tuple(extended),
-            actions,
-            skipped,
-            time.perf_counter() - t0,
-            time.thread_time() - cpu0,
-        )
+        result: BatchResult | None = None
+        try:
+            created, extended, actions, skipped = _write_traces(conn, emit, ingest_no, batch)
+            result = BatchResult(
+                tuple(created),
+                tuple(extended),
+                actions,
+                skipped,
+                time.perf_counter() - t0,
+                time.thread_time() - cpu0,
+            )
+        finally:
+            if on_inserted is not None:
+                on_inserted(result)
+        return result
 
     return log.submit(job)
+
+
+def _write_traces(
+    conn: sqlite3.Connection, emit: Emit, ingest_no: int, batch: Sequence[EncodedTrace]
+) -> tuple[list[str], list[str], int, int]:
+    """Write traces in order: (run ids created, run ids extended, actions written, spans
+    skipped). The traces that make new runs (nearly all of them) go in with one statement per
+    table for all of them; a trace already in the log (or earlier in the batch) extends its
+    run, after what came before it is written."""
+    created: list[str] = []
+    extended: list[str] = []
+    actions = skipped = 0
+    known = _runs_of_traces(conn, [t.trace_id for t in batch])
+    fresh: list[EncodedTrace] = []
+    taken: set[str] = set()
+    next_run_no: int | None = None
+    for trace in batch:
+        row = known.get(trace.trace_id)
+        if row is None and trace.trace_id not in taken:
+            taken.add(trace.trace_id)
+            fresh.append(trace)
+            continue
+        if fresh:
+            if next_run_no is None:
+                next_run_no = _next_run_no(conn)
+            made = _create_all(conn, ingest_no, next_run_no, fresh)
+            next_run_no += len(made)
+            for tr, (run_no, run_id) in zip(fresh, made, strict=True):
+                known[tr.trace_id] = (run_no, run_id)
+                created.append(run_id)
+                actions += len(tr.spans)
+            fresh = []
+        if row is None:
+            row = known[trace.trace_id]
+        added = _extend(conn, ingest_no, row[0], trace)
+        skipped += len(trace.spans) - added
+        if added:
+            actions += added
+            extended.append(row[1])
+            emit(_last_action(conn, row[0], row[1]))
+    if fresh:
+        if next_run_no is None:
+            next_run_no = _next_run_no(conn)
+        made = _create_all(conn, ingest_no, next_run_no, fresh)
+        for tr, (_run_no, run_id) in zip(fresh, made, strict=True):
+            created.append(run_id)
+            actions += len(tr.spans)
+    if created:
+        emit(RunsIngested(len(created)))
+    return created, extended, actions, skipped
+
+
+def _next_run_no(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(run_no), 0) + 1 FROM runs").fetchone()[0])
+
+
+def _runs_of_traces(
+    conn: sqlite3.Connection, trace_ids: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    """trace id -> (run_no, run id) of the traces among these that the log has already."""
+    found: dict[str, tuple[int, str]] = {}
+    unique = list(dict.fromkeys(trace_ids))
+    for i in range(0, len(unique), 500):
+        chunk = unique[i : i + 500]
+        for trace_id, run_no, run_id in conn.execute(
+            "SELECT t.trace_id, t.run_no, r.id FROM otlp_traces t"
+            " JOIN runs r ON r.run_no = t.run_no"
+            f" WHERE t.trace_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            found[trace_id] = (int(run_no), str(run_id))
+    return found
 
 
 def finish_ingest(log: ExecutionLog, ingest_no: int) -> Future[None]:
@@ -306,86 +368,114 @@ def pending_ingests(log: ExecutionLog) -> int:
 # -- writing a trace -------------------------------------------------------------------------------
 
 
-def _create(conn: sqlite3.Connection, ingest_no: int, run_no: int, trace: EncodedTrace) -> str:
-    run, end = trace.run, trace.end
-    run_id = trace.trace_id
-    tags_json = trace.tags_json
-    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
-        # Another run (dispatched here, or from another source) has this id: never touch it.
-        run_id = uuid7(run.started_at)
-        tags = dict(run.tags or {})
-        tags["otel.trace_id"] = trace.trace_id
-        tags_json = to_json(tags) or "{}"
-    spans = trace.spans
-    seq_of = {s.span_id: i for i, s in enumerate(spans, 1)}
-    totals = _totals(spans)
-    cost, source, successes = totals[5], totals[6], totals[7]
-    conn.execute(
-        RUN_INSERT,
-        (
-            run_no,
-            run_id,
-            None,
-            None,
-            None,
-            run.runtime,
-            run.model,
-            run.trigger,
-            end.status,
-            run.started_at,
-            end.ended_at,
-            end.duration_ns,
-            end.ttft_ns,
-            end.error_class,
-            end.error_message,
-            None,
-            None,
-            None,
-            None,
-            None,
-            tags_json,
-            *totals[:5],
-            0,
-            cost,
-            source,
-            len(spans),
-            successes,
-            None,
-            end.ended_at,
-            0,
-            int(is_simulation(run.tags)),
-        ),
-    )
-    conn.executemany(
-        ACTION_INSERT,
-        [
-            (run_no, i, seq_of.get(s.parent_span_id or ""), *s.columns)
-            for i, s in enumerate(spans, 1)
-        ],
-    )
-    index_run_actions(conn, run_no)  # the Activity Ledger's rows
-    conn.executemany(
-        _SPAN_INSERT,
-        [
+def _create_all(
+    conn: sqlite3.Connection, ingest_no: int, first_run_no: int, traces: Sequence[EncodedTrace]
+) -> list[tuple[int, str]]:
+    """New runs for traces the log has not seen (distinct trace ids), numbered from
+    first_run_no: one statement per table for all of them, the Activity Ledger's rows built
+    here (reading the actions back in SQL cost as much as inserting them: their text sits
+    between the columns the ledger needs). Returns each trace's (run_no, run id)."""
+    taken: set[str] = set()
+    ids = [t.trace_id for t in traces]
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        taken.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM runs WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        )
+    run_rows: list[tuple[Any, ...]] = []
+    action_rows: list[tuple[Any, ...]] = []
+    ledger: list[tuple[Any, ...]] = []
+    span_rows: list[tuple[Any, ...]] = []
+    trace_rows: list[tuple[Any, ...]] = []
+    made: list[tuple[int, str]] = []
+    streams: dict[StreamKey, int] = {}
+    for run_no, trace in enumerate(traces, first_run_no):
+        run, end = trace.run, trace.end
+        run_id = trace.trace_id
+        tags_json = trace.tags_json
+        if run_id in taken:
+            # Another run (dispatched here, or from another source) has this id: never touch
+            # it.
+            run_id = uuid7(run.started_at)
+            tags = dict(run.tags or {})
+            tags["otel.trace_id"] = trace.trace_id
+            tags_json = to_json(tags) or "{}"
+        spans = trace.spans
+        seq_of = {s.span_id: i for i, s in enumerate(spans, 1)}
+        totals = _totals(spans)
+        run_rows.append(
             (
                 run_no,
-                s.span_id,
-                i,
-                s.parent_span_id,
-                s.start_ns,
-                ingest_no,
-                int(s.parent_span_id is not None and s.parent_span_id not in seq_of),
+                run_id,
+                None,
+                None,
+                None,
+                run.runtime,
+                run.model,
+                run.trigger,
+                end.status,
+                run.started_at,
+                end.ended_at,
+                end.duration_ns,
+                end.ttft_ns,
+                end.error_class,
+                end.error_message,
+                None,
+                None,
+                None,
+                None,
+                None,
+                tags_json,
+                *totals[:5],
+                0,
+                totals[5],
+                totals[6],
+                len(spans),
+                totals[7],
+                None,
+                end.ended_at,
+                0,
+                int(is_simulation(run.tags)),
             )
-            for i, s in enumerate(spans, 1)
-        ],
-    )
-    last = spans[-1]
-    conn.execute(
+        )
+        model = run.model
+        for i, s in enumerate(spans, 1):
+            parent = s.parent_span_id
+            columns = s.columns
+            action_rows.append((run_no, i, seq_of.get(parent or ""), *columns))
+            # name, kind, outcome: columns 0, 1 and 14 (see encode_trace)
+            key = ("", model, columns[1], columns[0], columns[14])
+            stream = streams.get(key)
+            if stream is None:
+                stream = stream_id(conn, key, streams)
+            ledger.append((run_no, i, stream, columns[15], columns[12], columns[11]))
+            span_rows.append(
+                (
+                    run_no,
+                    s.span_id,
+                    i,
+                    parent,
+                    s.start_ns,
+                    ingest_no,
+                    int(parent is not None and parent not in seq_of),
+                )
+            )
+        last = spans[-1]
+        trace_rows.append((trace.trace_id, run_no, ingest_no, last.start_ns, last.span_id))
+        made.append((run_no, run_id))
+    conn.executemany(RUN_INSERT, run_rows)
+    conn.executemany(ACTION_INSERT, action_rows)
+    conn.executemany(LEDGER_INSERT, ledger)
+    conn.executemany(_SPAN_INSERT, span_rows)
+    conn.executemany(
         "INSERT INTO otlp_traces (trace_id, run_no, ingest_no, last_start_ns, last_span_id)"
         " VALUES (?, ?, ?, ?, ?)",
-        (trace.trace_id, run_no, ingest_no, last.start_ns, last.span_id),
+        trace_rows,
     )
-    return run_id
+    return made
 
 
 _SPAN_INSERT = (
@@ -726,29 +816,7 @@ def ingest_traces(log: ExecutionLog, traces: Sequence[IngestedTrace]) -> Future[
     encoded = [encode_trace(t) for t in traces]
 
     def job(conn: sqlite3.Connection, emit: Emit) -> IngestResult:
-        created: list[str] = []
-        extended: list[str] = []
-        actions = skipped = 0
-        next_run_no = conn.execute("SELECT coalesce(max(run_no), 0) + 1 FROM runs").fetchone()[0]
-        for trace in encoded:
-            row = conn.execute(
-                "SELECT t.run_no, r.id FROM otlp_traces t JOIN runs r ON r.run_no = t.run_no"
-                " WHERE t.trace_id = ?",
-                (trace.trace_id,),
-            ).fetchone()
-            if row is None:
-                created.append(_create(conn, 0, next_run_no, trace))
-                next_run_no += 1
-                actions += len(trace.spans)
-            else:
-                added = _extend(conn, 0, row[0], trace)
-                skipped += len(trace.spans) - added
-                actions += added
-                if added:
-                    extended.append(row[1])
-                    emit(_last_action(conn, row[0], row[1]))
-        if created:
-            emit(RunsIngested(len(created)))
+        created, extended, actions, skipped = _write_traces(conn, emit, 0, encoded)
         # Sent on to the cloud sync endpoint only when the user chose to (store.sync_outbox).
         enqueue_ingested(conn, emit, [*created, *extended])
         return IngestResult(len(created), len(extended), actions, (*created, *extended), skipped)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from ato_desktop.core.models import AgentConfig
 from ato_desktop.core.records import RunFilter
@@ -156,11 +156,11 @@ def test_an_export_whose_writing_fails_part_way_leaves_nothing(
     writes = {"n": 0}
     original = external_runs.write_batch
 
-    def write_batch(log: Any, ingest_no: int, traces: Any) -> Any:
+    def write_batch(log: Any, ingest_no: int, traces: Any, *rest: Any) -> Any:
         writes["n"] += 1
         if writes["n"] == 3:
             log.submit(cap_job()).result()
-        return original(log, ingest_no, traces)
+        return original(log, ingest_no, traces, *rest)
 
     monkeypatch.setattr(external_runs, "write_batch", write_batch)
     try:
@@ -196,11 +196,11 @@ def test_runs_an_export_extended_are_put_back_as_they_were_when_it_fails(
     original = external_runs.write_batch
     calls = {"n": 0}
 
-    def write_batch(log: Any, ingest_no: int, traces: Any) -> Any:
+    def write_batch(log: Any, ingest_no: int, traces: Any, *rest: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             log.submit(cap_job()).result()
-        return original(log, ingest_no, traces)
+        return original(log, ingest_no, traces, *rest)
 
     monkeypatch.setattr(external_runs, "write_batch", write_batch)
     # The earlier spans first, so the run is extended in the first batch.
@@ -275,3 +275,64 @@ def test_an_export_whose_process_is_killed_part_way_is_taken_back_at_the_next_st
             assert conn.execute("SELECT count(*) FROM otlp_spans").fetchone()[0] == 0
     finally:
         ws.close()
+
+
+def test_a_trace_cut_across_batches_is_one_run_with_its_ledger_rows(
+    workspace: Workspace,
+) -> None:
+    # One trace of 1,200 spans (cut into slices of 200, several to a batch: the later slices
+    # extend the run the first one created in the same transaction) among 300 small traces.
+    big = ExportTraceServiceRequest.FromString(tiny_export(1, 1_200, seed=6))
+    for i, span in enumerate(big.resource_spans[0].scope_spans[0].spans):
+        span.end_time_unix_nano += 2_000_000 + i  # ends in a later millisecond
+        if i % 7 == 3:
+            span.status.code = Status.STATUS_CODE_ERROR
+        if i % 3 == 1:  # a priced model call: another stream, a cost
+            for key, text in (
+                ("gen_ai.operation.name", "chat"),
+                ("gen_ai.provider.name", "anthropic"),
+                ("gen_ai.request.model", "claude-sonnet-4-5"),
+            ):
+                span.attributes.add(key=key).value.string_value = text
+            span.attributes.add(key="gen_ai.usage.input_tokens").value.int_value = 100 + i
+            span.attributes.add(key="gen_ai.usage.output_tokens").value.int_value = 10
+    small = ExportTraceServiceRequest.FromString(tiny_export(300, 5, seed=7))
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    scope.spans.extend(small.resource_spans[0].scope_spans[0].spans[:700])
+    scope.spans.extend(big.resource_spans[0].scope_spans[0].spans)
+    scope.spans.extend(small.resource_spans[0].scope_spans[0].spans[700:])
+    receiver = OtlpReceiver(workspace, port=0)
+    result = receiver.ingest(request.SerializeToString(), "application/x-protobuf")
+    assert (result.runs_created, result.runs_extended, result.actions) == (301, 0, 2_700)
+    assert len(receiver.batch_seconds) > 2
+    trace_id = (6 << 64 | 1).to_bytes(16, "big").hex()
+    run = workspace.store.get_run(trace_id)
+    actions = workspace.store.get_actions(trace_id)
+    failed = len(range(3, 1_200, 7))
+    assert run.action_count == 1_200 and run.success_count == 1_200 - failed
+    assert [a.seq for a in actions] == list(range(1, 1_201))
+    assert [a.name for a in actions] == [
+        "call_llm" if i % 3 == 1 else f"step {i}" for i in range(1_200)
+    ]
+    assert run.cost_usd is not None and run.usage.input_tokens == sum(
+        100 + i for i in range(1, 1_200, 3)
+    )
+    assert [a.parent_seq for a in actions] == [None] + [1] * 1_199
+    # The Activity Ledger's rows, built in Python for new runs, are what copying the actions
+    # in SQL gives (store.ledger_rows.index_run_actions).
+    conn = sqlite3.connect(f"file:{workspace.paths.database}?mode=ro", uri=True)
+    try:
+        written = conn.execute(
+            "SELECT l.run_no, l.seq, s.agent_id, s.model, s.kind, s.name, s.outcome,"
+            " l.started_at, l.cost_usd, l.duration_ns"
+            " FROM ledger_actions l JOIN ledger_streams s ON s.id = l.stream ORDER BY 1, 2"
+        ).fetchall()
+        expected = conn.execute(
+            "SELECT a.run_no, a.seq, coalesce(r.agent_id, ''), r.model, a.kind, a.name,"
+            " a.outcome, a.started_at, a.cost_usd, a.duration_ns"
+            " FROM actions a JOIN runs r ON r.run_no = a.run_no ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert len(written) == 2_700 and written == expected
