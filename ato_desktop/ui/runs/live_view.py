@@ -61,7 +61,6 @@ from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.status_badge import (
     STATUS_ROLE,
     NoFocusDelegate,
-    PulseClock,
     StatusBadgeDelegate,
 )
 
@@ -231,10 +230,11 @@ class LiveRunsModel(QAbstractTableModel):
 
     def tick(self, part: int = 0, parts: int = 1) -> None:
         """A clock tick: the times (and the progress held for the tick) of one part of the rows
-        (every parts-th row from part) are repainted, and whole rows wherever a run turned stuck
-        or stopped being stuck (its background). The view ticks a tenth of its rows every 100 ms,
-        so each row is repainted once a second and the work is spread over the second: one
-        repaint of every cell of every row each second was the Live view's largest cost."""
+        (the part-th of `parts` runs of consecutive rows) are repainted, and whole rows wherever
+        a run turned stuck or stopped being stuck (its background). The view ticks a tenth of its
+        rows every 100 ms, so each row is repainted once a second and the work is spread over
+        the second: one repaint of every cell of every row each second was the Live view's
+        largest cost. Consecutive rows, so that a tick repaints one small rectangle."""
         if not self._rows:
             self._stuck_ids = set()
             return
@@ -245,9 +245,14 @@ class LiveRunsModel(QAbstractTableModel):
             if row.run.id in turned:
                 self._shown.pop(i, None)
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1), [])
-            elif i % parts == part:
+        count = len(self._rows)
+        first, last = part * count // parts, (part + 1) * count // parts - 1
+        if first <= last:
+            for i in range(first, last + 1):
                 self._shown.pop(i, None)
-                self.dataChanged.emit(self.index(i, _FIRST_TICKING), self.index(i, _LAST_TICKING))
+            self.dataChanged.emit(
+                self.index(first, _FIRST_TICKING), self.index(last, _LAST_TICKING), []
+            )
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
@@ -437,11 +442,10 @@ class LiveView(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(34)
         self.table.setMouseTracking(True)
-        self._clock = PulseClock(self)
-        self._clock.sig_ticked.connect(self._repaint_status)
-        self.table.setItemDelegateForColumn(
-            COL_STATUS, StatusBadgeDelegate(self.table, self._clock)
-        )
+        # Every row here is running: the badge does not pulse (History's running rows do). A
+        # pulse repainted the whole column sixteen times a second, a call into Python per cell,
+        # each waiting for the GIL while the engine thread streams.
+        self.table.setItemDelegateForColumn(COL_STATUS, StatusBadgeDelegate(self.table))
         self.table.setItemDelegateForColumn(COL_KILL, KillButtonDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
@@ -746,17 +750,10 @@ class LiveView(QWidget):
 
     def _update_clocks(self) -> None:
         active = self.isVisible() and self.model.rowCount() > 0
-        self._clock.set_active(active)
         if active and not self._ticker.isActive():
             self._ticker.start()
         elif not active:
             self._ticker.stop()
-
-    def _repaint_status(self) -> None:
-        x = self.table.columnViewportPosition(COL_STATUS)
-        width = self.table.columnWidth(COL_STATUS)
-        viewport = self.table.viewport()
-        viewport.update(x, 0, width, viewport.height())
 
     # -- kill ----------------------------------------------------------------------------------
 
