@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_KILLED, EXIT_OK, EXIT_USAGE
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ato_desktop.core.ledger import LedgerFilter, LedgerSort
     from ato_desktop.store.execution_log import ExecutionLog
 
-COMMANDS = {"actions": "the Activity Ledger: every action across runs, filtered and sorted"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 class _Usage(Exception):

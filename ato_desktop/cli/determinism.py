@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_OK
 from ato_desktop.cli.output import emit_json
 from ato_desktop.cli.workspaces import open_log_for_reading
 
-COMMANDS = {
-    "determinism": "how reproducible a run, or an agent's history, is: a 0-100 score and findings"
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

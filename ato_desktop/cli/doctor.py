@@ -12,9 +12,10 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.text_io import unescaped
 
-COMMANDS = {"doctor": "check the log whole; back it up; recover a damaged one into a new log"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 EXIT_OK, EXIT_DAMAGED = 0, 1
 
 

@@ -7,13 +7,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from ato_desktop.cli.options import runtime_choices
 from ato_desktop.cli.output import emit_json, short, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
-COMMANDS = {"insights": "regressions after agent config changes; the thresholds they use"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

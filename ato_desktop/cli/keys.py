@@ -7,11 +7,12 @@ import getpass
 import sys
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from ato_desktop.cli.output import emit_json
 from ato_desktop.cli.text_io import read_stdin_text
 
-COMMANDS = {"keys": "API keys in the OS keyring"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

@@ -9,12 +9,13 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from ato_desktop.cli.output import emit_json, table
 from ato_desktop.cli.text_io import UsageError, read_stdin_lines
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
-COMMANDS = {"mcp": "MCP tool servers: register, list, test, remove"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
 

@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from ato_desktop.cli.options import runtime_choices
 from ato_desktop.cli.output import emit_json, pct_text, table
@@ -17,7 +18,7 @@ from ato_desktop.cli.workspaces import open_workspace
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
 
-COMMANDS = {"replay": "send a recorded request again on another runtime or agent, and compare"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ato_desktop.cli.text_io import unescaped
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
 
-COMMANDS = {"retention": "archive old runs to compressed JSONL files"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

@@ -6,13 +6,12 @@ import argparse
 import sys
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from ato_desktop.cli.output import emit_json, table
 from ato_desktop.cli.workspaces import open_workspace
 
-COMMANDS = {
-    "simulate": "replay a run for free against its agent's current config, find divergences"
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

@@ -13,16 +13,14 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ato_desktop.cli.text_io import UsageError
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
 
-COMMANDS = {
-    "sync": "send runs to an OTLP backend (cloud sync)",
-    "receiver": "the local OTLP/HTTP receiver",
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
