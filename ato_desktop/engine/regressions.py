@@ -37,7 +37,7 @@ from ato_desktop.core.regressions import (
 from ato_desktop.core.timefmt import rfc3339
 from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
 from ato_desktop.store import run_queries
-from ato_desktop.store.compare_queries import group_runs
+from ato_desktop.store.compare_queries import RunFacts, change_side_facts, group_runs
 from ato_desktop.store.evals import version_case_scores  # not engine.evals: that loads the SDKs
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
@@ -262,15 +262,13 @@ def _agent_changes(
 ) -> list[ChangeReport]:
     versions = agent_versions(store, agent.id)  # oldest first
     reports: list[ChangeReport] = []
-    runs_of: dict[str, tuple[list[RunRecord], bool]] = {}
+    runs_of: dict[str, tuple[list[RunFacts], bool]] = {}
 
-    def runs(version: AgentVersionRecord) -> tuple[list[RunRecord], bool]:
+    def runs(version: AgentVersionRecord) -> tuple[list[RunFacts], bool]:
         if version.id not in runs_of:
             # A version without runs costs one index probe here (no count of every run first).
-            group = group_runs(
-                store, agent_id=agent.id, version_id=version.id, limit=per_side, change_side=True
-            )
-            runs_of[version.id] = (list(group.runs), group.limited)
+            # The figures alone: whole runs are read only for a regression's examples.
+            runs_of[version.id] = change_side_facts(store, version.id, per_side)
         return runs_of[version.id]
 
     for previous, current in itertools.pairwise(versions):
@@ -301,27 +299,37 @@ def _agent_changes(
             min_runs=thresholds.min_runs,
         )
         if change.regression:
-            change = _with_examples(store, change, after_runs, after_scores, examples)
+            after = group_runs(
+                store, agent_id=agent.id, version_id=current.id, limit=per_side, change_side=True
+            ).runs  # the same runs as after_runs, whole
+            change = _with_examples(store, change, after, after_scores, examples)
         reports.append(change)
     return reports
 
 
-def _side(runs: Sequence[RunRecord], scores: Sequence[tuple[str, float]]) -> Side:
-    ok = sum(1 for r in runs if r.status == RunStatus.COMPLETED.value)
-    failed = sum(1 for r in runs if r.status == RunStatus.FAILED.value)
-    durations = tuple(
-        r.duration_ns / 1e6 for r in runs if r.duration_ns is not None and _finished(r)
-    )
-    costs = tuple(
-        float(r.cost_usd)
-        for r in runs
-        if r.cost_usd is not None and r.cost_source != "unknown" and _finished(r)
-    )
-    return Side(ok, failed, durations, costs, tuple(float(s) for _run, s in scores))
+_COMPLETED, _FAILED = RunStatus.COMPLETED.value, RunStatus.FAILED.value
+
+
+def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side:
+    ok = failed = 0
+    durations: list[float] = []
+    costs: list[float] = []
+    for status, duration_ns, cost_usd, cost_source in runs:
+        if status == _COMPLETED:
+            ok += 1
+        elif status == _FAILED:
+            failed += 1
+        else:
+            continue  # not finished: no figure of it counts
+        if duration_ns is not None:
+            durations.append(duration_ns / 1e6)
+        if cost_usd is not None and cost_source != "unknown":
+            costs.append(float(cost_usd))
+    return Side(ok, failed, tuple(durations), tuple(costs), tuple(float(s) for _run, s in scores))
 
 
 def _finished(run: RunRecord) -> bool:
-    return run.status in (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
+    return run.status in (_COMPLETED, _FAILED)
 
 
 def _with_examples(

@@ -126,16 +126,9 @@ def group_runs(
     checks: list[str] = [f"r.status <> '{RunStatus.RUNNING.value}'"]
     check_params: list[Any] = []
     if change_side:
-        # One term in place of the running check (it implies it): every extra WHERE term makes
-        # SQLite's planner expect fewer rows, and on a small log's statistics it then chose to
-        # sort instead of walking the index in order.
-        statuses = ", ".join("?" for _ in CHANGE_SIDE_STATUSES)
-        triggers = ", ".join("?" for _ in CHANGE_SIDE_LEFT_OUT_TRIGGERS)
-        checks = [
-            f'(CASE WHEN r.status IN ({statuses}) AND r."trigger" NOT IN ({triggers}) '
-            "THEN 1 ELSE 0 END) = 1"
-        ]
-        check_params.extend([*CHANGE_SIDE_STATUSES, *CHANGE_SIDE_LEFT_OUT_TRIGGERS])
+        side_check, side_params = _change_side_check()
+        checks = [side_check]
+        check_params.extend(side_params)
     if floor is not None:
         checks.append("(r.started_at, r.id) > (?, ?)")
         check_params.extend(floor)
@@ -153,3 +146,44 @@ def group_runs(
     runs = tuple(run_from_row(row) for row in rows[:limit])
     limited = len(rows) > limit
     return GroupRuns(runs, limited, capped=floor is not None and not limited)
+
+
+# (status, duration_ns, cost_usd, cost_source) of one run: what judging a change reads of it.
+RunFacts = tuple[str, int | None, float | None, str | None]
+
+
+def change_side_facts(
+    log: ExecutionLog, version_id: str, limit: int
+) -> tuple[list[RunFacts], bool]:
+    """The runs group_runs(version_id=..., change_side=True, limit=limit) reads, newest first, as
+    RunFacts alone (no RunRecord built, no agent joined: Regressions judges every change of
+    every agent from these), and whether the version had more such runs than limit."""
+    if limit <= 0:
+        return [], False
+    side_check, side_params = _change_side_check()
+    rows = (
+        log.reader()
+        .execute(
+            "SELECT r.status, r.duration_ns, r.cost_usd, r.cost_source "
+            "FROM runs r INDEXED BY idx_runs_version "
+            f"WHERE r.agent_version_id = ? AND {side_check} "
+            "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+            [version_id, *side_params, limit + 1],
+        )
+        .fetchall()
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows[:limit]], len(rows) > limit
+
+
+def _change_side_check() -> tuple[str, list[Any]]:
+    """The WHERE term of a change side's runs (core.regressions: production runs that completed
+    or failed), and its parameters. One term in place of the running check (it implies it):
+    every extra WHERE term makes SQLite's planner expect fewer rows, and on a small log's
+    statistics it then chose to sort instead of walking the index in order."""
+    statuses = ", ".join("?" for _ in CHANGE_SIDE_STATUSES)
+    triggers = ", ".join("?" for _ in CHANGE_SIDE_LEFT_OUT_TRIGGERS)
+    term = (
+        f'(CASE WHEN r.status IN ({statuses}) AND r."trigger" NOT IN ({triggers}) '
+        "THEN 1 ELSE 0 END) = 1"
+    )
+    return term, [*CHANGE_SIDE_STATUSES, *CHANGE_SIDE_LEFT_OUT_TRIGGERS]
