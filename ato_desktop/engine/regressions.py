@@ -36,9 +36,13 @@ from ato_desktop.core.regressions import (
 )
 from ato_desktop.core.timefmt import rfc3339
 from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
-from ato_desktop.store import run_queries
-from ato_desktop.store.compare_queries import RunFacts, change_side_facts, group_runs
-from ato_desktop.store.evals import version_case_scores  # not engine.evals: that loads the SDKs
+from ato_desktop.store.compare_queries import (
+    RunFacts,
+    change_side_facts,
+    first_call_messages,
+    group_runs,
+)
+from ato_desktop.store.eval_scores import version_case_scores  # not engine.evals (SDKs)
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
 from ato_desktop.store.paths import DataPaths
@@ -390,7 +394,7 @@ def _example(store: ExecutionLog, run: RunRecord, why: str, score: float | None)
 
 def first_prompt(store: ExecutionLog, run_id: str, limit: int = PROMPT_CHARS) -> str | None:
     """The user's last message in the run's first model call (what the run was asked), cut."""
-    messages = run_queries.first_call_messages(store, run_id)
+    messages = first_call_messages(store, run_id)
     for message in reversed(messages if isinstance(messages, list) else []):
         if isinstance(message, dict) and message.get("role") == "user":
             text = _text(message.get("content"))

@@ -11,6 +11,7 @@ than the figures wanted, so action_facts leaves inputs, outputs, meta and error 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -146,6 +147,28 @@ def group_runs(
     runs = tuple(run_from_row(row) for row in rows[:limit])
     limited = len(rows) > limit
     return GroupRuns(runs, limited, capped=floor is not None and not limited)
+
+
+def first_call_messages(log: ExecutionLog, run_id: str) -> list[Any] | None:
+    """The messages sent in the run's first model call (call_llm or call_agent), or None when
+    it made none or they cannot be read."""
+    row = (
+        log.reader()
+        .execute(
+            "SELECT json_extract(ac.inputs_json, '$.messages') FROM actions ac "
+            "JOIN runs r ON r.run_no = ac.run_no WHERE r.id = ? "
+            "AND ac.name IN ('call_llm', 'call_agent') ORDER BY ac.seq LIMIT 1",
+            (run_id,),
+        )
+        .fetchone()
+    )
+    if row is None or not row[0]:
+        return None
+    try:
+        messages = json.loads(row[0])
+    except (TypeError, ValueError):
+        return None
+    return messages if isinstance(messages, list) else None
 
 
 # (status, duration_ns, cost_usd, cost_source) of one run: what judging a change reads of it.
