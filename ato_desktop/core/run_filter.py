@@ -10,9 +10,9 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.records import RunFilter, RunRecord
+from ato_desktop.core.log_records import RunFilter, RunRecord
 from ato_desktop.core.timefmt import DurationError, parse_duration_ms
+from ato_desktop.core.vocabulary import RunStatus
 
 ALL_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ato_desktop.core.records import ActionRecord, AgentRecord, AgentVersionRecord, RunRecord
+from ato_desktop.core.log_records import ActionRecord, AgentRecord, AgentVersionRecord, RunRecord
 from ato_desktop.core.timefmt import ns_to_ms, rfc3339
 
 SCHEMA_VERSION = 1

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.records import AgentRecord, AgentVersionRecord, RunRecord
+from ato_desktop.core.log_records import AgentRecord, AgentVersionRecord, RunRecord
 from ato_desktop.core.regressions import (
     CHANGE_SIDE_RUNS,
     COST,
@@ -35,6 +34,7 @@ from ato_desktop.core.regressions import (
     check_change,
 )
 from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.core.vocabulary import RunStatus
 from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
 from ato_desktop.store.compare_queries import (
     RunFacts,

@@ -18,23 +18,18 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.ids import uuid7
-from ato_desktop.core.models import AgentConfig, Outcome, RunStatus, TokenUsage
-from ato_desktop.core.records import (
+from ato_desktop.core.log_records import (
     ActionRecord,
     AgentRecord,
     AgentVersionRecord,
-    MessageRecord,
-    NewAction,
-    NewRun,
     RunCursor,
-    RunEnd,
     RunFilter,
     RunRecord,
-    ThreadRecord,
 )
 from ato_desktop.core.run_filter import is_simulation
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
 from ato_desktop.core.terminal_text import strip_controls
+from ato_desktop.core.vocabulary import AgentConfig, Outcome, RunStatus, TokenUsage
 from ato_desktop.store import damage, run_listing
 from ato_desktop.store.database import (
     DatabaseCorruptError,
@@ -55,6 +50,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
+    from ato_desktop.core.records import MessageRecord, NewAction, NewRun, RunEnd, ThreadRecord
     from ato_desktop.store.change_feed import ChangeFeed
     from ato_desktop.store.writer import Emit, WriterThread
 
@@ -124,6 +120,8 @@ USAGE_META_1H = "cache_write_1h_tokens"
 
 
 def thread_from_row(row: sqlite3.Row) -> ThreadRecord:
+    from ato_desktop.core.records import ThreadRecord  # the chat's rows: not a reader's
+
     return ThreadRecord(
         id=row["id"],
         title=row["title"],
@@ -592,6 +590,7 @@ class ExecutionLog:
     ) -> Future[ThreadRecord]:
         def job(conn: sqlite3.Connection, emit: Emit) -> ThreadRecord:
             from ato_desktop.core.events import ThreadChanged
+            from ato_desktop.core.records import ThreadRecord  # the chat's rows: not a reader's
 
             thread_id, ts = uuid7(at_ms), at_ms if at_ms is not None else now_ms()
             clean = " ".join(strip_controls(title).split())[:120] or "New thread"
@@ -616,6 +615,7 @@ class ExecutionLog:
     ) -> Future[MessageRecord]:
         def job(conn: sqlite3.Connection, emit: Emit) -> MessageRecord:
             from ato_desktop.core.events import ThreadChanged
+            from ato_desktop.core.records import MessageRecord  # the chat's rows: not a reader's
 
             ts = at_ms if at_ms is not None else now_ms()
             seq = conn.execute(
@@ -645,6 +645,8 @@ class ExecutionLog:
         return [thread_from_row(row) for row in rows]
 
     def thread_messages(self, thread_id: str) -> list[MessageRecord]:
+        from ato_desktop.core.records import MessageRecord  # the chat's rows: not a reader's
+
         rows = self.reader().execute(
             "SELECT * FROM messages WHERE thread_id = ? ORDER BY seq", (thread_id,)
         )

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from ato_desktop.core.models import AgentConfig
-from ato_desktop.core.records import AgentVersionRecord
+from ato_desktop.core.log_records import AgentVersionRecord
+from ato_desktop.core.vocabulary import AgentConfig
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.json_codec import from_json
 
