@@ -40,7 +40,6 @@ from ato_desktop.store.compare_queries import (
     RunFacts,
     change_side_facts,
     first_call_messages,
-    group_runs,
 )
 from ato_desktop.store.eval_scores import version_case_scores  # not engine.evals (SDKs)
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
@@ -303,10 +302,7 @@ def _agent_changes(
             min_runs=thresholds.min_runs,
         )
         if change.regression:
-            after = group_runs(
-                store, agent_id=agent.id, version_id=current.id, limit=per_side, change_side=True
-            ).runs  # the same runs as after_runs, whole
-            change = _with_examples(store, change, after, after_scores, examples)
+            change = _with_examples(store, change, after_runs, after_scores, examples)
         reports.append(change)
     return reports
 
@@ -318,7 +314,7 @@ def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side
     ok = failed = 0
     durations: list[float] = []
     costs: list[float] = []
-    for status, duration_ns, cost_usd, cost_source in runs:
+    for _run_id, status, duration_ns, cost_usd, cost_source in runs:
         if status == _COMPLETED:
             ok += 1
         elif status == _FAILED:
@@ -332,48 +328,45 @@ def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side
     return Side(ok, failed, tuple(durations), tuple(costs), tuple(float(s) for _run, s in scores))
 
 
-def _finished(run: RunRecord) -> bool:
-    return run.status in (_COMPLETED, _FAILED)
-
-
 def _with_examples(
     store: ExecutionLog,
     change: ChangeReport,
-    after: Sequence[RunRecord],
+    after: Sequence[RunFacts],
     scores: Sequence[tuple[str, float]],
     limit: int,
 ) -> ChangeReport:
+    """The change with its failing examples: chosen from the figures already read, then only
+    the chosen runs are read whole."""
     picked: dict[str, tuple[Example, ...]] = {}
-    finished = [r for r in after if _finished(r)]
+    finished = [f for f in after if f[1] in (_COMPLETED, _FAILED)]
     for check in change.regressed:
-        chosen: list[tuple[RunRecord, str, float | None]]
+        chosen: list[tuple[str, str, float | None]]  # (run id, why, score)
         if check.metric == SUCCESS:
-            failed = [r for r in finished if r.status == RunStatus.FAILED.value]
-            chosen = [(r, "failed", None) for r in failed[:limit]]
+            failed = [f for f in finished if f[1] == _FAILED]
+            chosen = [(f[0], "failed", None) for f in failed[:limit]]
         elif check.metric == LATENCY:
             slow = sorted(
-                (r for r in finished if r.duration_ns is not None),
-                key=lambda r: r.duration_ns or 0,
-                reverse=True,
+                (f for f in finished if f[2] is not None), key=lambda f: f[2] or 0, reverse=True
             )
-            chosen = [(r, "slowest", None) for r in slow[:limit]]
+            chosen = [(f[0], "slowest", None) for f in slow[:limit]]
         elif check.metric == COST:
             dear = sorted(
-                (r for r in finished if r.cost_usd is not None),
-                key=lambda r: r.cost_usd or 0.0,
-                reverse=True,
+                (f for f in finished if f[3] is not None), key=lambda f: f[3] or 0.0, reverse=True
             )
-            chosen = [(r, "most expensive", None) for r in dear[:limit]]
+            chosen = [(f[0], "most expensive", None) for f in dear[:limit]]
         elif check.metric == EVAL:
-            chosen = []
-            for run_id, score in sorted(scores, key=lambda s: s[1])[:limit]:
-                try:
-                    chosen.append((store.get_run(run_id), "lowest eval score", score))
-                except NotFoundError:
-                    continue  # the eval's run was removed
+            worst = sorted(scores, key=lambda s: s[1])[:limit]
+            chosen = [(run_id, "lowest eval score", score) for run_id, score in worst]
         else:  # pragma: no cover - every metric is handled above
             continue
-        picked[check.metric] = tuple(_example(store, r, why, s) for r, why, s in chosen)
+        examples: list[Example] = []
+        for run_id, why, score in chosen:
+            try:
+                run = store.get_run(run_id)
+            except NotFoundError:
+                continue  # the run was removed (an eval's, or one retention archived since)
+            examples.append(_example(store, run, why, score))
+        picked[check.metric] = tuple(examples)
     return dataclasses.replace(change, examples=picked)
 
 

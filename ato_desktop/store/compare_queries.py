@@ -171,8 +171,9 @@ def first_call_messages(log: ExecutionLog, run_id: str) -> list[Any] | None:
     return messages if isinstance(messages, list) else None
 
 
-# (status, duration_ns, cost_usd, cost_source) of one run: what judging a change reads of it.
-RunFacts = tuple[str, int | None, float | None, str | None]
+# (id, status, duration_ns, cost_usd, cost_source) of one run: what judging a change reads of
+# it (and, for a regression's examples, which runs to read whole).
+RunFacts = tuple[str, str, int | None, float | None, str | None]
 
 
 def change_side_facts(
@@ -187,7 +188,7 @@ def change_side_facts(
     rows = (
         log.reader()
         .execute(
-            "SELECT r.status, r.duration_ns, r.cost_usd, r.cost_source "
+            "SELECT r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source "
             "FROM runs r INDEXED BY idx_runs_version "
             f"WHERE r.agent_version_id = ? AND {side_check} "
             "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
@@ -195,7 +196,7 @@ def change_side_facts(
         )
         .fetchall()
     )
-    return [(row[0], row[1], row[2], row[3]) for row in rows[:limit]], len(rows) > limit
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in rows[:limit]], len(rows) > limit
 
 
 def _change_side_check() -> tuple[str, list[Any]]:

@@ -72,7 +72,9 @@ def test_change_side_facts_are_the_figures_of_the_runs_group_runs_reads(
             store, agent_id=agent_id, version_id=version, limit=limit, change_side=True
         )
         facts, limited = change_side_facts(store, version, limit)
-        assert facts == [(r.status, r.duration_ns, r.cost_usd, r.cost_source) for r in group.runs]
+        assert facts == [
+            (r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source) for r in group.runs
+        ]
         assert limited == group.limited
     assert len(change_side_facts(store, v2, 100)[0]) == 19  # the running run is no side's
 
