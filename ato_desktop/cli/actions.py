@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_KILLED, EXIT_OK, EXIT_USAGE
+from ato_desktop.cli.options import json_option, limit_option
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
 if TYPE_CHECKING:
@@ -66,8 +67,8 @@ def add_parsers(commands: Any) -> None:
     cmds = actions.add_subparsers(dest="actions_command", metavar="SUBCOMMAND", required=True)
     lst = cmds.add_parser("list", help="actions, newest first (or sorted by --sort)")
     _filter_options(lst)
-    lst.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
-    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    limit_option(lst)
+    json_option(lst)
     lst.set_defaults(handler=actions_list)
     exp = cmds.add_parser("export", help="the matching actions with their inputs and outputs")
     exp.add_argument("--format", required=True, choices=LEDGER_FORMATS, help="the file format")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.text_io import read_stdin_text
 from ato_desktop.cli.workspaces import open_workspace
 
@@ -51,7 +52,7 @@ def _toggles(cmds: Any, what: str, *, remove: bool = True) -> None:
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(parser)
 
 
 def _groups_parser(commands: Any) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.output import emit_json, short, table
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading
@@ -39,7 +40,7 @@ def add_parsers(commands: Any) -> None:
         metavar="N",
         help="lines of each changed action's diff to print (default: 12; 0: none)",
     )
-    cmp.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(cmp)
     cmp.set_defaults(handler=cmd_compare)
 
 

@@ -13,6 +13,7 @@ import time
 from typing import Any, TextIO
 
 from ato_desktop.cli import commands_in
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.text_io import unescaped
 
 COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
@@ -36,7 +37,7 @@ def add_parsers(commands: Any) -> None:
         action="store_true",
         help="back it up, then copy what can be read into a new log (ato-recovered-*.sqlite3)",
     )
-    doc.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(doc)
     doc.set_defaults(handler=cmd_doctor)
 
 

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_USAGE
-from ato_desktop.cli.options import runtime_choices
+from ato_desktop.cli.options import json_option, runtime_choices
 from ato_desktop.cli.output import Progress, emit_json, short
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_workspace
@@ -62,7 +62,7 @@ def add_parsers(commands: Any) -> None:
     ev.add_argument(
         "--strict", action="store_true", help="exit 2 when any line of the suite is bad"
     )
-    ev.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(ev)
     ev.set_defaults(handler=cmd_eval)
 
 

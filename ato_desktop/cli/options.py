@@ -1,4 +1,5 @@
-"""Options several commands share: runtimes, run statuses, the run filters, tags."""
+"""Options several commands share: --json, --limit, runtimes, run statuses, the run filters,
+tags."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ def status_choices() -> list[str]:
     from ato_desktop.core.vocabulary import RunStatus
 
     return [s.value for s in RunStatus]
+
+
+def json_option(parser: argparse.ArgumentParser) -> None:
+    """--json: print machine-readable output (the commands that list or show)."""
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def limit_option(parser: argparse.ArgumentParser) -> None:
+    """--limit N: rows to show, 50 by default, 0 for all."""
+    parser.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
 
 
 def filter_options(parser: argparse.ArgumentParser) -> None:
