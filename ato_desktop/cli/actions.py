@@ -30,7 +30,7 @@ class _Usage(Exception):
 
 
 def _outcomes() -> list[str]:
-    from ato_desktop.core.models import Outcome
+    from ato_desktop.core.vocabulary import Outcome
 
     return [o.value for o in Outcome]
 
