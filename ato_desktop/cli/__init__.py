@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ato_desktop import __version__
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_STORE, EXIT_USAGE
@@ -30,6 +30,9 @@ from ato_desktop.cli.text_io import (
     check_numbers,
 )
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_KILLED",
@@ -39,6 +42,7 @@ __all__ = [
     "UsageError",
     "build_parser",
     "check_numbers",
+    "commands_in",
     "main",
 ]
 
@@ -66,49 +70,67 @@ NO_COMMAND = ""  # build_parser(NO_COMMAND): every command by name and help, non
 STORE_ERRORS = (("ato_desktop.store.database", "StoreError"),)  # exit 3
 
 
-def command_modules() -> list[ModuleType]:
-    """The command modules, in the order `--help` lists their commands."""
-    from ato_desktop.cli import (
-        actions,
-        agents,
-        automations,
-        compare,
-        demo,
-        determinism,
-        dispatch,
-        doctor,
-        evals,
-        export,
-        insights,
-        keys,
-        mcp,
-        replay,
-        retention,
-        runs,
-        simulate,
-        sync,
-    )
+# Every command, in the order `--help` lists them: its name, the module of cli/ that has its
+# parsers and handlers, and its help. A command line imports its command's module alone, and
+# `--help` none of them; each module's COMMANDS are its rows (commands_in).
+COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("agents", "agents", "create, edit and list agents"),
+    ("dispatch", "dispatch", "run a prompt and stream the answer"),
+    ("runs", "runs", "list, inspect and kill runs"),
+    ("replay", "replay", "send a recorded request again on another runtime or agent, and compare"),
+    (
+        "simulate",
+        "simulate",
+        "replay a run for free against its agent's current config, find divergences",
+    ),
+    (
+        "determinism",
+        "determinism",
+        "how reproducible a run, or an agent's history, is: a 0-100 score and findings",
+    ),
+    ("compare", "compare", "two runs side by side: actions aligned, input/output diffs, deltas"),
+    ("insights", "insights", "regressions after agent config changes; the thresholds they use"),
+    (
+        "eval",
+        "evals",
+        "run an eval suite (JSONL) against an agent or a runtime + model; gate CI on it",
+    ),
+    ("export", "export", "export runs with their actions"),
+    ("keys", "keys", "API keys in the OS keyring"),
+    ("mcp", "mcp", "MCP tool servers: register, list, test, remove"),
+    ("groups", "automations", "sequential pipelines and routed groups of agents"),
+    ("schedules", "automations", "cron schedules that dispatch an agent, group or skill flow"),
+    (
+        "hooks",
+        "automations",
+        "dispatch an agent or group when another agent's run completes, fails or goes over budget",
+    ),
+    (
+        "skills",
+        "automations",
+        "skill flows: Markdown files whose `## Step` sections run as a pipeline",
+    ),
+    ("pipelines", "automations", "runs of groups and skill flows with per-stage timing and cost"),
+    ("sync", "sync", "send runs to an OTLP backend (cloud sync)"),
+    ("receiver", "sync", "the local OTLP/HTTP receiver"),
+    ("retention", "retention", "archive old runs to compressed JSONL files"),
+    ("doctor", "doctor", "check the log whole; back it up; recover a damaged one into a new log"),
+    ("actions", "actions", "the Activity Ledger: every action across runs, filtered and sorted"),
+    ("demo", "demo", "load the demo workspace (or remove it with --remove)"),
+)
 
-    return [
-        agents,
-        dispatch,
-        runs,
-        replay,
-        simulate,
-        determinism,
-        compare,
-        insights,
-        evals,
-        export,
-        keys,
-        mcp,
-        automations,
-        sync,
-        retention,
-        doctor,
-        actions,
-        demo,
-    ]
+
+def commands_in(module_name: str) -> dict[str, str]:
+    """The commands the module of cli/ named module_name has, with their help (its COMMANDS)."""
+    short = module_name.rsplit(".", 1)[-1]
+    return {name: text for name, module, text in COMMAND_TABLE if module == short}
+
+
+def command_modules(command: str | None = None) -> list[ModuleType]:
+    """The command modules, in the order `--help` lists their commands; with a command's name,
+    the module that has it alone (none for a name that is no command)."""
+    names = dict.fromkeys(m for name, m, _text in COMMAND_TABLE if command in (None, name))
+    return [importlib.import_module(f"{__name__}.{m}") for m in names]
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -120,12 +142,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ato-desktop {__version__}")
     parser.set_defaults(handler=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in command_modules():
-        if command is None or command in module.COMMANDS:
-            module.add_parsers(commands)
-        elif command == NO_COMMAND:
-            for name, text in module.COMMANDS.items():
-                commands.add_parser(name, help=text)
+    if command == NO_COMMAND:
+        for name, _module, text in COMMAND_TABLE:
+            commands.add_parser(name, help=text)
+        return parser
+    for module in command_modules(command):
+        module.add_parsers(commands)
     return parser
 
 
@@ -140,7 +162,7 @@ def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def all_command_names() -> set[str]:
     """Every command's name."""
-    return {name for module in command_modules() for name in module.COMMANDS}
+    return {name for name, _module, _text in COMMAND_TABLE}
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
@@ -160,7 +182,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 
 
 def _main(argv: list[str], out: TextIO) -> int:
-    _configure_logging()
     try:
         check_arguments(argv)
     except UsageError as exc:
@@ -172,6 +193,7 @@ def _main(argv: list[str], out: TextIO) -> int:
     if handler is None:
         parser.print_help(out)
         return EXIT_OK
+    _configure_logging()  # here: `--help` and usage errors log nothing, nor load logging
     try:
         check_numbers(args)
         return handler(args, out)
@@ -212,6 +234,8 @@ def _is_one_of(exc: Exception, names: Sequence[tuple[str, str]]) -> bool:
 
 def _configure_logging() -> None:
     """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted."""
+    import logging
+
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(TerminalSafeWriter.wrap(sys.stderr))
@@ -222,13 +246,14 @@ def _configure_logging() -> None:
         root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
 
 
-class _RedactingOnFirstRecord(logging.Filter):
+class _RedactingOnFirstRecord:
     """engine.log_redaction's filter, loaded with the first record: it imports the keyring
     (to know the secrets this process has seen), which a command that logs nothing never needs.
-    Every record still passes through it before the handler writes it."""
+    Every record still passes through it before the handler writes it. (A handler takes any
+    object with a `filter` method; this one is no logging.Filter so the module needs no logging
+    loaded before a command runs.)"""
 
     def __init__(self) -> None:
-        super().__init__()
         self._filter: logging.Filter | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -13,14 +13,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_KILLED, EXIT_OK, EXIT_USAGE
+from ato_desktop.cli.options import json_option, limit_option
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
 if TYPE_CHECKING:
     from ato_desktop.core.ledger import LedgerFilter, LedgerSort
     from ato_desktop.store.execution_log import ExecutionLog
 
-COMMANDS = {"actions": "the Activity Ledger: every action across runs, filtered and sorted"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 class _Usage(Exception):
@@ -28,7 +30,7 @@ class _Usage(Exception):
 
 
 def _outcomes() -> list[str]:
-    from ato_desktop.core.models import Outcome
+    from ato_desktop.core.vocabulary import Outcome
 
     return [o.value for o in Outcome]
 
@@ -65,8 +67,8 @@ def add_parsers(commands: Any) -> None:
     cmds = actions.add_subparsers(dest="actions_command", metavar="SUBCOMMAND", required=True)
     lst = cmds.add_parser("list", help="actions, newest first (or sorted by --sort)")
     _filter_options(lst)
-    lst.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
-    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    limit_option(lst)
+    json_option(lst)
     lst.set_defaults(handler=actions_list)
     exp = cmds.add_parser("export", help="the matching actions with their inputs and outputs")
     exp.add_argument("--format", required=True, choices=LEDGER_FORMATS, help="the file format")

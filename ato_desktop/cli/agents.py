@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from ato_desktop.cli.options import runtime_choices
+from ato_desktop.cli.options import json_option, runtime_choices
 from ato_desktop.cli.output import emit_json, short, table, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
-COMMANDS = {"agents": "create, edit and list agents"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -29,7 +30,7 @@ def add_parsers(commands: Any) -> None:
     _agent_options(edit, required=False)
     edit.set_defaults(handler=agents_edit)
     lst = agent_cmds.add_parser("list", help="list agents")
-    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(lst)
     lst.set_defaults(handler=agents_list)
     sync = agent_cmds.add_parser(
         "sync",
@@ -42,7 +43,7 @@ def add_parsers(commands: Any) -> None:
     sync.set_defaults(handler=agents_sync)
     hist = agent_cmds.add_parser("history", help="an agent's config versions with their diffs")
     hist.add_argument("name")
-    hist.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(hist)
     hist.set_defaults(handler=agents_history)
 
 

@@ -13,7 +13,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.text_io import read_stdin_text
 from ato_desktop.cli.workspaces import open_workspace
 
@@ -23,14 +25,7 @@ if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
     from ato_desktop.store.automations import AutomationRecord, PipelineSummary
 
-COMMANDS = {
-    "groups": "sequential pipelines and routed groups of agents",
-    "schedules": "cron schedules that dispatch an agent, group or skill flow",
-    "hooks": "dispatch an agent or group when another agent's run completes, fails or goes "
-    "over budget",
-    "skills": "skill flows: Markdown files whose `## Step` sections run as a pipeline",
-    "pipelines": "runs of groups and skill flows with per-stage timing and cost",
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 HOOK_DRAIN_S = 300.0  # how long a CLI run waits for the hooks its runs fired
 T = TypeVar("T")
 
@@ -57,7 +52,7 @@ def _toggles(cmds: Any, what: str, *, remove: bool = True) -> None:
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(parser)
 
 
 def _groups_parser(commands: Any) -> None:

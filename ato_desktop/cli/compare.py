@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.output import emit_json, short, table
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading
@@ -15,7 +17,7 @@ from ato_desktop.cli.workspaces import open_log_for_reading
 if TYPE_CHECKING:
     from ato_desktop.store.execution_log import ExecutionLog
 
-COMMANDS = {"compare": "two runs side by side: actions aligned, input/output diffs, deltas"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 MAX_RUN_FILE_BYTES = 256 * 1024 * 1024
 
 
@@ -38,7 +40,7 @@ def add_parsers(commands: Any) -> None:
         metavar="N",
         help="lines of each changed action's diff to print (default: 12; 0: none)",
     )
-    cmp.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(cmp)
     cmp.set_defaults(handler=cmd_compare)
 
 

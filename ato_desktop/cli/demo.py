@@ -6,12 +6,13 @@ import argparse
 import sys
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_KILLED, EXIT_OK
 from ato_desktop.cli.output import Progress, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_workspace
 
-COMMANDS = {"demo": "load the demo workspace (or remove it with --remove)"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

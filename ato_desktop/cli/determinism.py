@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.output import emit_json
 from ato_desktop.cli.workspaces import open_log_for_reading
 
-COMMANDS = {
-    "determinism": "how reproducible a run, or an agent's history, is: a 0-100 score and findings"
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -27,7 +27,7 @@ def add_parsers(commands: Any) -> None:
     det_target = det.add_mutually_exclusive_group(required=True)
     det_target.add_argument("run_id", nargs="?", metavar="RUN_ID")
     det_target.add_argument("--agent", metavar="NAME", help="the agent's recent history")
-    det.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(det)
     det.set_defaults(handler=cmd_determinism)
 
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK
 from ato_desktop.cli.options import runtime_choices, tags
 from ato_desktop.cli.output import emit_json
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ato_desktop.engine.dispatcher import DispatchRequest
     from ato_desktop.engine.workspace import Workspace
 
-COMMANDS = {"dispatch": "run a prompt and stream the answer"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 JUDGE_WAIT_S = 120.0  # how long `dispatch` waits for its run's online judge before leaving
 
 

@@ -12,9 +12,11 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.text_io import unescaped
 
-COMMANDS = {"doctor": "check the log whole; back it up; recover a damaged one into a new log"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 EXIT_OK, EXIT_DAMAGED = 0, 1
 
 
@@ -35,7 +37,7 @@ def add_parsers(commands: Any) -> None:
         action="store_true",
         help="back it up, then copy what can be read into a new log (ato-recovered-*.sqlite3)",
     )
-    doc.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(doc)
     doc.set_defaults(handler=cmd_doctor)
 
 

@@ -9,15 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_USAGE
-from ato_desktop.cli.options import runtime_choices
+from ato_desktop.cli.options import json_option, runtime_choices
 from ato_desktop.cli.output import Progress, emit_json, short
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_workspace
 
-COMMANDS = {
-    "eval": "run an eval suite (JSONL) against an agent or a runtime + model; gate CI on it"
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -63,7 +62,7 @@ def add_parsers(commands: Any) -> None:
     ev.add_argument(
         "--strict", action="store_true", help="exit 2 when any line of the suite is bad"
     )
-    ev.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(ev)
     ev.set_defaults(handler=cmd_eval)
 
 

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_KILLED, EXIT_OK
 from ato_desktop.cli.options import filter_options, run_filter
 from ato_desktop.cli.text_io import UsageError, unescaped
 from ato_desktop.cli.workspaces import open_workspace
 
-COMMANDS = {"export": "export runs with their actions"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:

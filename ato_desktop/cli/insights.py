@@ -7,13 +7,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from ato_desktop.cli.options import runtime_choices
+from ato_desktop.cli.options import json_option, runtime_choices
 from ato_desktop.cli.output import emit_json, short, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
-COMMANDS = {"insights": "regressions after agent config changes; the thresholds they use"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -36,7 +37,7 @@ def add_parsers(commands: Any) -> None:
     reg.add_argument(
         "--all", action="store_true", help="list every change checked, not only regressions"
     )
-    reg.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(reg)
     reg.set_defaults(handler=insights_regressions)
     cost = insight_cmds.add_parser(
         "cost",
@@ -48,7 +49,7 @@ def add_parsers(commands: Any) -> None:
         "projected monthly saving at the agent's current volume.",
     )
     cost.add_argument("--all", action="store_true", help="also list candidates that fail")
-    cost.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(cost)
     cost.set_defaults(handler=insights_cost)
     evidence = insight_cmds.add_parser(
         "evidence",
@@ -69,7 +70,7 @@ def add_parsers(commands: Any) -> None:
         "--concurrency", type=int, default=4, metavar="N", help="replays at once (4)"
     )
     evidence.add_argument("--yes", action="store_true", help="send without asking")
-    evidence.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(evidence)
     evidence.set_defaults(handler=insights_evidence)
     thr = insight_cmds.add_parser(
         "thresholds",
@@ -82,7 +83,7 @@ def add_parsers(commands: Any) -> None:
         help="success_drop_pp, p95_latency_rise_pct, cost_rise_pct, eval_drop_pp, min_runs, alpha",
     )
     thr.add_argument("--reset", action="store_true", help="back to the defaults")
-    thr.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(thr)
     thr.set_defaults(handler=insights_thresholds)
 
 

@@ -7,11 +7,13 @@ import getpass
 import sys
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.output import emit_json
 from ato_desktop.cli.text_io import read_stdin_text
 
-COMMANDS = {"keys": "API keys in the OS keyring"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -27,7 +29,7 @@ def add_parsers(commands: Any) -> None:
     kdel.add_argument("provider", choices=PROVIDERS)
     kdel.set_defaults(handler=keys_remove)
     kstat = key_cmds.add_parser("status", help="which keys are present (never the keys)")
-    kstat.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(kstat)
     kstat.set_defaults(handler=keys_status)
 
 

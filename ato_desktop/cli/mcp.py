@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.output import emit_json, table
 from ato_desktop.cli.text_io import UsageError, read_stdin_lines
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
-COMMANDS = {"mcp": "MCP tool servers: register, list, test, remove"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
 
@@ -82,13 +84,13 @@ def add_parsers(commands: Any) -> None:
     )
     add.set_defaults(handler=_config_errors_are_usage(_mcp_add))
     mlist = mcp_cmds.add_parser("list", help="registered servers (never the secret values)")
-    mlist.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(mlist)
     mlist.set_defaults(handler=_config_errors_are_usage(_mcp_list))
     test = mcp_cmds.add_parser(
         "test", help="connect to a server and list its tools (exit 1 if it fails)"
     )
     test.add_argument("name")
-    test.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(test)
     test.set_defaults(handler=_config_errors_are_usage(mcp_test))
     remove = mcp_cmds.add_parser("remove", help="unregister a server and delete its secrets")
     remove.add_argument("name")

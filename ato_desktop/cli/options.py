@@ -1,4 +1,5 @@
-"""Options several commands share: runtimes, run statuses, the run filters, tags."""
+"""Options several commands share: --json, --limit, runtimes, run statuses, the run filters,
+tags."""
 
 from __future__ import annotations
 
@@ -8,22 +9,32 @@ from typing import TYPE_CHECKING
 from ato_desktop.cli.text_io import UsageError
 
 if TYPE_CHECKING:
-    from ato_desktop.core.records import RunFilter
+    from ato_desktop.core.log_records import RunFilter
     from ato_desktop.store.execution_log import ExecutionLog
 
 
 def runtime_choices() -> list[str]:
     """The runtimes an agent, a dispatch or a replay can name."""
-    from ato_desktop.core.models import RuntimeName
+    from ato_desktop.core.vocabulary import RuntimeName
 
     return [r.value for r in RuntimeName]
 
 
 def status_choices() -> list[str]:
     """The statuses a run can have."""
-    from ato_desktop.core.models import RunStatus
+    from ato_desktop.core.vocabulary import RunStatus
 
     return [s.value for s in RunStatus]
+
+
+def json_option(parser: argparse.ArgumentParser) -> None:
+    """--json: print machine-readable output (the commands that list or show)."""
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def limit_option(parser: argparse.ArgumentParser) -> None:
+    """--limit N: rows to show, 50 by default, 0 for all."""
+    parser.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
 
 
 def filter_options(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +82,7 @@ def tags(items: list[str]) -> dict[str, str]:
 
 def run_filter(store: ExecutionLog, args: argparse.Namespace) -> RunFilter:
     """The runs the filter options ask for; UsageError says what is wrong with them."""
-    from ato_desktop.core.records import RunFilter
+    from ato_desktop.core.log_records import RunFilter
     from ato_desktop.core.timefmt import parse_duration_ms, window_start_ms
     from ato_desktop.store.execution_log import now_ms
 

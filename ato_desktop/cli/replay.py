@@ -8,8 +8,9 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from ato_desktop.cli.options import runtime_choices
+from ato_desktop.cli.options import json_option, runtime_choices
 from ato_desktop.cli.output import emit_json, pct_text, table
 from ato_desktop.cli.text_io import UsageError, unescaped
 from ato_desktop.cli.workspaces import open_workspace
@@ -17,7 +18,7 @@ from ato_desktop.cli.workspaces import open_workspace
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
 
-COMMANDS = {"replay": "send a recorded request again on another runtime or agent, and compare"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -48,7 +49,7 @@ def add_parsers(commands: Any) -> None:
     rep.add_argument("--model", help="with --runtime")
     rep.add_argument("--base-url", help="with --runtime: where that runtime's API is")
     rep.add_argument("--concurrency", type=int, default=4, help="batch: at most N at once")
-    rep.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(rep)
     rep.set_defaults(handler=cmd_replay)
 
 

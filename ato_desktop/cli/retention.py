@@ -12,13 +12,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.text_io import unescaped
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
 
-COMMANDS = {"retention": "archive old runs to compressed JSONL files"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -27,7 +29,7 @@ def add_parsers(commands: Any) -> None:
     ret.set_defaults(handler=cmd_retention)
     cmds = ret.add_subparsers(dest="retention_command", metavar="SUBCOMMAND", required=True)
     status = cmds.add_parser("status", help="the setting, runs due now, archives with sizes")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(status)
     run = cmds.add_parser("run", help="archive the runs due now, remove them, reclaim space")
     run.add_argument("--days", metavar="N", help="keep N days this time (default: the setting)")
     run.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
@@ -37,10 +39,10 @@ def add_parsers(commands: Any) -> None:
         help="a large log made before ATO gave space back bit by bit: convert it now with one "
         "VACUUM (it holds the log while it rewrites it; close other ATO windows first)",
     )
-    run.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(run)
     imp = cmds.add_parser("import", help="put an archive's runs back into the log")
     imp.add_argument("archive", metavar="ARCHIVE", help="a runs-*.jsonl.gz file")
-    imp.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(imp)
     cmd_set = cmds.add_parser("set", help="how many days runs stay in the log (or off)")
     cmd_set.add_argument(
         "--days", metavar="N|off", required=True, help="days a run stays, or off: forever"

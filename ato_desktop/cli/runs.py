@@ -7,13 +7,14 @@ import json
 import time
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from ato_desktop.cli.options import filter_options, run_filter
+from ato_desktop.cli.options import filter_options, json_option, limit_option, run_filter
 from ato_desktop.cli.output import emit_json, short, table, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
 
-COMMANDS = {"runs": "list, inspect and kill runs"}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -26,12 +27,12 @@ def add_parsers(commands: Any) -> None:
     filter_options(rlist)
     rlist.add_argument("--sort", default="started", metavar="KEY", help=SORT_HELP)
     rlist.add_argument("--asc", action="store_true", help="ascending: oldest, cheapest... first")
-    rlist.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0: all)")
-    rlist.add_argument("--json", action="store_true", help="machine-readable output")
+    limit_option(rlist)
+    json_option(rlist)
     rlist.set_defaults(handler=runs_list)
     show = run_cmds.add_parser("show", help="a run and its actions")
     show.add_argument("run_id", metavar="RUN_ID", help="full id, or a unique prefix or suffix")
-    show.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(show)
     show.set_defaults(handler=runs_show)
     kill = run_cmds.add_parser("kill", help="kill running dispatches (partial output is kept)")
     kill.add_argument("run_ids", nargs="*", metavar="RUN_ID")
@@ -42,7 +43,7 @@ def add_parsers(commands: Any) -> None:
         metavar="DURATION",
         help="with --all-stuck: no event for this long (default 10m)",
     )
-    kill.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(kill)
     kill.set_defaults(handler=runs_kill)
 
 

@@ -6,13 +6,13 @@ import argparse
 import sys
 from typing import Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.output import emit_json, table
 from ato_desktop.cli.workspaces import open_workspace
 
-COMMANDS = {
-    "simulate": "replay a run for free against its agent's current config, find divergences"
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -27,7 +27,7 @@ def add_parsers(commands: Any) -> None:
         "divergence. The simulation is recorded as a run (trigger replay).",
     )
     sim.add_argument("run_id", metavar="RUN_ID")
-    sim.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(sim)
     sim.set_defaults(handler=cmd_simulate)
 
 

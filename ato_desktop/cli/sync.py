@@ -13,16 +13,15 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ato_desktop.cli.options import json_option
 from ato_desktop.cli.text_io import UsageError
 
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
 
-COMMANDS = {
-    "sync": "send runs to an OTLP backend (cloud sync)",
-    "receiver": "the local OTLP/HTTP receiver",
-}
+COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 
 
 def add_parsers(commands: Any) -> None:
@@ -89,11 +88,11 @@ def add_parsers(commands: Any) -> None:
     )
     conf.add_argument("--disable", dest="enabled", action="store_false", help="stop sending")
     conf.add_argument("--backfill-days", type=float, metavar="N", help="queue runs of N days")
-    conf.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(conf)
     status = cmds.add_parser("status", help="queued, last success, last error, sign-in state")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(status)
     now = cmds.add_parser("now", help="send everything queued now (exit 1 if it fails)")
-    now.add_argument("--json", action="store_true", help="machine-readable output")
+    json_option(now)
     cmds.add_parser("pause", help="stop sending (runs are still queued)")
     cmds.add_parser("resume", help="send again")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ato_desktop.core.figures import DASH, cost_text
-from ato_desktop.core.models import CostSource
+from ato_desktop.core.vocabulary import CostSource
 
 # A run is only as certain as its least certain action. A local model's $0 is exact, and a sum
 # that also holds a provider's dollars is labelled by the provider.

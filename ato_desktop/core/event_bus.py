@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ato_desktop.core.events import DomainEvent
+if TYPE_CHECKING:  # the events' classes load with the writer, not with every reader
+    from ato_desktop.core.events import DomainEvent
 
 log = logging.getLogger(__name__)
 
-Subscriber = Callable[[DomainEvent], None]
+Subscriber = Callable[["DomainEvent"], None]
 
 
 class EventBus:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ato_desktop.core.coerce import as_money
-from ato_desktop.core.models import CostSource
 from ato_desktop.core.timefmt import human_duration
+from ato_desktop.core.vocabulary import CostSource
 
 DASH = "—"
 MINUS = "−"  # a real minus sign: "-" reads as a hyphen in proportional fonts

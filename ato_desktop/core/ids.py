@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -37,7 +36,7 @@ def uuid7(now_ms: int | None = None) -> str:
     value |= counter << 64
     value |= 0b10 << 62
     value |= rand_b
-    return uuid.UUID(int=value).hex
+    return f"{value:032x}"  # uuid.UUID(int=value).hex, without importing uuid (platform)
 
 
 def uuid7_time_ms(hex_id: str) -> int:

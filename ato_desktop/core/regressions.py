@@ -29,6 +29,7 @@ the test says whether it is real. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -326,17 +327,21 @@ def mann_whitney_greater(x: Sequence[float], y: Sequence[float]) -> float:
         return 1.0
     combined = sorted([(v, 0) for v in x] + [(v, 1) for v in y])
     n = n_x + n_y
+    values = [v for v, _side in combined]
+    # x_before[k]: how many of the first k sorted values are x's (a tie group's count of x's is
+    # a difference of two, not a count of the group again: the same sums, in the same order).
+    x_before = [0, *itertools.accumulate(1 - side for _v, side in combined)]
     rank_sum_x = 0.0
     tie_term = 0.0
     i = 0
     while i < n:
         j = i
-        while j + 1 < n and combined[j + 1][0] == combined[i][0]:
+        while j + 1 < n and values[j + 1] == values[i]:
             j += 1
         average_rank = (i + j) / 2 + 1
         ties = j - i + 1
         tie_term += ties**3 - ties
-        rank_sum_x += average_rank * sum(1 for k in range(i, j + 1) if combined[k][1] == 0)
+        rank_sum_x += average_rank * (x_before[j + 1] - x_before[i])
         i = j + 1
     u = rank_sum_x - n_x * (n_x + 1) / 2
     mean = n_x * n_y / 2

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+from collections.abc import Mapping
+from typing import Any
 
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.records import RunFilter, RunRecord
-from ato_desktop.core.simulation import is_simulation
+from ato_desktop.core.log_records import RunFilter, RunRecord
 from ato_desktop.core.timefmt import DurationError, parse_duration_ms
+from ato_desktop.core.vocabulary import RunStatus
 
 ALL_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
+
+
+def is_simulation(tags: Mapping[str, Any] | None) -> bool:
+    """A run recorded by a simulation replay (answered from a recording, costing nothing): not
+    the agent's own behaviour, so history-based analyses leave it out. Here, not in
+    core.simulation, so that reading the log does not load the simulation's rules."""
+    return tags is not None and str(tags.get("simulation", "")).lower() == "true"
 
 
 def normalize_filter(flt: RunFilter) -> RunFilter:

@@ -6,10 +6,9 @@ source. Field names never change meaning; new fields may be added.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from ato_desktop.core.records import ActionRecord, AgentRecord, AgentVersionRecord, RunRecord
+from ato_desktop.core.log_records import ActionRecord, AgentRecord, AgentVersionRecord, RunRecord
 from ato_desktop.core.timefmt import ns_to_ms, rfc3339
 
 SCHEMA_VERSION = 1
@@ -17,6 +16,8 @@ SCHEMA_VERSION = 1
 
 def span_id(run_id: str, seq: int) -> str:
     """The action's stable OpenTelemetry span id (16 hex digits), derived from run id and seq."""
+    import hashlib  # loads OpenSSL: only for the commands that show actions
+
     return hashlib.blake2b(f"{run_id}:{seq}".encode(), digest_size=8).hexdigest()
 
 

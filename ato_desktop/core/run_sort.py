@@ -16,8 +16,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.records import RunCursor, RunRecord
+from ato_desktop.core.log_records import RunCursor, RunRecord
+from ato_desktop.core.vocabulary import RunStatus
 
 SORT_KEYS: tuple[str, ...] = (
     "started",

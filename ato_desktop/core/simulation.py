@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ato_desktop.core.models import AgentConfig, ToolRule
+from ato_desktop.core.run_filter import is_simulation as is_simulation  # its home: run_filter
 from ato_desktop.core.tools import resolve_rule
 
 MATCH = "match"
@@ -39,12 +39,6 @@ OUTPUT_MISMATCH = "output mismatch"
 
 # The request fields a config change can move (the conversation is compared separately).
 _CONFIG_FIELDS = ("runtime", "model", "system", "params", "tools")
-
-
-def is_simulation(tags: Mapping[str, Any] | None) -> bool:
-    """A run recorded by a simulation replay (answered from a recording, costing nothing): not
-    the agent's own behaviour, so history-based analyses leave it out."""
-    return tags is not None and str(tags.get("simulation", "")).lower() == "true"
 
 
 def canonical_hash(value: Any) -> str:

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.records import AgentRecord, AgentVersionRecord, RunRecord
+from ato_desktop.core.log_records import AgentRecord, AgentVersionRecord, RunRecord
 from ato_desktop.core.regressions import (
     CHANGE_SIDE_RUNS,
     COST,
@@ -35,10 +34,14 @@ from ato_desktop.core.regressions import (
     check_change,
 )
 from ato_desktop.core.timefmt import rfc3339
+from ato_desktop.core.vocabulary import RunStatus
 from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
-from ato_desktop.store import run_queries
-from ato_desktop.store.compare_queries import group_runs
-from ato_desktop.store.evals import version_case_scores  # not engine.evals: that loads the SDKs
+from ato_desktop.store.compare_queries import (
+    RunFacts,
+    change_side_facts,
+    first_call_messages,
+)
+from ato_desktop.store.eval_scores import version_case_scores  # not engine.evals (SDKs)
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
 from ato_desktop.store.paths import DataPaths
@@ -262,15 +265,13 @@ def _agent_changes(
 ) -> list[ChangeReport]:
     versions = agent_versions(store, agent.id)  # oldest first
     reports: list[ChangeReport] = []
-    runs_of: dict[str, tuple[list[RunRecord], bool]] = {}
+    runs_of: dict[str, tuple[list[RunFacts], bool]] = {}
 
-    def runs(version: AgentVersionRecord) -> tuple[list[RunRecord], bool]:
+    def runs(version: AgentVersionRecord) -> tuple[list[RunFacts], bool]:
         if version.id not in runs_of:
             # A version without runs costs one index probe here (no count of every run first).
-            group = group_runs(
-                store, agent_id=agent.id, version_id=version.id, limit=per_side, change_side=True
-            )
-            runs_of[version.id] = (list(group.runs), group.limited)
+            # The figures alone: whole runs are read only for a regression's examples.
+            runs_of[version.id] = change_side_facts(store, version.id, per_side)
         return runs_of[version.id]
 
     for previous, current in itertools.pairwise(versions):
@@ -306,62 +307,66 @@ def _agent_changes(
     return reports
 
 
-def _side(runs: Sequence[RunRecord], scores: Sequence[tuple[str, float]]) -> Side:
-    ok = sum(1 for r in runs if r.status == RunStatus.COMPLETED.value)
-    failed = sum(1 for r in runs if r.status == RunStatus.FAILED.value)
-    durations = tuple(
-        r.duration_ns / 1e6 for r in runs if r.duration_ns is not None and _finished(r)
-    )
-    costs = tuple(
-        float(r.cost_usd)
-        for r in runs
-        if r.cost_usd is not None and r.cost_source != "unknown" and _finished(r)
-    )
-    return Side(ok, failed, durations, costs, tuple(float(s) for _run, s in scores))
+_COMPLETED, _FAILED = RunStatus.COMPLETED.value, RunStatus.FAILED.value
 
 
-def _finished(run: RunRecord) -> bool:
-    return run.status in (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
+def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side:
+    ok = failed = 0
+    durations: list[float] = []
+    costs: list[float] = []
+    for _run_id, status, duration_ns, cost_usd, cost_source in runs:
+        if status == _COMPLETED:
+            ok += 1
+        elif status == _FAILED:
+            failed += 1
+        else:
+            continue  # not finished: no figure of it counts
+        if duration_ns is not None:
+            durations.append(duration_ns / 1e6)
+        if cost_usd is not None and cost_source != "unknown":
+            costs.append(float(cost_usd))
+    return Side(ok, failed, tuple(durations), tuple(costs), tuple(float(s) for _run, s in scores))
 
 
 def _with_examples(
     store: ExecutionLog,
     change: ChangeReport,
-    after: Sequence[RunRecord],
+    after: Sequence[RunFacts],
     scores: Sequence[tuple[str, float]],
     limit: int,
 ) -> ChangeReport:
+    """The change with its failing examples: chosen from the figures already read, then only
+    the chosen runs are read whole."""
     picked: dict[str, tuple[Example, ...]] = {}
-    finished = [r for r in after if _finished(r)]
+    finished = [f for f in after if f[1] in (_COMPLETED, _FAILED)]
     for check in change.regressed:
-        chosen: list[tuple[RunRecord, str, float | None]]
+        chosen: list[tuple[str, str, float | None]]  # (run id, why, score)
         if check.metric == SUCCESS:
-            failed = [r for r in finished if r.status == RunStatus.FAILED.value]
-            chosen = [(r, "failed", None) for r in failed[:limit]]
+            failed = [f for f in finished if f[1] == _FAILED]
+            chosen = [(f[0], "failed", None) for f in failed[:limit]]
         elif check.metric == LATENCY:
             slow = sorted(
-                (r for r in finished if r.duration_ns is not None),
-                key=lambda r: r.duration_ns or 0,
-                reverse=True,
+                (f for f in finished if f[2] is not None), key=lambda f: f[2] or 0, reverse=True
             )
-            chosen = [(r, "slowest", None) for r in slow[:limit]]
+            chosen = [(f[0], "slowest", None) for f in slow[:limit]]
         elif check.metric == COST:
             dear = sorted(
-                (r for r in finished if r.cost_usd is not None),
-                key=lambda r: r.cost_usd or 0.0,
-                reverse=True,
+                (f for f in finished if f[3] is not None), key=lambda f: f[3] or 0.0, reverse=True
             )
-            chosen = [(r, "most expensive", None) for r in dear[:limit]]
+            chosen = [(f[0], "most expensive", None) for f in dear[:limit]]
         elif check.metric == EVAL:
-            chosen = []
-            for run_id, score in sorted(scores, key=lambda s: s[1])[:limit]:
-                try:
-                    chosen.append((store.get_run(run_id), "lowest eval score", score))
-                except NotFoundError:
-                    continue  # the eval's run was removed
+            worst = sorted(scores, key=lambda s: s[1])[:limit]
+            chosen = [(run_id, "lowest eval score", score) for run_id, score in worst]
         else:  # pragma: no cover - every metric is handled above
             continue
-        picked[check.metric] = tuple(_example(store, r, why, s) for r, why, s in chosen)
+        examples: list[Example] = []
+        for run_id, why, score in chosen:
+            try:
+                run = store.get_run(run_id)
+            except NotFoundError:
+                continue  # the run was removed (an eval's, or one retention archived since)
+            examples.append(_example(store, run, why, score))
+        picked[check.metric] = tuple(examples)
     return dataclasses.replace(change, examples=picked)
 
 
@@ -382,7 +387,7 @@ def _example(store: ExecutionLog, run: RunRecord, why: str, score: float | None)
 
 def first_prompt(store: ExecutionLog, run_id: str, limit: int = PROMPT_CHARS) -> str | None:
     """The user's last message in the run's first model call (what the run was asked), cut."""
-    messages = run_queries.first_call_messages(store, run_id)
+    messages = first_call_messages(store, run_id)
     for message in reversed(messages if isinstance(messages, list) else []):
         if isinstance(message, dict) and message.get("role") == "user":
             text = _text(message.get("content"))

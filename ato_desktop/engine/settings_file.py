@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ato_desktop.core.events import SettingsChanged
 from ato_desktop.core.regressions import ThresholdError, Thresholds
 from ato_desktop.store.atomic_file import atomic_text_file
-from ato_desktop.store.change_feed import announce
 from ato_desktop.store.paths import DataPaths
 
 MAX_BYTES: Final = 1_000_000
@@ -68,7 +66,7 @@ def save_regression_thresholds(paths: DataPaths, thresholds: Thresholds) -> None
     data[REGRESSIONS] = thresholds.as_dict()
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    announce(paths.database, SettingsChanged(REGRESSIONS))  # an open app shows the new values
+    _announce(paths, REGRESSIONS)  # an open app shows the new values
 
 
 def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
@@ -77,7 +75,16 @@ def save_section(paths: DataPaths, name: str, section: dict[str, Any]) -> None:
     data[name] = section
     with atomic_text_file(paths.settings_file) as handle:
         handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    announce(paths.database, SettingsChanged(name))  # an open app shows the new values
+    _announce(paths, name)  # an open app shows the new values
+
+
+def _announce(paths: DataPaths, section: str) -> None:
+    # The change feed and the events' classes load with a save, not with every reader of the
+    # settings (`insights regressions` reads its thresholds here on each run).
+    from ato_desktop.core.events import SettingsChanged
+    from ato_desktop.store.change_feed import announce
+
+    announce(paths.database, SettingsChanged(section))
 
 
 DISPATCH: Final = "dispatch"

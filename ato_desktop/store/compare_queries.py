@@ -11,13 +11,14 @@ than the figures wanted, so action_facts leaves inputs, outputs, meta and error 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ato_desktop.core.models import RunStatus
-from ato_desktop.core.records import ActionRecord, RunRecord
+from ato_desktop.core.log_records import ActionRecord, RunRecord
 from ato_desktop.core.regressions import CHANGE_SIDE_LEFT_OUT_TRIGGERS, CHANGE_SIDE_STATUSES
+from ato_desktop.core.vocabulary import RunStatus
 from ato_desktop.store.execution_log import ExecutionLog, _action_from_row
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, run_from_row
 
@@ -126,16 +127,9 @@ def group_runs(
     checks: list[str] = [f"r.status <> '{RunStatus.RUNNING.value}'"]
     check_params: list[Any] = []
     if change_side:
-        # One term in place of the running check (it implies it): every extra WHERE term makes
-        # SQLite's planner expect fewer rows, and on a small log's statistics it then chose to
-        # sort instead of walking the index in order.
-        statuses = ", ".join("?" for _ in CHANGE_SIDE_STATUSES)
-        triggers = ", ".join("?" for _ in CHANGE_SIDE_LEFT_OUT_TRIGGERS)
-        checks = [
-            f'(CASE WHEN r.status IN ({statuses}) AND r."trigger" NOT IN ({triggers}) '
-            "THEN 1 ELSE 0 END) = 1"
-        ]
-        check_params.extend([*CHANGE_SIDE_STATUSES, *CHANGE_SIDE_LEFT_OUT_TRIGGERS])
+        side_check, side_params = _change_side_check()
+        checks = [side_check]
+        check_params.extend(side_params)
     if floor is not None:
         checks.append("(r.started_at, r.id) > (?, ?)")
         check_params.extend(floor)
@@ -153,3 +147,67 @@ def group_runs(
     runs = tuple(run_from_row(row) for row in rows[:limit])
     limited = len(rows) > limit
     return GroupRuns(runs, limited, capped=floor is not None and not limited)
+
+
+def first_call_messages(log: ExecutionLog, run_id: str) -> list[Any] | None:
+    """The messages sent in the run's first model call (call_llm or call_agent), or None when
+    it made none or they cannot be read."""
+    row = (
+        log.reader()
+        .execute(
+            "SELECT json_extract(ac.inputs_json, '$.messages') FROM actions ac "
+            "JOIN runs r ON r.run_no = ac.run_no WHERE r.id = ? "
+            "AND ac.name IN ('call_llm', 'call_agent') ORDER BY ac.seq LIMIT 1",
+            (run_id,),
+        )
+        .fetchone()
+    )
+    if row is None or not row[0]:
+        return None
+    try:
+        messages = json.loads(row[0])
+    except (TypeError, ValueError):
+        return None
+    return messages if isinstance(messages, list) else None
+
+
+# (id, status, duration_ns, cost_usd, cost_source) of one run: what judging a change reads of
+# it (and, for a regression's examples, which runs to read whole).
+RunFacts = tuple[str, str, int | None, float | None, str | None]
+
+
+def change_side_facts(
+    log: ExecutionLog, version_id: str, limit: int
+) -> tuple[list[RunFacts], bool]:
+    """The runs group_runs(version_id=..., change_side=True, limit=limit) reads, newest first, as
+    RunFacts alone (no RunRecord built, no agent joined: Regressions judges every change of
+    every agent from these), and whether the version had more such runs than limit."""
+    if limit <= 0:
+        return [], False
+    side_check, side_params = _change_side_check()
+    rows = (
+        log.reader()
+        .execute(
+            "SELECT r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source "
+            "FROM runs r INDEXED BY idx_runs_version "
+            f"WHERE r.agent_version_id = ? AND {side_check} "
+            "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+            [version_id, *side_params, limit + 1],
+        )
+        .fetchall()
+    )
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in rows[:limit]], len(rows) > limit
+
+
+def _change_side_check() -> tuple[str, list[Any]]:
+    """The WHERE term of a change side's runs (core.regressions: production runs that completed
+    or failed), and its parameters. One term in place of the running check (it implies it):
+    every extra WHERE term makes SQLite's planner expect fewer rows, and on a small log's
+    statistics it then chose to sort instead of walking the index in order."""
+    statuses = ", ".join("?" for _ in CHANGE_SIDE_STATUSES)
+    triggers = ", ".join("?" for _ in CHANGE_SIDE_LEFT_OUT_TRIGGERS)
+    term = (
+        f'(CASE WHEN r.status IN ({statuses}) AND r."trigger" NOT IN ({triggers}) '
+        "THEN 1 ELSE 0 END) = 1"
+    )
+    return term, [*CHANGE_SIDE_STATUSES, *CHANGE_SIDE_LEFT_OUT_TRIGGERS]

@@ -27,13 +27,16 @@ from ato_desktop.core.eval_scoring import (
 from ato_desktop.core.eval_suite import EvalSuite
 from ato_desktop.core.events import EvalSuiteRunChanged, RunScored
 from ato_desktop.core.ids import uuid7
+from ato_desktop.store.eval_scores import DEFAULT_LIMIT, SCORES_WINDOW
+
+# Moved to store.eval_scores (Regressions reads them without this module); still named here.
+from ato_desktop.store.eval_scores import model_case_scores as model_case_scores
+from ato_desktop.store.eval_scores import version_case_scores as version_case_scores
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError, now_ms
 from ato_desktop.store.json_codec import to_json
 from ato_desktop.store.writer import Emit
 
 MAX_OUTPUT_CHARS = 4_000  # a case's output as kept in its row (the run has all of it)
-DEFAULT_LIMIT = 50
-SCORES_WINDOW = 500  # suite runs read to find an agent's latest per suite / version / model
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,67 +690,3 @@ def get_online_judge(log: ExecutionLog, agent_id: str) -> OnlineJudgeSettings | 
 def list_online_judges(log: ExecutionLog) -> list[OnlineJudgeSettings]:
     rows = log.reader().execute("SELECT * FROM online_judges ORDER BY agent_id")
     return [_judge_from_row(r) for r in rows]
-
-
-# -- case scores for regressions and cost recommendations --------------------------------------
-
-
-def version_case_scores(
-    log: ExecutionLog, agent_version_id: str, *, window: int = DEFAULT_LIMIT
-) -> list[tuple[str, float]]:
-    """(run id, score) of every case of the newest completed run of each suite against this
-    agent config version: the eval scores of the version (engine.regressions' EvalScores).
-    Cases whose run was never made (or was removed) have no run id and are left out."""
-    conn = log.reader()
-    rows = conn.execute(
-        "SELECT id, suite_id FROM eval_suite_runs WHERE agent_version_id = ?"
-        " AND status = 'completed' AND swapped = 0 ORDER BY started_at DESC LIMIT ?",
-        (agent_version_id, window),
-    ).fetchall()
-    return _case_scores(conn, _newest_per_suite(rows))
-
-
-def model_case_scores(
-    log: ExecutionLog, agent_id: str, runtime: str, model: str, *, window: int = SCORES_WINDOW
-) -> list[float]:
-    """Case scores of the newest completed run of each suite of the agent on runtime + model
-    (its own, or a candidate's: `EvalTarget(agent, runtime, model)`): the eval score of the
-    agent's work on that model (engine.cost_recs' EvalScores)."""
-    conn = log.reader()
-    rows = conn.execute(
-        "SELECT id, suite_id FROM eval_suite_runs WHERE agent_id = ? AND runtime = ?"
-        " AND model = ? AND status = 'completed' ORDER BY started_at DESC LIMIT ?",
-        (agent_id, runtime, model, window),
-    ).fetchall()
-    suite_run_ids = _newest_per_suite(rows)
-    if not suite_run_ids:
-        return []
-    marks = ", ".join("?" for _ in suite_run_ids)
-    return [
-        float(r[0])
-        for r in conn.execute(
-            f"SELECT score FROM eval_case_results WHERE suite_run_id IN ({marks})", suite_run_ids
-        )
-    ]
-
-
-def _newest_per_suite(rows: Sequence[sqlite3.Row]) -> list[str]:
-    seen: set[str] = set()
-    out: list[str] = []
-    for row in rows:
-        if row[1] not in seen:
-            seen.add(row[1])
-            out.append(row[0])
-    return out
-
-
-def _case_scores(conn: sqlite3.Connection, suite_run_ids: Sequence[str]) -> list[tuple[str, float]]:
-    if not suite_run_ids:
-        return []
-    marks = ", ".join("?" for _ in suite_run_ids)
-    rows = conn.execute(
-        f"SELECT run_id, score FROM eval_case_results WHERE suite_run_id IN ({marks})"
-        " AND run_id IS NOT NULL",
-        tuple(suite_run_ids),
-    )
-    return [(str(r[0]), float(r[1])) for r in rows]

@@ -12,46 +12,25 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from ato_desktop.core.config_diff import diff_configs
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
-from ato_desktop.core.events import (
-    ActionCreated,
-    ActionStarted,
-    AgentDeleted,
-    ConfigChanged,
-    DomainEvent,
-    KillRequested,
-    RunCompleted,
-    RunCreated,
-    RunFailed,
-    RunProgressed,
-    RunsIngested,
-    ThreadChanged,
-)
 from ato_desktop.core.ids import uuid7
-from ato_desktop.core.models import AgentConfig, Outcome, RunStatus, TokenUsage
-from ato_desktop.core.records import (
+from ato_desktop.core.log_records import (
     ActionRecord,
     AgentRecord,
     AgentVersionRecord,
-    MessageRecord,
-    NewAction,
-    NewRun,
     RunCursor,
-    RunEnd,
     RunFilter,
     RunRecord,
-    ThreadRecord,
 )
+from ato_desktop.core.run_filter import is_simulation
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
-from ato_desktop.core.simulation import is_simulation
 from ato_desktop.core.terminal_text import strip_controls
+from ato_desktop.core.vocabulary import AgentConfig, Outcome, RunStatus, TokenUsage
 from ato_desktop.store import damage, run_listing, run_volume
-from ato_desktop.store.change_feed import ChangeFeed
 from ato_desktop.store.database import (
     DatabaseCorruptError,
     StoreError,
@@ -64,7 +43,16 @@ from ato_desktop.store.json_codec import ENCODER, from_json, to_json
 from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
-from ato_desktop.store.writer import Emit, WriterThread
+
+if TYPE_CHECKING:
+    # Loaded by the first write (or follow_changes), not at import: a process that only reads
+    # the log (a CLI command) never builds the writer, its events or the change feed.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
+    from ato_desktop.core.records import MessageRecord, NewAction, NewRun, RunEnd, ThreadRecord
+    from ato_desktop.store.change_feed import ChangeFeed
+    from ato_desktop.store.writer import Emit, WriterThread
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -132,6 +120,8 @@ USAGE_META_1H = "cache_write_1h_tokens"
 
 
 def thread_from_row(row: sqlite3.Row) -> ThreadRecord:
+    from ato_desktop.core.records import ThreadRecord  # the chat's rows: not a reader's
+
     return ThreadRecord(
         id=row["id"],
         title=row["title"],
@@ -220,13 +210,26 @@ RUN_INSERT = """
 class ExecutionLog:
     """The store's public face. Thread-safe; create one per process with `ExecutionLog.open`."""
 
-    def __init__(self, paths: DataPaths, bus: EventBus, write_conn: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        paths: DataPaths,
+        bus: EventBus,
+        write_conn: sqlite3.Connection,
+        *,
+        start_writer: bool = True,
+    ) -> None:
+        """start_writer=False (a log opened to read) builds the writer thread on the first
+        write, if one ever comes: a process that only reads never starts it."""
         self.paths = paths
         self.bus = bus
         # Who wrote a change, in the change feed: this ExecutionLog (one per process).
         self.origin = uuid7()
         write_conn.row_factory = sqlite3.Row
-        self._writer = WriterThread(write_conn, paths.database, bus, self.origin)
+        self._write_conn = write_conn
+        self._writer_lock = threading.Lock()
+        self._writer: WriterThread | None = None
+        if start_writer:
+            self._start_writer()
         self._feed: ChangeFeed | None = None
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -253,7 +256,17 @@ class ExecutionLog:
         conn = open_for_reading(paths.database)
         if conn is None:
             return cls.open(paths, bus)
-        return cls(paths, bus or EventBus(), conn)
+        return cls(paths, bus or EventBus(), conn, start_writer=False)
+
+    def _start_writer(self) -> WriterThread:
+        from ato_desktop.store.writer import WriterThread
+
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = WriterThread(
+                    self._write_conn, self.paths.database, self.bus, self.origin
+                )
+            return self._writer
 
     @property
     def closed(self) -> bool:
@@ -264,6 +277,8 @@ class ExecutionLog:
         """Hear other processes' writes as this bus's events from now on (long-lived processes:
         the app, `schedules daemon`, the receiver). Idempotent; stopped by close()."""
         if self._feed is None:
+            from ato_desktop.store.change_feed import ChangeFeed
+
             self._feed = ChangeFeed(self.paths.database, self.bus, self.origin)
             self._feed.start()
         return self._feed
@@ -287,7 +302,10 @@ class ExecutionLog:
         self._closed = True
         if self._feed is not None:
             self._feed.close()
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
+        else:  # never written through: the writer never took its connection
+            self._write_conn.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         with self._readers_lock:
@@ -319,7 +337,9 @@ class ExecutionLog:
     def submit(self, job: Callable[[sqlite3.Connection, Emit], T]) -> Future[T]:
         """Queue a write job on the writer thread; refused at once (DatabaseCorruptError) once
         the log is known to be damaged, by this process or another."""
-        refused = self._refusal()
+        refused: StoreError | None = self._refusal()
+        if refused is None and self._closed and self._writer is None:
+            refused = StoreError("the execution log is closed")  # as the writer says once closed
         if refused is not None:
             future: Future[T] = Future()
             future.set_exception(refused)
@@ -334,7 +354,7 @@ class ExecutionLog:
                     raise damaged(path, str(exc)) from exc
                 raise
 
-        submitted = self._writer.submit(guarded)
+        submitted = (self._writer or self._start_writer()).submit(guarded)
         submitted.add_done_callback(self._note_damage)
         return submitted
 
@@ -375,6 +395,8 @@ class ExecutionLog:
         """Start a read on a reader thread now (a coroutine awaiting read_async starts it only
         when the loop next runs it, after whatever the loop does first, e.g. a paint)."""
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ato-store-read")
 
         def call() -> T:
@@ -404,6 +426,9 @@ class ExecutionLog:
             raise StoreError("an agent needs a name")
 
         def job(conn: sqlite3.Connection, emit: Emit) -> AgentRecord:
+            from ato_desktop.core.config_diff import diff_configs
+            from ato_desktop.core.events import ConfigChanged
+
             if conn.execute("SELECT 1 FROM agents WHERE name = ?", (name,)).fetchone():
                 raise AgentExistsError(
                     f"an agent named {name!r} already exists; use `agents edit {name}` to change it"
@@ -442,6 +467,9 @@ class ExecutionLog:
         """Record config as the agent's new version if anything changed; (agent, changed)."""
 
         def job(conn: sqlite3.Connection, emit: Emit) -> tuple[AgentRecord, bool]:
+            from ato_desktop.core.config_diff import diff_configs
+            from ato_desktop.core.events import ConfigChanged
+
             row = conn.execute(_AGENT_SELECT + " WHERE a.id = ?", (agent_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no agent with id {agent_id}")
@@ -490,6 +518,8 @@ class ExecutionLog:
         """Remove agents and their versions; their runs stay, unlinked."""
 
         def job(conn: sqlite3.Connection, emit: Emit) -> int:
+            from ato_desktop.core.events import AgentDeleted
+
             count = 0
             for agent_id in agent_ids:
                 count += conn.execute("DELETE FROM agents WHERE id = ?", (agent_id,)).rowcount
@@ -559,6 +589,9 @@ class ExecutionLog:
         at_ms: int | None = None,
     ) -> Future[ThreadRecord]:
         def job(conn: sqlite3.Connection, emit: Emit) -> ThreadRecord:
+            from ato_desktop.core.events import ThreadChanged
+            from ato_desktop.core.records import ThreadRecord  # the chat's rows: not a reader's
+
             thread_id, ts = uuid7(at_ms), at_ms if at_ms is not None else now_ms()
             clean = " ".join(strip_controls(title).split())[:120] or "New thread"
             conn.execute(
@@ -581,6 +614,9 @@ class ExecutionLog:
         at_ms: int | None = None,
     ) -> Future[MessageRecord]:
         def job(conn: sqlite3.Connection, emit: Emit) -> MessageRecord:
+            from ato_desktop.core.events import ThreadChanged
+            from ato_desktop.core.records import MessageRecord  # the chat's rows: not a reader's
+
             ts = at_ms if at_ms is not None else now_ms()
             seq = conn.execute(
                 "SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE thread_id = ?", (thread_id,)
@@ -609,6 +645,8 @@ class ExecutionLog:
         return [thread_from_row(row) for row in rows]
 
     def thread_messages(self, thread_id: str) -> list[MessageRecord]:
+        from ato_desktop.core.records import MessageRecord  # the chat's rows: not a reader's
+
         rows = self.reader().execute(
             "SELECT * FROM messages WHERE thread_id = ? ORDER BY seq", (thread_id,)
         )
@@ -631,6 +669,8 @@ class ExecutionLog:
         """Start a run (status running); returns (run id, run_no)."""
 
         def job(conn: sqlite3.Connection, emit: Emit) -> tuple[str, int]:
+            from ato_desktop.core.events import RunCreated
+
             run_id = new.id or uuid7()
             cursor = conn.execute(
                 RUN_INSERT,
@@ -682,6 +722,8 @@ class ExecutionLog:
         payload = to_json({"name": name, "kind": kind, "inputs": inputs, "started_at": started_at})
 
         def job(conn: sqlite3.Connection, emit: Emit) -> None:
+            from ato_desktop.core.events import ActionStarted
+
             row = conn.execute(
                 "UPDATE runs SET live_action_json = ?, last_event_at = ? WHERE run_no = ? "
                 "RETURNING id",
@@ -709,6 +751,8 @@ class ExecutionLog:
         """Save the output streamed so far, so a crash keeps it (fire and forget; throttled)."""
 
         def job(conn: sqlite3.Connection, emit: Emit) -> None:
+            from ato_desktop.core.events import RunProgressed
+
             conn.execute(
                 "UPDATE runs SET partial_output = ?, last_event_at = ? "
                 "WHERE run_no = ? AND status = 'running'",
@@ -722,6 +766,8 @@ class ExecutionLog:
         """Record a completed action and fold it into the run's aggregates; returns its seq."""
 
         def job(conn: sqlite3.Connection, emit: Emit) -> int:
+            from ato_desktop.core.events import ActionCreated
+
             seq = _insert_action(conn, run_no, action)
             emit(ActionCreated(run_id, seq, action.name, action.outcome))
             return seq
@@ -751,6 +797,8 @@ class ExecutionLog:
         """
 
         def job(conn: sqlite3.Connection, emit: Emit) -> bool:
+            from ato_desktop.core.events import ActionCreated
+
             row = conn.execute(
                 "SELECT status, agent_id FROM runs WHERE run_no = ?", (run_no,)
             ).fetchone()
@@ -769,6 +817,8 @@ class ExecutionLog:
         """Flag running runs for their owning process to kill; returns the ids still running."""
 
         def job(conn: sqlite3.Connection, emit: Emit) -> list[str]:
+            from ato_desktop.core.events import KillRequested
+
             flagged: list[str] = []
             ts = now_ms()
             for run_id in run_ids:
@@ -830,6 +880,8 @@ class ExecutionLog:
         batch = list(items)
 
         def job(conn: sqlite3.Connection, emit: Emit) -> int:
+            from ato_desktop.core.events import RunsIngested
+
             base = conn.execute("SELECT coalesce(max(run_no), 0) FROM runs").fetchone()[0]
             run_rows: list[tuple[Any, ...]] = []
             action_rows: list[tuple[Any, ...]] = []
@@ -1008,6 +1060,8 @@ def _finish(conn: sqlite3.Connection, run_no: int, end: RunEnd) -> bool:
 
 
 def _end_event(run_id: str, agent_id: str | None, end: RunEnd) -> RunCompleted | RunFailed:
+    from ato_desktop.core.events import RunCompleted, RunFailed
+
     if end.status == RunStatus.COMPLETED.value:
         return RunCompleted(run_id, agent_id, end.duration_ns)
     return RunFailed(run_id, agent_id, end.status, end.error_class)

@@ -19,14 +19,16 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ato_desktop.core.models import AgentConfig
-from ato_desktop.core.records import AgentVersionRecord
+from ato_desktop.core.log_records import AgentVersionRecord
+from ato_desktop.core.vocabulary import AgentConfig
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.json_codec import from_json
 from ato_desktop.store.schema import COST_BAND_SQL
-from ato_desktop.store.writer import Emit
+
+if TYPE_CHECKING:  # the writer (and its events) loads with the first write, not with a reader
+    from ato_desktop.store.writer import Emit
 
 REPLAY_SOURCE_CAP: Final = 50_000
 DAY_MS: Final = 86_400_000  # run_rollups.day = started_at / DAY_MS

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from ato_desktop.core.models import storable_text
+from ato_desktop.core.vocabulary import storable_text
 
 
 def _json_default(value: Any) -> Any:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ato_desktop.core.records import NewAction
+if TYPE_CHECKING:
+    from ato_desktop.core.records import NewAction
 
 # A plain INSERT: a conflict clause such as OR REPLACE (which may delete, and so cascade) makes
 # SQLite journal every row's statement inside the writer's per-job savepoint: ten times slower.

@@ -8,8 +8,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from ato_desktop import APP_NAME
 from ato_desktop.store.atomic_file import remove_stale_parts_in
 from ato_desktop.store.database import StoreError
@@ -114,6 +112,8 @@ def data_paths() -> DataPaths:
     override = os.environ.get("ATO_HOME")
     if override:
         return DataPaths(Path(override).expanduser().resolve())
+    import platformdirs  # here: with $ATO_HOME set (scripts, CI) it is never needed
+
     return DataPaths(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
 
 

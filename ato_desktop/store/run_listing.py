@@ -32,8 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ato_desktop.core.models import TokenUsage
-from ato_desktop.core.records import RunCursor, RunFilter, RunRecord
+from ato_desktop.core.log_records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import normalize_filter
 from ato_desktop.core.run_sort import (
     DEFAULT_SORT,
@@ -42,6 +41,7 @@ from ato_desktop.core.run_sort import (
     agent_group,
     cursor_after,
 )
+from ato_desktop.core.vocabulary import TokenUsage
 from ato_desktop.store.json_codec import from_json
 
 # A min-cost filter matching fewer runs than this is served from the cost index (read them all,

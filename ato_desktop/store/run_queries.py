@@ -71,28 +71,6 @@ def version_config(log: ExecutionLog, version_id: str) -> AgentConfig | None:
     return AgentConfig.from_dict(json.loads(row[0])) if row is not None else None
 
 
-def first_call_messages(log: ExecutionLog, run_id: str) -> list[Any] | None:
-    """The messages sent in the run's first model call (call_llm or call_agent), or None when
-    it made none or they cannot be read."""
-    row = (
-        log.reader()
-        .execute(
-            "SELECT json_extract(ac.inputs_json, '$.messages') FROM actions ac "
-            "JOIN runs r ON r.run_no = ac.run_no WHERE r.id = ? "
-            "AND ac.name IN ('call_llm', 'call_agent') ORDER BY ac.seq LIMIT 1",
-            (run_id,),
-        )
-        .fetchone()
-    )
-    if row is None or not row[0]:
-        return None
-    try:
-        messages = json.loads(row[0])
-    except (TypeError, ValueError):
-        return None
-    return messages if isinstance(messages, list) else None
-
-
 # -- actions ---------------------------------------------------------------------------------------
 
 

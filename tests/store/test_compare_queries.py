@@ -7,7 +7,7 @@ from typing import Any
 
 from ato_desktop.core.models import AgentConfig, TokenUsage
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
-from ato_desktop.store.compare_queries import action_facts, group_runs
+from ato_desktop.store.compare_queries import action_facts, change_side_facts, group_runs
 from ato_desktop.store.execution_log import ExecutionLog
 
 NOW = 1_790_000_000_000
@@ -61,6 +61,24 @@ def test_group_runs_select_newest_first_within_every_filter(store: ExecutionLog)
     assert group_runs(store, agent_id=agent_id, version_id=v2, runtime="nope").runs == ()
 
 
+def test_change_side_facts_are_the_figures_of_the_runs_group_runs_reads(
+    store: ExecutionLog,
+) -> None:
+    """Regressions judge from these figures: the same runs, in the same order, as the whole
+    runs group_runs(change_side=True) reads, with the limit's `limited` flag alike."""
+    agent_id, v1, v2 = _seed(store)
+    for version, limit in itertools.product((v1, v2), (0, 5, 19, 20, 100)):
+        group = group_runs(
+            store, agent_id=agent_id, version_id=version, limit=limit, change_side=True
+        )
+        facts, limited = change_side_facts(store, version, limit)
+        assert facts == [
+            (r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source) for r in group.runs
+        ]
+        assert limited == group.limited
+    assert len(change_side_facts(store, v2, 100)[0]) == 19  # the running run is no side's
+
+
 def test_action_facts_come_in_order_without_payloads(store: ExecutionLog) -> None:
     agent_id, _, _ = _seed(store)
     runs = group_runs(store, agent_id=agent_id, limit=3).runs
@@ -86,7 +104,7 @@ def test_plans_walk_index_ranges_and_never_sort(store: ExecutionLog) -> None:
     agent_id, v1, _ = _seed(store)
     store.reader().execute("ANALYZE")
     runs = group_runs(store, agent_id=agent_id, limit=5).runs
-    calls = [lambda: action_facts(store, runs)]
+    calls = [lambda: action_facts(store, runs), lambda: change_side_facts(store, v1, 5)]
     for version, since, until, runtime, side in itertools.product(
         (None, v1), (None, NOW), (None, NOW + 30 * MINUTE), (None, "claude"), (False, True)
     ):

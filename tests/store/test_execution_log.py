@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -20,6 +21,7 @@ from ato_desktop.core.events import (
 )
 from ato_desktop.core.models import AgentConfig, CostSource, TokenUsage
 from ato_desktop.core.records import NewAction, NewRun, RunCursor, RunEnd, RunFilter
+from ato_desktop.store.database import StoreError
 from ato_desktop.store.execution_log import AgentExistsError, ExecutionLog, NotFoundError
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.process_lease import ProcessLease, owner_is_alive
@@ -271,3 +273,31 @@ def test_reads_do_not_wait_for_a_long_write(store: ExecutionLog) -> None:
     assert names == ["seen"]
     release.set()
     future.result()
+
+
+def test_a_log_opened_to_read_starts_no_writer_and_refuses_writes(paths: DataPaths) -> None:
+    """A reading process (a CLI command) starts no writer thread; a write still reaches the
+    read-only connection and is refused with the store's message, and none after close()."""
+    log = ExecutionLog.open(paths)
+    log.create_agent("writer", AgentConfig("claude", "m")).result()
+    log.close()
+
+    def writers() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name == "ato-store-writer"]
+
+    before = writers()
+    reader = ExecutionLog.open_for_reading(paths)
+    try:
+        assert writers() == before
+        assert [a.name for a in reader.list_agents()] == ["writer"]
+        with pytest.raises(StoreError, match="read-only"):
+            reader.create_agent("other", AgentConfig("claude", "m")).result()
+    finally:
+        reader.close()
+    with pytest.raises(StoreError, match="closed"):
+        reader.create_agent("late", AgentConfig("claude", "m")).result()
+    unused = ExecutionLog.open_for_reading(paths)
+    unused.close()  # its connection is closed though no writer ever took it
+    with pytest.raises(StoreError, match="closed"):
+        unused.create_agent("late", AgentConfig("claude", "m")).result()
+    assert writers() == before
