@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Final
 
-from ato_desktop.core.records import RunFilter
+from ato_desktop.core.log_records import RunFilter
 from ato_desktop.core.run_filter import ALL_STATUSES, normalize_filter
 from ato_desktop.store.run_listing import _cost_is_selective, _where
 from ato_desktop.store.schema import COST_BAND_EDGES
