@@ -60,7 +60,14 @@ def test_ten_stuck_dispatches_are_killed_in_one_action(
     qtbot.waitUntil(lambda: live.model.rowCount() == 10, timeout=10_000)
     # Quiet for the threshold: every row is stuck (highlighted), and one click selects them.
     qtbot.waitUntil(lambda: len(live.model.stuck_run_ids()) == 10, timeout=10_000)
-    assert live.model.index(0, 0).data(int(Qt.ItemDataRole.BackgroundRole)) is not None
+    # Highlighted by the view's clock, at its next tick (every 100 ms).
+    qtbot.waitUntil(
+        lambda: all(
+            live.model.index(row, 0).data(int(Qt.ItemDataRole.BackgroundRole)) is not None
+            for row in range(10)
+        ),
+        timeout=1000,
+    )
     assert len(live.select_all_stuck()) == 10
     assert live.selected_run_ids() and "10 selected" in live.selection_label.text()
     box = live.confirm_kill_selected()

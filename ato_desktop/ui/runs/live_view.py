@@ -6,8 +6,9 @@ Delete, after a confirmation that says how many). A run of this process that wai
 to approve a tool call says so in its last event.
 
 Data comes from the store's events: the list is read again when a run starts or ends, and a
-run's checkpoints (RunProgressed) update its output size in place. A one-second clock only
-repaints the elapsed times.
+run's checkpoints (RunProgressed) update its output size in place, shown at the clock's next
+tick. The clock writes a tenth of the rows' times every 100 ms (each row's once a second). The
+cells live in Qt (LiveRunsModel): painting the table never calls into Python.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -26,7 +26,15 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QKeySequence,
+    QPainter,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -36,6 +44,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStackedWidget,
+    QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
@@ -52,7 +61,7 @@ from ato_desktop.core.live_status import (
 )
 from ato_desktop.core.records import RunRecord
 from ato_desktop.store.run_queries import LiveRunSummary, live_run_summaries
-from ato_desktop.ui.runs.columns import alignment, header_data, id_font
+from ato_desktop.ui.runs.columns import alignment, id_font
 from ato_desktop.ui.runs.formatting import ago, elapsed, now_ms, plural, short_id, size_text
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.background import BackgroundWork
@@ -63,8 +72,6 @@ from ato_desktop.ui.widgets.status_badge import (
     NoFocusDelegate,
     StatusBadgeDelegate,
 )
-
-_ROOT = QModelIndex()  # the default parent (one instance, never changed)
 
 log = logging.getLogger(__name__)
 
@@ -99,29 +106,6 @@ RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 KILL_ROLE = int(Qt.ItemDataRole.UserRole) + 5  # "kill" | "requested"
 STUCK_SETTING = "live/stuck_after_s"  # seconds with no event before a run counts as stuck
 TICK_PARTS = 10  # the rows' times are repainted a tenth at a time, each row once a second
-# The columns a second changes (times) or that progress changes (tokens, last event, output).
-_FIRST_TICKING, _LAST_TICKING = COL_ELAPSED, COL_OUTPUT
-_STUCK_ROLES = frozenset(
-    {
-        int(Qt.ItemDataRole.BackgroundRole),
-        int(Qt.ItemDataRole.ToolTipRole),
-        int(Qt.ItemDataRole.ForegroundRole),
-        int(Qt.ItemDataRole.FontRole),
-    }
-)
-_ROLES_SHOWN = frozenset(
-    {
-        int(Qt.ItemDataRole.DisplayRole),
-        int(Qt.ItemDataRole.BackgroundRole),
-        int(Qt.ItemDataRole.ToolTipRole),
-        int(Qt.ItemDataRole.TextAlignmentRole),
-        int(Qt.ItemDataRole.ForegroundRole),
-        int(Qt.ItemDataRole.FontRole),
-        STATUS_ROLE,
-        KILL_ROLE,
-        RUN_ID_ROLE,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,17 +145,31 @@ def _waiting_changes(request: Any) -> dict[str, Any]:
     }
 
 
-class LiveRunsModel(QAbstractTableModel):
-    """Runs in flight, newest first."""
+class LiveRunsModel(QStandardItemModel):
+    """Runs in flight, newest first.
+
+    The cells live in Qt (a QStandardItemModel) and Python writes them: when a row changes, and
+    for a tenth of the rows each clock tick (their times), only the cells whose content changed.
+    Painting the table then reads them without a call into Python. Each such call takes the GIL,
+    which the engine thread holds much of the time while it streams fifty answers: a table whose
+    every cell asked Python for its data was what kept the window from painting on time.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(COLUMNS), parent)
         self._rows: list[LiveRow] = []
+        self._written: list[list[dict[int, Any]]] = []  # per row, per column: the roles written
+        self._stale: set[str] = set()  # run ids whose change waits for the clock's tick
         self.stuck_after_s: float = STUCK_AFTER_S_DEFAULT
-        # Per row: its cells' text, worked out once per repaint of the row (the clock's tick
-        # makes them again, with the elapsed times).
-        self._shown: dict[int, tuple[str, ...]] = {}
         self._stuck_ids: set[str] = set()  # as of the last tick
+        for col, title in enumerate(COLUMNS):
+            self.setHeaderData(col, Qt.Orientation.Horizontal, title)
+            self.setHeaderData(
+                col,
+                Qt.Orientation.Horizontal,
+                alignment(col in _RIGHT),
+                Qt.ItemDataRole.TextAlignmentRole,
+            )
 
     def is_stuck(self, item: LiveRow, now: int | None = None) -> bool:
         """No event for the threshold (a run waiting for an approval is waiting, not stuck)."""
@@ -187,15 +185,23 @@ class LiveRunsModel(QAbstractTableModel):
         # A kill asked for here cannot be taken back: a reload read before the request reached
         # the log keeps it (else the row flips back to "Kill" until the next reload).
         requested = {row.run.id for row in self._rows if row.kill_requested}
-        self.beginResetModel()
-        self._shown.clear()
-        self._rows = [
+        rows = [
             replace(row, kill_requested=True)
             if row.run.id in requested and not row.kill_requested
             else row
             for row in rows
         ]
-        self.endResetModel()
+        if [r.run.id for r in rows] != self.run_ids():  # else the same runs: cells change
+            self.removeRows(0, self.rowCount())
+            self._written = []
+            for i in range(len(rows)):
+                self.insertRow(i, _new_items())
+                self._written.append([{} for _ in COLUMNS])
+        self._rows = rows
+        self._stale.clear()
+        now = now_ms()
+        for i in range(len(rows)):
+            self._write(i, now)
 
     def run_ids(self) -> list[str]:
         return [row.run.id for row in self._rows]
@@ -210,138 +216,143 @@ class LiveRunsModel(QAbstractTableModel):
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def update_row(self, run_id: str, *, repaint: bool = True, **changes: Any) -> None:
-        """Change a row; repaint=False leaves the repaint to the clock's next tick (within a
-        second), for progress that arrives for every run every second."""
+        """Change a row; repaint=False leaves it to the clock's next tick (within a second), for
+        progress that arrives for every run every second."""
         row = self.row_of(run_id)
         if row is None:
             return
         self._rows[row] = replace(self._rows[row], **changes)
-        self._shown.pop(row, None)
         if repaint:
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1), [])
+            self._stale.discard(run_id)
+            self._write(row, now_ms())
+        else:
+            self._stale.add(run_id)
 
     def remove(self, run_id: str) -> None:
         row = self.row_of(run_id)
         if row is not None:
-            self.beginRemoveRows(QModelIndex(), row, row)
             del self._rows[row]
-            self._shown.clear()
-            self.endRemoveRows()
+            del self._written[row]
+            self._stale.discard(run_id)
+            self.removeRow(row)
 
     def tick(self, part: int = 0, parts: int = 1) -> None:
-        """A clock tick: the times (and the progress held for the tick) of one part of the rows
-        (the part-th of `parts` runs of consecutive rows) are repainted, and whole rows wherever
-        a run turned stuck or stopped being stuck (its background). The view ticks a tenth of its
-        rows every 100 ms, so each row is repainted once a second and the work is spread over
-        the second: one repaint of every cell of every row each second was the Live view's
-        largest cost. Consecutive rows, so that a tick repaints one small rectangle."""
+        """A clock tick: the cells of one part of the rows (the part-th of `parts` runs of
+        consecutive rows: their times, and the progress held for the tick), and of every row
+        whose run turned stuck or stopped being stuck (its background). The view ticks a tenth
+        of its rows every 100 ms, so each row's times move once a second."""
         if not self._rows:
             self._stuck_ids = set()
             return
         now = now_ms()
         stuck = {row.run.id for row in self._rows if self.is_stuck(row, now)}
         turned, self._stuck_ids = stuck ^ self._stuck_ids, stuck
-        for i, row in enumerate(self._rows):
-            if row.run.id in turned:
-                self._shown.pop(i, None)
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1), [])
         count = len(self._rows)
         first, last = part * count // parts, (part + 1) * count // parts - 1
-        if first <= last:
-            for i in range(first, last + 1):
-                self._shown.pop(i, None)
-            self.dataChanged.emit(
-                self.index(first, _FIRST_TICKING), self.index(last, _LAST_TICKING), []
-            )
+        for i, row in enumerate(self._rows):
+            if first <= i <= last or row.run.id in turned or row.run.id in self._stale:
+                self._stale.discard(row.run.id)
+                self._write(i, now)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+    def rewrite(self) -> None:
+        """Write every row again (the theme changed: the colours are in the cells)."""
+        now = now_ms()
+        for i in range(len(self._rows)):
+            self._write(i, now)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        return header_data(COLUMNS, _RIGHT, section, orientation, role)
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def _row_texts(self, row: int) -> tuple[str, ...]:
-        shown = self._shown.get(row)
-        if shown is None:
-            item = self._rows[row]
-            run, now = item.run, now_ms()
-            texts = (
-                short_id(run.id),
-                run.agent_name or DASH,
-                f"{run.runtime} · {run.model}",
-                "Running",
-                elapsed(run.started_at, now),
-                tokens_so_far(item.recorded_tokens, item.output_chars).text(),
-                item.last_event,
-                elapsed(item.last_event_at, now),
-                size_text(item.output_chars, "chars") if item.output_chars else DASH,
-                format_cost(run.cost_usd, run.cost_source),
-                "Kill requested…" if item.kill_requested else "Kill",
-            )
-            shown = self._shown[row] = texts
-        return shown
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if role not in _ROLES_SHOWN:
-            return None  # most of what a paint asks (decoration, check state, ...): at once
-        row = index.row()
-        if not 0 <= row < len(self._rows):
-            return None  # an invalid index has row -1
+    def _write(self, row: int, now: int) -> None:
+        """Write the row's cells whose content changed since they were last written."""
         item = self._rows[row]
-        run, col = item.run, index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._row_texts(row)[col]
-        if role == STATUS_ROLE and col == COL_STATUS:
-            return "running"
-        if role == KILL_ROLE and col == COL_KILL:
-            return "requested" if item.kill_requested else "kill"
-        if role == RUN_ID_ROLE:
-            return run.id
-        stuck = role in _STUCK_ROLES and self.is_stuck(item)
-        if role == Qt.ItemDataRole.BackgroundRole and stuck:
-            tint = QColor(current_theme().warning)
+        written = self._written[row]
+        for col, roles in enumerate(self._cells(item, now)):
+            if roles != written[col]:
+                self.setItemData(self.index(row, col), roles)
+                written[col] = roles
+
+    def _cells(self, item: LiveRow, now: int) -> list[dict[int, Any]]:
+        """Every column's roles (None: not set) for a row."""
+        run = item.run
+        stuck = self.is_stuck(item, now)
+        theme = current_theme()
+        tint = None
+        if stuck:
+            tint = QColor(theme.warning)
             tint.setAlphaF(0.14)
-            return tint
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == COL_KILL:
-                return "Stop this run; its partial output is kept in the log"
-            if col == COL_TOKENS:
-                return "Output tokens so far (~: partly estimated from the text streamed)"
-            if stuck:
-                return (
-                    f"Run {run.id}\nStuck: no event for {ago(item.last_event_at)} (the "
-                    f"threshold is {int(self.stuck_after_s)} s, in Settings)"
-                )
-            return f"Run {run.id}\nClick to open its telemetry"
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in _RIGHT:
-            return alignment(right=True)
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_SINCE and stuck:
-            return QColor(current_theme().warning)
-        if role == Qt.ItemDataRole.FontRole and col == COL_SINCE and stuck:
-            font = QFont()
-            font.setWeight(QFont.Weight.DemiBold)
-            return font
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_LAST and item.waiting:
-            return QColor(current_theme().warning)
-        if role == Qt.ItemDataRole.FontRole and col == COL_LAST and item.waiting:
-            font = QFont()
-            font.setWeight(QFont.Weight.DemiBold)
-            return font
-        if role == Qt.ItemDataRole.ForegroundRole and col in (COL_RUN, COL_LAST, COL_MODEL):
-            return QColor(current_theme().text_muted)
-        if role == Qt.ItemDataRole.FontRole and col == COL_RUN:
-            return id_font()
-        return None
+        texts = (
+            short_id(run.id),
+            run.agent_name or DASH,
+            f"{run.runtime} · {run.model}",
+            "Running",
+            elapsed(run.started_at, now),
+            tokens_so_far(item.recorded_tokens, item.output_chars).text(),
+            item.last_event,
+            elapsed(item.last_event_at, now),
+            size_text(item.output_chars, "chars") if item.output_chars else DASH,
+            format_cost(run.cost_usd, run.cost_source),
+            "Kill requested…" if item.kill_requested else "Kill",
+        )
+        if stuck:
+            tip = (
+                f"Run {run.id}\nStuck: no event for {ago(item.last_event_at)} (the threshold is "
+                f"{int(self.stuck_after_s)} s, in Settings)"
+            )
+        else:
+            tip = f"Run {run.id}\nClick to open its telemetry"
+        muted = QColor(theme.text_muted)
+        warning = QColor(theme.warning)
+        kill = "requested" if item.kill_requested else "kill"
+        cells: list[dict[int, Any]] = []
+        for col, text in enumerate(texts):
+            foreground: QColor | None = None
+            font: QFont | None = None
+            if (col == COL_SINCE and stuck) or (col == COL_LAST and item.waiting):
+                foreground, font = warning, _demibold()
+            elif col in (COL_RUN, COL_LAST, COL_MODEL):
+                foreground = muted
+            if col == COL_RUN:
+                font = id_font()
+            cells.append(
+                {
+                    _DISPLAY: text,
+                    RUN_ID_ROLE: run.id,
+                    _BACKGROUND: tint,
+                    _TOOLTIP: _TIPS.get(col, tip),
+                    _ALIGNMENT: alignment(right=True) if col in _RIGHT else None,
+                    _FOREGROUND: foreground,
+                    _FONT: font,
+                    STATUS_ROLE: "running" if col == COL_STATUS else None,
+                    KILL_ROLE: kill if col == COL_KILL else None,
+                }
+            )
+        return cells
+
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_TIPS = {
+    COL_KILL: "Stop this run; its partial output is kept in the log",
+    COL_TOKENS: "Output tokens so far (~: partly estimated from the text streamed)",
+}
+
+
+def _demibold() -> QFont:
+    font = QFont()
+    font.setWeight(QFont.Weight.DemiBold)
+    return font
+
+
+def _new_items() -> list[QStandardItem]:
+    """A row's cells: selectable, not editable."""
+    items = []
+    for _ in COLUMNS:
+        item = QStandardItem()
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        items.append(item)
+    return items
 
 
 class KillButtonDelegate(NoFocusDelegate):
@@ -438,7 +449,10 @@ class LiveView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
-        self.table.setItemDelegate(NoFocusDelegate(self.table))
+        # Qt's own delegate (no call into Python per cell); the current cell's focus frame is
+        # turned off by the style sheet (`outline: none`), as NoFocusDelegate does elsewhere.
+        self.table.setItemDelegate(QStyledItemDelegate(self.table))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(34)
         self.table.setMouseTracking(True)
@@ -490,12 +504,18 @@ class LiveView(QWidget):
         self._loading = False  # a read of the live runs is under way
         self._reload_timer = QTimer(self, singleShot=True, interval=60)
         self._reload_timer.timeout.connect(self.reload)
+        theme = getattr(ctx, "theme", None)
+        if theme is not None:
+            theme.sig_theme_changed.connect(self._on_theme_changed)
         approvals = getattr(ctx, "approvals", None)
         if approvals is not None:
             approvals.sig_approval_requested.connect(self._on_approval_requested)
             approvals.sig_approval_decided.connect(self._on_approval_decided)
             approvals.sig_request_dropped.connect(self._on_approval_dropped)
         self._read_stuck_setting()
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        self.model.rewrite()  # the cells hold their colours
 
     def _read_stuck_setting(self) -> None:
         settings = getattr(self._ctx, "settings", None)

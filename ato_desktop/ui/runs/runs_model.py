@@ -341,7 +341,11 @@ class RunsTableModel(QAbstractTableModel):
         store = self._ctx.workspace.store
         # Started at once (submit_read): a coroutine's read would start on the loop's next
         # turn, after whatever it does first (the emptied list's paint, a chart's redraw).
-        future = store.submit_read(load_rows_page, store, self._flt, after, limit, self._sort)
+        try:
+            future = store.submit_read(load_rows_page, store, self._flt, after, limit, self._sort)
+        except RuntimeError:  # the log was closed (the app or the workspace is closing)
+            self._loading = False
+            return
         self._ctx.spawn(self._load(self._generation, after, limit, future), what="load runs")
 
     async def _load(
