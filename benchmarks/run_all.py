@@ -804,12 +804,21 @@ def event_loop_section(ev: dict[str, Any], stress: dict[str, Any] | None = None)
         "sessions, scheduler, hooks, sync, the change feed) runs on its own asyncio loop in a "
         "worker thread (`engine/engine_loop.py`); the UI thread runs Qt and the UI's own "
         "coroutines. UI to engine is `AppContext.engine_run`/`engine_call`; engine to UI is "
-        "the event bridge (one queued signal, drained in 8 ms slices) and, per stream, a "
-        "`TextRelay` that hands the UI the newest text at most once per 16 ms. What is left on "
-        "the UI thread is painting what changed and the views' own reads, so the lag is "
-        "bounded by the GIL: the engine thread's Python work (about 100 us a delta in the "
-        "SDK's SSE parsing) runs between the UI thread's slices of 5 ms (Python's switch "
-        "interval), which is what the p99 above shows on two cores.",
+        "the event bridge (one queued signal, drained in 8 ms slices) and one frame clock "
+        "that hands every stream's newest text to its widget at most once per 16 ms, in one "
+        "call. What bounds the lag is the GIL: the engine thread's Python (the SDK's SSE "
+        "decoding, pydantic models and h11, about 350 us a delta: 70 % of a core for fifty "
+        "streams) holds it much of the time, and every entry of the UI thread into Python (a "
+        "slot, a timer, a model's data(), a delegate's paint, an event filter) waits for it, "
+        "up to the switch interval (1 ms once the engine runs). So the window enters Python "
+        "as rarely as it can: no application-wide event filter in Python, the Live table's "
+        "cells kept in Qt (a QStandardItemModel written when a row changes, its times a tenth "
+        "of the rows every 100 ms) and painted by Qt's own delegate, no pulse on Live's "
+        "badges. The p99 was 542-735 ms before these changes (2026-12-07, 15:00 UTC); the "
+        "maxima left (150-430 ms) fall when the fifty dispatches start and end together "
+        "(fifty runs written, the Live and History lists and the timeline read again). "
+        "Lifting the rest needs the SDKs' per-delta Python off this process's GIL (the engine "
+        "in a process of its own) or far less of it per delta.",
         "",
     ]
 
