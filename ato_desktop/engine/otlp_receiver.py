@@ -490,6 +490,7 @@ class OtlpReceiver:
         self.longest_batch_s = 0.0
         self.longest_batch_cpu_s = 0.0
         self.batch_seconds: list[float] = []
+        self.batch_cpu_seconds: list[float] = []  # the writer thread's CPU time in each
 
     @property
     def address(self) -> tuple[str, int]:
@@ -617,6 +618,8 @@ class OtlpReceiver:
         self.longest_batch_cpu_s = max(self.longest_batch_cpu_s, done.cpu_seconds)
         self.batch_seconds.append(done.seconds)
         del self.batch_seconds[:-1000]
+        self.batch_cpu_seconds.append(done.cpu_seconds)
+        del self.batch_cpu_seconds[:-1000]
         if done.seconds <= 0 or done.actions == 0:
             return size
         wanted = int(size * BATCH_TARGET_S / done.seconds)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -143,8 +144,9 @@ class RunsPage(Page):
         self._rows_timer.timeout.connect(self._refresh_pending_rows)
         # Bulk changes (an import, a receiver writing in bursts, another process's demo) come
         # in series: one reload for each series, not one per write.
-        self._bulk_timer = QTimer(self, singleShot=True, interval=100)
+        self._bulk_timer = QTimer(self, singleShot=True, interval=BULK_RELOAD_MS)
         self._bulk_timer.timeout.connect(self._reload_after_bulk)
+        self._last_bulk_reload = 0.0  # monotonic
         self._followers_timer = QTimer(self, singleShot=True, interval=40)
         self._followers_timer.timeout.connect(self.refresh_count)
         self._followers_timer.timeout.connect(self._refresh_intercepts)
@@ -711,9 +713,18 @@ class RunsPage(Page):
         self.sig_notice_shown.emit(notice)
 
     def _on_runs_ingested(self, _event: Any) -> None:
-        poke(self._bulk_timer)
+        self._poke_bulk()
+
+    def _poke_bulk(self) -> None:
+        """Reload soon; in a series of bulk changes (another process writing hundreds of runs a
+        second), at most every half second: each reload repaints the list, and more often than
+        that the window spends its time repainting rows nobody can read yet."""
+        if not self._bulk_timer.isActive():
+            in_series = time.monotonic() - self._last_bulk_reload < 1.0
+            self._bulk_timer.start(BULK_SERIES_RELOAD_MS if in_series else BULK_RELOAD_MS)
 
     def _reload_after_bulk(self) -> None:
+        self._last_bulk_reload = time.monotonic()
         self._pending_rows.clear()  # the reload reads them anyway
         self._reload(self.filters.state())
         self.live.schedule_reload()
@@ -728,7 +739,7 @@ class RunsPage(Page):
         if len(ids) > PENDING_ROWS_RELOAD:
             # A burst (another process writing hundreds of runs a second): one page read
             # costs less than a read and an insert per run.
-            poke(self._bulk_timer)
+            self._poke_bulk()
             return
         if ids and self.ctx.workspace is not None:
             self.ctx.spawn(self._read_rows(self.model.generation, ids), what="refresh runs")
@@ -765,6 +776,8 @@ class RunsPage(Page):
             self._details_clock.stop()
 
 
+BULK_RELOAD_MS = 100  # after a bulk change (an import, a burst of runs)
+BULK_SERIES_RELOAD_MS = 500  # after one within the last second
 # More runs changed than this in one 40 ms window (400 a second): reload the page instead of
 # row by row. A row read, placed and inserted costs the UI thread about 0.7 ms; a reload of the
 # first page about 20 ms, at most every 140 ms however fast the runs come.

@@ -66,7 +66,6 @@ from ato_desktop.ui.runs.formatting import ago, elapsed, now_ms, plural, short_i
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.background import BackgroundWork
 from ato_desktop.ui.widgets.cell_painting import paint_cell_background
-from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.status_badge import (
     STATUS_ROLE,
     NoFocusDelegate,
@@ -105,6 +104,8 @@ _RIGHT = {COL_ELAPSED, COL_TOKENS, COL_SINCE, COL_OUTPUT, COL_COST}
 RUN_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 KILL_ROLE = int(Qt.ItemDataRole.UserRole) + 5  # "kill" | "requested"
 STUCK_SETTING = "live/stuck_after_s"  # seconds with no event before a run counts as stuck
+RELOAD_MS = 60  # a run started or ended: the list read again after this (bursts coalesce)
+HIDDEN_RELOAD_MS = 500  # the same while Live is not shown (its count still shows)
 TICK_PARTS = 10  # the rows' times are repainted a tenth at a time, each row once a second
 
 
@@ -502,7 +503,7 @@ class LiveView(QWidget):
         self._ticker.timeout.connect(self._tick)
         self._ticks = 0
         self._loading = False  # a read of the live runs is under way
-        self._reload_timer = QTimer(self, singleShot=True, interval=60)
+        self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_MS)
         self._reload_timer.timeout.connect(self.reload)
         theme = getattr(ctx, "theme", None)
         if theme is not None:
@@ -650,8 +651,10 @@ class LiveView(QWidget):
     # -- data ----------------------------------------------------------------------------------
 
     def schedule_reload(self) -> None:
-        """A run started or ended somewhere: read the list again (bursts coalesce)."""
-        poke(self._reload_timer)
+        """A run started or ended somewhere: read the list again (bursts coalesce; while the
+        list is hidden, for the counts, at most twice a second)."""
+        if not self._reload_timer.isActive():
+            self._reload_timer.start(RELOAD_MS if self.isVisible() else HIDDEN_RELOAD_MS)
 
     def reload(self) -> None:
         if self._ctx.workspace is None:
@@ -762,6 +765,8 @@ class LiveView(QWidget):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self._read_stuck_setting()  # it may have changed in Settings meanwhile
+        if self._reload_timer.isActive():  # waiting at the hidden pace: read it now
+            self._reload_timer.start(0)
         self._update_clocks()
 
     def hideEvent(self, event: Any) -> None:
