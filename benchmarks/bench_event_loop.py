@@ -222,8 +222,12 @@ def bench_event_loop(
                 deltas = [ms for relay in relays for ms in relay.latencies_ms]
                 board.close()
                 statuses: dict[str, int] = {}
+                failures: dict[str, int] = {}  # a run that did not complete: why, and how many
                 for item in done:
                     statuses[item.status.value] = statuses.get(item.status.value, 0) + 1
+                    if item.status.value != "completed":
+                        why = f"{item.error_class}: {item.error_message}"[:200]
+                        failures[why] = failures.get(why, 0) + 1
                 result.update(
                     {
                         "runs_in_log": await ctx.read(workspace.store.count_runs, RunFilter()),
@@ -232,6 +236,7 @@ def bench_event_loop(
                         "delta_interval_ms": round(chunk_delay_s * 1000, 1),
                         "warmup_status": warm.status.value,
                         "statuses": statuses,
+                        "failures": failures,
                         "max_live_rows": max(seen_live, default=0),
                         "dispatch_wall_s": round(elapsed, 2),
                         "tick_ms": TICK_MS,
