@@ -34,6 +34,21 @@ class Migration:
     sql: str
 
 
+# The old row's count taken out of run_volume_rollups (and its row dropped at zero): the body
+# shared by migration 18's delete and update triggers.
+_VOLUME_TAKE_OLD = f"""            UPDATE run_volume_rollups SET runs = runs - 1,
+                cost_usd = cost_usd - coalesce(old.cost_usd, 0.0)
+            WHERE hour = old.started_at / 3600000 AND status = old.status
+                AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '')
+                AND is_simulation = old.is_simulation
+                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")};
+            DELETE FROM run_volume_rollups WHERE hour = old.started_at / 3600000
+                AND status = old.status AND agent_id = coalesce(old.agent_id, '')
+                AND version_id = coalesce(old.agent_version_id, '')
+                AND is_simulation = old.is_simulation
+                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")} AND runs <= 0;"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -1189,36 +1204,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TRIGGER run_volume_rollups_delete AFTER DELETE ON runs
         WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
         BEGIN
-            UPDATE run_volume_rollups SET runs = runs - 1,
-                cost_usd = cost_usd - coalesce(old.cost_usd, 0.0)
-            WHERE hour = old.started_at / 3600000 AND status = old.status
-                AND agent_id = coalesce(old.agent_id, '')
-                AND version_id = coalesce(old.agent_version_id, '')
-                AND is_simulation = old.is_simulation
-                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")};
-            DELETE FROM run_volume_rollups WHERE hour = old.started_at / 3600000
-                AND status = old.status AND agent_id = coalesce(old.agent_id, '')
-                AND version_id = coalesce(old.agent_version_id, '')
-                AND is_simulation = old.is_simulation
-                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")} AND runs <= 0;
+{_VOLUME_TAKE_OLD}
         END;
 
         CREATE TRIGGER run_volume_rollups_update AFTER UPDATE OF
             agent_id, agent_version_id, started_at, status, cost_usd, is_simulation ON runs
         WHEN old.run_no <= (SELECT run_no FROM run_rollup_mark WHERE id = 1)
         BEGIN
-            UPDATE run_volume_rollups SET runs = runs - 1,
-                cost_usd = cost_usd - coalesce(old.cost_usd, 0.0)
-            WHERE hour = old.started_at / 3600000 AND status = old.status
-                AND agent_id = coalesce(old.agent_id, '')
-                AND version_id = coalesce(old.agent_version_id, '')
-                AND is_simulation = old.is_simulation
-                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")};
-            DELETE FROM run_volume_rollups WHERE hour = old.started_at / 3600000
-                AND status = old.status AND agent_id = coalesce(old.agent_id, '')
-                AND version_id = coalesce(old.agent_version_id, '')
-                AND is_simulation = old.is_simulation
-                AND band = {COST_BAND_SQL.format(cost="old.cost_usd")} AND runs <= 0;
+{_VOLUME_TAKE_OLD}
             INSERT INTO run_volume_rollups VALUES (
                 new.started_at / 3600000, new.status, coalesce(new.agent_id, ''),
                 coalesce(new.agent_version_id, ''), new.is_simulation,
