@@ -23,7 +23,7 @@ from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.runs_page import DETAILS, HISTORY, LIVE, RunsPage
 from ato_desktop.ui.runs.filters_bar import RunsFilterState
 from ato_desktop.ui.runs.history_view import EMPTY_NO_MATCH, EMPTY_NO_RUNS
-from ato_desktop.ui.runs.live_view import COL_KILL
+from ato_desktop.ui.runs.live_view import COL_KILL, KILL_ROLE, kill_button_pixmap
 from ato_desktop.ui.runs.runs_model import COL_AGENT
 from ato_desktop.ui.widgets.json_view import DISPLAY_MAX_CHARS
 from benchmarks.workload import DAY_MS, synthetic_runs
@@ -613,9 +613,17 @@ def test_live_view_kills_a_run_of_another_process(
     assert box.isVisible() and run_id[-8:] in box.findChildren(QLabel)[1].text()
     box.kill_button.click()
     qtbot.waitUntil(lambda: store.get_run(run_id).kill_requested_at is not None, timeout=5000)
-    # The row learns of the request from the store, a moment later.
+    # The row learns of the request from the store, a moment later: its button says so (a
+    # picture, "Killing…"; its words for screen readers and the tooltip's).
+    cell = lambda: live.model.index(0, COL_KILL)  # noqa: E731
     requested = "Kill requested…"
-    qtbot.waitUntil(lambda: live.model.index(0, COL_KILL).data() == requested, timeout=5000)
+    qtbot.waitUntil(
+        lambda: cell().data(Qt.ItemDataRole.AccessibleTextRole) == requested, timeout=5000
+    )
+    assert cell().data(KILL_ROLE) == "requested"
+    picture = kill_button_pixmap(True, live.table.font(), live.table.devicePixelRatioF())
+    icon = cell().data(Qt.ItemDataRole.DecorationRole)
+    assert icon.pixmap(picture.size()).toImage() == picture.toImage()
 
 
 def test_live_view_empty_state_and_kill_click_asks_first(

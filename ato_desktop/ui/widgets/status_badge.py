@@ -82,13 +82,21 @@ def draw_status_badge(
     """paint_status_badge, from a cache of drawn badges (status, phase step, font, theme and
     pixel ratio): item views repaint a column of running badges every pulse tick, and drawing
     each anew was most of what a busy Live view cost the UI thread."""
+    ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+    pixmap = status_badge_pixmap(status, font, ratio, pulse)
+    size = badge_size(status, font)
+    painter.drawPixmap(QPointF(rect.left(), rect.center().y() - size.height() / 2), pixmap)
+
+
+def status_badge_pixmap(status: str, font: QFont, ratio: float, pulse: float = 0.0) -> QPixmap:
+    """The badge drawn once for its status, phase step, font, theme and pixel ratio; the same
+    QPixmap object each time (a cell holding it compares equal when nothing changed)."""
     theme = current_theme()
     step = int(pulse * PULSE_STEPS) % PULSE_STEPS if status == "running" else 0
-    ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
     key = (status, step, font.key(), theme.name, theme.is_dark, ratio)
     pixmap = _badges.get(key)
-    size = badge_size(status, font)
     if pixmap is None:
+        size = badge_size(status, font)
         # The pulse's ring stays inside the pill (at most 7.5 px around a dot 11.5 px in).
         pixmap = QPixmap(size * ratio)
         pixmap.setDevicePixelRatio(ratio)
@@ -105,7 +113,7 @@ def draw_status_badge(
         if len(_badges) >= _BADGE_CACHE_MAX:
             _badges.clear()
         _badges[key] = pixmap
-    painter.drawPixmap(QPointF(rect.left(), rect.center().y() - size.height() / 2), pixmap)
+    return pixmap
 
 
 def paint_status_badge(
