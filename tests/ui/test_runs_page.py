@@ -22,7 +22,7 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.runs_page import DETAILS, HISTORY, LIVE, RunsPage
 from ato_desktop.ui.runs.filters_bar import RunsFilterState
-from ato_desktop.ui.runs.history_view import EMPTY_NO_MATCH, EMPTY_NO_RUNS
+from ato_desktop.ui.runs.history_view import EMPTY_NO_MATCH, EMPTY_NO_RUNS, PULSE_MAX_ROWS
 from ato_desktop.ui.runs.live_view import COL_KILL, KILL_ROLE, kill_button_pixmap
 from ato_desktop.ui.runs.runs_model import COL_AGENT
 from ato_desktop.ui.widgets.json_view import DISPLAY_MAX_CHARS
@@ -655,3 +655,25 @@ def test_run_queries_agree_with_the_page_count(open_ctx: AppContext, qtbot: Any)
     page = make_page(open_ctx, qtbot)
     store = open_ctx.workspace.store
     assert page.total == store.count_runs(page.model.filter) == 50
+
+
+def test_history_badges_rest_when_many_running_runs_are_in_sight(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
+    """The running pulse draws the eye to a run in flight; with more than PULSE_MAX_ROWS in
+    sight it stops (each pulse repaints every badge), and starts again when fewer are."""
+    store = open_ctx.workspace.store
+    now = int(time.time() * 1000)
+    runs = [
+        store.create_run(NewRun("claude", "m", "cli", now - i * 1000), owner=other_process).result()
+        for i in range(PULSE_MAX_ROWS + 4)
+    ]
+    page = make_page(open_ctx, qtbot)
+    table = page.history.table
+    qtbot.waitUntil(lambda: table.model().rowCount() == len(runs), timeout=5000)
+    qtbot.waitUntil(lambda: table.clock.active and table.clock.steady, timeout=5000)
+    assert table.clock.phase == 0.0
+    for run_id, run_no in runs[:5]:
+        store.finish_run(run_id, run_no, RunEnd("completed", now, 0)).result()
+    qtbot.waitUntil(lambda: not table.clock.steady, timeout=5000)
+    assert table.clock.active

@@ -228,9 +228,12 @@ class PulseClock(QObject):
         self._timer.setInterval(self.TICK_MS)
         self._timer.timeout.connect(self._tick)
         self._ms = 0
+        self.steady = False  # the badges drawn at rest (their view has too many to pulse)
 
     @property
     def phase(self) -> float:
+        if self.steady:
+            return 0.0
         return (self._ms % self.PERIOD_MS) / self.PERIOD_MS
 
     @property
