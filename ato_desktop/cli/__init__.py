@@ -138,7 +138,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     others' arguments unbuilt, their imports not made): what a command line starting with that
     command needs. With NO_COMMAND, every command by name and help, none built: the top-level
     `--help` and errors, which read the same as the whole parser's (tests/test_cli_docs.py)."""
-    parser = argparse.ArgumentParser(prog="ato-desktop", description=DESCRIPTION, epilog=EPILOG)
+    parser = _Parser(prog="ato-desktop", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"ato-desktop {__version__}")
     parser.set_defaults(handler=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -149,6 +149,30 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for module in command_modules(command):
         module.add_parsers(commands)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its help as wide as the terminal without loading shutil (argparse
+    imports it for the width, and shutil loads the bz2, lzma and zlib modules: a few ms of
+    every command's start). Subcommands' parsers are of this class too (add_subparsers)."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return self.formatter_class(prog=self.prog, width=_terminal_width() - 2)
+
+
+def _terminal_width() -> int:
+    """shutil.get_terminal_size().columns, as argparse reads it: $COLUMNS, else the terminal
+    of stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:

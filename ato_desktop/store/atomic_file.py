@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -38,6 +37,8 @@ def atomic_text_file(target: Path, *, newline: str | None = None) -> Iterator[IO
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(target)
+        import tempfile  # here: a process that writes no file never loads it (nor random)
+
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent
         )

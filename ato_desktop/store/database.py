@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -280,6 +279,8 @@ def disk_full_error(directory: Path, what: str, *, data_dir: bool = False) -> Di
 def _free_bytes(directory: Path) -> int:
     """Free bytes on directory's file system; a large number when it cannot be read."""
     try:
+        import shutil
+
         return shutil.disk_usage(directory).free
     except OSError:
         return 2**62
@@ -288,6 +289,8 @@ def _free_bytes(directory: Path) -> int:
 def _free_space(directory: Path) -> str:
     """The free space on directory's file system, for messages ("unknown" if it cannot be read)."""
     try:
+        import shutil
+
         free = float(shutil.disk_usage(directory).free)
     except OSError:
         return "unknown"
@@ -355,4 +358,6 @@ def _backup(conn: sqlite3.Connection, target: Path) -> None:
         conn.backup(dest)
     finally:
         dest.close()
+    import shutil
+
     shutil.move(str(tmp), str(target))

@@ -12,7 +12,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
@@ -46,8 +45,9 @@ from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 
 if TYPE_CHECKING:
     # Loaded by the first write (or follow_changes), not at import: a process that only reads
-    # the log (a CLI command) never builds the writer, its events or the change feed.
-    from concurrent.futures import ThreadPoolExecutor
+    # the log (a CLI command) never builds the writer, its events or the change feed (nor loads
+    # concurrent.futures, whose Futures only writes and threaded reads return).
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
     from ato_desktop.core.records import MessageRecord, NewAction, NewRun, RunEnd, ThreadRecord
@@ -341,6 +341,8 @@ class ExecutionLog:
         if refused is None and self._closed and self._writer is None:
             refused = StoreError("the execution log is closed")  # as the writer says once closed
         if refused is not None:
+            from concurrent.futures import Future
+
             future: Future[T] = Future()
             future.set_exception(refused)
             return future
