@@ -185,18 +185,16 @@ def change_side_facts(
     if limit <= 0:
         return [], False
     side_check, side_params = _change_side_check()
-    rows = (
-        log.reader()
-        .execute(
-            "SELECT r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source "
-            "FROM runs r INDEXED BY idx_runs_version "
-            f"WHERE r.agent_version_id = ? AND {side_check} "
-            "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
-            [version_id, *side_params, limit + 1],
-        )
-        .fetchall()
-    )
-    return [(row[0], row[1], row[2], row[3], row[4]) for row in rows[:limit]], len(rows) > limit
+    cursor = log.reader().cursor()
+    cursor.row_factory = None  # plain tuples: the RunFacts themselves, no Row made per run
+    rows: list[RunFacts] = cursor.execute(
+        "SELECT r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source "
+        "FROM runs r INDEXED BY idx_runs_version "
+        f"WHERE r.agent_version_id = ? AND {side_check} "
+        "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+        [version_id, *side_params, limit + 1],
+    ).fetchall()
+    return rows[:limit], len(rows) > limit
 
 
 def _change_side_check() -> tuple[str, list[Any]]:
