@@ -157,7 +157,9 @@ class _Parser(argparse.ArgumentParser):
     every command's start). Subcommands' parsers are of this class too (add_subparsers)."""
 
     def _get_formatter(self) -> argparse.HelpFormatter:
-        return self.formatter_class(prog=self.prog, width=_terminal_width() - 2)
+        if self.formatter_class is not argparse.HelpFormatter:
+            return super()._get_formatter()
+        return argparse.HelpFormatter(prog=self.prog, width=_terminal_width() - 2)
 
 
 def _terminal_width() -> int:
