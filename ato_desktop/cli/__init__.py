@@ -19,7 +19,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, TextIO
 
 from ato_desktop import __version__
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_STORE, EXIT_USAGE
@@ -30,8 +29,10 @@ from ato_desktop.cli.text_io import (
     check_numbers,
 )
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     import logging
+    from typing import TextIO
 
 __all__ = [
     "EXIT_FAILED",

@@ -8,9 +8,12 @@ chat's threads; they live here so that reading the log creates only the classes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ato_desktop.core.vocabulary import AgentConfig, TokenUsage
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

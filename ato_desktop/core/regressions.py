@@ -35,7 +35,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from itertools import repeat
-from typing import Any, Final
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 SUCCESS: Final = "success_rate"
 LATENCY: Final = "p95_latency"

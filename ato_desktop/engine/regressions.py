@@ -18,7 +18,6 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
 
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
 from ato_desktop.core.log_records import AgentRecord, AgentVersionRecord, RunRecord
@@ -45,6 +44,10 @@ from ato_desktop.store.eval_scores import version_case_scores  # not engine.eval
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
 from ato_desktop.store.paths import DataPaths
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 PER_SIDE: Final = CHANGE_SIDE_RUNS  # runs read on each side of a change
 EXAMPLES: Final = 5  # failing examples per regressed metric

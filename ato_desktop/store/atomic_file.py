@@ -15,10 +15,13 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 from ato_desktop.store.database import DiskFullError, disk_full_error
 from ato_desktop.store.process_lease import try_lock
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import IO
 
 PART_SUFFIX = ".part"
 # What tempfile.mkstemp(prefix=".NAME.", suffix=".part") makes: 8 random characters.

@@ -12,7 +12,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
@@ -43,19 +42,21 @@ from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     # Loaded by the first write (or follow_changes), not at import: a process that only reads
     # the log (a CLI command) never builds the writer, its events or the change feed (nor loads
     # concurrent.futures, whose Futures only writes and threaded reads return).
     from concurrent.futures import Future, ThreadPoolExecutor
+    from typing import Any, ParamSpec, TypeVar
 
     from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
     from ato_desktop.core.records import MessageRecord, NewAction, NewRun, RunEnd, ThreadRecord
     from ato_desktop.store.change_feed import ChangeFeed
     from ato_desktop.store.writer import Emit, WriterThread
 
-P = ParamSpec("P")
-T = TypeVar("T")
+    P = ParamSpec("P")
+    T = TypeVar("T")
 
 
 # Each reader thread has its own connection and page cache; the writer's is larger (it walks
@@ -234,6 +235,11 @@ class ExecutionLog:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        if not start_writer:
+            # Opened to read (writes refused by SQLite): the opening thread reads through the
+            # read-only connection the checks opened, rather than opening another one and
+            # parsing the schema again (a reading command's start).
+            self._local.conn = write_conn
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         # Damage seen by this process, or written down by another one (checked once a second

@@ -30,7 +30,6 @@ import itertools
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ato_desktop.core.log_records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import normalize_filter
@@ -43,6 +42,10 @@ from ato_desktop.core.run_sort import (
 )
 from ato_desktop.core.vocabulary import TokenUsage
 from ato_desktop.store.json_codec import from_json
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A min-cost filter matching fewer runs than this is served from the cost index (read them all,
 # sort, take a page); above it, matches are dense enough that walking newest-first meets a page
