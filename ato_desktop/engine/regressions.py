@@ -317,7 +317,7 @@ def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side
     # Runs not finished count for nothing. Comprehensions: up to CHANGE_SIDE_RUNS of them on
     # each side of every change, in the same order as read.
     finished = [run for run in runs if run[1] == _COMPLETED or run[1] == _FAILED]
-    ok = sum(1 for run in finished if run[1] == _COMPLETED)
+    ok = [run[1] for run in finished].count(_COMPLETED)
     durations = tuple([run[2] / 1e6 for run in finished if run[2] is not None])
     costs = tuple([float(run[3]) for run in finished if run[3] is not None and run[4] != "unknown"])
     return Side(ok, len(finished) - ok, durations, costs, tuple(float(s) for _run, s in scores))
