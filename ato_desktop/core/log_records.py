@@ -1,5 +1,5 @@
-"""What reading the execution log returns (runs, actions, agents and their versions) and how a
-run listing is asked for (RunFilter, RunCursor), as plain dataclasses.
+"""What reading the execution log returns of runs and actions, and how a run listing is asked for
+(RunFilter, RunCursor), as plain dataclasses (agents and their versions: core.agent_records).
 
 core.records names these too, with what the store accepts (new runs, actions, ends) and the
 chat's threads; they live here so that reading the log creates only the classes it returns.
@@ -9,35 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ato_desktop.core.vocabulary import AgentConfig, TokenUsage
+from ato_desktop.core.vocabulary import TokenUsage
 
 TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     from typing import Any
-
-
-@dataclass(frozen=True, slots=True)
-class AgentRecord:
-    id: str
-    name: str
-    created_at: int
-    updated_at: int
-    current_version: int
-    config: AgentConfig
-    current_version_id: str
-    is_demo: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AgentVersionRecord:
-    id: str
-    agent_id: str
-    version: int
-    created_at: int
-    config: AgentConfig
-    diff: list[dict[str, Any]]
-    change_source: str
-    run_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ato_desktop.core.agent_records import AgentRecord, AgentVersionRecord
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
-from ato_desktop.core.log_records import AgentRecord, AgentVersionRecord, RunRecord
+from ato_desktop.core.log_records import RunRecord
 from ato_desktop.core.regressions import (
     CHANGE_SIDE_RUNS,
     COST,

@@ -16,18 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.ids import uuid7
-from ato_desktop.core.log_records import (
-    ActionRecord,
-    AgentRecord,
-    AgentVersionRecord,
-    RunCursor,
-    RunFilter,
-    RunRecord,
-)
+from ato_desktop.core.log_records import ActionRecord, RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import is_simulation
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
 from ato_desktop.core.terminal_text import strip_controls
-from ato_desktop.core.vocabulary import AgentConfig, Outcome, RunStatus, TokenUsage
+from ato_desktop.core.vocabulary import Outcome, RunStatus, TokenUsage
 from ato_desktop.store import damage, run_listing, run_volume
 from ato_desktop.store.database import (
     DatabaseCorruptError,
@@ -50,6 +43,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
     from typing import Any, ParamSpec, TypeVar
 
+    from ato_desktop.core.agent_records import AgentConfig, AgentRecord, AgentVersionRecord
     from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
     from ato_desktop.core.records import MessageRecord, NewAction, NewRun, RunEnd, ThreadRecord
     from ato_desktop.store.change_feed import ChangeFeed
@@ -136,6 +130,10 @@ def thread_from_row(row: sqlite3.Row) -> ThreadRecord:
 
 
 def _agent_from_row(row: sqlite3.Row) -> AgentRecord:
+    # Agents' classes load with the first agent read (core.agent_records): a command that reads
+    # runs alone never creates them.
+    from ato_desktop.core.agent_records import AgentConfig, AgentRecord
+
     return AgentRecord(
         id=row["id"],
         name=row["name"],
@@ -465,6 +463,8 @@ class ExecutionLog:
                 ),
             )
             emit(ConfigChanged(agent_id, 1, version_id))
+            from ato_desktop.core.agent_records import AgentRecord
+
             return AgentRecord(agent_id, name, ts, ts, 1, config, version_id, is_demo)
 
         return self.submit(job)
@@ -508,6 +508,8 @@ class ExecutionLog:
                 (version, ts, agent_id),
             )
             emit(ConfigChanged(agent_id, version, version_id))
+            from ato_desktop.core.agent_records import AgentRecord
+
             updated = AgentRecord(
                 agent_id,
                 current.name,
@@ -563,6 +565,8 @@ class ExecutionLog:
 
     def agent_history(self, agent_id: str) -> list[AgentVersionRecord]:
         """Every config version, newest first, with how many runs each made."""
+        from ato_desktop.core.agent_records import AgentConfig, AgentVersionRecord
+
         rows = self.reader().execute(
             """
             SELECT v.*, (SELECT count(*) FROM runs r WHERE r.agent_version_id = v.id) AS run_count

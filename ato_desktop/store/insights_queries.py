@@ -20,8 +20,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ato_desktop.core.log_records import AgentVersionRecord
-from ato_desktop.core.vocabulary import AgentConfig
+from ato_desktop.core.agent_records import AgentConfig, AgentVersionRecord
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.json_codec import from_json
 from ato_desktop.store.schema import COST_BAND_SQL
