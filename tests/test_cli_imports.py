@@ -69,6 +69,12 @@ WRITE_SIDE = (
     "ato_desktop.store.run_queries",
 )
 
+# What no reading command needs of the standard library (issue 20, part 3): typing (names that
+# only annotate are imported under TYPE_CHECKING), shutil (argparse's help width is read without
+# it; it loads bz2, lzma and zlib), tempfile and random (only writes make temporary files), the
+# futures of writes and threaded reads.
+STDLIB_NOT_NEEDED = ("typing", "shutil", "tempfile", "random", "concurrent")
+
 
 def _env(ato_home: Path) -> dict[str, str]:
     env = dict(os.environ)
@@ -150,6 +156,7 @@ def test_reading_commands_import_no_sdk_qt_keyring_or_service(
     assert _under(modules, SERVICES) == []
     if args[0] != "actions":  # its parser names engine.export's formats (that module loads records)
         assert _under(modules, WRITE_SIDE) == []
+        assert _under(modules, STDLIB_NOT_NEEDED) == []
 
 
 def test_runs_show_imports_no_sdk_qt_keyring_or_service(ato_home: Path) -> None:
@@ -168,6 +175,7 @@ def test_runs_show_imports_no_sdk_qt_keyring_or_service(ato_home: Path) -> None:
     assert _under(modules, HEAVY_PACKAGES) == []
     assert _under(modules, SERVICES) == []
     assert _under(modules, WRITE_SIDE) == []
+    assert _under(modules, STDLIB_NOT_NEEDED) == []
 
 
 @pytest.mark.parametrize("args", [("--help",), ("-h",), ("bogus",)], ids=" ".join)
