@@ -1,5 +1,6 @@
-"""What reading the execution log returns of runs and actions, and how a run listing is asked for
-(RunFilter, RunCursor), as plain dataclasses (agents and their versions: core.agent_records).
+"""What reading the execution log returns of runs, and how a run listing is asked for (RunFilter,
+RunCursor), as plain dataclasses (actions: core.action_records; agents and their versions:
+core.agent_records).
 
 core.records names these too, with what the store accepts (new runs, actions, ends) and the
 chat's threads; they live here so that reading the log creates only the classes it returns.
@@ -58,29 +59,6 @@ class RunRecord:
         if self.action_count == 0:
             return None
         return self.success_count / self.action_count
-
-
-@dataclass(frozen=True, slots=True)
-class ActionRecord:
-    run_id: str
-    seq: int
-    parent_seq: int | None
-    name: str
-    kind: str
-    inputs: Any
-    outputs: Any
-    usage: TokenUsage | None
-    tokens_estimated: bool
-    ttft_ns: int | None
-    duration_ns: int | None
-    cost_usd: float | None
-    cost_source: str | None
-    outcome: str
-    started_at: int
-    ended_at: int | None
-    error_class: str | None
-    error_message: str | None
-    meta: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)

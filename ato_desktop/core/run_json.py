@@ -12,8 +12,9 @@ TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start
 if TYPE_CHECKING:
     from typing import Any
 
+    from ato_desktop.core.action_records import ActionRecord
     from ato_desktop.core.agent_records import AgentRecord, AgentVersionRecord
-    from ato_desktop.core.log_records import ActionRecord, RunRecord
+    from ato_desktop.core.log_records import RunRecord
 
 SCHEMA_VERSION = 1
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ato_desktop.core.log_records import ActionRecord, RunRecord
+from ato_desktop.core.log_records import RunRecord
 from ato_desktop.core.regressions import CHANGE_SIDE_LEFT_OUT_TRIGGERS, CHANGE_SIDE_STATUSES
 from ato_desktop.core.vocabulary import RunStatus
 from ato_desktop.store.execution_log import ExecutionLog, _action_from_row
@@ -24,6 +24,8 @@ from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, run_from_row
 TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     from typing import Any
+
+    from ato_desktop.core.action_records import ActionRecord
 
 # Run numbers per query: well under SQLite's limit on bound parameters.
 _CHUNK = 500

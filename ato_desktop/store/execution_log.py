@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.ids import uuid7
-from ato_desktop.core.log_records import ActionRecord, RunCursor, RunFilter, RunRecord
+from ato_desktop.core.log_records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import is_simulation
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
 from ato_desktop.core.terminal_text import strip_controls
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
     from typing import Any, ParamSpec, TypeVar
 
+    from ato_desktop.core.action_records import ActionRecord
     from ato_desktop.core.agent_records import AgentConfig, AgentRecord, AgentVersionRecord
     from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
     from ato_desktop.core.records import MessageRecord, NewAction, NewRun, RunEnd, ThreadRecord
@@ -76,6 +77,9 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
     meta = from_json(row["meta_json"])
     # The 1-hour part of the cache writes rides in meta (see USAGE_META_1H), not in a column.
     written_1h = meta.get(USAGE_META_1H) if isinstance(meta, dict) else None
+    # The class loads with the first action read (a run's actions), not in every reader of runs.
+    from ato_desktop.core.action_records import ActionRecord
+
     return ActionRecord(
         run_id=run_id,
         seq=row["seq"],
