@@ -72,8 +72,9 @@ WRITE_SIDE = (
 # What no reading command needs of the standard library (issue 20, part 3): typing (names that
 # only annotate are imported under TYPE_CHECKING), shutil (argparse's help width is read without
 # it; it loads bz2, lzma and zlib), tempfile and random (only writes make temporary files), the
-# futures of writes and threaded reads.
-STDLIB_NOT_NEEDED = ("typing", "shutil", "tempfile", "random", "concurrent")
+# futures of writes and threaded reads; logging (the CLI's handler is installed when a module
+# loads it: test_logging_loaded_late_logs_through_the_cli_handler).
+STDLIB_NOT_NEEDED = ("typing", "shutil", "tempfile", "random", "concurrent", "logging")
 
 
 def _env(ato_home: Path) -> dict[str, str]:
@@ -249,3 +250,27 @@ def test_a_reader_hands_a_dead_process_run_to_crash_recovery(tmp_path: Path) -> 
     shown = json.loads(_cli(tmp_path, "runs", "show", run_id, "--json").stdout)
     assert (shown["status"], shown["error_class"]) == ("interrupted", "interrupted")
     assert json.loads(_cli(tmp_path, "runs", "list", "--status", "running", "--json").stdout) == []
+
+
+def test_logging_loaded_late_logs_through_the_cli_handler(tmp_path: Path) -> None:
+    """A command that loads logging only when it has something to say (after the CLI set up
+    its output) still logs through the CLI's handler: its format, its level, on stderr."""
+    code = (
+        "import sys\n"
+        "from ato_desktop import cli\n"
+        "cli._configure_logging()\n"
+        "assert 'logging' not in sys.modules\n"
+        "import logging\n"
+        "logging.getLogger('ato_desktop.store.database').warning('journal_mode is %s', 'delete')\n"
+        "logging.getLogger('ato_desktop.store.database').info('not at WARNING')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "WARNING ato_desktop.store.database: journal_mode is delete\n"

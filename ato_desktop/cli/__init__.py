@@ -32,7 +32,7 @@ from ato_desktop.cli.text_io import (
 TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     import logging
-    from typing import TextIO
+    from typing import Any, TextIO
 
 __all__ = [
     "EXIT_FAILED",
@@ -260,7 +260,16 @@ def _is_one_of(exc: Exception, names: Sequence[tuple[str, str]]) -> bool:
 
 
 def _configure_logging() -> None:
-    """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted."""
+    """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted: now when
+    logging is loaded, else as soon as a module loads it (before that module can log). A command
+    that logs nothing never loads logging, a few ms of a reading command's start."""
+    if "logging" in sys.modules:
+        _install_log_handler()
+    elif not any(isinstance(finder, _ConfigureLoggingOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ConfigureLoggingOnImport())
+
+
+def _install_log_handler() -> None:
     import logging
 
     root = logging.getLogger()
@@ -271,6 +280,40 @@ def _configure_logging() -> None:
         root.addHandler(handler)
         level = os.environ.get("ATO_LOG_LEVEL", "WARNING").upper()
         root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+
+
+class _ConfigureLoggingOnImport:
+    """A finder, first on sys.meta_path, for `logging` alone: it finds the module where the
+    other finders do and has the CLI's handler installed as soon as the module has run, so the
+    module that imported logging logs through it. Used once, then removed."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> Any:
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)  # the other finders, as the import would
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenInstallLogHandler(spec.loader)  # type: ignore[assignment]
+        return spec
+
+
+class _ThenInstallLogHandler:
+    """logging's own loader, installing the CLI's handler once it has run the module."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        _install_log_handler()
+
+    def __getattr__(self, name: str) -> Any:  # the rest of the loader (is_package, get_source)
+        return getattr(self.loader, name)
 
 
 class _RedactingOnFirstRecord:
