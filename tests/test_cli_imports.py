@@ -73,8 +73,9 @@ WRITE_SIDE = (
 # only annotate are imported under TYPE_CHECKING), shutil (argparse's help width is read without
 # it; it loads bz2, lzma and zlib), tempfile and random (only writes make temporary files), the
 # futures of writes and threaded reads; logging (the CLI's handler is installed when a module
-# loads it: test_logging_loaded_late_logs_through_the_cli_handler).
-STDLIB_NOT_NEEDED = ("typing", "shutil", "tempfile", "random", "concurrent", "logging")
+# loads it: test_logging_loaded_late_logs_through_the_cli_handler); decimal (core.coerce loads it
+# for a value that is not an int or a float, which the log's columns never are).
+STDLIB_NOT_NEEDED = ("typing", "shutil", "tempfile", "random", "concurrent", "logging", "decimal")
 
 
 def _env(ato_home: Path) -> dict[str, str]:
