@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
-
 # Computed once: combining two of Qt's flags makes a Python enum value (some 30 us), and item
 # models ask for an alignment per cell painted.
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
