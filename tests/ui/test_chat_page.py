@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from ato_desktop.core.models import AgentConfig, Trigger
 from ato_desktop.core.records import AgentRecord
@@ -164,8 +165,16 @@ def test_auth_failure_is_shown_with_its_message_and_a_fix(
     assert "keys set anthropic" in card.message.text()
     assert "API key" in card.title.text()
     assert not any("assistant" in k for k in page.conversation.keys)
-    fix = card.findChild(type(page.composer.send_button), "FixKeysButton")
-    assert fix is not None and fix.isVisible()
+
+    # The card's buttons are made again when its run's figures arrive; a new button shows at
+    # the event loop's next turn.
+    def shown_fix() -> QPushButton | None:
+        buttons = card.findChildren(QPushButton, "FixKeysButton")
+        return next((button for button in buttons if button.isVisible()), None)
+
+    qtbot.waitUntil(lambda: shown_fix() is not None, timeout=5_000)
+    fix = shown_fix()
+    assert fix is not None
     with qtbot.waitSignal(ctx.sig_navigate) as nav:
         qtbot.mouseClick(fix, Qt.MouseButton.LeftButton)
     assert nav.args == ["settings", {"section": "keys"}]
