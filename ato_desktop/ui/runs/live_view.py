@@ -67,7 +67,7 @@ from ato_desktop.ui.runs.columns import alignment, id_font
 from ato_desktop.ui.runs.formatting import ago, elapsed, now_ms, plural, short_id, size_text
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.background import BackgroundWork
-from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, status_badge_pixmap
+from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, picture, status_badge_pixmap
 
 log = logging.getLogger(__name__)
 
@@ -390,9 +390,7 @@ def _icon(pixmap: QPixmap) -> QIcon:
 
 def kill_button_width(font: QFont) -> int:
     """The Kill button's width: one for both its labels, so the column's buttons line up."""
-    bold = QFont(font)
-    bold.setWeight(QFont.Weight.DemiBold)
-    metrics = QFontMetrics(bold)
+    metrics = QFontMetrics(_demibold(font))
     return max(metrics.horizontalAdvance(label) for label in ("Kill", "Killing…")) + 2 * _KILL_PAD_X
 
 
@@ -403,25 +401,22 @@ def kill_button_pixmap(requested: bool, font: QFont, ratio: float) -> QPixmap:
     key = (requested, font.key(), theme.name, theme.is_dark, ratio)
     pixmap = _kill_buttons.get(key)
     if pixmap is None:
-        label = "Killing…" if requested else "Kill"
-        bold = QFont(font)
-        bold.setWeight(QFont.Weight.DemiBold)
-        width = kill_button_width(font)
-        pixmap = QPixmap(int(width * ratio), int(_KILL_HEIGHT * ratio))
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         colour = QColor(theme.neutral if requested else theme.failed)
         fill = QColor(colour)
         fill.setAlphaF(0.10)
-        painter.setPen(colour)
-        painter.setBrush(fill)
+        width = kill_button_width(font)
         rect = QRectF(0.5, 0.5, width - 1, _KILL_HEIGHT - 1)
-        painter.drawRoundedRect(rect, 5, 5)
-        painter.setFont(bold)
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), label)
-        painter.end()
+
+        def draw(painter: QPainter) -> None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(colour)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(rect, 5, 5)
+            painter.setFont(_demibold(font))
+            label = "Killing…" if requested else "Kill"
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), label)
+
+        pixmap = picture(QSize(width, _KILL_HEIGHT), ratio, draw)
         if len(_kill_buttons) > 64:
             _kill_buttons.clear()
         _kill_buttons[key] = pixmap
@@ -434,8 +429,8 @@ _TIPS = {
 }
 
 
-def _demibold() -> QFont:
-    font = QFont()
+def _demibold(base: QFont | None = None) -> QFont:
+    font = QFont(base) if base is not None else QFont()
     font.setWeight(QFont.Weight.DemiBold)
     return font
 
@@ -532,8 +527,7 @@ class LiveView(QWidget):
         # for the GIL while the engine thread streams (fifty rows starting or ending together
         # repainted the table with a hundred such calls: a 100 ms frame). Every row here is
         # running: the badge does not pulse (History's running rows do).
-        self.model.cell_font = self.table.font()
-        self.model.pixel_ratio = self.table.devicePixelRatioF()
+        self._fit_pictures()
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -591,9 +585,14 @@ class LiveView(QWidget):
         self._read_stuck_setting()
 
     def _on_theme_changed(self, _theme: object) -> None:
+        self._fit_pictures()
+        self.model.rewrite()  # the cells hold their colours and the badge's picture
+
+    def _fit_pictures(self) -> None:
+        """The badge's and the Kill button's pictures are drawn for the table's font and pixel
+        ratio."""
         self.model.cell_font = self.table.font()
         self.model.pixel_ratio = self.table.devicePixelRatioF()
-        self.model.rewrite()  # the cells hold their colours and the badge's picture
 
     def _read_stuck_setting(self) -> None:
         settings = getattr(self._ctx, "settings", None)
