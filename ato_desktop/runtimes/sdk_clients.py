@@ -80,6 +80,18 @@ def bounded_retries(base: type[Any]) -> type[Any]:
     return BoundedRetries
 
 
+def network_process_transport() -> dict[str, Any]:
+    """``transport=`` for a client made on the app's engine loop, whose requests the network
+    process makes (runtimes.net_process); nothing elsewhere (httpx's own transport)."""
+    from ato_desktop.runtimes.net_process import net_for_running_loop
+
+    if net_for_running_loop() is None:
+        return {}
+    from ato_desktop.runtimes.net_transport import transport_for_running_loop
+
+    return {"transport": transport_for_running_loop()}
+
+
 def make_anthropic_client(
     request: RuntimeRequest, *, api_key: str, base_url: str
 ) -> AsyncAnthropic:
@@ -99,7 +111,9 @@ def make_anthropic_client(
         max_retries=max(request.max_retries, 0),
         # One TLS context per process, not one per client (parsing the CA bundle each time
         # stalled the UI thread); the SDK's own defaults otherwise.
-        http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
+        http_client=anthropic.DefaultAsyncHttpxClient(
+            verify=shared_ssl_context(), **network_process_transport()
+        ),
         # ATO exports its own traces from the execution log; SDK spans would duplicate them
         # and propagation headers would leak trace context to the provider.
         open_telemetry=False,
@@ -124,7 +138,9 @@ def make_openai_client(request: RuntimeRequest, *, api_key: str, base_url: str) 
         timeout=http_timeout(request),
         max_retries=max(request.max_retries, 0),
         # One TLS context per process, not one per client (runtimes.tls).
-        http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
+        http_client=openai.DefaultAsyncHttpxClient(
+            verify=shared_ssl_context(), **network_process_transport()
+        ),
     )
     client.ato_max_retry_wait_s = request.max_retry_wait_s
     return cast("AsyncOpenAI", client)

@@ -235,6 +235,7 @@ class AppContext(QObject):
             if self.engine is not None:
                 try:
                     await self.engine.run(self.workspace.aclose())
+                    await self.engine.run(_close_network_process())
                 finally:
                     self.engine.stop()
             else:
@@ -257,6 +258,8 @@ class AppContext(QObject):
 
             self._sdks_requested = True
             self.spawn(asyncio.to_thread(_import_sdks), what="load the provider SDKs")
+            if self.engine is not None:
+                self.spawn(self.engine.run(_start_network_process()), what="start the network")
 
     def navigate(self, page_id: str, target: dict[str, Any] | None = None) -> None:
         """Show a page, optionally at a target (e.g. {"run_id": ...})."""
@@ -293,9 +296,30 @@ def _open_workspace(paths: DataPaths) -> tuple[Workspace, EngineLoop]:
     # The engine's import (about 80 ms) happens here too, on the worker thread.
     from ato_desktop.engine.engine_loop import EngineLoop
     from ato_desktop.engine.workspace import Workspace
+    from ato_desktop.runtimes.net_process import NetProcess, use_for_loop
 
     workspace = Workspace.open(paths, strict_prices=False)
-    return workspace, EngineLoop()
+    engine = EngineLoop()
+    # The provider SDKs' HTTP runs in a process of its own (started when first needed), so the
+    # engine's thread, which shares the GIL with this one, parses no HTTP (runtimes.net_process).
+    use_for_loop(engine.loop, NetProcess())
+    return workspace, engine
+
+
+async def _start_network_process() -> None:
+    from ato_desktop.runtimes.net_process import net_for_running_loop
+
+    net = net_for_running_loop()
+    if net is not None:
+        await net.start()
+
+
+async def _close_network_process() -> None:
+    from ato_desktop.runtimes.net_process import net_for_running_loop
+
+    net = net_for_running_loop()
+    if net is not None:
+        await net.aclose()
 
 
 def _import_sdks() -> None:

@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import threading
 import time
 from types import FrameType
 from typing import Any
 
+import pytest
 import shiboken6
 from PySide6.QtCore import QObject
 
 from ato_desktop.core.models import AgentConfig, Trigger
 from ato_desktop.engine.credentials import CredentialStore
 from ato_desktop.engine.dispatcher import DispatchRequest
+from ato_desktop.runtimes.net_process import NetProcess, net_for_running_loop
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.engine_calls import TextRelay, UiInvoker
 from tests.fakes import FakeLLMServer, Scenario
@@ -169,3 +172,31 @@ def test_one_frame_flushes_every_stream_and_skips_a_deleted_ones_sink(qtbot: Any
     assert max(len(s) for s in shown.values()) < 20
     qtbot.wait(50)
     assert orphan == []
+
+
+async def _network_process() -> NetProcess | None:
+    return net_for_running_loop()
+
+
+def test_the_apps_provider_requests_go_through_its_network_process_which_ends_with_it(
+    ui_ctx: AppContext, qtbot: Any, fake: FakeLLMServer
+) -> None:
+    with qtbot.waitSignal(ui_ctx.sig_workspace_ready, timeout=10_000):
+        ui_ctx.spawn(ui_ctx.open_workspace())
+    agent = _writer(ui_ctx, fake)
+    fake.scenario = Scenario(chunks=CHUNKS[:3])
+    net = run_on_engine(ui_ctx, qtbot, _network_process())
+    assert net is not None and net.pid is None  # not started before it is needed
+    request = DispatchRequest("write", agent=agent, trigger=Trigger.UI)
+    result = run_on_engine(ui_ctx, qtbot, ui_ctx.workspace.dispatcher.dispatch(request))
+    assert result.status.value == "completed", result.error_message
+    pid = net.pid
+    assert pid is not None and net.requests_sent == 1
+    os.kill(pid, 0)  # alive between dispatches
+    done: list[bool] = []
+    task = ui_ctx.spawn(ui_ctx.shutdown())  # (it cancels every task of the app: itself too)
+    task.add_done_callback(lambda _t: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=15_000)
+    assert net.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # ended with the app, and reaped

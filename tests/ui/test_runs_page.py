@@ -677,3 +677,29 @@ def test_history_badges_rest_when_many_running_runs_are_in_sight(
         store.finish_run(run_id, run_no, RunEnd("completed", now, 0)).result()
     qtbot.waitUntil(lambda: not table.clock.steady, timeout=5000)
     assert table.clock.active
+
+
+def test_runs_ending_together_on_live_leave_together_with_one_notice(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
+    store = open_ctx.workspace.store
+    runs = [
+        store.create_run(NewRun("claude", "m", "cli", NOW - 3000), owner=other_process).result()
+        for _ in range(3)
+    ]
+    page = make_page(open_ctx, qtbot, target={"tab": "live"})
+    notices: list[str] = []
+    page.sig_notice_shown.connect(notices.append)
+    qtbot.waitUntil(lambda: page.live.model.rowCount() == 3, timeout=5000)
+    ends = [
+        RunEnd("completed", NOW, 2_000_000_000),
+        RunEnd("completed", NOW, 3_000_000_000),
+        RunEnd("failed", NOW, 1_000_000_000, error_class="network", error_message="refused"),
+    ]
+    for (run_id, run_no), end in zip(runs, ends, strict=True):
+        store.finish_run(run_id, run_no, end)
+    qtbot.waitUntil(lambda: page.live.model.rowCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: bool(notices), timeout=5000)
+    qtbot.wait(300)  # no further notice comes
+    assert notices == ["3 runs ended: 2 completed, 1 failed."]
+    assert page.live.empty.isVisible()

@@ -51,7 +51,7 @@ from ato_desktop.ui.runs.history_view import (
 from ato_desktop.ui.runs.intercepts import intercepts_stylesheet
 from ato_desktop.ui.runs.ledger_view import LedgerView
 from ato_desktop.ui.runs.live_view import LiveView
-from ato_desktop.ui.runs.run_details import TELEMETRY_TAB, RunDetailsView, end_notice
+from ato_desktop.ui.runs.run_details import TELEMETRY_TAB, RunDetailsView, end_notice, ended_notice
 from ato_desktop.ui.runs.runs_model import RunsTableModel
 from ato_desktop.ui.runs.simulation_tab import SIMULATION_TAB, SimulationTab
 from ato_desktop.ui.theme import current_theme
@@ -142,6 +142,11 @@ class RunsPage(Page):
         self._count_timer.timeout.connect(self.refresh_count)
         self._rows_timer = QTimer(self, singleShot=True, interval=40)
         self._rows_timer.timeout.connect(self._refresh_pending_rows)
+        # Runs that ended on Live, told in one notice a moment later (fifty ending together
+        # are one read and one message, not fifty).
+        self._ended_to_tell: list[str] = []
+        self._tell_timer = QTimer(self, singleShot=True, interval=100)
+        self._tell_timer.timeout.connect(self._tell_ended_runs)
         # Bulk changes (an import, a receiver writing in bursts, another process's demo) come
         # in series: one reload for each series, not one per write.
         self._bulk_timer = QTimer(self, singleShot=True, interval=BULK_RELOAD_MS)
@@ -697,13 +702,22 @@ class RunsPage(Page):
         watched_live = self.live.model.row_of(event.run_id) is not None
         self.details.on_run_ended(event.run_id)
         if watched_live and self.details.run_id != event.run_id:
-            self.ctx.spawn(self._tell_ended(event.run_id), what="read the run")
+            self._ended_to_tell.append(event.run_id)
+            poke(self._tell_timer)
         self.live.on_run_ended(event.run_id)
         poke(self._intercepts_timer)
 
-    async def _tell_ended(self, run_id: str) -> None:
-        run = await self.work.fetch(self.ctx.opened_workspace.store.get_run, run_id)
-        self._tell(end_notice(run))
+    def _tell_ended_runs(self) -> None:
+        ids, self._ended_to_tell = self._ended_to_tell, []
+        if ids and self.ctx.workspace is not None:
+            self.ctx.spawn(self._tell_ended(ids), what="read the runs that ended")
+
+    async def _tell_ended(self, ids: list[str]) -> None:
+        runs = await self.work.fetch(_get_runs, self.ctx.opened_workspace.store, ids)
+        if len(runs) == 1:
+            self._tell(end_notice(runs[0]))
+        elif runs:
+            self._tell(ended_notice(runs))
 
     def _on_watched_run_ended(self, run: Any, notice: str) -> None:
         self._tell(notice)

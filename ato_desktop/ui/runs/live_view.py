@@ -67,6 +67,7 @@ from ato_desktop.ui.runs.columns import alignment, id_font
 from ato_desktop.ui.runs.formatting import ago, elapsed, now_ms, plural, short_id, size_text
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.background import BackgroundWork
+from ato_desktop.ui.widgets.coalesce import poke
 from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, picture, status_badge_pixmap
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ KILL_ROLE = int(Qt.ItemDataRole.UserRole) + 5  # "kill" | "requested"
 STUCK_SETTING = "live/stuck_after_s"  # seconds with no event before a run counts as stuck
 RELOAD_MS = 60  # a run started or ended: the list read again after this (bursts coalesce)
 HIDDEN_RELOAD_MS = 500  # the same while Live is not shown (its count still shows)
+ENDED_MS = 30  # runs that ended leave the table together, this long after the first
 TICK_PARTS = 10  # the rows' times are repainted a tenth at a time, each row once a second
 
 
@@ -574,6 +576,11 @@ class LiveView(QWidget):
         self._loading = False  # a read of the live runs is under way
         self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_MS)
         self._reload_timer.timeout.connect(self.reload)
+        # Runs that ended leave together (fifty ending at once are one change of the table and
+        # of the counts, not fifty).
+        self._ended: set[str] = set()
+        self._ended_timer = QTimer(self, singleShot=True, interval=ENDED_MS)
+        self._ended_timer.timeout.connect(self._remove_ended)
         theme = getattr(ctx, "theme", None)
         if theme is not None:
             theme.sig_theme_changed.connect(self._on_theme_changed)
@@ -825,7 +832,13 @@ class LiveView(QWidget):
             if self._loading:
                 self.schedule_reload()
             return
-        self.model.remove(run_id)
+        self._ended.add(run_id)
+        poke(self._ended_timer)
+
+    def _remove_ended(self) -> None:
+        ended, self._ended = self._ended, set()
+        for run_id in ended:
+            self.model.remove(run_id)
         self._after_change()
         self.schedule_reload()
 

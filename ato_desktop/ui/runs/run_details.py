@@ -156,6 +156,18 @@ def end_notice(run: RunRecord) -> str:
     return text if text.endswith(".") else text + "."
 
 
+def ended_notice(runs: list[RunRecord]) -> str:
+    """What the user is told when several runs they watched on Live ended at once."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    parts = ", ".join(
+        f"{n} {status_label(status).lower()}"
+        for status, n in sorted(counts.items(), key=lambda item: -item[1])
+    )
+    return f"{len(runs)} runs ended: {parts}."
+
+
 class _Stat(QWidget):
     """A caption over a value (the run header's figures)."""
 
