@@ -7,14 +7,18 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
 
 from ato_desktop.core.models import RunStatus
 from ato_desktop.core.records import NewRun, RunEnd, RunFilter
 from ato_desktop.store import run_queries
 from ato_desktop.ui.context import AppContext
+from ato_desktop.ui.runs.formatting import elapsed, now_ms
 from ato_desktop.ui.runs.intercepts import InterceptsModel
 from ato_desktop.ui.runs.live_view import (
+    COL_ELAPSED,
     COL_OUTPUT,
+    COL_SINCE,
     COL_STATUS,
     COL_TOKENS,
     RUN_ID_ROLE,
@@ -183,3 +187,32 @@ def test_json_preparation_is_bounded() -> None:
     assert prepared.total_chars > 3_000_000
     small = prepare_json({"a": [1, 2.5, None, True]})
     assert not small.truncated and small.highlight and '"a"' in small.text
+
+
+def test_the_live_clock_moves_only_the_times_of_a_quiet_row(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
+    store = open_ctx.workspace.store
+    started = int(time.time() * 1000) - 5_000
+    store.create_run(NewRun("claude", "m", "cli", started), owner=other_process).result()
+    model = LiveRunsModel()
+    model.set_rows([_row(s) for s in run_queries.live_run_summaries(store)])
+
+    def cells() -> list[dict[Any, Any]]:
+        # (A QIcon copy is not equal to another copy of it: compared by its picture's key.)
+        return [
+            {
+                role: value.cacheKey() if isinstance(value, QIcon) else value
+                for role, value in model.itemData(model.index(0, col)).items()
+            }
+            for col in range(model.columnCount())
+        ]
+
+    before = cells()
+    qtbot.wait(1_100)
+    model.tick()
+    after = cells()
+
+    changed = {col for col in range(model.columnCount()) if before[col] != after[col]}
+    assert COL_ELAPSED in changed and changed <= {COL_ELAPSED, COL_SINCE}
+    assert model.index(0, COL_ELAPSED).data() == elapsed(started, now_ms())

@@ -587,7 +587,8 @@ def test_a_failing_dispatch_is_reported(
     results = _dispatch(
         open_ctx, fake, Scenario(chunks=("a", "b", "c"), delay_s=0.1, stream_error_after=2)
     )
-    qtbot.waitUntil(lambda: page.live.model.rowCount() == 1, timeout=5000)
+    # (The engine loads the SDK before it writes the run: seconds on a busy machine.)
+    qtbot.waitUntil(lambda: page.live.model.rowCount() == 1, timeout=15_000)
     qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     qtbot.waitUntil(lambda: bool(notices), timeout=5000)
     assert "failed" in notices[0]

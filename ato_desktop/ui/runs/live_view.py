@@ -273,9 +273,22 @@ class LiveRunsModel(QStandardItemModel):
         count = len(self._rows)
         first, last = part * count // parts, (part + 1) * count // parts - 1
         for i, row in enumerate(self._rows):
-            if first <= i <= last or row.run.id in turned or row.run.id in self._stale:
-                self._stale.discard(row.run.id)
+            run_id, in_part = row.run.id, first <= i <= last
+            if run_id in turned or run_id in self._stale or (in_part and run_id in stuck):
+                self._stale.discard(run_id)
                 self._write(i, now)
+            elif in_part:
+                self._write_times(i, row, now)
+
+    def _write_times(self, row: int, item: LiveRow, now: int) -> None:
+        """The clock's tick for a row nothing else changed in: only its two times move (a
+        stuck row's tooltip counts too, so it is written whole)."""
+        written = self._written[row]
+        for col, at in ((COL_ELAPSED, item.run.started_at), (COL_SINCE, item.last_event_at)):
+            text = elapsed(at, now)
+            if written[col].get(_DISPLAY) != text:
+                self.setData(self.index(row, col), text, Qt.ItemDataRole.DisplayRole)
+                written[col] = {**written[col], _DISPLAY: text}
 
     def rewrite(self) -> None:
         """Write every row again (the theme changed: the colours are in the cells)."""
