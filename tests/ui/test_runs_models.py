@@ -17,6 +17,7 @@ from ato_desktop.ui.runs.formatting import elapsed, now_ms
 from ato_desktop.ui.runs.intercepts import InterceptsModel
 from ato_desktop.ui.runs.live_view import (
     COL_ELAPSED,
+    COL_LAST,
     COL_OUTPUT,
     COL_SINCE,
     COL_STATUS,
@@ -216,3 +217,23 @@ def test_the_live_clock_moves_only_the_times_of_a_quiet_row(
     changed = {col for col in range(model.columnCount()) if before[col] != after[col]}
     assert COL_ELAPSED in changed and changed <= {COL_ELAPSED, COL_SINCE}
     assert model.index(0, COL_ELAPSED).data() == elapsed(started, now_ms())
+
+
+def test_the_live_clock_shows_progress_held_for_it(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
+    store = open_ctx.workspace.store
+    now = int(time.time() * 1000)
+    run_id, _ = store.create_run(NewRun("claude", "m", "cli", now), owner=other_process).result()
+    model = LiveRunsModel()
+    model.set_rows([_row(s) for s in run_queries.live_run_summaries(store)])
+    model.update_row(
+        run_id, repaint=False, output_chars=1234, last_event="streaming", last_event_at=now
+    )
+    assert model.index(0, COL_OUTPUT).data() != "1.2 K chars"  # held for the clock
+
+    model.tick(part=5, parts=10)  # another part of the rows: held progress is shown anyway
+
+    assert model.index(0, COL_OUTPUT).data() == "1.2 K chars"
+    assert model.index(0, COL_TOKENS).data() == "~309"
+    assert model.index(0, COL_LAST).data() == "streaming"

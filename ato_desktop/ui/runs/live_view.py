@@ -274,9 +274,12 @@ class LiveRunsModel(QStandardItemModel):
         first, last = part * count // parts, (part + 1) * count // parts - 1
         for i, row in enumerate(self._rows):
             run_id, in_part = row.run.id, first <= i <= last
-            if run_id in turned or run_id in self._stale or (in_part and run_id in stuck):
+            if run_id in turned or (in_part and run_id in stuck):
                 self._stale.discard(run_id)
                 self._write(i, now)
+            elif run_id in self._stale:
+                self._stale.discard(run_id)
+                self._write(i, now, _PROGRESS_COLUMNS)
             elif in_part:
                 self._write_times(i, row, now)
 
@@ -296,17 +299,20 @@ class LiveRunsModel(QStandardItemModel):
         for i in range(len(self._rows)):
             self._write(i, now)
 
-    def _write(self, row: int, now: int) -> None:
-        """Write the row's cells whose content changed since they were last written."""
+    def _write(self, row: int, now: int, columns: tuple[int, ...] | None = None) -> None:
+        """Write the row's cells (of `columns`, or all) whose content changed since they were
+        last written."""
         item = self._rows[row]
         written = self._written[row]
-        for col, roles in enumerate(self._cells(item, now)):
+        for col, roles in self._cells(item, now, columns):
             if roles != written[col]:
                 self.setItemData(self.index(row, col), roles)
                 written[col] = roles
 
-    def _cells(self, item: LiveRow, now: int) -> list[dict[int, Any]]:
-        """Every column's roles (None: not set) for a row."""
+    def _cells(
+        self, item: LiveRow, now: int, columns: tuple[int, ...] | None = None
+    ) -> list[tuple[int, dict[int, Any]]]:
+        """The roles (None: not set) of the row's cells in `columns` (all when None)."""
         run = item.run
         stuck = self.is_stuck(item, now)
         theme = current_theme()
@@ -339,8 +345,9 @@ class LiveRunsModel(QStandardItemModel):
         kill = "requested" if item.kill_requested else "kill"
         badge = _icon(status_badge_pixmap("running", self.cell_font, self.pixel_ratio))
         button = _icon(kill_button_pixmap(item.kill_requested, self.cell_font, self.pixel_ratio))
-        cells: list[dict[int, Any]] = []
-        for col, text in enumerate(texts):
+        cells: list[tuple[int, dict[int, Any]]] = []
+        for col in range(len(texts)) if columns is None else columns:
+            text = texts[col]
             foreground: QColor | None = None
             font: QFont | None = None
             background = tint
@@ -352,25 +359,28 @@ class LiveRunsModel(QStandardItemModel):
             if col == COL_RUN:
                 font = id_font()
             cells.append(
-                {
-                    # The status and the Kill button are pictures (Qt paints them without a
-                    # call into Python); their words are for screen readers and tooltips.
-                    _DISPLAY: None if col in _PICTURED else text,
-                    _DECORATION: badge
-                    if col == COL_STATUS
-                    else button
-                    if col == COL_KILL
-                    else None,
-                    _ACCESSIBLE: text if col in _PICTURED else None,
-                    RUN_ID_ROLE: run.id,
-                    _BACKGROUND: background,
-                    _TOOLTIP: _TIPS.get(col, tip),
-                    _ALIGNMENT: align,
-                    _FOREGROUND: foreground,
-                    _FONT: font,
-                    STATUS_ROLE: "running" if col == COL_STATUS else None,
-                    KILL_ROLE: kill if col == COL_KILL else None,
-                }
+                (
+                    col,
+                    {
+                        # The status and the Kill button are pictures (Qt paints them without a
+                        # call into Python); their words are for screen readers and tooltips.
+                        _DISPLAY: None if col in _PICTURED else text,
+                        _DECORATION: badge
+                        if col == COL_STATUS
+                        else button
+                        if col == COL_KILL
+                        else None,
+                        _ACCESSIBLE: text if col in _PICTURED else None,
+                        RUN_ID_ROLE: run.id,
+                        _BACKGROUND: background,
+                        _TOOLTIP: _TIPS.get(col, tip),
+                        _ALIGNMENT: align,
+                        _FOREGROUND: foreground,
+                        _FONT: font,
+                        STATUS_ROLE: "running" if col == COL_STATUS else None,
+                        KILL_ROLE: kill if col == COL_KILL else None,
+                    },
+                )
             )
         return cells
 
@@ -384,6 +394,8 @@ _FONT = int(Qt.ItemDataRole.FontRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
 _PICTURED = (COL_STATUS, COL_KILL)
+# What a run's progress (once a second while it streams) changes.
+_PROGRESS_COLUMNS = (COL_ELAPSED, COL_TOKENS, COL_LAST, COL_SINCE, COL_OUTPUT)
 _KILL_PAD_X, _KILL_HEIGHT = 10, 22
 _kill_buttons: dict[tuple[object, ...], QPixmap] = {}
 _icons: dict[int, QIcon] = {}
