@@ -195,12 +195,16 @@ class LiveRunsModel(QStandardItemModel):
             else row
             for row in rows
         ]
+        shown = {row.run.id: row for row in self._rows}
+        unwritten = self._stale
         self._place([r.run.id for r in rows])
         self._rows = rows
-        self._stale.clear()
+        self._stale = set()
         now = now_ms()
-        for i in range(len(rows)):
-            self._write(i, now)
+        for i, row in enumerate(rows):
+            # A row as it was (and as it was written) stays: the clock moves its times.
+            if shown.get(row.run.id) != row or row.run.id in unwritten or not self._written[i][0]:
+                self._write(i, now)
 
     def _place(self, ids: list[str]) -> None:
         """Make the rows those of `ids`, in order: the runs that ended leave, the new ones come
