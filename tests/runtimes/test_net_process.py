@@ -18,40 +18,29 @@ from ato_desktop.runtimes.net_process import NetProcess, use_for_loop
 from tests.fakes import FakeLLMServer, Scenario
 from tests.runtimes import test_adapters
 from tests.runtimes.conftest import API_KEY, Target, collect_async, make_request
-from tests.runtimes.test_adapters import (
-    test_5xx_is_server_error,
-    test_401_is_auth_with_key_instructions_and_no_key,
-    test_a_retry_that_succeeds_streams_normally,
-    test_cancelling_the_consumer_closes_the_stream,
-    test_clean_end_without_terminal_event_is_stream_interrupted,
-    test_cut_stream_is_stream_interrupted_after_partial_text,
-    test_finish_carries_reason_id_and_model,
-    test_in_stream_error_events_are_classified,
-    test_no_response_in_time_is_timeout,
-    test_stall_ends_in_stalled_within_the_stall_timeout,
-    test_text_arrives_as_several_events_in_order,
-    test_the_key_travels_in_the_auth_header,
-    test_unreachable_server_is_network,
-    test_usage_is_normalised_with_cache_tokens,
-)
 
-# The adapters' tests above are collected here again and run with this module's fixture.
-REUSED = (
-    test_401_is_auth_with_key_instructions_and_no_key,
-    test_5xx_is_server_error,
-    test_a_retry_that_succeeds_streams_normally,
-    test_cancelling_the_consumer_closes_the_stream,
-    test_clean_end_without_terminal_event_is_stream_interrupted,
-    test_cut_stream_is_stream_interrupted_after_partial_text,
-    test_finish_carries_reason_id_and_model,
-    test_in_stream_error_events_are_classified,
-    test_no_response_in_time_is_timeout,
-    test_stall_ends_in_stalled_within_the_stall_timeout,
-    test_text_arrives_as_several_events_in_order,
-    test_the_key_travels_in_the_auth_header,
-    test_unreachable_server_is_network,
-    test_usage_is_normalised_with_cache_tokens,
+# The adapters' tests collected here again, and run through a network process (this module's
+# autouse fixture).
+REUSED = tuple(
+    getattr(test_adapters, name)
+    for name in (
+        "test_401_is_auth_with_key_instructions_and_no_key",
+        "test_5xx_is_server_error",
+        "test_a_retry_that_succeeds_streams_normally",
+        "test_cancelling_the_consumer_closes_the_stream",
+        "test_clean_end_without_terminal_event_is_stream_interrupted",
+        "test_cut_stream_is_stream_interrupted_after_partial_text",
+        "test_finish_carries_reason_id_and_model",
+        "test_in_stream_error_events_are_classified",
+        "test_no_response_in_time_is_timeout",
+        "test_stall_ends_in_stalled_within_the_stall_timeout",
+        "test_text_arrives_as_several_events_in_order",
+        "test_the_key_travels_in_the_auth_header",
+        "test_unreachable_server_is_network",
+        "test_usage_is_normalised_with_cache_tokens",
+    )
 )
+globals().update({test.__name__: test for test in REUSED})
 
 
 def run_through_network_process(main: Coroutine[Any, Any, Any], used: list[NetProcess]) -> Any:
