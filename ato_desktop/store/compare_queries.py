@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.core.log_records import RunRecord
 from ato_desktop.core.regressions import CHANGE_SIDE_LEFT_OUT_TRIGGERS, CHANGE_SIDE_STATUSES
 from ato_desktop.core.vocabulary import RunStatus
@@ -73,13 +74,20 @@ def action_facts(
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class GroupRuns:
-    """A group's runs, newest first, and whether the walk stopped early."""
+@dataclass(init=False, repr=False, eq=False)
+class GroupRuns(FrozenRecord):
+    """A group's runs, newest first, and whether the walk stopped early. (A FrozenRecord:
+    `insights regressions` imports this module at every start and never makes one.)"""
 
+    __slots__ = ("capped", "limited", "runs")
     runs: tuple[RunRecord, ...]
     limited: bool  # there were more matching runs than the limit
     capped: bool  # fewer than limit found in the scan_cap runs walked, and older runs exist
+
+    def __init__(self, runs: tuple[RunRecord, ...], limited: bool, capped: bool) -> None:
+        object.__setattr__(self, "runs", runs)
+        object.__setattr__(self, "limited", limited)
+        object.__setattr__(self, "capped", capped)
 
 
 def group_runs(
