@@ -34,13 +34,8 @@ from ato_desktop.core.regressions import (
     check_change,
 )
 from ato_desktop.core.timefmt import rfc3339
-from ato_desktop.core.vocabulary import RunStatus
 from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
-from ato_desktop.store.compare_queries import (
-    RunFacts,
-    change_side_facts,
-    first_call_messages,
-)
+from ato_desktop.store.compare_queries import change_side_facts, first_call_messages, run_ids
 from ato_desktop.store.eval_scores import version_case_scores  # not engine.evals (SDKs)
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_heads, agent_version_rows
@@ -50,6 +45,7 @@ TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start
 if TYPE_CHECKING:
     from typing import Any, Final
 
+    from ato_desktop.store.compare_queries import RunFacts
     from ato_desktop.store.insights_queries import AgentHead
 
 PER_SIDE: Final = CHANGE_SIDE_RUNS  # runs read on each side of a change
@@ -418,17 +414,13 @@ def _agent_changes(
     return reports
 
 
-_COMPLETED, _FAILED = RunStatus.COMPLETED.value, RunStatus.FAILED.value
-
-
 def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side:
-    # Runs not finished count for nothing. Comprehensions: up to CHANGE_SIDE_RUNS of them on
-    # each side of every change, in the same order as read.
-    finished = [run for run in runs if run[1] == _COMPLETED or run[1] == _FAILED]
-    ok = [run[1] for run in finished].count(_COMPLETED)
-    durations = tuple([run[2] / 1e6 for run in finished if run[2] is not None])
-    costs = tuple([float(run[3]) for run in finished if run[3] is not None and run[4] != "unknown"])
-    return Side(ok, len(finished) - ok, durations, costs, tuple(float(s) for _run, s in scores))
+    # Every run read is finished (completed or failed: the side's definition, in SQL).
+    # Comprehensions: up to CHANGE_SIDE_RUNS of them on each side of every change, in order.
+    ok = sum([run[1] for run in runs])
+    durations = tuple([run[2] / 1e6 for run in runs if run[2] is not None])
+    costs = tuple([float(run[3]) for run in runs if run[3] is not None and not run[4]])
+    return Side(ok, len(runs) - ok, durations, costs, tuple(float(s) for _run, s in scores))
 
 
 def _with_examples(
@@ -440,36 +432,41 @@ def _with_examples(
 ) -> ChangeReport:
     """The change with its failing examples: chosen from the figures already read, then only
     the chosen runs are read whole."""
-    picked: dict[str, tuple[Example, ...]] = {}
-    finished = [f for f in after if f[1] in (_COMPLETED, _FAILED)]
+    chosen: dict[str, list[tuple[int | str, str, float | None]]] = {}  # (run_no or id, why, score)
     for check in change.regressed:
-        chosen: list[tuple[str, str, float | None]]  # (run id, why, score)
         if check.metric == SUCCESS:
-            failed = [f for f in finished if f[1] == _FAILED]
-            chosen = [(f[0], "failed", None) for f in failed[:limit]]
+            failed = [f for f in after if not f[1]]
+            chosen[check.metric] = [(f[0], "failed", None) for f in failed[:limit]]
         elif check.metric == LATENCY:
             slow = sorted(
-                (f for f in finished if f[2] is not None), key=lambda f: f[2] or 0, reverse=True
+                (f for f in after if f[2] is not None), key=lambda f: f[2] or 0, reverse=True
             )
-            chosen = [(f[0], "slowest", None) for f in slow[:limit]]
+            chosen[check.metric] = [(f[0], "slowest", None) for f in slow[:limit]]
         elif check.metric == COST:
             dear = sorted(
-                (f for f in finished if f[3] is not None), key=lambda f: f[3] or 0.0, reverse=True
+                (f for f in after if f[3] is not None), key=lambda f: f[3] or 0.0, reverse=True
             )
-            chosen = [(f[0], "most expensive", None) for f in dear[:limit]]
+            chosen[check.metric] = [(f[0], "most expensive", None) for f in dear[:limit]]
         elif check.metric == EVAL:
             worst = sorted(scores, key=lambda s: s[1])[:limit]
-            chosen = [(run_id, "lowest eval score", score) for run_id, score in worst]
-        else:  # pragma: no cover - every metric is handled above
-            continue
+            chosen[check.metric] = [(run_id, "lowest eval score", s) for run_id, s in worst]
+    # The runs' ids, for the runs chosen by their figures (read by run number), in one query.
+    ids = run_ids(
+        store, [key for picks in chosen.values() for key, _why, _s in picks if isinstance(key, int)]
+    )
+    picked: dict[str, tuple[Example, ...]] = {}
+    for metric, picks in chosen.items():
         examples: list[Example] = []
-        for run_id, why, score in chosen:
+        for key, why, score in picks:
+            run_id = ids.get(key) if isinstance(key, int) else key
             try:
+                if run_id is None:
+                    continue  # the run was removed since its figures were read
                 run = store.get_run(run_id)
             except NotFoundError:
                 continue  # the run was removed (an eval's, or one retention archived since)
             examples.append(_example(store, run, why, score))
-        picked[check.metric] = tuple(examples)
+        picked[metric] = tuple(examples)
     return dataclasses.replace(change, examples=picked)
 
 
