@@ -7,12 +7,14 @@ import copy
 import dataclasses
 import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.core.regressions import MetricCheck, Side, Thresholds
 from ato_desktop.engine.regressions import ChangeReport
+from ato_desktop.store.paths import DataPaths
 
 
 @dataclass(init=False, repr=False, eq=False)
@@ -44,6 +46,13 @@ def test_equality_hash_and_repr_are_the_generated_ones() -> None:
     assert point != (1, 2, "a")
     assert repr(point) == repr(GeneratedPoint(1, 2, "a")).replace("GeneratedPoint", "Point")
     assert {point, twin, other} == {point, other}
+
+
+def test_a_record_of_one_field_compares_and_hashes_as_its_tuple() -> None:
+    paths = DataPaths(Path("/data"))
+    assert paths == DataPaths(Path("/data")) != DataPaths(Path("/other"))
+    assert hash(paths) == hash((Path("/data"),))  # as the generated __hash__: a 1-tuple
+    assert repr(paths) == "DataPaths(root=PosixPath('/data'))"
 
 
 def test_fields_cannot_be_assigned_or_deleted() -> None:
