@@ -211,6 +211,54 @@ def test_a_command_builds_only_its_own_parser(ato_home: Path) -> None:
     )
 
 
+# Run a command in this process, then name the dataclasses of the app whose methods dataclasses
+# generated (their code compiled from a string at import: 1 to 2 ms a class) and the modules
+# loaded. A FrozenRecord (core.frozen_record) has none: its methods are the module's bytecode.
+_GENERATED_DATACLASSES = """
+import io, json, sys
+from ato_desktop import cli
+code = cli.main(sys.argv[1:], stdout=io.StringIO())
+generated = sorted(
+    f"{module.__name__}.{cls.__qualname__}"
+    for module in list(sys.modules.values())
+    if module is not None and module.__name__.startswith("ato_desktop")
+    for cls in vars(module).values()
+    if isinstance(cls, type) and cls.__module__ == module.__name__
+    and "__dataclass_fields__" in vars(cls)
+    and any(getattr(getattr(f, "__code__", None), "co_filename", "") == "<string>"
+            for f in vars(cls).values())
+)
+print(json.dumps({"code": code, "generated": generated, "modules": sorted(sys.modules)}))
+"""
+
+
+def _generated_dataclasses(ato_home: Path, *args: str) -> tuple[set[str], set[str]]:
+    """(the app's dataclasses with generated methods, the modules) after `ato-desktop args`."""
+    done = subprocess.run(
+        [sys.executable, "-c", _GENERATED_DATACLASSES, *args],
+        capture_output=True,
+        text=True,
+        env=_env(ato_home),
+        timeout=60,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["code"] in (0, 1)
+    return set(result["generated"]), set(result["modules"])
+
+
+def test_insights_regressions_creates_no_dataclass_of_its_own(ato_home: Path) -> None:
+    """`insights regressions` generates no dataclass code beyond what reading any run does
+    (`runs list`): its reports, checks, thresholds and examples are FrozenRecords, and it reads
+    agents and versions as rows, so no agent record class is made (issue 20, part 3)."""
+    listing, _modules = _generated_dataclasses(ato_home, "runs", "list", "--limit", "1")
+    regressions, modules = _generated_dataclasses(ato_home, "insights", "regressions", "--all")
+    assert regressions <= listing, regressions - listing
+    assert "ato_desktop.engine.regressions" in modules  # it did judge the changes
+    assert _under(modules, ("ato_desktop.core.agent_records",)) == []
+
+
 def _cli(ato_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ato_desktop", *args],

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ato_desktop.core.frozen_record import FrozenRecord
+
 TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigChange:
-    """One changed field; path is dotted for nested dicts (params.temperature)."""
+@dataclass(init=False, repr=False, eq=False)
+class ConfigChange(FrozenRecord):
+    """One changed field; path is dotted for nested dicts (params.temperature). (A FrozenRecord:
+    `insights regressions` imports this module at every start.)"""
 
+    __slots__ = ("after", "before", "path")
     path: str
     before: Any
     after: Any
+
+    def __init__(self, path: str, before: Any, after: Any) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "before", before)
+        object.__setattr__(self, "after", after)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "before": self.before, "after": self.after}

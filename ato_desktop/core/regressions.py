@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from itertools import groupby, repeat
+from itertools import repeat
+
+from ato_desktop.core.frozen_record import FrozenRecord
 
 TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
@@ -88,14 +91,47 @@ class ThresholdError(ValueError):
     """A threshold setting is out of range; the message names it."""
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    success_drop_pp: float = 10.0
-    p95_latency_rise_pct: float = 50.0
-    cost_rise_pct: float = 25.0
-    eval_drop_pp: float = 15.0
-    min_runs: int = 20  # on each side of the change
-    alpha: float = 0.05  # significance level of every test
+# The records below are frozen dataclasses defined at the cost of a plain class
+# (core.frozen_record): `insights regressions` imports this module at every start.
+
+
+@dataclass(init=False, repr=False, eq=False)
+class Thresholds(FrozenRecord):
+    """When a change is a regression: each metric's effect threshold, the runs each side needs
+    and the significance level."""
+
+    __slots__ = (
+        "alpha",
+        "cost_rise_pct",
+        "eval_drop_pp",
+        "min_runs",
+        "p95_latency_rise_pct",
+        "success_drop_pp",
+    )
+    success_drop_pp: float
+    p95_latency_rise_pct: float
+    cost_rise_pct: float
+    eval_drop_pp: float
+    min_runs: int  # on each side of the change
+    alpha: float  # significance level of every test
+
+    def __init__(
+        self,
+        success_drop_pp: float = 10.0,
+        p95_latency_rise_pct: float = 50.0,
+        cost_rise_pct: float = 25.0,
+        eval_drop_pp: float = 15.0,
+        min_runs: int = 20,
+        alpha: float = 0.05,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "success_drop_pp", success_drop_pp)
+        put(self, "p95_latency_rise_pct", p95_latency_rise_pct)
+        put(self, "cost_rise_pct", cost_rise_pct)
+        put(self, "eval_drop_pp", eval_drop_pp)
+        put(self, "min_runs", min_runs)
+        put(self, "alpha", alpha)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         for name in ("success_drop_pp", "p95_latency_rise_pct", "cost_rise_pct", "eval_drop_pp"):
@@ -122,15 +158,31 @@ class Thresholds:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
-class Side:
+@dataclass(init=False, repr=False, eq=False)
+class Side(FrozenRecord):
     """One side of a change: its runs' outcomes and figures (unknowns left out)."""
 
-    ok: int = 0  # completed runs
-    failed: int = 0  # failed runs (killed and interrupted runs are not the agent's fault)
-    durations_ms: tuple[float, ...] = ()
-    costs_usd: tuple[float, ...] = ()
-    eval_scores: tuple[float, ...] = ()
+    __slots__ = ("costs_usd", "durations_ms", "eval_scores", "failed", "ok")
+    ok: int  # completed runs
+    failed: int  # failed runs (killed and interrupted runs are not the agent's fault)
+    durations_ms: tuple[float, ...]
+    costs_usd: tuple[float, ...]
+    eval_scores: tuple[float, ...]
+
+    def __init__(
+        self,
+        ok: int = 0,
+        failed: int = 0,
+        durations_ms: tuple[float, ...] = (),
+        costs_usd: tuple[float, ...] = (),
+        eval_scores: tuple[float, ...] = (),
+    ) -> None:
+        put = object.__setattr__
+        put(self, "ok", ok)
+        put(self, "failed", failed)
+        put(self, "durations_ms", durations_ms)
+        put(self, "costs_usd", costs_usd)
+        put(self, "eval_scores", eval_scores)
 
     @property
     def runs(self) -> int:
@@ -141,8 +193,25 @@ class Side:
         return self.ok / self.runs if self.runs else None
 
 
-@dataclass(frozen=True, slots=True)
-class MetricCheck:
+@dataclass(init=False, repr=False, eq=False)
+class MetricCheck(FrozenRecord):
+    """One metric of one change: its figures on each side, the test's p-value and the verdict."""
+
+    __slots__ = (
+        "after",
+        "before",
+        "change",
+        "crossed",
+        "enough",
+        "metric",
+        "n_after",
+        "n_before",
+        "p_value",
+        "reason",
+        "significant",
+        "threshold",
+        "unit",
+    )
     metric: str
     before: float | None  # the rate (0..1), the p95 in ms, the mean cost or score
     after: float | None
@@ -156,6 +225,37 @@ class MetricCheck:
     significant: bool
     enough: bool  # both sides have min_runs samples
     reason: str  # one line: why it is (or is not) a regression
+
+    def __init__(
+        self,
+        metric: str,
+        before: float | None,
+        after: float | None,
+        change: float | None,
+        unit: str,
+        threshold: float,
+        n_before: int,
+        n_after: int,
+        p_value: float | None,
+        crossed: bool,
+        significant: bool,
+        enough: bool,
+        reason: str,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "metric", metric)
+        put(self, "before", before)
+        put(self, "after", after)
+        put(self, "change", change)
+        put(self, "unit", unit)
+        put(self, "threshold", threshold)
+        put(self, "n_before", n_before)
+        put(self, "n_after", n_after)
+        put(self, "p_value", p_value)
+        put(self, "crossed", crossed)
+        put(self, "significant", significant)
+        put(self, "enough", enough)
+        put(self, "reason", reason)
 
     @property
     def regression(self) -> bool:
@@ -339,8 +439,8 @@ def mann_whitney_greater(x: Sequence[float], y: Sequence[float]) -> float:
     rank_sum_x = (below + at_most + n_x) / 2
     tie_term = 0
     if len(set(values)) < n:  # ties: each group of t equal values adds t^3 - t
-        sizes = (sum(1 for _ in group) for _value, group in groupby(values))
-        tie_term = sum(t**3 - t for t in sizes if t > 1)
+        # Counter counts in C; only the tie groups' sizes are walked in Python.
+        tie_term = sum([t**3 - t for t in Counter(values).values() if t > 1])
     u = rank_sum_x - n_x * (n_x + 1) / 2
     mean = n_x * n_y / 2
     variance = n_x * n_y / 12 * ((n + 1) - tie_term / (n * (n - 1))) if n > 1 else 0.0

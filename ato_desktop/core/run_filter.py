@@ -9,6 +9,7 @@ import dataclasses
 import shlex
 from collections.abc import Mapping
 
+from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.core.log_records import RunFilter, RunRecord
 from ato_desktop.core.timefmt import DurationError, parse_duration_ms
 from ato_desktop.core.vocabulary import RunStatus
@@ -92,11 +93,29 @@ class MetadataQueryError(ValueError):
     """The metadata search text cannot be read; the message says which part and why."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class MetadataQuery:
-    tags: tuple[tuple[str, str], ...] = ()
-    error_class: str | None = None
-    min_duration_ms: float | None = None
+@dataclasses.dataclass(init=False, repr=False, eq=False)
+class MetadataQuery(FrozenRecord):
+    """The metadata terms of a run search (tags, error class, minimum duration)."""
+
+    __slots__ = (
+        "error_class",
+        "min_duration_ms",
+        "tags",
+    )
+    tags: tuple[tuple[str, str], ...]
+    error_class: str | None
+    min_duration_ms: float | None
+
+    def __init__(
+        self,
+        tags: tuple[tuple[str, str], ...] = (),
+        error_class: str | None = None,
+        min_duration_ms: float | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "tags", tags)
+        put(self, "error_class", error_class)
+        put(self, "min_duration_ms", min_duration_ms)
 
 
 def parse_metadata(text: str) -> MetadataQuery:

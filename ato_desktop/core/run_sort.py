@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.core.log_records import RunCursor, RunRecord
 from ato_desktop.core.vocabulary import RunStatus
 
@@ -46,12 +47,22 @@ class SortKeyError(ValueError):
     """A sort key that is not one of SORT_KEYS; the message lists them."""
 
 
-@dataclass(frozen=True, slots=True)
-class RunSort:
+@dataclass(init=False, repr=False, eq=False)
+class RunSort(FrozenRecord):
     """An order of the run list: a key of SORT_KEYS and a direction."""
 
-    key: str = "started"
-    descending: bool = True
+    __slots__ = (
+        "descending",
+        "key",
+    )
+    key: str
+    descending: bool
+
+    def __init__(self, key: str = "started", descending: bool = True) -> None:
+        put = object.__setattr__
+        put(self, "key", key)
+        put(self, "descending", descending)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.key not in SORT_KEYS:

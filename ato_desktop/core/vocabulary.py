@@ -11,6 +11,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+from ato_desktop.core.frozen_record import FrozenRecord
+
 TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     pass
@@ -112,8 +114,8 @@ class CostSource(enum.StrEnum):
     LOCAL = "local"
 
 
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
+@dataclass(init=False, repr=False, eq=False)
+class TokenUsage(FrozenRecord):
     """Token counts in one normalised form, whatever the provider reported.
 
     input_tokens counts every prompt token, cached ones included (OpenAI's and OpenTelemetry's
@@ -123,12 +125,37 @@ class TokenUsage:
     priced higher than the 5-minute one.
     """
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    cache_write_1h_tokens: int = 0
+    __slots__ = (
+        "cache_read_tokens",
+        "cache_write_1h_tokens",
+        "cache_write_tokens",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    )
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cache_write_1h_tokens: int
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "input_tokens", input_tokens)
+        put(self, "output_tokens", output_tokens)
+        put(self, "cache_read_tokens", cache_read_tokens)
+        put(self, "cache_write_tokens", cache_write_tokens)
+        put(self, "reasoning_tokens", reasoning_tokens)
+        put(self, "cache_write_1h_tokens", cache_write_1h_tokens)
 
     @property
     def total_tokens(self) -> int:

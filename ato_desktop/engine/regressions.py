@@ -17,10 +17,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ato_desktop.core.agent_records import AgentRecord, AgentVersionRecord
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
+from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.core.log_records import RunRecord
 from ato_desktop.core.regressions import (
     CHANGE_SIDE_RUNS,
@@ -34,21 +34,19 @@ from ato_desktop.core.regressions import (
     check_change,
 )
 from ato_desktop.core.timefmt import rfc3339
-from ato_desktop.core.vocabulary import RunStatus
 from ato_desktop.engine.settings_file import SettingsFileError, regression_thresholds
-from ato_desktop.store.compare_queries import (
-    RunFacts,
-    change_side_facts,
-    first_call_messages,
-)
+from ato_desktop.store.compare_queries import change_side_facts, first_call_messages, run_ids
 from ato_desktop.store.eval_scores import version_case_scores  # not engine.evals (SDKs)
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
-from ato_desktop.store.insights_queries import agent_versions
+from ato_desktop.store.insights_queries import agent_heads, agent_version_rows
 from ato_desktop.store.paths import DataPaths
 
 TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     from typing import Any, Final
+
+    from ato_desktop.store.compare_queries import RunFacts
+    from ato_desktop.store.insights_queries import AgentHead
 
 PER_SIDE: Final = CHANGE_SIDE_RUNS  # runs read on each side of a change
 EXAMPLES: Final = 5  # failing examples per regressed metric
@@ -58,10 +56,22 @@ PROMPT_CHARS: Final = 400
 EvalScores = Callable[[str], Sequence[tuple[str, float]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
+@dataclass(init=False, repr=False, eq=False)
+class Example(FrozenRecord):
     """A post-change run that shows the regression."""
 
+    __slots__ = (
+        "cost_usd",
+        "duration_ms",
+        "error_class",
+        "error_message",
+        "prompt",
+        "run_id",
+        "score",
+        "started_at",
+        "status",
+        "why",
+    )
     run_id: str
     started_at: int
     status: str
@@ -71,7 +81,32 @@ class Example:
     error_message: str | None
     duration_ms: float | None
     cost_usd: float | None
-    score: float | None = None
+    score: float | None
+
+    def __init__(
+        self,
+        run_id: str,
+        started_at: int,
+        status: str,
+        why: str,
+        prompt: str | None,
+        error_class: str | None,
+        error_message: str | None,
+        duration_ms: float | None,
+        cost_usd: float | None,
+        score: float | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "run_id", run_id)
+        put(self, "started_at", started_at)
+        put(self, "status", status)
+        put(self, "why", why)
+        put(self, "prompt", prompt)
+        put(self, "error_class", error_class)
+        put(self, "error_message", error_message)
+        put(self, "duration_ms", duration_ms)
+        put(self, "cost_usd", cost_usd)
+        put(self, "score", score)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,10 +123,26 @@ class Example:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeReport:
+@dataclass(init=False, repr=False, eq=False)
+class ChangeReport(FrozenRecord):
     """One config change with its metric checks."""
 
+    __slots__ = (
+        "agent_id",
+        "agent_name",
+        "capped",
+        "change_source",
+        "changed_at",
+        "checks",
+        "examples",
+        "is_current",
+        "min_runs",
+        "previous_version",
+        "previous_version_id",
+        "summary",
+        "version",
+        "version_id",
+    )
     agent_id: str
     agent_name: str
     version: int  # the version after the change
@@ -102,10 +153,43 @@ class ChangeReport:
     change_source: str
     summary: str  # what changed, in one line
     checks: tuple[MetricCheck, ...]
-    examples: dict[str, tuple[Example, ...]] = field(default_factory=dict)
-    is_current: bool = False  # the change made the agent's current version
-    capped: bool = False  # a side had more runs than were read (its newest were judged)
-    min_runs: int = 20  # samples each side needs (the thresholds in force)
+    examples: dict[str, tuple[Example, ...]]
+    is_current: bool  # the change made the agent's current version
+    capped: bool  # a side had more runs than were read (its newest were judged)
+    min_runs: int  # samples each side needs (the thresholds in force)
+
+    def __init__(
+        self,
+        agent_id: str,
+        agent_name: str,
+        version: int,
+        version_id: str,
+        previous_version: int,
+        previous_version_id: str,
+        changed_at: int,
+        change_source: str,
+        summary: str,
+        checks: tuple[MetricCheck, ...],
+        examples: dict[str, tuple[Example, ...]] | None = None,
+        is_current: bool = False,
+        capped: bool = False,
+        min_runs: int = 20,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "agent_id", agent_id)
+        put(self, "agent_name", agent_name)
+        put(self, "version", version)
+        put(self, "version_id", version_id)
+        put(self, "previous_version", previous_version)
+        put(self, "previous_version_id", previous_version_id)
+        put(self, "changed_at", changed_at)
+        put(self, "change_source", change_source)
+        put(self, "summary", summary)
+        put(self, "checks", checks)
+        put(self, "examples", {} if examples is None else examples)
+        put(self, "is_current", is_current)
+        put(self, "capped", capped)
+        put(self, "min_runs", min_runs)
 
     @property
     def regression(self) -> bool:
@@ -166,10 +250,17 @@ class ChangeReport:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class RegressionReport:
+@dataclass(init=False, repr=False, eq=False)
+class RegressionReport(FrozenRecord):
+    """Every config change judged, with the thresholds used."""
+
+    __slots__ = ("changes", "thresholds")
     thresholds: Thresholds
     changes: tuple[ChangeReport, ...]  # newest change first
+
+    def __init__(self, thresholds: Thresholds, changes: tuple[ChangeReport, ...]) -> None:
+        object.__setattr__(self, "thresholds", thresholds)
+        object.__setattr__(self, "changes", changes)
 
     @property
     def regressions(self) -> tuple[ChangeReport, ...]:
@@ -213,28 +304,37 @@ def detect_regressions(
         def eval_scores(version_id: str) -> Sequence[tuple[str, float]]:
             return version_case_scores(store, version_id)
 
-    agents = [store.get_agent(agent)] if agent else store.list_agents()
     changes: list[ChangeReport] = []
-    for record in agents:
-        changes.extend(_agent_changes(store, record, thresholds, per_side, eval_scores, examples))
+    for head in agent_heads(store, agent or None):
+        changes.extend(_agent_changes(store, head, thresholds, per_side, eval_scores, examples))
     changes.sort(key=lambda c: c.changed_at, reverse=True)
     return RegressionReport(thresholds, tuple(changes))
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedThresholds:
+@dataclass(init=False, repr=False, eq=False)
+class LoadedThresholds(FrozenRecord):
     """The saved thresholds, read the one way both front ends read them."""
 
+    __slots__ = ("error", "thresholds")
     thresholds: Thresholds  # the defaults when settings.json is broken
-    error: str = ""  # why settings.json could not be read ("" when it could)
+    error: str  # why settings.json could not be read ("" when it could)
+
+    def __init__(self, thresholds: Thresholds, error: str = "") -> None:
+        object.__setattr__(self, "thresholds", thresholds)
+        object.__setattr__(self, "error", error)
 
 
-@dataclass(frozen=True, slots=True)
-class Detection:
+@dataclass(init=False, repr=False, eq=False)
+class Detection(FrozenRecord):
     """A detection run: its report and the thresholds it used."""
 
+    __slots__ = ("report", "settings")
     report: RegressionReport
     settings: LoadedThresholds
+
+    def __init__(self, report: RegressionReport, settings: LoadedThresholds) -> None:
+        object.__setattr__(self, "report", report)
+        object.__setattr__(self, "settings", settings)
 
 
 def load_thresholds(paths: DataPaths) -> LoadedThresholds:
@@ -261,47 +361,50 @@ def active_regression(store: ExecutionLog, paths: DataPaths, agent_id: str) -> C
 
 def _agent_changes(
     store: ExecutionLog,
-    agent: AgentRecord,
+    agent: AgentHead,
     thresholds: Thresholds,
     per_side: int,
     eval_scores: EvalScores | None,
     examples: int,
 ) -> list[ChangeReport]:
-    versions = agent_versions(store, agent.id)  # oldest first
+    agent_id, agent_name, current_version_id = agent
+    versions = agent_version_rows(store, agent_id)  # oldest first
     reports: list[ChangeReport] = []
     runs_of: dict[str, tuple[list[RunFacts], bool]] = {}
 
-    def runs(version: AgentVersionRecord) -> tuple[list[RunFacts], bool]:
-        if version.id not in runs_of:
+    def runs(version_id: str) -> tuple[list[RunFacts], bool]:
+        if version_id not in runs_of:
             # A version without runs costs one index probe here (no count of every run first).
             # The figures alone: whole runs are read only for a regression's examples.
-            runs_of[version.id] = change_side_facts(store, version.id, per_side)
-        return runs_of[version.id]
+            runs_of[version_id] = change_side_facts(store, version_id, per_side)
+        return runs_of[version_id]
 
     for previous, current in itertools.pairwise(versions):
-        before_runs, before_capped = runs(previous)
-        after_runs, after_capped = runs(current)
-        before_scores = list(eval_scores(previous.id)) if eval_scores else []
-        after_scores = list(eval_scores(current.id)) if eval_scores else []
+        previous_id, previous_version = previous[0], previous[1]
+        version_id, version, created_at, diff, change_source = current
+        before_runs, before_capped = runs(previous_id)
+        after_runs, after_capped = runs(version_id)
+        before_scores = list(eval_scores(previous_id)) if eval_scores else []
+        after_scores = list(eval_scores(version_id)) if eval_scores else []
         if not (before_runs or before_scores) or not (after_runs or after_scores):
             continue  # nothing to compare on one side: no verdict at all
         checks = check_change(
             _side(before_runs, before_scores), _side(after_runs, after_scores), thresholds
         )
         change = ChangeReport(
-            agent_id=agent.id,
-            agent_name=agent.name,
-            version=current.version,
-            version_id=current.id,
-            previous_version=previous.version,
-            previous_version_id=previous.id,
-            changed_at=current.created_at,
-            change_source=current.change_source,
+            agent_id=agent_id,
+            agent_name=agent_name,
+            version=version,
+            version_id=version_id,
+            previous_version=previous_version,
+            previous_version_id=previous_id,
+            changed_at=created_at,
+            change_source=change_source,
             summary=summarize_changes(
-                [ConfigChange(c["path"], c.get("before"), c.get("after")) for c in current.diff]
+                [ConfigChange(c["path"], c.get("before"), c.get("after")) for c in diff]
             ),
             checks=checks,
-            is_current=current.id == agent.current_version_id,
+            is_current=version_id == current_version_id,
             capped=before_capped or after_capped,
             min_runs=thresholds.min_runs,
         )
@@ -311,17 +414,13 @@ def _agent_changes(
     return reports
 
 
-_COMPLETED, _FAILED = RunStatus.COMPLETED.value, RunStatus.FAILED.value
-
-
 def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side:
-    # Runs not finished count for nothing. Comprehensions: up to CHANGE_SIDE_RUNS of them on
-    # each side of every change, in the same order as read.
-    finished = [run for run in runs if run[1] == _COMPLETED or run[1] == _FAILED]
-    ok = [run[1] for run in finished].count(_COMPLETED)
-    durations = tuple([run[2] / 1e6 for run in finished if run[2] is not None])
-    costs = tuple([float(run[3]) for run in finished if run[3] is not None and run[4] != "unknown"])
-    return Side(ok, len(finished) - ok, durations, costs, tuple(float(s) for _run, s in scores))
+    # Every run read is finished (completed or failed: the side's definition, in SQL).
+    # Comprehensions: up to CHANGE_SIDE_RUNS of them on each side of every change, in order.
+    ok = sum([run[1] for run in runs])
+    durations = tuple([run[2] / 1e6 for run in runs if run[2] is not None])
+    costs = tuple([float(run[3]) for run in runs if run[3] is not None and not run[4]])
+    return Side(ok, len(runs) - ok, durations, costs, tuple(float(s) for _run, s in scores))
 
 
 def _with_examples(
@@ -333,36 +432,41 @@ def _with_examples(
 ) -> ChangeReport:
     """The change with its failing examples: chosen from the figures already read, then only
     the chosen runs are read whole."""
-    picked: dict[str, tuple[Example, ...]] = {}
-    finished = [f for f in after if f[1] in (_COMPLETED, _FAILED)]
+    chosen: dict[str, list[tuple[int | str, str, float | None]]] = {}  # (run_no or id, why, score)
     for check in change.regressed:
-        chosen: list[tuple[str, str, float | None]]  # (run id, why, score)
         if check.metric == SUCCESS:
-            failed = [f for f in finished if f[1] == _FAILED]
-            chosen = [(f[0], "failed", None) for f in failed[:limit]]
+            failed = [f for f in after if not f[1]]
+            chosen[check.metric] = [(f[0], "failed", None) for f in failed[:limit]]
         elif check.metric == LATENCY:
             slow = sorted(
-                (f for f in finished if f[2] is not None), key=lambda f: f[2] or 0, reverse=True
+                (f for f in after if f[2] is not None), key=lambda f: f[2] or 0, reverse=True
             )
-            chosen = [(f[0], "slowest", None) for f in slow[:limit]]
+            chosen[check.metric] = [(f[0], "slowest", None) for f in slow[:limit]]
         elif check.metric == COST:
             dear = sorted(
-                (f for f in finished if f[3] is not None), key=lambda f: f[3] or 0.0, reverse=True
+                (f for f in after if f[3] is not None), key=lambda f: f[3] or 0.0, reverse=True
             )
-            chosen = [(f[0], "most expensive", None) for f in dear[:limit]]
+            chosen[check.metric] = [(f[0], "most expensive", None) for f in dear[:limit]]
         elif check.metric == EVAL:
             worst = sorted(scores, key=lambda s: s[1])[:limit]
-            chosen = [(run_id, "lowest eval score", score) for run_id, score in worst]
-        else:  # pragma: no cover - every metric is handled above
-            continue
+            chosen[check.metric] = [(run_id, "lowest eval score", s) for run_id, s in worst]
+    # The runs' ids, for the runs chosen by their figures (read by run number), in one query.
+    ids = run_ids(
+        store, [key for picks in chosen.values() for key, _why, _s in picks if isinstance(key, int)]
+    )
+    picked: dict[str, tuple[Example, ...]] = {}
+    for metric, picks in chosen.items():
         examples: list[Example] = []
-        for run_id, why, score in chosen:
+        for key, why, score in picks:
+            run_id = ids.get(key) if isinstance(key, int) else key
             try:
+                if run_id is None:
+                    continue  # the run was removed since its figures were read
                 run = store.get_run(run_id)
             except NotFoundError:
                 continue  # the run was removed (an eval's, or one retention archived since)
             examples.append(_example(store, run, why, score))
-        picked[check.metric] = tuple(examples)
+        picked[metric] = tuple(examples)
     return dataclasses.replace(change, examples=picked)
 
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.core.log_records import RunRecord
 from ato_desktop.core.regressions import CHANGE_SIDE_LEFT_OUT_TRIGGERS, CHANGE_SIDE_STATUSES
 from ato_desktop.core.vocabulary import RunStatus
@@ -73,13 +74,20 @@ def action_facts(
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class GroupRuns:
-    """A group's runs, newest first, and whether the walk stopped early."""
+@dataclass(init=False, repr=False, eq=False)
+class GroupRuns(FrozenRecord):
+    """A group's runs, newest first, and whether the walk stopped early. (A FrozenRecord:
+    `insights regressions` imports this module at every start and never makes one.)"""
 
+    __slots__ = ("capped", "limited", "runs")
     runs: tuple[RunRecord, ...]
     limited: bool  # there were more matching runs than the limit
     capped: bool  # fewer than limit found in the scan_cap runs walked, and older runs exist
+
+    def __init__(self, runs: tuple[RunRecord, ...], limited: bool, capped: bool) -> None:
+        object.__setattr__(self, "runs", runs)
+        object.__setattr__(self, "limited", limited)
+        object.__setattr__(self, "capped", capped)
 
 
 def group_runs(
@@ -176,9 +184,12 @@ def first_call_messages(log: ExecutionLog, run_id: str) -> list[Any] | None:
     return messages if isinstance(messages, list) else None
 
 
-# (id, status, duration_ns, cost_usd, cost_source) of one run: what judging a change reads of
-# it (and, for a regression's examples, which runs to read whole).
-RunFacts = tuple[str, str, int | None, float | None, str | None]
+# (run_no, completed, duration_ns, cost_usd, cost_unknown) of one run of a change's side: what
+# judging the change reads of it (and, for a regression's examples, which runs to read whole).
+# completed is 1 for a completed run and 0 for a failed one (a side holds no other), and
+# cost_unknown 1 when its cost source is "unknown": small ints, which Python does not allocate,
+# and no id or status string made per run (a side is up to 500 runs, each change two sides).
+RunFacts = tuple[int, int, int | None, float | None, int]
 
 
 def change_side_facts(
@@ -193,13 +204,27 @@ def change_side_facts(
     cursor = log.reader().cursor()
     cursor.row_factory = None  # plain tuples: the RunFacts themselves, no Row made per run
     rows: list[RunFacts] = cursor.execute(
-        "SELECT r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source "
+        "SELECT r.run_no, r.status = 'completed', r.duration_ns, r.cost_usd, "
+        "coalesce(r.cost_source = 'unknown', 0) "
         "FROM runs r INDEXED BY idx_runs_version "
         f"WHERE r.agent_version_id = ? AND {side_check} "
         "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
         [version_id, *side_params, limit + 1],
     ).fetchall()
     return rows[:limit], len(rows) > limit
+
+
+def run_ids(log: ExecutionLog, run_nos: Sequence[int]) -> dict[int, str]:
+    """run_no -> id of those runs still in the log (one primary-key lookup each)."""
+    if not run_nos:
+        return {}
+    numbers = list(dict.fromkeys(run_nos))[:_CHUNK]
+    cursor = log.reader().cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        f"SELECT run_no, id FROM runs WHERE run_no IN ({','.join('?' * len(numbers))})", numbers
+    )
+    return dict(rows.fetchall())
 
 
 def _change_side_check() -> tuple[str, list[Any]]:

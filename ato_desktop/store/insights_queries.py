@@ -15,12 +15,11 @@ before reaching a model (no API key: $0, no tokens, no answer).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ato_desktop.core.agent_records import AgentConfig, AgentVersionRecord
+from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.json_codec import from_json
 from ato_desktop.store.schema import COST_BAND_SQL
@@ -30,6 +29,12 @@ if TYPE_CHECKING:  # the writer (and its events) loads with the first write, not
     from typing import Any, Final
 
     from ato_desktop.store.writer import Emit
+
+    # (id, name, current config version's id) of an agent: what judging its changes reads.
+    AgentHead = tuple[str, str, str]
+    # (id, version, created_at, diff, change_source) of a config version: what judging the
+    # change that made it reads (its diff says what changed; its config is never read).
+    VersionRow = tuple[str, int, int, list[Any], str]
 
 REPLAY_SOURCE_CAP: Final = 50_000
 DAY_MS: Final = 86_400_000  # run_rollups.day = started_at / DAY_MS
@@ -74,8 +79,23 @@ VOLUME_ROLLUP_FOLD: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PairRow:
+@dataclass(init=False, repr=False, eq=False)
+class PairRow(FrozenRecord):
+    """An agent's finished runs (or replays of them) on one runtime and model, counted.
+    (A FrozenRecord: `insights regressions` imports this module and never makes one.)"""
+
+    __slots__ = (
+        "cost_total_usd",
+        "costed_completed",
+        "costed_runs",
+        "estimated_runs",
+        "failed",
+        "model",
+        "ok",
+        "replay",
+        "runs",
+        "runtime",
+    )
     runtime: str
     model: str
     runs: int
@@ -84,8 +104,33 @@ class PairRow:
     cost_total_usd: float
     costed_runs: int
     replay: bool  # rows of replays of the agent's runs (else its own runs)
-    estimated_runs: int = 0  # runs whose cost is an estimate
-    costed_completed: int = 0  # completed runs with a known cost
+    estimated_runs: int  # runs whose cost is an estimate
+    costed_completed: int  # completed runs with a known cost
+
+    def __init__(
+        self,
+        runtime: str,
+        model: str,
+        runs: int,
+        ok: int,
+        failed: int,
+        cost_total_usd: float,
+        costed_runs: int,
+        replay: bool,
+        estimated_runs: int = 0,
+        costed_completed: int = 0,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "runtime", runtime)
+        put(self, "model", model)
+        put(self, "runs", runs)
+        put(self, "ok", ok)
+        put(self, "failed", failed)
+        put(self, "cost_total_usd", cost_total_usd)
+        put(self, "costed_runs", costed_runs)
+        put(self, "replay", replay)
+        put(self, "estimated_runs", estimated_runs)
+        put(self, "costed_completed", costed_completed)
 
 
 def agent_pair_rows(log: ExecutionLog, agent_id: str, since_ms: int) -> list[PairRow]:
@@ -150,23 +195,42 @@ def _own_rows(conn: sqlite3.Connection, agent_id: str, since_ms: int) -> list[An
     return _merged(_merged(own, rolled), fresh)
 
 
-def agent_versions(log: ExecutionLog, agent_id: str) -> list[AgentVersionRecord]:
-    """The agent's config versions, oldest first, without their run counts (run_count 0):
-    counting them reads every run's index entry, and regressions only need the versions."""
-    rows = log.reader().execute(
-        "SELECT * FROM agent_versions WHERE agent_id = ? ORDER BY version", (agent_id,)
+_AGENT_HEADS: Final = (
+    "SELECT a.id, a.name, v.id FROM agents a "
+    "JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.current_version"
+)
+
+
+def agent_heads(log: ExecutionLog, name_or_id: str | None = None) -> list[AgentHead]:
+    """Every agent (by name, as list_agents orders them), or the one named or with that id, as
+    AgentHead rows: no AgentRecord built nor its config parsed (Regressions needs neither).
+    Raises NotFoundError, with the agents there are, when no agent has that name or id."""
+    cursor = log.reader().cursor()
+    cursor.row_factory = None  # plain tuples: the rows are the AgentHeads
+    if name_or_id is None:
+        return cursor.execute(_AGENT_HEADS + " ORDER BY a.name COLLATE NOCASE").fetchall()
+    row = cursor.execute(
+        _AGENT_HEADS + " WHERE a.name = ? OR a.id = ?", (name_or_id, name_or_id)
+    ).fetchone()
+    if row is not None:
+        return [row]
+    agent = log.get_agent(name_or_id)  # raises NotFoundError, worded as every command words it
+    return [(agent.id, agent.name, agent.current_version_id)]
+
+
+def agent_version_rows(log: ExecutionLog, agent_id: str) -> list[VersionRow]:
+    """The agent's config versions, oldest first, as VersionRows (no config parsed, no runs
+    counted: counting them reads every run's index entry, and regressions need neither)."""
+    cursor = log.reader().cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        "SELECT id, version, created_at, diff_json, change_source FROM agent_versions "
+        "WHERE agent_id = ? ORDER BY version",
+        (agent_id,),
     )
     return [
-        AgentVersionRecord(
-            id=row["id"],
-            agent_id=row["agent_id"],
-            version=row["version"],
-            created_at=row["created_at"],
-            config=AgentConfig.from_dict(json.loads(row["config_json"])),
-            diff=from_json(row["diff_json"]) or [],
-            change_source=row["change_source"],
-        )
-        for row in rows
+        (version_id, version, created_at, from_json(diff) or [], change_source)
+        for version_id, version, created_at, diff, change_source in rows
     ]
 
 

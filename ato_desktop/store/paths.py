@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ato_desktop import APP_NAME
+from ato_desktop.core.frozen_record import FrozenRecord
 from ato_desktop.store.atomic_file import remove_stale_parts_in
 from ato_desktop.store.database import StoreError
 
@@ -16,11 +17,16 @@ PRICES_FILENAME = "prices.json"
 SETTINGS_FILENAME = "settings.json"
 
 
-@dataclass(frozen=True, slots=True)
-class DataPaths:
+@dataclass(init=False, repr=False, eq=False)
+class DataPaths(FrozenRecord):
     """Every path ATO writes to, derived from one root."""
 
+    __slots__ = ("root",)
     root: Path
+
+    def __init__(self, root: Path) -> None:
+        put = object.__setattr__
+        put(self, "root", root)
 
     @property
     def database(self) -> Path:

@@ -7,7 +7,12 @@ from typing import Any
 
 from ato_desktop.core.models import AgentConfig, TokenUsage
 from ato_desktop.core.records import NewAction, NewRun, RunEnd
-from ato_desktop.store.compare_queries import action_facts, change_side_facts, group_runs
+from ato_desktop.store.compare_queries import (
+    action_facts,
+    change_side_facts,
+    group_runs,
+    run_ids,
+)
 from ato_desktop.store.execution_log import ExecutionLog
 
 NOW = 1_790_000_000_000
@@ -73,10 +78,19 @@ def test_change_side_facts_are_the_figures_of_the_runs_group_runs_reads(
         )
         facts, limited = change_side_facts(store, version, limit)
         assert facts == [
-            (r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source) for r in group.runs
+            (
+                r.run_no,
+                int(r.status == "completed"),
+                r.duration_ns,
+                r.cost_usd,
+                int(r.cost_source == "unknown"),
+            )
+            for r in group.runs
         ]
         assert limited == group.limited
     assert len(change_side_facts(store, v2, 100)[0]) == 19  # the running run is no side's
+    runs = group_runs(store, agent_id=agent_id, version_id=v2, limit=3, change_side=True).runs
+    assert run_ids(store, [r.run_no for r in runs] + [10**9]) == {r.run_no: r.id for r in runs}
 
 
 def test_action_facts_come_in_order_without_payloads(store: ExecutionLog) -> None:
