@@ -27,6 +27,35 @@ def _json_default(value: Any) -> Any:
 ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
+_orjson_dumps: Any = None  # orjson.dumps with the options below, loaded at first use
+
+
+def _load_orjson() -> Any:
+    # Imported when first needed: a reading CLI command never encodes rows, and orjson's
+    # import (dataclasses, uuid) would be in its start-up time.
+    global _orjson_dumps
+    import functools
+
+    import orjson
+
+    # What orjson would write differently from ENCODER (dataclasses, datetimes) it refuses
+    # with a TypeError instead, and the log's own encoder writes them.
+    options = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    _orjson_dumps = functools.partial(orjson.dumps, option=options)
+    return _orjson_dumps
+
+
+def fast_json(value: Any) -> str:
+    """Compact JSON text for bulk rows: orjson (a third of the stdlib encoder's time on
+    message texts), the log's own encoder for what orjson refuses (integers past 64 bits, lone
+    surrogates, bytes, sets, other objects). NaN and infinities become null (orjson's way;
+    the stdlib writes NaN, which is not JSON)."""
+    try:
+        return (_orjson_dumps or _load_orjson())(value).decode()
+    except TypeError:
+        return storable_text(ENCODER.encode(value))
+
+
 def to_json(value: Any) -> str | None:
     """JSON for the log. Bytes become a marked base64 object so binary data survives safely."""
     if value is None:
