@@ -707,8 +707,10 @@ def _genai_messages(value: Any, messages: list[dict[str, Any]], system: list[str
         return
     if not isinstance(value, list):
         return
+    # Parsed JSON (orjson) or an OTLP kvlist: its objects are dicts (isinstance against the
+    # Mapping ABC costs several times more, for every message and part).
     for item in value:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         role = str(item.get("role") or "user")
         texts: list[str] = []
@@ -724,7 +726,7 @@ def _genai_messages(value: Any, messages: list[dict[str, Any]], system: list[str
                 if isinstance(part, str):
                     texts.append(part)
                     continue
-                if not isinstance(part, Mapping):
+                if not isinstance(part, dict):
                     continue
                 kind = part.get("type")
                 if kind == "tool_call":
