@@ -154,7 +154,7 @@ def encode_trace(trace: IngestedTrace) -> EncodedTrace:
             )
         )
     return EncodedTrace(
-        trace.trace_id, trace.run, trace.end, spans, to_json(trace.run.tags) or "{}"
+        trace.trace_id, trace.run, trace.end, spans, fast_json(trace.run.tags or {})
     )
 
 

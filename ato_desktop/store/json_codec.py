@@ -27,22 +27,21 @@ def _json_default(value: Any) -> Any:
 ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
-_orjson_dumps: Any = None  # orjson.dumps with the options below, loaded at first use
+_orjson: Any = None  # the orjson module, imported at first use
+_ORJSON_OPTIONS = 0
 
 
 def _load_orjson() -> Any:
     # Imported when first needed: a reading CLI command never encodes rows, and orjson's
     # import (dataclasses, uuid) would be in its start-up time.
-    global _orjson_dumps
-    import functools
-
+    global _orjson, _ORJSON_OPTIONS
     import orjson
 
     # What orjson would write differently from ENCODER (dataclasses, datetimes) it refuses
     # with a TypeError instead, and the log's own encoder writes them.
-    options = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-    _orjson_dumps = functools.partial(orjson.dumps, option=options)
-    return _orjson_dumps
+    _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    _orjson = orjson
+    return orjson
 
 
 def fast_json(value: Any) -> str:
@@ -51,7 +50,7 @@ def fast_json(value: Any) -> str:
     surrogates, bytes, sets, other objects). NaN and infinities become null (orjson's way;
     the stdlib writes NaN, which is not JSON)."""
     try:
-        return (_orjson_dumps or _load_orjson())(value).decode()
+        return (_orjson or _load_orjson()).dumps(value, option=_ORJSON_OPTIONS).decode()
     except TypeError:
         return storable_text(ENCODER.encode(value))
 
