@@ -50,9 +50,10 @@ def fast_json(value: Any) -> str:
     surrogates, bytes, sets, other objects). NaN and infinities become null (orjson's way;
     the stdlib writes NaN, which is not JSON)."""
     try:
-        return (_orjson or _load_orjson()).dumps(value, option=_ORJSON_OPTIONS).decode()
+        text: str = (_orjson or _load_orjson()).dumps(value, option=_ORJSON_OPTIONS).decode()
     except TypeError:
         return storable_text(ENCODER.encode(value))
+    return text
 
 
 def to_json(value: Any) -> str | None:
