@@ -491,10 +491,12 @@ class OtlpReceiver:
         self.longest_batch_cpu_s = 0.0
         self.batch_seconds: list[float] = []
         self.batch_cpu_seconds: list[float] = []  # the writer thread's CPU time in each
-        # The batch size the last big export reached: the next one starts there (a commit
-        # writes every page its batch touched, the run's 27 indexes among them, so a batch of
-        # 200 spans cost about 8 us a span more than one of 1,000; starting each export at 200
-        # and doubling made three batches of an export of 1,000 spans).
+        # The batch size the last big export reached: the next one starts at half of it (a
+        # commit writes every page its batch touched, the run's 27 indexes among them, so a
+        # batch of 300 spans cost about 8 us a span more than one of 1,000; starting each
+        # export at 200 made three batches of an export of 1,000 spans). Half, not all: the
+        # first batch's commit still overlaps the mapping of the next, and a first batch
+        # after a pause meets a machine that may have become slower since.
         self._batch_size = FIRST_BATCH_SPANS
 
     @property
@@ -568,7 +570,7 @@ class OtlpReceiver:
         created: list[str] = []
         extended: list[str] = []
         actions = skipped = 0
-        size = self._batch_size
+        size = max(FIRST_BATCH_SPANS, self._batch_size // 2)
         pending = None
         try:
             slices = _slices(map_trace(tid, refs, prices) for tid, refs in groups)

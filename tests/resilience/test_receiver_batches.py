@@ -343,7 +343,7 @@ def test_a_trace_cut_across_batches_is_one_run_with_its_ledger_rows(
     assert len(written) == 2_700 and written == expected
 
 
-def test_a_big_export_starts_at_the_batch_size_the_last_one_reached(
+def test_a_big_export_starts_at_half_the_batch_size_the_last_one_reached(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each commit writes every page its batch touched (the run's indexes among them): an
@@ -359,9 +359,10 @@ def test_a_big_export_starts_at_the_batch_size_the_last_one_reached(
     monkeypatch.setattr(external_runs, "write_batch", write_batch)
     receiver.ingest(tiny_export(100, 20, seed=7), "application/x-protobuf")  # 2,000 spans
     first = list(sizes)
+    reached = receiver._batch_size  # what the sizing reached (timing: not asserted)
     sizes.clear()
     receiver.ingest(tiny_export(100, 20, seed=8), "application/x-protobuf")
     assert sum(first) == sum(sizes) == 2_000
     assert first[0] == 200  # a fresh receiver starts small
-    assert sizes[0] > first[0] and len(sizes) < len(first), (first, sizes)
-    assert receiver.longest_batch_s <= MAX_TRANSACTION_S
+    start = max(200, reached // 2)
+    assert start <= sizes[0] < start + 20, (first, sizes, reached)  # whole 20-span traces
