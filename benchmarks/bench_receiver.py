@@ -248,6 +248,39 @@ def receiver_section(r: dict[str, Any]) -> list[str]:
         "action measured on a bare connection), plus the stdlib JSON encoder on the writer "
         "thread.",
         "",
+        "Issue 20.2, second pass (branch recv3; CPU time with time.thread_time, A/B in one "
+        "process, alternating; load 4-10 on the 2 cores throughout, so no wall-clock figure "
+        "of it means much). Writing a span on a bare connection, 1,000-span batches: actions "
+        "(row and key) 9-12 us, the Activity Ledger 6-9, the run's row and 27 indexes 3.4-5 "
+        "(49 us a run), otlp_spans 2.5-3.3, the Python building the rows 4, the commit 9-11 "
+        "(checkpoints 3.5 of it). Done: each big export starts at half the batch size the "
+        "last one reached (it restarted at 200 spans: three batches for an export of 1,000, "
+        "and a commit writes every page its batch touched, so 300-span batches cost 46-48 us "
+        "a span to insert and commit against 38 for 1,000; starting at the full size cut the "
+        "writer's commit CPU most but made the first transaction of an export 300-370 ms "
+        "under load 5-10, so half: the first commit still overlaps the next batch's mapping); "
+        "the mapping lists a span's attributes outside the mapped "
+        "set once for its prefix checks and checks parsed messages as dicts, not against the "
+        "Mapping ABC (map_trace 50.5 us a span against 55.6); ExecutionLog.ingest encodes "
+        "with orjson (store.json_codec.fast_json, the receiver's encoder), 53 us of CPU an "
+        "action against 55-60. Tried and not kept: inserting a table's rows as one JSON array "
+        "(INSERT ... SELECT FROM json_each, one statement without the GIL) costs 2-3x "
+        "executemany's CPU for the actions (SQLite 3.40 parses the row again for each column) "
+        "and 1.3-1.8x for the narrow ledger and span rows; writing those narrow rows that way "
+        "after the actions, while the next batch is mapped, added 20-30 us a span of writer "
+        "CPU and no gain was visible on this loaded machine; partial indexes on runs for "
+        "agent-less runs, 8 or 16 kB pages, a 64 MB cache and foreign keys off were within "
+        "the noise (a few us at most); the cyclic collector off during mapping saved about "
+        "4 us a span but is process-wide. What bounds it: about 60 us a span of Python on "
+        "the receiver's thread (decoding, the gate and grouping 7, mapping 50, encoding 4) "
+        "and about 30 us of inserts that hold the GIL between rows: only the commit and "
+        "checkpoints overlap the next batch's mapping. Same-load A/B (main and this branch run "
+        "at once, each with half the machine, 23:40 UTC): in process, 2,000 traces, 3,607 and "
+        "2,579 spans/s against main's 3,079 and 2,476 (CPU 132.7 and 157.0 us a span against "
+        "144.3 and 164.1); the whole benchmark 1,997 spans/s against main's 2,088 (CPU 178.2 "
+        "against 186.8 us a span) and `ExecutionLog.ingest` 65.8 us of CPU an action against "
+        "84.0. Sequential runs a few minutes apart differed by up to 2x on either side.",
+        "",
     ]
 
 

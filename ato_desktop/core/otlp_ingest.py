@@ -469,6 +469,9 @@ _PROVIDER_COST, _ESTIMATED, _UNKNOWN = (
 def _span(
     span: Span, attrs: dict[str, Any], scope: str, prices: PriceBook | None
 ) -> tuple[IngestedSpan, str, str]:
+    # The attributes nothing reads by name (few: most are in MAPPED); the prefix checks
+    # below look at these alone rather than at every attribute again.
+    extra = [k for k in attrs if k not in MAPPED]
     op = _operation(attrs)
     invocation = _json_or_text(attrs.get("llm.invocation_parameters"))
     if not isinstance(invocation, dict):
@@ -567,7 +570,7 @@ def _span(
     inputs: Any = None
     outputs: Any = None
     if is_llm:
-        inputs, outputs = _llm_io(attrs, invocation, runtime, model)
+        inputs, outputs = _llm_io(attrs, extra, invocation, runtime, model)
     else:
         if tool and attrs.get("gen_ai.tool.call.arguments") is not None:
             inputs = {"arguments": _json_or_text(attrs["gen_ai.tool.call.arguments"])}
@@ -579,9 +582,7 @@ def _span(
 
     status = span.status
     errored = status.code == Status.STATUS_CODE_ERROR
-    unknown = {
-        k: v for k, v in attrs.items() if k not in MAPPED and not k.startswith(_MAPPED_PREFIXES)
-    }
+    unknown = {k: attrs[k] for k in extra if not k.startswith(_MAPPED_PREFIXES)}
     span_id = span.span_id.hex()
     parent = span.parent_span_id.hex() if span.parent_span_id else None
     meta: dict[str, Any] = {"otel.span_name": span.name, "otel.span_id": span_id}
@@ -633,9 +634,15 @@ def _span(
 
 
 def _llm_io(
-    attrs: Mapping[str, Any], invocation: Mapping[str, Any], runtime: str, model: str
+    attrs: Mapping[str, Any],
+    extra: Sequence[str],
+    invocation: Mapping[str, Any],
+    runtime: str,
+    model: str,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(inputs, outputs) of a model call from whichever convention the span speaks."""
+    """(inputs, outputs) of a model call from whichever convention the span speaks; extra:
+    the keys of attrs not in MAPPED (every key a prefix below matches is one of them, except
+    gen_ai.request.model, which names no parameter, and gen_ai.tool.definitions)."""
     messages: list[dict[str, Any]] = []
     system: list[str] = []
     captured = False
@@ -643,7 +650,7 @@ def _llm_io(
     if raw is not None:
         captured = True
         _genai_messages(_json_or_text(raw), messages, system)
-    elif any(k.startswith("llm.input_messages.") for k in attrs):
+    elif any(k.startswith("llm.input_messages.") for k in extra):
         captured = True
         _openinference_messages(attrs, "llm.input_messages.", messages, system)
     instructions = attrs.get("gen_ai.system_instructions")
@@ -653,10 +660,13 @@ def _llm_io(
     inputs: dict[str, Any] = {"runtime": runtime, "model": model, "messages": messages}
     if system:
         inputs["system"] = "\n\n".join(s for s in system if s)
-    params = _params(attrs, invocation) if invocation or _has_prefix(attrs, _PARAM_PREFIX) else {}
+    params = (
+        _params(extra, attrs, invocation) if invocation or _has_prefix(extra, _PARAM_PREFIX) else {}
+    )
     if params:
         inputs["params"] = params
-    tools = _tools(attrs) if _has_prefix(attrs, _TOOL_PREFIXES) else []
+    has_tools = "gen_ai.tool.definitions" in attrs or _has_prefix(extra, "llm.tools.")
+    tools = _tools(attrs) if has_tools else []
     if tools:
         inputs["tools"] = tools
     if not captured:
@@ -670,7 +680,7 @@ def _llm_io(
     raw_out = attrs.get("gen_ai.output.messages")
     if raw_out is not None:
         _genai_messages(_json_or_text(raw_out), out_messages, [])
-    elif any(k.startswith("llm.output_messages.") for k in attrs):
+    elif any(k.startswith("llm.output_messages.") for k in extra):
         _openinference_messages(attrs, "llm.output_messages.", out_messages, [])
     outputs: dict[str, Any] | None = None
     if out_messages:
@@ -697,8 +707,10 @@ def _genai_messages(value: Any, messages: list[dict[str, Any]], system: list[str
         return
     if not isinstance(value, list):
         return
+    # Parsed JSON (orjson) or an OTLP kvlist: its objects are dicts (isinstance against the
+    # Mapping ABC costs several times more, for every message and part).
     for item in value:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         role = str(item.get("role") or "user")
         texts: list[str] = []
@@ -714,7 +726,7 @@ def _genai_messages(value: Any, messages: list[dict[str, Any]], system: list[str
                 if isinstance(part, str):
                     texts.append(part)
                     continue
-                if not isinstance(part, Mapping):
+                if not isinstance(part, dict):
                     continue
                 kind = part.get("type")
                 if kind == "tool_call":
@@ -827,7 +839,6 @@ def _parts_text(value: Any) -> str:
 
 
 _PARAM_PREFIX = "gen_ai.request."
-_TOOL_PREFIXES = ("gen_ai.tool.definitions", "llm.tools.")
 # Every attribute a token count is read from (the usage block below reads nothing else).
 _COUNT_KEYS = frozenset(
     {
@@ -841,17 +852,22 @@ _COUNT_KEYS = frozenset(
 )
 
 
-def _has_prefix(attrs: Mapping[str, Any], prefix: str | tuple[str, ...]) -> bool:
-    return any(key.startswith(prefix) for key in attrs)
+def _has_prefix(keys: Sequence[str], prefix: str | tuple[str, ...]) -> bool:
+    return any(key.startswith(prefix) for key in keys)
 
 
-def _params(attrs: Mapping[str, Any], invocation: Mapping[str, Any]) -> dict[str, Any]:
+def _params(
+    extra: Sequence[str], attrs: Mapping[str, Any], invocation: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Request parameters: the invocation's, then gen_ai.request.* (among extra: the keys not
+    in MAPPED)."""
     params: dict[str, Any] = {}
     for key, value in invocation.items():
         name = _PARAMS.get(key)
         if name and value is not None:
             params[name] = value
-    for key, value in attrs.items():
+    for key in extra:
+        value = attrs[key]
         if key.startswith("gen_ai.request.") and value is not None:
             name = _PARAMS.get(key[len("gen_ai.request.") :])
             if name:

@@ -30,7 +30,7 @@ from ato_desktop.store.database import (
     open_database,
     open_for_reading,
 )
-from ato_desktop.store.json_codec import ENCODER, from_json, to_json
+from ato_desktop.store.json_codec import fast_json, from_json, to_json
 from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
@@ -162,7 +162,7 @@ def _action_row(run_no: int, seq: int, action: NewAction) -> tuple[Any, ...]:
     inputs, outputs, meta = action.inputs, action.outputs, action.meta
     if usage is not None and usage.cache_write_1h_tokens > 0:
         meta = {**(meta or {}), USAGE_META_1H: usage.cache_write_1h_tokens}
-    encode = ENCODER.encode
+    encode = fast_json
     return (
         run_no,
         seq,

@@ -36,16 +36,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.events import ActionCreated, RunsIngested, RunsRemoved
 from ato_desktop.core.ids import uuid7
-from ato_desktop.core.models import Outcome, storable_text
+from ato_desktop.core.models import Outcome
 from ato_desktop.core.otlp_ingest import IngestedTrace
 from ato_desktop.core.simulation import is_simulation
 from ato_desktop.store.execution_log import ACTION_INSERT, RUN_INSERT, ExecutionLog
-from ato_desktop.store.json_codec import ENCODER, from_json, to_json
+from ato_desktop.store.json_codec import fast_json, from_json, to_json
 from ato_desktop.store.ledger_rows import (
     LEDGER_INSERT,
     StreamKey,
@@ -117,19 +115,10 @@ class EncodedTrace:
     tags_json: str = field(default="{}")
 
 
-def _encode(value: Any) -> str:
-    """Compact JSON text: orjson (a third of the stdlib encoder's time on message texts), the
-    log's own encoder for what orjson refuses (integers past 64 bits, lone surrogates)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return storable_text(ENCODER.encode(value))
-
-
 def encode_trace(trace: IngestedTrace) -> EncodedTrace:
     """Encode a trace's rows (JSON included): done on the receiver's thread, so the writer's
     transaction only inserts."""
-    encode = _encode
+    encode = fast_json
     spans: list[EncodedSpan] = []
     for a in trace.spans:
         usage = a.usage
@@ -165,7 +154,7 @@ def encode_trace(trace: IngestedTrace) -> EncodedTrace:
             )
         )
     return EncodedTrace(
-        trace.trace_id, trace.run, trace.end, spans, to_json(trace.run.tags) or "{}"
+        trace.trace_id, trace.run, trace.end, spans, fast_json(trace.run.tags or {})
     )
 
 

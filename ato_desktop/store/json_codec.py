@@ -27,6 +27,35 @@ def _json_default(value: Any) -> Any:
 ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
+_orjson: Any = None  # the orjson module, imported at first use
+_ORJSON_OPTIONS = 0
+
+
+def _load_orjson() -> Any:
+    # Imported when first needed: a reading CLI command never encodes rows, and orjson's
+    # import (dataclasses, uuid) would be in its start-up time.
+    global _orjson, _ORJSON_OPTIONS
+    import orjson
+
+    # What orjson would write differently from ENCODER (dataclasses, datetimes) it refuses
+    # with a TypeError instead, and the log's own encoder writes them.
+    _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    _orjson = orjson
+    return orjson
+
+
+def fast_json(value: Any) -> str:
+    """Compact JSON text for bulk rows: orjson (a third of the stdlib encoder's time on
+    message texts), the log's own encoder for what orjson refuses (integers past 64 bits, lone
+    surrogates, bytes, sets, other objects). NaN and infinities become null (orjson's way;
+    the stdlib writes NaN, which is not JSON)."""
+    try:
+        text: str = (_orjson or _load_orjson()).dumps(value, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        return storable_text(ENCODER.encode(value))
+    return text
+
+
 def to_json(value: Any) -> str | None:
     """JSON for the log. Bytes become a marked base64 object so binary data survives safely."""
     if value is None:

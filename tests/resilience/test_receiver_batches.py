@@ -341,3 +341,28 @@ def test_a_trace_cut_across_batches_is_one_run_with_its_ledger_rows(
     finally:
         conn.close()
     assert len(written) == 2_700 and written == expected
+
+
+def test_a_big_export_starts_at_half_the_batch_size_the_last_one_reached(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each commit writes every page its batch touched (the run's indexes among them): an
+    # export restarting at the first, small size paid that for a few extra batches each time.
+    receiver = OtlpReceiver(workspace, port=0)
+    sizes: list[int] = []
+    original = external_runs.write_batch
+
+    def write_batch(log: Any, ingest_no: int, traces: Any, *rest: Any) -> Any:
+        sizes.append(sum(len(t.spans) for t in traces))
+        return original(log, ingest_no, traces, *rest)
+
+    monkeypatch.setattr(external_runs, "write_batch", write_batch)
+    receiver.ingest(tiny_export(100, 20, seed=7), "application/x-protobuf")  # 2,000 spans
+    first = list(sizes)
+    reached = receiver._batch_size  # what the sizing reached (timing: not asserted)
+    sizes.clear()
+    receiver.ingest(tiny_export(100, 20, seed=8), "application/x-protobuf")
+    assert sum(first) == sum(sizes) == 2_000
+    assert first[0] == 200  # a fresh receiver starts small
+    start = max(200, reached // 2)
+    assert start <= sizes[0] < start + 20, (first, sizes, reached)  # whole 20-span traces
