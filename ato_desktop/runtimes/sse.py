@@ -1,0 +1,170 @@
+"""Server-sent events read straight from the HTTP response, for the three API adapters.
+
+The SDKs build the request, authenticate, retry, time out and raise their errors for a failed
+request; the body of a streaming answer is then read here rather than by the SDK's stream. Per
+event the SDK decodes every line to text, splits it field by field, parses the JSON and builds a
+pydantic model of it: some 150 us of Python per delta, on the engine thread, all of it holding
+the GIL the UI thread needs to paint. Here an event is found with one ``bytes.find``, its data
+stays bytes, and orjson parses it into plain dicts the adapters read.
+
+Decoding follows the SSE specification as the SDKs apply it: lines end in LF, CRLF or CR; a
+blank line ends an event; ``:`` starts a comment; ``data`` lines join with LF; an event that
+ends without its blank line (a cut body) is dropped. A failed read raises the SDK's own
+APITimeoutError / APIConnectionError, as the SDK's stream does, so errors.py classifies it the
+same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import orjson
+
+
+class Frame(NamedTuple):
+    """One server-sent event: its ``event`` name (None when it had none) and its ``data``."""
+
+    event: str | None
+    data: bytes
+
+
+def loads(data: bytes) -> Any:
+    """The JSON value of an event's data: orjson, and the stdlib parser for what orjson refuses
+    (integers past 64 bits, NaN, lone surrogates), so every payload the SDK parsed still parses,
+    and what neither parses raises a JSONDecodeError (or UnicodeDecodeError) as the SDK's did."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data.decode("utf-8"))
+
+
+def _frame(block: bytes) -> Frame | None:
+    """The event in ``block`` (its lines, LF-separated, without the blank line that ended it);
+    None when it has no field that makes an event (only comments, or nothing)."""
+    if block.startswith(b"event:") and block.count(b"\n") == 1:
+        # The common shape (Anthropic, Responses): "event: NAME" then one "data: JSON" line.
+        head, _, line = block.partition(b"\n")
+        if line.startswith(b"data:"):
+            name = head[6:]
+            value = line[5:]
+            return Frame(
+                (name[1:] if name.startswith(b" ") else name).decode("utf-8") or None,
+                value[1:] if value.startswith(b" ") else value,
+            )
+    elif block.startswith(b"data:") and b"\n" not in block:
+        # The common shape of Chat Completions: one "data: JSON" line.
+        value = block[5:]
+        return Frame(None, value[1:] if value.startswith(b" ") else value)
+    event: str | None = None
+    data: list[bytes] = []
+    other = False  # an id or retry field: the SDKs dispatch an event for those too
+    for line in block.split(b"\n"):
+        if not line or line.startswith(b":"):
+            continue  # a blank line before the event's fields, or a comment
+        field, _, value = line.partition(b":")
+        if value.startswith(b" "):
+            value = value[1:]
+        if field == b"data":
+            data.append(value)
+        elif field == b"event":
+            event = value.decode("utf-8") or None
+        elif field == b"id":
+            other = other or b"\0" not in value
+        elif field == b"retry":
+            other = other or value.strip().isdigit()
+    if event is None and not data and not other:
+        return None
+    return Frame(event, b"\n".join(data))
+
+
+class SSEDecoder:
+    """Bytes in, complete events out, however the body is split into chunks."""
+
+    __slots__ = ("_buffer", "_cr", "_scanned")
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._scanned = 0  # how much of the buffer holds no event end
+        self._cr = False  # the last chunk ended in CR: a CRLF's LF may start the next one
+
+    def _normalized(self, chunk: bytes) -> bytes:
+        """``chunk`` with CRLF and CR line ends as LF (a trailing CR held back a chunk)."""
+        if self._cr:
+            self._cr = False
+            chunk = b"\n" + (chunk[1:] if chunk.startswith(b"\n") else chunk)
+        if chunk.endswith(b"\r"):
+            self._cr = True
+            chunk = chunk[:-1]
+        return chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        """The events ``chunk`` completes, in order."""
+        if self._cr or b"\r" in chunk:
+            chunk = self._normalized(chunk)
+        buffer = self._buffer
+        if not buffer:
+            # The usual case: the chunk holds whole events, nothing is carried over.
+            frames: list[Frame] = []
+            start = 0
+            end = chunk.find(b"\n\n")
+            while end >= 0:
+                frame = _frame(chunk[start:end])
+                if frame is not None:
+                    frames.append(frame)
+                start = end + 2
+                end = chunk.find(b"\n\n", start)
+            if start < len(chunk):
+                buffer += memoryview(chunk)[start:]
+                self._scanned = max(len(buffer) - 1, 0)
+            return frames
+        buffer += chunk
+        frames = []
+        start = 0
+        end = buffer.find(b"\n\n", self._scanned)
+        while end >= 0:
+            frame = _frame(bytes(buffer[start:end]))
+            if frame is not None:
+                frames.append(frame)
+            start = end + 2
+            end = buffer.find(b"\n\n", start)
+        if start:
+            del buffer[:start]
+        self._scanned = max(len(buffer) - 1, 0)
+        return frames
+
+    def end(self) -> list[Frame]:
+        """The events a CR held back at the end of the body completes (an unfinished event,
+        with no blank line after it, is dropped, as the SDKs drop it)."""
+        return self.feed(b"") if self._cr else []
+
+
+async def read_frames(response: Any, sdk: ModuleType) -> AsyncGenerator[Frame, None]:
+    """The events of ``response`` (an httpx response of ``sdk``'s client, body unread).
+
+    A read that times out raises ``sdk.APITimeoutError``, any other failed read
+    ``sdk.APIConnectionError``, each caused by the transport's exception, as the SDK's own
+    stream raises them.
+    """
+    import httpx2
+
+    decoder = SSEDecoder()
+    chunks = response.aiter_bytes()
+    try:
+        while True:
+            try:
+                chunk = await anext(chunks, None)
+            except httpx2.TimeoutException as exc:
+                raise sdk.APITimeoutError(request=response.request) from exc
+            except Exception as exc:
+                raise sdk.APIConnectionError(request=response.request) from exc
+            if chunk is None:
+                break
+            for frame in decoder.feed(chunk):
+                yield frame
+        for frame in decoder.end():
+            yield frame
+    finally:
+        await chunks.aclose()
