@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -168,3 +168,38 @@ async def read_frames(response: Any, sdk: ModuleType) -> AsyncGenerator[Frame, N
             yield frame
     finally:
         await chunks.aclose()
+
+
+class Done:
+    """The value of OpenAI's closing ``data: [DONE]`` event."""
+
+
+DONE: Final = Done()
+
+
+def openai_payload(frame: Frame, request: Any) -> Any:
+    """One event of an OpenAI stream (Chat Completions, Responses) as the SDK's legacy stream
+    reads it: DONE at ``data: [DONE]``, else its data's JSON value; an object with an "error"
+    raises the SDK's APIError with that error as its body (``request``: the HTTP request)."""
+    data = frame.data
+    if data.startswith(b"[DONE]"):
+        return DONE
+    value = loads(data)
+    event = frame.event
+    if event is not None and event.startswith("thread."):
+        # Assistants events: an error only when the event says so; nothing an adapter reads.
+        if event == "error" and isinstance(value, dict) and value.get("error"):
+            raise _api_error(value["error"], request)
+        return {"data": value, "event": event}
+    if isinstance(value, dict) and value.get("error"):
+        raise _api_error(value["error"], request)
+    return value
+
+
+def _api_error(error: object, request: Any) -> Exception:
+    import openai
+
+    message = error.get("message") if isinstance(error, dict) else None
+    if not message or not isinstance(message, str):
+        message = "An error occurred during streaming"
+    return openai.APIError(message=message, request=request, body=error)
