@@ -33,8 +33,9 @@ class Frame(NamedTuple):
 
 def loads(data: bytes) -> Any:
     """The JSON value of an event's data: orjson, and the stdlib parser for what orjson refuses
-    (integers past 64 bits, NaN, lone surrogates), so every payload the SDK parsed still parses,
-    and what neither parses raises a JSONDecodeError (or UnicodeDecodeError) as the SDK's did."""
+    (NaN, lone surrogates), so every payload the SDK parsed still parses, and what neither
+    parses raises a JSONDecodeError (or UnicodeDecodeError) as the SDK's did. One difference:
+    orjson reads an integer past 64 bits as a float (no count or index is that big)."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
