@@ -12,7 +12,7 @@ from ato_desktop.core.usage import usage_from_anthropic
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_anthropic_client
-from ato_desktop.runtimes.sse import Frame, loads, read_frames
+from ato_desktop.runtimes.sse import Frame, loads, pump_events
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -21,7 +21,6 @@ from ato_desktop.runtimes.streaming import (
     float_param,
     int_param,
     is_http_url,
-    pump_text,
     require_tool_call_id,
     resolve_api_key,
     resolve_base_url,
@@ -150,19 +149,20 @@ class _MessageState:
     # tool_use blocks by content-block index, in the order they began.
     tool_blocks: dict[int, PendingToolCall] = field(default_factory=dict)
 
-    def take(self, frame: Frame) -> str:
+    def take(self, frame: Frame) -> str | None:
         """Note what one server-sent event says; return its answer text ("" for none).
 
-        As the SDK's stream: pings and events with no name are skipped, ``event: error`` raises
-        the SDK's APIStatusError with the error body, and an event's type is its data's "type".
+        As the SDK's stream: pings, events with no name and events with no data are skipped
+        (None), ``event: error`` raises the SDK's APIStatusError with the error body, and an
+        event's type is its data's "type".
         """
         name, data = frame
         if name is None or name == "ping":
-            return ""
+            return None
         if name == "error":
             raise self._error_frame(data)
         if not data:
-            return ""
+            return None
         event = loads(data)
         if not isinstance(event, dict):
             raise ValueError(f"a {name} event whose data is not an object")
@@ -297,12 +297,10 @@ class ClaudeAdapter:
             yield RuntimeEvent.accepted()
             state = _MessageState(response=answer.http_response)
             pumped = PumpResult()
-            frames = await exits.enter_async_context(
-                contextlib.aclosing(read_frames(answer.http_response, anthropic))
-            )
             async with contextlib.aclosing(
-                pump_text(
-                    frames,
+                pump_events(
+                    answer.http_response,
+                    anthropic,
                     state.take,
                     lambda: state.finished,
                     provider,

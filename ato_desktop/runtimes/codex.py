@@ -11,7 +11,7 @@ from ato_desktop.core.usage import usage_from_responses
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_openai_client
-from ato_desktop.runtimes.sse import DONE, Frame, openai_payload, read_frames
+from ato_desktop.runtimes.sse import DONE, Frame, openai_payload, pump_events
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -20,7 +20,6 @@ from ato_desktop.runtimes.streaming import (
     float_param,
     int_param,
     is_http_url,
-    pump_text,
     require_tool_call_id,
     resolve_api_key,
     resolve_base_url,
@@ -281,12 +280,10 @@ class CodexAdapter:
 
             state = _ResponseState(provider, api_key, answer.http_response.request)
             pumped = PumpResult()
-            frames = await exits.enter_async_context(
-                contextlib.aclosing(read_frames(answer.http_response, openai))
-            )
             async with contextlib.aclosing(
-                pump_text(
-                    frames,
+                pump_events(
+                    answer.http_response,
+                    openai,
                     state.take,
                     lambda: state.final is not None or state.failure is not None or state.done,
                     provider,

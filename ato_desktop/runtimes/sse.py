@@ -17,11 +17,16 @@ same way.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from types import ModuleType
 from typing import Any, Final, NamedTuple
 
 import orjson
+
+from ato_desktop.core.models import RuntimeEvent
+from ato_desktop.runtimes import errors
+from ato_desktop.runtimes.errors import Phase, Provider
+from ato_desktop.runtimes.streaming import EndOfStream, PumpResult, StallWatch, StreamStalled
 
 
 class Frame(NamedTuple):
@@ -142,32 +147,71 @@ class SSEDecoder:
         return self.feed(b"") if self._cr else []
 
 
-async def read_frames(response: Any, sdk: ModuleType) -> AsyncGenerator[Frame, None]:
-    """The events of ``response`` (an httpx response of ``sdk``'s client, body unread).
+async def pump_events(
+    response: Any,
+    sdk: ModuleType,
+    take: Callable[[Frame], str | None],
+    finished: Callable[[], bool],
+    provider: Provider,
+    *,
+    stall_timeout_s: float,
+    secret: str | None,
+    result: PumpResult,
+) -> AsyncGenerator[RuntimeEvent, None]:
+    """Read the events of ``response`` (an httpx response of ``sdk``'s client, body unread)
+    until ``finished()`` or the body's end, yielding each text delta ``take`` finds.
 
-    A read that times out raises ``sdk.APITimeoutError``, any other failed read
-    ``sdk.APIConnectionError``, each caused by the transport's exception, as the SDK's own
-    stream raises them.
+    ``take`` notes what an event says and returns its text ("" for none), or None for an event
+    the SDK's stream skips (a ping): bytes that bring only those (or comments) are not progress,
+    so the stall clock keeps running. A stall (no progress within stall_timeout_s), a failed
+    read (raised as the SDK raises it: ``sdk.APITimeoutError`` or ``sdk.APIConnectionError``,
+    caused by the transport's exception), or an event ``take`` cannot read ends the loop with
+    result.failure set, which the adapter yields after the usage it has gathered.
     """
     import httpx2
 
+    watch = StallWatch(stall_timeout_s)
     decoder = SSEDecoder()
     chunks = response.aiter_bytes()
+    progress = True
     try:
-        while True:
+        while not finished():
             try:
-                chunk = await anext(chunks, None)
-            except httpx2.TimeoutException as exc:
-                raise sdk.APITimeoutError(request=response.request) from exc
+                chunk = await watch.next(chunks, restart=progress)
+            except StreamStalled:
+                result.failure = errors.stalled(provider, stall_timeout_s)
+                return
             except Exception as exc:
-                raise sdk.APIConnectionError(request=response.request) from exc
-            if chunk is None:
-                break
-            for frame in decoder.feed(chunk):
-                yield frame
-        for frame in decoder.end():
-            yield frame
+                failure: Exception = (
+                    sdk.APITimeoutError(request=response.request)
+                    if isinstance(exc, httpx2.TimeoutException)
+                    else sdk.APIConnectionError(request=response.request)
+                )
+                failure.__cause__ = exc
+                result.failure = errors.exception_error(
+                    failure, provider, Phase.STREAM, api_key=secret, timeout_s=stall_timeout_s
+                )
+                return
+            ended = isinstance(chunk, EndOfStream)
+            progress = False
+            try:
+                frames = decoder.end() if isinstance(chunk, EndOfStream) else decoder.feed(chunk)
+                for frame in frames:
+                    text = take(frame)
+                    if text is None:
+                        continue
+                    progress = True
+                    if text:
+                        yield RuntimeEvent.text_delta(text)
+                    if finished():
+                        return
+            except Exception as exc:  # an event shaped unlike the API's: not ours to raise
+                result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
+                return
+            if ended:
+                return
     finally:
+        watch.close()
         await chunks.aclose()
 
 
