@@ -4,7 +4,8 @@ Runs ``--streams`` streams of a runtime (claude, codex or openai-compatible) at 
 asyncio loop in a worker thread of its own, as the app's engine does, against the loopback
 fake of tests/fakes in a process of its own (so the server's CPU is not counted), and reports
 the worker thread's CPU time (time.thread_time) divided by the deltas it received: the Python
-per delta that competes with the UI thread for the GIL. ``--dispatcher`` runs the streams
+per delta that competes with the UI thread for the GIL; a probe thread that wakes every 5 ms
+says how late the GIL let it (``gil_probe``). ``--dispatcher`` runs the streams
 through the one dispatch path (Dispatcher.dispatch on a fresh workspace, with an on_text
 callback) instead of the bare adapter; ``--profile N`` prints the N functions with the most
 own time (cProfile timed by time.thread_time on that thread).
@@ -42,6 +43,39 @@ def _scenario_file(directory: Path, chunks: int, delay_s: float) -> Path:
     scenario = {"chunks": words, "delay_s": delay_s, "usage": {"output_tokens": chunks}}
     path.write_text(json.dumps({"default": scenario}), encoding="utf-8")
     return path
+
+
+class GilProbe:
+    """A thread that sleeps 5 ms at a time and records how late it wakes: waking needs the GIL,
+    so its lateness is how long the engine thread kept another Python thread (the UI's) out."""
+
+    def __init__(self) -> None:
+        self.lags_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gil-probe", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            time.sleep(0.005)
+            self.lags_ms.append((time.perf_counter() - t0 - 0.005) * 1000)
+
+    def __enter__(self) -> GilProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict[str, float]:
+        lags = sorted(self.lags_ms) or [0.0]
+        return {
+            "ticks": len(lags),
+            "p50_ms": round(lags[len(lags) // 2], 2),
+            "p99_ms": round(lags[min(len(lags) - 1, int(len(lags) * 0.99))], 2),
+            "max_ms": round(lags[-1], 2),
+        }
 
 
 def _base_url(runtime: str, url: str) -> str:
@@ -148,12 +182,13 @@ def bench_runtime_cpu(
                     cpu0, wall0 = time.thread_time(), time.perf_counter()
                     if profiler is not None:
                         profiler.enable()
-                    if workspace is None:
-                        deltas, endings = await _adapter_streams(runtime, url, streams)
-                    else:
-                        deltas, endings = await _dispatched_streams(
-                            runtime, url, streams, workspace
-                        )
+                    with GilProbe() as probe:
+                        if workspace is None:
+                            deltas, endings = await _adapter_streams(runtime, url, streams)
+                        else:
+                            deltas, endings = await _dispatched_streams(
+                                runtime, url, streams, workspace
+                            )
                     if profiler is not None:
                         profiler.disable()
                     cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
@@ -168,6 +203,7 @@ def bench_runtime_cpu(
                             "engine_cpu_s": round(cpu, 3),
                             "engine_busy": round(cpu / wall, 3) if wall else None,
                             "cpu_us_per_delta": round(cpu / deltas * 1e6, 1) if deltas else None,
+                            "gil_probe": probe.summary(),
                             "loadavg": [round(x, 2) for x in os.getloadavg()],
                         }
                     )
