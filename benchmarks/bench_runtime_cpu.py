@@ -1,14 +1,14 @@
 """The engine thread's CPU per streamed delta: N concurrent streams of one runtime adapter.
 
-Runs ``--streams`` streams of a runtime (claude, codex or openai-compatible) at once on an
-asyncio loop in a worker thread of its own, as the app's engine does, against the loopback
-fake of tests/fakes in a process of its own (so the server's CPU is not counted), and reports
-the worker thread's CPU time (time.thread_time) divided by the deltas it received: the Python
-per delta that competes with the UI thread for the GIL; a probe thread that wakes every 5 ms
-says how late the GIL let it (``gil_probe``). ``--dispatcher`` runs the streams
-through the one dispatch path (Dispatcher.dispatch on a fresh workspace, with an on_text
-callback) instead of the bare adapter; ``--profile N`` prints the N functions with the most
-own time (cProfile timed by time.thread_time on that thread).
+Runs ``--streams`` streams of a runtime (claude, codex or openai-compatible) at once on the
+app's engine loop (engine.engine_loop.EngineLoop: a thread of its own, a 1 ms switch
+interval) against the loopback fake of tests/fakes in a process of its own (so the server's
+CPU is not counted), and reports that thread's CPU time (time.thread_time) divided by the
+deltas it received: the Python per delta that competes with the UI thread for the GIL; a probe
+thread that wakes every 5 ms says how late the GIL let it (``gil_probe``). ``--dispatcher``
+runs the streams through the one dispatch path (Dispatcher.dispatch on a fresh workspace,
+with an on_text callback) instead of the bare adapter; ``--profile N`` prints the N functions
+with the most own time (cProfile timed by time.thread_time on that thread).
 
     .venv/bin/python -m benchmarks.bench_runtime_cpu [--runtime claude] [--streams 50]
 """
@@ -150,6 +150,7 @@ def bench_runtime_cpu(
 ) -> dict[str, Any]:
     """Measure in this process; the fake server runs in a subprocess."""
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    from ato_desktop.engine.engine_loop import EngineLoop
     from ato_desktop.runtimes.registry import get_adapter
     from ato_desktop.runtimes.sdk_clients import prepare_sdk
     from tests.fakes.serve import spawn_fake_server
@@ -172,52 +173,52 @@ def bench_runtime_cpu(
             workspace.credentials.set_key(key_name, key)
         with spawn_fake_server(scenario_file=scenario) as (_process, url):
 
-            def work() -> None:
-                async def main() -> None:
+            async def main() -> None:
+                if workspace is None:
+                    await _adapter_streams(runtime, url, 1)  # warm-up, unmeasured
+                else:
+                    await _dispatched_streams(runtime, url, 1, workspace)
+                profiler = cProfile.Profile(time.thread_time) if profile else None
+                cpu0, wall0 = time.thread_time(), time.perf_counter()
+                if profiler is not None:
+                    profiler.enable()
+                with GilProbe() as probe:
                     if workspace is None:
-                        await _adapter_streams(runtime, url, 1)  # warm-up, unmeasured
+                        deltas, endings = await _adapter_streams(runtime, url, streams)
                     else:
-                        await _dispatched_streams(runtime, url, 1, workspace)
-                    profiler = cProfile.Profile(time.thread_time) if profile else None
-                    cpu0, wall0 = time.thread_time(), time.perf_counter()
-                    if profiler is not None:
-                        profiler.enable()
-                    with GilProbe() as probe:
-                        if workspace is None:
-                            deltas, endings = await _adapter_streams(runtime, url, streams)
-                        else:
-                            deltas, endings = await _dispatched_streams(
-                                runtime, url, streams, workspace
-                            )
-                    if profiler is not None:
-                        profiler.disable()
-                    cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
-                    result.update(
-                        {
-                            "runtime": runtime,
-                            "through": "dispatcher" if workspace is not None else "adapter",
-                            "streams": streams,
-                            "deltas": deltas,
-                            "endings": endings,
-                            "wall_s": round(wall, 2),
-                            "engine_cpu_s": round(cpu, 3),
-                            "engine_busy": round(cpu / wall, 3) if wall else None,
-                            "cpu_us_per_delta": round(cpu / deltas * 1e6, 1) if deltas else None,
-                            "gil_probe": probe.summary(),
-                            "loadavg": [round(x, 2) for x in os.getloadavg()],
-                        }
-                    )
-                    if profiler is not None:
-                        text = io.StringIO()
-                        stats = pstats.Stats(profiler, stream=text)
-                        stats.sort_stats("tottime").print_stats(profile)
-                        result["profile"] = text.getvalue()
+                        deltas, endings = await _dispatched_streams(
+                            runtime, url, streams, workspace
+                        )
+                if profiler is not None:
+                    profiler.disable()
+                cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+                result.update(
+                    {
+                        "runtime": runtime,
+                        "through": "dispatcher" if workspace is not None else "adapter",
+                        "streams": streams,
+                        "deltas": deltas,
+                        "endings": endings,
+                        "wall_s": round(wall, 2),
+                        "engine_cpu_s": round(cpu, 3),
+                        "engine_busy": round(cpu / wall, 3) if wall else None,
+                        "cpu_us_per_delta": round(cpu / deltas * 1e6, 1) if deltas else None,
+                        "gil_probe": probe.summary(),
+                        "loadavg": [round(x, 2) for x in os.getloadavg()],
+                    }
+                )
+                if profiler is not None:
+                    text = io.StringIO()
+                    stats = pstats.Stats(profiler, stream=text)
+                    stats.sort_stats("tottime").print_stats(profile)
+                    result["profile"] = text.getvalue()
 
-                asyncio.run(main())
-
-            thread = threading.Thread(target=work, name="engine")
-            thread.start()
-            thread.join()
+            # The app's engine thread: its own loop, and the 1 ms switch interval it sets.
+            engine = EngineLoop()
+            try:
+                engine.submit(main()).result()
+            finally:
+                engine.stop()
         if workspace is not None:
             workspace.close()
     return result
