@@ -35,7 +35,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout = TerminalSafeWriter.wrap(sys.stdout)
     sys.stderr = TerminalSafeWriter.wrap(sys.stderr)
     _report_crashes()
-    return cli.main(args)
+    return _exit_without_teardown(cli.main(args))
+
+
+def _exit_without_teardown(code: int) -> int:
+    """End a finished command now: the exit handlers run and the output is flushed, but the
+    interpreter's teardown (clearing every module and collecting what they hold: some 15 ms of
+    CPU for a reading command, more than the work of many) is skipped. Only when nothing else
+    runs: with another thread alive (a daemon, a writer still closing) the usual exit takes
+    over, which waits for it. Returns code when it does not exit."""
+    import atexit
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None or threading.active_count() > 1:
+        return code
+    run_exit_handlers()  # logging's flush, weakref.finalize's clean-ups, coverage's save, ...
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):  # a closed pipe: what Python's own exit would report
+        return code
+    os._exit(code)
 
 
 def _report_crashes() -> None:

@@ -2,11 +2,13 @@
 
     .venv/bin/python -m benchmarks.bench_cli [--home DIR ...] [--repeat N]
 
-Each command is a new process (`python -m ato_desktop ...`, what the `ato-desktop` script
-runs), timed from spawn to exit, `--repeat` times, the commands interleaved so that load
-falls on all of them alike. Against two baselines measured in the same run: the interpreter
-alone (`python -c pass`, the floor any Python CLI starts from) and bare sqlite3 of the same
-first page of `runs list` in a new process (the floor for reading the log). Targets (issue 20):
+Each command is a new process, timed from spawn to exit, `--repeat` times, the commands
+interleaved so that load falls on all of them alike: the `ato-desktop` script pip installed
+beside the interpreter (what users run; it imports ato_desktop.main and nothing else, and
+PYTHONPATH points it at the tree measured), or `python -m ato_desktop` where there is none.
+Against two baselines measured in the same run: the interpreter alone (`python -c pass`, the
+floor any Python CLI starts from) and bare sqlite3 of the same first page of `runs list` in a
+new process (the floor for reading the log). Targets (issue 20):
 `runs list`, `runs show`, `agents list`, `insights regressions` p95 <= 150 ms on a 10,000-run
 log and <= 250 ms on the 1,000,000-run workspace; `--help` <= 100 ms.
 
@@ -83,7 +85,7 @@ def measure(home: Path, repeat: int, tree: Path = REPO) -> dict[str, Any]:
         run_id = conn.execute(
             "SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1"
         ).fetchone()[0]
-    cli = [sys.executable, "-m", "ato_desktop"]
+    cli = cli_command()
     big = runs > 100_000
     cases: list[tuple[str, list[str], float]] = [
         ("runs list", [*cli, "runs", "list", "--since", "all", "--limit", "50", "--json"], 0),
@@ -121,7 +123,17 @@ def measure(home: Path, repeat: int, tree: Path = REPO) -> dict[str, Any]:
         "bare_sqlite": _stats(samples["bare sqlite3"]),
         "repeat": repeat,
         "tree": str(tree),
+        "command": " ".join(Path(part).name for part in cli),
     }
+
+
+def cli_command() -> list[str]:
+    """How users start the CLI: the console script beside the interpreter (pip's `ato-desktop`,
+    which imports ato_desktop.main alone, no runpy), else `python -m ato_desktop`."""
+    script = Path(sys.executable).with_name("ato-desktop")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "ato_desktop"]
 
 
 def main() -> None:
@@ -159,10 +171,11 @@ def cli_section(cli: dict[str, Any]) -> list[str]:
     lines = [
         "## The command line",
         "",
-        "Reading commands and `--help`, each a new process (`python -m ato_desktop ...`) timed "
-        "from spawn to exit, the commands interleaved, against the interpreter alone "
-        "(`python -c pass`) and bare sqlite3 reading the same first page of runs in a new "
-        "process (`python -m benchmarks.bench_cli`). Reading commands open the log read-only "
+        "Reading commands and `--help`, each a new process (the installed `ato-desktop` script, "
+        "what users run; `python -m ato_desktop` where there is none) timed from spawn to exit, "
+        "the commands interleaved, against the interpreter alone (`python -c pass`) and bare "
+        "sqlite3 reading the same first page of runs in a new process "
+        "(`python -m benchmarks.bench_cli`). Reading commands open the log read-only "
         "(no crash recovery, no services) and import only what they use "
         "(tests/test_cli_imports.py keeps that). Load average (1 min): "
         f"{cli.get('load_before', '?')} before, {cli.get('load_after', '?')} after (2 cores: "
@@ -172,7 +185,8 @@ def cli_section(cli: dict[str, Any]) -> list[str]:
     for ws in cli["workspaces"]:
         base, bare = ws["python_pass"], ws["bare_sqlite"]
         lines += [
-            f"On a {ws['runs']:,}-run log ({ws['repeat']} runs of each): `python -c pass` "
+            f"On a {ws['runs']:,}-run log ({ws['repeat']} runs of each, as "
+            f"`{ws.get('command', 'python -m ato_desktop')}`): `python -c pass` "
             f"{base['p50_ms']} / {base['p95_ms']} ms (p50 / p95), bare sqlite3 "
             f"{bare['p50_ms']} / {bare['p95_ms']} ms.",
             "",

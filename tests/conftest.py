@@ -5,6 +5,7 @@ rows and agents are in tests/support/builders.py."""
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import socket
@@ -65,6 +66,15 @@ def ato_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     home = tmp_path_factory.mktemp("ato-home")
     monkeypatch.setenv("ATO_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def unfrozen_heap() -> Iterator[None]:
+    """A window settles the heap (gc.freeze) for the rest of its process; a test process runs
+    many windows, so what one test froze goes back to the collector when it ends (its garbage,
+    and timers of widgets only a collection would delete, must not outlive it)."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)

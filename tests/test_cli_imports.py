@@ -69,6 +69,14 @@ WRITE_SIDE = (
     "ato_desktop.store.run_queries",
 )
 
+# What no reading command needs of the standard library (issue 20, part 3): typing (names that
+# only annotate are imported under TYPE_CHECKING), shutil (argparse's help width is read without
+# it; it loads bz2, lzma and zlib), tempfile and random (only writes make temporary files), the
+# futures of writes and threaded reads; logging (the CLI's handler is installed when a module
+# loads it: test_logging_loaded_late_logs_through_the_cli_handler); decimal (core.coerce loads it
+# for a value that is not an int or a float, which the log's columns never are).
+STDLIB_NOT_NEEDED = ("typing", "shutil", "tempfile", "random", "concurrent", "logging", "decimal")
+
 
 def _env(ato_home: Path) -> dict[str, str]:
     env = dict(os.environ)
@@ -150,6 +158,7 @@ def test_reading_commands_import_no_sdk_qt_keyring_or_service(
     assert _under(modules, SERVICES) == []
     if args[0] != "actions":  # its parser names engine.export's formats (that module loads records)
         assert _under(modules, WRITE_SIDE) == []
+        assert _under(modules, STDLIB_NOT_NEEDED) == []
 
 
 def test_runs_show_imports_no_sdk_qt_keyring_or_service(ato_home: Path) -> None:
@@ -168,6 +177,7 @@ def test_runs_show_imports_no_sdk_qt_keyring_or_service(ato_home: Path) -> None:
     assert _under(modules, HEAVY_PACKAGES) == []
     assert _under(modules, SERVICES) == []
     assert _under(modules, WRITE_SIDE) == []
+    assert _under(modules, STDLIB_NOT_NEEDED) == []
 
 
 @pytest.mark.parametrize("args", [("--help",), ("-h",), ("bogus",)], ids=" ".join)
@@ -241,3 +251,27 @@ def test_a_reader_hands_a_dead_process_run_to_crash_recovery(tmp_path: Path) -> 
     shown = json.loads(_cli(tmp_path, "runs", "show", run_id, "--json").stdout)
     assert (shown["status"], shown["error_class"]) == ("interrupted", "interrupted")
     assert json.loads(_cli(tmp_path, "runs", "list", "--status", "running", "--json").stdout) == []
+
+
+def test_logging_loaded_late_logs_through_the_cli_handler(tmp_path: Path) -> None:
+    """A command that loads logging only when it has something to say (after the CLI set up
+    its output) still logs through the CLI's handler: its format, its level, on stderr."""
+    code = (
+        "import sys\n"
+        "from ato_desktop import cli\n"
+        "cli._configure_logging()\n"
+        "assert 'logging' not in sys.modules\n"
+        "import logging\n"
+        "logging.getLogger('ato_desktop.store.database').warning('journal_mode is %s', 'delete')\n"
+        "logging.getLogger('ato_desktop.store.database').info('not at WARNING')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "WARNING ato_desktop.store.database: journal_mode is delete\n"

@@ -19,7 +19,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, TextIO
 
 from ato_desktop import __version__
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_KILLED, EXIT_OK, EXIT_STORE, EXIT_USAGE
@@ -30,8 +29,10 @@ from ato_desktop.cli.text_io import (
     check_numbers,
 )
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     import logging
+    from typing import Any, TextIO
 
 __all__ = [
     "EXIT_FAILED",
@@ -138,7 +139,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     others' arguments unbuilt, their imports not made): what a command line starting with that
     command needs. With NO_COMMAND, every command by name and help, none built: the top-level
     `--help` and errors, which read the same as the whole parser's (tests/test_cli_docs.py)."""
-    parser = argparse.ArgumentParser(prog="ato-desktop", description=DESCRIPTION, epilog=EPILOG)
+    parser = _Parser(prog="ato-desktop", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"ato-desktop {__version__}")
     parser.set_defaults(handler=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -149,6 +150,32 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for module in command_modules(command):
         module.add_parsers(commands)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its help as wide as the terminal without loading shutil (argparse
+    imports it for the width, and shutil loads the bz2, lzma and zlib modules: a few ms of
+    every command's start). Subcommands' parsers are of this class too (add_subparsers)."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        if self.formatter_class is not argparse.HelpFormatter:
+            return super()._get_formatter()
+        return argparse.HelpFormatter(prog=self.prog, width=_terminal_width() - 2)
+
+
+def _terminal_width() -> int:
+    """shutil.get_terminal_size().columns, as argparse reads it: $COLUMNS, else the terminal
+    of stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
@@ -233,7 +260,16 @@ def _is_one_of(exc: Exception, names: Sequence[tuple[str, str]]) -> bool:
 
 
 def _configure_logging() -> None:
-    """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted."""
+    """Warnings and errors to stderr (ATO_LOG_LEVEL=DEBUG for more), secrets redacted: now when
+    logging is loaded, else as soon as a module loads it (before that module can log). A command
+    that logs nothing never loads logging, a few ms of a reading command's start."""
+    if "logging" in sys.modules:
+        _install_log_handler()
+    elif not any(isinstance(finder, _ConfigureLoggingOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ConfigureLoggingOnImport())
+
+
+def _install_log_handler() -> None:
     import logging
 
     root = logging.getLogger()
@@ -244,6 +280,40 @@ def _configure_logging() -> None:
         root.addHandler(handler)
         level = os.environ.get("ATO_LOG_LEVEL", "WARNING").upper()
         root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+
+
+class _ConfigureLoggingOnImport:
+    """A finder, first on sys.meta_path, for `logging` alone: it finds the module where the
+    other finders do and has the CLI's handler installed as soon as the module has run, so the
+    module that imported logging logs through it. Used once, then removed."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> Any:
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)  # the other finders, as the import would
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenInstallLogHandler(spec.loader)  # type: ignore[assignment]
+        return spec
+
+
+class _ThenInstallLogHandler:
+    """logging's own loader, installing the CLI's handler once it has run the module."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        _install_log_handler()
+
+    def __getattr__(self, name: str) -> Any:  # the rest of the loader (is_package, get_source)
+        return getattr(self.loader, name)
 
 
 class _RedactingOnFirstRecord:

@@ -4,10 +4,10 @@ tags."""
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from ato_desktop.cli.text_io import UsageError
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     from ato_desktop.core.log_records import RunFilter
     from ato_desktop.store.execution_log import ExecutionLog

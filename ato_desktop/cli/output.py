@@ -10,9 +10,12 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
 
 from ato_desktop.cli.text_io import unescaped
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 def emit_json(out: TextIO, value: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, TextIO
 
 from ato_desktop.cli import commands_in
 from ato_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK
@@ -13,6 +12,10 @@ from ato_desktop.cli.options import filter_options, json_option, limit_option, r
 from ato_desktop.cli.output import emit_json, short, table, when
 from ato_desktop.cli.text_io import UsageError
 from ato_desktop.cli.workspaces import open_log_for_reading, open_workspace
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 COMMANDS = commands_in(__name__)  # name -> help, from cli.COMMAND_TABLE
 

@@ -17,9 +17,12 @@ import io
 import math
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
 
 from ato_desktop.core.terminal_text import escape_for_terminal
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 # Larger than any count, limit or id the CLI takes, and far inside SQLite's 64-bit integers.
 MAX_INT_ARGUMENT = 10**15

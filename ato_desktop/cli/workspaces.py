@@ -8,8 +8,7 @@ a model opens the whole `Workspace` (engine.workspace), as the desktop app does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     from ato_desktop.engine.workspace import Workspace
     from ato_desktop.store.execution_log import ExecutionLog

@@ -9,8 +9,13 @@ return None for anything that is not a clean finite number instead of raising.
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
-from numbers import Integral, Real
+
+# decimal and numbers load with the first value that is not None, a bool, an int or a float:
+# the log's own columns never need them (a reading command's start).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from decimal import Decimal
+    from numbers import Real
 
 # Longer strings are not numbers anyone meant; refusing them early also keeps Decimal and int
 # parsing of hostile input cheap.
@@ -23,6 +28,8 @@ def _text_to_decimal(value: str | bytes | bytearray) -> Decimal | None:
             value = bytes(value).decode("ascii")
         except UnicodeDecodeError:
             return None
+    from decimal import Decimal, InvalidOperation
+
     text = value.strip()
     if text.startswith("$"):
         # "$0.0142" is how some dashboards and CSV exports write money.
@@ -48,11 +55,16 @@ def as_money(value: object) -> float | None:
         return None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if isinstance(value, int):
+        return _finite_float(value)
     if isinstance(value, str | bytes | bytearray):
         number = _text_to_decimal(value)
         if number is None:
             return None
         return _finite_float(number)
+    from decimal import Decimal
+    from numbers import Real
+
     if isinstance(value, Decimal):
         return _finite_float(value) if value.is_finite() else None
     if isinstance(value, Real):
@@ -75,6 +87,9 @@ def as_int(value: object) -> int | None:
     if isinstance(value, str | bytes | bytearray):
         number = _text_to_decimal(value)
         return _integral(number) if number is not None else None
+    from decimal import Decimal
+    from numbers import Integral, Real
+
     if isinstance(value, Decimal):
         return _integral(value) if value.is_finite() else None
     if isinstance(value, Integral):
@@ -87,7 +102,7 @@ def as_int(value: object) -> int | None:
     return None
 
 
-def _finite_float(value: Real | Decimal) -> float | None:
+def _finite_float(value: Real | Decimal | int) -> float | None:
     try:
         number = float(value)
     except (OverflowError, ValueError, TypeError):
@@ -119,5 +134,7 @@ def money_text(value: object) -> str:
     rounded = round(money, MONEY_PLACES)
     if rounded == 0:
         return "0"
+    from decimal import Decimal
+
     text = format(Decimal(repr(rounded)).normalize(), "f")
     return text

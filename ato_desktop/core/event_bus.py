@@ -9,15 +9,13 @@ the process that made the change, and never again by every process that hears of
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:  # the events' classes load with the writer, not with every reader
     from ato_desktop.core.events import DomainEvent
 
-log = logging.getLogger(__name__)
 
 Subscriber = Callable[["DomainEvent"], None]
 
@@ -56,4 +54,8 @@ class EventBus:
             try:
                 callback(event)
             except Exception:  # a broken view must not break the writer
-                log.exception("event subscriber failed on %s", type(event).__name__)
+                import logging  # here: a process whose subscribers never fail never loads it
+
+                logging.getLogger(__name__).exception(
+                    "event subscriber failed on %s", type(event).__name__
+                )

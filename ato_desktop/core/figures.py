@@ -7,11 +7,13 @@ missing figure gives text ("—" for unknown), never an exception.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ato_desktop.core.coerce import as_money
 from ato_desktop.core.timefmt import human_duration
 from ato_desktop.core.vocabulary import CostSource
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 DASH = "—"
 MINUS = "−"  # a real minus sign: "-" reads as a hyphen in proportional fonts

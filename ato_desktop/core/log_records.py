@@ -1,5 +1,6 @@
-"""What reading the execution log returns (runs, actions, agents and their versions) and how a
-run listing is asked for (RunFilter, RunCursor), as plain dataclasses.
+"""What reading the execution log returns of runs, and how a run listing is asked for (RunFilter,
+RunCursor), as plain dataclasses (actions: core.action_records; agents and their versions:
+core.agent_records).
 
 core.records names these too, with what the store accepts (new runs, actions, ends) and the
 chat's threads; they live here so that reading the log creates only the classes it returns.
@@ -8,33 +9,12 @@ chat's threads; they live here so that reading the log creates only the classes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ato_desktop.core.vocabulary import AgentConfig, TokenUsage
+from ato_desktop.core.vocabulary import TokenUsage
 
-
-@dataclass(frozen=True, slots=True)
-class AgentRecord:
-    id: str
-    name: str
-    created_at: int
-    updated_at: int
-    current_version: int
-    config: AgentConfig
-    current_version_id: str
-    is_demo: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AgentVersionRecord:
-    id: str
-    agent_id: str
-    version: int
-    created_at: int
-    config: AgentConfig
-    diff: list[dict[str, Any]]
-    change_source: str
-    run_count: int = 0
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,29 +59,6 @@ class RunRecord:
         if self.action_count == 0:
             return None
         return self.success_count / self.action_count
-
-
-@dataclass(frozen=True, slots=True)
-class ActionRecord:
-    run_id: str
-    seq: int
-    parent_seq: int | None
-    name: str
-    kind: str
-    inputs: Any
-    outputs: Any
-    usage: TokenUsage | None
-    tokens_estimated: bool
-    ttft_ns: int | None
-    duration_ns: int | None
-    cost_usd: float | None
-    cost_source: str | None
-    outcome: str
-    started_at: int
-    ended_at: int | None
-    error_class: str | None
-    error_message: str | None
-    meta: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)

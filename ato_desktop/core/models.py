@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The shared words, named here too (most of the app imports them from this module).
-from ato_desktop.core.vocabulary import AgentConfig as AgentConfig
+from ato_desktop.core.agent_records import AgentConfig as AgentConfig
 from ato_desktop.core.vocabulary import CostSource as CostSource
 from ato_desktop.core.vocabulary import ErrorClass as ErrorClass
 from ato_desktop.core.vocabulary import Outcome as Outcome

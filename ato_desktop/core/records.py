@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ato_desktop.core.log_records import ActionRecord as ActionRecord
-from ato_desktop.core.log_records import AgentRecord as AgentRecord
-from ato_desktop.core.log_records import AgentVersionRecord as AgentVersionRecord
+from ato_desktop.core.action_records import ActionRecord as ActionRecord
+from ato_desktop.core.agent_records import AgentRecord as AgentRecord
+from ato_desktop.core.agent_records import AgentVersionRecord as AgentVersionRecord
 from ato_desktop.core.log_records import RunCursor as RunCursor
 from ato_desktop.core.log_records import RunFilter as RunFilter
 from ato_desktop.core.log_records import RunRecord as RunRecord

@@ -29,11 +29,15 @@ the test says whether it is real. Pure functions, no I/O.
 
 from __future__ import annotations
 
-import itertools
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Final
+from itertools import groupby, repeat
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 SUCCESS: Final = "success_rate"
 LATENCY: Final = "p95_latency"
@@ -325,24 +329,18 @@ def mann_whitney_greater(x: Sequence[float], y: Sequence[float]) -> float:
     n_x, n_y = len(x), len(y)
     if n_x == 0 or n_y == 0:
         return 1.0
-    combined = sorted([(v, 0) for v in x] + [(v, 1) for v in y])
+    values = sorted([*x, *y])
     n = n_x + n_y
-    values = [v for v, _side in combined]
-    # x_before[k]: how many of the first k sorted values are x's (a tie group's count of x's is
-    # a difference of two, not a count of the group again: the same sums, in the same order).
-    x_before = [0, *itertools.accumulate(1 - side for _v, side in combined)]
-    rank_sum_x = 0.0
-    tie_term = 0.0
-    i = 0
-    while i < n:
-        j = i
-        while j + 1 < n and values[j + 1] == values[i]:
-            j += 1
-        average_rank = (i + j) / 2 + 1
-        ties = j - i + 1
-        tie_term += ties**3 - ties
-        rank_sum_x += average_rank * (x_before[j + 1] - x_before[i])
-        i = j + 1
+    # A value's rank, averaged over its tie group, is (below + at_most + 1) / 2, both counted by
+    # bisection of the sorted values (C loops, not one Python step per value). Ranks are
+    # half-integers, so their sum is exact in any order; the tie term is an integer.
+    below = sum(map(bisect_left, repeat(values, n_x), x))
+    at_most = sum(map(bisect_right, repeat(values, n_x), x))
+    rank_sum_x = (below + at_most + n_x) / 2
+    tie_term = 0
+    if len(set(values)) < n:  # ties: each group of t equal values adds t^3 - t
+        sizes = (sum(1 for _ in group) for _value, group in groupby(values))
+        tie_term = sum(t**3 - t for t in sizes if t > 1)
     u = rank_sum_x - n_x * (n_x + 1) / 2
     mean = n_x * n_y / 2
     variance = n_x * n_y / 12 * ((n + 1) - tie_term / (n * (n - 1))) if n > 1 else 0.0

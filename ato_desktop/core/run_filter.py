@@ -8,11 +8,14 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from collections.abc import Mapping
-from typing import Any
 
 from ato_desktop.core.log_records import RunFilter, RunRecord
 from ato_desktop.core.timefmt import DurationError, parse_duration_ms
 from ato_desktop.core.vocabulary import RunStatus
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 ALL_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
 

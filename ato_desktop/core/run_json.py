@@ -6,10 +6,15 @@ source. Field names never change meaning; new fields may be added.
 
 from __future__ import annotations
 
-from typing import Any
-
-from ato_desktop.core.log_records import ActionRecord, AgentRecord, AgentVersionRecord, RunRecord
 from ato_desktop.core.timefmt import ns_to_ms, rfc3339
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ato_desktop.core.action_records import ActionRecord
+    from ato_desktop.core.agent_records import AgentRecord, AgentVersionRecord
+    from ato_desktop.core.log_records import RunRecord
 
 SCHEMA_VERSION = 1
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 from ato_desktop.core.log_records import RunCursor, RunRecord
 from ato_desktop.core.vocabulary import RunStatus
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 SORT_KEYS: tuple[str, ...] = (
     "started",

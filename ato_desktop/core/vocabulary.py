@@ -1,5 +1,5 @@
 """The words every layer and the log share: runtimes, triggers, run statuses, outcomes, error
-classes, cost sources, token usage and an agent's versioned config.
+classes, cost sources and token usage (an agent's versioned config is core.agent_records').
 
 core.models names these too (with the runtime calls' types); they live here so that reading the
 log (the CLI's reading commands) creates no more classes than it uses.
@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    pass
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -149,80 +152,3 @@ class TokenUsage:
             "cache_write": self.cache_write_tokens,
             "reasoning": self.reasoning_tokens,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class AgentConfig:
-    """The versioned part of an agent: any change here records a new config version.
-
-    mcp_servers: names of registered MCP servers whose tools the agent may use.
-    tool_rules: "<server>/<tool>" (or "<tool>") -> allow | deny | approve.
-    read_only_tools: "<server>/<tool>" marked read-only by the user (in addition to tools whose
-    server declares readOnlyHint); only read-only tools are re-executed by simulation replay.
-    max_tool_calls / max_cost_usd: per-run ceilings; a run that hits one fails with class
-    "ceiling". working_dir: where a coding-agent runtime (claude-code, codex-cli) works.
-    budget_per_day_usd / budget_per_month_usd: spend limits per UTC day and month; over one, the
-    run is a critical intercept, and with budget_hard_ceiling the agent's dispatches are refused
-    until the period ends (core.budgets).
-    system_prompt_file: a file on disk holding the system prompt (kept with the agent's
-    instructions in a repository, say). Its content is what system_prompt records; an edit of
-    the file outside the app is detected and recorded as a new version (engine.agents).
-    """
-
-    runtime: str
-    model: str
-    system_prompt: str | None = None
-    system_prompt_file: str | None = None
-    role_models: dict[str, str] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
-    base_url: str | None = None
-    budget_per_day_usd: float | None = None
-    budget_per_month_usd: float | None = None
-    budget_hard_ceiling: bool = False
-    mcp_servers: tuple[str, ...] = ()
-    tool_rules: dict[str, str] = field(default_factory=dict)
-    read_only_tools: tuple[str, ...] = ()
-    max_tool_calls: int | None = None
-    max_cost_usd: float | None = None
-    working_dir: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "runtime": self.runtime,
-            "model": self.model,
-            "system_prompt": self.system_prompt,
-            "system_prompt_file": self.system_prompt_file,
-            "role_models": dict(self.role_models),
-            "params": dict(self.params),
-            "base_url": self.base_url,
-            "budget_per_day_usd": self.budget_per_day_usd,
-            "budget_per_month_usd": self.budget_per_month_usd,
-            "budget_hard_ceiling": self.budget_hard_ceiling,
-            "mcp_servers": list(self.mcp_servers),
-            "tool_rules": dict(self.tool_rules),
-            "read_only_tools": list(self.read_only_tools),
-            "max_tool_calls": self.max_tool_calls,
-            "max_cost_usd": self.max_cost_usd,
-            "working_dir": self.working_dir,
-        }
-
-    @staticmethod
-    def from_dict(data: dict[str, Any]) -> AgentConfig:
-        return AgentConfig(
-            runtime=str(data["runtime"]),
-            model=str(data["model"]),
-            system_prompt=data.get("system_prompt"),
-            system_prompt_file=data.get("system_prompt_file"),
-            role_models=dict(data.get("role_models") or {}),
-            params=dict(data.get("params") or {}),
-            base_url=data.get("base_url"),
-            budget_per_day_usd=data.get("budget_per_day_usd"),
-            budget_per_month_usd=data.get("budget_per_month_usd"),
-            budget_hard_ceiling=bool(data.get("budget_hard_ceiling") or False),
-            mcp_servers=tuple(data.get("mcp_servers") or ()),
-            tool_rules=dict(data.get("tool_rules") or {}),
-            read_only_tools=tuple(data.get("read_only_tools") or ()),
-            max_tool_calls=data.get("max_tool_calls"),
-            max_cost_usd=data.get("max_cost_usd"),
-            working_dir=data.get("working_dir"),
-        )

@@ -18,10 +18,10 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
 
+from ato_desktop.core.agent_records import AgentRecord, AgentVersionRecord
 from ato_desktop.core.config_diff import ConfigChange, summarize_changes
-from ato_desktop.core.log_records import AgentRecord, AgentVersionRecord, RunRecord
+from ato_desktop.core.log_records import RunRecord
 from ato_desktop.core.regressions import (
     CHANGE_SIDE_RUNS,
     COST,
@@ -45,6 +45,10 @@ from ato_desktop.store.eval_scores import version_case_scores  # not engine.eval
 from ato_desktop.store.execution_log import ExecutionLog, NotFoundError
 from ato_desktop.store.insights_queries import agent_versions
 from ato_desktop.store.paths import DataPaths
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 PER_SIDE: Final = CHANGE_SIDE_RUNS  # runs read on each side of a change
 EXAMPLES: Final = 5  # failing examples per regressed metric
@@ -311,21 +315,13 @@ _COMPLETED, _FAILED = RunStatus.COMPLETED.value, RunStatus.FAILED.value
 
 
 def _side(runs: Sequence[RunFacts], scores: Sequence[tuple[str, float]]) -> Side:
-    ok = failed = 0
-    durations: list[float] = []
-    costs: list[float] = []
-    for _run_id, status, duration_ns, cost_usd, cost_source in runs:
-        if status == _COMPLETED:
-            ok += 1
-        elif status == _FAILED:
-            failed += 1
-        else:
-            continue  # not finished: no figure of it counts
-        if duration_ns is not None:
-            durations.append(duration_ns / 1e6)
-        if cost_usd is not None and cost_source != "unknown":
-            costs.append(float(cost_usd))
-    return Side(ok, failed, tuple(durations), tuple(costs), tuple(float(s) for _run, s in scores))
+    # Runs not finished count for nothing. Comprehensions: up to CHANGE_SIDE_RUNS of them on
+    # each side of every change, in the same order as read.
+    finished = [run for run in runs if run[1] == _COMPLETED or run[1] == _FAILED]
+    ok = [run[1] for run in finished].count(_COMPLETED)
+    durations = tuple([run[2] / 1e6 for run in finished if run[2] is not None])
+    costs = tuple([float(run[3]) for run in finished if run[3] is not None and run[4] != "unknown"])
+    return Side(ok, len(finished) - ok, durations, costs, tuple(float(s) for _run, s in scores))
 
 
 def _with_examples(

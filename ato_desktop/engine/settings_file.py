@@ -9,11 +9,14 @@ fixes or removes it. Writes are atomic (a temporary file renamed into place).
 from __future__ import annotations
 
 import json
-from typing import Any, Final
 
 from ato_desktop.core.regressions import ThresholdError, Thresholds
 from ato_desktop.store.atomic_file import atomic_text_file
 from ato_desktop.store.paths import DataPaths
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 MAX_BYTES: Final = 1_000_000
 REGRESSIONS: Final = "regressions"

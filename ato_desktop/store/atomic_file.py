@@ -13,13 +13,15 @@ import contextlib
 import errno
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 from ato_desktop.store.database import DiskFullError, disk_full_error
 from ato_desktop.store.process_lease import try_lock
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import IO
 
 PART_SUFFIX = ".part"
 # What tempfile.mkstemp(prefix=".NAME.", suffix=".part") makes: 8 random characters.
@@ -38,6 +40,8 @@ def atomic_text_file(target: Path, *, newline: str | None = None) -> Iterator[IO
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(target)
+        import tempfile  # here: a process that writes no file never loads it (nor random)
+
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent
         )

@@ -14,13 +14,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from ato_desktop.core.log_records import ActionRecord, RunRecord
+from ato_desktop.core.log_records import RunRecord
 from ato_desktop.core.regressions import CHANGE_SIDE_LEFT_OUT_TRIGGERS, CHANGE_SIDE_STATUSES
 from ato_desktop.core.vocabulary import RunStatus
 from ato_desktop.store.execution_log import ExecutionLog, _action_from_row
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_JOINS, run_from_row
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ato_desktop.core.action_records import ActionRecord
 
 # Run numbers per query: well under SQLite's limit on bound parameters.
 _CHUNK = 500
@@ -185,18 +190,16 @@ def change_side_facts(
     if limit <= 0:
         return [], False
     side_check, side_params = _change_side_check()
-    rows = (
-        log.reader()
-        .execute(
-            "SELECT r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source "
-            "FROM runs r INDEXED BY idx_runs_version "
-            f"WHERE r.agent_version_id = ? AND {side_check} "
-            "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
-            [version_id, *side_params, limit + 1],
-        )
-        .fetchall()
-    )
-    return [(row[0], row[1], row[2], row[3], row[4]) for row in rows[:limit]], len(rows) > limit
+    cursor = log.reader().cursor()
+    cursor.row_factory = None  # plain tuples: the RunFacts themselves, no Row made per run
+    rows: list[RunFacts] = cursor.execute(
+        "SELECT r.id, r.status, r.duration_ns, r.cost_usd, r.cost_source "
+        "FROM runs r INDEXED BY idx_runs_version "
+        f"WHERE r.agent_version_id = ? AND {side_check} "
+        "ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+        [version_id, *side_params, limit + 1],
+    ).fetchall()
+    return rows[:limit], len(rows) > limit
 
 
 def _change_side_check() -> tuple[str, list[Any]]:

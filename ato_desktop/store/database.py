@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -12,8 +10,6 @@ from pathlib import Path
 from ato_desktop import __version__
 from ato_desktop.store import damage
 from ato_desktop.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
-
-log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # quick_check reads every page; above this size it would hold up start-up for seconds, so a
@@ -185,7 +181,11 @@ def open_database(path: Path) -> sqlite3.Connection:
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
-            log.warning("journal_mode is %s, not WAL (file system without shared memory?)", mode)
+            import logging  # here: only this warning and a migration's backup note log
+
+            logging.getLogger(__name__).warning(
+                "journal_mode is %s, not WAL (file system without shared memory?)", mode
+            )
         migrate(conn, path)
     except sqlite3.OperationalError as exc:
         raise translate_operational_error(exc, path) from exc
@@ -280,6 +280,8 @@ def disk_full_error(directory: Path, what: str, *, data_dir: bool = False) -> Di
 def _free_bytes(directory: Path) -> int:
     """Free bytes on directory's file system; a large number when it cannot be read."""
     try:
+        import shutil
+
         return shutil.disk_usage(directory).free
     except OSError:
         return 2**62
@@ -288,6 +290,8 @@ def _free_bytes(directory: Path) -> int:
 def _free_space(directory: Path) -> str:
     """The free space on directory's file system, for messages ("unknown" if it cannot be read)."""
     try:
+        import shutil
+
         free = float(shutil.disk_usage(directory).free)
     except OSError:
         return "unknown"
@@ -307,7 +311,11 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     if current > 0:
         backup = path.with_name(f"{path.name}.backup-v{current}")
         _backup(conn, backup)
-        log.info("backed up the log to %s before migrating from v%s", backup, current)
+        import logging
+
+        logging.getLogger(__name__).info(
+            "backed up the log to %s before migrating from v%s", backup, current
+        )
     for migration in pending:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -355,4 +363,6 @@ def _backup(conn: sqlite3.Connection, target: Path) -> None:
         conn.backup(dest)
     finally:
         dest.close()
+    import shutil
+
     shutil.move(str(tmp), str(target))

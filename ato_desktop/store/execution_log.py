@@ -12,24 +12,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ato_desktop.core.cost_rollup import rollup_cost, rollup_source
 from ato_desktop.core.event_bus import EventBus
 from ato_desktop.core.ids import uuid7
-from ato_desktop.core.log_records import (
-    ActionRecord,
-    AgentRecord,
-    AgentVersionRecord,
-    RunCursor,
-    RunFilter,
-    RunRecord,
-)
+from ato_desktop.core.log_records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import is_simulation
 from ato_desktop.core.run_sort import DEFAULT_SORT, RunSort, cursor_after
 from ato_desktop.core.terminal_text import strip_controls
-from ato_desktop.core.vocabulary import AgentConfig, Outcome, RunStatus, TokenUsage
+from ato_desktop.core.vocabulary import Outcome, RunStatus, TokenUsage
 from ato_desktop.store import damage, run_listing, run_volume
 from ato_desktop.store.database import (
     DatabaseCorruptError,
@@ -44,18 +35,23 @@ from ato_desktop.store.ledger_rows import LEDGER_INSERT, StreamKey, ledger_rows
 from ato_desktop.store.paths import DataPaths
 from ato_desktop.store.run_listing import RUN_COLUMNS, RUN_FROM, run_from_row
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
     # Loaded by the first write (or follow_changes), not at import: a process that only reads
-    # the log (a CLI command) never builds the writer, its events or the change feed.
-    from concurrent.futures import ThreadPoolExecutor
+    # the log (a CLI command) never builds the writer, its events or the change feed (nor loads
+    # concurrent.futures, whose Futures only writes and threaded reads return).
+    from concurrent.futures import Future, ThreadPoolExecutor
+    from typing import Any, ParamSpec, TypeVar
 
+    from ato_desktop.core.action_records import ActionRecord
+    from ato_desktop.core.agent_records import AgentConfig, AgentRecord, AgentVersionRecord
     from ato_desktop.core.events import DomainEvent, RunCompleted, RunFailed
     from ato_desktop.core.records import MessageRecord, NewAction, NewRun, RunEnd, ThreadRecord
     from ato_desktop.store.change_feed import ChangeFeed
     from ato_desktop.store.writer import Emit, WriterThread
 
-P = ParamSpec("P")
-T = TypeVar("T")
+    P = ParamSpec("P")
+    T = TypeVar("T")
 
 
 # Each reader thread has its own connection and page cache; the writer's is larger (it walks
@@ -81,6 +77,9 @@ def _action_from_row(run_id: str, row: sqlite3.Row) -> ActionRecord:
     meta = from_json(row["meta_json"])
     # The 1-hour part of the cache writes rides in meta (see USAGE_META_1H), not in a column.
     written_1h = meta.get(USAGE_META_1H) if isinstance(meta, dict) else None
+    # The class loads with the first action read (a run's actions), not in every reader of runs.
+    from ato_desktop.core.action_records import ActionRecord
+
     return ActionRecord(
         run_id=run_id,
         seq=row["seq"],
@@ -135,6 +134,10 @@ def thread_from_row(row: sqlite3.Row) -> ThreadRecord:
 
 
 def _agent_from_row(row: sqlite3.Row) -> AgentRecord:
+    # Agents' classes load with the first agent read (core.agent_records): a command that reads
+    # runs alone never creates them.
+    from ato_desktop.core.agent_records import AgentConfig, AgentRecord
+
     return AgentRecord(
         id=row["id"],
         name=row["name"],
@@ -234,6 +237,11 @@ class ExecutionLog:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        if not start_writer:
+            # Opened to read (writes refused by SQLite): the opening thread reads through the
+            # read-only connection the checks opened, rather than opening another one and
+            # parsing the schema again (a reading command's start).
+            self._local.conn = write_conn
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         # Damage seen by this process, or written down by another one (checked once a second
@@ -341,6 +349,8 @@ class ExecutionLog:
         if refused is None and self._closed and self._writer is None:
             refused = StoreError("the execution log is closed")  # as the writer says once closed
         if refused is not None:
+            from concurrent.futures import Future
+
             future: Future[T] = Future()
             future.set_exception(refused)
             return future
@@ -457,6 +467,8 @@ class ExecutionLog:
                 ),
             )
             emit(ConfigChanged(agent_id, 1, version_id))
+            from ato_desktop.core.agent_records import AgentRecord
+
             return AgentRecord(agent_id, name, ts, ts, 1, config, version_id, is_demo)
 
         return self.submit(job)
@@ -500,6 +512,8 @@ class ExecutionLog:
                 (version, ts, agent_id),
             )
             emit(ConfigChanged(agent_id, version, version_id))
+            from ato_desktop.core.agent_records import AgentRecord
+
             updated = AgentRecord(
                 agent_id,
                 current.name,
@@ -555,6 +569,8 @@ class ExecutionLog:
 
     def agent_history(self, agent_id: str) -> list[AgentVersionRecord]:
         """Every config version, newest first, with how many runs each made."""
+        from ato_desktop.core.agent_records import AgentConfig, AgentVersionRecord
+
         rows = self.reader().execute(
             """
             SELECT v.*, (SELECT count(*) FROM runs r WHERE r.agent_version_id = v.id) AS run_count

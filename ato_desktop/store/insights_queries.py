@@ -19,15 +19,16 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
 
-from ato_desktop.core.log_records import AgentVersionRecord
-from ato_desktop.core.vocabulary import AgentConfig
+from ato_desktop.core.agent_records import AgentConfig, AgentVersionRecord
 from ato_desktop.store.execution_log import ExecutionLog
 from ato_desktop.store.json_codec import from_json
 from ato_desktop.store.schema import COST_BAND_SQL
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:  # the writer (and its events) loads with the first write, not with a reader
+    from typing import Any, Final
+
     from ato_desktop.store.writer import Emit
 
 REPLAY_SOURCE_CAP: Final = 50_000

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 from ato_desktop.core.vocabulary import storable_text
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _json_default(value: Any) -> Any:

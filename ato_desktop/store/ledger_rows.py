@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ato_desktop.core.records import NewAction
 
 # A plain INSERT: a conflict clause such as OR REPLACE (which may delete, and so cascade) makes

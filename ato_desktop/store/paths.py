@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +101,8 @@ def _cannot_write(root: Path, exc: OSError) -> str:
 
 def _probe_writable(root: Path) -> None:
     """Create and remove a file in root: directories that exist may still be read-only."""
+    import tempfile  # only here: a reader never probes, and tempfile loads random
+
     fd, name = tempfile.mkstemp(prefix=".ato-write-check-", dir=root)
     os.close(fd)
     os.unlink(name)

@@ -12,9 +12,12 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import IO
 
 from ato_desktop.core.ids import uuid7
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import IO
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt

@@ -29,8 +29,6 @@ import heapq
 import itertools
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from ato_desktop.core.log_records import RunCursor, RunFilter, RunRecord
 from ato_desktop.core.run_filter import normalize_filter
@@ -43,6 +41,10 @@ from ato_desktop.core.run_sort import (
 )
 from ato_desktop.core.vocabulary import TokenUsage
 from ato_desktop.store.json_codec import from_json
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A min-cost filter matching fewer runs than this is served from the cost index (read them all,
 # sort, take a page); above it, matches are dense enough that walking newest-first meets a page
@@ -137,13 +139,18 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
     )
 
 
-@dataclass(frozen=True, slots=True)
 class _Term:
-    """One WHERE term of a filter, and the column it reads (to tell which indexes cover it)."""
+    """One WHERE term of a filter, and the column it reads (to tell which indexes cover it).
 
-    sql: str
-    params: tuple[Any, ...]
-    column: str
+    This module's own classes are plain ones: a dataclass compiles its methods when its module
+    is imported, and every command that reads the log imports this one."""
+
+    __slots__ = ("column", "params", "sql")
+
+    def __init__(self, sql: str, params: tuple[Any, ...], column: str) -> None:
+        self.sql = sql
+        self.params = params
+        self.column = column
 
 
 def _terms(flt: RunFilter, *, cost_via_index: bool) -> list[_Term]:
@@ -393,18 +400,34 @@ def _time_keys(
 # -- orders as segments --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class _Segment:
     """A run of the order: "time" rows (started_at, id) of a narrowed filter (a whole sort by
     start, or one group of a group sort); or a value sort's runs with the value ("value") or
     without it ("null"). descending is the direction of its walk."""
 
-    kind: str
-    descending: bool
-    flt: RunFilter
-    group: Any = None
-    extra: tuple[str, ...] = ()
-    empty: bool = False
+    __slots__ = ("descending", "empty", "extra", "flt", "group", "kind")
+
+    def __init__(
+        self,
+        kind: str,
+        descending: bool,
+        flt: RunFilter,
+        group: Any = None,
+        extra: tuple[str, ...] = (),
+        empty: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.descending = descending
+        self.flt = flt
+        self.group = group
+        self.extra = extra
+        self.empty = empty
+
+    def reversed(self) -> _Segment:
+        """The same segment, walked the other way."""
+        return _Segment(
+            self.kind, not self.descending, self.flt, self.group, self.extra, self.empty
+        )
 
 
 _NO_AGENT = ("r.agent_id IS NULL",)
@@ -491,9 +514,19 @@ def _flip(group: Any, descending: bool) -> Any:
     return tuple(_Desc(part) for part in group) if descending else group
 
 
-@dataclasses.dataclass(frozen=True, order=False)
 class _Desc:
-    value: Any
+    """A value that sorts in the reverse order."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash((self.value,))
 
     def __lt__(self, other: _Desc) -> bool:
         return bool(other.value < self.value)
@@ -716,14 +749,22 @@ def anchors(
     return found
 
 
-@dataclass(frozen=True, slots=True)
 class _Walk:
     """An order's segments and what its pages share, planned once for any number of reads."""
 
-    conn: sqlite3.Connection
-    sort: RunSort
-    segments: list[_Segment]
-    plan: dict[str, Any]
+    __slots__ = ("conn", "plan", "segments", "sort")
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        sort: RunSort,
+        segments: list[_Segment],
+        plan: dict[str, Any],
+    ) -> None:
+        self.conn = conn
+        self.sort = sort
+        self.segments = segments
+        self.plan = plan
 
     @staticmethod
     def prepare(
@@ -732,9 +773,7 @@ class _Walk:
         flt = normalize_filter(flt)
         segments = _segments(conn, flt, sort)
         if backwards:
-            segments = [
-                dataclasses.replace(s, descending=not s.descending) for s in reversed(segments)
-            ]
+            segments = [s.reversed() for s in reversed(segments)]
         plan = _plan(conn, flt, sort)
         return _Walk(conn, sort, segments, plan) if plan is not None else None
 

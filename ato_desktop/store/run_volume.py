@@ -24,12 +24,15 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Final
 
 from ato_desktop.core.log_records import RunFilter
 from ato_desktop.core.run_filter import ALL_STATUSES, normalize_filter
 from ato_desktop.store.run_listing import _cost_is_selective, _where
 from ato_desktop.store.schema import COST_BAND_EDGES
+
+TYPE_CHECKING = False  # typing is not loaded at run time (a CLI command's start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 HOUR_MS: Final = 3_600_000
 # More runs than this above the mark (nobody folded them in: the charts and cost

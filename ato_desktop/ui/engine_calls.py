@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,11 @@ class _FrameClock(QObject):
         self._waiting: dict[int, TextRelay] = {}
         self._woken = False
         self._last_flush = 0.0
+        # Precise and checked again when it fires: a coarse timer may fire 5 % early, and two
+        # hand-overs must be a frame apart.
         self._timer = QTimer(self, singleShot=True)
-        self._timer.timeout.connect(self._flush_all)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._on_wake)
         self._sig_wake.connect(self._on_wake)
 
     def request(self, relay: TextRelay) -> None:
@@ -100,7 +104,7 @@ class _FrameClock(QObject):
         wait = self._last_flush + FRAME_S - time.perf_counter()
         if wait > 0:
             if not self._timer.isActive():
-                self._timer.start(max(1, int(wait * 1000)))
+                self._timer.start(max(1, math.ceil(wait * 1000)))
             return
         self._flush_all()
 

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
     """Navigation on the left, the current page on the right."""
 
     sig_page_changed = Signal(str)
+    sig_heap_grew = Signal()  # emitted on the thread that imported a heavy package
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -66,6 +67,10 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(QSize(900, 600))
         self._pages: dict[str, Page] = {}
         self._specs = {spec.id: spec for spec in PAGES}
+        from ato_desktop.core.heavy_imports import after_heavy_import
+
+        self.sig_heap_grew.connect(self._settle_heap)  # queued onto this thread
+        after_heavy_import(self._on_heavy_import)
         self._current: str | None = None
         self._quitting = False
         self.notifications: Any = None  # ui.notifications.NotificationService, once open
@@ -274,6 +279,18 @@ class MainWindow(QMainWindow):
             self.navigate("welcome")
         else:
             self.navigate(last if last in self._specs and self._specs[last].in_nav else "runs")
+        # The window, its log and first page are built: what they made lives on, and full
+        # collections need not walk it again (nor, later, what each heavy import builds).
+        self._settle_heap()
+
+    def _on_heavy_import(self) -> None:
+        self.sig_heap_grew.emit()
+
+    def _settle_heap(self) -> None:
+        """See heavy_imports.settle_heap: on this thread, which owns the window's objects."""
+        from ato_desktop.core.heavy_imports import settle_heap
+
+        settle_heap()
 
     def _on_workspace_failed(self, message: str) -> None:
         view = _FailureView(message, self.open_data_dir, self.close)

@@ -217,7 +217,7 @@ def stylesheet(theme: Theme) -> str:
     QDoubleSpinBox:focus, QSpinBox:focus {{ border-color: {t.accent}; }}
     QTableView, QTreeView, QListView {{ border: 1px solid {t.border}; border-radius: 8px;
         background: {t.surface}; gridline-color: {t.border}; }}
-    QTableView#LiveTable {{ outline: none; }}
+    QTableView#LiveTable, QTableView#RunsTable {{ outline: none; }}
     QHeaderView::section {{ background: {t.surface_alt}; color: {t.text_muted}; border: none;
         border-bottom: 1px solid {t.border}; padding: 5px 8px; font-weight: 600; }}
     QTabWidget::pane {{ border: 1px solid {t.border}; border-radius: 8px; top: -1px; }}

@@ -128,7 +128,7 @@ while not os.path.exists(stop):
     time.sleep(0.02)
 print(json.dumps(waits), flush=True)
 """
-OLD_RUNS = 3000
+OLD_RUNS = 1000
 ACTIONS_PER_RUN = 25
 # The longest another process may wait for the write lock while retention or an import runs:
 # their jobs aim at 0.15 s each (a loaded machine stretches that), with a pause between jobs.

@@ -172,3 +172,46 @@ def test_window_paints_before_the_heavy_sdks_are_imported(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_window_settles_the_heap_on_its_thread_after_start_and_heavy_imports(
+    ui_ctx: AppContext, qtbot: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Once its first page is open, and after a heavy package is imported on another thread,
+    the window freezes what exists out of later full collections, on the UI thread."""
+    import gc
+    import sys
+    import threading
+
+    from ato_desktop.core import heavy_imports
+
+    settled_on: list[str] = []
+    real_settle = heavy_imports.settle_heap
+
+    def settle() -> None:
+        settled_on.append(threading.current_thread().name)
+        real_settle()
+
+    monkeypatch.setattr(heavy_imports, "settle_heap", settle)
+    gc.unfreeze()
+    window = _open_window(ui_ctx, qtbot)
+    qtbot.waitUntil(lambda: window.current_page_id == "welcome", timeout=5000)
+    qtbot.waitUntil(lambda: bool(settled_on), timeout=5000)
+    assert settled_on == ["MainThread"] and gc.get_freeze_count() > 0
+    (tmp_path / "ato_heavy_window_probe.py").write_text("TABLE = [[n] for n in range(100)]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importer = threading.Thread(
+        target=heavy_imports.import_heavy, args=("ato_heavy_window_probe",), name="importer"
+    )
+    importer.start()
+    importer.join(10)
+    table = sys.modules["ato_heavy_window_probe"].TABLE
+
+    def frozen() -> bool:
+        return id(table) not in {id(obj) for obj in gc.get_objects()}
+
+    # Settled after the import (the app's own heavy imports may settle too, in between).
+    qtbot.waitUntil(frozen, timeout=5000)
+    assert len(settled_on) >= 2 and set(settled_on) == {"MainThread"}
+    sys.modules.pop("ato_heavy_window_probe", None)
+    _close_ctx(ui_ctx, qtbot)

@@ -6,12 +6,21 @@ import dataclasses
 import time
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from ato_desktop.core.models import RunStatus
 from ato_desktop.core.records import NewRun, RunEnd, RunFilter
 from ato_desktop.store import run_queries
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.runs.intercepts import InterceptsModel
-from ato_desktop.ui.runs.live_view import COL_OUTPUT, COL_TOKENS, LiveRunsModel, _row
+from ato_desktop.ui.runs.live_view import (
+    COL_OUTPUT,
+    COL_STATUS,
+    COL_TOKENS,
+    RUN_ID_ROLE,
+    LiveRunsModel,
+    _row,
+)
 from ato_desktop.ui.runs.runs_model import FIRST_PAGE_SIZE, PAGE_SIZE, RunsTableModel
 from ato_desktop.ui.runs.telemetry import ActionsModel, build_action_rows
 from ato_desktop.ui.widgets.json_view import DISPLAY_MAX_CHARS, display_value, prepare_json
@@ -127,6 +136,40 @@ def test_live_runs_model(
     model.tick()
     model.remove(ids[0])
     assert model.run_ids() == ids[1:]
+
+
+def test_live_rows_of_runs_still_in_flight_stay_put_when_others_start_and_end(
+    open_ctx: AppContext, qtbot: Any, qtmodeltester: Any, other_process: str
+) -> None:
+    """A reload places the rows: a run that started comes in at the top, one that ended
+    leaves, and the rows in between keep their cells, so a selection of them survives."""
+    store = open_ctx.workspace.store
+    now = int(time.time() * 1000)
+
+    def start(at: int) -> tuple[str, int]:
+        return store.create_run(NewRun("claude", "m", "cli", at), owner=other_process).result()
+
+    started = [start(now - i * 1000) for i in range(1, 4)]  # newest first
+    older = [run_id for run_id, _no in started]
+    model = LiveRunsModel()
+    qtmodeltester.check(model)
+    model.set_rows([_row(s) for s in run_queries.live_run_summaries(store)])
+    assert model.run_ids() == older
+    items = [model.item(row, 0) for row in range(3)]
+    store.finish_run(*started[2], RunEnd("completed", now, 0)).result()
+    newest, _no = start(now)
+    model.set_rows([_row(s) for s in run_queries.live_run_summaries(store)])
+    assert model.run_ids() == [newest, *older[:2]]
+    assert [model.item(row, 0) for row in (1, 2)] == items[:2]  # the same cells, not rebuilt
+    assert model.index(0, 0).data(RUN_ID_ROLE) == newest
+    assert [model.index(row, 0).data(RUN_ID_ROLE) for row in (1, 2)] == older[:2]
+    assert model.index(0, COL_STATUS).data(Qt.ItemDataRole.AccessibleTextRole) == "Running"
+    assert model.index(0, COL_STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
+    # A new order (not only starts and ends) is placed too.
+    reordered = [_row(s) for s in run_queries.live_run_summaries(store)][::-1]
+    model.set_rows(reordered)
+    assert model.run_ids() == [row.run.id for row in reordered]
+    assert [model.index(r, 0).data(RUN_ID_ROLE) for r in range(3)] == model.run_ids()
 
 
 def test_json_preparation_is_bounded() -> None:

@@ -22,8 +22,8 @@ from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.main_window import MainWindow
 from ato_desktop.ui.pages.runs_page import DETAILS, HISTORY, LIVE, RunsPage
 from ato_desktop.ui.runs.filters_bar import RunsFilterState
-from ato_desktop.ui.runs.history_view import EMPTY_NO_MATCH, EMPTY_NO_RUNS
-from ato_desktop.ui.runs.live_view import COL_KILL
+from ato_desktop.ui.runs.history_view import EMPTY_NO_MATCH, EMPTY_NO_RUNS, PULSE_MAX_ROWS
+from ato_desktop.ui.runs.live_view import COL_KILL, KILL_ROLE, kill_button_pixmap
 from ato_desktop.ui.runs.runs_model import COL_AGENT
 from ato_desktop.ui.widgets.json_view import DISPLAY_MAX_CHARS
 from benchmarks.workload import DAY_MS, synthetic_runs
@@ -613,9 +613,17 @@ def test_live_view_kills_a_run_of_another_process(
     assert box.isVisible() and run_id[-8:] in box.findChildren(QLabel)[1].text()
     box.kill_button.click()
     qtbot.waitUntil(lambda: store.get_run(run_id).kill_requested_at is not None, timeout=5000)
-    # The row learns of the request from the store, a moment later.
+    # The row learns of the request from the store, a moment later: its button says so (a
+    # picture, "Killing…"; its words for screen readers and the tooltip's).
+    cell = lambda: live.model.index(0, COL_KILL)  # noqa: E731
     requested = "Kill requested…"
-    qtbot.waitUntil(lambda: live.model.index(0, COL_KILL).data() == requested, timeout=5000)
+    qtbot.waitUntil(
+        lambda: cell().data(Qt.ItemDataRole.AccessibleTextRole) == requested, timeout=5000
+    )
+    assert cell().data(KILL_ROLE) == "requested"
+    picture = kill_button_pixmap(True, live.table.font(), live.table.devicePixelRatioF())
+    icon = cell().data(Qt.ItemDataRole.DecorationRole)
+    assert icon.pixmap(picture.size()).toImage() == picture.toImage()
 
 
 def test_live_view_empty_state_and_kill_click_asks_first(
@@ -647,3 +655,25 @@ def test_run_queries_agree_with_the_page_count(open_ctx: AppContext, qtbot: Any)
     page = make_page(open_ctx, qtbot)
     store = open_ctx.workspace.store
     assert page.total == store.count_runs(page.model.filter) == 50
+
+
+def test_history_badges_rest_when_many_running_runs_are_in_sight(
+    open_ctx: AppContext, qtbot: Any, other_process: str
+) -> None:
+    """The running pulse draws the eye to a run in flight; with more than PULSE_MAX_ROWS in
+    sight it stops (each pulse repaints every badge), and starts again when fewer are."""
+    store = open_ctx.workspace.store
+    now = int(time.time() * 1000)
+    runs = [
+        store.create_run(NewRun("claude", "m", "cli", now - i * 1000), owner=other_process).result()
+        for i in range(PULSE_MAX_ROWS + 4)
+    ]
+    page = make_page(open_ctx, qtbot)
+    table = page.history.table
+    qtbot.waitUntil(lambda: table.model().rowCount() == len(runs), timeout=5000)
+    qtbot.waitUntil(lambda: table.clock.active and table.clock.steady, timeout=5000)
+    assert table.clock.phase == 0.0
+    for run_id, run_no in runs[:5]:
+        store.finish_run(run_id, run_no, RunEnd("completed", now, 0)).result()
+    qtbot.waitUntil(lambda: not table.clock.steady, timeout=5000)
+    assert table.clock.active

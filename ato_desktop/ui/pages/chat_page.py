@@ -103,6 +103,7 @@ class ChatPage(Page):
         self._view_run_ids: set[str] = set()
         self._turns_loads = Generations()  # a new thread or another one drops older loads
         self._threads_loads = Generations()
+        self._renaming: dict[str, str] = {}  # thread id -> its new title, until written
         self._agents_loads = Generations()
         self._selecting = False
         self._pending_agent: str | None = None  # asked for before the agents were loaded
@@ -307,12 +308,19 @@ class ChatPage(Page):
             self.thread_list.edit(index)
 
     def rename_thread(self, thread_id: str, title: str) -> None:
+        # The list already shows the new title. Until the rename is written, a load of the list
+        # (read before it commits) keeps showing it too, instead of putting the old title back.
+        self._renaming[thread_id] = thread_ops.clean_title(title)
         self.ctx.spawn(self._rename(thread_id, title), what="rename the thread")
 
     async def _rename(self, thread_id: str, title: str) -> None:
-        await asyncio.wrap_future(
-            thread_ops.rename_thread(self.ctx.opened_workspace.store, thread_id, title)
-        )
+        try:
+            await asyncio.wrap_future(
+                thread_ops.rename_thread(self.ctx.opened_workspace.store, thread_id, title)
+            )
+        finally:
+            self._renaming.pop(thread_id, None)
+            self._reload_threads()  # newer than every load read before the rename committed
         if thread_id == self._thread_id:
             self.title_label.setText(thread_ops.clean_title(title))
 
@@ -359,6 +367,13 @@ class ChatPage(Page):
 
     def _show_threads(self, threads: list[ThreadRecord]) -> None:
         names = {agent.id: agent.name for agent in self._agents}
+        if self._renaming:
+            threads = [
+                dataclasses.replace(thread, title=self._renaming[thread.id])
+                if thread.id in self._renaming
+                else thread
+                for thread in threads
+            ]
         self._selecting = True
         try:
             self.thread_model.set_rows(thread_rows(threads, names))

@@ -9,11 +9,15 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
+# Computed once: combining two of Qt's flags makes a Python enum value (some 30 us), and item
+# models ask for an alignment per cell painted.
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
 
 def alignment(right: bool) -> int:
     """Right (numbers) or left (text), vertically centred: a TextAlignmentRole value."""
-    align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
-    return int(align | Qt.AlignmentFlag.AlignVCenter)
+    return _RIGHT if right else _LEFT
 
 
 # After the title of a right-aligned column the list is sorted by: room for the sort arrow, which

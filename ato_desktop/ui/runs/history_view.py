@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStackedWidget,
+    QStyledItemDelegate,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -43,7 +44,6 @@ from ato_desktop.ui.runs.runs_model import (
 )
 from ato_desktop.ui.widgets.status_badge import (
     CostDelegate,
-    NoFocusDelegate,
     PulseClock,
     StatusBadgeDelegate,
 )
@@ -66,6 +66,10 @@ def sort_to_text(sort: RunSort) -> str:
     return f"{sort.key} {'desc' if sort.descending else 'asc'}"
 
 
+# More running rows in sight than this, and their badges stop pulsing.
+PULSE_MAX_ROWS = 8
+
+
 class RunsTable(QTableView):
     """The run list: click a run to open it, click its agent to open the agent."""
 
@@ -79,7 +83,9 @@ class RunsTable(QTableView):
         self.clock = PulseClock(self)
         self.clock.sig_ticked.connect(self._on_tick)
         self._ticks = 0
-        self.setItemDelegate(NoFocusDelegate(self))
+        # Qt's own delegate (no call into Python per cell); the current cell's focus frame is
+        # turned off by the style sheet (`outline: none`), as NoFocusDelegate does elsewhere.
+        self.setItemDelegate(QStyledItemDelegate(self))
         self.setItemDelegateForColumn(COL_STATUS, StatusBadgeDelegate(self, self.clock))
         self.setItemDelegateForColumn(COL_COST, CostDelegate(self))
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -123,7 +129,6 @@ class RunsTable(QTableView):
         model.rowsInserted.connect(lambda *_a: self.update_clock())
         model.modelReset.connect(self.update_clock)
         model.dataChanged.connect(lambda *_a: self.update_clock())
-        self.viewport().installEventFilter(self)
 
     def runs_model(self) -> RunsTableModel:
         model = self.model()
@@ -196,15 +201,15 @@ class RunsTable(QTableView):
         if run_id:
             self.sig_run_clicked.emit(str(run_id))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # Every row opens its run on click: say so with the pointing hand.
-        if watched is self.viewport() and event.type() == QEvent.Type.MouseMove:
-            assert isinstance(event, QMouseEvent)
-            if self.indexAt(event.position().toPoint()).isValid():
-                self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
-            else:
-                self.viewport().unsetCursor()
-        return super().eventFilter(watched, event)
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        # Every row opens its run on click: say so with the pointing hand. (Here, not in an
+        # event filter on the viewport: that would be a call into Python for each of its
+        # events, paints included, each waiting for the GIL while answers stream.)
+        super().mouseMoveEvent(event)
+        if self.indexAt(event.position().toPoint()).isValid():
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+        else:
+            self.viewport().unsetCursor()
 
     # -- the running pulse ---------------------------------------------------------------------
 
@@ -215,6 +220,19 @@ class RunsTable(QTableView):
         super().showEvent(event)
         self.update_clock()
 
+    def _running_in_sight(self) -> int:
+        top = self.rowAt(0)
+        if top < 0:
+            return 0
+        bottom = self.rowAt(self.viewport().height() - 1)
+        model = self.runs_model()
+        last = bottom if bottom >= 0 else model.rowCount() - 1
+        count = 0
+        for row in range(top, last + 1):
+            run = model.run_at(row)
+            count += run is not None and run.status == "running"
+        return count
+
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
         self.clock.set_active(False)
@@ -222,7 +240,12 @@ class RunsTable(QTableView):
     def _on_tick(self) -> None:
         viewport = self.viewport()
         x = self.columnViewportPosition(COL_STATUS)
-        viewport.update(x, 0, self.columnWidth(COL_STATUS), viewport.height())
+        # The pulse draws the eye to a run in flight; with many in sight it stops (the badges
+        # still say Running): each pulse repaints the column, a call into Python per badge.
+        steady = self._running_in_sight() > PULSE_MAX_ROWS
+        if not (steady and self.clock.steady):
+            self.clock.steady = steady
+            viewport.update(x, 0, self.columnWidth(COL_STATUS), viewport.height())
         self._ticks += 1
         if self._ticks * PulseClock.TICK_MS >= 1000:  # once a second: the elapsed times
             self._ticks = 0

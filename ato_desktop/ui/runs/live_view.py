@@ -20,8 +20,8 @@ from typing import Any
 from PySide6.QtCore import (
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QRectF,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -30,8 +30,11 @@ from PySide6.QtGui import (
     QAction,
     QColor,
     QFont,
+    QFontMetrics,
+    QIcon,
     QKeySequence,
     QPainter,
+    QPixmap,
     QStandardItem,
     QStandardItemModel,
 )
@@ -45,7 +48,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
     QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -65,12 +67,7 @@ from ato_desktop.ui.runs.columns import alignment, id_font
 from ato_desktop.ui.runs.formatting import ago, elapsed, now_ms, plural, short_id, size_text
 from ato_desktop.ui.theme import current_theme
 from ato_desktop.ui.widgets.background import BackgroundWork
-from ato_desktop.ui.widgets.cell_painting import paint_cell_background
-from ato_desktop.ui.widgets.status_badge import (
-    STATUS_ROLE,
-    NoFocusDelegate,
-    StatusBadgeDelegate,
-)
+from ato_desktop.ui.widgets.status_badge import STATUS_ROLE, picture, status_badge_pixmap
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +160,10 @@ class LiveRunsModel(QStandardItemModel):
         self._stale: set[str] = set()  # run ids whose change waits for the clock's tick
         self.stuck_after_s: float = STUCK_AFTER_S_DEFAULT
         self._stuck_ids: set[str] = set()  # as of the last tick
+        # The status badge is a picture in its cell, drawn for the view's font and pixel ratio
+        # (the view sets them, then rewrites the rows).
+        self.cell_font = QFont()
+        self.pixel_ratio = 1.0
         for col, title in enumerate(COLUMNS):
             self.setHeaderData(col, Qt.Orientation.Horizontal, title)
             self.setHeaderData(
@@ -192,17 +193,36 @@ class LiveRunsModel(QStandardItemModel):
             else row
             for row in rows
         ]
-        if [r.run.id for r in rows] != self.run_ids():  # else the same runs: cells change
-            self.removeRows(0, self.rowCount())
-            self._written = []
-            for i in range(len(rows)):
-                self.insertRow(i, _new_items())
-                self._written.append([{} for _ in COLUMNS])
+        self._place([r.run.id for r in rows])
         self._rows = rows
         self._stale.clear()
         now = now_ms()
         for i in range(len(rows)):
             self._write(i, now)
+
+    def _place(self, ids: list[str]) -> None:
+        """Make the rows those of `ids`, in order: the runs that ended leave, the new ones come
+        in where they belong, and the rows of the runs still in flight stay as they are (their
+        cells, and the user's selection of them); a new order rebuilds the table."""
+        old = self.run_ids()
+        if ids == old:
+            return
+        kept = set(ids) & set(old)
+        if [i for i in old if i in kept] == [i for i in ids if i in kept]:
+            for row in reversed(range(len(old))):
+                if old[row] not in kept:
+                    self.removeRow(row)
+                    del self._written[row]
+            for row, run_id in enumerate(ids):
+                if run_id not in kept:
+                    self.insertRow(row, _new_items())
+                    self._written.insert(row, [{} for _ in COLUMNS])
+            return
+        self.removeRows(0, self.rowCount())
+        self._written = []
+        for row in range(len(ids)):
+            self.insertRow(row, _new_items())
+            self._written.append([{} for _ in COLUMNS])
 
     def run_ids(self) -> list[str]:
         return [row.run.id for row in self._rows]
@@ -302,10 +322,14 @@ class LiveRunsModel(QStandardItemModel):
         muted = QColor(theme.text_muted)
         warning = QColor(theme.warning)
         kill = "requested" if item.kill_requested else "kill"
+        badge = _icon(status_badge_pixmap("running", self.cell_font, self.pixel_ratio))
+        button = _icon(kill_button_pixmap(item.kill_requested, self.cell_font, self.pixel_ratio))
         cells: list[dict[int, Any]] = []
         for col, text in enumerate(texts):
             foreground: QColor | None = None
             font: QFont | None = None
+            background = tint
+            align = alignment(right=True) if col in _RIGHT else None
             if (col == COL_SINCE and stuck) or (col == COL_LAST and item.waiting):
                 foreground, font = warning, _demibold()
             elif col in (COL_RUN, COL_LAST, COL_MODEL):
@@ -314,11 +338,19 @@ class LiveRunsModel(QStandardItemModel):
                 font = id_font()
             cells.append(
                 {
-                    _DISPLAY: text,
+                    # The status and the Kill button are pictures (Qt paints them without a
+                    # call into Python); their words are for screen readers and tooltips.
+                    _DISPLAY: None if col in _PICTURED else text,
+                    _DECORATION: badge
+                    if col == COL_STATUS
+                    else button
+                    if col == COL_KILL
+                    else None,
+                    _ACCESSIBLE: text if col in _PICTURED else None,
                     RUN_ID_ROLE: run.id,
-                    _BACKGROUND: tint,
+                    _BACKGROUND: background,
                     _TOOLTIP: _TIPS.get(col, tip),
-                    _ALIGNMENT: alignment(right=True) if col in _RIGHT else None,
+                    _ALIGNMENT: align,
                     _FOREGROUND: foreground,
                     _FONT: font,
                     STATUS_ROLE: "running" if col == COL_STATUS else None,
@@ -334,16 +366,77 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _FONT = int(Qt.ItemDataRole.FontRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+_PICTURED = (COL_STATUS, COL_KILL)
+_KILL_PAD_X, _KILL_HEIGHT = 10, 22
+_kill_buttons: dict[tuple[object, ...], QPixmap] = {}
+_icons: dict[int, QIcon] = {}
+
+
+def _icon(pixmap: QPixmap) -> QIcon:
+    """The picture as a cell's icon, the same when its row is selected (Qt would tint it with
+    the selection colour), and the same QIcon object for the same picture."""
+    icon = _icons.get(pixmap.cacheKey())
+    if icon is None:
+        icon = QIcon()
+        icon.addPixmap(pixmap, QIcon.Mode.Normal)
+        icon.addPixmap(pixmap, QIcon.Mode.Selected)
+        if len(_icons) > 128:
+            _icons.clear()
+        _icons[pixmap.cacheKey()] = icon
+    return icon
+
+
+def kill_button_width(font: QFont) -> int:
+    """The Kill button's width: one for both its labels, so the column's buttons line up."""
+    metrics = QFontMetrics(_demibold(font))
+    return max(metrics.horizontalAdvance(label) for label in ("Kill", "Killing…")) + 2 * _KILL_PAD_X
+
+
+def kill_button_pixmap(requested: bool, font: QFont, ratio: float) -> QPixmap:
+    """The Kill column's small danger button ("Killing…" once asked), drawn once per state,
+    font, theme and pixel ratio; the same QPixmap object each time."""
+    theme = current_theme()
+    key = (requested, font.key(), theme.name, theme.is_dark, ratio)
+    pixmap = _kill_buttons.get(key)
+    if pixmap is None:
+        colour = QColor(theme.neutral if requested else theme.failed)
+        fill = QColor(colour)
+        fill.setAlphaF(0.10)
+        width = kill_button_width(font)
+        rect = QRectF(0.5, 0.5, width - 1, _KILL_HEIGHT - 1)
+
+        def draw(painter: QPainter) -> None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(colour)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(rect, 5, 5)
+            painter.setFont(_demibold(font))
+            label = "Killing…" if requested else "Kill"
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), label)
+
+        pixmap = picture(QSize(width, _KILL_HEIGHT), ratio, draw)
+        if len(_kill_buttons) > 64:
+            _kill_buttons.clear()
+        _kill_buttons[key] = pixmap
+    return pixmap
+
+
 _TIPS = {
     COL_KILL: "Stop this run; its partial output is kept in the log",
     COL_TOKENS: "Output tokens so far (~: partly estimated from the text streamed)",
 }
 
 
-def _demibold() -> QFont:
-    font = QFont()
+def _demibold(base: QFont | None = None) -> QFont:
+    font = QFont(base) if base is not None else QFont()
     font.setWeight(QFont.Weight.DemiBold)
     return font
+
+
+# Computed once (a Python enum value each time it is combined: some 30 us).
+_CELL_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 def _new_items() -> list[QStandardItem]:
@@ -351,37 +444,9 @@ def _new_items() -> list[QStandardItem]:
     items = []
     for _ in COLUMNS:
         item = QStandardItem()
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        item.setFlags(_CELL_FLAGS)
         items.append(item)
     return items
-
-
-class KillButtonDelegate(NoFocusDelegate):
-    """Paints the Kill column as a small danger button (clicks are handled by the view)."""
-
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        opt = paint_cell_background(self, painter, option, index)
-        theme = current_theme()
-        requested = index.data(KILL_ROLE) == "requested"
-        rect = QRectF(opt.rect).adjusted(8, 5, -8, -5)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        colour = QColor(theme.neutral if requested else theme.failed)
-        painter.setPen(colour)
-        fill = QColor(colour)
-        fill.setAlphaF(0.10)
-        painter.setBrush(fill)
-        painter.drawRoundedRect(rect, 5, 5)
-        font = QFont(opt.font)
-        font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(font)
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), opt.text)
-        painter.restore()
 
 
 class ConfirmKillDialog(QDialog):
@@ -457,11 +522,12 @@ class LiveView(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(34)
         self.table.setMouseTracking(True)
-        # Every row here is running: the badge does not pulse (History's running rows do). A
-        # pulse repainted the whole column sixteen times a second, a call into Python per cell,
-        # each waiting for the GIL while the engine thread streams.
-        self.table.setItemDelegateForColumn(COL_STATUS, StatusBadgeDelegate(self.table))
-        self.table.setItemDelegateForColumn(COL_KILL, KillButtonDelegate(self.table))
+        # Every cell, the status badge and the Kill button too, is painted by Qt from what the
+        # model holds: a Python delegate is a call into Python per cell painted, each waiting
+        # for the GIL while the engine thread streams (fifty rows starting or ending together
+        # repainted the table with a hundred such calls: a 100 ms frame). Every row here is
+        # running: the badge does not pulse (History's running rows do).
+        self._fit_pictures()
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -479,9 +545,12 @@ class LiveView(QWidget):
             (COL_SINCE, 100),
             (COL_OUTPUT, 80),
             (COL_COST, 64),
-            (COL_KILL, 72),
+            (COL_KILL, kill_button_width(self.table.font()) + 12),
         ):
             header.resizeSection(col, width)
+        # Cells' icons (the badge, the Kill button) are drawn at their own size, not cut down
+        # to Qt's default 16 px.
+        self.table.setIconSize(QSize(160, _KILL_HEIGHT + 4))
         self.table.clicked.connect(self._on_clicked)
         self._stack.addWidget(self._build_bulk_bar())
         self.empty = QLabel(
@@ -516,7 +585,14 @@ class LiveView(QWidget):
         self._read_stuck_setting()
 
     def _on_theme_changed(self, _theme: object) -> None:
-        self.model.rewrite()  # the cells hold their colours
+        self._fit_pictures()
+        self.model.rewrite()  # the cells hold their colours and the badge's picture
+
+    def _fit_pictures(self) -> None:
+        """The badge's and the Kill button's pictures are drawn for the table's font and pixel
+        ratio."""
+        self.model.cell_font = self.table.font()
+        self.model.pixel_ratio = self.table.devicePixelRatioF()
 
     def _read_stuck_setting(self) -> None:
         settings = getattr(self._ctx, "settings", None)

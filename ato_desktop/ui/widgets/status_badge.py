@@ -7,6 +7,8 @@ theme switch needs no rebuild. A cost with an estimated source carries a small "
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import (
     QModelIndex,
     QObject,
@@ -82,30 +84,51 @@ def draw_status_badge(
     """paint_status_badge, from a cache of drawn badges (status, phase step, font, theme and
     pixel ratio): item views repaint a column of running badges every pulse tick, and drawing
     each anew was most of what a busy Live view cost the UI thread."""
+    ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+    pixmap = status_badge_pixmap(status, font, ratio, pulse)
+    size = badge_size(status, font)
+    painter.drawPixmap(QPointF(rect.left(), rect.center().y() - size.height() / 2), pixmap)
+
+
+def picture(size: QSize, ratio: float, draw: Callable[[QPainter], object]) -> QPixmap:
+    """A transparent picture of `size` (device-independent pixels) at pixel ratio `ratio`, with
+    what `draw` paints on it."""
+    pixmap = QPixmap(size * ratio)
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        draw(painter)
+    finally:
+        painter.end()
+    return pixmap
+
+
+def status_badge_pixmap(status: str, font: QFont, ratio: float, pulse: float = 0.0) -> QPixmap:
+    """The badge drawn once for its status, phase step, font, theme and pixel ratio; the same
+    QPixmap object each time (a cell holding it compares equal when nothing changed)."""
     theme = current_theme()
     step = int(pulse * PULSE_STEPS) % PULSE_STEPS if status == "running" else 0
-    ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
     key = (status, step, font.key(), theme.name, theme.is_dark, ratio)
     pixmap = _badges.get(key)
-    size = badge_size(status, font)
     if pixmap is None:
+        size = badge_size(status, font)
         # The pulse's ring stays inside the pill (at most 7.5 px around a dot 11.5 px in).
-        pixmap = QPixmap(size * ratio)
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        badge_painter = QPainter(pixmap)
-        paint_status_badge(
-            badge_painter,
-            QRectF(0, 0, size.width(), size.height()),
-            status,
-            font,
-            step / PULSE_STEPS,
+        pixmap = picture(
+            size,
+            ratio,
+            lambda painter: paint_status_badge(
+                painter,
+                QRectF(0, 0, size.width(), size.height()),
+                status,
+                font,
+                step / PULSE_STEPS,
+            ),
         )
-        badge_painter.end()
         if len(_badges) >= _BADGE_CACHE_MAX:
             _badges.clear()
         _badges[key] = pixmap
-    painter.drawPixmap(QPointF(rect.left(), rect.center().y() - size.height() / 2), pixmap)
+    return pixmap
 
 
 def paint_status_badge(
@@ -220,9 +243,12 @@ class PulseClock(QObject):
         self._timer.setInterval(self.TICK_MS)
         self._timer.timeout.connect(self._tick)
         self._ms = 0
+        self.steady = False  # the badges drawn at rest (their view has too many to pulse)
 
     @property
     def phase(self) -> float:
+        if self.steady:
+            return 0.0
         return (self._ms % self.PERIOD_MS) / self.PERIOD_MS
 
     @property
