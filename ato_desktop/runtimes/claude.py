@@ -12,6 +12,7 @@ from ato_desktop.core.usage import usage_from_anthropic
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_anthropic_client
+from ato_desktop.runtimes.sse import Frame, loads, pump_events
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -20,7 +21,6 @@ from ato_desktop.runtimes.streaming import (
     float_param,
     int_param,
     is_http_url,
-    pump_text,
     require_tool_call_id,
     resolve_api_key,
     resolve_base_url,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from anthropic.types import (
         ContentBlockParam,
         MessageParam,
-        RawMessageStreamEvent,
         ToolParam,
         ToolResultBlockParam,
         ToolUseBlockParam,
@@ -140,6 +139,7 @@ def _sampling(request: RuntimeRequest) -> dict[str, Any]:
 class _MessageState:
     """What one Messages stream has said so far."""
 
+    response: Any = None  # the HTTP response the events come from (an error frame cites it)
     usage_reports: list[object] = field(default_factory=list)
     output_counted: bool = False  # message_delta's usage (the final output count) arrived
     stop_reason: str | None = None
@@ -149,32 +149,64 @@ class _MessageState:
     # tool_use blocks by content-block index, in the order they began.
     tool_blocks: dict[int, PendingToolCall] = field(default_factory=dict)
 
-    def take(self, event: RawMessageStreamEvent) -> str:
-        """Note what ``event`` says; return its answer text ("" for none)."""
-        if event.type == "content_block_delta":
-            if event.delta.type == "text_delta":
-                return event.delta.text
-            if event.delta.type == "input_json_delta":
-                pending = self.tool_blocks.get(event.index)
+    def take(self, frame: Frame) -> str | None:
+        """Note what one server-sent event says; return its answer text ("" for none).
+
+        As the SDK's stream: pings, events with no name and events with no data are skipped
+        (None), ``event: error`` raises the SDK's APIStatusError with the error body, and an
+        event's type is its data's "type".
+        """
+        name, data = frame
+        if name is None or name == "ping":
+            return None
+        if name == "error":
+            raise self._error_frame(data)
+        if not data:
+            return None
+        event = loads(data)
+        if not isinstance(event, dict):
+            raise ValueError(f"a {name} event whose data is not an object")
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event["delta"]
+            delta_kind = delta.get("type")
+            if delta_kind == "text_delta":
+                return delta["text"]  # type: ignore[no-any-return]
+            if delta_kind == "input_json_delta":
+                pending = self.tool_blocks.get(event["index"])
                 if pending is not None:
-                    pending.parts.append(event.delta.partial_json)
-        elif event.type == "content_block_start":
-            block = event.content_block
-            if block.type == "tool_use":
+                    pending.parts.append(delta["partial_json"])
+        elif kind == "content_block_start":
+            block = event["content_block"]
+            if block.get("type") == "tool_use":
                 # input is {} here; the arguments follow as input_json_delta pieces.
-                self.tool_blocks[event.index] = PendingToolCall(block.id, block.name)
-        elif event.type == "message_start":
-            self.message_id = event.message.id
-            self.model = event.message.model
-            self.usage_reports.append(event.message.usage)
-        elif event.type == "message_delta":
-            self.usage_reports.append(event.usage)
+                self.tool_blocks[event["index"]] = PendingToolCall(block["id"], block["name"])
+        elif kind == "message_start":
+            message = event["message"]
+            self.message_id = message.get("id")
+            self.model = message.get("model")
+            self.usage_reports.append(message.get("usage"))
+        elif kind == "message_delta":
+            self.usage_reports.append(event["usage"])
             self.output_counted = True
-            if event.delta.stop_reason is not None:
-                self.stop_reason = event.delta.stop_reason
-        elif event.type == "message_stop":
+            stop_reason = event["delta"].get("stop_reason")
+            if stop_reason is not None:
+                self.stop_reason = stop_reason
+        elif kind == "message_stop":
             self.finished = True
         return ""
+
+    def _error_frame(self, data: bytes) -> Exception:
+        """The SDK's error for an ``event: error`` frame (an overloaded API, mid-answer)."""
+        import anthropic
+
+        body: object = data.decode("utf-8", "replace")
+        try:
+            body = loads(data)
+            message = f"{body}"
+        except ValueError:
+            message = str(body) or f"Error code: {self.response.status_code}"
+        return anthropic.APIStatusError(message, response=self.response, body=body)
 
     def tool_calls(self) -> list[ToolCall]:
         return built_tool_calls(list(self.tool_blocks.values()))
@@ -234,18 +266,22 @@ class ClaudeAdapter:
         import anthropic
 
         client: AsyncAnthropic = make_anthropic_client(request, api_key=api_key, base_url=base_url)
-        stream = None
+        # The SDK sends the request (auth, retries, timeouts, the error of a failed request);
+        # the body's events are read by runtimes.sse, without a pydantic model per event.
+        exits = contextlib.AsyncExitStack()
         try:
             try:
-                stream = await client.messages.create(
-                    model=request.model,
-                    messages=messages,
-                    max_tokens=max_tokens,
-                    system=request.system if request.system else anthropic.omit,
-                    stop_sequences=stop if stop is not None else anthropic.omit,
-                    tools=tools if tools else anthropic.omit,
-                    extra_body=extra_body or None,
-                    stream=True,
+                answer = await exits.enter_async_context(
+                    client.messages.with_streaming_response.create(
+                        model=request.model,
+                        messages=messages,
+                        max_tokens=max_tokens,
+                        system=request.system if request.system else anthropic.omit,
+                        stop_sequences=stop if stop is not None else anthropic.omit,
+                        tools=tools if tools else anthropic.omit,
+                        extra_body=extra_body or None,
+                        stream=True,
+                    )
                 )
             except Exception as exc:
                 yield errors.exception_error(
@@ -259,11 +295,12 @@ class ClaudeAdapter:
                 return
 
             yield RuntimeEvent.accepted()
-            state = _MessageState()
+            state = _MessageState(response=answer.http_response)
             pumped = PumpResult()
             async with contextlib.aclosing(
-                pump_text(
-                    stream,
+                pump_events(
+                    answer.http_response,
+                    anthropic,
                     state.take,
                     lambda: state.finished,
                     provider,
@@ -304,6 +341,5 @@ class ClaudeAdapter:
         finally:
             # Runs on normal exit, on aclose() and on cancellation: the HTTP stream and the
             # connection pool go away at once, so the server sees the disconnect.
-            if stream is not None:
-                await stream.close()
+            await exits.aclose()
             await client.close()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, ToolCall
 from ato_desktop.core.usage import usage_from_responses
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_openai_client
+from ato_desktop.runtimes.sse import DONE, Frame, openai_payload, pump_events
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -19,7 +20,6 @@ from ato_desktop.runtimes.streaming import (
     float_param,
     int_param,
     is_http_url,
-    pump_text,
     require_tool_call_id,
     resolve_api_key,
     resolve_base_url,
@@ -30,9 +30,7 @@ from ato_desktop.runtimes.streaming import (
 
 if TYPE_CHECKING:
     from openai.types.responses import (
-        Response,
         ResponseInputParam,
-        ResponseStreamEvent,
         ToolParam,
     )
     from openai.types.shared_params import Reasoning
@@ -103,56 +101,73 @@ def _reasoning(request: RuntimeRequest) -> Reasoning | None:
     return {"effort": effort}
 
 
-def _finish_reason(response: Response) -> str | None:
-    if response.status == "incomplete" and response.incomplete_details is not None:
-        return response.incomplete_details.reason or "incomplete"
-    return response.status
+def _object(value: object, what: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object; ValueError (a stream shaped unlike the API's) if not."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not an object")
+    return value
+
+
+def _finish_reason(response: dict[str, Any]) -> str | None:
+    status = response.get("status")
+    details = response.get("incomplete_details")
+    if status == "incomplete" and isinstance(details, dict):
+        return details.get("reason") or "incomplete"
+    return status
 
 
 class _ResponseState:
     """What one Responses stream has said so far."""
 
-    def __init__(self, provider: Provider, api_key: str) -> None:
+    def __init__(self, provider: Provider, api_key: str, request: object = None) -> None:
         self.provider = provider
         self.api_key = api_key
-        self.final: Response | None = None
+        self.request = request  # the HTTP request (an error object in the stream cites it)
+        self.done = False  # data: [DONE] arrived
+        self.final: dict[str, Any] | None = None  # the response, as completed (or failed)
         self.failure: RuntimeEvent | None = None
         # function_call items by output index.
         self.calls: dict[int, PendingToolCall] = {}
 
-    def take(self, event: ResponseStreamEvent) -> str:
-        """Note what ``event`` says; return its answer text ("" for none)."""
-        if event.type in ("response.output_text.delta", "response.refusal.delta"):
-            return event.delta
-        if event.type == "response.function_call_arguments.delta":
-            pending = self.calls.get(event.output_index)
+    def take(self, frame: Frame) -> str:
+        """Note what one server-sent event says; return its answer text ("" for none)."""
+        payload = openai_payload(frame, self.request)
+        if payload is DONE:
+            self.done = True
+            return ""
+        event = _object(payload, "a stream event")
+        kind = event.get("type")
+        if kind in ("response.output_text.delta", "response.refusal.delta"):
+            return event["delta"]  # type: ignore[no-any-return]
+        if kind == "response.function_call_arguments.delta":
+            pending = self.calls.get(event["output_index"])
             if pending is not None:
-                pending.parts.append(event.delta)
-        elif event.type == "response.function_call_arguments.done":
-            pending = self.calls.get(event.output_index)
+                pending.parts.append(event["delta"])
+        elif kind == "response.function_call_arguments.done":
+            pending = self.calls.get(event["output_index"])
             if pending is not None:
-                pending.final_arguments = event.arguments
-        elif event.type in ("response.output_item.added", "response.output_item.done"):
-            item = event.item
-            if item.type == "function_call":
-                pending = self.calls.setdefault(event.output_index, PendingToolCall())
-                pending.id, pending.name = item.call_id, item.name
-                if event.type == "response.output_item.done":
-                    pending.final_arguments = item.arguments  # the whole arguments, stated
-                elif item.arguments:
-                    pending.parts.append(item.arguments)
-        elif event.type in ("response.completed", "response.incomplete"):
-            self.final = event.response
-        elif event.type == "response.failed":
+                pending.final_arguments = event["arguments"]
+        elif kind in ("response.output_item.added", "response.output_item.done"):
+            item = _object(event["item"], "an output item")
+            if item.get("type") == "function_call":
+                pending = self.calls.setdefault(event["output_index"], PendingToolCall())
+                pending.id, pending.name = item["call_id"], item["name"]
+                if kind == "response.output_item.done":
+                    pending.final_arguments = item["arguments"]  # the whole arguments, stated
+                elif item.get("arguments"):
+                    pending.parts.append(item["arguments"])
+        elif kind in ("response.completed", "response.incomplete"):
+            self.final = _object(event["response"], "the response")
+        elif kind == "response.failed":
             # A failed response may still carry usage: keep it for the USAGE event.
-            self.final = event.response
-            error = event.response.error
+            self.final = _object(event["response"], "the response")
+            error = self.final.get("error")
             body: dict[str, str | None] = (
-                {"code": error.code, "message": error.message} if error else {}
+                {"code": _text(error, "code"), "message": _text(error, "message")} if error else {}
             )
             self.failure = errors.status_error(self.provider, None, body, api_key=self.api_key)
-        elif event.type == "error":
-            body = {"code": event.code, "message": event.message}
+        elif kind == "error":
+            body = {"code": event.get("code"), "message": event.get("message")}
             self.failure = errors.status_error(self.provider, None, body, api_key=self.api_key)
         return ""
 
@@ -161,12 +176,22 @@ class _ResponseState:
         none (a server that only states the result)."""
         pending = [self.calls[index] for index in sorted(self.calls)]
         if not pending and self.final is not None:
+            output = self.final.get("output")
             pending = [
-                PendingToolCall(item.call_id, item.name, final_arguments=item.arguments)
-                for item in self.final.output
-                if item.type == "function_call"
+                PendingToolCall(
+                    str(item.get("call_id") or ""),
+                    str(item.get("name") or ""),
+                    final_arguments=item.get("arguments"),
+                )
+                for item in (output if isinstance(output, list) else ())
+                if isinstance(item, dict) and item.get("type") == "function_call"
             ]
         return built_tool_calls(pending)
+
+
+def _text(error: object, name: str) -> str | None:
+    """``error[name]`` of a failed response's error object (None when it has no such field)."""
+    return error.get(name) if isinstance(error, dict) else None
 
 
 class CodexAdapter:
@@ -220,21 +245,25 @@ class CodexAdapter:
         import openai
 
         client = make_openai_client(request, api_key=api_key, base_url=base_url)
-        stream = None
+        # The SDK sends the request (retries, timeouts, the error of a failed request); the
+        # body's events are read by runtimes.sse, without a pydantic model per event.
+        exits = contextlib.AsyncExitStack()
         try:
             try:
-                stream = await client.responses.create(
-                    model=request.model,
-                    input=items,
-                    instructions=request.system if request.system else openai.omit,
-                    temperature=temperature if temperature is not None else openai.omit,
-                    top_p=top_p if top_p is not None else openai.omit,
-                    max_output_tokens=(
-                        max_output_tokens if max_output_tokens is not None else openai.omit
-                    ),
-                    reasoning=reasoning if reasoning is not None else openai.omit,
-                    tools=tools if tools else openai.omit,
-                    stream=True,
+                answer = await exits.enter_async_context(
+                    client.responses.with_streaming_response.create(
+                        model=request.model,
+                        input=items,
+                        instructions=request.system if request.system else openai.omit,
+                        temperature=temperature if temperature is not None else openai.omit,
+                        top_p=top_p if top_p is not None else openai.omit,
+                        max_output_tokens=(
+                            max_output_tokens if max_output_tokens is not None else openai.omit
+                        ),
+                        reasoning=reasoning if reasoning is not None else openai.omit,
+                        tools=tools if tools else openai.omit,
+                        stream=True,
+                    )
                 )
             except Exception as exc:
                 yield errors.exception_error(
@@ -249,13 +278,14 @@ class CodexAdapter:
 
             yield RuntimeEvent.accepted()
 
-            state = _ResponseState(provider, api_key)
+            state = _ResponseState(provider, api_key, answer.http_response.request)
             pumped = PumpResult()
             async with contextlib.aclosing(
-                pump_text(
-                    stream,
+                pump_events(
+                    answer.http_response,
+                    openai,
                     state.take,
-                    lambda: state.final is not None or state.failure is not None,
+                    lambda: state.final is not None or state.failure is not None or state.done,
                     provider,
                     stall_timeout_s=request.stall_timeout_s,
                     secret=api_key,
@@ -274,15 +304,17 @@ class CodexAdapter:
                 # Only a complete answer's calls: a cut one may have truncated arguments.
                 for call in state.tool_calls():
                     yield tool_call_event(call)
-            if final is not None and final.usage is not None:
-                yield RuntimeEvent.usage_report(usage_from_responses(final.usage))
+            usage = final.get("usage") if final is not None else None
+            if usage is not None:
+                yield RuntimeEvent.usage_report(usage_from_responses(usage))
             if failure is not None:
                 yield failure
             elif final is not None:
-                yield RuntimeEvent.finish(_finish_reason(final), final.id, str(final.model))
+                yield RuntimeEvent.finish(
+                    _finish_reason(final), final.get("id"), str(final.get("model"))
+                )
         finally:
             # Runs on normal exit, on aclose() and on cancellation: the HTTP stream and the
             # connection pool go away at once, so the server sees the disconnect.
-            if stream is not None:
-                await stream.close()
+            await exits.aclose()
             await client.close()

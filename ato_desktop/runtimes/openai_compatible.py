@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ato_desktop.core.models import ChatMessage, RuntimeEvent, RuntimeRequest, ToolCall
 from ato_desktop.core.usage import provider_cost_usd, usage_from_chat
 from ato_desktop.runtimes import errors
 from ato_desktop.runtimes.errors import Phase, Provider
 from ato_desktop.runtimes.sdk_clients import headers_timeout_s, make_openai_client
+from ato_desktop.runtimes.sse import DONE, Frame, openai_payload, pump_events
 from ato_desktop.runtimes.streaming import (
     ParamError,
     PendingToolCall,
@@ -19,7 +20,6 @@ from ato_desktop.runtimes.streaming import (
     float_param,
     int_param,
     is_http_url,
-    pump_text,
     require_tool_call_id,
     resolve_base_url,
     stop_param,
@@ -30,7 +30,6 @@ from ato_desktop.runtimes.streaming import (
 
 if TYPE_CHECKING:
     from openai.types.chat import (
-        ChatCompletionChunk,
         ChatCompletionFunctionToolParam,
         ChatCompletionMessageFunctionToolCallParam,
         ChatCompletionMessageParam,
@@ -99,14 +98,23 @@ def _tools(request: RuntimeRequest) -> list[ChatCompletionFunctionToolParam]:
     ]
 
 
+def _field(value: object, name: str) -> Any:
+    """``value[name]`` when value is a JSON object, else None: compatible servers leave fields
+    out or send them in another shape, and a chunk is read with a fallback for every field."""
+    return value.get(name) if isinstance(value, dict) else None
+
+
 class _CompletionState:
     """What one Chat Completions stream has said so far.
 
-    Compatible servers differ in what they leave out (no id, no model, no choice index), and the
-    SDK does not validate chunks, so every field is read with a fallback.
+    Compatible servers differ in what they leave out (no id, no model, no choice index), and
+    chunks are not validated (the SDK did not validate them either), so every field is read
+    with a fallback.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, request: object = None) -> None:
+        self.request = request  # the HTTP request (an error in the stream cites it)
+        self.done = False  # data: [DONE] arrived
         self.usage: object | None = None
         self.finish_reason: str | None = None
         self.completion_id: str | None = None
@@ -118,11 +126,11 @@ class _CompletionState:
         """One delta.tool_calls[] fragment: the first of a call names it, the rest carry
         argument pieces. Servers that number every call 0 but give each its own id, or leave
         the index out, still get one call per id."""
-        index = getattr(fragment, "index", None)
-        call_id = getattr(fragment, "id", None) or None
-        function = getattr(fragment, "function", None)
-        name = getattr(function, "name", None)
-        arguments = getattr(function, "arguments", None)
+        index = _field(fragment, "index")
+        call_id = _field(fragment, "id") or None
+        function = _field(fragment, "function")
+        name = _field(function, "name")
+        arguments = _field(function, "arguments")
         pending: PendingToolCall | None
         if isinstance(index, int):
             pending = self._calls_by_index.get(index)
@@ -146,24 +154,29 @@ class _CompletionState:
     def tool_calls(self) -> list[ToolCall]:
         return built_tool_calls(self.calls)
 
-    def take(self, chunk: ChatCompletionChunk) -> str:
-        """Note what ``chunk`` says; return its answer text ("" for none)."""
-        self.completion_id = getattr(chunk, "id", None) or self.completion_id
-        self.model = getattr(chunk, "model", None) or self.model
-        usage = getattr(chunk, "usage", None)
+    def take(self, frame: Frame) -> str:
+        """Note what one server-sent event (a chunk) says; return its answer text."""
+        chunk = openai_payload(frame, self.request)
+        if chunk is DONE:
+            self.done = True  # the SDK's stream ends here too
+            return ""
+        self.completion_id = _field(chunk, "id") or self.completion_id
+        self.model = _field(chunk, "model") or self.model
+        usage = _field(chunk, "usage")
         if usage is not None:
             self.usage = usage
         text = ""
-        for choice in getattr(chunk, "choices", None) or ():
-            if getattr(choice, "index", 0) not in (0, None):
+        for choice in _field(chunk, "choices") or ():
+            index = _field(choice, "index")
+            if index not in (0, None):
                 continue  # n > 1 is never requested; ignore stray choices
-            delta = getattr(choice, "delta", None)
-            piece = getattr(delta, "content", None) or getattr(delta, "refusal", None)
+            delta = _field(choice, "delta")
+            piece = _field(delta, "content") or _field(delta, "refusal")
             if isinstance(piece, str):
                 text += piece
-            for fragment in getattr(delta, "tool_calls", None) or ():
+            for fragment in _field(delta, "tool_calls") or ():
                 self._take_tool_delta(fragment)
-            reason = getattr(choice, "finish_reason", None)
+            reason = _field(choice, "finish_reason")
             if reason:  # some servers send "" until the end
                 self.finish_reason = str(reason)
         return text
@@ -230,33 +243,37 @@ class OpenAICompatibleAdapter:
         client = make_openai_client(
             request, api_key=request.api_key or PLACEHOLDER_API_KEY, base_url=base_url
         )
-        stream = None
+        # The SDK sends the request (retries, timeouts, the error of a failed request); the
+        # body's events are read by runtimes.sse, without a pydantic model per chunk.
+        exits = contextlib.AsyncExitStack()
         try:
             try:
-                stream = await client.chat.completions.create(
-                    model=request.model,
-                    messages=messages,
-                    stream=True,
-                    stream_options={"include_usage": True},
-                    tools=tools if tools else openai.omit,
-                    temperature=temperature if temperature is not None else openai.omit,
-                    top_p=top_p if top_p is not None else openai.omit,
-                    # max_tokens, not max_completion_tokens: local servers only know the former.
-                    max_tokens=max_tokens if max_tokens is not None else openai.omit,
-                    seed=seed if seed is not None else openai.omit,
-                    stop=stop if stop is not None else openai.omit,
-                    frequency_penalty=(
-                        frequency_penalty if frequency_penalty is not None else openai.omit
-                    ),
-                    presence_penalty=(
-                        presence_penalty if presence_penalty is not None else openai.omit
-                    ),
-                    # OPENAI_ORG_ID / OPENAI_PROJECT_ID describe an OpenAI account; a third-party
-                    # server has no business seeing them.
-                    extra_headers={
-                        "OpenAI-Organization": openai.omit,
-                        "OpenAI-Project": openai.omit,
-                    },
+                answer = await exits.enter_async_context(
+                    client.chat.completions.with_streaming_response.create(
+                        model=request.model,
+                        messages=messages,
+                        stream=True,
+                        stream_options={"include_usage": True},
+                        tools=tools if tools else openai.omit,
+                        temperature=temperature if temperature is not None else openai.omit,
+                        top_p=top_p if top_p is not None else openai.omit,
+                        # max_tokens, not max_completion_tokens: local servers only know the former.
+                        max_tokens=max_tokens if max_tokens is not None else openai.omit,
+                        seed=seed if seed is not None else openai.omit,
+                        stop=stop if stop is not None else openai.omit,
+                        frequency_penalty=(
+                            frequency_penalty if frequency_penalty is not None else openai.omit
+                        ),
+                        presence_penalty=(
+                            presence_penalty if presence_penalty is not None else openai.omit
+                        ),
+                        # OPENAI_ORG_ID / OPENAI_PROJECT_ID describe an OpenAI account; a
+                        # third-party server has no business seeing them.
+                        extra_headers={
+                            "OpenAI-Organization": openai.omit,
+                            "OpenAI-Project": openai.omit,
+                        },
+                    )
                 )
             except Exception as exc:
                 yield errors.exception_error(
@@ -271,14 +288,15 @@ class OpenAICompatibleAdapter:
 
             yield RuntimeEvent.accepted()
 
-            state = _CompletionState()
+            state = _CompletionState(answer.http_response.request)
             pumped = PumpResult()
-            # The SDK ends the iteration at "data: [DONE]" or when the body ends.
+            # The stream ends at "data: [DONE]" or when the body ends.
             async with contextlib.aclosing(
-                pump_text(
-                    stream,
+                pump_events(
+                    answer.http_response,
+                    openai,
                     state.take,
-                    lambda: False,
+                    lambda: state.done,
                     provider,
                     stall_timeout_s=request.stall_timeout_s,
                     secret=secret,
@@ -307,6 +325,5 @@ class OpenAICompatibleAdapter:
         finally:
             # Runs on normal exit, on aclose() and on cancellation: the HTTP stream and the
             # connection pool go away at once, so the server sees the disconnect.
-            if stream is not None:
-                await stream.close()
+            await exits.aclose()
             await client.close()

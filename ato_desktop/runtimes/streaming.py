@@ -8,13 +8,11 @@ import json
 import math
 import os
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from ato_desktop.core.models import ChatMessage, EventKind, RuntimeEvent, ToolCall
-from ato_desktop.runtimes import errors
-from ato_desktop.runtimes.errors import Phase, Provider
 
 T = TypeVar("T")
 
@@ -64,10 +62,15 @@ class StallWatch:
         self._handle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[Any] | None = None
         self._read_started: float | None = None  # None: not reading now
+        self._since: float | None = None  # when the wait of the current read began to count
         self._fired = False
 
-    async def next(self, iterator: AsyncIterator[T]) -> T | EndOfStream:
-        """The next item, END_OF_STREAM at the end, StreamStalled if none arrives in time."""
+    async def next(self, iterator: AsyncIterator[T], *, restart: bool = True) -> T | EndOfStream:
+        """The next item, END_OF_STREAM at the end, StreamStalled if none arrives in time.
+
+        ``restart=False``: what the last read returned was no progress (bytes that held no
+        event, a keep-alive), so this read's wait counts from the start of that one.
+        """
         if self.timeout_s is None:
             return await next_within(iterator, 0)
         loop = asyncio.get_running_loop()
@@ -77,7 +80,10 @@ class StallWatch:
         if self._task is not task:  # first read, or read from another task: start over
             self.close()
             self._task = task
-        self._read_started = loop.time()
+            restart = True
+        if restart or self._since is None:
+            self._since = loop.time()
+        self._read_started = self._since
         if self._handle is None:
             self._handle = loop.call_at(self._read_started + self.timeout_s, self._check)
         cancelling = task.cancelling()
@@ -184,48 +190,6 @@ class PumpResult:
     """How a pumped stream ended: failure is the ERROR to yield, None when it ended cleanly."""
 
     failure: RuntimeEvent | None = None
-
-
-async def pump_text(
-    stream: AsyncIterator[T],
-    take: Callable[[T], str],
-    finished: Callable[[], bool],
-    provider: Provider,
-    *,
-    stall_timeout_s: float,
-    secret: str | None,
-    result: PumpResult,
-) -> AsyncGenerator[RuntimeEvent, None]:
-    """Read an SDK stream until `finished()` or its end, yielding each text delta `take` finds.
-
-    The loop every adapter shares: a stall (no item within stall_timeout_s), a transport
-    failure, or an item shaped unlike the API's ends it with result.failure set, which the
-    adapter yields after the usage it has gathered.
-    """
-    watch = StallWatch(stall_timeout_s)
-    try:
-        while not finished():
-            try:
-                item = await watch.next(stream)
-            except StreamStalled:
-                result.failure = errors.stalled(provider, stall_timeout_s)
-                return
-            except Exception as exc:
-                result.failure = errors.exception_error(
-                    exc, provider, Phase.STREAM, api_key=secret, timeout_s=stall_timeout_s
-                )
-                return
-            if isinstance(item, EndOfStream):
-                return
-            try:
-                text = take(item)
-            except Exception as exc:  # an item shaped unlike the API's: not ours to raise
-                result.failure = errors.exception_error(exc, provider, Phase.STREAM, api_key=secret)
-                return
-            if text:
-                yield RuntimeEvent.text_delta(text)
-    finally:
-        watch.close()
 
 
 # ------------------------------------------------------------------------------- tool calls

@@ -67,3 +67,26 @@ def test_a_cancellation_from_outside_stays_a_cancellation() -> None:
             await task
 
     asyncio.run(go())
+
+
+def test_reads_that_bring_no_progress_do_not_restart_the_clock() -> None:
+    """Bytes with only keep-alives in them (restart=False after them) are no progress: the
+    wait counts from the last read that brought some, so a stream of pings still stalls."""
+
+    async def go() -> tuple[int, float]:
+        watch = StallWatch(0.3)
+        stream = items(*([0.1] * 20))
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        read = 0
+        with pytest.raises(StreamStalled):
+            while True:
+                await watch.next(stream, restart=read == 0)
+                read += 1
+        waited = loop.time() - t0
+        await stream.aclose()
+        watch.close()
+        return read, waited
+
+    read, waited = asyncio.run(go())
+    assert 0.29 <= waited < 1.0 and 1 <= read <= 3

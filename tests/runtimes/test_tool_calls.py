@@ -17,6 +17,7 @@ from ato_desktop.core.models import (
     ToolSpec,
 )
 from ato_desktop.runtimes.openai_compatible import _CompletionState
+from ato_desktop.runtimes.sse import Frame
 from ato_desktop.runtimes.streaming import parse_tool_arguments, tool_arguments_text
 from tests.fakes import FakeLLMServer, FakeToolCall, Scenario, UsageSpec
 from tests.runtimes.conftest import CLAUDE, CODEX, COMPATIBLE, Target, collect, make_request
@@ -524,19 +525,20 @@ def test_arguments_round_trip_as_compact_json_and_raw_text() -> None:
     assert parse_tool_arguments("[" * 100_000) == {"$raw": "[" * 100_000}  # too deep: no crash
 
 
-def _chunk(*fragments: dict[str, Any], finish: str | None = None) -> Any:
+def _chunk(*fragments: dict[str, Any], finish: str | None = None) -> Frame:
+    """One chunk's server-sent event, its payload checked against the SDK's own type."""
     from openai.types.chat import ChatCompletionChunk
 
     delta: dict[str, Any] = {"tool_calls": list(fragments)} if fragments else {}
-    return ChatCompletionChunk.model_validate(
-        {
-            "id": "c",
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": "m",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-    )
+    payload = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    ChatCompletionChunk.model_validate(payload)
+    return Frame(None, json.dumps(payload).encode())
 
 
 def test_compatible_servers_that_reuse_index_0_or_omit_ids_still_give_one_call_each() -> None:
@@ -573,12 +575,11 @@ def test_codex_takes_calls_from_the_final_response_when_no_item_events_came() ->
     from tests.fakes.wire import ResponsesWire
 
     wire = ResponsesWire({"model": "m"}, Scenario(tool_calls=(FakeToolCall("add", {"a": 1}),)))
-    event = ResponseCompletedEvent.model_validate(
-        {"type": "response.completed", "sequence_number": 0, "response": wire.json_response()}
-    )
+    payload = {"type": "response.completed", "sequence_number": 0, "response": wire.json_response()}
+    ResponseCompletedEvent.model_validate(payload)
     state = _ResponseState(CodexAdapter().provider("http://127.0.0.1"), "k")
 
-    state.take(event)
+    state.take(Frame("response.completed", json.dumps(payload).encode()))
 
     (call,) = state.tool_calls()
     assert (call.name, call.arguments) == ("add", {"a": 1})
