@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 
+# How many responses the network process carries at once; a request beyond that is made in
+# the app's process. Measured (docs/benchmarks.md): 200 streams at once all through it, the
+# engine thread's wakeups for its batches kept the UI thread from the GIL (lag p99 108-181 ms,
+# 37 with this cap); up to 50 it halves the engine's CPU and the UI thread's lag.
+MAX_STREAMS = 64
+
+
 def transport_for_running_loop() -> ProcessTransport | None:
     """The transport for an SDK client made now, or None to use httpx's own."""
     net = net_for_running_loop()
@@ -80,6 +87,8 @@ class ProcessTransport(httpx2.AsyncBaseTransport):
         try:
             connection = await self._net.connection()
         except OSError:  # it could not start (logged): this client's HTTP in this process
+            return await self._in_process().handle_async_request(request)
+        if len(connection.streams) >= MAX_STREAMS:
             return await self._in_process().handle_async_request(request)
         body = await request.aread()
         stream_id, stream = connection.open(request, body)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ato_desktop.core.models import ErrorClass, EventKind, RuntimeEvent
+from ato_desktop.runtimes import net_transport
 from ato_desktop.runtimes.net_process import NetProcess, use_for_loop
 from tests.fakes import FakeLLMServer, Scenario
 from tests.runtimes import test_adapters
@@ -166,3 +167,31 @@ def test_a_network_process_that_cannot_start_leaves_the_http_in_process(
     assert [e.text for e in events if e.kind is EventKind.TEXT] == ["still ", "here"]
     assert net.unavailable and "nonexistent" in net.unavailable
     assert net.requests_sent == 0
+
+
+def test_requests_beyond_the_network_process_cap_are_made_in_process(
+    fake: FakeLLMServer, through_network_process: list[NetProcess], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.scenario = Scenario(chunks=tuple(f"w{n} " for n in range(10)), delay_s=0.05)
+    target = test_adapters.CLAUDE
+    monkeypatch.setattr(net_transport, "MAX_STREAMS", 2)
+
+    async def run() -> list[list[RuntimeEvent]]:
+        net = NetProcess()
+        through_network_process.append(net)
+        use_for_loop(asyncio.get_running_loop(), net)
+        try:
+            streams = [
+                collect_async(target.adapter(), make_request(target, fake)) for _ in range(3)
+            ]
+            return list(await asyncio.gather(*streams))
+        finally:
+            await net.aclose()
+
+    results = asyncio.run(asyncio.wait_for(run(), 20))
+
+    for events in results:  # all three answered in full
+        assert "".join(e.text for e in events if e.kind is EventKind.TEXT) == "".join(
+            f"w{n} " for n in range(10)
+        )
+    assert through_network_process[-1].requests_sent == 2  # the third in process
