@@ -134,6 +134,9 @@ def main() -> None:
     write_doc(results, args)
 
 
+# Issue 20's bound on the longest stall of the 50-stream case, in each of its five runs.
+LAG_MAX_TARGET_MS = 50.0
+
 # The extra runs of a module that --only makes too (as the full run does).
 _EVENT_LOOP_RUNS: list[tuple[str, ...]] = [
     *[("--key", f"event_loop_r{n}") for n in range(2, 6)],  # five runs in a row in all
@@ -421,13 +424,20 @@ def summary_section(results: dict[str, Any]) -> list[str]:
         )
     if "event_loop" in results:
         ev = results["event_loop"]
+        runs = [
+            ev,
+            *(results[f"event_loop_r{n}"] for n in range(2, 6) if f"event_loop_r{n}" in results),
+        ]
+        worst_p99 = max(r["loaded"]["p99_ms"] for r in runs)
+        worst_max = max(r["loaded"]["max_ms"] for r in runs)
+        met_p99 = sum(r["loaded"]["p99_ms"] <= ev["target_p99_ms"] for r in runs)
         rows.append(
             (
-                f"UI thread lag, {ev['dispatches']} streaming dispatches",
-                f"p99 {ev['loaded']['p99_ms']} ms, max {ev['loaded']['max_ms']} ms (five runs: "
-                "see below)",
-                f"p99 <= {ev['target_p99_ms']} ms",
-                ev["loaded"]["p99_ms"] <= ev["target_p99_ms"],
+                f"UI thread lag, {ev['dispatches']} streaming dispatches ({len(runs)} runs)",
+                f"p99 {ev['loaded']['p99_ms']} ms first, worst {worst_p99} ms ({met_p99} of "
+                f"{len(runs)} runs within); max worst {worst_max} ms (see below)",
+                f"p99 <= {ev['target_p99_ms']} ms and max <= {LAG_MAX_TARGET_MS} ms in each run",
+                worst_p99 <= ev["target_p99_ms"] and worst_max <= LAG_MAX_TARGET_MS,
             )
         )
     if "event_loop" in results and "delta_to_widget" in results["event_loop"]:
@@ -794,7 +804,21 @@ def event_loop_section(ev: dict[str, Any], stress: dict[str, Any] | None = None)
                 + "; ".join(
                     f"{r['loaded']['p99_ms']} ms, {r['loaded']['max_ms']} ms" for r in [ev, *extra]
                 )
-                + ".",
+                + f". The target is p99 <= {ev['target_p99_ms']} ms and max <= "
+                + f"{LAG_MAX_TARGET_MS} ms in each run: the p99 within it in "
+                + f"{sum(r['loaded']['p99_ms'] <= ev['target_p99_ms'] for r in [ev, *extra])} of "
+                + f"{len(extra) + 1}, the max in "
+                + f"{sum(r['loaded']['max_ms'] <= LAG_MAX_TARGET_MS for r in [ev, *extra])} of "
+                + f"{len(extra) + 1}"
+                + (
+                    ": met."
+                    if all(
+                        r["loaded"]["p99_ms"] <= ev["target_p99_ms"]
+                        and r["loaded"]["max_ms"] <= LAG_MAX_TARGET_MS
+                        for r in [ev, *extra]
+                    )
+                    else ": **missed**."
+                ),
                 "",
             ]
             if extra
@@ -806,33 +830,32 @@ def event_loop_section(ev: dict[str, Any], stress: dict[str, Any] | None = None)
         "coroutines. UI to engine is `AppContext.engine_run`/`engine_call`; engine to UI is the"
         " event bridge (one queued signal, drained in 8 ms slices) and one frame clock that "
         "hands every stream's newest text to its widget at most once per 16 ms, in one call. "
-        "What bounds the lag is the GIL: the engine thread's Python (the SDK's SSE decoding, "
-        "pydantic models and h11, about 350 us a delta: 70 % of a core for fifty streams) holds"
-        " it much of the time, and every entry of the UI thread into Python (a slot, a timer, a"
-        " model's data(), a delegate's paint, an event filter) waits for it, up to the switch "
-        "interval (1 ms once the engine runs). So the window enters Python as rarely as it can:"
-        " no application-wide event filter in Python, the Live table's cells kept in Qt (a "
-        "QStandardItemModel written when a row changes, its times a tenth of the rows every 100"
-        " ms) and painted by Qt's own delegate, the status badge and Kill button too (cached "
-        "pictures as the cells' icons), rows placed rather than the table rebuilt when runs "
-        "start and end, no pulse on Live's badges (History's rest with more than eight running "
-        "rows in sight). The cyclic garbage collector's full collections walked the 240,000 "
-        "objects of the window and the SDKs, a 180 ms pause of every thread mid-stream (seen "
-        "with gc.callbacks: the largest stalls); the window freezes them out of later "
-        "collections after start-up and after each heavy import "
-        "(`core.heavy_imports.settle_heap`). The p99 was 542-735 ms before these changes "
-        "(2026-12-07, 15:00 UTC), 21-45 ms at 18:27 UTC; the maxima left fall when the fifty "
-        "dispatches start and end together (fifty runs written, the Live and History lists and "
-        "the timeline read again: about 17 ms of the UI thread's Python for fifty new Live "
-        "rows, stretched by the GIL), and the runs vary (a 200-stream run right after the one "
-        "above gave p99 30.6 ms). Tried and not kept (branch `sse`): reading the SSE body "
-        "without the SDK's decoder and pydantic models (orjson into dicts) cut the engine's CPU"
-        " per delta from about 350 to 260 us and the 50-stream p99 to 17.8 ms (27.0 on main, "
-        "back to back on this machine), but the 10,000-deltas-a-second case went from p99 25.8 "
-        "to 98.9 ms (its delta-to-widget p95 from 36 to 96 ms; the UI thread ticked 718 times "
-        "instead of 1,256), for a cause not found, so main keeps the SDK's stream. Lifting the "
-        "rest needs the per-delta Python (the SDK's, h11's, httpx's) off this process's GIL: "
-        "the engine in a process of its own.",
+        "What bounds the lag is the GIL: every entry of the UI thread into Python (a slot, a "
+        "timer, a model's data(), an event filter) waits while the engine thread holds it, up "
+        "to the switch interval (1 ms once the engine runs). So the window enters Python as "
+        "rarely as it can (no application-wide event filter in Python; Live's cells kept in Qt "
+        "and painted by Qt's own delegate, badges and Kill buttons as cached pictures; a reload"
+        " writes only the rows that changed, the clock a quiet row's two times and a streaming "
+        "row's progress to its five cells; runs that end together leave together with one "
+        "notice; History's badges rest with more than eight running rows in sight; the heap "
+        "frozen after start-up and heavy imports, so no full garbage collection stops every "
+        "thread mid-stream), and the engine holds the GIL as little as it can: the provider "
+        "SDKs' HTTP is made by a network process (`runtimes/net_process.py`: httpx's own "
+        "transport in a process of its own, every stream's bytes gathered for 2 ms into one "
+        "write, at most 64 responses at once, more in process) and the SSE body is read by "
+        "`runtimes/sse.py` (orjson into dicts, no pydantic model per event) after the SDK sent"
+        " the request and checked the answer. Together they took the engine thread's CPU for "
+        "the fifty streams from about 6 s to about 2 s over the 10 s of streaming. Measured "
+        "alone on this machine just before this run (one run each, 00:00-00:20 UTC): 50 "
+        "streams p99 15.1-20.7 ms with the network process alone, 8.6-17.7 ms with both, "
+        "21-23 ms with the SSE reader alone; 200 streams all through the network process p99 "
+        "108-181 ms (its batches' wakeups of the engine kept the UI thread from the GIL), 37 ms"
+        " with the 64-response cap, 32 ms in process. The branch `sse`'s 10,000-deltas-a-"
+        "second regression measured earlier was not the reader's: that branch lacked main's "
+        "heap settling, and a full collection of 142-279 ms fell in every one of its runs. "
+        "What is left in the maxima: the fifty dispatches starting and ending together (fifty"
+        " runs written and read again by Live, History and the timeline), stretched by the "
+        "GIL; and the benchmark's own fake provider shares the machine's two cores.",
         "",
     ]
 
