@@ -17,6 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -174,3 +176,21 @@ def _collapse_progress(events: list[DomainEvent]) -> list[DomainEvent]:
     return [
         e for i, e in enumerate(events) if not isinstance(e, RunProgressed) or newest[e.run_id] == i
     ]
+
+
+def connect_for(receiver: QObject, signal: Any, slot: Callable[..., object]) -> None:
+    """Connect ``slot`` to one of the bridge's signals for as long as ``receiver`` lives.
+
+    The bridge outlives the pages and views; a lambda connected to it stays connected after the
+    widget it calls into is deleted, and the next event then reaches a deleted timer or model.
+    A bound method of a QObject is disconnected by Qt; a lambda connected here is called only
+    while its receiver lives.
+    """
+    alive = [True]
+    receiver.destroyed.connect(alive.clear)
+
+    def call(*args: object) -> None:
+        if alive:
+            slot(*args)
+
+    signal.connect(call)

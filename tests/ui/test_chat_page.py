@@ -114,7 +114,7 @@ def test_stop_kills_mid_stream_and_keeps_the_partial_answer(
     agent = _agent(ctx, fake)
     _pick_agent(page, qtbot, agent)
     _send(page, qtbot, "Count")
-    qtbot.waitUntil(lambda: "two" in _answer(page).body.toPlainText(), timeout=5_000)
+    qtbot.waitUntil(lambda: "two" in _answer(page).body.toPlainText(), timeout=15_000)
     assert page.streaming
 
     qtbot.mouseClick(page.composer.stop_button, Qt.MouseButton.LeftButton)
@@ -141,7 +141,9 @@ def test_the_stop_command_is_escape_and_stops_the_answer(
     fake.scenario = Scenario(chunks=("Wait", "ing"), stall_after=1)
     _pick_agent(page, qtbot, _agent(page.ctx, fake))
     _send(page, qtbot, "Hold on")
-    qtbot.waitUntil(lambda: "Wait" in _answer(page).body.toPlainText(), timeout=5_000)
+    # (The first stream a test process sends waits for the engine to load the SDK: under xdist
+    # this test may be its worker's first.)
+    qtbot.waitUntil(lambda: "Wait" in _answer(page).body.toPlainText(), timeout=15_000)
     registry.action("chat.stop").trigger()
     qtbot.waitUntil(lambda: not page.streaming, timeout=5_000)
     (run,) = page.ctx.workspace.store.list_runs(_all_runs())

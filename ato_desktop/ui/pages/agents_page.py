@@ -38,6 +38,7 @@ from ato_desktop.ui.agents.determinism_badge import AgentDeterminismBadge
 from ato_desktop.ui.agents.history_view import HistoryView
 from ato_desktop.ui.agents.model_combo import ModelSuggestions
 from ato_desktop.ui.agents.online_judge import OnlineJudgeButton
+from ato_desktop.ui.bridge import connect_for
 from ato_desktop.ui.charts.agent_trends import AgentTrendsView
 from ato_desktop.ui.chat.log_tasks import Generations
 from ato_desktop.ui.context import AppContext
@@ -204,10 +205,10 @@ class AgentsPage(Page):
         self._history_timer.timeout.connect(self._reload_history)
         bridge = self.ctx.bridge
         if bridge is not None:
-            bridge.sig_config_changed.connect(lambda _e: poke(self._agents_timer))
+            connect_for(self, bridge.sig_config_changed, lambda _e: poke(self._agents_timer))
             bridge.sig_run_ended.connect(self._on_run_ended)
-            bridge.sig_runs_bulk_changed.connect(lambda _e: poke(self._agents_timer))
-            bridge.sig_mcp_changed.connect(lambda _e: self._reload_servers())
+            connect_for(self, bridge.sig_runs_bulk_changed, lambda _e: poke(self._agents_timer))
+            connect_for(self, bridge.sig_mcp_changed, lambda _e: self._reload_servers())
         if self.ctx.theme is not None:
             self.ctx.theme.sig_theme_changed.connect(self.apply_theme)
 

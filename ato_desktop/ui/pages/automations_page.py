@@ -45,6 +45,7 @@ from ato_desktop.ui.automations.canvas_reads import (
 from ato_desktop.ui.automations.canvas_scene import AutomationScene, NodeItem
 from ato_desktop.ui.automations.canvas_view import CanvasView
 from ato_desktop.ui.automations.editor_dialog import DefinitionEditor
+from ato_desktop.ui.bridge import connect_for
 from ato_desktop.ui.chat.log_tasks import Generations, log_closed
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
@@ -277,11 +278,11 @@ class AutomationsPage(Page):
         self._status_timer.timeout.connect(lambda: self._if_visible(graph=False))
         bridge = ctx.bridge
         if bridge is not None:
-            bridge.sig_automation_changed.connect(lambda _e: self._schedule(graph=True))
-            bridge.sig_config_changed.connect(lambda _e: self._schedule(graph=True))
-            bridge.sig_runs_bulk_changed.connect(lambda _e: self._schedule(graph=True))
-            bridge.sig_run_created.connect(lambda _e: self._schedule(graph=False))
-            bridge.sig_run_ended.connect(lambda _e: self._schedule(graph=False))
+            connect_for(self, bridge.sig_automation_changed, lambda _e: self._schedule(graph=True))
+            connect_for(self, bridge.sig_config_changed, lambda _e: self._schedule(graph=True))
+            connect_for(self, bridge.sig_runs_bulk_changed, lambda _e: self._schedule(graph=True))
+            connect_for(self, bridge.sig_run_created, lambda _e: self._schedule(graph=False))
+            connect_for(self, bridge.sig_run_ended, lambda _e: self._schedule(graph=False))
         self._apply_styles()
         if ctx.theme is not None:
             ctx.theme.sig_theme_changed.connect(lambda _t: self._apply_styles())

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ato_desktop.core.events import ActionCreated, ActionStarted, KillRequested, RunProgressed
 from ato_desktop.store import run_queries
+from ato_desktop.ui.bridge import connect_for
 from ato_desktop.ui.charts.runs_timeline import RunsTimeline
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
@@ -675,7 +676,7 @@ class RunsPage(Page):
         bridge.sig_runs_bulk_changed.connect(self._on_runs_ingested)
         for signal in (bridge.sig_run_created, bridge.sig_run_ended):
             signal.connect(self.timeline.schedule)
-        bridge.sig_config_changed.connect(lambda _e: self._load_agents())
+        connect_for(self, bridge.sig_config_changed, lambda _e: self._load_agents())
 
     def _on_run_created(self, event: Any) -> None:
         self._queue_row(event.run_id)

@@ -34,6 +34,7 @@ from ato_desktop.core.pricing import PriceFileError, parse_price_overrides
 from ato_desktop.core.records import RunFilter
 from ato_desktop.engine.credentials import PROVIDERS, CredentialError, CredentialStore
 from ato_desktop.ui.agents.model_combo import ModelSuggestions, offer_models
+from ato_desktop.ui.bridge import connect_for
 from ato_desktop.ui.context import AppContext
 from ato_desktop.ui.pages.base import Page
 from ato_desktop.ui.resources import RESOURCES
@@ -917,7 +918,7 @@ class SettingsPage(Page):
             ctx.bridge.sig_runs_bulk_changed.connect(self._on_data_changed)
             ctx.bridge.sig_run_ended.connect(self._on_data_changed)
             ctx.bridge.sig_config_changed.connect(self._on_data_changed)
-            ctx.bridge.sig_mcp_changed.connect(lambda _e: self.mcp.schedule_refresh())
+            connect_for(self, ctx.bridge.sig_mcp_changed, lambda _e: self.mcp.schedule_refresh())
             # Changes other processes make (`sync configure`, `retention set`) show here too.
             ctx.bridge.sig_sync_changed.connect(self._on_sync_changed)
             ctx.bridge.sig_settings_changed.connect(self._on_settings_changed)

@@ -60,6 +60,7 @@ from ato_desktop.core.timefmt import (
 )
 from ato_desktop.engine.export import LEDGER_FORMATS, export_actions
 from ato_desktop.store import action_ledger
+from ato_desktop.ui.bridge import connect_for
 from ato_desktop.ui.runs.columns import alignment, header_data, id_font
 from ato_desktop.ui.runs.export_dialog import ExportDialog, ExportSubject
 from ato_desktop.ui.runs.formatting import cost_cell, full_time, local_time, now_ms, short_id
@@ -500,8 +501,8 @@ class LedgerView(QWidget):
         self._stale_timer.timeout.connect(self._on_stale)
         bridge = getattr(ctx, "bridge", None)
         if bridge is not None:
-            bridge.sig_action_created.connect(lambda _e: self._stale_timer.start())
-            bridge.sig_runs_bulk_changed.connect(lambda _e: self._stale_timer.start())
+            connect_for(self, bridge.sig_action_created, lambda _e: self._stale_timer.start())
+            connect_for(self, bridge.sig_runs_bulk_changed, lambda _e: self._stale_timer.start())
 
     # -- public --------------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from ato_desktop.core.simulation import (
     OUTPUT_MISMATCH,
     SimRow,
 )
+from ato_desktop.ui.bridge import connect_for
 from ato_desktop.ui.runs.formatting import short_id
 from ato_desktop.ui.theme import Theme, current_theme
 from ato_desktop.ui.widgets.background import BackgroundWork
@@ -468,7 +469,7 @@ class SimulationTab(QWidget):
         details.sig_run_ended.connect(lambda run, _notice: tab.set_run(run))
         bridge = getattr(ctx, "bridge", None)
         if bridge is not None:
-            bridge.sig_config_changed.connect(lambda _event: tab.on_config_changed())
+            connect_for(tab, bridge.sig_config_changed, lambda _event: tab.on_config_changed())
         return tab
 
     def on_config_changed(self) -> None:
