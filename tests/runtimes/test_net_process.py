@@ -44,6 +44,14 @@ REUSED = tuple(
 globals().update({test.__name__: test for test in REUSED})
 
 
+@pytest.fixture(params=[test_adapters.CLAUDE, test_adapters.CODEX], ids=["claude", "codex"])
+def target(request: pytest.FixtureRequest) -> Target:
+    """One runtime per SDK (the openai-compatible runtime uses the OpenAI SDK as codex does):
+    what goes through the network process is the SDK's HTTP."""
+    result: Target = request.param
+    return result
+
+
 def run_through_network_process(main: Coroutine[Any, Any, Any], used: list[NetProcess]) -> Any:
     """asyncio.run(main) on a loop whose SDK clients send through a network process."""
 
