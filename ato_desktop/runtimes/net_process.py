@@ -94,6 +94,13 @@ class Connection(asyncio.Protocol):
         stream_id = next(self._ids)
         self.opened += 1
         stream = PendingResponse(asyncio.get_running_loop())
+        if self.lost or self.transport is None or self.transport.is_closing():
+            # It ended between the caller getting this connection and sending: a request written
+            # nowhere would wait for its head forever.
+            import httpx2
+
+            self._fail(stream, httpx2.ReadError("the network process ended", request=request))
+            return stream_id, stream
         self.streams[stream_id] = (stream, request)
         head = orjson.dumps(
             {

@@ -84,13 +84,13 @@ class ProcessTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._net.unavailable is not None:
             return await self._in_process().handle_async_request(request)
+        body = await request.aread()
         try:
             connection = await self._net.connection()
         except OSError:  # it could not start (logged): this client's HTTP in this process
             return await self._in_process().handle_async_request(request)
         if len(connection.streams) >= MAX_STREAMS:
             return await self._in_process().handle_async_request(request)
-        body = await request.aread()
         stream_id, stream = connection.open(request, body)
         try:
             head = await stream.head

@@ -203,3 +203,24 @@ def test_requests_beyond_the_network_process_cap_are_made_in_process(
             f"w{n} " for n in range(10)
         )
     assert through_network_process[-1].requests_sent == 2  # the third in process
+
+
+def test_a_request_on_a_connection_that_just_ended_fails_at_once() -> None:
+    import httpx2
+
+    from ato_desktop.runtimes.net_process import Connection
+
+    async def run() -> BaseException | None:
+        connection = Connection()
+        connection.connection_lost(None)  # the network process ended a moment ago
+        request = httpx2.Request("POST", "http://127.0.0.1:9/v1/messages", content=b"{}")
+        _stream_id, stream = connection.open(request, b"{}")
+        try:
+            await asyncio.wait_for(stream.head, 2)
+        except httpx2.ReadError as exc:
+            return exc
+        return None
+
+    error = asyncio.run(run())
+
+    assert error is not None and "network process ended" in str(error)
